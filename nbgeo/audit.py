@@ -1,0 +1,239 @@
+"""The audit: a plan and a dataset in, one report of verdicts out.
+
+:func:`run_audit` evaluates every target of the plan (and, as later modules
+add them, its siting rules and coverage requirements) and returns an
+:class:`AuditReport`. The report converts to the versioned ``audit.json``
+format (:meth:`AuditReport.to_dict`), to a DataFrame, and shows itself as a
+table in Jupyter.
+
+Examples
+--------
+>>> from nbgeo import audit, io, plan, datasets
+>>> report = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
+>>> report.exit_code, report.summary()["targets"]["not_met"] > 0
+(1, True)
+>>> report.to_dataframe().columns[:4].tolist()
+['id', 'layer', 'metric', 'year']
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .html import safe_text
+from .targets import evaluate_targets
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from .errors import Problem
+    from .layers import Dataset
+    from .plan import Plan
+    from .targets import TargetResult
+
+__all__ = ["SCHEMA", "AuditReport", "dataset_info", "run_audit"]
+
+log = logging.getLogger(__name__)
+
+#: The version of the ``audit.json`` format.
+SCHEMA = "nbgeo.audit/1"
+
+
+def _nbgeo_version() -> str:
+    try:
+        return version("nbgeo")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def dataset_info(dataset: Dataset) -> dict[str, Any]:
+    """The ``dataset`` section of ``audit.json``: provenance of every layer.
+
+    Examples
+    --------
+    >>> from nbgeo import io
+    >>> info = dataset_info(io.read_sample())
+    >>> info["layers"]["districts"]["illustrative"], sorted(info["layers"]["chargers"])[:3]
+    (False, ['crs', 'datum', 'features'])
+    """
+    return {
+        "name": dataset.name,
+        "title": dataset.title,
+        "path": dataset.path,
+        "illustrative": dataset.illustrative,
+        "layers": {
+            name: {
+                "file": layer.meta.file,
+                "source": layer.meta.source,
+                "licence": layer.meta.licence,
+                "datum": layer.meta.datum,
+                "crs": layer.meta.crs,
+                "features": len(layer.gdf),
+                "illustrative": layer.meta.illustrative,
+                "note": layer.meta.note,
+            }
+            for name, layer in dataset.layers.items()
+        },
+        "problems": [p.to_dict() for p in dataset.problems],
+    }
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """The result of an audit: target verdicts, plus rules and coverage as they are added.
+
+    Attributes
+    ----------
+    plan, dataset
+        What was audited.
+    year
+        The evaluation year.
+    targets
+        One result per target and year.
+    sections
+        Further sections by name (``"rules"``, ``"coverage"``, ...), each a
+        list of JSON-ready dicts with a ``status`` field; they appear in
+        ``audit.json`` beside ``targets`` and count towards the exit code.
+    overlays
+        Geometry the map should show on top of the layers, by title: failing
+        sites, offending geometry, service areas, uncovered demand, proposed
+        sites. Each is a GeoDataFrame in EPSG:4326 with at least the columns
+        ``status`` (e.g. ``fail``, ``unknown``, ``uncovered``, ``proposed``) and
+        ``label`` (plain text; the map escapes it).
+    """
+
+    plan: Plan
+    dataset: Dataset
+    year: int
+    targets: tuple[TargetResult, ...]
+    sections: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    overlays: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    created: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        """Warnings found while reading the dataset."""
+        return self.dataset.problems
+
+    def summary(self) -> dict[str, Any]:
+        """Counts of statuses per section.
+
+        ``targets`` counts met / not_met / unknown; every other section counts
+        the statuses its entries report (e.g. ``pass`` / ``fail`` for rules).
+        """
+        out: dict[str, Any] = {"targets": {"met": 0, "not_met": 0, "unknown": 0}}
+        for r in self.targets:
+            out["targets"][r.status] += 1
+        for name, entries in self.sections.items():
+            counts: dict[str, int] = {}
+            for entry in entries:
+                counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+            out[name] = counts
+        out["passed"] = self.exit_code == 0
+        return out
+
+    @property
+    def failed(self) -> bool:
+        """Whether any target is not met (or unknown), or any section entry failed."""
+        if any(r.status != "met" for r in self.targets):
+            return True
+        bad = {"fail", "not_met", "unknown"}
+        return any(entry["status"] in bad for entries in self.sections.values() for entry in entries)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when everything is met, 1 otherwise (the CLI's exit code)."""
+        return 1 if self.failed else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report in the versioned ``audit.json`` format (``nbgeo.audit/1``)."""
+        out: dict[str, Any] = {
+            "schema": SCHEMA,
+            "nbgeo": _nbgeo_version(),
+            "created": self.created,
+            "year": self.year,
+            "plan": {
+                "id": self.plan.id,
+                "title": self.plan.title,
+                "title_en": self.plan.title_en,
+                "baseline": self.plan.baseline,
+                "horizon": self.plan.horizon,
+                "source": self.plan.source,
+                "path": self.plan.path,
+            },
+            "dataset": dataset_info(self.dataset),
+            "targets": [r.to_dict() for r in self.targets],
+        }
+        out.update(self.sections)
+        out["summary"] = self.summary()
+        return out
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """The target results as a DataFrame, one row per target and year."""
+        columns = ["id", "layer", "metric", "year", "op", "threshold", "actual", "unit", "status", "margin",
+                   "title", "phrase", "note", "proposed"]
+        return pd.DataFrame([r.to_dict() for r in self.targets], columns=columns)
+
+    def to_text(self) -> str:
+        """The target table as plain text, for a terminal."""
+        rows = [("target", "year", "actual", "", "threshold", "unit", "status", "margin")]
+        for r in self.targets:
+            actual = "—" if r.actual is None else f"{r.actual:,.6g}"
+            margin = "—" if r.margin is None else f"{r.margin:+,.6g}"
+            rows.append((r.id, str(r.year), actual, r.op, f"{r.threshold:,.6g}", r.unit, r.status, margin))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+        s = self.summary()["targets"]
+        lines.append(f"{s['met']} met, {s['not_met']} not met, {s['unknown']} unknown")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """A table of verdicts for Jupyter; every text is escaped."""
+        colours = {"met": "#1a7f37", "not_met": "#cf222e", "unknown": "#9a6700"}
+        head = "".join(f"<th>{h}</th>" for h in ("target", "phrase", "year", "actual", "threshold", "unit",
+                                                   "status", "margin"))
+        body = []
+        for r in self.targets:
+            actual = "—" if r.actual is None else f"{r.actual:,.6g}"
+            margin = "—" if r.margin is None else f"{r.margin:+,.6g}"
+            body.append(
+                "<tr>"
+                f"<td>{safe_text(r.id)}</td><td>{safe_text(r.phrase)}</td><td>{r.year}</td>"
+                f"<td style='text-align:right'>{safe_text(actual)}</td>"
+                f"<td style='text-align:right'>{safe_text(r.op)} {r.threshold:,.6g}</td><td>{safe_text(r.unit)}</td>"
+                f"<td style='color:{colours[r.status]};font-weight:bold'>{r.status}</td>"
+                f"<td style='text-align:right'>{safe_text(margin)}</td></tr>"
+            )
+        title = safe_text(self.plan.title_en or self.plan.title)
+        return (f"<div><b>{title}</b>, evaluated for {self.year} on {safe_text(self.dataset.name)}"
+                f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
+
+
+def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None) -> AuditReport:
+    """Audit a dataset against a plan.
+
+    Parameters
+    ----------
+    dataset
+        The layers, e.g. from :func:`nbgeo.io.read_dataset`.
+    plan
+        The plan, e.g. from :func:`nbgeo.plan.read_plan`.
+    year
+        The evaluation year; defaults to ``settings.default_year`` or the plan's horizon.
+
+    Returns
+    -------
+    AuditReport
+    """
+    from . import settings
+
+    when = year or settings.default_year or plan.horizon
+    targets = evaluate_targets(plan, dataset, year=when)
+    log.info("Evaluated %d target results for %d", len(targets), when)
+    return AuditReport(plan=plan, dataset=dataset, year=when, targets=tuple(targets))

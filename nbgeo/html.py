@@ -1,0 +1,59 @@
+"""The one escaping function for every text that reaches HTML, JS or a template.
+
+folium and branca compile the text of popups, tooltips, layer names and even
+GeoJSON property values as Jinja2 templates while a map renders, and insert it
+into ``innerHTML`` and JavaScript template literals (``../shared/RELIABILITY.md``
+S1, S2). :func:`safe_text` makes any text inert in all of those places at once:
+it HTML-escapes the text, then replaces the characters that Jinja and
+JavaScript give meaning to (``{ } $ ` \\``) with numeric entities. The browser
+still shows the original characters.
+
+Examples
+--------
+>>> safe_text("{{ 7*7 }} <b>")
+'&#123;&#123; 7*7 &#125;&#125; &lt;b&gt;'
+>>> safe_text(None)
+''
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+__all__ = ["safe_text"]
+
+_EXTRA = str.maketrans({"{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;", "\\": "&#92;"})
+
+
+def safe_text(value: object) -> str:
+    """Return ``value`` as text that is inert in HTML, JavaScript and Jinja.
+
+    Parameters
+    ----------
+    value
+        Anything; ``None`` and NaN become the empty string, other values
+        their ``str()``.
+
+    Returns
+    -------
+    str
+        Escaped text, safe inside element content, quoted attributes, JS
+        template literals and Jinja templates.
+
+    Examples
+    --------
+    >>> safe_text("</script><script>alert(1)</script>")
+    '&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;'
+    >>> safe_text("${x} `y` {% if %}")
+    '&#36;&#123;x&#125; &#96;y&#96; &#123;% if %&#125;'
+    >>> safe_text(float("nan"))
+    ''
+    >>> safe_text(3.5)
+    '3.5'
+    """
+    if value is None:
+        return ""
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    return html.escape(str(value), quote=True).translate(_EXTRA)

@@ -1,0 +1,338 @@
+"""Layer kinds, their schemas, and the in-memory dataset.
+
+A dataset is a set of named layers. Each *kind* of layer (``clusters``,
+``chargers``, ...) has a schema: the geometry types it may hold and the
+columns it needs. :data:`LAYERS` is the registry; :class:`Dataset` holds the
+layers of one dataset together with the provenance its manifest declares.
+
+Every layer is held in WGS 84 longitude/latitude (EPSG:4326) after any datum
+conversion, indexed by its feature ``id``; :meth:`Dataset.metric` returns the
+same layer in the metric working CRS for lengths, areas and distances.
+
+Examples
+--------
+>>> from nbgeo.layers import LAYERS
+>>> LAYERS["chargers"].geom_types
+('Point',)
+>>> [c.name for c in LAYERS["chargers"].columns]
+['type', 'ports', 'year']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .errors import LayerError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    import geopandas as gpd
+
+    from .errors import Problem
+
+__all__ = [
+    "INDUSTRIES",
+    "LAYERS",
+    "Column",
+    "Dataset",
+    "Layer",
+    "LayerMeta",
+    "LayerSpec",
+]
+
+#: The plan's industries (the themes of featured parks), in the plan's own words.
+INDUSTRIES = (
+    "汽车及零部件",
+    "绿色石化",
+    "新材料",
+    "高端装备",
+    "新一代电子信息制造",
+    "软件和信息服务",
+    "关键基础件",
+    "生物医药",
+    "节能环保",
+    "时尚纺织服装",
+    "智能家电",
+    "文体用品",
+)
+
+#: Themes of the future-industry pilot zones (未来产业先导区).
+FUTURE_THEMES = ("人工智能", "深海空天信息", "氢能与储能", "区块链", "基因技术", "第三代半导体", "量子信息", "柔性电子")
+
+#: Uses of transferred land parcels.
+LAND_USES = ("industrial", "commercial", "residential", "public", "logistics", "other")
+
+#: Kinds of constraint polygons.
+CONSTRAINT_KINDS = (
+    "ecological_red_line",
+    "water",
+    "basic_farmland",
+    "residential",
+    "school",
+    "hospital",
+    "other_sensitive",
+)
+
+POLYGONS = ("Polygon", "MultiPolygon")
+LINES = ("LineString", "MultiLineString")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a layer schema.
+
+    Parameters
+    ----------
+    name
+        Column name; ``{year}`` marks a family of yearly columns (``output_2021``...).
+    dtype
+        ``"str"``, ``"int"``, ``"float"`` or ``"year"``.
+    required
+        Whether the layer is invalid without it.
+    allowed
+        For categorical columns, the values allowed.
+    description
+        What it holds, with its unit.
+    """
+
+    name: str
+    dtype: str = "str"
+    required: bool = True
+    allowed: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def is_yearly(self) -> bool:
+        """Whether this column is a family of yearly columns."""
+        return "{year}" in self.name
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """The schema of one kind of layer."""
+
+    name: str
+    title_zh: str
+    title_en: str
+    geom_types: tuple[str, ...]
+    columns: tuple[Column, ...] = ()
+    description: str = ""
+
+    def column(self, name: str) -> Column | None:
+        """Return the column spec called ``name``, or None."""
+        return next((c for c in self.columns if c.name == name), None)
+
+
+_NAME = Column("name", "str", description="name of the feature")
+
+LAYERS: dict[str, LayerSpec] = {
+    spec.name: spec
+    for spec in (
+        LayerSpec(
+            "districts", "区县", "Districts", POLYGONS,
+            (_NAME, Column("name_en", "str", required=False), Column("adcode", "str", required=False)),
+            "county-level districts of the city",
+        ),
+        LayerSpec(
+            "clusters", "产业集聚区", "Industrial agglomeration zones", POLYGONS,
+            (
+                _NAME,
+                Column("tier", "str", allowed=("千亿级", "五百亿级", "其他"), description="declared tier"),
+                Column("lead_industries", "str", description="lead industries, separated by ';'"),
+                Column("output_{year}", "float", description="industrial output in 亿元 (100 million yuan)"),
+            ),
+            "industrial agglomeration zones with their output by year",
+        ),
+        LayerSpec(
+            "featured_parks", "特色产业园", "Featured industrial parks", POLYGONS,
+            (_NAME, Column("industry", "str", allowed=INDUSTRIES), Column("year", "year")),
+            "featured industrial parks, each with one theme industry of the plan",
+        ),
+        LayerSpec(
+            "micro_parks", "小微企业园", "Micro-enterprise parks", (*POLYGONS, "Point"),
+            (
+                _NAME,
+                Column("status", "str", allowed=("built", "upgraded", "planned")),
+                Column("year", "year", description="year built or upgraded"),
+                Column("area", "float", description="floor area in m²"),
+                Column("enterprises", "int", description="number of enterprises housed"),
+            ),
+            "micro-enterprise parks built or upgraded",
+        ),
+        LayerSpec(
+            "future_zones", "未来产业先导区", "Future-industry pilot zones", POLYGONS,
+            (_NAME, Column("theme", "str", allowed=FUTURE_THEMES), Column("year", "year")),
+            "future-industry pilot zones",
+        ),
+        LayerSpec(
+            "land_transfers", "土地出让", "Land transfers", POLYGONS,
+            (Column("use", "str", allowed=LAND_USES), Column("year", "year"),
+             Column("area", "float", required=False, description="declared area in hectares")),
+            "parcels of land transferred (出让), by use and year",
+        ),
+        LayerSpec(
+            "chargers", "充换电设施", "EV charging and swapping", ("Point",),
+            (Column("type", "str", allowed=("charging", "swapping")), Column("ports", "int"), Column("year", "year")),
+            "EV charging and battery-swapping facilities",
+        ),
+        LayerSpec(
+            "smart_roads", "智慧道路", "Smart roads", LINES,
+            (_NAME, Column("year", "year"), Column("kind", "str", allowed=("new", "renovated"))),
+            "roads built or renovated as smart roads",
+        ),
+        LayerSpec(
+            "base_stations_5g", "5G基站", "5G base stations", ("Point",),
+            (Column("year", "year"),),
+            "5G base stations by year in service",
+        ),
+        LayerSpec(
+            "constraints", "约束区", "Constraints", POLYGONS,
+            (_NAME, Column("kind", "str", allowed=CONSTRAINT_KINDS)),
+            "ecological red line, water, basic farmland, and sensitive land uses",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class LayerMeta:
+    """Provenance of one layer, as its dataset manifest declares it.
+
+    Parameters
+    ----------
+    name
+        Layer name.
+    file
+        The file it was read from (or a database table), or None.
+    source
+        Where the data comes from.
+    licence
+        Its licence.
+    datum
+        The datum of the coordinates *in the source* (WGS84, CGCS2000, GCJ-02, BD-09);
+        the layer in memory is always WGS 84.
+    crs
+        The CRS of the source file.
+    illustrative
+        True when the data was made up or placed by hand.
+    note
+        Anything else a reader of the report should know.
+    """
+
+    name: str
+    file: str | None = None
+    source: str = "unknown"
+    licence: str = "unknown"
+    datum: str = "WGS84"
+    crs: str = "EPSG:4326"
+    illustrative: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer: a GeoDataFrame in EPSG:4326 indexed by feature id, and its provenance."""
+
+    gdf: gpd.GeoDataFrame
+    meta: LayerMeta
+
+    @property
+    def name(self) -> str:
+        """The layer's name."""
+        return self.meta.name
+
+    @property
+    def spec(self) -> LayerSpec | None:
+        """The layer's schema, or None for a layer kind nbgeo does not know."""
+        return LAYERS.get(self.meta.name)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A named set of layers with their provenance.
+
+    Build one with :func:`nbgeo.io.read_dataset` or :meth:`from_gdfs`.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> g = gpd.GeoDataFrame({"type": ["charging"], "ports": [4], "year": [2022]},
+    ...                      geometry=[Point(121.55, 29.87)], crs=4326, index=["c1"])
+    >>> ds = Dataset.from_gdfs({"chargers": g}, name="tiny")
+    >>> ds.names, len(ds["chargers"])
+    (('chargers',), 1)
+    >>> round(ds.metric("chargers").geometry.x.iloc[0])
+    504831
+    """
+
+    name: str
+    layers: Mapping[str, Layer]
+    path: str | None = None
+    title: str = ""
+    problems: tuple[Problem, ...] = ()
+    _metric_cache: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_gdfs(
+        cls,
+        gdfs: Mapping[str, gpd.GeoDataFrame],
+        *,
+        name: str = "dataset",
+        illustrative: bool = False,
+        source: str = "in memory",
+    ) -> Dataset:
+        """Build a dataset from GeoDataFrames (reprojected to EPSG:4326 if needed)."""
+        from .errors import CRSError
+
+        layers = {}
+        for layer_name, gdf in gdfs.items():
+            if gdf.crs is None:
+                msg = f"layer {layer_name!r} has no CRS"
+                raise CRSError(msg, code="E-CRS-MISSING")
+            crs = gdf.crs.to_string()
+            g = gdf if gdf.crs.equals("EPSG:4326") else gdf.to_crs(4326)
+            meta = LayerMeta(name=layer_name, source=source, crs=crs, illustrative=illustrative)
+            layers[layer_name] = Layer(g, meta)
+        return cls(name=name, layers=layers)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The layer names, in manifest order."""
+        return tuple(self.layers)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.layers
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.layers)
+
+    def __getitem__(self, name: str) -> gpd.GeoDataFrame:
+        """The layer's GeoDataFrame in EPSG:4326."""
+        return self.layer(name).gdf
+
+    def layer(self, name: str) -> Layer:
+        """The layer called ``name``; a LayerError naming the available ones if absent."""
+        try:
+            return self.layers[name]
+        except KeyError:
+            msg = (
+                f"dataset {self.name!r} has no layer {name!r}; "
+                f"available: {', '.join(self.layers) or '(none)'}"
+            )
+            raise LayerError(msg, code="E-LAYER-MISSING") from None
+
+    def metric(self, name: str) -> gpd.GeoDataFrame:
+        """The layer projected to the metric working CRS (cached per dataset)."""
+        from .crs import working_crs
+
+        if name not in self._metric_cache:
+            self._metric_cache[name] = self[name].to_crs(working_crs())
+        return self._metric_cache[name]
+
+    @property
+    def illustrative(self) -> bool:
+        """Whether any layer is illustrative."""
+        return any(layer.meta.illustrative for layer in self.layers.values())

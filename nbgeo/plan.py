@@ -1,0 +1,470 @@
+"""The plan as code: targets, siting rules and coverage requirements from a TOML file.
+
+A plan file has one ``[plan]`` table and any number of ``[[targets]]``,
+``[[rules]]`` and ``[[coverage]]`` tables. Every target quotes the phrase of
+the plan it encodes, names the layer it reads and says how it is measured::
+
+    [plan]
+    id = "ningbo-manufacturing-2021-2025"
+    title = "宁波市制造业高质量发展“十四五”规划"
+    baseline = 2020
+    horizon = 2025
+
+    [[targets]]
+    id = "chargers"
+    phrase = "建成充（换）电设施1万个以上"
+    layer = "chargers"
+    metric = "count"
+    op = ">"
+    threshold = 10000
+    unit = "facilities"
+    years = "cumulative"
+
+Metrics
+-------
+``count``
+    Number of features (after ``where`` and the year filter).
+``tier_count``
+    Number of features whose *highest* tier reached in ``column`` is ``tier``;
+    ``tiers`` maps tier names to their lower bounds, so a zone is counted once,
+    in its highest tier.
+``sum``
+    Sum of ``column``.
+``length``
+    Total length in km, measured in the metric working CRS.
+``area``
+    Total area in ``unit`` (``ha`` or ``km2``), measured in the metric working CRS.
+``share``
+    Percentage of the ``weight`` (``"area"``, ``"count"`` or a column) of the
+    features matching ``numerator`` among all features of the year.
+
+Year semantics
+--------------
+``cumulative``
+    Features whose ``year_column`` is at most the evaluation year (and at least
+    ``since``, if given); evaluated once, at the evaluation year.
+``each_year``
+    Features whose ``year_column`` equals the year; evaluated for every year of
+    the plan period up to the evaluation year.
+Yearly columns such as ``output_{year}`` are filled in with the year.
+
+Examples
+--------
+>>> from nbgeo import datasets, plan
+>>> p = plan.read_plan(datasets.get_path("ningbo_2025"))
+>>> p.horizon, len(p.targets) >= 9
+(2025, True)
+>>> p.target("chargers").threshold
+10000.0
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from .errors import PlanError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = [
+    "METRICS",
+    "OPERATORS",
+    "YEAR_MODES",
+    "CoverageSpec",
+    "Plan",
+    "RuleSpec",
+    "Target",
+    "plan_from_dict",
+    "read_plan",
+]
+
+METRICS = ("count", "tier_count", "sum", "length", "area", "share")
+OPERATORS = (">=", ">", "<=", "<", "==")
+YEAR_MODES = ("cumulative", "each_year")
+AREA_UNITS = {"m2": 1.0, "ha": 1e4, "km2": 1e6}
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """A read-only copy of a mapping whose list values become tuples."""
+    if not mapping:
+        return _EMPTY
+    return MappingProxyType({k: tuple(v) if isinstance(v, list) else v for k, v in mapping.items()})
+
+
+@dataclass(frozen=True, eq=False)
+class Target:
+    """One quantified spatial target of the plan.
+
+    Parameters
+    ----------
+    id
+        Unique id within the plan.
+    layer
+        The layer it reads.
+    metric
+        One of :data:`METRICS`.
+    threshold
+        The number the metric is compared with.
+    op
+        The comparison, one of :data:`OPERATORS`; ``actual op threshold`` means met.
+    unit
+        Unit of the metric and threshold.
+    years
+        ``"cumulative"`` or ``"each_year"``.
+    phrase
+        The plan's own words.
+    title
+        A short English description.
+    where
+        Column filters: ``{column: value or list of values}``.
+    column
+        The column a ``sum`` or ``tier_count`` reads (may contain ``{year}``).
+    tier, tiers
+        For ``tier_count``: the tier counted, and every tier's lower bound.
+    numerator, weight
+        For ``share``: the filter of the counted part, and what is summed.
+    since
+        Earliest year counted (e.g. the first year of the plan period).
+    year_column
+        The column holding a feature's year; ``""`` for none.
+    proposed
+        True when nbgeo proposes the target beyond the plan's own text.
+
+    Examples
+    --------
+    >>> t = Target(id="t", layer="chargers", metric="count", threshold=10, op=">=")
+    >>> t.compare(12), t.margin(12), t.compare(9)
+    (True, 2.0, False)
+    >>> Target(id="t", layer="chargers", metric="volume", threshold=1)
+    Traceback (most recent call last):
+    ...
+    nbgeo.errors.PlanError: target 't': metric must be one of count, tier_count, sum, length, area, share, got 'volume'
+    """
+
+    id: str
+    layer: str
+    metric: str
+    threshold: float
+    op: str = ">="
+    unit: str = ""
+    years: str = "cumulative"
+    phrase: str = ""
+    title: str = ""
+    where: Mapping[str, Any] = field(default_factory=dict)
+    column: str | None = None
+    tier: str | None = None
+    tiers: Mapping[str, float] = field(default_factory=dict)
+    numerator: Mapping[str, Any] = field(default_factory=dict)
+    weight: str = "area"
+    since: int | None = None
+    year_column: str = "year"
+    proposed: bool = False
+
+    def __post_init__(self) -> None:
+        def fail(msg: str) -> None:
+            raise PlanError(f"target {self.id!r}: {msg}", code="E-PLAN-TARGET")
+
+        if self.metric not in METRICS:
+            fail(f"metric must be one of {', '.join(METRICS)}, got {self.metric!r}")
+        if self.op not in OPERATORS:
+            fail(f"op must be one of {', '.join(OPERATORS)}, got {self.op!r}")
+        if self.years not in YEAR_MODES:
+            fail(f"years must be one of {', '.join(YEAR_MODES)}, got {self.years!r}")
+        if self.metric in ("sum", "tier_count") and not self.column:
+            fail(f"metric {self.metric!r} needs a column")
+        if self.metric == "tier_count":
+            if not self.tiers or self.tier not in self.tiers:
+                fail(f"tier {self.tier!r} must be one of the tiers {list(self.tiers)}")
+        if self.metric == "share" and not self.numerator:
+            fail("metric 'share' needs a numerator filter, e.g. numerator = { use = 'industrial' }")
+        if self.metric == "area" and self.unit not in AREA_UNITS:
+            fail(f"area unit must be one of {', '.join(AREA_UNITS)}, got {self.unit!r}")
+        object.__setattr__(self, "threshold", float(self.threshold))
+        object.__setattr__(self, "where", _frozen(self.where))
+        object.__setattr__(self, "numerator", _frozen(self.numerator))
+        object.__setattr__(self, "tiers", _frozen({k: float(v) for k, v in dict(self.tiers).items()}))
+
+    def compare(self, actual: float) -> bool:
+        """Whether ``actual`` meets the target."""
+        return {
+            ">=": actual >= self.threshold,
+            ">": actual > self.threshold,
+            "<=": actual <= self.threshold,
+            "<": actual < self.threshold,
+            "==": actual == self.threshold,
+        }[self.op]
+
+    def margin(self, actual: float) -> float:
+        """Signed distance from the threshold, positive on the good side."""
+        if self.op in ("<=", "<"):
+            return self.threshold - actual
+        if self.op == "==":
+            return -abs(actual - self.threshold)
+        return actual - self.threshold
+
+
+@dataclass(frozen=True, eq=False)
+class RuleSpec:
+    """A siting rule as declared in the plan; :mod:`nbgeo.rules` evaluates it.
+
+    ``params`` holds every key of the ``[[rules]]`` table other than the common ones.
+    """
+
+    id: str
+    layer: str
+    kind: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    phrase: str = ""
+    title: str = ""
+    proposed: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", _frozen(self.params))
+
+
+@dataclass(frozen=True, eq=False)
+class CoverageSpec:
+    """A coverage requirement as declared in the plan; :mod:`nbgeo.coverage` evaluates it.
+
+    ``params`` holds every key of the ``[[coverage]]`` table other than the common ones.
+    """
+
+    id: str
+    demand: str
+    facilities: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    phrase: str = ""
+    title: str = ""
+    proposed: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", _frozen(self.params))
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """A plan: its period and its targets, rules and coverage requirements.
+
+    Examples
+    --------
+    >>> t = Target(id="a", layer="chargers", metric="count", threshold=1)
+    >>> p = Plan(id="p", title="demo", baseline=2020, horizon=2025, targets=(t,))
+    >>> p.years
+    (2021, 2022, 2023, 2024, 2025)
+    >>> Plan(id="p", title="demo", baseline=2020, horizon=2025, targets=(t, t))
+    Traceback (most recent call last):
+    ...
+    nbgeo.errors.PlanError: plan 'p': duplicate target id 'a'
+    """
+
+    id: str
+    title: str
+    baseline: int
+    horizon: int
+    targets: tuple[Target, ...] = ()
+    rules: tuple[RuleSpec, ...] = ()
+    coverage: tuple[CoverageSpec, ...] = ()
+    title_en: str = ""
+    source: str = ""
+    note: str = ""
+    path: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.baseline < self.horizon:
+            msg = f"plan {self.id!r}: baseline {self.baseline} must come before horizon {self.horizon}"
+            raise PlanError(msg, code="E-PLAN-YEARS")
+        for kind, items in (("target", self.targets), ("rule", self.rules), ("coverage", self.coverage)):
+            seen: set[str] = set()
+            for item in items:
+                if item.id in seen:
+                    msg = f"plan {self.id!r}: duplicate {kind} id {item.id!r}"
+                    raise PlanError(msg, code="E-PLAN-DUPLICATE")
+                seen.add(item.id)
+
+    @property
+    def years(self) -> tuple[int, ...]:
+        """The years of the plan period, baseline excluded."""
+        return tuple(range(self.baseline + 1, self.horizon + 1))
+
+    def target(self, target_id: str) -> Target:
+        """The target with this id."""
+        for t in self.targets:
+            if t.id == target_id:
+                return t
+        msg = f"plan {self.id!r} has no target {target_id!r}; targets: {', '.join(t.id for t in self.targets)}"
+        raise PlanError(msg, code="E-PLAN-UNKNOWN")
+
+
+_TARGET_KEYS = {f.name for f in Target.__dataclass_fields__.values()}
+_RULE_COMMON = {"id", "layer", "kind", "phrase", "title", "proposed"}
+_COVERAGE_COMMON = {"id", "demand", "facilities", "phrase", "title", "proposed"}
+_PLAN_KEYS = {"id", "title", "title_en", "baseline", "horizon", "source", "note"}
+
+
+class _Locator:
+    """Finds the line of a key in the n-th ``[[table]]`` of a TOML text."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+
+    def line(self, table: str, index: int | None, key: str | None) -> int | None:
+        header = re.compile(rf"^\s*\[\[\s*{re.escape(table)}\s*\]\]" if index is not None
+                            else rf"^\s*\[\s*{re.escape(table)}\s*\]")
+        any_header = re.compile(r"^\s*\[")
+        start, count = None, -1
+        for no, text in enumerate(self.lines, 1):
+            if header.match(text):
+                count += 1
+                if index is None or count == index:
+                    start = no
+                    break
+        if start is None:
+            return None
+        if key is None:
+            return start
+        key_re = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        for no in range(start + 1, len(self.lines) + 1):
+            text = self.lines[no - 1]
+            if any_header.match(text):
+                break
+            if key_re.match(text):
+                return no
+        return start
+
+
+def _error(path: str, loc: _Locator, table: str, index: int | None, key: str | None, msg: str,
+           hint: str = "") -> PlanError:
+    line = loc.line(table, index, key)
+    where = f"{path}, line {line}" if line else path
+    what = f"[[{table}]] #{index + 1}" if index is not None else f"[{table}]"
+    if key:
+        what += f", key {key!r}"
+    text = f"{where}: {what}: {msg}"
+    if hint:
+        text += f" (hint: {hint})"
+    return PlanError(text, code="E-PLAN-KEY")
+
+
+def plan_from_dict(data: Mapping[str, Any], *, path: str = "<plan>", text: str = "") -> Plan:
+    """Build a :class:`Plan` from parsed TOML data, naming the line and key of any error.
+
+    Examples
+    --------
+    >>> d = {"plan": {"id": "p", "title": "t", "baseline": 2020, "horizon": 2025},
+    ...      "targets": [{"id": "a", "layer": "chargers", "metric": "count", "threshold": 5, "colour": 1}]}
+    >>> plan_from_dict(d)
+    Traceback (most recent call last):
+    ...
+    nbgeo.errors.PlanError: <plan>: [[targets]] #1, key 'colour': unknown key (hint: known keys: column, layer, ...)
+    """
+    loc = _Locator(text)
+    head = data.get("plan")
+    if not isinstance(head, dict):
+        raise _error(path, loc, "plan", None, None, "missing [plan] table",
+                     "start the file with [plan] and id, title, baseline, horizon")
+    for key in head:
+        if key not in _PLAN_KEYS:
+            raise _error(path, loc, "plan", None, key, "unknown key", f"known keys: {', '.join(sorted(_PLAN_KEYS))}")
+    for key in ("id", "title", "baseline", "horizon"):
+        if key not in head:
+            raise _error(path, loc, "plan", None, None, f"missing key {key!r}")
+    for key in ("baseline", "horizon"):
+        if not isinstance(head[key], int):
+            raise _error(path, loc, "plan", None, key, f"must be a year (integer), got {head[key]!r}")
+    for key in data:
+        if key not in ("plan", "targets", "rules", "coverage"):
+            raise _error(path, loc, key, None, None, "unknown table", "tables: [plan], [[targets]], [[rules]], [[coverage]]")
+
+    targets = []
+    for i, raw in enumerate(data.get("targets", [])):
+        for key in raw:
+            if key not in _TARGET_KEYS:
+                known = sorted(_TARGET_KEYS - {"id"})
+                raise _error(path, loc, "targets", i, key, "unknown key", f"known keys: {', '.join(known[:2])}, ...")
+        for key in ("id", "layer", "metric", "threshold"):
+            if key not in raw:
+                raise _error(path, loc, "targets", i, None, f"missing key {key!r}")
+        if not isinstance(raw["threshold"], (int, float)) or isinstance(raw["threshold"], bool):
+            raise _error(path, loc, "targets", i, "threshold", f"must be a number, got {raw['threshold']!r}")
+        try:
+            targets.append(Target(**raw))
+        except PlanError as exc:
+            bad_key = next((k for k in ("metric", "op", "years", "tier", "unit", "numerator", "column") if k in str(exc)),
+                           None)
+            raise _error(path, loc, "targets", i, bad_key, exc.message) from None
+        except TypeError as exc:
+            raise _error(path, loc, "targets", i, None, str(exc)) from None
+
+    def _specs(table: str, common: set[str], required: tuple[str, ...], cls: type) -> list[Any]:
+        out = []
+        for i, raw in enumerate(data.get(table, [])):
+            for key in required:
+                if key not in raw:
+                    raise _error(path, loc, table, i, None, f"missing key {key!r}")
+            params = {k: v for k, v in raw.items() if k not in common}
+            base = {k: v for k, v in raw.items() if k in common}
+            out.append(cls(**base, params=params))
+        return out
+
+    rules = _specs("rules", _RULE_COMMON, ("id", "layer", "kind"), RuleSpec)
+    coverage = _specs("coverage", _COVERAGE_COMMON, ("id", "demand", "facilities"), CoverageSpec)
+    try:
+        return Plan(
+            id=head["id"], title=head["title"], title_en=head.get("title_en", ""),
+            baseline=head["baseline"], horizon=head["horizon"], source=head.get("source", ""),
+            note=head.get("note", ""), targets=tuple(targets), rules=tuple(rules),
+            coverage=tuple(coverage), path=path,
+        )
+    except PlanError as exc:
+        raise _error(path, loc, "plan", None, None, exc.message) from None
+
+
+def read_plan(path: str | Path) -> Plan:
+    """Read a plan file (TOML).
+
+    Parameters
+    ----------
+    path
+        The plan file.
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    PlanError
+        With the file, line and key of the first problem.
+
+    Examples
+    --------
+    >>> from nbgeo import datasets
+    >>> read_plan(datasets.get_path("ningbo_2025")).id
+    'ningbo-manufacturing-2021-2025'
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        msg = f"plan file {str(p)!r} does not exist"
+        raise PlanError(msg, code="E-PLAN-MISSING") from None
+    except UnicodeDecodeError as exc:
+        msg = f"plan file {str(p)!r} is not UTF-8 text (byte {exc.start})"
+        raise PlanError(msg, code="E-PLAN-ENCODING") from None
+    except OSError as exc:
+        msg = f"plan file {str(p)!r} cannot be read: {exc.strerror}"
+        raise PlanError(msg, code="E-PLAN-MISSING") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{p}: not valid TOML: {exc}"
+        raise PlanError(msg, code="E-PLAN-SYNTAX") from None
+    return plan_from_dict(data, path=str(p), text=text)

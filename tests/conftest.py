@@ -1,0 +1,70 @@
+"""Shared fixtures: tiny in-code layers, and the embedded sample read once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from shapely import LineString, Point, box
+
+from nbgeo import datasets, io, plan
+from nbgeo.layers import Dataset
+
+# Ningbo's old town centre, in WGS 84; small features are laid out around it.
+X0, Y0 = 121.55, 29.87
+
+
+@pytest.fixture(scope="session")
+def sample() -> Dataset:
+    """The embedded Ningbo sample, read once."""
+    return io.read_sample()
+
+
+@pytest.fixture(scope="session")
+def ningbo_plan() -> plan.Plan:
+    """The embedded 2025 plan."""
+    return plan.read_plan(datasets.get_path("ningbo_2025"))
+
+
+@pytest.fixture
+def tiny_dataset() -> Dataset:
+    """A hand-made dataset whose measures are known exactly."""
+    chargers = gpd.GeoDataFrame(
+        {"type": ["charging", "swapping", "charging", "charging"], "ports": [2, 1, 4, 8],
+         "year": [2020, 2022, 2024, 2026]},
+        geometry=[Point(X0 + 0.01 * i, Y0) for i in range(4)], crs=4326, index=["c1", "c2", "c3", "c4"],
+    )
+    roads = gpd.GeoDataFrame(
+        {"name": ["a", "b"], "year": [2021, 2023], "kind": ["new", "renovated"]},
+        geometry=[LineString([(X0, Y0), (X0, Y0 + 0.01)]), LineString([(X0, Y0), (X0 + 0.01, Y0)])],
+        crs=4326, index=["r1", "r2"],
+    )
+    # Land parcels in a metric CRS: exact areas (ha) by construction.
+    from nbgeo.crs import working_crs
+
+    ox, oy = 505000.0, 3305000.0
+    parcels = gpd.GeoDataFrame(
+        {"use": ["industrial", "commercial", "industrial", "residential"], "year": [2021, 2021, 2022, 2022]},
+        geometry=[box(ox, oy, ox + 100, oy + 100), box(ox + 200, oy, ox + 300, oy + 300),
+                  box(ox, oy + 500, ox + 100, oy + 700), box(ox + 200, oy + 500, ox + 400, oy + 700)],
+        crs=working_crs(), index=["p1", "p2", "p3", "p4"],
+    )
+    return Dataset.from_gdfs({"chargers": chargers, "smart_roads": roads, "land_transfers": parcels}, name="tiny")
+
+
+@pytest.fixture
+def write_dataset(tmp_path: Path):
+    """Write layers and a manifest to a folder and return its path."""
+
+    def _write(layers: dict[str, gpd.GeoDataFrame], manifest_extra: dict[str, dict[str, str]] | None = None) -> Path:
+        lines = ['[dataset]\nname = "test"\n']
+        for name, gdf in layers.items():
+            gdf.to_file(tmp_path / f"{name}.geojson", driver="GeoJSON")
+            lines.append(f'[layers.{name}]\nfile = "{name}.geojson"\nsource = "test"\nlicence = "CC0-1.0"\n')
+            for key, value in (manifest_extra or {}).get(name, {}).items():
+                lines.append(f"{key} = {value}\n")
+        (tmp_path / "dataset.toml").write_text("".join(lines), encoding="utf-8")
+        return tmp_path
+
+    return _write
