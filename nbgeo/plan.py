@@ -48,6 +48,15 @@ Year semantics
     the plan period up to the evaluation year.
 Yearly columns such as ``output_{year}`` are filled in with the year.
 
+Milestones and indicators
+-------------------------
+A target may carry the plan's own intermediate values, ``milestones = { 2023 = 7000 }``,
+which :mod:`nbgeo.progress` paces it through. ``[[indicators]]`` tables declare the
+plan's non-spatial quantified targets (R&D share, numbers of firms, ...): ``id``,
+``threshold``, ``op``, ``unit``, ``years``, ``phrase``, ``title`` and optionally
+``column`` and ``milestones``; their yearly values come from the dataset's indicator
+table (:mod:`nbgeo.indicators`).
+
 Examples
 --------
 >>> from nbgeo import datasets, plan
@@ -77,6 +86,7 @@ __all__ = [
     "OPERATORS",
     "YEAR_MODES",
     "CoverageSpec",
+    "IndicatorSpec",
     "Plan",
     "RuleSpec",
     "Target",
@@ -97,6 +107,39 @@ def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     if not mapping:
         return _EMPTY
     return MappingProxyType({k: tuple(v) if isinstance(v, list) else v for k, v in mapping.items()})
+
+
+def _milestones(owner: str, raw: Mapping[Any, Any] | None) -> Mapping[int, float]:
+    """Milestones as a read-only ``{year: value}`` mapping, sorted by year.
+
+    TOML keys are strings (``milestones = { 2023 = 7000 }`` gives ``{"2023": 7000}``),
+    so keys are converted to integer years and values to floats.
+    """
+    if not raw:
+        return _EMPTY
+    out: dict[int, float] = {}
+    for key, value in dict(raw).items():
+        try:
+            year = int(key)
+        except (TypeError, ValueError):
+            year = None
+        if year is None or str(year) != str(key).strip():
+            msg = f"{owner}: milestone key {key!r} is not a year (hint: milestones = {{ 2023 = 7000 }})"
+            raise PlanError(msg, code="E-PLAN-MILESTONE")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            msg = f"{owner}: milestone for {year} must be a number, got {value!r}"
+            raise PlanError(msg, code="E-PLAN-MILESTONE")
+        out[year] = float(value)
+    return MappingProxyType(dict(sorted(out.items())))
+
+
+def _check_milestones(owner: str, milestones: Mapping[int, float], baseline: int, horizon: int) -> None:
+    """Milestones must fall strictly inside the plan period (the horizon has the threshold itself)."""
+    for year in milestones:
+        if not baseline < year < horizon:
+            msg = (f"{owner}: milestone year {year} lies outside the plan period; milestones are for the years "
+                   f"{baseline + 1}–{horizon - 1} (the threshold is the {horizon} value)")
+            raise PlanError(msg, code="E-PLAN-MILESTONE")
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,6 +180,10 @@ class Target:
         The column holding a feature's year; ``""`` for none.
     proposed
         True when nbgeo proposes the target beyond the plan's own text.
+    milestones
+        The plan's own intermediate values, ``{year: value}``, strictly inside
+        the plan period; :mod:`nbgeo.progress` paces the target through them
+        instead of along a straight line from the baseline.
 
     Examples
     --------
@@ -167,6 +214,7 @@ class Target:
     since: int | None = None
     year_column: str = "year"
     proposed: bool = False
+    milestones: Mapping[int, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         def fail(msg: str) -> None:
@@ -191,6 +239,7 @@ class Target:
         object.__setattr__(self, "where", _frozen(self.where))
         object.__setattr__(self, "numerator", _frozen(self.numerator))
         object.__setattr__(self, "tiers", _frozen({k: float(v) for k, v in dict(self.tiers).items()}))
+        object.__setattr__(self, "milestones", _milestones(f"target {self.id!r}", self.milestones))
 
     def compare(self, actual: float) -> bool:
         """Whether ``actual`` meets the target."""
@@ -250,6 +299,83 @@ class CoverageSpec:
 
 
 @dataclass(frozen=True, eq=False)
+class IndicatorSpec:
+    """A quantified target of the plan that is not spatial (R&D share, numbers of firms, ...).
+
+    Its yearly values come from the dataset's indicator table (a CSV with a
+    ``year`` column and one column per indicator), read by :mod:`nbgeo.indicators`.
+
+    Parameters
+    ----------
+    id
+        Unique id within the plan's indicators.
+    threshold, op, unit
+        ``value op threshold`` means met, as for a :class:`Target`.
+    years
+        ``"cumulative"``: judged at the horizon on the table's value for that year
+        (the table holds the level or running total the plan states);
+        ``"each_year"``: the value must meet the threshold in every year of the period.
+    column
+        The table's column; defaults to ``id``.
+    phrase, title, proposed, milestones
+        As for a :class:`Target`.
+
+    Examples
+    --------
+    >>> i = IndicatorSpec(id="rd_share", threshold=2.8, unit="%")
+    >>> i.column, i.compare(2.81), i.margin(2.5)
+    ('rd_share', True, -0.3)
+    >>> IndicatorSpec(id="x", threshold=1, years="every")
+    Traceback (most recent call last):
+    ...
+    nbgeo.errors.PlanError: indicator 'x': years must be one of cumulative, each_year, got 'every'
+    """
+
+    id: str
+    threshold: float
+    op: str = ">="
+    unit: str = ""
+    years: str = "cumulative"
+    column: str = ""
+    phrase: str = ""
+    title: str = ""
+    proposed: bool = False
+    milestones: Mapping[int, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        def fail(msg: str) -> None:
+            raise PlanError(f"indicator {self.id!r}: {msg}", code="E-PLAN-INDICATOR")
+
+        if self.op not in OPERATORS:
+            fail(f"op must be one of {', '.join(OPERATORS)}, got {self.op!r}")
+        if self.years not in YEAR_MODES:
+            fail(f"years must be one of {', '.join(YEAR_MODES)}, got {self.years!r}")
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)):
+            fail(f"threshold must be a number, got {self.threshold!r}")
+        object.__setattr__(self, "threshold", float(self.threshold))
+        object.__setattr__(self, "column", self.column or self.id)
+        object.__setattr__(self, "milestones", _milestones(f"indicator {self.id!r}", self.milestones))
+
+    def compare(self, actual: float) -> bool:
+        """Whether ``actual`` meets the indicator's threshold."""
+        return {
+            ">=": actual >= self.threshold,
+            ">": actual > self.threshold,
+            "<=": actual <= self.threshold,
+            "<": actual < self.threshold,
+            "==": actual == self.threshold,
+        }[self.op]
+
+    def margin(self, actual: float) -> float:
+        """Signed distance from the threshold, positive on the good side."""
+        if self.op in ("<=", "<"):
+            return round(self.threshold - actual, 12)
+        if self.op == "==":
+            return -abs(actual - self.threshold)
+        return round(actual - self.threshold, 12)
+
+
+@dataclass(frozen=True, eq=False)
 class Plan:
     """A plan: its period and its targets, rules and coverage requirements.
 
@@ -276,18 +402,23 @@ class Plan:
     source: str = ""
     note: str = ""
     path: str | None = None
+    indicators: tuple[IndicatorSpec, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.baseline < self.horizon:
             msg = f"plan {self.id!r}: baseline {self.baseline} must come before horizon {self.horizon}"
             raise PlanError(msg, code="E-PLAN-YEARS")
-        for kind, items in (("target", self.targets), ("rule", self.rules), ("coverage", self.coverage)):
+        for kind, items in (("target", self.targets), ("rule", self.rules), ("coverage", self.coverage),
+                            ("indicator", self.indicators)):
             seen: set[str] = set()
             for item in items:
                 if item.id in seen:
                     msg = f"plan {self.id!r}: duplicate {kind} id {item.id!r}"
                     raise PlanError(msg, code="E-PLAN-DUPLICATE")
                 seen.add(item.id)
+        for item in (*self.targets, *self.indicators):
+            _check_milestones(f"plan {self.id!r}: {type(item).__name__.removesuffix('Spec').lower()} {item.id!r}",
+                              item.milestones, self.baseline, self.horizon)
 
     @property
     def years(self) -> tuple[int, ...]:
@@ -306,6 +437,7 @@ class Plan:
 _TARGET_KEYS = {f.name for f in Target.__dataclass_fields__.values()}
 _RULE_COMMON = {"id", "layer", "kind", "phrase", "title", "proposed"}
 _COVERAGE_COMMON = {"id", "demand", "facilities", "phrase", "title", "proposed"}
+_INDICATOR_KEYS = {f.name for f in IndicatorSpec.__dataclass_fields__.values()}
 _PLAN_KEYS = {"id", "title", "title_en", "baseline", "horizon", "source", "note"}
 
 
@@ -380,8 +512,9 @@ def plan_from_dict(data: Mapping[str, Any], *, path: str = "<plan>", text: str =
         if not isinstance(head[key], int):
             raise _error(path, loc, "plan", None, key, f"must be a year (integer), got {head[key]!r}")
     for key in data:
-        if key not in ("plan", "targets", "rules", "coverage"):
-            raise _error(path, loc, key, None, None, "unknown table", "tables: [plan], [[targets]], [[rules]], [[coverage]]")
+        if key not in ("plan", "targets", "rules", "coverage", "indicators"):
+            raise _error(path, loc, key, None, None, "unknown table",
+                         "tables: [plan], [[targets]], [[rules]], [[coverage]], [[indicators]]")
 
     targets = []
     for i, raw in enumerate(data.get("targets", [])):
@@ -396,9 +529,11 @@ def plan_from_dict(data: Mapping[str, Any], *, path: str = "<plan>", text: str =
             raise _error(path, loc, "targets", i, "threshold", f"must be a number, got {raw['threshold']!r}")
         try:
             targets.append(Target(**raw))
+            _check_milestones(f"target {raw['id']!r}", targets[-1].milestones, head["baseline"], head["horizon"])
         except PlanError as exc:
-            bad_key = next((k for k in ("metric", "op", "years", "tier", "unit", "numerator", "column") if k in str(exc)),
-                           None)
+            bad_key = next((k for k in ("milestone", "metric", "op", "years", "tier", "unit", "numerator", "column")
+                            if k in str(exc)), None)
+            bad_key = "milestones" if bad_key == "milestone" else bad_key
             raise _error(path, loc, "targets", i, bad_key, exc.message) from None
         except TypeError as exc:
             raise _error(path, loc, "targets", i, None, str(exc)) from None
@@ -414,6 +549,24 @@ def plan_from_dict(data: Mapping[str, Any], *, path: str = "<plan>", text: str =
             out.append(cls(**base, params=params))
         return out
 
+    indicators = []
+    for i, raw in enumerate(data.get("indicators", [])):
+        for key in raw:
+            if key not in _INDICATOR_KEYS:
+                raise _error(path, loc, "indicators", i, key, "unknown key",
+                             f"known keys: {', '.join(sorted(_INDICATOR_KEYS))}")
+        for key in ("id", "threshold"):
+            if key not in raw:
+                raise _error(path, loc, "indicators", i, None, f"missing key {key!r}")
+        try:
+            indicators.append(IndicatorSpec(**raw))
+            _check_milestones(f"indicator {raw['id']!r}", indicators[-1].milestones, head["baseline"],
+                              head["horizon"])
+        except PlanError as exc:
+            bad_key = next((k for k in ("milestone", "threshold", "op", "years") if k in str(exc)), None)
+            bad_key = "milestones" if bad_key == "milestone" else bad_key
+            raise _error(path, loc, "indicators", i, bad_key, exc.message) from None
+
     rules = _specs("rules", _RULE_COMMON, ("id", "layer", "kind"), RuleSpec)
     coverage = _specs("coverage", _COVERAGE_COMMON, ("id", "demand", "facilities"), CoverageSpec)
     try:
@@ -421,7 +574,7 @@ def plan_from_dict(data: Mapping[str, Any], *, path: str = "<plan>", text: str =
             id=head["id"], title=head["title"], title_en=head.get("title_en", ""),
             baseline=head["baseline"], horizon=head["horizon"], source=head.get("source", ""),
             note=head.get("note", ""), targets=tuple(targets), rules=tuple(rules),
-            coverage=tuple(coverage), path=path,
+            coverage=tuple(coverage), path=path, indicators=tuple(indicators),
         )
     except PlanError as exc:
         raise _error(path, loc, "plan", None, None, exc.message) from None
