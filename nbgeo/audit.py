@@ -27,9 +27,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .html import safe_text
+from .indicators import tables_info
 from .targets import evaluate_targets
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import geopandas as gpd
 
     from .errors import Problem
@@ -81,6 +84,7 @@ def dataset_info(dataset: Dataset) -> dict[str, Any]:
             for name, layer in dataset.layers.items()
         },
         "problems": [p.to_dict() for p in dataset.problems],
+        "tables": tables_info(dataset),
     }
 
 
@@ -215,8 +219,12 @@ class AuditReport:
                 f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
 
-def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None) -> AuditReport:
+def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress: bool = False,
+              snapshots: Mapping[int, Dataset] | None = None) -> AuditReport:
     """Audit a dataset against a plan.
+
+    The plan's ``[[indicators]]``, if any, are evaluated from the dataset's
+    indicator table into the ``indicators`` section (:mod:`nbgeo.indicators`).
 
     Parameters
     ----------
@@ -226,6 +234,13 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None) -> Audit
         The plan, e.g. from :func:`nbgeo.plan.read_plan`.
     year
         The evaluation year; defaults to ``settings.default_year`` or the plan's horizon.
+    progress
+        Also track every target year by year against the path to its deadline
+        (the ``progress`` section, :mod:`nbgeo.progress`); its flags never
+        change the exit code.
+    snapshots
+        Datasets as they were in given years, for the progress (see
+        :func:`nbgeo.progress.target_history`).
 
     Returns
     -------
@@ -236,4 +251,13 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None) -> Audit
     when = year or settings.default_year or plan.horizon
     targets = evaluate_targets(plan, dataset, year=when)
     log.info("Evaluated %d target results for %d", len(targets), when)
-    return AuditReport(plan=plan, dataset=dataset, year=when, targets=tuple(targets))
+    sections: dict[str, list[dict[str, Any]]] = {}
+    if plan.indicators:
+        from .indicators import evaluate_indicators, table_for
+
+        sections["indicators"] = evaluate_indicators(plan, table_for(dataset), year=when)
+    if progress:
+        from .progress import progress_section
+
+        sections["progress"] = progress_section(plan, dataset, as_of=when, snapshots=snapshots)
+    return AuditReport(plan=plan, dataset=dataset, year=when, targets=tuple(targets), sections=sections)

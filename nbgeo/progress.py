@@ -1,4 +1,4 @@
-"""Progress through the years: is each target of the plan on its way to the deadline.
+"""Progress through the years: how far each target of the plan is on its way to its deadline.
 
 A five-year plan is audited every year. In 2023 the question is not only which
 2025 targets are unmet (all of them, mostly) but which are *off track*. This

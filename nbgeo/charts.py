@@ -1,0 +1,353 @@
+"""Small inline SVG charts: each target's value per year against the path to its threshold.
+
+The charts are plain SVG markup written by nbgeo: no JavaScript, no external
+assets, no web fonts, a few kilobytes each, so the HTML report stays one
+offline file and a chart shows the same in a browser, an e-mail or Jupyter.
+Every text that reaches a chart (ids, titles, units, notes, tooltips) passes
+through :func:`nbgeo.html.safe_text`.
+
+A chart reads one entry of the ``progress`` section of ``audit.json``
+(:meth:`nbgeo.progress.Progress.to_dict`), so a report can be redrawn from
+the JSON alone:
+
+* the dashed line is the required path from the baseline value to the
+  threshold at the deadline (through the plan's milestones, drawn as
+  diamonds); ``each_year`` targets have bars for each year instead;
+* the dotted line is the threshold;
+* the solid line and dots are the measured values, each dot coloured by the
+  flag of its year (hover for the figures).
+
+Examples
+--------
+>>> from nbgeo import charts, datasets, io, plan, progress
+>>> p = plan.read_plan(datasets.get_path("ningbo_2025"))
+>>> entry = progress.track(p, io.read_sample(), as_of=2023)[5].to_dict()
+>>> svg = charts.progress_chart(entry)
+>>> svg.startswith("<svg") and svg.count("<circle") == 4 and "<script" not in svg
+True
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from .html import safe_text
+from .progress import AT_RISK_BAND, AT_RISK_SHORTFALL, Progress
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+__all__ = ["STATUS_COLOURS", "STATUS_LABELS", "nice_ticks", "progress_chart", "progress_html"]
+
+#: Colour of each progress flag (dots, bars and pills).
+STATUS_COLOURS = {
+    "met": "#1a7f37", "on_track": "#1a7f37", "at_risk": "#bf8700", "off_track": "#cf222e", "missed": "#cf222e",
+    "no_data": "#8c959f", "baseline": "#57606a", "": "#8c959f",
+}
+
+#: What each flag is called, in English and Chinese.
+STATUS_LABELS = {
+    "en": {"met": "met", "on_track": "on track", "at_risk": "at risk", "off_track": "off track", "missed": "missed",
+           "no_data": "no data", "baseline": "baseline", "": ""},
+    "zh": {"met": "已完成", "on_track": "进度正常", "at_risk": "有风险", "off_track": "进度滞后", "missed": "未完成",
+           "no_data": "无数据", "baseline": "基期", "": ""},
+}
+
+_WORDS = {
+    "en": {"actual": "actual", "path": "required path", "threshold": "threshold", "milestone": "milestone",
+           "as_of": "evaluated", "spatial": "Spatial targets", "indicators": "Other quantified targets (indicators)",
+           "title": "Progress through the years", "by": "by"},
+    "zh": {"actual": "实际值", "path": "目标路径", "threshold": "目标值", "milestone": "里程碑",
+           "as_of": "评估年", "spatial": "空间目标", "indicators": "其他量化指标",
+           "title": "逐年进度", "by": "截至"},
+}
+
+_OPS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "="}
+
+
+def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """Round tick values covering ``[lo, hi]``, about ``count`` intervals.
+
+    Examples
+    --------
+    >>> nice_ticks(0, 10600)
+    [0.0, 2500.0, 5000.0, 7500.0, 10000.0, 12500.0]
+    >>> nice_ticks(0, 2.8)
+    [0.0, 1.0, 2.0, 3.0]
+    >>> nice_ticks(5, 5)
+    [4.0, 4.5, 5.0, 5.5, 6.0]
+    """
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return [0.0, 1.0]
+    if hi <= lo:
+        pad = abs(lo) * 0.2 or 1.0
+        lo, hi = lo - pad, hi + pad
+    raw = (hi - lo) / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw * 0.999)
+    start = math.floor(lo / step + 1e-9) * step
+    ticks = []
+    value = start
+    while value < hi - 1e-9 * step or not ticks:
+        ticks.append(round(value, 10))
+        value += step
+    ticks.append(round(value, 10))
+    return [float(t) for t in ticks]
+
+
+def _short(value: float) -> str:
+    """A compact axis label: 12.5k, 2,500, 2.8."""
+    if abs(value) >= 10_000:
+        return f"{value / 1000:,.4g}k"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def _entry(entry: Progress | Mapping[str, Any]) -> dict[str, Any]:
+    return entry.to_dict() if isinstance(entry, Progress) else dict(entry)
+
+
+def progress_chart(entry: Progress | Mapping[str, Any], *, width: int = 360, height: int = 170,
+                   lang: str = "en") -> str:
+    """One target's actual value per year against the path to its threshold, as an SVG element.
+
+    Parameters
+    ----------
+    entry
+        A :class:`~nbgeo.progress.Progress` or its ``to_dict()`` (an entry of
+        the ``progress`` section of ``audit.json``).
+    width, height
+        Size in CSS pixels.
+    lang
+        ``"en"`` or ``"zh"`` for the tooltips.
+
+    Returns
+    -------
+    str
+        ``<svg>...</svg>``, to be placed inline in HTML.
+
+    Examples
+    --------
+    >>> from nbgeo.plan import Target
+    >>> from nbgeo.progress import assess
+    >>> t = Target(id="<b>roads</b>", layer="smart_roads", metric="length", threshold=200, unit="km")
+    >>> p = assess(t, {2020: 0, 2021: 40, 2022: 94}, baseline=2020, deadline=2025, as_of=2022)
+    >>> svg = progress_chart(p)
+    >>> "<b>" in svg, "&lt;b&gt;roads&lt;/b&gt;" in svg, svg.count("<circle")
+    (False, True, 3)
+    """
+    e = _entry(entry)
+    words = _WORDS.get(lang, _WORDS["en"])
+    labels = STATUS_LABELS.get(lang, STATUS_LABELS["en"])
+    history = e.get("history") or []
+    first = int(e["baseline"])
+    last = int(e["deadline"])
+    threshold = float(e["threshold"])
+    unit = f" {e['unit']}" if e.get("unit") else ""
+    each_year = e.get("years") == "each_year"
+    op = _OPS.get(e.get("op", ">="), e.get("op", ""))
+
+    values = [h["actual"] for h in history if h.get("actual") is not None]
+    path_values = [h["expected"] for h in history if h.get("expected") is not None]
+    milestones = {int(y): float(v) for y, v in (e.get("milestones") or {}).items()}
+    everything = [threshold, *values, *path_values, *milestones.values()]
+    lo, hi = min(everything), max(everything)
+    # Bars start at zero; a line starts at zero too unless all values sit high above it
+    # (an R&D share moving from 2.2 to 2.8 % would be a flat line on a zero-based axis).
+    if lo >= 0 and (each_year or lo < 0.5 * hi):
+        lo = 0.0
+    ticks = nice_ticks(lo, hi)
+    lo, hi = ticks[0], ticks[-1]
+
+    ml, mr, mt, mb = 40, 58, 10, 20
+    plot_w, plot_h = width - ml - mr, height - mt - mb
+    span = max(last - first, 1)
+
+    def x(year: float) -> float:
+        return round(ml + (year - first) / span * plot_w, 1)
+
+    def y(value: float) -> float:
+        return round(mt + (1 - (value - lo) / (hi - lo)) * plot_h, 1)
+
+    title = (f"{e['id']}: {words['actual']} {first}–{min(int(e['as_of']), last)}, {words['threshold']} "
+             f"{op} {_num(threshold)}{unit} {words['by']} {last}")
+    parts = [
+        f"<svg class='nbgeo-chart' width='{width}' height='{height}' viewBox='0 0 {width} {height}' "
+        f"role='img' aria-label='{safe_text(title)}' xmlns='http://www.w3.org/2000/svg' "
+        "font-family='system-ui,sans-serif' font-size='10'>",
+        f"<title>{safe_text(title)}</title>",
+    ]
+    # Grid and y labels.
+    for tick in ticks:
+        ty = y(tick)
+        parts.append(f"<line x1='{ml}' x2='{ml + plot_w}' y1='{ty}' y2='{ty}' stroke='#eaeef2'/>")
+        parts.append(f"<text x='{ml - 4}' y='{ty + 3}' text-anchor='end' fill='#656d76'>"
+                     f"{safe_text(_short(tick))}</text>")
+    # X labels: every year on short periods, else the ends and every fifth year.
+    for year in range(first, last + 1):
+        if span <= 8 or year in (first, last) or (year % 5 == 0 and last - year >= 2 and year - first >= 2):
+            parts.append(f"<text x='{x(year)}' y='{height - 6}' text-anchor='middle' fill='#656d76'>"
+                         f"{year}</text>")
+    parts.append(f"<line x1='{ml}' x2='{ml + plot_w}' y1='{y(lo)}' y2='{y(lo)}' stroke='#8c959f'/>")
+    # The evaluation year.
+    as_of = int(e["as_of"])
+    if first < as_of < last:
+        parts.append(f"<line x1='{x(as_of)}' x2='{x(as_of)}' y1='{mt}' y2='{mt + plot_h}' stroke='#8c959f' "
+                     f"stroke-dasharray='1 3'><title>{safe_text(words['as_of'])} {as_of}</title></line>")
+    # The threshold, labelled in the right margin.
+    ty = y(threshold)
+    parts.append(f"<line x1='{ml}' x2='{ml + plot_w}' y1='{ty}' y2='{ty}' stroke='#57606a' stroke-width='1' "
+                 f"stroke-dasharray='2 3'><title>{safe_text(words['threshold'])} {safe_text(op)} "
+                 f"{safe_text(_num(threshold))}{safe_text(unit)}</title></line>")
+    parts.append(f"<text x='{ml + plot_w + 4}' y='{ty + 3}' fill='#57606a'>{safe_text(op)} "
+                 f"{safe_text(_short(threshold))}</text>")
+
+    if each_year:
+        step = plot_w / span
+        bar_w = round(max(step * 0.55, 2.0), 1)
+        base = y(max(lo, 0.0))
+        for h in history:
+            if h.get("actual") is None or h.get("status") == "baseline":
+                continue
+            top = y(h["actual"])
+            colour = STATUS_COLOURS.get(h.get("status", ""), "#8c959f")
+            tip = f"{h['year']}: {_num(h['actual'])}{unit} — {labels.get(h.get('status', ''), h.get('status', ''))}"
+            parts.append(f"<rect x='{round(x(h['year']) - bar_w / 2, 1)}' y='{min(top, base)}' width='{bar_w}' "
+                         f"height='{round(abs(base - top), 1)}' fill='{colour}' fill-opacity='0.85'>"
+                         f"<title>{safe_text(tip)}</title></rect>")
+    else:
+        path_points = [(h["year"], h["expected"]) for h in history if h.get("expected") is not None]
+        if len(path_points) >= 2:
+            coords = " ".join(f"{x(yr)},{y(v)}" for yr, v in path_points)
+            parts.append(f"<polyline points='{coords}' fill='none' stroke='#0b3d91' stroke-width='1.5' "
+                         f"stroke-dasharray='5 3'><title>{safe_text(words['path'])}</title></polyline>")
+        for year, value in milestones.items():
+            if first < year < last:
+                mx, my = x(year), y(value)
+                tip = f"{words['milestone']} {year}: {_num(value)}{unit}"
+                parts.append(f"<path d='M{mx} {my - 5}L{mx + 5} {my}L{mx} {my + 5}L{mx - 5} {my}Z' fill='#fff' "
+                             f"stroke='#0b3d91' stroke-width='1.5'><title>{safe_text(tip)}</title></path>")
+        # The measured values: a line through consecutive known years, broken where a year is unknown.
+        segment: list[str] = []
+        for h in history:
+            if h.get("actual") is None:
+                if len(segment) >= 2:
+                    parts.append(f"<polyline points='{' '.join(segment)}' fill='none' stroke='#1f2328' "
+                                 "stroke-width='1.8'/>")
+                segment = []
+                continue
+            segment.append(f"{x(h['year'])},{y(h['actual'])}")
+        if len(segment) >= 2:
+            parts.append(f"<polyline points='{' '.join(segment)}' fill='none' stroke='#1f2328' stroke-width='1.8'/>")
+    # Dots, coloured by each year's flag (bars carry the colour themselves).
+    for h in history:
+        if h.get("actual") is None or (each_year and h.get("status") != "baseline"):
+            continue
+        status = h.get("status", "")
+        colour = STATUS_COLOURS.get(status, "#8c959f")
+        radius = 4.5 if h["year"] == min(as_of, last) else 3.5
+        tip = f"{h['year']}: {_num(h['actual'])}{unit} — {labels.get(status, status)}"
+        if h.get("expected") is not None and not each_year:
+            tip += f" ({words['path']} {_num(h['expected'])}{unit})"
+        if h.get("note"):
+            tip += f"; {h['note']}"
+        parts.append(f"<circle cx='{x(h['year'])}' cy='{y(h['actual'])}' r='{radius}' fill='{colour}' "
+                     f"stroke='#fff' stroke-width='1'><title>{safe_text(tip)}</title></circle>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+_CSS = """
+.nbgeo-progress .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(380px,1fr));gap:12px}
+.nbgeo-progress figure{margin:0;border:1px solid #d0d7de;border-radius:8px;padding:10px 12px;background:#fff}
+.nbgeo-progress figcaption{font-size:13px;margin-bottom:4px}
+.nbgeo-progress .status{color:#fff;border-radius:10px;padding:1px 8px;font-size:12px;float:right}
+.nbgeo-progress .muted{color:#656d76;font-size:12px}
+.nbgeo-progress .key{display:inline-block;margin-right:12px}
+.nbgeo-progress .dot{display:inline-block;width:9px;height:9px;border-radius:50%;margin-right:4px}
+.nbgeo-progress h3{font-size:15px;margin:14px 0 8px}
+"""
+
+
+def _card(e: dict[str, Any], lang: str) -> str:
+    labels = STATUS_LABELS.get(lang, STATUS_LABELS["en"])
+    status = e.get("status", "")
+    colour = STATUS_COLOURS.get(status, "#8c959f")
+    flag = ""
+    if e.get("proposed"):
+        flag = " <span class='muted'>(proposed by nbgeo / 假设)</span>"
+    return (
+        f"<figure id='progress-{safe_text(e['id'])}'><figcaption>"
+        f"<span class='status' style='background:{colour}'>{safe_text(labels.get(status, status))}</span>"
+        f"<b>{safe_text(e['id'])}</b>{flag}<div class='muted'>{safe_text(e.get('title'))}</div>"
+        f"<div class='muted' lang='zh'>{safe_text(e.get('phrase'))}</div></figcaption>"
+        f"{progress_chart(e, lang=lang)}"
+        f"<div class='muted'>{safe_text(e.get('note'))}</div></figure>"
+    )
+
+
+def progress_html(entries: Sequence[Progress | Mapping[str, Any]], *, lang: str = "en") -> str:
+    """The progress section of a report: a legend, then one chart card per target, spatial targets first.
+
+    Parameters
+    ----------
+    entries
+        The ``progress`` section (or :func:`nbgeo.progress.track`'s result).
+    lang
+        ``"en"`` or ``"zh"``.
+
+    Returns
+    -------
+    str
+        An HTML fragment with its own scoped CSS; empty when there are no entries.
+
+    Examples
+    --------
+    >>> from nbgeo.plan import Target
+    >>> from nbgeo.progress import assess
+    >>> t = Target(id="parks", layer="featured_parks", metric="count", threshold=50, phrase="{{7*7}}")
+    >>> html = progress_html([assess(t, {2020: 14, 2021: 23}, baseline=2020, deadline=2025, as_of=2021)])
+    >>> "{{" in html, "&#123;&#123;7*7&#125;&#125;" in html, "on track" in html
+    (False, True, True)
+    """
+    rows = [_entry(e) for e in entries]
+    if not rows:
+        return ""
+    words = _WORDS.get(lang, _WORDS["en"])
+    labels = STATUS_LABELS.get(lang, STATUS_LABELS["en"])
+    first = rows[0]
+    keys = "".join(
+        f"<span class='key'><span class='dot' style='background:{STATUS_COLOURS[s]}'></span>"
+        f"{safe_text(labels[s])}</span>"
+        for s in ("on_track", "at_risk", "off_track", "met", "missed", "no_data")
+    )
+    if lang == "zh":
+        rule = (f"基期{first['baseline']}年至{first['deadline']}年按直线（或规划里程碑）推算目标路径；"
+                f"落后路径不超过应完成进度的{AT_RISK_SHORTFALL:.0%}、或按上一年速度仍能如期达标为“有风险”，"
+                f"否则为“进度滞后”；逐年指标每年单独判定（距目标值{AT_RISK_BAND:.0%}以内为“有风险”）。")
+    else:
+        rule = (f"Required path: straight from the {first['baseline']} value to the threshold in "
+                f"{first['deadline']}, or through the plan's milestones (◇). At risk: behind the path by at most "
+                f"{AT_RISK_SHORTFALL:.0%} of the progress required, or last year's pace would still reach the "
+                f"threshold in time; off track: further behind. Each-year targets are judged year by year "
+                f"(at risk within {AT_RISK_BAND:.0%} of the threshold).")
+    legend = (f"<p class='muted'>{keys}<span class='key'>— {safe_text(words['actual'])}</span>"
+              f"<span class='key' style='color:#0b3d91'>- - {safe_text(words['path'])}</span>"
+              f"<span class='key'>··· {safe_text(words['threshold'])}</span></p>"
+              f"<p class='muted'>{safe_text(rule)}</p>")
+    groups = []
+    for kind, heading in (("target", words["spatial"]), ("indicator", words["indicators"])):
+        cards = [_card(r, lang) for r in rows if r.get("kind", "target") == kind]
+        if cards:
+            groups.append(f"<h3>{safe_text(heading)}</h3><div class='grid'>{''.join(cards)}</div>")
+    return f"<div class='nbgeo-progress'><style>{_CSS}</style>{legend}{''.join(groups)}</div>"
