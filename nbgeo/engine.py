@@ -1,0 +1,818 @@
+"""Engines for the heavy steps of an audit: in one process, or over a Dask cluster.
+
+An audit's heavy steps are few and the same everywhere:
+
+- **point in polygon**: which zone each facility lies in (:meth:`Engine.points_in_polygons`);
+- **setback joins**: which features lie within a distance of which others
+  (:meth:`Engine.within_distance`);
+- **snapping**: the nearest target (facility, network node) of each point, for
+  coverage (:meth:`Engine.snap`);
+- **yearly aggregation**: counts and sums per zone and year, the targets'
+  verdicts (:meth:`Engine.zonal_yearly`, :meth:`Engine.yearly_totals`,
+  :meth:`Engine.evaluate_targets`).
+
+:class:`DefaultEngine` runs them in this process with geopandas/shapely,
+in chunks of ``chunk_rows`` rows so that memory stays bounded on large
+layers. :class:`DaskEngine` runs the same per-chunk code over
+dask-geopandas partitions with :mod:`dask.distributed`: a
+:class:`~distributed.LocalCluster` (2 worker processes by default) or, with
+``scheduler="tcp://host:port"``, an existing cluster. Inputs may be
+GeoDataFrames (scattered to the workers in partitions) or dask-geopandas
+GeoDataFrames (e.g. from ``dask_geopandas.read_parquet``), which never pass
+through this process.
+
+The two engines give identical results: joins are computed pair by pair by
+the same GEOS predicates and returned in a fixed order (left row, then right
+row); sums of floats are computed *exactly* (:class:`ExactSum`: the
+correctly rounded sum, whatever the order or partitioning), so they do not
+depend on how the rows were split.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely import Point, box
+>>> zones = gpd.GeoDataFrame({"name": ["a", "b"]}, geometry=[box(0, 0, 10, 10), box(10, 0, 20, 10)],
+...                          crs=3857, index=["z1", "z2"])
+>>> pts = gpd.GeoDataFrame({"year": [2021, 2022, 2022], "kw": [60.0, 120.0, 7.5]},
+...                        geometry=[Point(1, 1), Point(12, 5), Point(15, 5)], crs=3857, index=["p1", "p2", "p3"])
+>>> engine = DefaultEngine()
+>>> engine.points_in_polygons(pts, zones).to_dict("list")
+{'left': ['p1', 'p2', 'p3'], 'right': ['z1', 'z2', 'z2']}
+>>> engine.zonal_yearly(pts, zones, year="year", values=["kw"]).reset_index().to_dict("list")
+{'zone': ['z1', 'z2'], 'year': [2021, 2022], 'count': [1, 2], 'kw': [60.0, 127.5]}
+>>> engine.within_distance(pts, zones.iloc[:1], 2.5).to_dict("list")
+{'left': ['p1', 'p2'], 'right': ['z1', 'z1'], 'distance': [0.0, 2.0]}
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from .errors import CRSError, InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+
+    import geopandas as gpd
+
+    from .layers import Dataset
+    from .plan import Plan, Target
+    from .targets import TargetResult
+
+__all__ = [
+    "ENGINES",
+    "DaskEngine",
+    "DefaultEngine",
+    "Engine",
+    "ExactSum",
+    "get_engine",
+]
+
+log = logging.getLogger(__name__)
+
+#: The engine names the CLI accepts.
+ENGINES = ("default", "dask")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Exact summation
+# --------------------------------------------------------------------------------------------------------------
+
+_SHIFT = 1126  # 2**-1126 is the smallest unit of a float64 written as (53-bit integer) * 2**e
+_EXP_SLOTS = 2200  # exponents e + _SHIFT lie in [0, 2100)
+_HALF = 26
+
+
+@dataclass
+class ExactSum:
+    """The exact sum of float64 values per group, mergeable across partitions.
+
+    Each float is an integer times a power of two, so a sum of floats is an
+    integer multiple of ``2**-1126``: it is accumulated as a Python integer
+    (vectorised: integer mantissas are added per group and exponent in
+    ``int64``, split in halves so nothing overflows), and converted to a float
+    only at the end, correctly rounded. The result is the same for any order
+    or partitioning of the values. NaNs are skipped (as pandas ``sum`` does);
+    infinities give ``inf``, ``-inf`` or NaN (both signs).
+
+    Examples
+    --------
+    >>> s = ExactSum.of(np.array([0, 0, 0]), np.array([1e16, 1.0, -1e16]), 1)
+    >>> s.values().tolist(), float(np.sum([1e16, 1.0, -1e16]))
+    ([1.0], 0.0)
+    >>> a = ExactSum.of(np.array([0, 1]), np.array([0.1, 0.2]), 2)
+    >>> b = ExactSum.of(np.array([0]), np.array([0.7]), 2)
+    >>> (a + b).values().tolist()
+    [0.7999999999999999, 0.2]
+    """
+
+    numerators: list[int]
+    pos_inf: list[int] = field(default_factory=list)
+    neg_inf: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        n = len(self.numerators)
+        self.pos_inf = self.pos_inf or [0] * n
+        self.neg_inf = self.neg_inf or [0] * n
+
+    @classmethod
+    def zeros(cls, groups: int) -> ExactSum:
+        """An empty sum over ``groups`` groups."""
+        return cls([0] * groups)
+
+    @classmethod
+    def of(cls, groups: np.ndarray, values: np.ndarray, ngroups: int) -> ExactSum:
+        """Sum ``values`` per group code (``0 <= groups < ngroups``)."""
+        out = cls.zeros(ngroups)
+        values = np.asarray(values, dtype=np.float64)
+        groups = np.asarray(groups, dtype=np.int64)
+        finite = np.isfinite(values)
+        if not finite.all():
+            for sign, target in ((np.inf, out.pos_inf), (-np.inf, out.neg_inf)):
+                counts = np.bincount(groups[values == sign], minlength=ngroups)
+                for g in np.flatnonzero(counts):
+                    target[g] += int(counts[g])
+            values, groups = values[finite], groups[finite]
+        nonzero = values != 0.0
+        values, groups = values[nonzero], groups[nonzero]
+        if not len(values):
+            return out
+        mantissa, exponent = np.frexp(values)
+        whole = (mantissa * 2.0**53).astype(np.int64)  # exact: |whole| < 2**53
+        shift = exponent.astype(np.int64) - 53 + _SHIFT  # >= 0 for every float64
+        sign = np.sign(whole)
+        magnitude = np.abs(whole)
+        high = sign * (magnitude >> _HALF)
+        low = sign * (magnitude & ((1 << _HALF) - 1))
+        key = groups * _EXP_SLOTS + shift
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        high_sums = np.add.reduceat(high[order], starts)  # each term < 2**27: safe for 2**36 values
+        low_sums = np.add.reduceat(low[order], starts)
+        nums = out.numerators
+        for k, h, lo in zip(key[starts].tolist(), high_sums.tolist(), low_sums.tolist(), strict=True):
+            g, s = divmod(k, _EXP_SLOTS)
+            nums[g] += ((h << _HALF) + lo) << s
+        return out
+
+    def __add__(self, other: ExactSum) -> ExactSum:
+        return ExactSum([a + b for a, b in zip(self.numerators, other.numerators, strict=True)],
+                        [a + b for a, b in zip(self.pos_inf, other.pos_inf, strict=True)],
+                        [a + b for a, b in zip(self.neg_inf, other.neg_inf, strict=True)])
+
+    def cumulative(self) -> ExactSum:
+        """Running sums over the groups in order (exact)."""
+        nums, pos, neg = [], [], []
+        n = p = m = 0
+        for a, b, c in zip(self.numerators, self.pos_inf, self.neg_inf, strict=True):
+            n, p, m = n + a, p + b, m + c
+            nums.append(n)
+            pos.append(p)
+            neg.append(m)
+        return ExactSum(nums, pos, neg)
+
+    def values(self) -> np.ndarray:
+        """The sums as float64, each correctly rounded."""
+        out = np.empty(len(self.numerators))
+        for i, (num, pos, neg) in enumerate(zip(self.numerators, self.pos_inf, self.neg_inf, strict=True)):
+            if pos and neg:
+                out[i] = math.nan
+            elif pos or neg:
+                out[i] = math.inf if pos else -math.inf
+            else:
+                try:
+                    out[i] = num / (1 << _SHIFT)  # int / int is correctly rounded in Python
+                except OverflowError:
+                    out[i] = math.inf if num > 0 else -math.inf
+        return out
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Per-chunk kernels: the same functions run in this process and on Dask workers
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _positional(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Only the geometry, indexed 0..n-1."""
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(geometry=gpd.GeoSeries(np.asarray(gdf.geometry.values), crs=gdf.crs))
+
+
+def _sorted_pairs(left_pos: np.ndarray, right_pos: np.ndarray) -> np.ndarray:
+    return np.lexsort((right_pos, left_pos))
+
+
+def _pip_kernel(part: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, offset: int = 0) -> pd.DataFrame:
+    """Point-in-polygon pairs of one chunk: left/right labels and positions, sorted."""
+    import geopandas as gpd
+
+    joined = gpd.sjoin(_positional(part), _positional(polygons), how="inner", predicate="within")
+    li = joined.index.to_numpy(dtype=np.int64)
+    ri = joined["index_right"].to_numpy(dtype=np.int64)
+    order = _sorted_pairs(li, ri)
+    li, ri = li[order], ri[order]
+    return pd.DataFrame({"left": part.index.to_numpy()[li], "right": polygons.index.to_numpy()[ri],
+                         "_lpos": li + offset, "_rpos": ri})
+
+
+def _dwithin_kernel(part: gpd.GeoDataFrame, right: gpd.GeoDataFrame, distance: float, offset: int = 0,
+                    right_offset: int = 0) -> pd.DataFrame:
+    """Pairs of one chunk within ``distance``, with their exact distances, sorted."""
+    import geopandas as gpd
+    import shapely
+
+    joined = gpd.sjoin(_positional(part), _positional(right), how="inner", predicate="dwithin", distance=distance)
+    li = joined.index.to_numpy(dtype=np.int64)
+    ri = joined["index_right"].to_numpy(dtype=np.int64)
+    order = _sorted_pairs(li, ri)
+    li, ri = li[order], ri[order]
+    dist = shapely.distance(np.asarray(part.geometry.values)[li], np.asarray(right.geometry.values)[ri])
+    return pd.DataFrame({"left": part.index.to_numpy()[li], "right": right.index.to_numpy()[ri],
+                         "distance": dist, "_lpos": li + offset, "_rpos": ri + right_offset})
+
+
+def _snap_kernel(part: gpd.GeoDataFrame, targets: gpd.GeoDataFrame, max_distance: float | None,
+                 offset: int = 0) -> pd.DataFrame:
+    """The nearest target of every point of one chunk; ties go to the first target."""
+    import geopandas as gpd
+
+    joined = gpd.sjoin_nearest(_positional(part), _positional(targets), how="left", max_distance=max_distance,
+                               distance_col="_distance")
+    li = joined.index.to_numpy(dtype=np.int64)
+    raw = joined["index_right"].to_numpy(dtype=np.float64, na_value=np.nan)
+    none = len(targets)  # stands for "no target within max_distance"
+    ri = np.where(np.isnan(raw), none, np.nan_to_num(raw, nan=none)).astype(np.int64)
+    order = _sorted_pairs(li, ri)
+    li, ri, dist = li[order], ri[order], joined["_distance"].to_numpy(dtype=np.float64, na_value=np.nan)[order]
+    first = np.r_[True, li[1:] != li[:-1]]
+    li, ri, dist = li[first], ri[first], dist[first]
+    found = ri != none
+    labels = np.full(len(li), None, dtype=object)
+    labels[found] = targets.index.to_numpy()[ri[found]]
+    return pd.DataFrame({"point": part.index.to_numpy()[li], "target": labels,
+                         "distance": np.where(found, dist, np.nan), "_lpos": li + offset})
+
+
+def _floats(values: pd.Series) -> np.ndarray:
+    """A numeric column as float64, non-numbers and missing values as NaN."""
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _year_codes(years: pd.Series, wanted: Sequence[int]) -> np.ndarray:
+    """Position of each row's year in ``wanted``; -1 for other years and missing ones."""
+    numeric = _floats(years)
+    codes = np.full(len(numeric), -1, dtype=np.int64)
+    lookup = {float(y): i for i, y in enumerate(wanted)}
+    for value, code in lookup.items():
+        codes[numeric == value] = code
+    return codes
+
+
+def _zonal_kernel(part: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, year: str, values: Sequence[str],
+                  years: Sequence[int]) -> tuple[np.ndarray, list[ExactSum]]:
+    """Counts and exact sums per (zone, year) of the points of one chunk that lie in the zones."""
+    pairs = _pip_kernel(part, zones)
+    ny = len(years)
+    ngroups = len(zones) * ny
+    ycode = _year_codes(part[year], years)[pairs["_lpos"].to_numpy()]
+    keep = ycode >= 0
+    group = pairs["_rpos"].to_numpy()[keep] * ny + ycode[keep]
+    counts = np.bincount(group, minlength=ngroups).astype(np.int64)
+    sums = []
+    for column in values:
+        numeric = _floats(part[column])
+        sums.append(ExactSum.of(group, numeric[pairs["_lpos"].to_numpy()][keep], ngroups))
+    return counts, sums
+
+
+def _yearly_kernel(part: pd.DataFrame, year: str, values: Sequence[str], by: str | None, groups: Sequence[Any],
+                   years: Sequence[int]) -> tuple[np.ndarray, list[ExactSum]]:
+    ny = len(years)
+    ycode = _year_codes(part[year], years)
+    if by is None:
+        gcode = np.zeros(len(part), dtype=np.int64)
+        ngroups = ny
+    else:
+        gcode = pd.Index(groups).get_indexer(part[by])
+        ngroups = len(groups) * ny
+    keep = (ycode >= 0) & (gcode >= 0)
+    code = gcode[keep] * ny + ycode[keep]
+    counts = np.bincount(code, minlength=ngroups).astype(np.int64)
+    sums = [ExactSum.of(code, _floats(part[c])[keep], ngroups)
+            for c in values]
+    return counts, sums
+
+
+# Target measures, decomposed into sums that add up across partitions. The masks and
+# columns come from nbgeo.targets' own helpers, so both engines read the data identically.
+
+
+def _target_parts(part: gpd.GeoDataFrame, jobs: Sequence[tuple[Target, int]]) -> list[tuple[int, ExactSum]]:
+    """For each (target, year): (count, exact sums) of one partition; see :func:`_finish_target`."""
+    from .crs import working_crs
+    from .targets import _column, _year_mask, filter_mask
+
+    metric_geoms = None
+    out = []
+    for target, year in jobs:
+        mask = (_year_mask(part, target, year) & filter_mask(part, target.where, layer=target.layer)).to_numpy()
+        metric = target.metric
+        if metric == "count":
+            out.append((int(mask.sum()), ExactSum.zeros(0)))
+            continue
+        if metric == "sum":
+            values = _floats(_column(part, target, year))[mask]
+            out.append((0, ExactSum.of(np.zeros(len(values), dtype=np.int64), values, 1)))
+            continue
+        if metric == "tier_count":
+            values = _floats(_column(part, target, year))[mask]
+            bounds = sorted(target.tiers.items(), key=lambda kv: kv[1], reverse=True)
+            highest = np.full(values.shape, None, dtype=object)
+            for name, bound in reversed(bounds):
+                highest[values >= bound] = name
+            out.append((int((highest == target.tier).sum()), ExactSum.zeros(0)))
+            continue
+        needs_geometry = metric in ("length", "area") or (metric == "share" and target.weight == "area")
+        if needs_geometry and metric_geoms is None:
+            metric_geoms = part.geometry.to_crs(working_crs())
+        if metric in ("length", "area"):
+            assert metric_geoms is not None
+            measure = metric_geoms.length if metric == "length" else metric_geoms.area
+            values = measure.to_numpy(dtype=np.float64, na_value=np.nan)[mask]
+            out.append((0, ExactSum.of(np.zeros(len(values), dtype=np.int64), values, 1)))
+            continue
+        # share: sums of the weights of the numerator (group 0) and of all matching rows (group 1)
+        if target.weight == "area":
+            assert metric_geoms is not None
+            weights = metric_geoms.area.to_numpy(dtype=np.float64, na_value=np.nan)
+        elif target.weight == "count":
+            weights = np.ones(len(part))
+        else:
+            if target.weight not in part.columns:
+                from .targets import _Unknown
+
+                msg = f"layer {target.layer!r} has no weight column {target.weight!r}"
+                raise _Unknown(msg)
+            weights = np.nan_to_num(_floats(part[target.weight]), nan=0.0, posinf=np.inf, neginf=-np.inf)
+        numerator = mask & filter_mask(part, target.numerator, layer=target.layer).to_numpy()
+        codes = np.r_[np.zeros(int(numerator.sum()), dtype=np.int64), np.ones(int(mask.sum()), dtype=np.int64)]
+        out.append((0, ExactSum.of(codes, np.r_[weights[numerator], weights[mask]], 2)))
+    return out
+
+
+def _finish_target(target: Target, count: int, sums: ExactSum) -> float:
+    """The measure from its summed parts, as nbgeo.targets measures it."""
+    from .plan import AREA_UNITS
+    from .targets import _Unknown
+
+    metric = target.metric
+    if metric in ("count", "tier_count"):
+        return float(count)
+    values = sums.values()
+    if metric == "sum":
+        return float(values[0])
+    if metric == "length":
+        return float(values[0] / 1000.0)
+    if metric == "area":
+        return float(values[0] / AREA_UNITS[target.unit])
+    part, total = float(values[0]), float(values[1])
+    if total <= 0:
+        msg = f"no {target.layer!r} features"
+        raise _Unknown(msg)
+    return 100.0 * part / total
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Engines
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _check_same_crs(left: Any, right: Any, *, metric: bool, what: str) -> None:
+    lcrs, rcrs = left.crs, right.crs
+    if lcrs is None or rcrs is None:
+        msg = f"{what}: both layers need a CRS"
+        raise CRSError(msg, code="E-CRS-MISSING")
+    if not lcrs.equals(rcrs):
+        msg = f"{what}: the layers are in different CRSs ({lcrs.to_string()} and {rcrs.to_string()})"
+        raise CRSError(msg + " (hint: reproject one, e.g. Dataset.metric(name))", code="E-CRS-MISMATCH")
+    if metric and not lcrs.is_projected:
+        msg = f"{what}: distances need a projected CRS in metres, got {lcrs.to_string()}"
+        raise CRSError(msg + " (hint: use Dataset.metric(name) for the working CRS)", code="E-CRS-UNITS")
+
+
+def _sorted_years(frame: Any, year: str, years: Iterable[int] | None) -> list[int]:
+    if years is not None:
+        return sorted({int(y) for y in years})
+    column = frame[year]
+    if hasattr(column, "dropna") and hasattr(column.dropna(), "compute"):
+        column = column.dropna().unique().compute()
+    numeric = pd.to_numeric(pd.Series(np.asarray(column)), errors="coerce").dropna()
+    return sorted({int(y) for y in numeric if float(y).is_integer()})
+
+
+def _assemble_zonal(counts: np.ndarray, sums: list[ExactSum], zones: gpd.GeoDataFrame, years: Sequence[int],
+                    values: Sequence[str], cumulative: bool, index_name: str = "zone") -> pd.DataFrame:
+    nz, ny = len(zones), len(years)
+    if cumulative:
+        counts = counts.reshape(nz, ny).cumsum(axis=1).reshape(-1)
+        sums = [_cumulative_by_row(s, nz, ny) for s in sums]
+    frame = pd.DataFrame({"count": counts}, index=pd.MultiIndex.from_product([zones.index, years],
+                                                                              names=[index_name, "year"]))
+    for column, s in zip(values, sums, strict=True):
+        frame[column] = s.values()
+    if not cumulative:
+        frame = frame[frame["count"] > 0]
+    return frame
+
+
+def _cumulative_by_row(sums: ExactSum, rows: int, cols: int) -> ExactSum:
+    out = ExactSum.zeros(0)
+    for r in range(rows):
+        block = slice(r * cols, (r + 1) * cols)
+        piece = ExactSum(sums.numerators[block], sums.pos_inf[block], sums.neg_inf[block]).cumulative()
+        out = ExactSum(out.numerators + piece.numerators, out.pos_inf + piece.pos_inf, out.neg_inf + piece.neg_inf)
+    return out
+
+
+def _reduce(results: Iterable[tuple[np.ndarray, list[ExactSum]]]) -> tuple[np.ndarray, list[ExactSum]]:
+    counts: np.ndarray | None = None
+    sums: list[ExactSum] = []
+    for c, s in results:
+        if counts is None:
+            counts, sums = c.copy(), list(s)
+        else:
+            counts += c
+            sums = [a + b for a, b in zip(sums, s, strict=True)]
+    assert counts is not None
+    return counts, sums
+
+
+class Engine:
+    """Runs the heavy steps; subclasses decide where. Use as a context manager to release resources.
+
+    All results are in a fixed order: pairs by left row, then right row (the
+    input order), so that both engines return identical frames.
+    """
+
+    name: ClassVar[str] = "engine"
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the engine's resources (a local cluster, for Dask)."""
+
+    # Each engine maps a kernel over the chunks of `left`, in order.
+    def _map(self, kernel: Callable[..., Any], left: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        raise NotImplementedError
+
+    def _meta(self, frame: Any) -> Any:
+        return frame
+
+    def points_in_polygons(self, points: Any, polygons: gpd.GeoDataFrame) -> pd.DataFrame:
+        """Which polygon each point lies in (strictly inside: ``within``).
+
+        Parameters
+        ----------
+        points
+            Points, a GeoDataFrame (or, for Dask, a dask-geopandas one).
+        polygons
+            Polygons in the same CRS (held in memory: zones, districts).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``left`` (point id) and ``right`` (polygon id), one row per
+            pair (a point in two overlapping polygons gives two), ordered by
+            point then polygon.
+        """
+        _check_same_crs(points, polygons, metric=False, what="point in polygon")
+        parts = self._map(_pip_kernel, points, polygons, offsets=True)
+        return self._concat(parts, ["left", "right"])
+
+    def within_distance(self, left: Any, right: gpd.GeoDataFrame, distance: float) -> pd.DataFrame:
+        """Every pair of features closer than ``distance`` metres (a setback join; exact, not buffered).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``left``, ``right`` (ids) and ``distance`` (metres), by left then right row.
+        """
+        if not (isinstance(distance, (int, float)) and math.isfinite(distance) and distance >= 0):
+            msg = f"setback distance must be a finite number of metres >= 0, got {distance!r}"
+            raise InputError(msg, code="E-PARAM-RANGE")
+        _check_same_crs(left, right, metric=True, what="setback join")
+        parts = self._map(_dwithin_kernel, left, right, float(distance), offsets=True)
+        return self._concat(parts, ["left", "right", "distance"])
+
+    def snap(self, points: Any, targets: gpd.GeoDataFrame, *, max_distance: float | None = None) -> pd.DataFrame:
+        """The nearest target of every point (ties: the first target), within ``max_distance`` metres.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per point, in order: ``point``, ``target`` (None when none
+            is within ``max_distance``) and ``distance`` (NaN then).
+        """
+        _check_same_crs(points, targets, metric=True, what="snapping")
+        parts = self._map(_snap_kernel, points, targets, max_distance, offsets=True)
+        return self._concat(parts, ["point", "target", "distance"])
+
+    def zonal_yearly(self, points: Any, zones: gpd.GeoDataFrame, *, year: str = "year",
+                     values: Sequence[str] = (), years: Iterable[int] | None = None,
+                     cumulative: bool = False) -> pd.DataFrame:
+        """Point in polygon, then counts and exact sums per zone and year, in one pass.
+
+        Parameters
+        ----------
+        points
+            Points with a ``year`` column (and the ``values`` columns).
+        zones
+            Polygons in the same CRS.
+        year
+            The year column.
+        values
+            Numeric columns to sum.
+        years
+            The years to report (default: every year present).
+        cumulative
+            Running totals up to each year (then every zone and year is listed).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by (``zone``, ``year``) with ``count`` and one column per value.
+        """
+        _check_same_crs(points, zones, metric=False, what="point in polygon")
+        wanted = _sorted_years(points, year, years)
+        counts, sums = _reduce(self._map(_zonal_kernel, points, zones, year, list(values), wanted))
+        return _assemble_zonal(counts, sums, zones, wanted, values, cumulative)
+
+    def yearly_totals(self, frame: Any, *, year: str = "year", values: Sequence[str] = (), by: str | None = None,
+                      years: Iterable[int] | None = None, cumulative: bool = False) -> pd.DataFrame:
+        """Counts and exact sums per year (and per ``by`` group) of a table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by year, or by (``by``, year), with ``count`` and one column per value.
+        """
+        wanted = _sorted_years(frame, year, years)
+        groups: list[Any] = []
+        if by is not None:
+            column = frame[by]
+            uniq = column.dropna().unique()
+            uniq = uniq.compute() if hasattr(uniq, "compute") else uniq
+            groups = sorted(pd.unique(np.asarray(uniq)).tolist(), key=str)
+        counts, sums = _reduce(self._map(_yearly_kernel, frame, year, list(values), by, groups, wanted))
+        if by is None:
+            index = pd.Index(wanted, name="year")
+            if cumulative:
+                counts = counts.cumsum()
+                sums = [s.cumulative() for s in sums]
+            out = pd.DataFrame({"count": counts}, index=index)
+            for column, s in zip(values, sums, strict=True):
+                out[column] = s.values()
+            return out
+        zones = pd.DataFrame(index=pd.Index(groups))
+        return _assemble_zonal(counts, sums, zones, wanted, values, cumulative, index_name=by)  # type: ignore[arg-type]
+
+    def evaluate_targets(self, plan: Plan, dataset: Dataset, *, year: int | None = None) -> list[TargetResult]:
+        """Every target of a plan, as :func:`nbgeo.targets.evaluate_targets` evaluates them."""
+        from .targets import evaluate_targets
+
+        return evaluate_targets(plan, dataset, year=year)
+
+    def _concat(self, parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+        if not parts:
+            return pd.DataFrame({c: [] for c in columns})
+        frame = pd.concat(parts, ignore_index=True)
+        return frame[columns].reset_index(drop=True)
+
+
+class DefaultEngine(Engine):
+    """The heavy steps in this process, over chunks of ``chunk_rows`` rows (bounded memory).
+
+    Parameters
+    ----------
+    chunk_rows
+        Rows of the left layer handled at a time.
+    """
+
+    name: ClassVar[str] = "default"
+
+    def __init__(self, *, chunk_rows: int = 1_000_000) -> None:
+        if chunk_rows < 1:
+            msg = f"chunk_rows must be at least 1, got {chunk_rows}"
+            raise InputError(msg, code="E-PARAM-RANGE")
+        self.chunk_rows = chunk_rows
+
+    def __repr__(self) -> str:
+        return f"DefaultEngine(chunk_rows={self.chunk_rows})"
+
+    def _map(self, kernel: Callable[..., Any], left: Any, *args: Any, offsets: bool = False) -> list[Any]:
+        if hasattr(left, "compute"):  # a dask collection handed to the in-process engine
+            left = left.compute()
+        out = []
+        for start in range(0, max(len(left), 1), self.chunk_rows):
+            chunk = left.iloc[start:start + self.chunk_rows]
+            out.append(kernel(chunk, *args, start) if offsets else kernel(chunk, *args))
+        return out
+
+
+class DaskEngine(Engine):
+    """The heavy steps over dask-geopandas partitions on a :mod:`dask.distributed` cluster.
+
+    Parameters
+    ----------
+    scheduler
+        ``tcp://host:port`` of a running scheduler; by default a
+        :class:`~distributed.LocalCluster` is started (and closed with the engine).
+    n_workers
+        Worker processes of the local cluster (one thread each).
+    partition_rows
+        Rows per partition when a GeoDataFrame is scattered to the workers.
+    memory_limit
+        Memory limit per local worker (dask syntax, e.g. ``"8GiB"``; ``"auto"``
+        shares the machine's memory among the workers).
+
+    Notes
+    -----
+    Workers must be able to import nbgeo (same version): the per-partition
+    functions are nbgeo's own.
+    """
+
+    name: ClassVar[str] = "dask"
+
+    def __init__(self, *, scheduler: str | None = None, n_workers: int = 2, partition_rows: int = 500_000,
+                 memory_limit: str = "auto") -> None:
+        try:
+            import dask_geopandas  # noqa: F401
+            import distributed
+        except ImportError:
+            msg = "the dask engine needs dask-geopandas and distributed (hint: pip install 'nbgeo[dask]')"
+            raise InputError(msg, code="E-ENGINE-MISSING") from None
+        if partition_rows < 1 or n_workers < 1:
+            msg = f"partition_rows and n_workers must be at least 1, got {partition_rows} and {n_workers}"
+            raise InputError(msg, code="E-PARAM-RANGE")
+        self.scheduler = scheduler
+        self.n_workers = n_workers
+        self.partition_rows = partition_rows
+        self._cluster: Any = None
+        if scheduler is None:
+            self._cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                                     dashboard_address=None, scheduler_port=0,
+                                                     memory_limit=memory_limit)
+            self.client = distributed.Client(self._cluster)
+            log.info("Started a local Dask cluster with %d workers", n_workers)
+        else:
+            if not scheduler.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
+                msg = f"scheduler {scheduler!r} is not an address such as tcp://host:8786"
+                raise InputError(msg, code="E-ENGINE-SCHEDULER")
+            try:
+                self.client = distributed.Client(scheduler, timeout="20s")
+            except (OSError, TimeoutError) as exc:
+                msg = f"cannot reach the Dask scheduler at {scheduler}: {exc}"
+                raise InputError(msg + " (hint: is `dask scheduler` running there?)",
+                                 code="E-ENGINE-SCHEDULER") from None
+            log.info("Connected to the Dask scheduler at %s", scheduler)
+
+    def __repr__(self) -> str:
+        where = self.scheduler or f"LocalCluster({self.n_workers} workers)"
+        return f"DaskEngine({where})"
+
+    def close(self) -> None:
+        """Close the client, and the local cluster if this engine started it."""
+        client, cluster = getattr(self, "client", None), self._cluster
+        if client is not None:
+            client.close()
+            self.client = None
+        if cluster is not None:
+            cluster.close()
+            self._cluster = None
+
+    def _partitions(self, frame: Any) -> tuple[list[Any], list[int] | None]:
+        """Partitions on the cluster (futures or delayed) and, for in-memory input, their row offsets."""
+        if hasattr(frame, "to_delayed"):  # already a dask collection: partitions stay where they are
+            return list(frame.to_delayed()), None
+        n = len(frame)
+        starts = list(range(0, max(n, 1), self.partition_rows))
+        chunks = [frame.iloc[s:s + self.partition_rows] for s in starts]
+        return self.client.scatter(chunks), starts
+
+    def _map(self, kernel: Callable[..., Any], left: Any, *args: Any, offsets: bool = False) -> list[Any]:
+        import dask
+
+        if self.client is None:
+            msg = "this DaskEngine is closed"
+            raise InputError(msg, code="E-ENGINE-CLOSED")
+        parts, starts = self._partitions(left)
+        shared = [self.client.scatter(a, broadcast=True) if hasattr(a, "geometry") else a for a in args]
+        call = dask.delayed(kernel, pure=True)
+        if offsets:
+            if starts is None:  # partitions of unknown length: count them first to place rows in order
+                lengths = self.client.gather(self.client.compute([dask.delayed(len)(p) for p in parts]))
+                starts = np.r_[0, np.cumsum(lengths)[:-1]].astype(int).tolist()
+            tasks = [call(p, *shared, s) for p, s in zip(parts, starts, strict=True)]
+        else:
+            tasks = [call(p, *shared) for p in parts]
+        return list(self.client.gather(self.client.compute(tasks)))
+
+    def evaluate_targets(self, plan: Plan, dataset: Dataset, *, year: int | None = None) -> list[TargetResult]:
+        """The plan's targets, each measure summed exactly over the partitions of its layer.
+
+        Gives the same results as :func:`nbgeo.targets.evaluate_targets`.
+        """
+        from .targets import TargetResult, _Unknown
+
+        when = plan.horizon if year is None else year
+        jobs: dict[str, list[tuple[Target, int]]] = {}
+        unknown: dict[tuple[str, int], str] = {}
+        plan_years: dict[str, list[int]] = {}
+        for target in plan.targets:
+            if target.years == "each_year":
+                years = [y for y in plan.years if y <= when] or [when]
+            else:
+                years = [when]
+            plan_years[target.id] = years
+            for y in years:
+                if target.layer not in dataset:
+                    unknown[(target.id, y)] = f"dataset has no layer {target.layer!r}"
+                    continue
+                try:  # schema problems show on zero rows: find them before any work is sent out
+                    _target_parts(dataset[target.layer].iloc[:0], [(target, y)])
+                except _Unknown as exc:
+                    unknown[(target.id, y)] = str(exc)
+                    continue
+                jobs.setdefault(target.layer, []).append((target, y))
+        measured: dict[tuple[str, int], tuple[int, ExactSum]] = {}
+        for layer, layer_jobs in jobs.items():
+            results = self._map(_target_parts, dataset[layer], layer_jobs)
+            for k, (target, y) in enumerate(layer_jobs):
+                count = sum(r[k][0] for r in results)
+                sums = results[0][k][1]
+                for r in results[1:]:
+                    sums = sums + r[k][1]
+                measured[(target.id, y)] = (count, sums)
+        out: list[TargetResult] = []
+        for target in plan.targets:
+            for y in plan_years[target.id]:
+                note = unknown.get((target.id, y), "")
+                actual: float | None = None
+                if not note:
+                    try:
+                        actual = _finish_target(target, *measured[(target.id, y)])
+                    except _Unknown:
+                        note = f"no {target.layer!r} features in {y}"
+                if actual is None or not np.isfinite(actual):
+                    status, margin, actual = "unknown", None, None
+                    note = note or "the measured value is not a finite number"
+                else:
+                    actual = round(actual, 6)
+                    status = "met" if target.compare(actual) else "not_met"
+                    margin = round(target.margin(actual), 6)
+                out.append(TargetResult(
+                    id=target.id, layer=target.layer, metric=target.metric, year=y, op=target.op,
+                    threshold=target.threshold, actual=actual, unit=target.unit, status=status, margin=margin,
+                    title=target.title, phrase=target.phrase, note=note, proposed=target.proposed,
+                ))
+        return out
+
+
+def get_engine(engine: str | Engine | None = None, *, scheduler: str | None = None, **options: Any) -> Engine:
+    """An engine by name (``"default"`` or ``"dask"``), or the one given.
+
+    ``scheduler`` (``tcp://host:port``) implies the Dask engine.
+
+    Examples
+    --------
+    >>> get_engine()
+    DefaultEngine(chunk_rows=1000000)
+    >>> get_engine("spark")
+    Traceback (most recent call last):
+    ...
+    nbgeo.errors.InputError: unknown engine 'spark'; choose one of default, dask
+    """
+    if isinstance(engine, Engine):
+        return engine
+    name = engine or ("dask" if scheduler else "default")
+    if name == "default":
+        if scheduler:
+            msg = "--scheduler needs the dask engine (--engine dask)"
+            raise InputError(msg, code="E-ENGINE-SCHEDULER")
+        return DefaultEngine(**options)
+    if name == "dask":
+        return DaskEngine(scheduler=scheduler, **options)
+    msg = f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}"
+    raise InputError(msg, code="E-ENGINE-UNKNOWN")
