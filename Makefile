@@ -15,7 +15,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade "pip>=24"
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install $(PIP_FLAGS) -c constraints.txt -e '.[test,dev]'
+	$(BIN)/python -m pip install $(PIP_FLAGS) -c constraints.txt -e '.[test,dev,postgis,dask]'
 	touch $@
 
 install: $(STAMP)
