@@ -1,4 +1,7 @@
-"""Small inline SVG charts: each target's value per year against the path to its threshold.
+"""Small inline SVG charts of each target's value per year against the path to its threshold.
+
+Also the report fragments that show them (:func:`progress_html`) and the
+table of the plan's non-spatial indicators (:func:`indicator_table_html`).
 
 The charts are plain SVG markup written by nbgeo: no JavaScript, no external
 assets, no web fonts, a few kilobytes each, so the HTML report stays one
@@ -38,7 +41,8 @@ from .progress import AT_RISK_BAND, AT_RISK_SHORTFALL, Progress
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-__all__ = ["STATUS_COLOURS", "STATUS_LABELS", "nice_ticks", "progress_chart", "progress_html"]
+__all__ = ["STATUS_COLOURS", "STATUS_LABELS", "indicator_table_html", "nice_ticks", "progress_chart",
+           "progress_html"]
 
 #: Colour of each progress flag (dots, bars and pills).
 STATUS_COLOURS = {
@@ -351,3 +355,45 @@ def progress_html(entries: Sequence[Progress | Mapping[str, Any]], *, lang: str 
         if cards:
             groups.append(f"<h3>{safe_text(heading)}</h3><div class='grid'>{''.join(cards)}</div>")
     return f"<div class='nbgeo-progress'><style>{_CSS}</style>{legend}{''.join(groups)}</div>"
+
+
+_VERDICT_COLOURS = {"met": "#1a7f37", "not_met": "#cf222e", "unknown": "#9a6700"}
+
+
+def indicator_table_html(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The verdicts on the plan's non-spatial indicators (the ``indicators`` section) as an HTML table.
+
+    Examples
+    --------
+    >>> row = {"id": "rd_share", "title": "R&D <share>", "phrase": "研发", "year": 2025, "op": ">=",
+    ...        "threshold": 2.8, "actual": 2.82, "unit": "%", "status": "met", "margin": 0.02, "note": "",
+    ...        "source": "yearbook", "illustrative": True}
+    >>> html = indicator_table_html([row])
+    >>> "R&amp;D &lt;share&gt;" in html, "illustrative" in html
+    (True, True)
+    """
+    if not rows:
+        return ""
+    body = []
+    for r in rows:
+        colour = _VERDICT_COLOURS.get(r.get("status", ""), "#57606a")
+        op = _OPS.get(r.get("op", ""), r.get("op", ""))
+        margin = "—" if r.get("margin") is None else f"{r['margin']:+,.6g}"
+        flags = []
+        if r.get("illustrative"):
+            flags.append("illustrative 示意")
+        if r.get("proposed"):
+            flags.append("proposed by nbgeo")
+        flag = f" <span class='muted'>({safe_text(', '.join(flags))})</span>" if flags else ""
+        body.append(
+            f"<tr><td><b>{safe_text(r.get('id'))}</b>{flag}<div class='muted'>{safe_text(r.get('title'))}</div></td>"
+            f"<td lang='zh'>{safe_text(r.get('phrase'))}</td><td>{safe_text(r.get('year'))}</td>"
+            f"<td class='num'>{safe_text(_num(r.get('actual')))}</td>"
+            f"<td class='num'>{safe_text(op)} {safe_text(_num(r.get('threshold')))}</td>"
+            f"<td>{safe_text(r.get('unit'))}</td>"
+            f"<td><span class='pill' style='background:{colour}'>{safe_text(r.get('status'))}</span>"
+            f"<div class='muted'>{safe_text(r.get('note'))}</div></td><td class='num'>{safe_text(margin)}</td></tr>")
+    sources = sorted({str(r.get("source")) for r in rows if r.get("source")})
+    foot = f"<p class='muted'>Source: {safe_text('; '.join(sources))}</p>" if sources else ""
+    return ("<table><thead><tr><th>indicator</th><th>plan phrase</th><th>year</th><th>actual</th><th>threshold</th>"
+            f"<th>unit</th><th>status</th><th>margin</th></tr></thead><tbody>{''.join(body)}</tbody></table>{foot}")

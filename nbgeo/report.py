@@ -78,6 +78,20 @@ def _target_rows(report: AuditReport) -> str:
     return "".join(rows)
 
 
+def _plan_sections(report: AuditReport) -> str:
+    """Hook for nbgeo.charts: the plan's indicators (after the spatial targets) and the progress charts."""
+    from .charts import indicator_table_html, progress_html
+
+    parts = []
+    if report.sections.get("indicators"):
+        parts.append("<section><h2>Other quantified targets (indicators)</h2>"
+                     f"{indicator_table_html(report.sections['indicators'])}</section>")
+    if report.sections.get("progress"):
+        parts.append(f"<section><h2>Progress through the years</h2>{progress_html(report.sections['progress'])}"
+                     "</section>")
+    return "".join(parts)
+
+
 def _provenance_rows(report: AuditReport) -> str:
     rows = []
     for name, layer in report.dataset.layers.items():
@@ -137,6 +151,7 @@ def to_html(report: AuditReport, *, map_html: str | None = None) -> str:
         "<section><h2>Targets</h2><table><thead><tr><th>target</th><th>plan phrase</th><th>year</th>"
         "<th>actual</th><th>threshold</th><th>unit</th><th>status</th><th>margin</th></tr></thead>"
         f"<tbody>{_target_rows(report)}</tbody></table><p class='muted'>Source: {safe_text(plan.source)}</p></section>"
+        f"{_plan_sections(report)}"
         f"{map_section}"
         "<section><h2>Data provenance</h2><table><thead><tr><th>layer</th><th>features</th><th>kind</th>"
         "<th>source</th><th>licence</th><th>datum</th><th>note</th></tr></thead>"

@@ -1,0 +1,759 @@
+"""Scenarios side by side: two datasets, or two plans, audited and compared.
+
+"As built" against "proposed", this year's data against last year's, the
+2025 plan against the 2035 one: :func:`compare` audits both scenarios and
+:func:`compare_reports` lines the results up:
+
+* **targets**, by id and year: both values and verdicts, the change of the
+  value, and whether the verdict got better or worse;
+* **every other section** of the audit (rule findings, coverage, indicators,
+  progress, ... whatever the audits hold): the status counts of each side and
+  every entry whose status or figures changed, matched by its identifying
+  fields (``id``, ``rule``, ``feature``, ``year``, ...);
+* **sites**, per layer: features added and removed (by id), moved or
+  reshaped (same id, other geometry), with changed attributes, and renamed
+  (a new id at exactly the old geometry, matched by geometry).
+
+A change is a *regression* when a verdict got worse (met → not met, pass →
+fail, on track → off track, ...); ``nbgeo compare`` exits 1 when there is
+any, so a batch job can refuse a proposal that breaks the plan.
+
+:func:`write_comparison` writes ``compare.json`` (format ``nbgeo.compare/1``)
+and ``compare.html``: one offline page with the tables and a map of scenario
+B with the sites added, removed and moved drawn on top (A's geometry for what
+was removed or moved away).
+
+Examples
+--------
+>>> import dataclasses
+>>> from nbgeo import compare, datasets, io, plan
+>>> ds = io.read_sample()
+>>> p = plan.read_plan(datasets.get_path("ningbo_2025"))
+>>> fewer = dataclasses.replace(ds, layers={**ds.layers, "chargers": dataclasses.replace(
+...     ds.layer("chargers"), gdf=ds["chargers"].iloc[:9000])})
+>>> c = compare.compare(ds, fewer, p, labels=("as built", "proposed"), progress=False)
+>>> c.sites["chargers"].removed[:2], len(c.sites["chargers"].removed)
+(('CH09001', 'CH09002'), 1600)
+>>> [(t["id"], t["change"]) for t in c.targets if t["change"] != "same"]
+[('chargers', 'now_not_met')]
+>>> c.exit_code
+1
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import _atomic
+from .audit import SCHEMA as AUDIT_SCHEMA
+from .audit import _nbgeo_version, run_audit
+from .html import safe_text
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    import folium
+    import geopandas as gpd
+
+    from .audit import AuditReport
+    from .layers import Dataset
+    from .plan import Plan
+
+__all__ = [
+    "KEY_FIELDS",
+    "SCHEMA",
+    "STATUS_RANK",
+    "Comparison",
+    "SiteChanges",
+    "compare",
+    "compare_map",
+    "compare_reports",
+    "site_changes",
+    "to_html",
+    "to_json",
+    "write_comparison",
+]
+
+log = logging.getLogger(__name__)
+
+#: The version of the ``compare.json`` format.
+SCHEMA = "nbgeo.compare/1"
+
+#: How good a status is (lower is better); statuses not listed rank in the middle.
+STATUS_RANK: dict[str, int] = {
+    "met": 0, "pass": 0, "on_track": 0, "covered": 0,
+    "at_risk": 1, "unknown": 1, "no_data": 1, "baseline": 1,
+    "not_met": 2, "fail": 2, "off_track": 2, "missed": 2, "uncovered": 2,
+}
+
+#: The fields that identify an entry of an audit section, in the order they are matched on.
+KEY_FIELDS = ("id", "kind", "rule", "target", "coverage", "layer", "feature", "site", "demand", "facility", "year")
+
+#: Coordinates closer than this (degrees, about 1 cm) count as the same geometry.
+TOLERANCE_DEG = 1e-7
+
+
+def _rank(status: str | None) -> int:
+    return STATUS_RANK.get(str(status), 1)
+
+
+# --------------------------------------------------------------------------------------------------
+# sites
+
+
+@dataclass(frozen=True)
+class SiteChanges:
+    """How one layer differs between scenario A and scenario B.
+
+    Attributes
+    ----------
+    layer
+        The layer.
+    added, removed
+        Ids only in B, only in A (after renamed features are taken out).
+    moved
+        Ids in both whose geometry differs (moved or reshaped).
+    modified
+        Ids in both whose attributes differ (in the columns both have).
+    renamed
+        ``(id in A, id in B)`` pairs with the same geometry and different ids.
+    unchanged
+        How many features are the same in both, id, geometry and attributes.
+    columns_added, columns_removed
+        Columns only in B, only in A.
+    """
+
+    layer: str
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    moved: tuple[str, ...] = ()
+    modified: tuple[str, ...] = ()
+    renamed: tuple[tuple[str, str], ...] = ()
+    unchanged: int = 0
+    columns_added: tuple[str, ...] = ()
+    columns_removed: tuple[str, ...] = ()
+    in_a: bool = True
+    in_b: bool = True
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything differs."""
+        return bool(self.added or self.removed or self.moved or self.modified or self.renamed
+                    or self.columns_added or self.columns_removed or not (self.in_a and self.in_b))
+
+    def counts(self) -> dict[str, int]:
+        """How many features fall in each kind of change."""
+        return {"added": len(self.added), "removed": len(self.removed), "moved": len(self.moved),
+                "modified": len(self.modified), "renamed": len(self.renamed), "unchanged": self.unchanged}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data: the counts and every id."""
+        return {"layer": self.layer, "in_a": self.in_a, "in_b": self.in_b, **self.counts(),
+                "added_ids": list(self.added), "removed_ids": list(self.removed), "moved_ids": list(self.moved),
+                "modified_ids": list(self.modified), "renamed_ids": [list(p) for p in self.renamed],
+                "columns_added": list(self.columns_added), "columns_removed": list(self.columns_removed)}
+
+
+def _geometry_keys(geoms: np.ndarray) -> np.ndarray:
+    """A hashable key per geometry, equal for equal shapes (vertex order and ~1 cm noise aside)."""
+    snapped = shapely.normalize(shapely.set_precision(geoms, TOLERANCE_DEG * 10))
+    return np.asarray(shapely.to_wkb(snapped, hex=True), dtype=object)
+
+
+def _same_values(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Element-wise equality that treats two missing values as equal and 1 == 1.0."""
+    left, right = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
+    missing_l, missing_r = pd.isna(a).to_numpy(), pd.isna(b).to_numpy()
+    equal = np.fromiter((x == y for x, y in zip(left, right, strict=True)), dtype=bool, count=len(left))
+    try:
+        num_l, num_r = pd.to_numeric(a, errors="raise"), pd.to_numeric(b, errors="raise")
+        equal |= np.isclose(num_l.to_numpy(dtype=float), num_r.to_numpy(dtype=float), rtol=0, atol=1e-9)
+    except (TypeError, ValueError):
+        pass
+    return equal | (missing_l & missing_r)
+
+
+def site_changes(a: gpd.GeoDataFrame | None, b: gpd.GeoDataFrame | None, *, layer: str = "") -> SiteChanges:
+    """Features added, removed, moved, modified and renamed between two versions of a layer.
+
+    Features are matched by id (the index). Geometries are compared after
+    normalising vertex order, to within about 1 cm; features that appear
+    under a new id at exactly the geometry of a vanished one are *renamed*,
+    not added and removed.
+
+    Parameters
+    ----------
+    a, b
+        The layer in scenario A and in scenario B (EPSG:4326, indexed by id);
+        None when the scenario lacks the layer.
+    layer
+        Its name, for the result.
+
+    Returns
+    -------
+    SiteChanges
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> a = gpd.GeoDataFrame({"ports": [2, 4, 6]}, geometry=[Point(0, 0), Point(1, 1), Point(2, 2)],
+    ...                      index=["c1", "c2", "c3"], crs=4326)
+    >>> b = gpd.GeoDataFrame({"ports": [2, 8, 6, 1]}, geometry=[Point(0, 0), Point(1, 1.5), Point(2, 2),
+    ...                      Point(5, 5)], index=["c1", "c2", "c9", "c4"], crs=4326)
+    >>> s = site_changes(a, b, layer="chargers")
+    >>> s.added, s.removed, s.moved, s.modified, s.renamed, s.unchanged
+    (('c4',), (), ('c2',), ('c2',), (('c3', 'c9'),), 1)
+    """
+    if a is None or b is None:
+        present = b if a is None else a
+        ids = tuple(sorted(map(str, present.index))) if present is not None else ()
+        return SiteChanges(layer=layer, added=ids if a is None else (), removed=ids if b is None else (),
+                           in_a=a is not None, in_b=b is not None)
+    ids_a = pd.Index(a.index.astype(str))
+    ids_b = pd.Index(b.index.astype(str))
+    if ids_a.has_duplicates or ids_b.has_duplicates:
+        a = a[~ids_a.duplicated()]
+        b = b[~ids_b.duplicated()]
+        ids_a, ids_b = ids_a[~ids_a.duplicated()], ids_b[~ids_b.duplicated()]
+        log.warning("layer %r has duplicate ids; only the first feature of each id is compared", layer)
+    a = a.set_axis(ids_a)
+    b = b.set_axis(ids_b)
+    common = ids_a.intersection(ids_b, sort=False)
+    only_a = ids_a.difference(ids_b, sort=False)
+    only_b = ids_b.difference(ids_a, sort=False)
+
+    ga = np.asarray(a.geometry.loc[common].values)
+    gb = np.asarray(b.geometry.loc[common].values)
+    missing_a, missing_b = shapely.is_missing(ga), shapely.is_missing(gb)
+    same_geom = shapely.equals_exact(shapely.normalize(ga), shapely.normalize(gb), tolerance=TOLERANCE_DEG)
+    same_geom = np.where(missing_a | missing_b, missing_a & missing_b, same_geom)
+
+    geom_a, geom_b = a.geometry.name, b.geometry.name
+    cols_a = [c for c in a.columns if c != geom_a]
+    cols_b = [c for c in b.columns if c != geom_b]
+    shared = [c for c in cols_a if c in cols_b]
+    same_attrs = np.ones(len(common), dtype=bool)
+    for column in shared:
+        same_attrs &= _same_values(a[column].loc[common], b[column].loc[common])
+
+    # Renamed: a vanished id and a new id at the same geometry, paired in order of appearance.
+    renamed: list[tuple[str, str]] = []
+    if len(only_a) and len(only_b):
+        left = pd.DataFrame({"key": _geometry_keys(np.asarray(a.geometry.loc[only_a].values)), "id_a": only_a})
+        right = pd.DataFrame({"key": _geometry_keys(np.asarray(b.geometry.loc[only_b].values)), "id_b": only_b})
+        left = left[left["key"].notna()]
+        right = right[right["key"].notna()]
+        left["n"] = left.groupby("key").cumcount()
+        right["n"] = right.groupby("key").cumcount()
+        pairs = left.merge(right, on=["key", "n"], how="inner")
+        renamed = list(zip(pairs["id_a"].astype(str), pairs["id_b"].astype(str), strict=True))
+    renamed_a = {p[0] for p in renamed}
+    renamed_b = {p[1] for p in renamed}
+    common_ids = np.asarray([str(i) for i in common], dtype=object)
+    return SiteChanges(
+        layer=layer,
+        added=tuple(sorted(i for i in only_b.astype(str) if i not in renamed_b)),
+        removed=tuple(sorted(i for i in only_a.astype(str) if i not in renamed_a)),
+        moved=tuple(sorted(str(i) for i in common_ids[~same_geom])),
+        modified=tuple(sorted(str(i) for i in common_ids[~same_attrs])),
+        renamed=tuple(sorted(renamed)),
+        unchanged=int((same_geom & same_attrs).sum()),
+        columns_added=tuple(sorted(str(c) for c in cols_b if c not in cols_a)),
+        columns_removed=tuple(sorted(str(c) for c in cols_a if c not in cols_b)),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# targets and sections
+
+
+def _change(status_a: str | None, status_b: str | None, margin_a: float | None, margin_b: float | None) -> str:
+    """How a verdict changed from A to B."""
+    if status_a is None:
+        return "only_b"
+    if status_b is None:
+        return "only_a"
+    if status_a != status_b:
+        if status_a == "not_met" and status_b == "met":
+            return "now_met"
+        if status_a == "met" and status_b == "not_met":
+            return "now_not_met"
+        return "better" if _rank(status_b) < _rank(status_a) else "worse" if _rank(status_b) > _rank(status_a) \
+            else "changed"
+    if margin_a is not None and margin_b is not None:
+        scale = max(1e-9, 1e-9 * max(abs(margin_a), abs(margin_b)))
+        if margin_b - margin_a > scale:
+            return "better"
+        if margin_a - margin_b > scale:
+            return "worse"
+    return "same"
+
+
+def _targets_side_by_side(a: AuditReport, b: AuditReport) -> list[dict[str, Any]]:
+    left = {(r.id, r.year): r for r in a.targets}
+    right = {(r.id, r.year): r for r in b.targets}
+    keys = list(left) + [k for k in right if k not in left]
+    rows = []
+    for key in keys:
+        ra, rb = left.get(key), right.get(key)
+        first = ra or rb
+        assert first is not None
+
+        def side(r: Any) -> dict[str, Any] | None:
+            if r is None:
+                return None
+            return {"op": r.op, "threshold": r.threshold, "actual": r.actual, "status": r.status, "margin": r.margin}
+
+        delta = None
+        if ra is not None and rb is not None and ra.actual is not None and rb.actual is not None:
+            delta = round(rb.actual - ra.actual, 6)
+        rows.append({
+            "id": first.id, "year": first.year, "layer": first.layer, "title": first.title, "phrase": first.phrase,
+            "unit": first.unit, "a": side(ra), "b": side(rb), "delta": delta,
+            "change": _change(ra.status if ra else None, rb.status if rb else None,
+                              ra.margin if ra else None, rb.margin if rb else None),
+        })
+    return rows
+
+
+def _entry_key(entry: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple((f, str(entry[f])) for f in KEY_FIELDS if f in entry and entry[f] is not None)
+
+
+def _scalars(entry: Mapping[str, Any]) -> dict[str, float]:
+    out = {}
+    for k, v in entry.items():
+        if isinstance(v, bool) or k in KEY_FIELDS:
+            continue
+        if isinstance(v, (int, float)) and math.isfinite(v):
+            out[k] = float(v)
+    return out
+
+
+def _section_side_by_side(name: str, left: Sequence[Mapping[str, Any]], right: Sequence[Mapping[str, Any]]
+                          ) -> dict[str, Any]:
+    def counts(entries: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for e in entries:
+            out[str(e.get("status"))] = out.get(str(e.get("status")), 0) + 1
+        return out
+
+    by_a = {_entry_key(e): e for e in left}
+    by_b = {_entry_key(e): e for e in right}
+    changes = []
+    unchanged = 0
+    for key in list(by_a) + [k for k in by_b if k not in by_a]:
+        ea, eb = by_a.get(key), by_b.get(key)
+        status_a = None if ea is None else str(ea.get("status"))
+        status_b = None if eb is None else str(eb.get("status"))
+        figures: dict[str, list[float | None]] = {}
+        if ea is not None and eb is not None:
+            sa, sb = _scalars(ea), _scalars(eb)
+            for k in sorted(set(sa) | set(sb)):
+                if sa.get(k) is None or sb.get(k) is None or not math.isclose(sa[k], sb[k], rel_tol=1e-9,
+                                                                              abs_tol=1e-12):
+                    figures[k] = [sa.get(k), sb.get(k)]
+        if ea is not None and eb is not None and status_a == status_b and not figures:
+            unchanged += 1
+            continue
+        if status_a is None:
+            change = "only_b"
+        elif status_b is None:
+            change = "only_a"
+        elif _rank(status_b) < _rank(status_a):
+            change = "better"
+        elif _rank(status_b) > _rank(status_a):
+            change = "worse"
+        else:
+            change = "same" if status_a == status_b else "changed"
+        title = (ea or eb or {}).get("title", "")
+        changes.append({"key": dict(key), "title": title, "a": status_a, "b": status_b, "change": change,
+                        "figures": figures})
+    return {"a": counts(left), "b": counts(right), "changes": changes, "unchanged": unchanged}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two audits side by side.
+
+    Attributes
+    ----------
+    a, b
+        The audits of scenario A and scenario B.
+    labels
+        What to call them (``("as built", "proposed")``).
+    targets
+        One row per target and year: ``a`` and ``b`` (value, verdict, margin),
+        ``delta`` (B minus A) and ``change`` (``same``, ``better``, ``worse``,
+        ``now_met``, ``now_not_met``, ``only_a``, ``only_b``).
+    sections
+        Per audit section: status counts of each side and the changed entries.
+    sites
+        Per layer: :class:`SiteChanges`.
+    """
+
+    a: AuditReport
+    b: AuditReport
+    labels: tuple[str, str]
+    targets: list[dict[str, Any]]
+    sections: dict[str, dict[str, Any]]
+    sites: dict[str, SiteChanges]
+    created: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    @property
+    def regressions(self) -> list[dict[str, Any]]:
+        """Every verdict that got worse from A to B (targets, then section entries)."""
+        out = [{"section": "targets", "id": t["id"], "year": t["year"], "a": t["a"]["status"], "b": t["b"]["status"]}
+               for t in self.targets
+               if t["a"] is not None and t["b"] is not None and _rank(t["b"]["status"]) > _rank(t["a"]["status"])]
+        for name, section in self.sections.items():
+            out += [{"section": name, **c["key"], "a": c["a"], "b": c["b"]}
+                    for c in section["changes"] if c["change"] == "worse"]
+        return out
+
+    @property
+    def exit_code(self) -> int:
+        """1 when any verdict got worse from A to B, else 0."""
+        return 1 if self.regressions else 0
+
+    def summary(self) -> dict[str, Any]:
+        """Counts: target changes, regressions, and site changes per layer."""
+        changes: dict[str, int] = {}
+        for t in self.targets:
+            changes[t["change"]] = changes.get(t["change"], 0) + 1
+        return {"targets": changes, "regressions": len(self.regressions),
+                "sites": {name: s.counts() for name, s in self.sites.items() if s.changed}}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The comparison in the versioned ``compare.json`` format (``nbgeo.compare/1``)."""
+
+        def scenario(r: AuditReport, label: str) -> dict[str, Any]:
+            return {"label": label, "dataset": {"name": r.dataset.name, "path": r.dataset.path,
+                                                "illustrative": r.dataset.illustrative},
+                    "plan": {"id": r.plan.id, "title": r.plan.title, "baseline": r.plan.baseline,
+                             "horizon": r.plan.horizon, "path": r.plan.path},
+                    "year": r.year, "summary": r.summary(), "audit_schema": AUDIT_SCHEMA}
+
+        return {
+            "schema": SCHEMA, "nbgeo": _nbgeo_version(), "created": self.created,
+            "a": scenario(self.a, self.labels[0]), "b": scenario(self.b, self.labels[1]),
+            "targets": self.targets, "sections": self.sections,
+            "sites": {name: s.to_dict() for name, s in self.sites.items()},
+            "regressions": self.regressions, "summary": self.summary(),
+        }
+
+    def to_text(self) -> str:
+        """Targets side by side, then what changed in the sections and the sites, for a terminal."""
+        la, lb = self.labels
+        rows = [("target", "year", la, "", lb, "", "change")]
+        for t in self.targets:
+            def cell(side: dict[str, Any] | None) -> tuple[str, str]:
+                if side is None:
+                    return "—", ""
+                return ("—" if side["actual"] is None else f"{side['actual']:,.6g}"), side["status"]
+            a_val, a_st = cell(t["a"])
+            b_val, b_st = cell(t["b"])
+            rows.append((t["id"], str(t["year"]), a_val, a_st, b_val, b_st, t["change"]))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+        for name, section in self.sections.items():
+            moved = [c for c in section["changes"] if c["change"] in ("better", "worse", "only_a", "only_b")]
+            counts_a = ", ".join(f"{n} {k}" for k, n in section["a"].items()) or "none"
+            counts_b = ", ".join(f"{n} {k}" for k, n in section["b"].items()) or "none"
+            lines.append(f"{name}: {la} {counts_a}; {lb} {counts_b}; {len(moved)} verdicts changed")
+        for name, s in self.sites.items():
+            if s.changed:
+                c = s.counts()
+                lines.append(f"sites {name}: +{c['added']} added, -{c['removed']} removed, {c['moved']} moved, "
+                             f"{c['modified']} modified, {c['renamed']} renamed")
+        n = len(self.regressions)
+        lines.append(f"{n} regression{'s' if n != 1 else ''} from {la} to {lb}")
+        return "\n".join(lines)
+
+
+def compare_reports(a: AuditReport, b: AuditReport, *, labels: tuple[str, str] = ("A", "B")) -> Comparison:
+    """Line up two audits: targets, every section, and the sites of every layer.
+
+    Parameters
+    ----------
+    a, b
+        Audits of the two scenarios (e.g. from :func:`nbgeo.audit.run_audit`).
+    labels
+        What to call the two scenarios.
+
+    Returns
+    -------
+    Comparison
+    """
+    sections = {}
+    for name in list(a.sections) + [n for n in b.sections if n not in a.sections]:
+        sections[name] = _section_side_by_side(name, a.sections.get(name, []), b.sections.get(name, []))
+    sites = {}
+    names = list(a.dataset.names) + [n for n in b.dataset.names if n not in a.dataset.names]
+    for name in names:
+        if a.dataset is b.dataset:
+            sites[name] = SiteChanges(layer=name, unchanged=len(a.dataset[name]))
+            continue
+        left = a.dataset[name] if name in a.dataset else None
+        right = b.dataset[name] if name in b.dataset else None
+        sites[name] = site_changes(left, right, layer=name)
+    return Comparison(a=a, b=b, labels=labels, targets=_targets_side_by_side(a, b), sections=sections, sites=sites)
+
+
+def compare(dataset_a: Dataset, dataset_b: Dataset, plan_a: Plan, plan_b: Plan | None = None, *,
+            year: int | None = None, labels: tuple[str, str] | None = None, progress: bool = True) -> Comparison:
+    """Audit two scenarios and compare them.
+
+    Parameters
+    ----------
+    dataset_a, dataset_b
+        The two datasets (the same object to compare two plans on one dataset).
+    plan_a, plan_b
+        The plans; ``plan_b`` defaults to ``plan_a``.
+    year
+        The evaluation year of both audits; default each plan's horizon (or
+        ``settings.default_year``).
+    labels
+        What to call the scenarios; default the datasets' names, or the plans'
+        ids when the dataset is the same.
+    progress
+        Also compare the progress per year (the ``progress`` sections).
+
+    Returns
+    -------
+    Comparison
+    """
+    plan_b = plan_b or plan_a
+    if labels is None:
+        labels = (plan_a.id, plan_b.id) if dataset_a is dataset_b else (dataset_a.name, dataset_b.name)
+        if labels[0] == labels[1]:
+            labels = ("A", "B")
+    report_a = run_audit(dataset_a, plan_a, year=year, progress=progress)
+    report_b = run_audit(dataset_b, plan_b, year=year, progress=progress)
+    return compare_reports(report_a, report_b, labels=labels)
+
+
+# --------------------------------------------------------------------------------------------------
+# output
+
+
+def overlays(comparison: Comparison) -> dict[str, gpd.GeoDataFrame]:
+    """Map overlays of the site changes: added and moved (as in B), removed and moved away (as in A).
+
+    Each overlay has ``status`` (``added``, ``removed``, ``moved_from``,
+    ``moved_to``, ``renamed``) and a plain-text ``label``.
+    """
+    import geopandas as gpd
+
+    la, lb = comparison.labels
+    frames: dict[str, list[gpd.GeoDataFrame]] = {"added": [], "removed": [], "moved_from": [], "moved_to": []}
+    for name, s in comparison.sites.items():
+        if not s.changed:
+            continue
+        ds_a, ds_b = comparison.a.dataset, comparison.b.dataset
+
+        def take(ds: Dataset, ids: Sequence[str], status: str, text: str, layer: str = name) -> None:
+            if not ids or layer not in ds:
+                return
+            gdf = ds[layer]
+            index = pd.Index(gdf.index.astype(str))
+            rows = gdf.iloc[index.get_indexer(list(ids))]
+            rows = rows[~(rows.geometry.isna() | rows.geometry.is_empty)]
+            if rows.empty:
+                return
+            frames[status].append(gpd.GeoDataFrame(
+                {"status": status, "layer": layer, "label": [f"{layer} {i}: {text}" for i in rows.index.astype(str)]},
+                geometry=rows.geometry.to_numpy(), crs=4326, index=rows.index.astype(str)))
+
+        take(ds_b, s.added, "added", f"only in {lb}")
+        take(ds_a, s.removed, "removed", f"only in {la}")
+        take(ds_a, s.moved, "moved_from", f"geometry in {la}")
+        take(ds_b, s.moved, "moved_to", f"geometry in {lb}")
+    titles = {"added": f"Added in {lb}", "removed": f"Removed (only in {la})", "moved_from": f"Moved: as in {la}",
+              "moved_to": f"Moved: as in {lb}"}
+    out = {}
+    for status, parts in frames.items():
+        if parts:
+            out[titles[status]] = gpd.GeoDataFrame(pd.concat(parts), crs=4326)
+    return out
+
+
+def compare_map(comparison: Comparison, *, lang: str = "zh") -> folium.Map:
+    """A map of scenario B with the site changes on top (A's geometry for what was removed or moved away)."""
+    from .maps import audit_map
+
+    b = comparison.b
+    shown = replace(b, overlays={**overlays(comparison), **b.overlays})
+    return audit_map(shown, lang=lang)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        return _clean(value.item())
+    return value
+
+
+def to_json(comparison: Comparison) -> str:
+    """The comparison as ``compare.json`` text (always valid JSON)."""
+    import json
+
+    return json.dumps(_clean(comparison.to_dict()), ensure_ascii=False, indent=2, allow_nan=False)
+
+
+_COLOURS = {"better": "#1a7f37", "now_met": "#1a7f37", "worse": "#cf222e", "now_not_met": "#cf222e",
+            "same": "#57606a", "changed": "#9a6700", "only_a": "#8c959f", "only_b": "#8c959f"}
+_STATUS_COLOURS = {"met": "#1a7f37", "pass": "#1a7f37", "on_track": "#1a7f37", "not_met": "#cf222e",
+                   "fail": "#cf222e", "off_track": "#cf222e", "missed": "#cf222e", "at_risk": "#bf8700",
+                   "unknown": "#9a6700", "no_data": "#8c959f"}
+
+_CSS = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC","PingFang SC",sans-serif;margin:0;
+color:#1f2328;background:#f6f8fa}header{background:#0b3d91;color:#fff;padding:18px 28px}header h1{margin:0;
+font-size:22px}main{padding:18px 28px;max-width:1400px}section{background:#fff;border:1px solid #d0d7de;
+border-radius:8px;padding:14px 18px;margin-bottom:18px}table{border-collapse:collapse;width:100%}
+th,td{border-bottom:1px solid #eaeef2;padding:5px 8px;text-align:left;vertical-align:top}th{background:#f6f8fa}
+.num{text-align:right;white-space:nowrap}.muted{color:#656d76;font-size:12px}.pill{color:#fff;border-radius:10px;
+padding:1px 8px;font-size:12px;white-space:nowrap}.cards{display:flex;gap:12px;flex-wrap:wrap}.card{border:1px solid
+#d0d7de;border-radius:8px;padding:10px 14px;min-width:130px}.card b{font-size:22px;display:block}
+.warn{background:#fff8c5;border-color:#d4a72c}
+"""
+
+
+def _pill(text: str | None, colours: Mapping[str, str]) -> str:
+    if text is None:
+        return "<span class='muted'>—</span>"
+    return f"<span class='pill' style='background:{colours.get(text, '#57606a')}'>{safe_text(text)}</span>"
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.6g}"
+
+
+def to_html(comparison: Comparison, *, map_html: str | None = None, head_extra: str = "") -> str:
+    """The comparison as one HTML page; ``map_html`` (from :func:`nbgeo.maps.embed_html`) is placed in it."""
+    la, lb = comparison.labels
+    a, b = comparison.a, comparison.b
+    summary = comparison.summary()
+    regressions = summary["regressions"]
+    cards = (
+        f"<div class='card'><b style='color:{'#cf222e' if regressions else '#1a7f37'}'>{regressions}</b>"
+        f"regressions from {safe_text(la)} to {safe_text(lb)}</div>"
+        + "".join(f"<div class='card'><b style='color:{_COLOURS.get(k, '#57606a')}'>{n}</b>targets "
+                  f"{safe_text(k.replace('_', ' '))}</div>" for k, n in summary["targets"].items())
+    )
+    rows = []
+    for t in comparison.targets:
+        def side(s: dict[str, Any] | None) -> str:
+            if s is None:
+                return "<td class='num'>—</td><td></td>"
+            return (f"<td class='num'>{safe_text(_fmt(s['actual']))}<div class='muted'>{safe_text(s['op'])} "
+                    f"{safe_text(_fmt(s['threshold']))}</div></td><td>{_pill(s['status'], _STATUS_COLOURS)}</td>")
+        delta = "" if t["delta"] is None else f"{t['delta']:+,.6g}"
+        rows.append(f"<tr><td><b>{safe_text(t['id'])}</b><div class='muted'>{safe_text(t['title'])}</div></td>"
+                    f"<td>{t['year']}</td>{side(t['a'])}{side(t['b'])}<td class='num'>{safe_text(delta)}</td>"
+                    f"<td>{safe_text(t['unit'])}</td><td>{_pill(t['change'], _COLOURS)}</td></tr>")
+    targets = (f"<section><h2>Targets</h2><table><thead><tr><th>target</th><th>year</th><th>{safe_text(la)}</th>"
+               f"<th></th><th>{safe_text(lb)}</th><th></th><th class='num'>change of value</th><th>unit</th>"
+               "<th>verdict</th></tr></thead>"
+               f"<tbody>{''.join(rows)}</tbody></table></section>")
+    section_parts = []
+    for name, section in comparison.sections.items():
+        changed = [c for c in section["changes"] if c["change"] != "same" or c["figures"]]
+        items = []
+        for c in changed[:200]:
+            key = ", ".join(f"{k} {v}" for k, v in c["key"].items())
+            figures = "; ".join(f"{k}: {_fmt(v[0])} → {_fmt(v[1])}" for k, v in list(c["figures"].items())[:6])
+            items.append(f"<tr><td>{safe_text(key)}<div class='muted'>{safe_text(c['title'])}</div></td>"
+                         f"<td>{_pill(c['a'], _STATUS_COLOURS)}</td><td>{_pill(c['b'], _STATUS_COLOURS)}</td>"
+                         f"<td>{_pill(c['change'], _COLOURS)}</td><td class='muted'>{safe_text(figures)}</td></tr>")
+        more = f"<p class='muted'>{len(changed) - 200} more changes in compare.json</p>" if len(changed) > 200 else ""
+        counts_a = ", ".join(f"{n} {k}" for k, n in section["a"].items()) or "—"
+        counts_b = ", ".join(f"{n} {k}" for k, n in section["b"].items()) or "—"
+        table = (f"<table><thead><tr><th>entry</th><th>{safe_text(la)}</th><th>{safe_text(lb)}</th><th>change</th>"
+                 f"<th>figures ({safe_text(la)} → {safe_text(lb)})</th></tr></thead><tbody>{''.join(items)}</tbody>"
+                 "</table>") if items else "<p class='muted'>No entry changed.</p>"
+        section_parts.append(
+            f"<section><h2>{safe_text(name.replace('_', ' ').capitalize())}</h2>"
+            f"<p>{safe_text(la)}: {safe_text(counts_a)}<br>{safe_text(lb)}: {safe_text(counts_b)}"
+            f"<br><span class='muted'>{section['unchanged']} entries unchanged</span></p>{table}{more}</section>")
+    site_rows = []
+    for name, s in comparison.sites.items():
+        c = s.counts()
+        examples = ", ".join([*s.added[:3], *s.removed[:3], *s.moved[:3]])
+        note = "" if s.in_a and s.in_b else (f"only in {lb}" if not s.in_a else f"only in {la}")
+        site_rows.append(
+            f"<tr><td>{safe_text(name)}</td>" + "".join(f"<td class='num'>{c[k]:,}</td>" for k in
+                                                          ("added", "removed", "moved", "modified", "renamed",
+                                                           "unchanged"))
+            + f"<td class='muted'>{safe_text(note)} {safe_text(examples)}</td></tr>")
+    sites = ("<section><h2>Sites</h2><table><thead><tr><th>layer</th><th>added</th><th>removed</th><th>moved</th>"
+             "<th>attributes changed</th><th>renamed</th><th>unchanged</th><th>e.g.</th></tr></thead>"
+             f"<tbody>{''.join(site_rows)}</tbody></table><p class='muted'>Matched by id; geometry compared to "
+             "about 1 cm; a new id at exactly the geometry of a vanished one counts as renamed.</p></section>")
+    illustrative = ""
+    if a.dataset.illustrative or b.dataset.illustrative:
+        illustrative = ("<section class='warn'><b>Illustrative data.</b> Some layers of these scenarios are made up, "
+                        "not real data. 示意数据，非真实数据。</section>")
+    map_section = f"<section><h2>Map: {safe_text(lb)} with the changes from {safe_text(la)}</h2>{map_html}</section>" \
+        if map_html else ""
+
+    def describe(r: AuditReport, label: str) -> str:
+        return (f"<b>{safe_text(label)}</b>: dataset {safe_text(r.dataset.name)}, plan {safe_text(r.plan.id)}, "
+                f"evaluated for {r.year}")
+
+    return (
+        "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+        f"<title>{safe_text(la)} vs {safe_text(lb)} — nbgeo compare</title><style>{_CSS}</style>{head_extra}</head>"
+        f"<body><header><h1>{safe_text(la)} vs {safe_text(lb)}</h1><div>{describe(a, la)} · {describe(b, lb)} · "
+        f"{safe_text(comparison.created)}</div></header><main>{illustrative}"
+        f"<section><h2>Summary</h2><div class='cards'>{cards}</div></section>{targets}{''.join(section_parts)}"
+        f"{sites}{map_section}</main></body></html>"
+    )
+
+
+def write_comparison(comparison: Comparison, out_dir: str | Path, *, overwrite: bool = False, lang: str = "zh",
+                     with_map: bool = True) -> dict[str, Path]:
+    """Write ``compare.json`` and ``compare.html`` into ``out_dir``, each atomically.
+
+    Returns
+    -------
+    dict
+        ``{"json": path, "html": path}``.
+    """
+    out = Path(out_dir)
+    paths = {"json": out / "compare.json", "html": out / "compare.html"}
+    if not overwrite:
+        for path in paths.values():
+            if path.exists():
+                from .errors import OutputError
+
+                msg = f"{str(path)!r} exists; pass overwrite=True (--overwrite) to replace it"
+                raise OutputError(msg, code="E-IO-EXISTS")
+    json_text = to_json(comparison)
+    map_html, head = None, ""
+    if with_map:
+        from . import _assets, maps
+
+        map_html = maps.embed_html(compare_map(comparison, lang=lang), height="640px", element_id="nbgeo-compare-map")
+        head = _assets.head_html()
+    html_text = to_html(comparison, map_html=map_html, head_extra=head)
+    _atomic.write_text(paths["json"], json_text)
+    _atomic.write_text(paths["html"], html_text)
+    return paths
