@@ -24,6 +24,7 @@ from . import errors as errors
 from . import html as html
 from . import io as io
 from . import layers as layers
+from . import network as network
 from . import plan as plan
 from . import settings as settings
 from . import targets as targets
@@ -48,6 +49,7 @@ __all__ = [
     "html",
     "io",
     "layers",
+    "network",
     "plan",
     "read_dataset",
     "read_plan",

@@ -1,0 +1,576 @@
+"""Road networks: distances against hand-computed answers, the readers on real files, caching, download."""
+
+from __future__ import annotations
+
+import gzip
+import http.server
+import json
+import logging
+import math
+import shutil
+import threading
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pyproj import Transformer
+from shapely import LineString, Point, box
+
+from nbgeo import network
+from nbgeo import settings as nb_settings
+from nbgeo.crs import working_crs
+from nbgeo.errors import CRSError, InputError, RoadNetworkError
+
+DATA = Path(__file__).resolve().parent / "data"
+OSM = DATA / "tiny_city.osm"
+UTM = "EPSG:32651"
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    """Every test gets its own empty disk and memory cache."""
+    monkeypatch.setattr(nb_settings, "cache_folder", str(tmp_path / "cache"))
+    monkeypatch.setattr(network, "_MEMORY", {})
+
+
+# ---- a small network with every difficulty, distances computed by hand ------------------------
+#
+#   4 (100,100)
+#   |    ^
+#   0 -- 1 -- 2 --> 3 (300,0)        3 -> 4 is one-way (length sqrt(200² + 100²) = 223.607)
+#                                    2 -> 3 is one-way; 0 -> 1 has a parallel road of 250 m
+#   5 -- 6 (1000,1000)-(1000,1100)   an island
+SIDE = math.hypot(200, 100)
+
+
+@pytest.fixture
+def block() -> network.RoadNetwork:
+    x = np.array([0, 100, 200, 300, 100, 1000, 1000], dtype=float)
+    y = np.array([0, 0, 0, 0, 100, 1000, 1100], dtype=float)
+    u = [0, 0, 1, 1, 2, 2, 3, 4, 1, 5, 6]
+    v = [1, 1, 0, 2, 1, 3, 4, 1, 4, 6, 5]
+    length = [100, 250, 100, 100, 100, 100, SIDE, 100, 100, 100, 100]
+    return network.network_from_arrays(x, y, u, v, length, crs=UTM)
+
+
+def pts(*xy: tuple[float, float]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(geometry=[Point(p) for p in xy], crs=UTM, index=[f"p{i}" for i in range(len(xy))])
+
+
+def test_parallel_edges_keep_the_shortest_not_the_sum(block):
+    assert block.matrix[0, 1] == 100.0
+    assert block.n_edges == 10  # 11 given, one longer parallel dropped
+    g = nx.MultiDiGraph()
+    g.add_edge(0, 1, length=100.0)
+    g.add_edge(0, 1, length=250.0)
+    # The trap nbgeo avoids: networkx adds parallel edges up.
+    assert nx.to_scipy_sparse_array(g, weight="length")[0, 1] == 350.0
+
+
+def test_one_way_streets_make_to_and_from_differ(block):
+    d_to, _ = network.node_distances(block, [3], direction="to")
+    d_from, _ = network.node_distances(block, [3], direction="from")
+    assert d_to[:5].tolist() == [300.0, 200.0, 100.0, 0.0, 300.0]
+    # From the facility back to node 0: 3 -> 4 -> 1 -> 0.
+    assert d_from[0] == pytest.approx(SIDE + 200)
+    assert d_from[4] == pytest.approx(SIDE)
+
+
+def test_unreachable_nodes_are_inf(block):
+    d, src = network.node_distances(block, [3])
+    assert np.isinf(d[5:]).all()
+    assert (src[5:] == -1).all()
+    assert block.in_main_component.tolist() == [True] * 5 + [False] * 2
+
+
+def test_sites_snap_to_the_main_component_unless_told_otherwise(block):
+    near_island = pts((1000, 1040))
+    charger = pts((300, 0))
+    main = network.nearest_facility(block, near_island, charger)
+    # Snapped to node 3 (the nearest node of the connected part), 1,255 m away.
+    assert main["snap"].iloc[0] == pytest.approx(math.hypot(700, 1040))
+    assert main["distance"].iloc[0] == pytest.approx(math.hypot(700, 1040))
+    island = network.nearest_facility(block, near_island, charger, main_component=False)
+    assert np.isinf(island["distance"].iloc[0])
+    assert island["facility"].iloc[0] is None
+    assert island["snap"].iloc[0] == pytest.approx(40.0)
+
+
+def test_facilities_off_the_network_add_their_snapping_distance(block):
+    res = network.nearest_facility(block, pts((0, -30)), pts((300, 40)))
+    row = res.iloc[0]
+    assert (row["distance"], row["road"], row["snap"], row["facility_snap"]) == pytest.approx((370, 300, 30, 40))
+    assert row["facility"] == "p0"
+    assert row["node"] == 0
+
+
+def test_nearest_facility_counts_the_facility_offset_exactly(block):
+    # A is 180 m off node 4 (road 200 from node 0); B is on node 3 (road 300) but 100 m off it.
+    facilities = gpd.GeoDataFrame(geometry=[Point(0, 250), Point(300, -100)], index=["A", "B"], crs=UTM)
+    res = network.nearest_facility(block, pts((0, 0)), facilities)
+    assert res["facility"].iloc[0] == "A"
+    assert res["distance"].iloc[0] == pytest.approx(200 + math.hypot(100, 150))
+    # Move B onto the network: now B is nearer (300 < 380).
+    facilities = gpd.GeoDataFrame(geometry=[Point(0, 250), Point(300, 0)], index=["A", "B"], crs=UTM)
+    res = network.nearest_facility(block, pts((0, 0)), facilities)
+    assert res["facility"].iloc[0] == "B"
+    assert res["distance"].iloc[0] == 300.0
+
+
+def test_cutoff_is_inclusive(block):
+    origins = pts((0, 0), (100, 0), (200, 0))
+    res = network.nearest_facility(block, origins, pts((300, 0)), cutoff=200)
+    assert res["distance"].tolist() == [np.inf, 200.0, 100.0]
+    assert res["facility"].tolist() == [None, "p0", "p0"]
+
+
+def test_max_snap_puts_far_sites_off_the_network(block):
+    res = network.nearest_facility(block, pts((0, -500), (0, -5)), pts((300, 0)), max_snap=100)
+    assert np.isinf(res["distance"].iloc[0])
+    assert res["distance"].iloc[1] == 305.0
+
+
+def test_polygons_are_reached_from_any_node_inside_them(block):
+    # A park containing nodes 2 and 3, and one beside the road (20 m below node 1).
+    parks = gpd.GeoDataFrame(geometry=[box(150, -50, 350, 50), box(80, -60, 120, -20)], index=["in", "beside"],
+                             crs=UTM)
+    res = network.nearest_facility(block, parks, pts((300, 0)))
+    assert res.loc["in", "distance"] == 0.0
+    assert res.loc["beside", "distance"] == 220.0
+    assert res.loc["beside", "snap"] == 20.0
+
+
+def test_lines_are_reached_along_their_length(block):
+    line = gpd.GeoDataFrame(geometry=[LineString([(-50, 0.5), (150, 0.5)])], crs=UTM)
+    res = network.nearest_facility(block, line, pts((300, 0)))
+    # Nodes 0 and 1 lie 0.5 m from the line; from node 1 the facility is 200 m away.
+    assert res["distance"].iloc[0] == pytest.approx(200.5)
+
+
+def test_origins_keep_their_index_and_missing_geometries(block):
+    origins = gpd.GeoDataFrame(geometry=[Point(0, 0), None, shapely.Point()], index=["a", "b", "c"], crs=UTM)
+    res = network.nearest_facility(block, origins, pts((300, 0)))
+    assert res.index.tolist() == ["a", "b", "c"]
+    assert res["distance"].iloc[0] == 300.0
+    assert np.isinf(res["distance"].iloc[1:]).all()
+
+
+def test_no_facilities_means_nothing_is_reached(block):
+    res = network.nearest_facility(block, pts((0, 0)), np.zeros((0, 2)))
+    assert np.isinf(res["distance"].iloc[0]) and res["facility"].iloc[0] is None
+
+
+def test_reprojection_of_inputs(block):
+    to_ll = Transformer.from_crs(UTM, 4326, always_xy=True)
+    lon, lat = to_ll.transform(0.0, 0.0)
+    origin = gpd.GeoDataFrame(geometry=[Point(lon, lat)], crs=4326)
+    res = network.nearest_facility(block, origin, pts((300, 0)))
+    assert res["distance"].iloc[0] == pytest.approx(300.0, abs=1e-3)
+    with pytest.raises(CRSError, match="no CRS"):
+        network.nearest_facility(block, gpd.GeoDataFrame(geometry=[Point(0, 0)]), pts((300, 0)))
+
+
+def test_bad_arrays_are_refused():
+    with pytest.raises(RoadNetworkError, match="negative or not finite"):
+        network.network_from_arrays([0, 1], [0, 0], [0], [1], [-1.0], crs=UTM)
+    with pytest.raises(RoadNetworkError, match="non-finite coordinates"):
+        network.network_from_arrays([0, np.nan], [0, 0], [0], [1], crs=UTM)
+    with pytest.raises(CRSError, match="projected in metres"):
+        network.network_from_arrays([0, 1], [0, 0], [0], [1], crs=4326)
+    with pytest.raises(RoadNetworkError, match="out of range"):
+        network.node_distances(network.network_from_arrays([0, 1], [0, 0], [0], [1], crs=UTM), [7])
+
+
+def test_distance_matrix_against_nearest_facility(block):
+    origins = pts((0, 0), (100, 100), (200, 10), (1000, 1000))
+    dests = gpd.GeoDataFrame(geometry=[Point(300, 0), Point(0, 20)], index=["d0", "d1"], crs=UTM)
+    dm = network.distance_matrix(block, origins, dests, cutoff=350)
+    dense = dm.to_dense()
+    assert dense[0].tolist() == [300.0, 20.0]
+    assert dense[1].tolist() == [300.0, 220.0]
+    assert dense[2, 0] == 110.0
+    # The island's site snaps to node 3 (the main component): far, beyond the cutoff.
+    assert np.isinf(dense[3]).all()
+    for j, name in enumerate(dests.index):
+        near = network.nearest_facility(block, origins, dests.loc[[name]], cutoff=350)["distance"].to_numpy()
+        assert np.array_equal(dense[:, j], near)
+    frame = dm.to_frame()
+    assert set(frame["destination"]) == {"d0", "d1"} and (frame["distance"] <= 350).all()
+    assert dm.covers(100).toarray().tolist() == [[False, True], [False, False], [False, False], [False, False]]
+
+
+def test_distance_matrix_in_small_batches_matches_one_batch(block):
+    origins = pts(*[(x, 0) for x in range(0, 301, 50)])
+    dests = pts((0, 0), (300, 0), (100, 100))
+    one = network.distance_matrix(block, origins, dests, cutoff=1000).to_dense()
+    many = network.distance_matrix(block, origins, dests, cutoff=1000, max_memory=1).to_dense()
+    assert np.array_equal(one, many)
+
+
+# ---- property: the same distances as networkx on random graphs ---------------------------------
+
+
+@st.composite
+def random_networks(draw):
+    n = draw(st.integers(2, 25))
+    m = draw(st.integers(1, 80))
+    u = draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m))
+    v = draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m))
+    w = draw(st.lists(st.integers(0, 500), min_size=m, max_size=m))
+    k = draw(st.integers(1, min(n, 6)))
+    sources = draw(st.lists(st.integers(0, n - 1), min_size=k, max_size=k))
+    offsets = draw(st.lists(st.integers(0, 300), min_size=k, max_size=k))
+    cutoff = draw(st.one_of(st.none(), st.integers(0, 1500)))
+    return n, u, v, [float(x) for x in w], sources, [float(x) for x in offsets], cutoff
+
+
+@settings(max_examples=120, deadline=None)
+@given(random_networks())
+def test_node_distances_match_networkx(case):
+    n, u, v, w, sources, offsets, cutoff = case
+    net = network.network_from_arrays(np.arange(n, dtype=float), np.zeros(n), u, v, w, crs=UTM)
+    g = nx.MultiDiGraph()
+    g.add_nodes_from(range(n))
+    g.add_weighted_edges_from([(b, a, x) for a, b, x in zip(u, v, w, strict=True) if a != b], weight="length")
+    # Offsets as edges from one virtual source (the reversed graph: distances *to* the sources).
+    for s, off in zip(sources, offsets, strict=True):
+        g.add_edge("virtual", s, length=off)
+    expected = nx.single_source_dijkstra_path_length(g, "virtual", cutoff=cutoff, weight="length")
+    d, src = network.node_distances(net, sources, offsets=offsets, cutoff=cutoff)
+    for node in range(n):
+        if node in expected:
+            assert d[node] == pytest.approx(expected[node])
+            # The reported source really gives that distance.
+            s = sources[src[node]]
+            to_s = nx.shortest_path_length(g, s, node, weight="length") if node != s else 0.0
+            assert offsets[src[node]] + to_s == pytest.approx(d[node])
+        else:
+            assert np.isinf(d[node]) and src[node] == -1
+
+
+# ---- graphs from networkx / osmnx --------------------------------------------------------------
+
+
+def test_curved_edges_are_split_and_two_way_streets_share_their_vertices():
+    g = nx.MultiDiGraph(crs=UTM)
+    g.add_node(1, x=0.0, y=0.0)
+    g.add_node(2, x=200.0, y=0.0)
+    curve = LineString([(0, 0), (100, 100), (200, 0)])
+    g.add_edge(1, 2, geometry=curve, length=300.0)
+    g.add_edge(2, 1, geometry=shapely.reverse(curve), length=300.0)
+    net = network.network_from_graph(g)
+    assert net.n_nodes == 3  # the apex is one node shared by both directions
+    assert net.node_ids.tolist() == [1, 2, -1]
+    apex = pts((100, 101))
+    end = gpd.GeoDataFrame(geometry=[Point(200, 0)], crs=UTM)
+    assert network.nearest_facility(net, apex, end)["distance"].iloc[0] == pytest.approx(1 + math.hypot(100, 100))
+    assert network.nearest_facility(net, apex, end, direction="from")["distance"].iloc[0] == pytest.approx(
+        1 + math.hypot(100, 100))
+    # With the osmnx length, each piece gets its share (150 m each).
+    weighted = network.network_from_graph(g, weight="length")
+    assert sorted(weighted.matrix.data.tolist()) == [150.0] * 4
+
+
+def test_graph_in_lon_lat_is_projected_and_undirected_graphs_are_two_way():
+    to_ll = Transformer.from_crs(working_crs(), 4326, always_xy=True)
+    g = nx.Graph(crs="EPSG:4326")
+    for i, (x, y) in enumerate([(500000.0, 3300000.0), (500300.0, 3300400.0)]):
+        lon, lat = to_ll.transform(x, y)
+        g.add_node(i, x=lon, y=lat)
+    g.add_edge(0, 1)
+    net = network.network_from_graph(g)
+    assert net.matrix[0, 1] == pytest.approx(500.0, abs=1e-6)
+    assert net.matrix[1, 0] == pytest.approx(500.0, abs=1e-6)
+
+
+def test_graph_errors():
+    g = nx.MultiDiGraph()
+    g.add_node(1, x=0.0, y=0.0)
+    with pytest.raises(CRSError, match="no 'crs'"):
+        network.network_from_graph(g)
+    g.graph["crs"] = UTM
+    g.add_node(2, x=1.0, y=0.0)
+    g.add_edge(1, 2)
+    with pytest.raises(RoadNetworkError, match="lack the 'length' attribute"):
+        network.network_from_graph(g, weight="length")
+
+
+# ---- OSM files ----------------------------------------------------------------------------------
+
+
+def project(lon: float, lat: float) -> tuple[float, float]:
+    return Transformer.from_crs(4326, working_crs(), always_xy=True).transform(lon, lat)
+
+
+def osm_nodes() -> dict[int, tuple[float, float]]:
+    """Node coordinates of tiny_city.osm in the working CRS, read independently of nbgeo."""
+    import xml.etree.ElementTree as ET  # a trusted test file
+
+    root = ET.parse(OSM).getroot()
+    return {int(n.get("id")): project(float(n.get("lon")), float(n.get("lat"))) for n in root.iter("node")}
+
+
+def hop(a: int, b: int) -> float:
+    nodes = osm_nodes()
+    return math.dist(nodes[a], nodes[b])
+
+
+def road(net: network.RoadNetwork, a: int, b: int) -> float:
+    ids = net.node_ids.tolist()
+    d, _ = network.node_distances(net, [ids.index(b)])
+    return float(d[ids.index(a)])
+
+
+def test_osm_reader_keeps_roads_and_their_directions():
+    net = network.read_network(OSM)
+    assert set(net.node_ids.tolist()) == {1, 2, 3, 4, 5, 6, 7, 8, 9, 30, 31, 40, 41, 42}
+    # One-way rows: 4 -> 5 -> 6 only; 9 -> 8 -> 7 only (oneway=-1).
+    assert road(net, 4, 6) == pytest.approx(hop(4, 5) + hop(5, 6))
+    assert road(net, 6, 4) == pytest.approx(min(hop(6, 3) + hop(3, 2) + hop(2, 1) + hop(1, 4),
+                                                hop(6, 3) + hop(3, 2) + hop(2, 5) + hop(5, 2) + hop(2, 1) + hop(1, 4),
+                                                hop(6, 9) + hop(9, 8) + hop(8, 7) + hop(7, 4)))
+    assert road(net, 9, 7) == pytest.approx(hop(9, 8) + hop(8, 7))
+    assert road(net, 7, 9) == pytest.approx(hop(7, 4) + hop(4, 5) + hop(5, 6) + hop(6, 9))
+    # The footway 5-8 is no road: from 5 to 8 goes round.
+    assert road(net, 5, 8) == pytest.approx(hop(5, 6) + hop(6, 9) + hop(9, 8))
+    # The curved road, vertex by vertex.
+    assert road(net, 42, 9) == pytest.approx(hop(42, 41) + hop(41, 40) + hop(40, 9))
+    # The island is there but cut off.
+    assert math.isinf(road(net, 30, 1))
+    main = dict(zip(net.node_ids.tolist(), net.in_main_component.tolist(), strict=True))
+    assert not main[30] and not main[31] and main[5]
+
+
+def test_osm_reader_network_types():
+    with_service = network.read_network(OSM, network_type="drive_service")
+    assert 20 in with_service.node_ids.tolist()
+    assert 21 not in with_service.node_ids.tolist()  # private
+    with pytest.raises(InputError, match="network_type"):
+        network.read_network(OSM, network_type="walk")
+
+
+def _copy_osm(src: Path, dst: Path) -> Path:
+    import osmium
+
+    with osmium.SimpleWriter(str(dst)) as writer:
+        for obj in osmium.FileProcessor(str(src)):
+            writer.add(obj)
+    return dst
+
+
+def test_pbf_and_compressed_xml_read_the_same_network(tmp_path):
+    xml = network.read_network(OSM)
+    pbf = network.read_network(_copy_osm(OSM, tmp_path / "tiny_city.osm.pbf"))
+    gz = tmp_path / "tiny_city.osm.gz"
+    gz.write_bytes(gzip.compress(OSM.read_bytes()))
+    for other in (pbf, network.read_network(gz)):
+        assert other.node_ids.tolist() == xml.node_ids.tolist()
+        assert np.allclose(other.x, xml.x) and np.allclose(other.y, xml.y)
+        assert (other.matrix != xml.matrix).nnz == 0
+
+
+def test_implied_one_way_roads_and_missing_nodes(tmp_path, caplog):
+    import osmium
+    from osmium.osm.mutable import Node, Way
+
+    path = tmp_path / "implied.osm.pbf"
+    with osmium.SimpleWriter(str(path)) as w:
+        for i, lon in enumerate([121.550, 121.551, 121.552, 121.553, 121.554], start=1):
+            w.add_node(Node(id=i, location=(lon, 29.87)))
+        w.add_way(Way(id=1, nodes=[1, 2], tags={"highway": "motorway"}))
+        w.add_way(Way(id=2, nodes=[2, 3], tags={"highway": "primary", "junction": "roundabout"}))
+        w.add_way(Way(id=3, nodes=[3, 4], tags={"highway": "motorway", "oneway": "no"}))
+        w.add_way(Way(id=4, nodes=[4, 99, 5], tags={"highway": "residential"}))  # node 99 is missing
+    with caplog.at_level(logging.WARNING, logger="nbgeo.network"):
+        net = network.read_network(path)
+    assert "missing from the file" in caplog.text
+    m = net.matrix
+    ids = net.node_ids.tolist()
+    assert m[ids.index(1), ids.index(2)] > 0 and m[ids.index(2), ids.index(1)] == 0
+    assert m[ids.index(2), ids.index(3)] > 0 and m[ids.index(3), ids.index(2)] == 0
+    assert m[ids.index(3), ids.index(4)] > 0 and m[ids.index(4), ids.index(3)] > 0
+    # The way through the missing node is cut: node 5 keeps no edge to node 4.
+    assert 5 not in ids or m[ids.index(4), ids.index(5)] == 0
+
+
+def test_osm_reader_agrees_with_osmnx():
+    import osmnx as ox
+
+    graph = ox.graph_from_xml(OSM, simplify=False, retain_all=True)
+    drive = [(a, b, k) for a, b, k, d in graph.edges(keys=True, data=True) if not network.is_drivable(d)]
+    graph.remove_edges_from(drive)
+    graph.remove_nodes_from([n for n in list(graph.nodes) if graph.degree(n) == 0])
+    theirs = network.network_from_graph(graph, crs=working_crs())
+    ours = network.read_network(OSM)
+    order = np.argsort(theirs.node_ids)
+    assert theirs.node_ids[order].tolist() == ours.node_ids.tolist()
+    for target in range(ours.n_nodes):
+        d_ours, _ = network.node_distances(ours, [target])
+        d_theirs, _ = network.node_distances(theirs, [order[target]])
+        assert np.allclose(d_ours, d_theirs[order], equal_nan=True)
+
+
+def test_graphml_and_geopackage_read_the_same_distances(tmp_path):
+    import osmnx as ox
+
+    ours = network.read_network(OSM)
+    from_graphml = network.read_network(DATA / "tiny_city.graphml")
+    graph = ox.load_graphml(DATA / "tiny_city.graphml")
+    gpkg = tmp_path / "tiny_city.gpkg"
+    ox.save_graph_geopackage(graph, gpkg)
+    from_gpkg = network.read_network(gpkg)
+    for other in (from_graphml, from_gpkg):
+        ids = other.node_ids.tolist()
+        # osmnx simplified away the nodes in the middle of streets (1, 3, 8, ...); these remain.
+        for a in (2, 4, 6, 9, 42):
+            for b in (2, 5, 7, 42):
+                d_other = network.node_distances(other, [ids.index(b)])[0][ids.index(a)]
+                assert d_other == pytest.approx(road(ours, a, b), rel=1e-9), (a, b)
+
+
+def test_reader_refuses_what_it_cannot_read(tmp_path):
+    with pytest.raises(InputError, match="remote"):
+        network.read_network("https://example.com/city.osm.pbf")
+    with pytest.raises(InputError, match="does not exist"):
+        network.read_network(tmp_path / "none.osm.pbf")
+    text = tmp_path / "roads.osm.pbf"
+    text.write_text("id,lon,lat\n1,121.5,29.8\n")
+    with pytest.raises(InputError, match="unknown format") as err:
+        network.read_network(text)
+    assert err.value.code == "E-FORMAT-FORBIDDEN"
+    broken = tmp_path / "broken.osm.pbf"
+    broken.write_bytes(b"\x00\x00\x00\x0d\x0a\x09OSMHeader" + b"\xff" * 40)
+    with pytest.raises(RoadNetworkError) as err:
+        network.read_network(broken)
+    assert err.value.code == "E-NET-PARSE"
+    no_roads = tmp_path / "buildings.osm"
+    no_roads.write_text('<osm version="0.6"><node id="1" lat="29.87" lon="121.55"/></osm>')
+    with pytest.raises(RoadNetworkError) as err:
+        network.read_network(no_roads)
+    assert err.value.code == "E-NET-EMPTY"
+
+
+def test_the_matrix_is_cached_on_disk_by_content(tmp_path, monkeypatch):
+    copy = tmp_path / "city.osm"
+    shutil.copy(OSM, copy)
+    first = network.read_network(copy)
+    cached = list((Path(nb_settings.cache_folder) / "networks").glob("*.npz"))
+    assert len(cached) == 1
+    # A new process (empty memory) reads the disk cache, not the file: prove it by breaking the parser.
+    monkeypatch.setattr(network, "_MEMORY", {})
+    monkeypatch.setattr(network, "_read_osm", lambda *a, **k: pytest.fail("parsed again"))
+    again = network.read_network(copy)
+    assert (again.matrix != first.matrix).nnz == 0 and again.crs == first.crs
+    # An edited file is a new key.
+    copy.write_text(OSM.read_text(encoding="utf-8").replace('lon="121.5520"', 'lon="121.5521"'), encoding="utf-8")
+    monkeypatch.undo()
+    monkeypatch.setattr(nb_settings, "cache_folder", str(tmp_path / "cache"))
+    network.read_network(copy)
+    assert len(list((Path(nb_settings.cache_folder) / "networks").glob("*.npz"))) == 2
+
+
+def test_network_round_trips_through_bytes(block):
+    back = network.RoadNetwork.from_bytes(block.to_bytes())
+    assert (back.matrix != block.matrix).nnz == 0
+    assert back.node_ids.tolist() == block.node_ids.tolist() and back.crs == block.crs
+
+
+def test_to_gdf_has_one_line_per_street(block):
+    gdf = block.to_gdf()
+    assert len(gdf) == 6
+    one_way = gdf.set_index(["u", "v"])["oneway"]
+    assert one_way[(2, 3)] and one_way[(3, 4)] and not one_way[(0, 1)]
+
+
+# ---- downloading, against a local stand-in for Overpass and Nominatim ---------------------------
+
+POLYGON = box(121.549, 29.869, 121.557, 29.875)
+
+
+def _overpass_json() -> dict:
+    """The Overpass answer for tiny_city.osm's drivable ways, as the real API would give it."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(OSM).getroot()
+    elements = [{"type": "node", "id": int(n.get("id")), "lat": float(n.get("lat")), "lon": float(n.get("lon"))}
+                for n in root.iter("node")]
+    for w in root.iter("way"):
+        tags = {t.get("k"): t.get("v") for t in w.iter("tag")}
+        if network.is_drivable(tags):
+            elements.append({"type": "way", "id": int(w.get("id")),
+                             "nodes": [int(nd.get("ref")) for nd in w.iter("nd")], "tags": tags})
+    return {"version": 0.6, "generator": "nbgeo test stand-in", "elements": elements}
+
+
+@pytest.fixture
+def stand_in(monkeypatch):
+    """A tiny HTTP server on 127.0.0.1 answering like Overpass and Nominatim; counts requests."""
+    import osmnx as ox
+
+    hits: list[str] = []
+    overpass = json.dumps(_overpass_json()).encode()
+    nominatim = json.dumps([{
+        "place_id": 1, "osm_type": "relation", "osm_id": 1, "lat": "29.872", "lon": "121.553",
+        "display_name": "Tiny City", "class": "boundary", "type": "administrative", "importance": 0.9,
+        "boundingbox": ["29.869", "29.875", "121.549", "121.557"], "geojson": shapely.geometry.mapping(POLYGON),
+    }]).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _send(self, body: bytes) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self):
+            hits.append(self.path)
+            self._send(nominatim if self.path.startswith("/nominatim/search") else b"{}")
+
+        def do_POST(self):
+            hits.append(self.path)
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self._send(overpass)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    monkeypatch.setattr(ox.settings, "overpass_url", base + "/api")
+    monkeypatch.setattr(ox.settings, "nominatim_url", base + "/nominatim/")
+    monkeypatch.setattr(ox.settings, "overpass_rate_limit", False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    yield hits
+    server.shutdown()
+    server.server_close()
+
+
+def test_download_by_polygon_is_cached(stand_in):
+    net = network.network_from_polygon(POLYGON)
+    assert stand_in == ["/api/interpreter"]
+    assert "ODbL" in net.meta.licence
+    ours = network.read_network(OSM)
+    for a, b in ((4, 6), (6, 4), (9, 7), (42, 2)):
+        assert road(net, a, b) == pytest.approx(road(ours, a, b), rel=1e-9)
+    # Again: from memory; then from disk in a "new process"; no new request either time.
+    network.network_from_polygon(POLYGON)
+    network._MEMORY.clear()
+    again = network.network_from_polygon(POLYGON)
+    assert stand_in == ["/api/interpreter"]
+    assert (again.matrix != net.matrix).nnz == 0
+
+
+def test_download_by_place_name(stand_in):
+    net = network.network_from_place("Tiny City")
+    assert [h.split("?")[0] for h in stand_in] == ["/nominatim/search", "/api/interpreter"]
+    ours = network.read_network(OSM)
+    for a, b in ((4, 6), (6, 4), (7, 9)):
+        assert road(net, a, b) == pytest.approx(road(ours, a, b), rel=1e-9)
