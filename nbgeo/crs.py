@@ -42,6 +42,8 @@ True
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -55,16 +57,24 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
+    "CGCS2000",
     "DATUMS",
+    "CoordinateIssue",
     "bd09_to_gcj02",
     "bd09_to_wgs84",
     "convert_datum",
+    "check_coordinates",
     "convert_gdf_datum",
     "gauss_kruger_crs",
+    "gauss_kruger_zone",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "offset_metres",
     "out_of_china",
+    "parse_crs",
+    "require_projected",
+    "to_metric",
+    "utm_crs",
     "wgs84_to_bd09",
     "wgs84_to_gcj02",
     "working_crs",
@@ -73,6 +83,9 @@ __all__ = [
 #: Datums a layer may declare in a dataset manifest. CGCS2000 and WGS84 are
 #: one datum for planning purposes; GCJ-02 and BD-09 need conversion.
 DATUMS = ("WGS84", "CGCS2000", "GCJ-02", "BD-09")
+
+#: China Geodetic Coordinate System 2000, geographic (the datum of Chinese surveying since 2008).
+CGCS2000 = "EPSG:4490"
 
 _A = 6378245.0  # Krasovsky 1940 semi-major axis used by GCJ-02
 _EE = 0.00669342162296594323  # its first eccentricity squared
@@ -348,11 +361,44 @@ def offset_metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return float(_GEOD.inv(lon1, lat1, lon2, lat2)[2])
 
 
-def gauss_kruger_crs(longitude: float, *, zone_width: Literal[3, 6] = 3) -> CRS:
+def gauss_kruger_zone(longitude: float, *, zone_width: Literal[3, 6] = 3) -> tuple[int, int]:
+    """Return ``(zone number, central meridian)`` of the CGCS2000 Gauss-Krüger zone holding ``longitude``.
+
+    3-degree zones are centred on multiples of 3°E (zone = CM / 3); 6-degree
+    zones on 3°E + 6°k (zone = (CM + 3) / 6). China uses 3-degree zones 25-45
+    and 6-degree zones 13-23.
+
+    Examples
+    --------
+    >>> gauss_kruger_zone(121.4), gauss_kruger_zone(121.6), gauss_kruger_zone(121.6, zone_width=6)
+    ((40, 120), (41, 123), (21, 123))
+    """
+    if not 73.5 <= longitude <= 135.5:
+        msg = f"longitude {longitude} is outside China's Gauss-Krüger zones (73.5°E to 135.5°E)"
+        raise CRSError(msg, code="E-CRS-OUTOFBOUNDS")
+    if zone_width == 3:
+        cm = min(max(int(3 * round(longitude / 3)), 75), 135)
+        return cm // 3, cm
+    if zone_width == 6:
+        cm = min(max(int(6 * np.floor(longitude / 6) + 3), 75), 135)
+        return (cm + 3) // 6, cm
+    msg = f"zone_width must be 3 or 6, got {zone_width!r}"
+    raise CRSError(msg, code="E-CRS-ZONE")
+
+
+def gauss_kruger_crs(longitude: float, *, zone_width: Literal[3, 6] = 3, prefixed: bool = False) -> CRS:
     """Return the CGCS2000 Gauss-Krüger CRS whose zone contains ``longitude``.
 
-    Uses the "CM" variants (false easting 500 km, no zone prefix).
-    3-degree zones are centred on multiples of 3°E; 6-degree zones on 3°E + 6°k.
+    Parameters
+    ----------
+    longitude
+        Any longitude inside the zone, in degrees east.
+    zone_width
+        3 (cadastral and city surveys) or 6 (national series).
+    prefixed
+        False for the "CM" variants (false easting 500 km, eastings of six
+        digits); True for the "zone" variants whose eastings carry the zone
+        number in front (e.g. 40 500 000 m in 3-degree zone 40).
 
     Examples
     --------
@@ -362,20 +408,31 @@ def gauss_kruger_crs(longitude: float, *, zone_width: Literal[3, 6] = 3) -> CRS:
     'CGCS2000 / 3-degree Gauss-Kruger CM 123E'
     >>> gauss_kruger_crs(121.6, zone_width=6).name
     'CGCS2000 / Gauss-Kruger CM 123E'
+    >>> gauss_kruger_crs(121.4, prefixed=True).name
+    'CGCS2000 / 3-degree Gauss-Kruger zone 40'
     """
-    if not 73.5 <= longitude <= 135.5:
-        msg = f"longitude {longitude} is outside China's Gauss-Krüger zones (73.5°E to 135.5°E)"
-        raise CRSError(msg, code="E-CRS-OUTOFBOUNDS")
+    zone, cm = gauss_kruger_zone(longitude, zone_width=zone_width)
     if zone_width == 3:
-        cm = int(3 * round(longitude / 3))
-        cm = min(max(cm, 75), 135)
-        return CRS.from_epsg(4534 + (cm - 75) // 3)
-    if zone_width == 6:
-        cm = int(6 * np.floor(longitude / 6) + 3)
-        cm = min(max(cm, 75), 135)
-        return CRS.from_epsg(4502 + (cm - 75) // 6)
-    msg = f"zone_width must be 3 or 6, got {zone_width!r}"
-    raise CRSError(msg, code="E-CRS-ZONE")
+        return CRS.from_epsg((4513 if prefixed else 4534) + (cm - 75) // 3)
+    return CRS.from_epsg((4491 if prefixed else 4502) + (cm - 75) // 6)
+
+
+def utm_crs(longitude: float, latitude: float) -> CRS:
+    """Return the WGS 84 UTM zone CRS holding a point (Ningbo lies in zone 51N, EPSG:32651).
+
+    CGCS2000 has no UTM definitions of its own; WGS 84 UTM agrees with it to
+    centimetres, so this is the CRS to use when a partner asks for UTM.
+
+    Examples
+    --------
+    >>> utm_crs(121.55, 29.87).to_epsg(), utm_crs(-70.6, -33.4).to_epsg()
+    (32651, 32719)
+    """
+    if not (-180 <= longitude <= 180 and -80 <= latitude <= 84):
+        msg = f"({longitude}, {latitude}) is outside UTM's range (latitude -80° to 84°)"
+        raise CRSError(msg, code="E-CRS-OUTOFBOUNDS")
+    zone = min(int((longitude + 180) // 6) + 1, 60)
+    return CRS.from_epsg((32600 if latitude >= 0 else 32700) + zone)
 
 
 def working_crs() -> CRS:
@@ -387,3 +444,248 @@ def working_crs() -> CRS:
     True
     """
     return CRS.from_user_input(settings.working_crs)
+
+
+def parse_crs(value: object, *, what: str = "CRS") -> CRS:
+    """Parse a CRS given by a user (``"EPSG:4490"``, ``4549``, WKT, PROJ string) or raise ``E-CRS-INVALID``.
+
+    Examples
+    --------
+    >>> parse_crs("EPSG:4490").name
+    'China Geodetic Coordinate System 2000'
+    >>> parse_crs("EPSG:99999", what="--assume-crs")
+    Traceback (most recent call last):
+    ...
+    nbgeo.errors.CRSError: --assume-crs 'EPSG:99999' is not a CRS pyproj knows (hint: use an EPSG code such as EPSG:4490 (CGCS2000) or EPSG:4549 (CGCS2000 / 3-degree Gauss-Kruger CM 120E))
+    """
+    from pyproj.exceptions import CRSError as ProjCRSError
+
+    try:
+        return CRS.from_user_input(value)
+    except (ProjCRSError, TypeError, ValueError):
+        msg = (f"{what} {value!r} is not a CRS pyproj knows (hint: use an EPSG code such as EPSG:4490 "
+               "(CGCS2000) or EPSG:4549 (CGCS2000 / 3-degree Gauss-Kruger CM 120E))")
+        raise CRSError(msg, code="E-CRS-INVALID") from None
+
+
+def require_projected(gdf: gpd.GeoDataFrame, *, what: str = "this operation", layer: str | None = None) -> None:
+    """Refuse to measure in degrees: raise ``E-CRS-UNITS`` unless ``gdf`` is in a projected CRS in metres.
+
+    A buffer of 500 "metres" on longitude/latitude data is a buffer of 500
+    degrees; nbgeo measures only in metres (``to_metric`` reprojects).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> g = gpd.GeoDataFrame(geometry=[Point(121.55, 29.87)], crs=4326)
+    >>> require_projected(to_metric(g), what="a 500 m buffer")
+    >>> require_projected(g, what="a 500 m buffer", layer="chargers")
+    Traceback (most recent call last):
+    ...
+    nbgeo.errors.CRSError: layer 'chargers' is in degrees (EPSG:4326); a 500 m buffer needs metres (hint: reproject with nbgeo.crs.to_metric, which uses the working CRS)
+    """
+    name = f"layer {layer!r}" if layer else "the layer"
+    if gdf.crs is None:
+        msg = f"{name} has no CRS; {what} needs metres (hint: set its CRS, or pass --assume-crs)"
+        raise CRSError(msg, code="E-CRS-MISSING")
+    unit = gdf.crs.axis_info[0].unit_name if gdf.crs.axis_info else ""
+    if not gdf.crs.is_projected or unit not in ("metre", "meter"):
+        msg = (f"{name} is in {'degrees' if gdf.crs.is_geographic else unit or 'unknown units'} "
+               f"({gdf.crs.to_string()}); {what} needs metres "
+               "(hint: reproject with nbgeo.crs.to_metric, which uses the working CRS)")
+        raise CRSError(msg, code="E-CRS-UNITS")
+
+
+def to_metric(gdf: gpd.GeoDataFrame, crs: object | None = None) -> gpd.GeoDataFrame:
+    """Reproject a layer to a metric CRS: ``crs`` if given, else the working CRS for Ningbo.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> g = gpd.GeoDataFrame(geometry=[Point(121.5, 29.87)], crs=4326)
+    >>> round(to_metric(g).geometry.x.iloc[0])
+    500000
+    >>> to_metric(g, "EPSG:4549").crs.name
+    'CGCS2000 / 3-degree Gauss-Kruger CM 120E'
+    """
+    if gdf.crs is None:
+        msg = "the layer has no CRS, so it cannot be reprojected (hint: set its CRS, or pass --assume-crs)"
+        raise CRSError(msg, code="E-CRS-MISSING")
+    target = working_crs() if crs is None else parse_crs(crs)
+    require = target.is_projected and target.axis_info and target.axis_info[0].unit_name in ("metre", "meter")
+    if not require:
+        msg = f"{target.to_string()} is not a projected CRS in metres"
+        raise CRSError(msg, code="E-CRS-UNITS")
+    return gdf if gdf.crs.equals(target) else gdf.to_crs(target)
+
+
+# --- Sanity checks of coordinates against their CRS -------------------------------------------------
+
+@dataclass(frozen=True)
+class CoordinateIssue:
+    """Vertices whose values do not fit the CRS they are declared in.
+
+    Attributes
+    ----------
+    code
+        ``E-CRS-AXIS`` (latitude and longitude swapped), ``E-CRS-UNITS``
+        (degrees where metres were meant, or the reverse), ``E-CRS-ZONE``
+        (Gauss-Krüger eastings with or without the zone prefix the CRS
+        expects) or ``E-CRS-OUTOFBOUNDS`` (outside the CRS's area of use).
+    rows
+        Boolean mask over the vertices checked.
+    message, hint
+        What is wrong and what to do.
+    """
+
+    code: str
+    rows: NDArray[np.bool_]
+    message: str
+    hint: str
+
+
+#: Margin around a CRS's area of use, in degrees. Generous on purpose: city
+#: data in one Gauss-Krüger zone routinely runs a degree into the next one.
+AREA_MARGIN_DEG = 2.0
+
+
+@lru_cache(maxsize=64)
+def _area(crs_wkt: str) -> tuple[float, float, float, float] | None:
+    crs = CRS.from_wkt(crs_wkt)
+    area = crs.area_of_use or (crs.geodetic_crs.area_of_use if crs.geodetic_crs else None)
+    if area is None:
+        return None
+    w, s, e, n = area.bounds
+    if w > e:  # crosses the antimeridian: treat as the whole world
+        return None
+    return (w - AREA_MARGIN_DEG, max(s - AREA_MARGIN_DEG, -90.0), e + AREA_MARGIN_DEG, min(n + AREA_MARGIN_DEG, 90.0))
+
+
+@lru_cache(maxsize=64)
+def _to_lonlat(crs_wkt: str):  # noqa: ANN202 - a cached pyproj Transformer
+    from pyproj import Transformer
+
+    crs = CRS.from_wkt(crs_wkt)
+    return Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
+
+
+def _false_easting(crs: CRS) -> float | None:
+    op = crs.coordinate_operation
+    if op is None:
+        return None
+    for param in op.params:
+        if param.name == "False easting":
+            return float(param.value)
+    return None
+
+
+def _zone_hint(x: NDArray[np.float64]) -> str:
+    """Suggest the CGCS2000 Gauss-Krüger CRS that eastings like ``x`` belong to."""
+    zones = np.unique((x[x >= 1e7] // 1e6).astype(int))
+    if len(zones) == 1:
+        zone = int(zones[0])
+        if 25 <= zone <= 45:
+            return f"the eastings start with zone number {zone}: use EPSG:{4513 + zone - 25} (3-degree zone {zone})"
+        if 13 <= zone <= 23:
+            return f"the eastings start with zone number {zone}: use EPSG:{4491 + zone - 13} (6-degree zone {zone})"
+    return ("they look like Gauss-Krüger metres: declare the real CRS, e.g. EPSG:4549 (CM 120E) or "
+            "EPSG:4550 (CM 123E) for Ningbo")
+
+
+def check_coordinates(x: ArrayLike, y: ArrayLike, crs: CRS | str, *, datum: str = "WGS84") -> list[CoordinateIssue]:
+    """Find vertices that cannot be right in ``crs``: swapped axes, wrong units, outside the area of use.
+
+    Non-finite values are skipped (they are reported as ``E-GEOM-NONFINITE``).
+    The checks are vectorised over all vertices.
+
+    Parameters
+    ----------
+    x, y
+        Vertex coordinates in the CRS's x/y order (longitude first for
+        geographic CRSs, as GeoPandas holds them).
+    crs
+        The CRS the values are declared in.
+    datum
+        The layer's declared datum; GCJ-02 and BD-09 data must lie in China.
+
+    Returns
+    -------
+    list of CoordinateIssue
+        Empty when every vertex fits.
+
+    Examples
+    --------
+    >>> [(i.code, int(i.rows.sum())) for i in check_coordinates([121.5, 29.9], [29.9, 121.5], "EPSG:4490")]
+    [('E-CRS-AXIS', 1)]
+    >>> [i.code for i in check_coordinates([121.5], [29.9], "EPSG:4549")]
+    ['E-CRS-UNITS']
+    >>> [i.code for i in check_coordinates([40_650_000.0], [3_300_000.0], "EPSG:4549")]
+    ['E-CRS-ZONE']
+    >>> check_coordinates([650_000.0], [3_300_000.0], "EPSG:4549")
+    []
+    """
+    crs = crs if isinstance(crs, CRS) else parse_crs(crs)
+    xa = np.asarray(x, dtype=float).ravel()
+    ya = np.asarray(y, dtype=float).ravel()
+    finite = np.isfinite(xa) & np.isfinite(ya)
+    issues: list[CoordinateIssue] = []
+    name = crs.name
+
+    def add(code: str, rows: NDArray[np.bool_], message: str, hint: str) -> None:
+        if rows.any():
+            issues.append(CoordinateIssue(code, rows, message, hint))
+
+    if crs.is_geographic:
+        china = _normalise_datum(datum) in ("GCJ-02", "BD-09")
+        area = (72.004, 0.8293, 137.8347, 55.8271) if china else _area(crs.to_wkt())
+
+        def inside(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.bool_]:
+            ok = (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+            if area is not None:
+                ok &= (lon >= area[0]) & (lon <= area[2]) & (lat >= area[1]) & (lat <= area[3])
+            return ok
+
+        ok = ~finite | inside(xa, ya)
+        swapped = ~ok & inside(ya, xa)
+        add("E-CRS-AXIS", swapped, "latitude and longitude look swapped",
+            "swap the columns: x is longitude (about 121.5 in Ningbo), y is latitude (about 29.9)")
+        rest = ~ok & ~swapped
+        big = rest & ((np.abs(xa) > 1000) | (np.abs(ya) > 1000)) & (np.abs(xa) < 1e9) & (np.abs(ya) < 1e9)
+        add("E-CRS-UNITS", big, f"values in metres where {name} expects degrees", _zone_hint(xa[big]))
+        region = "China (the only place GCJ-02/BD-09 apply)" if china else f"the area of use of {name}"
+        add("E-CRS-OUTOFBOUNDS", rest & ~big, f"coordinates outside {region}",
+            "check the source: a placeholder (0, 0), a typo, or a different CRS")
+        return issues
+
+    unit = crs.axis_info[0].unit_name if crs.axis_info else ""
+    degrees_like = finite & (np.abs(xa) <= 180) & (np.abs(ya) <= 90)
+    if unit in ("metre", "meter") and finite.any() and degrees_like[finite].all():
+        add("E-CRS-UNITS", degrees_like, f"values look like degrees but {name} is in metres",
+            "declare the file's real CRS, e.g. crs = \"EPSG:4490\" (CGCS2000) or \"EPSG:4326\"")
+        return issues
+    area = _area(crs.to_wkt())
+    if area is None or crs.geodetic_crs is None:
+        return issues
+    lon, lat = _to_lonlat(crs.to_wkt()).transform(xa, ya)
+    lon, lat = np.asarray(lon), np.asarray(lat)
+    outside = finite & ~(np.isfinite(lon) & np.isfinite(lat) & (lon >= area[0]) & (lon <= area[2])
+                         & (lat >= area[1]) & (lat <= area[3]))
+    if not outside.any():
+        return issues
+    false_easting = _false_easting(crs)
+    zone_rows = np.zeros_like(outside)
+    if false_easting is not None and "Gauss-Kruger" in name:
+        if false_easting < 1e6:  # CM variant; prefixed eastings are >= 10,000 km
+            zone_rows = outside & (xa >= 1e7)
+            hint = _zone_hint(xa[zone_rows])
+            add("E-CRS-ZONE", zone_rows, f"eastings carry a zone prefix but {name} has none", hint)
+        else:
+            zone_rows = outside & (xa < 1e6) & (xa > 0)
+            add("E-CRS-ZONE", zone_rows, f"eastings lack the zone prefix {int(false_easting // 1e6)} that {name} expects",
+                "use the matching CM variant, e.g. EPSG:4549 (CM 120E) instead of EPSG:4528 (zone 40)")
+    rest = outside & ~zone_rows
+    add("E-CRS-OUTOFBOUNDS", rest, f"coordinates outside the area of use of {name}",
+        "check the declared CRS: the values may belong to another zone or projection")
+    return issues

@@ -1,4 +1,4 @@
-"""Read layers and datasets from disk, safely; write outputs atomically.
+"""Read layers and datasets from disk, safely; write them atomically.
 
 A dataset on disk is a folder with one file per layer and a manifest,
 ``dataset.toml``, giving each layer's file, source, licence, coordinate datum
@@ -16,9 +16,30 @@ and whether it is illustrative::
     crs = "EPSG:4326"
     illustrative = true
 
-Only local files in an allow-listed format are opened: GDAL "meta" formats
-(VRT and friends) and remote paths can read other files or the network, so
-they are refused unless the caller allows it (``../shared/RELIABILITY.md`` S3, S4).
+    [layers.micro_parks]    # a list of parks with coordinates copied from Amap
+    file = "parks.xlsx"
+    layer = "2023"          # the sheet
+    datum = "GCJ-02"        # required for tables: web maps are GCJ-02 or BD-09
+    x_column = "经度"        # optional: found by name (lon, lng, 经度, ...) if absent
+    y_column = "纬度"
+
+Formats read: GeoJSON, GeoPackage, Shapefile (plain or zipped; ``.cpg``
+honoured, ``encoding`` otherwise, with a mojibake check), FlatGeobuf, FileGDB
+(a ``.gdb`` folder, or zipped), CSV and Excel (``.xlsx``) with coordinate
+columns. Formats written: GeoJSON (RFC 7946) and GeoPackage, atomically.
+
+Safety, decided before GDAL sees the file (``../shared/RELIABILITY.md`` S3, S4):
+
+* only local paths; ``http://``, ``/vsicurl/``, ``s3://`` and other GDAL
+  virtual paths are refused unless ``allow_network`` (``--allow-network``);
+* a driver allow-list by suffix, and the content must match the suffix: a
+  VRT or a GDAL algorithm file renamed ``.geojson`` is refused, and after
+  opening, the driver GDAL picked must be the one the suffix promised;
+* structural checks that GDAL skips: Shapefile parts present and not
+  truncated, GeoPackage pages complete, zip archives intact (CRC) and not
+  bombs, exactly one layer unless one is named;
+* :mod:`nbgeo.limits` (size, zip ratio, feature count from the header,
+  vertices per geometry) before the heavy work.
 
 Examples
 --------
@@ -30,63 +51,1022 @@ Examples
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import tomllib
-from pathlib import Path
+import warnings
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from . import settings
-from .crs import DATUMS, convert_gdf_datum
-from .errors import CRSError, InputError, LayerError, NbgeoError, Problem
+import numpy as np
+import pandas as pd
+
+from . import limits, settings
+from ._atomic import atomic_dir, atomic_path
+from .crs import DATUMS, convert_gdf_datum, parse_crs
+from .errors import (
+    CRSError,
+    GeometryError,
+    InputError,
+    LayerError,
+    NbgeoError,
+    OutputError,
+    Problem,
+)
 from .layers import Dataset, Layer, LayerMeta
-from .validate import raise_for_problems, verify_layer
+from .validate import REPAIRABLE, raise_for_problems, repair_layer, verify_layer
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import geopandas as gpd
 
-__all__ = ["ALLOWED_SUFFIXES", "read_dataset", "read_layer", "read_sample"]
+__all__ = [
+    "ALLOWED_SUFFIXES",
+    "FORMATS",
+    "Format",
+    "check_path",
+    "read_dataset",
+    "read_file",
+    "read_layer",
+    "read_sample",
+    "save_dataset",
+    "save_layer",
+    "sniff",
+]
 
 log = logging.getLogger(__name__)
 
-#: File suffixes nbgeo opens, with the magic bytes their content must start with.
-ALLOWED_SUFFIXES: dict[str, tuple[bytes, ...]] = {
-    ".geojson": (b"{",),
-    ".json": (b"{",),
-    ".gpkg": (b"SQLite format 3\x00",),
-    ".shp": (b"\x00\x00\x27\x0a",),
-    ".fgb": (b"fgb\x03",),
-    ".zip": (b"PK\x03\x04",),
+
+@dataclass(frozen=True)
+class Format:
+    """A format nbgeo reads: its name, the one GDAL driver allowed to open it, and its magic bytes."""
+
+    name: str
+    driver: str | None  # None: read by nbgeo itself (tables) or a container (zip)
+    magic: tuple[bytes, ...] = ()
+    multi_layer: bool = False
+
+
+_GEOJSON = Format("GeoJSON", "GeoJSON", (b"{",))
+#: The allow-list: file suffixes nbgeo opens. Anything else is refused before GDAL sees it.
+FORMATS: dict[str, Format] = {
+    ".geojson": _GEOJSON,
+    ".json": _GEOJSON,
+    ".gpkg": Format("GeoPackage", "GPKG", (b"SQLite format 3\x00",), multi_layer=True),
+    ".shp": Format("Shapefile", "ESRI Shapefile", (b"\x00\x00\x27\x0a",)),
+    ".fgb": Format("FlatGeobuf", "FlatGeobuf", (b"fgb\x03",)),
+    ".gdb": Format("FileGDB", "OpenFileGDB", multi_layer=True),
+    ".zip": Format("zip archive", None, (b"PK\x03\x04", b"PK\x05\x06")),
+    ".csv": Format("CSV table", None),
+    ".xlsx": Format("Excel workbook", None, (b"PK\x03\x04",), multi_layer=True),
+}
+#: Kept for callers of the first version: suffix -> magic bytes.
+ALLOWED_SUFFIXES: dict[str, tuple[bytes, ...]] = {suffix: fmt.magic for suffix, fmt in FORMATS.items()}
+
+_WHY_NOT = {
+    ".vrt": "a GDAL VRT can read any file or URL named inside it",
+    ".xls": "the old Excel format; save it as .xlsx",
+    ".xlsm": "a macro workbook; save it as .xlsx",
+    ".kml": "convert it to GeoPackage or GeoJSON first",
+    ".kmz": "convert it to GeoPackage or GeoJSON first",
+    ".dbf": "open the .shp beside it",
+    ".shx": "open the .shp beside it",
+    ".tif": "rasters are declared as [rasters.NAME] in dataset.toml",
+    ".tiff": "rasters are declared as [rasters.NAME] in dataset.toml",
+    ".sqlite": "only GeoPackage databases are read; export to .gpkg",
+    ".db": "only GeoPackage databases are read; export to .gpkg",
+    ".mbtiles": "a tile container, not a vector layer",
+    ".txt": "rename a comma-separated table to .csv",
+    ".tsv": "rename it to .csv (tabs are recognised)",
 }
 _REMOTE_MARKERS = ("://", "/vsi", ":::")
+#: Markers of GDAL formats that open other files or URLs; refused whatever the suffix.
+_META_MARKERS = {
+    b"<OGRVRTDataSource": "a GDAL VRT",
+    b"<VRTDataset": "a GDAL raster VRT",
+    b"gdal_streamed_alg": "a GDAL algorithm (GDALG) pipeline",
+    b"<GDAL_WMS": "a GDAL WMS description",
+    b"<WFS_GetCapabilities": "a GDAL WFS description",
+}
+_SHP_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd", ".xml")
+_HEAD = 65536  # bytes sniffed at the start of a file
+_DIAGNOSE_MAX = 256 * 1024 * 1024  # GeoJSON files up to this size are parsed again to locate problems
 
 
-def _check_path(path: str | Path, *, allow_network: bool | None = None) -> Path:
-    """Refuse remote and meta paths, and files whose content does not match their suffix."""
+def sniff(head: bytes) -> str:
+    """Say what some leading bytes look like, for messages.
+
+    Examples
+    --------
+    >>> sniff(b'<OGRVRTDataSource><OGRVRTLayer name="x">')
+    'a GDAL VRT'
+    >>> sniff(b"PK\\x03\\x04..."), sniff(b"SQLite format 3\\x00"), sniff(b'{"type": "FeatureCollection"')
+    ('a zip archive', 'an SQLite database', 'JSON')
+    """
+    for marker, kind in _META_MARKERS.items():
+        if marker in head:
+            return kind
+    body = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    table = (
+        (b"PK\x03\x04", "a zip archive"), (b"PK\x05\x06", "an empty zip archive"),
+        (b"SQLite format 3\x00", "an SQLite database"), (b"\x00\x00\x27\x0a", "a Shapefile"),
+        (b"fgb\x03", "a FlatGeobuf file"), (b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"),
+        (b"%PDF", "a PDF document"), (b"\xd0\xcf\x11\xe0", "an old Office (OLE2) document"),
+        (b"\x1f\x8b", "a gzip stream"), (b"\x89PNG", "a PNG image"), (b"<", "XML or HTML"),
+        (b"{", "JSON"), (b"[", "a JSON array"),
+    )
+    for magic, kind in table:
+        if body.startswith(magic):
+            return kind
+    if not body:
+        return "empty"
+    return "text" if _is_text(body[:4096]) else "unrecognised binary data"
+
+
+def _is_text(data: bytes) -> bool:
+    return b"\x00" not in data
+
+
+def _where(file: str, layer: str | None = None) -> str:
+    return f"file {file!r}" + (f", layer {layer!r}" if layer else "")
+
+
+# --- Sources: a local file, or a member of a zip archive ---------------------------------------------
+
+@dataclass
+class _Source:
+    """A file as GDAL will open it: on disk, or inside a zip archive (read through ``/vsizip/``)."""
+
+    path: Path  # the file on disk (the archive, for members)
+    display: str  # for messages: "parks.zip!parks/parks.shp"
+    member: str | None = None
+    archive: zipfile.ZipFile | None = None
+    _names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return PurePosixPath(self.member).name if self.member else self.path.name
+
+    @property
+    def suffix(self) -> str:
+        return PurePosixPath(self.name).suffix.lower()
+
+    @property
+    def gdal_path(self) -> str:
+        base = str(self.path.resolve())
+        return f"/vsizip/{base}/{self.member.rstrip('/')}" if self.member else base
+
+    def size(self, name: str | None = None) -> int:
+        if self.archive is not None:
+            return self.archive.getinfo(name or self.member).file_size
+        return (self.path.parent / name).stat().st_size if name else self.path.stat().st_size
+
+    def read(self, name: str | None = None, *, start: int = 0, length: int = _HEAD) -> bytes:
+        if self.archive is not None:
+            with self.archive.open(name or self.member) as fh:
+                if start:
+                    fh.seek(start)
+                return fh.read(length)
+        with open(self.path.parent / name if name else self.path, "rb") as fh:
+            fh.seek(start)
+            return fh.read(length)
+
+    def sibling(self, suffix: str) -> str | None:
+        """The name of the file beside this one with another suffix (any case), or None."""
+        stem = PurePosixPath(self.name).stem.lower()
+        if self.archive is not None:
+            folder = str(PurePosixPath(self.member).parent)
+            for name in self.archive.namelist():
+                p = PurePosixPath(name)
+                if str(p.parent) == folder and p.stem.lower() == stem and p.suffix.lower() == suffix:
+                    return name
+            return None
+        for p in self.path.parent.iterdir():
+            if p.stem.lower() == stem and p.suffix.lower() == suffix and p.is_file():
+                return p.name
+        return None
+
+
+def check_path(path: str | Path, *, allow_network: bool | None = None) -> Path:
+    """Refuse remote paths, missing files, forbidden formats and content that does not match its suffix.
+
+    This runs before GDAL opens anything. It returns the local path.
+
+    Examples
+    --------
+    >>> check_path("/vsicurl/http://example.com/x.geojson")
+    Traceback (most recent call last):
+    ...
+    nbgeo.errors.InputError: '/vsicurl/http://example.com/x.geojson' is a remote or GDAL virtual path; nbgeo reads only local files (hint: pass allow_network=True / --allow-network to read it)
+    >>> check_path("zones.vrt")
+    Traceback (most recent call last):
+    ...
+    nbgeo.errors.InputError: file 'zones.vrt': format '.vrt' is refused: a GDAL VRT can read any file or URL named inside it
+    """
     text = str(path)
     allow = settings.allow_network if allow_network is None else allow_network
     if any(marker in text for marker in _REMOTE_MARKERS) and not allow:
         msg = f"{text!r} is a remote or GDAL virtual path; nbgeo reads only local files"
         raise InputError(msg + " (hint: pass allow_network=True / --allow-network to read it)", code="E-PATH-REMOTE")
     p = Path(text)
+    suffix = p.suffix.lower()
+    if suffix in _WHY_NOT:
+        msg = f"file {text!r}: format {suffix!r} is refused: {_WHY_NOT[suffix]}"
+        raise InputError(msg, code="E-FORMAT-FORBIDDEN")
+    if suffix not in FORMATS:
+        msg = (f"file {text!r}: format {suffix or '(no suffix)'!r} is not allowed; "
+               f"nbgeo reads {', '.join(sorted(FORMATS))}")
+        raise InputError(msg, code="E-FORMAT-FORBIDDEN")
     if not p.exists():
-        msg = f"file {text!r} does not exist"
+        msg = f"file {text!r} does not exist (hint: paths in dataset.toml are relative to its folder)"
         raise InputError(msg, code="E-FILE-MISSING")
+    if suffix == ".gdb":
+        if not p.is_dir() or not any(c.name.lower() == "a00000001.gdbtable" for c in p.iterdir()):
+            msg = f"file {text!r} is not a FileGDB folder (no a00000001.gdbtable catalog inside)"
+            raise InputError(msg + " (hint: point at the .gdb folder exported from ArcGIS)", code="E-FILE-CORRUPT")
+        limits.check_input_size(sum(c.stat().st_size for c in p.iterdir() if c.is_file()), file=text)
+        return p
     if p.is_dir():
         msg = f"{text!r} is a folder; expected a layer file"
         raise InputError(msg, code="E-FILE-MISSING")
-    suffix = p.suffix.lower()
-    if suffix not in ALLOWED_SUFFIXES:
-        msg = (f"file {text!r}: format {suffix or '(no suffix)'!r} is not allowed; "
-               f"nbgeo reads {', '.join(sorted(ALLOWED_SUFFIXES))}")
-        raise InputError(msg, code="E-FORMAT-FORBIDDEN")
+    size = p.stat().st_size
+    if size == 0:
+        msg = f"file {text!r} is empty (0 bytes) (hint: an interrupted copy or export? copy it again)"
+        raise InputError(msg, code="E-FILE-EMPTY")
+    limits.check_input_size(size, file=text)
     with open(p, "rb") as fh:
-        head = fh.read(64)
-    stripped = head.removeprefix(b"\xef\xbb\xbf").lstrip()
-    if not any(stripped.startswith(magic) for magic in ALLOWED_SUFFIXES[suffix]):
-        kind = "a GDAL VRT" if b"<OGRVRTDataSource" in head or b"<VRTDataset" in head else "something else"
-        msg = f"file {text!r} is named {suffix} but its content is {kind}; refusing to open it"
-        raise InputError(msg, code="E-FORMAT-FORBIDDEN")
+        head = fh.read(_HEAD)
+    _check_content(head, FORMATS[suffix], suffix, text)
     return p
+
+
+_check_path = check_path  # the name of the first version
+
+
+def _check_content(head: bytes, fmt: Format, suffix: str, display: str) -> None:
+    """Refuse meta formats anywhere in the head, and content that is not what the suffix says."""
+    for marker, kind in _META_MARKERS.items():
+        if marker in head:
+            msg = f"file {display!r} is named {suffix} but its content is {kind}; refusing to open it"
+            raise InputError(msg + " (hint: such files make GDAL read other files or URLs)",
+                             code="E-FORMAT-FORBIDDEN")
+    body = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if fmt.magic and not any(body.startswith(magic) for magic in fmt.magic):
+        kind = sniff(head)
+        msg = f"file {display!r} is named {suffix} but its content is {kind}, not {fmt.name}"
+        code = "E-FILE-PARSE" if kind in ("text", "unrecognised binary data", "XML or HTML") else "E-FORMAT-MISMATCH"
+        raise InputError(msg + " (hint: is it the file you meant, complete, and named for its format?)", code=code)
+    if suffix == ".csv" and not _is_text(head[:4096]):
+        msg = f"file {display!r} is named .csv but holds binary data ({sniff(head)})"
+        raise InputError(msg, code="E-FILE-PARSE")
+
+
+# --- Structural checks that GDAL does not make ---------------------------------------------------------
+
+def _check_shapefile(src: _Source) -> dict[str, str | None]:
+    """Check that a Shapefile's parts exist and agree; return the names of the parts found."""
+    parts = {suffix: src.sibling(suffix) for suffix in (".shx", ".dbf", ".prj", ".cpg")}
+    for suffix in (".shx", ".dbf"):
+        if parts[suffix] is None:
+            what = "the index of the geometries" if suffix == ".shx" else "the attributes"
+            msg = f"{_where(src.display)}: the {suffix} part ({what}) is missing"
+            raise InputError(msg + f" (hint: copy every part: .shp, .shx, .dbf, .prj and .cpg)",
+                             code="E-SHP-MISSING-PART")
+    shp_size = src.size()
+    header = src.read(length=100)
+    if len(header) < 100:
+        msg = f"{_where(src.display)}: the .shp is {shp_size} bytes, shorter than its 100-byte header"
+        raise InputError(msg, code="E-FILE-TRUNCATED")
+    declared = int.from_bytes(header[24:28], "big") * 2
+    if declared > shp_size:
+        msg = (f"{_where(src.display)}: the .shp is {shp_size:,} bytes but its header says {declared:,}; "
+               "the file is truncated (hint: copy it again from the source)")
+        raise InputError(msg, code="E-FILE-TRUNCATED")
+    shx_size = src.size(parts[".shx"])
+    records = max(shx_size - 100, 0) // 8
+    if shx_size < 100 or (shx_size - 100) % 8:
+        msg = f"{_where(src.display)}: the .shx index is {shx_size} bytes, not a 100-byte header plus 8 per record"
+        raise InputError(msg, code="E-FILE-TRUNCATED")
+    if records:
+        last = src.read(parts[".shx"], start=100 + 8 * (records - 1), length=8)
+        offset, length = int.from_bytes(last[:4], "big") * 2, int.from_bytes(last[4:8], "big") * 2
+        if offset + 8 + length > shp_size:
+            msg = (f"{_where(src.display)}: the .shx lists {records:,} geometries but the .shp ends inside "
+                   f"geometry {records - 1} ({shp_size:,} bytes, {offset + 8 + length:,} needed); it is truncated")
+            raise InputError(msg + " (hint: copy it again from the source)", code="E-FILE-TRUNCATED")
+    dbf = src.read(parts[".dbf"], length=32)
+    dbf_size = src.size(parts[".dbf"])
+    if len(dbf) < 12:
+        msg = f"{_where(src.display)}: the .dbf is {dbf_size} bytes, shorter than its header"
+        raise InputError(msg, code="E-FILE-TRUNCATED")
+    n_dbf = int.from_bytes(dbf[4:8], "little")
+    header_len, record_len = int.from_bytes(dbf[8:10], "little"), int.from_bytes(dbf[10:12], "little")
+    if header_len + n_dbf * record_len > dbf_size:
+        msg = (f"{_where(src.display)}: the .dbf declares {n_dbf:,} records of {record_len} bytes but is only "
+               f"{dbf_size:,} bytes; it is truncated")
+        raise InputError(msg + " (hint: copy it again from the source)", code="E-FILE-TRUNCATED")
+    if n_dbf != records:
+        msg = (f"{_where(src.display)}: the .dbf has {n_dbf:,} records but the .shx {records:,} geometries; "
+               "the parts come from different exports")
+        raise InputError(msg + " (hint: copy all parts of one export together)", code="E-FILE-CORRUPT")
+    return parts
+
+
+def _check_geopackage(src: _Source) -> None:
+    header = src.read(length=100)
+    if len(header) < 100:
+        msg = f"{_where(src.display)}: {len(header)} bytes, shorter than an SQLite header; the file is truncated"
+        raise InputError(msg, code="E-FILE-CORRUPT")
+    if header[68:72] not in (b"GPKG", b"GP10", b"GP11"):
+        msg = f"{_where(src.display)} is an SQLite database but not a GeoPackage (no GPKG application id)"
+        raise InputError(msg + " (hint: export it as GeoPackage)", code="E-FORMAT-FORBIDDEN")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    valid = header[24:28] == header[92:96]
+    size = src.size()
+    if page_size < 512 or (valid and pages and size < page_size * pages) or size % page_size:
+        msg = (f"{_where(src.display)}: the database is {size:,} bytes but its header declares {pages:,} pages of "
+               f"{page_size:,} bytes; it is truncated or damaged")
+        raise InputError(msg + " (hint: copy it again, or open and re-save it in QGIS)", code="E-FILE-CORRUPT")
+
+
+def _check_flatgeobuf(src: _Source) -> None:
+    head = src.read(length=12)
+    size = src.size()
+    header_size = int.from_bytes(head[8:12], "little") if len(head) >= 12 else None
+    if header_size is None or 12 + header_size > size:
+        msg = f"{_where(src.display)}: the file ends inside its header ({size:,} bytes); it is truncated"
+        raise InputError(msg, code="E-FILE-TRUNCATED")
+
+
+_CANDIDATES = (".shp", ".geojson", ".json", ".gpkg", ".fgb")
+
+
+def _zip_layers(archive: zipfile.ZipFile) -> tuple[list[str], list[str]]:
+    """Layer files inside an archive (and ``.gdb/`` folders), and the refused files found."""
+    found: list[str] = []
+    gdbs: set[str] = set()
+    refused: list[str] = []
+    for name in archive.namelist():
+        p = PurePosixPath(name)
+        if p.parts and (p.parts[0] == "__MACOSX" or p.name.startswith("._")):
+            continue
+        for i, part in enumerate(p.parts[:-1] if not name.endswith("/") else p.parts):
+            if part.lower().endswith(".gdb"):
+                gdbs.add("/".join(p.parts[: i + 1]) + "/")
+                break
+        else:
+            if p.suffix.lower() in _CANDIDATES and not name.endswith("/"):
+                found.append(name)
+            elif p.suffix.lower() in _WHY_NOT and p.suffix.lower() not in (".dbf", ".shx"):
+                refused.append(name)
+    return sorted(found) + sorted(gdbs), refused
+
+
+def _open_zip(path: Path, *, layer: str | None) -> tuple[_Source, str | None]:
+    """Open an archive, check it, and pick the one layer file to read. Return it and the layer inside it."""
+    display = str(path)
+    try:
+        archive = zipfile.ZipFile(path)
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        msg = f"{_where(display)}: the zip archive is damaged or truncated ({exc})"
+        raise InputError(msg + " (hint: download or copy it again)", code="E-ZIP-CORRUPT") from None
+    for info in infos:
+        if info.flag_bits & 0x1:
+            msg = f"{_where(display)}: member {info.filename!r} is encrypted"
+            raise InputError(msg + " (hint: unpack it with the password and zip it again without one)",
+                             code="E-ZIP-ENCRYPTED")
+        p = PurePosixPath(info.filename)
+        if info.filename.startswith(("/", "\\")) or ".." in p.parts or "\\" in info.filename or ":" in p.parts[0]:
+            msg = f"{_where(display)}: member name {info.filename!r} points outside the archive"
+            raise InputError(msg + " (hint: a hostile or broken archive; nbgeo never unpacks it)",
+                             code="E-PATH-OUTSIDE")
+    limits.check_zip(sum(i.compress_size for i in infos), sum(i.file_size for i in infos), file=display)
+    candidates, refused = _zip_layers(archive)
+    inner_layer: str | None = None
+    if layer is not None:
+        named = [c for c in candidates if PurePosixPath(c.rstrip("/")).stem == layer or c.rstrip("/") == layer]
+        if named:
+            candidates = named
+        elif len(candidates) == 1 and PurePosixPath(candidates[0].rstrip("/")).suffix.lower() in (".gpkg", ".gdb"):
+            inner_layer = layer
+        else:
+            shown = ", ".join(PurePosixPath(c.rstrip("/")).stem for c in candidates) or "(none)"
+            msg = f"{_where(display)}: no layer {layer!r} in the archive; it holds: {shown}"
+            raise LayerError(msg, code="E-LAYER-MISSING")
+    if not candidates:
+        if refused:
+            msg = f"{_where(display)}: the archive holds only refused formats: {', '.join(refused)}"
+            raise InputError(msg, code="E-FORMAT-FORBIDDEN")
+        listing = ", ".join(archive.namelist()[:10]) or "nothing"
+        msg = f"{_where(display)}: no layer file (.shp, .gpkg, .geojson, .fgb, .gdb) in the archive; it holds {listing}"
+        raise LayerError(msg + " (hint: nested zips are not opened; unpack the outer one)", code="E-LAYER-MISSING")
+    if len(candidates) > 1:
+        shown = ", ".join(candidates)
+        msg = f"{_where(display)}: the archive holds {len(candidates)} layers ({shown}); nbgeo will not guess"
+        raise LayerError(msg + " (hint: name one: layer = \"NAME\" in dataset.toml, or --layer NAME)",
+                         code="E-LAYER-AMBIGUOUS")
+    member = candidates[0]
+    src = _Source(path=path, display=f"{display}!{member.rstrip('/')}", member=member, archive=archive)
+    # Test the CRC of everything GDAL will read: a damaged member otherwise reads as garbage.
+    if member.endswith("/"):
+        parts = [n for n in archive.namelist() if n.startswith(member) and not n.endswith("/")]
+    elif src.suffix == ".shp":
+        stem = PurePosixPath(member).with_suffix("")
+        parts = [n for n in archive.namelist() if PurePosixPath(n).with_suffix("") == stem]
+    else:
+        parts = [member]
+    for name in parts:
+        try:
+            with archive.open(name) as fh:
+                while fh.read(1 << 20):
+                    pass
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+            msg = f"{_where(display)}: member {name!r} is damaged ({exc})"
+            raise InputError(msg + " (hint: download or copy the archive again)", code="E-ZIP-CORRUPT") from None
+    return src, inner_layer
+
+
+# --- Reading through GDAL ---------------------------------------------------------------------------
+
+_GDAL_WARNINGS = (
+    (re.compile(r"Non closed ring detected"), None),  # located per feature from the WKB
+    (re.compile(r"Several features with id = (\S+) have been found"), None),  # the ids are checked per feature
+    (re.compile(r"too many members in array"), "W-GEOM-M-DROPPED"),
+)
+
+
+def _gdal_problems(caught: list[warnings.WarningMessage], *, file: str, layer: str | None) -> list[Problem]:
+    """Turn GDAL's warnings into problems so that nothing it changed passes silently."""
+    problems = []
+    seen = set()
+    for w in caught:
+        text = str(w.message)
+        if text in seen or issubclass(w.category, ResourceWarning):
+            continue
+        seen.add(text)
+        for pattern, code in _GDAL_WARNINGS:
+            if pattern.search(text):
+                if code == "W-GEOM-M-DROPPED":
+                    problems.append(Problem(code, "positions with more than 3 values: the 4th (M) was dropped "
+                                            "by the reader", file=file, layer=layer))
+                break
+        else:
+            problems.append(Problem("W-READER", f"the reader warned: {text}", file=file, layer=layer))
+    return problems
+
+
+def _wkb_problems(wkb: np.ndarray, ids: np.ndarray, rows: np.ndarray, *, repair: bool, file: str,
+                  layer: str | None) -> tuple[dict[int, object], list[Problem]]:
+    """Locate geometries GEOS could not build, and close unclosed rings when repairing."""
+    import shapely
+
+    fixed: dict[int, object] = {}
+    problems: list[Problem] = []
+    for row in rows:
+        try:
+            shapely.from_wkb(wkb[row])
+            reason = "unreadable geometry"
+        except (shapely.errors.GEOSException, ValueError) as exc:
+            reason = str(exc).removeprefix("IllegalArgumentException: ")
+        if "closed linestring" in reason:
+            code = "E-GEOM-UNCLOSED"
+        elif "number of points" in reason:
+            code = "E-GEOM-FEWPOINTS"
+        else:
+            code = "E-GEOM-PARSE"
+        geom = shapely.from_wkb(wkb[row], on_invalid="fix") if repair and code == "E-GEOM-UNCLOSED" else None
+        if geom is not None:
+            fixed[row] = geom
+            problems.append(Problem("W-GEOM-REPAIRED", f"ring closed on read ({reason})", file=file, layer=layer,
+                                    feature=ids[row]))
+        else:
+            problems.append(Problem(code, reason, file=file, layer=layer, feature=ids[row],
+                                    hint="close every ring (first position = last)" if code == "E-GEOM-UNCLOSED"
+                                    else "fix the geometry at the source"))
+    return fixed, problems
+
+
+def _raw_values(obj: Any) -> Iterator[Any]:
+    if isinstance(obj, list):
+        for item in obj:
+            yield from _raw_values(item)
+    else:
+        yield obj
+
+
+def _max_position_len(obj: Any) -> int:
+    if isinstance(obj, list) and obj and not isinstance(obj[0], list):
+        return len(obj)
+    if isinstance(obj, list):
+        return max((_max_position_len(o) for o in obj), default=0)
+    return 0
+
+
+def _geojson_details(src: _Source, gdf: gpd.GeoDataFrame, *, file: str, layer: str | None
+                     ) -> tuple[list[object] | None, list[Problem]]:
+    """Parse a GeoJSON file again to locate what GDAL passed over silently.
+
+    Returns the features' own ``id`` members (None unless every feature has one)
+    and the problems: geometries GDAL could not read (``E-GEOM-PARSE``, e.g.
+    string coordinates), ``NaN``/``Infinity`` literals (``E-GEOM-NONFINITE``)
+    and positions with a 4th value (``W-GEOM-M-DROPPED``).
+    """
+    if src.size() > _DIAGNOSE_MAX:
+        return None, [Problem("W-DIAGNOSE-SKIPPED", f"the file is larger than {_DIAGNOSE_MAX // 2**20} MiB, so "
+                              "unreadable features are counted but not located", file=file, layer=layer)]
+    data = src.read(length=src.size() + 1)
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except (ValueError, RecursionError):
+        return None, []
+    feats = doc.get("features") if isinstance(doc, dict) else None
+    if not isinstance(feats, list) or len(feats) != len(gdf):
+        return None, []
+    problems: list[Problem] = []
+    geoms = np.asarray(gdf.geometry.values)
+    ids = gdf.index.to_numpy()
+    raw_ids: list[object] = []
+    m_rows = []
+    for i, feat in enumerate(feats):
+        raw_geom = feat.get("geometry") if isinstance(feat, dict) else None
+        raw_ids.append(feat.get("id") if isinstance(feat, dict) else None)
+        coords = raw_geom.get("coordinates") if isinstance(raw_geom, dict) else None
+        values = list(_raw_values(coords)) if coords is not None else []
+        if any(isinstance(v, float) and not np.isfinite(v) for v in values):
+            problems.append(Problem("E-GEOM-NONFINITE", "coordinates include a NaN or Infinity literal (which is not "
+                                    "valid JSON, RFC 8259)", file=file, layer=layer, feature=ids[i],
+                                    hint="fix the coordinates at the source"))
+        elif raw_geom is not None and geoms[i] is None:
+            strings = any(isinstance(v, str) for v in values)
+            what = "coordinates are text, not numbers" if strings else "the geometry could not be read"
+            problems.append(Problem("E-GEOM-PARSE", f"{what}: {json.dumps(raw_geom, ensure_ascii=False)[:80]}",
+                                    file=file, layer=layer, feature=ids[i], hint="write coordinates as numbers"))
+        if coords is not None and _max_position_len(coords) > 3:
+            m_rows.append(ids[i])
+    if m_rows:
+        problems.append(Problem("W-GEOM-M-DROPPED", f"{len(m_rows)} features have positions with a 4th value, "
+                                f"dropped on read (first: {', '.join(map(repr, m_rows[:5]))})",
+                                file=file, layer=layer))
+    have_ids = all(v is not None and not isinstance(v, (dict, list)) for v in raw_ids) and raw_ids
+    return (raw_ids if have_ids else None), problems
+
+
+def _mojibake(gdf: pd.DataFrame, *, file: str, layer: str | None, encoding: str | None) -> list[Problem]:
+    """Find text that was decoded with the wrong encoding (``±±¾©ÊÐ`` for ``北京市``)."""
+    problems = []
+    for column in gdf.columns:
+        if column == getattr(gdf, "_geometry_column_name", None):
+            continue
+        values = gdf[column]
+        if values.dtype.kind not in "OUT" and not isinstance(values.dtype, pd.StringDtype):
+            continue
+        sample = [v for v in pd.unique(values.dropna())[:5000] if isinstance(v, str)]
+        text = "".join(sample)
+        high = [c for c in text if ord(c) > 127]
+        latin = sum(1 for c in high if ord(c) <= 0xFF)
+        if len(high) < 4 or latin < 0.6 * len(high):
+            continue
+        example = next((v for v in sample if any(0x80 <= ord(c) <= 0xFF for c in v)), "")
+        guess = ""
+        for source in ("latin-1", "cp1252"):
+            try:
+                raw = example.encode(source)
+            except UnicodeEncodeError:
+                continue
+            for enc in ("utf-8", "gb18030", "big5"):
+                try:
+                    decoded = raw.decode(enc)
+                except UnicodeDecodeError:
+                    continue
+                if any("\u4e00" <= c <= "\u9fff" for c in decoded):
+                    guess = f"; read as {'GBK' if enc == 'gb18030' else enc.upper()} it gives {decoded[:20]!r}"
+                    break
+            if guess:
+                break
+        enc_name = guess.split(" ")[3] if guess else "GBK"
+        said = f"read as {encoding}" if encoding else "no .cpg file says how it is encoded"
+        problems.append(Problem(
+            "E-ENC-SUSPECT", f"text looks mis-decoded, e.g. {example[:20]!r} ({said}){guess}", file=file,
+            layer=layer, column=str(column),
+            hint=f"pass the encoding: --encoding {enc_name}, or encoding = \"{enc_name}\" in dataset.toml"))
+    return problems
+
+
+@dataclass
+class _Read:
+    gdf: gpd.GeoDataFrame
+    problems: list[Problem]
+    kind: str  # "vector" or "table"
+
+
+def _read_gdal(src: _Source, fmt: Format, *, layer: str | None, encoding: str | None, repair: bool) -> _Read:
+    import geopandas as gpd
+    import pyogrio
+    import pyogrio.errors
+    import shapely
+
+    file = src.display
+    problems: list[Problem] = []
+    parts: dict[str, str | None] = {}
+    if src.suffix == ".shp":
+        parts = _check_shapefile(src)
+    elif src.suffix == ".gpkg":
+        _check_geopackage(src)
+    elif src.suffix == ".fgb":
+        _check_flatgeobuf(src)
+    path = src.gdal_path
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            available = [str(name) for name, _ in pyogrio.list_layers(path)]
+            if layer is not None and layer not in available:
+                msg = f"{_where(file)}: no layer {layer!r}; available: {', '.join(available) or '(none)'}"
+                raise LayerError(msg, code="E-LAYER-MISSING")
+            if layer is None and len(available) > 1:
+                msg = (f"{_where(file)}: {len(available)} layers ({', '.join(available)}); nbgeo will not guess "
+                       "(hint: name one: layer = \"NAME\" in dataset.toml, or --layer NAME)")
+                raise LayerError(msg, code="E-LAYER-AMBIGUOUS")
+            name = layer if layer is not None else (available[0] if available else None)
+            info = pyogrio.read_info(path, layer=name, encoding=encoding)
+            if info["driver"] != fmt.driver:
+                msg = f"{_where(file)} was opened by GDAL's {info['driver']} driver, not {fmt.driver}; refusing it"
+                raise InputError(msg, code="E-FORMAT-FORBIDDEN")
+            limits.check_features(int(info["features"]), file=file, layer=name)
+            if src.suffix == ".shp" and encoding is None and parts.get(".cpg") is None:
+                problems.append(Problem("W-ENC-ASSUMED", "no .cpg file says how the attributes are encoded; UTF-8 "
+                                        "assumed (checked for mojibake)", file=file, layer=name))
+            meta, table = pyogrio.read_arrow(path, layer=name, encoding=encoding)
+            df = table.to_pandas()
+        except pyogrio.errors.DataLayerError as exc:
+            msg = f"{_where(file)}: {exc}"
+            raise LayerError(msg, code="E-LAYER-MISSING") from None
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.CRSError, pyogrio.errors.GeometryError,
+                pyogrio.errors.FieldError, pyogrio.errors.FeatureError) as exc:
+            raise _parse_failure(src, fmt, exc) from None
+        except UnicodeDecodeError as exc:
+            said = f"the .cpg says {src.read(parts['.cpg'], length=64).decode('latin-1').strip()!r}" if parts.get(
+                ".cpg") else f"read as {encoding}" if encoding else "no .cpg file says otherwise, so UTF-8 was assumed"
+            guess = ""
+            try:
+                exc.object.decode("gb18030")
+                guess = "; it reads as GBK"
+            except (UnicodeDecodeError, AttributeError):
+                pass
+            msg = f"{_where(file)}: text is not valid {exc.encoding.upper()} ({said}){guess}"
+            raise InputError(msg + " (hint: pass the encoding, e.g. --encoding GBK or encoding = \"GBK\" in "
+                             "dataset.toml)", code="E-ENC-INVALID") from None
+    problems += _gdal_problems(caught, file=file, layer=name)
+    geometry_name = meta["geometry_name"] or "wkb_geometry"
+    if geometry_name in df.columns:
+        wkb = df.pop(geometry_name).to_numpy(dtype=object)
+        wkb = np.where(pd.isna(wkb), None, wkb)
+    else:
+        wkb = np.full(len(df), None, dtype=object)
+    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    gdf = gpd.GeoDataFrame(df, geometry=geoms, crs=meta["crs"])
+    ids = (gdf["id"] if "id" in gdf.columns else pd.Series(np.arange(len(gdf)))).to_numpy()
+    broken = np.flatnonzero(pd.notna(pd.Series(wkb)).to_numpy() & shapely.is_missing(geoms))
+    if len(broken):
+        fixed, found = _wkb_problems(wkb, ids, broken, repair=repair, file=file, layer=name)
+        problems += found
+        if fixed:
+            geoms = geoms.copy()
+            geoms[list(fixed)] = list(fixed.values())
+            gdf[gdf.geometry.name] = geoms
+    if fmt.driver == "GeoJSON" and ("id" not in gdf.columns or shapely.is_missing(geoms).any()
+                                    or shapely.is_empty(geoms).any() or any(p.code == "W-GEOM-M-DROPPED"
+                                                                             for p in problems)):
+        raw_ids, found = _geojson_details(src, gdf, file=file, layer=name)
+        problems = [p for p in problems if p.code != "W-GEOM-M-DROPPED" or not found] + found
+        if "id" not in gdf.columns and raw_ids is not None:
+            gdf.insert(0, "id", raw_ids)
+    head = src.read(length=4096)
+    if fmt.driver == "GeoJSON" and re.search(rb'"crs"\s*:', head) and not (
+            gdf.crs is not None and gdf.crs.equals("EPSG:4326")):
+        problems.append(Problem("W-GEOJSON-NONRFC", f"the file declares a CRS ({gdf.crs.to_string() if gdf.crs else '?'})"
+                                " with the 'crs' member that RFC 7946 removed; honoured", file=file, layer=name,
+                                hint="GeoJSON should be WGS 84 longitude/latitude"))
+    problems += _mojibake(gdf, file=file, layer=name, encoding=encoding)
+    counts = shapely.get_num_coordinates(np.asarray(gdf.geometry.values))
+    limits.check_vertices(counts, ids, file=file, layer=name)
+    return _Read(gdf, problems, "vector")
+
+
+def _parse_failure(src: _Source, fmt: Format, exc: Exception) -> InputError:
+    """Explain why GDAL could not read a file, as precisely as the file allows."""
+    file = src.display
+    text = str(exc)
+    hint = " (hint: is the file complete? copy or export it again)"
+    if fmt.driver == "GeoJSON" and src.size() <= _DIAGNOSE_MAX:
+        data = src.read(length=src.size() + 1)
+        try:
+            decoded = data.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            guess = ""
+            try:
+                data.decode("gb18030")
+                guess = "; it reads as GBK, but GeoJSON must be UTF-8 (RFC 7946)"
+            except UnicodeDecodeError:
+                pass
+            msg = f"{_where(file)}: not valid UTF-8 at byte {err.start:,}{guess}"
+            return InputError(msg + " (hint: re-save it as UTF-8)", code="E-ENC-INVALID")
+        try:
+            json.loads(decoded)
+        except json.JSONDecodeError as err:
+            end = len(decoded.rstrip())
+            if err.pos >= end - 1:
+                msg = f"{_where(file)}: the JSON ends at line {err.lineno}, column {err.colno} before it is complete"
+                return InputError(msg + hint, code="E-FILE-TRUNCATED")
+            msg = f"{_where(file)}: invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}"
+            return InputError(msg + " (hint: fix the file, or export it again)", code="E-FILE-PARSE")
+        except RecursionError:
+            msg = f"{_where(file)}: the JSON is nested too deeply to be GeoJSON"
+            return InputError(msg, code="E-FILE-PARSE")
+        msg = f"{_where(file)} cannot be read as GeoJSON: {text}"
+        return InputError(msg + " (hint: numbers must be finite, e.g. no 1e400)", code="E-FILE-PARSE")
+    code = "E-FILE-PARSE" if fmt.driver == "GeoJSON" else "E-FILE-CORRUPT"
+    msg = f"{_where(file)} cannot be read as {fmt.name}: {text}"
+    return InputError(msg + hint, code=code)
+
+
+# --- Reading tables of coordinates (CSV, Excel) -------------------------------------------------------
+
+_LON_NAMES = {"lon", "lng", "long", "longitude", "x", "经度", "东经", "gcj_lng", "bd_lng", "wgs_lng"}
+_LAT_NAMES = {"lat", "latitude", "y", "纬度", "北纬", "gcj_lat", "bd_lat", "wgs_lat"}
+_XY_NAMES = {"coordinates", "coordinate", "coords", "lnglat", "lonlat", "location", "坐标", "经纬度", "经纬度坐标",
+             "xy", "lng_lat", "lon_lat"}
+
+
+def _norm(name: object) -> str:
+    text = re.sub(r"[(（\[【].*?[)）\]】]", "", str(name))
+    return text.strip().lower().replace(" ", "_")
+
+
+def _decode(data: bytes, *, encoding: str | None, file: str) -> str:
+    if encoding:
+        try:
+            return data.decode(encoding)
+        except LookupError:
+            msg = f"unknown encoding {encoding!r} (hint: e.g. GBK, GB18030, UTF-8)"
+            raise InputError(msg, code="E-ENC-UNKNOWN") from None
+        except UnicodeDecodeError as err:
+            msg = f"{_where(file)}: not valid {encoding} at byte {err.start:,}"
+            raise InputError(msg + " (hint: try another --encoding, e.g. UTF-8 or GB18030)",
+                             code="E-ENC-INVALID") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        guess = ""
+        try:
+            data.decode("gb18030")
+            guess = "; it reads as GBK (Excel's default for Chinese CSV)"
+        except UnicodeDecodeError:
+            pass
+        msg = f"{_where(file)}: not valid UTF-8 at byte {err.start:,}{guess}"
+        raise InputError(msg + " (hint: pass the encoding: --encoding GBK, or encoding = \"GBK\" in dataset.toml)",
+                         code="E-ENC-INVALID") from None
+
+
+def _read_csv(src: _Source, *, encoding: str | None) -> pd.DataFrame:
+    import csv
+    import io as _io
+
+    text = _decode(src.read(length=src.size() + 1), encoding=encoding, file=src.display)
+    first = text.split("\n", 1)[0]
+    sep = max((",", "\t", ";", "，"), key=first.count)
+    try:
+        df = pd.read_csv(_io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True,
+                         quoting=csv.QUOTE_MINIMAL, engine="python" if sep == "，" else "c")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError) as exc:
+        msg = f"{_where(src.display)}: not a readable CSV table: {exc}"
+        raise InputError(msg + " (hint: one header row, one row per feature, same number of fields)",
+                         code="E-FILE-PARSE") from None
+    return df.replace("", None)
+
+
+def _read_xlsx(src: _Source, *, sheet: str | None) -> tuple[pd.DataFrame, str]:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    display = src.display
+    try:
+        archive = zipfile.ZipFile(src.path)
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        msg = f"{_where(display)}: the workbook is damaged or truncated ({exc})"
+        raise InputError(msg + " (hint: open and re-save it in Excel or WPS)", code="E-FILE-CORRUPT") from None
+    limits.check_zip(sum(i.compress_size for i in infos), sum(i.file_size for i in infos), file=display)
+    archive.close()
+    try:
+        book = openpyxl.load_workbook(src.path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError,
+            zlib.error, AttributeError, IndexError) as exc:
+        msg = f"{_where(display)}: not a readable Excel workbook ({type(exc).__name__}: {str(exc)[:120]})"
+        raise InputError(msg + " (hint: open and re-save it as .xlsx)", code="E-FILE-CORRUPT") from None
+    except Exception as exc:  # openpyxl raises XML parser errors of several kinds on damaged parts
+        if type(exc).__module__.startswith(("xml", "openpyxl", "et_xmlfile", "defusedxml")):
+            msg = f"{_where(display)}: damaged workbook content ({type(exc).__name__}: {str(exc)[:120]})"
+            raise InputError(msg + " (hint: open and re-save it as .xlsx)", code="E-FILE-CORRUPT") from None
+        raise
+    try:
+        sheets = book.sheetnames
+        if sheet is not None and sheet not in sheets:
+            msg = f"{_where(display)}: no sheet {sheet!r}; available: {', '.join(sheets)}"
+            raise LayerError(msg, code="E-LAYER-MISSING")
+        rows_by_sheet: dict[str, list[tuple[Any, ...]]] = {}
+        for name in [sheet] if sheet is not None else sheets:
+            rows: list[tuple[Any, ...]] = []
+            for row in book[name].iter_rows(values_only=True):
+                if any(v is not None and str(v).strip() != "" for v in row):
+                    rows.append(row)
+                    limits.check_features(len(rows) - 1, file=display, layer=name)
+            if rows:
+                rows_by_sheet[name] = rows
+    except NbgeoError:
+        raise
+    except Exception as exc:
+        if type(exc).__module__.startswith(("xml", "openpyxl", "et_xmlfile", "zipfile", "zlib")) or isinstance(
+                exc, (ValueError, KeyError, zipfile.BadZipFile, zlib.error, EOFError, TypeError)):
+            msg = f"{_where(display)}: damaged workbook content ({type(exc).__name__}: {str(exc)[:120]})"
+            raise InputError(msg + " (hint: open and re-save it as .xlsx)", code="E-FILE-CORRUPT") from None
+        raise
+    finally:
+        book.close()
+    if sheet is None and len(rows_by_sheet) > 1:
+        msg = (f"{_where(display)}: {len(rows_by_sheet)} sheets hold data ({', '.join(rows_by_sheet)}); "
+               "nbgeo will not guess")
+        raise LayerError(msg + " (hint: name one: layer = \"SHEET\" in dataset.toml, or --layer SHEET)",
+                         code="E-LAYER-AMBIGUOUS")
+    if not rows_by_sheet:
+        return pd.DataFrame(), sheet or (sheets[0] if sheets else "")
+    name, rows = next(iter(rows_by_sheet.items()))
+    width = max(len(r) for r in rows)
+    header = [str(v).strip() if v is not None and str(v).strip() else f"column_{i + 1}"
+              for i, v in enumerate(list(rows[0]) + [None] * (width - len(rows[0])))]
+    body = [list(r) + [None] * (width - len(r)) for r in rows[1:]]
+    df = pd.DataFrame(body, columns=header, dtype=object)
+    return df, name
+
+
+def _pick_columns(df: pd.DataFrame, *, x: str | None, y: str | None, xy: str | None, file: str,
+                  layer: str | None) -> tuple[str | None, str | None, str | None]:
+    names = [str(c) for c in df.columns]
+    for given in (x, y, xy):
+        if given is not None and given not in names:
+            msg = f"{_where(file, layer)}: no column {given!r}; columns: {', '.join(names)}"
+            raise InputError(msg, code="E-COLUMN-MISSING")
+    if xy is not None:
+        return None, None, xy
+    if x is not None and y is not None:
+        return x, y, None
+    norm = {c: _norm(c) for c in names}
+    lon = x or next((c for c in names if norm[c] in _LON_NAMES - {"x"}), None) or next(
+        (c for c in names if norm[c] == "x"), None)
+    lat = y or next((c for c in names if norm[c] in _LAT_NAMES - {"y"}), None) or next(
+        (c for c in names if norm[c] == "y"), None)
+    if lon is not None and lat is not None:
+        return lon, lat, None
+    combined = next((c for c in names if norm[c] in _XY_NAMES), None)
+    if combined is not None:
+        return None, None, combined
+    msg = (f"{_where(file, layer)}: no coordinate columns found; columns: {', '.join(names) or '(none)'} "
+           "(hint: name them lon/lat or 经度/纬度, or declare x_column and y_column in dataset.toml)")
+    raise InputError(msg, code="E-COLUMN-MISSING")
+
+
+def _numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Parse numbers written as numbers or text; return (values, mask of unparseable non-empty cells)."""
+    text = values.map(lambda v: v.strip().replace("，", ",") if isinstance(v, str) else v)
+    parsed = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+    present = values.notna().to_numpy() & (text.astype(str).str.strip() != "").to_numpy()
+    return parsed, present & np.isnan(parsed)
+
+
+def _read_table(src: _Source, *, layer: str | None, encoding: str | None, x: str | None, y: str | None,
+                xy: str | None) -> _Read:
+    import geopandas as gpd
+    import shapely
+
+    file = src.display
+    if src.suffix == ".csv":
+        df, name = _read_csv(src, encoding=encoding), layer
+    else:
+        df, name = _read_xlsx(src, sheet=layer)
+    limits.check_features(len(df), file=file, layer=name)
+    problems: list[Problem] = []
+    if df.empty:
+        return _Read(gpd.GeoDataFrame(df, geometry=[], crs=None), problems, "table")
+    lon_col, lat_col, xy_col = _pick_columns(df, x=x, y=y, xy=xy, file=file, layer=name)
+    ids = (df["id"] if "id" in df.columns else pd.Series(np.arange(2, len(df) + 2))).to_numpy()
+    if xy_col is not None:
+        split = df[xy_col].map(lambda v: re.split(r"[,，;\s]+", v.strip()) if isinstance(v, str) else [v, v]
+                               if v is None else [str(v)])
+        ok = split.map(len) == 2
+        lon_raw = split.map(lambda p: p[0] if len(p) == 2 else "?")
+        lat_raw = split.map(lambda p: p[1] if len(p) == 2 else "?")
+        lon, bad_lon = _numbers(lon_raw.where(df[xy_col].notna(), None))
+        lat, bad_lat = _numbers(lat_raw.where(df[xy_col].notna(), None))
+        bad = bad_lon | bad_lat | (~ok.to_numpy() & df[xy_col].notna().to_numpy())
+        columns = {xy_col: bad}
+    else:
+        lon, bad_lon = _numbers(df[lon_col])
+        lat, bad_lat = _numbers(df[lat_col])
+        columns = {lon_col: bad_lon, lat_col: bad_lat}
+    for column, bad in columns.items():
+        for row in np.flatnonzero(bad)[:20]:
+            problems.append(Problem("E-VALUE-TYPE", f"coordinate {df[column].iloc[row]!r} is not a decimal number",
+                                    file=file, layer=name, feature=ids[row], column=column,
+                                    hint="write decimal degrees such as 121.5512 (no °, ′ or N/E letters)"))
+        if bad.sum() > 20:
+            problems.append(Problem("E-VALUE-TYPE", f"{int(bad.sum()) - 20} more coordinates are not numbers",
+                                    file=file, layer=name, column=column))
+    has_both = ~np.isnan(lon) & ~np.isnan(lat)
+    geoms = np.full(len(df), None, dtype=object)
+    geoms[has_both] = shapely.points(lon[has_both], lat[has_both])
+    one_only = (~np.isnan(lon)) ^ (~np.isnan(lat))
+    for row in np.flatnonzero(one_only)[:20]:
+        problems.append(Problem("E-VALUE-MISSING", "only one of the two coordinates is given", file=file, layer=name,
+                                feature=ids[row], column=xy_col or (lat_col if np.isnan(lat[row]) else lon_col)))
+    data = df.drop(columns=[c for c in (lon_col, lat_col, xy_col) if c is not None])
+    for column in data.columns:  # numbers stored as text become numbers; everything else stays text
+        if column == "id":
+            data[column] = data[column].map(lambda v: None if v is None else str(v).removesuffix(".0")
+                                            if isinstance(v, float) else str(v))
+            continue
+        numeric = pd.to_numeric(data[column], errors="coerce")
+        if data[column].notna().any() and numeric.notna().sum() == data[column].notna().sum():
+            data[column] = numeric.astype("Int64") if (numeric.dropna() % 1 == 0).all() else numeric
+    gdf = gpd.GeoDataFrame(data, geometry=geoms, crs=None)
+    problems += _mojibake(gdf, file=file, layer=name, encoding=encoding)
+    return _Read(gdf, problems, "table")
+
+
+# --- Public readers ---------------------------------------------------------------------------------
+
+def _read_remote(url: str, *, layer: str | None) -> _Read:
+    """Read a remote vector file (only with ``allow_network``), still through the driver allow-list."""
+    import geopandas as gpd
+    import pyogrio
+    import pyogrio.errors
+
+    suffix = PurePosixPath(url.split("?", 1)[0]).suffix.lower()
+    fmt = FORMATS.get(suffix)
+    if fmt is None or fmt.driver is None or suffix == ".gdb":
+        readable = ", ".join(s for s, f in FORMATS.items() if f.driver and s != ".gdb")
+        msg = f"{url!r}: remote {suffix or 'files'} are not read; nbgeo reads remote {readable}"
+        raise InputError(msg, code="E-FORMAT-FORBIDDEN")
+    remote = url if url.startswith("/vsi") else f"/vsicurl/{url}"
+    try:
+        info = pyogrio.read_info(remote, layer=layer)
+        if info["driver"] != fmt.driver:
+            msg = f"{url!r} was opened by GDAL's {info['driver']} driver, not {fmt.driver}; refusing it"
+            raise InputError(msg, code="E-FORMAT-FORBIDDEN")
+        limits.check_features(int(info["features"]), file=url, layer=layer)
+        gdf = gpd.read_file(remote, layer=layer, engine="pyogrio", on_invalid="ignore")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        msg = f"{url!r} cannot be read: {exc}"
+        raise InputError(msg, code="E-FILE-PARSE") from None
+    return _Read(gdf, [], "vector")
+
+
+def _read(path: str | Path, *, layer: str | None = None, encoding: str | None = None,
+          allow_network: bool | None = None, repair: bool = False, x_column: str | None = None,
+          y_column: str | None = None, xy_column: str | None = None) -> _Read:
+    """Read one layer and the problems found while reading it (without raising for them)."""
+    allow = settings.allow_network if allow_network is None else allow_network
+    text = str(path)
+    if allow and any(marker in text for marker in _REMOTE_MARKERS):
+        return _read_remote(text, layer=layer)
+    p = check_path(path, allow_network=allow_network)
+    suffix = p.suffix.lower()
+    inner = layer
+    if suffix == ".zip":
+        src, inner = _open_zip(p, layer=layer)
+        member_head = src.read() if not src.member.endswith("/") else b""
+        fmt = FORMATS[".gdb"] if src.member.endswith("/") else FORMATS[src.suffix]
+        if member_head:
+            if not member_head.strip():
+                msg = f"file {src.display!r} is empty"
+                raise InputError(msg, code="E-FILE-EMPTY")
+            _check_content(member_head, fmt, src.suffix, src.display)
+    else:
+        src = _Source(path=p, display=str(path))
+        fmt = FORMATS[suffix]
+    try:
+        if fmt.driver is None:
+            return _read_table(src, layer=inner, encoding=encoding, x=x_column, y=y_column, xy=xy_column)
+        return _read_gdal(src, fmt, layer=inner, encoding=encoding, repair=repair)
+    finally:
+        if src.archive is not None:
+            src.archive.close()
 
 
 def read_layer(
@@ -95,24 +1075,45 @@ def read_layer(
     layer: str | None = None,
     encoding: str | None = None,
     allow_network: bool | None = None,
+    assume_crs: object | None = None,
+    repair: bool = False,
+    x_column: str | None = None,
+    y_column: str | None = None,
+    xy_column: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read one vector layer from a local file in an allowed format.
 
     Parameters
     ----------
     path
-        A GeoJSON, GeoPackage, Shapefile (plain or zipped) or FlatGeobuf file.
+        A GeoJSON, GeoPackage, Shapefile, FlatGeobuf, FileGDB folder, zip
+        archive holding one of those, CSV or Excel file.
     layer
-        The layer inside a multi-layer file.
+        The layer inside a multi-layer file (GeoPackage, FileGDB, zip, Excel
+        sheet); required when there are several.
     encoding
-        Text encoding of a Shapefile's attributes (e.g. ``"GBK"``).
+        Text encoding of a Shapefile without ``.cpg``, or of a CSV (e.g. ``"GBK"``).
     allow_network
         Allow remote paths (overrides ``settings.allow_network``).
+    assume_crs
+        The CRS to use when the file declares none (a Shapefile without
+        ``.prj``, a table); the assumption is recorded as ``W-CRS-ASSUMED``.
+    repair
+        Close unclosed rings while reading (they are errors otherwise).
+    x_column, y_column, xy_column
+        For tables: the longitude and latitude columns, or one ``"lon,lat"``
+        column. Found by name when not given.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        As stored; no reprojection.
+        As stored: no reprojection and no datum conversion. Warnings found
+        while reading are in ``gdf.attrs["nbgeo_problems"]``.
+
+    Raises
+    ------
+    nbgeo.errors.ValidationError
+        When features could not be read (all of them are listed).
 
     Examples
     --------
@@ -125,38 +1126,37 @@ def read_layer(
     ...
     nbgeo.errors.InputError: '/vsicurl/http://example.com/x.geojson' is a remote or GDAL virtual path; nbgeo reads only local files (hint: pass allow_network=True / --allow-network to read it)
     """
-    import pyogrio
-    import pyogrio.errors
+    result = _read(path, layer=layer, encoding=encoding, allow_network=allow_network, repair=repair,
+                   x_column=x_column, y_column=y_column, xy_column=xy_column)
+    gdf, problems = result.gdf, result.problems
+    if gdf.crs is None and assume_crs is not None:
+        gdf = gdf.set_crs(parse_crs(assume_crs, what="assume_crs"))
+        problems.append(Problem("W-CRS-ASSUMED", f"the file declares no CRS; assumed {gdf.crs.to_string()}",
+                                file=str(path), layer=layer))
+    raise_for_problems(problems, context=f"file {str(path)!r}")
+    gdf.attrs["nbgeo_problems"] = [p.to_dict() for p in problems]
+    return gdf
 
-    p = _check_path(path, allow_network=allow_network)
-    kwargs: dict[str, Any] = {"on_invalid": "warn"}
-    if layer is not None:
-        kwargs["layer"] = layer
-    if encoding is not None:
-        kwargs["encoding"] = encoding
-    try:
-        return pyogrio.read_dataframe(p, use_arrow=True, **kwargs)
-    except pyogrio.errors.DataLayerError as exc:
-        msg = f"file {str(p)!r}: {exc}"
-        raise LayerError(msg, code="E-LAYER-MISSING") from None
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.CRSError, pyogrio.errors.GeometryError) as exc:
-        msg = f"file {str(p)!r} cannot be read: {exc}"
-        raise InputError(msg + " (hint: is the file complete and in the format its name says?)",
-                         code="E-FILE-PARSE") from None
-    except UnicodeDecodeError as exc:
-        msg = f"file {str(p)!r}: text is not valid {exc.encoding} at byte {exc.start}"
-        raise InputError(msg + " (hint: pass encoding, e.g. --encoding GBK)", code="E-ENC-INVALID") from None
+
+_KNOWN_KEYS = {"file", "source", "licence", "datum", "crs", "illustrative", "note", "layer", "encoding",
+               "x_column", "y_column", "xy_column"}
 
 
 def _meta(name: str, raw: dict[str, Any], *, manifest: Path) -> LayerMeta:
-    known = {"file", "source", "licence", "datum", "crs", "illustrative", "note", "layer", "encoding"}
-    unknown = set(raw) - known
+    if not isinstance(raw, dict):
+        msg = f"{manifest}: [layers.{name}] must be a table of keys, got {type(raw).__name__}"
+        raise InputError(msg, code="E-MANIFEST-KEY")
+    unknown = set(raw) - _KNOWN_KEYS
     if unknown:
-        msg = f"{manifest}: [layers.{name}]: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
+        msg = f"{manifest}: [layers.{name}]: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_KNOWN_KEYS))}"
         raise InputError(msg, code="E-MANIFEST-KEY")
-    if "file" not in raw:
-        msg = f"{manifest}: [layers.{name}]: missing key 'file'"
+    if "file" not in raw or not isinstance(raw["file"], str):
+        msg = f"{manifest}: [layers.{name}]: missing key 'file' (a path relative to the manifest)"
         raise InputError(msg, code="E-MANIFEST-KEY")
+    for key in ("layer", "encoding", "x_column", "y_column", "xy_column", "crs", "datum"):
+        if key in raw and not isinstance(raw[key], str):
+            msg = f"{manifest}: [layers.{name}]: {key} must be a string, got {raw[key]!r}"
+            raise InputError(msg, code="E-MANIFEST-KEY")
     datum = str(raw.get("datum", "WGS84"))
     if datum.upper().replace("_", "-") not in {d.upper() for d in DATUMS}:
         msg = f"{manifest}: [layers.{name}]: datum {datum!r} is not one of {', '.join(DATUMS)}"
@@ -165,6 +1165,8 @@ def _meta(name: str, raw: dict[str, Any], *, manifest: Path) -> LayerMeta:
     if not isinstance(illustrative, bool):
         msg = f"{manifest}: [layers.{name}]: illustrative must be true or false, got {illustrative!r}"
         raise InputError(msg, code="E-MANIFEST-KEY")
+    if raw.get("crs"):
+        parse_crs(raw["crs"], what=f"{manifest}: [layers.{name}]: crs")
     return LayerMeta(
         name=name, file=str(raw["file"]), source=str(raw.get("source", "unknown")),
         licence=str(raw.get("licence", "unknown")), datum=datum, crs=str(raw.get("crs", "")),
@@ -172,8 +1174,13 @@ def _meta(name: str, raw: dict[str, Any], *, manifest: Path) -> LayerMeta:
     )
 
 
-def _prepare(gdf: gpd.GeoDataFrame, meta: LayerMeta, *, file: str) -> tuple[gpd.GeoDataFrame, list[Problem]]:
-    """Set CRS and index, convert the datum, and reproject to EPSG:4326."""
+def _is_china_datum(datum: str) -> bool:
+    return datum.upper().replace("_", "-") in ("GCJ-02", "GCJ02", "BD-09", "BD09")
+
+
+def _prepare(gdf: gpd.GeoDataFrame, meta: LayerMeta, *, file: str, assume_crs: object | None = None,
+             table: bool = False, datum_declared: bool = True) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Set the CRS and the index; check the declared datum fits the coordinates."""
     problems: list[Problem] = []
     if gdf.crs is None and meta.crs:
         gdf = gdf.set_crs(meta.crs)
@@ -181,6 +1188,16 @@ def _prepare(gdf: gpd.GeoDataFrame, meta: LayerMeta, *, file: str) -> tuple[gpd.
         problems.append(Problem("E-CRS-MISMATCH", f"the file's CRS {gdf.crs.to_string()} differs from the "
                                 f"manifest's {meta.crs}", file=file, layer=meta.name,
                                 hint="correct the manifest's crs, or the file"))
+    if table and not datum_declared:
+        problems.append(Problem("E-CRS-DATUM", "coordinates in a table need a declared datum", file=file,
+                                layer=meta.name, hint='add datum = "GCJ-02" (Amap, Tencent), "BD-09" (Baidu) or '
+                                '"WGS84" (GPS, 天地图) to the layer in dataset.toml'))
+    if gdf.crs is None and assume_crs is not None:
+        gdf = gdf.set_crs(parse_crs(assume_crs, what="--assume-crs"))
+        problems.append(Problem("W-CRS-ASSUMED", f"the file declares no CRS; assumed {gdf.crs.to_string()} "
+                                "(--assume-crs)", file=file, layer=meta.name))
+    elif gdf.crs is None and table and datum_declared:
+        gdf = gdf.set_crs("EPSG:4490" if meta.datum.upper() == "CGCS2000" else "EPSG:4326")
     if "id" in gdf.columns:
         ids = gdf["id"]
         gdf = gdf.set_index(ids.astype(str).where(ids.notna(), None)).drop(columns="id")
@@ -188,25 +1205,23 @@ def _prepare(gdf: gpd.GeoDataFrame, meta: LayerMeta, *, file: str) -> tuple[gpd.
     else:
         problems.append(Problem("E-ID-MISSING", "the layer has no 'id' column", file=file, layer=meta.name,
                                 column="id", hint="add a unique id per feature"))
-    if problems or gdf.crs is None:
-        return gdf, problems
-    if meta.datum.upper().replace("_", "-") in ("GCJ-02", "GCJ02", "BD-09", "BD09"):
-        if not gdf.crs.is_geographic:
-            problems.append(Problem("E-CRS-DATUM", f"datum {meta.datum} needs lon/lat coordinates, got "
-                                    f"{gdf.crs.to_string()}", file=file, layer=meta.name))
-            return gdf, problems
-        gdf = convert_gdf_datum(gdf, from_datum=meta.datum)
-        log.info("Converted layer %r from %s to WGS 84", meta.name, meta.datum)
+    if gdf.crs is not None and _is_china_datum(meta.datum) and not gdf.crs.is_geographic:
+        problems.append(Problem("E-CRS-DATUM", f"datum {meta.datum} needs longitude/latitude coordinates, got "
+                                f"{gdf.crs.to_string()}", file=file, layer=meta.name,
+                                hint="GCJ-02 and BD-09 exist only as longitude/latitude"))
     return gdf, problems
 
 
-def read_dataset(path: str | Path, *, allow_network: bool | None = None) -> Dataset:
+def read_dataset(path: str | Path, *, allow_network: bool | None = None, encoding: str | None = None,
+                 assume_crs: object | None = None, repair: bool = False) -> Dataset:
     """Read a dataset folder (or its ``dataset.toml``), validate every layer, and return it.
 
-    Every layer is converted to WGS 84 (its manifest ``datum``), reprojected to
-    EPSG:4326 and indexed by its ``id``. Problems in all layers are collected
-    and raised together as one :class:`~nbgeo.errors.ValidationError`;
-    warnings are kept in ``Dataset.problems``.
+    Every layer is validated in its own CRS, then converted to WGS 84 (its
+    manifest ``datum``), reprojected to EPSG:4326 and indexed by its ``id``.
+    Problems in all layers are collected and raised together as one
+    :class:`~nbgeo.errors.ValidationError`; warnings (and, with ``repair``,
+    every change made) are kept in ``Dataset.problems``, which the audit
+    report lists.
 
     Parameters
     ----------
@@ -214,6 +1229,14 @@ def read_dataset(path: str | Path, *, allow_network: bool | None = None) -> Data
         The dataset folder or its manifest.
     allow_network
         Allow remote paths in the manifest.
+    encoding
+        Encoding for Shapefiles without ``.cpg`` and CSV files whose layer
+        declares none (``--encoding GBK``).
+    assume_crs
+        CRS for layers whose file and manifest declare none (``--assume-crs``).
+    repair
+        Repair invalid geometries with ``make_valid`` and list each change
+        (``--repair``).
 
     Returns
     -------
@@ -230,36 +1253,109 @@ def read_dataset(path: str | Path, *, allow_network: bool | None = None) -> Data
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         msg = f"{manifest}: not a valid TOML manifest: {exc}"
         raise InputError(msg, code="E-MANIFEST-SYNTAX") from None
+    except OSError as exc:
+        msg = f"{manifest}: cannot be read: {exc.strerror}"
+        raise InputError(msg, code="E-FILE-MISSING") from None
     head = data.get("dataset", {})
     raw_layers = data.get("layers", {})
-    if not isinstance(raw_layers, dict) or not raw_layers:
+    if not isinstance(raw_layers, dict) or not raw_layers or not isinstance(head, dict):
         msg = f"{manifest}: no [layers.NAME] tables"
         raise InputError(msg, code="E-MANIFEST-KEY")
     folder = manifest.parent.resolve()
+    layers, problems = _load_layers(raw_layers, folder=folder, manifest=manifest, allow_network=allow_network,
+                                    encoding=encoding, assume_crs=assume_crs, repair=repair)
+    raise_for_problems(problems, context=f"dataset {str(manifest.parent)!r}")
+    return Dataset(name=str(head.get("name", folder.name)), layers=layers, path=str(folder),
+                   title=str(head.get("title", "")), problems=tuple(problems))
+
+
+def read_file(path: str | Path, *, kind: str | None = None, layer: str | None = None, datum: str | None = None,
+              crs: str | None = None, allow_network: bool | None = None, encoding: str | None = None,
+              assume_crs: object | None = None, repair: bool = False, x_column: str | None = None,
+              y_column: str | None = None, xy_column: str | None = None) -> Dataset:
+    """Read and validate one layer file as a one-layer dataset, exactly as :func:`read_dataset` would.
+
+    Parameters
+    ----------
+    path
+        The layer file.
+    kind
+        The layer kind whose schema applies (``"chargers"``, ...); default:
+        the file's stem when it names a kind, else no schema.
+    layer, datum, crs, x_column, y_column, xy_column
+        As the keys of a ``[layers.NAME]`` table in ``dataset.toml``.
+    allow_network, encoding, assume_crs, repair
+        As for :func:`read_dataset`.
+
+    Examples
+    --------
+    >>> from nbgeo import datasets
+    >>> ds = read_file(datasets.get_path("ningbo") / "chargers.gpkg")
+    >>> ds.names, ds.layer("chargers").meta.datum
+    (('chargers',), 'WGS84')
+    """
+    from .layers import LAYERS
+
+    p = Path(path)
+    name = kind or (p.stem if p.stem in LAYERS else p.stem or "layer")
+    raw: dict[str, Any] = {"file": p.name, "source": str(p)}
+    for key, value in (("layer", layer), ("datum", datum), ("crs", crs), ("x_column", x_column),
+                       ("y_column", y_column), ("xy_column", xy_column)):
+        if value is not None:
+            raw[key] = value
+    remote = any(marker in str(path) for marker in _REMOTE_MARKERS)
+    if remote:
+        raw["file"] = str(path)
+    folder = Path.cwd() if remote else p.parent.resolve()
+    layers, problems = _load_layers({name: raw}, folder=folder, manifest=Path(str(path)), allow_network=allow_network,
+                                    encoding=encoding, assume_crs=assume_crs, repair=repair)
+    raise_for_problems(problems, context=f"file {str(path)!r}")
+    return Dataset(name=p.stem, layers=layers, path=str(folder), problems=tuple(problems))
+
+
+def _load_layers(raw_layers: dict[str, Any], *, folder: Path, manifest: Path, allow_network: bool | None,
+                 encoding: str | None, assume_crs: object | None, repair: bool
+                 ) -> tuple[dict[str, Layer], list[Problem]]:
+    """Read, validate, repair if asked, and convert every layer of a manifest."""
     layers: dict[str, Layer] = {}
     problems: list[Problem] = []
     for name, raw in raw_layers.items():
         meta = _meta(name, raw, manifest=manifest)
-        file_path = (folder / meta.file).resolve()
-        if folder not in file_path.parents and "://" not in meta.file:
+        remote = any(marker in meta.file for marker in _REMOTE_MARKERS)
+        file_path = meta.file if remote else (folder / meta.file).resolve()
+        if not remote and folder not in file_path.parents:
             msg = f"{manifest}: [layers.{name}]: file {meta.file!r} lies outside the dataset folder"
-            raise InputError(msg, code="E-PATH-OUTSIDE")
+            raise InputError(msg + " (hint: copy the file into the dataset folder)", code="E-PATH-OUTSIDE")
+        table = Path(meta.file).suffix.lower() in (".csv", ".xlsx")
         try:
-            gdf = read_layer(file_path, layer=raw.get("layer"), encoding=raw.get("encoding"),
-                             allow_network=allow_network)
+            result = _read(file_path, layer=raw.get("layer"), encoding=raw.get("encoding", encoding),
+                           allow_network=allow_network, repair=repair, x_column=raw.get("x_column"),
+                           y_column=raw.get("y_column"), xy_column=raw.get("xy_column"))
         except NbgeoError as exc:
-            problems.append(Problem(exc.code, exc.message, file=meta.file, layer=name))
+            more = [p for p in exc.problems if p.is_error] or [Problem(exc.code, exc.message)]
+            problems += [Problem(p.code, p.message, file=meta.file, layer=name, feature=p.feature, column=p.column,
+                                 hint=p.hint) for p in more]
             continue
-        gdf, found = _prepare(gdf, meta, file=meta.file)
-        found += verify_layer(gdf, layer=name, file=meta.file)
+        found = [Problem(p.code, p.message, file=meta.file, layer=name, feature=p.feature, column=p.column,
+                         hint=p.hint) for p in result.problems]
+        gdf, prepared = _prepare(result.gdf, meta, file=meta.file, assume_crs=assume_crs, table=table,
+                                 datum_declared="datum" in raw)
+        found += prepared
+        checked = verify_layer(gdf, layer=name, file=meta.file, datum=meta.datum)
+        if repair and any(p.code in REPAIRABLE for p in checked):
+            gdf, changes = repair_layer(gdf, layer=name, file=meta.file)
+            checked = changes + verify_layer(gdf, layer=name, file=meta.file, datum=meta.datum)
+        found += checked
         problems += found
-        if not any(p.is_error for p in found) and not gdf.crs.equals("EPSG:4326"):
-            gdf = gdf.to_crs(4326)
+        if not any(p.is_error for p in found) and gdf.crs is not None:
+            if _is_china_datum(meta.datum):
+                gdf = convert_gdf_datum(gdf, from_datum=meta.datum)
+                log.info("Converted layer %r from %s to WGS 84", name, meta.datum)
+            if not gdf.crs.equals("EPSG:4326"):
+                gdf = gdf.to_crs(4326)
         layers[name] = Layer(gdf, meta)
         log.info("Read layer %r: %d features from %s", name, len(gdf), meta.file)
-    raise_for_problems(problems, context=f"dataset {str(manifest.parent)!r}")
-    return Dataset(name=str(head.get("name", folder.name)), layers=layers, path=str(folder),
-                   title=str(head.get("title", "")), problems=tuple(problems))
+    return layers, problems
 
 
 def read_sample() -> Dataset:
@@ -274,4 +1370,141 @@ def read_sample() -> Dataset:
     from .datasets import get_path
 
     return read_dataset(get_path("ningbo"))
+
+
+# --- Writing ----------------------------------------------------------------------------------------
+
+_WRITERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}
+
+
+def _prepared_for_writing(gdf: gpd.GeoDataFrame, driver: str, *, display: str) -> gpd.GeoDataFrame:
+    import shapely
+
+    if gdf.crs is None:
+        msg = f"cannot write {display!r}: the layer has no CRS (hint: set one first)"
+        raise OutputError(msg, code="E-CRS-MISSING")
+    out = gdf.to_crs(4326) if driver == "GeoJSON" and not gdf.crs.equals("EPSG:4326") else gdf.copy()
+    geoms = np.asarray(out.geometry.values)
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    bad = np.unique(index[~np.isfinite(coords).all(axis=1)])
+    if len(bad):
+        ids = out.index.to_numpy()[bad][:10]
+        msg = (f"cannot write {display!r}: features {', '.join(map(repr, ids))} have NaN or infinite coordinates, "
+               "which GeoJSON and GeoPackage cannot hold (hint: validate and fix them first)")
+        raise GeometryError(msg, code="E-GEOM-NONFINITE")
+    out[out.geometry.name] = shapely.orient_polygons(geoms)  # counter-clockwise exteriors (RFC 7946 §3.1.6)
+    if out.index.name is not None or not isinstance(out.index, pd.RangeIndex):
+        name = out.index.name or "id"
+        if name in out.columns:
+            out = out.reset_index(drop=True)
+        else:
+            out = out.rename_axis(name).reset_index()
+    return out
+
+
+def save_layer(gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = None,
+               overwrite: bool = True) -> Path:
+    """Write a layer as GeoJSON (RFC 7946) or GeoPackage, atomically.
+
+    GDAL writes into a temporary file beside ``path``, which is fsynced and
+    renamed over ``path`` only when complete: a crash, a kill or a full disk
+    leaves the previous file untouched and no partial file. Polygons are
+    written counter-clockwise; GeoJSON is reprojected to WGS 84. The index
+    is written as the ``id`` column. Shapefiles are not written: they
+    truncate field names to 10 characters and strings to 254 bytes.
+
+    Parameters
+    ----------
+    gdf
+        The layer.
+    path
+        A ``.geojson``/``.json`` or ``.gpkg`` file.
+    layer
+        The layer name inside a GeoPackage (default: the file's stem).
+    overwrite
+        Replace an existing file (else ``E-IO-EXISTS``).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from nbgeo import datasets
+    >>> g = read_layer(datasets.get_path("ningbo") / "districts.geojson")
+    >>> out = save_layer(g, pathlib.Path(tempfile.mkdtemp()) / "districts.gpkg")
+    >>> len(read_layer(out)), sorted(p.name for p in out.parent.iterdir())
+    (10, ['districts.gpkg'])
+    """
+    import pyogrio
+    import pyogrio.errors
+
+    final = Path(path)
+    driver = _WRITERS.get(final.suffix.lower())
+    if driver is None:
+        why = (" Shapefiles truncate field names to 10 characters and strings to 254 bytes"
+               if final.suffix.lower() == ".shp" else "")
+        msg = (f"cannot write {str(final)!r}: nbgeo writes GeoJSON (.geojson) and GeoPackage (.gpkg).{why}"
+               " (hint: write .gpkg)")
+        raise OutputError(msg, code="E-IO-FORMAT")
+    out = _prepared_for_writing(gdf, driver, display=str(final))
+    options: dict[str, Any] = {"RFC7946": "YES", "WRITE_BBOX": "NO"} if driver == "GeoJSON" else {}
+    with atomic_path(final, overwrite=overwrite, suffix=final.suffix) as tmp:
+        tmp.unlink()  # GDAL creates the file itself
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                pyogrio.write_dataframe(out, tmp, driver=driver, layer=layer or final.stem, **options)
+            except (pyogrio.errors.DataSourceError, pyogrio.errors.FieldError, pyogrio.errors.GeometryError,
+                    pyogrio.errors.FeatureError, pyogrio.errors.CRSError) as exc:
+                msg = f"could not write {str(final)!r}: {exc}; the previous file, if any, is unchanged"
+                raise OutputError(msg, code="E-IO-WRITE") from None
+        for w in caught:
+            if not issubclass(w.category, ResourceWarning):
+                log.warning("writing %s: %s", final, w.message)
+    return final
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def save_dataset(dataset: Dataset, folder: str | Path, *, overwrite: bool = False) -> Path:
+    """Write a dataset as a folder of GeoPackages with its ``dataset.toml``, atomically as a whole.
+
+    Every layer is written in WGS 84 (as held in memory), so the manifest
+    declares ``datum = "WGS84"`` and keeps each layer's source, licence,
+    note and illustrative flag, noting the conversion. The folder appears
+    complete or not at all.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from nbgeo import datasets
+    >>> ds = read_dataset(datasets.get_path("ningbo"))
+    >>> out = save_dataset(ds, pathlib.Path(tempfile.mkdtemp()) / "copy")
+    >>> copy = read_dataset(out)
+    >>> copy.names == ds.names, len(copy["chargers"]) == len(ds["chargers"])
+    (True, True)
+    """
+    target = Path(folder)
+    lines = ["# Written by nbgeo.io.save_dataset: every layer in WGS 84 (EPSG:4326).\n\n[dataset]\n",
+             f"name = {_toml_value(dataset.name)}\n", f"title = {_toml_value(dataset.title)}\n"]
+    with atomic_dir(target, overwrite=overwrite) as tmp:
+        for name, layer in dataset.layers.items():
+            save_layer(layer.gdf, tmp / f"{name}.gpkg", layer=name)
+            meta = layer.meta
+            note = meta.note
+            if _is_china_datum(meta.datum):
+                note = f"{note} (converted from {meta.datum} to WGS 84 by nbgeo)".strip()
+            lines.append(f"\n[layers.{json.dumps(name, ensure_ascii=False)}]\n")
+            for key, value in (("file", f"{name}.gpkg"), ("source", meta.source), ("licence", meta.licence),
+                               ("datum", "WGS84"), ("crs", "EPSG:4326"), ("illustrative", meta.illustrative),
+                               ("note", note)):
+                lines.append(f"{key} = {_toml_value(value)}\n")
+        (tmp / "dataset.toml").write_text("".join(lines), encoding="utf-8")
+    return target
 

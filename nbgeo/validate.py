@@ -8,6 +8,12 @@ naming the layer, feature id and column, with a stable code and a hint.
 Checks are vectorised; only offending features are turned into problems,
 and at most ``max_per_code`` are listed per code (with a count of the rest).
 
+:func:`repair_layer` fixes what can be fixed without guessing (invalid
+polygons with ``make_valid``, never ``buffer(0)``, which silently drops half a
+bowtie; repeated vertices) and returns one ``W-GEOM-REPAIRED`` problem per
+changed feature, with its area before and after, so that every change reaches
+the audit report.
+
 Examples
 --------
 >>> import geopandas as gpd
@@ -27,15 +33,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .crs import check_coordinates
 from .errors import Problem, ValidationError
-from .layers import LAYERS
+from .layers import LAYERS, POLYGONS
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
     from .layers import LayerSpec
 
-__all__ = ["raise_for_problems", "verify_layer"]
+__all__ = ["REPAIRABLE", "geometry_code", "raise_for_problems", "repair_layer", "verify_layer"]
 
 _YEAR_RANGE = (1900, 2100)
 
@@ -50,8 +57,58 @@ def _add(problems: list[Problem], code: str, ids: list[object], message: str, *,
                                 column=column, hint=hint))
 
 
+_TYPE_NAMES = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
+                        "MultiPolygon", "GeometryCollection"])
+
+#: Codes that ``repair_layer`` (``--repair``) can fix.
+REPAIRABLE = frozenset({"E-GEOM-SELFX", "E-GEOM-HOLE", "E-GEOM-DEGENERATE", "E-GEOM-INVALID", "E-GEOM-FEWPOINTS"})
+
+
+def geometry_code(geom: object, reason: str) -> str:
+    """Map GEOS's validity reason for an invalid geometry to nbgeo's stable code.
+
+    A self-intersection that ``make_valid`` resolves without changing the area
+    is a zero-width spike or a collapsed ring (``E-GEOM-DEGENERATE``); one that
+    changes the area is a real crossing such as a bowtie (``E-GEOM-SELFX``).
+
+    Examples
+    --------
+    >>> from shapely import wkt
+    >>> bowtie = wkt.loads("POLYGON((0 0,2 2,2 0,0 2,0 0))")
+    >>> spike = wkt.loads("POLYGON((0 0,2 0,2 2,1 2,1 5,1 2,0 2,0 0))")
+    >>> [geometry_code(g, shapely.is_valid_reason(g)) for g in (bowtie, spike)]
+    ['E-GEOM-SELFX', 'E-GEOM-DEGENERATE']
+    """
+    if reason.startswith("Too few points"):
+        return "E-GEOM-FEWPOINTS"
+    if reason.startswith(("Hole lies outside shell", "Holes are nested", "Interior is disconnected")):
+        return "E-GEOM-HOLE"
+    if reason.startswith(("Ring Self-intersection", "Duplicate Rings")):
+        return "E-GEOM-DEGENERATE"
+    if reason.startswith(("Self-intersection", "Nested shells")):
+        before = float(shapely.area(geom))
+        after = float(shapely.area(shapely.make_valid(geom, method="structure", keep_collapsed=False)))
+        if after == 0.0 or abs(after - before) <= 1e-9 * max(abs(after), 1e-300):
+            return "E-GEOM-DEGENERATE"
+        return "E-GEOM-SELFX"
+    return "E-GEOM-INVALID"
+
+
+def _ring_coordinates(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vertices of every ring and line part: ``(coords, ring index per vertex, geometry index per ring)``."""
+    parts, part_geom = shapely.get_parts(geoms, return_index=True)
+    types = shapely.get_type_id(parts)
+    polys = types == 3
+    rings, ring_part = shapely.get_rings(parts[polys], return_index=True)
+    lines = np.isin(types, (1, 2))
+    segments = np.concatenate([rings, parts[lines]])
+    segment_geom = np.concatenate([part_geom[polys][ring_part], part_geom[lines]])
+    coords, vertex_ring = shapely.get_coordinates(segments, return_index=True)
+    return coords, vertex_ring, segment_geom
+
+
 def _geometry_problems(gdf: gpd.GeoDataFrame, spec: LayerSpec | None, *, layer: str, file: str | None,
-                       max_per_code: int) -> list[Problem]:
+                       max_per_code: int, datum: str) -> list[Problem]:
     problems: list[Problem] = []
     geoms = np.asarray(gdf.geometry.values)
     ids = gdf.index.to_numpy()
@@ -72,14 +129,17 @@ def _geometry_problems(gdf: gpd.GeoDataFrame, spec: LayerSpec | None, *, layer: 
     nonfinite = np.zeros(len(geoms), dtype=bool)
     nonfinite[np.flatnonzero(solid)[bad_rows]] = True
     _add(problems, "E-GEOM-NONFINITE", list(ids[nonfinite]), "geometry has NaN or infinite coordinates",
-         hint="fix the coordinates at the source", **kw)
+         hint="fix the coordinates at the source; nbgeo will not guess them", **kw)
+
+    has_z = solid & shapely.has_z(geoms)
+    if has_z.any():
+        _add(problems, "W-GEOM-Z", list(ids[has_z]), "geometry has Z values; nbgeo works in 2D and ignores them",
+             **kw)
 
     usable = solid & ~nonfinite
     if spec is not None:
         types = shapely.get_type_id(geoms)
-        names = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
-                          "MultiPolygon", "GeometryCollection"])
-        type_names = np.where(types >= 0, names[np.clip(types, 0, 7)], "")
+        type_names = np.where(types >= 0, _TYPE_NAMES[np.clip(types, 0, 7)], "")
         wrong = usable & ~np.isin(type_names, spec.geom_types)
         for type_name in sorted(set(type_names[wrong])):
             rows = wrong & (type_names == type_name)
@@ -89,28 +149,47 @@ def _geometry_problems(gdf: gpd.GeoDataFrame, spec: LayerSpec | None, *, layer: 
 
     invalid = usable & ~shapely.is_valid(geoms)
     if invalid.any():
-        reasons = shapely.is_valid_reason(geoms[invalid])
-        for fid, reason in zip(ids[invalid][:max_per_code], reasons[:max_per_code], strict=False):
-            code = "E-GEOM-SELFX" if "Self-intersection" in reason else "E-GEOM-INVALID"
-            problems.append(Problem(code, f"invalid geometry: {reason}", file=file, layer=layer, feature=fid,
-                                    hint="repair with make_valid (nbgeo --repair), not buffer(0)"))
-        if invalid.sum() > max_per_code:
-            problems.append(Problem("E-GEOM-INVALID", f"{int(invalid.sum()) - max_per_code} more invalid geometries",
-                                    file=file, layer=layer))
+        rows = np.flatnonzero(invalid)
+        reasons = shapely.is_valid_reason(geoms[rows])
+        by_code: dict[str, list[tuple[object, str]]] = {}
+        for row, reason in zip(rows, reasons, strict=True):
+            by_code.setdefault(geometry_code(geoms[row], reason), []).append((ids[row], reason))
+        for code, found in by_code.items():
+            for fid, reason in found[:max_per_code]:
+                problems.append(Problem(code, f"invalid geometry: {reason}", file=file, layer=layer, feature=fid,
+                                        hint="repair with make_valid (nbgeo --repair), not buffer(0)"))
+            if len(found) > max_per_code:
+                problems.append(Problem(code, f"{len(found) - max_per_code} more invalid geometries",
+                                        file=file, layer=layer))
 
-    # Longitude/latitude sanity: swapped axes or coordinates that are not degrees at all.
-    if gdf.crs is not None and gdf.crs.is_geographic and len(coords):
-        finite = coords[np.isfinite(coords).all(axis=1)]
-        if len(finite):
-            lon, lat = finite[:, 0], finite[:, 1]
-            outside = (np.abs(lat) > 90) | (np.abs(lon) > 180)
-            if outside.any():
-                swapped = bool(((np.abs(lon[outside]) <= 90) & (np.abs(lat[outside]) <= 180)).all())
-                hint = ("latitude and longitude look swapped: swap the columns" if swapped
-                        else "the coordinates look projected (metres): declare the file's real CRS")
-                problems.append(Problem("E-CRS-OUTOFBOUNDS",
-                                        f"{int(outside.sum())} coordinate(s) outside the longitude/latitude range",
-                                        file=file, layer=layer, hint=hint))
+    # Coordinates that cannot be right in the declared CRS: swapped, wrong units, outside its area.
+    if gdf.crs is not None and len(coords):
+        solid_ids = ids[np.flatnonzero(solid)]
+        for issue in check_coordinates(coords[:, 0], coords[:, 1], gdf.crs, datum=datum):
+            fids = list(pd.unique(solid_ids[np.unique(index[issue.rows])]))
+            _add(problems, issue.code, fids, f"{issue.message} ({int(issue.rows.sum())} vertices)",
+                 hint=issue.hint, **kw)
+
+    lines_or_polys = usable & (shapely.get_dimensions(geoms) >= 1)
+    if lines_or_polys.any():
+        rows = np.flatnonzero(lines_or_polys)
+        ring_xy, vertex_ring, ring_geom = _ring_coordinates(geoms[rows])
+        same_ring = vertex_ring[1:] == vertex_ring[:-1]
+        step = np.diff(ring_xy, axis=0)
+        repeated = same_ring & (step == 0).all(axis=1)
+        if repeated.any():
+            where = rows[np.unique(ring_geom[vertex_ring[1:][repeated]])]
+            problems.append(Problem(
+                "W-GEOM-REPEATED", f"{int(repeated.sum())} repeated consecutive vertices in {len(where)} features "
+                f"(first: {', '.join(map(repr, ids[where][:5]))}); harmless, removed by --repair",
+                file=file, layer=layer))
+        if gdf.crs is not None and gdf.crs.is_geographic:
+            jump = same_ring & (np.abs(step[:, 0]) > 180)
+            if jump.any():
+                where = rows[np.unique(ring_geom[vertex_ring[1:][jump]])]
+                _add(problems, "E-GEOM-ANTIMERIDIAN", list(ids[where]),
+                     "geometry jumps more than 180° of longitude: it crosses the antimeridian",
+                     hint="split it at 180° (RFC 7946 §3.1.9); planar areas of such shapes are wrong", **kw)
     return problems
 
 
@@ -160,7 +239,7 @@ def _column_problems(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, layer: str, file
 
 
 def verify_layer(gdf: gpd.GeoDataFrame, *, layer: str, file: str | None = None,
-                 spec: LayerSpec | None = None, max_per_code: int = 20) -> list[Problem]:
+                 spec: LayerSpec | None = None, max_per_code: int = 20, datum: str = "WGS84") -> list[Problem]:
     """Check one layer against its schema and return every problem found.
 
     Parameters
@@ -175,6 +254,8 @@ def verify_layer(gdf: gpd.GeoDataFrame, *, layer: str, file: str | None = None,
         A schema to use instead of the registered one.
     max_per_code
         How many features to list for each problem code.
+    datum
+        The datum the coordinates are in (GCJ-02 and BD-09 data must lie in China).
 
     Returns
     -------
@@ -183,6 +264,11 @@ def verify_layer(gdf: gpd.GeoDataFrame, *, layer: str, file: str | None = None,
     """
     spec = spec or LAYERS.get(layer)
     problems: list[Problem] = []
+    if len(gdf) == 0:
+        zones = spec is not None and set(spec.geom_types) <= set(POLYGONS)
+        problems.append(Problem("E-LAYER-EMPTY" if zones else "W-LAYER-EMPTY", "the layer has no features",
+                                file=file, layer=layer,
+                                hint="an empty export? measures over zones need the zones" if zones else None))
     if gdf.crs is None:
         problems.append(Problem("E-CRS-MISSING", "the layer has no CRS", file=file, layer=layer,
                                 hint="add a .prj, or declare crs in the dataset manifest"))
@@ -193,10 +279,127 @@ def verify_layer(gdf: gpd.GeoDataFrame, *, layer: str, file: str | None = None,
     if gdf.index.hasnans:
         problems.append(Problem("E-ID-MISSING", f"{int(gdf.index.isna().sum())} feature(s) have no id",
                                 file=file, layer=layer, column="id", hint="fill the id column"))
-    problems += _geometry_problems(gdf, spec, layer=layer, file=file, max_per_code=max_per_code)
+    problems += _geometry_problems(gdf, spec, layer=layer, file=file, max_per_code=max_per_code, datum=datum)
     if spec is not None:
         problems += _column_problems(gdf, spec, layer=layer, file=file, max_per_code=max_per_code)
     return problems
+
+
+def _metric_areas(geoms: np.ndarray, crs: object) -> np.ndarray:
+    """Planar areas in m² in the working CRS (or the layer's own CRS when it is projected)."""
+    import geopandas as gpd
+
+    from .crs import working_crs
+
+    series = gpd.GeoSeries(geoms, crs=crs)
+    if series.crs is not None and series.crs.is_geographic:
+        series = series.to_crs(working_crs())
+    return np.asarray(series.area, dtype=float)
+
+
+def _polygonal(geoms: np.ndarray) -> np.ndarray:
+    """Keep only the polygonal parts of each geometry (``make_valid`` may add points or lines)."""
+    out = geoms.copy()
+    mixed = np.flatnonzero(shapely.get_type_id(geoms) == 7)
+    for row in mixed:  # few: only repaired collections
+        parts = shapely.get_parts(geoms[row])
+        polys = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
+        out[row] = shapely.union_all(polys) if len(polys) else shapely.from_wkt("POLYGON EMPTY")
+    return out
+
+
+def repair_layer(gdf: gpd.GeoDataFrame, *, layer: str, file: str | None = None,
+                 spec: LayerSpec | None = None) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Repair what can be repaired without guessing, and list every change.
+
+    * Invalid polygons are rebuilt with ``shapely.make_valid(method="structure")``
+      (never ``buffer(0)``): a bowtie becomes two triangles, overlapping parts
+      are unioned, a zero-area ring collapses to nothing. Polygon layers keep
+      only the polygonal parts of the result.
+    * Repeated consecutive vertices are removed (the shape is unchanged).
+
+    Non-finite coordinates, wrong CRSs and bad attributes are not touched:
+    there is no safe guess for them.
+
+    Parameters
+    ----------
+    gdf
+        The layer, indexed by feature id.
+    layer, file
+        Names for the messages; ``layer`` also selects the schema.
+    spec
+        A schema to use instead of the registered one.
+
+    Returns
+    -------
+    (GeoDataFrame, list of Problem)
+        The repaired copy, and one ``W-GEOM-REPAIRED`` problem per changed
+        feature (area before and after, in m²) plus one for repeated vertices.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Polygon
+    >>> bowtie = Polygon([(121.5, 29.8), (121.6, 29.9), (121.6, 29.8), (121.5, 29.9), (121.5, 29.8)])
+    >>> g = gpd.GeoDataFrame({"name": ["a"]}, geometry=[bowtie], crs=4326, index=["z1"])
+    >>> fixed, changes = repair_layer(g, layer="clusters")
+    >>> fixed.geometry.iloc[0].geom_type, fixed.geometry.iloc[0].is_valid, g.geometry.iloc[0].is_valid
+    ('MultiPolygon', True, False)
+    >>> print(changes[0])  # doctest: +ELLIPSIS
+    [W-GEOM-REPAIRED] layer 'clusters', feature 'z1': repaired with make_valid (Self-intersection[121.55 29.85]): area ... m² → 53,557,... m², Polygon → MultiPolygon (hint: ...)
+    """
+    spec = spec or LAYERS.get(layer)
+    geoms = np.asarray(gdf.geometry.values).copy()
+    ids = gdf.index.to_numpy()
+    changes: list[Problem] = []
+    present = ~shapely.is_missing(geoms)
+    present[present] = ~shapely.is_empty(geoms[present])
+    finite = present.copy()
+    if present.any():
+        coords, index = shapely.get_coordinates(geoms[present], return_index=True)
+        bad = np.unique(index[~np.isfinite(coords).all(axis=1)])
+        finite[np.flatnonzero(present)[bad]] = False
+    invalid = np.zeros(len(geoms), dtype=bool)
+    invalid[finite] = ~shapely.is_valid(geoms[finite])
+
+    if invalid.any():
+        rows = np.flatnonzero(invalid)
+        before = geoms[rows]
+        reasons = shapely.is_valid_reason(before)
+        after = shapely.make_valid(before, method="structure", keep_collapsed=False)
+        if spec is not None and set(spec.geom_types) <= set(POLYGONS):
+            after = _polygonal(after)
+        area0, area1 = _metric_areas(before, gdf.crs), _metric_areas(after, gdf.crs)
+        n0, n1 = shapely.get_num_coordinates(before), shapely.get_num_coordinates(after)
+        for i, row in enumerate(rows):
+            if shapely.is_empty(after[i]):
+                what = "collapsed to nothing: it is left out of every measure"
+            else:
+                what = f"{before[i].geom_type} → {after[i].geom_type}"
+                if n1[i] > 4 * n0[i]:
+                    what += f", {n0[i]} → {n1[i]} vertices"
+            changes.append(Problem(
+                "W-GEOM-REPAIRED",
+                f"repaired with make_valid ({reasons[i]}): area {area0[i]:,.0f} m² → {area1[i]:,.0f} m², {what}",
+                file=file, layer=layer, feature=ids[row], hint="check the repaired shape against the source"))
+        geoms[rows] = after
+
+    lines_or_polys = np.flatnonzero(finite & (shapely.get_dimensions(geoms) >= 1))
+    if len(lines_or_polys):
+        cleaned = shapely.remove_repeated_points(geoms[lines_or_polys], tolerance=0.0)
+        removed = shapely.get_num_coordinates(geoms[lines_or_polys]) - shapely.get_num_coordinates(cleaned)
+        touched = removed > 0
+        if touched.any():
+            geoms[lines_or_polys[touched]] = cleaned[touched]
+            names = ", ".join(map(repr, ids[lines_or_polys[touched]][:20]))
+            more = f" and {int(touched.sum()) - 20} more" if touched.sum() > 20 else ""
+            changes.append(Problem(
+                "W-GEOM-REPAIRED", f"removed {int(removed.sum())} repeated vertices from {int(touched.sum())} "
+                f"features ({names}{more}); their shapes are unchanged", file=file, layer=layer))
+
+    out = gdf.copy()
+    out[out.geometry.name] = geoms
+    return out, changes
 
 
 def raise_for_problems(problems: list[Problem], *, context: str) -> None:

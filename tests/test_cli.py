@@ -65,7 +65,7 @@ def test_bad_dataset_exits_2_and_writes_nothing(tmp_path, runner):
     out = tmp_path / "out"
     result = runner.invoke(main, ["audit", str(folder), "--out", str(out)])
     assert result.exit_code == 2
-    assert "E-FILE-PARSE" in result.output and "districts" in result.output
+    assert "E-FILE-TRUNCATED" in result.output and "districts" in result.output
     assert "Traceback" not in result.output
     assert not out.exists()
 

@@ -54,8 +54,8 @@ def test_missing_column_and_wrong_geometry_type():
 def test_non_finite_and_swapped_coordinates():
     g = _chargers(geometry=[Point(np.nan, 29.9), Point(29.9, 121.5), Point(121.5, 29.9)]).set_index("id")
     codes = {p.code for p in verify_layer(g, layer="chargers")}
-    assert {"E-GEOM-NONFINITE", "E-CRS-OUTOFBOUNDS"} <= codes
-    swapped = next(p for p in verify_layer(g, layer="chargers") if p.code == "E-CRS-OUTOFBOUNDS")
+    assert {"E-GEOM-NONFINITE", "E-CRS-AXIS"} <= codes  # RELIABILITY.md checklist 23: swapped axes
+    swapped = next(p for p in verify_layer(g, layer="chargers") if p.code == "E-CRS-AXIS")
     assert "swap" in swapped.hint
 
 
@@ -105,7 +105,8 @@ def test_truncated_file_is_a_named_error(tmp_path, write_dataset):
     path.write_text(path.read_text()[:200])
     with pytest.raises(ValidationError) as exc:
         io.read_dataset(folder)
-    assert exc.value.problems[0].code == "E-FILE-PARSE" and exc.value.problems[0].layer == "chargers"
+    # RELIABILITY.md checklist 37: a truncated GeoJSON is named as such.
+    assert exc.value.problems[0].code == "E-FILE-TRUNCATED" and exc.value.problems[0].layer == "chargers"
 
 
 def test_manifest_errors(tmp_path):
