@@ -173,7 +173,7 @@ def progress_chart(entry: Progress | Mapping[str, Any], *, width: int = 360, hei
     ticks = nice_ticks(lo, hi)
     lo, hi = ticks[0], ticks[-1]
 
-    ml, mr, mt, mb = 40, 58, 10, 20
+    ml, mr, mt, mb = 40, 58, 18, 20
     plot_w, plot_h = width - ml - mr, height - mt - mb
     span = max(last - first, 1)
 
@@ -185,9 +185,13 @@ def progress_chart(entry: Progress | Mapping[str, Any], *, width: int = 360, hei
 
     title = (f"{e['id']}: {words['actual']} {first}–{min(int(e['as_of']), last)}, {words['threshold']} "
              f"{op} {_num(threshold)}{unit} {words['by']} {last}")
+    if e.get("status"):
+        title += f" — {labels.get(str(e['status']), e['status'])}"
+    if e.get("note"):
+        title += f": {e['note']}"
     parts = [
         f"<svg class='nbgeo-chart' width='{width}' height='{height}' viewBox='0 0 {width} {height}' "
-        f"role='img' aria-label='{safe_text(title)}' xmlns='http://www.w3.org/2000/svg' "
+        f"role='img' aria-label='{safe_text(title)}' "
         "font-family='system-ui,sans-serif' font-size='10'>",
         f"<title>{safe_text(title)}</title>",
     ]
@@ -267,6 +271,12 @@ def progress_chart(entry: Progress | Mapping[str, Any], *, width: int = 360, hei
             tip += f"; {h['note']}"
         parts.append(f"<circle cx='{x(h['year'])}' cy='{y(h['actual'])}' r='{radius}' fill='{colour}' "
                      f"stroke='#fff' stroke-width='1'><title>{safe_text(tip)}</title></circle>")
+    # The flag of the evaluation year, top left, so the chart reads on its own.
+    status = str(e.get("status", ""))
+    if status:
+        flag = f"{labels.get(status, status)} · {min(as_of, last)}"
+        parts.append(f"<text x='{ml}' y='{mt - 6}' fill='{STATUS_COLOURS.get(status, '#57606a')}' "
+                     f"font-weight='600'>{safe_text(flag)}</text>")
     parts.append("</svg>")
     return "".join(parts)
 
