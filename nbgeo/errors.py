@@ -28,6 +28,7 @@ __all__ = [
     "InputError",
     "LayerError",
     "LimitError",
+    "MapError",
     "NbgeoError",
     "NbgeoWarning",
     "OutputError",
@@ -206,6 +207,12 @@ class OutputError(NbgeoError, OSError):
     """An output could not be written; nothing partial was left behind."""
 
     default_code = "E-IO"
+
+
+class MapError(NbgeoError, RuntimeError):
+    """A map, report page or PNG could not be made (missing assets, no headless browser, bad basemap key)."""
+
+    default_code = "E-MAP"
 
 
 class DatabaseError(NbgeoError, OSError):

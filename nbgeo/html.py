@@ -21,9 +21,12 @@ from __future__ import annotations
 import html
 import math
 
-__all__ = ["safe_text"]
+__all__ = ["md_text", "safe_text"]
 
 _EXTRA = str.maketrans({"{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;", "\\": "&#92;"})
+# Markdown punctuation that could start emphasis, links, strike-through or split a table cell; escaped with a
+# backslash (readable in the raw file). Backslashes in the text are already entities, so none is doubled up.
+_MD = str.maketrans({c: "\\" + c for c in "|*_[]~"} | {"\r": " ", "\n": " ", "\t": " "})
 
 
 def safe_text(value: object) -> str:
@@ -57,3 +60,20 @@ def safe_text(value: object) -> str:
     if isinstance(value, float) and math.isnan(value):
         return ""
     return html.escape(str(value), quote=True).translate(_EXTRA)
+
+
+def md_text(value: object) -> str:
+    """Return ``value`` as inline Markdown text that shows literally: :func:`safe_text`, then Markdown escapes.
+
+    HTML, Jinja and JavaScript characters become entities (Markdown renderers
+    pass raw HTML through); ``| * _ [ ] ~`` get a backslash; line breaks
+    become spaces, so the text stays in its table cell.
+
+    Examples
+    --------
+    >>> print(md_text("a|b *c* [x](javascript:y) <img src=x>"))
+    a\\|b \\*c\\* \\[x\\](javascript:y) &lt;img src=x&gt;
+    >>> md_text("line\\nbreak")
+    'line break'
+    """
+    return safe_text(value).translate(_MD)

@@ -1,8 +1,31 @@
-"""Folium maps of a dataset and its audit. Renderers return a ``folium.Map``; the caller saves.
+"""Offline web maps of a dataset and its audit. Renderers return a ``folium.Map``; the caller saves.
 
-Every text that reaches the map (values, column names, layer names, legend
-text) passes through :func:`nbgeo.html.safe_text` first: folium and branca
-evaluate Jinja in such text and insert it as raw HTML.
+A map is one self-contained HTML file: Leaflet and nbgeo's small map runtime
+are inlined (see :mod:`nbgeo._assets`), so it opens offline, on an intranet,
+or where CDNs and OSM tiles are unreachable. There is no basemap unless one
+is asked for (``basemap="osm"``, ``"tianditu"`` with a key, or ``"amap"``,
+whose GCJ-02 tiles make nbgeo shift every layer to GCJ-02 and say so).
+
+What the map shows:
+
+- one layer per kind, in a layer panel that is also the legend: categorical
+  colours (tier, industry theme, status, ...) with counts, and continuous
+  ramps (e.g. coverage distance); every illustrative layer carries a visible
+  badge, and a sources panel gives the provenance of every layer;
+- the audit's overlays on top (failing sites, offending geometry, uncovered
+  demand, service areas, proposed sites), coloured by status;
+- a panel with the target verdicts, and Chinese or English labels.
+
+Large layers are cheap: points are drawn on one canvas from delta-encoded
+integer coordinates (tens of thousands without a single ``Marker``), lines
+and polygons are simplified in metres and rounded to 6 decimals (~0.1 m),
+and attributes are dictionary-encoded.
+
+Safety: every text from the data or the plan (values, column names, layer
+names, legend entries, titles, phrases) passes through
+:func:`nbgeo.html.safe_text` before it enters the page, and nbgeo's runtime
+inserts it only into its own fixed templates. The map's data never goes
+through folium's or branca's Jinja templates (they would evaluate ``{{ }}``).
 
 Examples
 --------
@@ -11,43 +34,969 @@ Examples
 >>> html = m.get_root().render()
 >>> "宁波" in html or "Haishu" in html
 True
+>>> "cdn.jsdelivr.net" in html or "<script src=" in html
+False
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
+import folium
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import Element, MacroElement
 
+from . import _assets, _atomic
+from .errors import MapError
 from .html import safe_text
 
 if TYPE_CHECKING:
-    import folium
     import geopandas as gpd
 
     from .audit import AuditReport
     from .layers import Dataset
+    from .targets import TargetResult
 
-__all__ = ["LAYER_STYLES", "audit_map", "dataset_map", "layer_geojson"]
+__all__ = [
+    "BASEMAPS",
+    "LAYER_STYLES",
+    "SECTION_TITLES",
+    "OfflineMap",
+    "audit_map",
+    "dataset_map",
+    "embed_html",
+    "layer_geojson",
+    "map_spec",
+    "save_map",
+]
 
-#: Colour and draw order of each layer kind.
+#: Coordinates are stored as integers in units of 1e-6 degree (about 0.1 m).
+SCALE = 1_000_000
+
+#: Style of each layer kind: outline, fill, widths, point radius, the column that colours it, draw order.
 LAYER_STYLES: dict[str, dict[str, Any]] = {
-    "districts": {"color": "#555555", "fill": "#ffffff", "weight": 1.5, "fill_opacity": 0.0},
-    "constraints": {"color": "#2e7d32", "fill": "#66bb6a", "weight": 0.5, "fill_opacity": 0.25},
-    "land_transfers": {"color": "#8d6e63", "fill": "#bcaaa4", "weight": 0.3, "fill_opacity": 0.5},
-    "clusters": {"color": "#b71c1c", "fill": "#e57373", "weight": 1.5, "fill_opacity": 0.35},
-    "featured_parks": {"color": "#6a1b9a", "fill": "#ba68c8", "weight": 1, "fill_opacity": 0.5},
-    "future_zones": {"color": "#0d47a1", "fill": "#64b5f6", "weight": 1.5, "fill_opacity": 0.45},
-    "micro_parks": {"color": "#e65100", "fill": "#ffb74d", "weight": 1, "fill_opacity": 0.7},
-    "smart_roads": {"color": "#00838f", "fill": "#00838f", "weight": 3, "fill_opacity": 1.0},
-    "chargers": {"color": "#1b5e20", "fill": "#43a047", "weight": 0, "fill_opacity": 0.8, "radius": 2},
-    "base_stations_5g": {"color": "#4a148c", "fill": "#7e57c2", "weight": 0, "fill_opacity": 0.5, "radius": 1.5},
+    "districts": {"color": "#6b7785", "fill": "#fbfaf6", "weight": 1.2, "fill_opacity": 1.0, "by": None},
+    "constraints": {"color": "#ffffff", "fill": "#6aa84f", "weight": 0.5, "fill_opacity": 0.35, "by": "kind"},
+    "land_transfers": {"color": "#ffffff", "fill": "#bcaaa4", "weight": 0.3, "fill_opacity": 0.75, "by": "use"},
+    "clusters": {"color": "#7f1d1d", "fill": "#e57373", "weight": 1.2, "fill_opacity": 0.28, "by": "tier",
+                 "color_stroke": True},
+    "future_zones": {"color": "#0d47a1", "fill": "#64b5f6", "weight": 1.2, "fill_opacity": 0.55, "by": "theme"},
+    "featured_parks": {"color": "#ffffff", "fill": "#ba68c8", "weight": 0.6, "fill_opacity": 0.8, "by": "industry"},
+    "micro_parks": {"color": "#ffffff", "fill": "#ffb74d", "weight": 0.5, "fill_opacity": 0.9, "by": "status"},
+    "smart_roads": {"color": "#00838f", "fill": "#00838f", "weight": 2.5, "fill_opacity": 1.0, "by": "kind"},
+    "base_stations_5g": {"color": "#5e35b1", "fill": "#7e57c2", "weight": 0, "fill_opacity": 0.7, "radius": 1.3,
+                         "by": "year"},
+    "chargers": {"color": "#1b5e20", "fill": "#2e7d32", "weight": 0, "fill_opacity": 0.85, "radius": 2.0,
+                 "by": "type"},
 }
-_DEFAULT_STYLE = {"color": "#37474f", "fill": "#90a4ae", "weight": 1, "fill_opacity": 0.4, "radius": 3}
-_MAX_PROPS = 6
+_DEFAULT_STYLE: dict[str, Any] = {"color": "#37474f", "fill": "#78909c", "weight": 1.0, "fill_opacity": 0.45,
+                                  "radius": 3.0, "by": None}
+#: Layers that start hidden (large or busy); they are in the file and one click away.
+_HIDDEN = frozenset({"base_stations_5g", "land_transfers"})
+_MAX_FIELDS = 12
+
+#: Fixed colours of known categories; other values get colours from _PALETTE.
+_CATEGORY_COLOURS: dict[str, dict[str, str]] = {
+    "tier": {"千亿级": "#c62828", "五百亿级": "#ef6c00", "其他": "#8d99a6"},
+    "status": {"built": "#ef6c00", "upgraded": "#f9a825", "planned": "#90a4ae",
+               "fail": "#d32f2f", "not_met": "#d32f2f", "uncovered": "#d32f2f", "unknown": "#f59e0b",
+               "pass": "#2e7d32", "met": "#2e7d32", "covered": "#2e7d32", "proposed": "#1d4ed8",
+               "service_area": "#0e7490", "existing": "#475569"},
+    "use": {"industrial": "#8e5a3c", "commercial": "#e0a458", "residential": "#f2cc8f", "public": "#81b29a",
+            "logistics": "#6d6875", "other": "#c9c5c1"},
+    "kind": {"ecological_red_line": "#2e7d32", "water": "#4f9bd9", "basic_farmland": "#c0ca33",
+             "residential": "#f4a261", "school": "#e76f51", "hospital": "#d62839", "other_sensitive": "#9e9e9e",
+             "new": "#00838f", "renovated": "#7cb342"},
+    "type": {"charging": "#2e7d32", "swapping": "#1565c0"},
+}
+_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+            "#bcbd22", "#393b79", "#ad494a", "#637939")
+_OTHER_COLOUR = "#9aa5b1"
+#: Sequential ramp (light to dark) for ordered categories such as years, and for continuous values.
+_RAMP = ("#a0da39", "#4ac16d", "#1fa187", "#277f8e", "#365c8d", "#46327e")  # viridis without its pale yellow
+_MAX_CATEGORIES = 12
+_COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+_I18N: dict[str, dict[str, str]] = {
+    "zh": {"layers": "图层与图例", "fold": "折叠", "sources": "数据来源", "badge": "示意", "data": "数据图层",
+           "result": "审查结果", "targets": "规划目标核查", "met": "达标", "not_met": "未达标", "unknown": "未知",
+           "id": "编号", "status": "状态", "label": "说明",
+           "illustrative": "示意数据：标注“示意”的图层为虚构数据，仅用于演示，不代表真实情况。",
+           "shift": "已将所有图层由 WGS 84 偏移至 GCJ-02，以对齐高德底图；坐标不可直接用于测量。",
+           "year": "评估年份", "dataset": "数据集", "features": "个要素"},
+    "en": {"layers": "Layers and legend", "fold": "Fold", "sources": "Data sources", "badge": "illustrative",
+           "data": "Data layers", "result": "Audit results", "targets": "Plan targets", "met": "met",
+           "not_met": "not met", "unknown": "unknown", "id": "id", "status": "status", "label": "note",
+           "illustrative": "Illustrative data: layers marked \u201cillustrative\u201d are made up for "
+                           "demonstration, not real data.",
+           "shift": "Every layer is shifted from WGS 84 to GCJ-02 to line up with the Amap tiles; do not measure "
+                    "on these coordinates.",
+           "year": "evaluated for", "dataset": "dataset", "features": "features"},
+}
+
+#: Labels of known columns (zh, en).
+_FIELD_LABELS: dict[str, tuple[str, str]] = {
+    "name": ("名称", "name"), "name_en": ("英文名", "English name"), "adcode": ("行政区划代码", "admin code"),
+    "tier": ("等级", "tier"), "lead_industries": ("主导产业", "lead industries"), "industry": ("产业", "industry"),
+    "year": ("年份", "year"), "status": ("状态", "status"), "area": ("面积", "area"),
+    "enterprises": ("企业数", "enterprises"), "theme": ("主题", "theme"), "use": ("用途", "use"),
+    "type": ("类型", "type"), "ports": ("充电端口", "ports"), "kind": ("类别", "kind"), "label": ("说明", "note"),
+    "distance_m": ("距离 (米)", "distance (m)"), "rule": ("规则", "rule"), "value": ("数值", "value"),
+}
+
+#: Labels of known category values (zh, en); values not listed are shown as they are.
+_VALUE_LABELS: dict[str, tuple[str, str]] = {
+    "千亿级": ("千亿级", "≥ 100 bn yuan"), "五百亿级": ("五百亿级", "≥ 50 bn yuan"), "其他": ("其他", "other"),
+    "built": ("新建", "built"), "upgraded": ("提升", "upgraded"), "planned": ("规划", "planned"),
+    "industrial": ("工业", "industrial"), "commercial": ("商业", "commercial"), "residential": ("居住", "residential"),
+    "public": ("公共", "public"), "logistics": ("物流", "logistics"), "other": ("其他", "other"),
+    "ecological_red_line": ("生态保护红线", "ecological red line"), "water": ("水域", "water"),
+    "basic_farmland": ("永久基本农田", "basic farmland"), "school": ("学校", "school"), "hospital": ("医院", "hospital"),
+    "other_sensitive": ("其他敏感用地", "other sensitive"), "charging": ("充电站", "charging"),
+    "swapping": ("换电站", "battery swapping"), "new": ("新建", "new"), "renovated": ("改造", "renovated"),
+    "fail": ("不符合", "fail"), "pass": ("符合", "pass"), "not_met": ("未达标", "not met"), "met": ("达标", "met"),
+    "unknown": ("未知", "unknown"), "uncovered": ("未覆盖", "uncovered"), "covered": ("已覆盖", "covered"),
+    "proposed": ("建议新增", "proposed"), "service_area": ("服务范围", "service area"), "existing": ("现有", "existing"),
+    "汽车及零部件": ("汽车及零部件", "Automobiles and parts"), "绿色石化": ("绿色石化", "Green petrochemicals"),
+    "新材料": ("新材料", "New materials"), "高端装备": ("高端装备", "High-end equipment"),
+    "新一代电子信息制造": ("新一代电子信息制造", "Electronics manufacturing"),
+    "软件和信息服务": ("软件和信息服务", "Software and IT services"), "关键基础件": ("关键基础件", "Key components"),
+    "生物医药": ("生物医药", "Biomedicine"), "节能环保": ("节能环保", "Energy saving and environment"),
+    "时尚纺织服装": ("时尚纺织服装", "Fashion and textiles"), "智能家电": ("智能家电", "Smart appliances"),
+    "文体用品": ("文体用品", "Stationery and sports goods"), "人工智能": ("人工智能", "Artificial intelligence"),
+    "深海空天信息": ("深海空天信息", "Deep-sea and aerospace information"), "氢能与储能": ("氢能与储能", "Hydrogen and storage"),
+    "区块链": ("区块链", "Blockchain"), "基因技术": ("基因技术", "Gene technology"),
+    "第三代半导体": ("第三代半导体", "Third-generation semiconductors"), "量子信息": ("量子信息", "Quantum information"),
+    "柔性电子": ("柔性电子", "Flexible electronics"),
+}
+
+#: Basemaps: tile URL, attribution, the datum of the tiles. None = no basemap (the default; works offline).
+BASEMAPS: dict[str, dict[str, Any] | None] = {
+    "none": None,
+    "osm": {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "subdomains": "abc", "maxZoom": 19,
+            "attribution": "&copy; OpenStreetMap contributors", "datum": "WGS84"},
+    "tianditu": {
+        "url": "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=vec"
+               "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=<key>",
+        "labels": "https://t{s}.tianditu.gov.cn/cva_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=cva"
+                  "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=<key>",
+        "subdomains": "01234567", "maxZoom": 18, "attribution": "&copy; 天地图 Tianditu", "datum": "CGCS2000"},
+    "amap": {"url": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+             "subdomains": "1234", "maxZoom": 18, "attribution": "&copy; 高德地图 AutoNavi", "datum": "GCJ-02"},
+}
+_TIANDITU_KEY_RE = re.compile(r"^[0-9a-fA-F]{32}$")
+
+
+# --------------------------------------------------------------------------------------------------
+# text and numbers
+
+
+def _lang(lang: str) -> str:
+    if lang not in _I18N:
+        msg = f"unknown map language {lang!r}; use 'zh' or 'en'"
+        raise MapError(msg, code="E-MAP-LANG")
+    return lang
+
+
+def _t(lang: str, key: str) -> str:
+    return _I18N[lang][key]
+
+
+def _field_label(column: str, lang: str) -> str:
+    k = 0 if lang == "zh" else 1
+    if column in _FIELD_LABELS:
+        return _FIELD_LABELS[column][k]
+    match = re.fullmatch(r"output_(\d{4})", column)
+    if match:
+        return f"产值 {match[1]} (亿元)" if lang == "zh" else f"output {match[1]} (100 M yuan)"
+    return column
+
+
+def _value_label(value: str, lang: str) -> str:
+    pair = _VALUE_LABELS.get(value)
+    return value if pair is None else pair[0 if lang == "zh" else 1]
+
+
+def _fmt_number(value: float, *, year: bool = False) -> str:
+    """A number for people: thousands separators, no float noise.
+
+    Examples
+    --------
+    >>> _fmt_number(10600.0), _fmt_number(2.345678), _fmt_number(2023.0, year=True), _fmt_number(1234.567)
+    ('10,600', '2.346', '2023', '1,234.57')
+    """
+    if not np.isfinite(value):
+        return ""
+    if year and float(value).is_integer():
+        return str(int(value))
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    if abs(value) >= 100:
+        return f"{value:,.2f}"
+    return f"{value:.4g}"
+
+
+_CATEGORY_COLUMNS = frozenset({"status", "kind", "type", "use", "tier", "industry", "theme"})
+
+
+def _display(values: pd.Series, column: str, lang: str, *, category: bool = False) -> tuple[np.ndarray, list[str]]:
+    """Factorize a column into codes and escaped display strings (each distinct value formatted once).
+
+    Category values known to nbgeo are shown in ``lang`` (``built`` → ``新建``).
+    """
+    series = values
+    if series.dtype == object:
+        series = series.map(lambda v: v if v is None or isinstance(v, (str, int, float, bool)) else str(v))
+    try:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    except TypeError:
+        codes, uniques = pd.factorize(series.astype(str), use_na_sentinel=True)
+    is_year = column == "year" or column.endswith("_year")
+    texts = []
+    for value in uniques:
+        if isinstance(value, (bool, np.bool_)):
+            texts.append(safe_text(str(value)))
+        elif isinstance(value, (int, float, np.integer, np.floating)):
+            texts.append(safe_text(_fmt_number(float(value), year=is_year)))
+        else:
+            texts.append(safe_text(_value_label(str(value), lang) if category else value))
+    return np.asarray(codes), texts
+
+
+# --------------------------------------------------------------------------------------------------
+# encoding
+
+
+def _encode_ids(index: pd.Index) -> list[str] | dict[str, Any]:
+    """Feature ids: runs of ``PREFIX`` + zero-padded numbers compress to ``[start, count]`` pairs.
+
+    Examples
+    --------
+    >>> _encode_ids(pd.Index([f"CH{i:05d}" for i in [*range(1, 10), 20]]))
+    {'p': 'CH', 'w': 5, 'r': [[1, 9], [20, 1]]}
+    >>> _encode_ids(pd.Index(["a<b", "c"]))
+    ['a&lt;b', 'c']
+    """
+    ids = pd.Series(index.astype(str), dtype=object)
+    if len(ids):
+        parts = ids.str.extract(r"^(.*?)(\d+)$")
+        prefixes, digits = parts[0], parts[1]
+        if (
+            not digits.isna().any()
+            and prefixes.nunique() == 1
+            and digits.str.len().nunique() == 1
+            and safe_text(prefixes.iloc[0]) == prefixes.iloc[0]
+        ):
+            nums = digits.astype(np.int64).to_numpy()
+            breaks = np.flatnonzero(np.diff(nums) != 1) + 1
+            starts = np.concatenate([[0], breaks])
+            counts = np.diff(np.concatenate([starts, [len(nums)]]))
+            if len(starts) * 3 < len(nums):
+                return {"p": prefixes.iloc[0], "w": int(digits.str.len().iloc[0]),
+                        "r": [[int(nums[s]), int(c)] for s, c in zip(starts, counts, strict=True)]}
+    return [safe_text(i) for i in ids]
+
+
+def _int_coords(coords: np.ndarray) -> np.ndarray:
+    return np.rint(coords * SCALE).astype(np.int64)
+
+
+def _deltas(ints: np.ndarray) -> list[int]:
+    """Flattened [dx, dy, ...] of integer coordinates, the first relative to (0, 0)."""
+    if not len(ints):
+        return []
+    return np.diff(ints, axis=0, prepend=np.zeros((1, 2), dtype=np.int64)).ravel().tolist()
+
+
+def _encode_points(coords: np.ndarray) -> dict[str, Any]:
+    ints = _int_coords(coords)
+    d = np.diff(ints, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
+    return {"o": [0, 0], "x": d[:, 0].tolist(), "y": d[:, 1].tolist()}
+
+
+def _encode_shapes(geoms: np.ndarray, polygon: bool, shift: Callable[[np.ndarray], np.ndarray] | None) -> dict[str, Any]:
+    """Encode lines or polygons as delta-coded integers plus per-level counts (see map.js decodeShapes)."""
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    wanted = (3,) if polygon else (1, 2)  # Polygon; LineString, LinearRing
+    keep = np.isin(shapely.get_type_id(parts), wanted) & ~shapely.is_empty(parts)
+    parts, part_of = parts[keep], part_of[keep]
+    per_feature = np.bincount(part_of, minlength=len(geoms))
+    if polygon:
+        rings, ring_of = shapely.get_rings(parts, return_index=True)
+        per_part = np.bincount(ring_of, minlength=len(parts))
+    else:
+        rings, per_part = parts, None
+    coords, coord_of = shapely.get_coordinates(rings, return_index=True)
+    counts = np.bincount(coord_of, minlength=len(rings))
+    if polygon and len(coords):  # drop each ring's closing vertex: Leaflet closes rings itself
+        last = np.cumsum(counts) - 1
+        mask = np.ones(len(coords), dtype=bool)
+        mask[last[counts > 0]] = False
+        coords = coords[mask]
+        counts = np.maximum(counts - 1, 0)
+    if shift is not None and len(coords):
+        coords = shift(coords)
+    out: dict[str, Any] = {"o": [0, 0], "c": _deltas(_int_coords(coords)), "v": counts.tolist(),
+                           "p": per_feature.tolist()}
+    if per_part is not None:
+        out["r"] = per_part.tolist()
+    return out
+
+
+def _gcj02(coords: np.ndarray) -> np.ndarray:
+    from .crs import wgs84_to_gcj02
+
+    lon, lat = wgs84_to_gcj02(coords[:, 0], coords[:, 1])
+    return np.column_stack([lon, lat])
+
+
+def _simplified(gdf: gpd.GeoDataFrame, simplify_m: float) -> np.ndarray:
+    """Geometries simplified by ``simplify_m`` metres in the metric working CRS, back in EPSG:4326."""
+    geoms = np.asarray(gdf.geometry.values)
+    if simplify_m <= 0 or not len(geoms) or not (shapely.get_type_id(geoms) != 0).any():
+        return geoms
+    from .crs import working_crs
+
+    metric = gdf.geometry.to_crs(working_crs())
+    return np.asarray(metric.simplify(simplify_m, preserve_topology=True).to_crs(4326).values)
+
+
+def _family(type_ids: np.ndarray) -> np.ndarray:
+    """0 points, 1 lines, 2 polygons, -1 other (per shapely type id)."""
+    fam = np.full(type_ids.shape, -1)
+    fam[np.isin(type_ids, (0, 4))] = 0
+    fam[np.isin(type_ids, (1, 2, 5))] = 1
+    fam[np.isin(type_ids, (3, 6))] = 2
+    return fam
+
+
+# --------------------------------------------------------------------------------------------------
+# colours and legends
+
+
+def _check_colour(colour: str) -> str:
+    if not _COLOUR_RE.match(colour):
+        msg = f"not a #rrggbb colour: {colour!r}"
+        raise MapError(msg, code="E-MAP-STYLE")
+    return colour
+
+
+def _ramp(n: int) -> list[str]:
+    """``n`` colours evenly spaced along the sequential ramp."""
+    stops = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in _RAMP], dtype=float)
+    pos = np.linspace(0, len(_RAMP) - 1, max(n, 1))
+    lo = np.floor(pos).astype(int).clip(0, len(_RAMP) - 2)
+    frac = (pos - lo)[:, None]
+    rgb = stops[lo] * (1 - frac) + stops[lo + 1] * frac
+    return ["#{:02x}{:02x}{:02x}".format(*np.rint(c).astype(int)) for c in rgb]
+
+
+def _categorical(values: pd.Series, column: str, lang: str, known: Sequence[str] = ()) -> dict[str, Any]:
+    """Per-feature colour codes and legend items for a categorical column."""
+    codes, uniques = pd.factorize(values.astype(object).where(values.notna(), None), use_na_sentinel=True)
+    counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    raw = [str(u) for u in uniques]
+    ordered_years = column == "year" or column.endswith("_year") or pd.api.types.is_numeric_dtype(values)
+    if ordered_years:
+        order = sorted(range(len(raw)), key=lambda i: float(uniques[i]))
+    else:
+        rank = {v: i for i, v in enumerate(known)}
+        order = sorted(range(len(raw)), key=lambda i: (rank.get(raw[i], len(rank)), -counts[i], raw[i]))
+    shown = order if len(order) <= _MAX_CATEGORIES else order[: _MAX_CATEGORIES - 1]
+    fixed = _CATEGORY_COLOURS.get(column, {})
+    if ordered_years:
+        colours = _ramp(len(shown))
+    else:
+        spare = iter(c for c in _PALETTE if c not in fixed.values())
+        colours = [fixed.get(raw[i]) or next(spare, _OTHER_COLOUR) for i in shown]
+    slot = np.full(len(uniques) + 1, len(shown), dtype=np.int64)  # the last slot: other / missing
+    for k, i in enumerate(shown):
+        slot[i] = k
+    ci = slot[codes]  # code -1 (missing) indexes the last element: "other"
+    items = [{"label": safe_text(_value_label(raw[i], lang)), "color": colours[k], "count": f"{counts[i]:,}"}
+             for k, i in enumerate(shown)]
+    rest = int(len(values) - sum(counts[i] for i in shown))
+    palette = list(colours)
+    if rest:
+        palette.append(_OTHER_COLOUR)
+        items.append({"label": safe_text("其他/缺失" if lang == "zh" else "other / missing"), "color": _OTHER_COLOUR,
+                      "count": f"{rest:,}"})
+    return {"colors": palette, "ci": ci.tolist(), "legend": {"type": "categorical", "items": items,
+                                                               "title": safe_text(_field_label(column, lang))}}
+
+
+def _continuous(values: pd.Series, column: str, lang: str, bins: int = 24) -> dict[str, Any]:
+    """Per-feature colour codes along the ramp for a numeric column, and a gradient legend."""
+    num = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    finite = np.isfinite(num)
+    lo, hi = (float(np.min(num[finite])), float(np.max(num[finite]))) if finite.any() else (0.0, 0.0)
+    span = hi - lo if hi > lo else 1.0
+    ci = np.where(finite, np.clip(((num - lo) / span * (bins - 1)).round(), 0, bins - 1), bins).astype(int)
+    colours = [*_ramp(bins), _OTHER_COLOUR]
+    return {"colors": colours, "ci": ci.tolist(),
+            "legend": {"type": "continuous", "title": safe_text(_field_label(column, lang)),
+                       "colors": _ramp(6), "min": safe_text(_fmt_number(lo)), "max": safe_text(_fmt_number(hi))}}
+
+
+# --------------------------------------------------------------------------------------------------
+# layers
+
+
+def _known_values(layer_name: str, column: str) -> tuple[str, ...]:
+    from .layers import LAYERS
+
+    spec = LAYERS.get(layer_name)
+    col = spec.column(column) if spec else None
+    return col.allowed if col else ()
+
+
+def _layer_specs(
+    gdf: gpd.GeoDataFrame,
+    *,
+    key: str,
+    title: str,
+    group: str,
+    style: Mapping[str, Any],
+    lang: str,
+    visible: bool = True,
+    illustrative: bool = False,
+    note: str = "",
+    by: str | None = None,
+    continuous: str | None = None,
+    name_field: str | None = None,
+    label_field: str | None = None,
+    simplify_m: float = 5.0,
+    shift: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> list[dict[str, Any]]:
+    """The runtime specs of one GeoDataFrame: one per geometry family it holds (usually one)."""
+    geom_name = gdf.geometry.name
+    gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    type_ids = shapely.get_type_id(np.asarray(gdf.geometry.values))
+    if np.isin(type_ids, (4, 7)).any():  # MultiPoint / GeometryCollection: one feature per part
+        gdf = gdf.explode(index_parts=False)
+        type_ids = shapely.get_type_id(np.asarray(gdf.geometry.values))
+    families = _family(type_ids)
+    present = [f for f in (2, 1, 0) if (families == f).any()]
+    columns = [c for c in gdf.columns if c != geom_name][:_MAX_FIELDS]
+    specs = []
+    for fam in present:
+        sub = gdf[families == fam] if len(present) > 1 else gdf
+        kind = ("point", "line", "polygon")[fam]
+        sub_title = title
+        if len(present) > 1:
+            sub_title += {"zh": {0: " (点)", 1: " (线)", 2: " (面)"}, "en": {0: " (points)", 1: " (lines)",
+                                                                           2: " (areas)"}}[lang][fam]
+        specs.append(_one_layer(sub, kind=kind, key=f"{key}:{kind}" if len(present) > 1 else key, title=sub_title,
+                                group=group, style=style, lang=lang, visible=visible, illustrative=illustrative,
+                                note=note, by=by, continuous=continuous, columns=columns, name_field=name_field,
+                                label_field=label_field, simplify_m=simplify_m, shift=shift))
+    return specs
+
+
+def _one_layer(gdf: gpd.GeoDataFrame, *, kind: str, key: str, title: str, group: str, style: Mapping[str, Any],
+               lang: str, visible: bool, illustrative: bool, note: str, by: str | None, continuous: str | None,
+               columns: list[str], name_field: str | None, label_field: str | None, simplify_m: float,
+               shift: Callable[[np.ndarray], np.ndarray] | None) -> dict[str, Any]:
+    n = len(gdf)
+    if kind == "point":
+        coords = shapely.get_coordinates(np.asarray(gdf.geometry.values))
+        if shift is not None and len(coords):
+            coords = shift(coords)
+        geom = _encode_points(coords)
+    else:
+        geom = _encode_shapes(_simplified(gdf, simplify_m), kind == "polygon", shift)
+    props: dict[str, Any] = {}
+    fields: list[list[str]] = []
+    for i, column in enumerate(columns):
+        codes, texts = _display(gdf[column], str(column), lang, category=column == by or column in _CATEGORY_COLUMNS)
+        slot = f"f{i}"
+        if len(texts) * 2 <= n:
+            props[slot] = {"d": texts, "c": codes.tolist()}
+        else:
+            arr = np.asarray([*texts, ""], dtype=object)
+            props[slot] = {"v": arr[codes].tolist()}
+        fields.append([slot, safe_text(_field_label(str(column), lang))])
+    slot_of = {c: f"f{i}" for i, c in enumerate(columns)}
+    if continuous and continuous in gdf.columns:
+        colouring = _continuous(gdf[continuous], continuous, lang)
+    elif by and by in gdf.columns:
+        colouring = _categorical(gdf[by], by, lang, _known_values(key, by))
+    else:
+        colouring = {"colors": [_check_colour(style["fill"] if kind != "line" else style["color"])], "ci": None,
+                     "legend": None}
+    for colour in colouring["colors"]:
+        _check_colour(colour)
+    tip = [slot_of[c] for c in (by, continuous, "year") if c and c in slot_of]
+    spec: dict[str, Any] = {
+        "id": safe_text(key), "title": safe_text(title), "kind": kind, "group": group, "visible": bool(visible),
+        "count": n, "countText": f"{n:,}", "illustrative": bool(illustrative), "note": safe_text(note),
+        "badge": safe_text(_t(lang, "badge")), "idLabel": safe_text(_t(lang, "id")),
+        "style": {"color": _check_colour(style["color"]), "fill": _check_colour(style["fill"]),
+                  "weight": float(style["weight"]), "opacity": float(style.get("opacity", 0.95)),
+                  "fillOpacity": float(style["fill_opacity"]), "radius": float(style.get("radius", 3.0)),
+                  "ring": _check_colour(style["ring"]) if style.get("ring") else None,
+                  "colorStroke": bool(style.get("color_stroke")), "dash": style.get("dash")},
+        "colors": colouring["colors"], "ci": colouring["ci"], "legend": colouring["legend"],
+        "ids": _encode_ids(gdf.index), "props": props, "fields": [f for f in fields],
+        "tipFields": [[s, lbl] for s, lbl in fields if s in tip], "nameField": slot_of.get(name_field or ""),
+        "geom": geom,
+    }
+    if spec["style"]["dash"] is not None and not re.fullmatch(r"[0-9 ,.]+", str(spec["style"]["dash"])):
+        msg = f"bad dash pattern {spec['style']['dash']!r}"
+        raise MapError(msg, code="E-MAP-STYLE")
+    if label_field and label_field in gdf.columns and kind == "polygon" and n <= 500:
+        points = shapely.get_coordinates(shapely.point_on_surface(np.asarray(gdf.geometry.values)))
+        if shift is not None and len(points):
+            points = shift(points)
+        enc = _encode_points(points)
+        enc["t"] = [safe_text(v) for v in gdf[label_field].tolist()]
+        spec["labels"] = enc
+    return spec
+
+
+def _data_layers(dataset: Dataset, names: Sequence[str], lang: str, shift: Callable[[np.ndarray], np.ndarray] | None,
+                 simplify_m: float) -> list[dict[str, Any]]:
+    from .layers import LAYERS
+
+    specs: list[dict[str, Any]] = []
+    for name in names:
+        layer = dataset.layer(name)
+        meta, gdf = layer.meta, layer.gdf
+        spec = LAYERS.get(name)
+        title = (spec.title_zh if lang == "zh" else spec.title_en) if spec else name
+        style = {**_DEFAULT_STYLE, **LAYER_STYLES.get(name, {})}
+        label_field = None
+        if name == "districts":
+            label_field = "name_en" if lang == "en" and "name_en" in gdf.columns else "name"
+        specs += _layer_specs(
+            gdf, key=name, title=title, group="data", style=style, lang=lang, visible=name not in _HIDDEN,
+            illustrative=meta.illustrative, note=meta.note, by=style.get("by"), name_field="name",
+            label_field=label_field, simplify_m=simplify_m, shift=shift,
+        )
+    return specs
+
+
+_RESULT_STYLE = {"color": "#b91c1c", "fill": "#ef4444", "weight": 2.5, "fill_opacity": 0.22, "radius": 5.5,
+                 "ring": "#ffffff", "opacity": 1.0, "color_stroke": True}
+
+
+def _result_layers(overlays: Mapping[str, gpd.GeoDataFrame], lang: str,
+                   shift: Callable[[np.ndarray], np.ndarray] | None, simplify_m: float) -> list[dict[str, Any]]:
+    specs: list[dict[str, Any]] = []
+    for i, (title, gdf) in enumerate(overlays.items()):
+        if gdf is None or gdf.empty:
+            continue
+        if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
+            gdf = gdf.to_crs(4326)
+        continuous = gdf.attrs.get("nbgeo_value") or ("distance_m" if "distance_m" in gdf.columns else None)
+        by = "status" if "status" in gdf.columns else None
+        style = dict(_RESULT_STYLE)
+        if "status" in gdf.columns and set(gdf["status"].dropna().astype(str)) <= {"service_area", "covered"}:
+            style.update(fill_opacity=0.12, weight=1.5)
+        specs += _layer_specs(gdf, key=f"overlay-{i}", title=str(title), group="result", style=style, lang=lang,
+                              by=by, continuous=continuous, name_field="label", simplify_m=simplify_m, shift=shift)
+    return specs
+
+
+def _target_panel(results: Sequence[TargetResult], sections: Mapping[str, list[dict[str, Any]]], year: int,
+                  lang: str) -> dict[str, Any]:
+    by_id: dict[str, list[TargetResult]] = {}
+    for r in results:
+        by_id.setdefault(r.id, []).append(r)
+    rows = []
+    counts = {"met": 0, "not_met": 0, "unknown": 0}
+    for tid, rs in by_id.items():
+        rs = sorted(rs, key=lambda r: r.year)
+        last = rs[-1]
+        for r in rs:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        worst = next((s for s in ("not_met", "unknown") if any(r.status == s for r in rs)), "met")
+        label = (last.phrase if lang == "zh" else last.title) or last.title or last.phrase or tid
+        op = {">=": "≥", "<=": "≤"}.get(last.op, last.op)
+        actual = "—" if last.actual is None else _fmt_number(last.actual)
+        value = f"{actual} {last.unit} ({op} {_fmt_number(last.threshold)}) · {last.year}"
+        share = _share(last)
+        years = [{"year": r.year, "status": r.status,
+                  "text": safe_text(f"{r.year}: {'—' if r.actual is None else _fmt_number(r.actual)} {r.unit} "
+                                    f"({_t(lang, r.status)})")} for r in rs]
+        rows.append({"label": safe_text(label), "value": safe_text(value), "status": worst if len(rs) > 1 else last.status,
+                     "statusText": safe_text(_t(lang, last.status)), "share": share, "years": years})
+    parts = [f"{counts['met']} {_t(lang, 'met')}", f"{counts['not_met']} {_t(lang, 'not_met')}"]
+    if counts["unknown"]:
+        parts.append(f"{counts['unknown']} {_t(lang, 'unknown')}")
+    # the summary's lines are escaped one by one and joined with nbgeo's own <br>
+    lines = [safe_text(" · ".join(parts))]
+    for name, entries in sections.items():
+        if name in _PANEL_SKIPS:
+            continue
+        tally: dict[str, int] = {}
+        for e in entries:
+            s = str(e.get("status", "unknown"))
+            tally[s] = tally.get(s, 0) + 1
+        if tally:
+            lines.append(safe_text(f"{_section_title(name, lang)}: " + " · ".join(f"{n} {_value_label(s, lang)}"
+                                                             for s, n in sorted(tally.items()))))
+    head = f"{_t(lang, 'targets')} · {year}"
+    return {"title": safe_text(head), "summary": "<br>".join(lines), "rows": rows}
+
+
+#: Sections that are not verdicts (they never change the exit code): left out of the map's summary.
+_PANEL_SKIPS = frozenset({"progress"})
+
+#: Titles of the audit sections nbgeo knows (zh, en); others are shown by their name.
+SECTION_TITLES: dict[str, tuple[str, str]] = {
+    "rules": ("选址规则", "Siting rules"), "coverage": ("服务覆盖", "Coverage"),
+    "indicators": ("其他量化指标", "Indicators"), "progress": ("逐年进度", "Progress per year"),
+    "optimisation": ("选址优化", "Optimisation"), "optimization": ("选址优化", "Optimisation"),
+    "validation": ("数据校验", "Validation"),
+}
+
+
+def _section_title(name: str, lang: str) -> str:
+    pair = SECTION_TITLES.get(name)
+    return name if pair is None else pair[0 if lang == "zh" else 1]
+
+
+def _share(r: TargetResult) -> float | None:
+    """How far along a target is, 0..1, for the progress bar; None when there is nothing to show.
+
+    Examples
+    --------
+    >>> from nbgeo.targets import TargetResult
+    >>> r = TargetResult("a", "l", "count", 2025, ">=", 4.0, 3.0, "zones", "not_met", -1.0)
+    >>> _share(r)
+    0.75
+    """
+    if r.actual is None or not r.threshold:
+        return None
+    if r.op in (">=", ">"):
+        return float(max(0.0, min(1.0, r.actual / r.threshold)))
+    if r.op in ("<=", "<"):
+        return 1.0 if r.actual <= r.threshold else float(max(0.0, min(1.0, r.threshold / r.actual)))
+    return None
+
+
+def _sources(dataset: Dataset, lang: str) -> list[dict[str, Any]]:
+    from .layers import LAYERS
+
+    groups: dict[tuple[str, str, bool], list[str]] = {}
+    for name, layer in dataset.layers.items():
+        m = layer.meta
+        spec = LAYERS.get(name)
+        title = (spec.title_zh if lang == "zh" else spec.title_en) if spec else name
+        groups.setdefault((m.source, m.licence, m.illustrative), []).append(title)
+    sep = "、" if lang == "zh" else ", "
+    return [{"layers": safe_text(sep.join(titles)), "text": safe_text(f"{source} · {licence}"),
+             "illustrative": ill} for (source, licence, ill), titles in groups.items()]
+
+
+def _basemap(basemap: str, tianditu_key: str | None) -> dict[str, Any] | None:
+    if basemap not in BASEMAPS:
+        msg = f"unknown basemap {basemap!r}; choose one of: {', '.join(BASEMAPS)}"
+        raise MapError(msg, code="E-MAP-BASEMAP")
+    spec = BASEMAPS[basemap]
+    if spec is None:
+        return None
+    out = {k: v for k, v in spec.items() if k != "datum"}
+    if basemap == "tianditu":
+        key = tianditu_key or os.environ.get("NBGEO_TIANDITU_KEY", "")
+        if not _TIANDITU_KEY_RE.match(key):
+            msg = ("the Tianditu basemap needs your 32-character hexadecimal key: pass tianditu_key= "
+                   "(--tianditu-key) or set NBGEO_TIANDITU_KEY; get one at console.tianditu.gov.cn")
+            raise MapError(msg, code="E-MAP-BASEMAP-KEY")
+        out["url"] = out["url"].replace("<key>", key)
+        out["labels"] = out["labels"].replace("<key>", key)
+    return out
+
+
+def _bounds(specs_source: Sequence[gpd.GeoDataFrame], shift: Callable[[np.ndarray], np.ndarray] | None
+            ) -> list[list[float]] | None:
+    boxes = [g.total_bounds for g in specs_source if len(g) and np.isfinite(g.total_bounds).all()]
+    if not boxes:
+        return None
+    b = np.array(boxes)
+    corners = np.array([[b[:, 0].min(), b[:, 1].min()], [b[:, 2].max(), b[:, 3].max()]])
+    if shift is not None:
+        corners = shift(corners)
+    return [[float(corners[0, 1]), float(corners[0, 0])], [float(corners[1, 1]), float(corners[1, 0])]]
+
+
+def map_spec(
+    dataset: Dataset,
+    *,
+    layers: Sequence[str] | None = None,
+    report: AuditReport | None = None,
+    lang: str = "zh",
+    basemap: str = "none",
+    tianditu_key: str | None = None,
+    title: str | None = None,
+    embedded: bool = False,
+    simplify_m: float = 5.0,
+) -> dict[str, Any]:
+    """Everything the map runtime draws, as JSON-ready data with every text escaped.
+
+    Parameters
+    ----------
+    dataset
+        The layers.
+    layers
+        Which layers to draw (default: all, in draw order).
+    report
+        An audit of the dataset: adds its overlays, the target panel and its title.
+    lang
+        ``"zh"`` or ``"en"``.
+    basemap
+        ``"none"`` (default: nothing is loaded from the network), ``"osm"``, ``"tianditu"`` or ``"amap"``.
+    tianditu_key
+        Your Tianditu key (or set ``NBGEO_TIANDITU_KEY``).
+    title
+        Overrides the title card.
+    embedded
+        For a map inside another page (the audit report): no title card or target panel.
+    simplify_m
+        Tolerance for simplifying lines and polygons, in metres.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> from nbgeo import io
+    >>> spec = map_spec(io.read_sample(), layers=["chargers"], lang="en")
+    >>> layer = spec["layers"][0]
+    >>> layer["kind"], layer["count"], [i["label"] for i in layer["legend"]["items"]]
+    ('point', 10600, ['charging', 'battery swapping'])
+    """
+    lang = _lang(lang)
+    order = list(LAYER_STYLES)
+    names = list(layers) if layers is not None else sorted(
+        dataset.names, key=lambda n: order.index(n) if n in order else len(order))
+    bm = _basemap(basemap, tianditu_key)
+    shift = _gcj02 if basemap == "amap" else None
+    notes = []
+    if any(dataset.layer(n).meta.illustrative for n in names):
+        notes.append(safe_text(_t(lang, "illustrative")))
+    if shift is not None:
+        notes.append(safe_text(_t(lang, "shift")))
+    specs = _data_layers(dataset, names, lang, shift, simplify_m)
+    overlays = report.overlays if report is not None else {}
+    specs = _result_layers(overlays, lang, shift, simplify_m) + specs
+    bounds = _bounds([dataset[n] for n in names] + [g for g in overlays.values() if g is not None], shift)
+    if report is not None:
+        plan = report.plan
+        head = title or (plan.title if lang == "zh" else (plan.title_en or plan.title))
+        sub = f"{_t(lang, 'year')} {report.year} · {_t(lang, 'dataset')} {dataset.name}"
+        targets = _target_panel(report.targets, report.sections, report.year, lang) if report.targets else None
+    else:
+        head = title or dataset.title or dataset.name
+        sub = f"{_t(lang, 'dataset')} {dataset.name} · {sum(len(dataset[n]) for n in names):,} {_t(lang, 'features')}"
+        targets = None
+    # draw order: data bottom-up, then results; the layer panel lists results first, then data top-down
+    return {
+        "version": 1, "lang": lang, "scale": SCALE, "embedded": embedded, "bounds": bounds,
+        "background": "#dfe7ec" if bm is None else "#f2efe9", "basemap": bm,
+        "title": safe_text(head), "subtitle": safe_text(sub), "notes": notes,
+        "attributionPrefix": "Leaflet · nbgeo", "attribution": "",
+        "groups": [{"id": "result", "title": safe_text(_t(lang, "result"))},
+                   {"id": "data", "title": safe_text(_t(lang, "data"))}],
+        "i18n": {k: safe_text(_t(lang, k)) for k in ("layers", "fold", "sources", "badge")},
+        "layers": _draw_order(specs), "targets": targets, "sources": _sources(dataset, lang),
+    }
+
+
+def _draw_order(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    data = [s for s in specs if s["group"] == "data"]
+    results = [s for s in specs if s["group"] == "result"]
+    return data + results
+
+
+# --------------------------------------------------------------------------------------------------
+# folium glue: raw elements that never go through Jinja
+
+
+class _Raw(Element):
+    """Text placed into the page as it is: never compiled as a Jinja template (unlike branca's Element)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self._text
+
+
+def _spec_json(spec: Mapping[str, Any]) -> str:
+    text = json.dumps(spec, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _assets.script_safe(text)
+
+
+class _NbgeoLayers(MacroElement):
+    """The map's content: one spec, drawn by the inlined nbgeo runtime."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        super().__init__()
+        self._name = "NbgeoLayers"
+        self.spec = spec
+
+    def render(self, **kwargs: Any) -> None:
+        figure = self.get_root()
+        parent = self._parent
+        assert parent is not None
+        figure.script.add_child(_Raw(f"nbgeo.attach({parent.get_name()},{_spec_json(self.spec)});\n"),
+                                name=self.get_name())
+
+
+class OfflineMap(folium.Map):
+    """A ``folium.Map`` that loads nothing from the network.
+
+    folium's CDN links (Leaflet, jQuery, Bootstrap, Font Awesome) are dropped;
+    Leaflet and nbgeo's runtime are inlined into the page head instead. Other
+    folium elements added to it still work as long as they need only Leaflet
+    (folium plugins that link their own CDN files will load those).
+    """
+
+    default_js: ClassVar[list[tuple[str, str]]] = []
+    default_css: ClassVar[list[tuple[str, str]]] = []
+
+    def render(self, **kwargs: Any) -> None:
+        figure = self.get_root()
+        figure.header.add_child(_Raw(_assets.head_html()), name="nbgeo_assets")
+        super().render(**kwargs)
+
+
+def _new_map(title: str) -> OfflineMap:
+    m = OfflineMap(location=[29.87, 121.55], zoom_start=9, tiles=None, prefer_canvas=True, zoom_control="bottomright",
+                   control_scale=False, zoom_snap=0.25)
+    m.get_root().title = title
+    return m
+
+
+def dataset_map(
+    dataset: Dataset,
+    *,
+    layers: Sequence[str] | None = None,
+    lang: str = "zh",
+    basemap: str = "none",
+    tianditu_key: str | None = None,
+    title: str | None = None,
+) -> folium.Map:
+    """A map of the dataset's layers with a layer panel, legends and data sources.
+
+    Parameters
+    ----------
+    dataset
+        The layers.
+    layers
+        Which layers to draw (default: all, in a sensible draw order).
+    lang
+        ``"zh"`` or ``"en"`` for labels.
+    basemap
+        ``"none"`` (default), ``"osm"``, ``"tianditu"`` (needs ``tianditu_key``) or ``"amap"``.
+    tianditu_key
+        Your Tianditu key.
+    title
+        Title card text (default: the dataset's title).
+
+    Returns
+    -------
+    folium.Map
+        An :class:`OfflineMap`; save it with :func:`save_map` (atomic) or ``.save()``.
+
+    Examples
+    --------
+    >>> from nbgeo import io
+    >>> m = dataset_map(io.read_sample(), layers=["chargers"], lang="en")
+    >>> isinstance(m, folium.Map), "nbgeo.attach(" in m.get_root().render()
+    (True, True)
+    """
+    spec = map_spec(dataset, layers=layers, lang=lang, basemap=basemap, tianditu_key=tianditu_key, title=title)
+    m = _new_map(spec["title"])
+    _NbgeoLayers(spec).add_to(m)
+    return m
+
+
+def audit_map(
+    report: AuditReport,
+    *,
+    lang: str = "zh",
+    basemap: str = "none",
+    tianditu_key: str | None = None,
+    layers: Sequence[str] | None = None,
+) -> folium.Map:
+    """The map of an audit: every layer, the audit's overlays on top, and the target verdicts.
+
+    Examples
+    --------
+    >>> from nbgeo import audit, datasets, io, plan
+    >>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
+    >>> m = audit_map(r)
+    >>> type(m).__name__, "nbgeo.attach(" in m.get_root().render()
+    ('OfflineMap', True)
+    """
+    spec = map_spec(report.dataset, layers=layers, report=report, lang=lang, basemap=basemap,
+                    tianditu_key=tianditu_key)
+    m = _new_map(spec["title"])
+    _NbgeoLayers(spec).add_to(m)
+    return m
+
+
+def _find_spec(m: folium.Map) -> dict[str, Any]:
+    for child in m._children.values():
+        if isinstance(child, _NbgeoLayers):
+            return child.spec
+    msg = "this map was not made by nbgeo.maps (no nbgeo layers on it); build it with dataset_map or audit_map"
+    raise MapError(msg, code="E-MAP-FOREIGN")
+
+
+def embed_html(m: folium.Map, *, height: str = "640px", element_id: str = "nbgeo-map") -> str:
+    """A ``<div>`` and ``<script>`` that draw map ``m`` inside another page (e.g. the audit report).
+
+    The page must carry :func:`nbgeo._assets.head_html` in its head (once). The
+    map is drawn straight into the page: no iframe, no second copy of the data.
+
+    Examples
+    --------
+    >>> from nbgeo import io
+    >>> html = embed_html(dataset_map(io.read_sample(), layers=["districts"]), height="400px")
+    >>> html.startswith('<div class="nb-embed"'), "nbgeo.mount(" in html
+    (True, True)
+    """
+    if not re.fullmatch(r"[0-9.]+(px|vh|%|em|rem)", height):
+        msg = f"bad map height {height!r}; use a CSS length such as '640px'"
+        raise MapError(msg, code="E-MAP-STYLE")
+    if not re.fullmatch(r"[A-Za-z][\w-]*", element_id):
+        msg = f"bad element id {element_id!r}"
+        raise MapError(msg, code="E-MAP-STYLE")
+    spec = dict(_find_spec(m), embedded=True)
+    return (f'<div class="nb-embed" id="{element_id}" style="height:{height}"></div>'
+            f"<script>nbgeo.mount({json.dumps(element_id)},{_spec_json(spec)});</script>")
+
+
+def save_map(m: folium.Map, path: str | Path, *, overwrite: bool = True) -> Path:
+    """Render ``m`` in memory and write it atomically (a failure leaves no partial file).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from nbgeo import io
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "m.html"
+    >>> save_map(dataset_map(io.read_sample(), layers=["districts"]), out).stat().st_size > 100_000
+    True
+    """
+    html = m.get_root().render()
+    return _atomic.write_text(path, html, overwrite=overwrite)
+
+
+# --------------------------------------------------------------------------------------------------
+# GeoJSON for other consumers
 
 
 def layer_geojson(gdf: gpd.GeoDataFrame, *, columns: list[str] | None = None, simplify_m: float = 10.0) -> dict[str, Any]:
@@ -68,14 +1017,8 @@ def layer_geojson(gdf: gpd.GeoDataFrame, *, columns: list[str] | None = None, si
     >>> fc["features"][0]["geometry"]["coordinates"]
     [121.123457, 29.1]
     """
-    from .crs import working_crs
-
     gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
-    geoms = np.asarray(gdf.geometry.values)
-    if simplify_m > 0 and not shapely.get_type_id(geoms).max(initial=0) == 0:
-        metric = gdf.geometry.to_crs(working_crs()).simplify(simplify_m, preserve_topology=True)
-        geoms = np.asarray(metric.to_crs(4326).values)
-    geoms = shapely.set_precision(geoms, 1e-6)
+    geoms = shapely.set_precision(_simplified(gdf, simplify_m), 1e-6)
     columns = [c for c in (columns if columns is not None else list(gdf.columns)) if c != gdf.geometry.name]
     props = pd.DataFrame({safe_text(c): gdf[c].map(safe_text).to_numpy() for c in columns})
     ids = [safe_text(i) for i in gdf.index]
@@ -85,127 +1028,3 @@ def layer_geojson(gdf: gpd.GeoDataFrame, *, columns: list[str] | None = None, si
         for fid, rec, geo in zip(ids, records, shapely.to_geojson(geoms), strict=True)
     ]
     return {"type": "FeatureCollection", "features": features}
-
-
-def _layer_title(dataset: Dataset, name: str, lang: str) -> str:
-    from .layers import LAYERS
-
-    spec = LAYERS.get(name)
-    title = (spec.title_zh if lang == "zh" else spec.title_en) if spec else name
-    if dataset.layer(name).meta.illustrative:
-        title += " (示意)" if lang == "zh" else " (illustrative)"
-    return title
-
-
-def _add_layer(m: folium.Map, dataset: Dataset, name: str, lang: str) -> None:
-    import folium
-
-    gdf = dataset[name]
-    style = {**_DEFAULT_STYLE, **LAYER_STYLES.get(name, {})}
-    columns = [c for c in gdf.columns if c != gdf.geometry.name and not str(c).startswith("output_")]
-    columns = columns[:_MAX_PROPS]
-    is_point = bool(len(gdf)) and bool((gdf.geom_type == "Point").all())
-    if is_point:
-        # Large point layers: properties cost bytes per feature, so keep only a few.
-        columns = [c for c in columns if c in ("type", "year", "name")]
-    data = layer_geojson(gdf, columns=columns)
-    title = safe_text(_layer_title(dataset, name, lang))
-    group = folium.FeatureGroup(name=title, show=name not in ("base_stations_5g", "land_transfers"))
-    fields = ["id", *[safe_text(c) for c in columns]]
-    tooltip = folium.GeoJsonTooltip(fields=fields, aliases=fields, sticky=True) if len(gdf) < 5000 else None
-    kwargs: dict[str, Any] = {}
-    if is_point:
-        kwargs["marker"] = folium.CircleMarker(radius=style["radius"], weight=0, fill=True,
-                                               fill_color=style["fill"], fill_opacity=style["fill_opacity"])
-    folium.GeoJson(
-        data,
-        name=title,
-        style_function=lambda _f, s=style: {
-            "color": s["color"], "weight": s["weight"], "fillColor": s["fill"], "fillOpacity": s["fill_opacity"],
-        },
-        tooltip=tooltip,
-        **kwargs,
-    ).add_to(group)
-    group.add_to(m)
-
-
-def _legend_html(dataset: Dataset, names: list[str], lang: str) -> str:
-    rows = []
-    for name in names:
-        style = {**_DEFAULT_STYLE, **LAYER_STYLES.get(name, {})}
-        rows.append(
-            f"<div><span style='display:inline-block;width:12px;height:12px;margin-right:6px;"
-            f"background:{style['fill']};border:1px solid {style['color']}'></span>"
-            f"{safe_text(_layer_title(dataset, name, lang))}</div>"
-        )
-    note = ("标注“示意”的图层为示意数据，非真实数据" if lang == "zh"
-            else "Layers marked illustrative are made up, not real data")
-    if not dataset.illustrative:
-        note = ""
-    return (
-        "<div style='position:fixed;bottom:24px;left:12px;z-index:1000;background:rgba(255,255,255,.92);"
-        "padding:8px 10px;border-radius:6px;font:12px/1.5 sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3)'>"
-        f"<b>{'图例' if lang == 'zh' else 'Legend'}</b>{''.join(rows)}"
-        f"<div style='margin-top:4px;color:#9a6700;max-width:220px'>{safe_text(note)}</div></div>"
-    )
-
-
-def dataset_map(dataset: Dataset, *, layers: list[str] | None = None, lang: str = "zh") -> folium.Map:
-    """A map of the dataset's layers with a layer control and a legend.
-
-    Parameters
-    ----------
-    dataset
-        The layers.
-    layers
-        Which layers to draw (default: all, in a sensible draw order).
-    lang
-        ``"zh"`` or ``"en"`` for labels.
-
-    Returns
-    -------
-    folium.Map
-    """
-    import branca
-    import folium
-
-    order = list(LAYER_STYLES)
-    names = layers or sorted(dataset.names, key=lambda n: order.index(n) if n in order else len(order))
-    bounds = dataset["districts"].total_bounds if "districts" in dataset else dataset[names[0]].total_bounds
-    m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True)
-    m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
-    for name in names:
-        _add_layer(m, dataset, name, lang)
-    folium.LayerControl(collapsed=False).add_to(m)
-    m.get_root().html.add_child(branca.element.Element(_legend_html(dataset, names, lang)))
-    return m
-
-
-def audit_map(report: AuditReport, *, lang: str = "zh") -> folium.Map:
-    """The map of an audit: every layer of its dataset with a legend.
-
-    Examples
-    --------
-    >>> from nbgeo import audit, datasets, io, plan
-    >>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
-    >>> type(audit_map(r)).__name__
-    'Map'
-    """
-    import folium
-
-    m = dataset_map(report.dataset, lang=lang)
-    colours = {"fail": "#d50000", "unknown": "#ff9800", "uncovered": "#d50000", "proposed": "#2962ff"}
-    for title, gdf in report.overlays.items():
-        if gdf.empty:
-            continue
-        data = layer_geojson(gdf, columns=[c for c in ("status", "label") if c in gdf.columns])
-        group = folium.FeatureGroup(name=safe_text(title), show=True)
-        folium.GeoJson(
-            data,
-            style_function=lambda f: {"color": colours.get(f["properties"].get("status"), "#d50000"),
-                                      "weight": 2, "fillOpacity": 0.4},
-            marker=folium.CircleMarker(radius=5, weight=2, fill=True, fill_opacity=0.7),
-            tooltip=folium.GeoJsonTooltip(fields=list(data["features"][0]["properties"])),
-        ).add_to(group)
-        group.add_to(m)
-    return m

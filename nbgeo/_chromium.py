@@ -1,0 +1,333 @@
+"""Headless Chromium through the DevTools protocol, with no Selenium and no browser download.
+
+nbgeo uses the system's Chromium (Debian's ``chromium`` package, or the
+browser named by ``NBGEO_CHROMIUM``) to turn maps into PNG images
+(``nbgeo map --png``) and to test pages in a real browser. It talks to the
+browser over ``--remote-debugging-pipe`` (JSON messages separated by NUL
+bytes on file descriptors 3 and 4), so nothing but the standard library is
+needed and no port is opened.
+
+Every page is opened in a fresh profile (a temporary ``--user-data-dir``)
+with the browser's own background networking switched off, and every request
+the page makes is recorded, so a caller can check that a page loads nothing
+from the network.
+
+Examples
+--------
+>>> from nbgeo import _chromium
+>>> isinstance(_chromium.find_chromium(), (str, type(None)))
+True
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import os
+import select
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import MapError
+
+__all__ = ["Browser", "PageReport", "find_chromium", "screenshot"]
+
+log = logging.getLogger(__name__)
+
+#: Flags that keep a headless Chromium quiet and offline apart from what the page itself asks for.
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--mute-audio",
+    "--hide-scrollbars",
+    "--no-default-browser-check",
+    "--disable-features=Translate,MediaRouter,OptimizationHints",
+)
+
+_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome", "headless_shell")
+
+
+def _high_fd(fd: int) -> int:
+    """Move ``fd`` to a number of at least 10 (closing the original)."""
+    import fcntl
+
+    high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.close(fd)
+    return high
+
+
+def find_chromium() -> str | None:
+    """The Chromium executable to use: ``$NBGEO_CHROMIUM``, else the first on ``PATH``; None if there is none."""
+    env = os.environ.get("NBGEO_CHROMIUM")
+    if env:
+        return env if Path(env).is_file() else shutil.which(env)
+    for name in _CANDIDATES:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@dataclass
+class PageReport:
+    """What happened while a page loaded."""
+
+    url: str
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    ready: bool = False
+
+    @property
+    def external_requests(self) -> list[str]:
+        """Requests other than the page itself and inline ``data:``/``blob:`` URLs."""
+        return [u for u in self.requests if u != self.url and not u.startswith(("data:", "blob:", "about:"))]
+
+
+class Browser:
+    """One headless Chromium, driven over a DevTools pipe. Use as a context manager.
+
+    Parameters
+    ----------
+    executable
+        Path of the browser; default :func:`find_chromium`.
+    timeout
+        Seconds to wait for any one reply from the browser.
+    """
+
+    def __init__(self, executable: str | None = None, *, timeout: float = 60.0) -> None:
+        exe = executable or find_chromium()
+        if not exe:
+            msg = ("no Chromium found for headless rendering: install it (Debian/Ubuntu: apt-get install chromium) "
+                   "or set NBGEO_CHROMIUM to the browser's path")
+            raise MapError(msg, code="E-MAP-BROWSER")
+        self.executable = exe
+        self.timeout = timeout
+        self._profile = tempfile.mkdtemp(prefix="nbgeo-chromium-")
+        # our end writes to fd 3 of the browser and reads its fd 4
+        to_browser_r, self._to_browser = os.pipe()
+        self._from_browser, from_browser_w = os.pipe()
+        # The child's ends must not be fds 3 or 4 themselves, which are overwritten in the child.
+        to_browser_r, from_browser_w = (_high_fd(to_browser_r), _high_fd(from_browser_w))
+        args = [exe, *FLAGS, f"--user-data-dir={self._profile}", "--remote-debugging-pipe", "about:blank"]
+
+        def _pipes_on_3_and_4() -> None:  # runs in the child between fork and exec
+            os.dup2(to_browser_r, 3)
+            os.dup2(from_browser_w, 4)
+
+        self._stderr_path = Path(self._profile) / "stderr.log"
+        try:
+            with open(self._stderr_path, "wb") as stderr:  # a file, not a pipe: Chromium logs a lot
+                self._proc = subprocess.Popen(  # noqa: S603 - fixed argv
+                    # close_fds=False: Python's own fds are non-inheritable (PEP 446), so only the two
+                    # pipe ends that dup2 placed on fds 3 and 4 (inheritable) reach the browser.
+                    args, close_fds=False, preexec_fn=_pipes_on_3_and_4,  # noqa: PLW1509
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                )
+        finally:
+            os.close(to_browser_r)
+            os.close(from_browser_w)
+        self._buffer = b""
+        self._next_id = 0
+        self._events: list[dict[str, Any]] = []
+
+    # -- protocol ---------------------------------------------------------------------------------
+
+    def _read_message(self, deadline: float) -> dict[str, Any]:
+        while b"\0" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                msg = f"Chromium did not answer within {self.timeout:.0f} s"
+                raise MapError(msg, code="E-MAP-BROWSER")
+            ready, _, _ = select.select([self._from_browser], [], [], min(left, 0.5))
+            if not ready:
+                if self._proc.poll() is not None:
+                    err = self._stderr_path.read_text(encoding="utf-8", errors="replace")[-800:]
+                    msg = f"Chromium exited with code {self._proc.returncode}: {err.strip()}"
+                    raise MapError(msg, code="E-MAP-BROWSER")
+                continue
+            chunk = os.read(self._from_browser, 1 << 20)
+            if not chunk:
+                msg = "Chromium closed the DevTools pipe"
+                raise MapError(msg, code="E-MAP-BROWSER")
+            self._buffer += chunk
+        raw, self._buffer = self._buffer.split(b"\0", 1)
+        return json.loads(raw)
+
+    def send(self, method: str, params: dict[str, Any] | None = None, *, session: str | None = None) -> dict[str, Any]:
+        """Send one DevTools command and wait for its result; events that arrive meanwhile are kept."""
+        self._next_id += 1
+        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + self.timeout
+        while True:
+            reply = self._read_message(deadline)
+            if reply.get("id") == self._next_id:
+                if "error" in reply:
+                    msg = f"Chromium refused {method}: {reply['error'].get('message')}"
+                    raise MapError(msg, code="E-MAP-BROWSER")
+                return reply.get("result", {})
+            if "method" in reply:
+                self._events.append(reply)
+
+    def pump(self, seconds: float) -> None:
+        """Collect events for ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            if b"\0" not in self._buffer:
+                ready, _, _ = select.select([self._from_browser], [], [], left)
+                if not ready:
+                    return
+                chunk = os.read(self._from_browser, 1 << 20)
+                if not chunk:
+                    return
+                self._buffer += chunk
+            while b"\0" in self._buffer:
+                raw, self._buffer = self._buffer.split(b"\0", 1)
+                reply = json.loads(raw)
+                if "method" in reply:
+                    self._events.append(reply)
+
+    def take_events(self) -> list[dict[str, Any]]:
+        """The events received so far (and forget them)."""
+        events, self._events = self._events, []
+        return events
+
+    # -- pages ------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def page(self, width: int = 1600, height: int = 1000) -> Any:
+        """A new tab with Page, Runtime, Network and Log events on; yields its session id."""
+        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        try:
+            for domain in ("Page", "Runtime", "Network", "Log"):
+                self.send(f"{domain}.enable", session=session)
+            self.send("Emulation.setDeviceMetricsOverride",
+                      {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=session)
+            yield session
+        finally:
+            with contextlib.suppress(MapError):
+                self.send("Target.closeTarget", {"targetId": target})
+
+    def evaluate(self, session: str, expression: str) -> Any:
+        """Evaluate a JS expression in the page and return its JSON value."""
+        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
+                                                "awaitPromise": True}, session=session)
+        if "exceptionDetails" in result:
+            details = result["exceptionDetails"]
+            text = details.get("exception", {}).get("description") or details.get("text")
+            msg = f"script failed in the page: {text}"
+            raise MapError(msg, code="E-MAP-BROWSER")
+        return result.get("result", {}).get("value")
+
+    def load(self, session: str, path: str | Path, *, ready: str = "window.nbgeoReady === true",
+             timeout: float = 30.0, settle: float = 0.4) -> PageReport:
+        """Open a local file, wait until ``ready`` is true in the page, and report requests and errors."""
+        url = Path(path).resolve().as_uri()
+        report = PageReport(url=url)
+        self.take_events()
+        self.send("Page.navigate", {"url": url}, session=session)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.pump(0.1)
+            self._collect(report, session)
+            with contextlib.suppress(MapError):
+                if self.evaluate(session, f"Boolean({ready})"):
+                    report.ready = True
+                    break
+        self.pump(settle)
+        self._collect(report, session)
+        return report
+
+    def _collect(self, report: PageReport, session: str) -> None:
+        for ev in self.take_events():
+            method, params = ev.get("method"), ev.get("params", {})
+            if method == "Network.requestWillBeSent":
+                report.requests.append(params["request"]["url"])
+            elif method == "Runtime.exceptionThrown":
+                d = params.get("exceptionDetails", {})
+                report.errors.append(d.get("exception", {}).get("description") or d.get("text", "exception"))
+            elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+                report.errors.append(" ".join(str(a.get("value", a.get("description", ""))) for a in params["args"]))
+            elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
+                report.errors.append(params["entry"].get("text", "log error"))
+            elif method == "Page.javascriptDialogOpening":
+                report.dialogs.append(params.get("message", ""))
+                with contextlib.suppress(MapError):
+                    self.send("Page.handleJavaScriptDialog", {"accept": False}, session=session)
+
+    def screenshot(self, session: str, *, full_page: bool = False) -> bytes:
+        """A PNG of the viewport (or of the whole page)."""
+        params: dict[str, Any] = {"format": "png"}
+        if full_page:
+            metrics = self.send("Page.getLayoutMetrics", session=session)
+            size = metrics.get("cssContentSize") or metrics["contentSize"]
+            params.update(captureBeyondViewport=True,
+                          clip={"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1})
+        data = self.send("Page.captureScreenshot", params, session=session)["data"]
+        return base64.b64decode(data)
+
+    # -- lifetime ---------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the browser and remove its temporary profile."""
+        with contextlib.suppress(Exception):
+            self.send("Browser.close")
+        with contextlib.suppress(OSError):
+            os.close(self._to_browser)
+        with contextlib.suppress(OSError):
+            os.close(self._from_browser)
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait(timeout=10)
+        shutil.rmtree(self._profile, ignore_errors=True)
+
+    def __enter__(self) -> Browser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def screenshot(html: str | Path, png: str | Path | None = None, *, width: int = 1600, height: int = 1000,
+               full_page: bool = False, timeout: float = 60.0) -> bytes:
+    """Render a local HTML file in headless Chromium and return (and optionally write) a PNG.
+
+    Raises
+    ------
+    MapError
+        When no browser is installed, or the page does not finish drawing within ``timeout``.
+    """
+    from . import _atomic
+
+    with Browser(timeout=timeout) as browser, browser.page(width, height) as session:
+        report = browser.load(session, html, timeout=timeout)
+        if not report.ready:
+            msg = f"the page {str(html)!r} did not finish drawing within {timeout:.0f} s; errors: {report.errors[:3]}"
+            raise MapError(msg, code="E-MAP-BROWSER")
+        data = browser.screenshot(session, full_page=full_page)
+    if png is not None:
+        _atomic.write_bytes(png, data)
+    return data

@@ -1,0 +1,533 @@
+/* nbgeo map runtime: draws the layers, legend, panels and tooltips of an nbgeo map from one JSON spec.
+ *
+ * Contract with nbgeo/maps.py (the only producer of specs):
+ * - every text in a spec is already escaped by nbgeo.html.safe_text, so it is inserted with innerHTML
+ *   into nbgeo's own fixed templates and shows the original characters, never markup;
+ * - colours are validated "#rrggbb" strings; numbers are numbers;
+ * - coordinates are integers (degrees x spec.scale), delta-encoded (see decode*).
+ * Nothing here loads anything from the network. Public: nbgeo.attach(map, spec), nbgeo.mount(id, spec),
+ * nbgeo.instances (introspection for tests: layers, popupHtml(i), openPopup(i)).
+ */
+(function (root) {
+  "use strict";
+  var L = root.L;
+  var nbgeo = root.nbgeo = root.nbgeo || {};
+  nbgeo.instances = nbgeo.instances || [];
+
+  function el(tag, cls, html) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (html !== undefined) { e.innerHTML = html; }  // html: escaped text or nbgeo's own markup
+    return e;
+  }
+
+  /* ---------- decoding ---------- */
+
+  function decodeIds(ids, n) {
+    if (Array.isArray(ids)) { return ids; }
+    if (!ids) { var seq = []; for (var k = 0; k < n; k++) { seq.push(String(k)); } return seq; }
+    var out = [], pad = ids.w;
+    ids.r.forEach(function (run) {
+      for (var i = 0; i < run[1]; i++) {
+        var s = String(run[0] + i);
+        while (s.length < pad) { s = "0" + s; }
+        out.push(ids.p + s);
+      }
+    });
+    return out;
+  }
+
+  function propValue(layer, key, i) {
+    var p = layer.props[key];
+    if (!p) { return ""; }
+    if (p.d) { var c = p.c[i]; return c < 0 ? "" : p.d[c]; }
+    return p.v[i];
+  }
+
+  // Points: x and y are delta-encoded integer arrays.
+  function decodePoints(g, scale) {
+    var n = g.x.length, lon = new Float64Array(n), lat = new Float64Array(n);
+    var x = g.o[0], y = g.o[1];
+    for (var i = 0; i < n; i++) { x += g.x[i]; y += g.y[i]; lon[i] = x / scale; lat[i] = y / scale; }
+    return { lon: lon, lat: lat };
+  }
+
+  // Lines and polygons: one delta-encoded [dx, dy, ...] array; counts say how it splits into
+  // features (parts per feature), parts (rings per part, polygons only) and rings (vertices per ring).
+  function decodeShapes(g, scale, polygon) {
+    var c = g.c, x = g.o[0], y = g.o[1], k = 0, r = 0, q = 0, out = [];
+    function ring() {
+      var n = g.v[r++], pts = new Array(n);
+      for (var i = 0; i < n; i++) { x += c[k++]; y += c[k++]; pts[i] = [y / scale, x / scale]; }
+      return pts;
+    }
+    for (var f = 0; f < g.p.length; f++) {
+      var parts = [];
+      for (var p = 0; p < g.p[f]; p++) {
+        if (polygon) {
+          var rings = [];
+          for (var h = 0; h < g.r[q]; h++) { rings.push(ring()); }
+          q++;
+          parts.push(rings);
+        } else {
+          parts.push(ring());
+        }
+      }
+      out.push(parts);
+    }
+    return out;
+  }
+
+  /* ---------- templates (the only places data text reaches the DOM) ---------- */
+
+  function fieldsTable(layer, i, keys) {
+    var rows = "";
+    keys.forEach(function (f) {
+      var v = propValue(layer, f[0], i);
+      if (v !== "" && v !== undefined && v !== null) { rows += "<tr><th>" + f[1] + "</th><td>" + v + "</td></tr>"; }
+    });
+    return rows ? "<table>" + rows + "</table>" : "";
+  }
+
+  function featureName(layer, i) {
+    var name = layer.nameField ? propValue(layer, layer.nameField, i) : "";
+    return name || layer._ids[i];
+  }
+
+  function tooltipHtml(layer, i) {
+    var head = "<div class='nb-tip-h'>" + featureName(layer, i) + "</div>";
+    var sub = "<div class='nb-tip-l'>" + layer.title + "</div>";
+    return head + sub + fieldsTable(layer, i, layer.tipFields);
+  }
+
+  function popupHtml(layer, i) {
+    var badge = layer.illustrative ? "<span class='nb-badge'>" + layer.badge + "</span>" : "";
+    return "<div class='nb-pop'><div class='nb-pop-l'>" + layer.title + " " + badge + "</div>" +
+      "<div class='nb-pop-h'>" + featureName(layer, i) + "</div>" +
+      "<div class='nb-pop-id'>" + layer.idLabel + " " + layer._ids[i] + "</div>" +
+      fieldsTable(layer, i, layer.fields) + "</div>";
+  }
+
+  /* ---------- hover and click: one tooltip, points take priority over shapes below them ---------- */
+
+  function Hub(map) {
+    this.map = map;
+    this.tip = L.tooltip({ direction: "top", offset: [0, -6], className: "nb-tip", opacity: 1 });
+    this.vector = null;      // {layer, i} under the mouse (set by Leaflet's canvas hit-testing)
+    this.clicked = null;     // {layer, i, latlng} clicked in this event
+    this.mouse = null;
+    this.pointLayers = [];
+    this.frame = 0;
+    var hub = this;
+    map.on("mousemove", function (e) { hub.mouse = e; hub.schedule(); });
+    map.on("mouseout", function () { hub.mouse = null; hub.vector = null; hub.schedule(); });
+    map.on("movestart zoomstart", function () { hub.hide(); });
+    map.on("click", function (e) { hub.onClick(e); });
+  }
+  Hub.prototype.schedule = function () {
+    var hub = this;
+    if (!this.frame) { this.frame = L.Util.requestAnimFrame(function () { hub.frame = 0; hub.update(); }); }
+  };
+  Hub.prototype.hitPoints = function (cp) {
+    for (var k = this.pointLayers.length - 1; k >= 0; k--) {  // topmost first
+      var pl = this.pointLayers[k];
+      if (!this.map.hasLayer(pl)) { continue; }
+      var i = pl.hit(cp);
+      if (i >= 0) { return { layer: pl.spec, i: i, latlng: pl.latLng(i) }; }
+    }
+    return null;
+  };
+  Hub.prototype.update = function () {
+    var map = this.map;
+    if (!this.mouse) { this.hide(); return; }
+    var hit = this.hitPoints(this.mouse.containerPoint);
+    var target = hit || (this.vector ? { layer: this.vector.layer, i: this.vector.i, latlng: this.mouse.latlng } : null);
+    map.getContainer().style.cursor = target ? "pointer" : "";
+    if (!target) { this.hide(); return; }
+    var key = target.layer._index + ":" + target.i;
+    this.tip.options.offset = hit ? [0, -6] : [0, -14];
+    if (this.key !== key) { this.tip.setContent(tooltipHtml(target.layer, target.i)); this.key = key; }
+    this.tip.setLatLng(target.latlng);
+    if (!map.hasLayer(this.tip)) { map.openTooltip(this.tip); }
+  };
+  Hub.prototype.hide = function () {
+    this.key = null;
+    if (this.map.hasLayer(this.tip)) { this.map.closeTooltip(this.tip); }
+  };
+  Hub.prototype.onClick = function (e) {
+    var hit = this.hitPoints(e.containerPoint) || this.clicked;
+    this.clicked = null;
+    if (hit) { this.open(hit.layer, hit.i, hit.latlng || e.latlng); }
+  };
+  Hub.prototype.open = function (layer, i, latlng) {
+    this.hide();
+    L.popup({ maxWidth: 360, className: "nb-popup", autoPanPadding: [40, 40] })
+      .setLatLng(latlng).setContent(popupHtml(layer, i)).openOn(this.map);
+  };
+
+  /* ---------- a point layer drawn on one canvas (tens of thousands of points) ---------- */
+
+  var PointsLayer = L.Layer.extend({
+    initialize: function (spec, scale, hub, pane) {
+      this.spec = spec;
+      this.hub = hub;
+      this.options.pane = pane;
+      var d = decodePoints(spec.geom, scale);
+      this.lon = d.lon;
+      this.lat = d.lat;
+      this.n = d.lon.length;
+    },
+    latLng: function (i) { return L.latLng(this.lat[i], this.lon[i]); },
+    onAdd: function (map) {
+      var n = this.n, crs = map.options.crs;
+      if (!this.px) {  // project once, at zoom 0; other zooms are a scale factor away
+        this.px = new Float64Array(n);
+        this.py = new Float64Array(n);
+        for (var i = 0; i < n; i++) {
+          var p = crs.latLngToPoint(L.latLng(this.lat[i], this.lon[i]), 0);
+          this.px[i] = p.x; this.py[i] = p.y;
+        }
+      }
+      this.canvas = L.DomUtil.create("canvas", "nb-points leaflet-zoom-animated");
+      this.getPane().appendChild(this.canvas);
+      map.on("moveend viewreset resize", this.reset, this);
+      if (map._zoomAnimated) { map.on("zoomanim", this.animateZoom, this); }
+      this.reset();
+    },
+    onRemove: function (map) {
+      L.DomUtil.remove(this.canvas);
+      map.off("moveend viewreset resize", this.reset, this);
+      map.off("zoomanim", this.animateZoom, this);
+      this.hub.hide();
+    },
+    animateZoom: function (e) {
+      var scale = this._map.getZoomScale(e.zoom);
+      var offset = this._map._latLngBoundsToNewLayerBounds(this.bounds, e.zoom, e.center).min;
+      L.DomUtil.setTransform(this.canvas, offset, scale);
+    },
+    radius: function () {
+      var z = this._map.getZoom(), r = this.spec.style.radius;
+      return r * Math.min(2.6, Math.max(0.75, 1 + (z - 11) * 0.3));
+    },
+    reset: function () {
+      var map = this._map, size = map.getSize(), dpr = root.devicePixelRatio || 1;
+      var topLeft = map.containerPointToLayerPoint([0, 0]);
+      L.DomUtil.setPosition(this.canvas, topLeft);
+      this.bounds = L.latLngBounds(map.containerPointToLatLng([0, 0]), map.containerPointToLatLng(size));
+      this.canvas.width = Math.round(size.x * dpr);
+      this.canvas.height = Math.round(size.y * dpr);
+      this.canvas.style.width = size.x + "px";
+      this.canvas.style.height = size.y + "px";
+      this.draw(dpr, size);
+    },
+    draw: function (dpr, size) {
+      var ctx = this.canvas.getContext("2d"), s = this.spec, k = Math.pow(2, this._map.getZoom());
+      var origin = this._map.getPixelBounds().min, r = this.radius(), n = this.n;
+      var colors = s.colors, codes = s.ci, nc = colors.length;
+      var xs = new Float32Array(n), ys = new Float32Array(n), shown = new Uint8Array(n);
+      var w = size.x, h = size.y, i;
+      for (i = 0; i < n; i++) {
+        var x = this.px[i] * k - origin.x, y = this.py[i] * k - origin.y;
+        xs[i] = x; ys[i] = y;
+        shown[i] = (x > -r && y > -r && x < w + r && y < h + r) ? 1 : 0;
+      }
+      this.xs = xs; this.ys = ys; this.shown = shown; this.r = r; this.grid = null;
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      ctx.clearRect(0, 0, w, h);
+      ctx.globalAlpha = s.style.fillOpacity;
+      var ring = s.style.ring;
+      for (var c = 0; c < nc; c++) {  // one path per colour: fast for tens of thousands of points
+        ctx.beginPath();
+        var any = false;
+        for (i = 0; i < n; i++) {
+          if (!shown[i] || (codes ? codes[i] : 0) !== c) { continue; }
+          any = true;
+          if (r < 1.6 && !ring) { ctx.rect(xs[i] - r, ys[i] - r, 2 * r, 2 * r); }
+          else { ctx.moveTo(xs[i] + r, ys[i]); ctx.arc(xs[i], ys[i], r, 0, 6.283185307179586); }
+        }
+        if (!any) { continue; }
+        ctx.fillStyle = colors[c];
+        ctx.fill();
+        if (ring || r >= 3.5) {
+          ctx.globalAlpha = 1;
+          ctx.lineWidth = ring ? 2 : 0.75;
+          ctx.strokeStyle = ring || "#ffffff";
+          ctx.stroke();
+          ctx.globalAlpha = s.style.fillOpacity;
+        }
+      }
+    },
+    hit: function (cp) {  // index of the nearest shown point within reach of the cursor, or -1
+      if (!this.xs) { return -1; }
+      var cell = 12, i, key;
+      if (!this.grid) {
+        var grid = {};
+        for (i = 0; i < this.n; i++) {
+          if (!this.shown[i]) { continue; }
+          key = Math.floor(this.xs[i] / cell) + ":" + Math.floor(this.ys[i] / cell);
+          (grid[key] || (grid[key] = [])).push(i);
+        }
+        this.grid = grid;
+      }
+      var reach = Math.max(this.r + 3, 5), best = -1, bestD = reach * reach;
+      var cx = Math.floor(cp.x / cell), cy = Math.floor(cp.y / cell), span = Math.ceil(reach / cell);
+      for (var gx = cx - span; gx <= cx + span; gx++) {
+        for (var gy = cy - span; gy <= cy + span; gy++) {
+          var list = this.grid[gx + ":" + gy];
+          if (!list) { continue; }
+          for (var j = 0; j < list.length; j++) {
+            i = list[j];
+            var dx = this.xs[i] - cp.x, dy = this.ys[i] - cp.y, d = dx * dx + dy * dy;
+            if (d <= bestD) { bestD = d; best = i; }
+          }
+        }
+      }
+      return best;
+    }
+  });
+
+  /* ---------- lines and polygons: Leaflet paths on the map's canvas renderer ---------- */
+
+  function vectorLayer(spec, scale, hub, renderer) {
+    var polygon = spec.kind === "polygon", shapes = decodeShapes(spec.geom, scale, polygon);
+    var st = spec.style, group = L.layerGroup();
+    var base = {
+      renderer: renderer, color: st.color, weight: st.weight, opacity: st.opacity,
+      fillColor: st.fill, fillOpacity: st.fillOpacity, fill: polygon && st.fillOpacity > 0,
+      dashArray: st.dash || null, lineJoin: "round", interactive: true
+    };
+    shapes.forEach(function (parts, i) {
+      var opts = L.extend({}, base), colour = spec.colors[spec.ci ? spec.ci[i] : 0];
+      if (st.colorStroke) { opts.color = colour; }
+      if (polygon) { opts.fillColor = colour; } else { opts.color = colour; }
+      var shape = polygon ? L.polygon(parts, opts) : L.polyline(parts, opts);
+      shape.on("mouseover", function () {
+        hub.vector = { layer: spec, i: i };
+        shape.setStyle({ weight: st.weight + 2 });
+        hub.schedule();
+      });
+      shape.on("mouseout", function () {
+        if (hub.vector && hub.vector.layer === spec && hub.vector.i === i) { hub.vector = null; }
+        shape.setStyle({ weight: st.weight });
+        hub.schedule();
+      });
+      shape.on("click", function (e) { hub.clicked = { layer: spec, i: i, latlng: e.latlng }; });
+      group.addLayer(shape);
+      spec._shapes.push(shape);
+    });
+    if (spec.labels) {
+      var lab = spec.labels, pts = decodePoints(lab, scale);
+      for (var j = 0; j < lab.t.length; j++) {
+        L.marker([pts.lat[j], pts.lon[j]], {
+          icon: L.divIcon({ className: "nb-label", html: "<span>" + lab.t[j] + "</span>", iconSize: null }),
+          interactive: false, keyboard: false, pane: "nbLabels"
+        }).addTo(group);
+      }
+    }
+    return group;
+  }
+
+  /* ---------- controls: layers with their legends, target verdicts, sources, notes ---------- */
+
+  function swatch(kind, colour, ring) {
+    var style = kind === "line" ? "background:" + colour : "background:" + colour + (ring ? ";box-shadow:0 0 0 2px " + ring : "");
+    return "<span class='nb-sw nb-sw-" + kind + "' style='" + style + "'></span>";
+  }
+
+  function legendHtml(spec) {
+    var lg = spec.legend;
+    if (!lg) { return ""; }
+    var html = "<div class='nb-legend'>";
+    if (lg.title) { html += "<div class='nb-legend-t'>" + lg.title + "</div>"; }
+    if (lg.type === "continuous") {
+      html += "<div class='nb-ramp' style='background:linear-gradient(to right," + lg.colors.join(",") + ")'></div>" +
+        "<div class='nb-ramp-l'><span>" + lg.min + "</span><span>" + lg.max + "</span></div>";
+    } else {
+      lg.items.forEach(function (it) {
+        html += "<div class='nb-li'>" + swatch(spec.kind, it.color, spec.style.ring) + "<span class='nb-li-t'>" + it.label +
+          "</span><span class='nb-li-n'>" + it.count + "</span></div>";
+      });
+    }
+    return html + "</div>";
+  }
+
+  function layersControl(inst) {
+    var spec = inst.spec, Ctl = L.Control.extend({
+      options: { position: "topright" },
+      onAdd: function () {
+        var box = el("div", "nb-panel nb-layers");
+        var head = el("div", "nb-panel-h", spec.i18n.layers + "<button type='button' class='nb-fold' aria-label='" +
+          spec.i18n.fold + "'>&#8722;</button>");
+        var body = el("div", "nb-panel-b");
+        box.appendChild(head);
+        box.appendChild(body);
+        head.querySelector("button").onclick = function () {
+          var folded = box.classList.toggle("nb-folded");
+          this.innerHTML = folded ? "&#43;" : "&#8722;";
+        };
+        spec.groups.forEach(function (g) {
+          // listed top-down: the layer drawn last (on top) comes first
+          var members = inst.layers.filter(function (l) { return l.spec.group === g.id; }).reverse();
+          if (!members.length) { return; }
+          body.appendChild(el("div", "nb-group-h", g.title));
+          members.forEach(function (entry) {
+            var ls = entry.spec, row = el("div", "nb-layer");
+            var badge = ls.illustrative ? "<span class='nb-badge' title='" + ls.note + "'>" + ls.badge + "</span>" : "";
+            var label = el("label", "nb-layer-h", "<input type='checkbox'>" +
+              swatch(ls.kind, ls.colors[0], ls.style.ring) + "<span class='nb-lt'>" + ls.title + "</span>" +
+              "<span class='nb-count'>" + ls.countText + "</span>" + badge);
+            var box2 = label.querySelector("input");
+            box2.checked = ls.visible;
+            var legend = el("div", "nb-layer-b", legendHtml(ls));
+            legend.style.display = ls.visible ? "" : "none";
+            box2.onchange = function () {
+              if (box2.checked) { inst.map.addLayer(entry.layer); } else { inst.map.removeLayer(entry.layer); }
+              legend.style.display = box2.checked ? "" : "none";
+            };
+            row.appendChild(label);
+            row.appendChild(legend);
+            body.appendChild(row);
+          });
+        });
+        L.DomEvent.disableClickPropagation(box);
+        L.DomEvent.disableScrollPropagation(box);
+        return box;
+      }
+    });
+    return new Ctl();
+  }
+
+  function targetsControl(spec) {
+    var t = spec.targets, Ctl = L.Control.extend({
+      options: { position: "topleft" },
+      onAdd: function () {
+        var box = el("div", "nb-panel nb-targets");
+        var html = "<div class='nb-panel-h'>" + t.title + "<button type='button' class='nb-fold' aria-label='" +
+          spec.i18n.fold + "'>&#8722;</button></div><div class='nb-panel-b'><div class='nb-tsum'>" + t.summary + "</div>";
+        t.rows.forEach(function (r) {
+          var years = "";
+          if (r.years.length > 1) {
+            years = "<div class='nb-years'>" + r.years.map(function (y) {
+              return "<span class='nb-y nb-s-" + y.status + "' title='" + y.text + "'>" + y.year + "</span>";
+            }).join("") + "</div>";
+          }
+          var bar = r.share === null ? "" : "<div class='nb-bar'><i class='nb-s-" + r.status + "' style='width:" +
+            (100 * r.share).toFixed(1) + "%'></i></div>";
+          html += "<div class='nb-t'><span class='nb-dot nb-s-" + r.status + "' title='" + r.statusText + "'></span>" +
+            "<div class='nb-t-b'><div class='nb-t-h'>" + r.label + "</div><div class='nb-t-v'>" + r.value + "</div>" + bar + years + "</div></div>";
+        });
+        box.innerHTML = html + "</div>";
+        box.querySelector("button").onclick = function () {
+          var folded = box.classList.toggle("nb-folded");
+          this.innerHTML = folded ? "&#43;" : "&#8722;";
+        };
+        L.DomEvent.disableClickPropagation(box);
+        L.DomEvent.disableScrollPropagation(box);
+        return box;
+      }
+    });
+    return new Ctl();
+  }
+
+  function htmlControl(position, cls, html) {
+    var Ctl = L.Control.extend({
+      options: { position: position },
+      onAdd: function () {
+        var box = el("div", cls, html);
+        L.DomEvent.disableClickPropagation(box);
+        L.DomEvent.disableScrollPropagation(box);
+        return box;
+      }
+    });
+    return new Ctl();
+  }
+
+  function sourcesHtml(spec) {
+    var html = "<div class='nb-src-h'>" + spec.i18n.sources + "</div>";
+    spec.sources.forEach(function (s) {
+      html += "<div class='nb-src" + (s.illustrative ? " nb-src-ill" : "") + "'>" +
+        (s.illustrative ? "<span class='nb-badge'>" + spec.i18n.badge + "</span> " : "") +
+        "<b>" + s.layers + "</b>: " + s.text + "</div>";
+    });
+    return html;
+  }
+
+  /* ---------- assembly ---------- */
+
+  // Fit the data into the part of the map the panels leave free (when the map is wide enough).
+  function fitData(map, bounds) {
+    var c = map.getContainer(), size = map.getSize();
+    var left = c.querySelector(".leaflet-top.leaflet-left"), right = c.querySelector(".leaflet-top.leaflet-right");
+    var lw = left ? left.offsetWidth : 0, rw = right ? right.offsetWidth : 0;
+    var tl = [12, 12], br = [12, 12];
+    if (size.x - lw - rw > 360) { tl = [lw + 12, 12]; br = [rw + 12, 12]; }
+    map.fitBounds(bounds, { paddingTopLeft: tl, paddingBottomRight: br, animate: false });
+  }
+
+  nbgeo.attach = function (map, spec) {
+    var inst = { map: map, spec: spec, layers: [], byId: {} };
+    var scale = spec.scale;
+    L.DomUtil.addClass(map.getContainer(), "nb-map");
+    map.getContainer().style.background = spec.background;
+    ["nbPoints", "nbResults", "nbLabels"].forEach(function (name, k) {
+      if (!map.getPane(name)) { map.createPane(name).style.zIndex = 410 + 10 * k; }
+    });
+    map.getPane("nbLabels").style.pointerEvents = "none";
+    var renderer = L.canvas({ padding: 0.3, tolerance: 3 });
+    var hub = new Hub(map);
+    inst.hub = hub;
+    if (map.attributionControl) { map.attributionControl.setPrefix(spec.attributionPrefix); }
+    if (spec.basemap) {
+      var bm = spec.basemap;
+      L.tileLayer(bm.url, { attribution: bm.attribution, subdomains: bm.subdomains, maxZoom: bm.maxZoom, pane: "tilePane" }).addTo(map);
+      if (bm.labels) { L.tileLayer(bm.labels, { subdomains: bm.subdomains, maxZoom: bm.maxZoom, pane: "tilePane" }).addTo(map); }
+    }
+    if (map.attributionControl) { map.attributionControl.addAttribution(spec.attribution); }
+    spec.layers.forEach(function (ls, index) {
+      ls._index = index;
+      ls._shapes = [];
+      ls._ids = decodeIds(ls.ids, ls.count);
+      var layer;
+      if (ls.kind === "point") {
+        layer = new PointsLayer(ls, scale, hub, ls.group === "result" ? "nbResults" : "nbPoints");
+        hub.pointLayers.push(layer);
+      } else {
+        layer = vectorLayer(ls, scale, hub, renderer);
+      }
+      var entry = { spec: ls, layer: layer };
+      entry.popupHtml = function (i) { return popupHtml(ls, i); };
+      entry.tooltipHtml = function (i) { return tooltipHtml(ls, i); };
+      entry.openPopup = function (i) {
+        if (!map.hasLayer(layer)) { map.addLayer(layer); }
+        var ll = ls.kind === "point" ? layer.latLng(i) : ls._shapes[i].getBounds().getCenter();
+        hub.open(ls, i, ll);
+        return map.getContainer().querySelector(".leaflet-popup-content");
+      };
+      inst.layers.push(entry);
+      inst.byId[ls.id] = entry;
+      if (ls.visible) { layer.addTo(map); }
+    });
+    // results above data: re-add result vector layers last so they draw on top of the data shapes
+    inst.layers.forEach(function (e) { if (e.spec.group === "result" && e.spec.kind !== "point" && map.hasLayer(e.layer)) { e.layer.remove(); e.layer.addTo(map); } });
+    if (spec.title && !spec.embedded) {
+      htmlControl("topleft", "nb-panel nb-title", "<div class='nb-title-h'>" + spec.title + "</div><div class='nb-title-s'>" +
+        spec.subtitle + "</div>" + spec.notes.map(function (n) { return "<div class='nb-note'>" + n + "</div>"; }).join("")).addTo(map);
+    } else if (spec.notes.length) {
+      htmlControl("topleft", "nb-panel nb-title", spec.notes.map(function (n) { return "<div class='nb-note'>" + n + "</div>"; }).join("")).addTo(map);
+    }
+    if (spec.targets && !spec.embedded) { targetsControl(spec).addTo(map); }
+    layersControl(inst).addTo(map);
+    if (!spec.embedded) { htmlControl("bottomleft", "nb-panel nb-sources", sourcesHtml(spec)).addTo(map); }
+    L.control.scale({ position: "bottomright", imperial: false }).addTo(map);
+    if (spec.bounds) { fitData(map, spec.bounds); }
+    nbgeo.instances.push(inst);
+    root.nbgeoReady = true;
+    return inst;
+  };
+
+  nbgeo.mount = function (id, spec) {
+    var map = L.map(id, { preferCanvas: true, zoomControl: false, zoomSnap: 0.25 });
+    L.control.zoom({ position: "bottomright" }).addTo(map);
+    return nbgeo.attach(map, spec);
+  };
+})(window);
