@@ -39,6 +39,7 @@ Examples
 
 from __future__ import annotations
 
+import csv
 import io as _io
 import logging
 import math
@@ -128,15 +129,17 @@ def _parse(text: str, *, file: str) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         msg = f"indicator table {file!r} is not a readable CSV: {str(exc).strip()}"
         raise DataError(msg, code="E-TABLE-PARSE") from None
+    header = next(csv.reader(line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")))
+    names = [name.strip() for name in header]
+    duplicated = [c for c in names if names.count(c) > 1]
+    if duplicated:
+        msg = f"indicator table {file!r}: column {duplicated[0]!r} appears twice"
+        raise DataError(msg, code="E-TABLE-COLUMN")
     raw.columns = [str(c).strip() for c in raw.columns]
     if "year" not in raw.columns:
         msg = (f"indicator table {file!r} has no 'year' column; columns: {', '.join(raw.columns) or '(none)'} "
                "(hint: the first column should be year, then one column per indicator)")
         raise DataError(msg, code="E-TABLE-YEAR")
-    duplicated = [c for c in raw.columns if list(raw.columns).count(c) > 1]
-    if duplicated:
-        msg = f"indicator table {file!r}: column {duplicated[0]!r} appears twice"
-        raise DataError(msg, code="E-TABLE-COLUMN")
     years = pd.to_numeric(raw["year"].str.strip(), errors="coerce")
     bad = years.isna() | (years % 1 != 0)
     if bad.any():
