@@ -18,6 +18,7 @@ import logging
 from importlib.metadata import PackageNotFoundError, version
 
 from . import audit as audit
+from . import coverage as coverage
 from . import crs as crs
 from . import datasets as datasets
 from . import errors as errors
@@ -43,6 +44,7 @@ __all__ = [
     "Target",
     "__version__",
     "audit",
+    "coverage",
     "crs",
     "datasets",
     "errors",

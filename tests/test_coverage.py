@@ -1,0 +1,271 @@
+"""Coverage: shares against independent straight-line computations, by road against hand-computed answers."""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely import LineString, Point, box
+
+from nbgeo import coverage, network
+from nbgeo.errors import InputError, PlanError
+from nbgeo.layers import Dataset
+from nbgeo.plan import CoverageSpec, Plan
+
+UTM = "EPSG:32651"
+
+
+def gdf(geoms, index=None, **cols) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(cols, geometry=list(geoms), crs=UTM, index=index)
+
+
+def grid_network(n: int = 6, spacing: float = 100.0, one_way_rows: tuple[int, ...] = ()) -> network.RoadNetwork:
+    """An n × n street grid; rows in ``one_way_rows`` run east only."""
+    ids = np.arange(n * n).reshape(n, n)
+    x = np.tile(np.arange(n) * spacing, n).astype(float)
+    y = np.repeat(np.arange(n) * spacing, n).astype(float)
+    u, v = [], []
+    for r in range(n):
+        for c in range(n - 1):
+            u.append(ids[r, c])
+            v.append(ids[r, c + 1])
+            if r not in one_way_rows:
+                u.append(ids[r, c + 1])
+                v.append(ids[r, c])
+    for c in range(n):
+        for r in range(n - 1):
+            u += [ids[r, c], ids[r + 1, c]]
+            v += [ids[r + 1, c], ids[r, c]]
+    return network.network_from_arrays(x, y, u, v, crs=UTM)
+
+
+# ---- straight line: against geopandas ----------------------------------------------------------
+
+
+def test_straight_point_coverage_matches_geopandas():
+    rng = np.random.default_rng(7)
+    sites = gdf(shapely.points(rng.uniform(0, 5000, (400, 2))), index=[f"s{i}" for i in range(400)])
+    chargers = gdf(shapely.points(rng.uniform(0, 5000, (30, 2))), index=[f"c{i}" for i in range(30)])
+    cov = coverage.coverage(sites, chargers, distance=600, mode="straight")
+    joined = gpd.sjoin_nearest(sites, chargers, distance_col="d")
+    nearest = joined.groupby(level=0)["d"].min()
+    assert cov.share == pytest.approx(100 * (nearest <= 600).mean())
+    assert set(cov.uncovered().index) == set(nearest[nearest > 600].index)
+    dist = coverage.site_distances(sites, chargers, mode="straight")
+    assert np.allclose(dist["distance"].to_numpy(), nearest.reindex(sites.index).to_numpy())
+
+
+def test_straight_area_coverage_matches_the_exact_overlay():
+    zones = gdf([box(0, 0, 2000, 1000), box(3000, 0, 3500, 3000)], index=["Z1", "Z2"])
+    chargers = gdf([Point(500, 500), Point(2600, 800), Point(3250, 2900)])
+    served = shapely.union_all(shapely.buffer(np.asarray(chargers.geometry.values), 700, quad_segs=64))
+    exact = zones.geometry.intersection(served).area.sum() / zones.area.sum() * 100
+    cov = coverage.coverage(zones, chargers, distance=700, mode="straight", weight="area", split="grid", cell=10)
+    assert cov.share == pytest.approx(exact, abs=0.2)
+    assert cov.total == pytest.approx(zones.area.sum())
+    # Whole zones: neither is entirely within 700 m, but both have a charger within 700 m of their edge.
+    whole = coverage.coverage(zones, chargers, distance=700, mode="straight", weight="area")
+    assert whole.share == 100.0
+
+
+def test_demand_units_conserve_weight():
+    zone = gdf([box(0, 0, 333, 255)], index=["Z"], jobs=[1000.0])
+    cells = coverage.demand_units(zone, weight="jobs", split="grid", cell=50, crs=UTM)
+    assert cells["weight"].sum() == pytest.approx(1000.0)
+    area = coverage.demand_units(zone, weight="area", split="grid", cell=50, crs=UTM)
+    assert area["weight"].sum() == pytest.approx(333 * 255)
+    road = gdf([LineString([(0, 0), (1000, 0), (1000, 250)])], index=["R"])
+    pieces = coverage.demand_units(road, weight="length", split="length", cell=100, crs=UTM)
+    assert pieces["weight"].sum() == pytest.approx(1250.0)
+    assert pieces["weight"].max() <= 100.0 + 1e-9
+    with pytest.raises(InputError, match="no weight column"):
+        coverage.demand_units(zone, weight="people", crs=UTM)
+
+
+# ---- by road --------------------------------------------------------------------------------------
+
+
+def test_network_and_straight_agree_on_a_straight_road():
+    # Everything lies on one straight two-way road: road distance = straight distance.
+    xs = np.arange(0, 5001, 50.0)
+    line = network.network_from_arrays(xs, np.zeros(len(xs)), np.r_[np.arange(len(xs) - 1), np.arange(1, len(xs))],
+                                       np.r_[np.arange(1, len(xs)), np.arange(len(xs) - 1)], crs=UTM)
+    rng = np.random.default_rng(3)
+    sites = gdf([Point(x, 0) for x in rng.choice(xs, 60)])
+    chargers = gdf([Point(x, 0) for x in rng.choice(xs, 4, replace=False)])
+    for dist in (100, 300, 800):
+        by_road = coverage.coverage(sites, chargers, distance=dist, network=line)
+        straight = coverage.coverage(sites, chargers, distance=dist, mode="straight")
+        assert by_road.share == straight.share
+        assert np.array_equal(by_road.units["distance"].to_numpy(), straight.units["distance"].to_numpy())
+    m_road = coverage.coverage_matrix(sites, chargers, distance=500, network=line)
+    m_line = coverage.coverage_matrix(sites, chargers, distance=500, mode="straight")
+    assert np.array_equal(m_road.to_dense(), m_line.to_dense())
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 8), st.floats(50, 600))
+def test_network_coverage_never_exceeds_straight_and_grows_with_facilities(seed, k, dist):
+    net = grid_network(6, 100.0, one_way_rows=(1, 4))
+    rng = np.random.default_rng(seed)
+    sites = gdf(shapely.points(rng.uniform(-20, 520, (40, 2))))
+    chargers = gdf(shapely.points(rng.uniform(0, 500, (k, 2))))
+    by_road = coverage.coverage(sites, chargers, distance=dist, network=net)
+    straight = coverage.coverage(sites, chargers, distance=dist, mode="straight")
+    assert 0.0 <= by_road.share <= straight.share <= 100.0
+    assert (by_road.units["distance"].to_numpy() >= straight.units["distance"].to_numpy() - 1e-9).all()
+    more = pd.concat([chargers, gdf(shapely.points(rng.uniform(0, 500, (3, 2))))], ignore_index=True)
+    assert coverage.coverage(sites, more, distance=dist, network=net).share >= by_road.share
+
+
+def test_one_way_streets_change_who_is_covered():
+    # Row 1 (y = 100) runs east only. From its east end to a charger at its west end one must go round
+    # (down, west along row 0, up: 400 m); from the charger to the site it is 200 m straight along row 1.
+    net = grid_network(3, 100.0, one_way_rows=(1,))
+    charger = gdf([Point(0, 100)])
+    sites = gdf([Point(200, 100), Point(0, 100)], index=["east", "west"])
+    cov = coverage.coverage(sites, charger, distance=250, network=net)
+    assert cov.uncovered().index.tolist() == ["east"]
+    assert cov.units.set_index("site").loc["east", "distance"] == 400.0
+    served = coverage.coverage(sites, charger, distance=250, network=net, direction="from")
+    assert served.share == 100.0
+    assert served.units.set_index("site").loc["east", "distance"] == 200.0
+
+
+def test_road_coverage_hand_computed():
+    #  0 --- 1 --- 2 (two-way, 100 m each)   2 -> 3 one-way (100 m)   charger at node 0
+    net = network.network_from_arrays(np.array([0.0, 100, 200, 300]), np.zeros(4), u=[0, 1, 1, 2, 2],
+                                      v=[1, 0, 2, 1, 3], crs=UTM)
+    charger = gdf([Point(0, 0)])
+    cov = coverage.road_coverage(net, charger, distance=150)
+    # 0-1 fully (100), 1-2 half (50), 2-3 nothing (one-way away from the charger: no way back).
+    assert cov.covered == pytest.approx(150.0)
+    assert cov.total == pytest.approx(300.0)
+    back = coverage.road_coverage(net, charger, distance=250, direction="from")
+    # From the charger: 0-1, 1-2 and the first 50 m of 2 -> 3.
+    assert back.covered == pytest.approx(250.0)
+
+
+def test_road_coverage_against_sampled_points():
+    net = grid_network(5, 200.0, one_way_rows=(2,))
+    chargers = gdf([Point(0, 0), Point(800, 400)])
+    exact = coverage.road_coverage(net, chargers, distance=330)
+    # Sample every street at 1 m and measure each point by road on a densified copy of the network.
+    streets = net.to_gdf()
+    dense = network.network_from_graph(_graph_of(net), split_curves=True)
+    sample = coverage.demand_units(streets, weight="length", split="length", cell=1.0, crs=UTM)
+    sampled = coverage.coverage(sample, chargers, distance=330, network=dense, weight="weight")
+    assert exact.share == pytest.approx(sampled.share, abs=0.3)
+
+
+def _graph_of(net: network.RoadNetwork):
+    """The network as a networkx graph whose edges are drawn every metre (so nodes lie every metre)."""
+    import networkx as nx
+
+    g = nx.MultiDiGraph(crs=net.crs)
+    for i in range(net.n_nodes):
+        g.add_node(i, x=float(net.x[i]), y=float(net.y[i]))
+    u, v, _ = net.edges
+    for a, b in zip(u.tolist(), v.tolist(), strict=True):
+        line = shapely.segmentize(LineString([(net.x[a], net.y[a]), (net.x[b], net.y[b])]), 1.0)
+        g.add_edge(a, b, geometry=line)
+    return g
+
+
+def test_service_areas():
+    chargers = gdf([Point(0, 0), Point(5000, 0)])
+    straight = coverage.service_areas(chargers, distance=1000, mode="straight")
+    assert straight.area.iloc[0] == pytest.approx(2 * math.pi * 1000**2, rel=0.01)
+    net = grid_network(11, 200.0)
+    area = coverage.service_areas(gdf([Point(0, 0)]), distance=450, network=net, resolution=25)
+    shape = area.geometry.iloc[0]
+    assert shape.contains(Point(200, 200)) and shape.contains(Point(400, 0))
+    assert not shape.intersects(Point(600, 0)) and not shape.intersects(Point(400, 400))
+    assert coverage.service_areas(gdf([]), distance=450, network=net).empty
+
+
+def test_coverage_by_district():
+    districts = gpd.GeoDataFrame({"name": ["西区", "东区"]}, geometry=[box(-100, -100, 500, 500), box(500, -100, 1100, 500)],
+                                 crs=UTM)
+    sites = gdf([Point(0, 0), Point(100, 0), Point(900, 0), Point(2000, 0)], index=["a", "b", "c", "d"])
+    cov = coverage.coverage(sites, gdf([Point(0, 10)]), distance=200, mode="straight", districts=districts)
+    by = cov.by("district")
+    assert by.loc["西区", "share"] == 100.0 and by.loc["西区", "sites"] == 2
+    assert by.loc["东区", "share"] == 0.0 and by.loc["东区", "uncovered_sites"] == 1
+    outside = by[by.index.isna()]
+    assert outside["sites"].tolist() == [1]
+
+
+def test_no_demand_and_no_facilities():
+    cov = coverage.coverage(gdf([]), gdf([Point(0, 0)]), distance=100, mode="straight")
+    assert math.isnan(cov.share)
+    cov = coverage.coverage(gdf([Point(0, 0)]), gdf([]), distance=100, mode="straight")
+    assert cov.share == 0.0
+    with pytest.raises(InputError, match="needs a road network"):
+        coverage.coverage(gdf([Point(0, 0)]), gdf([Point(0, 0)]), distance=100)
+
+
+# ---- plan requirements ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_dataset() -> Dataset:
+    from nbgeo.crs import working_crs
+
+    ox, oy = 505000.0, 3305000.0
+    parks = gpd.GeoDataFrame(
+        {"name": ["a", "b", "c", "d"], "status": ["built", "built", "built", "planned"], "year": [2021, 2022, 2024, 2026]},
+        geometry=[box(ox, oy, ox + 50, oy + 50), box(ox + 2000, oy, ox + 2050, oy + 50),
+                  box(ox, oy + 3000, ox + 50, oy + 3050), box(ox + 10, oy, ox + 20, oy + 10)],
+        crs=working_crs(), index=["MP1", "MP2", "MP3", "MP4"],
+    )
+    chargers = gpd.GeoDataFrame(
+        {"type": ["charging"] * 3, "ports": [2, 2, 2], "year": [2021, 2023, 2025]},
+        geometry=[Point(ox + 300, oy), Point(ox + 2400, oy), Point(ox, oy + 2600)],
+        crs=working_crs(), index=["C1", "C2", "C3"],
+    )
+    return Dataset.from_gdfs({"micro_parks": parks, "chargers": chargers}, name="small")
+
+
+def spec(**params) -> CoverageSpec:
+    base = {"distance": 500.0, "mode": "straight"}
+    return CoverageSpec(id="mp", demand="micro_parks", facilities="chargers", params={**base, **params},
+                        phrase="示例", title="parks near chargers", proposed=True)
+
+
+def test_evaluate_coverage_year_by_year(small_dataset):
+    plan = Plan(id="p", title="t", baseline=2020, horizon=2025, coverage=(spec(),))
+    entries, shapes = coverage.evaluate_coverage(spec(), small_dataset, year=2025, plan=plan)
+    (e,) = entries
+    assert (e["status"], e["actual"], e["margin"], e["proposed"], e["metric"]) == ("met", 100.0, 0.0, True, "coverage")
+    # 2021: MP1 only, with C1 (300 m); 2022: MP2 has no charger yet; 2024: MP3 waits for C3 (2025).
+    assert [(y["year"], y["share"], y["sites"]) for y in e["by_year"]] == [
+        (2021, 100.0, 1), (2022, 50.0, 2), (2023, 100.0, 2), (2024, 66.667, 3), (2025, 100.0, 3)]
+    assert shapes and all(g.crs.to_epsg() == 4326 for g in shapes.values())
+    each = coverage.evaluate_coverage(spec(years="each_year"), small_dataset, year=2024, plan=plan, overlays=False)[0]
+    assert [(x["year"], x["status"]) for x in each] == [(2021, "met"), (2022, "not_met"), (2023, "met"),
+                                                         (2024, "not_met")]
+    uncovered = each[-1]["uncovered"]
+    # No charger within the search radius (4 × 500 m): the distance is unknown, not made up.
+    assert [u["id"] for u in uncovered] == ["MP3"] and uncovered[0]["distance_m"] is None
+
+
+def test_evaluate_coverage_filters_and_unknowns(small_dataset):
+    built = spec(demand_where={"status": "built"}, year_column="")
+    (e,), _ = coverage.evaluate_coverage(built, small_dataset, year=2025, overlays=False)
+    assert e["sites"] == 3
+    (e,), _ = coverage.evaluate_coverage(spec(mode="network"), small_dataset, year=2025)
+    assert e["status"] == "unknown" and "no road network" in e["note"]
+    missing = CoverageSpec(id="x", demand="featured_parks", facilities="chargers", params={"distance": 5})
+    (e,), _ = coverage.evaluate_coverage(missing, small_dataset, year=2025)
+    assert e["status"] == "unknown" and "featured_parks" in e["note"]
+    with pytest.raises(PlanError, match="unknown key"):
+        coverage.evaluate_coverage(spec(radius=3), small_dataset, year=2025)
+    with pytest.raises(PlanError, match="distance must be"):
+        coverage.evaluate_coverage(spec(distance=-1), small_dataset, year=2025)
