@@ -562,7 +562,7 @@ def _one_layer(gdf: gpd.GeoDataFrame, *, kind: str, key: str, title: str, group:
 
 
 def _data_layers(dataset: Dataset, names: Sequence[str], lang: str, shift: Callable[[np.ndarray], np.ndarray] | None,
-                 simplify_m: float) -> list[dict[str, Any]]:
+                 simplify_m: float, *, basemap: bool = False) -> list[dict[str, Any]]:
     from .layers import LAYERS
 
     specs: list[dict[str, Any]] = []
@@ -572,6 +572,8 @@ def _data_layers(dataset: Dataset, names: Sequence[str], lang: str, shift: Calla
         spec = LAYERS.get(name)
         title = (spec.title_zh if lang == "zh" else spec.title_en) if spec else name
         style = {**_DEFAULT_STYLE, **LAYER_STYLES.get(name, {})}
+        if basemap and name == "districts":  # the land colour would hide the tiles
+            style["fill_opacity"] = 0.0
         label_field = None
         if name == "districts":
             label_field = "name_en" if lang == "en" and "name_en" in gdf.columns else "name"
@@ -683,12 +685,12 @@ def _share(r: TargetResult) -> float | None:
     return None
 
 
-def _sources(dataset: Dataset, lang: str) -> list[dict[str, Any]]:
+def _sources(dataset: Dataset, names: Sequence[str], lang: str) -> list[dict[str, Any]]:
     from .layers import LAYERS
 
     groups: dict[tuple[str, str, bool], list[str]] = {}
-    for name, layer in dataset.layers.items():
-        m = layer.meta
+    for name in names:
+        m = dataset.layer(name).meta
         spec = LAYERS.get(name)
         title = (spec.title_zh if lang == "zh" else spec.title_en) if spec else name
         groups.setdefault((m.source, m.licence, m.illustrative), []).append(title)
@@ -786,7 +788,7 @@ def map_spec(
         notes.append(safe_text(_t(lang, "illustrative")))
     if shift is not None:
         notes.append(safe_text(_t(lang, "shift")))
-    specs = _data_layers(dataset, names, lang, shift, simplify_m)
+    specs = _data_layers(dataset, names, lang, shift, simplify_m, basemap=bm is not None)
     overlays = report.overlays if report is not None else {}
     specs = _result_layers(overlays, lang, shift, simplify_m) + specs
     bounds = _bounds([dataset[n] for n in names] + [g for g in overlays.values() if g is not None], shift)
@@ -808,7 +810,7 @@ def map_spec(
         "groups": [{"id": "result", "title": safe_text(_t(lang, "result"))},
                    {"id": "data", "title": safe_text(_t(lang, "data"))}],
         "i18n": {k: safe_text(_t(lang, k)) for k in ("layers", "fold", "sources", "badge")},
-        "layers": _draw_order(specs), "targets": targets, "sources": _sources(dataset, lang),
+        "layers": _draw_order(specs), "targets": targets, "sources": _sources(dataset, names, lang),
     }
 
 

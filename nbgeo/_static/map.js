@@ -336,7 +336,8 @@
 
   function legendHtml(spec) {
     var lg = spec.legend;
-    if (!lg) { return ""; }
+    // one category only: the swatch of the layer row already says it all
+    if (!lg || (lg.type !== "continuous" && lg.items.length < 2)) { return ""; }
     var html = "<div class='nb-legend'>";
     if (lg.title) { html += "<div class='nb-legend-t'>" + lg.title + "</div>"; }
     if (lg.type === "continuous") {
@@ -372,9 +373,11 @@
           body.appendChild(el("div", "nb-group-h", g.title));
           members.forEach(function (entry) {
             var ls = entry.spec, row = el("div", "nb-layer");
+            var single = ls.legend && ls.legend.type !== "continuous" && ls.legend.items.length === 1 ? ls.legend.items[0] : null;
             var badge = ls.illustrative ? "<span class='nb-badge' title='" + ls.note + "'>" + ls.badge + "</span>" : "";
             var label = el("label", "nb-layer-h", "<input type='checkbox'>" +
-              swatch(ls.kind, ls.colors[0], ls.style.ring) + "<span class='nb-lt'>" + ls.title + "</span>" +
+              swatch(ls.kind, single ? single.color : ls.colors[0], ls.style.ring) + "<span class='nb-lt'>" + ls.title +
+              (single ? " <span class='nb-lstat'>· " + single.label + "</span>" : "") + "</span>" +
               "<span class='nb-count'>" + ls.countText + "</span>" + badge);
             var box2 = label.querySelector("input");
             box2.checked = ls.visible;
@@ -454,6 +457,20 @@
 
   /* ---------- assembly ---------- */
 
+  // Keep the scrolling panels clear of the controls in the corners below them.
+  function layoutPanels(map) {
+    var c = map.getContainer(), h = c.clientHeight;
+    function fit(corner, below, selector) {
+      var box = c.querySelector(corner + " " + selector + " .nb-panel-b"), low = c.querySelector(below);
+      if (!box) { return; }
+      var top = box.getBoundingClientRect().top - c.getBoundingClientRect().top;
+      var reserved = low ? low.offsetHeight + 26 : 16;
+      box.style.maxHeight = Math.max(80, h - top - reserved) + "px";
+    }
+    fit(".leaflet-top.leaflet-left", ".leaflet-bottom.leaflet-left", ".nb-targets");
+    fit(".leaflet-top.leaflet-right", ".leaflet-bottom.leaflet-right", ".nb-layers");
+  }
+
   // Fit the data into the part of the map the panels leave free (when the map is wide enough).
   function fitData(map, bounds) {
     var c = map.getContainer(), size = map.getSize();
@@ -519,6 +536,8 @@
     layersControl(inst).addTo(map);
     if (!spec.embedded) { htmlControl("bottomleft", "nb-panel nb-sources", sourcesHtml(spec)).addTo(map); }
     L.control.scale({ position: "bottomright", imperial: false }).addTo(map);
+    layoutPanels(map);
+    map.on("resize", function () { layoutPanels(map); });
     if (spec.bounds) { fitData(map, spec.bounds); }
     nbgeo.instances.push(inst);
     root.nbgeoReady = true;
