@@ -85,6 +85,11 @@ def dataset_info(dataset: Dataset) -> dict[str, Any]:
         },
         "problems": [p.to_dict() for p in dataset.problems],
         "tables": tables_info(dataset),
+        "rasters": {
+            name: {"file": r.meta.file, "source": r.meta.source, "licence": r.meta.licence, "crs": r.crs,
+                   "illustrative": r.meta.illustrative, "note": r.meta.note}
+            for name, r in getattr(dataset, "rasters", {}).items()
+        },
     }
 
 
@@ -220,7 +225,7 @@ class AuditReport:
 
 
 def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress: bool = False,
-              snapshots: Mapping[int, Dataset] | None = None) -> AuditReport:
+              snapshots: Mapping[int, Dataset] | None = None, exclude_failing: bool = False) -> AuditReport:
     """Audit a dataset against a plan.
 
     The plan's ``[[indicators]]``, if any, are evaluated from the dataset's
@@ -241,6 +246,10 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
     snapshots
         Datasets as they were in given years, for the progress (see
         :func:`nbgeo.progress.target_history`).
+    exclude_failing
+        Leave the sites that fail a siting rule out of the targets and every
+        later count and coverage (the plan's ``[[rules]]``, :mod:`nbgeo.rules`).
+        They still appear in the ``rules`` section and on the map.
 
     Returns
     -------
@@ -249,6 +258,13 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
     from . import settings
 
     when = year or settings.default_year or plan.horizon
+    rule_results = []
+    if plan.rules:
+        from .rules import evaluate_rules, without_failing
+
+        rule_results = evaluate_rules(plan, dataset)
+        if exclude_failing:
+            dataset = without_failing(dataset, rule_results)
     targets = evaluate_targets(plan, dataset, year=when)
     log.info("Evaluated %d target results for %d", len(targets), when)
     sections: dict[str, list[dict[str, Any]]] = {}
@@ -260,4 +276,12 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
         from .progress import progress_section
 
         sections["progress"] = progress_section(plan, dataset, as_of=when, snapshots=snapshots)
-    return AuditReport(plan=plan, dataset=dataset, year=when, targets=tuple(targets), sections=sections)
+    overlays: dict[str, gpd.GeoDataFrame] = {}
+    if rule_results:
+        sections["rules"] = [r.to_dict() for r in rule_results]
+        for r in rule_results:
+            shapes = r.offending()
+            if len(shapes):
+                overlays[f"rule {r.rule.id}: {r.failed} fail, {r.unknown} unknown"] = shapes
+    return AuditReport(plan=plan, dataset=dataset, year=when, targets=tuple(targets), sections=sections,
+                       overlays=overlays)

@@ -77,7 +77,7 @@ from .errors import (
     OutputError,
     Problem,
 )
-from .layers import Dataset, Layer, LayerMeta
+from .layers import Dataset, Layer, LayerMeta, Raster
 from .validate import REPAIRABLE, raise_for_problems, repair_layer, verify_layer
 
 if TYPE_CHECKING:
@@ -1264,9 +1264,49 @@ def read_dataset(path: str | Path, *, allow_network: bool | None = None, encodin
     folder = manifest.parent.resolve()
     layers, problems = _load_layers(raw_layers, folder=folder, manifest=manifest, allow_network=allow_network,
                                     encoding=encoding, assume_crs=assume_crs, repair=repair)
+    rasters = _read_rasters(data.get("rasters", {}), manifest=manifest, folder=folder, problems=problems)
     raise_for_problems(problems, context=f"dataset {str(manifest.parent)!r}")
     return Dataset(name=str(head.get("name", folder.name)), layers=layers, path=str(folder),
-                   title=str(head.get("title", "")), problems=tuple(problems))
+                   title=str(head.get("title", "")), problems=tuple(problems), rasters=rasters)
+
+
+def _read_rasters(raw_rasters: Any, *, manifest: Path, folder: Path, problems: list[Problem]) -> dict[str, Raster]:
+    """The ``[rasters.NAME]`` entries of a manifest, each checked from its header (the pixels stay on disk)."""
+    from dataclasses import replace
+
+    from .raster import verify_raster
+
+    if not isinstance(raw_rasters, dict):
+        msg = f"{manifest}: [rasters] must hold [rasters.NAME] tables"
+        raise InputError(msg, code="E-MANIFEST-KEY")
+    known = {"file", "source", "licence", "datum", "crs", "illustrative", "note"}
+    rasters: dict[str, Raster] = {}
+    for name, raw in raw_rasters.items():
+        unknown = set(raw) - known if isinstance(raw, dict) else set()
+        if not isinstance(raw, dict) or unknown or "file" not in raw:
+            what = f"unknown key(s) {', '.join(sorted(unknown))}" if unknown else "missing key 'file'"
+            msg = f"{manifest}: [rasters.{name}]: {what}; known: {', '.join(sorted(known))}"
+            raise InputError(msg, code="E-MANIFEST-KEY")
+        if str(raw.get("datum", "WGS84")).upper() not in ("WGS84", "CGCS2000"):
+            msg = f"{manifest}: [rasters.{name}]: datum {raw['datum']!r} is not supported for rasters (WGS84, CGCS2000)"
+            raise CRSError(msg, code="E-CRS-DATUM")
+        illustrative = raw.get("illustrative", False)
+        if not isinstance(illustrative, bool):
+            msg = f"{manifest}: [rasters.{name}]: illustrative must be true or false, got {illustrative!r}"
+            raise InputError(msg, code="E-MANIFEST-KEY")
+        file_path = (folder / str(raw["file"])).resolve()
+        if folder not in file_path.parents:
+            msg = f"{manifest}: [rasters.{name}]: file {raw['file']!r} lies outside the dataset folder"
+            raise InputError(msg, code="E-PATH-OUTSIDE")
+        info, found = verify_raster(file_path, name=name, expected_crs=str(raw["crs"]) if "crs" in raw else None)
+        problems += [replace(p, file=str(raw["file"])) for p in found]
+        if info is not None:
+            meta = LayerMeta(name=name, file=str(raw["file"]), source=str(raw.get("source", "unknown")),
+                             licence=str(raw.get("licence", "unknown")), datum=str(raw.get("datum", "WGS84")),
+                             crs=info.crs, illustrative=illustrative, note=str(raw.get("note", "")))
+            rasters[name] = Raster(str(file_path), meta, crs=info.crs)
+            log.info("Found raster %r: %d × %d cells in %s", name, info.width, info.height, info.crs)
+    return rasters
 
 
 def read_file(path: str | Path, *, kind: str | None = None, layer: str | None = None, datum: str | None = None,

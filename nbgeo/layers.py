@@ -40,6 +40,7 @@ __all__ = [
     "Layer",
     "LayerMeta",
     "LayerSpec",
+    "Raster",
 ]
 
 #: The plan's industries (the themes of featured parks), in the plan's own words.
@@ -250,6 +251,25 @@ class Layer:
 
 
 @dataclass(frozen=True)
+class Raster:
+    """One raster of a dataset (a DEM, say): its local file and its provenance.
+
+    The pixels stay on disk; :mod:`nbgeo.raster` reads the windows it needs.
+    ``crs`` is the raster's own CRS as the file declares it (checked against
+    the manifest when the dataset is read).
+    """
+
+    path: str
+    meta: LayerMeta
+    crs: str = ""
+
+    @property
+    def name(self) -> str:
+        """The raster's name in the manifest."""
+        return self.meta.name
+
+
+@dataclass(frozen=True)
 class Dataset:
     """A named set of layers with their provenance.
 
@@ -273,6 +293,7 @@ class Dataset:
     path: str | None = None
     title: str = ""
     problems: tuple[Problem, ...] = ()
+    rasters: Mapping[str, Raster] = field(default_factory=dict)
     _metric_cache: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -332,7 +353,18 @@ class Dataset:
             self._metric_cache[name] = self[name].to_crs(working_crs())
         return self._metric_cache[name]
 
+    def raster(self, name: str) -> Raster:
+        """The raster called ``name``; a LayerError naming the available ones if absent."""
+        try:
+            return self.rasters[name]
+        except KeyError:
+            msg = (
+                f"dataset {self.name!r} has no raster {name!r}; "
+                f"available: {', '.join(self.rasters) or '(none)'} (hint: add [rasters.{name}] to dataset.toml)"
+            )
+            raise LayerError(msg, code="E-RASTER-MISSING") from None
+
     @property
     def illustrative(self) -> bool:
-        """Whether any layer is illustrative."""
-        return any(layer.meta.illustrative for layer in self.layers.values())
+        """Whether any layer or raster is illustrative."""
+        return any(layer.meta.illustrative for layer in (*self.layers.values(), *self.rasters.values()))
