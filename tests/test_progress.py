@@ -287,3 +287,24 @@ def test_to_text_lists_every_target_and_counts(sample, ningbo_plan):
     text = progress.to_text(progress.track(ningbo_plan, sample, as_of=2023))
     assert "progress as of 2023 towards 2025" in text
     assert text.splitlines()[-1] == "8 on track, 2 at risk, 3 off track"
+
+
+def test_2035_plan_is_marked_assumed_and_paced_through_the_2025_targets(ningbo_plan, sample):
+    from nbgeo import datasets
+
+    p35 = plan.read_plan(datasets.get_path("ningbo_2035"))
+    assert (p35.baseline, p35.horizon) == (2020, 2035)
+    assert "illustrative" in p35.title_en and "assumed" in p35.source
+    goals = [*p35.targets, *p35.indicators]
+    assert all(g.proposed and ("assumed" in g.title) for g in goals)
+    by_2025 = {g.id: g for g in [*ningbo_plan.targets, *ningbo_plan.indicators]}
+    assert {g.id for g in goals} == set(by_2025)
+    for g in goals:
+        if g.years == "cumulative":
+            assert dict(g.milestones) == {2025: by_2025[g.id].threshold}
+            assert g.threshold > by_2025[g.id].threshold
+    entries = {e.id: e for e in progress.track(p35, sample, as_of=2025)}
+    # On the 2035 path the 2025 milestone is the 2025 threshold.
+    assert entries["chargers"].expected == 10000 and entries["chargers"].status == "on_track"
+    assert {k for k, e in entries.items() if e.status == "off_track"} == {
+        "clusters_100bn", "industrial_land_share", "green_factories"}

@@ -4,13 +4,13 @@ Examples
 --------
 >>> from nbgeo import datasets
 >>> datasets.available()
-('ningbo', 'ningbo_2025')
+('ningbo', 'ningbo_2025', 'ningbo_2035')
 >>> datasets.get_path("ningbo").name
 'ningbo'
 >>> datasets.get_path("nowhere")
 Traceback (most recent call last):
 ...
-nbgeo.errors.InputError: no embedded dataset 'nowhere'; available: ningbo, ningbo_2025
+nbgeo.errors.InputError: no embedded dataset 'nowhere'; available: ningbo, ningbo_2025, ningbo_2035
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ _HERE = Path(__file__).resolve().parent
 _PATHS = {
     "ningbo": _HERE / "ningbo",
     "ningbo_2025": _HERE / "plans" / "ningbo_2025.toml",
+    "ningbo_2035": _HERE / "plans" / "ningbo_2035.toml",
 }
 
 
@@ -39,7 +40,8 @@ def get_path(name: str) -> Path:
     Parameters
     ----------
     name
-        ``"ningbo"`` (the sample dataset folder) or ``"ningbo_2025"`` (the plan file).
+        ``"ningbo"`` (the sample dataset folder), ``"ningbo_2025"`` (the plan file) or
+        ``"ningbo_2035"`` (the plan carried on to 2035; illustrative, its 2035 values are assumed).
 
     Returns
     -------
