@@ -219,7 +219,7 @@ def _pip_kernel(part: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, offset: int 
     ri = joined["index_right"].to_numpy(dtype=np.int64)
     order = _sorted_pairs(li, ri)
     li, ri = li[order], ri[order]
-    return pd.DataFrame({"left": part.index.to_numpy()[li], "right": polygons.index.to_numpy()[ri],
+    return pd.DataFrame({"left": part.index.take(li), "right": polygons.index.take(ri),
                          "_lpos": li + offset, "_rpos": ri})
 
 
@@ -235,7 +235,7 @@ def _dwithin_kernel(part: gpd.GeoDataFrame, right: gpd.GeoDataFrame, distance: f
     order = _sorted_pairs(li, ri)
     li, ri = li[order], ri[order]
     dist = shapely.distance(np.asarray(part.geometry.values)[li], np.asarray(right.geometry.values)[ri])
-    return pd.DataFrame({"left": part.index.to_numpy()[li], "right": right.index.to_numpy()[ri],
+    return pd.DataFrame({"left": part.index.take(li), "right": right.index.take(ri),
                          "distance": dist, "_lpos": li + offset, "_rpos": ri + right_offset})
 
 
@@ -255,9 +255,8 @@ def _snap_kernel(part: gpd.GeoDataFrame, targets: gpd.GeoDataFrame, max_distance
     first = np.r_[True, li[1:] != li[:-1]]
     li, ri, dist = li[first], ri[first], dist[first]
     found = ri != none
-    labels = np.full(len(li), None, dtype=object)
-    labels[found] = targets.index.to_numpy()[ri[found]]
-    return pd.DataFrame({"point": part.index.to_numpy()[li], "target": labels,
+    labels = targets.index.take(np.where(found, ri, -1), allow_fill=True, fill_value=None)
+    return pd.DataFrame({"point": part.index.take(li), "target": labels,
                          "distance": np.where(found, dist, np.nan), "_lpos": li + offset})
 
 
@@ -672,7 +671,7 @@ class DaskEngine(Engine):
         self._cluster: Any = None
         if scheduler is None:
             self._cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                                     dashboard_address=None, scheduler_port=0,
+                                                     dashboard_address=":0", scheduler_port=0,
                                                      memory_limit=memory_limit)
             self.client = distributed.Client(self._cluster)
             log.info("Started a local Dask cluster with %d workers", n_workers)

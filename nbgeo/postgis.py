@@ -42,13 +42,16 @@ indexed by their id. :func:`write_dataset` creates all of this from a
 - ``nbgeo_<section>`` for every further section of the report (``rules``,
   ``coverage``, ...): one row per entry, its scalar fields as typed columns,
   the whole entry as ``jsonb``, and its geometry (``geometry(Geometry, 4326)``)
-  when the entry names one (a ``geometry`` field, or a ``layer`` and
-  ``feature`` of the dataset);
-- ``nbgeo_overlays``: the map's overlay geometry (failing sites, service areas...).
+  when the entry names one (a ``geometry`` field, or a ``feature_id`` of the
+  layer it names);
+- ``nbgeo_<section>_<field>`` for every field of an entry that lists items,
+  such as a rule's ``findings`` or a coverage requirement's ``uncovered``
+  sites: one row per item, with the geometry of the site it names;
+- ``nbgeo_overlays``: the map's overlay geometry (offending pieces, service areas...).
 
 An audit is identified by ``(plan_id, dataset, audit_year)``: writing it again
-replaces its rows, so a rerun never duplicates anything, and other audits in
-the same tables are left alone. If the connection dies midway, PostgreSQL rolls
+first deletes its rows from every ``nbgeo_`` table, so a rerun never
+duplicates anything, and other audits in the same tables are left alone. If the connection dies midway, PostgreSQL rolls
 the transaction back: no table is left half-written (the tables themselves are
 created inside the same transaction).
 
@@ -775,7 +778,7 @@ def _copy_layer(conn: psycopg.Connection[Any], loc: PgLocation, name: str, gdf: 
 
 #: Columns identifying one audit in every table.
 _KEY = ("plan_id", "dataset", "audit_year")
-_RESERVED = {*_KEY, "entry", "data", "geom", "overlay"}
+_RESERVED = {*_KEY, "entry", "item", "parent_id", "data", "geom", "overlay", "status", "geometry"}
 _TARGET_COLUMNS = (
     ("id", "text NOT NULL"), ("layer", "text"), ("metric", "text"), ("year", "integer NOT NULL"), ("op", "text"),
     ("threshold", "double precision"), ("actual", "double precision"), ("unit", "text"), ("status", "text"),
@@ -783,10 +786,30 @@ _TARGET_COLUMNS = (
 )
 _TARGET_KINDS = {name: {"text NOT NULL": "str", "text": "str", "integer NOT NULL": "int",
                         "double precision": "float", "boolean": "bool"}[sql_type] for name, sql_type in _TARGET_COLUMNS}
+#: Keys naming the layer, and the feature, that an entry (or an item listed in it) is about.
+_LAYER_KEYS = ("layer", "demand")
+_FEATURE_KEYS = ("feature_id", "feature")
 
 
-def _entry_geometry(entry: Mapping[str, Any], dataset: Dataset) -> Any:
-    """The geometry an entry names: a ``geometry`` field (GeoJSON or WKT, WGS 84), or a dataset feature."""
+def _feature_geometry(dataset: Dataset, layer: Any, feature: Any) -> Any:
+    if not isinstance(layer, str) or feature is None or layer not in dataset:
+        return None
+    geoms = dataset[layer].geometry
+    key = str(feature)
+    if key not in geoms.index:
+        return None
+    found = geoms.loc[key]
+    return found.iloc[0] if isinstance(found, pd.Series) else found
+
+
+def _entry_geometry(entry: Mapping[str, Any], dataset: Dataset, *, parent: Mapping[str, Any] | None = None) -> Any:
+    """The geometry an entry names, in WGS 84, or None.
+
+    A ``geometry`` field (GeoJSON mapping, WKT or shapely geometry) wins;
+    otherwise the dataset feature named by ``feature_id`` / ``feature`` (and,
+    for an item listed inside an entry, ``id``) in the layer named by
+    ``layer`` / ``demand`` of the entry or of its parent.
+    """
     import shapely
 
     geom = entry.get("geometry")
@@ -794,67 +817,112 @@ def _entry_geometry(entry: Mapping[str, Any], dataset: Dataset) -> Any:
         return shapely.from_geojson(json.dumps(geom))
     if isinstance(geom, str):
         return shapely.from_wkt(geom)
-    if hasattr(geom, "geom_type"):
+    if isinstance(geom, shapely.Geometry):
         return geom
-    layer = entry.get("layer")
-    feature = entry.get("feature", entry.get("feature_id"))
-    if isinstance(layer, str) and feature is not None and layer in dataset:
-        gdf = dataset[layer]
-        key = str(feature)
-        if key in gdf.index:
-            found = gdf.geometry.loc[key]
-            return found.iloc[0] if isinstance(found, pd.Series) else found
-    return None
+    keys = (*_FEATURE_KEYS, "id") if parent is not None else _FEATURE_KEYS
+    feature = next((entry[k] for k in keys if entry.get(k) is not None), None)
+    scopes = [entry, parent or {}]
+    layer = next((scope[k] for scope in scopes for k in _LAYER_KEYS if isinstance(scope.get(k), str)), None)
+    return _feature_geometry(dataset, layer, feature)
 
 
-def _section_table(conn: psycopg.Connection[Any], loc: PgLocation, table: str, entries: Sequence[Mapping[str, Any]],
-                   key: tuple[Any, ...], dataset: Dataset, *, extra: Mapping[str, str] | None = None,
-                   extra_values: Sequence[Sequence[Any]] | None = None) -> int:
-    """Write one section (a list of JSON-ready dicts) into ``table``; return the rows written."""
+def _create_rows_table(conn: psycopg.Connection[Any], loc: PgLocation, table: str, extra: Mapping[str, str]) -> None:
     from psycopg import sql
 
-    extra = dict(extra or {})
     ident = sql.Identifier(loc.schema, table)
     conn.execute(sql.SQL(
         "CREATE TABLE IF NOT EXISTS {} (plan_id text NOT NULL, dataset text NOT NULL, audit_year integer NOT NULL, "
-        "{}entry integer NOT NULL, status text, data jsonb NOT NULL, geom geometry(Geometry, 4326), "
-        "PRIMARY KEY (plan_id, dataset, audit_year, {}entry))").format(
+        "{}status text, data jsonb NOT NULL, geom geometry(Geometry, 4326), "
+        "PRIMARY KEY (plan_id, dataset, audit_year, {}))").format(
             ident,
             sql.SQL("").join(sql.SQL("{} {}, ").format(sql.Identifier(c), sql.SQL(t)) for c, t in extra.items()),
-            sql.SQL("").join(sql.SQL("{}, ").format(sql.Identifier(c)) for c in extra)))
+            sql.SQL(", ").join(sql.Identifier(c) for c, t in extra.items() if "NOT NULL" in t)))
     index = check_identifier(f"{table[:50]}_geom_gist", what="index")
     conn.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING gist (geom)").format(sql.Identifier(index), ident))
-    conn.execute(sql.SQL("DELETE FROM {} WHERE plan_id = %s AND dataset = %s AND audit_year = %s").format(ident), key)
+
+
+def _insert_rows(conn: psycopg.Connection[Any], loc: PgLocation, table: str, entries: Sequence[Mapping[str, Any]],
+                 key: tuple[Any, ...], extra: Mapping[str, str], extra_values: Sequence[Sequence[Any]],
+                 geoms: Sequence[Any]) -> int:
+    """Insert JSON-ready dicts: scalar fields with safe names as typed columns, the whole dict as jsonb."""
+    from psycopg import sql
+
+    _create_rows_table(conn, loc, table, extra)
     if not entries:
         return 0
-    # Scalar fields with safe names become typed columns; every field stays in `data`.
-    fields: dict[str, list[Any]] = {}
+    names: dict[str, None] = {}
     for entry in entries:
-        for name in entry:
-            fields.setdefault(name, [])
+        names.update(dict.fromkeys(entry))
     promoted: dict[str, str] = {}
-    for name in fields:
-        if name in _RESERVED or name in extra or name in ("status", "geometry") or not _IDENT.match(name):
+    for name in names:
+        if name in _RESERVED or name in extra or not _IDENT.match(name):
             continue
         kind = _kind(entry.get(name) for entry in entries)
         if kind is not None:
             promoted[name] = kind
     kinds = _ensure_columns(conn, loc.schema, table, promoted)
-    columns = [*_KEY, *extra, "entry", "status", "data", "geom", *promoted]
-    placeholders = [sql.Placeholder()] * (len(_KEY) + len(extra) + 3) + [
-        sql.SQL("ST_SetSRID(ST_GeomFromWKB({}), 4326)").format(sql.Placeholder())] + [sql.Placeholder()] * len(promoted)
+    columns = [*_KEY, *extra, "status", "data", "geom", *promoted]
+    values = [sql.Placeholder()] * (len(_KEY) + len(extra) + 2)
+    values.append(sql.SQL("ST_SetSRID(ST_GeomFromWKB({}), 4326)").format(sql.Placeholder()))
+    values += [sql.Placeholder()] * len(promoted)
     insert = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
-        ident, sql.SQL(", ").join(sql.Identifier(c) for c in columns), sql.SQL(", ").join(placeholders))
-    geoms = _wkb([_entry_geometry(entry, dataset) for entry in entries])
+        sql.Identifier(loc.schema, table), sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+        sql.SQL(", ").join(values))
+    wkb = _wkb(list(geoms))
     rows = []
-    for i, entry in enumerate(entries):
+    for entry, head, geom in zip(entries, extra_values, wkb, strict=True):
         data = {k: v for k, v in entry.items() if k != "geometry"}
         status = entry.get("status")
-        rows.append((*key, *(extra_values[i] if extra_values else ()), i, None if status is None else str(status),
-                     _jsonb(data), geoms[i], *(_scalar(entry.get(c), kinds.get(c, promoted[c])) for c in promoted)))
+        rows.append((*key, *head, None if status is None else str(status), _jsonb(data), geom,
+                     *(_scalar(entry.get(c), kinds.get(c, promoted[c])) for c in promoted)))
     with conn.cursor() as cur:
         cur.executemany(insert, rows)
     return len(rows)
+
+
+def _write_section(conn: psycopg.Connection[Any], loc: PgLocation, table: str, entries: Sequence[Mapping[str, Any]],
+                   key: tuple[Any, ...], dataset: Dataset) -> dict[str, int]:
+    """One section: a row per entry, and a child table per field that lists dicts (``findings``, ...)."""
+    counts = {table: _insert_rows(
+        conn, loc, table, entries, key, {"entry": "integer NOT NULL"}, [(i,) for i in range(len(entries))],
+        [_entry_geometry(e, dataset) for e in entries])}
+    nested: dict[str, None] = {}
+    for entry in entries:
+        nested.update(dict.fromkeys(k for k, v in entry.items()
+                                    if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)))
+    for field_name in nested:
+        if not _IDENT.match(field_name) or not _IDENT.match(f"{table}_{field_name}"):
+            log.warning("Section table %s: field %r is kept in the data column only (not a safe table name)",
+                        table, field_name)
+            continue
+        items, heads, geoms = [], [], []
+        for i, entry in enumerate(entries):
+            listed = entry.get(field_name)
+            if not isinstance(listed, list):
+                continue
+            for j, item in enumerate(listed):
+                if isinstance(item, dict):
+                    items.append(item)
+                    heads.append((i, j, None if entry.get("id") is None else str(entry.get("id"))))
+                    geoms.append(_entry_geometry(item, dataset, parent=entry))
+        child = f"{table}_{field_name}"
+        counts[child] = _insert_rows(conn, loc, child, items, key, {
+            "entry": "integer NOT NULL", "item": "integer NOT NULL", "parent_id": "text"}, heads, geoms)
+    return counts
+
+
+def _clear_audit(conn: psycopg.Connection[Any], loc: PgLocation, prefix: str, key: tuple[Any, ...]) -> None:
+    """Delete this audit's rows from every table of the prefix that holds audits (earlier runs included)."""
+    from psycopg import sql
+
+    rows = conn.execute(
+        "SELECT table_name FROM information_schema.columns WHERE table_schema = %s AND column_name = ANY(%s) "
+        "GROUP BY table_name HAVING count(*) = %s",
+        (loc.schema, list(_KEY), len(_KEY))).fetchall()
+    for (table,) in rows:
+        if str(table).startswith(prefix) and _IDENT.match(str(table)):
+            conn.execute(sql.SQL("DELETE FROM {} WHERE plan_id = %s AND dataset = %s AND audit_year = %s").format(
+                sql.Identifier(loc.schema, str(table))), key)
 
 
 def write_report(report: AuditReport, url: str | PgLocation, *, prefix: str = "nbgeo_",
@@ -862,11 +930,15 @@ def write_report(report: AuditReport, url: str | PgLocation, *, prefix: str = "n
     """Write an audit into tables of a PostGIS schema, in one transaction.
 
     Writes ``<prefix>audits``, ``<prefix>targets``, one ``<prefix><section>``
-    per section of the report (``rules``, ``coverage``, ...) and
-    ``<prefix>overlays`` (see the module docstring). The audit's rows are
-    keyed by ``(plan_id, dataset, audit_year)``; writing the same audit again
-    replaces them, so reruns never duplicate rows. Writers of one schema take
-    turns (a transaction-level advisory lock).
+    per section of the report (``rules``, ``coverage``, ...) with a child table
+    ``<prefix><section>_<field>`` for each field that lists items (a rule's
+    ``findings``, a coverage requirement's ``uncovered`` sites), and
+    ``<prefix>overlays`` (see the module docstring). Rows carry the geometry
+    of the feature they name. The audit's rows are keyed by ``(plan_id,
+    dataset, audit_year)``: writing the same audit again first deletes them
+    from every table of the prefix, so reruns never duplicate rows and leave
+    other audits alone. Writers of one schema take turns (a transaction-level
+    advisory lock).
 
     Parameters
     ----------
@@ -908,31 +980,31 @@ def write_report(report: AuditReport, url: str | PgLocation, *, prefix: str = "n
     document = json.loads(report_mod.to_json(report))
     counts: dict[str, int] = {}
 
-    def done(table: str, rows: int) -> None:
-        counts[f"{loc.schema}.{table}"] = rows
-        log.info("Wrote %d rows to %s.%s", rows, loc.schema, table)
-        if progress is not None:
-            progress(table, rows)
+    def done(written: Mapping[str, int]) -> None:
+        for table, rows in written.items():
+            counts[f"{loc.schema}.{table}"] = rows
+            log.info("Wrote %d rows to %s.%s", rows, loc.schema, table)
+            if progress is not None:
+                progress(table, rows)
 
     with connect(loc) as conn:
         try:
             with conn.transaction():
                 _lock(conn, loc.schema)
                 conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(loc.schema)))
+                _clear_audit(conn, loc, prefix, key)
                 audits = sql.Identifier(loc.schema, tables["audits"])
                 conn.execute(sql.SQL(
                     "CREATE TABLE IF NOT EXISTS {} (plan_id text NOT NULL, dataset text NOT NULL, "
                     "audit_year integer NOT NULL, created timestamptz NOT NULL, nbgeo text, plan_title text, "
                     "exit_code integer NOT NULL, passed boolean NOT NULL, summary jsonb NOT NULL, "
                     "report jsonb NOT NULL, PRIMARY KEY (plan_id, dataset, audit_year))").format(audits))
-                conn.execute(sql.SQL("DELETE FROM {} WHERE plan_id = %s AND dataset = %s AND audit_year = %s")
-                             .format(audits), key)
                 conn.execute(sql.SQL(
                     "INSERT INTO {} (plan_id, dataset, audit_year, created, nbgeo, plan_title, exit_code, passed, "
                     "summary, report) VALUES (%s, %s, %s, %s::timestamptz, %s, %s, %s, %s, %s, %s)").format(audits),
                     (*key, report.created, document.get("nbgeo"), report.plan.title, report.exit_code,
                      report.exit_code == 0, _jsonb(document["summary"]), _jsonb(document)))
-                done(tables["audits"], 1)
+                done({tables["audits"]: 1})
 
                 targets = sql.Identifier(loc.schema, tables["targets"])
                 conn.execute(sql.SQL(
@@ -940,8 +1012,6 @@ def write_report(report: AuditReport, url: str | PgLocation, *, prefix: str = "n
                     "audit_year integer NOT NULL, {}, PRIMARY KEY (plan_id, dataset, audit_year, id, year))").format(
                         targets, sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t))
                                                     for c, t in _TARGET_COLUMNS)))
-                conn.execute(sql.SQL("DELETE FROM {} WHERE plan_id = %s AND dataset = %s AND audit_year = %s")
-                             .format(targets), key)
                 names = [c for c, _ in _TARGET_COLUMNS]
                 insert = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
                     targets, sql.SQL(", ").join(sql.Identifier(c) for c in [*_KEY, *names]),
@@ -952,24 +1022,25 @@ def write_report(report: AuditReport, url: str | PgLocation, *, prefix: str = "n
                     rows.append((*key, *(_scalar(values[c], _TARGET_KINDS[c]) for c in names)))
                 with conn.cursor() as cur:
                     cur.executemany(insert, rows)
-                done(tables["targets"], len(rows))
+                done({tables["targets"]: len(rows)})
 
                 for name, entries in report.sections.items():
-                    done(tables[name], _section_table(conn, loc, tables[name], entries, key, report.dataset))
+                    done(_write_section(conn, loc, tables[name], entries, key, report.dataset))
 
                 overlay_entries: list[dict[str, Any]] = []
-                overlay_titles: list[tuple[str]] = []
+                heads: list[tuple[str, int]] = []
                 for title, gdf in report.overlays.items():
                     g = gdf.to_crs(4326) if gdf.crs is not None and not gdf.crs.equals("EPSG:4326") else gdf
                     attrs = [c for c in g.columns if c != g.geometry.name]
-                    for fid, values, geom in zip(g.index, g[attrs].itertuples(index=False, name=None),
-                                                 g.geometry.values, strict=True):
-                        entry = {"feature": fid, **dict(zip(attrs, values, strict=True)), "geometry": geom}
-                        overlay_entries.append(entry)
-                        overlay_titles.append((str(title),))
-                done(tables["overlays"], _section_table(conn, loc, tables["overlays"], overlay_entries, key,
-                                                        report.dataset, extra={"overlay": "text NOT NULL"},
-                                                        extra_values=overlay_titles))
+                    for i, (fid, values, geom) in enumerate(zip(g.index, g[attrs].itertuples(index=False, name=None),
+                                                                g.geometry.values, strict=True)):
+                        overlay_entries.append({"feature": fid, **dict(zip(attrs, values, strict=True)),
+                                                "geometry": geom})
+                        heads.append((str(title), i))
+                done({tables["overlays"]: _insert_rows(
+                    conn, loc, tables["overlays"], overlay_entries, key,
+                    {"overlay": "text NOT NULL", "entry": "integer NOT NULL"}, heads,
+                    [e["geometry"] for e in overlay_entries])})
         except NbgeoError:
             raise
         except psycopg.Error as exc:

@@ -14,6 +14,8 @@ from nbgeo.layers import Dataset
 # Ningbo's old town centre, in WGS 84; small features are laid out around it.
 X0, Y0 = 121.55, 29.87
 
+pytest_plugins = ["pg_cluster"]  # a throwaway PostgreSQL + PostGIS cluster for the database tests
+
 
 @pytest.fixture(scope="session")
 def sample() -> Dataset:

@@ -1,0 +1,297 @@
+"""The engines: exact sums, chunking, and the Dask engine giving the default engine's results exactly."""
+
+from __future__ import annotations
+
+import json
+import math
+from fractions import Fraction
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely import box
+
+from nbgeo import audit, targets
+from nbgeo.cli import main
+from nbgeo.crs import working_crs
+from nbgeo.engine import DaskEngine, DefaultEngine, ExactSum, get_engine
+from nbgeo.errors import CRSError, InputError
+from nbgeo.layers import Dataset
+from nbgeo.plan import Plan, Target
+
+pytest.importorskip("dask_geopandas")
+pytest.importorskip("distributed")
+
+# --------------------------------------------------------------------------------------------------------------
+# Exact sums
+# --------------------------------------------------------------------------------------------------------------
+
+finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(finite, max_size=60), st.integers(min_value=0, max_value=60))
+def test_exact_sum_is_correctly_rounded_and_split_invariant(values: list[float], cut: int) -> None:
+    arr = np.array(values, dtype=np.float64)
+    cut = min(cut, len(arr))
+    exact = sum((Fraction(v) for v in values), Fraction(0))
+    try:
+        expected = float(exact)  # correctly rounded
+    except OverflowError:  # the exact sum rounds beyond the float range
+        expected = math.inf if exact > 0 else -math.inf
+    whole = ExactSum.of(np.zeros(len(arr), dtype=np.int64), arr, 1).values()[0]
+    halves = (ExactSum.of(np.zeros(cut, dtype=np.int64), arr[:cut], 1)
+              + ExactSum.of(np.zeros(len(arr) - cut, dtype=np.int64), arr[cut:], 1)).values()[0]
+    if math.isinf(expected):
+        assert math.isinf(whole) and math.isinf(halves)
+    else:
+        assert whole == expected and halves == expected
+
+
+def test_exact_sum_groups_and_specials() -> None:
+    groups = np.array([0, 1, 1, 2, 2, 2, 3])
+    values = np.array([np.nan, np.inf, 1.0, np.inf, -np.inf, 5.0, 5e-324])
+    out = ExactSum.of(groups, values, 5).values()
+    assert out[0] == 0.0 and out[1] == np.inf and np.isnan(out[2]) and out[3] == 5e-324 and out[4] == 0.0
+    running = ExactSum.of(np.array([0, 1, 2]), np.array([0.1, 0.2, 0.3]), 3).cumulative().values()
+    assert running.tolist() == [0.1, math.fsum([0.1, 0.2]), math.fsum([0.1, 0.2, 0.3])]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def layers() -> dict[str, gpd.GeoDataFrame]:
+    """Random points, parcels and overlapping zones in the working CRS, with missing values and ties."""
+    rng = np.random.default_rng(42)
+    crs = working_crs()
+    n = 4000
+    x, y = rng.uniform(0, 10_000, n), rng.uniform(0, 10_000, n)
+    x[:50], y[:50] = np.round(x[:50] / 1000) * 1000, 500.0  # on zone edges: not `within`
+    points = gpd.GeoDataFrame(
+        {"year": rng.integers(2018, 2027, n).astype(float), "kw": rng.lognormal(3, 2, n), "kind": rng.choice(["a", "b"], n)},
+        geometry=gpd.points_from_xy(x, y), crs=crs, index=[f"P{i:05d}" for i in range(n)])
+    points.loc[points.index[::97], "year"] = np.nan
+    points.loc[points.index[::89], "kw"] = np.nan
+    zones = gpd.GeoDataFrame({"name": [f"z{i}" for i in range(30)]}, geometry=[
+        box(c * 1000 + (r % 2) * 300, r * 1000, c * 1000 + 1400, r * 1000 + 1200) for r in range(5) for c in range(6)],
+        crs=crs, index=[f"Z{i:02d}" for i in range(30)])
+    ox, oy = rng.uniform(0, 9_800, 800), rng.uniform(0, 9_800, 800)
+    parcels = gpd.GeoDataFrame({"use": rng.choice(["industrial", "commercial", "other"], 800),
+                                "year": rng.integers(2021, 2026, 800)},
+                               geometry=shapely.box(ox, oy, ox + rng.uniform(20, 200, 800), oy + 80), crs=crs,
+                               index=[f"L{i:04d}" for i in range(800)])
+    facilities = points.iloc[::40].copy()  # targets for snapping share coordinates: exact ties
+    facilities.index = [f"F{i:03d}" for i in range(len(facilities))]
+    facilities = pd.concat([facilities, facilities.iloc[:5].set_axis([f"G{i}" for i in range(5)])])
+    return {"points": points, "zones": zones, "parcels": parcels, "facilities": facilities}
+
+
+@pytest.fixture(scope="module")
+def dask_engine():
+    with DaskEngine(n_workers=2, partition_rows=700) as engine:
+        yield engine
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The default engine against plain geopandas, and independent of its chunk size
+# --------------------------------------------------------------------------------------------------------------
+
+
+def test_points_in_polygons_matches_sjoin(layers) -> None:
+    got = DefaultEngine(chunk_rows=333).points_in_polygons(layers["points"], layers["zones"])
+    ref = gpd.sjoin(layers["points"], layers["zones"], predicate="within")
+    assert sorted(zip(got["left"], got["right"], strict=True)) == sorted(
+        zip(ref.index, ref["index_right"], strict=True))
+    position = {fid: i for i, fid in enumerate(layers["points"].index)}
+    order = [position[f] for f in got["left"]]
+    assert order == sorted(order)
+    assert got["left"].duplicated().any()  # overlapping zones give a point two rows
+
+
+def test_within_distance_matches_brute_force(layers) -> None:
+    pts, parcels = layers["points"].iloc[:600], layers["parcels"]
+    got = DefaultEngine(chunk_rows=101).within_distance(pts, parcels, 150.0)
+    dist = shapely.distance(np.asarray(pts.geometry.values)[:, None], np.asarray(parcels.geometry.values)[None, :])
+    li, ri = np.nonzero(dist <= 150.0)
+    assert list(zip(got["left"], got["right"], strict=True)) == list(
+        zip(pts.index[li], parcels.index[ri], strict=True))
+    assert np.array_equal(got["distance"].to_numpy(), dist[li, ri])
+
+
+def test_snap_matches_brute_force_with_first_tie(layers) -> None:
+    pts, fac = layers["points"].iloc[:500], layers["facilities"]
+    got = DefaultEngine(chunk_rows=64).snap(pts, fac, max_distance=400.0)
+    dist = shapely.distance(np.asarray(pts.geometry.values)[:, None], np.asarray(fac.geometry.values)[None, :])
+    best = dist.argmin(axis=1)  # argmin takes the first of equal distances
+    near = dist[np.arange(len(pts)), best] <= 400.0
+    assert list(got["point"]) == list(pts.index)
+    assert [t if isinstance(t, str) else None for t in got["target"]] == [
+        fac.index[b] if ok else None for b, ok in zip(best, near, strict=True)]
+    assert np.allclose(got["distance"].to_numpy()[near], dist[np.arange(len(pts)), best][near], rtol=0, atol=1e-9)
+    assert got["distance"].isna().sum() == (~near).sum() > 0
+
+
+def test_zonal_yearly_matches_pandas(layers) -> None:
+    pts, zones = layers["points"], layers["zones"]
+    got = DefaultEngine(chunk_rows=500).zonal_yearly(pts, zones, values=["kw"])
+    pairs = gpd.sjoin(pts, zones, predicate="within").dropna(subset=["year"])
+    ref = pairs.groupby(["index_right", "year"]).agg(count=("kw", "size"), kw=("kw", lambda s: math.fsum(s.dropna())))
+    assert got["count"].tolist() == ref["count"].tolist()
+    assert got["kw"].tolist() == ref["kw"].tolist()
+    cumulative = DefaultEngine().zonal_yearly(pts, zones, values=["kw"], cumulative=True, years=range(2018, 2027))
+    assert len(cumulative) == 30 * 9
+    assert cumulative.loc[("Z00", 2026), "count"] == (got.loc["Z00", "count"].sum())
+
+
+@pytest.mark.parametrize("op", ["points_in_polygons", "within_distance", "snap", "zonal_yearly", "yearly_totals"])
+def test_default_engine_does_not_depend_on_chunk_size(layers, op: str) -> None:
+    def run(engine):
+        return _run_op(engine, op, layers)
+
+    pd.testing.assert_frame_equal(run(DefaultEngine(chunk_rows=13)), run(DefaultEngine()), check_exact=True)
+
+
+def _run_op(engine, op: str, layers, points=None):
+    pts = layers["points"] if points is None else points
+    if op == "points_in_polygons":
+        return engine.points_in_polygons(pts, layers["zones"])
+    if op == "within_distance":
+        return engine.within_distance(pts, layers["parcels"], 120.0)
+    if op == "snap":
+        return engine.snap(pts, layers["facilities"], max_distance=300.0)
+    if op == "zonal_yearly":
+        return engine.zonal_yearly(pts, layers["zones"], values=["kw"], cumulative=True)
+    return engine.yearly_totals(pts, values=["kw"], by="kind", cumulative=True)
+
+
+def test_wrong_crs_and_parameters(layers) -> None:
+    engine = DefaultEngine()
+    with pytest.raises(CRSError) as err:
+        engine.points_in_polygons(layers["points"].to_crs(4326), layers["zones"])
+    assert err.value.code == "E-CRS-MISMATCH"
+    with pytest.raises(CRSError) as err:
+        engine.within_distance(layers["points"].to_crs(4326), layers["zones"].to_crs(4326), 10)
+    assert err.value.code == "E-CRS-UNITS"
+    with pytest.raises(InputError) as err:
+        engine.within_distance(layers["points"], layers["zones"], float("nan"))
+    assert err.value.code == "E-PARAM-RANGE"
+    with pytest.raises(InputError) as err:
+        get_engine("default", scheduler="tcp://127.0.0.1:8786")
+    assert err.value.code == "E-ENGINE-SCHEDULER"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The Dask engine gives the default engine's results, exactly
+# --------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("op", ["points_in_polygons", "within_distance", "snap", "zonal_yearly", "yearly_totals"])
+def test_dask_equals_default(dask_engine, layers, op: str) -> None:
+    expected = _run_op(DefaultEngine(), op, layers)
+    assert len(expected) > 0
+    pd.testing.assert_frame_equal(_run_op(dask_engine, op, layers), expected, check_exact=True)
+
+
+@pytest.mark.parametrize("op", ["points_in_polygons", "snap", "zonal_yearly"])
+def test_dask_geopandas_input_stays_partitioned(dask_engine, layers, op: str) -> None:
+    import dask
+    import dask_geopandas
+
+    # Dask turns strings into pyarrow strings by default; keep pandas' own so that the ids compare equal.
+    with dask.config.set({"dataframe.convert-string": False}):
+        partitioned = dask_geopandas.from_geopandas(layers["points"], npartitions=5)
+    expected = _run_op(DefaultEngine(), op, layers)
+    pd.testing.assert_frame_equal(_run_op(dask_engine, op, layers, points=partitioned), expected, check_exact=True)
+
+
+def _all_metrics_plan() -> Plan:
+    """Targets exercising every metric, filter, weight and year mode, plus ones that cannot be measured."""
+    t = [
+        Target(id="count_a", layer="points", metric="count", threshold=100, where={"kind": "a"}),
+        Target(id="sum_kw", layer="points", metric="sum", column="kw", threshold=1e5, since=2021),
+        Target(id="yearly_kw", layer="points", metric="sum", column="kw", threshold=1e4, years="each_year"),
+        Target(id="industrial_area", layer="parcels", metric="area", unit="ha", threshold=10,
+               where={"use": "industrial"}),
+        Target(id="area_km2", layer="parcels", metric="area", unit="km2", threshold=1),
+        Target(id="roads_km", layer="roads", metric="length", unit="km", threshold=5, year_column=""),
+        Target(id="share_area", layer="parcels", metric="share", unit="%", threshold=35, years="each_year",
+               numerator={"use": "industrial"}, weight="area"),
+        Target(id="share_count", layer="parcels", metric="share", unit="%", threshold=30, numerator={"use": "other"},
+               weight="count"),
+        Target(id="share_kw", layer="points", metric="share", unit="%", threshold=50, numerator={"kind": "b"},
+               weight="kw", years="each_year"),
+        Target(id="tiers", layer="zones_out", metric="tier_count", column="out_{year}", tier="big",
+               tiers={"big": 100.0, "mid": 50.0}, threshold=3, year_column=""),
+        Target(id="no_layer", layer="nowhere", metric="count", threshold=1),
+        Target(id="no_column", layer="points", metric="sum", column="missing", threshold=1),
+        Target(id="empty_share", layer="parcels", metric="share", unit="%", threshold=1, numerator={"use": "x"},
+               weight="count", where={"use": "none"}),
+    ]
+    return Plan(id="test", title="test", baseline=2020, horizon=2025, targets=tuple(t))
+
+
+def _all_metrics_dataset(layers) -> Dataset:
+    rng = np.random.default_rng(3)
+    roads = gpd.GeoDataFrame({"name": ["r"] * 40}, geometry=[
+        shapely.LineString(rng.uniform(0, 9000, (4, 2))) for _ in range(40)], crs=working_crs())
+    zones = layers["zones"].copy()
+    for year in range(2020, 2026):
+        zones[f"out_{year}"] = rng.uniform(20, 160, len(zones))
+    zones.loc[zones.index[3], "out_2025"] = np.nan
+    gdfs = {"points": layers["points"], "parcels": layers["parcels"], "roads": roads, "zones_out": zones}
+    return Dataset.from_gdfs(gdfs, name="random")
+
+
+@pytest.mark.parametrize("year", [2021, 2023, 2025])
+def test_dask_targets_equal_default_targets(dask_engine, layers, year: int) -> None:
+    plan, ds = _all_metrics_plan(), _all_metrics_dataset(layers)
+    expected = targets.evaluate_targets(plan, ds, year=year)
+    got = dask_engine.evaluate_targets(plan, ds, year=year)
+    assert got == expected
+    statuses = {r.id: r.status for r in got}
+    assert statuses["no_layer"] == statuses["no_column"] == statuses["empty_share"] == "unknown"
+    assert {"met", "not_met"} <= set(statuses.values())
+
+
+def test_sample_audit_with_dask_engine(dask_engine, sample, ningbo_plan) -> None:
+    expected = audit.run_audit(sample, ningbo_plan)
+    for engine in (dask_engine, "default"):
+        got = audit.run_audit(sample, ningbo_plan, engine=engine)
+        assert got.targets == expected.targets
+    assert dask_engine.client is not None  # an engine passed in stays open for its owner
+
+
+def test_cli_engine_dask_writes_the_same_audit(tmp_path: Path) -> None:
+    runner = CliRunner()
+    a = runner.invoke(main, ["-q", "audit", "--out", str(tmp_path / "a"), "--no-map"])
+    b = runner.invoke(main, ["-q", "audit", "--out", str(tmp_path / "b"), "--no-map", "--engine", "dask"])
+    assert a.exit_code == b.exit_code == 1, (a.output, b.output)
+    ja = json.loads((tmp_path / "a" / "audit.json").read_text(encoding="utf-8"))
+    jb = json.loads((tmp_path / "b" / "audit.json").read_text(encoding="utf-8"))
+    for doc in (ja, jb):
+        doc.pop("created")
+    assert ja == jb
+
+
+def test_cli_scheduler_address(tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    runner = CliRunner()
+    bad = runner.invoke(main, ["audit", "--out", str(tmp_path / "x"), "--engine", "dask", "--scheduler", "localhost"])
+    assert bad.exit_code == 2 and "E-ENGINE-SCHEDULER" in bad.output
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      scheduler_port=0) as cluster:
+        ok = runner.invoke(main, ["-q", "audit", "--out", str(tmp_path / "y"), "--no-map", "--engine", "dask",
+                                  "--scheduler", cluster.scheduler_address])
+        assert ok.exit_code == 1, ok.output
+        assert cluster.scheduler_address.startswith("tcp://")
+    assert (tmp_path / "y" / "audit.json").exists()

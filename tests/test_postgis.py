@@ -1,0 +1,503 @@
+"""PostGIS: URLs and masking, reading a dataset, writing an audit in one transaction, killing it midway.
+
+The database tests run against a real PostgreSQL with PostGIS (tests/pg_cluster.py).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from urllib.parse import quote
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+from shapely import Point, Polygon, box
+
+from nbgeo import audit, crs, postgis
+from nbgeo.cli import main
+from nbgeo.errors import DatabaseError, InputError, ValidationError
+from nbgeo.layers import Dataset
+
+psycopg = pytest.importorskip("psycopg")
+from psycopg import sql  # noqa: E402
+
+# --------------------------------------------------------------------------------------------------------------
+# URLs, masking and identifiers: no database needed
+# --------------------------------------------------------------------------------------------------------------
+
+
+@given(password=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=4, max_size=30)
+       .filter(lambda s: s.strip() == s and s not in "postgresql://planner@db.example:5432/gis?schema=x"))
+def test_mask_hides_any_password(password: str) -> None:
+    url = f"postgresql://planner:{quote(password, safe='')}@db.example:5432/gis?schema=x"
+    masked = postgis.mask_dsn(url)
+    assert quote(password, safe="") not in masked
+    assert masked == "postgresql://planner:***@db.example:5432/gis?schema=x"
+    loc = postgis.parse_url(url)
+    assert loc.display == masked and str(loc) == masked and quote(password, safe="") not in repr(loc)
+
+
+def test_mask_forms() -> None:
+    assert postgis.mask_dsn("postgres://u:p@ss@h/d") == "postgres://u:***@h/d"  # unencoded @ in the password
+    assert postgis.mask_dsn("x postgresql://u:pw@h/d and POSTGRESQL://v:pw2@k/e") == (
+        "x postgresql://u:***@h/d and POSTGRESQL://v:***@k/e")
+    assert postgis.mask_dsn("postgresql://h/d?user=u&password=pw&sslmode=require") == (
+        "postgresql://h/d?user=u&password=***&sslmode=require")
+    assert postgis.mask_dsn("dbname=d password=pw host=h") == "dbname=d password=*** host=h"
+    assert postgis.mask_dsn("postgresql://u@h:5432/d") == "postgresql://u@h:5432/d"
+
+
+def test_parse_url() -> None:
+    loc = postgis.parse_url("postgresql://u:pw@h:5433/gis?sslmode=disable&schema=ningbo_2025")
+    assert loc.schema == "ningbo_2025"
+    assert loc.conninfo == "postgresql://u:pw@h:5433/gis?sslmode=disable"
+    assert postgis.parse_url("postgresql://u@h/gis").schema == "public"
+    with pytest.raises(InputError) as err:
+        postgis.parse_url("postgresql://u:pw@h/gis?schema=a;drop")
+    assert err.value.code == "E-DB-IDENT" and "pw" not in str(err.value)
+    with pytest.raises(InputError) as err:
+        postgis.parse_url("postgresql://u:pw@h/gis?schema=a&schema=b")
+    assert err.value.code == "E-DB-URL" and ":pw@" not in str(err.value)
+    with pytest.raises(InputError, match="not a postgresql://"):
+        postgis.parse_url("mysql://u:pw@h/gis")
+
+
+@pytest.mark.parametrize("name", ["", "1abc", "a-b", 'x"; DROP TABLE t; --', "a b", "é", "a" * 64, "a.b", None])
+def test_unsafe_identifiers_are_refused(name: object) -> None:
+    with pytest.raises(InputError) as err:
+        postgis.check_identifier(name, what="table")
+    assert err.value.code == "E-DB-IDENT"
+
+
+def test_unreachable_server_message_has_no_password() -> None:
+    with pytest.raises(DatabaseError) as err:
+        postgis.read_dataset("postgresql://planner:Sup3rS3cret@127.0.0.1:1/gis?connect_timeout=2&schema=x")
+    assert err.value.code == "E-DB-CONN"
+    assert "Sup3rS3cret" not in str(err.value) and "planner:***@127.0.0.1:1" in str(err.value)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Helpers for the database tests
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _schema(url: str) -> str:
+    return postgis.parse_url(url).schema
+
+
+def _tables(conn: psycopg.Connection, schema: str) -> set[str]:
+    rows = conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,))
+    return {r[0] for r in rows.fetchall()}
+
+
+def _count(conn: psycopg.Connection, schema: str, table: str) -> int:
+    return conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, table))).fetchone()[0]
+
+
+def _report_with_sections(sample: Dataset, ningbo_plan, *, n_findings: int = 4, year: int | None = None):
+    """An audit of the sample with rule-like and coverage-like sections and an overlay."""
+    base = audit.run_audit(sample, ningbo_plan, year=year)
+    chargers = sample["chargers"].index[:n_findings]
+    rules = [{"id": "setback_red_line", "layer": "chargers", "feature": fid, "status": "fail" if i % 3 else "pass",
+              "distance_m": float(i) * 10.5, "limit_m": 50, "label": f"charger {fid}'; DROP TABLE x; --"}
+             for i, fid in enumerate(chargers)]
+    coverage = [{"id": "chargers_2km", "status": "fail", "covered_share": 0.91, "tags": ["a", "b"],
+                 "geometry": {"type": "Polygon", "coordinates": [[[121.5, 29.8], [121.6, 29.8], [121.6, 29.9],
+                                                                  [121.5, 29.8]]]}}]
+    overlay = gpd.GeoDataFrame({"status": ["fail"], "label": ["uncovered <b>area</b>"]},
+                               geometry=[box(121.5, 29.8, 121.52, 29.82)], crs=4326, index=["u1"])
+    return audit.AuditReport(plan=base.plan, dataset=base.dataset, year=base.year, targets=base.targets,
+                             sections={**base.sections, "rules": rules, "coverage": coverage},
+                             overlays={**base.overlays, "Uncovered demand": overlay})
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------------------------
+
+
+def test_sample_round_trip(pg_url: str, sample: Dataset) -> None:
+    written = postgis.write_dataset(sample, pg_url)
+    assert len(written) == len(sample.names)
+    back = postgis.read_dataset(pg_url)
+    assert back.names == sample.names
+    assert back.name == sample.name and back.title == sample.title
+    assert ":***@" in back.path and postgis.parse_url(pg_url).conninfo.split("@")[0] not in back.path
+    for name in sample.names:
+        a, b = sample[name], back[name]
+        assert list(b.index) == sorted(a.index), name  # read in id order
+        b = b.loc[a.index]
+        assert b.crs.equals("EPSG:4326")
+        assert shapely.equals_exact(np.asarray(a.geometry.values), np.asarray(b.geometry.values), tolerance=0).all()
+        for column in a.columns.drop(a.geometry.name):
+            left, right = a[column].tolist(), b[column].tolist()
+            assert [None if v is None or v != v else v for v in left] == [
+                None if v is None or v != v else v for v in right], (name, column)
+        meta, back_meta = sample.layer(name).meta, back.layer(name).meta
+        assert (back_meta.source, back_meta.licence, back_meta.illustrative, back_meta.note) == (
+            meta.source, meta.licence, meta.illustrative, meta.note)
+    with pytest.raises(DatabaseError) as err:
+        postgis.write_dataset(sample, pg_url)
+    assert err.value.code == "E-DB-EXISTS"
+    postgis.write_dataset(sample, pg_url, replace=True)
+    assert len(postgis.read_dataset(pg_url)["chargers"]) == len(sample["chargers"])
+
+
+def test_audit_from_postgis_equals_audit_from_files(pg_url: str, sample: Dataset, ningbo_plan) -> None:
+    postgis.write_dataset(sample, pg_url)
+    from_db = audit.run_audit(postgis.read_dataset(pg_url), ningbo_plan)
+    from_files = audit.run_audit(sample, ningbo_plan)
+    assert from_db.targets == from_files.targets
+
+
+def _make_layer_table(conn: psycopg.Connection, schema: str, table: str, srid: int, rows: list[tuple]) -> None:
+    conn.execute(sql.SQL("CREATE TABLE {} (id integer, type text, ports numeric, year integer, "
+                         "geom geometry(Point, {}))").format(sql.Identifier(schema, table), sql.Literal(srid)))
+    for fid, kind, ports, year, wkt in rows:
+        conn.execute(sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s, ST_GeomFromText(%s, %s))").format(
+            sql.Identifier(schema, table)), (fid, kind, ports, year, wkt, srid))
+
+
+def _make_manifest(conn: psycopg.Connection, schema: str, rows: list[dict]) -> None:
+    conn.execute(sql.SQL("CREATE TABLE {} (layer text, table_name text, datum text, crs text, source text, "
+                         "illustrative boolean)").format(sql.Identifier(schema, "nbgeo_manifest")))
+    for row in rows:
+        conn.execute(sql.SQL("INSERT INTO {} (layer, table_name, datum, crs, source, illustrative) "
+                             "VALUES (%s, %s, %s, %s, %s, %s)").format(sql.Identifier(schema, "nbgeo_manifest")),
+                     (row["layer"], row["table_name"], row.get("datum"), row.get("crs"), row.get("source"),
+                      row.get("illustrative")))
+
+
+def test_hand_made_schema_with_gcj02_and_projected_srid(pg_url: str, postgis_url: str) -> None:
+    schema = _schema(pg_url)
+    lon, lat = 121.55, 29.87
+    gcj = crs.wgs84_to_gcj02(np.array([lon]), np.array([lat]))
+    glon, glat = float(gcj[0][0]), float(gcj[1][0])
+    with psycopg.connect(postgis_url, autocommit=True) as conn:
+        _make_layer_table(conn, schema, "ev_points", 4326,
+                          [(7, "charging", 4.0, 2022, f"POINT({glon!r} {glat!r})"),
+                           (8, "swapping", 1.5, 2023, f"POINT({glon + 0.01!r} {glat!r})")])
+        _make_layer_table(conn, schema, "stations_utm", 32651, [(1, "charging", 2, 2021, "POINT(360000 3305000)")])
+        _make_manifest(conn, schema, [
+            {"layer": "chargers", "table_name": "ev_points", "datum": "GCJ-02", "source": "bureau", "illustrative": True},
+            {"layer": "other_chargers", "table_name": f"{schema}.stations_utm"},
+        ])
+    ds = postgis.read_dataset(pg_url)
+    assert ds.name == schema and ds.names == ("chargers", "other_chargers")
+    chargers = ds["chargers"]
+    assert list(chargers.index) == ["7", "8"] and chargers.index.name == "id"
+    assert chargers["ports"].dtype == np.float64 and chargers["ports"].tolist() == [4.0, 1.5]
+    assert abs(chargers.geometry.x.iloc[0] - lon) < 1e-6 and abs(chargers.geometry.y.iloc[0] - lat) < 1e-6
+    assert ds.layer("chargers").meta.illustrative and ds.layer("chargers").meta.datum == "GCJ-02"
+    other = ds["other_chargers"]
+    assert other.crs.equals("EPSG:4326")
+    expected = gpd.GeoSeries([Point(360000, 3305000)], crs=32651).to_crs(4326).iloc[0]
+    assert other.geometry.iloc[0].equals_exact(expected, 1e-9)
+
+
+def test_reading_reports_every_problem(pg_url: str, postgis_url: str) -> None:
+    schema = _schema(pg_url)
+    with psycopg.connect(postgis_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE TABLE {} (id text, name text, kind text, geom geometry(Polygon, 4326))")
+                     .format(sql.Identifier(schema, "cons")))
+        conn.execute(sql.SQL("INSERT INTO {} VALUES ('c1', 'bowtie', 'water', "
+                             "ST_GeomFromText('POLYGON((121 29, 121.1 29.1, 121.1 29, 121 29.1, 121 29))', 4326)), "
+                             "('c1', 'dup', 'lava', ST_GeomFromText('POLYGON((121 29, 121.1 29, 121.1 29.1, 121 29))',"
+                             " 4326))").format(sql.Identifier(schema, "cons")))
+        _make_manifest(conn, schema, [{"layer": "constraints", "table_name": "cons"},
+                                      {"layer": "chargers", "table_name": "nowhere"}])
+    with pytest.raises(ValidationError) as err:
+        postgis.read_dataset(pg_url)
+    codes = {p.code for p in err.value.problems}
+    assert {"E-GEOM-SELFX", "E-ID-DUPLICATE", "E-VALUE-CATEGORY", "E-LAYER-MISSING"} <= codes
+    assert ":***@" in str(err.value)
+
+
+def test_missing_manifest(pg_url: str) -> None:
+    with pytest.raises(InputError) as err:
+        postgis.read_dataset(pg_url)
+    assert err.value.code == "E-MANIFEST-MISSING"
+
+
+def test_wrong_password_is_not_echoed(postgis_url: str) -> None:
+    bad = postgis_url.replace(postgis.parse_url(postgis_url).conninfo.split(":")[2].split("@")[0], "Wr0ngPassw0rd")
+    with pytest.raises(DatabaseError) as err:
+        postgis.read_dataset(bad)
+    assert err.value.code == "E-DB-CONN"
+    assert "Wr0ngPassw0rd" not in str(err.value) and ":***@" in str(err.value)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Writing an audit
+# --------------------------------------------------------------------------------------------------------------
+
+
+def test_write_report_tables_and_rerun(pg_url: str, postgis_url: str, sample: Dataset, ningbo_plan) -> None:
+    schema = _schema(pg_url)
+    report = _report_with_sections(sample, ningbo_plan)
+    counts = postgis.write_report(report, pg_url)
+    assert counts[f"{schema}.nbgeo_targets"] == len(report.targets)
+    assert counts[f"{schema}.nbgeo_rules"] == 4 and counts[f"{schema}.nbgeo_coverage"] == 1
+    again = postgis.write_report(report, pg_url)
+    assert again == counts
+    earlier = _report_with_sections(sample, ningbo_plan, year=2023)
+    postgis.write_report(earlier, pg_url)
+    with psycopg.connect(postgis_url) as conn:
+        assert _count(conn, schema, "nbgeo_audits") == 2
+        assert _count(conn, schema, "nbgeo_targets") == len(report.targets) + len(earlier.targets)
+        rows = conn.execute(sql.SQL("SELECT id, year, actual, status, margin, proposed FROM {} WHERE audit_year = 2025 "
+                                    "ORDER BY id, year").format(sql.Identifier(schema, "nbgeo_targets"))).fetchall()
+        expected = sorted((r.id, r.year, r.actual, r.status, r.margin, r.proposed) for r in report.targets)
+        assert rows == expected
+        # Rule findings: typed columns, the whole entry as jsonb, and the feature's geometry.
+        rules = conn.execute(sql.SQL(
+            "SELECT feature, status, distance_m, limit_m, label, data, ST_AsBinary(geom) FROM {} "
+            "WHERE audit_year = 2025 ORDER BY entry").format(sql.Identifier(schema, "nbgeo_rules"))).fetchall()
+        assert [r[0] for r in rules] == list(sample["chargers"].index[:4])
+        assert rules[1][1:5] == ("fail", 10.5, 50, "charger CH00002'; DROP TABLE x; --")
+        assert rules[1][5]["label"] == "charger CH00002'; DROP TABLE x; --"
+        assert shapely.from_wkb(rules[2][6]).equals(sample["chargers"].geometry.iloc[2])
+        cov = conn.execute(sql.SQL("SELECT covered_share, data->'tags', ST_NPoints(geom) FROM {}").format(
+            sql.Identifier(schema, "nbgeo_coverage"))).fetchall()
+        assert cov == [(0.91, ["a", "b"], 4), (0.91, ["a", "b"], 4)]
+        over = conn.execute(sql.SQL("SELECT overlay, feature, label, ST_Area(geom) FROM {} WHERE audit_year = 2025 "
+                                    "AND overlay = 'Uncovered demand'").format(
+                                        sql.Identifier(schema, "nbgeo_overlays"))).fetchall()
+        assert over == [("Uncovered demand", "u1", "uncovered <b>area</b>", pytest.approx(0.0004))]
+        summary = conn.execute(sql.SQL("SELECT exit_code, passed, summary, report->'schema' FROM {} "
+                                       "WHERE audit_year = 2025").format(sql.Identifier(schema, "nbgeo_audits")))
+        exit_code, passed, summ, version = summary.fetchone()
+        assert (exit_code, passed, version) == (1, False, "nbgeo.audit/1")
+        assert summ["rules"] == {"pass": 2, "fail": 2}
+
+
+def test_rule_findings_get_their_own_table_with_geometry(pg_url: str, postgis_url: str, sample, ningbo_plan) -> None:
+    """The real audit of the sample: each rule's findings become rows with the failing site's geometry."""
+    schema = _schema(pg_url)
+    report = audit.run_audit(sample, ningbo_plan)
+    if "rules" not in report.sections:
+        pytest.fail("the sample plan is expected to have siting rules")
+    findings = [(rule["id"], rule["layer"], f) for rule in report.sections["rules"] for f in rule["findings"]]
+    assert findings, "the sample has planted violations"
+    counts = postgis.write_report(report, pg_url)
+    assert counts[f"{schema}.nbgeo_rules_findings"] == len(findings)
+    with psycopg.connect(postgis_url) as conn:
+        rows = conn.execute(sql.SQL("SELECT parent_id, feature_id, status, ST_AsBinary(geom) FROM {} "
+                                    "ORDER BY entry, item").format(
+                                        sql.Identifier(schema, "nbgeo_rules_findings"))).fetchall()
+        overlays = _count(conn, schema, "nbgeo_overlays")
+    assert overlays == sum(len(g) for g in report.overlays.values())
+    for (rule_id, layer, finding), (parent, fid, status, wkb) in zip(findings, rows, strict=True):
+        assert (parent, fid, status) == (rule_id, finding["feature_id"], finding["status"])
+        if fid is not None and fid in sample[layer].index:
+            assert shapely.from_wkb(wkb).equals(sample[layer].geometry.loc[fid])
+
+
+def test_a_rerun_with_fewer_sections_leaves_no_stale_rows(pg_url: str, postgis_url: str, sample, ningbo_plan) -> None:
+    schema = _schema(pg_url)
+    full = _report_with_sections(sample, ningbo_plan)
+    postgis.write_report(full, pg_url)
+    bare = audit.AuditReport(plan=full.plan, dataset=full.dataset, year=full.year, targets=full.targets)
+    postgis.write_report(bare, pg_url)
+    with psycopg.connect(postgis_url) as conn:
+        assert _count(conn, schema, "nbgeo_rules") == 0 and _count(conn, schema, "nbgeo_coverage") == 0
+        assert _count(conn, schema, "nbgeo_overlays") == 0
+        assert _count(conn, schema, "nbgeo_targets") == len(full.targets)
+
+
+def test_columns_widen_when_a_rerun_brings_other_types(pg_url: str, postgis_url: str, sample, ningbo_plan) -> None:
+    schema = _schema(pg_url)
+    base = audit.run_audit(sample, ningbo_plan)
+
+    def with_rules(values: list) -> audit.AuditReport:
+        entries = [{"id": "r", "status": "pass", "value": v} for v in values]
+        return audit.AuditReport(plan=base.plan, dataset=base.dataset, year=base.year, targets=base.targets,
+                                 sections={"rules": entries})
+
+    postgis.write_report(with_rules([1, 2]), pg_url)
+    postgis.write_report(with_rules([1.5, None]), pg_url)
+    postgis.write_report(with_rules(["n/a", 3]), pg_url)
+    with psycopg.connect(postgis_url) as conn:
+        udt = conn.execute("SELECT udt_name FROM information_schema.columns WHERE table_schema = %s AND "
+                           "table_name = 'nbgeo_rules' AND column_name = 'value'", (schema,)).fetchone()[0]
+        values = conn.execute(sql.SQL("SELECT value FROM {} ORDER BY entry").format(
+            sql.Identifier(schema, "nbgeo_rules"))).fetchall()
+    assert udt == "text" and values == [("n/a",), ("3",)]
+
+
+@pytest.mark.parametrize("bad", ['rules"; DROP SCHEMA public CASCADE; --', "with space"])
+def test_unsafe_section_name_writes_nothing(pg_url: str, postgis_url: str, sample, ningbo_plan, bad: str) -> None:
+    base = audit.run_audit(sample, ningbo_plan)
+    report = audit.AuditReport(plan=base.plan, dataset=base.dataset, year=base.year, targets=base.targets,
+                               sections={bad: [{"status": "pass"}]})
+    with pytest.raises(InputError) as err:
+        postgis.write_report(report, pg_url)
+    assert err.value.code == "E-DB-IDENT"
+    with psycopg.connect(postgis_url) as conn:
+        assert _tables(conn, _schema(pg_url)) == set()
+
+
+def test_concurrent_writers_take_turns(pg_url: str, postgis_url: str, sample, ningbo_plan) -> None:
+    report = _report_with_sections(sample, ningbo_plan, n_findings=300)
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            postgis.write_report(report, pg_url)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors
+    with psycopg.connect(postgis_url) as conn:
+        assert _count(conn, _schema(pg_url), "nbgeo_rules") == 300
+        assert _count(conn, _schema(pg_url), "nbgeo_audits") == 1
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Killing the connection mid-write
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _writer_pid(admin: psycopg.Connection, schema: str) -> int | None:
+    """The backend holding nbgeo's advisory lock on ``schema`` (the writer, inside its transaction)."""
+    row = admin.execute(
+        "SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted "
+        "AND l.objid = ((hashtext(%s)::bigint) & 4294967295)::oid AND l.pid <> pg_backend_pid()",
+        (f"nbgeo:{schema}",)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _snapshot(conn: psycopg.Connection, schema: str) -> dict[str, list]:
+    out = {}
+    for table in sorted(_tables(conn, schema)):
+        rows = conn.execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(schema, table))).fetchall()
+        out[table] = sorted(repr(r) for r in rows)
+    return out
+
+
+@pytest.mark.parametrize("kill_after", ["nbgeo_audits", "nbgeo_targets", "nbgeo_rules", "nbgeo_coverage"])
+def test_killed_backend_leaves_nothing_half_written(pg_url: str, postgis_url: str, sample, ningbo_plan,
+                                                    kill_after: str) -> None:
+    schema = _schema(pg_url)
+    report = _report_with_sections(sample, ningbo_plan, n_findings=50)
+    killed = []
+
+    with psycopg.connect(postgis_url, autocommit=True) as admin:
+        def kill(table: str, rows: int) -> None:
+            if table == kill_after:
+                pid = _writer_pid(admin, schema)
+                assert pid is not None
+                killed.append(admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,)).fetchone()[0])
+
+        # First write into an empty schema: after the kill, no table exists at all.
+        with pytest.raises(DatabaseError) as err:
+            postgis.write_report(report, pg_url, progress=kill)
+        assert killed == [True] and err.value.code == "E-DB-CONN"
+        assert "run it again" in str(err.value) and ":***@" in str(err.value)
+        assert _tables(admin, schema) == set()
+
+        # A rerun writes everything once.
+        counts = postgis.write_report(report, pg_url)
+        before = _snapshot(admin, schema)
+        assert {t: len(v) for t, v in before.items()} == {t.split(".")[1]: n for t, n in counts.items()}
+
+        # Killing a rewrite of the same audit leaves the previous rows exactly as they were.
+        killed.clear()
+        with pytest.raises(DatabaseError):
+            postgis.write_report(report, pg_url, progress=kill)
+        assert killed == [True]
+        assert _snapshot(admin, schema) == before
+        postgis.write_report(report, pg_url)
+        after = _snapshot(admin, schema)
+        assert {t: len(v) for t, v in after.items()} == {t: len(v) for t, v in before.items()}
+
+
+def test_kills_at_random_moments(pg_url: str, postgis_url: str, sample, ningbo_plan) -> None:
+    """Kill the writer at random times during its transaction: each audit is there whole, or not at all."""
+    schema = _schema(pg_url)
+    report = _report_with_sections(sample, ningbo_plan, n_findings=3000)
+    rng = random.Random(7)
+    expected_rules = 3000
+    outcomes = []
+    with psycopg.connect(postgis_url, autocommit=True) as admin:
+        for _ in range(10):
+            delay = rng.uniform(0.0, 0.4)
+            result: list[BaseException | None] = []
+
+            def write(result: list[BaseException | None]) -> None:
+                try:
+                    postgis.write_report(report, pg_url)
+                    result.append(None)
+                except DatabaseError as exc:
+                    result.append(exc)
+
+            thread = threading.Thread(target=write, args=(result,))
+            thread.start()
+            deadline = time.monotonic() + 20
+            pid = None
+            while pid is None and thread.is_alive() and time.monotonic() < deadline:
+                pid = _writer_pid(admin, schema)
+            time.sleep(delay)
+            if pid is not None:
+                admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+            thread.join(60)
+            assert result, "the writer did not finish"
+            outcomes.append("killed" if result[0] is not None else "committed")
+            tables = _tables(admin, schema)
+            if "nbgeo_rules" in tables:
+                assert _count(admin, schema, "nbgeo_rules") == expected_rules
+                assert _count(admin, schema, "nbgeo_audits") == 1
+            else:
+                assert tables == set()
+        postgis.write_report(report, pg_url)
+        assert _count(admin, schema, "nbgeo_rules") == expected_rules
+        assert _count(admin, schema, "nbgeo_targets") == len(report.targets)
+    assert "killed" in outcomes
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The command line
+# --------------------------------------------------------------------------------------------------------------
+
+
+def test_cli_audit_from_and_to_postgis(pg_url: str, postgis_url: str, sample: Dataset) -> None:
+    postgis.write_dataset(sample, pg_url)
+    password = postgis.parse_url(postgis_url).conninfo.split(":")[2].split("@")[0]
+    out = pg_url.replace(f"schema={_schema(pg_url)}", f"schema={_schema(pg_url)}_out")
+    runner = CliRunner()
+    try:
+        result = runner.invoke(main, ["audit", pg_url, "--out", out])
+        assert result.exit_code == 1, result.output  # the sample misses some targets
+        assert password not in result.output and ":***@" in result.output
+        with psycopg.connect(postgis_url) as conn:
+            rows = _count(conn, _schema(out), "nbgeo_targets")
+            assert rows == len(audit.run_audit(sample, __import__("nbgeo").plan.read_plan(
+                __import__("nbgeo").datasets.get_path("ningbo_2025"))).targets)
+        again = runner.invoke(main, ["-q", "audit", pg_url, "--out", out])
+        assert again.exit_code == 1 and again.output == ""
+        with psycopg.connect(postgis_url) as conn:
+            assert _count(conn, _schema(out), "nbgeo_targets") == rows
+        bad = runner.invoke(main, ["audit", pg_url.replace(password, "Wr0ngPassw0rd"), "--out", out])
+        assert bad.exit_code == 2 and "E-DB-CONN" in bad.output
+        assert "Wr0ngPassw0rd" not in bad.output and password not in bad.output
+    finally:
+        with psycopg.connect(postgis_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(_schema(out))))
+
+
+def test_write_dataset_refuses_unsafe_column(pg_url: str) -> None:
+    gdf = gpd.GeoDataFrame({"bad name": [1]}, geometry=[Polygon([(0, 0), (1, 0), (1, 1)])], crs=4326, index=["a"])
+    with pytest.raises(InputError) as err:
+        postgis.write_dataset(Dataset.from_gdfs({"constraints": gdf}), pg_url)
+    assert err.value.code == "E-DB-IDENT"
