@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     import geopandas as gpd
 
+    from .engine import Engine
     from .errors import Problem
     from .layers import Dataset
     from .plan import Plan
@@ -225,7 +226,8 @@ class AuditReport:
 
 
 def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress: bool = False,
-              snapshots: Mapping[int, Dataset] | None = None, exclude_failing: bool = False) -> AuditReport:
+              snapshots: Mapping[int, Dataset] | None = None, engine: str | Engine | None = None,
+              scheduler: str | None = None, exclude_failing: bool = False) -> AuditReport:
     """Audit a dataset against a plan.
 
     The plan's ``[[indicators]]``, if any, are evaluated from the dataset's
@@ -246,6 +248,12 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
     snapshots
         Datasets as they were in given years, for the progress (see
         :func:`nbgeo.progress.target_history`).
+    engine
+        Where the heavy steps run (:mod:`nbgeo.engine`): ``"default"`` (this
+        process), ``"dask"`` (a local Dask cluster, closed afterwards) or an
+        :class:`~nbgeo.engine.Engine` you manage. The results are the same.
+    scheduler
+        ``tcp://host:port`` of a running Dask scheduler (implies ``engine="dask"``).
     exclude_failing
         Leave the sites that fail a siting rule out of the targets and every
         later count and coverage (the plan's ``[[rules]]``, :mod:`nbgeo.rules`).
@@ -265,7 +273,17 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
         rule_results = evaluate_rules(plan, dataset)
         if exclude_failing:
             dataset = without_failing(dataset, rule_results)
-    targets = evaluate_targets(plan, dataset, year=when)
+    if engine is None and scheduler is None:
+        targets = evaluate_targets(plan, dataset, year=when)
+    else:
+        from .engine import get_engine
+
+        runner = get_engine(engine, scheduler=scheduler)
+        try:
+            targets = runner.evaluate_targets(plan, dataset, year=when)
+        finally:
+            if runner is not engine:
+                runner.close()
     log.info("Evaluated %d target results for %d", len(targets), when)
     sections: dict[str, list[dict[str, Any]]] = {}
     if plan.indicators:
