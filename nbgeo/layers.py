@@ -294,7 +294,8 @@ class Dataset:
     title: str = ""
     problems: tuple[Problem, ...] = ()
     rasters: Mapping[str, Raster] = field(default_factory=dict)
-    _metric_cache: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, repr=False, compare=False)
+    _metric_cache: dict[str, tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]] = field(default_factory=dict, repr=False,
+                                                                                compare=False)
 
     @classmethod
     def from_gdfs(
@@ -346,12 +347,20 @@ class Dataset:
             raise LayerError(msg, code="E-LAYER-MISSING") from None
 
     def metric(self, name: str) -> gpd.GeoDataFrame:
-        """The layer projected to the metric working CRS (cached per dataset)."""
+        """The layer projected to the metric working CRS (cached per dataset).
+
+        The cache remembers which GeoDataFrame it projected, so a scenario
+        derived with ``dataclasses.replace(ds, layers={...})`` (which shares
+        the cache dict) never gets the projection of the layer it replaced.
+        """
         from .crs import working_crs
 
-        if name not in self._metric_cache:
-            self._metric_cache[name] = self[name].to_crs(working_crs())
-        return self._metric_cache[name]
+        source = self[name]
+        hit = self._metric_cache.get(name)
+        if hit is None or hit[0] is not source:
+            hit = (source, source.to_crs(working_crs()))
+            self._metric_cache[name] = hit
+        return hit[1]
 
     def raster(self, name: str) -> Raster:
         """The raster called ``name``; a LayerError naming the available ones if absent."""
