@@ -69,8 +69,27 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     ctx.obj["quiet"] = quiet
 
 
+class _PathOrUrl(click.ParamType):
+    """A local path, or a ``postgresql://`` URL kept as text (never shown with its password)."""
+
+    name = "PATH|postgresql://URL"
+
+    def __init__(self, *, folder: bool = False) -> None:
+        self.folder = folder
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path | str:
+        from .postgis import is_postgres_url
+
+        if is_postgres_url(value):
+            return str(value)
+        path = Path(value)
+        if self.folder and path.is_file():
+            self.fail(f"{str(path)!r} is a file; expected a folder", param, ctx)
+        return path
+
+
 def _dataset_arg(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.argument("dataset", required=False, type=click.Path(path_type=Path))(func)
+    return click.argument("dataset", required=False, type=_PathOrUrl())(func)
 
 
 def _plan_opt(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -78,11 +97,14 @@ def _plan_opt(func: Callable[..., Any]) -> Callable[..., Any]:
                         help="Plan file (TOML). Default: the embedded Ningbo 2025 plan.")(func)
 
 
-def load_inputs(dataset: Path | None, plan_path: Path | None) -> tuple[Any, Any]:
-    """Read the dataset and plan named on the command line (or the embedded ones)."""
-    from . import datasets, io, plan
+def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any, Any]:
+    """Read the dataset (a folder, or a ``postgresql://`` URL) and plan named on the command line."""
+    from . import datasets, io, plan, postgis
 
-    ds = io.read_dataset(dataset if dataset is not None else datasets.get_path("ningbo"))
+    if postgis.is_postgres_url(dataset):
+        ds = postgis.read_dataset(str(dataset))
+    else:
+        ds = io.read_dataset(dataset if dataset is not None else datasets.get_path("ningbo"))
     p = plan.read_plan(plan_path if plan_path is not None else datasets.get_path("ningbo_2025"))
     return ds, p
 
@@ -90,15 +112,21 @@ def load_inputs(dataset: Path | None, plan_path: Path | None) -> tuple[Any, Any]
 @main.command()
 @_dataset_arg
 @_plan_opt
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
-              help="Folder for audit.json and audit.html.")
+@click.option("--out", "out_dir", required=True, type=_PathOrUrl(folder=True),
+              help="Folder for audit.json and audit.html, or postgresql://...?schema=NAME to write the results "
+                   "into tables of that schema (a rerun replaces the same audit's rows).")
+@click.option("--engine", type=click.Choice(["default", "dask"]), default=None,
+              help="Where the heavy steps run: this process (default) or a Dask cluster (same results).")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="A running Dask scheduler for --engine dask (default: a local cluster of 2 workers).")
 @click.option("--year", type=int, default=None, help="Evaluation year (default: the plan's horizon).")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Map labels.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option("--no-map", is_flag=True, help="Skip the map in audit.html (faster).")
 @click.pass_context
-def audit(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_dir: Path, year: int | None,
-          lang: str, overwrite: bool, no_map: bool) -> None:
+def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None, out_dir: Path | str,
+          engine: str | None, scheduler: str | None, year: int | None, lang: str, overwrite: bool,
+          no_map: bool) -> None:
     """Audit DATASET (default: the embedded Ningbo sample) against a plan.
 
     Writes OUT/audit.json and OUT/audit.html and prints the target table.
@@ -108,7 +136,15 @@ def audit(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_
     from . import report
 
     ds, p = load_inputs(dataset, plan_path)
-    result = audit_mod.run_audit(ds, p, year=year)
+    result = audit_mod.run_audit(ds, p, year=year, engine=engine, scheduler=scheduler)
+    if isinstance(out_dir, str):  # a postgresql:// URL
+        from . import postgis
+
+        counts = postgis.write_report(result, out_dir)
+        if not ctx.obj["quiet"]:
+            click.echo(result.to_text())
+            click.echo(f"wrote {sum(counts.values())} rows to {len(counts)} tables in {postgis.mask_dsn(out_dir)}")
+        ctx.exit(result.exit_code)
     paths = report.write_report(result, out_dir, overwrite=overwrite, lang=lang, with_map=not no_map)
     if not ctx.obj["quiet"]:
         click.echo(result.to_text())
