@@ -18,15 +18,19 @@ import logging
 from importlib.metadata import PackageNotFoundError, version
 
 from . import audit as audit
+from . import charts as charts
+from . import compare as compare
 from . import coverage as coverage
 from . import crs as crs
 from . import datasets as datasets
 from . import errors as errors
 from . import html as html
+from . import indicators as indicators
 from . import io as io
 from . import layers as layers
 from . import network as network
 from . import plan as plan
+from . import progress as progress
 from . import settings as settings
 from . import targets as targets
 from . import validate as validate
@@ -44,15 +48,19 @@ __all__ = [
     "Target",
     "__version__",
     "audit",
+    "charts",
+    "compare",
     "coverage",
     "crs",
     "datasets",
     "errors",
     "html",
+    "indicators",
     "io",
     "layers",
     "network",
     "plan",
+    "progress",
     "read_dataset",
     "read_plan",
     "read_sample",
