@@ -123,10 +123,13 @@ def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Map labels.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option("--no-map", is_flag=True, help="Skip the map in audit.html (faster).")
+@click.option("--exclude-failing", is_flag=True,
+              help="Leave sites that fail a siting rule out of the targets and later counts (they stay in the "
+                   "rules section and on the map).")
 @click.pass_context
 def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None, out_dir: Path | str,
           engine: str | None, scheduler: str | None, year: int | None, lang: str, overwrite: bool,
-          no_map: bool) -> None:
+          no_map: bool, exclude_failing: bool) -> None:
     """Audit DATASET (default: the embedded Ningbo sample) against a plan.
 
     Writes OUT/audit.json and OUT/audit.html and prints the target table.
@@ -136,7 +139,8 @@ def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None
     from . import report
 
     ds, p = load_inputs(dataset, plan_path)
-    result = audit_mod.run_audit(ds, p, year=year, engine=engine, scheduler=scheduler)
+    result = audit_mod.run_audit(ds, p, year=year, engine=engine, scheduler=scheduler,
+                                 exclude_failing=exclude_failing)
     if isinstance(out_dir, str):  # a postgresql:// URL
         from . import postgis
 
@@ -151,6 +155,88 @@ def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None
         click.echo(f"wrote {paths['json']} and {paths['html']}")
     ctx.exit(result.exit_code)
 
+
+def _rules_text(entries: list[dict[str, Any]], *, max_sites: int = 5) -> str:
+    """The rules section as a plain-text table, with the first failing sites of each rule and why."""
+    head = ("rule", "layer", "kind", "status", "checked", "failed", "unknown")
+    rows = [head] + [(e["id"], e["layer"], e["kind"], e["status"], f"{e['checked']:,}", f"{e['failed']:,}",
+                      f"{e['unknown']:,}") for e in entries]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    for e in entries:
+        for f in e["findings"][:max_sites]:
+            lines.append(f"  {e['id']}: {f['feature_id']} {f['status']}: {f['reason']}")
+        if len(e["findings"]) > max_sites:
+            lines.append(f"  {e['id']}: ... {len(e['findings']) - max_sites:,} more in rules.json")
+    bad = sum(e["status"] != "pass" for e in entries)
+    lines.append(f"{len(entries) - bad} of {len(entries)} rules pass")
+    return "\n".join(lines)
+
+
+@main.command("rules")
+@_dataset_arg
+@_plan_opt
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for rules.json, rule_sites.csv and rule_failures.geojson.")
+@click.option("--rule", "rule_ids", multiple=True, metavar="ID", help="Only this rule (repeatable).")
+@click.option("--layer", "layer_names", multiple=True, metavar="NAME", help="Only the rules of this layer (repeatable).")
+@click.option("--tolerance-band", type=click.FloatRange(min=0), default=None, metavar="R",
+              help="Relative tolerance band around each limit (default: settings.tolerance_band); a rule's own "
+                   "'tolerance' wins.")
+@click.option("--all-sites", is_flag=True, help="List every site in rules.json, not only failing and unknown ones.")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@click.pass_context
+def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_dir: Path,
+              rule_ids: tuple[str, ...], layer_names: tuple[str, ...], tolerance_band: float | None,
+              all_sites: bool, overwrite: bool) -> None:
+    """Check DATASET (default: the embedded sample) against the plan's siting rules alone.
+
+    Writes OUT/rules.json (the ``rules`` section of audit.json), OUT/rule_sites.csv
+    (every site of every rule: status, value, limit, margin, unit, reason) and
+    OUT/rule_failures.geojson (failing sites and their offending geometry, WGS 84).
+    Exit 0 when every site passes, 1 when one fails or is unknown, 2 for bad input.
+    """
+    import json
+
+    import pandas as pd
+
+    from . import _atomic, rules
+    from .errors import OutputError
+
+    ds, p = load_inputs(dataset, plan_path)
+    chosen = [r for r in p.rules if (not rule_ids or r.id in rule_ids) and (not layer_names or r.layer in layer_names)]
+    missing = sorted(set(rule_ids) - {r.id for r in p.rules})
+    if missing:
+        msg = f"the plan has no rule {', '.join(map(repr, missing))}; rules: {', '.join(r.id for r in p.rules)}"
+        raise click.BadParameter(msg, param_hint="--rule")
+    paths = {"json": out_dir / "rules.json", "csv": out_dir / "rule_sites.csv",
+             "geojson": out_dir / "rule_failures.geojson"}
+    if not overwrite:
+        for path in paths.values():
+            if path.exists():
+                msg = f"{str(path)!r} exists; pass --overwrite to replace it"
+                raise OutputError(msg, code="E-IO-EXISTS")
+    results = [rules.evaluate_rule(rule, ds, tolerance_band=tolerance_band) for rule in chosen]
+    entries = [r.to_dict(all_findings=all_sites) for r in results]
+    doc = {"schema": "nbgeo.rules/1", "plan": {"id": p.id, "path": p.path}, "dataset": {"name": ds.name,
+           "path": ds.path, "illustrative": ds.illustrative}, "rules": entries}
+    tables = [r.table.assign(rule=r.rule.id, layer=r.rule.layer).rename_axis("feature_id").reset_index()
+              for r in results if r.checked]
+    columns = ["rule", "layer", "feature_id", "status", "value", "limit", "margin", "unit", "other", "reason"]
+    sites = pd.concat(tables)[columns] if tables else pd.DataFrame(columns=columns)
+    shapes = [r.offending() for r in results]
+    shapes = [s for s in shapes if len(s)]
+    features = []
+    for gdf in shapes:
+        features += json.loads(gdf.to_json(drop_id=True))["features"]
+    _atomic.write_text(paths["json"], json.dumps(doc, ensure_ascii=False, indent=1, allow_nan=False) + "\n")
+    _atomic.write_text(paths["csv"], sites.to_csv(index=False))
+    _atomic.write_text(paths["geojson"], json.dumps({"type": "FeatureCollection", "features": features},
+                                                    ensure_ascii=False, allow_nan=False) + "\n")
+    if not ctx.obj["quiet"]:
+        click.echo(_rules_text(entries))
+        click.echo("wrote " + ", ".join(str(path) for path in paths.values()))
+    ctx.exit(1 if any(e["status"] != "pass" for e in entries) else 0)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

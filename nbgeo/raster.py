@@ -263,10 +263,11 @@ def _check_unit(unit: str) -> None:
 
 def _horn(win: NDArray[np.float64], dx: Any, dy: Any, unit: str) -> NDArray[np.float64]:
     """Horn slope from the nine neighbour arrays ``win[k]`` (row-major 3 × 3 order)."""
-    a, b, c, d, _e, f, g, h, i = win
+    a, b, c, d, e, f, g, h, i = win
     dzdx = ((c + 2 * f + i) - (a + 2 * d + g)) / (8.0 * dx)
     dzdy = ((g + 2 * h + i) - (a + 2 * b + c)) / (8.0 * dy)
-    s = np.hypot(dzdx, dzdy)
+    # The centre is not in the formula, but a nodata centre has no slope (as in gdaldem).
+    s = np.hypot(dzdx, dzdy) + 0.0 * e
     return 100.0 * s if unit == "percent" else np.degrees(np.arctan(s))
 
 

@@ -113,6 +113,8 @@ _KEY_LABELS: dict[str, tuple[str, str]] = {
     "rule": ("规则", "rule"), "value": ("数值", "value"), "limit": ("限值", "limit"), "year": ("年份", "year"),
     "op": ("比较", "op"), "kind": ("类别", "kind"), "label": ("说明", "label"), "distance_m": ("距离 (米)", "distance (m)"),
     "share": ("比例", "share"), "count": ("数量", "count"), "source": ("来源", "source"),
+    "findings": ("不符合或未知的选址", "failing and unknown sites"), "feature_id": ("要素", "feature"),
+    "reason": ("原因", "reason"), "checked": ("检查数", "checked"), "failed": ("不符合", "failed"),
 }
 _STATUS_WORDS: dict[str, tuple[str, str]] = {
     "met": ("达标", "met"), "not_met": ("未达标", "not met"), "unknown": ("未知", "unknown"), "pass": ("符合", "pass"),
@@ -420,7 +422,8 @@ def _fmt_key(key: str, value: Any, entry: Mapping[str, Any] | None = None) -> st
     if (key == "year" or key.endswith("_year")) and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(int(value)) if float(value).is_integer() else str(value)
     if key == "margin":
-        return _fmt(value, "+,.4g")
+        large = isinstance(value, (int, float)) and abs(value) >= 1e4
+        return _fmt(value, "+,.0f" if large else "+,.4g")
     if key == "threshold" and entry is not None and entry.get("op"):
         return f"{_OPS.get(str(entry['op']), str(entry['op']))} {_fmt(value)}"
     return _fmt(value)
@@ -472,6 +475,7 @@ def _section_html(name: str, entries: Sequence[Mapping[str, Any]], lang: str, ch
         if with_charts:
             cells.append(f"<td class='chart'>{charts.get(str(e.get('id'))) or ''}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
+        body.append(_detail_rows(e, len(cells), lang))
     more = ""
     if len(entries) > len(shown):
         more = (f"<p class='muted'>{len(entries) - len(shown):,} {safe_text(_w(lang, 'more'))}; "
@@ -483,6 +487,57 @@ def _section_html(name: str, entries: Sequence[Mapping[str, Any]], lang: str, ch
     return (f"<section id='section-{safe_text(name)}'><h2>{title}</h2><p>{pills}</p>{common}"
             f"<div style='overflow-x:auto'><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
             f"</table></div>{more}</section>")
+
+
+_MAX_DETAIL_ROWS = 50
+
+
+def _detail_lists(entry: Mapping[str, Any]) -> list[tuple[str, list[Mapping[str, Any]]]]:
+    """The entry's lists of records (e.g. a rule's ``findings``), which get a table of their own."""
+    return [(k, v) for k, v in entry.items()
+            if isinstance(v, list) and v and all(isinstance(item, Mapping) for item in v)]
+
+
+def _detail_rows(entry: Mapping[str, Any], span: int, lang: str) -> str:
+    """A folded sub-table under a section row for each list of records it holds (failing sites...)."""
+    out = []
+    for key, items in _detail_lists(entry):
+        columns = list(dict.fromkeys(k for item in items for k in item))
+        shown = items[:_MAX_DETAIL_ROWS]
+        head = "".join(f"<th>{safe_text(_key_label(k, lang))}</th>" for k in columns)
+        rows = []
+        for item in shown:
+            cells = []
+            for k in columns:
+                v = item.get(k)
+                if k == "status":
+                    cells.append(f"<td>{_pill(str(v), lang)}</td>")
+                elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                    cells.append(f"<td class='num'>{safe_text(_fmt_key(k, v, item))}</td>")
+                else:
+                    cells.append(f"<td>{_cell(v)}</td>")
+            rows.append(f"<tr>{''.join(cells)}</tr>")
+        more = ""
+        if len(items) > len(shown):
+            more = (f"<p class='muted'>{len(items) - len(shown):,} {safe_text(_w(lang, 'more'))}; "
+                    f"{safe_text(_w(lang, 'in_json'))}</p>")
+        out.append(f"<tr class='detail'><td colspan='{span}'><details><summary>{safe_text(_key_label(key, lang))}: "
+                   f"{len(items):,}</summary><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
+                   f"</table>{more}</details></td></tr>")
+    return "".join(out)
+
+
+def _md_detail(entries: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
+    """Markdown tables of the records each entry lists (a rule's failing sites...)."""
+    out: list[str] = []
+    for e in _sorted_entries(entries)[:_MAX_ROWS]:
+        for key, items in _detail_lists(e):
+            columns = list(dict.fromkeys(k for item in items for k in item))
+            rows = [[_md_status(str(item.get(k)), lang) if k == "status" else md_text(_fmt_key(k, item.get(k), item))
+                     for k in columns] for item in items[:_MAX_DETAIL_ROWS]]
+            out += ["", f"**{md_text(str(e.get('id', '')))}** — {md_text(_key_label(key, lang))} ({len(items):,})", ""]
+            out.append(_md_table([md_text(_key_label(k, lang)) for k in columns], rows))
+    return out
 
 
 def _provenance_rows(report: AuditReport, lang: str) -> str:
@@ -767,6 +822,7 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
                     cells.append(md_text(_fmt_key(k, v, e)))
             body.append(cells)
         out.append(_md_table([md_text(_key_label(k, lang)) for k in columns], body))
+        out += _md_detail(entries, lang)
         if len(entries) > len(shown) or len(all_columns) > len(columns):
             out += ["", f"_{md_text(_w(lang, 'in_json'))}_"]
     out += ["", f"## {md_text(_w(lang, 'provenance'))}", ""]

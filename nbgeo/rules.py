@@ -259,7 +259,7 @@ def _plain(value: Any) -> Any:
 
 def _num(value: Any) -> float | None:
     value = float(value)
-    return None if math.isnan(value) else round(value, 6)
+    return round(value, 6) if math.isfinite(value) else None
 
 
 def _fmt(value: float, unit: str) -> str:
