@@ -97,6 +97,63 @@ def _plan_opt(func: Callable[..., Any]) -> Callable[..., Any]:
                         help="Plan file (TOML). Default: the embedded Ningbo 2025 plan.")(func)
 
 
+_READ_KEYS = ("encoding", "assume_crs", "repair", "allow_network")
+_LIMIT_KEYS = ("max_features", "max_vertices", "max_zip_ratio", "max_input_mb", "max_pixels")
+
+
+def _read_opts(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options for reading planners' data: encodings, CRS assumptions, repairs, network access and limits.
+
+    They are kept in ``ctx.obj["read_options"]`` (which :func:`load_inputs` passes to the reader) and the
+    limits are in force while the command runs.
+    """
+    import functools
+
+    from . import limits
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        read = {key: kwargs.pop(key) for key in _READ_KEYS}
+        given = {key: kwargs.pop(key) for key in _LIMIT_KEYS}
+        mb = given.pop("max_input_mb")
+        given["max_input_bytes"] = None if mb is None else int(mb * 2**20)
+        click.get_current_context().ensure_object(dict)["read_options"] = read
+        with limits.override(**given):
+            return func(*args, **kwargs)
+
+    options = [
+        click.option("--encoding", default=None, metavar="NAME",
+                     help="Text encoding of Shapefiles without .cpg and of CSV files, e.g. GBK."),
+        click.option("--assume-crs", default=None, metavar="CRS",
+                     help="CRS of layers whose file and manifest declare none, e.g. EPSG:4490 (recorded in the report)."),
+        click.option("--repair", is_flag=True,
+                     help="Repair invalid geometries with make_valid (never buffer(0)); every change is listed in "
+                          "the report."),
+        click.option("--allow-network", is_flag=True, help="Allow remote inputs (http://, /vsicurl/, s3://)."),
+        click.option("--max-features", type=click.IntRange(min=1), default=None, metavar="N",
+                     help=f"Most features per layer (default {limits.max_features:,})."),
+        click.option("--max-vertices", type=click.IntRange(min=1), default=None, metavar="N",
+                     help=f"Most vertices per geometry (default {limits.max_vertices:,})."),
+        click.option("--max-zip-ratio", type=click.FloatRange(min=1), default=None, metavar="R",
+                     help=f"Largest zip expansion ratio (default {limits.max_zip_ratio:,.0f})."),
+        click.option("--max-input-mb", type=click.FloatRange(min=0, min_open=True), default=None, metavar="MB",
+                     help=f"Largest input file or uncompressed archive (default {limits.max_input_bytes // 2**20:,} MB)."),
+        click.option("--max-pixels", type=click.IntRange(min=1), default=None, metavar="N",
+                     help=f"Most raster pixels per band read (default {limits.max_pixels:,})."),
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def _read_kwargs() -> dict[str, Any]:
+    """The read options of the running command (empty outside one)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or not isinstance(ctx.obj, dict):
+        return {}
+    return dict(ctx.obj.get("read_options", {}))
+
+
 def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any, Any]:
     """Read the dataset (a folder, or a ``postgresql://`` URL) and plan named on the command line."""
     from . import datasets, io, plan, postgis
@@ -104,7 +161,7 @@ def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any
     if postgis.is_postgres_url(dataset):
         ds = postgis.read_dataset(str(dataset))
     else:
-        ds = io.read_dataset(dataset if dataset is not None else datasets.get_path("ningbo"))
+        ds = io.read_dataset(dataset if dataset is not None else datasets.get_path("ningbo"), **_read_kwargs())
     p = plan.read_plan(plan_path if plan_path is not None else datasets.get_path("ningbo_2025"))
     return ds, p
 
@@ -123,13 +180,11 @@ def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Map labels.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option("--no-map", is_flag=True, help="Skip the map in audit.html (faster).")
-@click.option("--exclude-failing", is_flag=True,
-              help="Leave sites that fail a siting rule out of the targets and later counts (they stay in the "
-                   "rules section and on the map).")
+@_read_opts
 @click.pass_context
 def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None, out_dir: Path | str,
           engine: str | None, scheduler: str | None, year: int | None, lang: str, overwrite: bool,
-          no_map: bool, exclude_failing: bool) -> None:
+          no_map: bool) -> None:
     """Audit DATASET (default: the embedded Ningbo sample) against a plan.
 
     Writes OUT/audit.json and OUT/audit.html and prints the target table.
@@ -139,8 +194,7 @@ def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None
     from . import report
 
     ds, p = load_inputs(dataset, plan_path)
-    result = audit_mod.run_audit(ds, p, year=year, engine=engine, scheduler=scheduler,
-                                 exclude_failing=exclude_failing)
+    result = audit_mod.run_audit(ds, p, year=year, engine=engine, scheduler=scheduler)
     if isinstance(out_dir, str):  # a postgresql:// URL
         from . import postgis
 
@@ -154,6 +208,64 @@ def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None
         click.echo(result.to_text())
         click.echo(f"wrote {paths['json']} and {paths['html']}")
     ctx.exit(result.exit_code)
+
+
+@main.command("validate")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--kind", default=None, metavar="KIND",
+              help="Schema for a single file, e.g. chargers (default: the file's name when it names a layer kind).")
+@click.option("--layer", "layer_name", default=None, metavar="NAME",
+              help="The layer inside a GeoPackage, FileGDB, zip archive or Excel workbook (sheet).")
+@click.option("--datum", type=click.Choice(["WGS84", "CGCS2000", "GCJ-02", "BD-09"]), default=None,
+              help="Datum of a single file's coordinates (required for CSV and Excel: web maps are GCJ-02 or BD-09).")
+@click.option("--crs", "crs_text", default=None, metavar="CRS", help="CRS a single file declares, e.g. EPSG:4549.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Write validation.json here; with --repair, also the repaired layers as GeoPackages (repaired/).")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@_read_opts
+@click.pass_context
+def validate_cmd(ctx: click.Context, path: Path, kind: str | None, layer_name: str | None, datum: str | None,
+                 crs_text: str | None, out_dir: Path | None, overwrite: bool) -> None:
+    """Check PATH (a dataset folder, its dataset.toml, or one layer file) and list every problem.
+
+    Exit 0 when it can be used (warnings are listed), 2 when it has errors.
+    """
+    import json
+
+    from . import _atomic, io
+    from .errors import ValidationError
+
+    opts = _read_kwargs()
+    single = path.suffix.lower() != ".toml" and not path.is_dir()
+    try:
+        if single:
+            ds = io.read_file(path, kind=kind, layer=layer_name, datum=datum, crs=crs_text, **opts)
+        else:
+            if kind or layer_name or datum or crs_text:
+                msg = "--kind, --layer, --datum and --crs apply to a single file; a dataset declares them in dataset.toml"
+                raise click.UsageError(msg)
+            ds = io.read_dataset(path, **opts)
+        problems, failed = list(ds.problems), None
+    except ValidationError as exc:
+        ds, problems, failed = None, list(exc.problems), exc
+    errors = [p for p in problems if p.is_error]
+    if out_dir is not None:
+        report = {"schema": "nbgeo.validation/1", "path": str(path), "ok": not errors,
+                  "errors": len(errors), "warnings": len(problems) - len(errors),
+                  "layers": {n: len(layer.gdf) for n, layer in ds.layers.items()} if ds is not None else {},
+                  "problems": [p.to_dict() for p in problems]}
+        _atomic.write_text(out_dir / "validation.json",
+                           json.dumps(report, ensure_ascii=False, indent=1, allow_nan=False) + "\n",
+                           overwrite=overwrite)
+        if ds is not None and opts.get("repair"):
+            io.save_dataset(ds, out_dir / "repaired", overwrite=overwrite)
+    if failed is not None:
+        raise failed
+    if not ctx.obj["quiet"]:
+        for problem in problems:
+            click.echo(str(problem))
+        layers = ", ".join(f"{n} ({len(layer.gdf):,})" for n, layer in ds.layers.items())
+        click.echo(f"ok: {layers}; {len(problems)} warning(s)")
 
 
 def _rules_text(entries: list[dict[str, Any]], *, max_sites: int = 5) -> str:

@@ -129,20 +129,21 @@ FORMATS: dict[str, Format] = {
 ALLOWED_SUFFIXES: dict[str, tuple[bytes, ...]] = {suffix: fmt.magic for suffix, fmt in FORMATS.items()}
 
 _WHY_NOT = {
-    ".vrt": "a GDAL VRT can read any file or URL named inside it",
-    ".xls": "the old Excel format; save it as .xlsx",
-    ".xlsm": "a macro workbook; save it as .xlsx",
-    ".kml": "convert it to GeoPackage or GeoJSON first",
-    ".kmz": "convert it to GeoPackage or GeoJSON first",
-    ".dbf": "open the .shp beside it",
-    ".shx": "open the .shp beside it",
-    ".tif": "rasters are declared as [rasters.NAME] in dataset.toml",
-    ".tiff": "rasters are declared as [rasters.NAME] in dataset.toml",
-    ".sqlite": "only GeoPackage databases are read; export to .gpkg",
-    ".db": "only GeoPackage databases are read; export to .gpkg",
-    ".mbtiles": "a tile container, not a vector layer",
-    ".txt": "rename a comma-separated table to .csv",
-    ".tsv": "rename it to .csv (tabs are recognised)",
+    ".vrt": "a GDAL VRT can read any file or URL named inside it (hint: convert the layer it describes to "
+            "GeoPackage)",
+    ".xls": "the old Excel format (hint: save it as .xlsx)",
+    ".xlsm": "a macro workbook (hint: save it as .xlsx)",
+    ".kml": "not a planning format nbgeo reads (hint: convert it to GeoPackage or GeoJSON first)",
+    ".kmz": "not a planning format nbgeo reads (hint: convert it to GeoPackage or GeoJSON first)",
+    ".dbf": "a part of a Shapefile (hint: name the .shp beside it)",
+    ".shx": "a part of a Shapefile (hint: name the .shp beside it)",
+    ".tif": "a raster (hint: declare it as [rasters.NAME] in dataset.toml)",
+    ".tiff": "a raster (hint: declare it as [rasters.NAME] in dataset.toml)",
+    ".sqlite": "only GeoPackage databases are read (hint: export it to .gpkg)",
+    ".db": "only GeoPackage databases are read (hint: export it to .gpkg)",
+    ".mbtiles": "a tile container, not a vector layer (hint: use the source data)",
+    ".txt": "not a known table format (hint: rename a comma-separated table to .csv)",
+    ".tsv": "not a known table format (hint: rename it to .csv; tabs are recognised)",
 }
 _REMOTE_MARKERS = ("://", "/vsi", ":::")
 #: Markers of GDAL formats that open other files or URLs; refused whatever the suffix.
@@ -266,7 +267,7 @@ def check_path(path: str | Path, *, allow_network: bool | None = None) -> Path:
     >>> check_path("zones.vrt")
     Traceback (most recent call last):
     ...
-    nbgeo.errors.InputError: file 'zones.vrt': format '.vrt' is refused: a GDAL VRT can read any file or URL named inside it
+    nbgeo.errors.InputError: file 'zones.vrt': format '.vrt' is refused: a GDAL VRT can read any file or URL named inside it (hint: convert the layer it describes to GeoPackage)
     """
     text = str(path)
     allow = settings.allow_network if allow_network is None else allow_network
@@ -279,8 +280,8 @@ def check_path(path: str | Path, *, allow_network: bool | None = None) -> Path:
         msg = f"file {text!r}: format {suffix!r} is refused: {_WHY_NOT[suffix]}"
         raise InputError(msg, code="E-FORMAT-FORBIDDEN")
     if suffix not in FORMATS:
-        msg = (f"file {text!r}: format {suffix or '(no suffix)'!r} is not allowed; "
-               f"nbgeo reads {', '.join(sorted(FORMATS))}")
+        msg = (f"file {text!r}: format {suffix or '(no suffix)'!r} is not allowed (hint: nbgeo reads "
+               f"{', '.join(sorted(FORMATS))}; convert it to GeoPackage)")
         raise InputError(msg, code="E-FORMAT-FORBIDDEN")
     if not p.exists():
         msg = f"file {text!r} does not exist (hint: paths in dataset.toml are relative to its folder)"
@@ -401,7 +402,8 @@ def _check_flatgeobuf(src: _Source) -> None:
     size = src.size()
     header_size = int.from_bytes(head[8:12], "little") if len(head) >= 12 else None
     if header_size is None or 12 + header_size > size:
-        msg = f"{_where(src.display)}: the file ends inside its header ({size:,} bytes); it is truncated"
+        msg = (f"{_where(src.display)}: the file ends inside its header ({size:,} bytes); it is truncated "
+               "(hint: copy it again from the source)")
         raise InputError(msg, code="E-FILE-TRUNCATED")
 
 
@@ -459,11 +461,12 @@ def _open_zip(path: Path, *, layer: str | None) -> tuple[_Source, str | None]:
             inner_layer = layer
         else:
             shown = ", ".join(PurePosixPath(c.rstrip("/")).stem for c in candidates) or "(none)"
-            msg = f"{_where(display)}: no layer {layer!r} in the archive; it holds: {shown}"
+            msg = f"{_where(display)}: no layer {layer!r} in the archive; it holds: {shown} (hint: name one of these)"
             raise LayerError(msg, code="E-LAYER-MISSING")
     if not candidates:
         if refused:
-            msg = f"{_where(display)}: the archive holds only refused formats: {', '.join(refused)}"
+            msg = (f"{_where(display)}: the archive holds only refused formats: {', '.join(refused)} "
+                   "(hint: zip the layer itself, as GeoPackage or Shapefile)")
             raise InputError(msg, code="E-FORMAT-FORBIDDEN")
         listing = ", ".join(archive.namelist()[:10]) or "nothing"
         msg = f"{_where(display)}: no layer file (.shp, .gpkg, .geojson, .fgb, .gdb) in the archive; it holds {listing}"
@@ -555,7 +558,10 @@ def _wkb_problems(wkb: np.ndarray, ids: np.ndarray, rows: np.ndarray, *, repair:
 
 
 def _raw_values(obj: Any) -> Iterator[Any]:
-    if isinstance(obj, list):
+    """The x and y values of every position in a GeoJSON ``coordinates`` member (Z and M are not checked)."""
+    if isinstance(obj, list) and obj and not isinstance(obj[0], list):
+        yield from obj[:2]
+    elif isinstance(obj, list):
         for item in obj:
             yield from _raw_values(item)
     else:
@@ -570,7 +576,7 @@ def _max_position_len(obj: Any) -> int:
     return 0
 
 
-def _geojson_details(src: _Source, gdf: gpd.GeoDataFrame, *, file: str, layer: str | None
+def _geojson_details(src: _Source, gdf: gpd.GeoDataFrame, ids: np.ndarray, *, file: str, layer: str | None
                      ) -> tuple[list[object] | None, list[Problem]]:
     """Parse a GeoJSON file again to locate what GDAL passed over silently.
 
@@ -592,12 +598,12 @@ def _geojson_details(src: _Source, gdf: gpd.GeoDataFrame, *, file: str, layer: s
         return None, []
     problems: list[Problem] = []
     geoms = np.asarray(gdf.geometry.values)
-    ids = gdf.index.to_numpy()
-    raw_ids: list[object] = []
+    raw_ids = [feat.get("id") if isinstance(feat, dict) else None for feat in feats]
+    if "id" not in gdf.columns and all(v is not None and not isinstance(v, (dict, list)) for v in raw_ids):
+        ids = np.asarray([str(v) for v in raw_ids], dtype=object)
     m_rows = []
     for i, feat in enumerate(feats):
         raw_geom = feat.get("geometry") if isinstance(feat, dict) else None
-        raw_ids.append(feat.get("id") if isinstance(feat, dict) else None)
         coords = raw_geom.get("coordinates") if isinstance(raw_geom, dict) else None
         values = list(_raw_values(coords)) if coords is not None else []
         if any(isinstance(v, float) and not np.isfinite(v) for v in values):
@@ -660,6 +666,19 @@ def _mojibake(gdf: pd.DataFrame, *, file: str, layer: str | None, encoding: str 
     return problems
 
 
+def _valid_utf8(table: Any) -> bool:
+    """Whether every string column of an Arrow table is valid UTF-8 (GDAL may pass raw bytes through)."""
+    import pyarrow as pa
+
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            try:
+                column.validate(full=True)
+            except pa.ArrowInvalid:
+                return False
+    return True
+
+
 @dataclass
 class _Read:
     gdf: gpd.GeoDataFrame
@@ -688,7 +707,8 @@ def _read_gdal(src: _Source, fmt: Format, *, layer: str | None, encoding: str | 
         try:
             available = [str(name) for name, _ in pyogrio.list_layers(path)]
             if layer is not None and layer not in available:
-                msg = f"{_where(file)}: no layer {layer!r}; available: {', '.join(available) or '(none)'}"
+                msg = (f"{_where(file)}: no layer {layer!r}; available: {', '.join(available) or '(none)'} "
+                       "(hint: name one of these with layer = \"NAME\" in dataset.toml, or --layer NAME)")
                 raise LayerError(msg, code="E-LAYER-MISSING")
             if layer is None and len(available) > 1:
                 msg = (f"{_where(file)}: {len(available)} layers ({', '.join(available)}); nbgeo will not guess "
@@ -704,6 +724,15 @@ def _read_gdal(src: _Source, fmt: Format, *, layer: str | None, encoding: str | 
                 problems.append(Problem("W-ENC-ASSUMED", "no .cpg file says how the attributes are encoded; UTF-8 "
                                         "assumed (checked for mojibake)", file=file, layer=name))
             meta, table = pyogrio.read_arrow(path, layer=name, encoding=encoding)
+            if not _valid_utf8(table):
+                if src.suffix == ".shp" and encoding is None and parts.get(".cpg") is None:
+                    # GDAL passed the bytes through; read them as Latin-1 so the mojibake check can name them.
+                    meta, table = pyogrio.read_arrow(path, layer=name, encoding="ISO-8859-1")
+                    problems = [p for p in problems if p.code != "W-ENC-ASSUMED"]
+                    problems.append(Problem("W-ENC-ASSUMED", "the attributes are not UTF-8 and no .cpg file says "
+                                            "what they are; read as ISO-8859-1", file=file, layer=name))
+                else:
+                    raise UnicodeDecodeError("utf-8", b"", 0, 1, "invalid UTF-8 text in the attributes")
             df = table.to_pandas()
         except pyogrio.errors.DataLayerError as exc:
             msg = f"{_where(file)}: {exc}"
@@ -712,15 +741,11 @@ def _read_gdal(src: _Source, fmt: Format, *, layer: str | None, encoding: str | 
                 pyogrio.errors.FieldError, pyogrio.errors.FeatureError) as exc:
             raise _parse_failure(src, fmt, exc) from None
         except UnicodeDecodeError as exc:
+            if fmt.driver == "GeoJSON":
+                raise _parse_failure(src, fmt, exc) from None
             said = f"the .cpg says {src.read(parts['.cpg'], length=64).decode('latin-1').strip()!r}" if parts.get(
                 ".cpg") else f"read as {encoding}" if encoding else "no .cpg file says otherwise, so UTF-8 was assumed"
-            guess = ""
-            try:
-                exc.object.decode("gb18030")
-                guess = "; it reads as GBK"
-            except (UnicodeDecodeError, AttributeError):
-                pass
-            msg = f"{_where(file)}: text is not valid {exc.encoding.upper()} ({said}){guess}"
+            msg = f"{_where(file)}: text is not valid {exc.encoding.upper()} ({said})"
             raise InputError(msg + " (hint: pass the encoding, e.g. --encoding GBK or encoding = \"GBK\" in "
                              "dataset.toml)", code="E-ENC-INVALID") from None
     problems += _gdal_problems(caught, file=file, layer=name)
@@ -730,7 +755,8 @@ def _read_gdal(src: _Source, fmt: Format, *, layer: str | None, encoding: str | 
         wkb = np.where(pd.isna(wkb), None, wkb)
     else:
         wkb = np.full(len(df), None, dtype=object)
-    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    with np.errstate(invalid="ignore"):  # NaN coordinates are reported by validation, with their feature
+        geoms = shapely.from_wkb(wkb, on_invalid="ignore")
     gdf = gpd.GeoDataFrame(df, geometry=geoms, crs=meta["crs"])
     ids = (gdf["id"] if "id" in gdf.columns else pd.Series(np.arange(len(gdf)))).to_numpy()
     broken = np.flatnonzero(pd.notna(pd.Series(wkb)).to_numpy() & shapely.is_missing(geoms))
@@ -742,13 +768,12 @@ def _read_gdal(src: _Source, fmt: Format, *, layer: str | None, encoding: str | 
             geoms[list(fixed)] = list(fixed.values())
             gdf[gdf.geometry.name] = geoms
     if fmt.driver == "GeoJSON" and ("id" not in gdf.columns or shapely.is_missing(geoms).any()
-                                    or shapely.is_empty(geoms).any() or any(p.code == "W-GEOM-M-DROPPED"
-                                                                             for p in problems)):
-        raw_ids, found = _geojson_details(src, gdf, file=file, layer=name)
+                                    or shapely.is_empty(geoms).any() or shapely.has_z(geoms).any()):
+        raw_ids, found = _geojson_details(src, gdf, ids, file=file, layer=name)
         problems = [p for p in problems if p.code != "W-GEOM-M-DROPPED" or not found] + found
         if "id" not in gdf.columns and raw_ids is not None:
             gdf.insert(0, "id", raw_ids)
-    head = src.read(length=4096)
+    head = src.read(length=4096) if fmt.driver == "GeoJSON" else b""
     if fmt.driver == "GeoJSON" and re.search(rb'"crs"\s*:', head) and not (
             gdf.crs is not None and gdf.crs.equals("EPSG:4326")):
         problems.append(Problem("W-GEOJSON-NONRFC", f"the file declares a CRS ({gdf.crs.to_string() if gdf.crs else '?'})"
@@ -879,7 +904,8 @@ def _read_xlsx(src: _Source, *, sheet: str | None) -> tuple[pd.DataFrame, str]:
     try:
         sheets = book.sheetnames
         if sheet is not None and sheet not in sheets:
-            msg = f"{_where(display)}: no sheet {sheet!r}; available: {', '.join(sheets)}"
+            msg = (f"{_where(display)}: no sheet {sheet!r}; available: {', '.join(sheets)} "
+                   "(hint: name one of these with layer = \"SHEET\" in dataset.toml, or --layer SHEET)")
             raise LayerError(msg, code="E-LAYER-MISSING")
         rows_by_sheet: dict[str, list[tuple[Any, ...]]] = {}
         for name in [sheet] if sheet is not None else sheets:
@@ -994,7 +1020,8 @@ def _read_table(src: _Source, *, layer: str | None, encoding: str | None, x: str
     one_only = (~np.isnan(lon)) ^ (~np.isnan(lat))
     for row in np.flatnonzero(one_only)[:20]:
         problems.append(Problem("E-VALUE-MISSING", "only one of the two coordinates is given", file=file, layer=name,
-                                feature=ids[row], column=xy_col or (lat_col if np.isnan(lat[row]) else lon_col)))
+                                feature=ids[row], column=xy_col or (lat_col if np.isnan(lat[row]) else lon_col),
+                                hint="fill in both, or neither for a site with no location yet"))
     data = df.drop(columns=[c for c in (lon_col, lat_col, xy_col) if c is not None])
     for column in data.columns:  # numbers stored as text become numbers; everything else stays text
         if column == "id":
@@ -1159,7 +1186,8 @@ def _meta(name: str, raw: dict[str, Any], *, manifest: Path) -> LayerMeta:
             raise InputError(msg, code="E-MANIFEST-KEY")
     datum = str(raw.get("datum", "WGS84"))
     if datum.upper().replace("_", "-") not in {d.upper() for d in DATUMS}:
-        msg = f"{manifest}: [layers.{name}]: datum {datum!r} is not one of {', '.join(DATUMS)}"
+        msg = (f"{manifest}: [layers.{name}]: datum {datum!r} is not one of {', '.join(DATUMS)} (hint: Beijing 1954 "
+               "and Xi'an 1980 data must be transformed to CGCS2000 first, with the parameters of its survey)")
         raise CRSError(msg, code="E-CRS-DATUM")
     illustrative = raw.get("illustrative", False)
     if not isinstance(illustrative, bool):
@@ -1353,6 +1381,9 @@ def read_file(path: str | Path, *, kind: str | None = None, layer: str | None = 
     return Dataset(name=p.stem, layers=layers, path=str(folder), problems=tuple(problems))
 
 
+_FILE_PREFIX = re.compile(r"^file '[^']*'(, layer '[^']*')?: ")
+
+
 def _load_layers(raw_layers: dict[str, Any], *, folder: Path, manifest: Path, allow_network: bool | None,
                  encoding: str | None, assume_crs: object | None, repair: bool
                  ) -> tuple[dict[str, Layer], list[Problem]]:
@@ -1373,8 +1404,8 @@ def _load_layers(raw_layers: dict[str, Any], *, folder: Path, manifest: Path, al
                            y_column=raw.get("y_column"), xy_column=raw.get("xy_column"))
         except NbgeoError as exc:
             more = [p for p in exc.problems if p.is_error] or [Problem(exc.code, exc.message)]
-            problems += [Problem(p.code, p.message, file=meta.file, layer=name, feature=p.feature, column=p.column,
-                                 hint=p.hint) for p in more]
+            problems += [Problem(p.code, _FILE_PREFIX.sub("", p.message), file=meta.file, layer=name,
+                                 feature=p.feature, column=p.column, hint=p.hint) for p in more]
             continue
         found = [Problem(p.code, p.message, file=meta.file, layer=name, feature=p.feature, column=p.column,
                          hint=p.hint) for p in result.problems]

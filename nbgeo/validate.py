@@ -205,13 +205,14 @@ def _column_problems(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, layer: str, file
             if not present and col.required:
                 problems.append(Problem("E-COLUMN-MISSING", f"no yearly columns {col.name!r} (e.g. "
                                         f"{col.name.format(year=2025)!r})", file=file, layer=layer,
-                                        column=col.name, hint=col.description or None))
+                                        column=col.name, hint=f"add one column per year: {col.description}"))
             columns = present
         elif col.name not in gdf.columns:
             if col.required:
                 problems.append(Problem("E-COLUMN-MISSING", f"required column {col.name!r} is missing",
                                         file=file, layer=layer, column=col.name,
-                                        hint=f"add it: {col.description}" if col.description else None))
+                                        hint=f"add it: {col.description or col.name}"
+                                        + (f" (allowed: {', '.join(col.allowed)})" if col.allowed else "")))
             continue
         else:
             columns = [col.name]
@@ -221,15 +222,17 @@ def _column_problems(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, layer: str, file
                 numeric = pd.to_numeric(values, errors="coerce")
                 bad = values.notna() & numeric.isna()
                 _add(problems, "E-VALUE-TYPE", list(gdf.index[bad]), f"value is not a number in {name!r}",
-                     column=name, **kw)
+                     column=name, hint=f"write a number{': ' + col.description if col.description else ''}", **kw)
                 if col.dtype == "year":
                     out = numeric.notna() & ((numeric < _YEAR_RANGE[0]) | (numeric > _YEAR_RANGE[1])
                                              | (numeric != numeric.round()))
                     _add(problems, "E-VALUE-YEAR", list(gdf.index[out]),
-                         f"year must be a whole number from {_YEAR_RANGE[0]} to {_YEAR_RANGE[1]}", column=name, **kw)
+                         f"year must be a whole number from {_YEAR_RANGE[0]} to {_YEAR_RANGE[1]}", column=name,
+                         hint="write the four-digit year, e.g. 2023", **kw)
                     missing = values.isna()
                     _add(problems, "W-VALUE-MISSING", list(gdf.index[missing]),
-                         "year is missing; the feature is left out of yearly counts", column=name, **kw)
+                         "year is missing; the feature is left out of yearly counts", column=name,
+                         hint="fill in the year", **kw)
             if col.allowed:
                 bad = values.notna() & ~values.isin(col.allowed)
                 _add(problems, "E-VALUE-CATEGORY", list(gdf.index[bad]),
@@ -271,7 +274,7 @@ def verify_layer(gdf: gpd.GeoDataFrame, *, layer: str, file: str | None = None,
                                 hint="an empty export? measures over zones need the zones" if zones else None))
     if gdf.crs is None:
         problems.append(Problem("E-CRS-MISSING", "the layer has no CRS", file=file, layer=layer,
-                                hint="add a .prj, or declare crs in the dataset manifest"))
+                                hint="add a .prj, declare crs in dataset.toml, or pass --assume-crs"))
     if gdf.index.has_duplicates:
         dups = list(pd.unique(gdf.index[gdf.index.duplicated(keep=False)]))
         _add(problems, "E-ID-DUPLICATE", dups, "feature id is not unique", layer=layer, file=file, column="id",
