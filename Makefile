@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PIP_FLAGS := -q --disable-pip-version-check
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench lint install clean
+.PHONY: demo test bench lint install clean fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,17 @@ test: $(STAMP)
 ## make bench: every benchmark; prints a table and writes bench/results.json.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+## make fuzz: atheris on every reader (GeoJSON, GeoPackage, zip/Shapefile, FlatGeobuf, CSV, Excel) for
+## FUZZ_SECONDS (default 60), seeded from the bad-input corpus; the corpus it grows is kept in fuzz/corpus.
+## Any exception other than an nbgeo error stops it and leaves fuzz/crash-*.
+FUZZ_SECONDS ?= 60
+fuzz: $(STAMP)
+	$(BIN)/python -m pip install $(PIP_FLAGS) -c constraints.txt -e '.[fuzz]'
+	$(BIN)/python fuzz/fuzz_readers.py --seed fuzz/seeds
+	mkdir -p fuzz/corpus
+	$(BIN)/python fuzz/fuzz_readers.py -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=60 \
+		-artifact_prefix=fuzz/ -print_final_stats=1 fuzz/corpus fuzz/seeds
 
 lint: $(STAMP)
 	$(BIN)/ruff check nbgeo tests scripts bench

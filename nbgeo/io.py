@@ -714,7 +714,10 @@ def _read_gdal(src: _Source, fmt: Format, *, layer: str | None, encoding: str | 
                 msg = (f"{_where(file)}: {len(available)} layers ({', '.join(available)}); nbgeo will not guess "
                        "(hint: name one: layer = \"NAME\" in dataset.toml, or --layer NAME)")
                 raise LayerError(msg, code="E-LAYER-AMBIGUOUS")
-            name = layer if layer is not None else (available[0] if available else None)
+            if not available:
+                msg = f"{_where(file)}: the file holds no layer (hint: export the layer again)"
+                raise LayerError(msg, code="E-LAYER-MISSING")
+            name = layer if layer is not None else available[0]
             info = pyogrio.read_info(path, layer=name, encoding=encoding)
             if info["driver"] != fmt.driver:
                 msg = f"{_where(file)} was opened by GDAL's {info['driver']} driver, not {fmt.driver}; refusing it"
