@@ -1370,8 +1370,8 @@ def filter_sites(gdf: gpd.GeoDataFrame, where: Mapping[str, Any] | None, *, laye
         if isinstance(wanted, Mapping):
             ((op, arg),) = dict(wanted).items()
             if op == "contains":
-                parts = values.astype(str).str.split(";")
-                mask &= parts.map(lambda items, a=str(arg): a in [i.strip() for i in items])
+                parts = values.astype(object).where(values.notna(), "").astype(str).str.split(";")
+                mask &= parts.map(lambda items, a=str(arg): a in [i.strip() for i in items]).astype(bool)
                 continue
             ops = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less, "!=": np.not_equal}
             if op not in ops:
