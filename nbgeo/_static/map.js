@@ -104,7 +104,7 @@
     var badge = layer.illustrative ? "<span class='nb-badge'>" + layer.badge + "</span>" : "";
     return "<div class='nb-pop'><div class='nb-pop-l'>" + layer.title + " " + badge + "</div>" +
       "<div class='nb-pop-h'>" + featureName(layer, i) + "</div>" +
-      "<div class='nb-pop-id'>" + layer.idLabel + " " + layer._ids[i] + "</div>" +
+      (featureName(layer, i) !== layer._ids[i] ? "<div class='nb-pop-id'>" + layer.idLabel + " " + layer._ids[i] + "</div>" : "") +
       fieldsTable(layer, i, layer.fields) + "</div>";
   }
 
@@ -161,7 +161,7 @@
   };
   Hub.prototype.open = function (layer, i, latlng) {
     this.hide();
-    L.popup({ maxWidth: 360, className: "nb-popup", autoPanPadding: [40, 40] })
+    return L.popup({ maxWidth: 360, className: "nb-popup", autoPanPadding: [40, 40] })
       .setLatLng(latlng).setContent(popupHtml(layer, i)).openOn(this.map);
   };
 
@@ -517,8 +517,7 @@
       entry.openPopup = function (i) {
         if (!map.hasLayer(layer)) { map.addLayer(layer); }
         var ll = ls.kind === "point" ? layer.latLng(i) : ls._shapes[i].getBounds().getCenter();
-        hub.open(ls, i, ll);
-        return map.getContainer().querySelector(".leaflet-popup-content");
+        return hub.open(ls, i, ll).getElement().querySelector(".leaflet-popup-content");
       };
       inst.layers.push(entry);
       inst.byId[ls.id] = entry;
