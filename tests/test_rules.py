@@ -430,3 +430,35 @@ def test_rules_are_vectorised_on_many_sites() -> None:
     assert (r.frame["status"].to_numpy() == np.where(inside, "fail", "pass")).all()
     depth = np.minimum.reduce([xy[:, 0] % 1000, 100 - xy[:, 0] % 1000, xy[:, 1] % 1000, 100 - xy[:, 1] % 1000])
     assert np.allclose(r.frame["value"].to_numpy()[inside], depth[inside])
+
+
+def test_access_by_road_uses_the_network() -> None:
+    from nbgeo import network
+
+    # A two-way street along y = 0 from x = 0 to 400; a charger 30 m off its east end.
+    net = network.network_from_arrays(np.arange(5) * 100.0, np.zeros(5), u=[0, 1, 2, 3, 1, 2, 3, 4],
+                                      v=[1, 2, 3, 4, 0, 1, 2, 3], crs=M)
+    chargers = gdf([Point(400, 30)], ["CH1"])
+    parks = gdf([Point(0, -40), Point(210, 0), Point(390, 5000)], ["MP1", "MP2", "MP3"])
+    r = rules.check_access(parks, chargers, max_distance=300, network=net)
+    # MP1: 40 m to the street + 400 m along it + 30 m to the charger; straight it would be about 404 m.
+    assert col(r, "status") == ["fail", "pass", "fail"]
+    assert col(r, "value")[1] == 240.0 and np.isinf(col(r, "value")[0])
+    assert r.reasons()["MP2"] == "240 m from CH1 (by road); at most 300 m"
+    assert r.reasons()["MP1"] == "nothing within 300 m by road"
+    loose = rules.check_access(parks, chargers, max_distance=500, network=net)
+    assert col(loose, "value")[0] == 470.0 and col(loose, "status")[:2] == ["pass", "pass"]
+
+
+def test_access_by_road_needs_a_declared_network() -> None:
+    from nbgeo.errors import InputError
+
+    ds = _dataset(featured_parks=gdf([box(0, 0, 10, 10)], ["p"], crs=working_crs()),
+                  clusters=gdf([box(20, 0, 30, 10)], ["c"], crs=working_crs()))
+    spec = RuleSpec("r", "featured_parks", "access", {"against": "clusters", "max_distance": 100, "by": "road"})
+    with pytest.raises(InputError) as info:
+        rules.evaluate_rule(spec, ds)
+    assert info.value.code == "E-NET-MISSING"
+    with pytest.raises(RuleError, match="by must be"):
+        rules.evaluate_rule(RuleSpec("r", "featured_parks", "access",
+                                     {"against": "clusters", "max_distance": 100, "by": "air"}), ds)
