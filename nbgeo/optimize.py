@@ -1,0 +1,2223 @@
+"""Siting optimisation: where new facilities serve the most demand, or all of it with the fewest sites.
+
+An audit says what is missing; this module says where to add sites. Both
+classic coverage location models run over a sparse coverage matrix
+``a[i, j] = 1`` when candidate site ``j`` lies within the service distance
+``r`` of demand point ``i``, by straight line or by road
+(:func:`coverage_matrix`). Existing facilities are kept: the demand they serve
+already counts as served. Candidate sites that fail one of the plan's siting
+rules are removed before any solver sees them (:func:`site`).
+
+Maximal covering (MCLP, Church and ReVelle 1974): at most ``k`` new sites that
+serve the most demand weight ``w``. With ``x_j`` = 1 when site ``j`` is built
+and ``y_i`` the share of demand point ``i`` served:
+
+.. math::
+
+   \\max \\sum_i w_i y_i \\quad\\text{s.t.}\\quad y_i \\le \\sum_j a_{ij} x_j,\\;
+   \\sum_j x_j \\le k,\\; x_j \\in \\{0, 1\\},\\; 0 \\le y_i \\le 1
+
+over the demand points no existing facility serves.
+
+Set covering (LSCP, Toregas et al. 1971): the fewest new sites that serve a
+share ``s`` of all demand weight ``W`` (``s = 1``: every demand point that any
+allowed site can reach; the others are reported as uncoverable):
+
+.. math::
+
+   \\min \\sum_j x_j \\quad\\text{s.t.}\\quad \\sum_i w_i y_i \\ge s W - W_0,\\;
+   y_i \\le \\sum_j a_{ij} x_j
+
+where ``W_0`` is the weight existing facilities serve (with ``s = 1`` this is
+the textbook ``sum_j a_ij x_j >= 1`` for every coverable ``i``).
+
+Capacity: when a site can serve at most ``c_j`` units of demand weight,
+demand is divisible and assigned in fractions ``f_ij``:
+
+.. math::
+
+   \\sum_j f_{ij} \\le 1,\\quad \\sum_i w_i f_{ij} \\le c_j x_j,\\quad
+   f_{ij} \\le x_j,\\quad \\text{objective } \\sum_{ij} w_i f_{ij}
+
+Existing facilities take part in that assignment with their own capacity.
+
+Solvers
+-------
+``"greedy"``
+    Adds the site with the largest gain, one at a time, with lazy evaluation
+    (CELF, Leskovec et al. 2007): coverage is submodular, so a gain computed
+    in an earlier round is an upper bound on the current one; only sites whose
+    stale bound beats the best fresh gain are re-evaluated, in vectorised
+    batches (one sparse product per batch). For MCLP it also returns the
+    online bound ``f(S) + sum of the k largest gains left``, an upper bound on
+    the optimum that certifies the greedy answer without a MILP. Set covering
+    ends with a pass that drops any site made redundant by later ones.
+``"milp"``
+    The exact model above, solved by HiGHS (``highspy``) after merging demand
+    points that the same sites reach (their weights add up), warm-started
+    with the greedy answer. Small and medium instances; also how the greedy's
+    gap is measured (``make bench``).
+
+Examples
+--------
+Three demand points in a row, 0, 100 and 200 m; two candidates at 50 m and 200 m:
+
+>>> import numpy as np
+>>> from nbgeo import optimize
+>>> demand = np.array([[0.0, 0.0], [100.0, 0.0], [200.0, 0.0]])
+>>> sites = np.array([[50.0, 0.0], [200.0, 0.0]])
+>>> m = optimize.coverage_matrix(demand, sites, 60)
+>>> m.covers(0).tolist(), m.covers(1).tolist()
+([0, 1], [2])
+>>> best = optimize.maximal_covering(m, 1)
+>>> best.sites.tolist(), best.objective
+([0], 2.0)
+>>> optimize.set_covering(m, method="milp").sites.tolist()
+[0, 1]
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from scipy import sparse
+
+from .errors import InputError, LimitError
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+
+    from .network import RoadNetwork
+
+__all__ = [
+    "METHODS",
+    "CoverageMatrix",
+    "Solution",
+    "coverage_matrix",
+    "maximal_covering",
+    "set_covering",
+]
+
+log = logging.getLogger(__name__)
+
+#: The solvers :func:`maximal_covering` and :func:`set_covering` accept.
+METHODS = ("greedy", "milp", "auto")
+
+#: ``method="auto"`` solves exactly up to this many (merged) coverage pairs, greedily above.
+AUTO_MILP_MAX_PAIRS = 200_000
+
+_EPS = 1e-9
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The coverage matrix
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class CoverageMatrix:
+    """Which sites cover which demand points, and at what distance.
+
+    Stored by site (compressed sparse columns): site ``j`` covers the demand
+    points ``indices[indptr[j]:indptr[j + 1]]`` (ascending) at the distances
+    ``distance[indptr[j]:indptr[j + 1]]``. A distance of 0 is kept (a charger
+    inside a park), which a plain scipy matrix of distances would drop.
+
+    Build one with :func:`coverage_matrix` or :meth:`from_pairs`.
+
+    Parameters
+    ----------
+    indptr, indices, distance
+        The compressed columns.
+    n_demand
+        Number of demand points (rows).
+    radius
+        The service distance in metres.
+    by
+        ``"straight-line"`` or ``"road"``.
+
+    Examples
+    --------
+    >>> m = CoverageMatrix.from_pairs([0, 2, 2], [1, 0, 1], [5.0, 0.0, 7.5], n_demand=3, n_sites=2, radius=10)
+    >>> m.shape, m.nnz, m.covers(1).tolist(), m.distances(1).tolist()
+    ((3, 2), 3, [0, 2], [5.0, 7.5])
+    >>> m.covered().tolist()
+    [True, False, True]
+    """
+
+    indptr: NDArray[np.int64]
+    indices: NDArray[np.int32]
+    distance: NDArray[np.float64]
+    n_demand: int
+    radius: float
+    by: str = "straight-line"
+
+    @classmethod
+    def from_pairs(
+        cls,
+        demand: ArrayLike,
+        site: ArrayLike,
+        distance: ArrayLike,
+        *,
+        n_demand: int,
+        n_sites: int,
+        radius: float,
+        by: str = "straight-line",
+    ) -> CoverageMatrix:
+        """Build the matrix from (demand, site, distance) triples; a repeated pair keeps its shortest distance."""
+        d_idx = np.asarray(demand, dtype=np.int64).ravel()
+        s_idx = np.asarray(site, dtype=np.int64).ravel()
+        dist = np.asarray(distance, dtype=np.float64).ravel()
+        if not d_idx.size == s_idx.size == dist.size:
+            msg = f"demand, site and distance must have one entry per pair, got {d_idx.size}, {s_idx.size}, {dist.size}"
+            raise InputError(msg, code="E-OPT-MATRIX")
+        if d_idx.size and (d_idx.min() < 0 or d_idx.max() >= n_demand or s_idx.min() < 0 or s_idx.max() >= n_sites):
+            msg = f"pair indices out of range for {n_demand} demand points and {n_sites} sites"
+            raise InputError(msg, code="E-OPT-MATRIX")
+        # Sort by site, then demand, then distance, so the first of each repeated pair is its shortest.
+        order = np.lexsort((dist, d_idx, s_idx))
+        d_idx, s_idx, dist = d_idx[order], s_idx[order], dist[order]
+        if d_idx.size:
+            first = np.ones(d_idx.size, dtype=bool)
+            first[1:] = (d_idx[1:] != d_idx[:-1]) | (s_idx[1:] != s_idx[:-1])
+            d_idx, s_idx, dist = d_idx[first], s_idx[first], dist[first]
+        indptr = np.zeros(n_sites + 1, dtype=np.int64)
+        np.cumsum(np.bincount(s_idx, minlength=n_sites), out=indptr[1:])
+        return cls(indptr=indptr, indices=d_idx.astype(np.int32), distance=dist, n_demand=int(n_demand),
+                   radius=float(radius), by=by)
+
+    @classmethod
+    def from_distances(cls, matrix: sparse.sparray | sparse.spmatrix, *, radius: float,
+                       by: str = "straight-line") -> CoverageMatrix:
+        """Build the matrix from sparse demand × site distances whose stored entries (zeros included) are the pairs.
+
+        This reads :attr:`nbgeo.network.DistanceMatrix.matrix`; entries beyond ``radius`` are dropped.
+        """
+        coo = sparse.coo_array(matrix)
+        keep = coo.data <= radius
+        return cls.from_pairs(coo.row[keep], coo.col[keep], coo.data[keep], n_demand=coo.shape[0],
+                              n_sites=coo.shape[1], radius=radius, by=by)
+
+    @property
+    def n_sites(self) -> int:
+        """Number of sites (columns)."""
+        return len(self.indptr) - 1
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n_demand, n_sites)``."""
+        return self.n_demand, self.n_sites
+
+    @property
+    def nnz(self) -> int:
+        """Number of (demand, site) pairs within the radius."""
+        return int(self.indptr[-1])
+
+    def covers(self, site: int) -> NDArray[np.int32]:
+        """The demand points site ``site`` covers."""
+        return self.indices[self.indptr[site]:self.indptr[site + 1]]
+
+    def distances(self, site: int) -> NDArray[np.float64]:
+        """Distances from site ``site`` to the demand points it covers, in metres."""
+        return self.distance[self.indptr[site]:self.indptr[site + 1]]
+
+    def by_site(self) -> sparse.csr_array:
+        """The 0/1 matrix with one row per site (``a`` transposed), as CSR."""
+        ones = np.ones(self.nnz, dtype=np.float64)
+        return sparse.csr_array((ones, self.indices, self.indptr), shape=(self.n_sites, self.n_demand))
+
+    def by_demand(self) -> sparse.csr_array:
+        """The 0/1 matrix ``a`` with one row per demand point, as CSR with sorted indices."""
+        out = self.by_site().T.tocsr()
+        out.sort_indices()
+        return out
+
+    def covered(self, sites: ArrayLike | None = None) -> NDArray[np.bool_]:
+        """Whether each demand point lies within reach of any of ``sites`` (default: all sites)."""
+        hit = np.zeros(self.n_demand, dtype=bool)
+        if sites is None:
+            hit[self.indices] = True
+            return hit
+        chosen = np.asarray(sites, dtype=np.int64)
+        if chosen.size:
+            hit[self.subset(chosen).indices] = True
+        return hit
+
+    def subset(self, sites: ArrayLike) -> CoverageMatrix:
+        """The matrix restricted to ``sites`` (in that order)."""
+        chosen = np.asarray(sites, dtype=np.int64)
+        starts, ends = self.indptr[chosen], self.indptr[chosen + 1]
+        take = _ranges(starts, ends)
+        indptr = np.zeros(chosen.size + 1, dtype=np.int64)
+        np.cumsum(ends - starts, out=indptr[1:])
+        return CoverageMatrix(indptr=indptr, indices=self.indices[take], distance=self.distance[take],
+                              n_demand=self.n_demand, radius=self.radius, by=self.by)
+
+
+def _ranges(starts: NDArray[np.int64], ends: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The concatenation of ``range(s, e)`` for every pair, without a Python loop."""
+    lengths = ends - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+    return np.arange(total, dtype=np.int64) + offsets
+
+
+def _metric_crs(like: Any) -> Any:
+    """The CRS straight-line distances are measured in: the layer's own if it is projected in metres, else the
+    working CRS (the same choice as :mod:`nbgeo.coverage`, so both agree to the millimetre)."""
+    from .crs import working_crs
+
+    crs = getattr(like, "crs", None)
+    if crs is not None and crs.is_projected and all(ax.unit_name in ("metre", "meter") for ax in crs.axis_info):
+        return crs
+    return working_crs()
+
+
+def _metric_geoms(obj: Any, what: str, crs: Any) -> tuple[NDArray[np.float64] | None, Any]:
+    """``(xy, None)`` for points, ``(None, geoms)`` otherwise, in ``crs``.
+
+    An ``(n, 2)`` array is taken as metric coordinates as given.
+    """
+    import geopandas as gpd
+    import shapely
+
+    from .errors import CRSError
+
+    if isinstance(obj, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        geoms = obj.geometry if isinstance(obj, gpd.GeoDataFrame) else obj
+        if geoms.crs is None:
+            msg = f"the {what} have no CRS; set one (e.g. gdf.set_crs(4326)) before siting"
+            raise CRSError(msg, code="E-CRS-MISSING")
+        values = np.asarray((geoms if geoms.crs.equals(crs) else geoms.to_crs(crs)).values)
+        bad = shapely.is_missing(values) | shapely.is_empty(values)
+        if bad.any():
+            ids = [str(i) for i in geoms.index[bad][:5]]
+            msg = f"{int(bad.sum())} of the {what} have no geometry (first: {', '.join(ids)})"
+            raise InputError(msg + " (hint: drop or fix them first)", code="E-GEOM-EMPTY")
+        if values.size and bool((shapely.get_type_id(values) == 0).all()):
+            return shapely.get_coordinates(values)[:, :2], None
+        return None, values
+    xy = np.asarray(obj, dtype=np.float64)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        msg = f"the {what} must be a GeoDataFrame, a GeoSeries or an (n, 2) array of metres, got shape {xy.shape}"
+        raise InputError(msg, code="E-OPT-INPUT")
+    if not np.isfinite(xy).all():
+        msg = f"the {what} have non-finite coordinates"
+        raise InputError(msg, code="E-OPT-INPUT")
+    return xy, None
+
+
+def coverage_matrix(
+    demand: Any,
+    sites: Any,
+    radius: float,
+    *,
+    network: RoadNetwork | None = None,
+    max_snap: float | None = None,
+    max_pairs: int = 200_000_000,
+) -> CoverageMatrix:
+    """Which ``sites`` lie within ``radius`` metres of each ``demand`` point.
+
+    Straight-line distances come from a KD-tree when both sides are points and
+    from shapely's ``dwithin`` over an STRtree otherwise (the distance from a
+    park's outline, 0 inside it). With ``network`` they are by road, from the
+    demand to the site, snapping included and one-way streets respected
+    (:func:`nbgeo.coverage.coverage_matrix`).
+
+    Parameters
+    ----------
+    demand, sites
+        GeoDataFrames or GeoSeries (any CRS; measured in the demand's CRS when
+        it is projected in metres, else in the working CRS), or ``(n, 2)``
+        arrays of metric coordinates.
+    radius
+        The service distance in metres.
+    network
+        A road network (:class:`nbgeo.network.RoadNetwork`); None for straight-line distance.
+    max_snap
+        By road: points farther than this from the network reach nothing.
+    max_pairs
+        Refuse to build more pairs than this (memory: 20 bytes a pair).
+
+    Returns
+    -------
+    CoverageMatrix
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = coverage_matrix(np.array([[0.0, 0.0], [0.0, 500.0]]), np.array([[0.0, 300.0]]), 250)
+    >>> m.covers(0).tolist(), m.distances(0).tolist()
+    ([1], [200.0])
+
+    By road, on a one-way street running east, the site at x = 100 m reaches
+    the demand point at x = 0 only the long way round:
+
+    >>> from nbgeo import network
+    >>> net = network.network_from_arrays(np.array([0.0, 100.0, 100.0, 0.0]), np.array([0.0, 0.0, 100.0, 100.0]),
+    ...                                   u=[0, 1, 2, 3], v=[1, 2, 3, 0], crs="EPSG:32651")
+    >>> coverage_matrix(np.array([[0.0, 0.0]]), np.array([[100.0, 0.0]]), 350, network=net).distances(0).tolist()
+    [100.0]
+    >>> coverage_matrix(np.array([[100.0, 0.0]]), np.array([[0.0, 0.0]]), 350, network=net).distances(0).tolist()
+    [300.0]
+    """
+    if isinstance(radius, bool) or not (isinstance(radius, (int, float)) and math.isfinite(radius) and radius >= 0):
+        msg = f"radius must be a distance in metres (>= 0), got {radius!r}"
+        raise InputError(msg, code="E-OPT-RADIUS")
+    if network is not None:
+        from .coverage import coverage_matrix as road_matrix
+
+        dm = road_matrix(demand, sites, distance=float(radius), mode="network", network=network, max_snap=max_snap)
+        return CoverageMatrix.from_distances(dm.matrix, radius=radius, by="road")
+    from scipy.spatial import cKDTree
+
+    crs = _metric_crs(demand)
+    d_xy, d_geoms = _metric_geoms(demand, "demand points", crs)
+    s_xy, s_geoms = _metric_geoms(sites, "sites", crs)
+    n_demand = len(d_xy) if d_xy is not None else len(d_geoms)
+    n_sites = len(s_xy) if s_xy is not None else len(s_geoms)
+    if n_demand == 0 or n_sites == 0:
+        return CoverageMatrix.from_pairs([], [], [], n_demand=n_demand, n_sites=n_sites, radius=radius)
+    if d_xy is not None and s_xy is not None:
+        pairs = cKDTree(s_xy).sparse_distance_matrix(cKDTree(d_xy), radius, output_type="ndarray")
+        if len(pairs) > max_pairs:
+            msg = f"{len(pairs):,} (demand, site) pairs within {radius:g} m exceed max_pairs={max_pairs:,}"
+            raise LimitError(msg + " (hint: fewer candidates or a shorter radius)", code="E-LIMIT-PAIRS")
+        return CoverageMatrix.from_pairs(pairs["j"], pairs["i"], pairs["v"], n_demand=n_demand, n_sites=n_sites,
+                                         radius=radius)
+    import shapely
+
+    if d_geoms is None:
+        d_geoms = shapely.points(d_xy)
+    if s_geoms is None:
+        s_geoms = shapely.points(s_xy)
+    d_idx, s_idx = shapely.STRtree(s_geoms).query(d_geoms, predicate="dwithin", distance=radius)
+    if len(d_idx) > max_pairs:
+        msg = f"{len(d_idx):,} (demand, site) pairs within {radius:g} m exceed max_pairs={max_pairs:,}"
+        raise LimitError(msg + " (hint: fewer candidates or a shorter radius)", code="E-LIMIT-PAIRS")
+    dist = shapely.distance(d_geoms[d_idx], s_geoms[s_idx])
+    return CoverageMatrix.from_pairs(d_idx, s_idx, dist, n_demand=n_demand, n_sites=n_sites, radius=radius)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Solutions
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Solution:
+    """The answer of a siting model, index-based (see :class:`SitingResult` for the geographic one).
+
+    Attributes
+    ----------
+    problem
+        ``"mclp"`` (maximal covering) or ``"lscp"`` (set covering).
+    method
+        ``"greedy"`` or ``"milp"``.
+    sites
+        Indices of the chosen sites, in the order the greedy adds them (for an
+        exact answer, the greedy order among the chosen sites).
+    gains
+        Demand weight each chosen site adds, in that order; with capacity, the
+        weight assigned to it in the final assignment.
+    weights
+        Demand weight of every demand point.
+    served_before, served
+        Share of each demand point's weight served by existing facilities
+        alone, and once the chosen sites are added (0 or 1 without capacity).
+    coverable
+        Demand points that an existing facility or an allowed site can reach.
+    objective
+        Weight the new sites add: ``weights @ (served - served_before)``.
+    bound
+        For MCLP, an upper bound on the best ``objective`` with ``k`` sites
+        (the MILP's dual bound, or the greedy's online bound; None with
+        capacity); for LSCP with a MILP, a lower bound on the number of sites.
+    status
+        ``"optimal"``, ``"time_limit"`` (best found in the time allowed) or ``"heuristic"``.
+    target
+        LSCP: the weight the sites had to serve in total; MCLP: None.
+    runtime_s
+        Solver wall time in seconds.
+    note
+        Anything a reader should know (e.g. why fewer than ``k`` sites were chosen).
+    """
+
+    problem: str
+    method: str
+    sites: NDArray[np.int64]
+    gains: NDArray[np.float64]
+    weights: NDArray[np.float64]
+    served_before: NDArray[np.float64]
+    served: NDArray[np.float64]
+    coverable: NDArray[np.bool_]
+    objective: float
+    bound: float | None
+    status: str
+    runtime_s: float
+    target: float | None = None
+    k: int | None = None
+    note: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total_weight(self) -> float:
+        """Weight of all demand."""
+        return float(self.weights.sum())
+
+    @property
+    def weight_before(self) -> float:
+        """Weight served by existing facilities alone."""
+        return float(self.weights @ self.served_before)
+
+    @property
+    def weight_after(self) -> float:
+        """Weight served once the chosen sites are added."""
+        return float(self.weights @ self.served)
+
+    @property
+    def share_before(self) -> float:
+        """Share of the demand weight served before, in [0, 1]."""
+        total = self.total_weight
+        return self.weight_before / total if total > 0 else 1.0
+
+    @property
+    def share_after(self) -> float:
+        """Share of the demand weight served after, in [0, 1]."""
+        total = self.total_weight
+        return self.weight_after / total if total > 0 else 1.0
+
+    @property
+    def gap(self) -> float | None:
+        """Relative distance to the bound: ``(bound - objective) / bound`` (MCLP) or ``(sites - bound) / sites`` (LSCP)."""
+        if self.bound is None:
+            return None
+        if self.problem == "mclp":
+            return 0.0 if self.bound <= _EPS else max(0.0, (self.bound - self.objective) / self.bound)
+        n = len(self.sites)
+        return 0.0 if n == 0 else max(0.0, (n - math.ceil(self.bound - 1e-6)) / n)
+
+    @property
+    def met(self) -> bool:
+        """LSCP: whether the target weight is served; MCLP: whether every coverable demand point is."""
+        if self.target is not None:
+            return self.weight_after >= self.target - _EPS * max(1.0, self.target)
+        return bool(np.all(self.served[self.coverable] >= 1 - 1e-9))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Problem preparation
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Instance:
+    """One problem, with existing facilities already applied."""
+
+    matrix: CoverageMatrix
+    weights: NDArray[np.float64]
+    capacity: NDArray[np.float64] | None  # per candidate site
+    existing: CoverageMatrix | None
+    existing_capacity: NDArray[np.float64] | None
+    served_before: NDArray[np.float64]
+    coverable: NDArray[np.bool_]
+    conflicts: sparse.csr_array | None = None
+
+    @property
+    def capacitated(self) -> bool:
+        return self.capacity is not None
+
+
+def _as_capacity(value: ArrayLike | None, n: int, what: str) -> NDArray[np.float64] | None:
+    if value is None:
+        return None
+    cap = np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)).copy()
+    if np.isnan(cap).any() or (cap < 0).any():
+        msg = f"{what} must be >= 0 (use inf for unlimited), got min {np.nanmin(cap) if cap.size else 0!r}"
+        raise InputError(msg, code="E-OPT-CAPACITY")
+    return cap
+
+
+def _conflict_graph(conflicts: ArrayLike | None, n: int) -> sparse.csr_array | None:
+    """Pairs of sites that must not both be chosen, as a symmetric 0/1 matrix."""
+    if conflicts is None:
+        return None
+    pairs = np.asarray(conflicts, dtype=np.int64).reshape(-1, 2)
+    if pairs.size == 0:
+        return None
+    if pairs.min() < 0 or pairs.max() >= n:
+        msg = f"conflicts name sites outside 0..{n - 1}"
+        raise InputError(msg, code="E-OPT-CONFLICTS")
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    a, b = np.concatenate((pairs[:, 0], pairs[:, 1])), np.concatenate((pairs[:, 1], pairs[:, 0]))
+    graph = sparse.csr_array((np.ones(a.size), (a, b)), shape=(n, n))
+    graph.sum_duplicates()
+    graph.data[:] = 1.0
+    return graph
+
+
+def _prepare(
+    matrix: CoverageMatrix,
+    weights: ArrayLike | None,
+    existing: CoverageMatrix | ArrayLike | None,
+    capacity: ArrayLike | None,
+    existing_capacity: ArrayLike | None,
+    conflicts: ArrayLike | None = None,
+) -> _Instance:
+    if not isinstance(matrix, CoverageMatrix):
+        msg = f"matrix must be a CoverageMatrix (see coverage_matrix), got {type(matrix).__name__}"
+        raise InputError(msg, code="E-OPT-INPUT")
+    m = matrix.n_demand
+    if weights is None:
+        w = np.ones(m, dtype=np.float64)
+    else:
+        w = np.asarray(weights, dtype=np.float64).ravel()
+        if w.shape != (m,):
+            msg = f"weights must have one value per demand point ({m}), got {w.size}"
+            raise InputError(msg, code="E-OPT-WEIGHTS")
+        if not np.isfinite(w).all() or (w < 0).any():
+            msg = "weights must be finite and >= 0"
+            raise InputError(msg, code="E-OPT-WEIGHTS")
+    served_mask = None
+    if existing is not None and not isinstance(existing, CoverageMatrix):
+        # Only which demand points existing facilities serve is known: enough without capacity.
+        served_mask = np.asarray(existing, dtype=bool).ravel()
+        if served_mask.shape != (m,):
+            msg = f"existing must be a CoverageMatrix or one flag per demand point ({m}), got {served_mask.size}"
+            raise InputError(msg, code="E-OPT-MATRIX")
+        if capacity is not None or existing_capacity is not None:
+            msg = "with capacity, existing facilities must be given as a CoverageMatrix (who they can serve)"
+            raise InputError(msg, code="E-OPT-CAPACITY")
+        existing = None
+    if existing is not None and existing.n_demand != m:
+        msg = f"the existing facilities' matrix has {existing.n_demand} demand points, the candidates' {m}"
+        raise InputError(msg, code="E-OPT-MATRIX")
+    cap = _as_capacity(capacity, matrix.n_sites, "capacity")
+    ecap = None
+    if existing is not None and (cap is not None or existing_capacity is not None):
+        ecap = _as_capacity(existing_capacity if existing_capacity is not None else capacity, existing.n_sites,
+                            "existing_capacity")
+        if cap is None:  # only the existing facilities are limited; new sites are not
+            cap = np.full(matrix.n_sites, np.inf)
+    coverable = matrix.covered()
+    if existing is not None:
+        coverable |= existing.covered()
+    if served_mask is not None:
+        coverable |= served_mask
+        before = served_mask.astype(np.float64)
+    elif existing is None or existing.n_sites == 0:
+        before = np.zeros(m, dtype=np.float64)
+    elif ecap is None:
+        before = existing.covered().astype(np.float64)
+    else:
+        before, _ = _assign_exact(existing, w, ecap)
+    return _Instance(matrix=matrix, weights=w, capacity=cap, existing=existing, existing_capacity=ecap,
+                     served_before=before, coverable=coverable, conflicts=_conflict_graph(conflicts, matrix.n_sites))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Greedy with lazy evaluation
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _greedy(
+    inst: _Instance,
+    residual: NDArray[np.float64],
+    *,
+    k: int | None,
+    need: float | None,
+    allowed: NDArray[np.int64] | None = None,
+) -> tuple[list[int], list[float], NDArray[np.float64]]:
+    """Add sites by largest gain until ``k`` are chosen, ``need`` more weight is served, or nothing gains.
+
+    ``residual`` is the unserved weight of each demand point (changed in
+    place). Every site's gain is kept exact: when a demand point's residual
+    drops by ``d``, ``d`` is subtracted from the reach of every site that
+    covers it, in one vectorised scatter over that point's row of the matrix.
+    Returns the chosen sites, their gains and the residual.
+    """
+    mat = inst.matrix
+    n = mat.n_sites
+    by_demand = mat.by_demand()
+    d_ptr, d_sites = by_demand.indptr.astype(np.int64), by_demand.indices
+    cap = inst.capacity
+    reach = mat.by_site() @ residual  # unserved weight within reach of each site
+    if allowed is not None:
+        blocked = np.ones(n, dtype=bool)
+        blocked[np.asarray(allowed, dtype=np.int64)] = False
+        reach[blocked] = -np.inf
+    tol = _EPS * max(1.0, float(residual.max(initial=0.0)))
+    chosen: list[int] = []
+    gains: list[float] = []
+    served_total = 0.0
+    while (k is None or len(chosen) < k) and (need is None or served_total < need - _EPS * max(1.0, need)):
+        gain = reach if cap is None else np.minimum(reach, cap)
+        j = int(np.argmax(gain)) if n else -1
+        if j < 0 or gain[j] <= tol:
+            break
+        rows = mat.covers(j)
+        if cap is None:
+            rows = rows[residual[rows] > 0]
+            taken = residual[rows].copy()
+        else:
+            # Serve the nearest unserved demand first, up to the site's capacity.
+            order = np.argsort(mat.distances(j), kind="stable")
+            rows = rows[order]
+            before = np.cumsum(residual[rows]) - residual[rows]
+            taken = np.clip(cap[j] - before, 0.0, residual[rows])
+            keep = taken > 0
+            rows, taken = rows[keep], taken[keep]
+        residual[rows] -= taken
+        if cap is None:
+            residual[rows] = 0.0  # exactly, whatever the rounding
+        # Every site reaching these demand points loses what they no longer need.
+        spans = _ranges(d_ptr[rows], d_ptr[rows + 1])
+        np.subtract.at(reach, d_sites[spans], np.repeat(taken, np.diff(d_ptr)[rows]))
+        gain_j = float(taken.sum())
+        chosen.append(j)
+        gains.append(gain_j)
+        served_total += gain_j
+        reach[j] = -np.inf
+        if inst.conflicts is not None:  # sites too close to j (a spacing rule) may no longer be chosen
+            reach[inst.conflicts.indices[inst.conflicts.indptr[j]:inst.conflicts.indptr[j + 1]]] = -np.inf
+    return chosen, gains, residual
+
+
+def _interchange(inst: _Instance, chosen: list[int], *, max_swaps: int, time_budget: float) -> tuple[list[int], int]:
+    """Improve an MCLP answer by swapping one chosen site for one other site while that serves more.
+
+    Every possible swap is valued at once. With ``c_i`` the number of chosen
+    sites covering demand point ``i``, ``gain_c`` the unserved weight site
+    ``c`` reaches, ``loss_s`` the weight only site ``s`` serves and
+    ``B[s, c]`` the weight only ``s`` serves that ``c`` also reaches, swapping
+    ``s`` for ``c`` adds ``gain_c - loss_s + B[s, c]``. ``B`` is sparse, so the
+    best swap is the larger of ``max gain - min loss`` and the best over the
+    non-zeros of ``B``. Returns the sites and the number of swaps made.
+    """
+    mat = inst.matrix
+    n = mat.n_sites
+    if not chosen or len(chosen) >= n:
+        return chosen, 0
+    w = inst.weights * (1.0 - inst.served_before)
+    at = mat.by_site()
+    a = mat.by_demand()
+    tol = _EPS * max(1.0, float(w.sum()))
+    current = np.asarray(chosen, dtype=np.int64)
+    swaps = 0
+    deadline = time.perf_counter() + time_budget
+    while swaps < max_swaps and time.perf_counter() < deadline:
+        is_chosen = np.zeros(n, dtype=bool)
+        is_chosen[current] = True
+        count = a @ is_chosen.astype(np.float64)
+        gain = at @ (w * (count == 0))
+        gain[is_chosen] = -np.inf
+        if inst.conflicts is not None:  # never swap in a site that clashes with a chosen one
+            gain[(inst.conflicts @ is_chosen.astype(np.float64)) > 0] = -np.inf
+        unique = count == 1
+        loss = np.full(n, np.inf)
+        loss[current] = at[current] @ (w * unique)
+        # The owner of each uniquely served point, and the other sites reaching it.
+        rows = np.flatnonzero(unique & (w > 0))
+        sub = a[rows]
+        owner_mask = is_chosen[sub.indices]
+        seg = np.repeat(np.arange(rows.size), np.diff(sub.indptr))
+        owner = np.empty(rows.size, dtype=np.int64)
+        owner[seg[owner_mask]] = sub.indices[owner_mask]
+        other = ~owner_mask
+        b = sparse.coo_array((w[rows][seg[other]], (owner[seg[other]], sub.indices[other])), shape=(n, n)).tocsr()
+        b.sum_duplicates()
+        c_best, s_best = int(np.argmax(gain)), int(np.argmin(loss))
+        best_value = gain[c_best] - loss[s_best] + float(b[s_best, c_best])
+        if b.nnz:
+            b_rows = np.repeat(np.arange(n), np.diff(b.indptr))
+            values = gain[b.indices] - loss[b_rows] + b.data
+            t = int(np.argmax(values))
+            if values[t] > best_value:
+                best_value, s_best, c_best = float(values[t]), int(b_rows[t]), int(b.indices[t])
+        if not best_value > tol:
+            break
+        current = np.where(current == s_best, c_best, current)
+        swaps += 1
+    return current.tolist(), swaps
+
+
+def _online_bound(inst: _Instance, residual: NDArray[np.float64], objective: float, k: int,
+                  chosen: list[int]) -> float:
+    """``f(S) + sum of the k largest marginal gains left``: an upper bound on the MCLP optimum (submodularity)."""
+    gain = inst.matrix.by_site() @ residual
+    gain[np.asarray(chosen, dtype=np.int64)] = 0.0
+    if k <= 0:
+        return objective
+    if k >= gain.size:
+        return objective + float(gain.sum())
+    top = np.partition(gain, gain.size - k)[gain.size - k:]
+    return objective + float(top.sum())
+
+
+def _drop_redundant(inst: _Instance, chosen: list[int], gains: list[float], need_mask: NDArray[np.bool_]
+                    ) -> tuple[list[int], list[float]]:
+    """Drop, latest first, every chosen site whose demand the others (and existing facilities) all cover."""
+    if len(chosen) < 2:
+        return chosen, gains
+    mat = inst.matrix
+    count = np.zeros(mat.n_demand, dtype=np.int64)
+    for j in chosen:
+        count[mat.covers(j)] += 1
+    keep = []
+    for j in reversed(chosen):
+        rows = mat.covers(j)
+        rows = rows[need_mask[rows]]
+        if rows.size and bool((count[rows] >= 2).all()):
+            count[mat.covers(j)] -= 1
+        else:
+            keep.append(j)
+    kept = set(keep)
+    if len(kept) == len(chosen):
+        return chosen, gains
+    order = [j for j in chosen if j in kept]
+    return order, [g for j, g in zip(chosen, gains, strict=True) if j in kept]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Exact models (HiGHS)
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _highs() -> Any:
+    """A silent HiGHS instance.
+
+    ``highspy.Highs()`` prints its banner to stdout while it is constructed,
+    before any option can be set (ERGO-Code/HiGHS#2749); the binding class
+    underneath does not, so use it when present.
+    """
+    try:
+        import highspy
+    except ImportError as exc:  # pragma: no cover - highspy is a required dependency
+        msg = "the exact solver needs highspy (pip install highspy)"
+        raise InputError(msg, code="E-OPT-SOLVER") from exc
+    raw = getattr(getattr(highspy, "_core", None), "_Highs", None)
+    h = raw() if raw is not None else highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+@dataclass
+class _MilpAnswer:
+    x: NDArray[np.float64]
+    objective: float
+    bound: float | None
+    status: str
+    runtime_s: float
+
+
+def _solve_highs(
+    cost: NDArray[np.float64],
+    lower: NDArray[np.float64],
+    upper: NDArray[np.float64],
+    integer: NDArray[np.bool_],
+    a: sparse.csr_array,
+    row_lower: NDArray[np.float64],
+    row_upper: NDArray[np.float64],
+    *,
+    maximise: bool,
+    time_limit: float | None,
+    mip_gap: float,
+    start: NDArray[np.float64] | None = None,
+    threads: int | None = None,
+) -> _MilpAnswer:
+    import highspy
+
+    inf = highspy.kHighsInf
+    if len(cost) == 0 or a.shape[0] == 0:
+        # Nothing to decide (all demand served already): every variable at its lower bound is optimal, as
+        # long as no cost pulls the other way, which holds for these models (minimise >= 0 or maximise 0).
+        x = np.asarray(lower, dtype=np.float64).copy()
+        value = float(cost @ x) if len(cost) else 0.0
+        return _MilpAnswer(x, value, value, "optimal", 0.0)
+    h = _highs()
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    h.setOptionValue("mip_rel_gap", float(mip_gap))
+    if threads is not None:
+        h.setOptionValue("threads", int(threads))
+    a = a.tocsr()
+    a.sort_indices()
+    n_col, n_row = len(cost), a.shape[0]
+    status = h.passModel(
+        n_col, n_row, int(a.nnz), 2, -1 if maximise else 1, 0.0,
+        np.ascontiguousarray(cost, dtype=np.float64),
+        np.ascontiguousarray(lower, dtype=np.float64),
+        np.ascontiguousarray(np.where(np.isinf(upper), inf, upper), dtype=np.float64),
+        np.ascontiguousarray(np.where(np.isinf(row_lower), -inf, row_lower), dtype=np.float64),
+        np.ascontiguousarray(np.where(np.isinf(row_upper), inf, row_upper), dtype=np.float64),
+        a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data.astype(np.float64),
+        integer.astype(np.int32),
+    )
+    if status != highspy.HighsStatus.kOk:
+        msg = f"HiGHS refused the model ({status})"
+        raise InputError(msg, code="E-OPT-SOLVER")
+    if start is not None and integer.any():
+        h.setSolution(n_col, np.arange(n_col, dtype=np.int32), np.ascontiguousarray(start, dtype=np.float64))
+    started = time.perf_counter()
+    h.run()
+    runtime = time.perf_counter() - started
+    model_status = h.getModelStatus()
+    info = h.getInfo()
+    name = h.modelStatusToString(model_status)
+    if model_status == highspy.HighsModelStatus.kOptimal:
+        status_text = "optimal"
+    elif model_status == highspy.HighsModelStatus.kTimeLimit:
+        status_text = "time_limit"
+    else:
+        msg = f"HiGHS ended with status {name!r}"
+        raise InputError(msg + " (hint: report this model to the nbgeo authors)", code="E-OPT-SOLVER")
+    sol = np.asarray(h.getSolution().col_value, dtype=np.float64)
+    if sol.size != n_col:
+        msg = f"HiGHS found no solution within the time limit ({name})"
+        raise InputError(msg + " (hint: raise the time limit or use the greedy solver)", code="E-OPT-TIMEOUT")
+    # The objective is recomputed from the solution: with a warm start, HiGHS 1.16 can report the objective
+    # value (and dual bound) of its presolved model, off by a constant.
+    value = float(cost @ sol)
+    offset = float(info.objective_function_value) - value
+    bound = float(info.mip_dual_bound) - offset if integer.any() else value
+    if status_text == "optimal" and mip_gap == 0:
+        bound = value  # proved optimal: the best bound is the optimum
+    return _MilpAnswer(sol, value, bound if math.isfinite(bound) else None, status_text, runtime)
+
+
+def _merge_rows(a: sparse.csr_array, weights: NDArray[np.float64], rows: NDArray[np.int64]
+                ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """Group the demand ``rows`` that exactly the same sites reach.
+
+    Returns the representative row of each group, each row's group number
+    (aligned with ``rows``) and the summed weight of each group. Rows are
+    fingerprinted by two independent random 64-bit sums over their site sets,
+    then every row is compared with its group's representative exactly; a
+    (vanishingly unlikely) collision only means that row stays on its own.
+    """
+    if rows.size == 0:
+        return rows, np.zeros(0, dtype=np.int64), np.zeros(0)
+    sub = a[rows]
+    sub.sort_indices()
+    rng = np.random.default_rng(20251)
+    keys = rng.integers(0, np.iinfo(np.uint64).max, size=(2, a.shape[1]), dtype=np.uint64, endpoint=True)
+    lengths = np.diff(sub.indptr)
+    seg = np.repeat(np.arange(rows.size), lengths)
+    h1 = np.zeros(rows.size, dtype=np.uint64)
+    h2 = np.zeros(rows.size, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        np.add.at(h1, seg, keys[0][sub.indices])
+        np.add.at(h2, seg, keys[1][sub.indices])
+    order = np.lexsort((h2, h1, lengths))
+    key_sorted = np.stack((lengths[order].astype(np.uint64), h1[order], h2[order]))
+    new_group = np.ones(rows.size, dtype=bool)
+    new_group[1:] = (key_sorted[:, 1:] != key_sorted[:, :-1]).any(axis=0)
+    group_sorted = np.cumsum(new_group) - 1
+    group = np.empty(rows.size, dtype=np.int64)
+    group[order] = group_sorted
+    rep = order[new_group]  # position in `rows` of each group's first member
+    # Exact check: every member's site list equals its representative's.
+    member_rep = rep[group]
+    s1, e1 = sub.indptr[:-1], sub.indptr[1:]
+    same_len = lengths == lengths[member_rep]
+    idx_a = sub.indices[_ranges(s1.astype(np.int64), e1.astype(np.int64))]
+    idx_b = sub.indices[_ranges(s1[member_rep].astype(np.int64), (s1[member_rep] + lengths).astype(np.int64))]
+    diff = np.zeros(rows.size, dtype=bool)
+    if same_len.all() and idx_a.size:
+        mismatch = idx_a != idx_b
+        np.logical_or.at(diff, seg, mismatch)
+    else:
+        diff = ~same_len
+    if diff.any():  # split any collided rows into groups of their own
+        extra = np.flatnonzero(diff)
+        group[extra] = len(rep) + np.arange(extra.size)
+        rep = np.concatenate((rep, extra))
+    group_weight = np.bincount(group, weights=weights[rows], minlength=len(rep))
+    return rows[rep], group, group_weight
+
+
+def _assign_exact(matrix: CoverageMatrix, weights: NDArray[np.float64], capacity: NDArray[np.float64],
+                  sites: NDArray[np.int64] | None = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Serve the most weight from the given (open) sites under their capacities: a transport LP.
+
+    Returns the share of each demand point served and the load of each open site.
+    """
+    sub = matrix if sites is None else matrix.subset(sites)
+    cap = capacity if sites is None else capacity[sites]
+    served = np.zeros(matrix.n_demand)
+    load = np.zeros(sub.n_sites)
+    a = sub.by_demand()
+    rows = np.flatnonzero((np.diff(a.indptr) > 0) & (weights > 0))
+    if rows.size == 0:
+        return served, load
+    reps, group, gw = _merge_rows(a, weights, rows)
+    ga = a[reps].tocoo()
+    pair_group, pair_site = ga.row.astype(np.int64), ga.col.astype(np.int64)
+    n_pairs, n_groups = pair_group.size, reps.size
+    # Rows: one per group (sum of shares <= 1), one per site (served weight <= capacity).
+    cons = sparse.csr_array(
+        (np.concatenate((np.ones(n_pairs), gw[pair_group])),
+         (np.concatenate((pair_group, n_groups + pair_site)), np.tile(np.arange(n_pairs), 2))),
+        shape=(n_groups + sub.n_sites, n_pairs),
+    )
+    row_upper = np.concatenate((np.ones(n_groups), cap))
+    ans = _solve_highs(gw[pair_group], np.zeros(n_pairs), np.ones(n_pairs), np.zeros(n_pairs, dtype=bool), cons,
+                       np.full(cons.shape[0], -np.inf), row_upper, maximise=True, time_limit=None, mip_gap=0.0)
+    f = np.clip(ans.x, 0.0, 1.0)
+    share = np.minimum(np.bincount(pair_group, weights=f, minlength=n_groups), 1.0)
+    served[rows] = share[group]
+    load = np.bincount(pair_site, weights=f * gw[pair_group], minlength=sub.n_sites)
+    return served, load
+
+
+def _hstack(a: CoverageMatrix, b: CoverageMatrix) -> CoverageMatrix:
+    """The columns of ``a`` followed by those of ``b``."""
+    indptr = np.concatenate((a.indptr, a.indptr[-1] + b.indptr[1:]))
+    return CoverageMatrix(indptr=indptr, indices=np.concatenate((a.indices, b.indices)),
+                          distance=np.concatenate((a.distance, b.distance)), n_demand=a.n_demand, radius=a.radius,
+                          by=a.by)
+
+
+def _with_conflicts(inst: _Instance, cons: sparse.csr_array, row_lower: NDArray[np.float64],
+                    row_upper: NDArray[np.float64]) -> tuple[sparse.csr_array, NDArray[np.float64], NDArray[np.float64]]:
+    """Add ``x_a + x_b <= 1`` for every pair of sites that must not both be chosen."""
+    if inst.conflicts is None:
+        return cons, row_lower, row_upper
+    pairs = sparse.triu(inst.conflicts, k=1).tocoo()
+    n_pairs = pairs.nnz
+    rows = np.repeat(np.arange(n_pairs), 2)
+    cols = np.column_stack((pairs.row, pairs.col)).ravel()
+    extra = sparse.csr_array((np.ones(2 * n_pairs), (rows, cols)), shape=(n_pairs, cons.shape[1]))
+    return (sparse.vstack((cons, extra), format="csr"), np.concatenate((row_lower, np.full(n_pairs, -np.inf))),
+            np.concatenate((row_upper, np.ones(n_pairs))))
+
+
+def _milp(
+    inst: _Instance,
+    *,
+    problem: Literal["mclp", "lscp"],
+    k: int | None,
+    target: float | None,
+    time_limit: float | None,
+    mip_gap: float,
+    start: list[int],
+) -> tuple[list[int], float | None, str, float, dict[str, Any]]:
+    """Solve MCLP (at most ``k`` sites) or LSCP (serve ``target`` weight in all) exactly.
+
+    Returns the chosen sites, the bound (MCLP: on the weight the new sites
+    add; LSCP: on the number of sites), the status, the runtime and the model's size.
+    """
+    if inst.capacitated:
+        return _milp_capacitated(inst, problem=problem, k=k, target=target, time_limit=time_limit,
+                                 mip_gap=mip_gap)
+    mat = inst.matrix
+    n = mat.n_sites
+    residual = inst.weights * (1.0 - inst.served_before)
+    a = mat.by_demand()
+    rows = np.flatnonzero((residual > 0) & (np.diff(a.indptr) > 0))
+    reps, _, gw = _merge_rows(a, residual, rows)
+    sub = a[reps].tocoo()
+    g, s = sub.row.astype(np.int64), sub.col.astype(np.int64)
+    n_groups = reps.size
+    need = None if target is None else target - float(inst.weights @ inst.served_before)
+    picked = np.zeros(n, dtype=bool)
+    picked[np.asarray(start, dtype=np.int64)] = True
+    full_cover = problem == "lscp" and need is not None and need >= float(gw.sum()) - _EPS * max(1.0, need)
+    if full_cover:
+        # Every coverable group must be reached: sum_j a_gj x_j >= 1, and no y variables are needed.
+        cons = sparse.csr_array((np.ones(g.size), (g, s)), shape=(n_groups, n))
+        cost, upper = np.ones(n), np.ones(n)
+        integer = np.ones(n, dtype=bool)
+        row_lower, row_upper = np.ones(n_groups), np.full(n_groups, np.inf)
+        x0 = picked.astype(np.float64)
+    else:
+        # Columns: x (n sites), then y (one per group). Rows: y_g - sum_j a_gj x_j <= 0, then the k or target row.
+        n_col = n + n_groups
+        r_parts = [np.arange(n_groups), g]
+        c_parts = [n + np.arange(n_groups), s]
+        d_parts = [np.ones(n_groups), -np.ones(g.size)]
+        if problem == "mclp":
+            r_parts.append(np.full(n, n_groups))
+            c_parts.append(np.arange(n))
+            d_parts.append(np.ones(n))
+            last = (-np.inf, float(n if k is None else k))
+            cost = np.concatenate((np.zeros(n), gw))
+        else:
+            r_parts.append(np.full(n_groups, n_groups))
+            c_parts.append(n + np.arange(n_groups))
+            d_parts.append(gw)
+            last = (float(need or 0.0), np.inf)
+            cost = np.concatenate((np.ones(n), np.zeros(n_groups)))
+        cons = sparse.csr_array((np.concatenate(d_parts), (np.concatenate(r_parts), np.concatenate(c_parts))),
+                                shape=(n_groups + 1, n_col))
+        upper = np.ones(n_col)
+        integer = np.concatenate((np.ones(n, dtype=bool), np.zeros(n_groups, dtype=bool)))
+        row_lower = np.concatenate((np.full(n_groups, -np.inf), [last[0]]))
+        row_upper = np.concatenate((np.zeros(n_groups), [last[1]]))
+        reached = np.zeros(n_groups)
+        reached[g[picked[s]]] = 1.0
+        x0 = np.concatenate((picked.astype(np.float64), reached))
+    cons, row_lower, row_upper = _with_conflicts(inst, cons, row_lower, row_upper)
+    ans = _solve_highs(cost, np.zeros(len(cost)), upper, integer, cons, row_lower, row_upper,
+                       maximise=problem == "mclp", time_limit=time_limit, mip_gap=mip_gap, start=x0)
+    chosen = np.flatnonzero(ans.x[:n] > 0.5).tolist()
+    stats = {"demand_groups": int(n_groups), "demand_rows": int(rows.size), "variables": len(cost),
+             "constraints": int(cons.shape[0]), "nonzeros": int(cons.nnz)}
+    return chosen, ans.bound, ans.status, ans.runtime_s, stats
+
+
+def _milp_capacitated(
+    inst: _Instance,
+    *,
+    problem: Literal["mclp", "lscp"],
+    k: int | None,
+    target: float | None,
+    time_limit: float | None,
+    mip_gap: float,
+) -> tuple[list[int], float | None, str, float, dict[str, Any]]:
+    """The capacitated model: existing facilities keep their capacity and may be reassigned."""
+    mat, ex = inst.matrix, inst.existing
+    assert inst.capacity is not None
+    n = mat.n_sites
+    n_ex = 0 if ex is None else ex.n_sites
+    both = mat if ex is None else _hstack(mat, ex)
+    caps = inst.capacity if ex is None else np.concatenate((inst.capacity, inst.existing_capacity))
+    a = both.by_demand()
+    w = inst.weights
+    rows = np.flatnonzero((w > 0) & (np.diff(a.indptr) > 0))
+    reps, _, gw = _merge_rows(a, w, rows)
+    sub = a[reps].tocoo()
+    g, s = sub.row.astype(np.int64), sub.col.astype(np.int64)
+    n_groups, n_pairs = reps.size, g.size
+    pair_col = n + np.arange(n_pairs)
+    # A new site without a capacity limit can serve at most the demand it reaches: that is its big-M.
+    reach = np.bincount(s, weights=gw[g], minlength=n + n_ex)
+    new_cap = np.where(np.isinf(caps[:n]), reach[:n], caps[:n])
+    is_new = s < n
+    n_link = int(is_new.sum())
+    cap_row0, link_row0 = n_groups, n_groups + n + n_ex
+    last = link_row0 + n_link
+    # Rows: groups (sum of shares <= 1); site capacities (served weight - c_j x_j <= 0 for new sites,
+    # served weight <= c_e for existing ones); links f_p <= x_j; then the k or target row.
+    r_parts = [g, cap_row0 + s, cap_row0 + np.arange(n), link_row0 + np.arange(n_link), link_row0 + np.arange(n_link)]
+    c_parts = [pair_col, pair_col, np.arange(n), pair_col[is_new], s[is_new]]
+    d_parts = [np.ones(n_pairs), gw[g], -new_cap, np.ones(n_link), -np.ones(n_link)]
+    if problem == "mclp":
+        r_parts.append(np.full(n, last))
+        c_parts.append(np.arange(n))
+        d_parts.append(np.ones(n))
+        last_bounds = (-np.inf, float(n if k is None else k))
+        cost = np.concatenate((np.zeros(n), gw[g]))
+    else:
+        r_parts.append(np.full(n_pairs, last))
+        c_parts.append(pair_col)
+        d_parts.append(gw[g])
+        last_bounds = (float(target or 0.0), np.inf)
+        cost = np.concatenate((np.ones(n), np.zeros(n_pairs)))
+    n_col = n + n_pairs
+    cons = sparse.csr_array((np.concatenate(d_parts), (np.concatenate(r_parts), np.concatenate(c_parts))),
+                            shape=(last + 1, n_col))
+    row_lower = np.concatenate((np.full(last, -np.inf), [last_bounds[0]]))
+    row_upper = np.concatenate((np.ones(n_groups), np.zeros(n), caps[n:], np.zeros(n_link), [last_bounds[1]]))
+    integer = np.concatenate((np.ones(n, dtype=bool), np.zeros(n_pairs, dtype=bool)))
+    cons, row_lower, row_upper = _with_conflicts(inst, cons, row_lower, row_upper)
+    ans = _solve_highs(cost, np.zeros(n_col), np.ones(n_col), integer, cons, row_lower, row_upper,
+                       maximise=problem == "mclp", time_limit=time_limit, mip_gap=mip_gap)
+    chosen = np.flatnonzero(ans.x[:n] > 0.5).tolist()
+    bound = ans.bound
+    if bound is not None and problem == "mclp":
+        bound -= float(w @ inst.served_before)  # the model counts what existing facilities serve too
+    stats = {"demand_groups": int(n_groups), "demand_rows": int(rows.size), "variables": n_col,
+             "constraints": int(cons.shape[0]), "nonzeros": int(cons.nnz)}
+    return chosen, bound, ans.status, ans.runtime_s, stats
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Public solvers
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        msg = f"method must be one of {', '.join(METHODS)}, got {method!r}"
+        raise InputError(msg, code="E-OPT-METHOD")
+
+
+def _use_milp(method: str, inst: _Instance) -> bool:
+    return method == "milp" or (method == "auto" and inst.matrix.nnz <= AUTO_MILP_MAX_PAIRS)
+
+
+def _finish(
+    inst: _Instance,
+    *,
+    problem: str,
+    method: str,
+    chosen: list[int],
+    gains: list[float] | None,
+    bound: float | None,
+    status: str,
+    runtime: float,
+    target: float | None,
+    k: int | None,
+    note: str,
+    stats: dict[str, Any],
+) -> Solution:
+    """Evaluate the chosen sites exactly and package the answer."""
+    sites = np.asarray(chosen, dtype=np.int64)
+    w = inst.weights
+    if not inst.capacitated:
+        served = np.maximum(inst.served_before, inst.matrix.covered(sites).astype(np.float64))
+        if gains is None:
+            # The greedy order among the chosen sites, with each one's marginal gain.
+            residual = w * (1.0 - inst.served_before)
+            order, order_gains, _ = _greedy(inst, residual, k=None, need=None, allowed=sites)
+            rest = [j for j in chosen if j not in set(order)]
+            sites = np.asarray(order + rest, dtype=np.int64)
+            gains = order_gains + [0.0] * len(rest)
+    else:
+        assert inst.capacity is not None
+        if inst.existing is not None and inst.existing.n_sites:
+            both = _hstack(inst.matrix.subset(sites), inst.existing)
+            caps = np.concatenate((inst.capacity[sites], inst.existing_capacity))
+        else:
+            both, caps = inst.matrix.subset(sites), inst.capacity[sites]
+        served, load = _assign_exact(both, w, caps)
+        served = np.maximum(served, 0.0)
+        gains = load[: sites.size].tolist()
+        if served @ w < inst.served_before @ w:  # an LP tolerance: never report less than before
+            served = np.maximum(served, inst.served_before)
+    objective = float(w @ served - w @ inst.served_before)
+    if problem == "mclp" and bound is not None and status == "heuristic" and bound - objective <= _EPS * max(1, bound):
+        status = "optimal"  # the online bound certifies the greedy answer
+    return Solution(problem=problem, method=method, sites=sites, gains=np.asarray(gains, dtype=np.float64),
+                    weights=w, served_before=inst.served_before, served=served, coverable=inst.coverable,
+                    objective=objective, bound=bound, status=status, runtime_s=runtime, target=target, k=k,
+                    note=note, stats=stats)
+
+
+def maximal_covering(
+    matrix: CoverageMatrix,
+    k: int,
+    *,
+    weights: ArrayLike | None = None,
+    existing: CoverageMatrix | ArrayLike | None = None,
+    capacity: ArrayLike | None = None,
+    existing_capacity: ArrayLike | None = None,
+    conflicts: ArrayLike | None = None,
+    method: str = "greedy",
+    improve: bool = True,
+    max_swaps: int = 1000,
+    swap_time: float = 30.0,
+    time_limit: float | None = None,
+    mip_gap: float = 0.0,
+) -> Solution:
+    """Choose at most ``k`` new sites that serve the most demand weight (MCLP).
+
+    Parameters
+    ----------
+    matrix
+        Demand points × candidate sites (:func:`coverage_matrix`).
+    k
+        How many new sites at most. Fewer are chosen when no further site would serve anything more.
+    weights
+        Demand weight per demand point (default 1 each).
+    existing
+        Demand points × existing facilities (a :class:`CoverageMatrix`), or one
+        flag per demand point saying it is already served; what they serve counts as served.
+    capacity
+        Demand weight a new site can serve at most (scalar or one per site); None for unlimited.
+    existing_capacity
+        The same for existing facilities (default: ``capacity``).
+    conflicts
+        Pairs of site indices that must not both be chosen (sites closer than a
+        spacing rule allows), as an ``(m, 2)`` array.
+    method
+        ``"greedy"``, ``"milp"`` or ``"auto"`` (exact up to :data:`AUTO_MILP_MAX_PAIRS` pairs).
+    improve
+        After the greedy, swap a chosen site for another while that serves more
+        (without capacity; see :func:`_interchange`).
+    max_swaps, swap_time
+        Limits of that improvement: number of swaps and seconds.
+    time_limit
+        Seconds the exact solver may take; then it returns its best answer with status ``"time_limit"``.
+    mip_gap
+        Relative optimality gap at which the exact solver may stop (0: prove optimality).
+
+    Returns
+    -------
+    Solution
+
+    Examples
+    --------
+    Five demand points; site 0 covers {0, 1, 2}, site 1 covers {2, 3}, site 2 covers {3, 4}.
+    Greedy takes 0 then 2; with point 0 already served by an existing facility, still 0 and 2:
+
+    >>> m = CoverageMatrix.from_pairs([0, 1, 2, 2, 3, 3, 4], [0, 0, 0, 1, 1, 2, 2], [0.0] * 7,
+    ...                               n_demand=5, n_sites=3, radius=1)
+    >>> s = maximal_covering(m, 2)
+    >>> s.sites.tolist(), s.objective, s.bound, s.status
+    ([0, 2], 5.0, 5.0, 'optimal')
+    >>> ex = CoverageMatrix.from_pairs([0], [0], [0.0], n_demand=5, n_sites=1, radius=1)
+    >>> s = maximal_covering(m, 1, existing=ex, method="milp")
+    >>> s.sites.tolist(), s.objective, s.share_before, s.share_after
+    ([0], 2.0, 0.2, 0.6)
+    >>> maximal_covering(m, 3, capacity=1).objective
+    3.0
+    """
+    _check_method(method)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+        msg = f"k must be a whole number of sites >= 0, got {k!r}"
+        raise InputError(msg, code="E-OPT-K")
+    k = int(k)
+    inst = _prepare(matrix, weights, existing, capacity, existing_capacity, conflicts)
+    started = time.perf_counter()
+    residual = inst.weights * (1.0 - inst.served_before)
+    chosen, gains, residual = _greedy(inst, residual, k=k, need=None)
+    swaps = 0
+    if improve and not inst.capacitated and chosen:
+        chosen, swaps = _interchange(inst, chosen, max_swaps=max_swaps, time_budget=swap_time)
+        if swaps:
+            residual = inst.weights * (1.0 - inst.served_before)
+            residual[inst.matrix.covered(chosen)] = 0.0
+            gains = None
+    note = ""
+    if len(chosen) < k:
+        note = (f"only {len(chosen)} site(s) serve more demand; the other {k - len(chosen)} would serve nothing "
+                "that is not already served")
+    stats: dict[str, Any] = {"candidates": matrix.n_sites, "demand": matrix.n_demand, "pairs": matrix.nnz,
+                             "swaps": swaps}
+    if _use_milp(method, inst):
+        chosen, bound, status, runtime, more = _milp(inst, problem="mclp", k=k, target=None,
+                                                     time_limit=time_limit, mip_gap=mip_gap, start=chosen)
+        stats.update(more)
+        result = _finish(inst, problem="mclp", method="milp", chosen=chosen, gains=None, bound=bound,
+                         status=status, runtime=time.perf_counter() - started, target=None, k=k, note=note,
+                         stats=stats)
+    else:
+        served_now = float(inst.weights @ (1.0 - inst.served_before)) - float(residual.sum())
+        bound = None if inst.capacitated else _online_bound(inst, residual, served_now, k, chosen)
+        result = _finish(inst, problem="mclp", method="greedy", chosen=chosen,
+                         gains=None if inst.capacitated else gains, bound=bound, status="heuristic",
+                         runtime=time.perf_counter() - started, target=None, k=k, note=note, stats=stats)
+    log.info("MCLP (%s): %d of at most %d sites add %.6g demand weight (%.1f%% -> %.1f%%) in %.3f s",
+             result.method, len(result.sites), k, result.objective, 100 * result.share_before,
+             100 * result.share_after, result.runtime_s)
+    return result
+
+
+def set_covering(
+    matrix: CoverageMatrix,
+    *,
+    share: float = 1.0,
+    weights: ArrayLike | None = None,
+    existing: CoverageMatrix | ArrayLike | None = None,
+    capacity: ArrayLike | None = None,
+    existing_capacity: ArrayLike | None = None,
+    conflicts: ArrayLike | None = None,
+    method: str = "greedy",
+    time_limit: float | None = None,
+    mip_gap: float = 0.0,
+) -> Solution:
+    """Choose the fewest new sites that serve ``share`` of the demand weight (LSCP).
+
+    Demand that no existing facility and no candidate site can reach cannot be
+    served; the target is then lowered to what can be, the solution says so
+    in ``note`` and :attr:`Solution.met` is False.
+
+    Parameters
+    ----------
+    matrix
+        Demand points × candidate sites (:func:`coverage_matrix`).
+    share
+        The share of all demand weight to serve, in (0, 1]; 1 means every demand point.
+    weights, existing, capacity, existing_capacity, conflicts, method, time_limit, mip_gap
+        As for :func:`maximal_covering`.
+
+    Returns
+    -------
+    Solution
+
+    Examples
+    --------
+    >>> m = CoverageMatrix.from_pairs([0, 1, 2, 2, 3, 3, 4], [0, 0, 0, 1, 1, 2, 2], [0.0] * 7,
+    ...                               n_demand=6, n_sites=3, radius=1)
+    >>> s = set_covering(m, method="milp")
+    >>> s.sites.tolist(), s.met, s.note
+    ([0, 2], False, '1 demand point(s) (weight 1) lie out of reach of every site: 83.3% is the most that can be served')
+    >>> set_covering(m, share=0.5).sites.tolist()
+    [0]
+    """
+    _check_method(method)
+    if not (isinstance(share, (int, float)) and 0 < share <= 1):
+        msg = f"share must be in (0, 1], got {share!r}"
+        raise InputError(msg, code="E-OPT-SHARE")
+    inst = _prepare(matrix, weights, existing, capacity, existing_capacity, conflicts)
+    w = inst.weights
+    total = float(w.sum())
+    started = time.perf_counter()
+    before = float(w @ inst.served_before)
+    if inst.capacitated:
+        ex = inst.existing
+        assert inst.capacity is not None
+        both = inst.matrix if ex is None else _hstack(inst.matrix, ex)
+        caps = inst.capacity if ex is None else np.concatenate((inst.capacity, inst.existing_capacity))
+        reachable = float(w @ _assign_exact(both, w, caps)[0])
+    else:
+        reachable = float(w @ np.maximum(inst.served_before, inst.coverable))
+    wanted = share * total
+    target = min(wanted, reachable)
+    note = ""
+    if wanted > reachable + _EPS * max(1.0, total):
+        lost = ~inst.coverable & (w > 0)
+        note = (f"{int(lost.sum())} demand point(s) (weight {float(w[lost].sum()):.6g}) lie out of reach of every "
+                f"site: {100 * reachable / total:.1f}% is the most that can be served")
+        if inst.capacitated and not lost.any():
+            note = f"capacity limits what can be served: {100 * reachable / total:.1f}% at most"
+    residual = w * (1.0 - inst.served_before)
+    full = not inst.capacitated and target >= reachable - _EPS * max(1.0, total)
+    if full:
+        # Classic set cover: count the demand points a site reaches, whatever their weights.
+        need_mask = (residual > 0) & inst.coverable
+        chosen, gains, _ = _greedy(inst, need_mask.astype(np.float64), k=None, need=None)
+        chosen, gains = _drop_redundant(inst, chosen, gains, need_mask)
+    else:
+        chosen, gains, _ = _greedy(inst, residual, k=None, need=target - before)
+    stats: dict[str, Any] = {"candidates": matrix.n_sites, "demand": matrix.n_demand, "pairs": matrix.nnz}
+    if _use_milp(method, inst):
+        chosen, bound, status, _, more = _milp(inst, problem="lscp", k=None, target=target,
+                                               time_limit=time_limit, mip_gap=mip_gap, start=chosen)
+        stats.update(more)
+        result = _finish(inst, problem="lscp", method="milp", chosen=chosen, gains=None, bound=bound, status=status,
+                         runtime=time.perf_counter() - started, target=wanted, k=None, note=note, stats=stats)
+    else:
+        result = _finish(inst, problem="lscp", method="greedy", chosen=chosen, gains=None, bound=None,
+                         status="heuristic", runtime=time.perf_counter() - started, target=wanted, k=None,
+                         note=note, stats=stats)
+    log.info("LSCP (%s): %d sites serve %.1f%% of the demand weight (was %.1f%%) in %.3f s", result.method,
+             len(result.sites), 100 * result.share_after, 100 * result.share_before, result.runtime_s)
+    return result
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Candidate sites
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _area_union(area: Any, crs: Any) -> Any:
+    """One (multi)polygon in ``crs`` from a GeoDataFrame, GeoSeries or shapely geometry (assumed in ``crs``)."""
+    import geopandas as gpd
+    import shapely
+
+    if isinstance(area, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        geoms = area.geometry if isinstance(area, gpd.GeoDataFrame) else area
+        if geoms.crs is None:
+            from .errors import CRSError
+
+            msg = "the candidate area has no CRS"
+            raise CRSError(msg + " (hint: set_crs(...))", code="E-CRS-MISSING")
+        return shapely.union_all(np.asarray(geoms.to_crs(crs).values))
+    return area
+
+
+def candidates_from_grid(area: Any, cell: float, *, crs: Any = None) -> gpd.GeoDataFrame:
+    """Candidate sites at the centres of a square grid of ``cell`` metres, inside ``area``.
+
+    The grid is aligned to multiples of ``cell`` in the metric CRS, so the same
+    area and cell always give the same sites. Ids are ``G`` and a number.
+
+    Parameters
+    ----------
+    area
+        Polygons (GeoDataFrame or GeoSeries in any CRS, or a shapely geometry in ``crs``).
+    cell
+        Grid spacing in metres.
+    crs
+        The metric CRS of the grid (default: the working CRS).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Points in EPSG:4326 with the column ``source``.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> g = candidates_from_grid(box(0, 0, 1000, 500), 250, crs="EPSG:32651")
+    >>> len(g), g.index[:2].tolist(), g["source"].iloc[0]
+    (8, ['G000001', 'G000002'], 'grid 250 m')
+    """
+    import geopandas as gpd
+    import shapely
+
+    from .crs import working_crs
+
+    if isinstance(cell, bool) or not (isinstance(cell, (int, float)) and math.isfinite(cell) and cell > 0):
+        msg = f"cell must be a positive number of metres, got {cell!r}"
+        raise InputError(msg, code="E-OPT-CELL")
+    crs = crs if crs is not None else working_crs()
+    shape = _area_union(area, crs)
+    x0, y0, x1, y1 = shape.bounds
+    xs = np.arange(math.floor(x0 / cell) * cell + cell / 2, x1, cell)
+    ys = np.arange(math.floor(y0 / cell) * cell + cell / 2, y1, cell)
+    if xs.size * ys.size > 50_000_000:
+        msg = f"a {cell:g} m grid over this area has {xs.size * ys.size:,} cells"
+        raise LimitError(msg + " (hint: a larger cell)", code="E-LIMIT-CELLS")
+    gx, gy = np.meshgrid(xs, ys)
+    gx, gy = gx.ravel(), gy.ravel()
+    shapely.prepare(shape)
+    inside = shapely.contains_xy(shape, gx, gy)
+    gx, gy = gx[inside], gy[inside]
+    index = [f"G{i:06d}" for i in range(1, gx.size + 1)]
+    out = gpd.GeoDataFrame({"source": f"grid {cell:g} m"}, geometry=shapely.points(gx, gy), crs=crs,
+                           index=_ids(index))
+    return out.to_crs(4326)
+
+
+def _ids(labels: list[str]) -> Any:
+    """A string index named ``id``."""
+    import pandas as pd
+
+    return pd.Index(labels, dtype=object, name="id")
+
+
+def candidates_from_network(network: RoadNetwork, *, area: Any = None, spacing: float = 0.0) -> gpd.GeoDataFrame:
+    """Candidate sites at the road network's nodes: kerbside places a driver can reach.
+
+    Only nodes of the largest strongly connected part are used (from them
+    every other node can be reached and back). ``spacing`` thins them to at
+    most one node per square of that many metres (the lowest-numbered), for
+    networks whose curved roads were split into many close nodes.
+
+    Parameters
+    ----------
+    network
+        The road network.
+    area
+        Keep only nodes inside these polygons (any CRS), e.g. the districts.
+    spacing
+        Metres; 0 keeps every node.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Points in EPSG:4326, indexed ``N<node>``, with the columns ``node`` and ``source``.
+
+    Examples
+    --------
+    >>> from nbgeo import network
+    >>> net = network.network_from_arrays(np.array([0.0, 100, 200]), np.zeros(3), u=[0, 1, 1, 2], v=[1, 0, 2, 1],
+    ...                                   crs="EPSG:32651")
+    >>> candidates_from_network(net).index.tolist()
+    ['N0', 'N1', 'N2']
+    >>> candidates_from_network(net, spacing=150)["node"].tolist()
+    [0, 2]
+    """
+    import geopandas as gpd
+    import shapely
+
+    nodes = np.flatnonzero(network.in_main_component)
+    x, y = network.x[nodes], network.y[nodes]
+    if area is not None:
+        shape = _area_union(area, network.crs)
+        shapely.prepare(shape)
+        keep = shapely.contains_xy(shape, x, y)
+        nodes, x, y = nodes[keep], x[keep], y[keep]
+    if spacing > 0 and nodes.size:
+        key = np.floor(x / spacing).astype(np.int64) * 10_000_003 + np.floor(y / spacing).astype(np.int64)
+        _, first = np.unique(key, return_index=True)
+        first.sort()
+        nodes, x, y = nodes[first], x[first], y[first]
+    source = "road network nodes" + (f", one per {spacing:g} m square" if spacing > 0 else "")
+    out = gpd.GeoDataFrame({"node": nodes, "source": source}, geometry=shapely.points(x, y), crs=network.crs,
+                           index=_ids([f"N{n}" for n in nodes]))
+    return out.to_crs(4326)
+
+
+@dataclass(frozen=True, eq=False)
+class Screening:
+    """Which candidate sites the plan's siting rules allow.
+
+    Attributes
+    ----------
+    frame
+        One row per candidate (indexed like the candidates): ``status``
+        (``pass``, ``fail``, ``unknown``), ``rules`` (ids of the rules it fails
+        or is unknown on, ``;``-separated) and ``reason`` (the first of them, in plain words).
+    conflicts
+        ``(m, 2)`` positions of candidate pairs that must not both be chosen
+        (closer than a ``spacing`` rule allows, or overlapping under an ``overlap`` rule).
+    rules
+        One summary per rule applied: ``id``, ``kind``, ``failed``, ``unknown``, ``conflicts``.
+    """
+
+    frame: Any
+    conflicts: NDArray[np.int64]
+    rules: list[dict[str, Any]]
+
+    @property
+    def allowed(self) -> NDArray[np.bool_]:
+        """Candidates that pass every rule."""
+        return (self.frame["status"] == "pass").to_numpy()
+
+
+def _candidate_attributes(candidates: gpd.GeoDataFrame, existing: gpd.GeoDataFrame | None, year: int | None
+                          ) -> gpd.GeoDataFrame:
+    """Candidates with the facility layer's columns, so the rules' filters read them as new facilities.
+
+    A column the candidates lack takes the most common value among the
+    existing facilities; ``year`` becomes the evaluation year.
+    """
+    out = candidates.copy()
+    if existing is None:
+        return out
+    for column in existing.columns:
+        if column == existing.geometry.name or column in out.columns:
+            continue
+        if column == "year" and year is not None:
+            out[column] = year
+            continue
+        values = existing[column].dropna()
+        out[column] = values.mode().iloc[0] if len(values) else None
+    return out
+
+
+def _close_pairs(geoms: NDArray[np.object_], distance: float) -> NDArray[np.int64]:
+    """Positions ``(a, b)``, ``a < b``, of geometries closer than ``distance``."""
+    import shapely
+
+    if len(geoms) < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=distance)
+    keep = left < right
+    left, right = left[keep], right[keep]
+    # dwithin is inclusive; a spacing rule fails only strictly closer than its distance.
+    close = shapely.distance(geoms[left], geoms[right]) < distance
+    return np.column_stack((left[close], right[close])).astype(np.int64)
+
+
+def screen_candidates(
+    candidates: gpd.GeoDataFrame,
+    dataset: Dataset,
+    plan: Plan,
+    *,
+    layer: str,
+    year: int | None = None,
+    tolerance_band: float | None = None,
+) -> Screening:
+    """Check candidate sites against every siting rule the plan declares for ``layer``.
+
+    Each candidate is treated as a new feature of ``layer`` (with the existing
+    features' usual attributes, see :func:`_candidate_attributes`) and every
+    rule is evaluated by :mod:`nbgeo.rules`. Rules between sites of one layer
+    are split in two: a candidate too close to (``spacing``) or overlapping
+    (``overlap``) an *existing* site fails, and pairs of *candidates* that are
+    too close or overlap become conflicts the solver never picks together.
+
+    Parameters
+    ----------
+    candidates
+        Candidate sites (any CRS).
+    dataset
+        The layers the rules read (the existing ``layer`` among them).
+    plan
+        The plan whose ``[[rules]]`` apply.
+    layer
+        The facility layer the candidates would join, e.g. ``"chargers"``.
+    year
+        The evaluation year (the candidates' ``year``).
+    tolerance_band
+        As for :func:`nbgeo.rules.evaluate_rule`.
+
+    Returns
+    -------
+    Screening
+
+    Examples
+    --------
+    A candidate in a lake fails the plan's rule for chargers; one 10 m from an
+    existing charger fails the 20 m spacing rule:
+
+    >>> import geopandas as gpd, shapely
+    >>> from nbgeo import datasets, io, plan
+    >>> ds, p = io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025"))
+    >>> water = ds.metric("constraints").query("kind == 'water'")
+    >>> near = ds.metric("chargers").geometry.iloc[0]
+    >>> cands = gpd.GeoDataFrame(geometry=[water.geometry.iloc[0].centroid, shapely.Point(near.x + 10, near.y)],
+    ...                          crs=water.crs, index=["in_lake", "too_close"])
+    >>> s = screen_candidates(cands, ds, p, layer="chargers")
+    >>> s.frame["status"].tolist(), s.frame["rules"].tolist()
+    (['fail', 'fail'], ['chargers_off_water_and_red_line', 'charger_spacing'])
+    """
+    import dataclasses
+
+    import pandas as pd
+
+    from . import rules as rules_mod
+    from .layers import Layer, LayerMeta
+
+    existing = dataset[layer] if layer in dataset else None
+    cands = _candidate_attributes(candidates.to_crs(4326), existing, year)
+    n = len(cands)
+    status = np.full(n, "pass", dtype=object)
+    failed_rules: list[list[str]] = [[] for _ in range(n)]
+    fail_reason = np.full(n, "", dtype=object)
+    unknown_reason = np.full(n, "", dtype=object)
+    conflicts: list[NDArray[np.int64]] = []
+    summaries: list[dict[str, Any]] = []
+    meta = LayerMeta(name=layer, source="candidate sites", illustrative=True)
+    trial = dataclasses.replace(dataset, layers={**dataset.layers, layer: Layer(cands, meta)}, _metric_cache={})
+    positions = pd.Series(np.arange(n), index=cands.index)
+    for rule in plan.rules:
+        if rule.layer != layer:
+            continue
+        p = rule.params
+        n_conflicts = 0
+        if rule.kind in ("spacing", "overlap"):
+            # Against the existing sites: a candidate there fails. Among candidates: conflicts.
+            applies = rules_mod.filter_sites(trial.metric(layer), p.get("where"), layer=layer)
+            others = None
+            if existing is not None and len(existing):
+                others = rules_mod.filter_sites(dataset.metric(layer), p.get("where"), layer=layer)
+            common = {"tolerance": p.get("tolerance"), "tolerance_band": tolerance_band, "rule": rule}
+            if others is None or others.empty:
+                result = None
+            elif rule.kind == "spacing":
+                result = rules_mod.check_setback(applies, others, distance=float(p["min_distance"]), **common)
+            else:
+                result = rules_mod.check_exclusion(applies, others, max_area=p.get("max_area"),
+                                                   max_share=p.get("max_share"), **common)
+            geoms = np.asarray(applies.geometry.values)
+            pos = positions.loc[applies.index].to_numpy()
+            if rule.kind == "spacing":
+                pairs = _close_pairs(geoms, float(p["min_distance"]))
+            else:
+                pairs = _overlapping_pairs(geoms, p)
+            if len(pairs):
+                conflicts.append(pos[pairs])
+            n_conflicts = len(pairs)
+        else:
+            result = rules_mod.evaluate_rule(rule, trial, tolerance_band=tolerance_band)
+        failed = unknown = 0
+        if result is not None and len(result.frame):
+            frame = result.frame[result.frame["status"].isin(("fail", "unknown"))]
+            frame = frame[frame.index.isin(cands.index)]
+            if len(frame):
+                why = result.reasons(frame.index)
+                for fid, st in frame["status"].items():
+                    i = positions[fid]
+                    failed_rules[i].append(rule.id)
+                    if st == "fail":
+                        status[i] = "fail"
+                        fail_reason[i] = fail_reason[i] or f"{rule.id}: {why[fid]}"
+                    else:
+                        status[i] = "unknown" if status[i] == "pass" else status[i]
+                        unknown_reason[i] = unknown_reason[i] or f"{rule.id}: {why[fid]}"
+                failed = int((frame["status"] == "fail").sum())
+                unknown = int((frame["status"] == "unknown").sum())
+        summaries.append({"id": rule.id, "kind": rule.kind, "failed": failed, "unknown": unknown,
+                          "conflicts": n_conflicts})
+    reasons = np.where(fail_reason != "", fail_reason, unknown_reason)
+    frame = pd.DataFrame({"status": status, "rules": [";".join(r) for r in failed_rules], "reason": reasons},
+                         index=cands.index)
+    pairs = np.concatenate(conflicts) if conflicts else np.zeros((0, 2), dtype=np.int64)
+    log.info("Screened %d candidate sites against %d rule(s) for %r: %d pass, %d fail, %d unknown, %d conflicts",
+             n, len(summaries), layer, int((status == "pass").sum()), int((status == "fail").sum()),
+             int((status == "unknown").sum()), len(pairs))
+    return Screening(frame=frame, conflicts=pairs, rules=summaries)
+
+
+def _overlapping_pairs(geoms: NDArray[np.object_], params: Any) -> NDArray[np.int64]:
+    """Pairs of candidate polygons that overlap by more than an ``overlap`` rule allows."""
+    import shapely
+
+    if len(geoms) < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    shared = shapely.area(shapely.intersection(geoms[left], geoms[right]))
+    if params.get("max_share") is not None:
+        smaller = np.minimum(shapely.area(geoms[left]), shapely.area(geoms[right]))
+        bad = 100.0 * shared / np.where(smaller > 0, smaller, 1.0) > float(params["max_share"])
+    else:
+        bad = shared > float(params.get("max_area") or 0.0)
+    return np.column_stack((left[bad], right[bad])).astype(np.int64)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Siting on a dataset
+# --------------------------------------------------------------------------------------------------------------
+
+#: How distance is measured: in a straight line, or by road.
+BY = ("straight", "road")
+
+
+@dataclass(frozen=True, eq=False)
+class SitingResult:
+    """Where to put new facilities: the chosen sites, and coverage before and after, per district.
+
+    Attributes
+    ----------
+    id, title
+        What the question was called.
+    demand_layer, facility_layer
+        The layers served and serving.
+    solution
+        The solver's answer (indices into the allowed candidates).
+    distance, by
+        The service distance (metres) and how it is measured (``"straight"`` or ``"road"``).
+    year
+        The evaluation year (existing facilities and demand up to it).
+    demand
+        One row per demand site (EPSG:4326): ``weight``, ``served_before`` and
+        ``served_after`` (share of its weight, 0–1), ``newly_served``,
+        ``coverable``, ``district``, ``distance_before`` (to the nearest
+        existing facility, metres; inf beyond the search), ``new_site`` and
+        ``new_distance`` (the nearest chosen site that serves it).
+    candidates
+        Every candidate considered (EPSG:4326): ``status`` (``pass``,
+        ``fail``, ``unknown`` under the rules), ``rules``, ``reason``,
+        ``chosen`` and ``order``.
+    chosen
+        The chosen sites (EPSG:4326), in order: ``order``, ``gain`` (demand
+        weight it adds), ``sites_served`` (demand sites it newly serves),
+        ``district`` and ``label``.
+    by_district
+        Per district: demand ``sites``, ``weight``, ``before`` and ``after``
+        (served weight), ``share_before`` and ``share_after`` (%), ``new_sites``.
+    candidate_source
+        How the candidates were made (e.g. ``"grid 250 m inside the districts"``).
+    screening
+        The rule summaries (:attr:`Screening.rules`), or ``[]`` without a plan.
+    required
+        The share (%) of demand that must be served, or None (MCLP without a requirement).
+    network
+        Provenance of the road network, or None.
+    illustrative
+        Whether any input (layers, network) is illustrative.
+    notes
+        What a reader should know.
+    """
+
+    id: str
+    title: str
+    demand_layer: str
+    facility_layer: str
+    solution: Solution
+    distance: float
+    by: str
+    year: int | None
+    demand: Any
+    candidates: Any
+    chosen: Any
+    by_district: Any
+    candidate_source: str
+    screening: list[dict[str, Any]]
+    required: float | None
+    network: dict[str, Any] | None
+    illustrative: bool
+    notes: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> str:
+        """``met`` when the chosen sites bring coverage to the required share, ``not_met`` if not, else ``proposed``."""
+        if self.required is None:
+            return "proposed"
+        return "met" if 100.0 * self.solution.share_after >= self.required - 1e-9 else "not_met"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry of ``audit.json``'s ``"optimisation"`` section (JSON-ready)."""
+        sol = self.solution
+        cands = self.candidates
+        chosen = [
+            {"id": str(i), "order": int(r.order), "lon": round(float(r.geometry.x), 6), "lat": round(float(r.geometry.y), 6),
+             "district": None if r.district is None else str(r.district), "gain": round(float(r.gain), 6),
+             "sites_served": int(r.sites_served)}
+            for i, r in self.chosen.iterrows()
+        ]
+        districts = [
+            {"district": None if d is None or d != d else str(d), "sites": int(r.sites),
+             "share_before": _round(r.share_before), "share_after": _round(r.share_after), "new_sites": int(r.new_sites)}
+            for d, r in self.by_district.iterrows()
+        ]
+        left = self.demand[self.demand["served_after"] < 1 - 1e-9]
+        unserved = [
+            {"id": str(i), "district": None if r.district is None else str(r.district),
+             "share_served": round(float(r.served_after), 3), "coverable": bool(r.coverable)}
+            for i, r in left.head(1000).iterrows()
+        ]
+        return {
+            "id": self.id, "title": self.title, "status": self.status, "problem": sol.problem, "method": sol.method,
+            "solver_status": sol.status, "demand": self.demand_layer, "facilities": self.facility_layer,
+            "distance_m": self.distance, "by": self.by, "year": self.year, "k": sol.k,
+            "required_share": self.required, "new_sites": len(sol.sites),
+            "demand_sites": len(self.demand), "served_before": int((self.demand["served_before"] >= 1 - 1e-9).sum()),
+            "served_after": int((self.demand["served_after"] >= 1 - 1e-9).sum()),
+            "share_before": _round(100 * sol.share_before), "share_after": _round(100 * sol.share_after),
+            "weight_added": round(sol.objective, 6), "bound": None if sol.bound is None else round(sol.bound, 6),
+            "gap": None if sol.gap is None else round(sol.gap, 6),
+            "uncoverable_sites": int((~self.demand["coverable"]).sum()),
+            "candidates": len(cands), "candidates_allowed": int((cands["status"] == "pass").sum()),
+            "candidates_failed": int((cands["status"] == "fail").sum()),
+            "candidates_unknown": int((cands["status"] == "unknown").sum()),
+            "candidate_source": self.candidate_source, "runtime_s": round(sol.runtime_s, 4),
+            "illustrative": self.illustrative, "network": self.network,
+            "note": "; ".join(n for n in (sol.note, *self.notes) if n),
+            "chosen": chosen, "by_district": districts, "rules": self.screening, "unserved": unserved,
+        }
+
+    def overlays(self, *, lang: str = "en") -> dict[str, gpd.GeoDataFrame]:
+        """Map layers (EPSG:4326, with ``status`` and ``label``): proposed sites, newly served and still unserved demand."""
+        import geopandas as gpd
+
+        zh = lang == "zh"
+        out: dict[str, gpd.GeoDataFrame] = {}
+        tag = "(示意)" if zh else "(illustrative)"
+        suffix = f" {tag}" if self.illustrative else ""
+        if len(self.chosen):
+            out[(f"{self.id}：建议新增 {len(self.chosen)} 处" if zh else
+                 f"{self.id}: {len(self.chosen)} proposed sites") + suffix] = gpd.GeoDataFrame(
+                {"status": "proposed", "label": self.chosen["label"].to_numpy()},
+                geometry=self.chosen.geometry.to_numpy(), crs=4326)
+        d = self.demand
+        newly = d[d["newly_served"]]
+        if len(newly):
+            labels = [(f"{i}：由新址 {r.new_site} 覆盖（{r.new_distance:,.0f} 米）" if zh else
+                       f"{i}: served by new site {r.new_site} at {r.new_distance:,.0f} m") for i, r in newly.iterrows()]
+            out[(f"{self.id}：新覆盖 {len(newly)} 处" if zh else f"{self.id}: {len(newly)} newly served") + suffix] = (
+                gpd.GeoDataFrame({"status": "covered", "label": labels}, geometry=newly.geometry.to_numpy(), crs=4326))
+        left = d[d["served_after"] < 1 - 1e-9]
+        if len(left):
+            labels = [(f"{i}：仍未覆盖" + ("" if r.coverable else "（没有可用候选点能覆盖）") if zh else
+                       f"{i}: still unserved" + ("" if r.coverable else " (no allowed candidate reaches it)"))
+                      for i, r in left.iterrows()]
+            out[(f"{self.id}：仍未覆盖 {len(left)} 处" if zh else f"{self.id}: {len(left)} still unserved") + suffix] = (
+                gpd.GeoDataFrame({"status": "uncovered", "label": labels}, geometry=left.geometry.to_numpy(), crs=4326))
+        return out
+
+
+def _round(value: Any, digits: int = 3) -> float | None:
+    v = float(value)
+    return round(v, digits) if math.isfinite(v) else None
+
+
+def _where_mask(gdf: gpd.GeoDataFrame, where: Any, layer: str) -> NDArray[np.bool_]:
+    """Rows matching every ``{column: value or [values]}`` filter."""
+    mask = np.ones(len(gdf), dtype=bool)
+    for column, wanted in dict(where or {}).items():
+        if column not in gdf.columns:
+            msg = f"layer {layer!r} has no column {column!r} to filter on"
+            raise InputError(msg + f" (hint: columns are {', '.join(map(str, gdf.columns[:8]))})",
+                             code="E-COLUMN-MISSING")
+        values = wanted if isinstance(wanted, (list, tuple)) else (wanted,)
+        mask &= gdf[column].isin(values).to_numpy()
+    return mask
+
+
+def _year_mask(gdf: gpd.GeoDataFrame, column: str, year: int | None) -> NDArray[np.bool_]:
+    import pandas as pd
+
+    if year is None or not column or column not in gdf.columns:
+        return np.ones(len(gdf), dtype=bool)
+    return (pd.to_numeric(gdf[column], errors="coerce") <= year).fillna(False).to_numpy(dtype=bool)
+
+
+def _district_names(points: NDArray[np.object_], districts: gpd.GeoDataFrame | None, crs: Any) -> NDArray[np.object_]:
+    """The district each point lies in (the first listed on a shared border), or None."""
+    import shapely
+
+    out = np.full(len(points), None, dtype=object)
+    if districts is None or len(points) == 0:
+        return out
+    d = districts.to_crs(crs)
+    names = d["name"].to_numpy(dtype=object) if "name" in d.columns else np.asarray(d.index, dtype=object)
+    left, right = shapely.STRtree(np.asarray(d.geometry.values)).query(points, predicate="intersects")
+    order = np.lexsort((right, left))
+    left, right = left[order], right[order]
+    head = np.r_[True, left[1:] != left[:-1]] if len(left) else np.zeros(0, dtype=bool)
+    out[left[head]] = names[right[head]]
+    return out
+
+
+def site(
+    dataset: Dataset,
+    *,
+    demand: str,
+    facilities: str,
+    distance: float,
+    k: int | None = None,
+    share: float | None = None,
+    by: str = "straight",
+    network: RoadNetwork | None = None,
+    candidates: gpd.GeoDataFrame | None = None,
+    candidate_source: str | None = None,
+    cell: float = 250.0,
+    plan: Plan | None = None,
+    allow_unknown: bool = False,
+    demand_where: Any = None,
+    facilities_where: Any = None,
+    year: int | None = None,
+    year_column: str = "year",
+    weight: str = "count",
+    capacity: float | None = None,
+    existing_capacity: float | None = None,
+    method: str = "greedy",
+    time_limit: float | None = None,
+    required: float | None = None,
+    id: str | None = None,  # noqa: A002 - the question's id, as in the plan
+    title: str = "",
+) -> SitingResult:
+    """Where to put new ``facilities`` so that they serve the ``demand`` within ``distance``.
+
+    With ``k``, the best ``k`` new sites (MCLP); otherwise the fewest new
+    sites that serve ``share`` of the demand (LSCP, default all of it).
+    Existing facilities (up to ``year``) stay, and what they serve counts.
+    Candidate sites are screened by the ``plan``'s siting rules for the
+    facility layer first (:func:`screen_candidates`): a candidate that fails a
+    rule is never chosen (nor one whose verdict is unknown, unless
+    ``allow_unknown``), and two candidates a spacing rule keeps apart are
+    never both chosen.
+
+    Parameters
+    ----------
+    dataset
+        The layers (``districts`` for the breakdown, if present).
+    demand, facilities
+        Layer names, e.g. ``"micro_parks"`` and ``"chargers"``.
+    distance
+        Service distance in metres.
+    k, share
+        MCLP: at most ``k`` new sites. LSCP: serve ``share`` (0–1] of the demand weight (default 1).
+    by
+        ``"straight"`` or ``"road"`` (needs ``network``).
+    network
+        The road network for ``by="road"``.
+    candidates
+        Candidate sites (any CRS). Default: the road network's nodes (one per
+        ``cell`` square) by road, a grid of ``cell`` metres in a straight line,
+        inside the districts. Only candidates within ``distance`` (in a straight
+        line, which no road beats) of demand that is not yet served are kept.
+    candidate_source
+        How the candidates were made, for the report.
+    cell
+        Grid spacing or node thinning, metres.
+    plan
+        The plan whose rules screen the candidates; None screens nothing.
+    allow_unknown
+        Let candidates whose verdict under a rule is unknown be chosen.
+    demand_where, facilities_where
+        ``{column: value or [values]}`` filters of the two layers.
+    year, year_column
+        Keep features whose ``year_column`` is at most ``year`` (None: all).
+    weight
+        Demand weight: ``"count"``, ``"area"`` or a numeric column.
+    capacity, existing_capacity
+        Demand weight one new (existing) facility can serve; None for unlimited.
+    method, time_limit
+        As for :func:`maximal_covering`.
+    required
+        The share (%) that must be served for the result to be ``met``
+        (default: 100 for LSCP, none for MCLP).
+    id, title
+        Names for the report.
+
+    Returns
+    -------
+    SitingResult
+
+    Examples
+    --------
+    How many new chargers, and where, bring every micro-park of the sample
+    within 1 km (straight line) of one? Candidates: a 500 m grid, screened by the plan's rules.
+
+    >>> from nbgeo import datasets, io, plan
+    >>> ds, p = io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025"))
+    >>> r = site(ds, demand="micro_parks", facilities="chargers", distance=1000, year=2025, plan=p, cell=500)
+    >>> r.status, len(r.chosen) > 0, r.solution.share_after > r.solution.share_before
+    ('met', True, True)
+    >>> int(r.demand["served_after"].lt(1).sum())
+    0
+    """
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from . import coverage as cov_mod
+
+    _check_method(method)
+    by = "road" if by == "network" else by
+    if by not in BY:
+        msg = f"by must be one of {', '.join(BY)}, got {by!r}"
+        raise InputError(msg, code="E-OPT-BY")
+    if by == "road" and network is None:
+        msg = "siting by road needs a road network (pass network=, or by='straight')"
+        raise InputError(msg, code="E-NET-MISSING")
+    if k is not None and share is not None:
+        msg = "give k (the best k new sites) or share (the fewest sites serving that share), not both"
+        raise InputError(msg, code="E-OPT-PROBLEM")
+    ident = id or f"{facilities}_for_{demand}"
+    notes: list[str] = []
+
+    # The demand and the existing facilities, as the coverage audit sees them.
+    d_all = dataset[demand]
+    d_sel = d_all[_where_mask(d_all, demand_where, demand) & _year_mask(d_all, year_column, year)]
+    f_all = dataset[facilities]
+    f_sel = f_all[_where_mask(f_all, facilities_where, facilities) & _year_mask(f_all, year_column, year)]
+    districts = dataset["districts"] if "districts" in dataset else None
+    metric = network.crs if network is not None else _metric_crs(dataset.metric(demand))
+    mode = "network" if by == "road" else "straight"
+    before = cov_mod.coverage(d_sel, f_sel, distance=distance, mode=mode, network=network, weight=weight,
+                              districts=districts)
+    units = before.units
+    if units.crs is None or not units.crs.equals(metric):
+        units = units.to_crs(metric)
+    w = units["weight"].to_numpy(dtype=np.float64)
+    served_mask = units["distance"].to_numpy() <= distance
+
+    # Candidates: given, or generated; only those that can reach unserved demand matter.
+    if candidates is None:
+        if by == "road":
+            candidates = candidates_from_network(network, area=districts, spacing=cell)
+            source = f"road network nodes inside the districts, one per {cell:g} m square (generated)"
+        else:
+            if districts is None:
+                msg = "cannot generate candidate sites without a districts layer (hint: pass candidates=)"
+                raise InputError(msg, code="E-OPT-CANDIDATES")
+            candidates = candidates_from_grid(districts, cell, crs=metric)
+            source = f"centres of a {cell:g} m grid inside the districts (generated)"
+    else:
+        if candidates.crs is None:
+            from .errors import CRSError
+
+            msg = "the candidate sites have no CRS (hint: set_crs(...))"
+            raise CRSError(msg, code="E-CRS-MISSING")
+        source = "given"
+    source = candidate_source or source
+    cand_metric = candidates.to_crs(metric)
+    c_geoms = np.asarray(cand_metric.geometry.values)
+    u_geoms = np.asarray(units.geometry.values)
+    unserved = np.flatnonzero(~served_mask & (w > 0))
+    near = np.zeros(len(c_geoms), dtype=bool)
+    if unserved.size and len(c_geoms) and (capacity is None and existing_capacity is None):
+        _, hit = shapely.STRtree(c_geoms).query(u_geoms[unserved], predicate="dwithin", distance=distance)
+        near[hit] = True
+    elif len(c_geoms):
+        near[:] = True
+    considered = candidates[near]
+    dropped = int((~near).sum())
+    if dropped:
+        notes.append(f"{dropped:,} of {len(candidates):,} candidates are farther than {distance:g} m from any "
+                     "unserved demand and were not considered")
+
+    # The plan's rules decide which candidates may be chosen.
+    if plan is not None and len(considered):
+        screening = screen_candidates(considered, dataset, plan, layer=facilities, year=year)
+        frame, conflicts, rule_rows = screening.frame, screening.conflicts, screening.rules
+    else:
+        frame = pd.DataFrame({"status": "pass", "rules": "", "reason": ""}, index=considered.index)
+        conflicts, rule_rows = np.zeros((0, 2), dtype=np.int64), []
+    ok_status = ("pass", "unknown") if allow_unknown else ("pass",)
+    allowed = np.flatnonzero(frame["status"].isin(ok_status).to_numpy())
+    remap = np.full(len(considered), -1, dtype=np.int64)
+    remap[allowed] = np.arange(allowed.size)
+    if len(conflicts):
+        conflicts = remap[conflicts]
+        conflicts = conflicts[(conflicts >= 0).all(axis=1)]
+
+    # The matrices and the solve.
+    allowed_sites = considered.iloc[allowed]
+    matrix = coverage_matrix(units, allowed_sites, distance, network=network)
+    if capacity is None and existing_capacity is None:
+        existing: CoverageMatrix | NDArray[np.bool_] = served_mask
+    else:
+        existing = coverage_matrix(units, f_sel, distance, network=network)
+    common: dict[str, Any] = {"weights": w, "existing": existing, "capacity": capacity,
+                              "existing_capacity": existing_capacity, "conflicts": conflicts, "method": method,
+                              "time_limit": time_limit}
+    if k is not None:
+        sol = maximal_covering(matrix, k, **common)
+    else:
+        sol = set_covering(matrix, share=1.0 if share is None else share, **common)
+        if required is None:
+            required = 100.0 * (1.0 if share is None else share)
+
+    # Results per demand site, per chosen site and per district.
+    chosen_pos = sol.sites
+    sub = matrix.subset(chosen_pos)
+    new_site = np.full(len(units), None, dtype=object)
+    new_dist = np.full(len(units), np.inf)
+    if sub.nnz:
+        cols = np.repeat(np.arange(sub.n_sites), np.diff(sub.indptr))
+        order = np.lexsort((sub.distance, sub.indices))
+        rows, cols, dist = sub.indices[order], cols[order], sub.distance[order]
+        first = np.r_[True, rows[1:] != rows[:-1]]
+        new_site[rows[first]] = np.asarray(allowed_sites.index, dtype=object)[chosen_pos[cols[first]]]
+        new_dist[rows[first]] = dist[first]
+    u = pd.DataFrame({"site": units["site"].to_numpy(), "weight": w, "before": w * sol.served_before,
+                      "after": w * sol.served, "coverable": sol.coverable, "distance_before": units["distance"].to_numpy(),
+                      "new_site": new_site, "new_distance": new_dist, "district": units["district"].to_numpy()})
+    g = u.groupby("site", sort=False)
+    per_site = pd.DataFrame({"weight": g["weight"].sum(), "before": g["before"].sum(), "after": g["after"].sum(),
+                             "coverable": g["coverable"].all(), "district": g["district"].first(),
+                             "distance_before": g["distance_before"].min(), "new_distance": g["new_distance"].min()})
+    best = u.loc[g["new_distance"].idxmin().to_numpy(), ["site", "new_site"]]
+    per_site["new_site"] = pd.Series(best["new_site"].to_numpy(), index=best["site"].to_numpy(), dtype=object)
+    safe_w = per_site["weight"].where(per_site["weight"] > 0)
+    per_site["served_before"] = (per_site["before"] / safe_w).fillna(1.0).clip(0, 1)
+    per_site["served_after"] = (per_site["after"] / safe_w).fillna(1.0).clip(0, 1)
+    per_site["newly_served"] = (per_site["served_after"] > per_site["served_before"] + 1e-9)
+    per_site.loc[~per_site["newly_served"], ["new_site"]] = None
+    per_site.loc[~per_site["newly_served"], ["new_distance"]] = np.inf
+    demand_out = gpd.GeoDataFrame(
+        per_site.drop(columns=["before", "after"]), geometry=d_sel.geometry.loc[per_site.index].to_numpy(), crs=4326)
+    demand_out.index.name = demand_out.index.name or "id"
+
+    chosen_gdf = allowed_sites.iloc[chosen_pos]
+    chosen_metric = cand_metric.loc[near].iloc[allowed].iloc[chosen_pos]
+    district_of = _district_names(np.asarray(chosen_metric.geometry.values), districts, metric)
+    newly_by_site = per_site.loc[per_site["newly_served"], "new_site"].value_counts()
+    sites_served = newly_by_site.reindex(chosen_gdf.index, fill_value=0).to_numpy()
+    labels = [f"{i}: #{n + 1}, serves {s} more {demand} site(s) (+{gain:,.6g} weight)"
+              + (f", {dname}" if dname else "")
+              for n, (i, s, gain, dname) in enumerate(zip(chosen_gdf.index, sites_served, sol.gains, district_of,
+                                                          strict=True))]
+    chosen_out = gpd.GeoDataFrame(
+        {"order": np.arange(1, len(chosen_pos) + 1), "gain": sol.gains, "sites_served": sites_served,
+         "district": district_of, "label": labels},
+        geometry=chosen_gdf.geometry.to_crs(4326).to_numpy(), crs=4326, index=chosen_gdf.index)
+
+    cand_out = gpd.GeoDataFrame(frame.copy(), geometry=considered.geometry.to_crs(4326).to_numpy(), crs=4326)
+    cand_out["chosen"] = False
+    cand_out["order"] = 0
+    cand_out.loc[chosen_gdf.index, "chosen"] = True
+    cand_out.loc[chosen_gdf.index, "order"] = np.arange(1, len(chosen_pos) + 1)
+
+    new_by_district = pd.Series(district_of, dtype=object).value_counts(dropna=False)
+    dg = per_site.groupby("district", sort=True, dropna=False)
+    by_district = pd.DataFrame({"sites": dg.size(), "weight": dg["weight"].sum(), "before": dg["before"].sum(),
+                                "after": dg["after"].sum()})
+    by_district["share_before"] = 100.0 * by_district["before"] / by_district["weight"].where(by_district["weight"] > 0)
+    by_district["share_after"] = 100.0 * by_district["after"] / by_district["weight"].where(by_district["weight"] > 0)
+    by_district["new_sites"] = new_by_district.reindex(by_district.index, fill_value=0).astype(int).to_numpy()
+
+    net_info = None
+    if network is not None:
+        meta = network.meta
+        net_info = {"file": meta.file, "source": meta.source, "licence": meta.licence,
+                    "illustrative": meta.illustrative, "nodes": network.n_nodes, "edges": network.n_edges}
+    illustrative = bool(dataset.layer(demand).meta.illustrative or dataset.layer(facilities).meta.illustrative
+                        or (network is not None and network.meta.illustrative))
+    if by == "straight":
+        notes.append("distances are straight-line, not by road")
+    return SitingResult(
+        id=ident, title=title, demand_layer=demand, facility_layer=facilities, solution=sol, distance=float(distance),
+        by=by, year=year, demand=demand_out, candidates=cand_out, chosen=chosen_out, by_district=by_district,
+        candidate_source=source, screening=rule_rows, required=required, network=net_info,
+        illustrative=illustrative, notes=tuple(notes))
