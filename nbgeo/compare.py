@@ -173,7 +173,7 @@ def _same_values(a: pd.Series, b: pd.Series) -> np.ndarray:
     """Element-wise equality that treats two missing values as equal and 1 == 1.0."""
     left, right = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
     missing_l, missing_r = pd.isna(a).to_numpy(), pd.isna(b).to_numpy()
-    equal = np.fromiter((x == y for x, y in zip(left, right, strict=True)), dtype=bool, count=len(left))
+    equal = np.asarray(left == right, dtype=bool)  # element-wise on object arrays
     try:
         num_l, num_r = pd.to_numeric(a, errors="raise"), pd.to_numeric(b, errors="raise")
         equal |= np.isclose(num_l.to_numpy(dtype=float), num_r.to_numpy(dtype=float), rtol=0, atol=1e-9)
@@ -219,53 +219,63 @@ def site_changes(a: gpd.GeoDataFrame | None, b: gpd.GeoDataFrame | None, *, laye
         ids = tuple(sorted(map(str, present.index))) if present is not None else ()
         return SiteChanges(layer=layer, added=ids if a is None else (), removed=ids if b is None else (),
                            in_a=a is not None, in_b=b is not None)
-    ids_a = pd.Index(a.index.astype(str))
-    ids_b = pd.Index(b.index.astype(str))
-    if ids_a.has_duplicates or ids_b.has_duplicates:
-        a = a[~ids_a.duplicated()]
-        b = b[~ids_b.duplicated()]
-        ids_a, ids_b = ids_a[~ids_a.duplicated()], ids_b[~ids_b.duplicated()]
+    ids_a = pd.Index(a.index.astype(str).to_numpy(dtype=object))
+    ids_b = pd.Index(b.index.astype(str).to_numpy(dtype=object))
+    keep_a, keep_b = ~ids_a.duplicated(), ~ids_b.duplicated()
+    if not (keep_a.all() and keep_b.all()):
+        a, b, ids_a, ids_b = a[keep_a], b[keep_b], ids_a[keep_a], ids_b[keep_b]
         log.warning("layer %r has duplicate ids; only the first feature of each id is compared", layer)
-    a = a.set_axis(ids_a)
-    b = b.set_axis(ids_b)
-    common = ids_a.intersection(ids_b, sort=False)
-    only_a = ids_a.difference(ids_b, sort=False)
-    only_b = ids_b.difference(ids_a, sort=False)
+    # Positions of the common ids in each layer, and of the ids only one side has.
+    pos_b_of_a = ids_b.get_indexer(ids_a)
+    in_b = pos_b_of_a >= 0
+    pa = np.flatnonzero(in_b)
+    pb = pos_b_of_a[in_b]
+    only_a_pos = np.flatnonzero(~in_b)
+    only_b_mask = np.ones(len(ids_b), dtype=bool)
+    only_b_mask[pb] = False
+    only_b_pos = np.flatnonzero(only_b_mask)
 
-    ga = np.asarray(a.geometry.loc[common].values)
-    gb = np.asarray(b.geometry.loc[common].values)
+    geoms_a, geoms_b = np.asarray(a.geometry.values), np.asarray(b.geometry.values)
+    ga, gb = geoms_a[pa], geoms_b[pb]
     missing_a, missing_b = shapely.is_missing(ga), shapely.is_missing(gb)
-    same_geom = shapely.equals_exact(shapely.normalize(ga), shapely.normalize(gb), tolerance=TOLERANCE_DEG)
+    same_geom = shapely.equals_exact(ga, gb, tolerance=TOLERANCE_DEG)
+    # Only geometries that differ as written get the costlier check up to vertex order.
+    recheck = np.flatnonzero(~same_geom & ~missing_a & ~missing_b)
+    if len(recheck):
+        same_geom[recheck] = shapely.equals_exact(shapely.normalize(ga[recheck]), shapely.normalize(gb[recheck]),
+                                                  tolerance=TOLERANCE_DEG)
     same_geom = np.where(missing_a | missing_b, missing_a & missing_b, same_geom)
 
     geom_a, geom_b = a.geometry.name, b.geometry.name
     cols_a = [c for c in a.columns if c != geom_a]
     cols_b = [c for c in b.columns if c != geom_b]
     shared = [c for c in cols_a if c in cols_b]
-    same_attrs = np.ones(len(common), dtype=bool)
+    same_attrs = np.ones(len(pa), dtype=bool)
     for column in shared:
-        same_attrs &= _same_values(a[column].loc[common], b[column].loc[common])
+        same_attrs &= _same_values(a[column].iloc[pa], b[column].iloc[pb])
 
+    only_a = ids_a.to_numpy()[only_a_pos]
+    only_b = ids_b.to_numpy()[only_b_pos]
     # Renamed: a vanished id and a new id at the same geometry, paired in order of appearance.
     renamed: list[tuple[str, str]] = []
     if len(only_a) and len(only_b):
-        left = pd.DataFrame({"key": _geometry_keys(np.asarray(a.geometry.loc[only_a].values)), "id_a": only_a})
-        right = pd.DataFrame({"key": _geometry_keys(np.asarray(b.geometry.loc[only_b].values)), "id_b": only_b})
+        left = pd.DataFrame({"key": _geometry_keys(geoms_a[only_a_pos]), "id_a": only_a})
+        right = pd.DataFrame({"key": _geometry_keys(geoms_b[only_b_pos]), "id_b": only_b})
         left = left[left["key"].notna()]
         right = right[right["key"].notna()]
         left["n"] = left.groupby("key").cumcount()
         right["n"] = right.groupby("key").cumcount()
         pairs = left.merge(right, on=["key", "n"], how="inner")
-        renamed = list(zip(pairs["id_a"].astype(str), pairs["id_b"].astype(str), strict=True))
+        renamed = list(zip(pairs["id_a"].tolist(), pairs["id_b"].tolist(), strict=True))
     renamed_a = {p[0] for p in renamed}
     renamed_b = {p[1] for p in renamed}
-    common_ids = np.asarray([str(i) for i in common], dtype=object)
+    common_ids = ids_a.to_numpy()[pa]
     return SiteChanges(
         layer=layer,
-        added=tuple(sorted(i for i in only_b.astype(str) if i not in renamed_b)),
-        removed=tuple(sorted(i for i in only_a.astype(str) if i not in renamed_a)),
-        moved=tuple(sorted(str(i) for i in common_ids[~same_geom])),
-        modified=tuple(sorted(str(i) for i in common_ids[~same_attrs])),
+        added=tuple(sorted(i for i in only_b.tolist() if i not in renamed_b)),
+        removed=tuple(sorted(i for i in only_a.tolist() if i not in renamed_a)),
+        moved=tuple(sorted(common_ids[~same_geom].tolist())),
+        modified=tuple(sorted(common_ids[~same_attrs].tolist())),
         renamed=tuple(sorted(renamed)),
         unchanged=int((same_geom & same_attrs).sum()),
         columns_added=tuple(sorted(str(c) for c in cols_b if c not in cols_a)),
