@@ -89,6 +89,8 @@ __all__ = [
     "IndicatorSpec",
     "Plan",
     "RuleSpec",
+    "SitingSpec",
+    "SuitabilitySpec",
     "Target",
     "plan_from_dict",
     "read_plan",
@@ -299,6 +301,44 @@ class CoverageSpec:
 
 
 @dataclass(frozen=True, eq=False)
+class SuitabilitySpec:
+    """A suitability surface as declared in the plan; :mod:`nbgeo.suitability` builds it.
+
+    ``layer`` names the kind of site it is for; ``params`` holds every other
+    key of the ``[[suitability]]`` table, its ``criteria`` among them (the
+    ``[[suitability.criteria]]`` sub-tables).
+    """
+
+    id: str
+    layer: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    phrase: str = ""
+    title: str = ""
+    proposed: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", _frozen(self.params))
+
+
+@dataclass(frozen=True, eq=False)
+class SitingSpec:
+    """A siting question as declared in the plan; :mod:`nbgeo.optimize` answers it.
+
+    ``params`` holds every key of the ``[[siting]]`` table other than the
+    common ones (see :data:`nbgeo.optimize.SITING_KEYS`).
+    """
+
+    id: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    phrase: str = ""
+    title: str = ""
+    proposed: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", _frozen(self.params))
+
+
+@dataclass(frozen=True, eq=False)
 class IndicatorSpec:
     """A quantified target of the plan that is not spatial (R&D share, numbers of firms, ...).
 
@@ -403,13 +443,16 @@ class Plan:
     note: str = ""
     path: str | None = None
     indicators: tuple[IndicatorSpec, ...] = ()
+    suitability: tuple[SuitabilitySpec, ...] = ()
+    siting: tuple[SitingSpec, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.baseline < self.horizon:
             msg = f"plan {self.id!r}: baseline {self.baseline} must come before horizon {self.horizon}"
             raise PlanError(msg, code="E-PLAN-YEARS")
         for kind, items in (("target", self.targets), ("rule", self.rules), ("coverage", self.coverage),
-                            ("indicator", self.indicators)):
+                            ("indicator", self.indicators), ("suitability", self.suitability),
+                            ("siting", self.siting)):
             seen: set[str] = set()
             for item in items:
                 if item.id in seen:
@@ -437,6 +480,8 @@ class Plan:
 _TARGET_KEYS = {f.name for f in Target.__dataclass_fields__.values()}
 _RULE_COMMON = {"id", "layer", "kind", "phrase", "title", "proposed"}
 _COVERAGE_COMMON = {"id", "demand", "facilities", "phrase", "title", "proposed"}
+_SUITABILITY_COMMON = {"id", "layer", "phrase", "title", "proposed"}
+_SITING_COMMON = {"id", "phrase", "title", "proposed"}
 _INDICATOR_KEYS = {f.name for f in IndicatorSpec.__dataclass_fields__.values()}
 _PLAN_KEYS = {"id", "title", "title_en", "baseline", "horizon", "source", "note"}
 
@@ -512,9 +557,10 @@ def plan_from_dict(data: Mapping[str, Any], *, path: str = "<plan>", text: str =
         if not isinstance(head[key], int):
             raise _error(path, loc, "plan", None, key, f"must be a year (integer), got {head[key]!r}")
     for key in data:
-        if key not in ("plan", "targets", "rules", "coverage", "indicators"):
+        if key not in ("plan", "targets", "rules", "coverage", "indicators", "suitability", "siting"):
             raise _error(path, loc, key, None, None, "unknown table",
-                         "tables: [plan], [[targets]], [[rules]], [[coverage]], [[indicators]]")
+                         "tables: [plan], [[targets]], [[rules]], [[coverage]], [[indicators]], [[suitability]], "
+                         "[[siting]]")
 
     targets = []
     for i, raw in enumerate(data.get("targets", [])):
@@ -569,12 +615,15 @@ def plan_from_dict(data: Mapping[str, Any], *, path: str = "<plan>", text: str =
 
     rules = _specs("rules", _RULE_COMMON, ("id", "layer", "kind"), RuleSpec)
     coverage = _specs("coverage", _COVERAGE_COMMON, ("id", "demand", "facilities"), CoverageSpec)
+    suitability = _specs("suitability", _SUITABILITY_COMMON, ("id", "layer"), SuitabilitySpec)
+    siting = _specs("siting", _SITING_COMMON, ("id",), SitingSpec)
     try:
         return Plan(
             id=head["id"], title=head["title"], title_en=head.get("title_en", ""),
             baseline=head["baseline"], horizon=head["horizon"], source=head.get("source", ""),
             note=head.get("note", ""), targets=tuple(targets), rules=tuple(rules),
             coverage=tuple(coverage), path=path, indicators=tuple(indicators),
+            suitability=tuple(suitability), siting=tuple(siting),
         )
     except PlanError as exc:
         raise _error(path, loc, "plan", None, None, exc.message) from None
