@@ -20,12 +20,20 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt | $(BIN)/python
 
 install: $(STAMP)
 
-## make demo: audit the embedded Ningbo sample; writes maps/audit.json and maps/audit.html.
+## make demo: audit the embedded Ningbo sample; writes maps/audit.json and maps/audit.html, the mid-term
+## view maps/2023/ and the 2025 and 2035 plans side by side in maps/compare/.
 ## The audit exits 1 when a target is not met (the sample has some): the demo still succeeded.
 demo: $(STAMP)
 	@$(BIN)/nbgeo audit --out maps --overwrite; rc=$$?; \
 	if [ $$rc -gt 1 ]; then echo "demo failed (exit $$rc)"; exit $$rc; fi; \
 	echo "demo ok: audit exit code $$rc (1 = some targets not met); open maps/audit.html"
+	@$(BIN)/nbgeo -q audit --year 2023 --out maps/2023 --overwrite; rc=$$?; \
+	if [ $$rc -gt 1 ]; then echo "demo failed (exit $$rc)"; exit $$rc; fi; \
+	echo "mid-term view: maps/2023/audit.html (in 2023, which 2025 targets are on track, at risk, off track)"
+	@$(BIN)/nbgeo -q compare data/plans/ningbo_2025.toml data/plans/ningbo_2035.toml --year 2025 \
+		--out maps/compare --overwrite; rc=$$?; \
+	if [ $$rc -gt 1 ]; then echo "demo failed (exit $$rc)"; exit $$rc; fi; \
+	echo "two horizons side by side: maps/compare/compare.html (the 2035 values are assumed, illustrative)"
 
 ## make test: the whole suite (unit, doctests, CLI, browser and database tests where installed).
 test: $(STAMP)

@@ -154,6 +154,21 @@ def _read_kwargs() -> dict[str, Any]:
     return dict(ctx.obj.get("read_options", {}))
 
 
+def _parse_snapshots(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[int, Path]:
+    """``YEAR=PATH`` options into ``{year: path}``."""
+    out: dict[int, Path] = {}
+    for value in values:
+        year, sep, path = value.partition("=")
+        if not sep or not year.strip().isdigit() or not path.strip():
+            msg = f"{value!r} is not YEAR=DATASET (e.g. 2022=data/zones_2022)"
+            raise click.BadParameter(msg, ctx=ctx, param=param)
+        if int(year) in out:
+            msg = f"two snapshots for {int(year)}"
+            raise click.BadParameter(msg, ctx=ctx, param=param)
+        out[int(year)] = Path(path.strip())
+    return out
+
+
 def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any, Any]:
     """Read the dataset (a folder, or a ``postgresql://`` URL) and plan named on the command line."""
     from . import datasets, io, plan, postgis
@@ -180,30 +195,151 @@ def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Map labels.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option("--no-map", is_flag=True, help="Skip the map in audit.html (faster).")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Track every target year by year from the plan's baseline: on track, at risk or off track "
+                   "(audit.json 'progress'; never changes the exit code).")
+@click.option("--snapshot", "snapshots", multiple=True, metavar="YEAR=DATASET", callback=_parse_snapshots,
+              help="The dataset as it was in YEAR, used for that year's progress instead of the year columns "
+                   "(repeatable).")
 @_read_opts
 @click.pass_context
 def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None, out_dir: Path | str,
           engine: str | None, scheduler: str | None, year: int | None, lang: str, overwrite: bool,
-          no_map: bool) -> None:
+          no_map: bool, progress: bool, snapshots: dict[int, Path]) -> None:
     """Audit DATASET (default: the embedded Ningbo sample) against a plan.
 
-    Writes OUT/audit.json and OUT/audit.html and prints the target table.
+    Writes OUT/audit.json and OUT/audit.html and prints the target table and
+    the progress of every target as of the evaluation year.
     Exit 0 when everything is met, 1 when something is not, 2 for bad input.
     """
     from . import audit as audit_mod
-    from . import report
+    from . import io, report
 
     ds, p = load_inputs(dataset, plan_path)
-    result = audit_mod.run_audit(ds, p, year=year, engine=engine, scheduler=scheduler)
+    if snapshots and not progress:
+        msg = "--snapshot feeds the progress; drop --no-progress or the snapshots"
+        raise click.UsageError(msg)
+    history = {y: io.read_dataset(path) for y, path in snapshots.items()}
+    result = audit_mod.run_audit(ds, p, year=year, engine=engine, scheduler=scheduler, progress=progress,
+                                 snapshots=history or None)
     if isinstance(out_dir, str):  # a postgresql:// URL
         from . import postgis
 
         counts = postgis.write_report(result, out_dir)
         if not ctx.obj["quiet"]:
             click.echo(result.to_text())
+            _echo_plan_sections(result)
             click.echo(f"wrote {sum(counts.values())} rows to {len(counts)} tables in {postgis.mask_dsn(out_dir)}")
         ctx.exit(result.exit_code)
     paths = report.write_report(result, out_dir, overwrite=overwrite, lang=lang, with_map=not no_map)
+    if not ctx.obj["quiet"]:
+        click.echo(result.to_text())
+        _echo_plan_sections(result)
+        click.echo(f"wrote {paths['json']} and {paths['html']}")
+    ctx.exit(result.exit_code)
+
+
+def _echo_plan_sections(result: Any) -> None:
+    """Print the indicators and the progress table of an audit, when it has them."""
+    from . import progress as progress_mod
+
+    rows = result.sections.get("indicators")
+    if rows:
+        met = sum(r["status"] == "met" for r in rows)
+        values = ", ".join(f"{r['id']} {'—' if r['actual'] is None else format(r['actual'], ',.6g')} "
+                           f"({r['status']})" for r in rows)
+        click.echo(f"indicators {result.year}: {met} of {len(rows)} met: {values}")
+    if result.sections.get("progress"):
+        click.echo("")
+        click.echo(progress_mod.to_text(result.sections["progress"]))
+    if result.sections.get("rules"):
+        click.echo("")
+        click.echo(_rules_text(result.sections["rules"]))
+
+
+def _scenario_kind(path: Path) -> str:
+    """Whether a compare argument is a dataset (folder or manifest) or a plan file."""
+    import tomllib
+
+    from .errors import InputError
+
+    if path.is_dir():
+        return "dataset"
+    if not path.is_file():
+        msg = f"{str(path)!r} does not exist; give a dataset folder, its dataset.toml, or a plan file"
+        raise InputError(msg, code="E-FILE-MISSING")
+    if path.suffix.lower() != ".toml":
+        msg = f"{str(path)!r} is neither a dataset (folder or dataset.toml) nor a plan (.toml)"
+        raise InputError(msg, code="E-INPUT")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        msg = f"{path}: not valid TOML: {exc}"
+        raise InputError(msg, code="E-PLAN-SYNTAX") from None
+    if "plan" in data:
+        return "plan"
+    if "layers" in data or "dataset" in data:
+        return "dataset"
+    msg = f"{path}: has neither a [plan] table (a plan) nor [layers.*] tables (a dataset manifest)"
+    raise InputError(msg, code="E-INPUT")
+
+
+@main.command("compare")
+@click.argument("a", type=click.Path(path_type=Path))
+@click.argument("b", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for compare.json and compare.html.")
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path),
+              help="With two datasets: the plan (default: the embedded Ningbo 2025 plan).")
+@click.option("--plan-b", "plan_b_path", type=click.Path(path_type=Path),
+              help="With two datasets: a different plan for B.")
+@click.option("--dataset", "dataset_path", type=click.Path(path_type=Path),
+              help="With two plans: the dataset (default: the embedded Ningbo sample).")
+@click.option("--year", type=int, default=None, help="Evaluation year of both (default: each plan's horizon).")
+@click.option("--label-a", default=None, help="Name of scenario A, e.g. 'as built'.")
+@click.option("--label-b", default=None, help="Name of scenario B, e.g. 'proposed'.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Map labels.")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@click.option("--no-map", is_flag=True, help="Skip the map in compare.html (faster).")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Compare the progress per year too.")
+@click.pass_context
+def compare_cmd(ctx: click.Context, a: Path, b: Path, out_dir: Path, plan_path: Path | None,
+                plan_b_path: Path | None, dataset_path: Path | None, year: int | None, label_a: str | None,
+                label_b: str | None, lang: str, overwrite: bool, no_map: bool, progress: bool) -> None:
+    """Compare two scenarios A and B: two datasets (e.g. as built and proposed) or two plan files.
+
+    Audits both, then writes OUT/compare.json and OUT/compare.html (targets,
+    rule findings, coverage, indicators and progress side by side, sites
+    added, removed and moved per layer, and a map of B with the changes) and
+    prints the targets side by side. Exit 0 when no verdict got worse from A
+    to B, 1 when one did, 2 for bad input.
+    """
+    from . import compare as compare_mod
+    from . import datasets, io, plan
+
+    kinds = (_scenario_kind(a), _scenario_kind(b))
+    if kinds[0] != kinds[1]:
+        msg = f"A is a {kinds[0]} and B a {kinds[1]}; compare two datasets or two plans"
+        raise click.UsageError(msg)
+    if kinds[0] == "plan":
+        if plan_path or plan_b_path:
+            msg = "A and B are plans; --plan and --plan-b are for comparing two datasets"
+            raise click.UsageError(msg)
+        ds = io.read_dataset(dataset_path if dataset_path is not None else datasets.get_path("ningbo"))
+        ds_a = ds_b = ds
+        plan_a, plan_b = plan.read_plan(a), plan.read_plan(b)
+    else:
+        if dataset_path:
+            msg = "A and B are datasets; --dataset is for comparing two plans"
+            raise click.UsageError(msg)
+        ds_a, ds_b = io.read_dataset(a), io.read_dataset(b)
+        plan_a = plan.read_plan(plan_path if plan_path is not None else datasets.get_path("ningbo_2025"))
+        plan_b = plan.read_plan(plan_b_path) if plan_b_path is not None else plan_a
+    labels = None
+    if label_a or label_b:
+        labels = (label_a or "A", label_b or "B")
+    result = compare_mod.compare(ds_a, ds_b, plan_a, plan_b, year=year, labels=labels, progress=progress)
+    paths = compare_mod.write_comparison(result, out_dir, overwrite=overwrite, lang=lang, with_map=not no_map)
     if not ctx.obj["quiet"]:
         click.echo(result.to_text())
         click.echo(f"wrote {paths['json']} and {paths['html']}")

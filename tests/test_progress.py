@@ -308,3 +308,73 @@ def test_2035_plan_is_marked_assumed_and_paced_through_the_2025_targets(ningbo_p
     assert entries["chargers"].expected == 10000 and entries["chargers"].status == "on_track"
     assert {k for k, e in entries.items() if e.status == "off_track"} == {
         "clusters_100bn", "industrial_land_share", "green_factories"}
+
+
+# ---- the command line ----------------------------------------------------------------------------
+
+
+def test_cli_audit_2023_prints_and_writes_the_progress(tmp_path):
+    from click.testing import CliRunner
+
+    from nbgeo.cli import main
+
+    result = CliRunner().invoke(main, ["audit", "--year", "2023", "--out", str(tmp_path), "--no-map"])
+    assert result.exit_code == 1, result.output  # the 2025 thresholds are not met in 2023
+    assert "progress as of 2023 towards 2025" in result.output
+    assert "8 on track, 2 at risk, 3 off track" in result.output
+    assert "indicators 2023: 0 of 4 met" in result.output
+    data = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
+    assert data["summary"]["progress"] == {"off_track": 3, "at_risk": 2, "on_track": 8}
+    entry = next(e for e in data["progress"] if e["id"] == "clusters_50bn")
+    assert [h["status"] for h in entry["history"]] == ["baseline", "off_track", "off_track", "at_risk", "", ""]
+    page = (tmp_path / "audit.html").read_text(encoding="utf-8")
+    assert page.count("<svg class='nbgeo-chart'") == 13 and "有风险 · 2023" in page  # the report is in Chinese by default
+
+
+def test_cli_audit_without_progress(tmp_path):
+    from click.testing import CliRunner
+
+    from nbgeo.cli import main
+
+    result = CliRunner().invoke(main, ["audit", "--no-progress", "--out", str(tmp_path), "--no-map"])
+    assert result.exit_code == 1 and "progress as of" not in result.output
+    assert "progress" not in json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
+
+
+def test_cli_audit_with_a_snapshot(tmp_path):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from nbgeo import datasets
+    from nbgeo.cli import main
+
+    snap = tmp_path / "zones_2022"
+    shutil.copytree(datasets.get_path("ningbo"), snap)
+    zones = gpd.read_file(snap / "future_zones.geojson")
+    zones.iloc[:1].to_file(snap / "future_zones.geojson", driver="GeoJSON")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["audit", "--year", "2023", "--snapshot", f"2022={snap}", "--out", str(out),
+                                       "--no-map"])
+    assert result.exit_code == 1, result.output
+    data = json.loads((out / "audit.json").read_text(encoding="utf-8"))
+    history = next(e for e in data["progress"] if e["id"] == "future_zones")["history"]
+    assert [h["actual"] for h in history[:4]] == [0, 1, 1, 4]  # 2022 from the snapshot, the rest from the years
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--snapshot", "2022"], "is not YEAR=DATASET"),
+    (["--snapshot", "2022=a", "--snapshot", "2022=b"], "two snapshots for 2022"),
+    (["--snapshot", "2022={sample}", "--no-progress"], "drop --no-progress"),
+    (["--snapshot", "2031={sample}"], "E-PROGRESS-YEAR"),
+])
+def test_cli_audit_bad_snapshots_exit_2(tmp_path, args, message):
+    from click.testing import CliRunner
+
+    from nbgeo import datasets
+    from nbgeo.cli import main
+
+    args = [a.format(sample=datasets.get_path("ningbo")) for a in args]
+    result = CliRunner().invoke(main, ["audit", *args, "--out", str(tmp_path / "o"), "--no-map"])
+    assert result.exit_code == 2 and message in result.output
+    assert not (tmp_path / "o").exists()
