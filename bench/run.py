@@ -41,6 +41,15 @@ def main(argv: list[str]) -> int:
         same = {True: "yes", False: "NO", None: "—"}[r["same_result"]]
         print(f"{r['name']:<46} {r['n']:>10,} {r['nbgeo_s']:>9.4f} {(r['baseline'] or '—'):<34} {base_s:>9} "
               f"{ratio:>8} {same}")
+    sized = [r for r in rows if r.get("nbgeo_mb") is not None]  # rows that also measure output size
+    if sized:
+        header = f"{'output size':<46} {'nbgeo MB':>10} {'baseline MB':>12} {'ratio':>8}"
+        print()
+        print(header)
+        print("-" * len(header))
+        for r in sized:
+            ratio = "—" if r.get("size_ratio") is None else f"{r['size_ratio']:.1f}x"
+            print(f"{r['name']:<46} {r['nbgeo_mb']:>10.3f} {r['baseline_mb']:>12.3f} {ratio:>8}")
     out = HERE / "results.json"
     out.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {out}")

@@ -23,6 +23,21 @@
 
   /* ---------- decoding ---------- */
 
+  // Integer arrays arrive as strings (maps.py _varint): zig-zag values, 5 bits per character,
+  // bit 6 set on every character but a value's last. Plain arrays are accepted too.
+  var ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", LUT = new Int8Array(128);
+  for (var a = 0; a < 64; a++) { LUT[ALPHA.charCodeAt(a)] = a; }
+  function ints(s) {
+    if (typeof s !== "string") { return s; }
+    var out = [], v = 0, mul = 1;
+    for (var i = 0; i < s.length; i++) {
+      var d = LUT[s.charCodeAt(i)];
+      v += (d & 31) * mul;
+      if (d & 32) { mul *= 32; } else { out.push(v % 2 ? -(v + 1) / 2 : v / 2); v = 0; mul = 1; }
+    }
+    return out;
+  }
+
   function decodeIds(ids, n) {
     if (Array.isArray(ids)) { return ids; }
     if (!ids) { var seq = []; for (var k = 0; k < n; k++) { seq.push(String(k)); } return seq; }
@@ -40,35 +55,36 @@
   function propValue(layer, key, i) {
     var p = layer.props[key];
     if (!p) { return ""; }
-    if (p.d) { var c = p.c[i]; return c < 0 ? "" : p.d[c]; }
+    if (p.d) { var c = p.c[i]; return c < 0 || c === undefined ? "" : p.d[c]; }
     return p.v[i];
   }
 
   // Points: x and y are delta-encoded integer arrays.
   function decodePoints(g, scale) {
-    var n = g.x.length, lon = new Float64Array(n), lat = new Float64Array(n);
+    var dx = ints(g.x), dy = ints(g.y), n = dx.length, lon = new Float64Array(n), lat = new Float64Array(n);
     var x = g.o[0], y = g.o[1];
-    for (var i = 0; i < n; i++) { x += g.x[i]; y += g.y[i]; lon[i] = x / scale; lat[i] = y / scale; }
+    for (var i = 0; i < n; i++) { x += dx[i]; y += dy[i]; lon[i] = x / scale; lat[i] = y / scale; }
     return { lon: lon, lat: lat };
   }
 
   // Lines and polygons: one delta-encoded [dx, dy, ...] array; counts say how it splits into
   // features (parts per feature), parts (rings per part, polygons only) and rings (vertices per ring).
   function decodeShapes(g, scale, polygon) {
-    var c = g.c, x = g.o[0], y = g.o[1], k = 0, r = 0, q = 0, out = [];
+    var c = ints(g.c), v = ints(g.v), per = ints(g.p), rings = polygon ? ints(g.r) : null;
+    var x = g.o[0], y = g.o[1], k = 0, r = 0, q = 0, out = [];
     function ring() {
-      var n = g.v[r++], pts = new Array(n);
+      var n = v[r++], pts = new Array(n);
       for (var i = 0; i < n; i++) { x += c[k++]; y += c[k++]; pts[i] = [y / scale, x / scale]; }
       return pts;
     }
-    for (var f = 0; f < g.p.length; f++) {
+    for (var f = 0; f < per.length; f++) {
       var parts = [];
-      for (var p = 0; p < g.p[f]; p++) {
+      for (var p = 0; p < per[f]; p++) {
         if (polygon) {
-          var rings = [];
-          for (var h = 0; h < g.r[q]; h++) { rings.push(ring()); }
+          var part = [];
+          for (var h = 0; h < rings[q]; h++) { part.push(ring()); }
           q++;
-          parts.push(rings);
+          parts.push(part);
         } else {
           parts.push(ring());
         }
@@ -504,6 +520,8 @@
       ls._index = index;
       ls._shapes = [];
       ls._ids = decodeIds(ls.ids, ls.count);
+      ls.ci = ls.ci === null ? null : ints(ls.ci);
+      Object.keys(ls.props).forEach(function (key) { var p = ls.props[key]; if (p.d) { p.c = ints(p.c); } });
       var layer;
       if (ls.kind === "point") {
         layer = new PointsLayer(ls, scale, hub, ls.group === "result" ? "nbResults" : "nbPoints");
