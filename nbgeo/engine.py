@@ -389,6 +389,65 @@ def _finish_target(target: Target, count: int, sums: ExactSum) -> float:
     return 100.0 * part / total
 
 
+# Siting rules whose verdict on a site depends only on that site and the layer it is checked against run
+# partition by partition with nbgeo.rules' own code; the rest (spacing and overlap compare the sites with each
+# other; slope and road access read local files) run in the client process.
+_PER_SITE_RULES = ("within", "exclusion", "setback", "access", "area")
+
+
+def _with_sites(dataset: Dataset, name: str, sites: gpd.GeoDataFrame) -> Dataset:
+    """The dataset with layer ``name`` replaced by ``sites`` (same provenance), and a fresh metric cache."""
+    from dataclasses import replace
+
+    from .layers import Layer
+
+    layer = dataset.layer(name)
+    return replace(dataset, layers={**dataset.layers, name: Layer(sites, layer.meta)}, _metric_cache={})
+
+
+def _rule_kernel(part: gpd.GeoDataFrame, others: Dataset, rule: Any,
+                 tolerance_band: float | None) -> tuple[pd.DataFrame, str, Any]:
+    """One partition of a rule's sites: the verdict frame, the note and the measuring CRS."""
+    from .rules import evaluate_rule
+
+    result = evaluate_rule(rule, _with_sites(others, rule.layer, part), tolerance_band=tolerance_band)
+    return result.frame, result.note, result.crs
+
+
+def _merge_rule(rule: Any, dataset: Dataset, parts: list[tuple[pd.DataFrame, str, Any]],
+                tolerance_band: float | None) -> Any:
+    """One RuleResult from the partitions' frames; reasons and offending geometry are measured on demand.
+
+    Reasons and offending pieces are asked for the failing and unknown sites
+    only, and depend on nothing but the site and the features it is checked
+    against: they are measured again here for just those sites, with the
+    same code, which gives what one whole evaluation would have given.
+    """
+    from .rules import RuleResult, evaluate_rule
+
+    with_rows = [(frame, note, crs) for frame, note, crs in parts if len(frame)]
+    if not with_rows:
+        return evaluate_rule(rule, _with_sites(dataset, rule.layer, dataset[rule.layer].iloc[:0]),
+                             tolerance_band=tolerance_band)
+    frame = pd.concat([f for f, _, _ in with_rows])
+    note, crs = with_rows[0][1], with_rows[0][2]
+
+    def local(rows: pd.DataFrame) -> Any:
+        sites = dataset[rule.layer].loc[rows.index]
+        return evaluate_rule(rule, _with_sites(dataset, rule.layer, sites), tolerance_band=tolerance_band)
+
+    def reasoner(rows: pd.DataFrame) -> list[str]:
+        result = local(rows)
+        return result.reasons(rows.index).tolist()
+
+    def offender(rows: pd.DataFrame) -> gpd.GeoDataFrame:
+        result = local(rows)
+        assert result._offender is not None
+        return result._offender(rows)
+
+    return RuleResult(rule=rule, frame=frame, note=note, crs=crs, _reasoner=reasoner, _offender=offender)
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Engines
 # --------------------------------------------------------------------------------------------------------------
@@ -593,6 +652,12 @@ class Engine:
 
         return evaluate_targets(plan, dataset, year=year)
 
+    def evaluate_rules(self, plan: Plan, dataset: Dataset, *, tolerance_band: float | None = None) -> list[Any]:
+        """Every siting rule of a plan, as :func:`nbgeo.rules.evaluate_rules` evaluates them."""
+        from .rules import evaluate_rules
+
+        return evaluate_rules(plan, dataset, tolerance_band=tolerance_band)
+
     def _concat(self, parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
         if not parts:
             return pd.DataFrame({c: [] for c in columns})
@@ -717,7 +782,8 @@ class DaskEngine(Engine):
             msg = "this DaskEngine is closed"
             raise InputError(msg, code="E-ENGINE-CLOSED")
         parts, starts = self._partitions(left)
-        shared = [self.client.scatter(a, broadcast=True) if hasattr(a, "geometry") else a for a in args]
+        shared = [self.client.scatter(a, broadcast=True) if hasattr(a, "geometry") or hasattr(a, "layers") else a
+                  for a in args]
         call = dask.delayed(kernel, pure=True)
         if offsets:
             if starts is None:  # partitions of unknown length: count them first to place rows in order
@@ -727,6 +793,17 @@ class DaskEngine(Engine):
         else:
             tasks = [call(p, *shared) for p in parts]
         return list(self.client.gather(self.client.compute(tasks)))
+
+    def evaluate_rules(self, plan: Plan, dataset: Dataset, *, tolerance_band: float | None = None) -> list[Any]:
+        """The plan's siting rules; ``within``, ``exclusion``, ``setback``, ``access`` and ``area`` over partitions.
+
+        Those kinds judge each site against the whole layer it is checked
+        against, which every worker holds, so the sites split freely; the
+        results are those of :func:`nbgeo.rules.evaluate_rules`. ``spacing``
+        and ``overlap`` (sites against each other), ``slope`` (reads the DEM
+        file) and road ``access`` (reads the road network) run in this process.
+        """
+        return _dask_evaluate_rules(self, plan, dataset, tolerance_band=tolerance_band)
 
     def evaluate_targets(self, plan: Plan, dataset: Dataset, *, year: int | None = None) -> list[TargetResult]:
         """The plan's targets, each measure summed exactly over the partitions of its layer.
@@ -787,6 +864,36 @@ class DaskEngine(Engine):
                     title=target.title, phrase=target.phrase, note=note, proposed=target.proposed,
                 ))
         return out
+
+
+def _dask_evaluate_rules(engine: DaskEngine, plan: Plan, dataset: Dataset, *,
+                         tolerance_band: float | None = None) -> list[Any]:
+    from dataclasses import replace
+
+    from .layers import Layer
+    from .rules import evaluate_rule
+
+    out = []
+    for rule in plan.rules:
+        params = rule.params
+        distributable = (rule.kind in _PER_SITE_RULES and rule.layer in dataset
+                         and params.get("by", "straight") == "straight"
+                         and ("against" not in params or str(params["against"]) in dataset))
+        if distributable:
+            # A malformed rule or a filter on a missing column fails here, at once, on no rows.
+            evaluate_rule(rule, _with_sites(dataset, rule.layer, dataset[rule.layer].iloc[:0]),
+                          tolerance_band=tolerance_band)
+        if not distributable:
+            out.append(evaluate_rule(rule, dataset, tolerance_band=tolerance_band))
+            continue
+        # Every worker gets the layer checked against; the sites' own layer travels in partitions only.
+        layers = {rule.layer: Layer(dataset[rule.layer].iloc[:0], dataset.layer(rule.layer).meta)}
+        if "against" in params:
+            layers[str(params["against"])] = dataset.layer(str(params["against"]))
+        others = replace(dataset, layers=layers, rasters={}, _metric_cache={})
+        parts = engine._map(_rule_kernel, dataset[rule.layer], others, rule, tolerance_band)
+        out.append(_merge_rule(rule, dataset, parts, tolerance_band))
+    return out
 
 
 def get_engine(engine: str | Engine | None = None, *, scheduler: str | None = None, **options: Any) -> Engine:

@@ -262,11 +262,46 @@ def test_dask_targets_equal_default_targets(dask_engine, layers, year: int) -> N
     assert {"met", "not_met"} <= set(statuses.values())
 
 
+def test_dask_rules_equal_default_rules(dask_engine, sample, ningbo_plan) -> None:
+    """Every siting rule of the sample plan: verdicts, reasons and offending geometry are the same."""
+    from geopandas.testing import assert_geodataframe_equal
+
+    from nbgeo import rules
+
+    expected = rules.evaluate_rules(ningbo_plan, sample)
+    got = dask_engine.evaluate_rules(ningbo_plan, sample)
+    kinds = {r.rule.kind for r in expected}
+    assert {"setback", "exclusion", "within", "spacing"} <= kinds
+    assert any(r.failed for r in expected)
+    for a, b in zip(expected, got, strict=True):
+        pd.testing.assert_frame_equal(b.frame, a.frame, check_exact=True)
+        assert (b.note, b.to_dict(all_findings=True)) == (a.note, a.to_dict(all_findings=True))
+        assert_geodataframe_equal(b.offending(), a.offending())
+
+
+def test_dask_rules_report_a_bad_rule_at_once(dask_engine, sample) -> None:
+    from nbgeo.errors import RuleError
+    from nbgeo.plan import RuleSpec
+
+    rule = RuleSpec(id="bad", layer="chargers", kind="setback", params={"against": "constraints", "distance": 50,
+                                                                         "where": {"colour": "red"}})
+    plan = Plan(id="p", title="p", baseline=2020, horizon=2025, rules=(rule,))
+    with pytest.raises(RuleError) as err:
+        dask_engine.evaluate_rules(plan, sample)
+    assert err.value.code == "E-RULE-COLUMN"
+
+
 def test_sample_audit_with_dask_engine(dask_engine, sample, ningbo_plan) -> None:
-    expected = audit.run_audit(sample, ningbo_plan)
+    from geopandas.testing import assert_geodataframe_equal
+
+    expected = audit.run_audit(sample, ningbo_plan, exclude_failing=True)
     for engine in (dask_engine, "default"):
-        got = audit.run_audit(sample, ningbo_plan, engine=engine)
+        got = audit.run_audit(sample, ningbo_plan, engine=engine, exclude_failing=True)
         assert got.targets == expected.targets
+        assert got.sections == expected.sections
+        assert list(got.overlays) == list(expected.overlays)
+        for title, shapes in expected.overlays.items():
+            assert_geodataframe_equal(got.overlays[title], shapes)
     assert dask_engine.client is not None  # an engine passed in stays open for its owner
 
 
