@@ -266,24 +266,24 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
     from . import settings
 
     when = year or settings.default_year or plan.horizon
-    rule_results = []
-    if plan.rules:
-        from .rules import evaluate_rules, without_failing
-
-        rule_results = evaluate_rules(plan, dataset)
-        if exclude_failing:
-            dataset = without_failing(dataset, rule_results)
-    if engine is None and scheduler is None:
-        targets = evaluate_targets(plan, dataset, year=when)
-    else:
+    runner = None  # the heavy steps run in this process unless an engine is asked for
+    if engine is not None or scheduler is not None:
         from .engine import get_engine
 
         runner = get_engine(engine, scheduler=scheduler)
-        try:
-            targets = runner.evaluate_targets(plan, dataset, year=when)
-        finally:
-            if runner is not engine:
-                runner.close()
+    try:
+        rule_results = []
+        if plan.rules:
+            from .rules import evaluate_rules, without_failing
+
+            rule_results = runner.evaluate_rules(plan, dataset) if runner else evaluate_rules(plan, dataset)
+            if exclude_failing:
+                dataset = without_failing(dataset, rule_results)
+        targets = runner.evaluate_targets(plan, dataset, year=when) if runner else evaluate_targets(
+            plan, dataset, year=when)
+    finally:
+        if runner is not None and runner is not engine:
+            runner.close()
     log.info("Evaluated %d target results for %d", len(targets), when)
     sections: dict[str, list[dict[str, Any]]] = {}
     if plan.indicators:
