@@ -655,6 +655,23 @@ def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:,.6g}"
 
 
+#: Figures shown first when an entry changed, and years (printed without a thousands separator).
+_FIGURE_ORDER = ("actual", "value", "expected", "threshold", "margin", "gap", "ratio", "projected", "share",
+                 "distance_m", "deadline")
+_YEAR_FIELDS = {"year", "deadline", "baseline", "as_of"}
+
+
+def _figure(name: str, value: float | None) -> str:
+    if value is None:
+        return "—"
+    return str(int(value)) if name in _YEAR_FIELDS and float(value).is_integer() else _fmt(value)
+
+
+def _ordered(figures: Mapping[str, list[float | None]], limit: int = 5) -> list[tuple[str, list[float | None]]]:
+    rank = {k: i for i, k in enumerate(_FIGURE_ORDER)}
+    return sorted(figures.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))[:limit]
+
+
 def to_html(comparison: Comparison, *, map_html: str | None = None, head_extra: str = "") -> str:
     """The comparison as one HTML page; ``map_html`` (from :func:`nbgeo.maps.embed_html`) is placed in it."""
     la, lb = comparison.labels
@@ -687,9 +704,12 @@ def to_html(comparison: Comparison, *, map_html: str | None = None, head_extra: 
         changed = [c for c in section["changes"] if c["change"] != "same" or c["figures"]]
         items = []
         for c in changed[:200]:
-            key = ", ".join(f"{k} {v}" for k, v in c["key"].items())
-            figures = "; ".join(f"{k}: {_fmt(v[0])} → {_fmt(v[1])}" for k, v in list(c["figures"].items())[:6])
-            items.append(f"<tr><td>{safe_text(key)}<div class='muted'>{safe_text(c['title'])}</div></td>"
+            key = dict(c["key"])
+            head = key.pop("id", "")
+            rest = " · ".join(f"{k} {v}" for k, v in key.items() if k not in ("kind", "layer") or not head)
+            figures = "; ".join(f"{k}: {_figure(k, v[0])} → {_figure(k, v[1])}" for k, v in _ordered(c["figures"]))
+            items.append(f"<tr><td><b>{safe_text(head)}</b> <span class='muted'>{safe_text(rest)}</span>"
+                         f"<div class='muted'>{safe_text(c['title'])}</div></td>"
                          f"<td>{_pill(c['a'], _STATUS_COLOURS)}</td><td>{_pill(c['b'], _STATUS_COLOURS)}</td>"
                          f"<td>{_pill(c['change'], _COLOURS)}</td><td class='muted'>{safe_text(figures)}</td></tr>")
         more = f"<p class='muted'>{len(changed) - 200} more changes in compare.json</p>" if len(changed) > 200 else ""
