@@ -295,7 +295,8 @@ def _scenario_kind(path: Path) -> str:
               help="With two datasets: a different plan for B.")
 @click.option("--dataset", "dataset_path", type=click.Path(path_type=Path),
               help="With two plans: the dataset (default: the embedded Ningbo sample).")
-@click.option("--year", type=int, default=None, help="Evaluation year of both (default: each plan's horizon).")
+@click.option("--year", type=int, default=None,
+              help="Evaluation year of both (default: the plan's horizon; with two plans, the earlier one).")
 @click.option("--label-a", default=None, help="Name of scenario A, e.g. 'as built'.")
 @click.option("--label-b", default=None, help="Name of scenario B, e.g. 'proposed'.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Map labels.")

@@ -531,8 +531,9 @@ def compare(dataset_a: Dataset, dataset_b: Dataset, plan_a: Plan, plan_b: Plan |
     plan_a, plan_b
         The plans; ``plan_b`` defaults to ``plan_a``.
     year
-        The evaluation year of both audits; default each plan's horizon (or
-        ``settings.default_year``).
+        The evaluation year of both audits; default ``settings.default_year``,
+        else the earlier of the two plans' horizons, so both are judged on
+        the same year.
     labels
         What to call the scenarios; default the datasets' names, or the plans'
         ids when the dataset is the same.
@@ -548,6 +549,10 @@ def compare(dataset_a: Dataset, dataset_b: Dataset, plan_a: Plan, plan_b: Plan |
         labels = (plan_a.id, plan_b.id) if dataset_a is dataset_b else (dataset_a.name, dataset_b.name)
         if labels[0] == labels[1]:
             labels = ("A", "B")
+    if year is None:
+        from . import settings
+
+        year = settings.default_year or min(plan_a.horizon, plan_b.horizon)
     report_a = run_audit(dataset_a, plan_a, year=year, progress=progress)
     report_b = run_audit(dataset_b, plan_b, year=year, progress=progress)
     return compare_reports(report_a, report_b, labels=labels)

@@ -248,3 +248,10 @@ def test_cli_bad_input_exits_2(tmp_path, args, message):
     result = CliRunner().invoke(main, ["compare", *[a.format(**values) for a in args], "--out", str(out)])
     assert result.exit_code == 2 and message in result.output
     assert "Traceback" not in result.output and not out.exists()
+
+
+def test_two_plans_are_judged_on_the_same_year(sample, ningbo_plan):
+    p35 = plan.read_plan(datasets.get_path("ningbo_2035"))
+    c = compare.compare(sample, sample, ningbo_plan, p35, progress=False)
+    assert c.a.year == c.b.year == 2025
+    assert not [t for t in c.targets if t["change"] in ("only_a", "only_b")]
