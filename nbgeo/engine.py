@@ -4,9 +4,13 @@ An audit's heavy steps are few and the same everywhere:
 
 - **point in polygon**: which zone each facility lies in (:meth:`Engine.points_in_polygons`);
 - **setback joins**: which features lie within a distance of which others
-  (:meth:`Engine.within_distance`);
+  (:meth:`Engine.within_distance`), and the plan's siting rules
+  (:meth:`Engine.evaluate_rules`: on Dask, the per-site kinds run over
+  partitions with :mod:`nbgeo.rules`' own code);
 - **snapping**: the nearest target (facility, network node) of each point, for
-  coverage (:meth:`Engine.snap`);
+  coverage (:meth:`Engine.snap`: the distances of
+  :func:`nbgeo.coverage.site_distances` and the nodes of
+  :meth:`nbgeo.network.RoadNetwork.snap`);
 - **yearly aggregation**: counts and sums per zone and year, the targets'
   verdicts (:meth:`Engine.zonal_yearly`, :meth:`Engine.yearly_totals`,
   :meth:`Engine.evaluate_targets`).

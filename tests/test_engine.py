@@ -279,6 +279,43 @@ def test_dask_rules_equal_default_rules(dask_engine, sample, ningbo_plan) -> Non
         assert_geodataframe_equal(b.offending(), a.offending())
 
 
+def test_dask_snap_equals_coverage_straight_distances(dask_engine, sample) -> None:
+    """Coverage's straight-line snapping (each site to its nearest facility), on the cluster: same numbers."""
+    from nbgeo import coverage
+
+    parks, chargers = sample.metric("micro_parks"), sample.metric("chargers")
+    expected = coverage.site_distances(sample["micro_parks"], sample["chargers"], mode="straight")
+    got = dask_engine.snap(parks, chargers)
+    assert list(got["point"]) == list(expected.index)
+    assert np.array_equal(got["distance"].to_numpy(), expected["distance"].to_numpy())
+    # Several chargers inside one park are all at distance 0: either may be named; the engine names the first.
+    inside = expected["distance"].to_numpy() == 0
+    assert got["target"][~inside].tolist() == expected["facility"][~inside].tolist()
+    chosen = chargers.geometry.loc[got["target"][inside]].to_numpy()
+    assert (shapely.distance(parks.geometry.to_numpy()[inside], chosen) == 0).all()
+
+
+def test_dask_snap_to_road_nodes_equals_network_snap(dask_engine) -> None:
+    """Snapping demand points to a road network's nodes, as nbgeo.network does it."""
+    from nbgeo import network
+
+    rng = np.random.default_rng(5)
+    side = 30
+    gx, gy = np.meshgrid(np.arange(side) * 100.0, np.arange(side) * 100.0)
+    x, y = gx.ravel() + rng.normal(0, 7, side * side), gy.ravel() + rng.normal(0, 7, side * side)
+    ids = np.arange(side * side).reshape(side, side)
+    u = np.r_[ids[:, :-1].ravel(), ids[:, 1:].ravel(), ids[:-1, :].ravel(), ids[1:, :].ravel()]
+    v = np.r_[ids[:, 1:].ravel(), ids[:, :-1].ravel(), ids[1:, :].ravel(), ids[:-1, :].ravel()]
+    net = network.network_from_arrays(x, y, u, v, crs=working_crs())
+    pts = rng.uniform(0, 2900, (3000, 2))
+    nodes, dist = net.snap(pts)
+    node_layer = gpd.GeoDataFrame(geometry=gpd.points_from_xy(net.x, net.y), crs=working_crs())
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(pts[:, 0], pts[:, 1]), crs=working_crs())
+    got = dask_engine.snap(points, node_layer)
+    assert got["target"].tolist() == nodes.tolist()
+    assert np.allclose(got["distance"].to_numpy(), dist, rtol=0, atol=1e-9)
+
+
 def test_dask_rules_report_a_bad_rule_at_once(dask_engine, sample) -> None:
     from nbgeo.errors import RuleError
     from nbgeo.plan import RuleSpec
