@@ -227,18 +227,23 @@ def _pip_kernel(part: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, offset: int 
                          "_lpos": li + offset, "_rpos": ri})
 
 
-def _dwithin_kernel(part: gpd.GeoDataFrame, right: gpd.GeoDataFrame, distance: float, offset: int = 0,
+def _dwithin_kernel(part: gpd.GeoDataFrame, right: gpd.GeoDataFrame, reach: float | np.ndarray, offset: int = 0,
                     right_offset: int = 0) -> pd.DataFrame:
-    """Pairs of one chunk within ``distance``, with their exact distances, sorted."""
+    """Pairs of one chunk within ``reach`` (scalar, or one per right feature), with exact distances, sorted."""
     import geopandas as gpd
     import shapely
 
-    joined = gpd.sjoin(_positional(part), _positional(right), how="inner", predicate="dwithin", distance=distance)
+    per_feature = np.ndim(reach) > 0
+    query = float(np.max(reach)) if per_feature and len(reach) else (0.0 if per_feature else float(reach))
+    joined = gpd.sjoin(_positional(part), _positional(right), how="inner", predicate="dwithin", distance=query)
     li = joined.index.to_numpy(dtype=np.int64)
     ri = joined["index_right"].to_numpy(dtype=np.int64)
     order = _sorted_pairs(li, ri)
     li, ri = li[order], ri[order]
     dist = shapely.distance(np.asarray(part.geometry.values)[li], np.asarray(right.geometry.values)[ri])
+    if per_feature:
+        keep = dist <= np.asarray(reach)[ri]
+        li, ri, dist = li[keep], ri[keep], dist[keep]
     return pd.DataFrame({"left": part.index.take(li), "right": right.index.take(ri),
                          "distance": dist, "_lpos": li + offset, "_rpos": ri + right_offset})
 
@@ -563,19 +568,35 @@ class Engine:
         parts = self._map(_pip_kernel, points, polygons, offsets=True)
         return self._concat(parts, ["left", "right"])
 
-    def within_distance(self, left: Any, right: gpd.GeoDataFrame, distance: float) -> pd.DataFrame:
-        """Every pair of features closer than ``distance`` metres (a setback join; exact, not buffered).
+    def within_distance(self, left: Any, right: gpd.GeoDataFrame, distance: float | Sequence[float]) -> pd.DataFrame:
+        """Every pair of features at most ``distance`` metres apart (a setback join; exact, not buffered).
+
+        Parameters
+        ----------
+        left
+            The sites (a GeoDataFrame, or a dask-geopandas one for Dask).
+        right
+            The features they keep their distance from, in the same metric CRS.
+        distance
+            Metres: one number, or one per feature of ``right`` (a setback by
+            the class of the sensitive land, as :func:`nbgeo.rules.check_setback` uses).
 
         Returns
         -------
         pandas.DataFrame
             ``left``, ``right`` (ids) and ``distance`` (metres), by left then right row.
         """
-        if not (isinstance(distance, (int, float)) and math.isfinite(distance) and distance >= 0):
-            msg = f"setback distance must be a finite number of metres >= 0, got {distance!r}"
+        reach = np.asarray(distance, dtype=np.float64) if np.ndim(distance) else None
+        if reach is not None and len(reach) != len(right):
+            msg = f"one setback distance per feature is needed: got {len(reach)} for {len(right)} features"
+            raise InputError(msg, code="E-PARAM-RANGE")
+        values = reach if reach is not None else np.array([distance], dtype=object)
+        if not all(isinstance(d, (int, float, np.floating, np.integer)) and math.isfinite(d) and d >= 0
+                   for d in values.tolist()):
+            msg = f"setback distances must be finite numbers of metres >= 0, got {distance!r}"
             raise InputError(msg, code="E-PARAM-RANGE")
         _check_same_crs(left, right, metric=True, what="setback join")
-        parts = self._map(_dwithin_kernel, left, right, float(distance), offsets=True)
+        parts = self._map(_dwithin_kernel, left, right, reach if reach is not None else float(distance), offsets=True)
         return self._concat(parts, ["left", "right", "distance"])
 
     def snap(self, points: Any, targets: gpd.GeoDataFrame, *, max_distance: float | None = None) -> pd.DataFrame:

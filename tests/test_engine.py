@@ -127,6 +127,18 @@ def test_within_distance_matches_brute_force(layers) -> None:
     assert np.array_equal(got["distance"].to_numpy(), dist[li, ri])
 
 
+def test_within_distance_per_feature_reach(layers) -> None:
+    pts, parcels = layers["points"].iloc[:400], layers["parcels"]
+    reach = np.where(parcels["use"] == "industrial", 300.0, 60.0)
+    got = DefaultEngine(chunk_rows=77).within_distance(pts, parcels, reach)
+    dist = shapely.distance(np.asarray(pts.geometry.values)[:, None], np.asarray(parcels.geometry.values)[None, :])
+    li, ri = np.nonzero(dist <= reach[None, :])
+    assert list(zip(got["left"], got["right"], strict=True)) == list(
+        zip(pts.index[li], parcels.index[ri], strict=True))
+    with pytest.raises(InputError):
+        DefaultEngine().within_distance(pts, parcels, reach[:-1])
+
+
 def test_snap_matches_brute_force_with_first_tie(layers) -> None:
     pts, fac = layers["points"].iloc[:500], layers["facilities"]
     got = DefaultEngine(chunk_rows=64).snap(pts, fac, max_distance=400.0)
@@ -166,6 +178,8 @@ def _run_op(engine, op: str, layers, points=None):
         return engine.points_in_polygons(pts, layers["zones"])
     if op == "within_distance":
         return engine.within_distance(pts, layers["parcels"], 120.0)
+    if op == "within_classed_distance":
+        return engine.within_distance(pts, layers["parcels"], np.where(layers["parcels"]["use"] == "other", 250.0, 90.0))
     if op == "snap":
         return engine.snap(pts, layers["facilities"], max_distance=300.0)
     if op == "zonal_yearly":
@@ -194,7 +208,8 @@ def test_wrong_crs_and_parameters(layers) -> None:
 # --------------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("op", ["points_in_polygons", "within_distance", "snap", "zonal_yearly", "yearly_totals"])
+@pytest.mark.parametrize("op", ["points_in_polygons", "within_distance", "within_classed_distance", "snap",
+                                "zonal_yearly", "yearly_totals"])
 def test_dask_equals_default(dask_engine, layers, op: str) -> None:
     expected = _run_op(DefaultEngine(), op, layers)
     assert len(expected) > 0
