@@ -15,6 +15,7 @@ Exit codes
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -195,17 +196,24 @@ def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Map labels.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option("--no-map", is_flag=True, help="Skip the map in audit.html (faster).")
+@click.option("--exclude-failing", is_flag=True,
+              help="Leave sites that fail a siting rule out of the targets and later counts (they stay in the "
+                   "rules section and on the map).")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Track every target year by year from the plan's baseline: on track, at risk or off track "
                    "(audit.json 'progress'; never changes the exit code).")
 @click.option("--snapshot", "snapshots", multiple=True, metavar="YEAR=DATASET", callback=_parse_snapshots,
               help="The dataset as it was in YEAR, used for that year's progress instead of the year columns "
                    "(repeatable).")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["html", "md"]), default=("html",),
+              show_default=True, help="Report formats besides audit.json: html (one offline page), md (Markdown); "
+                                      "repeat for both.")
 @_read_opts
 @click.pass_context
 def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None, out_dir: Path | str,
           engine: str | None, scheduler: str | None, year: int | None, lang: str, overwrite: bool,
-          no_map: bool, progress: bool, snapshots: dict[int, Path]) -> None:
+          no_map: bool, progress: bool, snapshots: dict[int, Path], formats: tuple[str, ...],
+          exclude_failing: bool) -> None:
     """Audit DATASET (default: the embedded Ningbo sample) against a plan.
 
     Writes OUT/audit.json and OUT/audit.html and prints the target table and
@@ -221,7 +229,7 @@ def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None
         raise click.UsageError(msg)
     history = {y: io.read_dataset(path) for y, path in snapshots.items()}
     result = audit_mod.run_audit(ds, p, year=year, engine=engine, scheduler=scheduler, progress=progress,
-                                 snapshots=history or None)
+                                 snapshots=history or None, exclude_failing=exclude_failing)
     if isinstance(out_dir, str):  # a postgresql:// URL
         from . import postgis
 
@@ -231,12 +239,67 @@ def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None
             _echo_plan_sections(result)
             click.echo(f"wrote {sum(counts.values())} rows to {len(counts)} tables in {postgis.mask_dsn(out_dir)}")
         ctx.exit(result.exit_code)
-    paths = report.write_report(result, out_dir, overwrite=overwrite, lang=lang, with_map=not no_map)
+    paths = report.write_report(result, out_dir, overwrite=overwrite, lang=lang, with_map=not no_map,
+                                formats=formats)
     if not ctx.obj["quiet"]:
         click.echo(result.to_text())
         _echo_plan_sections(result)
-        click.echo(f"wrote {paths['json']} and {paths['html']}")
+        click.echo("wrote " + ", ".join(str(p) for p in paths.values()))
     ctx.exit(result.exit_code)
+
+
+@main.command("map")
+@_dataset_arg
+@_plan_opt
+@click.option("--out", "out_file", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The map's HTML file (one file; opens offline).")
+@click.option("--png", "png_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also a PNG image of the map, drawn by headless Chromium (no Selenium).")
+@click.option("--size", default="1600x1000", show_default=True, metavar="WxH", help="Size of the PNG in pixels.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Labels.")
+@click.option("--basemap", type=click.Choice(["none", "osm", "tianditu", "amap"]), default="none", show_default=True,
+              help="Tiles under the layers: none (offline), OpenStreetMap, Tianditu (needs a key) or Amap "
+                   "(GCJ-02: the layers are shifted to match).")
+@click.option("--tianditu-key", default=None, metavar="KEY", envvar="NBGEO_TIANDITU_KEY",
+              help="Your Tianditu key for --basemap tianditu (or set NBGEO_TIANDITU_KEY).")
+@click.option("--layers", "layer_names", default=None, metavar="A,B,...", help="Only these layers (default: all).")
+@click.option("--year", type=int, default=None, help="Evaluation year of the target panel (default: the plan's horizon).")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@_read_opts
+@click.pass_context
+def map_cmd(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None, out_file: Path,
+            png_file: Path | None, size: str, lang: str, basemap: str, tianditu_key: str | None,
+            layer_names: str | None, year: int | None, overwrite: bool) -> None:
+    """Draw DATASET (default: the embedded Ningbo sample) as one offline HTML map.
+
+    The map has every layer with its legend, the audit's findings on top and
+    a panel with the target verdicts of the plan. With --png, also an image.
+    Exit 0 when written, 2 for bad input (the verdicts do not set the exit code: use nbgeo audit).
+    """
+    from . import _chromium, maps
+    from . import audit as audit_mod
+    from .errors import OutputError
+
+    match = re.fullmatch(r"(\d{2,5})x(\d{2,5})", size)
+    if not match:
+        msg = f"--size {size!r} is not WIDTHxHEIGHT, e.g. 1600x1000"
+        raise click.UsageError(msg)
+    for path in (out_file, png_file):
+        if path is not None and path.exists() and not overwrite:
+            msg = f"{str(path)!r} exists; pass --overwrite to replace it"
+            raise OutputError(msg, code="E-IO-EXISTS")
+    ds, p = load_inputs(dataset, plan_path)
+    names = [n.strip() for n in layer_names.split(",") if n.strip()] if layer_names else None
+    for name in names or ():
+        ds.layer(name)  # a clear error naming the available layers
+    result = audit_mod.run_audit(ds, p, year=year)
+    m = maps.audit_map(result, lang=lang, basemap=basemap, tianditu_key=tianditu_key, layers=names)
+    maps.save_map(m, out_file, overwrite=True)
+    if png_file is not None:
+        _chromium.screenshot(out_file, png_file, width=int(match[1]), height=int(match[2]))
+    if not ctx.obj["quiet"]:
+        size_mb = out_file.stat().st_size / 1e6
+        click.echo(f"wrote {out_file} ({size_mb:.1f} MB)" + (f" and {png_file}" if png_file is not None else ""))
 
 
 def _echo_plan_sections(result: Any) -> None:
@@ -486,6 +549,151 @@ def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, 
         click.echo(_rules_text(entries))
         click.echo("wrote " + ", ".join(str(path) for path in paths.values()))
     ctx.exit(1 if any(e["status"] != "pass" for e in entries) else 0)
+
+
+def _site_text(results: list[Any]) -> str:
+    """One line per siting question, then the chosen sites per district."""
+    lines = []
+    for r in results:
+        s = r.solution
+        what = (f"best {s.k} new sites" if s.problem == "mclp" else "fewest new sites") + f" ({s.method})"
+        lines.append(f"{r.id}: {what}: {len(r.chosen)} new {r.facility_layer} sites; {r.demand_layer} served within "
+                     f"{r.distance:,.0f} m {'by road' if r.by == 'road' else 'in a straight line'}: "
+                     f"{100 * s.share_before:.1f}% -> {100 * s.share_after:.1f}%  [{r.status}]")
+        per = r.by_district[r.by_district["new_sites"] > 0]
+        for district, row in per.iterrows():
+            lines.append(f"  {district}: {int(row.new_sites)} new, {row.share_before:.1f}% -> {row.share_after:.1f}%")
+        note = "; ".join(n for n in (s.note, *r.notes) if n)
+        if note:
+            lines.append(f"  note: {note}")
+    return "\n".join(lines)
+
+
+@main.command("site")
+@_dataset_arg
+@_plan_opt
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for sites.gpkg, audit.json and audit.html.")
+@click.option("--siting", "siting_ids", multiple=True, metavar="ID",
+              help="Only this [[siting]] question of the plan (repeatable; default: all of them).")
+@click.option("--demand", default=None, metavar="LAYER", help="Ask a question of your own: the demand layer.")
+@click.option("--facilities", default=None, metavar="LAYER", help="... the facility layer new sites join.")
+@click.option("--distance", type=click.FloatRange(min=0, min_open=True), default=None, metavar="M",
+              help="... the service distance in metres.")
+@click.option("--k", "k", type=click.IntRange(min=0), default=None,
+              help="Choose the best K new sites (maximal covering) instead of the fewest that serve all.")
+@click.option("--share", type=click.FloatRange(min=0, max=1, min_open=True), default=None,
+              help="Fewest new sites serving this share of the demand (0-1]; default: the requirement.")
+@click.option("--by", type=click.Choice(["road", "straight"]), default=None,
+              help="Distance by road (the dataset's road network) or in a straight line.")
+@click.option("--candidates", default=None, metavar="SPEC",
+              help="Candidate sites: network, grid, suitability:ID, zones:ID or a layer name.")
+@click.option("--cell", type=click.FloatRange(min=0, min_open=True), default=None, metavar="M",
+              help="Grid spacing / road-node thinning / suitability cell spacing in metres.")
+@click.option("--method", type=click.Choice(["greedy", "milp", "auto"]), default=None,
+              help="Solver: greedy (fast), milp (exact, HiGHS) or auto.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, metavar="S",
+              help="Seconds the exact solver may take.")
+@click.option("--surface", "surface_ids", multiple=True, metavar="ID",
+              help="Also build this [[suitability]] surface: its GeoTIFF, zones and map layer (repeatable).")
+@click.option("--year", type=int, default=None, help="Evaluation year (default: the plan's horizon).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Map labels.")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@click.option("--no-map", is_flag=True, help="Skip the map in audit.html (faster).")
+@click.pass_context
+def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_dir: Path,
+             siting_ids: tuple[str, ...], demand: str | None, facilities: str | None, distance: float | None,
+             k: int | None, share: float | None, by: str | None, candidates: str | None, cell: float | None,
+             method: str | None, time_limit: float | None, surface_ids: tuple[str, ...], year: int | None,
+             lang: str, overwrite: bool, no_map: bool) -> None:
+    """Where to put new facilities: answer the plan's [[siting]] questions (or one of your own) on DATASET.
+
+    Candidate sites that fail one of the plan's siting rules are never chosen.
+    Writes OUT/sites.gpkg (per question: the chosen sites, every candidate with
+    its verdict, every demand site served before and after), OUT/audit.json
+    (the "optimisation" section) and OUT/audit.html (with the map), plus
+    OUT/ID.tif for every suitability surface built. Exit 0 when every question
+    is met (or only proposes), 1 when a requirement cannot be met, 2 for bad input.
+    """
+    from . import optimize, report
+    from .audit import AuditReport
+    from .errors import OutputError
+    from .plan import SitingSpec
+
+    ds, p = load_inputs(dataset, plan_path)
+    when = year or p.horizon
+    adhoc = [demand, facilities, distance]
+    if any(v is not None for v in adhoc):
+        if any(v is None for v in adhoc):
+            msg = "a question of your own needs --demand, --facilities and --distance"
+            raise click.UsageError(msg)
+        params: dict[str, Any] = {"demand": demand, "facilities": facilities, "distance": distance}
+        specs = [SitingSpec(id=siting_ids[0] if siting_ids else f"{facilities}_for_{demand}", params=params)]
+    else:
+        missing = sorted(set(siting_ids) - {s.id for s in p.siting})
+        if missing:
+            msg = (f"the plan has no siting question {', '.join(map(repr, missing))}; "
+                   f"questions: {', '.join(s.id for s in p.siting) or '(none)'}")
+            raise click.BadParameter(msg, param_hint="--siting")
+        specs = [s for s in p.siting if not siting_ids or s.id in siting_ids]
+        if not specs and not surface_ids:
+            msg = f"the plan {p.id!r} asks no siting question (add [[siting]] tables, or pass --demand ...)"
+            raise click.UsageError(msg)
+    unknown_surfaces = sorted(set(surface_ids) - {s.id for s in p.suitability})
+    if unknown_surfaces:
+        msg = (f"the plan has no suitability surface {', '.join(map(repr, unknown_surfaces))}; "
+               f"surfaces: {', '.join(s.id for s in p.suitability) or '(none)'}")
+        raise click.BadParameter(msg, param_hint="--surface")
+    paths = [out_dir / "sites.gpkg", out_dir / "audit.json", *([] if no_map else [out_dir / "audit.html"])]
+    if not overwrite:
+        for path in paths:
+            if path.exists():
+                msg = f"{str(path)!r} exists; pass --overwrite to replace it"
+                raise OutputError(msg, code="E-IO-EXISTS")
+
+    results, surfaces = [], {}
+    for spec in specs:
+        result, surf = optimize.site_from_spec(spec, ds, p, year=when, by=by, k=k, share=share,
+                                               candidates=candidates, cell=cell, method=method,
+                                               time_limit=time_limit)
+        results.append(result)
+        if surf is not None:
+            surfaces[surf.id] = surf
+    if surface_ids:
+        from .suitability import surface_from_spec
+
+        for sid in surface_ids:
+            if sid not in surfaces:
+                surfaces[sid] = surface_from_spec(next(s for s in p.suitability if s.id == sid), ds)
+    entries = [r.to_dict() for r in results]
+    overlays: dict[str, Any] = {}
+    for sid, surf in surfaces.items():
+        title = f"适宜性 {sid}" if lang == "zh" else f"suitability {sid}"
+        overlays[title + (" (示意)" if lang == "zh" and surf.illustrative else
+                          " (illustrative)" if surf.illustrative else "")] = surf.classes()
+    for r in results:
+        overlays.update(r.overlays(lang=lang))
+    sections: dict[str, list[dict[str, Any]]] = {"optimisation": entries}
+    if surfaces:
+        sections["suitability"] = [{**s.to_dict(), "status": "computed", "file": f"{sid}.tif"}
+                                   for sid, s in surfaces.items()]
+    audit_report = AuditReport(plan=p, dataset=ds, year=when, targets=(), sections=sections, overlays=overlays)
+    optimize.save_result(results, out_dir / "sites.gpkg", overwrite=True)
+    for sid, surf in surfaces.items():
+        surf.write_tif(out_dir / f"{sid}.tif", overwrite=True)
+        sparams = next(s for s in p.suitability if s.id == sid).params
+        zones = surf.zones(min_score=float(sparams.get("min_score", 0.5)), min_area=float(sparams.get("min_area", 0)))
+        if len(zones):
+            from .io import save_layer
+
+            save_layer(zones, out_dir / f"{sid}_zones.gpkg", layer=f"{sid}_zones", overwrite=True)
+    written = report.write_report(audit_report, out_dir, overwrite=True, lang=lang, with_map=not no_map)
+    if not ctx.obj["quiet"]:
+        if results:
+            click.echo(_site_text(results))
+        click.echo("wrote " + ", ".join(str(path) for path in [out_dir / "sites.gpkg", *written.values()]))
+    ctx.exit(audit_report.exit_code)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

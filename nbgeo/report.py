@@ -98,7 +98,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "licence": "许可", "datum": "原始坐标系统", "crs": "原始CRS", "note": "说明", "real": "真实",
         "illustrative": "示意", "more": "更多行", "in_json": "全部记录与细节见 audit.json",
         "generated": "由 nbgeo 生成", "offline": "本页为单个文件，不从网络加载任何内容。",
-        "ill_head": "示意数据。", "ill_body": "以下图层为虚构或手工放置的数据，并非真实数据",
+        "ill_head": "示意数据 / Illustrative data.", "ill_body": "以下图层为虚构或手工放置的数据，并非真实数据",
         "table": "表", "rows": "行", "tables": "数据表", "code": "代码", "message": "问题", "where": "位置",
         "hint": "建议", "threshold": "目标值", "by": "于", "none": "无",
         "map_note": "鼠标悬停查看要素数值，点击查看详情；图层面板同时也是图例。", "years": "年份",
