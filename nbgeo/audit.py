@@ -301,5 +301,12 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
             shapes = r.offending()
             if len(shapes):
                 overlays[f"rule {r.rule.id}: {r.failed} fail, {r.unknown} unknown"] = shapes
+    if plan.coverage:
+        # Who the facilities serve, by road or straight line (nbgeo.coverage): verdicts with the target
+        # fields, plus service areas and uncovered sites for the map.
+        from .coverage import evaluate_plan_coverage
+
+        sections["coverage"], coverage_shapes = evaluate_plan_coverage(plan, dataset, year=when)
+        overlays.update(coverage_shapes)
     return AuditReport(plan=plan, dataset=dataset, year=when, targets=tuple(targets), sections=sections,
                        overlays=overlays)

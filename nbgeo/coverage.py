@@ -555,6 +555,17 @@ def coverage(
         raise InputError(msg, code="E-PARAM-VALUE")
     crs = _working_crs(network, demand)
     units = demand_units(demand, weight=weight, split=split, cell=cell, crs=crs)
+    reps = shapely.point_on_surface(np.asarray(units.geometry.values, dtype=object))
+    units["district"] = _districts_of(reps, districts, district_column, crs)
+    return _cover(units, facilities, distance=float(distance), mode=mode, network=network, weight=weight,
+                  max_snap=max_snap, direction=direction, search=search)
+
+
+def _cover(units: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, *, distance: float, mode: str,
+           network: RoadNetwork | None, weight: str, max_snap: float | None, direction: Literal["to", "from"],
+           search: float | None) -> Coverage:
+    """Measure prepared units (see :func:`demand_units`) against facilities."""
+    units = units.copy()
     limit = 4.0 * distance if search is None else max(float(search), distance)
     if len(units):
         dist = site_distances(units, facilities, mode=mode, network=network, cutoff=limit, max_snap=max_snap,
@@ -567,8 +578,8 @@ def coverage(
         units["distance"] = np.zeros(0)
         units["facility"] = np.zeros(0, dtype=object)
     units["covered"] = np.where(units["distance"].to_numpy() <= distance, units["weight"].to_numpy(), 0.0)
-    reps = shapely.point_on_surface(np.asarray(units.geometry.values, dtype=object))
-    units["district"] = _districts_of(reps, districts, district_column, crs)
+    if "district" not in units.columns:
+        units["district"] = None
     return Coverage(units=units, distance=float(distance), mode=mode, weight=weight)
 
 
@@ -609,8 +620,28 @@ def road_coverage(
     """
     import geopandas as gpd
 
+    reach = _road_reach(network, facilities, distance=distance, max_snap=max_snap, direction=direction)
+    a, b = reach["a"], reach["b"]
+    x, y = network.x, network.y
+    lines = shapely.linestrings(np.stack([np.column_stack([x[a], y[a]]), np.column_stack([x[b], y[b]])], axis=1)) \
+        if len(a) else np.zeros(0, dtype=object)
+    frac = np.minimum(1.0, reach["reach_a"] + reach["reach_b"])
+    units = gpd.GeoDataFrame(
+        {"site": np.arange(len(a)), "weight": reach["length"], "distance": reach["distance"],
+         "facility": reach["facility"], "covered": frac * reach["length"], "reach_a": reach["reach_a"],
+         "reach_b": reach["reach_b"]},
+        geometry=lines, crs=network.crs,
+    )
+    mids = shapely.points((x[a] + x[b]) / 2, (y[a] + y[b]) / 2)
+    units["district"] = _districts_of(np.asarray(mids, dtype=object), districts, district_column, network.crs)
+    return Coverage(units=units, distance=float(distance), mode="network", weight="length")
+
+
+def _road_reach(network: RoadNetwork, facilities: Any, *, distance: float, max_snap: float | None,
+                direction: Literal["to", "from"]) -> dict[str, np.ndarray]:
+    """Per street piece (nodes a < b): the share of it within reach from each end, and the nearest facility."""
     f_geoms, f_index = _net._to_network_geoms(facilities, network, "facilities")
-    f_acc = _net.access_points(network, f_geoms, max_snap=max_snap)
+    f_acc = _net.access_points(network, f_geoms, max_snap=max_snap, direction="from" if direction == "to" else "to")
     d_node, src = _net.node_distances(network, f_acc.node, offsets=f_acc.offset, cutoff=distance,
                                       direction=direction)
     pieces = _net.road_pieces(network)
@@ -628,25 +659,13 @@ def road_coverage(
             reach_b = np.where(pieces.has_ba, (distance - d_node[b]) / pieces.length_ba, 0.0)
     reach_a = np.clip(np.nan_to_num(reach_a, nan=0.0, neginf=0.0, posinf=1.0), 0.0, 1.0)
     reach_b = np.clip(np.nan_to_num(reach_b, nan=0.0, neginf=0.0, posinf=1.0), 0.0, 1.0)
-    frac = np.minimum(1.0, reach_a + reach_b)
-    planar = np.hypot(network.x[b] - network.x[a], network.y[b] - network.y[a])
-    length = np.fmin(pieces.length_ab, pieces.length_ba)
-    lines = shapely.linestrings(np.stack([np.column_stack([network.x[a], network.y[a]]),
-                                          np.column_stack([network.x[b], network.y[b]])], axis=1)) \
-        if len(a) else np.zeros(0, dtype=object)
-    nearest_d = np.fmin(d_node[a], d_node[b])
     near_node = np.where(d_node[a] <= d_node[b], a, b)
     fac = np.full(len(a), None, dtype=object)
     has = src[near_node] >= 0
     fac[has] = np.asarray(f_index, dtype=object)[f_acc.owner[src[near_node[has]]]]
-    units = gpd.GeoDataFrame(
-        {"site": np.arange(len(a)), "weight": length, "distance": nearest_d, "facility": fac,
-         "covered": frac * length, "reach_a": reach_a, "reach_b": reach_b, "planar": planar},
-        geometry=lines, crs=network.crs,
-    )
-    mids = shapely.line_interpolate_point(lines, 0.5, normalized=True) if len(a) else lines
-    units["district"] = _districts_of(np.asarray(mids, dtype=object), districts, district_column, network.crs)
-    return Coverage(units=units, distance=float(distance), mode="network", weight="length")
+    return {"a": a, "b": b, "reach_a": reach_a, "reach_b": reach_b,
+            "length": np.fmin(pieces.length_ab, pieces.length_ba), "distance": np.fmin(d_node[a], d_node[b]),
+            "facility": fac}
 
 
 def service_areas(
@@ -688,65 +707,85 @@ def service_areas(
         f = _metric(facilities, "facilities", crs)
         geoms = np.asarray(f.geometry.values, dtype=object)
         geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
-        area = shapely.union_all(shapely.buffer(geoms, distance, quad_segs=8)) if len(geoms) else None
+        if len(geoms) == 0:
+            area = None
+        elif len(geoms) <= 2000:
+            area = shapely.union_all(shapely.buffer(geoms, distance, quad_segs=16))
+        else:  # many discs: trace them on a grid, much faster than a union of thousands of circles
+            centres = shapely.get_coordinates(shapely.centroid(geoms))
+            area = _polygonize(centres, distance, resolution)
     else:
         if network is None:
             msg = "network service areas need a road network"
             raise InputError(msg, code="E-NET-MISSING")
-        area = _road_band(road_coverage(network, facilities, distance=distance, max_snap=max_snap,
-                                        direction=direction), network, resolution)
+        area = _road_band(_road_reach(network, facilities, distance=distance, max_snap=max_snap,
+                                      direction=direction), network, resolution)
     geoms = [] if area is None or area.is_empty else [area]
     return gpd.GeoDataFrame({"distance": [float(distance)] * len(geoms)}, geometry=geoms, crs=crs)
 
 
-def _road_band(cov: Coverage, network: RoadNetwork, resolution: float) -> shapely.Geometry | None:
-    """Rasterise the covered pieces of road on a grid and trace the cells back into polygons."""
+def _road_band(reach: dict[str, np.ndarray], network: RoadNetwork, resolution: float) -> shapely.Geometry | None:
+    """The covered stretches of road, traced on a grid of ``resolution`` metres (one cell each side)."""
+    ra, rb = reach["reach_a"], reach["reach_b"]
+    if len(ra) == 0:
+        return None
+    a = np.column_stack([network.x[reach["a"]], network.y[reach["a"]]])
+    b = np.column_stack([network.x[reach["b"]], network.y[reach["b"]]])
+    full = ra + rb >= 1.0
+    # Each covered stretch as (start, end) fractions along its piece: all of it, or the ends within reach.
+    t0 = np.concatenate([np.zeros(int(full.sum())), np.zeros(int((~full & (ra > 0)).sum())),
+                         1.0 - rb[~full & (rb > 0)]])
+    t1 = np.concatenate([np.ones(int(full.sum())), ra[~full & (ra > 0)], np.ones(int((~full & (rb > 0)).sum()))])
+    which = np.concatenate([np.flatnonzero(full), np.flatnonzero(~full & (ra > 0)), np.flatnonzero(~full & (rb > 0))])
+    if len(which) == 0:
+        return None
+    p0 = a[which] + (b[which] - a[which]) * t0[:, None]
+    p1 = a[which] + (b[which] - a[which]) * t1[:, None]
+    # Sample every stretch at half a cell, so that every cell it crosses is marked.
+    n = np.maximum(1, np.ceil(np.hypot(*(p1 - p0).T) / (resolution / 2)).astype(np.int64))
+    seg = np.repeat(np.arange(len(n)), n + 1)
+    frac = np.arange(len(seg)) - np.repeat(np.cumsum(n + 1) - (n + 1), n + 1)
+    frac = frac / np.repeat(n, n + 1)
+    xy = p0[seg] + (p1[seg] - p0[seg]) * frac[:, None]
+    return _polygonize(xy, np.zeros(0), resolution, stamp=1.0 * resolution)
+
+
+def _polygonize(xy: np.ndarray, radius: np.ndarray | float, resolution: float, *,
+                stamp: float | None = None) -> shapely.Geometry | None:
+    """Mark the cells of a grid within ``stamp`` (or ``radius``) of each point; trace them into polygons.
+
+    The grid is numpy only (no per-shape Python), traced by ``rasterio.features.shapes`` and
+    simplified by half a cell: a picture for the map, not a measure.
+    """
     from affine import Affine
     from rasterio import features
 
-    u = cov.units
-    ra, rb = u["reach_a"].to_numpy(), u["reach_b"].to_numpy()
-    full = ra + rb >= 1.0
-    lines = np.asarray(u.geometry.values, dtype=object)
-    start = shapely.get_point(lines, 0)
-    end = shapely.get_point(lines, 1)
-    sx, sy, ex, ey = shapely.get_x(start), shapely.get_y(start), shapely.get_x(end), shapely.get_y(end)
-
-    def part(mask: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
-        """The stretch from t0 to t1 (fractions from the start) of the pieces in mask."""
-        x_a, y_a, dx, dy = sx[mask], sy[mask], (ex - sx)[mask], (ey - sy)[mask]
-        return shapely.linestrings(np.stack([np.column_stack([x_a + dx * t0, y_a + dy * t0]),
-                                             np.column_stack([x_a + dx * t1, y_a + dy * t1])], axis=1))
-
-    bits = []
-    if full.any():
-        bits.append(lines[full])
-    near_a = ~full & (ra > 0)
-    if near_a.any():
-        bits.append(part(near_a, np.zeros(int(near_a.sum())), ra[near_a]))
-    near_b = ~full & (rb > 0)
-    if near_b.any():
-        bits.append(part(near_b, 1.0 - rb[near_b], np.ones(int(near_b.sum()))))
-    if not bits:
+    if len(xy) == 0:
         return None
-    served = np.concatenate(bits)
-    x0, y0, x1, y1 = shapely.total_bounds(served)
-    x0, y1 = x0 - 2 * resolution, y1 + 2 * resolution
-    width = int(np.ceil((x1 - x0) / resolution)) + 3
-    height = int(np.ceil((y1 - y0) / resolution)) + 3
+    reach = float(stamp if stamp is not None else radius)
+    x0, y0 = xy.min(axis=0) - reach - 2 * resolution
+    x1, y1 = xy.max(axis=0) + reach + 2 * resolution
+    width = int(np.ceil((x1 - x0) / resolution))
+    height = int(np.ceil((y1 - y0) / resolution))
+    # The cells whose centre lies within `reach` of a point's cell centre: a disc-shaped stamp.
+    k = int(np.ceil(reach / resolution))
+    dx, dy = np.meshgrid(np.arange(-k, k + 1), np.arange(-k, k + 1))
+    inside = np.hypot(dx, dy) * resolution <= reach + resolution / 2
+    dx, dy = dx[inside], dy[inside]
+    col = ((xy[:, 0] - x0) // resolution).astype(np.int64)
+    row = ((y1 - xy[:, 1]) // resolution).astype(np.int64)
+    cells = np.unique(row * width + col)
+    grid = np.zeros((height, width), dtype=np.uint8)
+    cr, cc = cells // width, cells % width
+    for ox, oy in zip(dx, dy, strict=True):
+        grid[np.clip(cr + oy, 0, height - 1), np.clip(cc + ox, 0, width - 1)] = 1
     transform = Affine(resolution, 0, x0, 0, -resolution, y1)  # north up, as rasterio expects
-    grid = features.rasterize(((g, 1) for g in served), out_shape=(height, width), transform=transform,
-                              all_touched=True, dtype="uint8")
-    # Grow the traced roads by one cell each way, so the band runs on both sides of every road.
-    grown = grid.copy()
-    grown[1:] |= grid[:-1]
-    grown[:-1] |= grid[1:]
-    grid = grown.copy()
-    grid[:, 1:] |= grown[:, :-1]
-    grid[:, :-1] |= grown[:, 1:]
-    polys = [shapely.geometry.shape(geom) for geom, val in features.shapes(grid, mask=grid > 0,
-                                                                          transform=transform) if val]
-    return shapely.simplify(shapely.union_all(polys), resolution / 2)
+    polys = [shapely.geometry.shape(geom) for geom, val in features.shapes(grid, mask=grid > 0, transform=transform)
+             if val]
+    if not polys:
+        return None
+    # shapes() gives disjoint polygons: no union needed.
+    return shapely.simplify(shapely.multipolygons(polys), resolution / 2)
 
 
 # --------------------------------------------------------------------------------------------
@@ -810,6 +849,7 @@ def evaluate_coverage(
     plan: Plan | None = None,
     networks: Mapping[str, RoadNetwork] | None = None,
     overlays: bool = True,
+    area_cache: dict[tuple[Any, ...], gpd.GeoDataFrame] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, gpd.GeoDataFrame]]:
     """Evaluate one coverage requirement of a plan: verdicts, plus map overlays.
 
@@ -836,6 +876,9 @@ def evaluate_coverage(
         Road networks by name; default: those the dataset's manifest declares.
     overlays
         Also compute the service area and the uncovered sites for the map.
+    area_cache
+        A dict in which service areas are kept, so that requirements on the
+        same facilities and distance share one (see :func:`evaluate_plan_coverage`).
 
     Returns
     -------
@@ -883,18 +926,23 @@ def evaluate_coverage(
         f_mask = filter_mask(fac_all, p["facilities_where"], layer=spec.facilities)
     except _Unknown as exc:
         return unknown(str(exc), eval_years)
-    districts = dataset["districts"] if "districts" in dataset else None
-
+    districts = dataset.metric("districts") if "districts" in dataset else None
+    crs = demand_all.crs
+    # Cut the demand into units once; each year keeps the units of the sites that exist by then.
+    try:
+        units_all = demand_units(demand_all[d_mask], weight=p["weight"], split=p["split"], cell=p["cell"], crs=crs)
+    except InputError as exc:
+        return unknown(exc.message, eval_years)
+    reps = shapely.point_on_surface(np.asarray(units_all.geometry.values, dtype=object))
+    units_all["district"] = _districts_of(reps, districts, "name", crs)
     results: dict[int, Coverage] = {}
     for y in years:
-        demand = demand_all[d_mask & _year_filter(demand_all, p["year_column"], y)]
+        site_year = _year_filter(demand_all, p["year_column"], y)
+        present = set(demand_all.index[d_mask & site_year])
+        units = units_all[units_all["site"].isin(present).to_numpy()]
         facilities = fac_all[f_mask & _year_filter(fac_all, p["year_column"], y)]
-        try:
-            results[y] = coverage(demand, facilities, distance=p["distance"], mode=p["mode"], network=net,
-                                  weight=p["weight"], split=p["split"], cell=p["cell"], districts=districts,
-                                  max_snap=p["max_snap"], direction=p["direction"])
-        except InputError as exc:
-            return unknown(exc.message, eval_years)
+        results[y] = _cover(units, facilities, distance=p["distance"], mode=p["mode"], network=net,
+                            weight=p["weight"], max_snap=p["max_snap"], direction=p["direction"], search=None)
 
     def verdict(y: int) -> dict[str, Any]:
         cov = results[y]
@@ -941,22 +989,31 @@ def evaluate_coverage(
     entries = [verdict(y) for y in eval_years]
     shapes: dict[str, gpd.GeoDataFrame] = {}
     if overlays:
-        shapes = _overlays(spec, p, results[year], dataset, fac_all[f_mask & _year_filter(fac_all, p["year_column"],
-                                                                                          year)], net)
+        facilities = fac_all[f_mask & _year_filter(fac_all, p["year_column"], year)]
+        key = (spec.facilities, repr(sorted(p["facilities_where"].items())), p["year_column"], year, p["distance"],
+               p["mode"], p["network"] if net is not None else None, p["max_snap"], p["direction"])
+        cache = {} if area_cache is None else area_cache
+        if key not in cache:
+            cache[key] = service_areas(facilities, distance=p["distance"], mode=p["mode"], network=net,
+                                       max_snap=p["max_snap"], direction=p["direction"], resolution=_MAP_RESOLUTION)
+        shapes = _overlays(spec, p, results[year], dataset, cache[key], net)
     log.info("Coverage %r: %s", spec.id, ", ".join(f"{e['year']} {e['status']}" for e in entries))
     return entries, shapes
 
 
+#: Grid of the service areas drawn on the audit map (metres): a picture, not a measure.
+_MAP_RESOLUTION = 150.0
+
+
 def _overlays(spec: CoverageSpec, p: dict[str, Any], cov: Coverage, dataset: Dataset,
-              facilities: gpd.GeoDataFrame, net: RoadNetwork | None) -> dict[str, gpd.GeoDataFrame]:
+              area: gpd.GeoDataFrame, net: RoadNetwork | None) -> dict[str, gpd.GeoDataFrame]:
     import geopandas as gpd
 
     how = "by road" if p["mode"] == "network" else "straight-line"
     km = f"{p['distance'] / 1000:g} km" if p["distance"] >= 1000 else f"{p['distance']:g} m"
     flag = " (illustrative roads)" if net is not None and net.meta.illustrative else ""
     out: dict[str, gpd.GeoDataFrame] = {}
-    area = service_areas(facilities, distance=p["distance"], mode=p["mode"], network=net, max_snap=p["max_snap"],
-                         direction=p["direction"])
+    area = area.copy()
     if len(area):
         area["status"] = "service_area"
         area["label"] = f"{spec.facilities}: within {km} {how}{flag}"
@@ -971,7 +1028,8 @@ def _overlays(spec: CoverageSpec, p: dict[str, Any], cov: Coverage, dataset: Dat
 
         labels = [label(i, d) for i, d in zip(unc.index, unc["distance"], strict=True)]
         out[f"Uncovered: {spec.id}"] = gpd.GeoDataFrame({"status": "uncovered", "label": labels},
-                                                        geometry=sites.geometry.values, crs=sites.crs)
+                                                        geometry=sites.geometry.values, crs=sites.crs,
+                                                        index=sites.index)
     return out
 
 
@@ -996,6 +1054,7 @@ def evaluate_plan_coverage(
     """
     when = plan.horizon if year is None else year
     networks: dict[str, RoadNetwork] = {}
+    areas: dict[tuple[Any, ...], gpd.GeoDataFrame] = {}
     entries: list[dict[str, Any]] = []
     shapes: dict[str, gpd.GeoDataFrame] = {}
     for spec in plan.coverage:
@@ -1005,7 +1064,8 @@ def evaluate_plan_coverage(
                 networks[p["network"]] = _net.read_dataset_network(dataset, p["network"])
             except InputError:
                 pass  # evaluate_coverage reports it as unknown, with the reason
-        found, more = evaluate_coverage(spec, dataset, year=when, plan=plan, networks=networks, overlays=overlays)
+        found, more = evaluate_coverage(spec, dataset, year=when, plan=plan, networks=networks, overlays=overlays,
+                                        area_cache=areas)
         entries.extend(found)
         shapes.update(more)
     return entries, shapes

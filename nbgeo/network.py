@@ -252,6 +252,15 @@ class RoadNetwork:
     def _strtree_all(self) -> shapely.STRtree:
         return shapely.STRtree(shapely.points(self.x, self.y))
 
+    @cached_property
+    def _piece_tree(self) -> tuple[_Pieces, shapely.STRtree]:
+        """The streets (node pairs) and an STRtree of their segments, for roads crossing polygons."""
+        pieces = road_pieces(self)
+        segments = shapely.linestrings(np.stack([np.column_stack([self.x[pieces.a], self.y[pieces.a]]),
+                                                 np.column_stack([self.x[pieces.b], self.y[pieces.b]])], axis=1)) \
+            if len(pieces.a) else np.zeros(0, dtype=object)
+        return pieces, shapely.STRtree(segments)
+
     # ---- snapping ----------------------------------------------------------------------------
 
     def snap(self, xy: ArrayLike, *, main_component: bool = True) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
@@ -820,6 +829,10 @@ def read_network(
 
     Examples
     --------
+    >>> from nbgeo import datasets
+    >>> net = read_network(datasets.get_path("ningbo") / "roads.osm.pbf")
+    >>> net.n_edges > 150_000, bool(net.in_main_component.mean() > 0.95)
+    (True, True)
     >>> read_network("https://example.com/ningbo.osm.pbf")
     Traceback (most recent call last):
     ...
@@ -1183,6 +1196,10 @@ def dataset_networks(dataset: Dataset | str | Path) -> dict[str, NetworkSource]:
 
     Examples
     --------
+    >>> from nbgeo import datasets
+    >>> nets = dataset_networks(datasets.get_path("ningbo"))
+    >>> list(nets), nets["roads"].meta.illustrative, nets["roads"].path.name
+    (['roads'], True, 'roads.osm.pbf')
     >>> from nbgeo.layers import Dataset
     >>> dataset_networks(Dataset(name="in memory", layers={}))
     {}
@@ -1234,6 +1251,10 @@ def read_dataset_network(dataset: Dataset | str | Path, name: str = "roads", *,
 
     Examples
     --------
+    >>> from nbgeo import io
+    >>> net = read_dataset_network(io.read_sample())
+    >>> net.meta.illustrative, net.meta.file
+    (True, 'roads.osm.pbf')
     >>> from nbgeo.layers import Dataset
     >>> read_dataset_network(Dataset(name="in memory", layers={}))
     Traceback (most recent call last):
@@ -1266,7 +1287,8 @@ class Access:
     node
         Node index.
     offset
-        Straight distance in metres from the feature to the node (0 inside a polygon).
+        Metres between the feature and the node: straight for snapping (0 inside a
+        polygon), along the road for a road crossing a polygon.
     n_features
         Number of features, including those without any access node.
     """
@@ -1297,13 +1319,17 @@ def _to_network_geoms(features: Any, net: RoadNetwork, what: str) -> tuple[NDArr
 
 
 def access_points(net: RoadNetwork, geoms: ArrayLike, *, max_snap: float | None = None,
-                  main_component: bool = True) -> Access:
-    """The network nodes through which each geometry is reached, with the straight distance to each.
+                  main_component: bool = True, direction: Literal["to", "from"] = "to") -> Access:
+    """The network nodes through which each geometry is reached, with the distance to each.
 
-    * A **point** is reached at its nearest node (KD-tree).
+    * A **point** is reached at its nearest node (KD-tree), at the straight
+      distance to it (the snapping distance).
     * A **polygon** (a park) is reached at every node inside it or on its
-      edge, and at the node nearest to it; so a park crossed by a road is
-      reached from that road at no extra distance.
+      edge, at the node nearest to it, and along every road that crosses it:
+      from the crossing, the road leads on to its next node (``direction="to"``:
+      leaving the park) or comes from its previous node (``"from"``: arriving),
+      at the distance along that road. So a park crossed by a road is reached
+      from that road at no extra distance, with no node inside it needed.
     * A **line** is reached at every node within 1 m of it and at its nearest node.
 
     Parameters
@@ -1317,6 +1343,9 @@ def access_points(net: RoadNetwork, geoms: ArrayLike, *, max_snap: float | None 
         off the network.
     main_component
         Reach only nodes of the largest strongly connected component.
+    direction
+        ``"to"`` when travel starts at the geometry, ``"from"`` when it ends there
+        (only roads crossing polygons depend on it).
 
     Returns
     -------
@@ -1329,7 +1358,14 @@ def access_points(net: RoadNetwork, geoms: ArrayLike, *, max_snap: float | None 
     ...                           crs="EPSG:32651")
     >>> acc = access_points(net, [shapely.Point(10, 5), shapely.box(40, -10, 110, 10)])
     >>> acc.owner.tolist(), acc.node.tolist(), acc.offset.round(2).tolist()
-    ([0, 1, 1], [0, 1, 2], [11.18, 0.0, 0.0])
+    ([0, 1, 1, 1], [0, 0, 1, 2], [11.18, 40.0, 0.0, 0.0])
+
+    A park between two nodes, crossed by the road: 30 m along the road to node 1.
+
+    >>> park = shapely.box(60, -10, 70, 10)
+    >>> acc = access_points(net, [park])
+    >>> acc.node.tolist(), acc.offset.tolist()
+    ([1, 2], [10.0, 30.0])
     """
     arr = np.asarray(geoms)
     if arr.dtype != object:
@@ -1365,6 +1401,12 @@ def access_points(net: RoadNetwork, geoms: ArrayLike, *, max_snap: float | None 
         owners.append(pos[left])
         nodes.append(candidates[right])
         offsets.append(shapely.distance(arr[pos[left]], nodes_xy))
+        polygons = pos[np.isin(type_id[pos], (3, 6))]
+        if len(polygons):
+            o, nd, off = _crossing_access(net, arr, polygons, direction, main_component)
+            owners.append(o)
+            nodes.append(nd)
+            offsets.append(off)
     if owners:
         owner = np.concatenate(owners).astype(np.int64)
         node = np.concatenate(nodes).astype(np.int64)
@@ -1378,6 +1420,47 @@ def access_points(net: RoadNetwork, geoms: ArrayLike, *, max_snap: float | None 
     uniq, inv = np.unique(owner * max(net.n_nodes, 1) + node, return_inverse=True)
     offset, row = _min_per_owner(inv, offset, len(uniq))
     return Access(owner=owner[row], node=node[row], offset=offset, n_features=n)
+
+
+def _crossing_access(net: RoadNetwork, arr: NDArray[np.object_], polygons: NDArray[np.int64],
+                     direction: str, main_component: bool) -> tuple[NDArray[np.int64], NDArray[np.int64],
+                                                                     NDArray[np.float64]]:
+    """Access through the roads that cross polygons: the next (or previous) node, at the distance along the road."""
+    pieces, tree = net._piece_tree
+    left, right = tree.query(arr[polygons], predicate="intersects")
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    if len(left) == 0:
+        return empty
+    a, b = pieces.a[right], pieces.b[right]
+    inside = shapely.intersection(tree.geometries[right], arr[polygons[left]])
+    coords, idx = shapely.get_coordinates(inside, return_index=True)
+    ax, ay = net.x[a], net.y[a]
+    dx, dy = net.x[b] - ax, net.y[b] - ay
+    norm = dx * dx + dy * dy
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = ((coords[:, 0] - ax[idx]) * dx[idx] + (coords[:, 1] - ay[idx]) * dy[idx]) / norm[idx]
+    f = np.clip(np.nan_to_num(f, nan=0.0), 0.0, 1.0)
+    f_min = np.ones(len(left))
+    f_max = np.zeros(len(left))
+    np.minimum.at(f_min, idx, f)
+    np.maximum.at(f_max, idx, f)
+    got = f_min <= f_max  # pairs whose intersection had coordinates
+    l_ab, l_ba = pieces.length_ab[right], pieces.length_ba[right]
+    owner = polygons[left]
+    with np.errstate(invalid="ignore"):  # 0 × inf where a direction is closed: NaN, dropped below
+        if direction == "to":  # leave the polygon along a->b to b, or along b->a to a
+            cand = [(b, (1 - f_max) * l_ab), (a, f_min * l_ba)]
+        else:  # arrive from a along a->b, or from b along b->a
+            cand = [(a, f_min * l_ab), (b, (1 - f_max) * l_ba)]
+    out_o, out_n, out_d = [], [], []
+    for node, off in cand:
+        ok = got & np.isfinite(off)
+        if main_component:
+            ok &= net.in_main_component[node]
+        out_o.append(owner[ok])
+        out_n.append(node[ok])
+        out_d.append(off[ok])
+    return np.concatenate(out_o), np.concatenate(out_n), np.concatenate(out_d)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1575,8 +1658,10 @@ def nearest_facility(
     """
     o_geoms, o_index = _to_network_geoms(origins, net, "origins")
     f_geoms, f_index = _to_network_geoms(facilities, net, "facilities")
-    o_acc = access_points(net, o_geoms, max_snap=max_snap, main_component=main_component)
-    f_acc = access_points(net, f_geoms, max_snap=max_snap, main_component=main_component)
+    # Travel leaves the origin and ends at the facility ("to"), or the other way round ("from").
+    back = "from" if direction == "to" else "to"
+    o_acc = access_points(net, o_geoms, max_snap=max_snap, main_component=main_component, direction=direction)
+    f_acc = access_points(net, f_geoms, max_snap=max_snap, main_component=main_component, direction=back)
     node_dist, src = node_distances(net, f_acc.node, offsets=f_acc.offset, cutoff=cutoff, direction=direction)
     total = o_acc.offset + node_dist[o_acc.node]
     if cutoff is not None:
@@ -1700,8 +1785,8 @@ def distance_matrix(
     """
     o_geoms, o_index = _to_network_geoms(origins, net, "origins")
     d_geoms, d_index = _to_network_geoms(destinations, net, "destinations")
-    o_acc = access_points(net, o_geoms, max_snap=max_snap, main_component=main_component)
-    d_acc = access_points(net, d_geoms, max_snap=max_snap, main_component=main_component)
+    o_acc = access_points(net, o_geoms, max_snap=max_snap, main_component=main_component, direction="to")
+    d_acc = access_points(net, d_geoms, max_snap=max_snap, main_component=main_component, direction="from")
     rows_out, cols_out, vals_out = [], [], []
     uniq_nodes, inv = np.unique(d_acc.node, return_inverse=True)
     batch = max(1, int(max_memory // (8 * max(net.n_nodes, 1))))

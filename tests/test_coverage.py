@@ -269,3 +269,62 @@ def test_evaluate_coverage_filters_and_unknowns(small_dataset):
         coverage.evaluate_coverage(spec(radius=3), small_dataset, year=2025)
     with pytest.raises(PlanError, match="distance must be"):
         coverage.evaluate_coverage(spec(distance=-1), small_dataset, year=2025)
+
+
+# ---- the sample's coverage requirements --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample_coverage(sample, ningbo_plan):
+    entries, shapes = coverage.evaluate_plan_coverage(ningbo_plan, sample)
+    return {e["id"]: e for e in entries}, shapes
+
+
+def test_sample_5g_coverage_agrees_with_independent_straight_line_measures(sample, sample_coverage):
+    from scipy.spatial import cKDTree
+
+    entries, _ = sample_coverage
+    stations = sample.metric("base_stations_5g")
+    parks = sample.metric("featured_parks")
+    for year in (2023, 2025):
+        near = gpd.sjoin_nearest(parks[parks["year"] <= year], stations[stations["year"] <= year], distance_col="d")
+        expected = 100 * (near.groupby(level=0)["d"].min() <= 500).mean()
+        got = {y["year"]: y["share"] for y in entries["featured_parks_5g_500m"]["by_year"]}[year]
+        assert got == pytest.approx(expected, abs=1e-3)
+    # Smart roads: sample the lines every 5 m and measure each sample to the nearest station.
+    roads = sample.metric("smart_roads")
+    dense = shapely.segmentize(np.asarray(roads.geometry.values), 5.0)
+    coords, owner = shapely.get_coordinates(dense, return_index=True)
+    same = owner[1:] == owner[:-1]
+    mid = (coords[1:][same] + coords[:-1][same]) / 2
+    seg = np.hypot(*(coords[1:][same] - coords[:-1][same]).T)
+    tree = cKDTree(shapely.get_coordinates(stations.geometry.values))
+    d, _ = tree.query(mid)
+    expected = 100 * seg[d <= 500].sum() / seg.sum()
+    assert entries["smart_roads_5g_500m"]["actual"] == pytest.approx(expected, abs=0.5)
+    assert entries["smart_roads_5g_500m"]["status"] == "not_met"
+
+
+def test_sample_micro_parks_by_road(sample, sample_coverage):
+    entries, shapes = sample_coverage
+    e = entries["micro_parks_chargers_1km"]
+    assert (e["status"], e["proposed"], e["network"]["illustrative"]) == ("not_met", True, True)
+    built = sample.metric("micro_parks")
+    built = built[built["status"].isin(["built", "upgraded"]) & (built["year"] <= 2025)]
+    assert e["sites"] == len(built)
+    assert e["covered_sites"] + len(e["uncovered"]) == e["sites"]
+    assert e["actual"] == pytest.approx(100 * e["covered_sites"] / e["sites"])
+    # Road distances are never shorter than straight ones, so straight-line coverage is at least as high.
+    straight = coverage.coverage(built, sample.metric("chargers"), distance=1000, mode="straight")
+    assert straight.share >= e["actual"]
+    far = [u["distance_m"] for u in e["uncovered"] if u["distance_m"] is not None]
+    assert far == sorted(far, reverse=True) and min(far) > 1000
+    assert sum(d["sites"] for d in e["by_district"]) == e["sites"]
+    assert [y["year"] for y in e["by_year"]] == [2021, 2022, 2023, 2024, 2025]
+    shares = [y["share"] for y in e["by_year"]]
+    assert shares == sorted(shares)  # chargers are only ever added
+    uncovered = shapes["Uncovered: micro_parks_chargers_1km"]
+    assert set(uncovered.index) == {u["id"] for u in e["uncovered"]}
+    assert (uncovered["status"] == "uncovered").all() and uncovered.crs.to_epsg() == 4326
+    area = next(g for title, g in shapes.items() if title.startswith("Service area: micro_parks"))
+    assert area["status"].tolist() == ["service_area"] and "illustrative roads" in area["label"].iloc[0]

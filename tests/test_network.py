@@ -8,6 +8,7 @@ import json
 import logging
 import math
 import shutil
+import sys
 import threading
 from pathlib import Path
 
@@ -574,3 +575,67 @@ def test_download_by_place_name(stand_in):
     ours = network.read_network(OSM)
     for a, b in ((4, 6), (6, 4), (7, 9)):
         assert road(net, a, b) == pytest.approx(road(ours, a, b), rel=1e-9)
+
+
+# ---- the sample's illustrative road network, and the script that makes it ---------------------
+
+
+@pytest.fixture(scope="module")
+def sample_roads():
+    from nbgeo import io
+
+    ds = io.read_sample()
+    return ds, network.read_dataset_network(ds)
+
+
+def test_sample_roads_are_declared_illustrative_and_small():
+    from nbgeo import datasets
+
+    (source,) = network.dataset_networks(datasets.get_path("ningbo")).values()
+    assert source.meta.illustrative and "Illustrative" in source.meta.note
+    assert source.path.stat().st_size < 2 * 1024 * 1024
+
+
+def test_sample_roads_fit_the_districts_and_are_one_network(sample_roads):
+    ds, net = sample_roads
+    land = shapely.union_all(ds.metric("districts").geometry.values).buffer(10)
+    assert shapely.contains_xy(land, net.x, net.y).all()
+    assert net.in_main_component.mean() > 0.95
+    streets = net.to_gdf()
+    assert streets["oneway"].sum() > 1000  # the old town, the expressways and their ramps
+
+
+def test_sample_roads_carry_the_smart_roads_and_reach_every_park(sample_roads):
+    ds, net = sample_roads
+    smart = ds.metric("smart_roads")
+    vertices = shapely.get_coordinates(smart.geometry.values)
+    _, gap = net.snap(vertices, main_component=False)
+    assert gap.max() < 1.0
+    streets = shapely.STRtree(np.asarray(net.to_gdf().geometry.values))
+    for layer in ("featured_parks", "micro_parks"):
+        parks = np.asarray(ds.metric(layer).geometry.values)
+        crossed = np.unique(streets.query(parks, predicate="intersects")[0])
+        assert len(crossed) == len(parks), layer
+        # ...so every park is reached at no snapping distance.
+        acc = network.access_points(net, parks, main_component=False)
+        nearest = np.full(len(parks), np.inf)
+        np.minimum.at(nearest, acc.owner, acc.offset)
+        assert np.median(nearest) == 0.0 and nearest.max() < 200, layer
+
+
+def test_make_roads_is_deterministic_and_readable(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_roads", Path(__file__).parents[1] / "scripts" / "make_roads.py")
+    make_roads = importlib.util.module_from_spec(spec)
+    sys.modules["make_roads"] = make_roads  # dataclasses look their module up there
+    spec.loader.exec_module(make_roads)
+    box_args = ["--bbox", "121.50", "29.84", "121.60", "29.91", "--quiet"]
+    first = make_roads.main([*box_args, "--out", str(tmp_path / "a")])
+    second = make_roads.main([*box_args, "--out", str(tmp_path / "b")])
+    assert first.read_bytes() == second.read_bytes()
+    net = network.read_network(first)
+    assert net.n_nodes > 1000 and net.in_main_component.mean() > 0.9
+    # The old town's one-way streets are there.
+    assert network.road_pieces(net).has_ab.sum() != network.road_pieces(net).has_ba.sum() or (
+        net.to_gdf()["oneway"].any())
