@@ -647,10 +647,18 @@ def _result_layers(overlays: Mapping[str, gpd.GeoDataFrame], lang: str,
         continuous = gdf.attrs.get("nbgeo_value") or ("distance_m" if "distance_m" in gdf.columns else None)
         by = "status" if "status" in gdf.columns else None
         style = dict(_RESULT_STYLE)
-        if "status" in gdf.columns and set(gdf["status"].dropna().astype(str)) <= {"service_area", "covered"}:
-            style.update(fill_opacity=0.12, weight=1.5)
+        # Service areas are context, not findings: a light fill without a heavy outline, and off at first
+        # (city-wide buffers would cover everything); one click in the layer panel shows them.
+        context = "status" in gdf.columns and set(gdf["status"].dropna().astype(str)) <= {"service_area", "covered"}
+        if context:
+            style.update(fill_opacity=0.14, weight=0.6, opacity=0.6)
+        # An overlay may ask for lighter lines or fills (a suitability surface); only these numbers, checked.
+        asked = gdf.attrs.get("nbgeo_style", {})
+        style.update({k: float(v) for k, v in asked.items() if k in ("weight", "fill_opacity", "opacity")
+                      and isinstance(v, (int, float)) and 0 <= float(v) <= 10})
         specs += _layer_specs(gdf, key=f"overlay-{i}", title=str(title), group="result", style=style, lang=lang,
-                              by=by, continuous=continuous, name_field="label", simplify_m=simplify_m, shift=shift)
+                              by=by, continuous=continuous, name_field="label", simplify_m=simplify_m, shift=shift,
+                              visible=not context)
     return specs
 
 
@@ -704,7 +712,7 @@ SECTION_TITLES: dict[str, tuple[str, str]] = {
     "rules": ("选址规则", "Siting rules"), "coverage": ("服务覆盖", "Coverage"),
     "indicators": ("其他量化指标", "Indicators"), "progress": ("逐年进度", "Progress per year"),
     "optimisation": ("选址优化", "Optimisation"), "optimization": ("选址优化", "Optimisation"),
-    "validation": ("数据校验", "Validation"),
+    "validation": ("数据校验", "Validation"), "suitability": ("用地适宜性", "Suitability"),
 }
 
 
