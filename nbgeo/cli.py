@@ -318,6 +318,11 @@ def _echo_plan_sections(result: Any) -> None:
     if result.sections.get("rules"):
         click.echo("")
         click.echo(_rules_text(result.sections["rules"]))
+    if result.sections.get("coverage"):
+        from .coverage import to_text as coverage_text
+
+        click.echo("")
+        click.echo(coverage_text(result.sections["coverage"]))
 
 
 def _scenario_kind(path: Path) -> str:
@@ -693,6 +698,77 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
             click.echo(_site_text(results))
         click.echo("wrote " + ", ".join(str(path) for path in [out_dir / "sites.gpkg", *written.values()]))
     ctx.exit(audit_report.exit_code)
+
+
+@main.command("coverage")
+@_dataset_arg
+@_plan_opt
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for coverage.json, coverage.geojson and coverage.html.")
+@click.option("--id", "spec_ids", multiple=True, metavar="ID", help="Only this coverage requirement (repeatable).")
+@click.option("--year", type=int, default=None, help="Evaluation year (default: the plan's horizon).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Map labels.")
+@click.option("--no-map", is_flag=True, help="Skip coverage.html (faster).")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@click.pass_context
+def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_dir: Path,
+                 spec_ids: tuple[str, ...], year: int | None, lang: str, no_map: bool, overwrite: bool) -> None:
+    """Check DATASET (default: the embedded sample) against the plan's coverage requirements alone.
+
+    Who the facilities serve, by road (on the dataset's road network) or in a
+    straight line. Writes OUT/coverage.json (the ``coverage`` section of
+    audit.json), OUT/coverage.geojson (service areas and uncovered sites, WGS 84)
+    and OUT/coverage.html (the map). Exit 0 when every requirement is met, 1 when
+    one is not met or unknown, 2 for bad input.
+    """
+    import dataclasses
+    import json
+
+    import shapely
+
+    from . import _atomic, coverage, maps
+    from .audit import AuditReport
+    from .errors import OutputError
+
+    ds, p = load_inputs(dataset, plan_path)
+    missing = sorted(set(spec_ids) - {c.id for c in p.coverage})
+    if missing:
+        known = ", ".join(c.id for c in p.coverage) or "(none)"
+        msg = f"the plan has no coverage requirement {', '.join(map(repr, missing))}; requirements: {known}"
+        raise click.BadParameter(msg, param_hint="--id")
+    chosen = tuple(c for c in p.coverage if not spec_ids or c.id in spec_ids)
+    paths = {"json": out_dir / "coverage.json", "geojson": out_dir / "coverage.geojson"}
+    if not no_map:
+        paths["html"] = out_dir / "coverage.html"
+    if not overwrite:
+        for path in paths.values():
+            if path.exists():
+                msg = f"{str(path)!r} exists; pass --overwrite to replace it"
+                raise OutputError(msg, code="E-IO-EXISTS")
+    when = year or p.horizon
+    entries, shapes = coverage.evaluate_plan_coverage(dataclasses.replace(p, coverage=chosen), ds, year=when)
+    doc = {"schema": "nbgeo.coverage/1", "year": when, "plan": {"id": p.id, "path": p.path},
+           "dataset": {"name": ds.name, "path": ds.path, "illustrative": ds.illustrative}, "coverage": entries}
+    features = []
+    for title, gdf in shapes.items():
+        rounded = gdf.to_crs(4326).set_geometry(shapely.set_precision(gdf.to_crs(4326).geometry.values, 1e-6))
+        for feature in json.loads(rounded.to_json(drop_id=True))["features"]:
+            feature["properties"]["overlay"] = title
+            features.append(feature)
+    from .report import _clean
+
+    _atomic.write_text(paths["json"], json.dumps(_clean(doc), ensure_ascii=False, indent=1, allow_nan=False) + "\n")
+    _atomic.write_text(paths["geojson"], json.dumps({"type": "FeatureCollection", "features": features},
+                                                    ensure_ascii=False, allow_nan=False) + "\n")
+    if "html" in paths:
+        layers = ["districts", *dict.fromkeys(n for c in chosen for n in (c.demand, c.facilities) if n in ds)]
+        only = AuditReport(plan=dataclasses.replace(p, coverage=chosen), dataset=ds, year=when, targets=(),
+                           sections={"coverage": entries}, overlays=shapes)
+        maps.save_map(maps.audit_map(only, lang=lang, layers=layers), paths["html"])
+    if not ctx.obj["quiet"]:
+        click.echo(coverage.to_text(entries))
+        click.echo("wrote " + ", ".join(str(path) for path in paths.values()))
+    ctx.exit(1 if any(e["status"] != "met" for e in entries) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

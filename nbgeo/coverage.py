@@ -79,6 +79,7 @@ __all__ = [
     "road_coverage",
     "service_areas",
     "site_distances",
+    "to_text",
 ]
 
 log = logging.getLogger(__name__)
@@ -1069,3 +1070,29 @@ def evaluate_plan_coverage(
         entries.extend(found)
         shapes.update(more)
     return entries, shapes
+
+
+def to_text(entries: list[dict[str, Any]]) -> str:
+    """The coverage verdicts as a plain-text table, for a terminal.
+
+    Examples
+    --------
+    >>> print(to_text([{"id": "mp", "year": 2025, "actual": 84.6, "op": ">=", "threshold": 100.0, "status": "not_met",
+    ...                 "mode": "network", "distance_m": 1000.0, "sites": 227, "covered_sites": 192,
+    ...                 "proposed": True}]))
+    coverage  year  share  threshold  within           sites    status
+    mp*       2025  84.6%  >= 100%    1,000 m by road  192/227  not_met
+    * proposed by nbgeo beyond the plan's text
+    """
+    rows = [("coverage", "year", "share", "threshold", "within", "sites", "status")]
+    for e in entries:
+        share = "—" if e.get("actual") is None else f"{e['actual']:.1f}%"
+        how = "by road" if e.get("mode") == "network" else "straight"
+        sites = f"{e['covered_sites']}/{e['sites']}" if "sites" in e else "—"
+        rows.append((e["id"] + ("*" if e.get("proposed") else ""), str(e["year"]), share,
+                     f"{e['op']} {e['threshold']:g}%", f"{e['distance_m']:,.0f} m {how}", sites, e["status"]))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    if any(e.get("proposed") for e in entries):
+        lines.append("* proposed by nbgeo beyond the plan's text")
+    return "\n".join(lines)

@@ -328,3 +328,32 @@ def test_sample_micro_parks_by_road(sample, sample_coverage):
     assert (uncovered["status"] == "uncovered").all() and uncovered.crs.to_epsg() == 4326
     area = next(g for title, g in shapes.items() if title.startswith("Service area: micro_parks"))
     assert area["status"].tolist() == ["service_area"] and "illustrative roads" in area["label"].iloc[0]
+
+
+def test_coverage_command(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from nbgeo.cli import main
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["coverage", "--out", str(out), "--id", "featured_parks_5g_500m",
+                                       "--id", "micro_parks_chargers_1km", "--no-map"])
+    assert result.exit_code == 1, result.output
+    assert "micro_parks_chargers_1km*" in result.output and "not_met" in result.output
+    doc = json.loads((out / "coverage.json").read_text(encoding="utf-8"))
+    assert doc["schema"] == "nbgeo.coverage/1" and doc["dataset"]["illustrative"] is True
+    assert [e["id"] for e in doc["coverage"]] == ["micro_parks_chargers_1km", "featured_parks_5g_500m"]
+    shapes = json.loads((out / "coverage.geojson").read_text(encoding="utf-8"))
+    statuses = {f["properties"]["status"] for f in shapes["features"]}
+    assert statuses == {"service_area", "uncovered"}
+    assert not (out / "coverage.html").exists()
+    again = CliRunner().invoke(main, ["coverage", "--out", str(out), "--id", "featured_parks_5g_500m"])
+    assert again.exit_code == 2 and "exists" in again.output
+    only_met = CliRunner().invoke(main, ["coverage", "--out", str(out), "--id", "featured_parks_5g_500m",
+                                         "--overwrite"])
+    assert only_met.exit_code == 0, only_met.output
+    assert (out / "coverage.html").stat().st_size > 10_000
+    bad = CliRunner().invoke(main, ["coverage", "--out", str(out), "--id", "nope"])
+    assert bad.exit_code == 2 and "no coverage requirement 'nope'" in bad.output
