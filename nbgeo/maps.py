@@ -85,7 +85,7 @@ LAYER_STYLES: dict[str, dict[str, Any]] = {
     "districts": {"color": "#6b7785", "fill": "#fbfaf6", "weight": 1.2, "fill_opacity": 1.0, "by": None},
     "constraints": {"color": "#ffffff", "fill": "#6aa84f", "weight": 0.5, "fill_opacity": 0.35, "by": "kind"},
     "land_transfers": {"color": "#ffffff", "fill": "#bcaaa4", "weight": 0.3, "fill_opacity": 0.75, "by": "use"},
-    "clusters": {"color": "#7f1d1d", "fill": "#e57373", "weight": 1.2, "fill_opacity": 0.28, "by": "tier",
+    "clusters": {"color": "#5b2a86", "fill": "#9c6ade", "weight": 1.4, "fill_opacity": 0.22, "by": "tier",
                  "color_stroke": True},
     "future_zones": {"color": "#0d47a1", "fill": "#64b5f6", "weight": 1.2, "fill_opacity": 0.55, "by": "theme"},
     "featured_parks": {"color": "#ffffff", "fill": "#ba68c8", "weight": 0.6, "fill_opacity": 0.8, "by": "industry"},
@@ -104,7 +104,8 @@ _MAX_FIELDS = 12
 
 #: Fixed colours of known categories; other values get colours from _PALETTE.
 _CATEGORY_COLOURS: dict[str, dict[str, str]] = {
-    "tier": {"千亿级": "#c62828", "五百亿级": "#ef6c00", "其他": "#8d99a6"},
+    # red is kept for findings (fail, not met, uncovered): data categories use other colours
+    "tier": {"千亿级": "#5b2a86", "五百亿级": "#9c6ade", "其他": "#8d99a6"},
     "status": {"built": "#ef6c00", "upgraded": "#f9a825", "planned": "#90a4ae",
                "fail": "#d32f2f", "not_met": "#d32f2f", "uncovered": "#d32f2f", "unknown": "#f59e0b",
                "pass": "#2e7d32", "met": "#2e7d32", "covered": "#2e7d32", "proposed": "#1d4ed8",
@@ -114,12 +115,12 @@ _CATEGORY_COLOURS: dict[str, dict[str, str]] = {
     "use": {"industrial": "#8e5a3c", "commercial": "#e0a458", "residential": "#f2cc8f", "public": "#81b29a",
             "logistics": "#6d6875", "other": "#c9c5c1"},
     "kind": {"ecological_red_line": "#2e7d32", "water": "#4f9bd9", "basic_farmland": "#c0ca33",
-             "residential": "#f4a261", "school": "#e76f51", "hospital": "#d62839", "other_sensitive": "#9e9e9e",
+             "residential": "#f4a261", "school": "#e9c46a", "hospital": "#c08497", "other_sensitive": "#9e9e9e",
              "new": "#00838f", "renovated": "#7cb342"},
     "type": {"charging": "#2e7d32", "swapping": "#1565c0"},
 }
-_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-            "#bcbd22", "#393b79", "#ad494a", "#637939")
+_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+            "#393b79", "#7f7f7f", "#637939", "#c49c94")
 _OTHER_COLOUR = "#9aa5b1"
 #: Sequential ramp (light to dark) for ordered categories such as years, and for continuous values.
 _RAMP = ("#a0da39", "#4ac16d", "#1fa187", "#277f8e", "#365c8d", "#46327e")  # viridis without its pale yellow

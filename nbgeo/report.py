@@ -319,7 +319,7 @@ tbody tr:hover{background:#fafbfc}
 .card .of{font-size:12px;color:var(--muted)}
 .warn{background:#fff8c5;border-color:#d4a72c}
 .val{font-weight:600;font-variant-numeric:tabular-nums}.pbar{display:block;margin-top:5px}
-td.chart{width:310px;padding:4px}td.chart svg{display:block;max-width:100%;height:auto}
+td.txt{min-width:14em}td.chart{width:310px;padding:4px}td.chart svg{display:block;max-width:100%;height:auto}
 .phrase{font-size:13px}.tid{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;
 color:var(--muted)}
 .nb-embed{width:100%;border:1px solid var(--line);border-radius:8px;overflow:hidden}
@@ -370,6 +370,8 @@ def _cell(value: Any) -> str:
     return safe_text(_fmt(value))
 
 
+#: Keys that hold sentences: their column gets room instead of wrapping a word per line.
+_TEXT_KEYS = frozenset({"title", "phrase", "note", "label", "reason", "message", "hint"})
 _FIRST = ("status", "id", "phrase", "title", "label", "layer", "feature", "actual", "threshold", "unit", "margin")
 _HIDDEN_KEYS = frozenset({"illustrative", "op", "kind"})
 
@@ -470,6 +472,8 @@ def _section_html(name: str, entries: Sequence[Mapping[str, Any]], lang: str, ch
                 cells.append(f"<td class='num'>{safe_text(_fmt_key(k, v, e))}{bar}</td>")
             elif isinstance(v, (int, float)) and not isinstance(v, bool):
                 cells.append(f"<td class='num'>{safe_text(_fmt_key(k, v, e))}</td>")
+            elif k in _TEXT_KEYS:
+                cells.append(f"<td class='txt'>{_cell(v)}</td>")
             else:
                 cells.append(f"<td>{_cell(v)}</td>")
         if with_charts:

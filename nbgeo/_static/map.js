@@ -386,7 +386,15 @@
           // listed top-down: the layer drawn last (on top) comes first
           var members = inst.layers.filter(function (l) { return l.spec.group === g.id; }).reverse();
           if (!members.length) { return; }
-          body.appendChild(el("div", "nb-group-h", g.title));
+          var gh = el("div", "nb-group-h", "<span class='nb-caret'>&#9662;</span>" + g.title +
+            " <span class='nb-count'>" + members.length + "</span>"), gb = el("div", "nb-group-b");
+          gh.onclick = function () {
+            var folded = gb.style.display === "none";
+            gb.style.display = folded ? "" : "none";
+            gh.querySelector(".nb-caret").innerHTML = folded ? "&#9662;" : "&#9656;";
+          };
+          body.appendChild(gh);
+          body.appendChild(gb);
           members.forEach(function (entry) {
             var ls = entry.spec, row = el("div", "nb-layer");
             var single = ls.legend && ls.legend.type !== "continuous" && ls.legend.items.length === 1 ? ls.legend.items[0] : null;
@@ -405,7 +413,7 @@
             };
             row.appendChild(label);
             row.appendChild(legend);
-            body.appendChild(row);
+            gb.appendChild(row);
           });
         });
         L.DomEvent.disableClickPropagation(box);
