@@ -76,6 +76,7 @@ __all__ = [
     "demand_units",
     "evaluate_coverage",
     "evaluate_plan_coverage",
+    "raster_demand",
     "road_coverage",
     "service_areas",
     "site_distances",
@@ -251,6 +252,56 @@ def demand_units(
         {"site": np.asarray(gdf.index, dtype=object)[owner], "weight": w_site[owner] * share},
         geometry=points, crs=crs,
     )
+
+
+def raster_demand(source: Any, *, band: int = 1, column: str = "value") -> gpd.GeoDataFrame:
+    """A population or employment grid (GeoTIFF) as demand: one point per cell with a value above 0.
+
+    The raster is opened safely (GTiff only, size limits) by :func:`nbgeo.raster.open_raster`;
+    its nodata cells are skipped. Weigh coverage by ``column``: ``coverage(grid, chargers,
+    weight="value", ...)`` gives the share of people (or jobs) served.
+
+    Parameters
+    ----------
+    source
+        The GeoTIFF path, or a dataset raster (``dataset.rasters["population"]``).
+    band
+        The band holding the counts.
+    column
+        Name of the value column.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Points at the cell centres, in the raster's CRS, indexed ``"r{row}c{col}"``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np, rasterio
+    >>> from affine import Affine
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "people.tif"
+    >>> with rasterio.open(path, "w", driver="GTiff", width=3, height=2, count=1, dtype="float32",
+    ...                    crs="EPSG:32651", transform=Affine(100, 0, 1000, 0, -100, 2000), nodata=-1) as dst:
+    ...     dst.write(np.array([[5, 0, -1], [7, 2, 1]], dtype="float32"), 1)
+    >>> grid = raster_demand(path)
+    >>> grid["value"].tolist(), grid.index[0], grid.geometry.iloc[0].coords[0]
+    ([5.0, 7.0, 2.0, 1.0], 'r0c0', (1050.0, 1950.0))
+    """
+    import geopandas as gpd
+
+    from .raster import open_raster
+
+    with open_raster(source) as src:
+        data = src.read(band, masked=True)
+        transform, crs = src.transform, src.crs
+    values = np.ma.filled(data.astype(np.float64), 0.0)
+    rows, cols = np.nonzero(values > 0)
+    t = transform
+    xs = t.c + (cols + 0.5) * t.a + (rows + 0.5) * t.b
+    ys = t.f + (cols + 0.5) * t.d + (rows + 0.5) * t.e
+    index = [f"r{r}c{c}" for r, c in zip(rows.tolist(), cols.tolist(), strict=True)]
+    return gpd.GeoDataFrame({column: values[rows, cols]}, geometry=shapely.points(np.asarray(xs), np.asarray(ys)),
+                            crs=crs, index=pd.Index(index, name="id"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -900,8 +951,10 @@ def evaluate_coverage(
                 for y in when], {}
 
     eval_years = years if p["years"] == "each_year" else [year]
+    rasters = getattr(dataset, "rasters", {})
+    demand_is_grid = spec.demand not in dataset and spec.demand in rasters
     for layer in (spec.demand, spec.facilities):
-        if layer not in dataset:
+        if layer not in dataset and not (layer == spec.demand and demand_is_grid):
             return unknown(f"dataset has no layer {layer!r}", eval_years)
     net = None
     if p["mode"] == "network":
@@ -917,8 +970,11 @@ def evaluate_coverage(
                            "nodes": net.n_nodes, "edges": net.n_edges}
     from .targets import _Unknown, filter_mask
 
-    demand_all = dataset.metric(spec.demand)
     fac_all = dataset.metric(spec.facilities)
+    if demand_is_grid:  # a population / employment grid: cells weighted by their value
+        demand_all = raster_demand(rasters[spec.demand]).to_crs(fac_all.crs)
+    else:
+        demand_all = dataset.metric(spec.demand)
     if net is not None and not demand_all.crs.equals(net.crs):
         demand_all = demand_all.to_crs(net.crs)
         fac_all = fac_all.to_crs(net.crs)

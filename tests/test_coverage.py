@@ -357,3 +357,31 @@ def test_coverage_command(tmp_path):
     assert (out / "coverage.html").stat().st_size > 10_000
     bad = CliRunner().invoke(main, ["coverage", "--out", str(out), "--id", "nope"])
     assert bad.exit_code == 2 and "no coverage requirement 'nope'" in bad.output
+
+
+def test_population_grid_as_demand(tmp_path):
+    import rasterio
+    from affine import Affine
+
+    from nbgeo.crs import working_crs
+    from nbgeo.layers import LayerMeta, Raster
+
+    # 4 × 4 cells of 100 m; people in four cells, one of them nodata.
+    people = np.array([[100, 0, 0, 50], [0, 0, 0, 0], [0, 0, -9, 0], [20, 0, 0, 30]], dtype="float32")
+    path = tmp_path / "population.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=4, height=4, count=1, dtype="float32", crs=working_crs(),
+                       transform=Affine(100, 0, 500000, 0, -100, 3300400), nodata=-9) as dst:
+        dst.write(people, 1)
+    grid = coverage.raster_demand(path)
+    assert grid["value"].sum() == 200.0 and len(grid) == 4
+    charger = gpd.GeoDataFrame(geometry=[Point(500050, 3300350)], crs=working_crs(), index=["C"])
+    # Within 301 m of the charger at the centre of the top-left cell: 100 + 50 (300 m away) + 20 (300 m).
+    cov = coverage.coverage(grid, charger, distance=301, mode="straight", weight="value")
+    assert cov.share == pytest.approx(100 * 170 / 200)
+    ds = Dataset(name="grid", layers=Dataset.from_gdfs({"chargers": charger.assign(type="charging", ports=1,
+                                                                                     year=2020)}).layers,
+                 rasters={"population": Raster(path=str(path), meta=LayerMeta(name="population"))})
+    req = CoverageSpec(id="people", demand="population", facilities="chargers",
+                       params={"distance": 301, "mode": "straight", "weight": "value"})
+    (e,), _ = coverage.evaluate_coverage(req, ds, year=2025, overlays=False)
+    assert e["actual"] == pytest.approx(85.0) and e["status"] == "not_met"
