@@ -639,3 +639,16 @@ def test_make_roads_is_deterministic_and_readable(tmp_path):
     # The old town's one-way streets are there.
     assert network.road_pieces(net).has_ab.sum() != network.road_pieces(net).has_ba.sum() or (
         net.to_gdf()["oneway"].any())
+
+
+def test_osm_xml_entities_are_refused(tmp_path):
+    # An external entity would read a local file into a street name (XXE); osmium refuses entities.
+    evil = tmp_path / "evil.osm"
+    evil.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE osm [<!ENTITY secret SYSTEM "file:///etc/hostname">]>\n'
+        '<osm version="0.6"><node id="1" lat="29.87" lon="121.55"/><node id="2" lat="29.871" lon="121.55"/>'
+        '<way id="3"><nd ref="1"/><nd ref="2"/><tag k="highway" v="residential"/><tag k="name" v="&secret;"/>'
+        "</way></osm>\n", encoding="utf-8")
+    with pytest.raises(RoadNetworkError, match="entities are not supported") as err:
+        network.read_network(evil)
+    assert err.value.code == "E-NET-PARSE"
