@@ -1078,12 +1078,16 @@ def _overlays(spec: CoverageSpec, p: dict[str, Any], cov: Coverage, dataset: Dat
     unc = cov.uncovered()
     if len(unc):
         sites = dataset[spec.demand].loc[unc.index]
-        def label(site: object, dist: float) -> str:
-            if np.isfinite(dist):
-                return f"{site}: {dist:,.0f} m {how} to the nearest {spec.facilities}"
-            return f"{site}: no {spec.facilities} within {4 * p['distance']:,.0f} m {how}"
+        part = {"area": "area", "length": "length"}.get(p["weight"], p["weight"])
 
-        labels = [label(i, d) for i, d in zip(unc.index, unc["distance"], strict=True)]
+        def label(site: object, dist: float, share: float) -> str:
+            if p["split"] != "none":  # a zone or road only partly served: say how much
+                return f"{site}: {share:.0f} % of its {part} within {km} {how} of a {spec.facilities} feature"
+            if np.isfinite(dist):
+                return f"{site}: {dist:,.0f} m {how} to the nearest {spec.facilities} feature"
+            return f"{site}: no {spec.facilities} feature within {4 * p['distance']:,.0f} m {how}"
+
+        labels = [label(i, d, sh) for i, d, sh in zip(unc.index, unc["distance"], unc["share"], strict=True)]
         out[f"Uncovered: {spec.id}"] = gpd.GeoDataFrame({"status": "uncovered", "label": labels},
                                                         geometry=sites.geometry.values, crs=sites.crs,
                                                         index=sites.index)
