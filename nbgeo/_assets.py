@@ -126,7 +126,7 @@ def _static(name: str) -> str:
 
 @functools.cache
 def runtime_js() -> str:
-    """nbgeo's map runtime (``nbgeo/_static/map.js``): layers, legend, panels, tooltips."""
+    """The map runtime of nbgeo (``nbgeo/_static/map.js``): layers, legend, panels, tooltips."""
     return script_safe(_static("map.js"))
 
 

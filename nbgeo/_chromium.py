@@ -132,7 +132,7 @@ class Browser:
         self._stderr_path = Path(self._profile) / "stderr.log"
         try:
             with open(self._stderr_path, "wb") as stderr:  # a file, not a pipe: Chromium logs a lot
-                self._proc = subprocess.Popen(  # noqa: S603 - fixed argv
+                self._proc = subprocess.Popen(  # fixed argv, no shell
                     # close_fds=False: Python's own fds are non-inheritable (PEP 446), so only the two
                     # pipe ends that dup2 placed on fds 3 and 4 (inheritable) reach the browser.
                     args, close_fds=False, preexec_fn=_pipes_on_3_and_4,  # noqa: PLW1509

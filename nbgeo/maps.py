@@ -45,7 +45,7 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, cast
 
 import folium
 import numpy as np
@@ -59,6 +59,7 @@ from .html import safe_text
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    from branca.element import Figure
 
     from .audit import AuditReport
     from .layers import Dataset
@@ -640,11 +641,10 @@ _RESULT_STYLE = {"color": "#b91c1c", "fill": "#ef4444", "weight": 2.5, "fill_opa
 def _result_layers(overlays: Mapping[str, gpd.GeoDataFrame], lang: str,
                    shift: Callable[[np.ndarray], np.ndarray] | None, simplify_m: float) -> list[dict[str, Any]]:
     specs: list[dict[str, Any]] = []
-    for i, (title, gdf) in enumerate(overlays.items()):
-        if gdf is None or gdf.empty:
+    for i, (title, given) in enumerate(overlays.items()):
+        if given is None or given.empty:
             continue
-        if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
-            gdf = gdf.to_crs(4326)
+        gdf = given.to_crs(4326) if given.crs is not None and not given.crs.equals("EPSG:4326") else given
         continuous = gdf.attrs.get("nbgeo_value") or ("distance_m" if "distance_m" in gdf.columns else None)
         by = "status" if "status" in gdf.columns else None
         style = dict(_RESULT_STYLE)
@@ -670,8 +670,8 @@ def _target_panel(results: Sequence[TargetResult], sections: Mapping[str, list[d
         by_id.setdefault(r.id, []).append(r)
     rows = []
     counts = {"met": 0, "not_met": 0, "unknown": 0}
-    for tid, rs in by_id.items():
-        rs = sorted(rs, key=lambda r: r.year)
+    for tid, unsorted in by_id.items():
+        rs = sorted(unsorted, key=lambda r: r.year)
         last = rs[-1]
         for r in rs:
             counts[r.status] = counts.get(r.status, 0) + 1
@@ -904,8 +904,9 @@ class _NbgeoLayers(MacroElement):
         self._name = "NbgeoLayers"
         self.spec = spec
 
-    def render(self, **kwargs: Any) -> None:
-        figure = self.get_root()
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # branca's MacroElement returns None too
+        """Add ``nbgeo.attach(<map>, <spec>)`` to the page's script, as it is (never through Jinja)."""
+        figure = cast("Figure", self.get_root())
         parent = self._parent
         assert parent is not None
         figure.script.add_child(_Raw(f"nbgeo.attach({parent.get_name()},{_spec_json(self.spec)});\n"),
@@ -921,11 +922,12 @@ class OfflineMap(folium.Map):
     (folium plugins that link their own CDN files will load those).
     """
 
-    default_js: ClassVar[list[tuple[str, str]]] = []
-    default_css: ClassVar[list[tuple[str, str]]] = []
+    default_js: list[tuple[str, str]] = []  # noqa: RUF012  # folium's own (class) attribute, emptied
+    default_css: list[tuple[str, str]] = []  # noqa: RUF012
 
-    def render(self, **kwargs: Any) -> None:
-        figure = self.get_root()
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # as folium.Map.render
+        """Render the map, with Leaflet and the nbgeo runtime inlined into the page head."""
+        figure = cast("Figure", self.get_root())
         figure.header.add_child(_Raw(_assets.head_html()), name="nbgeo_assets")
         super().render(**kwargs)
 
@@ -933,7 +935,7 @@ class OfflineMap(folium.Map):
 def _new_map(title: str) -> OfflineMap:
     m = OfflineMap(location=[29.87, 121.55], zoom_start=9, tiles=None, prefer_canvas=True, zoom_control="bottomright",
                    control_scale=False, zoom_snap=0.25)
-    m.get_root().title = title
+    cast("Figure", m.get_root()).title = title
     return m
 
 

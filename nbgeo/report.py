@@ -570,8 +570,8 @@ def _tables_html(report: AuditReport, lang: str) -> str:
     if not isinstance(tables, Mapping) or not tables:
         return ""
     rows = []
-    for name, info in tables.items():
-        info = info if isinstance(info, Mapping) else {"value": info}
+    for name, value in tables.items():
+        info = value if isinstance(value, Mapping) else {"value": value}
         flag = (f"<span class='pill' style='background:#9a6700'>{safe_text(_w(lang, 'illustrative'))}</span>"
                 if info.get("illustrative") else "")
         count = info.get("rows", info.get("features", ""))
