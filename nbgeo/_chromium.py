@@ -37,7 +37,7 @@ from typing import Any
 
 from .errors import MapError
 
-__all__ = ["Browser", "PageReport", "find_chromium", "screenshot"]
+__all__ = ["Browser", "PageReport", "find_chromium", "require_chromium", "screenshot"]
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,16 @@ def find_chromium() -> str | None:
     return None
 
 
+def require_chromium() -> str:
+    """The Chromium executable, or a :class:`~nbgeo.errors.MapError` saying how to install one."""
+    exe = find_chromium()
+    if not exe:
+        msg = ("no Chromium found for headless rendering: install it (Debian/Ubuntu: apt-get install chromium) "
+               "or set NBGEO_CHROMIUM to the browser's path")
+        raise MapError(msg, code="E-MAP-BROWSER")
+    return exe
+
+
 @dataclass
 class PageReport:
     """What happened while a page loaded."""
@@ -110,11 +120,7 @@ class Browser:
     """
 
     def __init__(self, executable: str | None = None, *, timeout: float = 60.0) -> None:
-        exe = executable or find_chromium()
-        if not exe:
-            msg = ("no Chromium found for headless rendering: install it (Debian/Ubuntu: apt-get install chromium) "
-                   "or set NBGEO_CHROMIUM to the browser's path")
-            raise MapError(msg, code="E-MAP-BROWSER")
+        exe = executable or require_chromium()
         self.executable = exe
         self.timeout = timeout
         self._profile = tempfile.mkdtemp(prefix="nbgeo-chromium-")

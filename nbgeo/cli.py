@@ -288,6 +288,8 @@ def map_cmd(ctx: click.Context, dataset: Path | str | None, plan_path: Path | No
         if path is not None and path.exists() and not overwrite:
             msg = f"{str(path)!r} exists; pass --overwrite to replace it"
             raise OutputError(msg, code="E-IO-EXISTS")
+    if png_file is not None:
+        _chromium.require_chromium()  # no browser: say so before writing anything
     ds, p = load_inputs(dataset, plan_path)
     names = [n.strip() for n in layer_names.split(",") if n.strip()] if layer_names else None
     for name in names or ():

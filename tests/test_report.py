@@ -169,3 +169,7 @@ def test_cli_writes_markdown_and_map(tmp_path):
     assert res.exit_code == 2 and "E-MAP-BASEMAP-KEY" in res.output and not (tmp_path / "t.html").exists()
     res = runner.invoke(main, ["map", "--out", str(tmp_path / "s.html"), "--size", "big"])
     assert res.exit_code == 2
+    res = runner.invoke(main, ["map", "--out", str(tmp_path / "p.html"), "--png", str(tmp_path / "p.png")],
+                        env={"NBGEO_CHROMIUM": str(tmp_path / "no-such-browser"), "PATH": ""})
+    assert res.exit_code == 2 and "E-MAP-BROWSER" in res.output and "apt-get install chromium" in res.output
+    assert not (tmp_path / "p.html").exists() and not (tmp_path / "p.png").exists()
