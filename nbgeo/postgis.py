@@ -29,7 +29,9 @@ position       manifest order (optional)
 ============== ============================================================
 
 An optional one-row table ``nbgeo_dataset (name, title)`` names the dataset;
-without it the dataset is named after the schema. Layers are validated exactly
+without it the dataset is named after the schema. Rasters (a DEM) are not
+read from the database: a dataset from PostGIS has vector layers only, so its
+slope rules are ``unknown``, saying so. Layers are validated exactly
 as files are (:func:`nbgeo.validate.verify_layer`), converted to WGS 84 and
 indexed by their id. :func:`write_dataset` creates all of this from a
 :class:`~nbgeo.layers.Dataset`.
