@@ -718,19 +718,27 @@ def _polyline_lengths(coords_owner: tuple[NDArray[np.float64], NDArray[np.int64]
 # --------------------------------------------------------------------------------------------
 
 
+_HASHES: dict[tuple[str, int, int], str] = {}
+
+
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    """The file's SHA-256, remembered per (path, size, modification time) so a big extract is hashed once."""
+    st = path.stat()
+    stamp = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if stamp not in _HASHES:
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        _HASHES[stamp] = h.hexdigest()
+    return _HASHES[stamp]
 
 
 def _cache_file(key: str) -> Path:
     return Path(settings.cache_folder) / "networks" / f"{key}.npz"
 
 
-_MEMORY: dict[tuple[Any, ...], RoadNetwork] = {}
+_MEMORY: dict[tuple[str, LayerMeta], RoadNetwork] = {}
 
 
 def _cached(key_parts: Sequence[str], build: Any, meta: LayerMeta, *, use_cache: bool | None) -> RoadNetwork:
@@ -738,8 +746,14 @@ def _cached(key_parts: Sequence[str], build: Any, meta: LayerMeta, *, use_cache:
     from . import _atomic
 
     key = hashlib.sha256("|".join((_CACHE_VERSION, *key_parts)).encode()).hexdigest()[:32]
-    if key in _MEMORY:
-        return replace(_MEMORY[key], meta=meta)
+    # The same object for the same key and provenance: its reversed matrix, KD-tree and components,
+    # built on first use, are then built once per process.
+    if (key, meta) in _MEMORY:
+        return _MEMORY[(key, meta)]
+    if any(k == key for k, _ in _MEMORY):
+        base = next(net for (k, _), net in _MEMORY.items() if k == key)
+        _MEMORY[(key, meta)] = replace(base, meta=meta)
+        return _MEMORY[(key, meta)]
     use = settings.use_cache if use_cache is None else use_cache
     path = _cache_file(key)
     if use and path.exists():
@@ -749,7 +763,7 @@ def _cached(key_parts: Sequence[str], build: Any, meta: LayerMeta, *, use_cache:
             log.warning("Ignoring unreadable cached network %s: %s", path, exc)
         else:
             log.info("Read cached network %s", path)
-            _MEMORY[key] = net
+            _MEMORY[(key, meta)] = net
             return net
     net = replace(build(), meta=meta)
     if use:
@@ -758,7 +772,7 @@ def _cached(key_parts: Sequence[str], build: Any, meta: LayerMeta, *, use_cache:
             log.info("Cached network at %s", path)
         except OSError as exc:  # a read-only cache folder must not stop the work
             log.warning("Could not cache the network at %s: %s", path, exc)
-    _MEMORY[key] = net
+    _MEMORY[(key, meta)] = net
     return net
 
 

@@ -37,6 +37,7 @@ def _private_cache(tmp_path, monkeypatch):
     """Every test gets its own empty disk and memory cache."""
     monkeypatch.setattr(nb_settings, "cache_folder", str(tmp_path / "cache"))
     monkeypatch.setattr(network, "_MEMORY", {})
+    monkeypatch.setattr(network, "_HASHES", {})
 
 
 # ---- a small network with every difficulty, distances computed by hand ------------------------
