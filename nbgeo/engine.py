@@ -233,8 +233,9 @@ def _dwithin_kernel(part: gpd.GeoDataFrame, right: gpd.GeoDataFrame, reach: floa
     import geopandas as gpd
     import shapely
 
-    per_feature = np.ndim(reach) > 0
-    query = float(np.max(reach)) if per_feature and len(reach) else (0.0 if per_feature else float(reach))
+    reaches = np.asarray(reach, dtype=np.float64)
+    per_feature = reaches.ndim > 0
+    query = (float(reaches.max()) if reaches.size else 0.0) if per_feature else float(reaches)
     joined = gpd.sjoin(_positional(part), _positional(right), how="inner", predicate="dwithin", distance=query)
     li = joined.index.to_numpy(dtype=np.int64)
     ri = joined["index_right"].to_numpy(dtype=np.int64)
@@ -242,7 +243,7 @@ def _dwithin_kernel(part: gpd.GeoDataFrame, right: gpd.GeoDataFrame, reach: floa
     li, ri = li[order], ri[order]
     dist = shapely.distance(np.asarray(part.geometry.values)[li], np.asarray(right.geometry.values)[ri])
     if per_feature:
-        keep = dist <= np.asarray(reach)[ri]
+        keep = dist <= reaches[ri]
         li, ri, dist = li[keep], ri[keep], dist[keep]
     return pd.DataFrame({"left": part.index.take(li), "right": right.index.take(ri),
                          "distance": dist, "_lpos": li + offset, "_rpos": ri + right_offset})
@@ -596,7 +597,8 @@ class Engine:
             msg = f"setback distances must be finite numbers of metres >= 0, got {distance!r}"
             raise InputError(msg, code="E-PARAM-RANGE")
         _check_same_crs(left, right, metric=True, what="setback join")
-        parts = self._map(_dwithin_kernel, left, right, reach if reach is not None else float(distance), offsets=True)
+        parts = self._map(_dwithin_kernel, left, right, reach if reach is not None else float(values[0]),
+                          offsets=True)
         return self._concat(parts, ["left", "right", "distance"])
 
     def snap(self, points: Any, targets: gpd.GeoDataFrame, *, max_distance: float | None = None) -> pd.DataFrame:
@@ -759,6 +761,7 @@ class DaskEngine(Engine):
         self.n_workers = n_workers
         self.partition_rows = partition_rows
         self._cluster: Any = None
+        self.client: Any = None
         if scheduler is None:
             self._cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                                      dashboard_address=":0", scheduler_port=0,

@@ -756,7 +756,7 @@ def _copy_layer(conn: psycopg.Connection[Any], loc: PgLocation, name: str, gdf: 
             msg = f"layer {name!r}: column {column!r} clashes with the table's own {column!r} column"
             raise InputError(msg, code="E-DB-IDENT")
         kinds[column] = _kind(gdf[column].tolist()) or "str"
-    columns = [sql.SQL("id text PRIMARY KEY")]
+    columns: list[sql.Composable] = [sql.SQL("id text PRIMARY KEY")]
     columns += [sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(_PG_TYPES[kinds[c]])) for c in attrs]
     columns.append(sql.SQL("geom geometry({}, 4326)").format(sql.SQL(_geometry_type(gdf))))
     conn.execute(sql.SQL("CREATE TABLE {} ({})").format(table, sql.SQL(", ").join(columns)))
@@ -864,7 +864,7 @@ def _insert_rows(conn: psycopg.Connection[Any], loc: PgLocation, table: str, ent
             promoted[name] = kind
     kinds = _ensure_columns(conn, loc.schema, table, promoted)
     columns = [*_KEY, *extra, "status", "data", "geom", *promoted]
-    values = [sql.Placeholder()] * (len(_KEY) + len(extra) + 2)
+    values: list[sql.Composable] = [sql.Placeholder()] * (len(_KEY) + len(extra) + 2)
     values.append(sql.SQL("ST_SetSRID(ST_GeomFromWKB({}), 4326)").format(sql.Placeholder()))
     values += [sql.Placeholder()] * len(promoted)
     insert = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
