@@ -44,19 +44,26 @@ Existing facilities take part in that assignment with their own capacity.
 Solvers
 -------
 ``"greedy"``
-    Adds the site with the largest gain, one at a time, with lazy evaluation
-    (CELF, Leskovec et al. 2007): coverage is submodular, so a gain computed
-    in an earlier round is an upper bound on the current one; only sites whose
-    stale bound beats the best fresh gain are re-evaluated, in vectorised
-    batches (one sparse product per batch). For MCLP it also returns the
-    online bound ``f(S) + sum of the k largest gains left``, an upper bound on
-    the optimum that certifies the greedy answer without a MILP. Set covering
-    ends with a pass that drops any site made redundant by later ones.
+    Adds the site with the largest gain, one at a time. Coverage is
+    submodular, so the textbook does this lazily (CELF, Leskovec et al. 2007:
+    a priority queue of stale gains, re-evaluated only when they reach the
+    top). nbgeo keeps every gain *exact* instead, at less cost: when a demand
+    point becomes served, its weight is subtracted from the gain of every site
+    that reaches it, in one vectorised scatter over its row of the matrix. Each
+    (demand, site) pair is touched once in the whole run, and the next site is
+    one ``argmax`` (ties go to the lowest index, as in the textbook). The MCLP
+    answer is then improved by swaps (:func:`_interchange`, every swap valued
+    at once on sparse matrices) and comes with the online bound
+    ``f(S) + sum of the k largest gains left``, an upper bound on the optimum
+    that can certify it without a MILP. The LSCP answer drops sites made
+    redundant by later ones, then tries to serve everything with one site
+    fewer, again and again (:func:`_shrink_cover`).
 ``"milp"``
     The exact model above, solved by HiGHS (``highspy``) after merging demand
-    points that the same sites reach (their weights add up), warm-started
-    with the greedy answer. Small and medium instances; also how the greedy's
-    gap is measured (``make bench``).
+    points that the same sites reach (their weights add up). If a time limit
+    stops it before it beats the greedy answer, the greedy answer is kept and
+    the note says so. For small and medium instances, and to measure the
+    greedy's gap (``make bench``).
 
 Examples
 --------
@@ -677,6 +684,9 @@ def _greedy(
         j = int(np.argmax(gain)) if n else -1
         if j < 0 or gain[j] <= tol:
             break
+        # Ties (sites reaching the same unserved demand) go to the lowest index, as in the textbook greedy,
+        # whatever rounding the running subtractions left.
+        j = int(np.flatnonzero(gain >= gain[j] - _EPS * max(1.0, float(gain[j])))[0])
         rows = mat.covers(j)
         if cap is None:
             rows = rows[residual[rows] > 0]
@@ -763,6 +773,39 @@ def _interchange(inst: _Instance, chosen: list[int], *, max_swaps: int, time_bud
     return current.tolist(), swaps
 
 
+def _shrink_cover(inst: _Instance, chosen: list[int], need: NDArray[np.bool_], *, time_budget: float
+                  ) -> tuple[list[int], int]:
+    """Cover the same demand with fewer sites: drop the site that alone serves least, then swap until covered.
+
+    Each round is a maximal covering with one site fewer (unit weight per demand point
+    still needing service), improved by :func:`_interchange`; it ends when a round cannot
+    cover everything again. Returns the sites and the number of sites saved.
+    """
+    import dataclasses
+
+    unit = dataclasses.replace(inst, weights=need.astype(np.float64), served_before=np.zeros(inst.matrix.n_demand))
+    a = inst.matrix.by_demand()
+    at = inst.matrix.by_site()
+    current = list(chosen)
+    saved = 0
+    deadline = time.perf_counter() + time_budget
+    while len(current) > 1 and time.perf_counter() < deadline:
+        mask = np.zeros(inst.matrix.n_sites)
+        mask[current] = 1.0
+        count = a @ mask
+        alone = at[current] @ (need & (count == 1)).astype(np.float64)
+        trial = [j for i, j in enumerate(current) if i != int(np.argmin(alone))]
+        trial, _ = _interchange(unit, trial, max_swaps=10 * len(trial) + 10,
+                                time_budget=max(0.0, deadline - time.perf_counter()))
+        mask[:] = 0.0
+        mask[trial] = 1.0
+        if bool(((a @ mask)[need] > 0).all()):
+            current, saved = trial, saved + 1
+        else:
+            break
+    return current, saved
+
+
 def _online_bound(inst: _Instance, residual: NDArray[np.float64], objective: float, k: int,
                   chosen: list[int]) -> float:
     """``f(S) + sum of the k largest marginal gains left``: an upper bound on the MCLP optimum (submodularity)."""
@@ -844,7 +887,6 @@ def _solve_highs(
     maximise: bool,
     time_limit: float | None,
     mip_gap: float,
-    start: NDArray[np.float64] | None = None,
     threads: int | None = None,
 ) -> _MilpAnswer:
     import highspy
@@ -878,8 +920,6 @@ def _solve_highs(
     if status != highspy.HighsStatus.kOk:
         msg = f"HiGHS refused the model ({status})"
         raise InputError(msg, code="E-OPT-SOLVER")
-    if start is not None and integer.any():
-        h.setSolution(n_col, np.arange(n_col, dtype=np.int32), np.ascontiguousarray(start, dtype=np.float64))
     started = time.perf_counter()
     h.run()
     runtime = time.perf_counter() - started
@@ -897,11 +937,8 @@ def _solve_highs(
     if sol.size != n_col:
         msg = f"HiGHS found no solution within the time limit ({name})"
         raise InputError(msg + " (hint: raise the time limit or use the greedy solver)", code="E-OPT-TIMEOUT")
-    # The objective is recomputed from the solution: with a warm start, HiGHS 1.16 can report the objective
-    # value (and dual bound) of its presolved model, off by a constant.
-    value = float(cost @ sol)
-    offset = float(info.objective_function_value) - value
-    bound = float(info.mip_dual_bound) - offset if integer.any() else value
+    value = float(cost @ sol)  # the objective of the solution returned, not of anything else
+    bound = float(info.mip_dual_bound) if integer.any() else value
     if status_text == "optimal" and mip_gap == 0:
         bound = value  # proved optimal: the best bound is the optimum
     return _MilpAnswer(sol, value, bound if math.isfinite(bound) else None, status_text, runtime)
@@ -1022,7 +1059,6 @@ def _milp(
     target: float | None,
     time_limit: float | None,
     mip_gap: float,
-    start: list[int],
 ) -> tuple[list[int], float | None, str, float, dict[str, Any]]:
     """Solve MCLP (at most ``k`` sites) or LSCP (serve ``target`` weight in all) exactly.
 
@@ -1042,8 +1078,6 @@ def _milp(
     g, s = sub.row.astype(np.int64), sub.col.astype(np.int64)
     n_groups = reps.size
     need = None if target is None else target - float(inst.weights @ inst.served_before)
-    picked = np.zeros(n, dtype=bool)
-    picked[np.asarray(start, dtype=np.int64)] = True
     full_cover = problem == "lscp" and need is not None and need >= float(gw.sum()) - _EPS * max(1.0, need)
     if full_cover:
         # Every coverable group must be reached: sum_j a_gj x_j >= 1, and no y variables are needed.
@@ -1051,7 +1085,6 @@ def _milp(
         cost, upper = np.ones(n), np.ones(n)
         integer = np.ones(n, dtype=bool)
         row_lower, row_upper = np.ones(n_groups), np.full(n_groups, np.inf)
-        x0 = picked.astype(np.float64)
     else:
         # Columns: x (n sites), then y (one per group). Rows: y_g - sum_j a_gj x_j <= 0, then the k or target row.
         n_col = n + n_groups
@@ -1076,12 +1109,9 @@ def _milp(
         integer = np.concatenate((np.ones(n, dtype=bool), np.zeros(n_groups, dtype=bool)))
         row_lower = np.concatenate((np.full(n_groups, -np.inf), [last[0]]))
         row_upper = np.concatenate((np.zeros(n_groups), [last[1]]))
-        reached = np.zeros(n_groups)
-        reached[g[picked[s]]] = 1.0
-        x0 = np.concatenate((picked.astype(np.float64), reached))
     cons, row_lower, row_upper = _with_conflicts(inst, cons, row_lower, row_upper)
     ans = _solve_highs(cost, np.zeros(len(cost)), upper, integer, cons, row_lower, row_upper,
-                       maximise=problem == "mclp", time_limit=time_limit, mip_gap=mip_gap, start=x0)
+                       maximise=problem == "mclp", time_limit=time_limit, mip_gap=mip_gap)
     chosen = np.flatnonzero(ans.x[:n] > 0.5).tolist()
     stats = {"demand_groups": int(n_groups), "demand_rows": int(rows.size), "variables": len(cost),
              "constraints": int(cons.shape[0]), "nonzeros": int(cons.nnz)}
@@ -1157,6 +1187,17 @@ def _milp_capacitated(
 # --------------------------------------------------------------------------------------------------------------
 # Public solvers
 # --------------------------------------------------------------------------------------------------------------
+
+
+def _served_weight(inst: _Instance, sites: list[int]) -> float:
+    """Weight served by existing facilities and ``sites`` together, without capacity (else the greedy order's)."""
+    if inst.capacitated:
+        both = _hstack(inst.matrix.subset(sites), inst.existing) if inst.existing is not None else \
+            inst.matrix.subset(sites)
+        caps = inst.capacity[sites] if inst.existing is None else np.concatenate(
+            (inst.capacity[sites], inst.existing_capacity))
+        return float(inst.weights @ _assign_exact(both, inst.weights, caps)[0])
+    return float(inst.weights @ np.maximum(inst.served_before, inst.matrix.covered(sites)))
 
 
 def _check_method(method: str) -> None:
@@ -1309,9 +1350,14 @@ def maximal_covering(
     stats: dict[str, Any] = {"candidates": matrix.n_sites, "demand": matrix.n_demand, "pairs": matrix.nnz,
                              "swaps": swaps}
     if _use_milp(method, inst):
+        greedy_sites = chosen
         chosen, bound, status, runtime, more = _milp(inst, problem="mclp", k=k, target=None,
-                                                     time_limit=time_limit, mip_gap=mip_gap, start=chosen)
+                                                     time_limit=time_limit, mip_gap=mip_gap)
         stats.update(more)
+        if status != "optimal" and _served_weight(inst, chosen) < _served_weight(inst, greedy_sites):
+            note = "; ".join(x for x in (note, "the exact solver's best in the time allowed served less than the "
+                                         "greedy answer, which is kept") if x)
+            chosen = greedy_sites
         result = _finish(inst, problem="mclp", method="milp", chosen=chosen, gains=None, bound=bound,
                          status=status, runtime=time.perf_counter() - started, target=None, k=k, note=note,
                          stats=stats)
@@ -1337,6 +1383,8 @@ def set_covering(
     existing_capacity: ArrayLike | None = None,
     conflicts: ArrayLike | None = None,
     method: str = "greedy",
+    improve: bool = True,
+    swap_time: float = 30.0,
     time_limit: float | None = None,
     mip_gap: float = 0.0,
 ) -> Solution:
@@ -1354,6 +1402,10 @@ def set_covering(
         The share of all demand weight to serve, in (0, 1]; 1 means every demand point.
     weights, existing, capacity, existing_capacity, conflicts, method, time_limit, mip_gap
         As for :func:`maximal_covering`.
+    improve, swap_time
+        When every coverable point must be served (and without capacity),
+        try to serve them all with one site fewer, again and again: a maximal
+        covering with one site fewer, improved by swaps, for up to ``swap_time`` seconds.
 
     Returns
     -------
@@ -1397,18 +1449,27 @@ def set_covering(
             note = f"capacity limits what can be served: {100 * reachable / total:.1f}% at most"
     residual = w * (1.0 - inst.served_before)
     full = not inst.capacitated and target >= reachable - _EPS * max(1.0, total)
+    saved = 0
     if full:
         # Classic set cover: count the demand points a site reaches, whatever their weights.
         need_mask = (residual > 0) & inst.coverable
         chosen, gains, _ = _greedy(inst, need_mask.astype(np.float64), k=None, need=None)
         chosen, gains = _drop_redundant(inst, chosen, gains, need_mask)
+        if improve and not _use_milp(method, inst):
+            chosen, saved = _shrink_cover(inst, chosen, need_mask, time_budget=swap_time)
     else:
         chosen, gains, _ = _greedy(inst, residual, k=None, need=target - before)
-    stats: dict[str, Any] = {"candidates": matrix.n_sites, "demand": matrix.n_demand, "pairs": matrix.nnz}
+    stats: dict[str, Any] = {"candidates": matrix.n_sites, "demand": matrix.n_demand, "pairs": matrix.nnz,
+                             "sites_saved": saved}
     if _use_milp(method, inst):
+        greedy_sites = chosen
         chosen, bound, status, _, more = _milp(inst, problem="lscp", k=None, target=target,
-                                               time_limit=time_limit, mip_gap=mip_gap, start=chosen)
+                                               time_limit=time_limit, mip_gap=mip_gap)
         stats.update(more)
+        if status != "optimal" and len(greedy_sites) < len(chosen):
+            note = "; ".join(x for x in (note, "the exact solver's best in the time allowed needed more sites than "
+                                         "the greedy answer, which is kept") if x)
+            chosen = greedy_sites
         result = _finish(inst, problem="lscp", method="milp", chosen=chosen, gains=None, bound=bound, status=status,
                          runtime=time.perf_counter() - started, target=wanted, k=None, note=note, stats=stats)
     else:
@@ -1724,7 +1785,16 @@ def screen_candidates(
             frame = result.frame[result.frame["status"].isin(("fail", "unknown"))]
             frame = frame[frame.index.isin(cands.index)]
             if len(frame):
-                why = result.reasons(frame.index)
+                if rule.kind == "spacing":
+                    limit = float(p["min_distance"])
+                    why = pd.Series([f"{v:,.3g} m from existing {layer} site {o}; sites keep {limit:,.6g} m apart"
+                                     for v, o in zip(frame["value"], frame["other"], strict=True)], index=frame.index)
+                elif rule.kind == "overlap":
+                    why = pd.Series([f"overlaps existing {layer} site {o} by {v:,.6g} {u}"
+                                     for v, o, u in zip(frame["value"], frame["other"], frame["unit"], strict=True)],
+                                    index=frame.index)
+                else:
+                    why = result.reasons(frame.index)
                 for fid, st in frame["status"].items():
                     i = positions[fid]
                     failed_rules[i].append(rule.id)
@@ -1985,7 +2055,7 @@ def site(
     split_cell: float = 100.0,
     capacity: float | None = None,
     existing_capacity: float | None = None,
-    method: str = "greedy",
+    method: str = "auto",
     time_limit: float | None = None,
     required: float | None = None,
     id: str | None = None,  # noqa: A002 - the question's id, as in the plan
@@ -2041,7 +2111,8 @@ def site(
     capacity, existing_capacity
         Demand weight one new (existing) facility can serve; None for unlimited.
     method, time_limit
-        As for :func:`maximal_covering`.
+        As for :func:`maximal_covering`; ``"auto"`` (the default) solves exactly
+        up to :data:`AUTO_MILP_MAX_PAIRS` pairs, with 60 s unless ``time_limit`` says otherwise.
     required
         The share (%) that must be served for the result to be ``met``
         (default: 100 for LSCP, none for MCLP).
@@ -2158,6 +2229,8 @@ def site(
         existing: CoverageMatrix | NDArray[np.bool_] = served_mask
     else:
         existing = coverage_matrix(units, f_sel, distance, network=network)
+    if method == "auto" and time_limit is None:
+        time_limit = 60.0
     common: dict[str, Any] = {"weights": w, "existing": existing, "capacity": capacity,
                               "existing_capacity": existing_capacity, "conflicts": conflicts, "method": method,
                               "time_limit": time_limit}
@@ -2397,7 +2470,7 @@ def site_from_spec(
         facilities_where=q.get("facilities_where"), year=year if year is not None else plan.horizon,
         year_column=str(q.get("year_column", "year")), weight=str(q.get("weight", "count")), split=q.get("split"),
         split_cell=float(q.get("split_cell", 100.0)), capacity=q.get("capacity"),
-        existing_capacity=q.get("existing_capacity"), method=method or str(q.get("method", "greedy")),
+        existing_capacity=q.get("existing_capacity"), method=method or str(q.get("method", "auto")),
         time_limit=time_limit if time_limit is not None else q.get("time_limit"),
         required=q.get("required"), id=spec.id, title=spec.title,
     )

@@ -615,8 +615,9 @@ def surface(
         area_gdf = area
     area_gdf = area_gdf if area_gdf.crs.equals(crs) else area_gdf.to_crs(crs)
     x0, y0, x1, y1 = area_gdf.total_bounds
-    x0, y0 = math.floor(x0 / cell) * cell, math.floor(y0 / cell) * cell
-    cols, rows = math.ceil((x1 - x0) / cell), math.ceil((y1 - y0) / cell)
+    # Whole cells, aligned to multiples of the cell size; a micrometre of reprojection noise adds no cell.
+    x0, y0 = math.floor(x0 / cell + 1e-9) * cell, math.floor(y0 / cell + 1e-9) * cell
+    cols, rows = max(1, math.ceil((x1 - x0) / cell - 1e-9)), max(1, math.ceil((y1 - y0) / cell - 1e-9))
     if rows * cols > MAX_CELLS:
         msg = f"a {cell:g} m grid over the study area has {rows * cols:,} cells, more than {MAX_CELLS:,}"
         raise LimitError(msg + " (hint: a larger cell or a smaller area)", code="E-LIMIT-CELLS")
@@ -651,9 +652,11 @@ def surface(
             from .raster import slope
 
             name = c.raster or "dem"
-            dem = _resample(dataset, name, shape, transform, crs, what)
+            # Resample with a one-cell margin, so that cells on the grid's edge still have their 3 × 3 window.
+            padded = Affine(cell, 0.0, transform.c - cell, 0.0, -cell, transform.f + cell)
+            dem = _resample(dataset, name, (rows + 2, cols + 2), padded, crs, what)
             illustrative |= dataset.raster(name).meta.illustrative
-            value = slope(dem, xres=cell, yres=cell, unit=c.unit)
+            value = slope(dem, xres=cell, yres=cell, unit=c.unit)[1:-1, 1:-1]
         elif c.kind == "raster":
             value = _resample(dataset, str(c.raster), shape, transform, crs, what)
             illustrative |= dataset.raster(str(c.raster)).meta.illustrative

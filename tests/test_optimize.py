@@ -241,3 +241,228 @@ def test_empty_problems():
     assert len(optimize.maximal_covering(m, 3).sites) == 0
     s = optimize.set_covering(m, method="milp")
     assert len(s.sites) == 0 and s.met
+
+
+# --- geography: candidates, the rule filter, the demo question -----------------------------------------------------
+
+
+def test_grid_candidates_lie_inside_the_area():
+    from shapely import Polygon
+
+    tri = Polygon([(0, 0), (1000, 0), (0, 1000)])
+    g = optimize.candidates_from_grid(tri, 100, crs="EPSG:32651").to_crs("EPSG:32651")
+    assert len(g) == 45  # centres strictly below the diagonal: 10 + 9 + ... + 1 minus the 10 on it
+    assert g.geometry.within(tri).all()
+    with pytest.raises(InputError, match="cell"):
+        optimize.candidates_from_grid(tri, 0)
+
+
+def test_screening_follows_the_plans_rules(sample, ningbo_plan):
+    chargers = sample.metric("chargers")
+    water = sample.metric("constraints").query("kind == 'water'").geometry.iloc[0]
+    # A charger with no other within 300 m, so that only the candidates we place are near it.
+    tree_d = chargers.geometry.apply(lambda g: chargers.geometry.distance(g).nsmallest(2).iloc[1])
+    first = chargers.geometry[tree_d[tree_d > 300].index[0]]
+    cands = gpd.GeoDataFrame(
+        geometry=[water.centroid, Point(first.x + 10, first.y), Point(first.x + 60, first.y),
+                  Point(first.x + 70, first.y), Point(130.0 * 0 + 9e5, 3.3e6)],
+        crs=chargers.crs, index=["lake", "near_existing", "a", "b", "far_away"])
+    s = optimize.screen_candidates(cands, sample, ningbo_plan, layer="chargers", year=2025)
+    status = s.frame["status"].to_dict()
+    assert status["lake"] == "fail" and "chargers_off_water_and_red_line" in s.frame.loc["lake", "rules"]
+    assert status["near_existing"] == "fail" and s.frame.loc["near_existing", "rules"] == "charger_spacing"
+    assert status["far_away"] == "fail" and "chargers_in_city" in s.frame.loc["far_away", "rules"]
+    assert "within" in s.frame.loc["far_away", "reason"] or "outside" in s.frame.loc["far_away", "reason"]
+    # "a" and "b" are 10 m apart: each is fine alone, but never both (the 20 m spacing rule).
+    assert status["a"] == status["b"] == "pass"
+    assert s.conflicts.tolist() == [[2, 3]]
+    assert {r["id"] for r in s.rules} == {r.id for r in ningbo_plan.rules if r.layer == "chargers"}
+    assert "keep 20 m apart" in s.frame.loc["near_existing", "reason"]
+
+
+@pytest.mark.parametrize("method", ["greedy", "milp"])
+def test_a_candidate_failing_a_rule_is_never_chosen(method):
+    from nbgeo.layers import Dataset
+    from nbgeo.plan import Plan, RuleSpec
+
+    crs = "EPSG:32651"
+    lake = gpd.GeoDataFrame({"name": ["lake"], "kind": ["water"]}, geometry=[box(0, 0, 200, 200)], crs=crs,
+                            index=["W1"])
+    parks = gpd.GeoDataFrame({"name": list("abcd")},
+                             geometry=[Point(-50, 100), Point(250, 100), Point(100, -50), Point(100, 250)], crs=crs,
+                             index=["P1", "P2", "P3", "P4"])
+    chargers = gpd.GeoDataFrame({"type": ["charging"], "ports": [2], "year": [2020]}, geometry=[Point(5e3, 5e3)],
+                                crs=crs, index=["C1"])
+    ds = Dataset.from_gdfs({"micro_parks": parks, "chargers": chargers, "constraints": lake}, name="lake")
+    cands = gpd.GeoDataFrame(geometry=[Point(100, 100), Point(-50, 100)], crs=crs, index=["in_lake", "shore"])
+    rule = RuleSpec(id="no_water", layer="chargers", kind="exclusion",
+                    params={"against": "constraints", "against_where": {"kind": "water"}, "max_area": 0})
+    plan = Plan(id="p", title="t", baseline=2020, horizon=2025, rules=(rule,))
+    free = optimize.site(ds, demand="micro_parks", facilities="chargers", distance=160, k=1, candidates=cands,
+                         method=method)
+    assert free.chosen.index.tolist() == ["in_lake"] and free.solution.objective == 4.0
+    ruled = optimize.site(ds, demand="micro_parks", facilities="chargers", distance=160, k=1, candidates=cands,
+                          plan=plan, method=method)
+    assert ruled.chosen.index.tolist() == ["shore"] and ruled.solution.objective == 1.0
+    assert ruled.candidates.loc["in_lake", "status"] == "fail"
+    assert ruled.candidates.loc["in_lake", "rules"] == "no_water" and not ruled.candidates.loc["in_lake", "chosen"]
+    assert ruled.to_dict()["rules"] == [{"id": "no_water", "kind": "exclusion", "failed": 1, "unknown": 0,
+                                          "conflicts": 0}]
+
+
+def test_the_demo_straight_line_answer_is_consistent(sample, ningbo_plan):
+    r = optimize.site(sample, demand="micro_parks", facilities="chargers", distance=1000, plan=ningbo_plan,
+                      year=2025, cell=500, demand_where={"status": ["built", "upgraded"]})
+    d = r.demand
+    assert r.status == "met" and r.by == "straight" and "straight-line" in "; ".join(r.notes)
+    assert (d["served_after"] >= 1).all() and d["newly_served"].sum() == (d["served_before"] < 1).sum()
+    # Before: exactly what the coverage module says.
+    from nbgeo import coverage
+
+    cov = coverage.coverage(sample["micro_parks"].loc[d.index], sample["chargers"].query("year <= 2025"),
+                            distance=1000, mode="straight")
+    assert (cov.sites()["covered"] >= 1).sum() == (d["served_before"] >= 1).sum()
+    # Every newly served park lies within 1 km of the new site said to serve it.
+    chosen = r.chosen.to_crs(sample.metric("districts").crs)
+    parks = sample.metric("micro_parks")
+    for pid, row in d[d["newly_served"]].iterrows():
+        assert parks.geometry[pid].distance(chosen.geometry[row.new_site]) <= 1000 + 1e-6
+        assert row.new_distance == pytest.approx(parks.geometry[pid].distance(chosen.geometry[row.new_site]))
+    # Per district, before and after add up to the totals.
+    assert r.by_district["sites"].sum() == len(d)
+    assert r.by_district["new_sites"].sum() == len(r.chosen)
+    entry = r.to_dict()
+    assert entry["new_sites"] == len(r.chosen) and entry["share_after"] == 100.0
+    assert entry["candidates_failed"] == int((r.candidates["status"] == "fail").sum()) > 0
+    assert {"proposed", "covered"} <= {g["status"].iloc[0] for g in r.overlays().values()}
+
+
+def test_siting_by_road_on_a_small_network():
+    from nbgeo import network
+    from nbgeo.layers import Dataset
+
+    # A one-way loop 0 -> 1 -> 2 (east along y = 0), 2 <-> 3 (two-way, north), 3 -> 4 -> 0 (west, then south).
+    xs = np.array([0.0, 500, 1000, 1000, 0])
+    ys = np.array([0.0, 0, 0, 1000, 1000])
+    net = network.network_from_arrays(xs, ys, u=[0, 1, 2, 3, 3, 4], v=[1, 2, 3, 2, 4, 0], crs="EPSG:32651")
+    parks = gpd.GeoDataFrame({"name": ["south-west", "north-east"]}, geometry=[Point(0, 0), Point(1000, 1000)],
+                             crs="EPSG:32651", index=["P1", "P2"])
+    chargers = gpd.GeoDataFrame({"type": ["charging"], "ports": [2], "year": [2020]}, geometry=[Point(1000, 0)],
+                                crs="EPSG:32651", index=["C1"])
+    ds = Dataset.from_gdfs({"micro_parks": parks, "chargers": chargers}, name="roads")
+    cands = optimize.candidates_from_network(net)
+    assert cands.index.tolist() == ["N0", "N1", "N2", "N3", "N4"]
+    # Both parks are 1,000 m by road from the charger: within 600 m neither is served.
+    r = optimize.site(ds, demand="micro_parks", facilities="chargers", distance=600, by="road", network=net,
+                      candidates=cands, method="milp")
+    assert r.by == "road" and r.solution.share_before == 0.0 and r.status == "met"
+    assert len(r.chosen) == 2 and "N3" in r.chosen.index and {"N0", "N1"} & set(r.chosen.index)
+    # A site at node 4 is 1,000 m from P1 in a straight line but 3,000 m by road (the loop is one-way).
+    # (In 2019 the charger was not there yet.)
+    only4 = cands.loc[["N4"]]
+    road = optimize.site(ds, demand="micro_parks", facilities="chargers", distance=1500, by="road", network=net,
+                         candidates=only4, k=1, method="milp", year=2019)
+    straight = optimize.site(ds, demand="micro_parks", facilities="chargers", distance=1500, candidates=only4, k=1,
+                             method="milp", year=2019)
+    assert road.solution.share_before == straight.solution.share_before == 0.0
+    assert road.demand.loc["P1", "served_after"] == 0.0 and straight.demand.loc["P1", "served_after"] == 1.0
+    with pytest.raises(InputError, match="road network"):
+        optimize.site(ds, demand="micro_parks", facilities="chargers", distance=600, by="road")
+
+
+def test_site_from_spec_and_the_geopackage(sample, ningbo_plan, tmp_path):
+    import pyogrio
+
+    from nbgeo.errors import PlanError
+    from nbgeo.plan import SitingSpec
+
+    spec = SitingSpec(id="q", params={"coverage": "micro_parks_chargers_1km", "by": "straight", "k": 3,
+                                      "candidates": "grid", "cell": 1000})
+    r, surface = optimize.site_from_spec(spec, sample, ningbo_plan)
+    assert surface is None and r.solution.problem == "mclp" and len(r.chosen) == 3
+    assert r.distance == 1000 and r.demand_layer == "micro_parks" and r.required == 100.0
+    assert r.status == "not_met"  # three sites cannot serve every park
+    out = optimize.save_result([r], tmp_path / "sites.gpkg")
+    layers = dict(pyogrio.list_layers(out))
+    assert set(layers) == {"q_sites", "q_candidates", "q_demand"}
+    back = pyogrio.read_dataframe(out, layer="q_sites")
+    assert back["id"].tolist() == r.chosen.index.tolist() and back.crs.to_epsg() == 4326
+    with pytest.raises(PlanError, match="unknown key"):
+        optimize.site_from_spec(SitingSpec(id="x", params={"coverage": "micro_parks_chargers_1km", "colour": 1}),
+                                sample, ningbo_plan)
+    with pytest.raises(PlanError, match="no coverage requirement"):
+        optimize.site_from_spec(SitingSpec(id="x", params={"coverage": "nope"}), sample, ningbo_plan)
+
+
+# --- the command ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def site_run(tmp_path_factory):
+    from click.testing import CliRunner
+
+    from nbgeo.cli import main
+
+    out = tmp_path_factory.mktemp("site")
+    result = CliRunner().invoke(main, ["site", "--out", str(out), "--lang", "en"])
+    return result, out
+
+
+def test_site_command_answers_the_plans_questions(site_run):
+    import json
+
+    import pyogrio
+
+    result, out = site_run
+    assert result.exit_code == 0, result.output
+    assert "chargers_for_micro_parks" in result.output and "by road" in result.output
+    report = json.loads((out / "audit.json").read_text(encoding="utf-8"))
+    entries = {e["id"]: e for e in report["optimisation"]}
+    demo = entries["chargers_for_micro_parks"]
+    assert demo["status"] == "met" and demo["by"] == "road" and demo["share_after"] == 100.0
+    assert demo["share_before"] < 100.0 and demo["new_sites"] == len(demo["chosen"]) > 0
+    assert demo["network"]["illustrative"] is True and demo["illustrative"] is True
+    assert sum(d["new_sites"] for d in demo["by_district"]) == demo["new_sites"]
+    assert entries["chargers_for_zones"]["problem"] == "mclp" and report["suitability"][0]["id"] == "charger_sites"
+    layers = dict(pyogrio.list_layers(out / "sites.gpkg"))
+    assert {"chargers_for_micro_parks_sites", "chargers_for_micro_parks_candidates"} <= set(layers)
+    sites = pyogrio.read_dataframe(out / "sites.gpkg", layer="chargers_for_micro_parks_sites")
+    assert sites["id"].tolist() == [c["id"] for c in demo["chosen"]]
+    assert (out / "charger_sites.tif").exists()
+    html = (out / "audit.html").read_text(encoding="utf-8")
+    assert "section-optimisation" in html and "proposed sites" in html and "suitability charger_sites" in html
+
+
+def test_site_command_refuses_to_overwrite_and_bad_input(site_run, tmp_path):
+    from click.testing import CliRunner
+
+    from nbgeo.cli import main
+
+    _, out = site_run
+    before = (out / "audit.json").read_bytes()
+    r = CliRunner().invoke(main, ["site", "--out", str(out), "--no-map"])
+    assert r.exit_code == 2 and "E-IO-EXISTS" in r.output and (out / "audit.json").read_bytes() == before
+    r = CliRunner().invoke(main, ["site", "--out", str(tmp_path / "a"), "--siting", "nowhere"])
+    assert r.exit_code == 2 and "no siting question 'nowhere'" in r.output
+    r = CliRunner().invoke(main, ["site", "--out", str(tmp_path / "b"), "--demand", "micro_parks"])
+    assert r.exit_code == 2 and "--distance" in r.output
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_site_command_question_of_your_own(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from nbgeo.cli import main
+
+    args = ["-q", "site", "--out", str(tmp_path), "--demand", "micro_parks", "--facilities", "chargers",
+            "--distance", "500", "--by", "straight", "--cell", "2000", "--no-map"]
+    r = CliRunner().invoke(main, [*args, "--k", "2"])
+    assert r.exit_code == 0, r.output  # the best 2 sites: a proposal, nothing to meet
+    entry = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))["optimisation"][0]
+    assert entry["status"] == "proposed" and entry["new_sites"] == 2 and entry["by"] == "straight"
+    r = CliRunner().invoke(main, [*args, "--overwrite"])
+    entry = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))["optimisation"][0]
+    # On a 2 km grid some parks have no candidate within 500 m: the requirement cannot be met, exit 1.
+    assert entry["uncoverable_sites"] > 0 and entry["status"] == "not_met" and r.exit_code == 1
