@@ -303,19 +303,25 @@ def slope(
     ([[45.0, 45.0], [45.0, 45.0]], True)
     """
     _check_unit(unit)
-    arr = np.asarray(z, dtype=np.float64)
-    if nodata is not None:
-        arr = np.where(arr == nodata, np.nan, arr)
-    out = np.full(arr.shape, np.nan)
-    if arr.shape[0] < 3 or arr.shape[1] < 3:
-        return out
+    arr = np.asarray(z)
     rows, cols = arr.shape
-    win = np.stack([arr[dr:rows - 2 + dr, dc:cols - 2 + dc] for dr in range(3) for dc in range(3)])
+    out = np.full(arr.shape, np.nan)
+    if rows < 3 or cols < 3:
+        return out
     xr = np.asarray(xres, dtype=float)
     yr = np.asarray(yres, dtype=float)
-    xr = xr[1:-1] if xr.ndim == 2 else xr
-    yr = yr[1:-1] if yr.ndim == 2 else yr
-    out[1:-1, 1:-1] = _horn(win, xr, yr, unit)
+    # Strips of rows keep the temporary arrays small on large DEMs.
+    step = max(1, (1 << 22) // cols)
+    for r0 in range(1, rows - 1, step):
+        r1 = min(r0 + step, rows - 1)
+        block = arr[r0 - 1:r1 + 1].astype(np.float64)
+        if nodata is not None:
+            block[block == nodata] = np.nan
+        n = r1 - r0
+        win = [block[dr:dr + n, dc:dc + cols - 2] for dr in range(3) for dc in range(3)]
+        dx = xr[r0:r1] if xr.ndim == 2 else xr
+        dy = yr[r0:r1] if yr.ndim == 2 else yr
+        out[r0:r1, 1:-1] = _horn(win, dx, dy, unit)
     return out
 
 
@@ -457,40 +463,43 @@ def _read_values(
 ) -> NDArray[np.float64]:
     """Values at ``(row + dr, col + dc)`` for every offset of a (2·halo + 1)² window, nodata as NaN.
 
-    Returns an array ``(window size, len(row))``. The extent the pixels span is
-    read in one piece when it is small enough, otherwise in strips of rows.
+    Returns an array ``(window size, len(row))``; a pixel whose window leaves
+    the raster gets NaN throughout. The extent the pixels span is read in one
+    piece when it is small enough, otherwise in strips of rows.
     """
     from rasterio.windows import Window
 
     offsets = [(dr, dc) for dr in range(-halo, halo + 1) for dc in range(-halo, halo + 1)]
     out = np.full((len(offsets), len(row)), np.nan)
-    if not len(row):
+    inner = ((row >= halo) & (row < info.height - halo) & (col >= halo) & (col < info.width - halo))
+    if not inner.any():
         return out
-    c0 = max(int(col.min()) - halo, 0)
-    c1 = min(int(col.max()) + halo + 1, info.width)
-    strip = max(1, _READ_BUDGET // max(c1 - c0, 1) - 2 * halo)
-    rmin, rmax = int(row.min()), int(row.max())
+    c0 = max(int(col[inner].min()) - halo, 0)
+    c1 = min(int(col[inner].max()) + halo + 1, info.width)
+    width = c1 - c0
+    strip = max(1, _READ_BUDGET // max(width, 1) - 2 * halo)
+    rmin, rmax = int(row[inner].min()), int(row[inner].max())
+    todo = np.flatnonzero(inner)
     if rmax - rmin + 1 <= strip:
-        groups: list[tuple[int, int, NDArray[np.int64]]] = [(rmin, rmax + 1, np.arange(len(row)))]
+        groups: list[tuple[int, int, NDArray[np.int64]]] = [(rmin, rmax + 1, todo)]
     else:
         # Too large to hold at once: visit the pixels strip by strip.
-        order = np.argsort(row, kind="stable")
+        order = todo[np.argsort(row[todo], kind="stable")]
         bounds = np.arange(rmin, rmax + strip + 1, strip)
         cuts = np.searchsorted(row[order], bounds)
         groups = [(int(lo), int(lo) + strip, order[s:t])
                   for lo, s, t in zip(bounds[:-1], cuts[:-1], cuts[1:], strict=True) if t > s]
+    dtype = "float64" if np.dtype(info.dtype).itemsize > 4 else "float32"
     for lo, hi, members in groups:
         r0, r1 = max(lo - halo, 0), min(hi + halo, info.height)
-        block = src.read(band, window=Window(c0, r0, c1 - c0, r1 - r0), out_dtype="float64")
+        block = src.read(band, window=Window(c0, r0, width, r1 - r0), out_dtype=dtype)
         if info.nodata is not None:
             block[block == info.nodata] = np.nan
-        # Pad by the halo with NaN so that neighbours off the raster read as nodata.
-        padded = np.full((block.shape[0] + 2 * halo, block.shape[1] + 2 * halo), np.nan)
-        padded[halo:halo + block.shape[0], halo:halo + block.shape[1]] = block
-        rr = row[members] - r0 + halo
-        cc = col[members] - c0 + halo
+        flat_block = block.ravel()
+        # Every window of an inner pixel lies in the block: gather with flat offsets.
+        flat = (row[members] - r0) * width + (col[members] - c0)
         for k, (dr, dc) in enumerate(offsets):
-            out[k, members] = padded[rr + dr, cc + dc]
+            out[k, members] = flat_block[flat + (dr * width + dc)]
     return out
 
 

@@ -86,6 +86,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._clip import overlap_area
 from .errors import CRSError, RuleError
 from .plan import AREA_UNITS, RuleSpec
 
@@ -333,6 +334,60 @@ def _grown_boxes(geoms: NDArray[np.object_], grow: float | NDArray[np.float64]) 
     return shapely.box(b[:, 0] - g, b[:, 1] - g, b[:, 2] + g, b[:, 3] + g)
 
 
+_PREFILTER_MIN = 100_000  # sites; below this the STRtree alone is quicker
+_GRID_CELLS = 1 << 22
+
+
+def _may_touch(site_bounds: NDArray[np.float64], box_bounds: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Which sites' bounding boxes may touch one of the boxes, from a coarse occupancy grid.
+
+    Conservative (never drops a site that touches a box): each box marks every
+    grid cell it covers; a site smaller than a cell is looked up at the (at
+    most four) cells its corners fall in; larger sites are always kept. On
+    layers where constraints cover a small part of the city this spares the
+    spatial index most of its queries.
+    """
+    x0, y0 = box_bounds[:, 0].min(), box_bounds[:, 1].min()
+    x1, y1 = box_bounds[:, 2].max(), box_bounds[:, 3].max()
+    span = max(x1 - x0, y1 - y0, 1e-9)
+    sizes = np.maximum(site_bounds[:, 2] - site_bounds[:, 0], site_bounds[:, 3] - site_bounds[:, 1])
+    cell = max(float(np.nanmedian(sizes)) * 2, span / np.sqrt(_GRID_CELLS), 1e-9)
+    nx, ny = int(np.ceil((x1 - x0) / cell)) + 1, int(np.ceil((y1 - y0) / cell)) + 1
+    # Mark the cells each box covers with a 2-D difference array, then sum it up.
+    bi0 = ((box_bounds[:, 1] - y0) // cell).astype(np.int64)
+    bi1 = ((box_bounds[:, 3] - y0) // cell).astype(np.int64)
+    bj0 = ((box_bounds[:, 0] - x0) // cell).astype(np.int64)
+    bj1 = ((box_bounds[:, 2] - x0) // cell).astype(np.int64)
+    diff = np.zeros((ny + 1, nx + 1), dtype=np.int32)
+    np.add.at(diff, (bi0, bj0), 1)
+    np.add.at(diff, (bi0, bj1 + 1), -1)
+    np.add.at(diff, (bi1 + 1, bj0), -1)
+    np.add.at(diff, (bi1 + 1, bj1 + 1), 1)
+    occupied = diff.cumsum(axis=0).cumsum(axis=1)[:ny, :nx] > 0
+    outside = ((site_bounds[:, 2] < x0) | (site_bounds[:, 0] > x1) | (site_bounds[:, 3] < y0)
+               | (site_bounds[:, 1] > y1))
+    with np.errstate(invalid="ignore"):
+        si0 = np.clip((site_bounds[:, 1] - y0) // cell, 0, ny - 1)
+        si1 = np.clip((site_bounds[:, 3] - y0) // cell, 0, ny - 1)
+        sj0 = np.clip((site_bounds[:, 0] - x0) // cell, 0, nx - 1)
+        sj1 = np.clip((site_bounds[:, 2] - x0) // cell, 0, nx - 1)
+    bad = np.isnan(si0) | np.isnan(si1) | np.isnan(sj0) | np.isnan(sj1)
+    si0, si1, sj0, sj1 = (np.nan_to_num(v).astype(np.int64) for v in (si0, si1, sj0, sj1))
+    small = (si1 - si0 <= 1) & (sj1 - sj0 <= 1)
+    hit = occupied[si0, sj0] | occupied[si0, sj1] | occupied[si1, sj0] | occupied[si1, sj1]
+    return ~bad & ~outside & (hit | ~small)
+
+
+def _query(tree: shapely.STRtree, box_bounds: NDArray[np.float64], sites: NDArray[np.object_],
+           predicate: str | None = None) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """``tree.query(sites, predicate)``, with the occupancy-grid prefilter on large site layers."""
+    if len(sites) < _PREFILTER_MIN or not len(box_bounds):
+        return tree.query(sites, predicate=predicate)
+    keep = np.flatnonzero(_may_touch(shapely.bounds(sites), box_bounds))
+    s, o = tree.query(sites[keep], predicate=predicate)
+    return keep[s], o
+
+
 def _near_pairs(
     sites: NDArray[np.object_], others: NDArray[np.object_], reach: float | NDArray[np.float64],
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
@@ -345,8 +400,8 @@ def _near_pairs(
     empty = np.zeros(0, dtype=np.int64)
     if not len(sites) or not len(others):
         return empty, empty, np.zeros(0)
-    tree = shapely.STRtree(_grown_boxes(others, reach))
-    s, o = tree.query(sites)
+    boxes = _grown_boxes(others, reach)
+    s, o = _query(shapely.STRtree(boxes), shapely.bounds(boxes), sites)
     d = shapely.distance(sites[s], others[o])
     r = np.broadcast_to(np.asarray(reach, dtype=float), len(others))
     keep = d <= r[o]
@@ -382,19 +437,26 @@ def _dissolve(geoms: NDArray[np.object_], ids: NDArray[Any]) -> tuple[NDArray[np
     n = len(geoms)
     graph = coo_matrix((np.ones(len(s)), (s, o)), shape=(n, n))
     count, label = connected_components(graph, directed=False)
-    groups = pd.Series(np.arange(n)).groupby(label)
-    merged_geoms, merged_ids = [], []
-    for _, members in groups:  # one iteration per group of overlapping features, not per site
-        idx = members.to_numpy()
-        merged_geoms.append(geoms[idx[0]] if len(idx) == 1 else shapely.union_all(geoms[idx]))
-        merged_ids.append("+".join(ids[idx]))
+    size = np.bincount(label, minlength=count)
+    alone = size[label] == 1
+    merged_geoms, merged_ids = list(geoms[alone]), list(ids[alone])
+    order = np.argsort(label, kind="stable")
+    members = order[size[label[order]] > 1]
+    for group in np.split(members, np.flatnonzero(np.diff(label[members])) + 1):
+        # One iteration per group of overlapping features (few), not per feature or site.
+        merged_geoms.append(shapely.union_all(geoms[group]))
+        merged_ids.append("+".join(ids[group]))
     log.info("Merged %d overlapping features into %d", n, count)
     return np.asarray(merged_geoms, dtype=object), np.asarray(merged_ids, dtype=object)
 
 
 def _kind_of(geoms: NDArray[np.object_]) -> str:
     """``point``, ``line`` or ``polygon``: the dimension of a layer's geometries."""
-    dims = shapely.get_dimensions(geoms[~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)])
+    # Type ids: 0 point, 1-2 lines, 3 polygon, 4 multipoint, 5 multiline, 6 multipolygon; -1 missing.
+    dim_of_type = np.array([0, 1, 1, 2, 0, 1, 2, -1, -1], dtype=np.int64)
+    types = shapely.get_type_id(geoms)
+    dims = dim_of_type[types[(types >= 0) & (types < 7)]]
+    dims = dims[dims >= 0]
     if not len(dims):
         return "polygon"
     if (dims != dims[0]).any():
@@ -456,9 +518,12 @@ def _result(rule: RuleSpec, index: pd.Index, m: _Measure, *, tolerance: float | 
             crs: Any, reasoner: Reasoner, offender: Offender | None) -> RuleResult:
     band = _band(m.limit, tolerance, tolerance_band)
     status = _verdicts(m, band)
-    other = np.asarray([None if o is None or o != o else str(o) for o in m.other], dtype=object)
-    frame = pd.DataFrame({"status": status, "value": m.value.astype(float), "limit": m.limit, "margin": m.margin,
-                          "unit": m.unit, "other": pd.Series(other, index=index, dtype=object)}, index=index)
+    other = pd.Series(m.other, dtype=object)
+    other = other.where(other.notna(), None).to_numpy()
+    frame = pd.DataFrame({"status": pd.Categorical(status, categories=STATUSES), "value": m.value.astype(float),
+                          "limit": m.limit, "margin": m.margin,
+                          "unit": pd.Categorical.from_codes(np.zeros(len(index), dtype=np.int8), [m.unit]),
+                          "other": pd.Series(other, index=index, dtype=object)}, index=index)
     result = RuleResult(rule=rule, frame=frame, crs=crs, _reasoner=reasoner, _offender=offender)
     log.info("Rule %r (%s): %d sites, %d fail, %d unknown", rule.id, rule.kind, result.checked, result.failed,
              result.unknown)
@@ -498,7 +563,14 @@ def _overlap_measure(
     Sizes are areas for polygons, lengths for lines and, for points, the depth
     of the point inside the area (its distance to the area's edge).
     """
-    s, o = shapely.STRtree(areas).query(sites, predicate="intersects")
+    tree = shapely.STRtree(areas)
+    if kind == "polygon":
+        # Boxes that meet are enough: the clipping measures 0 where the polygons do not overlap.
+        s, o = _query(tree, shapely.bounds(areas), sites)
+        size = overlap_area(sites, areas, s, o)
+        some = size > 0
+        return s[some], o[some], size[some]
+    s, o = _query(tree, shapely.bounds(areas), sites, "intersects")
     if kind == "point":
         return s, o, shapely.distance(sites[s], shapely.boundary(areas[o]))
     shapely.prepare(areas)
@@ -578,9 +650,8 @@ def check_exclusion(
     rule = rule or _adhoc("exclusion", max_area=max_area, max_share=max_share, max_length=max_length)
     noun = {"polygon": "overlaps", "line": "runs through", "point": "lies inside"}[kind]
 
-    names = _names(areas)
-
     def reasons(rows: pd.DataFrame) -> list[str]:
+        names = _names(areas)
         pos = sites.index.get_indexer(rows.index)
         out = []
         for p, row in zip(pos, rows.itertuples(), strict=True):
@@ -708,7 +779,11 @@ def check_within(
         shapely.prepare(zone_geoms)
         whole = shapely.contains_properly(zone_geoms[o], site_geoms[s])
         size = _size(site_geoms[s], kind)
-        size[~whole] = _size(shapely.intersection(site_geoms[s[~whole]], zone_geoms[o[~whole]]), kind)
+        part = np.flatnonzero(~whole)
+        if kind == "polygon":
+            size[part] = overlap_area(site_geoms, zone_geoms, s[part], o[part])
+        else:
+            size[part] = _size(shapely.intersection(site_geoms[s[part]], zone_geoms[o[part]]), kind)
         total = np.bincount(s, weights=size, minlength=n)
         site_size = _size(site_geoms, kind)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -723,9 +798,8 @@ def check_within(
         m = _Measure(value=value, limit=np.full(n, float(min_share)), upper=False, unit="%", other=other,
                      certain=wholly)
 
-    names = _names(zones)
-
     def reasons(rows: pd.DataFrame) -> list[str]:
+        names = _names(zones)
         out = []
         for row in rows.itertuples():
             if kind == "point":
@@ -840,9 +914,8 @@ def check_setback(
     summary = ", ".join(f"{k} {_fmt(float(v), 'm')}" for k, v in distance.items()) if isinstance(
         distance, Mapping) else _fmt(float(distance), "m")
 
-    names = _names(sensitive)
-
     def reasons(rows: pd.DataFrame) -> list[str]:
+        names = _names(sensitive)
         out = []
         for row in rows.itertuples():
             if math.isnan(row.value):
@@ -915,7 +988,7 @@ def check_spacing(
     s, o, d = s[keep_pair], o[keep_pair], d[keep_pair]
     value = np.full(n, np.nan)
     other = np.full(n, None, dtype=object)
-    ids = np.asarray([str(i) for i in sites.index], dtype=object)
+    ids = sites.index.astype(str).to_numpy(dtype=object)
     if len(s):
         top = _first_per_site(s, d)
         value[s[top]] = d[top]
@@ -924,9 +997,8 @@ def check_spacing(
     rule = rule or _adhoc("spacing", min_distance=min_distance)
     earlier = "listed before it " if keep == "first" else ""
 
-    names = _names(sites)
-
     def reasons(rows: pd.DataFrame) -> list[str]:
+        names = _names(sites)
         return [f"no other site {earlier}within {_fmt(row.limit, 'm')}" if math.isnan(row.value) else
                 f"{_fmt(row.value, 'm')} from {_name(row.other, names)}; at least {_fmt(row.limit, 'm')} required"
                 for row in rows.itertuples()]
@@ -1009,9 +1081,8 @@ def check_access(
     rule = rule or _adhoc("access", max_distance=max_distance)
     how = "by road" if network is not None else "straight line"
 
-    names = _names(targets)
-
     def reasons(rows: pd.DataFrame) -> list[str]:
+        names = _names(targets)
         out = []
         for row in rows.itertuples():
             if math.isnan(row.value):
@@ -1256,9 +1327,9 @@ def check_overlap(
     nested = shapely.covers(geoms[o], geoms[s])
     shared = np.where(nested, area[s], 0.0)
     part = ~nested
-    shared[part] = shapely.area(shapely.intersection(geoms[s[part]], geoms[o[part]]))
+    shared[part] = overlap_area(geoms, geoms, s[part], o[part])
     total = np.bincount(s, weights=shared, minlength=n)
-    ids = np.asarray([str(i) for i in sites.index], dtype=object)
+    ids = sites.index.astype(str).to_numpy(dtype=object)
     other = np.full(n, None, dtype=object)
     is_nested = np.zeros(n, dtype=bool)
     if len(s):
@@ -1275,9 +1346,8 @@ def check_overlap(
                  certain=(value == 0) & (limit == 0))
     rule = rule or _adhoc("overlap", max_area=max_area, max_share=max_share)
 
-    names = _names(sites)
-
     def reasons(rows: pd.DataFrame) -> list[str]:
+        names = _names(sites)
         pos = sites.index.get_indexer(rows.index)
         out = []
         for p, row in zip(pos, rows.itertuples(), strict=True):

@@ -358,12 +358,14 @@ def test_audit_json_rules_section_and_exit_code(sample: Dataset, ningbo_plan) ->
 
 
 def test_rules_alone_decide_the_exit_code(sample: Dataset, ningbo_plan) -> None:
-    from dataclasses import replace
+    from nbgeo.plan import Plan
 
-    no_targets = replace(ningbo_plan, targets=(), indicators=())
+    def rules_only(specs: tuple[RuleSpec, ...]) -> Plan:
+        return Plan(id="rules-only", title="rules", baseline=2020, horizon=2025, rules=specs)
+
     passing = tuple(r for r in ningbo_plan.rules if r.id not in PLANTED)
-    assert audit.run_audit(sample, replace(no_targets, rules=passing)).exit_code == 0
-    assert audit.run_audit(sample, no_targets).exit_code == 1
+    assert audit.run_audit(sample, rules_only(passing)).exit_code == 0
+    assert audit.run_audit(sample, rules_only(ningbo_plan.rules)).exit_code == 1
 
 
 def test_exclude_failing_leaves_failing_sites_out_of_counts(sample: Dataset, ningbo_plan) -> None:
