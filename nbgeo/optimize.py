@@ -190,8 +190,12 @@ class CoverageMatrix:
         n_sites: int,
         radius: float,
         by: str = "straight-line",
+        unique: bool = False,
     ) -> CoverageMatrix:
-        """Build the matrix from (demand, site, distance) triples; a repeated pair keeps its shortest distance."""
+        """Build the matrix from (demand, site, distance) triples; a repeated pair keeps its shortest distance.
+
+        ``unique=True`` promises that no pair repeats, for a faster build.
+        """
         d_idx = np.asarray(demand, dtype=np.int64).ravel()
         s_idx = np.asarray(site, dtype=np.int64).ravel()
         dist = np.asarray(distance, dtype=np.float64).ravel()
@@ -201,6 +205,12 @@ class CoverageMatrix:
         if d_idx.size and (d_idx.min() < 0 or d_idx.max() >= n_demand or s_idx.min() < 0 or s_idx.max() >= n_sites):
             msg = f"pair indices out of range for {n_demand} demand points and {n_sites} sites"
             raise InputError(msg, code="E-OPT-MATRIX")
+        if unique:
+            # Pairs known to be distinct (a KD-tree's): scipy's compiled conversion sorts them, zeros kept.
+            csc = sparse.csc_array((dist, (d_idx, s_idx)), shape=(n_demand, n_sites))
+            csc.sort_indices()
+            return cls(indptr=csc.indptr.astype(np.int64), indices=csc.indices.astype(np.int32),
+                       distance=csc.data.astype(np.float64), n_demand=int(n_demand), radius=float(radius), by=by)
         # Sort by site, then demand, then distance, so the first of each repeated pair is its shortest.
         order = np.lexsort((dist, d_idx, s_idx))
         d_idx, s_idx, dist = d_idx[order], s_idx[order], dist[order]
@@ -292,8 +302,11 @@ def _ranges(starts: NDArray[np.int64], ends: NDArray[np.int64]) -> NDArray[np.in
 
 
 def _metric_crs(like: Any) -> Any:
-    """The CRS straight-line distances are measured in: the layer's own if it is projected in metres, else the
-    working CRS (the same choice as :mod:`nbgeo.coverage`, so both agree to the millimetre)."""
+    """The CRS straight-line distances are measured in.
+
+    The layer's own if it is projected in metres, else the working CRS: the
+    same choice as :mod:`nbgeo.coverage`, so both measure alike.
+    """
     from .crs import working_crs
 
     crs = getattr(like, "crs", None)
@@ -413,7 +426,7 @@ def coverage_matrix(
             msg = f"{len(pairs):,} (demand, site) pairs within {radius:g} m exceed max_pairs={max_pairs:,}"
             raise LimitError(msg + " (hint: fewer candidates or a shorter radius)", code="E-LIMIT-PAIRS")
         return CoverageMatrix.from_pairs(pairs["j"], pairs["i"], pairs["v"], n_demand=n_demand, n_sites=n_sites,
-                                         radius=radius)
+                                         radius=radius, unique=True)
     import shapely
 
     if d_geoms is None:
@@ -555,6 +568,16 @@ class _Instance:
     @property
     def capacitated(self) -> bool:
         return self.capacity is not None
+
+    def with_existing(self, sites: NDArray[np.int64] | None = None) -> tuple[CoverageMatrix, NDArray[np.float64]]:
+        """The candidate columns (all, or ``sites``) then the existing facilities', and their capacities."""
+        assert self.capacity is not None
+        mat = self.matrix if sites is None else self.matrix.subset(sites)
+        cap = self.capacity if sites is None else self.capacity[sites]
+        if self.existing is None or self.existing.n_sites == 0:
+            return mat, cap
+        assert self.existing_capacity is not None
+        return _hstack(mat, self.existing), np.concatenate((cap, self.existing_capacity))
 
 
 def _as_capacity(value: ArrayLike | None, n: int, what: str) -> NDArray[np.float64] | None:
@@ -726,6 +749,8 @@ def _interchange(inst: _Instance, chosen: list[int], *, max_swaps: int, time_bud
     best swap is the larger of ``max gain - min loss`` and the best over the
     non-zeros of ``B``. Returns the sites and the number of swaps made.
     """
+    import pandas as pd
+
     mat = inst.matrix
     n = mat.n_sites
     if not chosen or len(chosen) >= n:
@@ -756,16 +781,23 @@ def _interchange(inst: _Instance, chosen: list[int], *, max_swaps: int, time_bud
         owner = np.empty(rows.size, dtype=np.int64)
         owner[seg[owner_mask]] = sub.indices[owner_mask]
         other = ~owner_mask
-        b = sparse.coo_array((w[rows][seg[other]], (owner[seg[other]], sub.indices[other])), shape=(n, n)).tocsr()
-        b.sum_duplicates()
         c_best, s_best = int(np.argmax(gain)), int(np.argmin(loss))
-        best_value = gain[c_best] - loss[s_best] + float(b[s_best, c_best])
-        if b.nnz:
-            b_rows = np.repeat(np.arange(n), np.diff(b.indptr))
-            values = gain[b.indices] - loss[b_rows] + b.data
+        best_value = gain[c_best] - loss[s_best]  # B[s, c] >= 0 only adds to it
+        # B[s, c] is at most loss[s] and at most u[c], the weight only one site serves that c reaches: a pair
+        # whose bound gain[c] - loss[s] + min(loss[s], u[c]) cannot beat best_value is not grouped at all.
+        u = at @ (w * unique)
+        s_of, c_of = owner[seg], sub.indices
+        other &= gain[c_of] + np.minimum(0.0, u[c_of] - loss[s_of]) > best_value
+        # B over those as (s, c) pairs with summed weights: a hash group-by (no sort) of the keys s * n + c.
+        keys = owner[seg[other]] * n + sub.indices[other].astype(np.int64)
+        codes, pair_keys = pd.factorize(keys)
+        b_weight = np.bincount(codes, weights=w[rows][seg[other]], minlength=len(pair_keys))
+        b_s, b_c = pair_keys // n, pair_keys % n
+        if len(pair_keys):
+            values = gain[b_c] - loss[b_s] + b_weight
             t = int(np.argmax(values))
             if values[t] > best_value:
-                best_value, s_best, c_best = float(values[t]), int(b_rows[t]), int(b.indices[t])
+                best_value, s_best, c_best = float(values[t]), int(b_s[t]), int(b_c[t])
         if not best_value > tol:
             break
         current = np.where(current == s_best, c_best, current)
@@ -945,7 +977,7 @@ def _solve_highs(
 
 
 def _merge_rows(a: sparse.csr_array, weights: NDArray[np.float64], rows: NDArray[np.int64]
-                ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+                ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """Group the demand ``rows`` that exactly the same sites reach.
 
     Returns the representative row of each group, each row's group number
@@ -996,15 +1028,15 @@ def _merge_rows(a: sparse.csr_array, weights: NDArray[np.float64], rows: NDArray
 
 
 def _assign_exact(matrix: CoverageMatrix, weights: NDArray[np.float64], capacity: NDArray[np.float64],
-                  sites: NDArray[np.int64] | None = None) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+                  sites: NDArray[np.int64] | None = None) -> tuple[NDArray[Any], NDArray[Any]]:
     """Serve the most weight from the given (open) sites under their capacities: a transport LP.
 
     Returns the share of each demand point served and the load of each open site.
     """
     sub = matrix if sites is None else matrix.subset(sites)
     cap = capacity if sites is None else capacity[sites]
-    served = np.zeros(matrix.n_demand)
-    load = np.zeros(sub.n_sites)
+    served: NDArray[Any] = np.zeros(matrix.n_demand)
+    load: NDArray[Any] = np.zeros(sub.n_sites)
     a = sub.by_demand()
     rows = np.flatnonzero((np.diff(a.indptr) > 0) & (weights > 0))
     if rows.size == 0:
@@ -1132,8 +1164,7 @@ def _milp_capacitated(
     assert inst.capacity is not None
     n = mat.n_sites
     n_ex = 0 if ex is None else ex.n_sites
-    both = mat if ex is None else _hstack(mat, ex)
-    caps = inst.capacity if ex is None else np.concatenate((inst.capacity, inst.existing_capacity))
+    both, caps = inst.with_existing()
     a = both.by_demand()
     w = inst.weights
     rows = np.flatnonzero((w > 0) & (np.diff(a.indptr) > 0))
@@ -1192,10 +1223,7 @@ def _milp_capacitated(
 def _served_weight(inst: _Instance, sites: list[int]) -> float:
     """Weight served by existing facilities and ``sites`` together, without capacity (else the greedy order's)."""
     if inst.capacitated:
-        both = _hstack(inst.matrix.subset(sites), inst.existing) if inst.existing is not None else \
-            inst.matrix.subset(sites)
-        caps = inst.capacity[sites] if inst.existing is None else np.concatenate(
-            (inst.capacity[sites], inst.existing_capacity))
+        both, caps = inst.with_existing(np.asarray(sites, dtype=np.int64))
         return float(inst.weights @ _assign_exact(both, inst.weights, caps)[0])
     return float(inst.weights @ np.maximum(inst.served_before, inst.matrix.covered(sites)))
 
@@ -1238,12 +1266,7 @@ def _finish(
             sites = np.asarray(order + rest, dtype=np.int64)
             gains = order_gains + [0.0] * len(rest)
     else:
-        assert inst.capacity is not None
-        if inst.existing is not None and inst.existing.n_sites:
-            both = _hstack(inst.matrix.subset(sites), inst.existing)
-            caps = np.concatenate((inst.capacity[sites], inst.existing_capacity))
-        else:
-            both, caps = inst.matrix.subset(sites), inst.capacity[sites]
+        both, caps = inst.with_existing(sites)
         served, load = _assign_exact(both, w, caps)
         served = np.maximum(served, 0.0)
         gains = load[: sites.size].tolist()
@@ -1335,7 +1358,8 @@ def maximal_covering(
     inst = _prepare(matrix, weights, existing, capacity, existing_capacity, conflicts)
     started = time.perf_counter()
     residual = inst.weights * (1.0 - inst.served_before)
-    chosen, gains, residual = _greedy(inst, residual, k=k, need=None)
+    chosen, greedy_gains, residual = _greedy(inst, residual, k=k, need=None)
+    gains: list[float] | None = greedy_gains
     swaps = 0
     if improve and not inst.capacitated and chosen:
         chosen, swaps = _interchange(inst, chosen, max_swaps=max_swaps, time_budget=swap_time)
@@ -1351,8 +1375,8 @@ def maximal_covering(
                              "swaps": swaps}
     if _use_milp(method, inst):
         greedy_sites = chosen
-        chosen, bound, status, runtime, more = _milp(inst, problem="mclp", k=k, target=None,
-                                                     time_limit=time_limit, mip_gap=mip_gap)
+        chosen, bound, status, _, more = _milp(inst, problem="mclp", k=k, target=None,
+                                               time_limit=time_limit, mip_gap=mip_gap)
         stats.update(more)
         if status != "optimal" and _served_weight(inst, chosen) < _served_weight(inst, greedy_sites):
             note = "; ".join(x for x in (note, "the exact solver's best in the time allowed served less than the "
@@ -1431,10 +1455,7 @@ def set_covering(
     started = time.perf_counter()
     before = float(w @ inst.served_before)
     if inst.capacitated:
-        ex = inst.existing
-        assert inst.capacity is not None
-        both = inst.matrix if ex is None else _hstack(inst.matrix, ex)
-        caps = inst.capacity if ex is None else np.concatenate((inst.capacity, inst.existing_capacity))
+        both, caps = inst.with_existing()
         reachable = float(w @ _assign_exact(both, w, caps)[0])
     else:
         reachable = float(w @ np.maximum(inst.served_before, inst.coverable))
@@ -1545,8 +1566,8 @@ def candidates_from_grid(area: Any, cell: float, *, crs: Any = None) -> gpd.GeoD
     if xs.size * ys.size > 50_000_000:
         msg = f"a {cell:g} m grid over this area has {xs.size * ys.size:,} cells"
         raise LimitError(msg + " (hint: a larger cell)", code="E-LIMIT-CELLS")
-    gx, gy = np.meshgrid(xs, ys)
-    gx, gy = gx.ravel(), gy.ravel()
+    mesh_x, mesh_y = np.meshgrid(xs, ys)
+    gx, gy = mesh_x.ravel(), mesh_y.ravel()
     shapely.prepare(shape)
     inside = shapely.contains_xy(shape, gx, gy)
     gx, gy = gx[inside], gy[inside]
@@ -1761,7 +1782,8 @@ def screen_candidates(
             others = None
             if existing is not None and len(existing):
                 others = rules_mod.filter_sites(dataset.metric(layer), p.get("where"), layer=layer)
-            common = {"tolerance": p.get("tolerance"), "tolerance_band": tolerance_band, "rule": rule}
+            common: dict[str, Any] = {"tolerance": p.get("tolerance"), "tolerance_band": tolerance_band,
+                                      "rule": rule}
             if others is None or others.empty:
                 result = None
             elif rule.kind == "spacing":
@@ -1919,6 +1941,8 @@ class SitingResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The entry of ``audit.json``'s ``"optimisation"`` section (JSON-ready)."""
+        import pandas as pd
+
         sol = self.solution
         cands = self.candidates
         chosen = [
@@ -1928,7 +1952,7 @@ class SitingResult:
             for i, r in self.chosen.iterrows()
         ]
         districts = [
-            {"district": None if d is None or d != d else str(d), "sites": int(r.sites),
+            {"district": None if d is None or pd.isna(d) else str(d), "sites": int(r.sites),
              "share_before": _round(r.share_before), "share_after": _round(r.share_after), "new_sites": int(r.new_sites)}
             for d, r in self.by_district.iterrows()
         ]
@@ -2058,7 +2082,7 @@ def site(
     method: str = "auto",
     time_limit: float | None = None,
     required: float | None = None,
-    id: str | None = None,  # noqa: A002 - the question's id, as in the plan
+    id: str | None = None,
     title: str = "",
 ) -> SitingResult:
     """Where to put new ``facilities`` so that they serve the ``demand`` within ``distance``.
@@ -2163,9 +2187,12 @@ def site(
     f_sel = f_all[_where_mask(f_all, facilities_where, facilities) & _year_mask(f_all, year_column, year)]
     districts = dataset["districts"] if "districts" in dataset else None
     metric = network.crs if network is not None else _metric_crs(dataset.metric(demand))
-    mode = "network" if by == "road" else "straight"
+    mode: Literal["network", "straight"] = "network" if by == "road" else "straight"
+    if split not in (None, "none", "grid", "length"):
+        msg = f"split must be one of none, grid, length, got {split!r}"
+        raise InputError(msg, code="E-OPT-SPLIT")
     before = cov_mod.coverage(d_sel, f_sel, distance=distance, mode=mode, network=network, weight=weight,
-                              split=split, cell=split_cell, districts=districts)
+                              split=split, cell=split_cell, districts=districts)  # type: ignore[arg-type]
     units = before.units
     if units.crs is None or not units.crs.equals(metric):
         units = units.to_crs(metric)
@@ -2174,7 +2201,7 @@ def site(
 
     # Candidates: given, or generated; only those that can reach unserved demand matter.
     if candidates is None:
-        if by == "road":
+        if network is not None:
             candidates = candidates_from_network(network, area=districts, spacing=cell)
             source = f"road network nodes inside the districts, one per {cell:g} m square (generated)"
         else:

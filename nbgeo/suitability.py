@@ -252,7 +252,8 @@ def criteria_from_spec(spec: SuitabilitySpec) -> tuple[Criterion, ...]:
             msg = f"{where} ({kind}): unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_KEYS[kind]))}"
             raise PlanError(msg, code="E-PLAN-SUITABILITY")
         try:
-            out.append(Criterion(**{k: dict(v) if k == "where" else v for k, v in item.items()}))
+            fields: dict[str, Any] = {k: dict(v) if k == "where" else v for k, v in item.items()}
+            out.append(Criterion(**fields))
         except InputError as exc:
             raise PlanError(f"{where}: {exc.message}", code="E-PLAN-SUITABILITY") from None
     if not any(c.kind in _SCORING for c in out):
@@ -554,7 +555,7 @@ def surface(
     *,
     cell: float = 100.0,
     area: gpd.GeoDataFrame | None = None,
-    id: str = "suitability",  # noqa: A002 - the surface's id, as in the plan
+    id: str = "suitability",
     title: str = "",
 ) -> Surface:
     """Build a suitability surface from criteria (see the module docstring for the formula).

@@ -44,6 +44,11 @@ def test_matrix_keeps_zero_distances_and_the_shortest_repeat():
     assert m.distances(0).tolist() == [2.0, 0.0]
 
 
+def test_kd_tree_matrix_keeps_a_site_on_its_demand_point():
+    m = optimize.coverage_matrix(np.array([[0.0, 0.0], [5.0, 0.0]]), np.array([[0.0, 0.0]]), 10)
+    assert m.covers(0).tolist() == [0, 1] and m.distances(0).tolist() == [0.0, 5.0]
+
+
 def test_straight_line_matrix_matches_brute_force():
     rng = np.random.default_rng(3)
     demand, sites = rng.uniform(0, 2000, (300, 2)), rng.uniform(0, 2000, (80, 2))
