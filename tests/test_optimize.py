@@ -471,3 +471,21 @@ def test_site_command_question_of_your_own(tmp_path):
     entry = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))["optimisation"][0]
     # On a 2 km grid some parks have no candidate within 500 m: the requirement cannot be met, exit 1.
     assert entry["uncoverable_sites"] > 0 and entry["status"] == "not_met" and r.exit_code == 1
+
+
+def test_site_chargers_script(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    import pandas as pd
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "site_chargers.py"
+    spec = importlib.util.spec_from_file_location("site_chargers", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--out", str(tmp_path), "--straight", "--distance", "1500"]) == 0
+    printed = capsys.readouterr().out
+    assert "in a straight line, 1,500 m" in printed and "-> 100.0%" in printed
+    table = pd.read_csv(tmp_path / "sites.csv")
+    assert table["order"].tolist() == list(range(1, len(table) + 1)) and table["parks"].min() >= 1
+    assert module.main(["--out", str(tmp_path / "x"), "--dataset", str(tmp_path / "nowhere")]) == 2

@@ -191,3 +191,23 @@ def test_sample_surfaces(sample, ningbo_plan):
     assert not cells.geometry.within(red.union_all()).any()
     zones = surf.zones(min_score=0.7, min_area=13_333)
     assert len(zones) and (zones["area_m2"] >= 13_333).all()
+
+
+def test_distance_to_ports_and_to_the_road_network(tmp_path, monkeypatch):
+    from nbgeo import network
+
+    ds = _dataset(tmp_path, with_dem=False)
+    ports = gpd.GeoDataFrame({"name": ["port"]}, geometry=[Point(X0 + 1950, Y0 + 950)], crs=working_crs(),
+                             index=["PT1"])
+    ds = Dataset.from_gdfs({**{n: ds[n] for n in ds.names}, "ports": ports}, name="with ports")
+    s = suitability.surface(ds, [Criterion("distance", weight=1, best=0, worst=3000, layer="ports")], cell=100)
+    # The port sits in the north-east cell; the south-west cell centre is 1,900 × 900 m away.
+    assert s.score[0, 19] == pytest.approx(1.0)
+    assert s.score[9, 0] == pytest.approx(1 - math.hypot(1900, 900) / 3000)
+    # A road network of the dataset: one road along the west edge, x = 50 m.
+    net = network.network_from_arrays(np.array([X0 + 50, X0 + 50]), np.array([Y0, Y0 + 1000]), u=[0, 1], v=[1, 0],
+                                      crs=working_crs())
+    monkeypatch.setattr(network, "read_dataset_network", lambda dataset, name="roads", **kw: net)
+    s = suitability.surface(ds, [Criterion("distance", weight=1, best=0, worst=1000, network="roads")], cell=100)
+    assert s.score[5, 0] == pytest.approx(1.0) and s.score[5, 10] == pytest.approx(0.0)
+    assert s.score[5, 5] == pytest.approx(0.5)
