@@ -3,7 +3,7 @@
 One function per topic:
 
 * :func:`verify_raster` checks a raster file before any pixel is read (GeoTIFF
-  only, georeferenced, north-up, within :data:`MAX_PIXELS`) and
+  only, georeferenced, north-up, within ``nbgeo.limits.max_pixels``) and
   :func:`open_raster` opens it with the GTiff driver alone, so a VRT or a remote
   path named ``dem.tif`` cannot make GDAL read other files or the network.
 * :func:`slope` computes the slope of a whole DEM array (Horn's method, the one
@@ -67,7 +67,6 @@ if TYPE_CHECKING:
     from .layers import Raster
 
 __all__ = [
-    "MAX_PIXELS",
     "SLOPE_UNITS",
     "STATS",
     "PixelIndex",
@@ -82,8 +81,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Most pixels nbgeo reads from one band of a raster (``../shared/RELIABILITY.md`` §5.7).
-MAX_PIXELS = 1_000_000_000
 #: Statistics :func:`zonal_stats` and :func:`slope_stats` compute.
 STATS = ("count", "min", "max", "mean", "sum", "std")
 #: Units of :func:`slope`.
@@ -130,7 +127,7 @@ def verify_raster(
 
     Refused (``E-`` problems): a remote or virtual path, a file that is not a
     GeoTIFF by its content, no CRS or no geotransform (``E-RASTER-NOGEOREF``), a
-    rotated grid, more than :data:`MAX_PIXELS` pixels (``E-LIMIT-PIXELS``), or a
+    rotated grid, more than ``nbgeo.limits.max_pixels`` pixels (``E-LIMIT-PIXELS``), or a
     CRS other than ``expected_crs`` (``E-CRS-MISMATCH``). A raster without a
     nodata value gives the warning ``W-RASTER-NODATA``: every pixel is taken as
     data.
@@ -196,9 +193,12 @@ def verify_raster(
     if transform.b != 0 or transform.d != 0 or transform.e >= 0:
         return fail("E-RASTER-ROTATED", f"{where} is not a north-up grid (geotransform {tuple(transform)[:6]})",
                     "warp it to a north-up grid first (gdalwarp)")
-    if info.width * info.height > MAX_PIXELS:
+    from . import limits
+
+    if info.width * info.height > limits.max_pixels:
         return fail("E-LIMIT-PIXELS", f"{where}: {info.width:,} × {info.height:,} pixels, more than the limit of "
-                    f"{MAX_PIXELS:,}", "clip the raster to the area of interest")
+                    f"{limits.max_pixels:,}", "clip the raster to the area of interest, or raise --max-pixels "
+                    "(nbgeo.limits.max_pixels)")
     if expected_crs:
         from pyproj import CRS
 

@@ -248,7 +248,7 @@ class RuleResult:
             "rule": self.rule.id,
             "role": pieces["role"].to_numpy(),
             "status": rows.loc[pieces.index, "status"].to_numpy(),
-            "other": pd.Series([None if o is None or o != o else str(o) for o in pieces["other"]], dtype=object),
+            "other": pd.Series(pieces["other"].to_numpy(), dtype=object).where(pieces["other"].notna().to_numpy(), None),
             "label": [f"{self.rule.id}: {fid} — {reasons[fid]}" for fid in pieces.index],
         }, geometry=pieces.geometry.to_numpy(), crs=self.crs)
         return out.to_crs(4326).reset_index(drop=True)
@@ -1460,7 +1460,7 @@ def _unit_of(rule: RuleSpec) -> str:
         return "%" if p.get("unit", "percent") == "percent" else "degree"
     if rule.kind == "area":
         return str(p.get("unit", "m2"))
-    if "max_share" in p or rule.kind == "within" and "max_distance" not in p:
+    if "max_share" in p or (rule.kind == "within" and "max_distance" not in p):
         return "%"
     if rule.kind in ("exclusion", "overlap"):
         return "m" if "max_length" in p else "m2"

@@ -190,11 +190,14 @@ def test_verify_raster_refuses_bad_files(tmp_path: Path, ramp: Path) -> None:
         raster.open_raster(nogeo)
 
 
-def test_pixel_limit_is_checked_from_the_header(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ramp: Path) -> None:
-    monkeypatch.setattr(raster, "MAX_PIXELS", 100)
-    assert raster.verify_raster(ramp)[1][0].code == "E-LIMIT-PIXELS"
-    with pytest.raises(LimitError):
-        raster.open_raster(ramp)
+def test_pixel_limit_is_checked_from_the_header(ramp: Path) -> None:
+    from nbgeo import limits
+
+    with limits.override(max_pixels=100):
+        assert raster.verify_raster(ramp)[1][0].code == "E-LIMIT-PIXELS"
+        with pytest.raises(LimitError):
+            raster.open_raster(ramp)
+    assert raster.verify_raster(ramp)[1] == []
 
 
 def test_large_extents_are_read_in_strips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

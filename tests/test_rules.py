@@ -279,7 +279,7 @@ def test_malformed_rules_are_errors() -> None:
     with pytest.raises(RuleError, match="kind must be one of") as kind:
         rules.evaluate_rule(RuleSpec("r", "micro_parks", "buffer"), ds)
     assert kind.value.code == "E-RULE-KIND"
-    with pytest.raises(RuleError, match="unknown key.*max_dist") as key:
+    with pytest.raises(RuleError, match=r"unknown key.*max_dist") as key:
         rules.evaluate_rule(RuleSpec("r", "micro_parks", "access", {"against": "x", "max_dist": 5}), ds)
     assert key.value.code == "E-RULE-KEY"
     with pytest.raises(RuleError, match="missing key 'distance'"):

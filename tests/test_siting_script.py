@@ -29,7 +29,7 @@ def test_siting_audit_of_micro_parks(tmp_path, capsys):
                                   "micro_park_land_area", "micro_park_slope", "micro_parks_no_overlap"}
     assert len(sites) == 6 * 242
     failing = sites[sites["status"] == "fail"]
-    assert sorted(zip(failing["feature_id"], failing["rule"])) == [
+    assert sorted(zip(failing["feature_id"], failing["rule"], strict=True)) == [
         ("MP00001", "micro_park_slope"), ("MP00001", "red_line_micro_parks"), ("MP00002", "farmland_micro_parks")]
     html = (tmp_path / "micro_parks_siting.html").read_text(encoding="utf-8")
     assert "MP00001" in html and "red_line_micro_parks" in html
