@@ -188,7 +188,9 @@ def test_dataset_without_table_reports_unknown(tmp_path, ningbo_plan):
     shutil.copytree(datasets.get_path("ningbo"), folder)
     manifest = folder / "dataset.toml"
     text = manifest.read_text(encoding="utf-8")
-    manifest.write_text(text[: text.index("# The plan's non-spatial")], encoding="utf-8")
+    start = text.index("[tables.indicators]")
+    end = text.find("\n[", start)  # the next table of the manifest, if any
+    manifest.write_text(text[:start] + ("" if end < 0 else text[end + 1:]), encoding="utf-8")
     r = audit.run_audit(io.read_dataset(folder), ningbo_plan)
     assert r.summary()["indicators"] == {"unknown": 4}
 
