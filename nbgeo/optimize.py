@@ -2221,18 +2221,19 @@ def site(
     cand_metric = candidates.to_crs(metric)
     c_geoms = np.asarray(cand_metric.geometry.values)
     u_geoms = np.asarray(units.geometry.values)
-    unserved = np.flatnonzero(~served_mask & (w > 0))
+    # With capacity a new site near served demand can free an existing one's capacity: keep all within reach
+    # of any demand. Without, only sites within reach of unserved demand can add anything.
+    capped = capacity is not None or existing_capacity is not None
+    targets = np.flatnonzero((w > 0) if capped else (~served_mask & (w > 0)))
     near = np.zeros(len(c_geoms), dtype=bool)
-    if unserved.size and len(c_geoms) and (capacity is None and existing_capacity is None):
-        _, hit = shapely.STRtree(c_geoms).query(u_geoms[unserved], predicate="dwithin", distance=distance)
+    if targets.size and len(c_geoms):
+        _, hit = shapely.STRtree(c_geoms).query(u_geoms[targets], predicate="dwithin", distance=distance)
         near[hit] = True
-    elif len(c_geoms):
-        near[:] = True
     considered = candidates[near]
     dropped = int((~near).sum())
     if dropped:
         notes.append(f"{dropped:,} of {len(candidates):,} candidates are farther than {distance:g} m from any "
-                     "unserved demand and were not considered")
+                     f"{'' if capped else 'unserved '}demand and were not considered")
 
     # The plan's rules decide which candidates may be chosen.
     if plan is not None and len(considered):

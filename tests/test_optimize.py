@@ -489,3 +489,13 @@ def test_site_chargers_script(tmp_path, capsys):
     table = pd.read_csv(tmp_path / "sites.csv")
     assert table["order"].tolist() == list(range(1, len(table) + 1)) and table["parks"].min() >= 1
     assert module.main(["--out", str(tmp_path / "x"), "--dataset", str(tmp_path / "nowhere")]) == 2
+
+
+def test_site_with_capacity_on_the_sample(sample):
+    # Each new charger serves at most 2 parks; existing ones 1. The exact answer never serves more than capacity.
+    r = optimize.site(sample, demand="micro_parks", facilities="chargers", distance=1000, k=3, cell=2000,
+                      capacity=2, existing_capacity=1, year=2025, method="milp")
+    assert len(r.chosen) <= 3 and (r.chosen["gain"] <= 2 + 1e-9).all()
+    served_by_new = r.solution.weight_after - r.solution.weight_before
+    assert served_by_new <= 6 + 1e-9 and r.solution.share_after >= r.solution.share_before
+    assert "unserved" not in "; ".join(r.notes)  # with capacity, candidates near any demand are kept
