@@ -737,6 +737,17 @@ _MD_MARK = {"met": "✅", "pass": "✅", "covered": "✅", "on_track": "✅", "n
             "uncovered": "❌", "missed": "❌", "off_track": "❌", "unknown": "⚠️", "at_risk": "⚠️"}
 
 
+def _md_op(op: str) -> str:
+    """A comparison as its symbol (nbgeo's own text, so ``>`` needs no entity); other text escaped.
+
+    Examples
+    --------
+    >>> _md_op(">"), _md_op(">="), _md_op("<b>")
+    ('>', '≥', '&lt;b&gt;')
+    """
+    return _OPS[op] if op in _OPS else md_text(op)
+
+
 def _md_status(status: str, lang: str) -> str:
     return f"{_MD_MARK.get(status, '•')} {md_text(_status_word(status, lang))}"
 
@@ -795,7 +806,7 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
             _md_status(status, lang),
             f"{md_text(last.id)}<br>{md_text(last.phrase)}",
             md_text(_fmt(last.actual)) + " " + md_text(last.unit),
-            md_text(f"{_OPS.get(last.op, last.op)} {_fmt(last.threshold)}"),
+            f"{_md_op(last.op)} {md_text(_fmt(last.threshold))}",
             md_text(_fmt(last.margin, "+,.4g")),
             _md_bar(_share(last.actual, last.threshold, last.op)) + years,
         ])
