@@ -177,8 +177,15 @@
   };
   Hub.prototype.open = function (layer, i, latlng) {
     this.hide();
-    return L.popup({ maxWidth: 360, className: "nb-popup", autoPanPadding: [40, 40] })
-      .setLatLng(latlng).setContent(popupHtml(layer, i)).openOn(this.map);
+    // pan the popup clear of the panels, not just of the map's edge
+    var c = this.map.getContainer(), left = c.querySelector(".leaflet-top.leaflet-left");
+    var right = c.querySelector(".leaflet-top.leaflet-right"), size = this.map.getSize();
+    var lw = left ? left.offsetWidth : 0, rw = right ? right.offsetWidth : 0;
+    var roomy = size.x - lw - rw > 420;
+    return L.popup({
+      maxWidth: 360, className: "nb-popup",
+      autoPanPaddingTopLeft: [roomy ? lw + 20 : 20, 20], autoPanPaddingBottomRight: [roomy ? rw + 20 : 20, 20]
+    }).setLatLng(latlng).setContent(popupHtml(layer, i)).openOn(this.map);
   };
 
   /* ---------- a point layer drawn on one canvas (tens of thousands of points) ---------- */
