@@ -64,7 +64,7 @@ Examples
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -107,17 +107,26 @@ _UNSET: Any = object()
 
 
 class _Goal(Protocol):
-    """What :func:`assess` needs of a target or indicator."""
+    """What :func:`assess` needs of a target or indicator (both are frozen: read-only attributes)."""
 
-    id: str
-    op: str
-    threshold: float
-    unit: str
-    years: str
-    title: str
-    phrase: str
-    proposed: bool
-    milestones: Mapping[int, float]
+    @property
+    def id(self) -> str: ...
+    @property
+    def op(self) -> str: ...
+    @property
+    def threshold(self) -> float: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def years(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def phrase(self) -> str: ...
+    @property
+    def proposed(self) -> bool: ...
+    @property
+    def milestones(self) -> Mapping[int, float]: ...
 
     def compare(self, actual: float) -> bool: ...
 
@@ -366,10 +375,10 @@ def assess(goal: _Goal, values: Mapping[int, float | None], *, baseline: int, de
     notes = notes or {}
     last = min(as_of, deadline)
     values = {int(y): (None if v is None else float(v)) for y, v in values.items() if baseline <= int(y) <= last}
-    common = {"id": goal.id, "kind": kind, "layer": layer, "title": goal.title, "phrase": goal.phrase,
-              "unit": goal.unit, "op": goal.op, "threshold": goal.threshold, "years": goal.years,
-              "baseline": baseline, "deadline": deadline, "as_of": as_of, "milestones": dict(goal.milestones),
-              "proposed": goal.proposed, "baseline_value": values.get(baseline)}
+    base = Progress(id=goal.id, kind=kind, layer=layer, title=goal.title, phrase=goal.phrase, unit=goal.unit,
+                    op=goal.op, threshold=goal.threshold, years=goal.years, baseline=baseline, deadline=deadline,
+                    as_of=as_of, pace="", status="", milestones=dict(goal.milestones), proposed=goal.proposed,
+                    baseline_value=values.get(baseline))
     unit = f" {goal.unit}" if goal.unit else ""
 
     if goal.years == "each_year":
@@ -377,17 +386,17 @@ def assess(goal: _Goal, values: Mapping[int, float | None], *, baseline: int, de
                                                    last=last, band=band)
         actual = values.get(last)
         gap = None if actual is None or last <= baseline else goal.margin(actual)
-        return Progress(**common, pace="each_year", status=status, actual=actual,
-                        expected=goal.threshold if last > baseline else None, gap=gap,
-                        missed_years=tuple(missed), history=tuple(history), note=note)
+        return replace(base, pace="each_year", status=status, actual=actual,
+                       expected=goal.threshold if last > baseline else None, gap=gap,
+                       missed_years=tuple(missed), history=tuple(history), note=note)
 
     pace = "milestones" if goal.milestones else "linear"
     known = [y for y in sorted(values) if values[y] is not None]
     if not known:
         reason = notes.get(last) or next((n for n in notes.values() if n), "no value in any year")
-        history = tuple(YearStatus(y, None, None, "no_data" if y <= last else "", notes.get(y, ""))
-                        for y in range(baseline, deadline + 1))
-        return Progress(**common, pace=pace, status="no_data", history=history, note=reason)
+        empty = tuple(YearStatus(y, None, None, "no_data" if y <= last else "", notes.get(y, ""))
+                      for y in range(baseline, deadline + 1))
+        return replace(base, pace=pace, status="no_data", history=empty, note=reason)
     start_year = known[0]
     start = values[start_year]
     assert start is not None
@@ -414,8 +423,9 @@ def assess(goal: _Goal, values: Mapping[int, float | None], *, baseline: int, de
         if prev is not None:
             prev_value = values[prev]
             assert prev_value is not None
-            figures["pace"] = (actual - prev_value) / (year - prev)
-            figures["projected"] = actual + figures["pace"] * (deadline - year)
+            pace_last = (actual - prev_value) / (year - prev)
+            figures["pace"] = pace_last
+            figures["projected"] = actual + pace_last * (deadline - year)
         if d * (actual - expected) >= -tol:
             return "on_track", figures
         ratio, projected = figures["ratio"], figures["projected"]
@@ -445,10 +455,10 @@ def assess(goal: _Goal, values: Mapping[int, float | None], *, baseline: int, de
     note = _sentence(goal, status_last, last, deadline, actual, expected, figures_last, unit, notes.get(last, ""))
     if start_note:
         note = f"{note}; {start_note}" if note else start_note
-    return Progress(**common, pace=pace, status=status_last, actual=actual, expected=expected, gap=gap,
-                    ratio=figures_last.get("ratio"), projected=figures_last.get("projected"),
-                    needed_per_year=figures_last.get("needed"), achieved_per_year=achieved,
-                    history=tuple(history), note=note)
+    return replace(base, pace=pace, status=status_last, actual=actual, expected=expected, gap=gap,
+                   ratio=figures_last.get("ratio"), projected=figures_last.get("projected"),
+                   needed_per_year=figures_last.get("needed"), achieved_per_year=achieved,
+                   history=tuple(history), note=note)
 
 
 def _sentence(goal: _Goal, status: str, year: int, deadline: int, actual: float | None, expected: float | None,
