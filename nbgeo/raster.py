@@ -234,14 +234,14 @@ def open_raster(source: str | Path | Raster) -> rasterio.DatasetReader:
     return rasterio.open(info.path, driver="GTiff")
 
 
-def _cell_sizes(info: RasterInfo, rows: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Cell width and height in metres for pixels of the given rows."""
+def _cell_sizes(info: RasterInfo, rows: NDArray[np.int64]) -> tuple[Any, Any]:
+    """Cell width and height in metres for pixels of the given rows (scalars in a projected CRS)."""
     a, e, f = info.transform[0], info.transform[4], info.transform[5]
     if not info.is_geographic:
         from pyproj import CRS
 
         factor = CRS.from_user_input(info.crs).axis_info[0].unit_conversion_factor
-        return (np.full(rows.shape, abs(a) * factor), np.full(rows.shape, abs(e) * factor))
+        return np.float64(abs(a) * factor), np.float64(abs(e) * factor)
     from pyproj import CRS
 
     ellipsoid = CRS.from_user_input(info.crs).ellipsoid
@@ -439,8 +439,10 @@ def pixel_index(geoms: Any, transform: Sequence[float], shape: tuple[int, int]) 
         none = np.zeros(0, dtype=np.int64)
         return PixelIndex(none, none, none)
     site, row, col = np.concatenate(sites), np.concatenate(rows), np.concatenate(cols)
-    order = np.argsort(site, kind="stable")
-    return PixelIndex(site[order].astype(np.int64), row[order], col[order])
+    if len(site) and (np.diff(site) < 0).any():  # points and polygons mixed: group by site again
+        order = np.argsort(site, kind="stable")
+        site, row, col = site[order], row[order], col[order]
+    return PixelIndex(site.astype(np.int64), row, col)
 
 
 def _check_crs(geoms: Any, info: RasterInfo, what: str) -> None:
@@ -470,7 +472,8 @@ def _read_values(
     from rasterio.windows import Window
 
     offsets = [(dr, dc) for dr in range(-halo, halo + 1) for dc in range(-halo, halo + 1)]
-    out = np.full((len(offsets), len(row)), np.nan)
+    out_dtype = np.float64 if np.dtype(info.dtype).itemsize > 4 or np.dtype(info.dtype).kind in "iu" else np.float32
+    out = np.full((len(offsets), len(row)), np.nan, dtype=out_dtype)
     inner = ((row >= halo) & (row < info.height - halo) & (col >= halo) & (col < info.width - halo))
     if not inner.any():
         return out
@@ -489,17 +492,23 @@ def _read_values(
         cuts = np.searchsorted(row[order], bounds)
         groups = [(int(lo), int(lo) + strip, order[s:t])
                   for lo, s, t in zip(bounds[:-1], cuts[:-1], cuts[1:], strict=True) if t > s]
-    dtype = "float64" if np.dtype(info.dtype).itemsize > 4 else "float32"
     for lo, hi, members in groups:
         r0, r1 = max(lo - halo, 0), min(hi + halo, info.height)
-        block = src.read(band, window=Window(c0, r0, width, r1 - r0), out_dtype=dtype)
-        if info.nodata is not None:
-            block[block == info.nodata] = np.nan
-        flat_block = block.ravel()
+        # Read in the file's own type; nodata is masked on the gathered values only, not the whole block.
+        flat_block = src.read(band, window=Window(c0, r0, width, r1 - r0)).ravel()
         # Every window of an inner pixel lies in the block: gather with flat offsets.
         flat = (row[members] - r0) * width + (col[members] - c0)
+        everyone = len(members) == len(row)  # the usual case: no edge pixel, one piece
         for k, (dr, dc) in enumerate(offsets):
-            out[k, members] = flat_block[flat + (dr * width + dc)]
+            raw = flat_block[flat + (dr * width + dc)]
+            if everyone:
+                out[k] = raw
+            else:
+                out[k, members] = raw
+            if info.nodata is not None:
+                bad = raw == info.nodata
+                if bad.any():
+                    out[k, members[bad]] = np.nan
     return out
 
 
