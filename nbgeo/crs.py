@@ -626,6 +626,11 @@ def check_coordinates(x: ArrayLike, y: ArrayLike, crs: CRS | str, *, datum: str 
     >>> check_coordinates([650_000.0], [3_300_000.0], "EPSG:4549")
     []
     """
+    with np.errstate(all="ignore"):
+        return _check_coordinates(x, y, crs, datum=datum)
+
+
+def _check_coordinates(x: ArrayLike, y: ArrayLike, crs: CRS | str, *, datum: str) -> list[CoordinateIssue]:
     crs = crs if isinstance(crs, CRS) else parse_crs(crs)
     xa = np.asarray(x, dtype=float).ravel()
     ya = np.asarray(y, dtype=float).ravel()

@@ -70,6 +70,7 @@ from ._atomic import atomic_dir, atomic_path
 from .crs import DATUMS, convert_gdf_datum, parse_crs
 from .errors import (
     CRSError,
+    DataError,
     GeometryError,
     InputError,
     LayerError,
@@ -229,10 +230,14 @@ class _Source:
 
     def read(self, name: str | None = None, *, start: int = 0, length: int = _HEAD) -> bytes:
         if self.archive is not None:
-            with self.archive.open(name or self.member) as fh:
-                if start:
-                    fh.seek(start)
-                return fh.read(length)
+            try:
+                with self.archive.open(name or self.member) as fh:
+                    if start:
+                        fh.seek(start)
+                    return fh.read(length)
+            except _ZIP_ERRORS as exc:
+                msg = f"{_where(self.display)}: the archive member is damaged ({exc})"
+                raise InputError(msg + " (hint: download or copy the archive again)", code="E-ZIP-CORRUPT") from None
         with open(self.path.parent / name if name else self.path, "rb") as fh:
             fh.seek(start)
             return fh.read(length)
@@ -408,6 +413,9 @@ def _check_flatgeobuf(src: _Source) -> None:
 
 
 _CANDIDATES = (".shp", ".geojson", ".json", ".gpkg", ".fgb")
+#: What Python's zipfile raises on damaged archives (a damaged name may not even decode).
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError,
+               NotImplementedError, UnicodeDecodeError, RuntimeError, KeyError)
 
 
 def _zip_layers(archive: zipfile.ZipFile) -> tuple[list[str], list[str]]:
@@ -437,7 +445,7 @@ def _open_zip(path: Path, *, layer: str | None) -> tuple[_Source, str | None]:
     try:
         archive = zipfile.ZipFile(path)
         infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+    except _ZIP_ERRORS as exc:
         msg = f"{_where(display)}: the zip archive is damaged or truncated ({exc})"
         raise InputError(msg + " (hint: download or copy it again)", code="E-ZIP-CORRUPT") from None
     for info in infos:
@@ -446,7 +454,8 @@ def _open_zip(path: Path, *, layer: str | None) -> tuple[_Source, str | None]:
             raise InputError(msg + " (hint: unpack it with the password and zip it again without one)",
                              code="E-ZIP-ENCRYPTED")
         p = PurePosixPath(info.filename)
-        if info.filename.startswith(("/", "\\")) or ".." in p.parts or "\\" in info.filename or ":" in p.parts[0]:
+        if (not p.parts or info.filename.startswith(("/", "\\")) or ".." in p.parts or "\\" in info.filename
+                or ":" in p.parts[0]):
             msg = f"{_where(display)}: member name {info.filename!r} points outside the archive"
             raise InputError(msg + " (hint: a hostile or broken archive; nbgeo never unpacks it)",
                              code="E-PATH-OUTSIDE")
@@ -491,7 +500,7 @@ def _open_zip(path: Path, *, layer: str | None) -> tuple[_Source, str | None]:
             with archive.open(name) as fh:
                 while fh.read(1 << 20):
                     pass
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+        except _ZIP_ERRORS as exc:
             msg = f"{_where(display)}: member {name!r} is damaged ({exc})"
             raise InputError(msg + " (hint: download or copy the archive again)", code="E-ZIP-CORRUPT") from None
     return src, inner_layer
@@ -625,7 +634,8 @@ def _geojson_details(src: _Source, gdf: gpd.GeoDataFrame, ids: np.ndarray, *, fi
     return (raw_ids if have_ids else None), problems
 
 
-def _mojibake(gdf: pd.DataFrame, *, file: str, layer: str | None, encoding: str | None) -> list[Problem]:
+def _mojibake(gdf: pd.DataFrame, *, file: str, layer: str | None, encoding: str | None,
+              said: str | None = None) -> list[Problem]:
     """Find text that was decoded with the wrong encoding (``±±¾©ÊÐ`` for ``北京市``)."""
     problems = []
     for column in gdf.columns:
@@ -634,7 +644,7 @@ def _mojibake(gdf: pd.DataFrame, *, file: str, layer: str | None, encoding: str 
         values = gdf[column]
         if values.dtype.kind not in "OUT" and not isinstance(values.dtype, pd.StringDtype):
             continue
-        sample = [v for v in pd.unique(values.dropna())[:5000] if isinstance(v, str)]
+        sample = list(dict.fromkeys(v for v in values.dropna().iloc[:20000] if isinstance(v, str)))[:5000]
         text = "".join(sample)
         high = [c for c in text if ord(c) > 127]
         latin = sum(1 for c in high if ord(c) <= 0xFF)
@@ -657,13 +667,37 @@ def _mojibake(gdf: pd.DataFrame, *, file: str, layer: str | None, encoding: str 
                     break
             if guess:
                 break
-        enc_name = guess.split(" ")[3] if guess else "GBK"
-        said = f"read as {encoding}" if encoding else "no .cpg file says how it is encoded"
+        if not guess:  # Latin-1 letters alone can be real text (Café); say so only when another reading fits
+            continue
+        enc_name = guess.split(" ")[3]
+        if said is None:
+            said = f"read as {encoding}" if encoding else "read as UTF-8"
+        hint = (f"pass the encoding: --encoding {enc_name}, or encoding = \"{enc_name}\" in dataset.toml"
+                if said != "stored as text" else "the text was mis-decoded before it was saved: export it again "
+                f"from the source, reading it as {enc_name}")
         problems.append(Problem(
             "E-ENC-SUSPECT", f"text looks mis-decoded, e.g. {example[:20]!r} ({said}){guess}", file=file,
-            layer=layer, column=str(column),
-            hint=f"pass the encoding: --encoding {enc_name}, or encoding = \"{enc_name}\" in dataset.toml"))
+            layer=layer, column=str(column), hint=hint))
     return problems
+
+
+def _plain_columns(df: pd.DataFrame, *, file: str, layer: str | None) -> tuple[pd.DataFrame, list[Problem]]:
+    """Keep attributes scalar and their names unique: lists become JSON text, repeated names are refused."""
+    problems: list[Problem] = []
+    names = [str(c) for c in df.columns]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        problems.append(Problem("E-COLUMN-DUPLICATE", f"column name(s) {', '.join(map(repr, repeated))} occur more "
+                                "than once; which one is meant?", file=file, layer=layer, column=repeated[0],
+                                hint="rename the columns so that each name is used once"))
+        df = df.loc[:, ~pd.Index(names).duplicated()]
+    for column in df.columns:
+        values = df[column]
+        if values.dtype == object and values.map(lambda v: isinstance(v, (list, tuple, dict, np.ndarray))).any():
+            df[column] = values.map(lambda v: json.dumps(v.tolist() if isinstance(v, np.ndarray) else v,
+                                                         ensure_ascii=False, default=str)
+                                    if isinstance(v, (list, tuple, dict, np.ndarray)) else v)
+    return df, problems
 
 
 def _valid_utf8(table: Any) -> bool:
@@ -671,9 +705,12 @@ def _valid_utf8(table: Any) -> bool:
     import pyarrow as pa
 
     for column in table.columns:
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        kind = column.type.storage_type if isinstance(column.type, pa.BaseExtensionType) else column.type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+            chunks = [c.storage if isinstance(c, pa.ExtensionArray) else c for c in column.chunks]
             try:
-                column.validate(full=True)
+                for chunk in chunks:
+                    chunk.validate(full=True)
             except pa.ArrowInvalid:
                 return False
     return True
@@ -688,6 +725,7 @@ class _Read:
 
 def _read_gdal(src: _Source, fmt: Format, *, layer: str | None, encoding: str | None, repair: bool) -> _Read:
     import geopandas as gpd
+    import pyarrow as pa
     import pyogrio
     import pyogrio.errors
     import shapely
@@ -736,12 +774,18 @@ def _read_gdal(src: _Source, fmt: Format, *, layer: str | None, encoding: str | 
                                             "what they are; read as ISO-8859-1", file=file, layer=name))
                 else:
                     raise UnicodeDecodeError("utf-8", b"", 0, 1, "invalid UTF-8 text in the attributes")
-            df = table.to_pandas()
+            try:
+                df = table.to_pandas()
+            except (pa.ArrowException, ArithmeticError, ValueError, TypeError, LookupError) as exc:
+                msg = f"{_where(file)}: attribute values cannot be read ({type(exc).__name__}: {str(exc)[:160]})"
+                raise InputError(msg + " (hint: export the layer again)", code="E-FILE-PARSE") from None
         except pyogrio.errors.DataLayerError as exc:
             msg = f"{_where(file)}: {exc}"
             raise LayerError(msg, code="E-LAYER-MISSING") from None
         except (pyogrio.errors.DataSourceError, pyogrio.errors.CRSError, pyogrio.errors.GeometryError,
-                pyogrio.errors.FieldError, pyogrio.errors.FeatureError) as exc:
+                pyogrio.errors.FieldError, pyogrio.errors.FeatureError, OSError) as exc:
+            if isinstance(exc, NbgeoError):
+                raise
             raise _parse_failure(src, fmt, exc) from None
         except UnicodeDecodeError as exc:
             if fmt.driver == "GeoJSON":
@@ -758,7 +802,9 @@ def _read_gdal(src: _Source, fmt: Format, *, layer: str | None, encoding: str | 
         wkb = np.where(pd.isna(wkb), None, wkb)
     else:
         wkb = np.full(len(df), None, dtype=object)
-    with np.errstate(invalid="ignore"):  # NaN coordinates are reported by validation, with their feature
+    df, found = _plain_columns(df, file=file, layer=name)
+    problems += found
+    with np.errstate(all="ignore"):  # NaN coordinates are reported by validation, with their feature
         geoms = shapely.from_wkb(wkb, on_invalid="ignore")
     gdf = gpd.GeoDataFrame(df, geometry=geoms, crs=meta["crs"])
     ids = (gdf["id"] if "id" in gdf.columns else pd.Series(np.arange(len(gdf)))).to_numpy()
@@ -782,7 +828,10 @@ def _read_gdal(src: _Source, fmt: Format, *, layer: str | None, encoding: str | 
         problems.append(Problem("W-GEOJSON-NONRFC", f"the file declares a CRS ({gdf.crs.to_string() if gdf.crs else '?'})"
                                 " with the 'crs' member that RFC 7946 removed; honoured", file=file, layer=name,
                                 hint="GeoJSON should be WGS 84 longitude/latitude"))
-    problems += _mojibake(gdf, file=file, layer=name, encoding=encoding)
+    no_cpg = src.suffix == ".shp" and encoding is None and parts.get(".cpg") is None
+    said = "no .cpg file says how it is encoded" if no_cpg else None if src.suffix == ".shp" or encoding else (
+        "stored as text")
+    problems += _mojibake(gdf, file=file, layer=name, encoding=encoding, said=said)
     counts = shapely.get_num_coordinates(np.asarray(gdf.geometry.values))
     limits.check_vertices(counts, ids, file=file, layer=name)
     return _Read(gdf, problems, "vector")
@@ -864,19 +913,28 @@ def _decode(data: bytes, *, encoding: str | None, file: str) -> str:
 
 
 def _read_csv(src: _Source, *, encoding: str | None) -> pd.DataFrame:
+    """Read a CSV table as text cells; every row must have as many fields as the header."""
     import csv
     import io as _io
 
     text = _decode(src.read(length=src.size() + 1), encoding=encoding, file=src.display)
     first = text.split("\n", 1)[0]
-    sep = max((",", "\t", ";", "，"), key=first.count)
+    sep = max((",", "\t", ";"), key=first.count)
     try:
-        df = pd.read_csv(_io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True,
-                         quoting=csv.QUOTE_MINIMAL, engine="python" if sep == "，" else "c")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError) as exc:
+        rows = [row for row in csv.reader(_io.StringIO(text, newline=""), delimiter=sep)
+                if any(cell.strip() for cell in row)]
+    except csv.Error as exc:
         msg = f"{_where(src.display)}: not a readable CSV table: {exc}"
-        raise InputError(msg + " (hint: one header row, one row per feature, same number of fields)",
-                         code="E-FILE-PARSE") from None
+        raise InputError(msg + " (hint: save it again as CSV from Excel or WPS)", code="E-FILE-PARSE") from None
+    if not rows:
+        return pd.DataFrame()
+    header = [cell.strip() or f"column_{i + 1}" for i, cell in enumerate(rows[0])]
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            msg = (f"{_where(src.display)}: row {number} has {len(row)} fields but the header has {len(header)} "
+                   "(hint: quote values that contain the separator, e.g. \"121.55,29.87\")")
+            raise InputError(msg, code="E-FILE-PARSE")
+    df = pd.DataFrame([[cell.strip() for cell in row] for row in rows[1:]], columns=header, dtype=object)
     return df.replace("", None)
 
 
@@ -888,15 +946,14 @@ def _read_xlsx(src: _Source, *, sheet: str | None) -> tuple[pd.DataFrame, str]:
     try:
         archive = zipfile.ZipFile(src.path)
         infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except _ZIP_ERRORS as exc:
         msg = f"{_where(display)}: the workbook is damaged or truncated ({exc})"
         raise InputError(msg + " (hint: open and re-save it in Excel or WPS)", code="E-FILE-CORRUPT") from None
     limits.check_zip(sum(i.compress_size for i in infos), sum(i.file_size for i in infos), file=display)
     archive.close()
     try:
         book = openpyxl.load_workbook(src.path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError,
-            zlib.error, AttributeError, IndexError) as exc:
+    except (InvalidFileException, TypeError, AttributeError, IndexError, *_ZIP_ERRORS) as exc:
         msg = f"{_where(display)}: not a readable Excel workbook ({type(exc).__name__}: {str(exc)[:120]})"
         raise InputError(msg + " (hint: open and re-save it as .xlsx)", code="E-FILE-CORRUPT") from None
     except Exception as exc:  # openpyxl raises XML parser errors of several kinds on damaged parts
@@ -923,7 +980,7 @@ def _read_xlsx(src: _Source, *, sheet: str | None) -> tuple[pd.DataFrame, str]:
         raise
     except Exception as exc:
         if type(exc).__module__.startswith(("xml", "openpyxl", "et_xmlfile", "zipfile", "zlib")) or isinstance(
-                exc, (ValueError, KeyError, zipfile.BadZipFile, zlib.error, EOFError, TypeError)):
+                exc, (TypeError, AttributeError, IndexError, *_ZIP_ERRORS)):
             msg = f"{_where(display)}: damaged workbook content ({type(exc).__name__}: {str(exc)[:120]})"
             raise InputError(msg + " (hint: open and re-save it as .xlsx)", code="E-FILE-CORRUPT") from None
         raise
@@ -993,6 +1050,8 @@ def _read_table(src: _Source, *, layer: str | None, encoding: str | None, x: str
     problems: list[Problem] = []
     if df.empty:
         return _Read(gpd.GeoDataFrame(df, geometry=[], crs=None), problems, "table")
+    df, found = _plain_columns(df, file=file, layer=name)
+    problems += found
     lon_col, lat_col, xy_col = _pick_columns(df, x=x, y=y, xy=xy, file=file, layer=name)
     ids = (df["id"] if "id" in df.columns else pd.Series(np.arange(2, len(df) + 2))).to_numpy()
     if xy_col is not None:
@@ -1033,7 +1092,9 @@ def _read_table(src: _Source, *, layer: str | None, encoding: str | None, x: str
             continue
         numeric = pd.to_numeric(data[column], errors="coerce")
         if data[column].notna().any() and numeric.notna().sum() == data[column].notna().sum():
-            data[column] = numeric.astype("Int64") if (numeric.dropna() % 1 == 0).all() else numeric
+            whole = numeric.dropna()
+            exact = bool(((whole % 1 == 0) & (whole.abs() < 2**53)).all())
+            data[column] = numeric.astype("Int64") if exact else numeric.astype(float)
     gdf = gpd.GeoDataFrame(data, geometry=geoms, crs=None)
     problems += _mojibake(gdf, file=file, layer=name, encoding=encoding)
     return _Read(gdf, problems, "table")
@@ -1466,6 +1527,21 @@ def _prepared_for_writing(gdf: gpd.GeoDataFrame, driver: str, *, display: str) -
         msg = (f"cannot write {display!r}: features {', '.join(map(repr, ids))} have NaN or infinite coordinates, "
                "which GeoJSON and GeoPackage cannot hold (hint: validate and fix them first)")
         raise GeometryError(msg, code="E-GEOM-NONFINITE")
+    present = ~shapely.is_missing(geoms)
+    present[present] = ~shapely.is_empty(geoms[present])
+    invalid = np.flatnonzero(present)[~shapely.is_valid(geoms[present])]
+    if len(invalid):
+        ids = out.index.to_numpy()[invalid][:10]
+        msg = (f"cannot write {display!r}: features {', '.join(map(repr, ids))} have invalid geometries, which "
+               "writers may alter silently (hint: validate them and repair with make_valid first)")
+        raise GeometryError(msg, code="E-GEOM-INVALID")
+    for column in out.columns.drop(out.geometry.name):
+        text = out[column].map(lambda v: isinstance(v, str) and "\x00" in v)
+        if text.any():
+            ids = out.index.to_numpy()[text.to_numpy()][:10]
+            msg = (f"cannot write {display!r}: column {column!r} of features {', '.join(map(repr, ids))} holds a NUL "
+                   "character, which GeoJSON and GeoPackage writers drop (hint: remove it)")
+            raise DataError(msg, code="E-VALUE-CONTROL")
     out[out.geometry.name] = shapely.orient_polygons(geoms)  # counter-clockwise exteriors (RFC 7946 §3.1.6)
     if out.index.name is not None or not isinstance(out.index, pd.RangeIndex):
         name = out.index.name or "id"
@@ -1529,7 +1605,8 @@ def save_layer(gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = N
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                pyogrio.write_dataframe(out, tmp, driver=driver, layer=layer or final.stem, **options)
+                pyogrio.write_dataframe(out, tmp, driver=driver, layer=layer or final.stem, promote_to_multi=False,
+                                        **options)
             except (pyogrio.errors.DataSourceError, pyogrio.errors.FieldError, pyogrio.errors.GeometryError,
                     pyogrio.errors.FeatureError, pyogrio.errors.CRSError) as exc:
                 msg = f"could not write {str(final)!r}: {exc}; the previous file, if any, is unchanged"

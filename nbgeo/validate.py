@@ -282,7 +282,8 @@ def verify_layer(gdf: gpd.GeoDataFrame, *, layer: str, file: str | None = None,
     if gdf.index.hasnans:
         problems.append(Problem("E-ID-MISSING", f"{int(gdf.index.isna().sum())} feature(s) have no id",
                                 file=file, layer=layer, column="id", hint="fill the id column"))
-    problems += _geometry_problems(gdf, spec, layer=layer, file=file, max_per_code=max_per_code, datum=datum)
+    with np.errstate(all="ignore"):  # huge or non-finite coordinates are reported, not warned about
+        problems += _geometry_problems(gdf, spec, layer=layer, file=file, max_per_code=max_per_code, datum=datum)
     if spec is not None:
         problems += _column_problems(gdf, spec, layer=layer, file=file, max_per_code=max_per_code)
     return problems
@@ -303,8 +304,8 @@ def _metric_areas(geoms: np.ndarray, crs: object) -> np.ndarray:
 def _polygonal(geoms: np.ndarray) -> np.ndarray:
     """Keep only the polygonal parts of each geometry (``make_valid`` may add points or lines)."""
     out = geoms.copy()
-    mixed = np.flatnonzero(shapely.get_type_id(geoms) == 7)
-    for row in mixed:  # few: only repaired collections
+    mixed = np.flatnonzero(~np.isin(shapely.get_type_id(geoms), (3, 6)))
+    for row in mixed:  # few: only repaired geometries that are not (only) polygons
         parts = shapely.get_parts(geoms[row])
         polys = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
         out[row] = shapely.union_all(polys) if len(polys) else shapely.from_wkt("POLYGON EMPTY")
@@ -351,7 +352,12 @@ def repair_layer(gdf: gpd.GeoDataFrame, *, layer: str, file: str | None = None,
     >>> print(changes[0])  # doctest: +ELLIPSIS
     [W-GEOM-REPAIRED] layer 'clusters', feature 'z1': repaired with make_valid (Self-intersection[121.55 29.85]): area ... m² → 53,557,... m², Polygon → MultiPolygon (hint: ...)
     """
-    spec = spec or LAYERS.get(layer)
+    with np.errstate(all="ignore"):
+        return _repair(gdf, layer=layer, file=file, spec=spec or LAYERS.get(layer))
+
+
+def _repair(gdf: gpd.GeoDataFrame, *, layer: str, file: str | None,
+            spec: LayerSpec | None) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     geoms = np.asarray(gdf.geometry.values).copy()
     ids = gdf.index.to_numpy()
     changes: list[Problem] = []
@@ -372,6 +378,20 @@ def repair_layer(gdf: gpd.GeoDataFrame, *, layer: str, file: str | None = None,
         after = shapely.make_valid(before, method="structure", keep_collapsed=False)
         if spec is not None and set(spec.geom_types) <= set(POLYGONS):
             after = _polygonal(after)
+        # GEOS's make_valid is not robust in floating point: on rare inputs its result touches itself.
+        # Union the parts (exact, then snapped to 1e-9 of a degree or 0.1 mm); what still fails stays reported.
+        grid = 1e-9 if gdf.crs is not None and gdf.crs.is_geographic else 1e-4
+        for size in (None, grid, grid * 100):
+            again = np.flatnonzero(~shapely.is_valid(after))
+            for i in again:
+                try:
+                    after[i] = shapely.union_all(shapely.get_parts(after[i]), grid_size=size)
+                except shapely.errors.GEOSException:
+                    continue
+        if spec is not None and set(spec.geom_types) <= set(POLYGONS):
+            after = _polygonal(after)
+        done = shapely.is_valid(after)
+        rows, before, after, reasons = rows[done], before[done], after[done], reasons[done]
         area0, area1 = _metric_areas(before, gdf.crs), _metric_areas(after, gdf.crs)
         n0, n1 = shapely.get_num_coordinates(before), shapely.get_num_coordinates(after)
         for i, row in enumerate(rows):
@@ -385,13 +405,17 @@ def repair_layer(gdf: gpd.GeoDataFrame, *, layer: str, file: str | None = None,
                 "W-GEOM-REPAIRED",
                 f"repaired with make_valid ({reasons[i]}): area {area0[i]:,.0f} m² → {area1[i]:,.0f} m², {what}",
                 file=file, layer=layer, feature=ids[row], hint="check the repaired shape against the source"))
-        geoms[rows] = after
+        if len(rows):
+            geoms[rows] = after
 
     lines_or_polys = np.flatnonzero(finite & (shapely.get_dimensions(geoms) >= 1))
+    lines_or_polys = lines_or_polys[shapely.is_valid(geoms[lines_or_polys])]
     if len(lines_or_polys):
         cleaned = shapely.remove_repeated_points(geoms[lines_or_polys], tolerance=0.0)
         removed = shapely.get_num_coordinates(geoms[lines_or_polys]) - shapely.get_num_coordinates(cleaned)
-        touched = removed > 0
+        # Only where the shape stays what it was: a valid geometry of the same type.
+        touched = (removed > 0) & shapely.is_valid(cleaned) & (
+            shapely.get_type_id(cleaned) == shapely.get_type_id(geoms[lines_or_polys]))
         if touched.any():
             geoms[lines_or_polys[touched]] = cleaned[touched]
             names = ", ".join(map(repr, ids[lines_or_polys[touched]][:20]))
