@@ -1115,17 +1115,20 @@ def _read_remote(url: str, *, layer: str | None) -> _Read:
         msg = f"{url!r}: remote {suffix or 'files'} are not read; nbgeo reads remote {readable}"
         raise InputError(msg, code="E-FORMAT-FORBIDDEN")
     remote = url if url.startswith("/vsi") else f"/vsicurl/{url}"
-    try:
-        info = pyogrio.read_info(remote, layer=layer)
-        if info["driver"] != fmt.driver:
-            msg = f"{url!r} was opened by GDAL's {info['driver']} driver, not {fmt.driver}; refusing it"
-            raise InputError(msg, code="E-FORMAT-FORBIDDEN")
-        limits.check_features(int(info["features"]), file=url, layer=layer)
-        gdf = gpd.read_file(remote, layer=layer, engine="pyogrio", on_invalid="ignore")
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        msg = f"{url!r} cannot be read: {exc}"
-        raise InputError(msg, code="E-FILE-PARSE") from None
-    return _Read(gdf, [], "vector")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            info = pyogrio.read_info(remote, layer=layer)
+            if info["driver"] != fmt.driver:
+                msg = f"{url!r} was opened by GDAL's {info['driver']} driver, not {fmt.driver}; refusing it"
+                raise InputError(msg, code="E-FORMAT-FORBIDDEN")
+            limits.check_features(int(info["features"]), file=url, layer=layer)
+            gdf = gpd.read_file(remote, layer=layer, engine="pyogrio", on_invalid="ignore")
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
+            said = "; ".join(dict.fromkeys(str(w.message) for w in caught))
+            msg = f"{url!r} cannot be read: {exc}" + (f" ({said})" if said else "")
+            raise InputError(msg + " (hint: is the address right and reachable?)", code="E-FILE-PARSE") from None
+    return _Read(gdf, _gdal_problems(caught, file=url, layer=layer), "vector")
 
 
 def _read(path: str | Path, *, layer: str | None = None, encoding: str | None = None,
