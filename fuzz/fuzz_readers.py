@@ -17,6 +17,7 @@ and the embedded sample, so the fuzzer starts from real files.
 
 from __future__ import annotations
 
+# ruff: noqa: PLC0415 - nbgeo is imported inside atheris's instrumentation, not at the top
 import os
 import shutil
 import sys
@@ -25,7 +26,8 @@ import warnings
 from pathlib import Path
 
 SUFFIXES = (".geojson", ".gpkg", ".zip", ".fgb", ".csv", ".xlsx", ".json")
-_WORK = Path(tempfile.mkdtemp(prefix="nbgeo-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
+_SHM = "/dev/shm"  # noqa: S108 - a private mkdtemp folder in memory: the fuzzer writes a file per run
+_WORK = Path(tempfile.mkdtemp(prefix="nbgeo-fuzz-", dir=_SHM if os.path.isdir(_SHM) else None))
 
 
 def one_input(data: bytes) -> None:
@@ -81,13 +83,14 @@ def seed(folder: Path) -> int:
 
 
 def main() -> None:
+    """Write seeds (``--seed FOLDER``), or fuzz with libFuzzer's command-line options."""
     if len(sys.argv) > 2 and sys.argv[1] == "--seed":
         print(f"wrote {seed(Path(sys.argv[2]))} seeds into {sys.argv[2]}")
         return
     import atheris
 
     with atheris.instrument_imports(include=["nbgeo"]):
-        import nbgeo.io  # noqa: F401
+        import nbgeo.io
         import nbgeo.validate  # noqa: F401
     atheris.Setup(sys.argv, one_input)
     try:

@@ -62,8 +62,8 @@ __all__ = [
     "CoordinateIssue",
     "bd09_to_gcj02",
     "bd09_to_wgs84",
-    "convert_datum",
     "check_coordinates",
+    "convert_datum",
     "convert_gdf_datum",
     "gauss_kruger_crs",
     "gauss_kruger_zone",
@@ -411,7 +411,7 @@ def gauss_kruger_crs(longitude: float, *, zone_width: Literal[3, 6] = 3, prefixe
     >>> gauss_kruger_crs(121.4, prefixed=True).name
     'CGCS2000 / 3-degree Gauss-Kruger zone 40'
     """
-    zone, cm = gauss_kruger_zone(longitude, zone_width=zone_width)
+    _, cm = gauss_kruger_zone(longitude, zone_width=zone_width)
     if zone_width == 3:
         return CRS.from_epsg((4513 if prefixed else 4534) + (cm - 75) // 3)
     return CRS.from_epsg((4491 if prefixed else 4502) + (cm - 75) // 6)
@@ -564,7 +564,7 @@ def _area(crs_wkt: str) -> tuple[float, float, float, float] | None:
 
 
 @lru_cache(maxsize=64)
-def _to_lonlat(crs_wkt: str):  # noqa: ANN202 - a cached pyproj Transformer
+def _to_lonlat(crs_wkt: str):
     from pyproj import Transformer
 
     crs = CRS.from_wkt(crs_wkt)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from corpus.cases import ACCEPTED, ERRORS, Case, build_all
+
 from nbgeo import io, limits
 from nbgeo.cli import main
 from nbgeo.errors import NbgeoError

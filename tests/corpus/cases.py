@@ -15,7 +15,6 @@ Build them all into a folder (for inspection, or as fuzzing seeds)::
 
 from __future__ import annotations
 
-import io as _io
 import json
 import os
 import sqlite3
@@ -30,7 +29,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pyogrio
-from shapely import LineString, Point, Polygon
+from shapely import Polygon
 
 X0, Y0 = 121.55, 29.87  # Ningbo's old town centre
 
