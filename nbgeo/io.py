@@ -341,7 +341,7 @@ def _check_shapefile(src: _Source) -> dict[str, str | None]:
         if parts[suffix] is None:
             what = "the index of the geometries" if suffix == ".shx" else "the attributes"
             msg = f"{_where(src.display)}: the {suffix} part ({what}) is missing"
-            raise InputError(msg + f" (hint: copy every part: .shp, .shx, .dbf, .prj and .cpg)",
+            raise InputError(msg + " (hint: copy every part: .shp, .shx, .dbf, .prj and .cpg)",
                              code="E-SHP-MISSING-PART")
     shp_size = src.size()
     header = src.read(length=100)
