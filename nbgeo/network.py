@@ -572,8 +572,8 @@ def network_from_graph(
     n = len(labels)
     position = {label: i for i, label in enumerate(labels)}
     try:
-        nx_ = np.fromiter((d["x"] for _, d in graph.nodes(data=True)), dtype=np.float64, count=n)
-        ny_ = np.fromiter((d["y"] for _, d in graph.nodes(data=True)), dtype=np.float64, count=n)
+        coords = np.array([(d["x"], d["y"]) for _, d in graph.nodes(data=True)], dtype=np.float64).reshape(n, 2)
+        nx_, ny_ = coords[:, 0].copy(), coords[:, 1].copy()
     except KeyError:
         msg = "every node of the graph needs 'x' and 'y' attributes"
         raise RoadNetworkError(msg, code="E-NET-COORDS") from None
@@ -584,14 +584,26 @@ def network_from_graph(
         nx_, ny_ = np.asarray(nx_, dtype=np.float64), np.asarray(ny_, dtype=np.float64)
 
     multi = graph.is_multigraph()
-    edge_iter = graph.edges(keys=True, data=True) if multi else graph.edges(data=True)
     us, vs, ws, geoms = [], [], [], []
-    for edge in edge_iter:
-        a, b, data = edge[0], edge[1], edge[-1]
-        us.append(position[a])
-        vs.append(position[b])
+    want_geom = split_curves or weight is None
+
+    def take(pa: int, pb: int, data: Mapping[str, Any]) -> None:
+        us.append(pa)
+        vs.append(pb)
         ws.append(np.nan if weight is None else data.get(weight, np.nan))
-        geoms.append(data.get("geometry") if split_curves or weight is None else None)
+        geoms.append(data.get("geometry") if want_geom else None)
+
+    if graph.is_directed():
+        # The adjacency dicts directly: several times faster than networkx's edge views on big graphs.
+        for a, nbrs in graph.adjacency():
+            pa = position[a]
+            for b, attrs in nbrs.items():
+                pb = position[b]
+                for data in (attrs.values() if multi else (attrs,)):
+                    take(pa, pb, data)
+    else:
+        for edge in graph.edges(keys=True, data=True) if multi else graph.edges(data=True):
+            take(position[edge[0]], position[edge[1]], edge[-1])
     u = np.asarray(us, dtype=np.int64)
     v = np.asarray(vs, dtype=np.int64)
     w = np.asarray(ws, dtype=np.float64)
@@ -615,7 +627,7 @@ def network_from_graph(
     else:
         node_ids[:n] = np.arange(n)
     net = network_from_arrays(x, y, u, v, length, crs=crs_text, node_ids=node_ids, meta=meta)
-    log.info("Converted a graph of %d nodes and %d edges to %r", n, graph.number_of_edges(), net)
+    log.info("Converted a graph of %d nodes and %d edges to %r", n, len(us), net)
     return net
 
 
