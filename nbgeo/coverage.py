@@ -998,8 +998,10 @@ def evaluate_coverage(
         present = set(demand_all.index[d_mask & site_year])
         units = units_all[units_all["site"].isin(present).to_numpy()]
         facilities = fac_all[f_mask & _year_filter(fac_all, p["year_column"], y)]
+        # Only the verdict years list how far the uncovered sites are; the other years need the share alone.
         results[y] = _cover(units, facilities, distance=p["distance"], mode=p["mode"], network=net,
-                            weight=p["weight"], max_snap=p["max_snap"], direction=p["direction"], search=None)
+                            weight=p["weight"], max_snap=p["max_snap"], direction=p["direction"],
+                            search=None if y in eval_years else p["distance"])
 
     def verdict(y: int) -> dict[str, Any]:
         cov = results[y]

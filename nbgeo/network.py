@@ -60,6 +60,7 @@ A one-way loop around a block: the way to the facility is not the way back.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io as _io
 import logging
@@ -383,6 +384,18 @@ def road_pieces(net: RoadNetwork) -> _Pieces:
 
 
 def _check_metric_crs(crs: Any) -> str:
+    """The CRS as a string, after checking it is projected in metres."""
+    if isinstance(crs, (str, int)):
+        return _check_metric_crs_cached(crs)
+    return _check_metric_crs_uncached(crs)
+
+
+@functools.lru_cache(maxsize=64)
+def _check_metric_crs_cached(crs: str | int) -> str:
+    return _check_metric_crs_uncached(crs)
+
+
+def _check_metric_crs_uncached(crs: Any) -> str:
     from pyproj import CRS
 
     try:
@@ -395,7 +408,8 @@ def _check_metric_crs(crs: Any) -> str:
         msg = (f"road network CRS must be projected in metres, got {parsed.name!r} ({', '.join(sorted(units))})")
         raise CRSError(msg + " (hint: project the coordinates, e.g. to nbgeo.crs.working_crs())",
                        code="E-CRS-GEOGRAPHIC")
-    return parsed.to_string() if parsed.to_epsg() else parsed.to_wkt()
+    # Keep a string as given: looking up an authority code for a custom projection scans PROJ's database.
+    return crs if isinstance(crs, str) else parsed.to_string()
 
 
 def network_from_arrays(
