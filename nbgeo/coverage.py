@@ -613,7 +613,8 @@ def coverage(
                   max_snap=max_snap, direction=direction, search=search)
 
 
-def _cover(units: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, *, distance: float, mode: str,
+def _cover(units: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, *, distance: float,
+           mode: Literal["network", "straight"],
            network: RoadNetwork | None, weight: str, max_snap: float | None, direction: Literal["to", "from"],
            search: float | None) -> Coverage:
     """Measure prepared units (see :func:`demand_units`) against facilities."""
@@ -772,8 +773,8 @@ def service_areas(
             raise InputError(msg, code="E-NET-MISSING")
         area = _road_band(_road_reach(network, facilities, distance=distance, max_snap=max_snap,
                                       direction=direction), network, resolution)
-    geoms = [] if area is None or area.is_empty else [area]
-    return gpd.GeoDataFrame({"distance": [float(distance)] * len(geoms)}, geometry=geoms, crs=crs)
+    shapes = [] if area is None or area.is_empty else [area]
+    return gpd.GeoDataFrame({"distance": [float(distance)] * len(shapes)}, geometry=shapes, crs=crs)
 
 
 def _road_band(reach: dict[str, np.ndarray], network: RoadNetwork, resolution: float) -> shapely.Geometry | None:

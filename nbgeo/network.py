@@ -736,7 +736,7 @@ def _polyline_lengths(coords_owner: tuple[NDArray[np.float64], NDArray[np.int64]
         coords = np.column_stack([cx, cy])
     seg = np.hypot(np.diff(coords[:, 0]), np.diff(coords[:, 1]))
     same = owner[1:] == owner[:-1]
-    return np.bincount(owner[1:][same], weights=seg[same], minlength=count)
+    return np.asarray(np.bincount(owner[1:][same], weights=seg[same], minlength=count), dtype=np.float64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1033,6 +1033,8 @@ def _read_osm(path: Path, *, network_type: str, crs: str) -> RoadNetwork:
             .with_filter(osmium.filter.KeyFilter("highway"))
         )
         for way in processor:
+            if not isinstance(way, osmium.osm.Way):  # the entity filter lets only ways through
+                continue
             tags = {t.k: t.v for t in way.tags}
             if not is_drivable(tags, network_type):
                 continue
@@ -1217,7 +1219,8 @@ def _dataset_folder(dataset: Dataset | str | Path) -> Path | None:
     if isinstance(dataset, (str, Path)):
         folder = Path(dataset)
         return folder if folder.is_dir() else folder.parent
-    return Path(dataset.path) if getattr(dataset, "path", None) else None
+    path = getattr(dataset, "path", None)
+    return Path(str(path)) if path else None
 
 
 def dataset_networks(dataset: Dataset | str | Path) -> dict[str, NetworkSource]:
@@ -1699,7 +1702,7 @@ def nearest_facility(
     o_geoms, o_index = _to_network_geoms(origins, net, "origins")
     f_geoms, f_index = _to_network_geoms(facilities, net, "facilities")
     # Travel leaves the origin and ends at the facility ("to"), or the other way round ("from").
-    back = "from" if direction == "to" else "to"
+    back: Literal["to", "from"] = "from" if direction == "to" else "to"
     o_acc = access_points(net, o_geoms, max_snap=max_snap, main_component=main_component, direction=direction)
     f_acc = access_points(net, f_geoms, max_snap=max_snap, main_component=main_component, direction=back)
     node_dist, src = node_distances(net, f_acc.node, offsets=f_acc.offset, cutoff=cutoff, direction=direction)
