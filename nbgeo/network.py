@@ -826,6 +826,9 @@ def _check_network_path(path: str | Path) -> Path:
     if not p.is_file():
         msg = f"road network file {text!r} does not exist" if not p.exists() else f"{text!r} is not a file"
         raise InputError(msg, code="E-FILE-MISSING")
+    from . import limits
+
+    limits.check_input_size(p.stat().st_size, file=text, what="the road network file")
     return p
 
 

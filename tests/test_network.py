@@ -450,6 +450,11 @@ def test_reader_refuses_what_it_cannot_read(tmp_path):
     with pytest.raises(RoadNetworkError) as err:
         network.read_network(broken)
     assert err.value.code == "E-NET-PARSE"
+    from nbgeo import limits
+    from nbgeo.errors import LimitError
+
+    with limits.override(max_input_bytes=1000), pytest.raises(LimitError):
+        network.read_network(OSM)
     no_roads = tmp_path / "buildings.osm"
     no_roads.write_text('<osm version="0.6"><node id="1" lat="29.87" lon="121.55"/></osm>')
     with pytest.raises(RoadNetworkError) as err:
