@@ -502,12 +502,17 @@ def _assemble_zonal(counts: np.ndarray, sums: list[ExactSum], zones: gpd.GeoData
 
 
 def _cumulative_by_row(sums: ExactSum, rows: int, cols: int) -> ExactSum:
-    out = ExactSum.zeros(0)
+    """Running sums along each row of a (rows x cols) grid of groups (zone x year)."""
+    nums: list[int] = []
+    pos: list[int] = []
+    neg: list[int] = []
     for r in range(rows):
         block = slice(r * cols, (r + 1) * cols)
         piece = ExactSum(sums.numerators[block], sums.pos_inf[block], sums.neg_inf[block]).cumulative()
-        out = ExactSum(out.numerators + piece.numerators, out.pos_inf + piece.pos_inf, out.neg_inf + piece.neg_inf)
-    return out
+        nums.extend(piece.numerators)
+        pos.extend(piece.pos_inf)
+        neg.extend(piece.neg_inf)
+    return ExactSum(nums, pos, neg)
 
 
 def _reduce(results: Iterable[tuple[np.ndarray, list[ExactSum]]]) -> tuple[np.ndarray, list[ExactSum]]:
@@ -541,12 +546,9 @@ class Engine:
     def close(self) -> None:
         """Release the engine's resources (a local cluster, for Dask)."""
 
-    # Each engine maps a kernel over the chunks of `left`, in order.
     def _map(self, kernel: Callable[..., Any], left: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        """``kernel(chunk, *args[, offset])`` for every chunk of ``left``, results in chunk order."""
         raise NotImplementedError
-
-    def _meta(self, frame: Any) -> Any:
-        return frame
 
     def points_in_polygons(self, points: Any, polygons: gpd.GeoDataFrame) -> pd.DataFrame:
         """Which polygon each point lies in (strictly inside: ``within``).
