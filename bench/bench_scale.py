@@ -22,7 +22,7 @@ default engine; the client (with the scheduler) plus each worker for Dask.
 
 Run alone with ``python bench/bench_scale.py`` (or ``python bench/run.py scale``);
 ``NBGEO_BENCH_SCALE_N`` changes the number of points (default 10,000,000).
-``make bench`` runs it with the default: about 2–3 minutes on the project's
+``make bench`` runs it with the default: 2–5 minutes on the project's
 2-core machine.
 """
 
