@@ -302,7 +302,7 @@ def test_write_report_tables_and_rerun(pg_url: str, postgis_url: str, sample: Da
 
 
 def test_rule_findings_get_their_own_table_with_geometry(pg_url: str, postgis_url: str, sample, ningbo_plan) -> None:
-    """The real audit of the sample: each rule's findings become rows with the failing site's geometry."""
+    """The real audit of the sample: rule findings and uncovered sites become rows with the site's geometry."""
     schema = _schema(pg_url)
     report = _audit(sample, ningbo_plan)
     if "rules" not in report.sections:
@@ -320,6 +320,15 @@ def test_rule_findings_get_their_own_table_with_geometry(pg_url: str, postgis_ur
     for (rule_id, layer, finding), (parent, fid, status, wkb) in zip(findings, rows, strict=True):
         assert (parent, fid, status) == (rule_id, finding["feature_id"], finding["status"])
         if fid is not None and fid in sample[layer].index:
+            assert shapely.from_wkb(wkb).equals(sample[layer].geometry.loc[fid])
+    # Coverage: the demand sites left uncovered, each with its site's geometry.
+    uncovered = [(e["layer"], u["id"]) for e in report.sections.get("coverage", []) for u in e.get("uncovered", [])]
+    if uncovered:
+        with psycopg.connect(postgis_url) as conn:
+            got = conn.execute(sql.SQL("SELECT id, ST_AsBinary(geom) FROM {} ORDER BY entry, item").format(
+                sql.Identifier(schema, "nbgeo_coverage_uncovered"))).fetchall()
+        assert [g[0] for g in got] == [fid for _, fid in uncovered]
+        for (layer, fid), (_, wkb) in zip(uncovered, got, strict=True):
             assert shapely.from_wkb(wkb).equals(sample[layer].geometry.loc[fid])
 
 
