@@ -87,7 +87,7 @@ import pandas as pd
 import shapely
 
 from ._clip import overlap_area
-from .errors import CRSError, RuleError
+from .errors import CRSError, InputError, RuleError
 from .plan import AREA_UNITS, RuleSpec
 
 if TYPE_CHECKING:
@@ -1556,7 +1556,14 @@ def evaluate_rule(rule: RuleSpec, dataset: Dataset, *, tolerance_band: float | N
             except ImportError:  # pragma: no cover - nbgeo.network ships with nbgeo
                 msg = f"rule {rule.id!r}: by = 'road' needs nbgeo.network"
                 raise RuleError(msg + " (hint: use by = 'straight')", code="E-RULE-NETWORK") from None
-            net = read_dataset_network(dataset, str(p.get("network", "roads")))
+            name = str(p.get("network", "roads"))
+            try:
+                net = read_dataset_network(dataset, name)
+            except InputError as exc:
+                if exc.code != "E-NET-MISSING":
+                    raise
+                # Like a missing layer or DEM: the sites cannot be measured, so they are unknown.
+                return _unknown_result(rule, f"dataset declares no road network {name!r} to measure by road", sites)
         return check_access(sites, against, max_distance=float(p["max_distance"]), network=net, **common)
     if kind == "area":
         return check_area(sites, min_area=p.get("min_area"), max_area=p.get("max_area"), unit=p.get("unit", "m2"),

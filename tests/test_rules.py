@@ -452,15 +452,13 @@ def test_access_by_road_uses_the_network() -> None:
     assert col(loose, "value")[0] == 470.0 and col(loose, "status")[:2] == ["pass", "pass"]
 
 
-def test_access_by_road_needs_a_declared_network() -> None:
-    from nbgeo.errors import InputError
-
+def test_access_by_road_without_a_declared_network_is_unknown() -> None:
     ds = _dataset(featured_parks=gdf([box(0, 0, 10, 10)], ["p"], crs=working_crs()),
                   clusters=gdf([box(20, 0, 30, 10)], ["c"], crs=working_crs()))
     spec = RuleSpec("r", "featured_parks", "access", {"against": "clusters", "max_distance": 100, "by": "road"})
-    with pytest.raises(InputError) as info:
-        rules.evaluate_rule(spec, ds)
-    assert info.value.code == "E-NET-MISSING"
+    result = rules.evaluate_rule(spec, ds)
+    assert result.status == "unknown" and col(result, "status") == ["unknown"]
+    assert result.reasons()["p"] == "dataset declares no road network 'roads' to measure by road"
     with pytest.raises(RuleError, match="by must be"):
         rules.evaluate_rule(RuleSpec("r", "featured_parks", "access",
                                      {"against": "clusters", "max_distance": 100, "by": "air"}), ds)
