@@ -1047,11 +1047,9 @@ def _read_table(src: _Source, *, layer: str | None, encoding: str | None, x: str
     else:
         df, name = _read_xlsx(src, sheet=layer)
     limits.check_features(len(df), file=file, layer=name)
-    problems: list[Problem] = []
+    df, problems = _plain_columns(df, file=file, layer=name)
     if df.empty:
         return _Read(gpd.GeoDataFrame(df, geometry=[], crs=None), problems, "table")
-    df, found = _plain_columns(df, file=file, layer=name)
-    problems += found
     lon_col, lat_col, xy_col = _pick_columns(df, x=x, y=y, xy=xy, file=file, layer=name)
     ids = (df["id"] if "id" in df.columns else pd.Series(np.arange(2, len(df) + 2))).to_numpy()
     if xy_col is not None:
