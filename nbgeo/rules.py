@@ -487,20 +487,22 @@ class _Measure:
         return self.limit - self.value if self.upper else self.value - self.limit
 
 
-def _verdicts(m: _Measure, band: NDArray[np.float64]) -> NDArray[np.object_]:
+def _verdicts(m: _Measure, band: NDArray[np.float64]) -> pd.Categorical:
+    """The status of every site, as a categorical of :data:`STATUSES` (built from codes: no string work)."""
+    PASS, FAIL, UNKNOWN = 0, 1, 2  # positions in STATUSES
     margin = m.margin
     with np.errstate(invalid="ignore"):
-        status = np.where(margin >= 0, "pass", "fail").astype(object)
+        code = np.where(margin >= 0, PASS, FAIL).astype(np.int8)
         near = (band > 0) & (np.abs(margin) <= band)
     if m.certain is not None:
         near &= ~m.certain
-    status[near] = "unknown"
-    status[np.isnan(margin)] = "unknown"
+    code[near] = UNKNOWN
+    code[np.isnan(margin)] = UNKNOWN
     if m.absent is not None:
-        status[m.absent] = "pass"
+        code[m.absent] = PASS
     if m.missing is not None:
-        status[m.missing] = "unknown"
-    return status
+        code[m.missing] = UNKNOWN
+    return pd.Categorical.from_codes(code, categories=STATUSES)
 
 
 def _band(limit: NDArray[np.float64], tolerance: float | None, tolerance_band: float | None) -> NDArray[np.float64]:
@@ -520,7 +522,7 @@ def _result(rule: RuleSpec, index: pd.Index, m: _Measure, *, tolerance: float | 
     status = _verdicts(m, band)
     other = pd.Series(m.other, dtype=object)
     other = other.where(other.notna(), None).to_numpy()
-    frame = pd.DataFrame({"status": pd.Categorical(status, categories=STATUSES), "value": m.value.astype(float),
+    frame = pd.DataFrame({"status": status, "value": m.value.astype(float),
                           "limit": m.limit, "margin": m.margin,
                           "unit": pd.Categorical.from_codes(np.zeros(len(index), dtype=np.int8), [m.unit]),
                           "other": pd.Series(other, index=index, dtype=object)}, index=index)
