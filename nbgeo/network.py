@@ -665,8 +665,7 @@ def _split_edges(
     proportion to their length, or the pieces' own lengths where ``w`` is NaN.
     """
     n = len(x)
-    has_geom = np.array([g is not None and not shapely.is_empty(g) for g in geoms], dtype=bool) \
-        if len(geoms) else np.zeros(0, dtype=bool)
+    has_geom = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if len(geoms) else np.zeros(0, dtype=bool)
     if not split or not has_geom.any():
         planar = np.hypot(x[v] - x[u], y[v] - y[u])
         curved = np.zeros(len(u))
