@@ -634,6 +634,21 @@ def _geojson_details(src: _Source, gdf: gpd.GeoDataFrame, ids: np.ndarray, *, fi
     return (raw_ids if have_ids else None), problems
 
 
+def _redecode(values: list[str], source: str, enc: str) -> list[str] | None:
+    """Re-read mis-decoded text; None unless (nearly) all of it becomes mostly CJK text in ``enc``."""
+    decoded = []
+    for value in values:
+        try:
+            decoded.append(value.encode(source).decode(enc))
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            continue
+    if len(decoded) < 0.9 * len(values):
+        return None
+    wide = [c for c in "".join(decoded) if ord(c) > 127]
+    cjk = sum(1 for c in wide if "\u4e00" <= c <= "\u9fff")
+    return decoded if cjk >= 2 and cjk >= 0.7 * len(wide) else None
+
+
 def _mojibake(gdf: pd.DataFrame, *, file: str, layer: str | None, encoding: str | None,
               said: str | None = None) -> list[Problem]:
     """Find text that was decoded with the wrong encoding (``±±¾©ÊÐ`` for ``北京市``)."""
@@ -650,20 +665,15 @@ def _mojibake(gdf: pd.DataFrame, *, file: str, layer: str | None, encoding: str 
         latin = sum(1 for c in high if ord(c) <= 0xFF)
         if len(high) < 4 or latin < 0.6 * len(high):
             continue
-        example = next((v for v in sample if any(0x80 <= ord(c) <= 0xFF for c in v)), "")
-        guess = ""
+        suspects = [v for v in sample if any(0x80 <= ord(c) <= 0xFF for c in v)]
+        example, guess = suspects[0], ""
         for source in ("latin-1", "cp1252"):
-            try:
-                raw = example.encode(source)
-            except UnicodeEncodeError:
-                continue
             for enc in ("utf-8", "gb18030", "big5"):
-                try:
-                    decoded = raw.decode(enc)
-                except UnicodeDecodeError:
-                    continue
-                if any("\u4e00" <= c <= "\u9fff" for c in decoded):
-                    guess = f"; read as {'GBK' if enc == 'gb18030' else enc.upper()} it gives {decoded[:20]!r}"
+                decoded = _redecode(suspects, source, enc)
+                if decoded is not None:
+                    guess = (f"; read as {'GBK' if enc == 'gb18030' else enc.upper()} it gives "
+                             f"{decoded[0][:20]!r}")
+                    example = suspects[0]
                     break
             if guess:
                 break
@@ -1600,7 +1610,9 @@ def save_layer(gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = N
                " (hint: write .gpkg)")
         raise OutputError(msg, code="E-IO-FORMAT")
     out = _prepared_for_writing(gdf, driver, display=str(final))
-    options: dict[str, Any] = {"RFC7946": "YES", "WRITE_BBOX": "NO"} if driver == "GeoJSON" else {}
+    # Full precision: RFC 7946 allows it, and rounding to 7 decimals would change geometries silently.
+    options: dict[str, Any] = ({"RFC7946": "YES", "WRITE_BBOX": "NO", "COORDINATE_PRECISION": 15}
+                               if driver == "GeoJSON" else {})
     with atomic_path(final, overwrite=overwrite, suffix=final.suffix) as tmp:
         tmp.unlink()  # GDAL creates the file itself
         with warnings.catch_warnings(record=True) as caught:

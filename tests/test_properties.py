@@ -205,9 +205,9 @@ def test_save_and_read_round_trip(tmp_path_factory, g, suffix, names):
     assert list(back["name"].fillna("")) == list(layer["name"])
     for a, b in zip(layer.geometry, back.geometry, strict=True):
         if suffix == ".gpkg":
-            assert shapely.equals_exact(shapely.normalize(a), shapely.normalize(b), tolerance=0.0)
+            assert shapely.equals_exact(shapely.normalize(a), shapely.normalize(b), tolerance=0.0), (a.wkt, b.wkt)
         else:  # RFC 7946 output keeps 7 decimals (about 1 cm); vertices that round together merge
-            assert shapely.hausdorff_distance(a, b) < 1e-7
+            assert shapely.hausdorff_distance(a, b) < 1e-7, (a.wkt, b.wkt)
 
 
 def pd_index(n: int) -> list[str]:
