@@ -245,6 +245,9 @@ def _cell_sizes(info: RasterInfo, rows: NDArray[np.int64]) -> tuple[Any, Any]:
     from pyproj import CRS
 
     ellipsoid = CRS.from_user_input(info.crs).ellipsoid
+    if ellipsoid is None:
+        msg = f"raster {info.path!r}: its geographic CRS {info.crs} names no ellipsoid to measure cells in metres"
+        raise CRSError(msg + " (hint: assign a CRS such as EPSG:4326 or EPSG:4490)", code="E-CRS-INVALID")
     sa, inv_f = ellipsoid.semi_major_metre, ellipsoid.inverse_flattening
     ecc2 = 0.0 if not inv_f else (2 - 1 / inv_f) / inv_f
     lat = np.radians(f + (rows + 0.5) * e)
@@ -261,7 +264,7 @@ def _check_unit(unit: str) -> None:
         raise InputError(msg, code="E-RASTER-UNIT")
 
 
-def _horn(win: NDArray[np.float64], dx: Any, dy: Any, unit: str) -> NDArray[np.float64]:
+def _horn(win: Sequence[NDArray[Any]] | NDArray[Any], dx: Any, dy: Any, unit: str) -> NDArray[np.float64]:
     """Horn slope from the nine neighbour arrays ``win[k]`` (row-major 3 × 3 order)."""
     a, b, c, d, e, f, g, h, i = win
     dzdx = ((c + 2 * f + i) - (a + 2 * d + g)) / (8.0 * dx)

@@ -644,8 +644,8 @@ def check_exclusion(
         limit, unit = float(max_share), "%"
     else:
         value = total
-        limit = float(max_length if kind == "line" else max_area if kind == "polygon" else 0.0) if (
-            (kind == "line" and max_length is not None) or (kind == "polygon" and max_area is not None)) else 0.0
+        allowed = {"line": max_length, "polygon": max_area}.get(kind)  # points: any depth fails
+        limit = 0.0 if allowed is None else float(allowed)
         unit = {"polygon": "m2", "line": "m", "point": "m"}[kind]
     m = _Measure(value=value, limit=np.full(n, limit), upper=True, unit=unit, other=other,
                  certain=(value == 0) & (limit == 0) if kind != "point" else (total == 0) & ~np.isin(np.arange(n), s))
