@@ -16,25 +16,26 @@ so does ``Dataset.path``. Without a password in the URL, libpq's usual
 ``nbgeo_manifest``, with one row per layer, the database twin of
 ``dataset.toml``:
 
-============== ============================================================
-column         meaning
-============== ============================================================
-layer          layer name (``chargers``, ``land_transfers``, ...); required
-table_name     its table (``name`` or ``schema.name``); required
-geometry_column the geometry column (default: the table's only one)
-id_column      the feature id column (default ``id``)
-source, licence, datum, crs, illustrative, note
-               as in ``dataset.toml``; ``datum`` GCJ-02 / BD-09 is converted
-position       manifest order (optional)
-============== ============================================================
+=================  =========================================================
+column             meaning
+=================  =========================================================
+layer              layer name (``chargers``, ``land_transfers``, ...); required
+table_name         its table (``name`` or ``schema.name``); required
+geometry_column    the geometry column (default: the table's only one)
+id_column          the feature id column (default ``id``)
+source, licence,   as in ``dataset.toml``; ``datum`` GCJ-02 / BD-09 is
+datum, crs,        converted to WGS 84
+illustrative, note
+position           manifest order (optional)
+=================  =========================================================
 
 An optional one-row table ``nbgeo_dataset (name, title)`` names the dataset;
-without it the dataset is named after the schema. Rasters (a DEM) are not
-read from the database: a dataset from PostGIS has vector layers only, so its
-slope rules are ``unknown``, saying so. Layers are validated exactly
+without it the dataset is named after the schema. Layers are validated exactly
 as files are (:func:`nbgeo.validate.verify_layer`), converted to WGS 84 and
 indexed by their id. :func:`write_dataset` creates all of this from a
-:class:`~nbgeo.layers.Dataset`.
+:class:`~nbgeo.layers.Dataset`. Rasters (a DEM) and road networks stay files:
+a dataset read from PostGIS has vector layers only, so its slope rules and its
+measures by road are ``unknown``, saying why.
 
 **Writing.** :func:`write_report` writes, in one transaction:
 
@@ -53,13 +54,15 @@ indexed by their id. :func:`write_dataset` creates all of this from a
 
 An audit is identified by ``(plan_id, dataset, audit_year)``: writing it again
 first deletes its rows from every ``nbgeo_`` table, so a rerun never
-duplicates anything, and other audits in the same tables are left alone. If the connection dies midway, PostgreSQL rolls
-the transaction back: no table is left half-written (the tables themselves are
-created inside the same transaction).
+duplicates anything, and other audits in the same tables are left alone. If
+the connection dies midway, PostgreSQL rolls the transaction back: no table is
+left half-written (the tables themselves are created inside the same
+transaction).
 
-Safety: every value is a bound parameter; every table, column and schema name
-is checked against ``^[A-Za-z_][A-Za-z0-9_]{0,62}$`` (``E-DB-IDENT``) and
-quoted with :class:`psycopg.sql.Identifier`; no SQL text is built from data.
+Safety: every value is a bound parameter (or, when :func:`write_dataset` loads
+layers, a row of ``COPY`` data: never SQL text); every table, column and schema
+name is checked against ``^[A-Za-z_][A-Za-z0-9_]{0,62}$`` (``E-DB-IDENT``) and
+quoted with :class:`psycopg.sql.Identifier`; no SQL is built with f-strings.
 
 Examples
 --------
