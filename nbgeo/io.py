@@ -661,11 +661,11 @@ def _mojibake(gdf: pd.DataFrame, *, file: str, layer: str | None, encoding: str 
             continue
         sample = list(dict.fromkeys(v for v in values.dropna().iloc[:20000] if isinstance(v, str)))[:5000]
         text = "".join(sample)
-        high = [c for c in text if ord(c) > 127]
-        latin = sum(1 for c in high if ord(c) <= 0xFF)
-        if len(high) < 4 or latin < 0.6 * len(high):
+        high = [c for c in text if ord(c) > 127 and c not in "\xa0\xad"]  # no-break space, soft hyphen: real text
+        latin = [c for c in high if ord(c) <= 0xFF]
+        if len(set(latin)) < 4 or len(latin) < 0.6 * len(high):
             continue
-        suspects = [v for v in sample if any(0x80 <= ord(c) <= 0xFF for c in v)]
+        suspects = [v for v in sample if any(0x80 <= ord(c) <= 0xFF and c not in "\xa0\xad" for c in v)]
         example, guess = suspects[0], ""
         for source in ("latin-1", "cp1252"):
             for enc in ("utf-8", "gb18030", "big5"):
