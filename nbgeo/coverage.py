@@ -57,6 +57,7 @@ import shapely
 
 from . import network as _net
 from .errors import InputError, PlanError
+from .plan import margin_of, meets
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -886,14 +887,6 @@ def _year_filter(gdf: gpd.GeoDataFrame, column: str, year: int) -> pd.Series:
     return (years <= year).fillna(False).astype(bool)
 
 
-def _compare(op: str, actual: float, threshold: float) -> tuple[bool, float]:
-    met = {">=": actual >= threshold, ">": actual > threshold, "<=": actual <= threshold,
-           "<": actual < threshold, "==": actual == threshold}[op]
-    margin = threshold - actual if op in ("<=", "<") else (-abs(actual - threshold) if op == "==" else
-                                                          actual - threshold)
-    return bool(met), float(margin)
-
-
 def evaluate_coverage(
     spec: CoverageSpec,
     dataset: Dataset,
@@ -1013,7 +1006,7 @@ def evaluate_coverage(
                          note=f"no {spec.demand!r} sites in {y} after the filters")
             return entry
         actual = round(share, 6)
-        met, margin = _compare(p["op"], actual, p["threshold"])
+        met, margin = meets(p["op"], actual, p["threshold"]), margin_of(p["op"], actual, p["threshold"])
         sites = cov.sites()
         unc = cov.uncovered()
         entry.update(actual=actual, status="met" if met else "not_met", margin=round(margin, 6), note="")

@@ -92,6 +92,8 @@ __all__ = [
     "SitingSpec",
     "SuitabilitySpec",
     "Target",
+    "margin_of",
+    "meets",
     "plan_from_dict",
     "read_plan",
 ]
@@ -102,6 +104,38 @@ YEAR_MODES = ("cumulative", "each_year")
 AREA_UNITS = {"m2": 1.0, "ha": 1e4, "km2": 1e6}
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def meets(op: str, actual: float, threshold: float) -> bool:
+    """Whether ``actual op threshold`` holds: the one comparison behind every verdict.
+
+    Examples
+    --------
+    >>> meets(">", 10000, 10000), meets(">=", 10000, 10000), meets("<=", 3, 5)
+    (False, True, True)
+    """
+    return {
+        ">=": actual >= threshold,
+        ">": actual > threshold,
+        "<=": actual <= threshold,
+        "<": actual < threshold,
+        "==": actual == threshold,
+    }[op]
+
+
+def margin_of(op: str, actual: float, threshold: float) -> float:
+    """Signed distance from the threshold, positive on the good side (float noise rounded away).
+
+    Examples
+    --------
+    >>> margin_of(">=", 215, 200), margin_of("<=", 7, 5), margin_of("==", 4, 6)
+    (15.0, -2.0, -2.0)
+    """
+    if op in ("<=", "<"):
+        return round(float(threshold - actual), 12)
+    if op == "==":
+        return -abs(float(actual - threshold))
+    return round(float(actual - threshold), 12)
 
 
 def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -245,21 +279,11 @@ class Target:
 
     def compare(self, actual: float) -> bool:
         """Whether ``actual`` meets the target."""
-        return {
-            ">=": actual >= self.threshold,
-            ">": actual > self.threshold,
-            "<=": actual <= self.threshold,
-            "<": actual < self.threshold,
-            "==": actual == self.threshold,
-        }[self.op]
+        return meets(self.op, actual, self.threshold)
 
     def margin(self, actual: float) -> float:
         """Signed distance from the threshold, positive on the good side."""
-        if self.op in ("<=", "<"):
-            return self.threshold - actual
-        if self.op == "==":
-            return -abs(actual - self.threshold)
-        return actual - self.threshold
+        return margin_of(self.op, actual, self.threshold)
 
 
 @dataclass(frozen=True, eq=False)
@@ -398,21 +422,11 @@ class IndicatorSpec:
 
     def compare(self, actual: float) -> bool:
         """Whether ``actual`` meets the indicator's threshold."""
-        return {
-            ">=": actual >= self.threshold,
-            ">": actual > self.threshold,
-            "<=": actual <= self.threshold,
-            "<": actual < self.threshold,
-            "==": actual == self.threshold,
-        }[self.op]
+        return meets(self.op, actual, self.threshold)
 
     def margin(self, actual: float) -> float:
         """Signed distance from the threshold, positive on the good side."""
-        if self.op in ("<=", "<"):
-            return round(self.threshold - actual, 12)
-        if self.op == "==":
-            return -abs(actual - self.threshold)
-        return round(actual - self.threshold, 12)
+        return margin_of(self.op, actual, self.threshold)
 
 
 @dataclass(frozen=True, eq=False)
