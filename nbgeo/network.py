@@ -22,10 +22,13 @@ entry ``(i, j)`` is the length in metres of the road from node ``i`` to node
   the network (a car park, a data error).
 * **Distances.** :func:`nearest_facility` gives, for arbitrary points, parks or
   lines, the road distance to the nearest facility and which facility it is.
-  It is one multi-source Dijkstra (``scipy.sparse.csgraph.dijkstra`` with
-  ``min_only`` and ``limit``) on the **reversed** graph, because "distance to
-  the nearest charger" is travelled from the site to the charger, and one-way
-  streets make that differ from the way back.
+  It is one multi-source Dijkstra with a cutoff on the **reversed** graph,
+  because "distance to the nearest charger" is travelled from the site to the
+  charger, and one-way streets make that differ from the way back. Small
+  searches run ``scipy.sparse.csgraph.dijkstra`` (``min_only``, ``limit``);
+  many facilities on a large graph run nbgeo's vectorised bucket search
+  (:func:`node_distances`, ``search=``), about twice as fast there, with the
+  same distances.
 
 Distance model
 --------------
@@ -40,8 +43,9 @@ straight distance from ``g`` to access node ``a``:
 
 where ``D(a, b)`` is the shortest road distance from node ``a`` to node ``b``
 along the directed graph. The facility-side snapping distances enter the
-Dijkstra as the lengths of edges from one virtual source to every facility
-node, so the minimum is exact, not an approximation.
+Dijkstra as starting distances at the facility nodes (for SciPy's, as the
+lengths of edges from one virtual source to every facility node), so the
+minimum is exact, not an approximation.
 
 Examples
 --------
@@ -1520,6 +1524,7 @@ def node_distances(
     offsets: ArrayLike | None = None,
     cutoff: float | None = None,
     direction: Literal["to", "from"] = "to",
+    search: Literal["auto", "heap", "buckets"] = "auto",
 ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Road distance between every node and its nearest source node: one multi-source Dijkstra.
 
@@ -1539,13 +1544,22 @@ def node_distances(
         ``"to"``: distance from each node *to* its nearest source, searched on
         the reversed graph (what "distance to the nearest charger" means).
         ``"from"``: distance from the nearest source to each node.
+    search
+        How the Dijkstra keeps its frontier; every choice gives the same
+        distances. ``"heap"``: SciPy's ``csgraph.dijkstra`` (one Fibonacci
+        heap, fastest when the search stays small or the graph fits in the
+        processor's cache). ``"buckets"``: nbgeo's vectorised bucket search
+        (:func:`_bucket_search`), about twice as fast when many sources sweep
+        most of a large graph. ``"auto"`` (default) takes the buckets from
+        :data:`_BUCKETS_MIN_SOURCES` sources on graphs of at least
+        :data:`_BUCKETS_MIN_EDGES` edges, measured by ``bench/bench_network.py``.
 
     Returns
     -------
     distance, source
         Per node, the distance in metres (``inf`` when no source is within
         ``cutoff`` or reachable) and the position in ``sources`` of the nearest
-        source (``-1`` where none).
+        source (``-1`` where none; on exact ties, one of the nearest).
 
     Examples
     --------
@@ -1558,6 +1572,8 @@ def node_distances(
     [inf, inf, inf, 0.0]
     >>> node_distances(net, [1, 3], offsets=[500.0, 0.0], cutoff=250)[0].tolist()
     [inf, 200.0, 100.0, 0.0]
+    >>> node_distances(net, [1, 3], offsets=[500.0, 0.0], cutoff=250, search="buckets")[0].tolist()
+    [inf, 200.0, 100.0, 0.0]
     """
     src = np.asarray(sources, dtype=np.int64).ravel()
     n = net.n_nodes
@@ -1566,6 +1582,9 @@ def node_distances(
         raise RoadNetworkError(msg, code="E-NET-NODE")
     if direction not in ("to", "from"):
         msg = f"direction must be 'to' or 'from', got {direction!r}"
+        raise InputError(msg, code="E-PARAM-VALUE")
+    if search not in ("auto", "heap", "buckets"):
+        msg = f"search must be 'auto', 'heap' or 'buckets', got {search!r}"
         raise InputError(msg, code="E-PARAM-VALUE")
     limit = np.inf if cutoff is None else float(cutoff)
     dist = np.full(n, np.inf)
@@ -1587,6 +1606,14 @@ def node_distances(
     keep = node_off <= limit
     nodes, best, node_off = nodes[keep], best[keep], node_off[keep]
     if len(nodes) == 0:
+        return dist, nearest
+
+    if search == "buckets" or (search == "auto" and len(nodes) >= _BUCKETS_MIN_SOURCES
+                               and graph.nnz >= _BUCKETS_MIN_EDGES):
+        d, owner = _bucket_search(graph, nodes, node_off, limit)
+        reached = owner >= 0
+        dist[reached] = d[reached]
+        nearest[reached] = best[owner[reached]]
         return dist, nearest
 
     if not node_off.any():
@@ -1622,6 +1649,113 @@ def node_distances(
     lookup[nodes] = best
     nearest[reached] = lookup[root[reached]]
     return dist, nearest
+
+
+#: ``node_distances(search="auto")`` sweeps with buckets from this many source nodes...
+_BUCKETS_MIN_SOURCES = 256
+#: ...on graphs with at least this many directed edges (smaller ones fit in cache, where the heap is as fast).
+_BUCKETS_MIN_EDGES = 250_000
+
+
+def _edge_spans(indptr: NDArray[np.int64], nodes: NDArray[np.int64], degree: NDArray[np.int64], total: int
+                ) -> NDArray[np.int64]:
+    """The CSR positions of the out-edges of ``nodes``, concatenated (``total`` of them, ``total > 0``)."""
+    out = np.ones(total, dtype=np.int64)
+    has = degree > 0
+    starts, counts = indptr[nodes[has]], degree[has]
+    ends = np.cumsum(counts)
+    out[0] = starts[0]
+    # Where each node's run begins, jump from the end of the previous run to its first edge.
+    out[ends[:-1]] = starts[1:] - (starts[:-1] + counts[:-1] - 1)
+    return np.cumsum(out, out=out)
+
+
+def _bucket_search(graph: sparse.csr_array, nodes: NDArray[np.int64], offsets: NDArray[np.float64],
+                   limit: float) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Multi-source Dijkstra by distance buckets, each bucket relaxed in a few whole-array steps.
+
+    Nodes whose tentative distance lies in ``[lo, lo + delta)``, ``lo`` being
+    the least tentative distance of any unsettled node, are taken together:
+    all their out-edges are relaxed at once (one gather, one ``minimum.at``
+    scatter), and the nodes they improve within the bucket are relaxed again
+    until none improves (label correcting inside a bucket, as in Meyer and
+    Sanders' delta-stepping, *J. Algorithms* 49, 2003). Every node of the
+    bucket then holds its shortest distance: a shorter path would have to
+    pass through a node still outside it, at ``lo + delta`` or beyond. With
+    ``delta`` at most the shortest edge, each bucket takes one pass (Dinitz's
+    rule); nbgeo uses about 2.5 mean edge lengths, which measured best on grids
+    and on the sample's network (few buckets, few repeats).
+
+    Each distance is the sum ``d(u) + w(u, v)`` along the path, computed as
+    ``csgraph.dijkstra`` computes it, so the two agree to the last bit except
+    where two different paths tie to within rounding.
+
+    Parameters
+    ----------
+    graph
+        CSR matrix of edge lengths (non-negative).
+    nodes
+        Distinct source nodes.
+    offsets
+        Starting distance of each source node, each at most ``limit``.
+    limit
+        Nodes farther than this stay unreached (inclusive).
+
+    Returns
+    -------
+    distance, owner
+        Per node, the distance (``inf`` when unreached) and the position in
+        ``nodes`` of its nearest source (``-1`` when unreached).
+    """
+    n = graph.shape[0]
+    indptr = graph.indptr.astype(np.int64, copy=False)
+    indices, lengths = graph.indices, graph.data
+    degree = np.diff(indptr)
+    # Distances start just above the limit: one comparison then enforces both "shorter" and "within the limit".
+    barrier = np.nextafter(limit, np.inf)
+    dist = np.full(n, barrier)
+    owner = np.full(n, -1, dtype=np.int64)
+    dist[nodes] = offsets
+    owner[nodes] = np.arange(len(nodes))
+    mean = float(lengths.mean()) if len(lengths) else 1.0
+    delta = max(float(lengths.min(initial=0.0)), min(2.5 * mean, limit / 4))
+    if not delta > 0:  # every edge has length 0 (or the limit is 0): any positive width is correct
+        delta = 1.0
+    waiting = np.zeros(n, dtype=bool)  # tentative, unsettled, listed in `front`
+    front = nodes.copy()
+    waiting[front] = True
+    while front.size:
+        d_front = dist[front]
+        bound = float(d_front.min()) + delta
+        take = d_front < bound
+        batch, front = front[take], front[~take]
+        waiting[batch] = False
+        while batch.size:
+            deg = degree[batch]
+            total = int(deg.sum())
+            if total == 0:
+                break
+            edge = _edge_spans(indptr, batch, deg, total)
+            head = indices[edge]
+            cand = np.repeat(dist[batch], deg)
+            cand += lengths[edge]
+            better = np.flatnonzero(cand < dist[head])
+            if better.size == 0:
+                break
+            head, cand = head[better], cand[better]
+            via = np.repeat(owner[batch], deg)[better]
+            np.minimum.at(dist, head, cand)
+            won = cand == dist[head]
+            head = head[won]
+            owner[head] = via[won]
+            near = dist[head] < bound
+            batch = head[near]  # improved inside the bucket: relax again
+            far = head[~near]
+            far = far[~waiting[far]]
+            waiting[far] = True
+            front = np.concatenate([front, far])
+    dist[owner < 0] = np.inf
+    return dist, owner
 
 
 def _min_per_owner(owner: NDArray[np.int64], value: NDArray[np.float64], n: int

@@ -231,9 +231,10 @@ def random_networks(draw):
     return n, u, v, [float(x) for x in w], sources, [float(x) for x in offsets], cutoff
 
 
+@pytest.mark.parametrize("search", ["heap", "buckets"])
 @settings(max_examples=120, deadline=None)
 @given(random_networks())
-def test_node_distances_match_networkx(case):
+def test_node_distances_match_networkx(search, case):
     n, u, v, w, sources, offsets, cutoff = case
     net = network.network_from_arrays(np.arange(n, dtype=float), np.zeros(n), u, v, w, crs=UTM)
     g = nx.MultiDiGraph()
@@ -243,7 +244,7 @@ def test_node_distances_match_networkx(case):
     for s, off in zip(sources, offsets, strict=True):
         g.add_edge("virtual", s, length=off)
     expected = nx.single_source_dijkstra_path_length(g, "virtual", cutoff=cutoff, weight="length")
-    d, src = network.node_distances(net, sources, offsets=offsets, cutoff=cutoff)
+    d, src = network.node_distances(net, sources, offsets=offsets, cutoff=cutoff, search=search)
     for node in range(n):
         if node in expected:
             assert d[node] == pytest.approx(expected[node])
@@ -253,6 +254,83 @@ def test_node_distances_match_networkx(case):
             assert offsets[src[node]] + to_s == pytest.approx(d[node])
         else:
             assert np.isinf(d[node]) and src[node] == -1
+
+
+def _street_grid(side: int, seed: int) -> network.RoadNetwork:
+    """A perturbed street grid with one-way streets, parallel roads and a few zero-length links."""
+    rng = np.random.default_rng(seed)
+    ids = np.arange(side * side).reshape(side, side)
+    x = np.tile(np.arange(side), side) * 100.0 + rng.normal(0, 12, side * side)
+    y = np.repeat(np.arange(side), side) * 100.0 + rng.normal(0, 12, side * side)
+    a = np.concatenate([ids[:, :-1].ravel(), ids[:-1, :].ravel()])
+    b = np.concatenate([ids[:, 1:].ravel(), ids[1:, :].ravel()])
+    one_way = rng.random(len(a)) < 0.1
+    u = np.concatenate([a, b[~one_way]])
+    v = np.concatenate([b, a[~one_way]])
+    length = np.hypot(x[v] - x[u], y[v] - y[u]) * rng.uniform(1.0, 1.2, len(u))
+    length[rng.random(len(u)) < 0.01] = 0.0
+    par = rng.random(len(u)) < 0.02
+    u, v = np.concatenate([u, u[par]]), np.concatenate([v, v[par]])
+    length = np.concatenate([length, length[par] * rng.uniform(0.5, 1.5, int(par.sum()))])
+    return network.network_from_arrays(x, y, u, v, length, crs=UTM)
+
+
+@pytest.mark.parametrize(("k", "cutoff", "with_offsets"), [
+    (1, None, False), (40, 800.0, False), (40, 800.0, True), (600, 2000.0, False), (600, None, True), (3000, 300.0, True),
+])
+def test_bucket_search_gives_scipys_distances_on_a_street_grid(k, cutoff, with_offsets):
+    net = _street_grid(70, seed=k)
+    rng = np.random.default_rng(k)
+    sources = rng.integers(0, net.n_nodes, k)  # repeats included
+    offsets = rng.uniform(0, 150, k) if with_offsets else None
+    heap_d, _ = network.node_distances(net, sources, offsets=offsets, cutoff=cutoff, search="heap")
+    bucket_d, bucket_s = network.node_distances(net, sources, offsets=offsets, cutoff=cutoff, search="buckets")
+    np.testing.assert_array_equal(np.isinf(bucket_d), np.isinf(heap_d))
+    np.testing.assert_allclose(bucket_d, heap_d, rtol=0, atol=1e-9)
+    assert (0 < np.isfinite(heap_d).mean() <= 1) and ((bucket_s >= 0) == np.isfinite(bucket_d)).all()
+    # The source named for every node really is at that distance (ties may name another one of the nearest).
+    off = np.zeros(k) if offsets is None else offsets
+    reached = np.flatnonzero(bucket_s >= 0)
+    for node in rng.choice(reached, size=min(200, len(reached)), replace=False):
+        s = int(bucket_s[node])
+        alone, _ = network.node_distances(net, [sources[s]], offsets=[off[s]], search="heap")
+        assert alone[node] == pytest.approx(bucket_d[node], abs=1e-9)
+
+
+def test_bucket_search_edge_cases():
+    # Every road of length 0: the width of a bucket cannot come from the lengths.
+    net = network.network_from_arrays(np.arange(4) * 1.0, np.zeros(4), u=[0, 1, 2], v=[1, 2, 3], length=[0.0] * 3,
+                                      crs=UTM)
+    d, s = network.node_distances(net, [3], search="buckets")
+    assert d.tolist() == [0.0, 0.0, 0.0, 0.0] and s.tolist() == [0, 0, 0, 0]
+    # A zero cutoff reaches the sources only, and a source beyond the cutoff by its offset reaches nothing.
+    d, _ = network.node_distances(net, [3], cutoff=0, search="buckets")
+    assert d.tolist() == [0.0, 0.0, 0.0, 0.0]
+    line = network.network_from_arrays(np.arange(4) * 100.0, np.zeros(4), u=[0, 1, 2], v=[1, 2, 3], crs=UTM)
+    assert network.node_distances(line, [3], cutoff=0, search="buckets")[0].tolist() == [np.inf] * 3 + [0.0]
+    assert np.isinf(network.node_distances(line, [3], offsets=[5.0], cutoff=4, search="buckets")[0]).all()
+    # Nodes without out-edges (a dead end of a one-way street) and isolated nodes.
+    iso = network.network_from_arrays(np.arange(5) * 100.0, np.zeros(5), u=[0, 1], v=[1, 2], crs=UTM)
+    d, s = network.node_distances(iso, [2, 4], search="buckets")
+    assert d.tolist() == [200.0, 100.0, 0.0, np.inf, 0.0] and s.tolist() == [0, 0, 0, -1, 1]
+    with pytest.raises(InputError, match="search must be"):
+        network.node_distances(line, [3], search="fast")
+
+
+def test_auto_search_takes_buckets_only_for_many_sources_on_big_graphs(monkeypatch):
+    calls = []
+    real = network._bucket_search
+    monkeypatch.setattr(network, "_bucket_search", lambda *a: calls.append(len(a[1])) or real(*a))
+    net = _street_grid(30, seed=1)
+    many = np.arange(0, net.n_nodes, 2)
+    assert len(many) >= network._BUCKETS_MIN_SOURCES
+    network.node_distances(net, many)
+    assert calls == []  # a small graph: the heap
+    monkeypatch.setattr(network, "_BUCKETS_MIN_EDGES", net.n_edges)
+    network.node_distances(net, many[: network._BUCKETS_MIN_SOURCES - 1])
+    assert calls == []  # few sources: the heap
+    network.node_distances(net, many)
+    assert calls == [len(many)]
 
 
 # ---- graphs from networkx / osmnx --------------------------------------------------------------
