@@ -249,7 +249,8 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
         Datasets as they were in given years, for the progress (see
         :func:`nbgeo.progress.target_history`).
     engine
-        Where the heavy steps run (:mod:`nbgeo.engine`): ``"default"`` (this
+        Where the heavy steps run (:mod:`nbgeo.engine`: the per-site siting
+        rules, the targets' sums and the coverage's snapping): ``"default"`` (this
         process), ``"dask"`` (a local Dask cluster, closed afterwards) or an
         :class:`~nbgeo.engine.Engine` you manage. The results are the same.
     scheduler
@@ -281,6 +282,13 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
                 dataset = without_failing(dataset, rule_results)
         targets = runner.evaluate_targets(plan, dataset, year=when) if runner else evaluate_targets(
             plan, dataset, year=when)
+        coverage_found = None
+        if plan.coverage:
+            # Who the facilities serve, by road or straight line (nbgeo.coverage): verdicts with the target
+            # fields, plus service areas and uncovered sites for the map. Sites and facilities snap on the engine.
+            from .coverage import evaluate_plan_coverage
+
+            coverage_found = evaluate_plan_coverage(plan, dataset, year=when, engine=runner)
     finally:
         if runner is not None and runner is not engine:
             runner.close()
@@ -301,12 +309,8 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
             shapes = r.offending()
             if len(shapes):
                 overlays[f"rule {r.rule.id}: {r.failed} fail, {r.unknown} unknown"] = shapes
-    if plan.coverage:
-        # Who the facilities serve, by road or straight line (nbgeo.coverage): verdicts with the target
-        # fields, plus service areas and uncovered sites for the map.
-        from .coverage import evaluate_plan_coverage
-
-        sections["coverage"], coverage_shapes = evaluate_plan_coverage(plan, dataset, year=when)
+    if coverage_found is not None:
+        sections["coverage"], coverage_shapes = coverage_found
         overlays.update(coverage_shapes)
     return AuditReport(plan=plan, dataset=dataset, year=when, targets=tuple(targets), sections=sections,
                        overlays=overlays)

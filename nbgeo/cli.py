@@ -709,12 +709,17 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
               help="Folder for coverage.json, coverage.geojson and coverage.html.")
 @click.option("--id", "spec_ids", multiple=True, metavar="ID", help="Only this coverage requirement (repeatable).")
 @click.option("--year", type=int, default=None, help="Evaluation year (default: the plan's horizon).")
+@click.option("--engine", type=click.Choice(["default", "dask"]), default=None,
+              help="Where sites and facilities are snapped: this process (default) or a Dask cluster (same results).")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="A running Dask scheduler for --engine dask (default: a local cluster of 2 workers).")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Map labels.")
 @click.option("--no-map", is_flag=True, help="Skip coverage.html (faster).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.pass_context
 def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_dir: Path,
-                 spec_ids: tuple[str, ...], year: int | None, lang: str, no_map: bool, overwrite: bool) -> None:
+                 spec_ids: tuple[str, ...], year: int | None, engine: str | None, scheduler: str | None, lang: str,
+                 no_map: bool, overwrite: bool) -> None:
     """Check DATASET (default: the embedded sample) against the plan's coverage requirements alone.
 
     Who the facilities serve, by road (on the dataset's road network) or in a
@@ -748,7 +753,17 @@ def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | Non
                 msg = f"{str(path)!r} exists; pass --overwrite to replace it"
                 raise OutputError(msg, code="E-IO-EXISTS")
     when = year or p.horizon
-    entries, shapes = coverage.evaluate_plan_coverage(dataclasses.replace(p, coverage=chosen), ds, year=when)
+    runner = None
+    if engine is not None or scheduler is not None:
+        from .engine import get_engine
+
+        runner = get_engine(engine, scheduler=scheduler)
+    try:
+        entries, shapes = coverage.evaluate_plan_coverage(dataclasses.replace(p, coverage=chosen), ds, year=when,
+                                                          engine=runner)
+    finally:
+        if runner is not None:
+            runner.close()
     doc = {"schema": "nbgeo.coverage/1", "year": when, "plan": {"id": p.id, "path": p.path},
            "dataset": {"name": ds.name, "path": ds.path, "illustrative": ds.illustrative}, "coverage": entries}
     features = []

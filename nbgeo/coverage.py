@@ -64,8 +64,9 @@ if TYPE_CHECKING:
 
     import geopandas as gpd
 
+    from .engine import Engine
     from .layers import Dataset
-    from .network import DistanceMatrix, RoadNetwork
+    from .network import Access, DistanceMatrix, RoadNetwork
     from .plan import CoverageSpec, Plan
 
 __all__ = [
@@ -319,6 +320,7 @@ def site_distances(
     cutoff: float | None = None,
     max_snap: float | None = None,
     direction: Literal["to", "from"] = "to",
+    engine: Engine | None = None,
 ) -> pd.DataFrame:
     """Distance from every demand site to its nearest facility, aligned to the demand index.
 
@@ -334,12 +336,18 @@ def site_distances(
         Distances above this (metres) are reported as ``inf`` (faster by road).
     max_snap, direction
         See :func:`nbgeo.network.nearest_facility`.
+    engine
+        Where the snapping runs (:mod:`nbgeo.engine`); default: in this
+        process. In a straight line the engine finds each site's nearest
+        facility (:meth:`~nbgeo.engine.Engine.snap`); by road it joins sites
+        and facilities to the network (:meth:`~nbgeo.engine.Engine.access_points`)
+        and the Dijkstra runs here. The results are the same either way.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``distance`` and ``facility``; by road also ``road``, ``snap``,
-        ``facility_snap``.
+        Columns ``distance`` and ``facility`` (on equal distances, the first
+        facility); by road also ``road``, ``snap``, ``facility_snap`` and ``node``.
 
     Examples
     --------
@@ -355,15 +363,28 @@ def site_distances(
     if mode not in MODES:
         msg = f"mode must be one of {', '.join(MODES)}, got {mode!r}"
         raise InputError(msg, code="E-PARAM-VALUE")
+    if mode == "network" and network is None:
+        msg = "network coverage needs a road network (pass network=, or use mode='straight')"
+        raise InputError(msg, code="E-NET-MISSING")
+    if engine is not None:
+        return _Snapping(engine, demand, facilities, mode=mode, network=network, max_snap=max_snap,
+                         direction=direction).distances(cutoff=cutoff)
     if mode == "network":
-        if network is None:
-            msg = "network coverage needs a road network (pass network=, or use mode='straight')"
-            raise InputError(msg, code="E-NET-MISSING")
+        assert network is not None
         return _net.nearest_facility(network, demand, facilities, cutoff=cutoff, max_snap=max_snap,
                                      direction=direction)
     crs = _working_crs(network, demand)
-    d = _metric(demand, "demand", crs)
-    f = _metric(facilities, "facilities", crs)
+    return _straight_distances(_metric(demand, "demand", crs), _metric(facilities, "facilities", crs), cutoff)
+
+
+def _straight_distances(d: gpd.GeoDataFrame, f: gpd.GeoDataFrame, cutoff: float | None,
+                        engine: Engine | None = None) -> pd.DataFrame:
+    """Straight distance from each site of ``d`` to its nearest facility of ``f`` (same metric CRS).
+
+    Sites without a facility within ``cutoff`` get ``inf``. Of equally near
+    facilities (several inside one park) the first is named, whichever engine
+    searched: the engine only finds the pairs, the distances are measured here.
+    """
     dist = np.full(len(d), np.inf)
     facility = np.full(len(d), None, dtype=object)
     d_geoms = np.asarray(d.geometry.values, dtype=object)
@@ -371,15 +392,129 @@ def site_distances(
     f_ok = ~(shapely.is_missing(f_geoms) | shapely.is_empty(f_geoms))
     d_ok = ~(shapely.is_missing(d_geoms) | shapely.is_empty(d_geoms))
     if f_ok.any() and d_ok.any():
-        tree = shapely.STRtree(f_geoms[f_ok])
-        left, right = tree.query_nearest(d_geoms[d_ok], max_distance=cutoff, return_distance=False,
-                                         all_matches=False)
+        if engine is None:
+            tree = shapely.STRtree(f_geoms[f_ok])
+            left, right = tree.query_nearest(d_geoms[d_ok], max_distance=cutoff, all_matches=True)
+            order = np.lexsort((right, left))
+            left, right = left[order], right[order]
+            first = np.r_[True, left[1:] != left[:-1]] if len(left) else np.zeros(0, dtype=bool)
+            left, right = left[first], right[first]
+        else:
+            import geopandas as gpd
+
+            snapped = engine.snap(gpd.GeoDataFrame(geometry=d_geoms[d_ok], crs=d.crs),
+                                  gpd.GeoDataFrame(geometry=f_geoms[f_ok], crs=f.crs), max_distance=cutoff)
+            target = snapped["target"].to_numpy(dtype=np.float64, na_value=np.nan)  # positions in f_ok
+            left = np.flatnonzero(~np.isnan(target))
+            right = target[left].astype(np.int64)
         pos = np.flatnonzero(d_ok)[left]
         fac_pos = np.flatnonzero(f_ok)[right]
         dist[pos] = shapely.distance(d_geoms[pos], f_geoms[fac_pos])
         facility[pos] = np.asarray(f.index, dtype=object)[fac_pos]
     return pd.DataFrame({"distance": dist, "facility": pd.Series(facility, index=d.index, dtype=object)},
                         index=d.index)
+
+
+def _subset(access: Access, keep: np.ndarray | None) -> Access:
+    """The access points of the features ``keep`` selects, numbered among them."""
+    if keep is None:
+        return access
+    keep = np.asarray(keep, dtype=bool)
+    renumber = np.cumsum(keep) - 1
+    rows = keep[access.owner]
+    return _net.Access(owner=renumber[access.owner[rows]], node=access.node[rows], offset=access.offset[rows],
+                       n_features=int(keep.sum()))
+
+
+def _nearest_from_access(net: RoadNetwork, o_acc: Access, f_acc: Access, o_index: pd.Index, f_index: pd.Index, *,
+                         cutoff: float | None, direction: Literal["to", "from"]) -> pd.DataFrame:
+    """:func:`nbgeo.network.nearest_facility` from access points found elsewhere (on an engine).
+
+    The same steps on the same arrays: one multi-source Dijkstra from the
+    facilities' access nodes, then each origin's best access node. The engine
+    tests check that both give the same frame.
+    """
+    node_dist, src = _net.node_distances(net, f_acc.node, offsets=f_acc.offset, cutoff=cutoff, direction=direction)
+    total = o_acc.offset + node_dist[o_acc.node]
+    if cutoff is not None:
+        total = np.where(total <= cutoff, total, np.inf)
+    best, row = _net._min_per_owner(o_acc.owner, total, o_acc.n_features)
+    found = np.isfinite(best)
+    pick = row[found]
+    fac_row = src[o_acc.node[pick]]
+    facility = np.full(len(best), None, dtype=object)
+    facility[found] = np.asarray(f_index, dtype=object)[f_acc.owner[fac_row]]
+    snap = np.full(len(best), np.nan)
+    fsnap = np.full(len(best), np.nan)
+    node = np.full(len(best), -1, dtype=np.int64)
+    snap[found] = o_acc.offset[pick]
+    fsnap[found] = f_acc.offset[fac_row]
+    node[found] = o_acc.node[pick]
+    nearest_off, _ = _net._min_per_owner(o_acc.owner, o_acc.offset, o_acc.n_features)
+    snap[~found] = nearest_off[~found]
+    road = best - np.nan_to_num(snap) - np.nan_to_num(fsnap)
+    road[~found] = np.nan
+    return pd.DataFrame({"distance": best, "facility": pd.Series(facility, index=o_index, dtype=object),
+                         "road": road, "snap": snap, "facility_snap": fsnap, "node": node}, index=o_index)
+
+
+def _access(network: RoadNetwork, features: Any, what: str, *, max_snap: float | None,
+            direction: Literal["to", "from"], engine: Engine | None) -> tuple[Access, pd.Index]:
+    """Where features join the network (:func:`nbgeo.network.access_points`), here or on an engine; their index."""
+    geoms, index = _net._to_network_geoms(features, network, what)
+    if engine is None:
+        return _net.access_points(network, geoms, max_snap=max_snap, direction=direction), index
+    import geopandas as gpd
+
+    return engine.access_points(network, gpd.GeoSeries(geoms, crs=network.crs), max_snap=max_snap,
+                                direction=direction), index
+
+
+class _Snapping:
+    """Coverage's snapping on an engine, for demand units and facilities measured year after year.
+
+    By road, every unit and every facility is joined to the network once, on
+    the engine (the access points of a feature do not depend on the year);
+    each year then takes the access points of its units and facilities and
+    runs one multi-source Dijkstra in this process, as
+    :func:`nbgeo.network.nearest_facility` does. In a straight line, each
+    year's units are snapped to that year's facilities on the engine.
+    """
+
+    def __init__(self, engine: Engine, demand: Any, facilities: Any, *, mode: str, network: RoadNetwork | None,
+                 max_snap: float | None, direction: Literal["to", "from"]) -> None:
+        self.engine, self.mode, self.network, self.max_snap, self.direction = engine, mode, network, max_snap, direction
+        if mode == "straight":
+            crs = _working_crs(network, demand)
+            demand, facilities = _metric(demand, "demand", crs), _metric(facilities, "facilities", crs)
+        self.demand, self.facilities = demand, facilities
+        self._demand_access: tuple[Access, pd.Index] | None = None
+        self._facility_access: tuple[Access, pd.Index] | None = None
+
+    def _access(self) -> tuple[tuple[Access, pd.Index], tuple[Access, pd.Index]]:
+        """Where every unit and every facility joins the network (travel starts at the units for 'to')."""
+        assert self.network is not None
+        if self._demand_access is None or self._facility_access is None:
+            back: Literal["to", "from"] = "from" if self.direction == "to" else "to"
+            self._demand_access = _access(self.network, self.demand, "origins", max_snap=self.max_snap,
+                                          direction=self.direction, engine=self.engine)
+            self._facility_access = _access(self.network, self.facilities, "facilities", max_snap=self.max_snap,
+                                            direction=back, engine=self.engine)
+        return self._demand_access, self._facility_access
+
+    def distances(self, demand_keep: np.ndarray | None = None, facility_keep: np.ndarray | None = None, *,
+                  cutoff: float | None) -> pd.DataFrame:
+        """As :func:`site_distances`, for the units and facilities the boolean masks keep (default: all)."""
+        if self.mode == "straight":
+            d = self.demand if demand_keep is None else self.demand[demand_keep]
+            f = self.facilities if facility_keep is None else self.facilities[facility_keep]
+            return _straight_distances(d, f, cutoff, self.engine)
+        assert self.network is not None
+        (o_acc, o_index), (f_acc, f_index) = self._access()
+        return _nearest_from_access(
+            self.network, _subset(o_acc, demand_keep), _subset(f_acc, facility_keep),
+            o_index if demand_keep is None else o_index[demand_keep],
+            f_index if facility_keep is None else f_index[facility_keep], cutoff=cutoff, direction=self.direction)
 
 
 def coverage_matrix(
@@ -556,6 +691,7 @@ def coverage(
     max_snap: float | None = None,
     direction: Literal["to", "from"] = "to",
     search: float | None = None,
+    engine: Engine | None = None,
 ) -> Coverage:
     """Coverage of demand by facilities within ``distance`` (see the module docstring for the formula).
 
@@ -582,6 +718,8 @@ def coverage(
     search
         Distances are computed up to this (default ``4 × distance``) so that
         uncovered sites still show how far they are; beyond it they are ``inf``.
+    engine
+        Where the snapping runs (see :func:`site_distances`); same results.
 
     Returns
     -------
@@ -611,19 +749,28 @@ def coverage(
     reps = shapely.point_on_surface(np.asarray(units.geometry.values, dtype=object))
     units["district"] = _districts_of(reps, districts, district_column, crs)
     return _cover(units, facilities, distance=float(distance), mode=mode, network=network, weight=weight,
-                  max_snap=max_snap, direction=direction, search=search)
+                  max_snap=max_snap, direction=direction, search=search, engine=engine)
+
+
+def _search_limit(distance: float, search: float | None) -> float:
+    """How far distances are computed: ``search``, at least the service distance (default 4 × it)."""
+    return 4.0 * distance if search is None else max(float(search), distance)
 
 
 def _cover(units: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, *, distance: float,
            mode: Literal["network", "straight"],
            network: RoadNetwork | None, weight: str, max_snap: float | None, direction: Literal["to", "from"],
-           search: float | None) -> Coverage:
-    """Measure prepared units (see :func:`demand_units`) against facilities."""
+           search: float | None, engine: Engine | None = None, distances: pd.DataFrame | None = None) -> Coverage:
+    """Measure prepared units (see :func:`demand_units`) against facilities.
+
+    ``distances``, when given, are the units' :func:`site_distances` (in their order), measured beforehand.
+    """
     units = units.copy()
-    limit = 4.0 * distance if search is None else max(float(search), distance)
+    limit = _search_limit(distance, search)
     if len(units):
-        dist = site_distances(units, facilities, mode=mode, network=network, cutoff=limit, max_snap=max_snap,
-                              direction=direction)
+        dist = distances if distances is not None else site_distances(
+            units, facilities, mode=mode, network=network, cutoff=limit, max_snap=max_snap, direction=direction,
+            engine=engine)
         units["distance"] = dist["distance"].to_numpy()
         units["facility"] = dist["facility"].to_numpy()
         if "snap" in dist.columns:
@@ -646,6 +793,7 @@ def road_coverage(
     district_column: str = "name",
     max_snap: float | None = None,
     direction: Literal["to", "from"] = "to",
+    engine: Engine | None = None,
 ) -> Coverage:
     """Length of road within ``distance`` by road of a facility, exactly, piece by piece.
 
@@ -654,7 +802,8 @@ def road_coverage(
     reaches a facility after ``t + D_a`` (going back to ``a``, if the street
     is open that way) or ``L - t + D_b`` (going on to ``b``); the covered
     length is the measure of the ``t`` for which one of them is at most the
-    service distance.
+    service distance. With an ``engine``, the facilities are joined to the
+    network on it (:meth:`~nbgeo.engine.Engine.access_points`); same results.
 
     Examples
     --------
@@ -674,7 +823,8 @@ def road_coverage(
     """
     import geopandas as gpd
 
-    reach = _road_reach(network, facilities, distance=distance, max_snap=max_snap, direction=direction)
+    reach = _road_reach(network, facilities, distance=distance, max_snap=max_snap, direction=direction,
+                        engine=engine)
     a, b = reach["a"], reach["b"]
     x, y = network.x, network.y
     lines = shapely.linestrings(np.stack([np.column_stack([x[a], y[a]]), np.column_stack([x[b], y[b]])], axis=1)) \
@@ -692,10 +842,10 @@ def road_coverage(
 
 
 def _road_reach(network: RoadNetwork, facilities: Any, *, distance: float, max_snap: float | None,
-                direction: Literal["to", "from"]) -> dict[str, np.ndarray]:
+                direction: Literal["to", "from"], engine: Engine | None = None) -> dict[str, np.ndarray]:
     """Per street piece (nodes a < b): the share of it within reach from each end, and the nearest facility."""
-    f_geoms, f_index = _net._to_network_geoms(facilities, network, "facilities")
-    f_acc = _net.access_points(network, f_geoms, max_snap=max_snap, direction="from" if direction == "to" else "to")
+    f_acc, f_index = _access(network, facilities, "facilities", max_snap=max_snap,
+                             direction="from" if direction == "to" else "to", engine=engine)
     d_node, src = _net.node_distances(network, f_acc.node, offsets=f_acc.offset, cutoff=distance,
                                       direction=direction)
     pieces = _net.road_pieces(network)
@@ -731,14 +881,16 @@ def service_areas(
     resolution: float = 100.0,
     max_snap: float | None = None,
     direction: Literal["to", "from"] = "to",
+    engine: Engine | None = None,
 ) -> gpd.GeoDataFrame:
     """The area served by the facilities, as one (multi)polygon for the map.
 
     In ``"straight"`` mode it is the union of discs of radius ``distance``.
     By road it is a band of about ``resolution`` metres each side of every piece of road
     within ``distance`` of a facility (:func:`road_coverage`), traced on a grid
-    of ``resolution`` metres and simplified. It is a picture of the covered
-    roads, not a measure: shares come from :func:`coverage`.
+    of ``resolution`` metres and simplified (with an ``engine``, the facilities
+    join the network on it). It is a picture of the covered roads, not a
+    measure: shares come from :func:`coverage`.
 
     Returns
     -------
@@ -773,7 +925,7 @@ def service_areas(
             msg = "network service areas need a road network"
             raise InputError(msg, code="E-NET-MISSING")
         area = _road_band(_road_reach(network, facilities, distance=distance, max_snap=max_snap,
-                                      direction=direction), network, resolution)
+                                      direction=direction, engine=engine), network, resolution)
     shapes = [] if area is None or area.is_empty else [area]
     return gpd.GeoDataFrame({"distance": [float(distance)] * len(shapes)}, geometry=shapes, crs=crs)
 
@@ -896,6 +1048,7 @@ def evaluate_coverage(
     networks: Mapping[str, RoadNetwork] | None = None,
     overlays: bool = True,
     area_cache: dict[tuple[Any, ...], gpd.GeoDataFrame] | None = None,
+    engine: Engine | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, gpd.GeoDataFrame]]:
     """Evaluate one coverage requirement of a plan: verdicts, plus map overlays.
 
@@ -925,6 +1078,12 @@ def evaluate_coverage(
     area_cache
         A dict in which service areas are kept, so that requirements on the
         same facilities and distance share one (see :func:`evaluate_plan_coverage`).
+    engine
+        Where the snapping runs (:mod:`nbgeo.engine`; default: in this
+        process). By road, every demand unit and facility is joined to the
+        network once on the engine, and each year's Dijkstra runs here; in a
+        straight line, each year's units are snapped to that year's
+        facilities on the engine. The verdicts are the same.
 
     Returns
     -------
@@ -987,15 +1146,22 @@ def evaluate_coverage(
     reps = shapely.point_on_surface(np.asarray(units_all.geometry.values, dtype=object))
     units_all["district"] = _districts_of(reps, districts, "name", crs)
     results: dict[int, Coverage] = {}
+    fac_chosen = fac_all[f_mask]
+    snapping = None if engine is None else _Snapping(engine, units_all, fac_chosen, mode=p["mode"], network=net,
+                                                    max_snap=p["max_snap"], direction=p["direction"])
     for y in years:
         site_year = _year_filter(demand_all, p["year_column"], y)
         present = set(demand_all.index[d_mask & site_year])
-        units = units_all[units_all["site"].isin(present).to_numpy()]
-        facilities = fac_all[f_mask & _year_filter(fac_all, p["year_column"], y)]
+        unit_keep = units_all["site"].isin(present).to_numpy()
+        fac_keep = _year_filter(fac_chosen, p["year_column"], y).to_numpy()
+        units, facilities = units_all[unit_keep], fac_chosen[fac_keep]
         # Only the verdict years list how far the uncovered sites are; the other years need the share alone.
+        search = None if y in eval_years else p["distance"]
+        distances = None if snapping is None or not len(units) else snapping.distances(
+            unit_keep, fac_keep, cutoff=_search_limit(p["distance"], search))
         results[y] = _cover(units, facilities, distance=p["distance"], mode=p["mode"], network=net,
-                            weight=p["weight"], max_snap=p["max_snap"], direction=p["direction"],
-                            search=None if y in eval_years else p["distance"])
+                            weight=p["weight"], max_snap=p["max_snap"], direction=p["direction"], search=search,
+                            distances=distances)
 
     def verdict(y: int) -> dict[str, Any]:
         cov = results[y]
@@ -1048,7 +1214,8 @@ def evaluate_coverage(
         cache = {} if area_cache is None else area_cache
         if key not in cache:
             cache[key] = service_areas(facilities, distance=p["distance"], mode=p["mode"], network=net,
-                                       max_snap=p["max_snap"], direction=p["direction"], resolution=_MAP_RESOLUTION)
+                                       max_snap=p["max_snap"], direction=p["direction"], resolution=_MAP_RESOLUTION,
+                                       engine=engine)
         shapes = _overlays(spec, p, results[year], dataset, cache[key], net)
     log.info("Coverage %r: %s", spec.id, ", ".join(f"{e['year']} {e['status']}" for e in entries))
     return entries, shapes
@@ -1096,10 +1263,13 @@ def evaluate_plan_coverage(
     *,
     year: int | None = None,
     overlays: bool = True,
+    engine: Engine | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, gpd.GeoDataFrame]]:
     """Evaluate every ``[[coverage]]`` requirement of a plan (see :func:`evaluate_coverage`).
 
-    The dataset's road networks are read once and shared.
+    The dataset's road networks are read once and shared. With an ``engine``
+    (:mod:`nbgeo.engine`, e.g. a :class:`~nbgeo.engine.DaskEngine`), the
+    snapping of demand sites and facilities runs on it, with the same results.
 
     Examples
     --------
@@ -1122,7 +1292,7 @@ def evaluate_plan_coverage(
             except InputError:
                 pass  # evaluate_coverage reports it as unknown, with the reason
         found, more = evaluate_coverage(spec, dataset, year=when, plan=plan, networks=networks, overlays=overlays,
-                                        area_cache=areas)
+                                        area_cache=areas, engine=engine)
         entries.extend(found)
         shapes.update(more)
     return entries, shapes

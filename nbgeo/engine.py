@@ -8,9 +8,13 @@ An audit's heavy steps are few and the same everywhere:
   (:meth:`Engine.evaluate_rules`: on Dask, the per-site kinds run over
   partitions with :mod:`nbgeo.rules`' own code);
 - **snapping**: the nearest target (facility, network node) of each point, for
-  coverage (:meth:`Engine.snap`: the distances of
+  coverage (:meth:`Engine.snap`: the straight-line distances of
   :func:`nbgeo.coverage.site_distances` and the nodes of
-  :meth:`nbgeo.network.RoadNetwork.snap`);
+  :meth:`nbgeo.network.RoadNetwork.snap`), and where demand sites and
+  facilities join a road network (:meth:`Engine.access_points`: the access
+  points of :func:`nbgeo.network.access_points`, on which coverage by road
+  runs its Dijkstra; see :func:`nbgeo.coverage.evaluate_plan_coverage`'s
+  ``engine``);
 - **yearly aggregation**: counts and sums per zone and year, the targets'
   verdicts (:meth:`Engine.zonal_yearly`, :meth:`Engine.yearly_totals`,
   :meth:`Engine.evaluate_targets`).
@@ -52,8 +56,8 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -66,6 +70,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
     from .layers import Dataset
+    from .network import Access, RoadNetwork
     from .plan import Plan, Target
     from .targets import TargetResult
 
@@ -270,6 +275,20 @@ def _snap_kernel(part: gpd.GeoDataFrame, targets: gpd.GeoDataFrame, max_distance
                          "distance": np.where(found, dist, np.nan), "_lpos": li + offset})
 
 
+def _access_kernel(part: Any, network: RoadNetwork, max_snap: float | None, main_component: bool,
+                   direction: str, offset: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The access points of one chunk of features (owners numbered from ``offset``), and the chunk's length.
+
+    Each feature's access points depend on that feature and the network alone, so chunks concatenate to what
+    :func:`nbgeo.network.access_points` gives for the whole layer.
+    """
+    from .network import access_points
+
+    acc = access_points(network, np.asarray(part.geometry.values, dtype=object), max_snap=max_snap,
+                        main_component=main_component, direction=direction)  # type: ignore[arg-type]
+    return acc.owner + offset, acc.node, acc.offset, len(part)
+
+
 def _floats(values: pd.Series) -> np.ndarray:
     """A numeric column as float64, non-numbers and missing values as NaN."""
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
@@ -407,8 +426,6 @@ _PER_SITE_RULES = ("within", "exclusion", "setback", "access", "area")
 
 def _with_sites(dataset: Dataset, name: str, sites: gpd.GeoDataFrame) -> Dataset:
     """The dataset with layer ``name`` replaced by ``sites`` (same provenance), and a fresh metric cache."""
-    from dataclasses import replace
-
     from .layers import Layer
 
     layer = dataset.layer(name)
@@ -616,6 +633,53 @@ class Engine:
         parts = self._map(_snap_kernel, points, targets, max_distance, offsets=True)
         return self._concat(parts, ["point", "target", "distance"])
 
+    def access_points(self, network: RoadNetwork, features: Any, *, max_snap: float | None = None,
+                      direction: Literal["to", "from"] = "to", main_component: bool = True) -> Access:
+        """Where each feature joins the road network, as :func:`nbgeo.network.access_points` finds it.
+
+        Points snap to their nearest node (KD-tree), polygons and lines reach
+        the nodes on them, their nearest node and (polygons) the roads crossing
+        them. The features are split into chunks (partitions on Dask); every
+        worker holds the network.
+
+        Parameters
+        ----------
+        network
+            The road network.
+        features
+            A GeoDataFrame or GeoSeries (or a dask-geopandas one, for Dask) in the network's CRS.
+        max_snap, direction, main_component
+            As for :func:`nbgeo.network.access_points`.
+
+        Returns
+        -------
+        nbgeo.network.Access
+            Identical to ``access_points(network, features.geometry.values, ...)``.
+
+        Examples
+        --------
+        >>> import geopandas as gpd
+        >>> from shapely import Point, box
+        >>> from nbgeo import network
+        >>> net = network.network_from_arrays(np.array([0.0, 50.0, 100.0]), np.zeros(3), u=[0, 1, 1, 2],
+        ...                                   v=[1, 0, 2, 1], crs="EPSG:32651")
+        >>> sites = gpd.GeoSeries([Point(10, 5), box(40, -10, 110, 10)], crs="EPSG:32651")
+        >>> acc = DefaultEngine(chunk_rows=1).access_points(net, sites)
+        >>> acc.owner.tolist(), acc.node.tolist(), acc.offset.round(2).tolist()
+        ([0, 1, 1, 1], [0, 0, 1, 2], [11.18, 40.0, 0.0, 0.0])
+        """
+        from .network import Access
+
+        crs = features.crs
+        if crs is None or not crs.equals(network.crs):
+            got = "no CRS" if crs is None else crs.to_string()
+            msg = f"access points: the features ({got}) are not in the road network's CRS ({network.crs})"
+            raise CRSError(msg + " (hint: features.to_crs(network.crs))", code="E-CRS-MISMATCH")
+        parts = self._map(_access_kernel, features, network, max_snap, main_component, direction, offsets=True)
+        owner, node, offset = (np.concatenate([p[k] for p in parts]) for k in range(3))
+        return Access(owner=owner.astype(np.int64), node=node.astype(np.int64), offset=offset.astype(np.float64),
+                      n_features=sum(p[3] for p in parts))
+
     def zonal_yearly(self, points: Any, zones: gpd.GeoDataFrame, *, year: str = "year",
                      values: Sequence[str] = (), years: Iterable[int] | None = None,
                      cumulative: bool = False) -> pd.DataFrame:
@@ -807,7 +871,7 @@ class DaskEngine(Engine):
         n = len(frame)
         starts = list(range(0, max(n, 1), self.partition_rows))
         chunks = [frame.iloc[s:s + self.partition_rows] for s in starts]
-        return self.client.scatter(chunks), starts
+        return self.client.scatter(chunks, hash=False), starts
 
     def _map(self, kernel: Callable[..., Any], left: Any, *args: Any, offsets: bool = False) -> list[Any]:
         import dask
@@ -816,8 +880,7 @@ class DaskEngine(Engine):
             msg = "this DaskEngine is closed"
             raise InputError(msg, code="E-ENGINE-CLOSED")
         parts, starts = self._partitions(left)
-        shared = [self.client.scatter(a, broadcast=True) if hasattr(a, "geometry") or hasattr(a, "layers") else a
-                  for a in args]
+        shared = [self._share(a) for a in args]
         call = dask.delayed(kernel, pure=True)
         if offsets:
             if starts is None:  # partitions of unknown length: count them first to place rows in order
@@ -827,6 +890,22 @@ class DaskEngine(Engine):
         else:
             tasks = [call(p, *shared) for p in parts]
         return list(self.client.gather(self.client.compute(tasks)))
+
+    def _share(self, arg: Any) -> Any:
+        """A kernel argument as every worker will see it: layers, datasets and networks are sent once to each.
+
+        Data are scattered under fresh keys (``hash=False``): under a content hash, the same layer sent again
+        by the next call can meet its previous copy while the scheduler is still releasing it, and the call
+        fails with "lost dependencies".
+        """
+        from .network import RoadNetwork
+
+        if isinstance(arg, RoadNetwork):
+            # A fresh copy without the caches (KD-tree, STRtrees) built in this process: workers build their own.
+            return self.client.scatter(replace(arg), broadcast=True, hash=False)
+        if hasattr(arg, "geometry") or hasattr(arg, "layers"):
+            return self.client.scatter(arg, broadcast=True, hash=False)
+        return arg
 
     def evaluate_rules(self, plan: Plan, dataset: Dataset, *, tolerance_band: float | None = None) -> list[Any]:
         """The plan's siting rules; ``within``, ``exclusion``, ``setback``, ``access`` and ``area`` over partitions.
@@ -902,8 +981,6 @@ class DaskEngine(Engine):
 
 def _dask_evaluate_rules(engine: DaskEngine, plan: Plan, dataset: Dataset, *,
                          tolerance_band: float | None = None) -> list[Any]:
-    from dataclasses import replace
-
     from .layers import Layer
     from .rules import evaluate_rule
 

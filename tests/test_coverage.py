@@ -61,6 +61,19 @@ def test_straight_point_coverage_matches_geopandas():
     assert np.allclose(dist["distance"].to_numpy(), nearest.reindex(sites.index).to_numpy())
 
 
+def test_straight_ties_name_the_first_facility():
+    """Of equally near facilities (several inside a park, or at the same distance), the first listed is named."""
+    sites = gdf([box(0, 0, 100, 100), Point(500, 0), Point(40, 40)], index=["park", "between", "on"])
+    chargers = gdf([Point(700, 0), Point(80, 80), Point(20, 20), Point(300, 0), Point(40, 40), Point(40, 40)],
+                   index=["c6", "c5", "c4", "c3", "c2", "c1"])
+    dist = coverage.site_distances(sites, chargers, mode="straight")
+    assert dist["facility"].tolist() == ["c5", "c6", "c2"]
+    assert dist["distance"].tolist() == [0.0, 200.0, 0.0]
+    # The same with the chargers listed the other way round: the choice follows the order, not the labels.
+    flipped = coverage.site_distances(sites, chargers.iloc[::-1], mode="straight")
+    assert flipped["facility"].tolist() == ["c1", "c3", "c1"]
+
+
 def test_straight_area_coverage_matches_the_exact_overlay():
     zones = gdf([box(0, 0, 2000, 1000), box(3000, 0, 3500, 3000)], index=["Z1", "Z2"])
     chargers = gdf([Point(500, 500), Point(2600, 800), Point(3250, 2900)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from fractions import Fraction
 from pathlib import Path
 
@@ -331,6 +332,269 @@ def test_dask_snap_to_road_nodes_equals_network_snap(dask_engine) -> None:
     assert np.allclose(got["distance"].to_numpy(), dist, rtol=0, atol=1e-9)
 
 
+# --------------------------------------------------------------------------------------------------------------
+# Coverage snapping on the engines: the default engine's coverage, number for number
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _spy(monkeypatch, engine, *names: str) -> Counter:
+    """Count the calls of some of an engine's methods, so a test knows the engine did the work."""
+    calls: Counter = Counter()
+    for name in names:
+        method = getattr(engine, name)
+
+        def counted(*args, _method=method, _name=name, **kwargs):
+            calls[_name] += 1
+            return _method(*args, **kwargs)
+
+        monkeypatch.setattr(engine, name, counted)
+    return calls
+
+
+def _assert_same_coverage(got, expected) -> None:
+    """Two Coverage results unit by unit: sites, weights, distances, snapping distances, facilities, covered parts."""
+    assert list(got.units.columns) == list(expected.units.columns)
+    assert got.units.geometry.geom_equals_exact(expected.units.geometry, tolerance=0).all()
+    pd.testing.assert_frame_equal(pd.DataFrame(got.units.drop(columns="geometry")),
+                                  pd.DataFrame(expected.units.drop(columns="geometry")),
+                                  check_exact=False, rtol=0, atol=1e-9)
+    assert (got.share, got.covered, got.total) == (expected.share, expected.covered, expected.total)
+
+
+def test_engine_access_points_equal_network_access_points(dask_engine) -> None:
+    """Points, polygons (with roads crossing them) and lines join the network as nbgeo.network joins them."""
+    from nbgeo import network
+
+    net = _grid_with_island()
+    rng = np.random.default_rng(11)
+    xy = np.r_[rng.uniform([OX - 150, OY - 150], [OX + 650, OY + 650], (1400, 2)),
+               rng.uniform([OX + 2900, OY - 100], [OX + 3200, OY + 100], (100, 2))]  # beside the island
+    geoms = list(shapely.points(xy))
+    geoms += list(shapely.box(xy[:300, 0], xy[:300, 1], xy[:300, 0] + rng.uniform(5, 150, 300),
+                              xy[:300, 1] + rng.uniform(5, 150, 300)))
+    geoms += [shapely.LineString([p, p + 90]) for p in xy[:200]] + [None, shapely.Point()]
+    features = gpd.GeoSeries(geoms, crs=net.crs)
+    for direction, max_snap in (("to", None), ("from", 60.0)):
+        expected = network.access_points(net, np.asarray(features.values), max_snap=max_snap, direction=direction)
+        reached = len(np.unique(expected.owner))
+        assert len(expected.owner) > reached > 1000  # polygons and lines reach several nodes
+        assert reached < len(features) - 2 if max_snap else reached == len(features) - 2  # all but the missing
+        for engine in (DefaultEngine(chunk_rows=97), dask_engine):
+            got = engine.access_points(net, features, max_snap=max_snap, direction=direction)
+            assert got.n_features == expected.n_features == len(features)
+            assert np.array_equal(got.owner, expected.owner) and np.array_equal(got.node, expected.node)
+            assert np.array_equal(got.offset, expected.offset)
+    with pytest.raises(CRSError) as err:
+        dask_engine.access_points(net, features.set_crs(4326, allow_override=True))
+    assert err.value.code == "E-CRS-MISMATCH"
+
+
+# A 6 × 6 street grid of 100 m blocks whose third row is one-way (east), and a two-node island 3 km east.
+OX, OY = 505_000.0, 3_305_000.0
+
+
+def _grid_with_island():
+    from nbgeo import network
+
+    n = 6
+    ids = np.arange(n * n).reshape(n, n)
+    x = np.r_[OX + np.tile(np.arange(n) * 100.0, n), OX + 3000.0, OX + 3100.0]
+    y = np.r_[OY + np.repeat(np.arange(n) * 100.0, n), OY, OY]
+    east = (ids[:, :-1].ravel(), ids[:, 1:].ravel())
+    two_way = ids[:, :-1] != ids[2, 0]  # every row but the third also runs west
+    west = (ids[:, 1:][two_way].ravel(), ids[:, :-1][two_way].ravel())
+    north, south = (ids[:-1, :].ravel(), ids[1:, :].ravel()), (ids[1:, :].ravel(), ids[:-1, :].ravel())
+    u = np.concatenate([east[0], west[0], north[0], south[0], [36, 37]])
+    v = np.concatenate([east[1], west[1], north[1], south[1], [37, 36]])
+    return network.network_from_arrays(x, y, u, v, crs=working_crs())
+
+
+def _tie_layers() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Demand and facilities with exact ties, a park crossed by a road, off-network and missing sites."""
+    p = shapely.Point
+    facilities = gpd.GeoDataFrame(
+        {"year": [2021, 2021, 2022, 2023, 2021, 2024]},
+        geometry=[p(OX + 300, OY + 300), p(OX + 300, OY + 300), p(OX + 100, OY + 100), p(OX + 455, OY + 230),
+                  p(OX + 3050, OY + 5), None],
+        crs=working_crs(), index=["Fz", "Fa", "Fm", "Fy", "Fi", "Fn"])
+    demand = gpd.GeoDataFrame(
+        {"year": [2021, 2021, 2022, 2022, 2021, 2023, 2021, 2024]},
+        geometry=[p(OX + 200, OY + 200),  # 141.42 m from Fz, Fa and Fm, 200 m from each by road
+                  box(OX + 280, OY + 280, OX + 320, OY + 320),  # holds Fz and Fa
+                  box(OX + 140, OY + 390, OX + 160, OY + 410),  # crossed by a road, no node inside
+                  shapely.LineString([(OX + 10, OY + 250), (OX + 90, OY + 250)]),
+                  p(OX + 2000, OY + 2000),  # 2.1 km from the network: off it with max_snap
+                  p(OX + 3100, OY + 10),  # beside the island, which nobody snaps to
+                  None, p(OX + 250, OY + 210)],
+        crs=working_crs(), index=["tie", "park", "crossed", "line", "off", "island", "none", "mid"])
+    return demand, facilities
+
+
+@pytest.mark.parametrize(("mode", "direction", "max_snap", "cutoff"), [
+    ("network", "to", None, None), ("network", "from", None, 800.0), ("network", "to", 150.0, 800.0),
+    ("straight", "to", None, None), ("straight", "to", None, 150.0)])
+def test_coverage_distances_on_engines_equal_in_process(dask_engine, monkeypatch, mode, direction, max_snap,
+                                                         cutoff) -> None:
+    from nbgeo import coverage
+
+    net = _grid_with_island()
+    demand, facilities = _tie_layers()
+    expected = coverage.site_distances(demand, facilities, mode=mode, network=net, cutoff=cutoff, max_snap=max_snap,
+                                       direction=direction)
+    calls = _spy(monkeypatch, dask_engine, "snap", "access_points")
+    for engine in (DefaultEngine(chunk_rows=3), dask_engine):
+        got = coverage.site_distances(demand, facilities, mode=mode, network=net, cutoff=cutoff, max_snap=max_snap,
+                                      direction=direction, engine=engine)
+        pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=0, atol=1e-9)
+        assert got["facility"].tolist() == expected["facility"].tolist()
+        none = coverage.site_distances(demand, facilities.iloc[:0], mode=mode, network=net, cutoff=cutoff,
+                                       max_snap=max_snap, direction=direction, engine=engine)
+        assert np.isinf(none["distance"]).all() and none["facility"].isna().all()
+    assert calls["access_points" if mode == "network" else "snap"] > 0
+    # What the ties and the odd sites must give, whichever engine measured them.
+    d = expected["distance"]
+    assert np.isinf(d["none"]) and expected.loc["none", "facility"] is None
+    if mode == "straight":
+        # Fz, Fa and Fm are equally near: the first listed is named; so is Fz of the two chargers in the park.
+        assert expected.loc["tie", "facility"] == "Fz" and d["tie"] == pytest.approx(100 * math.sqrt(2))
+        assert expected.loc["park", "facility"] == "Fz" and d["park"] == 0.0
+        assert d["crossed"] == pytest.approx(math.hypot(140, 90)) if not cutoff else np.isinf(d["crossed"])
+        assert expected.loc["island", "facility"] == "Fi" and d["island"] == pytest.approx(math.hypot(50, 5))
+    else:
+        # By road from the node under "tie" to Fz (east, then north) or to Fm (south, then west; row 3 is one-way).
+        assert d["tie"] == pytest.approx(200.0) and expected.loc["tie", "facility"] in ("Fz", "Fm")
+        # The park crossed by a road: 40 m along it to a node, then 200 m by road, no node inside needed.
+        assert d["crossed"] == pytest.approx(240.0) and expected.loc["crossed", "snap"] == pytest.approx(40.0)
+        if max_snap:  # 2.1 km and 2.6 km from the main grid: off the network
+            assert np.isinf(d["off"]) and np.isinf(d["island"]) and expected.loc["off", "facility"] is None
+        else:  # the island's own nodes are never snapped to
+            assert expected.loc["island", "snap"] == pytest.approx(math.hypot(2600, 10))
+
+
+def _tie_dataset():
+    demand, facilities = _tie_layers()
+    return Dataset.from_gdfs({"sites": demand, "posts": facilities}, name="ties")
+
+
+def _tie_specs():
+    from nbgeo.plan import CoverageSpec
+
+    common = {"years": "each_year", "threshold": 60.0}
+    return (
+        CoverageSpec(id="road", demand="sites", facilities="posts", params={**common, "distance": 250.0}),
+        CoverageSpec(id="road_from_snap", demand="sites", facilities="posts",
+                     params={**common, "distance": 300.0, "direction": "from", "max_snap": 150.0}),
+        CoverageSpec(id="road_grid", demand="sites", facilities="posts",
+                     params={**common, "distance": 200.0, "weight": "area", "split": "grid", "cell": 10.0}),
+        CoverageSpec(id="line", demand="sites", facilities="posts",
+                     params={**common, "distance": 150.0, "mode": "straight"}),
+        CoverageSpec(id="line_pieces", demand="sites", facilities="posts",
+                     params={**common, "distance": 100.0, "mode": "straight", "weight": "length", "split": "length",
+                             "cell": 7.0}),
+    )
+
+
+def test_coverage_requirements_on_engines_equal_in_process(dask_engine, monkeypatch) -> None:
+    """Each year's verdict, share, uncovered list and map overlays of hand-made requirements, by road and straight."""
+    from geopandas.testing import assert_geodataframe_equal
+
+    from nbgeo import coverage
+
+    ds, net = _tie_dataset(), _grid_with_island()
+    plan = Plan(id="ties", title="ties", baseline=2020, horizon=2025, coverage=_tie_specs())
+    calls = _spy(monkeypatch, dask_engine, "snap", "access_points")
+    runs = {}
+    for name, engine in (("none", None), ("chunked", DefaultEngine(chunk_rows=4)), ("dask", dask_engine)):
+        runs[name] = [coverage.evaluate_coverage(spec, ds, year=2025, plan=plan, networks={"roads": net},
+                                                 engine=engine) for spec in plan.coverage]
+    assert calls["snap"] >= 2 * 5 and calls["access_points"] >= 3 * 2
+    expected = runs["none"]
+    statuses = {e["status"] for entries, _ in expected for e in entries}
+    assert statuses == {"met", "not_met"}
+    assert any(e["uncovered"] and e["uncovered"][0]["distance_m"] for entries, _ in expected for e in entries)
+    for name in ("chunked", "dask"):
+        for (entries, shapes), (want, want_shapes) in zip(runs[name], expected, strict=True):
+            assert entries == want, name
+            assert list(shapes) == list(want_shapes)
+            for title, shape in want_shapes.items():
+                assert_geodataframe_equal(shapes[title], shape)
+
+
+def test_sample_coverage_on_dask_equals_in_process(dask_engine, sample, ningbo_plan, monkeypatch) -> None:
+    """Every coverage requirement of the sample plan (by road and in a straight line), unit by unit and year by year.
+
+    Every measured Coverage (each requirement, each year) is recorded from both runs and compared at full
+    precision: distances, snapping distances, facilities named, covered weights; then the audit entries
+    (verdicts, shares, uncovered lists, districts, snapping statistics) and the map overlays.
+    """
+    from geopandas.testing import assert_geodataframe_equal
+
+    from nbgeo import coverage
+
+    assert {coverage._spec_params(s)["mode"] for s in ningbo_plan.coverage} == {"network", "straight"}
+    real = coverage._cover
+
+    def run(engine):
+        measured = []
+
+        def record(*args, **kwargs):
+            measured.append(real(*args, **kwargs))
+            return measured[-1]
+
+        monkeypatch.setattr(coverage, "_cover", record)
+        entries, shapes = coverage.evaluate_plan_coverage(ningbo_plan, sample, engine=engine)
+        monkeypatch.setattr(coverage, "_cover", real)
+        return entries, shapes, measured
+
+    expected, want_shapes, want_measured = run(None)
+    calls = _spy(monkeypatch, dask_engine, "snap", "access_points")
+    got, shapes, measured = run(dask_engine)
+    # Demand units and facilities of both network requirements joined the network on the cluster (plus the
+    # service areas' facilities); each year of both straight requirements was snapped there.
+    assert calls["access_points"] == 2 * 2 + 2 and calls["snap"] == 2 * len(ningbo_plan.years)
+    assert len(measured) == len(want_measured) == len(ningbo_plan.coverage) * len(ningbo_plan.years)
+    for cov, want in zip(measured, want_measured, strict=True):
+        _assert_same_coverage(cov, want)
+    assert got == expected
+    assert list(shapes) == list(want_shapes)
+    for title, shape in want_shapes.items():
+        assert_geodataframe_equal(shapes[title], shape)
+    # Real numbers were compared: finite distances beyond the service distance, snapping distances, both verdicts.
+    units = [c.units for c in want_measured]
+    assert all(len(u) and np.isfinite(u["distance"]).any() for u in units)
+    assert any((np.isfinite(u["distance"]) & (u["covered"] == 0)).any() for u in units)
+    assert sum("snap" in u.columns and bool((u["snap"] > 0).any()) for u in units) == 2 * len(ningbo_plan.years)
+    assert "not_met" in {e["status"] for e in expected}
+    assert all(e["uncovered"] for e in expected if e["status"] == "not_met")
+
+
+def test_cli_coverage_on_a_dask_scheduler(dask_engine, tmp_path: Path, monkeypatch) -> None:
+    """`nbgeo coverage --engine dask --scheduler ...` (here: the test cluster) writes the same coverage.json."""
+    from nbgeo.engine import Engine
+
+    calls = Counter()
+    for name in ("snap", "access_points"):
+        method = getattr(Engine, name)
+
+        def counted(self, *args, _method=method, _name=name, **kwargs):
+            calls[_name] += 1
+            return _method(self, *args, **kwargs)
+
+        monkeypatch.setattr(Engine, name, counted)
+    runner = CliRunner()
+    common = ["-q", "coverage", "--no-map", "--id", "micro_parks_chargers_1km", "--id", "featured_parks_5g_500m"]
+    a = runner.invoke(main, [*common, "--out", str(tmp_path / "a")])
+    assert a.exit_code == 1 and not calls, a.output
+    b = runner.invoke(main, [*common, "--out", str(tmp_path / "b"), "--engine", "dask", "--scheduler",
+                             dask_engine.client.scheduler.address])
+    assert b.exit_code == 1, b.output
+    assert calls["snap"] > 0 and calls["access_points"] > 0
+    ja, jb = (json.loads((tmp_path / d / "coverage.json").read_text(encoding="utf-8")) for d in "ab")
+    assert ja == jb and [e["id"] for e in ja["coverage"]] == ["micro_parks_chargers_1km", "featured_parks_5g_500m"]
+    assert (tmp_path / "a" / "coverage.geojson").read_bytes() == (tmp_path / "b" / "coverage.geojson").read_bytes()
+    assert dask_engine.client.status == "running"  # the command closed its own client only
+
+
 def test_dask_rules_report_a_bad_rule_at_once(dask_engine, sample) -> None:
     from nbgeo.errors import RuleError
     from nbgeo.plan import RuleSpec
@@ -343,18 +607,21 @@ def test_dask_rules_report_a_bad_rule_at_once(dask_engine, sample) -> None:
     assert err.value.code == "E-RULE-COLUMN"
 
 
-def test_sample_audit_with_dask_engine(dask_engine, sample, ningbo_plan) -> None:
-    """The whole audit of the sample (targets after leaving out failing sites, rules, overlays) is the same.
+def test_sample_audit_with_dask_engine(dask_engine, sample, ningbo_plan, monkeypatch) -> None:
+    """The whole audit of the sample (targets after leaving out failing sites, rules, coverage, overlays) is the same.
 
-    Coverage is left out of this plan: it runs in the client whatever the engine.
+    One coverage requirement is kept (straight line, the quickest): the audit hands its engine to the coverage;
+    every requirement is compared in test_sample_coverage_on_dask_equals_in_process.
     """
     from dataclasses import replace
 
     from geopandas.testing import assert_geodataframe_equal
 
-    plan = replace(ningbo_plan, coverage=())
+    plan = replace(ningbo_plan, coverage=tuple(c for c in ningbo_plan.coverage if c.id == "featured_parks_5g_500m"))
     expected = audit.run_audit(sample, plan, exclude_failing=True)
+    calls = _spy(monkeypatch, dask_engine, "snap")
     got = audit.run_audit(sample, plan, engine=dask_engine, exclude_failing=True)
+    assert calls["snap"] == len(ningbo_plan.years) and len(got.sections["coverage"]) == 1
     assert got.targets == expected.targets
     assert got.sections == expected.sections
     assert list(got.overlays) == list(expected.overlays)
