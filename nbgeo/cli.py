@@ -15,6 +15,7 @@ Exit codes
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -56,6 +57,13 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("nbgeo").setLevel(level)
+    # dask.distributed sets its own loggers to INFO (cluster start, workers, clients) from its config, read
+    # when it is imported, and its worker processes read it again: say WARNING there (INFO with -vv), so
+    # `--engine dask` is as quiet as the default engine.
+    dask_level = logging.INFO if verbose > 1 and not quiet else logging.WARNING
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", logging.getLevelName(dask_level).lower())  # yours wins
+    if "distributed" in sys.modules:  # already imported (the CLI called from Python): set the level directly
+        logging.getLogger("distributed").setLevel(dask_level)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

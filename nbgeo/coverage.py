@@ -426,38 +426,6 @@ def _subset(access: Access, keep: np.ndarray | None) -> Access:
                        n_features=int(keep.sum()))
 
 
-def _nearest_from_access(net: RoadNetwork, o_acc: Access, f_acc: Access, o_index: pd.Index, f_index: pd.Index, *,
-                         cutoff: float | None, direction: Literal["to", "from"]) -> pd.DataFrame:
-    """:func:`nbgeo.network.nearest_facility` from access points found elsewhere (on an engine).
-
-    The same steps on the same arrays: one multi-source Dijkstra from the
-    facilities' access nodes, then each origin's best access node. The engine
-    tests check that both give the same frame.
-    """
-    node_dist, src = _net.node_distances(net, f_acc.node, offsets=f_acc.offset, cutoff=cutoff, direction=direction)
-    total = o_acc.offset + node_dist[o_acc.node]
-    if cutoff is not None:
-        total = np.where(total <= cutoff, total, np.inf)
-    best, row = _net._min_per_owner(o_acc.owner, total, o_acc.n_features)
-    found = np.isfinite(best)
-    pick = row[found]
-    fac_row = src[o_acc.node[pick]]
-    facility = np.full(len(best), None, dtype=object)
-    facility[found] = np.asarray(f_index, dtype=object)[f_acc.owner[fac_row]]
-    snap = np.full(len(best), np.nan)
-    fsnap = np.full(len(best), np.nan)
-    node = np.full(len(best), -1, dtype=np.int64)
-    snap[found] = o_acc.offset[pick]
-    fsnap[found] = f_acc.offset[fac_row]
-    node[found] = o_acc.node[pick]
-    nearest_off, _ = _net._min_per_owner(o_acc.owner, o_acc.offset, o_acc.n_features)
-    snap[~found] = nearest_off[~found]
-    road = best - np.nan_to_num(snap) - np.nan_to_num(fsnap)
-    road[~found] = np.nan
-    return pd.DataFrame({"distance": best, "facility": pd.Series(facility, index=o_index, dtype=object),
-                         "road": road, "snap": snap, "facility_snap": fsnap, "node": node}, index=o_index)
-
-
 def _access(network: RoadNetwork, features: Any, what: str, *, max_snap: float | None,
             direction: Literal["to", "from"], engine: Engine | None) -> tuple[Access, pd.Index]:
     """Where features join the network (:func:`nbgeo.network.access_points`), here or on an engine; their index."""
@@ -511,10 +479,11 @@ class _Snapping:
             return _straight_distances(d, f, cutoff, self.engine)
         assert self.network is not None
         (o_acc, o_index), (f_acc, f_index) = self._access()
-        return _nearest_from_access(
+        return _net.nearest_from_access(
             self.network, _subset(o_acc, demand_keep), _subset(f_acc, facility_keep),
-            o_index if demand_keep is None else o_index[demand_keep],
-            f_index if facility_keep is None else f_index[facility_keep], cutoff=cutoff, direction=self.direction)
+            origin_index=o_index if demand_keep is None else o_index[demand_keep],
+            facility_index=f_index if facility_keep is None else f_index[facility_keep], cutoff=cutoff,
+            direction=self.direction)
 
 
 def coverage_matrix(

@@ -106,6 +106,7 @@ __all__ = [
     "distance_matrix",
     "is_drivable",
     "nearest_facility",
+    "nearest_from_access",
     "network_from_arrays",
     "network_from_graph",
     "network_from_place",
@@ -1841,6 +1842,59 @@ def nearest_facility(
     back: Literal["to", "from"] = "from" if direction == "to" else "to"
     o_acc = access_points(net, o_geoms, max_snap=max_snap, main_component=main_component, direction=direction)
     f_acc = access_points(net, f_geoms, max_snap=max_snap, main_component=main_component, direction=back)
+    return nearest_from_access(net, o_acc, f_acc, origin_index=o_index, facility_index=f_index, cutoff=cutoff,
+                               direction=direction)
+
+
+def nearest_from_access(
+    net: RoadNetwork,
+    origins: Access,
+    facilities: Access,
+    *,
+    origin_index: pd.Index | None = None,
+    facility_index: pd.Index | None = None,
+    cutoff: float | None = None,
+    direction: Literal["to", "from"] = "to",
+) -> pd.DataFrame:
+    """:func:`nearest_facility` from access points already found (e.g. on a Dask engine).
+
+    One multi-source Dijkstra from the facilities' access nodes, then each
+    origin's best access node: the second half of :func:`nearest_facility`,
+    for callers that join features to the network elsewhere
+    (:meth:`nbgeo.engine.Engine.access_points`) or once for many queries.
+
+    Parameters
+    ----------
+    net
+        The network.
+    origins, facilities
+        Their :func:`access_points` (origins found with ``direction``,
+        facilities with the opposite one).
+    origin_index, facility_index
+        Labels of the origins (the result's index) and of the facilities (its
+        ``facility`` column); default ``0..n-1``.
+    cutoff, direction
+        As for :func:`nearest_facility`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`nearest_facility`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> net = network_from_arrays(np.arange(3) * 100.0, np.zeros(3), u=[0, 1, 1, 2], v=[1, 0, 2, 1],
+    ...                           crs="EPSG:32651")
+    >>> sites = access_points(net, np.array([[0.0, 5.0]]), direction="to")
+    >>> chargers = access_points(net, np.array([[200.0, -5.0]]), direction="from")
+    >>> nearest_from_access(net, sites, chargers, facility_index=pd.Index(["CH1"]))[["distance", "facility"]]
+       distance facility
+    0     210.0      CH1
+    """
+    o_acc, f_acc = origins, facilities
+    o_index = pd.RangeIndex(o_acc.n_features) if origin_index is None else origin_index
+    f_index = pd.RangeIndex(f_acc.n_features) if facility_index is None else facility_index
     node_dist, src = node_distances(net, f_acc.node, offsets=f_acc.offset, cutoff=cutoff, direction=direction)
     total = o_acc.offset + node_dist[o_acc.node]
     if cutoff is not None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 from collections import Counter
 from fractions import Fraction
 from pathlib import Path
@@ -702,3 +705,19 @@ def test_cli_scheduler_address(tmp_path: Path, small_plan: Path) -> None:
         assert ok.exit_code == 1, ok.output
         assert cluster.scheduler_address.startswith("tcp://")
     assert (tmp_path / "y" / "audit.json").exists()
+
+
+def test_quiet_cli_keeps_a_local_clusters_logs_quiet(tmp_path) -> None:
+    """`nbgeo -q ... --engine dask`: the cluster's own INFO logs (scheduler, nannies, workers) stay off stderr."""
+    script = ("import sys, nbgeo.cli as c; c._configure_logging(0, '-q' in sys.argv)\n"
+              "from nbgeo.engine import DaskEngine\n"
+              "with DaskEngine(n_workers=1) as e: print(e.client.submit(sum, [1, 2]).result())\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASK_")}
+    quiet = subprocess.run([sys.executable, "-c", script, "-q"], capture_output=True, text=True, env=env,
+                           cwd=tmp_path, timeout=120, check=True)
+    assert quiet.stdout.strip() == "3" and quiet.stderr == ""
+    # The same cluster does log at -vv, which is how we know the first run really had something to hide.
+    script = script.replace("_configure_logging(0,", "_configure_logging(2,")
+    loud = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          timeout=120, check=True)
+    assert "INFO distributed.scheduler" in loud.stderr
