@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from .errors import Problem
     from .layers import Dataset
     from .plan import Plan
+    from .rules import RuleResult
     from .targets import TargetResult
 
 __all__ = ["SCHEMA", "AuditReport", "dataset_info", "run_audit"]
@@ -273,7 +274,7 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
 
         runner = get_engine(engine, scheduler=scheduler)
     try:
-        rule_results = []
+        rule_results: list[RuleResult] = []
         if plan.rules:
             from .rules import evaluate_rules, without_failing
 

@@ -476,6 +476,7 @@ def validate_cmd(ctx: click.Context, path: Path, kind: str | None, layer_name: s
             io.save_dataset(ds, out_dir / "repaired", overwrite=overwrite)
     if failed is not None:
         raise failed
+    assert ds is not None, "only a ValidationError leaves the dataset unread"
     if not ctx.obj["quiet"]:
         for problem in problems:
             click.echo(str(problem))

@@ -58,7 +58,7 @@ import tomllib
 import warnings
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -200,38 +200,53 @@ def _where(file: str, layer: str | None = None) -> str:
 
 # --- Sources: a local file, or a member of a zip archive ---------------------------------------------
 
+@dataclass(frozen=True)
+class _Member:
+    """A file inside an open zip archive; a folder (a zipped FileGDB) has a name ending in ``/``."""
+
+    archive: zipfile.ZipFile
+    name: str
+
+
 @dataclass
 class _Source:
     """A file as GDAL will open it: on disk, or inside a zip archive (read through ``/vsizip/``)."""
 
     path: Path  # the file on disk (the archive, for members)
     display: str  # for messages: "parks.zip!parks/parks.shp"
-    member: str | None = None
-    archive: zipfile.ZipFile | None = None
-    _names: dict[str, str] = field(default_factory=dict)
+    member: _Member | None = None
 
     @property
     def name(self) -> str:
-        return PurePosixPath(self.member).name if self.member else self.path.name
+        return PurePosixPath(self.member.name).name if self.member else self.path.name
 
     @property
     def suffix(self) -> str:
         return PurePosixPath(self.name).suffix.lower()
 
     @property
+    def is_folder(self) -> bool:
+        """Whether this is a folder inside an archive (a zipped FileGDB), which has no bytes of its own."""
+        return self.member is not None and self.member.name.endswith("/")
+
+    @property
     def gdal_path(self) -> str:
         base = str(self.path.resolve())
-        return f"/vsizip/{base}/{self.member.rstrip('/')}" if self.member else base
+        return f"/vsizip/{base}/{self.member.name.rstrip('/')}" if self.member else base
+
+    def close(self) -> None:
+        if self.member is not None:
+            self.member.archive.close()
 
     def size(self, name: str | None = None) -> int:
-        if self.archive is not None:
-            return self.archive.getinfo(name or self.member).file_size
+        if self.member is not None:
+            return self.member.archive.getinfo(name or self.member.name).file_size
         return (self.path.parent / name).stat().st_size if name else self.path.stat().st_size
 
     def read(self, name: str | None = None, *, start: int = 0, length: int = _HEAD) -> bytes:
-        if self.archive is not None:
+        if self.member is not None:
             try:
-                with self.archive.open(name or self.member) as fh:
+                with self.member.archive.open(name or self.member.name) as fh:
                     if start:
                         fh.seek(start)
                     return fh.read(length)
@@ -245,16 +260,16 @@ class _Source:
     def sibling(self, suffix: str) -> str | None:
         """The name of the file beside this one with another suffix (any case), or None."""
         stem = PurePosixPath(self.name).stem.lower()
-        if self.archive is not None:
-            folder = str(PurePosixPath(self.member).parent)
-            for name in self.archive.namelist():
-                p = PurePosixPath(name)
-                if str(p.parent) == folder and p.stem.lower() == stem and p.suffix.lower() == suffix:
+        if self.member is not None:
+            folder = PurePosixPath(self.member.name).parent
+            for name in self.member.archive.namelist():
+                inside = PurePosixPath(name)
+                if inside.parent == folder and inside.stem.lower() == stem and inside.suffix.lower() == suffix:
                     return name
             return None
-        for p in self.path.parent.iterdir():
-            if p.stem.lower() == stem and p.suffix.lower() == suffix and p.is_file():
-                return p.name
+        for path in self.path.parent.iterdir():
+            if path.stem.lower() == stem and path.suffix.lower() == suffix and path.is_file():
+                return path.name
         return None
 
 
@@ -486,7 +501,7 @@ def _open_zip(path: Path, *, layer: str | None) -> tuple[_Source, str | None]:
         raise LayerError(msg + " (hint: name one: layer = \"NAME\" in dataset.toml, or --layer NAME)",
                          code="E-LAYER-AMBIGUOUS")
     member = candidates[0]
-    src = _Source(path=path, display=f"{display}!{member.rstrip('/')}", member=member, archive=archive)
+    src = _Source(path=path, display=f"{display}!{member.rstrip('/')}", member=_Member(archive, member))
     # Test the CRC of everything GDAL will read: a damaged member otherwise reads as garbage.
     if member.endswith("/"):
         parts = [n for n in archive.namelist() if n.startswith(member) and not n.endswith("/")]
@@ -838,10 +853,12 @@ def _read_gdal(src: _Source, fmt: Format, *, layer: str | None, encoding: str | 
         problems.append(Problem("W-GEOJSON-NONRFC", f"the file declares a CRS ({gdf.crs.to_string() if gdf.crs else '?'})"
                                 " with the 'crs' member that RFC 7946 removed; honoured", file=file, layer=name,
                                 hint="GeoJSON should be WGS 84 longitude/latitude"))
-    no_cpg = src.suffix == ".shp" and encoding is None and parts.get(".cpg") is None
-    said = "no .cpg file says how it is encoded" if no_cpg else None if src.suffix == ".shp" or encoding else (
-        "stored as text")
-    problems += _mojibake(gdf, file=file, layer=name, encoding=encoding, said=said)
+    decoded: str | None = None  # how the text was decoded, when _mojibake's own wording would not fit
+    if src.suffix == ".shp" and encoding is None and parts.get(".cpg") is None:
+        decoded = "no .cpg file says how it is encoded"
+    elif src.suffix != ".shp" and not encoding:
+        decoded = "stored as text"
+    problems += _mojibake(gdf, file=file, layer=name, encoding=encoding, said=decoded)
     counts = shapely.get_num_coordinates(np.asarray(gdf.geometry.values))
     limits.check_vertices(counts, ids, file=file, layer=name)
     return _Read(gdf, problems, "vector")
@@ -1013,26 +1030,27 @@ def _read_xlsx(src: _Source, *, sheet: str | None) -> tuple[pd.DataFrame, str]:
 
 
 def _pick_columns(df: pd.DataFrame, *, x: str | None, y: str | None, xy: str | None, file: str,
-                  layer: str | None) -> tuple[str | None, str | None, str | None]:
+                  layer: str | None) -> tuple[str, str] | str:
+    """The coordinate columns: ``(longitude, latitude)``, or the one column holding both ("121.55,29.87")."""
     names = [str(c) for c in df.columns]
     for given in (x, y, xy):
         if given is not None and given not in names:
             msg = f"{_where(file, layer)}: no column {given!r}; columns: {', '.join(names)}"
             raise InputError(msg, code="E-COLUMN-MISSING")
     if xy is not None:
-        return None, None, xy
+        return xy
     if x is not None and y is not None:
-        return x, y, None
+        return x, y
     norm = {c: _norm(c) for c in names}
     lon = x or next((c for c in names if norm[c] in _LON_NAMES - {"x"}), None) or next(
         (c for c in names if norm[c] == "x"), None)
     lat = y or next((c for c in names if norm[c] in _LAT_NAMES - {"y"}), None) or next(
         (c for c in names if norm[c] == "y"), None)
     if lon is not None and lat is not None:
-        return lon, lat, None
+        return lon, lat
     combined = next((c for c in names if norm[c] in _XY_NAMES), None)
     if combined is not None:
-        return None, None, combined
+        return combined
     msg = (f"{_where(file, layer)}: no coordinate columns found; columns: {', '.join(names) or '(none)'} "
            "(hint: name them lon/lat or 经度/纬度, or declare x_column and y_column in dataset.toml)")
     raise InputError(msg, code="E-COLUMN-MISSING")
@@ -1060,9 +1078,10 @@ def _read_table(src: _Source, *, layer: str | None, encoding: str | None, x: str
     df, problems = _plain_columns(df, file=file, layer=name)
     if df.empty:
         return _Read(gpd.GeoDataFrame(df, geometry=[], crs=None), problems, "table")
-    lon_col, lat_col, xy_col = _pick_columns(df, x=x, y=y, xy=xy, file=file, layer=name)
+    picked = _pick_columns(df, x=x, y=y, xy=xy, file=file, layer=name)
     ids = (df["id"] if "id" in df.columns else pd.Series(np.arange(2, len(df) + 2))).to_numpy()
-    if xy_col is not None:
+    if isinstance(picked, str):  # one column holds both coordinates
+        xy_col = lon_col = lat_col = picked
         split = df[xy_col].map(lambda v: re.split(r"[,，;\s]+", v.strip()) if isinstance(v, str) else [v, v]
                                if v is None else [str(v)])
         ok = split.map(len) == 2
@@ -1073,6 +1092,7 @@ def _read_table(src: _Source, *, layer: str | None, encoding: str | None, x: str
         bad = bad_lon | bad_lat | (~ok.to_numpy() & df[xy_col].notna().to_numpy())
         columns = {xy_col: bad}
     else:
+        lon_col, lat_col = picked
         lon, bad_lon = _numbers(df[lon_col])
         lat, bad_lat = _numbers(df[lat_col])
         columns = {lon_col: bad_lon, lat_col: bad_lat}
@@ -1090,9 +1110,9 @@ def _read_table(src: _Source, *, layer: str | None, encoding: str | None, x: str
     one_only = (~np.isnan(lon)) ^ (~np.isnan(lat))
     for row in np.flatnonzero(one_only)[:20]:
         problems.append(Problem("E-VALUE-MISSING", "only one of the two coordinates is given", file=file, layer=name,
-                                feature=ids[row], column=xy_col or (lat_col if np.isnan(lat[row]) else lon_col),
+                                feature=ids[row], column=lat_col if np.isnan(lat[row]) else lon_col,
                                 hint="fill in both, or neither for a site with no location yet"))
-    data = df.drop(columns=[c for c in (lon_col, lat_col, xy_col) if c is not None])
+    data = df.drop(columns=list(columns))  # the coordinate columns
     for column in data.columns:  # numbers stored as text become numbers; everything else stays text
         if column == "id":
             data[column] = data[column].map(lambda v: None if v is None else str(v).removesuffix(".0")
@@ -1152,8 +1172,8 @@ def _read(path: str | Path, *, layer: str | None = None, encoding: str | None = 
     inner = layer
     if suffix == ".zip":
         src, inner = _open_zip(p, layer=layer)
-        member_head = src.read() if not src.member.endswith("/") else b""
-        fmt = FORMATS[".gdb"] if src.member.endswith("/") else FORMATS[src.suffix]
+        member_head = b"" if src.is_folder else src.read()
+        fmt = FORMATS[".gdb"] if src.is_folder else FORMATS[src.suffix]
         if member_head:
             if not member_head.strip():
                 msg = f"file {src.display!r} is empty"
@@ -1167,8 +1187,7 @@ def _read(path: str | Path, *, layer: str | None = None, encoding: str | None = 
             return _read_table(src, layer=inner, encoding=encoding, x=x_column, y=y_column, xy=xy_column)
         return _read_gdal(src, fmt, layer=inner, encoding=encoding, repair=repair)
     finally:
-        if src.archive is not None:
-            src.archive.close()
+        src.close()
 
 
 def read_layer(
@@ -1467,30 +1486,33 @@ def _load_layers(raw_layers: dict[str, Any], *, folder: Path, manifest: Path, al
     problems: list[Problem] = []
     for name, raw in raw_layers.items():
         meta = _meta(name, raw, manifest=manifest)
-        remote = any(marker in meta.file for marker in _REMOTE_MARKERS)
-        file_path = meta.file if remote else (folder / meta.file).resolve()
-        if not remote and folder not in file_path.parents:
-            msg = f"{manifest}: [layers.{name}]: file {meta.file!r} lies outside the dataset folder"
-            raise InputError(msg + " (hint: copy the file into the dataset folder)", code="E-PATH-OUTSIDE")
-        table = Path(meta.file).suffix.lower() in (".csv", ".xlsx")
+        file = meta.file
+        assert file is not None, "_meta refuses a layer without a file"
+        file_path: str | Path = file
+        if not any(marker in file for marker in _REMOTE_MARKERS):
+            file_path = (folder / file).resolve()
+            if folder not in file_path.parents:
+                msg = f"{manifest}: [layers.{name}]: file {file!r} lies outside the dataset folder"
+                raise InputError(msg + " (hint: copy the file into the dataset folder)", code="E-PATH-OUTSIDE")
+        table = Path(file).suffix.lower() in (".csv", ".xlsx")
         try:
             result = _read(file_path, layer=raw.get("layer"), encoding=raw.get("encoding", encoding),
                            allow_network=allow_network, repair=repair, x_column=raw.get("x_column"),
                            y_column=raw.get("y_column"), xy_column=raw.get("xy_column"))
         except NbgeoError as exc:
             more = [p for p in exc.problems if p.is_error] or [Problem(exc.code, exc.message)]
-            problems += [Problem(p.code, _FILE_PREFIX.sub("", p.message), file=meta.file, layer=name,
+            problems += [Problem(p.code, _FILE_PREFIX.sub("", p.message), file=file, layer=name,
                                  feature=p.feature, column=p.column, hint=p.hint) for p in more]
             continue
-        found = [Problem(p.code, p.message, file=meta.file, layer=name, feature=p.feature, column=p.column,
+        found = [Problem(p.code, p.message, file=file, layer=name, feature=p.feature, column=p.column,
                          hint=p.hint) for p in result.problems]
-        gdf, prepared = _prepare(result.gdf, meta, file=meta.file, assume_crs=assume_crs, table=table,
+        gdf, prepared = _prepare(result.gdf, meta, file=file, assume_crs=assume_crs, table=table,
                                  datum_declared="datum" in raw)
         found += prepared
-        checked = verify_layer(gdf, layer=name, file=meta.file, datum=meta.datum)
+        checked = verify_layer(gdf, layer=name, file=file, datum=meta.datum)
         if repair and any(p.code in REPAIRABLE for p in checked):
-            gdf, changes = repair_layer(gdf, layer=name, file=meta.file)
-            checked = changes + verify_layer(gdf, layer=name, file=meta.file, datum=meta.datum)
+            gdf, changes = repair_layer(gdf, layer=name, file=file)
+            checked = changes + verify_layer(gdf, layer=name, file=file, datum=meta.datum)
         found += checked
         problems += found
         if not any(p.is_error for p in found) and gdf.crs is not None:
@@ -1500,7 +1522,7 @@ def _load_layers(raw_layers: dict[str, Any], *, folder: Path, manifest: Path, al
             if not gdf.crs.equals("EPSG:4326"):
                 gdf = gdf.to_crs(4326)
         layers[name] = Layer(gdf, meta)
-        log.info("Read layer %r: %d features from %s", name, len(gdf), meta.file)
+        log.info("Read layer %r: %d features from %s", name, len(gdf), file)
     return layers, problems
 
 

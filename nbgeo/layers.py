@@ -376,4 +376,5 @@ class Dataset:
     @property
     def illustrative(self) -> bool:
         """Whether any layer or raster is illustrative."""
-        return any(layer.meta.illustrative for layer in (*self.layers.values(), *self.rasters.values()))
+        return (any(layer.meta.illustrative for layer in self.layers.values())
+                or any(raster.meta.illustrative for raster in self.rasters.values()))

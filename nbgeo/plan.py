@@ -104,6 +104,7 @@ YEAR_MODES = ("cumulative", "each_year")
 AREA_UNITS = {"m2": 1.0, "ha": 1e4, "km2": 1e6}
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+_NO_MILESTONES: Mapping[int, float] = MappingProxyType({})
 
 
 def meets(op: str, actual: float, threshold: float) -> bool:
@@ -152,7 +153,7 @@ def _milestones(owner: str, raw: Mapping[Any, Any] | None) -> Mapping[int, float
     so keys are converted to integer years and values to floats.
     """
     if not raw:
-        return _EMPTY
+        return _NO_MILESTONES
     out: dict[int, float] = {}
     for key, value in dict(raw).items():
         try:
@@ -473,9 +474,10 @@ class Plan:
                     msg = f"plan {self.id!r}: duplicate {kind} id {item.id!r}"
                     raise PlanError(msg, code="E-PLAN-DUPLICATE")
                 seen.add(item.id)
-        for item in (*self.targets, *self.indicators):
-            _check_milestones(f"plan {self.id!r}: {type(item).__name__.removesuffix('Spec').lower()} {item.id!r}",
-                              item.milestones, self.baseline, self.horizon)
+        paced: tuple[Target | IndicatorSpec, ...] = (*self.targets, *self.indicators)
+        for what in paced:
+            _check_milestones(f"plan {self.id!r}: {type(what).__name__.removesuffix('Spec').lower()} {what.id!r}",
+                              what.milestones, self.baseline, self.horizon)
 
     @property
     def years(self) -> tuple[int, ...]:

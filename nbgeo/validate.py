@@ -27,7 +27,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,14 @@ if TYPE_CHECKING:
 __all__ = ["REPAIRABLE", "geometry_code", "raise_for_problems", "repair_layer", "verify_layer"]
 
 _YEAR_RANGE = (1900, 2100)
+
+
+class _Where(TypedDict):
+    """The keyword arguments that every :func:`_add` call of one layer shares."""
+
+    layer: str
+    file: str | None
+    max_per_code: int
 
 
 def _add(problems: list[Problem], code: str, ids: list[object], message: str, *, layer: str, file: str | None,
@@ -112,7 +120,7 @@ def _geometry_problems(gdf: gpd.GeoDataFrame, spec: LayerSpec | None, *, layer: 
     problems: list[Problem] = []
     geoms = np.asarray(gdf.geometry.values)
     ids = gdf.index.to_numpy()
-    kw = {"layer": layer, "file": file, "max_per_code": max_per_code}
+    kw = _Where(layer=layer, file=file, max_per_code=max_per_code)
 
     missing = shapely.is_missing(geoms)
     _add(problems, "W-GEOM-NULL", list(ids[missing]), "feature has no geometry; it is left out of every measure",
@@ -196,7 +204,7 @@ def _geometry_problems(gdf: gpd.GeoDataFrame, spec: LayerSpec | None, *, layer: 
 def _column_problems(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, layer: str, file: str | None,
                      max_per_code: int) -> list[Problem]:
     problems: list[Problem] = []
-    kw = {"layer": layer, "file": file, "max_per_code": max_per_code}
+    kw = _Where(layer=layer, file=file, max_per_code=max_per_code)
     for col in spec.columns:
         if col.is_yearly:
             prefix, suffix = col.name.split("{year}")
@@ -382,10 +390,9 @@ def _repair(gdf: gpd.GeoDataFrame, *, layer: str, file: str | None,
         # Union the parts (exact, then snapped to 1e-9 of a degree or 0.1 mm); what still fails stays reported.
         grid = 1e-9 if gdf.crs is not None and gdf.crs.is_geographic else 1e-4
         for size in (None, grid, grid * 100):
-            again = np.flatnonzero(~shapely.is_valid(after))
-            for i in again:
+            for j in np.flatnonzero(~shapely.is_valid(after)):
                 try:
-                    after[i] = shapely.union_all(shapely.get_parts(after[i]), grid_size=size)
+                    after[j] = shapely.union_all(shapely.get_parts(after[j]), grid_size=size)
                 except shapely.errors.GEOSException:
                     continue
         if spec is not None and set(spec.geom_types) <= set(POLYGONS):
