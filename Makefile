@@ -54,8 +54,10 @@ fuzz: $(STAMP)
 	$(BIN)/python fuzz/fuzz_readers.py -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=60 \
 		-artifact_prefix=fuzz/ -print_final_stats=1 fuzz/corpus fuzz/seeds
 
+## make lint: ruff, then mypy over the package (configured in pyproject.toml [tool.mypy]).
 lint: $(STAMP)
 	$(BIN)/ruff check nbgeo tests scripts bench
+	$(BIN)/python -m mypy nbgeo
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
