@@ -193,8 +193,9 @@ def test_set_cover_milp_is_minimal(seed):
 def test_set_cover_drops_sites_made_redundant():
     # Greedy takes 0 (3 points), then 1 and 2 for the rest, which cover 0's points too: 0 goes.
     cover = {0: [1, 2, 3], 1: [0, 1, 2], 2: [3, 4, 5]}
-    s = optimize.set_covering(_matrix(cover, 6))
-    assert sorted(s.sites.tolist()) == [1, 2]
+    for improve in (False, True):
+        s = optimize.set_covering(_matrix(cover, 6), improve=improve)
+        assert sorted(s.sites.tolist()) == [1, 2]
 
 
 def test_partial_set_cover_by_weight():
@@ -221,6 +222,158 @@ def test_set_cover_with_capacity():
     for method in ("greedy", "milp"):
         s = optimize.set_covering(_matrix(cover, 4), capacity=2, method=method)
         assert len(s.sites) == 2 and s.met
+
+
+def _covers(m: CoverageMatrix, sites) -> bool:
+    """Whether ``sites`` reach every demand point that some site reaches."""
+    return bool((m.covered(sites) == m.covered()).all())
+
+
+def _clustered(seed: int, n_demand: int = 5000, n_sites: int = 1000, side: float = 20_000.0, radius: float = 900.0):
+    """Demand in clusters (towns), candidate sites uniform: the benchmark's instances (bench/bench_optimize.py)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0, side, (max(8, n_demand // 400), 2))
+    demand = centres[rng.integers(0, len(centres), n_demand)] + rng.normal(0, side / 40, (n_demand, 2))
+    return optimize.coverage_matrix(np.clip(demand, 0, side), rng.uniform(0, side, (n_sites, 2)), radius)
+
+
+@pytest.mark.parametrize("levels", [3, 4, 5, 6])
+def test_set_cover_escapes_the_greedy_trap(levels):
+    # Two rows of 2**levels - 1 points; sites 0 and 1 cover one row each. Site 1 + t covers a block of 2**(t-1)
+    # points in both rows: 2**levels points for the widest, one more than a row, so the greedy takes the blocks,
+    # widest first, and needs `levels` sites where 2 do.
+    width = 2**levels - 1
+    cover = {0: list(range(width)), 1: list(range(width, 2 * width))}
+    start = 0
+    for t in range(levels, 0, -1):
+        block = list(range(start, start + 2 ** (t - 1)))
+        cover[1 + t] = block + [width + i for i in block]
+        start += 2 ** (t - 1)
+    m = _matrix(cover, 2 * width)
+    greedy = optimize.set_covering(m, improve=False)
+    assert len(greedy.sites) == levels and greedy.bound is None and greedy.status == "heuristic"
+    s = optimize.set_covering(m)
+    assert sorted(s.sites.tolist()) == [0, 1] and _covers(m, s.sites)
+    assert s.bound == 2.0 and s.status == "optimal" and s.gap == 0.0
+    assert len(optimize.set_covering(m, method="milp").sites) == 2
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_set_cover_heuristic_is_valid_and_its_bound_is_below_the_optimum(seed):
+    rng = np.random.default_rng(seed)
+    n_demand, n_sites = int(rng.integers(8, 16)), int(rng.integers(5, 10))
+    cover, _ = _random_instance(seed, n_demand=n_demand, n_sites=n_sites)
+    m = _matrix(cover, n_demand)
+    reachable = set().union(*cover.values())
+    best = next(size for size in range(1, n_sites + 1)
+                if any(set().union(*(cover[j] for j in c)) == reachable for c in itertools.combinations(cover, size)))
+    s = optimize.set_covering(m)
+    assert set().union(*(cover[j] for j in s.sites.tolist())) == reachable
+    assert len(s.sites) >= best and s.bound is not None and s.bound <= best
+    assert s.gap == pytest.approx((len(s.sites) - s.bound) / len(s.sites))
+    assert (s.status == "optimal") == (s.bound == len(s.sites))
+    if s.status == "optimal":
+        assert len(s.sites) == best
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_set_cover_heuristic_against_the_milp_on_clustered_demand(seed):
+    m = _clustered(seed)
+    s = optimize.set_covering(m)
+    exact = optimize.set_covering(m, method="milp")
+    assert exact.status == "optimal" and _covers(m, s.sites) and _covers(m, exact.sites)
+    n, best = len(s.sites), len(exact.sites)
+    assert s.bound <= best <= n <= 1.02 * best  # within 2 % of the fewest (about 60 here: no site more)
+    assert s.stats["sites_saved"] >= 0 and s.stats["greedy_sites"] >= n
+    assert len(optimize.set_covering(m, improve=False).sites) > n  # the textbook greedy needs more
+
+
+def test_set_cover_heuristic_is_deterministic():
+    m = _clustered(1)
+    first, second = optimize.set_covering(m), optimize.set_covering(m)
+    assert first.stats["refinements"] > 0  # the whole search ran, not only the reductions
+    assert first.sites.tolist() == second.sites.tolist() and first.bound == second.bound
+    skip = {"runtime_s"}
+    assert {k: v for k, v in first.stats.items() if k not in skip} == {k: v for k, v in second.stats.items()
+                                                                       if k not in skip}
+
+
+def test_set_cover_heuristic_with_existing_facilities():
+    m = _clustered(1)
+    rng = np.random.default_rng(5)
+    served = rng.random(m.n_demand) < 0.4  # what existing facilities already serve
+    s = optimize.set_covering(m, existing=served)
+    exact = optimize.set_covering(m, existing=served, method="milp")
+    need = m.covered() & ~served
+    assert (m.covered(s.sites)[need]).all() and s.share_before == exact.share_before
+    assert s.bound <= len(exact.sites) <= len(s.sites)
+    # Demand served already is not paid for: the cover of the rest needs no more sites than a cover of all.
+    assert len(s.sites) <= len(optimize.set_covering(m).sites)
+
+
+def test_set_cover_without_time_keeps_a_valid_cover():
+    m = _clustered(2)
+    s = optimize.set_covering(m, time_budget=0.0)
+    assert _covers(m, s.sites) and s.bound is not None and s.bound <= len(s.sites)
+    assert len(s.sites) <= s.stats["greedy_sites"]
+
+
+def test_set_cover_with_conflicts_keeps_the_swap_search():
+    # Sites 0 and 1 together are the best cover, but a spacing rule forbids choosing both.
+    cover = {0: [0, 1, 2], 1: [3, 4, 5], 2: [0, 1], 3: [2, 3], 4: [4, 5]}
+    m = _matrix(cover, 6)
+    assert sorted(optimize.set_covering(m).sites.tolist()) == [0, 1]
+    for method in ("greedy", "milp"):
+        s = optimize.set_covering(m, conflicts=[(0, 1)], method=method)
+        assert not {0, 1} <= set(s.sites.tolist()) and _covers(m, s.sites) and len(s.sites) == 3
+    assert optimize.set_covering(m, conflicts=[(0, 1)]).bound is None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_set_cover_reductions_keep_the_optimum(seed):
+    from scipy import sparse
+
+    from nbgeo.optimize import _reduce_cover
+
+    rng = np.random.default_rng(seed)
+    a = sparse.csr_array((rng.random((14, 9)) < 0.3).astype(float))
+    a = a[np.flatnonzero(np.diff(a.indptr) > 0)]  # every row coverable
+    dense = a.toarray() > 0
+
+    def fewest(rows, cols):
+        return next(k for k in range(cols.size + 1) for c in itertools.combinations(cols.tolist(), k)
+                    if dense[np.ix_(rows, list(c))].any(axis=1).all())
+
+    rows, cols, taken = _reduce_cover(a)
+    assert fewest(np.arange(a.shape[0]), np.arange(a.shape[1])) == taken.size + fewest(rows, cols)
+    # Any cover of what is left, with the columns taken, covers every row.
+    k = fewest(rows, cols)
+    left = next(c for c in itertools.combinations(cols.tolist(), k) if dense[np.ix_(rows, list(c))].any(axis=1).all())
+    assert dense[:, np.concatenate((taken, np.asarray(left, dtype=np.int64)))].any(axis=1).all()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_lagrangian_greedy_takes_columns_as_the_one_at_a_time_greedy(seed):
+    from nbgeo.optimize import _Cover, _cover_greedy
+
+    rng = np.random.default_rng(seed)
+    dense = rng.random((40, 25)) < 0.15
+    dense[np.arange(40), np.arange(40) % 25] = True  # every row coverable
+    cov = _Cover.of(dense.astype(float))
+    u = rng.integers(0, 8, cov.m) / 16  # dyadic: the sums are exact, so the scores tie exactly as they should
+    start = rng.random(cov.n) < 0.2
+    got, _ = _cover_greedy(cov, u, start)
+    # The textbook loop: the lowest score, ties to the lowest index, one column at a time.
+    a = cov.a.toarray() > 0
+    x, uncovered = start.copy(), ~a[:, start].any(axis=1)
+    while uncovered.any():
+        many = a[uncovered].sum(axis=0).astype(float)
+        cost = 1.0 - u[uncovered] @ a[uncovered]
+        score = np.where(many > 0, np.where(cost > 0, cost / np.maximum(many, 1), cost * many), np.inf)
+        j = int(np.argmin(score))
+        x[j] = True
+        uncovered &= ~a[:, j]
+    assert got.tolist() == x.tolist()
 
 
 # --- inputs -------------------------------------------------------------------------------------------------------
