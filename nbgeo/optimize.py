@@ -1239,20 +1239,21 @@ def _lagrangian_cover(cov: _Cover, start: NDArray[np.bool_], *, deadline: float,
     pi, misses = 0.3, 0
     while pi < 1 and misses < patience and math.ceil(bound - 1e-6) < best.size and time.perf_counter() < deadline:
         stats["refinements"] += 1
-        cover = np.zeros(small.n, dtype=bool)
-        cover[np.searchsorted(useful, np.flatnonzero(best.cover))] = True
-        cols = np.flatnonzero(cover)
-        count = small.count(cover)
-        lens = np.diff(small.at.indptr)[cols].astype(np.int64)
+        # How well each column of the best cover serves it, on the whole problem.
+        cols = np.flatnonzero(best.cover)
+        count = cov.count(best.cover)
+        lens = np.diff(cov.at.indptr)[cols].astype(np.int64)
         starts = np.zeros(cols.size, dtype=np.int64)
         np.cumsum(lens[:-1], out=starts[1:])
-        rows = small.rows_of(cols)
+        rows = cov.rows_of(cols)
         share = root.u[rows] * (count[rows] - 1) / count[rows]
-        worth = np.maximum(key[cols], 0.0) + np.add.reduceat(share, starts)
+        worth = np.maximum(reduced[cols], 0.0) + np.add.reduceat(share, starts)
         order = cols[np.lexsort((cols, worth))]
+        # Only columns a smaller cover can hold may be fixed; they are the columns of `small`.
+        order = np.searchsorted(useful, order[np.isin(order, useful)])
         # Fix the best columns until they cover a share pi of the rows.
         first_hit = np.full(small.m, np.iinfo(np.int64).max)
-        ranks = np.repeat(np.arange(order.size), lens[np.searchsorted(cols, order)])
+        ranks = np.repeat(np.arange(order.size), np.diff(small.at.indptr)[order])
         np.minimum.at(first_hit, small.rows_of(order), ranks)
         reached = np.bincount(first_hit[first_hit < order.size], minlength=order.size).cumsum()
         k = min(int(np.searchsorted(reached, pi * small.m)) + 1, order.size - 1)
@@ -1363,6 +1364,7 @@ def _set_cover_lagrangian(inst: _Instance, need: NDArray[np.bool_], *, time_budg
     stats["greedy_sites"] = int(forced.size + start.sum())
     x, bound, more = _lagrangian_cover(cov, start, deadline=deadline, offset=int(forced.size))
     more["root_sites"] += int(forced.size)
+    more["lagrangian_bound"] = round(float(forced.size) + bound, 4)
     stats.update(more)
     chosen = np.sort(np.concatenate((forced, cols[np.flatnonzero(x)])))
     stats["sites_saved"] = stats["greedy_sites"] - int(chosen.size)
