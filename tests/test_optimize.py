@@ -288,6 +288,18 @@ def test_set_cover_heuristic_against_the_milp_on_clustered_demand(seed):
     assert len(optimize.set_covering(m, improve=False).sites) > n  # the textbook greedy needs more
 
 
+@pytest.mark.parametrize("seed", [0, 1, 4, 6])
+def test_set_cover_heuristic_on_evenly_spread_demand(seed):
+    # Demand spread evenly is harder (no town to anchor a site): the heuristic stays within a site of the fewest.
+    rng = np.random.default_rng(seed)
+    m = optimize.coverage_matrix(rng.uniform(0, 4000, (600, 2)), rng.uniform(0, 4000, (200, 2)), 800)
+    s = optimize.set_covering(m)
+    exact = optimize.set_covering(m, method="milp")
+    assert exact.status == "optimal" and _covers(m, s.sites)
+    assert s.bound <= len(exact.sites) <= len(s.sites) <= len(exact.sites) + 1
+    assert s.stats["refinements"] > 0 or s.status == "optimal"
+
+
 def test_set_cover_heuristic_is_deterministic():
     m = _clustered(1)
     first, second = optimize.set_covering(m), optimize.set_covering(m)
