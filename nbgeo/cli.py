@@ -609,7 +609,7 @@ def _site_text(results: list[Any]) -> str:
 @click.option("--method", type=click.Choice(["greedy", "milp", "auto"]), default=None,
               help="Solver: greedy (fast), milp (exact, HiGHS) or auto.")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, metavar="S",
-              help="Seconds the exact solver may take.")
+              help="Seconds the exact solver, and the heuristic's improvement, may take.")
 @click.option("--surface", "surface_ids", multiple=True, metavar="ID",
               help="Also build this [[suitability]] surface: its GeoTIFF, zones and map layer (repeatable).")
 @click.option("--year", type=int, default=None, help="Evaluation year (default: the plan's horizon).")

@@ -2668,6 +2668,8 @@ def site(
     method, time_limit
         As for :func:`maximal_covering`; ``"auto"`` (the default) solves exactly
         up to :data:`AUTO_MILP_MAX_PAIRS` pairs, with 60 s unless ``time_limit`` says otherwise.
+        A ``time_limit`` also bounds the heuristic's improvement (``swap_time``
+        of :func:`maximal_covering`, ``time_budget`` of :func:`set_covering`).
     required
         The share (%) that must be served for the result to be ``met``
         (default: 100 for LSCP, none for MCLP).
@@ -2788,11 +2790,13 @@ def site(
         existing: CoverageMatrix | NDArray[np.bool_] = served_mask
     else:
         existing = coverage_matrix(units, f_sel, distance, network=network)
+    # A time limit the planner gives bounds the heuristic's improvement as well as the exact solver.
+    heuristic_budget = {} if time_limit is None else {"swap_time" if k is not None else "time_budget": time_limit}
     if method == "auto" and time_limit is None:
         time_limit = 60.0
     common: dict[str, Any] = {"weights": w, "existing": existing, "capacity": capacity,
                               "existing_capacity": existing_capacity, "conflicts": conflicts, "method": method,
-                              "time_limit": time_limit}
+                              "time_limit": time_limit, **heuristic_budget}
     if k is not None:
         sol = maximal_covering(matrix, k, **common)
     else:
@@ -2898,7 +2902,7 @@ SITING_KEYS = {
     "weight": "demand weight: 'count', 'area', 'length' or a column", "split": "'none', 'grid' or 'length'",
     "split_cell": "cell or piece size for split", "year_column": "the column holding a feature's year",
     "capacity": "demand weight one new facility can serve", "existing_capacity": "the same for existing ones",
-    "method": "'greedy', 'milp' or 'auto'", "time_limit": "seconds for the exact solver",
+    "method": "'greedy', 'milp' or 'auto'", "time_limit": "seconds for the exact solver and the heuristic's improvement",
     "allow_unknown": "let candidates with an unknown verdict under a rule be chosen",
     "source": "where the question comes from", "note": "anything else",
 }

@@ -664,3 +664,22 @@ def test_site_with_capacity_on_the_sample(sample):
     served_by_new = r.solution.weight_after - r.solution.weight_before
     assert served_by_new <= 6 + 1e-9 and r.solution.share_after >= r.solution.share_before
     assert "unserved" not in "; ".join(r.notes)  # with capacity, candidates near any demand are kept
+
+
+@pytest.mark.parametrize(("k", "budget_name"), [(None, "time_budget"), (3, "swap_time")])
+def test_a_planners_time_limit_bounds_the_heuristic_too(sample, monkeypatch, k, budget_name):
+    seen = {}
+    for name in ("set_covering", "maximal_covering"):
+        real = getattr(optimize, name)
+
+        def spy(*args, _real=real, **kwargs):
+            seen.update(kwargs)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(optimize, name, spy)
+    kwargs = dict(demand="micro_parks", facilities="chargers", distance=1000, year=2025, cell=1500,
+                  demand_where={"status": ["built", "upgraded"]}, method="greedy", k=k)
+    optimize.site(sample, **kwargs)
+    assert budget_name not in seen  # no limit given: the solver's own default
+    r = optimize.site(sample, time_limit=2.5, **kwargs)
+    assert seen[budget_name] == 2.5 and seen["time_limit"] == 2.5 and len(r.chosen) >= 1
