@@ -2569,23 +2569,6 @@ def _year_mask(gdf: gpd.GeoDataFrame, column: str, year: int | None) -> NDArray[
     return (pd.to_numeric(gdf[column], errors="coerce") <= year).fillna(False).to_numpy(dtype=bool)
 
 
-def _district_names(points: NDArray[np.object_], districts: gpd.GeoDataFrame | None, crs: Any) -> NDArray[np.object_]:
-    """The district each point lies in (the first listed on a shared border), or None."""
-    import shapely
-
-    out = np.full(len(points), None, dtype=object)
-    if districts is None or len(points) == 0:
-        return out
-    d = districts.to_crs(crs)
-    names = d["name"].to_numpy(dtype=object) if "name" in d.columns else np.asarray(d.index, dtype=object)
-    left, right = shapely.STRtree(np.asarray(d.geometry.values)).query(points, predicate="intersects")
-    order = np.lexsort((right, left))
-    left, right = left[order], right[order]
-    head = np.r_[True, left[1:] != left[:-1]] if len(left) else np.zeros(0, dtype=bool)
-    out[left[head]] = names[right[head]]
-    return out
-
-
 def site(
     dataset: Dataset,
     *,
@@ -2837,7 +2820,7 @@ def site(
 
     chosen_gdf = allowed_sites.iloc[chosen_pos]
     chosen_metric = cand_metric.loc[near].iloc[allowed].iloc[chosen_pos]
-    district_of = _district_names(np.asarray(chosen_metric.geometry.values), districts, metric)
+    district_of = cov_mod._districts_of(np.asarray(chosen_metric.geometry.values), districts, "name", metric)
     newly_by_site = per_site.loc[per_site["newly_served"], "new_site"].value_counts()
     sites_served = newly_by_site.reindex(chosen_gdf.index, fill_value=0).to_numpy()
     labels = [f"{i}: #{n + 1}, serves {s} more {demand} site(s) (+{gain:,.6g} weight)"
