@@ -372,6 +372,22 @@ def _cell(value: Any) -> str:
 
 #: Keys that hold sentences: their column gets room instead of wrapping a word per line.
 _TEXT_KEYS = frozenset({"title", "phrase", "note", "label", "reason", "message", "hint"})
+
+
+def _td(key: str, value: Any, record: Mapping[str, Any], lang: str) -> str:
+    """One table cell: a status pill, a number formatted for its key, or escaped text."""
+    if key == "status":
+        return f"<td>{_pill(str(value), lang)}</td>"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"<td class='num'>{safe_text(_fmt_key(key, value, record))}</td>"
+    return f"<td class='txt'>{_cell(value)}</td>" if key in _TEXT_KEYS else f"<td>{_cell(value)}</td>"
+
+
+def _more_note(total: int, shown: int, lang: str) -> str:
+    """"N more; see the JSON" under a table cut at ``shown`` rows (empty when nothing was cut)."""
+    if total <= shown:
+        return ""
+    return f"<p class='muted'>{total - shown:,} {safe_text(_w(lang, 'more'))}; {safe_text(_w(lang, 'in_json'))}</p>"
 _FIRST = ("status", "id", "phrase", "title", "label", "layer", "feature", "actual", "threshold", "unit", "margin")
 _HIDDEN_KEYS = frozenset({"illustrative", "op", "kind"})
 
@@ -464,26 +480,17 @@ def _section_html(name: str, entries: Sequence[Mapping[str, Any]], lang: str, ch
         cells = []
         for k in columns:
             v = e.get(k)
-            if k == "status":
-                cells.append(f"<td>{_pill(str(v), lang)}</td>")
-            elif k == "actual" and has_bar:
+            if k == "actual" and has_bar:
                 colour = _STATUS_COLOURS.get(str(e.get("status")), "#57606a")
                 bar = progress_bar(_share(v, e.get("threshold"), str(e.get("op", ">="))), colour, width=120, height=6)
                 cells.append(f"<td class='num'>{safe_text(_fmt_key(k, v, e))}{bar}</td>")
-            elif isinstance(v, (int, float)) and not isinstance(v, bool):
-                cells.append(f"<td class='num'>{safe_text(_fmt_key(k, v, e))}</td>")
-            elif k in _TEXT_KEYS:
-                cells.append(f"<td class='txt'>{_cell(v)}</td>")
             else:
-                cells.append(f"<td>{_cell(v)}</td>")
+                cells.append(_td(k, v, e, lang))
         if with_charts:
             cells.append(f"<td class='chart'>{charts.get(str(e.get('id'))) or ''}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
         body.append(_detail_rows(e, len(cells), lang))
-    more = ""
-    if len(entries) > len(shown):
-        more = (f"<p class='muted'>{len(entries) - len(shown):,} {safe_text(_w(lang, 'more'))}; "
-                f"{safe_text(_w(lang, 'in_json'))}</p>")
+    more = _more_note(len(entries), len(shown), lang)
     common = ""
     if same:
         common = "<p class='muted'>" + " · ".join(
@@ -511,20 +518,8 @@ def _detail_rows(entry: Mapping[str, Any], span: int, lang: str) -> str:
         head = "".join(f"<th>{safe_text(_key_label(k, lang))}</th>" for k in columns)
         rows = []
         for item in shown:
-            cells = []
-            for k in columns:
-                v = item.get(k)
-                if k == "status":
-                    cells.append(f"<td>{_pill(str(v), lang)}</td>")
-                elif isinstance(v, (int, float)) and not isinstance(v, bool):
-                    cells.append(f"<td class='num'>{safe_text(_fmt_key(k, v, item))}</td>")
-                else:
-                    cells.append(f"<td>{_cell(v)}</td>")
-            rows.append(f"<tr>{''.join(cells)}</tr>")
-        more = ""
-        if len(items) > len(shown):
-            more = (f"<p class='muted'>{len(items) - len(shown):,} {safe_text(_w(lang, 'more'))}; "
-                    f"{safe_text(_w(lang, 'in_json'))}</p>")
+            rows.append(f"<tr>{''.join(_td(k, item.get(k), item, lang) for k in columns)}</tr>")
+        more = _more_note(len(items), len(shown), lang)
         out.append(f"<tr class='detail'><td colspan='{span}'><details><summary>{safe_text(_key_label(key, lang))}: "
                    f"{len(items):,}</summary><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
                    f"</table>{more}</details></td></tr>")
