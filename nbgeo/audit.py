@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from . import theme
 from .html import safe_text
 from .indicators import tables_info
 from .targets import evaluate_targets
@@ -206,7 +207,6 @@ class AuditReport:
 
     def _repr_html_(self) -> str:
         """A table of verdicts for Jupyter; every text is escaped."""
-        colours = {"met": "#1a7f37", "not_met": "#cf222e", "unknown": "#9a6700"}
         head = "".join(f"<th>{h}</th>" for h in ("target", "phrase", "year", "actual", "threshold", "unit",
                                                    "status", "margin"))
         body = []
@@ -218,7 +218,7 @@ class AuditReport:
                 f"<td>{safe_text(r.id)}</td><td>{safe_text(r.phrase)}</td><td>{r.year}</td>"
                 f"<td style='text-align:right'>{safe_text(actual)}</td>"
                 f"<td style='text-align:right'>{safe_text(r.op)} {r.threshold:,.6g}</td><td>{safe_text(r.unit)}</td>"
-                f"<td style='color:{colours[r.status]};font-weight:bold'>{r.status}</td>"
+                f"<td style='color:{theme.colour(r.status)};font-weight:bold'>{r.status}</td>"
                 f"<td style='text-align:right'>{safe_text(margin)}</td></tr>"
             )
         title = safe_text(self.plan.title_en or self.plan.title)

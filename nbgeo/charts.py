@@ -35,7 +35,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from . import theme
 from .html import safe_text
+from .labels import LABELS, LANGS, status_word
 from .progress import AT_RISK_BAND, AT_RISK_SHORTFALL, Progress
 
 if TYPE_CHECKING:
@@ -44,28 +46,20 @@ if TYPE_CHECKING:
 __all__ = ["STATUS_COLOURS", "STATUS_LABELS", "indicator_table_html", "nice_ticks", "progress_chart",
            "progress_html"]
 
-#: Colour of each progress flag (dots, bars and pills).
-STATUS_COLOURS = {
-    "met": "#1a7f37", "on_track": "#1a7f37", "at_risk": "#bf8700", "off_track": "#cf222e", "missed": "#cf222e",
-    "no_data": "#8c959f", "baseline": "#57606a", "": "#8c959f",
-}
+#: The progress flags, in the order of the legend.
+_FLAGS = ("met", "on_track", "at_risk", "off_track", "missed", "no_data", "baseline")
 
-#: What each flag is called, in English and Chinese.
-STATUS_LABELS = {
-    "en": {"met": "met", "on_track": "on track", "at_risk": "at risk", "off_track": "off track", "missed": "missed",
-           "no_data": "no data", "baseline": "baseline", "": ""},
-    "zh": {"met": "已完成", "on_track": "进度正常", "at_risk": "有风险", "off_track": "进度滞后", "missed": "未完成",
-           "no_data": "无数据", "baseline": "基期", "": ""},
-}
+#: Colour of each progress flag (dots, bars and pills): the theme's, as on every page.
+STATUS_COLOURS = {**{s: theme.colour(s) for s in _FLAGS}, "": theme.MUTED}
 
-_WORDS = {
-    "en": {"actual": "actual", "path": "required path", "threshold": "threshold", "milestone": "milestone",
-           "as_of": "evaluated", "spatial": "Spatial targets", "indicators": "Other quantified targets (indicators)",
-           "title": "Progress through the years", "by": "by"},
-    "zh": {"actual": "实际值", "path": "目标路径", "threshold": "目标值", "milestone": "里程碑",
-           "as_of": "评估年", "spatial": "空间目标", "indicators": "其他量化指标",
-           "title": "逐年进度", "by": "截至"},
-}
+#: What each flag is called, in English and Chinese (the status words of nbgeo.labels).
+STATUS_LABELS = {lang: {**{s: status_word(s, lang) for s in _FLAGS}, "": ""} for lang in LANGS}
+
+
+def _words(lang: str) -> dict[str, str]:
+    """The charts' own words (``chart.*`` in nbgeo.labels) in ``lang``."""
+    return {k.split(".", 1)[1]: v[0 if lang == "zh" else 1] for k, v in LABELS.items() if k.startswith("chart.")}
+
 
 _OPS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "="}
 
@@ -151,7 +145,7 @@ def progress_chart(entry: Progress | Mapping[str, Any], *, width: int = 360, hei
     (False, True, 3)
     """
     e = _entry(entry)
-    words = _WORDS.get(lang, _WORDS["en"])
+    words = _words(lang)
     labels = STATUS_LABELS.get(lang, STATUS_LABELS["en"])
     history = e.get("history") or []
     first = int(e["baseline"])
@@ -337,7 +331,7 @@ def progress_html(entries: Sequence[Progress | Mapping[str, Any]], *, lang: str 
     rows = [_entry(e) for e in entries]
     if not rows:
         return ""
-    words = _WORDS.get(lang, _WORDS["en"])
+    words = _words(lang)
     labels = STATUS_LABELS.get(lang, STATUS_LABELS["en"])
     first = rows[0]
     keys = "".join(
@@ -367,9 +361,6 @@ def progress_html(entries: Sequence[Progress | Mapping[str, Any]], *, lang: str 
     return f"<div class='nbgeo-progress'><style>{_CSS}</style>{legend}{''.join(groups)}</div>"
 
 
-_VERDICT_COLOURS = {"met": "#1a7f37", "not_met": "#cf222e", "unknown": "#9a6700"}
-
-
 def indicator_table_html(rows: Sequence[Mapping[str, Any]]) -> str:
     """The verdicts on the plan's non-spatial indicators (the ``indicators`` section) as an HTML table.
 
@@ -386,7 +377,7 @@ def indicator_table_html(rows: Sequence[Mapping[str, Any]]) -> str:
         return ""
     body = []
     for r in rows:
-        colour = _VERDICT_COLOURS.get(r.get("status", ""), "#57606a")
+        colour = theme.colour(r.get("status", ""))
         op = _OPS.get(r.get("op", ""), r.get("op", ""))
         margin = "—" if r.get("margin") is None else f"{r['margin']:+,.6g}"
         flags = []

@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import _atomic
+from . import _atomic, theme
 from .audit import SCHEMA as AUDIT_SCHEMA
 from .audit import _nbgeo_version, run_audit
 from .html import safe_text
@@ -631,29 +631,12 @@ def to_json(comparison: Comparison) -> str:
     return json.dumps(_clean(comparison.to_dict()), ensure_ascii=False, indent=2, allow_nan=False)
 
 
-_COLOURS = {"better": "#1a7f37", "now_met": "#1a7f37", "worse": "#cf222e", "now_not_met": "#cf222e",
-            "same": "#57606a", "changed": "#9a6700", "only_a": "#8c959f", "only_b": "#8c959f"}
-_STATUS_COLOURS = {"met": "#1a7f37", "pass": "#1a7f37", "on_track": "#1a7f37", "not_met": "#cf222e",
-                   "fail": "#cf222e", "off_track": "#cf222e", "missed": "#cf222e", "at_risk": "#bf8700",
-                   "unknown": "#9a6700", "no_data": "#8c959f"}
-
-_CSS = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC","PingFang SC",sans-serif;margin:0;
-color:#1f2328;background:#f6f8fa}header{background:#0b3d91;color:#fff;padding:18px 28px}header h1{margin:0;
-font-size:22px}main{padding:18px 28px;max-width:1400px}section{background:#fff;border:1px solid #d0d7de;
-border-radius:8px;padding:14px 18px;margin-bottom:18px}table{border-collapse:collapse;width:100%}
-th,td{border-bottom:1px solid #eaeef2;padding:5px 8px;text-align:left;vertical-align:top}th{background:#f6f8fa}
-.num{text-align:right;white-space:nowrap}.muted{color:#656d76;font-size:12px}.pill{color:#fff;border-radius:10px;
-padding:1px 8px;font-size:12px;white-space:nowrap}.cards{display:flex;gap:12px;flex-wrap:wrap}.card{border:1px solid
-#d0d7de;border-radius:8px;padding:10px 14px;min-width:130px}.card b{font-size:22px;display:block}
-.warn{background:#fff8c5;border-color:#d4a72c}
-"""
 
 
-def _pill(text: str | None, colours: Mapping[str, str]) -> str:
+def _pill(text: str | None) -> str:
     if text is None:
         return "<span class='muted'>—</span>"
-    return f"<span class='pill' style='background:{colours.get(text, '#57606a')}'>{safe_text(text)}</span>"
+    return f"<span class='pill' style='background:{theme.colour(text)}'>{safe_text(text)}</span>"
 
 
 def _fmt(value: float | None) -> str:
@@ -686,7 +669,7 @@ def to_html(comparison: Comparison, *, map_html: str | None = None, head_extra: 
     cards = (
         f"<div class='card'><b style='color:{'#cf222e' if regressions else '#1a7f37'}'>{regressions}</b>"
         f"regressions from {safe_text(la)} to {safe_text(lb)}</div>"
-        + "".join(f"<div class='card'><b style='color:{_COLOURS.get(k, '#57606a')}'>{n}</b>targets "
+        + "".join(f"<div class='card'><b style='color:{theme.colour(k)}'>{n}</b>targets "
                   f"{safe_text(k.replace('_', ' '))}</div>" for k, n in summary["targets"].items())
     )
     rows = []
@@ -695,11 +678,11 @@ def to_html(comparison: Comparison, *, map_html: str | None = None, head_extra: 
             if s is None:
                 return "<td class='num'>—</td><td></td>"
             return (f"<td class='num'>{safe_text(_fmt(s['actual']))}<div class='muted'>{safe_text(s['op'])} "
-                    f"{safe_text(_fmt(s['threshold']))}</div></td><td>{_pill(s['status'], _STATUS_COLOURS)}</td>")
+                    f"{safe_text(_fmt(s['threshold']))}</div></td><td>{_pill(s['status'])}</td>")
         delta = "" if t["delta"] is None else f"{t['delta']:+,.6g}"
         rows.append(f"<tr><td><b>{safe_text(t['id'])}</b><div class='muted'>{safe_text(t['title'])}</div></td>"
                     f"<td>{t['year']}</td>{side(t['a'])}{side(t['b'])}<td class='num'>{safe_text(delta)}</td>"
-                    f"<td>{safe_text(t['unit'])}</td><td>{_pill(t['change'], _COLOURS)}</td></tr>")
+                    f"<td>{safe_text(t['unit'])}</td><td>{_pill(t['change'])}</td></tr>")
     targets = (f"<section><h2>Targets</h2><table><thead><tr><th>target</th><th>year</th><th>{safe_text(la)}</th>"
                f"<th></th><th>{safe_text(lb)}</th><th></th><th class='num'>change of value</th><th>unit</th>"
                "<th>verdict</th></tr></thead>"
@@ -715,8 +698,8 @@ def to_html(comparison: Comparison, *, map_html: str | None = None, head_extra: 
             figures = "; ".join(f"{k}: {_figure(k, v[0])} → {_figure(k, v[1])}" for k, v in _ordered(c["figures"]))
             items.append(f"<tr><td><b>{safe_text(head)}</b> <span class='muted'>{safe_text(rest)}</span>"
                          f"<div class='muted'>{safe_text(c['title'])}</div></td>"
-                         f"<td>{_pill(c['a'], _STATUS_COLOURS)}</td><td>{_pill(c['b'], _STATUS_COLOURS)}</td>"
-                         f"<td>{_pill(c['change'], _COLOURS)}</td><td class='muted'>{safe_text(figures)}</td></tr>")
+                         f"<td>{_pill(c['a'])}</td><td>{_pill(c['b'])}</td>"
+                         f"<td>{_pill(c['change'])}</td><td class='muted'>{safe_text(figures)}</td></tr>")
         more = f"<p class='muted'>{len(changed) - 200} more changes in compare.json</p>" if len(changed) > 200 else ""
         counts_a = ", ".join(f"{n} {k}" for k, n in section["a"].items()) or "—"
         counts_b = ", ".join(f"{n} {k}" for k, n in section["b"].items()) or "—"
@@ -755,7 +738,7 @@ def to_html(comparison: Comparison, *, map_html: str | None = None, head_extra: 
     return (
         "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>{safe_text(la)} vs {safe_text(lb)} — nbgeo compare</title><style>{_CSS}</style>{head_extra}</head>"
+        f"<title>{safe_text(la)} vs {safe_text(lb)} — nbgeo compare</title><style>{theme.PAGE_CSS}</style>{head_extra}</head>"
         f"<body><header><h1>{safe_text(la)} vs {safe_text(lb)}</h1><div>{describe(a, la)} · {describe(b, lb)} · "
         f"{safe_text(comparison.created)}</div></header><main>{illustrative}"
         f"<section><h2>Summary</h2><div class='cards'>{cards}</div></section>{targets}{''.join(section_parts)}"

@@ -53,7 +53,7 @@ import pandas as pd
 import shapely
 from branca.element import Element, MacroElement
 
-from . import _assets, _atomic
+from . import _assets, _atomic, labels, theme
 from .errors import MapError
 from .html import safe_text
 
@@ -108,11 +108,9 @@ _CATEGORY_COLOURS: dict[str, dict[str, str]] = {
     # red is kept for findings (fail, not met, uncovered): data categories use other colours
     "tier": {"千亿级": "#5b2a86", "五百亿级": "#9c6ade", "其他": "#8d99a6"},
     "status": {"built": "#ef6c00", "upgraded": "#f9a825", "planned": "#90a4ae",
-               "fail": "#d32f2f", "not_met": "#d32f2f", "uncovered": "#d32f2f", "unknown": "#f59e0b",
-               "pass": "#2e7d32", "met": "#2e7d32", "covered": "#2e7d32", "proposed": "#1d4ed8",
                "service_area": "#0e7490", "existing": "#475569",
-               # nbgeo.compare: sites that differ between two scenarios
-               "added": "#1a7f37", "removed": "#cf222e", "moved_from": "#8c959f", "moved_to": "#bf5af2"},
+               # verdicts, and the sites that differ between two scenarios (nbgeo.compare), as everywhere
+               **theme.STATUS_COLOURS, **theme.CHANGE_COLOURS},
     "use": {"industrial": "#8e5a3c", "commercial": "#e0a458", "residential": "#f2cc8f", "public": "#81b29a",
             "logistics": "#6d6875", "other": "#c9c5c1"},
     "kind": {"ecological_red_line": "#2e7d32", "water": "#4f9bd9", "basic_farmland": "#c0ca33",
@@ -127,61 +125,6 @@ _OTHER_COLOUR = "#9aa5b1"
 _RAMP = ("#a0da39", "#4ac16d", "#1fa187", "#277f8e", "#365c8d", "#46327e")  # viridis without its pale yellow
 _MAX_CATEGORIES = 12
 _COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
-
-_I18N: dict[str, dict[str, str]] = {
-    "zh": {"layers": "图层与图例", "fold": "折叠", "sources": "数据来源", "badge": "示意", "data": "数据图层",
-           "result": "审查结果", "targets": "规划目标核查", "met": "达标", "not_met": "未达标", "unknown": "未知",
-           "id": "编号", "status": "状态", "label": "说明",
-           "illustrative": "示意数据：标注“示意”的图层为虚构数据，仅用于演示，不代表真实情况。",
-           "shift": "已将所有图层由 WGS 84 偏移至 GCJ-02，以对齐高德底图；坐标不可直接用于测量。",
-           "year": "评估年份", "dataset": "数据集", "features": "个要素"},
-    "en": {"layers": "Layers and legend", "fold": "Fold", "sources": "Data sources", "badge": "illustrative",
-           "data": "Data layers", "result": "Audit results", "targets": "Plan targets", "met": "met",
-           "not_met": "not met", "unknown": "unknown", "id": "id", "status": "status", "label": "note",
-           "illustrative": "Illustrative data: layers marked \u201cillustrative\u201d are made up for "
-                           "demonstration, not real data.",
-           "shift": "Every layer is shifted from WGS 84 to GCJ-02 to line up with the Amap tiles; do not measure "
-                    "on these coordinates.",
-           "year": "evaluated for", "dataset": "dataset", "features": "features"},
-}
-
-#: Labels of known columns (zh, en).
-_FIELD_LABELS: dict[str, tuple[str, str]] = {
-    "name": ("名称", "name"), "name_en": ("英文名", "English name"), "adcode": ("行政区划代码", "admin code"),
-    "tier": ("等级", "tier"), "lead_industries": ("主导产业", "lead industries"), "industry": ("产业", "industry"),
-    "year": ("年份", "year"), "status": ("状态", "status"), "area": ("面积", "area"),
-    "enterprises": ("企业数", "enterprises"), "theme": ("主题", "theme"), "use": ("用途", "use"),
-    "type": ("类型", "type"), "ports": ("充电端口", "ports"), "kind": ("类别", "kind"), "label": ("说明", "note"),
-    "distance_m": ("距离 (米)", "distance (m)"), "rule": ("规则", "rule"), "value": ("数值", "value"),
-}
-
-#: Labels of known category values (zh, en); values not listed are shown as they are.
-_VALUE_LABELS: dict[str, tuple[str, str]] = {
-    "千亿级": ("千亿级", "≥ 100 bn yuan"), "五百亿级": ("五百亿级", "≥ 50 bn yuan"), "其他": ("其他", "other"),
-    "built": ("新建", "built"), "upgraded": ("提升", "upgraded"), "planned": ("规划", "planned"),
-    "industrial": ("工业", "industrial"), "commercial": ("商业", "commercial"), "residential": ("居住", "residential"),
-    "public": ("公共", "public"), "logistics": ("物流", "logistics"), "other": ("其他", "other"),
-    "ecological_red_line": ("生态保护红线", "ecological red line"), "water": ("水域", "water"),
-    "basic_farmland": ("永久基本农田", "basic farmland"), "school": ("学校", "school"), "hospital": ("医院", "hospital"),
-    "other_sensitive": ("其他敏感用地", "other sensitive"), "charging": ("充电站", "charging"),
-    "swapping": ("换电站", "battery swapping"), "new": ("新建", "new"), "renovated": ("改造", "renovated"),
-    "fail": ("不符合", "fail"), "pass": ("符合", "pass"), "not_met": ("未达标", "not met"), "met": ("达标", "met"),
-    "unknown": ("未知", "unknown"), "uncovered": ("未覆盖", "uncovered"), "covered": ("已覆盖", "covered"),
-    "proposed": ("建议新增", "proposed"), "service_area": ("服务范围", "service area"), "existing": ("现有", "existing"),
-    "added": ("新增", "added"), "removed": ("移除", "removed"), "moved_from": ("原位置", "moved from"),
-    "moved_to": ("新位置", "moved to"),
-    "汽车及零部件": ("汽车及零部件", "Automobiles and parts"), "绿色石化": ("绿色石化", "Green petrochemicals"),
-    "新材料": ("新材料", "New materials"), "高端装备": ("高端装备", "High-end equipment"),
-    "新一代电子信息制造": ("新一代电子信息制造", "Electronics manufacturing"),
-    "软件和信息服务": ("软件和信息服务", "Software and IT services"), "关键基础件": ("关键基础件", "Key components"),
-    "生物医药": ("生物医药", "Biomedicine"), "节能环保": ("节能环保", "Energy saving and environment"),
-    "时尚纺织服装": ("时尚纺织服装", "Fashion and textiles"), "智能家电": ("智能家电", "Smart appliances"),
-    "文体用品": ("文体用品", "Stationery and sports goods"), "人工智能": ("人工智能", "Artificial intelligence"),
-    "深海空天信息": ("深海空天信息", "Deep-sea and aerospace information"), "氢能与储能": ("氢能与储能", "Hydrogen and storage"),
-    "区块链": ("区块链", "Blockchain"), "基因技术": ("基因技术", "Gene technology"),
-    "第三代半导体": ("第三代半导体", "Third-generation semiconductors"), "量子信息": ("量子信息", "Quantum information"),
-    "柔性电子": ("柔性电子", "Flexible electronics"),
-}
 
 #: Basemaps: tile URL, attribution, the datum of the tiles. None = no basemap (the default; works offline).
 BASEMAPS: dict[str, dict[str, Any] | None] = {
@@ -205,29 +148,22 @@ _TIANDITU_KEY_RE = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
 def _lang(lang: str) -> str:
-    if lang not in _I18N:
+    if lang not in labels.LANGS:
         msg = f"unknown map language {lang!r}; use 'zh' or 'en'"
         raise MapError(msg, code="E-MAP-LANG")
     return lang
 
 
 def _t(lang: str, key: str) -> str:
-    return _I18N[lang][key]
+    return labels.word(f"status.{key}" if f"status.{key}" in labels.LABELS else f"map.{key}", lang)
 
 
 def _field_label(column: str, lang: str) -> str:
-    k = 0 if lang == "zh" else 1
-    if column in _FIELD_LABELS:
-        return _FIELD_LABELS[column][k]
-    match = re.fullmatch(r"output_(\d{4})", column)
-    if match:
-        return f"产值 {match[1]} (亿元)" if lang == "zh" else f"output {match[1]} (100 M yuan)"
-    return column
+    return labels.field_label(column, lang)
 
 
 def _value_label(value: str, lang: str) -> str:
-    pair = _VALUE_LABELS.get(value)
-    return value if pair is None else pair[0 if lang == "zh" else 1]
+    return labels.label("value", value, lang)
 
 
 def _fmt_number(value: float, *, year: bool = False) -> str:
@@ -708,18 +644,13 @@ def _target_panel(results: Sequence[TargetResult], sections: Mapping[str, list[d
 #: Sections that are not verdicts (they never change the exit code): left out of the map's summary.
 _PANEL_SKIPS = frozenset({"progress"})
 
-#: Titles of the audit sections nbgeo knows (zh, en); others are shown by their name.
-SECTION_TITLES: dict[str, tuple[str, str]] = {
-    "rules": ("选址规则", "Siting rules"), "coverage": ("服务覆盖", "Coverage"),
-    "indicators": ("其他量化指标", "Indicators"), "progress": ("逐年进度", "Progress per year"),
-    "optimisation": ("选址优化", "Optimisation"), "optimization": ("选址优化", "Optimisation"),
-    "validation": ("数据校验", "Validation"), "suitability": ("用地适宜性", "Suitability"),
-}
+#: Titles of the audit sections nbgeo knows (zh, en); kept for callers of nbgeo < 0.3, see nbgeo.labels.
+SECTION_TITLES: dict[str, tuple[str, str]] = {k.split(".", 1)[1]: v for k, v in labels.LABELS.items()
+                                              if k.startswith("section.")}
 
 
 def _section_title(name: str, lang: str) -> str:
-    pair = SECTION_TITLES.get(name)
-    return name if pair is None else pair[0 if lang == "zh" else 1]
+    return labels.label("section", name, lang)
 
 
 def _share(r: TargetResult) -> float | None:
