@@ -180,7 +180,13 @@ class Browser:
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
         if session:
             message["sessionId"] = session
-        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
+        try:
+            os.write(self._to_browser, json.dumps(message).encode() + b"\0")
+        except BrokenPipeError:  # the browser is gone: say so, not "could not write" of an output
+            self._proc.poll()
+            err = self._stderr_path.read_text(encoding="utf-8", errors="replace")[-800:].strip()
+            msg = f"Chromium ended (exit code {self._proc.returncode}) before it could draw the page: {err or 'no message'}"
+            raise MapError(msg, code="E-MAP-BROWSER") from None
         deadline = time.monotonic() + self.timeout
         while True:
             reply = self._read_message(deadline)

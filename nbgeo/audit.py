@@ -226,7 +226,7 @@ class AuditReport:
                 f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
 
-def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress: bool = False,
+def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress: bool = True,
               snapshots: Mapping[int, Dataset] | None = None, engine: str | Engine | None = None,
               scheduler: str | None = None, exclude_failing: bool = False) -> AuditReport:
     """Audit a dataset against a plan.
@@ -245,7 +245,8 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
     progress
         Also track every target year by year against the path to its deadline
         (the ``progress`` section, :mod:`nbgeo.progress`); its flags never
-        change the exit code.
+        change the exit code. On by default, as in ``nbgeo audit``, so the
+        API and the command line write the same ``audit.json``.
     snapshots
         Datasets as they were in given years, for the progress (see
         :func:`nbgeo.progress.target_history`).

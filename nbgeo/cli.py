@@ -10,47 +10,90 @@ Exit codes
     Bad input or usage; nothing was written.
 3
     An unexpected internal error (a bug: please report it).
+130, 143
+    Interrupted (Ctrl-C, SIGINT) or terminated (SIGTERM). The message says
+    what happened to the outputs: a command's outputs are published as one
+    set (:mod:`nbgeo._atomic`), so they are either all written or left as
+    they were.
+
+Outputs
+-------
+Every command that writes a folder (``audit``, ``rules``, ``coverage``,
+``site``, ``compare``, ``validate --out``) builds its whole set of files
+beside ``--out`` and publishes it in one step, replacing the files that the
+same command wrote there last time (listed in ``OUT/.nbgeo-outputs.json``)
+and keeping every other file. A second run writing the same ``--out`` waits
+for the first to finish (``E-IO-LOCKED`` after 10 minutes). ``map`` renders
+the HTML and the PNG completely before it replaces either.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from . import _atomic
 from .errors import NbgeoError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is, so the outputs being built are discarded as on Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """Turn SIGTERM into :class:`_Terminated` for the block (the default would end the process on the spot)."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+
+        def terminated(signum: int, frame: Any) -> None:
+            raise _Terminated
+
+        with contextlib.suppress(ValueError, OSError):
+            previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
 class _Group(click.Group):
     """A click group that turns nbgeo errors into exit code 2 with a clear message."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except NbgeoError as exc:
-            click.echo(f"nbgeo: error {exc.code}: {exc}", err=True)
-            sys.exit(EXIT_BAD_INPUT)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
-            raise
-        except KeyboardInterrupt:
-            click.echo("nbgeo: interrupted; no partial output was left", err=True)
-            sys.exit(130)
-        except Exception as exc:  # a bug: say so plainly, with the type, and exit distinctly
-            logging.getLogger("nbgeo").debug("internal error", exc_info=True)
-            click.echo(f"nbgeo: internal error ({type(exc).__name__}: {exc}); rerun with -v for details", err=True)
-            sys.exit(EXIT_INTERNAL)
+        with _atomic.tracking() as outputs, _sigterm_raises():
+            try:
+                return super().invoke(ctx)
+            except NbgeoError as exc:
+                click.echo(f"nbgeo: error {exc.code}: {exc}", err=True)
+                sys.exit(EXIT_BAD_INPUT)
+            except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
+                raise
+            except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: say what became of the outputs, truly
+                stopped = "terminated" if isinstance(exc, _Terminated) else "interrupted"
+                click.echo(f"nbgeo: {stopped}; {_atomic.describe(outputs)}", err=True)
+                sys.exit(128 + (signal.SIGTERM if isinstance(exc, _Terminated) else signal.SIGINT))
+            except Exception as exc:  # a bug: say so plainly, with the type, and exit distinctly
+                logging.getLogger("nbgeo").debug("internal error", exc_info=True)
+                click.echo(f"nbgeo: internal error ({type(exc).__name__}: {exc}); rerun with -v for details", err=True)
+                sys.exit(EXIT_INTERNAL)
 
 
 def _configure_logging(verbose: int, quiet: bool) -> None:
@@ -241,7 +284,8 @@ def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None
     if isinstance(out_dir, str):  # a postgresql:// URL
         from . import postgis
 
-        counts = postgis.write_report(result, out_dir)
+        with _atomic.recording(postgis.mask_dsn(out_dir)):  # one transaction: all rows or none
+            counts = postgis.write_report(result, out_dir)
         if not ctx.obj["quiet"]:
             click.echo(result.to_text())
             _echo_plan_sections(result)
@@ -292,8 +336,12 @@ def map_cmd(ctx: click.Context, dataset: Path | str | None, plan_path: Path | No
     if not match:
         msg = f"--size {size!r} is not WIDTHxHEIGHT, e.g. 1600x1000"
         raise click.UsageError(msg)
-    for path in (out_file, png_file):
-        if path is not None and path.exists() and not overwrite:
+    targets = [out_file] if png_file is None else [out_file, png_file]
+    if png_file is not None and os.path.abspath(png_file) == os.path.abspath(out_file):
+        msg = "--png names the same file as --out"
+        raise click.UsageError(msg)
+    for path in targets:
+        if path.exists() and not overwrite:
             msg = f"{str(path)!r} exists; pass --overwrite to replace it"
             raise OutputError(msg, code="E-IO-EXISTS")
     if png_file is not None:
@@ -304,9 +352,11 @@ def map_cmd(ctx: click.Context, dataset: Path | str | None, plan_path: Path | No
         ds.layer(name)  # a clear error naming the available layers
     result = audit_mod.run_audit(ds, p, year=year)
     m = maps.audit_map(result, lang=lang, basemap=basemap, tianditu_key=tianditu_key, layers=names)
-    maps.save_map(m, out_file, overwrite=True)
-    if png_file is not None:
-        _chromium.screenshot(out_file, png_file, width=int(match[1]), height=int(match[2]))
+    # Both files complete before either is replaced: a PNG that cannot be drawn leaves the old HTML and PNG.
+    with _atomic.atomic_files(targets, overwrite=overwrite) as temps:
+        maps.save_map(m, temps[0])
+        if png_file is not None:
+            _chromium.screenshot(temps[0], temps[1], width=int(match[1]), height=int(match[2]))
     if not ctx.obj["quiet"]:
         size_mb = out_file.stat().st_size / 1e6
         click.echo(f"wrote {out_file} ({size_mb:.1f} MB)" + (f" and {png_file}" if png_file is not None else ""))
@@ -447,10 +497,13 @@ def validate_cmd(ctx: click.Context, path: Path, kind: str | None, layer_name: s
     """
     import json
 
-    from . import _atomic, io
+    from . import io
     from .errors import ValidationError
 
     opts = _read_kwargs()
+    names = ["validation.json", "repaired"] if opts.get("repair") else ["validation.json"]
+    if out_dir is not None:
+        _atomic.check_outputs(out_dir, command="validate", names=names, overwrite=overwrite)
     single = path.suffix.lower() != ".toml" and not path.is_dir()
     try:
         if single:
@@ -469,11 +522,11 @@ def validate_cmd(ctx: click.Context, path: Path, kind: str | None, layer_name: s
                   "errors": len(errors), "warnings": len(problems) - len(errors),
                   "layers": {n: len(layer.gdf) for n, layer in ds.layers.items()} if ds is not None else {},
                   "problems": [p.to_dict() for p in problems]}
-        _atomic.write_text(out_dir / "validation.json",
-                           json.dumps(report, ensure_ascii=False, indent=1, allow_nan=False) + "\n",
-                           overwrite=overwrite)
-        if ds is not None and opts.get("repair"):
-            io.save_dataset(ds, out_dir / "repaired", overwrite=overwrite)
+        with _atomic.output_set(out_dir, command="validate", overwrite=overwrite, expect=names) as staging:
+            (staging / "validation.json").write_text(
+                json.dumps(report, ensure_ascii=False, indent=1, allow_nan=False) + "\n", encoding="utf-8")
+            if ds is not None and opts.get("repair"):
+                io.save_dataset(ds, staging / "repaired")
     if failed is not None:
         raise failed
     assert ds is not None, "only a ValidationError leaves the dataset unread"
@@ -528,22 +581,16 @@ def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, 
 
     import pandas as pd
 
-    from . import _atomic, rules
-    from .errors import OutputError
+    from . import rules
 
+    names = {"json": "rules.json", "csv": "rule_sites.csv", "geojson": "rule_failures.geojson"}
+    _atomic.check_outputs(out_dir, command="rules", names=names.values(), overwrite=overwrite)
     ds, p = load_inputs(dataset, plan_path)
     chosen = [r for r in p.rules if (not rule_ids or r.id in rule_ids) and (not layer_names or r.layer in layer_names)]
     missing = sorted(set(rule_ids) - {r.id for r in p.rules})
     if missing:
         msg = f"the plan has no rule {', '.join(map(repr, missing))}; rules: {', '.join(r.id for r in p.rules)}"
         raise click.BadParameter(msg, param_hint="--rule")
-    paths = {"json": out_dir / "rules.json", "csv": out_dir / "rule_sites.csv",
-             "geojson": out_dir / "rule_failures.geojson"}
-    if not overwrite:
-        for path in paths.values():
-            if path.exists():
-                msg = f"{str(path)!r} exists; pass --overwrite to replace it"
-                raise OutputError(msg, code="E-IO-EXISTS")
     results = [rules.evaluate_rule(rule, ds, tolerance_band=tolerance_band) for rule in chosen]
     entries = [r.to_dict(all_findings=all_sites) for r in results]
     doc = {"schema": "nbgeo.rules/1", "plan": {"id": p.id, "path": p.path}, "dataset": {"name": ds.name,
@@ -557,13 +604,15 @@ def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, 
     features = []
     for gdf in shapes:
         features += json.loads(gdf.to_json(drop_id=True))["features"]
-    _atomic.write_text(paths["json"], json.dumps(doc, ensure_ascii=False, indent=1, allow_nan=False) + "\n")
-    _atomic.write_text(paths["csv"], sites.to_csv(index=False))
-    _atomic.write_text(paths["geojson"], json.dumps({"type": "FeatureCollection", "features": features},
-                                                    ensure_ascii=False, allow_nan=False) + "\n")
+    with _atomic.output_set(out_dir, command="rules", overwrite=overwrite, expect=names.values()) as staging:
+        paths = {key: staging / name for key, name in names.items()}
+        _atomic.write_text(paths["json"], json.dumps(doc, ensure_ascii=False, indent=1, allow_nan=False) + "\n")
+        _atomic.write_text(paths["csv"], sites.to_csv(index=False))
+        _atomic.write_text(paths["geojson"], json.dumps({"type": "FeatureCollection", "features": features},
+                                                        ensure_ascii=False, allow_nan=False) + "\n")
     if not ctx.obj["quiet"]:
         click.echo(_rules_text(entries))
-        click.echo("wrote " + ", ".join(str(path) for path in paths.values()))
+        click.echo("wrote " + ", ".join(str(out_dir / name) for name in names.values()))
     ctx.exit(1 if any(e["status"] != "pass" for e in entries) else 0)
 
 
@@ -633,9 +682,10 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
     """
     from . import optimize, report
     from .audit import AuditReport
-    from .errors import OutputError
     from .plan import SitingSpec
 
+    names = ["sites.gpkg", "audit.json", "audit.html", *(f"{sid}.tif" for sid in surface_ids)]
+    _atomic.check_outputs(out_dir, command="site", names=names, overwrite=overwrite)
     ds, p = load_inputs(dataset, plan_path)
     when = year or p.horizon
     adhoc = [demand, facilities, distance]
@@ -660,13 +710,6 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
         msg = (f"the plan has no suitability surface {', '.join(map(repr, unknown_surfaces))}; "
                f"surfaces: {', '.join(s.id for s in p.suitability) or '(none)'}")
         raise click.BadParameter(msg, param_hint="--surface")
-    paths = [out_dir / "sites.gpkg", out_dir / "audit.json", *([] if no_map else [out_dir / "audit.html"])]
-    if not overwrite:
-        for path in paths:
-            if path.exists():
-                msg = f"{str(path)!r} exists; pass --overwrite to replace it"
-                raise OutputError(msg, code="E-IO-EXISTS")
-
     results, surfaces = [], {}
     for spec in specs:
         result, surf = optimize.site_from_spec(spec, ds, p, year=when, by=by, k=k, share=share,
@@ -694,20 +737,29 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
         sections["suitability"] = [{**s.to_dict(), "status": "computed", "file": f"{sid}.tif"}
                                    for sid, s in surfaces.items()]
     audit_report = AuditReport(plan=p, dataset=ds, year=when, targets=(), sections=sections, overlays=overlays)
-    optimize.save_result(results, out_dir / "sites.gpkg", overwrite=True)
+    # Everything that reads the plan or can fail is done before the first file is written.
+    zones = {}
     for sid, surf in surfaces.items():
-        surf.write_tif(out_dir / f"{sid}.tif", overwrite=True)
         sparams = next(s for s in p.suitability if s.id == sid).params
-        zones = surf.zones(min_score=float(sparams.get("min_score", 0.5)), min_area=float(sparams.get("min_area", 0)))
-        if len(zones):
-            from .io import save_layer
+        zones[sid] = surf.zones(min_score=float(sparams.get("min_score", 0.5)),
+                                min_area=float(sparams.get("min_area", 0)))
+    texts = report.render_files(audit_report, lang=lang, with_map=not no_map)
+    with _atomic.output_set(out_dir, command="site", overwrite=overwrite, expect=names) as staging:
+        if results:  # only surfaces asked for: no sites to save
+            optimize.save_result(results, staging / "sites.gpkg")
+        for sid, surf in surfaces.items():
+            surf.write_tif(staging / f"{sid}.tif")
+            if len(zones[sid]):
+                from .io import save_layer
 
-            save_layer(zones, out_dir / f"{sid}_zones.gpkg", layer=f"{sid}_zones", overwrite=True)
-    written = report.write_report(audit_report, out_dir, overwrite=True, lang=lang, with_map=not no_map)
+                save_layer(zones[sid], staging / f"{sid}_zones.gpkg", layer=f"{sid}_zones")
+        for name, text in texts.items():
+            (staging / name).write_text(text, encoding="utf-8")
+        written = sorted(path.name for path in staging.iterdir() if not path.name.startswith("."))
     if not ctx.obj["quiet"]:
         if results:
             click.echo(_site_text(results))
-        click.echo("wrote " + ", ".join(str(path) for path in [out_dir / "sites.gpkg", *written.values()]))
+        click.echo("wrote " + ", ".join(str(out_dir / name) for name in written))
     ctx.exit(audit_report.exit_code)
 
 
@@ -742,10 +794,13 @@ def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | Non
 
     import shapely
 
-    from . import _atomic, coverage, maps
+    from . import coverage, maps
     from .audit import AuditReport
-    from .errors import OutputError
 
+    names = {"json": "coverage.json", "geojson": "coverage.geojson"}
+    if not no_map:
+        names["html"] = "coverage.html"
+    _atomic.check_outputs(out_dir, command="coverage", names=names.values(), overwrite=overwrite)
     ds, p = load_inputs(dataset, plan_path)
     missing = sorted(set(spec_ids) - {c.id for c in p.coverage})
     if missing:
@@ -753,14 +808,6 @@ def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | Non
         msg = f"the plan has no coverage requirement {', '.join(map(repr, missing))}; requirements: {known}"
         raise click.BadParameter(msg, param_hint="--id")
     chosen = tuple(c for c in p.coverage if not spec_ids or c.id in spec_ids)
-    paths = {"json": out_dir / "coverage.json", "geojson": out_dir / "coverage.geojson"}
-    if not no_map:
-        paths["html"] = out_dir / "coverage.html"
-    if not overwrite:
-        for path in paths.values():
-            if path.exists():
-                msg = f"{str(path)!r} exists; pass --overwrite to replace it"
-                raise OutputError(msg, code="E-IO-EXISTS")
     when = year or p.horizon
     runner = None
     if engine is not None or scheduler is not None:
@@ -783,17 +830,22 @@ def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | Non
             features.append(feature)
     from .report import _clean
 
-    _atomic.write_text(paths["json"], json.dumps(_clean(doc), ensure_ascii=False, indent=1, allow_nan=False) + "\n")
-    _atomic.write_text(paths["geojson"], json.dumps({"type": "FeatureCollection", "features": features},
-                                                    ensure_ascii=False, allow_nan=False) + "\n")
-    if "html" in paths:
+    m = None
+    if "html" in names:
         layers = ["districts", *dict.fromkeys(n for c in chosen for n in (c.demand, c.facilities) if n in ds)]
         only = AuditReport(plan=dataclasses.replace(p, coverage=chosen), dataset=ds, year=when, targets=(),
                            sections={"coverage": entries}, overlays=shapes)
-        maps.save_map(maps.audit_map(only, lang=lang, layers=layers), paths["html"])
+        m = maps.audit_map(only, lang=lang, layers=layers)
+    with _atomic.output_set(out_dir, command="coverage", overwrite=overwrite, expect=names.values()) as staging:
+        paths = {key: staging / name for key, name in names.items()}
+        _atomic.write_text(paths["json"], json.dumps(_clean(doc), ensure_ascii=False, indent=1, allow_nan=False) + "\n")
+        _atomic.write_text(paths["geojson"], json.dumps({"type": "FeatureCollection", "features": features},
+                                                        ensure_ascii=False, allow_nan=False) + "\n")
+        if m is not None:
+            maps.save_map(m, paths["html"])
     if not ctx.obj["quiet"]:
         click.echo(coverage.to_text(entries))
-        click.echo("wrote " + ", ".join(str(path) for path in paths.values()))
+        click.echo("wrote " + ", ".join(str(out_dir / name) for name in names.values()))
     ctx.exit(1 if any(e["status"] != "met" for e in entries) else 0)
 
 

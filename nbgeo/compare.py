@@ -748,7 +748,11 @@ def to_html(comparison: Comparison, *, map_html: str | None = None, head_extra: 
 
 def write_comparison(comparison: Comparison, out_dir: str | Path, *, overwrite: bool = False, lang: str = "zh",
                      with_map: bool = True) -> dict[str, Path]:
-    """Write ``compare.json`` and ``compare.html`` into ``out_dir``, each atomically.
+    """Write ``compare.json`` and ``compare.html`` into ``out_dir``, as one set.
+
+    Both are rendered in memory first; the pair then replaces the earlier
+    comparison's outputs in ``out_dir`` as a whole (:func:`nbgeo._atomic.output_set`),
+    keeping every other file there; a failure leaves the earlier ones as they were.
 
     Returns
     -------
@@ -756,14 +760,8 @@ def write_comparison(comparison: Comparison, out_dir: str | Path, *, overwrite: 
         ``{"json": path, "html": path}``.
     """
     out = Path(out_dir)
-    paths = {"json": out / "compare.json", "html": out / "compare.html"}
-    if not overwrite:
-        for path in paths.values():
-            if path.exists():
-                from .errors import OutputError
-
-                msg = f"{str(path)!r} exists; pass overwrite=True (--overwrite) to replace it"
-                raise OutputError(msg, code="E-IO-EXISTS")
+    names = {"json": "compare.json", "html": "compare.html"}
+    _atomic.check_outputs(out, command="compare", names=names.values(), overwrite=overwrite)
     json_text = to_json(comparison)
     map_html, head = None, ""
     if with_map:
@@ -772,6 +770,7 @@ def write_comparison(comparison: Comparison, out_dir: str | Path, *, overwrite: 
         map_html = maps.embed_html(compare_map(comparison, lang=lang), height="640px", element_id="nbgeo-compare-map")
         head = _assets.head_html()
     html_text = to_html(comparison, map_html=map_html, head_extra=head)
-    _atomic.write_text(paths["json"], json_text)
-    _atomic.write_text(paths["html"], html_text)
-    return paths
+    with _atomic.output_set(out, command="compare", overwrite=overwrite, expect=names.values()) as staging:
+        (staging / names["json"]).write_text(json_text, encoding="utf-8")
+        (staging / names["html"]).write_text(html_text, encoding="utf-8")
+    return {key: out / name for key, name in names.items()}

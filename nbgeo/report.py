@@ -1,4 +1,4 @@
-"""Audit reports as JSON, as one offline HTML page, and as Markdown; each written atomically.
+"""Audit reports as JSON, as one offline HTML page, and as Markdown; written into a folder as one set.
 
 ``audit.json`` follows the versioned format of :mod:`nbgeo.audit`; non-finite
 numbers become ``null`` (``allow_nan=False``: the file is always valid JSON).
@@ -58,8 +58,8 @@ if TYPE_CHECKING:
     from .audit import AuditReport
     from .targets import TargetResult
 
-__all__ = ["FORMATS", "ChartHook", "default_charts", "progress_bar", "to_html", "to_json", "to_markdown",
-           "write_report"]
+__all__ = ["FORMATS", "ChartHook", "default_charts", "progress_bar", "render_files", "to_html", "to_json",
+           "to_markdown", "write_report"]
 
 #: Report formats besides ``audit.json`` (always written).
 FORMATS = ("html", "md")
@@ -762,6 +762,43 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
 # files
 
 
+def render_files(
+    report: AuditReport,
+    *,
+    lang: str = "zh",
+    with_map: bool = True,
+    formats: Sequence[str] = ("html",),
+    basemap: str = "none",
+    tianditu_key: str | None = None,
+    charts: Mapping[str, str] | ChartHook | None = None,
+) -> dict[str, str]:
+    """The report's files rendered in memory: ``{"audit.json": text, "audit.html": text, ...}``.
+
+    ``audit.json`` always, then each of ``formats`` (:data:`FORMATS`). All
+    the work that can fail is done here, before anything is written.
+
+    Examples
+    --------
+    >>> from nbgeo import audit, datasets, io, plan
+    >>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
+    >>> sorted(render_files(r, formats=("md",)))
+    ['audit.json', 'audit.md']
+    """
+    from .errors import OutputError
+
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        msg = f"unknown report format(s) {', '.join(map(repr, unknown))}; choose from {', '.join(FORMATS)}"
+        raise OutputError(msg, code="E-IO-FORMAT")
+    texts = {"audit.json": to_json(report)}
+    if "html" in formats:
+        texts["audit.html"] = to_html(report, lang=lang, with_map=with_map, basemap=basemap,
+                                      tianditu_key=tianditu_key, charts=charts)
+    if "md" in formats:
+        texts["audit.md"] = to_markdown(report, lang=lang)
+    return texts
+
+
 def write_report(
     report: AuditReport,
     out_dir: str | Path,
@@ -774,36 +811,39 @@ def write_report(
     tianditu_key: str | None = None,
     charts: Mapping[str, str] | ChartHook | None = None,
 ) -> dict[str, Path]:
-    """Write ``audit.json`` and the requested formats (``audit.html``, ``audit.md``) into ``out_dir``.
+    """Write ``audit.json`` and the requested formats (``audit.html``, ``audit.md``) into ``out_dir``, as one set.
 
-    Every file is rendered in memory first and then written atomically, so a
-    failure leaves no partial output and earlier files untouched.
+    Every file is rendered in memory first; the set then replaces the
+    earlier audit's outputs in ``out_dir`` as a whole (:func:`nbgeo._atomic.output_set`):
+    last run's ``audit.md`` goes when this run writes HTML only, the other
+    files in the folder stay, and a failure or an interruption leaves the
+    earlier outputs as they were. ``nbgeo audit --out`` writes through here,
+    so the API and the command line write the same ``audit.json``.
 
     Returns
     -------
     dict
         ``{"json": path, "html": path, "md": path}`` for the files written.
-    """
-    from .errors import OutputError
 
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown:
-        msg = f"unknown report format(s) {', '.join(map(repr, unknown))}; choose from {', '.join(FORMATS)}"
-        raise OutputError(msg, code="E-IO-FORMAT")
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from nbgeo import audit, datasets, io, plan
+    >>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> sorted(write_report(r, out, formats=("md",)))
+    ['json', 'md']
+    >>> sorted(write_report(r, out, overwrite=True, with_map=False))
+    ['html', 'json']
+    >>> sorted(p.name for p in out.iterdir())
+    ['.nbgeo-outputs.json', 'audit.html', 'audit.json']
+    """
     out = Path(out_dir)
-    paths = {"json": out / "audit.json"}
-    paths.update({f: out / f"audit.{f}" for f in FORMATS if f in formats})
-    if not overwrite:
-        for path in paths.values():
-            if path.exists():
-                msg = f"{str(path)!r} exists; pass overwrite=True (--overwrite) to replace it"
-                raise OutputError(msg, code="E-IO-EXISTS")
-    texts = {"json": to_json(report)}
-    if "html" in paths:
-        texts["html"] = to_html(report, lang=lang, with_map=with_map, basemap=basemap, tianditu_key=tianditu_key,
-                                charts=charts)
-    if "md" in paths:
-        texts["md"] = to_markdown(report, lang=lang)
-    for key, path in paths.items():
-        _atomic.write_text(path, texts[key])
-    return paths
+    names = ["audit.json", *(f"audit.{f}" for f in FORMATS if f in formats)]
+    _atomic.check_outputs(out, command="audit", names=names, overwrite=overwrite)
+    texts = render_files(report, lang=lang, with_map=with_map, formats=formats, basemap=basemap,
+                         tianditu_key=tianditu_key, charts=charts)
+    with _atomic.output_set(out, command="audit", overwrite=overwrite, expect=texts) as staging:
+        for name, text in texts.items():
+            (staging / name).write_text(text, encoding="utf-8")
+    return {name.rpartition(".")[2]: out / name for name in texts}
