@@ -420,7 +420,7 @@ class _Lock:
         told = False
         while True:
             try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
             except PermissionError:
                 if sys.platform != "win32":
                     raise
@@ -748,7 +748,8 @@ def atomic_dir(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
                 with _signals_held():
                     _swap_dir(tmp, final)
             except _NoSwap:
-                msg = f"could not replace {str(final)!r}: it is in use; the previous folder is unchanged"
+                msg = (f"could not replace {str(final)!r}: it is in use, or its owner could not be kept; "
+                       "the previous folder is unchanged")
                 raise OutputError(msg, code="E-IO-WRITE") from None
         except OSError as exc:
             _remove(tmp)
@@ -828,6 +829,10 @@ def _read_manifest(out: Path) -> dict[str, Any]:
 
 
 def _write_manifest(out: Path, sets: dict[str, Any], pending: dict[str, Any] | None = None) -> None:
+    if not sets and pending is None:  # nothing of nbgeo's left here: no manifest either
+        with contextlib.suppress(FileNotFoundError):
+            (out / MANIFEST).unlink()
+        return
     doc: dict[str, Any] = {
         "schema": _SCHEMA,
         "note": "nbgeo's list of the outputs it wrote in this folder, so that its next run replaces them whole "

@@ -443,3 +443,48 @@ def test_a_lock_file_is_not_left_behind(tmp_path):
     with _atomic.output_set(tmp_path / "out", command="x") as stage:
         (stage / "a.txt").write_text("a", encoding="utf-8")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "out"]
+
+
+def test_a_mount_point_as_out_is_published_from_inside_it(small_disk, tmp_path, tiny):
+    """A rename cannot cross filesystems: with `--out` a mount point, the staging folder and the lock go inside."""
+    out = small_disk or tmp_path / "out"  # without a mount, the same run through the usual path
+    runner = CliRunner()
+    r = runner.invoke(main, _audit_args(tiny, out, "--year", "2023", "--format", "md", "--format", "html"))
+    assert r.exit_code == 0, r.output
+    (out / "notes.txt").write_text("my notes", encoding="utf-8")
+    r = runner.invoke(main, _audit_args(tiny, out, "--overwrite"))
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in out.iterdir()) == [".nbgeo-outputs.json", "audit.html", "audit.json", "notes.txt"]
+    assert _year_of(out) == (2025, True) and _leftovers(out.parent, out) == []
+
+
+def test_a_folder_that_cannot_be_renamed_is_published_file_by_file(tmp_path, tiny, monkeypatch):
+    """Windows refuses to rename a folder in use; macOS has no renameat2: the set still lands whole."""
+    out, _ = _old_set(tmp_path, tiny)
+    (out / "notes.txt").unlink()
+    real = _atomic._rename
+
+    def in_use(src: Path, dst: Path) -> None:
+        if Path(src) == out.resolve():
+            raise PermissionError(13, "in use", str(src))
+        real(src, dst)
+
+    monkeypatch.setattr(_atomic, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(_atomic, "_rename", in_use)
+    r = CliRunner().invoke(main, _audit_args(tiny, out, "--overwrite"))
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in out.iterdir()) == [".nbgeo-outputs.json", "audit.html", "audit.json"]
+    assert _year_of(out) == (2025, True) and _leftovers(tmp_path, out) == []
+
+
+def test_running_inside_out_keeps_the_working_folder(tmp_path, tiny, monkeypatch):
+    """A swap would leave this process in the deleted folder: with the working folder inside `out`, file by file."""
+    out, _ = _old_set(tmp_path, tiny)
+    (out / "notes.txt").unlink()
+    inode = os.stat(out).st_ino
+    monkeypatch.chdir(out)
+    r = CliRunner().invoke(main, _audit_args(tiny, Path("."), "--overwrite"))
+    assert r.exit_code == 0, r.output
+    assert os.stat(out).st_ino == inode and Path.cwd().resolve() == out.resolve()
+    assert sorted(p.name for p in out.iterdir()) == [".nbgeo-outputs.json", "audit.html", "audit.json"]
+    assert _leftovers(tmp_path, out) == []
