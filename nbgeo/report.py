@@ -762,20 +762,14 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
 # files
 
 
-def render_files(
-    report: AuditReport,
-    *,
-    lang: str = "zh",
-    with_map: bool = True,
-    formats: Sequence[str] = ("html",),
-    basemap: str = "none",
-    tianditu_key: str | None = None,
-    charts: Mapping[str, str] | ChartHook | None = None,
-) -> dict[str, str]:
+def render_files(report: AuditReport, *, formats: Sequence[str] = ("html",), lang: str = "zh",
+                 **html_options: Any) -> dict[str, str]:
     """The report's files rendered in memory: ``{"audit.json": text, "audit.html": text, ...}``.
 
-    ``audit.json`` always, then each of ``formats`` (:data:`FORMATS`). All
-    the work that can fail is done here, before anything is written.
+    ``audit.json`` always, then each of ``formats`` (:data:`FORMATS`); the
+    page takes ``html_options`` (``with_map``, ``basemap``, ``tianditu_key``,
+    ``charts``: see :func:`to_html`). All the work that can fail is done
+    here, before anything is written.
 
     Examples
     --------
@@ -792,8 +786,7 @@ def render_files(
         raise OutputError(msg, code="E-IO-FORMAT")
     texts = {"audit.json": to_json(report)}
     if "html" in formats:
-        texts["audit.html"] = to_html(report, lang=lang, with_map=with_map, basemap=basemap,
-                                      tianditu_key=tianditu_key, charts=charts)
+        texts["audit.html"] = to_html(report, lang=lang, **html_options)
     if "md" in formats:
         texts["audit.md"] = to_markdown(report, lang=lang)
     return texts
@@ -841,7 +834,7 @@ def write_report(
     out = Path(out_dir)
     names = ["audit.json", *(f"audit.{f}" for f in FORMATS if f in formats)]
     _atomic.check_outputs(out, command="audit", names=names, overwrite=overwrite)
-    texts = render_files(report, lang=lang, with_map=with_map, formats=formats, basemap=basemap,
+    texts = render_files(report, formats=formats, lang=lang, with_map=with_map, basemap=basemap,
                          tianditu_key=tianditu_key, charts=charts)
     with _atomic.output_set(out, command="audit", overwrite=overwrite, expect=texts) as staging:
         for name, text in texts.items():

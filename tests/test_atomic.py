@@ -13,13 +13,13 @@ import os
 import random
 import signal
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pytest
+from corpus.hostile_outputs import fill_until_full, tmpfs
 from shapely import Point, box
 
 from nbgeo import _atomic, io
@@ -98,31 +98,8 @@ def test_sigkill_during_geopackage_writes(tmp_path: Path):
 @pytest.fixture
 def tiny_disk(tmp_path: Path):
     """A 1 MiB tmpfs when we may mount one (root, as in CI); None otherwise."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    if os.geteuid() != 0:
-        yield None
-        return
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True,
-                          check=False)
-    if done.returncode != 0:
-        yield None
-        return
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
-
-
-def _fill_until_full(folder: Path) -> None:
-    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError as exc:
-        assert exc.errno == errno.ENOSPC
-    finally:
-        os.close(fd)
+    with tmpfs(tmp_path / "tiny", "1m") as disk:
+        yield disk
 
 
 def test_disk_full_on_a_real_tmpfs(tiny_disk: Path | None, tmp_path: Path, monkeypatch):
@@ -142,7 +119,7 @@ def test_disk_full_on_a_real_tmpfs(tiny_disk: Path | None, tmp_path: Path, monke
     before = b"<html>the previous report</html>"
     target.write_bytes(before)
     if tiny_disk is not None:
-        _fill_until_full(folder)
+        fill_until_full(folder)
     with pytest.raises(OutputError) as exc:
         _atomic.write_bytes(target, b"x" * (2 * 2**20))
     assert exc.value.code == "E-IO-NOSPACE" and "unchanged" in str(exc.value)
@@ -159,7 +136,7 @@ def test_disk_full_while_gdal_writes_a_geopackage(tiny_disk: Path | None, tmp_pa
     before = b"previous bytes"
     target.write_bytes(before)
     if tiny_disk is not None:
-        _fill_until_full(folder)
+        fill_until_full(folder)
     else:  # inject ENOSPC at the fsync that follows GDAL's write
         def no_space(fd: int) -> None:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from corpus.hostile_outputs import RUNNER, snapshot, tiny_inputs
+from corpus.hostile_outputs import RUNNER, fill_until_full, snapshot, tiny_inputs, tmpfs
 
 from nbgeo import _atomic, audit, datasets, io, plan, report
 from nbgeo.cli import main
@@ -245,20 +245,8 @@ def test_a_writer_that_cannot_wait_fails_with_exit_2(tmp_path, tiny):
 @pytest.fixture
 def small_disk(tmp_path: Path):
     """A 512 KiB tmpfs (root may mount one, as in CI), else None."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    if os.geteuid() != 0:
-        yield None
-        return
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount)], capture_output=True,
-                          check=False)
-    if done.returncode != 0:
-        yield None
-        return
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
+    with tmpfs(tmp_path / "disk", "512k") as disk:
+        yield disk
 
 
 def test_disk_full_keeps_the_old_set(small_disk, tmp_path, tiny, monkeypatch):
@@ -276,16 +264,7 @@ def test_disk_full_keeps_the_old_set(small_disk, tmp_path, tiny, monkeypatch):
     else:
         root = small_disk
         out, before = _old_set(small_disk, tiny)
-        filler = small_disk / "filler"
-        fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-        try:  # fill the disk, then free one page: room for the new JSON, not for the HTML too
-            while True:
-                os.write(fd, b"\0" * 4096)
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC
-        finally:
-            os.close(fd)
-        os.truncate(filler, max(0, filler.stat().st_size - 4096))
+        fill_until_full(small_disk, leave=4096)  # one page free: room for the new JSON, not for the HTML too
     r = CliRunner().invoke(main, _audit_args(tiny, out, "--overwrite"))
     assert r.exit_code == 2, r.output
     assert "E-IO-NOSPACE" in r.output and "unchanged" in r.output

@@ -24,15 +24,21 @@ two-rename swap runs.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 from shapely import box
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 RUNNER = Path(__file__).resolve()
 
@@ -66,6 +72,43 @@ def tiny_inputs(folder: Path) -> tuple[Path, Path]:
     plan = folder / "plan.toml"
     plan.write_text(PLAN, encoding="utf-8")
     return data, plan
+
+
+@contextlib.contextmanager
+def tmpfs(mount: Path, size: str) -> Iterator[Path | None]:
+    """A tmpfs of ``size`` (e.g. ``"1m"``) mounted on the new folder ``mount`` while the block runs.
+
+    Only root may mount one (as in CI); elsewhere, or when mounting fails, the block gets None.
+    """
+    mount.mkdir()
+    if os.geteuid() != 0:
+        yield None
+        return
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], capture_output=True,
+                          check=False)
+    if done.returncode != 0:
+        yield None
+        return
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill_until_full(folder: Path, *, leave: int = 0) -> Path:
+    """Fill the filesystem of ``folder`` with a file ``filler``, then free ``leave`` bytes of it again."""
+    filler = folder / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    if leave:
+        os.truncate(filler, max(0, filler.stat().st_size - leave))
+    return filler
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
