@@ -181,6 +181,7 @@ def _umask() -> int:
     return umask
 
 
+@functools.cache
 def _version() -> str:
     try:
         return version("nbgeo")

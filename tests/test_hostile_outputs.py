@@ -100,13 +100,15 @@ def _year_of(out: Path) -> tuple[int, bool]:
 
 @pytest.mark.parametrize(("signum", "word", "code"), [(signal.SIGINT, "interrupted", 130),
                                                       (signal.SIGTERM, "terminated", 143)])
-def test_a_signal_while_the_html_is_written_leaves_the_old_set_and_says_so(tmp_path, tiny, signum, word, code):
+@pytest.mark.parametrize("moment", ["render", "write:audit.html"])
+def test_a_signal_while_the_report_is_made_leaves_the_old_set_and_says_so(tmp_path, tiny, signum, word, code, moment):
     out, before = _old_set(tmp_path, tiny)
-    run = _Run(tmp_path, _audit_args(tiny, out, "--overwrite"), "--pause-at", "write:audit.html")
-    run.wait_paused()  # the new audit.json is written (into the staging folder), audit.html is being written
+    run = _Run(tmp_path, _audit_args(tiny, out, "--overwrite"), "--pause-at", moment)
+    run.wait_paused()  # rendering the page, or the new audit.json written and audit.html being written
     os.kill(run.proc.pid, signum)
     assert run.finish() == code, run.stderr
-    assert f"nbgeo: {word}; '{out}' is as it was before this run" in run.stderr
+    said = "no output was written" if moment == "render" else f"'{out}' is as it was before this run"
+    assert f"nbgeo: {word}; {said}" in run.stderr
     assert "partial" not in run.stderr and "Traceback" not in run.stderr
     assert snapshot(out) == before  # the 2023 set, byte for byte, beside the planner's notes
     assert _leftovers(tmp_path, out) == []

@@ -14,7 +14,9 @@ a real signal to a real ``nbgeo`` process at a known moment::
 ``rename:N``
     before the N-th rename that publishes or restores outputs (``nbgeo._atomic._rename``);
 ``compute``
-    when the audit starts (``nbgeo.audit.run_audit``), before any output exists.
+    when the audit starts (``nbgeo.audit.run_audit``), before any output exists;
+``render``
+    when the report's page starts being rendered (``nbgeo.report.to_html``), before any file is written.
 
 At the pause the runner creates the file named by ``$NBGEO_TEST_MARKER`` and waits until the file named by
 ``$NBGEO_TEST_GO`` exists (at most 10 minutes); signals arrive during that wait. ``--lock-timeout`` sets
@@ -151,16 +153,17 @@ def _plant(what: str) -> None:
             real_rename(src, dst)
 
         _atomic._rename = paused_rename
-    elif kind == "compute":
-        from nbgeo import audit
+    elif kind in ("compute", "render"):
+        from nbgeo import audit, report
 
-        real_audit = audit.run_audit
+        module, name = (audit, "run_audit") if kind == "compute" else (report, "to_html")
+        real_call = getattr(module, name)
 
-        def paused_audit(*args: Any, **kwargs: Any) -> Any:
+        def paused_call(*args: Any, **kwargs: Any) -> Any:
             _pause()
-            return real_audit(*args, **kwargs)
+            return real_call(*args, **kwargs)
 
-        audit.run_audit = paused_audit
+        setattr(module, name, paused_call)
     else:
         msg = f"unknown pause {what!r}"
         raise SystemExit(msg)
