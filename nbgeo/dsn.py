@@ -56,10 +56,13 @@ __all__ = ["MaskingFilter", "UrlParts", "is_url", "looks_like_conninfo", "mask_d
 _MASK = "***"
 # The URI schemes libpq knows; a path library may have collapsed "//" to "/".
 _SCHEME = re.compile(r"(?i)postgres(?:ql)?:/+")
-# A URI runs to the next whitespace or to a character that cannot be in one (quotes of JSON and HTML).
-_URI_END = re.compile(r"[\s\"<>`]")
+# A URI runs to the next whitespace: a raw quote or bracket may be part of a password, so the mask may take
+# some text after the URI too, never leave part of a password out.
+_URI_END = re.compile(r"\s")
 # key=value pairs: libpq reads a quoted value up to the closing quote (backslash escapes the next character)
 # and an unquoted one up to whitespace (backslash escapes here too). An unclosed quote runs to the end.
+# The start of a URI cut short by whitespace after "user:" and before any "@": not "host:port".
+_UNFINISHED_USERINFO = re.compile(r"[^\s/?@:]*:(?!\d+(?:[/?,]|\s|$))[^\s@]*(?:\s|$)")
 _KV_PASSWORD = re.compile(r"(?i)(?<![\w%])(\w*password)(\s*=\s*)('(?:[^'\\]|\\.)*'?|(?:\\.|[^\s\\])*)", re.DOTALL)
 _QUERY_PARAM = re.compile(r"([?&])([^=&?]*)=([^&]*)")
 
@@ -235,6 +238,14 @@ def mask_dsn(text: object, *, dsn: str | None = None) -> str:
             continue
         end = _URI_END.search(out, match.end())
         stop = end.start() if end is not None else len(out)
+        if _UNFINISHED_USERINFO.match(out, match.end(), stop):
+            # "user:pass word@host": a raw space split the URI. Take it up to the last '@' of the line.
+            line_end = out.find("\n", match.end())
+            line_end = len(out) if line_end < 0 else line_end
+            at = out.rfind("@", stop, line_end)
+            if at >= 0:
+                end = _URI_END.search(out, at, line_end)
+                stop = end.start() if end is not None else line_end
         pieces.append(_KV_PASSWORD.sub(rf"\1\2{_MASK}", out[pos: match.start()]))
         pieces.append(match.group(0) + _mask_uri(out[match.end(): stop]))
         pos = stop

@@ -291,21 +291,24 @@ def test_an_untrusted_cache_folder_leaves_nbgeo_working_uncached(how, city, monk
     assert not _entries(target) and not (target / "key").exists()
 
 
-def test_concurrent_writers_leave_one_whole_entry(city, private_cache, tmp_path):
-    """Four processes build and write the same entry at once; each gets the right network, the entry is whole."""
+def test_concurrent_writers_leave_one_whole_entry(city, tmp_path):
+    """Four processes build and write the same entry at once, in the default place; each gets the right network."""
+    work, xdg = tmp_path / "work", tmp_path / "xdg"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "NBGEO_CACHE_DIR"} | {"XDG_CACHE_HOME": str(xdg)}
     script = (
-        "import sys, hashlib; from nbgeo import network, settings;"
-        "settings.cache_folder = sys.argv[1];"
-        "net = network.read_network(sys.argv[2]);"
+        "import sys, hashlib; from nbgeo import network;"
+        "net = network.read_network(sys.argv[1]);"
         "print(hashlib.sha256(net.matrix.data.tobytes() + net.matrix.indices.tobytes()).hexdigest())"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(private_cache), str(city)], stdout=subprocess.PIPE,
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(city)], cwd=work, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(4)]
     outs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err for _, err in outs]
     assert len({out.strip() for out, _ in outs}) == 1
     assert not any("WARNING" in err for _, err in outs), [err for _, err in outs]
-    assert len(_entries(private_cache)) == 1 and not _stray(private_cache)
+    assert not list(work.iterdir())
+    assert len(_entries(xdg / "nbgeo")) == 1 and not _stray(xdg / "nbgeo")
 
 
 # ---- the same through the CLI, on the sample -----------------------------------------------------------------
