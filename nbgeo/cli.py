@@ -10,6 +10,16 @@ Exit codes
     Bad input or usage; nothing was written.
 3
     An unexpected internal error (a bug: please report it).
+
+Databases
+---------
+Every argument that names a dataset (``DATASET``, ``compare A B``,
+``compare --dataset``, ``validate PATH``, ``audit --snapshot YEAR=...``)
+takes a folder or a ``postgresql://`` URL; ``audit --out`` takes a folder or
+a URL. Every other path (``--out`` of the other commands, ``--png``,
+``--plan``) is local only and refuses a URL with exit 2, so that no file or
+folder is ever named after one. No message or log line shows a password
+(:func:`nbgeo.dsn.mask_dsn`).
 """
 
 from __future__ import annotations
