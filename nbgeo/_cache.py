@@ -137,25 +137,21 @@ def cache_root() -> Path | None:
     True
     >>> settings.cache_folder = saved
     """
-    root = _root_path()
-    why = _check_folder(root)
-    if why is not None:
-        _warn_once(root, why)
-        return None
-    return root
+    return _trusted(_root_path())
 
 
-def subfolder(name: str) -> Path | None:
-    """A checked subfolder of the cache (``networks``, ``osmnx``), or None when it cannot be trusted."""
-    root = cache_root()
-    if root is None:
-        return None
-    folder = root / name
+def _trusted(folder: Path) -> Path | None:
     why = _check_folder(folder)
     if why is not None:
         _warn_once(folder, why)
         return None
     return folder
+
+
+def subfolder(name: str) -> Path | None:
+    """A checked subfolder of the cache (``networks``, ``osmnx``), or None when it cannot be trusted."""
+    root = cache_root()
+    return None if root is None else _trusted(root / name)
 
 
 def _read_secret(path: Path) -> bytes | None:
@@ -204,6 +200,13 @@ def _secret(root: Path) -> bytes | None:
     return _read_secret(path)
 
 
+def _open(kind: str) -> tuple[Path, bytes] | None:
+    """The checked folder of one kind of entry and the secret that signs them; None when uncached."""
+    folder = subfolder(kind)
+    secret = _secret(folder.parent) if folder is not None else None
+    return None if folder is None or secret is None else (folder, secret)
+
+
 def _key(parts: Sequence[str]) -> str:
     text = json.dumps([FORMAT, _nbgeo_version(), *map(str, parts)], ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -248,11 +251,10 @@ def write_entry(kind: str, parts: Sequence[str], arrays: Mapping[str, NDArray[An
     if any(np.asarray(a).dtype.hasobject for a in arrays.values()):
         msg = "a cache entry holds plain arrays only, never objects"
         raise ValueError(msg)
-    folder = subfolder(kind)
-    root = cache_root() if folder is not None else None
-    secret = _secret(root) if root is not None else None
-    if folder is None or secret is None:
+    opened = _open(kind)
+    if opened is None:
         return None
+    folder, secret = opened
     key = _key(parts)
     meta = json.dumps({"format": FORMAT, "nbgeo": _nbgeo_version(), "key": key, "parts": list(map(str, parts))},
                       ensure_ascii=False)
@@ -316,11 +318,10 @@ def read_entry(kind: str, parts: Sequence[str]) -> dict[str, NDArray[Any]] | Non
     An entry that fails any check is reported (WARNING) and ignored; the
     caller rebuilds it and writes it again.
     """
-    folder = subfolder(kind)
-    root = cache_root() if folder is not None else None
-    secret = _secret(root) if root is not None else None
-    if folder is None or secret is None:
+    opened = _open(kind)
+    if opened is None:
         return None
+    folder, secret = opened
     key = _key(parts)
     path = folder / f"{key[:32]}.npz"
     if not (path.exists() or path.is_symlink()):
