@@ -25,6 +25,16 @@ same command wrote there last time (listed in ``OUT/.nbgeo-outputs.json``)
 and keeping every other file. A second run writing the same ``--out`` waits
 for the first to finish (``E-IO-LOCKED`` after 10 minutes). ``map`` renders
 the HTML and the PNG completely before it replaces either.
+
+Databases
+---------
+Every argument that names a dataset (``DATASET``, ``compare A B``,
+``compare --dataset``, ``validate PATH``, ``audit --snapshot YEAR=...``)
+takes a folder or a ``postgresql://`` URL; ``audit --out`` takes a folder or
+a URL. Every other path (``--out`` of the other commands, ``--png``,
+``--plan``) is local only and refuses a URL with exit 2, so that no file or
+folder is ever named after one. No message or log line shows a password
+(:func:`nbgeo.dsn.mask_dsn`).
 """
 
 from __future__ import annotations
@@ -42,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import _atomic
+from .dsn import MaskingFilter, is_url, looks_like_conninfo, mask_dsn
 from .errors import NbgeoError
 
 if TYPE_CHECKING:
@@ -82,9 +93,12 @@ class _Group(click.Group):
             try:
                 return super().invoke(ctx)
             except NbgeoError as exc:
-                click.echo(f"nbgeo: error {exc.code}: {exc}", err=True)
+                click.echo(f"nbgeo: error {exc.code}: {mask_dsn(exc)}", err=True)
                 sys.exit(EXIT_BAD_INPUT)
-            except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
+            except click.ClickException as exc:  # usage errors quote the arguments: never a password
+                exc.message = mask_dsn(exc.message)  # type: ignore[misc]  # click types it Final; a plain attribute
+                raise
+            except (click.exceptions.Exit, click.exceptions.Abort, SystemExit):
                 raise
             except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: say what became of the outputs, truly
                 stopped = "terminated" if isinstance(exc, _Terminated) else "interrupted"
@@ -92,13 +106,17 @@ class _Group(click.Group):
                 sys.exit(128 + (signal.SIGTERM if isinstance(exc, _Terminated) else signal.SIGINT))
             except Exception as exc:  # a bug: say so plainly, with the type, and exit distinctly
                 logging.getLogger("nbgeo").debug("internal error", exc_info=True)
-                click.echo(f"nbgeo: internal error ({type(exc).__name__}: {exc}); rerun with -v for details", err=True)
+                click.echo(f"nbgeo: internal error ({type(exc).__name__}: {mask_dsn(exc)}); rerun with -v for "
+                           "details", err=True)
                 sys.exit(EXIT_INTERNAL)
 
 
 def _configure_logging(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:  # no log line shows a database password, whoever logs it
+        if not any(isinstance(f, MaskingFilter) for f in handler.filters):
+            handler.addFilter(MaskingFilter())
     logging.getLogger("nbgeo").setLevel(level)
     # dask.distributed sets its own loggers to INFO (cluster start, workers, clients) from its config, read
     # when it is imported, and its worker processes read it again: say WARNING there (INFO with -vv), so
@@ -121,6 +139,12 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     ctx.obj["quiet"] = quiet
 
 
+# Which arguments take a database: every argument or option that names a dataset accepts a local path or a
+# postgresql:// URL (_PathOrUrl); every other one (plans, --out folders and files, --png) takes a local path
+# only (_LocalPath) and refuses a URL with exit 2, so that no file or folder is ever named after one.
+# key=value connection strings are refused everywhere (a URL says the same). No message shows a password.
+
+
 class _PathOrUrl(click.ParamType):
     """A local path, or a ``postgresql://`` URL kept as text (never shown with its password)."""
 
@@ -130,14 +154,30 @@ class _PathOrUrl(click.ParamType):
         self.folder = folder
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path | str:
-        from .postgis import is_postgres_url
-
-        if is_postgres_url(value):
+        if isinstance(value, Path):
+            return value
+        if is_url(value):
             return str(value)
+        if looks_like_conninfo(value):
+            self.fail(f"{mask_dsn(value)!r} looks like a connection string; give a local path or a "
+                      "postgresql://USER@HOST/DBNAME?schema=NAME URL", param, ctx)
         path = Path(value)
         if self.folder and path.is_file():
             self.fail(f"{str(path)!r} is a file; expected a folder", param, ctx)
         return path
+
+
+class _LocalPath(click.Path):
+    """A local file or folder: a database URL (or any connection string) is refused, with its password masked."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(path_type=Path, **kwargs)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and looks_like_conninfo(value):
+            self.fail(f"takes a local path, not a database URL or connection string ({mask_dsn(value)!r})",
+                      param, ctx)
+        return super().convert(value, param, ctx)
 
 
 def _dataset_arg(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -145,8 +185,8 @@ def _dataset_arg(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _plan_opt(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--plan", "plan_path", type=click.Path(path_type=Path),
-                        help="Plan file (TOML). Default: the embedded Ningbo 2025 plan.")(func)
+    return click.option("--plan", "plan_path", type=_LocalPath(),
+                        help="Plan file (TOML; a local file, not a URL). Default: the embedded Ningbo 2025 plan.")(func)
 
 
 _READ_KEYS = ("encoding", "assume_crs", "repair", "allow_network")
@@ -206,29 +246,36 @@ def _read_kwargs() -> dict[str, Any]:
     return dict(ctx.obj.get("read_options", {}))
 
 
-def _parse_snapshots(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[int, Path]:
-    """``YEAR=PATH`` options into ``{year: path}``."""
-    out: dict[int, Path] = {}
+def _parse_snapshots(ctx: click.Context, param: click.Parameter,
+                     values: tuple[str, ...]) -> dict[int, Path | str]:
+    """``YEAR=DATASET`` options into ``{year: dataset}`` (a local path, or a postgresql:// URL)."""
+    out: dict[int, Path | str] = {}
     for value in values:
         year, sep, path = value.partition("=")
         if not sep or not year.strip().isdigit() or not path.strip():
-            msg = f"{value!r} is not YEAR=DATASET (e.g. 2022=data/zones_2022)"
+            msg = f"{mask_dsn(value)!r} is not YEAR=DATASET (e.g. 2022=data/zones_2022)"
             raise click.BadParameter(msg, ctx=ctx, param=param)
         if int(year) in out:
             msg = f"two snapshots for {int(year)}"
             raise click.BadParameter(msg, ctx=ctx, param=param)
-        out[int(year)] = Path(path.strip())
+        out[int(year)] = _PathOrUrl().convert(path.strip(), param, ctx)
     return out
+
+
+def _read_dataset(dataset: Path | str | None) -> Any:
+    """Read a dataset named on the command line: a folder (default: the sample) or a ``postgresql://`` URL."""
+    from . import datasets, io, postgis
+
+    if is_url(dataset):
+        return postgis.read_dataset(str(dataset))
+    return io.read_dataset(dataset if dataset is not None else datasets.get_path("ningbo"), **_read_kwargs())
 
 
 def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any, Any]:
     """Read the dataset (a folder, or a ``postgresql://`` URL) and plan named on the command line."""
-    from . import datasets, io, plan, postgis
+    from . import datasets, plan
 
-    if postgis.is_postgres_url(dataset):
-        ds = postgis.read_dataset(str(dataset))
-    else:
-        ds = io.read_dataset(dataset if dataset is not None else datasets.get_path("ningbo"), **_read_kwargs())
+    ds = _read_dataset(dataset)
     p = plan.read_plan(plan_path if plan_path is not None else datasets.get_path("ningbo_2025"))
     return ds, p
 
@@ -237,8 +284,8 @@ def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any
 @_dataset_arg
 @_plan_opt
 @click.option("--out", "out_dir", required=True, type=_PathOrUrl(folder=True),
-              help="Folder for audit.json and audit.html, or postgresql://...?schema=NAME to write the results "
-                   "into tables of that schema (a rerun replaces the same audit's rows).")
+              help="Folder for audit.json and audit.html, or a postgresql://...?schema=NAME URL to write the "
+                   "results into tables of that schema (a rerun replaces the same audit's rows).")
 @click.option("--engine", type=click.Choice(["default", "dask"]), default=None,
               help="Where the heavy steps run: this process (default) or a Dask cluster (same results).")
 @click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
@@ -254,8 +301,8 @@ def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any
               help="Track every target year by year from the plan's baseline: on track, at risk or off track "
                    "(audit.json 'progress'; never changes the exit code).")
 @click.option("--snapshot", "snapshots", multiple=True, metavar="YEAR=DATASET", callback=_parse_snapshots,
-              help="The dataset as it was in YEAR, used for that year's progress instead of the year columns "
-                   "(repeatable).")
+              help="The dataset as it was in YEAR (a folder or a postgresql:// URL), used for that year's "
+                   "progress instead of the year columns (repeatable).")
 @click.option("--format", "formats", multiple=True, type=click.Choice(["html", "md"]), default=("html",),
               show_default=True, help="Report formats besides audit.json: html (one offline page), md (Markdown); "
                                       "repeat for both.")
@@ -263,22 +310,22 @@ def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any
 @click.pass_context
 def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None, out_dir: Path | str,
           engine: str | None, scheduler: str | None, year: int | None, lang: str, overwrite: bool,
-          no_map: bool, progress: bool, snapshots: dict[int, Path], formats: tuple[str, ...],
+          no_map: bool, progress: bool, snapshots: dict[int, Path | str], formats: tuple[str, ...],
           exclude_failing: bool) -> None:
-    """Audit DATASET (default: the embedded Ningbo sample) against a plan.
+    """Audit DATASET (a folder or a postgresql:// URL; default: the embedded Ningbo sample) against a plan.
 
     Writes OUT/audit.json and OUT/audit.html and prints the target table and
     the progress of every target as of the evaluation year.
     Exit 0 when everything is met, 1 when something is not, 2 for bad input.
     """
     from . import audit as audit_mod
-    from . import io, report
+    from . import report
 
     ds, p = load_inputs(dataset, plan_path)
     if snapshots and not progress:
         msg = "--snapshot feeds the progress; drop --no-progress or the snapshots"
         raise click.UsageError(msg)
-    history = {y: io.read_dataset(path) for y, path in snapshots.items()}
+    history = {y: _read_dataset(path) for y, path in snapshots.items()}
     result = audit_mod.run_audit(ds, p, year=year, engine=engine, scheduler=scheduler, progress=progress,
                                  snapshots=history or None, exclude_failing=exclude_failing)
     if isinstance(out_dir, str):  # a postgresql:// URL
@@ -303,10 +350,10 @@ def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None
 @main.command("map")
 @_dataset_arg
 @_plan_opt
-@click.option("--out", "out_file", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="The map's HTML file (one file; opens offline).")
-@click.option("--png", "png_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Also a PNG image of the map, drawn by headless Chromium (no Selenium).")
+@click.option("--out", "out_file", required=True, type=_LocalPath(dir_okay=False),
+              help="The map's HTML file (one local file, not a URL; opens offline).")
+@click.option("--png", "png_file", type=_LocalPath(dir_okay=False), default=None,
+              help="Also a PNG image of the map (a local file), drawn by headless Chromium (no Selenium).")
 @click.option("--size", default="1600x1000", show_default=True, metavar="WxH", help="Size of the PNG in pixels.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Labels.")
 @click.option("--basemap", type=click.Choice(["none", "osm", "tianditu", "amap"]), default="none", show_default=True,
@@ -322,7 +369,7 @@ def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None
 def map_cmd(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None, out_file: Path,
             png_file: Path | None, size: str, lang: str, basemap: str, tianditu_key: str | None,
             layer_names: str | None, year: int | None, overwrite: bool) -> None:
-    """Draw DATASET (default: the embedded Ningbo sample) as one offline HTML map.
+    """Draw DATASET (a folder or a postgresql:// URL; default: the embedded Ningbo sample) as one offline HTML map.
 
     The map has every layer with its legend, the audit's findings on top and
     a panel with the target verdicts of the plan. With --png, also an image.
@@ -385,12 +432,14 @@ def _echo_plan_sections(result: Any) -> None:
         click.echo(coverage_text(result.sections["coverage"]))
 
 
-def _scenario_kind(path: Path) -> str:
-    """Whether a compare argument is a dataset (folder or manifest) or a plan file."""
+def _scenario_kind(path: Path | str) -> str:
+    """Whether a compare argument is a dataset (folder, manifest or postgresql:// URL) or a plan file."""
     import tomllib
 
     from .errors import InputError
 
+    if isinstance(path, str):  # a postgresql:// URL: a dataset in PostGIS
+        return "dataset"
     if path.is_dir():
         return "dataset"
     if not path.is_file():
@@ -413,16 +462,17 @@ def _scenario_kind(path: Path) -> str:
 
 
 @main.command("compare")
-@click.argument("a", type=click.Path(path_type=Path))
-@click.argument("b", type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
-              help="Folder for compare.json and compare.html.")
-@click.option("--plan", "plan_path", type=click.Path(path_type=Path),
-              help="With two datasets: the plan (default: the embedded Ningbo 2025 plan).")
-@click.option("--plan-b", "plan_b_path", type=click.Path(path_type=Path),
-              help="With two datasets: a different plan for B.")
-@click.option("--dataset", "dataset_path", type=click.Path(path_type=Path),
-              help="With two plans: the dataset (default: the embedded Ningbo sample).")
+@click.argument("a", type=_PathOrUrl())
+@click.argument("b", type=_PathOrUrl())
+@click.option("--out", "out_dir", required=True, type=_LocalPath(file_okay=False),
+              help="Folder for compare.json and compare.html (a local folder, not a URL).")
+@click.option("--plan", "plan_path", type=_LocalPath(),
+              help="With two datasets: the plan (a local file; default: the embedded Ningbo 2025 plan).")
+@click.option("--plan-b", "plan_b_path", type=_LocalPath(),
+              help="With two datasets: a different plan for B (a local file).")
+@click.option("--dataset", "dataset_path", type=_PathOrUrl(),
+              help="With two plans: the dataset, a folder or a postgresql:// URL (default: the embedded Ningbo "
+                   "sample).")
 @click.option("--year", type=int, default=None,
               help="Evaluation year of both (default: the plan's horizon; with two plans, the earlier one).")
 @click.option("--label-a", default=None, help="Name of scenario A, e.g. 'as built'.")
@@ -432,10 +482,12 @@ def _scenario_kind(path: Path) -> str:
 @click.option("--no-map", is_flag=True, help="Skip the map in compare.html (faster).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Compare the progress per year too.")
 @click.pass_context
-def compare_cmd(ctx: click.Context, a: Path, b: Path, out_dir: Path, plan_path: Path | None,
-                plan_b_path: Path | None, dataset_path: Path | None, year: int | None, label_a: str | None,
+def compare_cmd(ctx: click.Context, a: Path | str, b: Path | str, out_dir: Path, plan_path: Path | None,
+                plan_b_path: Path | None, dataset_path: Path | str | None, year: int | None, label_a: str | None,
                 label_b: str | None, lang: str, overwrite: bool, no_map: bool, progress: bool) -> None:
     """Compare two scenarios A and B: two datasets (e.g. as built and proposed) or two plan files.
+
+    A dataset is a folder, its dataset.toml or a postgresql:// URL; a plan is a local file.
 
     Audits both, then writes OUT/compare.json and OUT/compare.html (targets,
     rule findings, coverage, indicators and progress side by side, sites
@@ -444,7 +496,7 @@ def compare_cmd(ctx: click.Context, a: Path, b: Path, out_dir: Path, plan_path: 
     to B, 1 when one did, 2 for bad input.
     """
     from . import compare as compare_mod
-    from . import datasets, io, plan
+    from . import datasets, plan
 
     kinds = (_scenario_kind(a), _scenario_kind(b))
     if kinds[0] != kinds[1]:
@@ -454,14 +506,14 @@ def compare_cmd(ctx: click.Context, a: Path, b: Path, out_dir: Path, plan_path: 
         if plan_path or plan_b_path:
             msg = "A and B are plans; --plan and --plan-b are for comparing two datasets"
             raise click.UsageError(msg)
-        ds = io.read_dataset(dataset_path if dataset_path is not None else datasets.get_path("ningbo"))
+        ds = _read_dataset(dataset_path)
         ds_a = ds_b = ds
         plan_a, plan_b = plan.read_plan(a), plan.read_plan(b)
     else:
         if dataset_path:
             msg = "A and B are datasets; --dataset is for comparing two plans"
             raise click.UsageError(msg)
-        ds_a, ds_b = io.read_dataset(a), io.read_dataset(b)
+        ds_a, ds_b = _read_dataset(a), _read_dataset(b)
         plan_a = plan.read_plan(plan_path if plan_path is not None else datasets.get_path("ningbo_2025"))
         plan_b = plan.read_plan(plan_b_path) if plan_b_path is not None else plan_a
     labels = None
@@ -476,7 +528,7 @@ def compare_cmd(ctx: click.Context, a: Path, b: Path, out_dir: Path, plan_path: 
 
 
 @main.command("validate")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=_PathOrUrl())
 @click.option("--kind", default=None, metavar="KIND",
               help="Schema for a single file, e.g. chargers (default: the file's name when it names a layer kind).")
 @click.option("--layer", "layer_name", default=None, metavar="NAME",
@@ -484,29 +536,35 @@ def compare_cmd(ctx: click.Context, a: Path, b: Path, out_dir: Path, plan_path: 
 @click.option("--datum", type=click.Choice(["WGS84", "CGCS2000", "GCJ-02", "BD-09"]), default=None,
               help="Datum of a single file's coordinates (required for CSV and Excel: web maps are GCJ-02 or BD-09).")
 @click.option("--crs", "crs_text", default=None, metavar="CRS", help="CRS a single file declares, e.g. EPSG:4549.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Write validation.json here; with --repair, also the repaired layers as GeoPackages (repaired/).")
+@click.option("--out", "out_dir", type=_LocalPath(file_okay=False), default=None,
+              help="Write validation.json here (a local folder, not a URL); with --repair, also the repaired layers "
+                   "as GeoPackages (repaired/).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @_read_opts
 @click.pass_context
-def validate_cmd(ctx: click.Context, path: Path, kind: str | None, layer_name: str | None, datum: str | None,
+def validate_cmd(ctx: click.Context, path: Path | str, kind: str | None, layer_name: str | None, datum: str | None,
                  crs_text: str | None, out_dir: Path | None, overwrite: bool) -> None:
-    """Check PATH (a dataset folder, its dataset.toml, or one layer file) and list every problem.
+    """Check PATH (a dataset folder, its dataset.toml, one layer file, or a postgresql:// URL) and list every problem.
 
     Exit 0 when it can be used (warnings are listed), 2 when it has errors.
     """
     import json
 
-    from . import io
+    from . import io, postgis
     from .errors import ValidationError
 
     opts = _read_kwargs()
     names = ["validation.json", "repaired"] if opts.get("repair") else ["validation.json"]
     if out_dir is not None:
         _atomic.check_outputs(out_dir, command="validate", names=names, overwrite=overwrite)
-    single = path.suffix.lower() != ".toml" and not path.is_dir()
     try:
-        if single:
+        if isinstance(path, str):  # a postgresql:// URL
+            if kind or layer_name or datum or crs_text:
+                msg = "--kind, --layer, --datum and --crs apply to a single file; a PostGIS dataset declares them in " \
+                      "its manifest table"
+                raise click.UsageError(msg)
+            ds = postgis.read_dataset(str(path))
+        elif path.suffix.lower() != ".toml" and not path.is_dir():  # a single layer file
             ds = io.read_file(path, kind=kind, layer=layer_name, datum=datum, crs=crs_text, **opts)
         else:
             if kind or layer_name or datum or crs_text:
@@ -518,7 +576,7 @@ def validate_cmd(ctx: click.Context, path: Path, kind: str | None, layer_name: s
         ds, problems, failed = None, list(exc.problems), exc
     errors = [p for p in problems if p.is_error]
     if out_dir is not None:
-        report = {"schema": "nbgeo.validation/1", "path": str(path), "ok": not errors,
+        report = {"schema": "nbgeo.validation/1", "path": mask_dsn(path), "ok": not errors,
                   "errors": len(errors), "warnings": len(problems) - len(errors),
                   "layers": {n: len(layer.gdf) for n, layer in ds.layers.items()} if ds is not None else {},
                   "problems": [p.to_dict() for p in problems]}
@@ -557,8 +615,8 @@ def _rules_text(entries: list[dict[str, Any]], *, max_sites: int = 5) -> str:
 @main.command("rules")
 @_dataset_arg
 @_plan_opt
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
-              help="Folder for rules.json, rule_sites.csv and rule_failures.geojson.")
+@click.option("--out", "out_dir", required=True, type=_LocalPath(file_okay=False),
+              help="Folder for rules.json, rule_sites.csv and rule_failures.geojson (a local folder, not a URL).")
 @click.option("--rule", "rule_ids", multiple=True, metavar="ID", help="Only this rule (repeatable).")
 @click.option("--layer", "layer_names", multiple=True, metavar="NAME", help="Only the rules of this layer (repeatable).")
 @click.option("--tolerance-band", type=click.FloatRange(min=0), default=None, metavar="R",
@@ -570,7 +628,7 @@ def _rules_text(entries: list[dict[str, Any]], *, max_sites: int = 5) -> str:
 def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_dir: Path,
               rule_ids: tuple[str, ...], layer_names: tuple[str, ...], tolerance_band: float | None,
               all_sites: bool, overwrite: bool) -> None:
-    """Check DATASET (default: the embedded sample) against the plan's siting rules alone.
+    """Check DATASET (a folder or a postgresql:// URL; default: the embedded sample) against the plan's rules alone.
 
     Writes OUT/rules.json (the ``rules`` section of audit.json), OUT/rule_sites.csv
     (every site of every rule: status, value, limit, margin, unit, reason) and
@@ -637,8 +695,8 @@ def _site_text(results: list[Any]) -> str:
 @main.command("site")
 @_dataset_arg
 @_plan_opt
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
-              help="Folder for sites.gpkg, audit.json and audit.html.")
+@click.option("--out", "out_dir", required=True, type=_LocalPath(file_okay=False),
+              help="Folder for sites.gpkg, audit.json and audit.html (a local folder, not a URL).")
 @click.option("--siting", "siting_ids", multiple=True, metavar="ID",
               help="Only this [[siting]] question of the plan (repeatable; default: all of them).")
 @click.option("--demand", default=None, metavar="LAYER", help="Ask a question of your own: the demand layer.")
@@ -672,6 +730,8 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
              method: str | None, time_limit: float | None, surface_ids: tuple[str, ...], year: int | None,
              lang: str, overwrite: bool, no_map: bool) -> None:
     """Where to put new facilities: answer the plan's [[siting]] questions (or one of your own) on DATASET.
+
+    DATASET is a folder or a postgresql:// URL (default: the embedded sample).
 
     Candidate sites that fail one of the plan's siting rules are never chosen.
     Writes OUT/sites.gpkg (per question: the chosen sites, every candidate with
@@ -766,8 +826,8 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
 @main.command("coverage")
 @_dataset_arg
 @_plan_opt
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
-              help="Folder for coverage.json, coverage.geojson and coverage.html.")
+@click.option("--out", "out_dir", required=True, type=_LocalPath(file_okay=False),
+              help="Folder for coverage.json, coverage.geojson and coverage.html (a local folder, not a URL).")
 @click.option("--id", "spec_ids", multiple=True, metavar="ID", help="Only this coverage requirement (repeatable).")
 @click.option("--year", type=int, default=None, help="Evaluation year (default: the plan's horizon).")
 @click.option("--engine", type=click.Choice(["default", "dask"]), default=None,
@@ -781,7 +841,7 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
 def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_dir: Path,
                  spec_ids: tuple[str, ...], year: int | None, engine: str | None, scheduler: str | None, lang: str,
                  no_map: bool, overwrite: bool) -> None:
-    """Check DATASET (default: the embedded sample) against the plan's coverage requirements alone.
+    """Check DATASET (a folder or a postgresql:// URL; default: the sample) against the plan's coverage alone.
 
     Who the facilities serve, by road (on the dataset's road network) or in a
     straight line. Writes OUT/coverage.json (the ``coverage`` section of

@@ -6,7 +6,10 @@ match on it. Errors also derive from the builtin a caller would expect
 (``ValueError`` for bad data, ``OSError`` for files), so ``except ValueError``
 keeps working for code that does not know nbgeo.
 
-This module imports nothing from nbgeo: every other module may import it.
+This module imports only :mod:`nbgeo.dsn` (which imports nothing from nbgeo):
+every other module may import it. Every message and every problem passes
+through :func:`nbgeo.dsn.mask_dsn` when it is made, so no error nbgeo raises
+shows a database password, whoever built its text.
 
 Examples
 --------
@@ -19,6 +22,8 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from .dsn import mask_dsn
 
 __all__ = [
     "CRSError",
@@ -63,6 +68,12 @@ class Problem:
     feature: object = None
     column: str | None = None
     hint: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("message", "file", "hint"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, mask_dsn(value))
 
     @property
     def is_error(self) -> bool:
@@ -125,6 +136,7 @@ class NbgeoError(Exception):
         code: str | None = None,
         problems: tuple[Problem, ...] | list[Problem] = (),
     ) -> None:
+        message = mask_dsn(message)
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code

@@ -10,7 +10,9 @@ entry ``(i, j)`` is the length in metres of the road from node ``i`` to node
   by osmnx, and GeoPackages of osmnx ``nodes``/``edges`` layers.
   :func:`network_from_place` and :func:`network_from_polygon` download a
   city's drivable network with osmnx. Every reader caches the built matrix on
-  disk (``settings.cache_folder``), keyed by the file's content or the query.
+  disk, in the user's cache directory (or ``settings.cache_folder``), keyed
+  and verified by the file's content or the query (see :mod:`nbgeo._cache`:
+  a damaged, foreign or planted entry is ignored and rebuilt).
 * **Conversion.** :func:`network_from_graph` turns a networkx graph into the
   matrix once. Parallel edges keep the **shortest** road (``networkx.to_scipy_sparse_array``
   adds them up, which is wrong for distances). Curved edges are split at their
@@ -81,7 +83,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
-from . import settings
+from . import _cache, settings
 from .errors import CRSError, InputError, RoadNetworkError
 from .layers import LayerMeta
 
@@ -119,7 +121,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Bump when the cached matrix format or the reading rules change.
-_CACHE_VERSION = "nbgeo-network/1"
+_CACHE_VERSION = "nbgeo-network/2"
 
 #: ``highway=*`` values that are not roads for cars (after osmnx's "drive" network type).
 DRIVE_EXCLUDED = frozenset({
@@ -328,27 +330,59 @@ class RoadNetwork:
 
     # ---- cache ----------------------------------------------------------------------------------
 
+    def to_arrays(self) -> dict[str, NDArray[Any]]:
+        """The network as plain arrays (no objects): what the disk cache keeps."""
+        m = self.matrix
+        return {"version": np.array(_CACHE_VERSION), "x": self.x, "y": self.y, "node_ids": self.node_ids,
+                "indptr": m.indptr, "indices": m.indices, "data": m.data, "crs": np.array(self.crs)}
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, NDArray[Any]], *, meta: LayerMeta | None = None) -> RoadNetwork:
+        """Rebuild a network from :meth:`to_arrays`, checking that the arrays make one.
+
+        Raises ``E-NET-CACHE`` when they do not: another format, arrays of
+        the wrong kind or length, a matrix that points outside the nodes or
+        holds negative or non-finite lengths.
+        """
+
+        def bad(why: str) -> RoadNetworkError:
+            return RoadNetworkError(f"not a road network of format {_CACHE_VERSION}: {why}", code="E-NET-CACHE")
+
+        names = ("version", "x", "y", "node_ids", "indptr", "indices", "data", "crs")
+        missing = [name for name in names if name not in arrays]
+        if missing:
+            raise bad(f"no {', '.join(missing)}")
+        a = {name: np.asarray(arrays[name]) for name in names}
+        if a["version"].dtype.kind != "U" or str(a["version"][()]) != _CACHE_VERSION:
+            raise bad(f"format {a['version']!s}")
+        kinds = {"x": "f", "y": "f", "node_ids": "iu", "indptr": "iu", "indices": "iu", "data": "f", "crs": "U"}
+        for name, kind in kinds.items():
+            if a[name].dtype.kind not in kind or a[name].ndim != (0 if name == "crs" else 1):
+                raise bad(f"{name} is {a[name].dtype} of {a[name].ndim} dimension(s)")
+        n, indptr, indices, data = len(a["x"]), a["indptr"], a["indices"], a["data"]
+        if len(a["y"]) != n or len(a["node_ids"]) != n or len(indptr) != n + 1:
+            raise bad("x, y, node_ids and indptr disagree on the number of nodes")
+        if indptr[0] != 0 or indptr[-1] != len(indices) or len(data) != len(indices) or (np.diff(indptr) < 0).any():
+            raise bad("the matrix's row pointers do not match its entries")
+        if len(indices) and (indices.min() < 0 or indices.max() >= n):
+            raise bad("the matrix refers to nodes that do not exist")
+        if not (np.isfinite(data) & (data >= 0)).all():
+            raise bad("road lengths must be finite and not negative")
+        matrix = sparse.csr_array((data.astype(np.float64), indices, indptr), shape=(n, n))
+        return cls(x=a["x"].astype(np.float64), y=a["y"].astype(np.float64), matrix=matrix, crs=str(a["crs"][()]),
+                   node_ids=a["node_ids"].astype(np.int64), meta=meta or LayerMeta(name="roads", source="cache"))
+
     def to_bytes(self) -> bytes:
         """The network as ``.npz`` bytes (no pickle); :meth:`from_bytes` reads them back."""
         buf = _io.BytesIO()
-        m = self.matrix
-        np.savez_compressed(
-            buf, version=np.array(_CACHE_VERSION), x=self.x, y=self.y, node_ids=self.node_ids,
-            indptr=m.indptr, indices=m.indices, data=m.data, crs=np.array(self.crs),
-        )
+        np.savez_compressed(buf, allow_pickle=False, **self.to_arrays())
         return buf.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes, *, meta: LayerMeta | None = None) -> RoadNetwork:
-        """Read a network written by :meth:`to_bytes`."""
+        """Read a network written by :meth:`to_bytes` (never a pickle), checked as :meth:`from_arrays` does."""
         with np.load(_io.BytesIO(data), allow_pickle=False) as z:
-            if str(z["version"]) != _CACHE_VERSION:
-                msg = f"cached network has format {z['version']!s}, expected {_CACHE_VERSION}"
-                raise RoadNetworkError(msg, code="E-NET-CACHE")
-            n = len(z["x"])
-            matrix = sparse.csr_array((z["data"], z["indices"], z["indptr"]), shape=(n, n))
-            return cls(x=z["x"], y=z["y"], matrix=matrix, crs=str(z["crs"]), node_ids=z["node_ids"],
-                       meta=meta or LayerMeta(name="roads", source="cache"))
+            return cls.from_arrays({name: z[name] for name in z.files}, meta=meta)
 
 
 @dataclass(frozen=True)
@@ -764,17 +798,15 @@ def _sha256(path: Path) -> str:
     return _HASHES[stamp]
 
 
-def _cache_file(key: str) -> Path:
-    return Path(settings.cache_folder) / "networks" / f"{key}.npz"
-
-
 _MEMORY: dict[tuple[str, LayerMeta], RoadNetwork] = {}
 
 
 def _cached(key_parts: Sequence[str], build: Any, meta: LayerMeta, *, use_cache: bool | None) -> RoadNetwork:
-    """Return the network for a key from memory, the disk cache, or ``build()`` (then cache it)."""
-    from . import _atomic
+    """Return the network for a key from memory, the disk cache, or ``build()`` (then cache it).
 
+    The disk cache (:mod:`nbgeo._cache`) verifies each entry against the key
+    parts and the nbgeo version and signs it; an entry that fails is rebuilt.
+    """
     key = hashlib.sha256("|".join((_CACHE_VERSION, *key_parts)).encode()).hexdigest()[:32]
     # The same object for the same key and provenance: its reversed matrix, KD-tree and components,
     # built on first use, are then built once per process.
@@ -785,23 +817,19 @@ def _cached(key_parts: Sequence[str], build: Any, meta: LayerMeta, *, use_cache:
         _MEMORY[(key, meta)] = replace(base, meta=meta)
         return _MEMORY[(key, meta)]
     use = settings.use_cache if use_cache is None else use_cache
-    path = _cache_file(key)
-    if use and path.exists():
+    parts = (_CACHE_VERSION, *key_parts)
+    arrays = _cache.read_entry("networks", parts) if use else None
+    if arrays is not None:
         try:
-            net = RoadNetwork.from_bytes(path.read_bytes(), meta=meta)
-        except (OSError, ValueError, KeyError, RoadNetworkError) as exc:
-            log.warning("Ignoring unreadable cached network %s: %s", path, exc)
+            net = RoadNetwork.from_arrays(arrays, meta=meta)
+        except RoadNetworkError as exc:
+            log.warning("Ignoring the cached network %s: %s; rebuilding it", _cache.entry_path("networks", parts), exc)
         else:
-            log.info("Read cached network %s", path)
             _MEMORY[(key, meta)] = net
             return net
     net = replace(build(), meta=meta)
     if use:
-        try:
-            _atomic.write_bytes(path, net.to_bytes())
-            log.info("Cached network at %s", path)
-        except OSError as exc:  # a read-only cache folder must not stop the work
-            log.warning("Could not cache the network at %s: %s", path, exc)
+        _cache.write_entry("networks", parts, net.to_arrays())
     _MEMORY[(key, meta)] = net
     return net
 
@@ -859,7 +887,8 @@ def read_network(
         The metric CRS to work in (default ``settings.working_crs``).
     use_cache
         Read and write the disk cache (default ``settings.use_cache``). The
-        cache key is the file's SHA-256, so an edited file is read anew.
+        cache key is the file's SHA-256, so an edited file is read anew; an
+        entry that does not verify is ignored and rebuilt (a WARNING).
     meta
         Provenance to attach (e.g. from a dataset manifest).
 
@@ -1109,10 +1138,13 @@ def _download(query_key: str, fetch: Any, *, network_type: str, crs: Any, use_ca
     meta = LayerMeta(name="roads", source=source, licence="ODbL-1.0 (© OpenStreetMap contributors)")
 
     def build() -> RoadNetwork:
-        # osmnx keeps its own cache of the raw responses beside ours.
+        # osmnx keeps its own cache of the raw responses beside ours, in the same checked folder: never in
+        # osmnx's default ./cache of the working directory.
         saved = (ox.settings.use_cache, ox.settings.cache_folder)
-        ox.settings.use_cache = use
-        ox.settings.cache_folder = str(Path(settings.cache_folder) / "osmnx")
+        folder = _cache.subfolder("osmnx") if use else None
+        ox.settings.use_cache = folder is not None
+        if folder is not None:
+            ox.settings.cache_folder = str(folder)
         try:
             graph = fetch(ox)
         except Exception as exc:  # network errors, empty responses, geocoding failures
@@ -1146,8 +1178,8 @@ def network_from_place(
     use_cache
         Read and write the caches (default ``settings.use_cache``): osmnx's
         cache of the raw responses and nbgeo's cache of the built matrix, both
-        under ``settings.cache_folder``. A second call with the same query
-        reads the disk and makes no request.
+        in the user's cache directory (or ``settings.cache_folder``). A second
+        call with the same query reads the disk and makes no request.
 
     Returns
     -------

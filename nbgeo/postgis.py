@@ -8,8 +8,9 @@ URL::
 
 ``schema`` defaults to ``public``; every other query parameter is libpq's
 (``sslmode``, ``connect_timeout``, ...). A password in the URL is never shown:
-every message and log line carries :func:`mask_dsn`'s form (``USER:***@``), and
-so does ``Dataset.path``. Without a password in the URL, libpq's usual
+every message and log line carries the form of :func:`nbgeo.dsn.mask_dsn`
+(``USER:***@``; re-exported here as :func:`mask_dsn`), and so does
+``Dataset.path``. Without a password in the URL, libpq's usual
 ``PGPASSWORD`` / ``~/.pgpass`` apply.
 
 **Reading.** The schema holds one table per layer and a manifest table,
@@ -83,11 +84,12 @@ import math
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote
 
 import numpy as np
 import pandas as pd
 
+from .dsn import is_url, mask_dsn, split_url
 from .errors import CRSError, DatabaseError, InputError, NbgeoError, Problem
 
 if TYPE_CHECKING:
@@ -120,7 +122,6 @@ MANIFEST_TABLE = "nbgeo_manifest"
 #: The optional one-row table naming the dataset.
 DATASET_TABLE = "nbgeo_dataset"
 
-_SCHEMES = ("postgresql", "postgres")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _FETCH_ROWS = 50_000
 _NUMERIC_OID = 1700  # PostgreSQL numeric: psycopg gives Decimal; nbgeo wants float
@@ -133,48 +134,14 @@ _DATUM_SHIFTED = ("GCJ-02", "GCJ02", "BD-09", "BD09")
 
 
 def is_postgres_url(text: object) -> bool:
-    """Whether ``text`` is a ``postgresql://`` (or ``postgres://``) URL.
+    """Whether ``text`` is a ``postgresql://`` (or ``postgres://``) URL (:func:`nbgeo.dsn.is_url`).
 
     Examples
     --------
     >>> is_postgres_url("postgres://u@h/db"), is_postgres_url(None)
     (True, False)
     """
-    return isinstance(text, str) and text.split("://", 1)[0].lower() in _SCHEMES and "://" in text
-
-
-_URL_IN_TEXT = re.compile(r"(?i)\b(postgres(?:ql)?://)([^\s/?#'\"]*)")
-_KV_PASSWORD = re.compile(r"(?i)\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&'\"]+)")
-
-
-def mask_dsn(text: str) -> str:
-    """Hide passwords in any text that may hold connection strings.
-
-    Masks the password of every ``postgresql://user:password@host`` URL in
-    the text, and every ``password=...`` (URL query parameter or libpq
-    ``key=value`` form). Use it on anything shown to people: messages, logs,
-    reports.
-
-    Examples
-    --------
-    >>> mask_dsn("could not connect to postgresql://a:p%40ss@h/db?password=x")
-    'could not connect to postgresql://a:***@h/db?password=***'
-    >>> mask_dsn("host=h user=a password='x y' dbname=d")
-    'host=h user=a password=*** dbname=d'
-    >>> mask_dsn("postgresql://a@h/db")
-    'postgresql://a@h/db'
-    """
-
-    def _netloc(match: re.Match[str]) -> str:
-        netloc = match.group(2)
-        if "@" not in netloc:
-            return match.group(0)
-        userinfo, host = netloc.rsplit("@", 1)
-        if ":" in userinfo:
-            userinfo = userinfo.split(":", 1)[0] + ":***"
-        return f"{match.group(1)}{userinfo}@{host}"
-
-    return _KV_PASSWORD.sub(r"\1***", _URL_IN_TEXT.sub(_netloc, text))
+    return is_url(text)
 
 
 def check_identifier(name: object, *, what: str = "identifier") -> str:
@@ -227,46 +194,62 @@ class PgLocation:
 def parse_url(url: str | PgLocation) -> PgLocation:
     """Split a ``postgresql://...?schema=NAME`` URL into connection string and schema.
 
+    The URL is cut where libpq cuts it (:func:`nbgeo.dsn.split_url`). A URL
+    libpq would read differently from how it looks (a raw ``@``, ``/`` or
+    space in the user name or password: libpq would then send part of the
+    password to DNS as a host name) is refused, with the fix: percent-encode
+    them (``%40``, ``%2F``, ``%20``).
+
     Raises ``E-DB-URL`` for anything that is not such a URL and ``E-DB-IDENT``
-    for an unsafe schema name; neither message shows the password.
+    for an unsafe schema name; no message shows the password.
+
+    Examples
+    --------
+    >>> parse_url("postgresql://planner:p%40ss#1@db/gis?schema=ningbo").schema
+    'ningbo'
+    >>> parse_url("postgresql://planner:p@ss@db/gis")
+    Traceback (most recent call last):
+    ...
+    nbgeo.errors.InputError: 'postgresql://planner:***@db/gis' is ambiguous: libpq would read a host name or database from what looks like the user name or password (hint: percent-encode '@' as %40, '/' as %2F and spaces as %20 in the user name and password)
     """
     if isinstance(url, PgLocation):
         return url
     if not is_postgres_url(url):
         msg = f"{mask_dsn(str(url))!r} is not a postgresql:// URL (hint: postgresql://USER@HOST/DBNAME?schema=NAME)"
         raise InputError(msg, code="E-DB-URL")
-    try:
-        parts = urlsplit(url)
-        query = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
-    except ValueError as exc:
-        msg = f"{mask_dsn(url)!r} is not a valid URL: {mask_dsn(str(exc))}"
-        raise InputError(msg, code="E-DB-URL") from None
-    schemas = [value for key, value in query if key == "schema"]
+    display = mask_dsn(url)
+    parts = split_url(url)
+    if "@" in parts.hosts or any(c.isspace() for c in url):
+        msg = (f"{display!r} is ambiguous: libpq would read a host name or database from what looks like the user "
+               "name or password (hint: percent-encode '@' as %40, '/' as %2F and spaces as %20 in the user name "
+               "and password)")
+        raise InputError(msg, code="E-DB-URL")
+    params = [p for p in parts.query.split("&") if p] if parts.query else []
+    schemas = [unquote(p.partition("=")[2]) for p in params if unquote(p.partition("=")[0]) == "schema"]
     if len(schemas) > 1:
-        msg = f"{mask_dsn(url)!r} names more than one schema"
+        msg = f"{display!r} names more than one schema"
         raise InputError(msg, code="E-DB-URL")
     schema = check_identifier(schemas[0] if schemas else "public", what="schema")
-    rest = [(key, value) for key, value in query if key != "schema"]
-    conninfo = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest, quote_via=quote), ""))
-    return PgLocation(conninfo=conninfo, schema=schema, display=mask_dsn(url))
-
-
-def _password(loc: PgLocation) -> str | None:
-    netloc = urlsplit(loc.conninfo).netloc
-    if "@" in netloc and ":" in netloc.rsplit("@", 1)[0]:
-        return netloc.rsplit("@", 1)[0].split(":", 1)[1]
-    return None
+    rest = [p for p in params if unquote(p.partition("=")[0]) != "schema"]
+    conninfo = (f"{parts.scheme.lower()}://" + (f"{parts.userinfo}@" if parts.userinfo is not None else "") + parts.hosts
+                + ("?" + "&".join(rest) if rest else ""))
+    try:
+        from psycopg import ProgrammingError
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError:  # connect() says psycopg is missing
+        pass
+    else:
+        try:
+            conninfo_to_dict(conninfo)
+        except ProgrammingError as exc:
+            msg = f"{display!r} is not a valid connection URL: {mask_dsn(str(exc).strip(), dsn=url)}"
+            raise InputError(msg, code="E-DB-URL") from None
+    return PgLocation(conninfo=conninfo, schema=schema, display=display)
 
 
 def _scrub(text: str, loc: PgLocation) -> str:
     """A driver message made safe to show: URLs masked and the password itself removed."""
-    out = mask_dsn(text)
-    secret = _password(loc)
-    if secret:
-        for form in {secret, unquote(secret)}:
-            if len(form) >= 1:
-                out = out.replace(form, "***")
-    return out.strip()
+    return mask_dsn(text, dsn=loc.conninfo).strip()
 
 
 def _driver() -> Any:

@@ -19,8 +19,13 @@ default_year : int | None
 tolerance_band : float
     Relative band around a rule's limit within which a site is reported
     ``unknown`` rather than pass or fail (0.0 disables the band).
-cache_folder : str
-    Where downloaded road networks and built matrices are cached.
+cache_folder : str | None
+    Where built road networks and osmnx's downloads are cached. ``None``
+    (default) means ``$NBGEO_CACHE_DIR`` when set, else the user's cache
+    directory (``platformdirs.user_cache_dir("nbgeo")``, e.g.
+    ``~/.cache/nbgeo``); never the working directory. Every entry is verified
+    before use; a folder that is a symlink, not writable, or writable by
+    others is not used (see :mod:`nbgeo._cache`).
 use_cache : bool
     Whether to read and write that cache.
 allow_network : bool
@@ -53,6 +58,6 @@ display_crs: str = "EPSG:4326"
 geographic_crs: str = "EPSG:4490"
 default_year: int | None = None
 tolerance_band: float = 0.0
-cache_folder: str = "./cache"
+cache_folder: str | None = None
 use_cache: bool = True
 allow_network: bool = False
