@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .errors import NbgeoError
+from .filters import check_plan_filters
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -187,6 +188,7 @@ def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any
     else:
         ds = io.read_dataset(dataset if dataset is not None else datasets.get_path("ningbo"), **_read_kwargs())
     p = plan.read_plan(plan_path if plan_path is not None else datasets.get_path("ningbo_2025"))
+    check_plan_filters(p, ds)  # every filter against its layer, before any command starts work
     return ds, p
 
 
