@@ -424,7 +424,7 @@ def year_mask(gdf: pd.DataFrame, year: int | None, *, column: str = "year", mode
     Returns
     -------
     pandas.Series
-        Booleans aligned to ``gdf``'s index.
+        True for the features that count in ``year``, on ``gdf``'s index.
 
     Raises
     ------
