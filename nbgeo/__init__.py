@@ -24,6 +24,7 @@ from . import coverage as coverage
 from . import crs as crs
 from . import datasets as datasets
 from . import errors as errors
+from . import filters as filters
 from . import html as html
 from . import indicators as indicators
 from . import io as io

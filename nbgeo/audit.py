@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from . import theme
+from .filters import check_plan_filters
 from .html import safe_text
 from .indicators import tables_info
 from .targets import evaluate_targets
@@ -269,6 +270,7 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
     from . import settings
 
     when = year or settings.default_year or plan.horizon
+    check_plan_filters(plan, dataset)  # a filter that does not fit its layer is bad input: stop before any work
     runner = None  # the heavy steps run in this process unless an engine is asked for
     if engine is not None or scheduler is not None:
         from .engine import get_engine

@@ -54,6 +54,7 @@ import click
 from . import _atomic
 from .dsn import MaskingFilter, is_url, looks_like_conninfo, mask_dsn
 from .errors import NbgeoError
+from .filters import check_plan_filters
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -277,6 +278,7 @@ def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any
 
     ds = _read_dataset(dataset)
     p = plan.read_plan(plan_path if plan_path is not None else datasets.get_path("ningbo_2025"))
+    check_plan_filters(p, ds)  # every filter against its layer, before any command starts work
     return ds, p
 
 

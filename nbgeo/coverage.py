@@ -56,7 +56,8 @@ import pandas as pd
 import shapely
 
 from . import network as _net
-from .errors import InputError, PlanError
+from .errors import InputError, MissingDataError, PlanError
+from .filters import filter_mask, year_mask
 from .plan import margin_of, meets
 
 if TYPE_CHECKING:
@@ -102,9 +103,11 @@ SPEC_KEYS = {
     "op": "comparison of the share with the threshold (default '>=')",
     "threshold": "required share in percent (default 100)",
     "unit": "unit of the share (default '%')",
-    "demand_where": "filter of the demand layer, {column = value or [values]}",
+    "demand_where": "filter of the demand layer, {column = value or [values]} (the dialect of nbgeo.filters)",
     "facilities_where": "filter of the facilities layer",
     "year_column": "column holding the year a feature exists from (default 'year'; '' for none)",
+    "demand_year_column": "the demand layer's year column (default: year_column; '' when it has no years)",
+    "facilities_year_column": "the facilities layer's year column (default: year_column; '' when it has no years)",
     "years": "'cumulative' (default: one verdict at the evaluation year) or 'each_year'",
     "max_snap": "metres beyond which a site counts as off the road network",
     "direction": "'to' (site to facility, default) or 'from' (facility to site)",
@@ -992,6 +995,8 @@ def _spec_params(spec: CoverageSpec) -> dict[str, Any]:
         "year_column": params.get("year_column", "year"), "years": params.get("years", "cumulative"),
         "max_snap": params.get("max_snap"), "direction": params.get("direction", "to"),
     }
+    for side in ("demand", "facilities"):
+        out[f"{side}_year_column"] = params.get(f"{side}_year_column", out["year_column"])
     from .plan import OPERATORS, YEAR_MODES
 
     for key, allowed in (("mode", MODES), ("split", _SPLITS), ("op", OPERATORS), ("years", YEAR_MODES),
@@ -999,13 +1004,6 @@ def _spec_params(spec: CoverageSpec) -> dict[str, Any]:
         if out[key] not in allowed:
             raise fail(f"{key} must be one of {', '.join(allowed)}, got {out[key]!r}")
     return out
-
-
-def _year_filter(gdf: gpd.GeoDataFrame, column: str, year: int) -> pd.Series:
-    if not column or column not in gdf.columns:
-        return pd.Series(True, index=gdf.index)
-    years = pd.to_numeric(gdf[column], errors="coerce")
-    return (years <= year).fillna(False).astype(bool)
 
 
 def evaluate_coverage(
@@ -1090,8 +1088,6 @@ def evaluate_coverage(
         base["network"] = {"name": p["network"], "file": net.meta.file, "source": net.meta.source,
                            "licence": net.meta.licence, "illustrative": net.meta.illustrative,
                            "nodes": net.n_nodes, "edges": net.n_edges}
-    from .targets import _Unknown, filter_mask
-
     fac_all = dataset.metric(spec.facilities)
     if demand_is_grid:  # a population / employment grid: cells weighted by their value
         demand_all = raster_demand(rasters[spec.demand]).to_crs(fac_all.crs)
@@ -1100,11 +1096,21 @@ def evaluate_coverage(
     if net is not None and not demand_all.crs.equals(net.crs):
         demand_all = demand_all.to_crs(net.crs)
         fac_all = fac_all.to_crs(net.crs)
-    try:
-        d_mask = filter_mask(demand_all, p["demand_where"], layer=spec.demand)
-        f_mask = filter_mask(fac_all, p["facilities_where"], layer=spec.facilities)
-    except _Unknown as exc:
-        return unknown(str(exc), eval_years)
+    d_mask = filter_mask(demand_all, p["demand_where"], layer=spec.demand,
+                         key=f"coverage {spec.id!r}, key 'demand_where'")
+    f_mask = filter_mask(fac_all, p["facilities_where"], layer=spec.facilities,
+                         key=f"coverage {spec.id!r}, key 'facilities_where'")
+
+    # Which sites and facilities exist in a year (nbgeo.filters' year rule). A raster grid has no features to date.
+    def in_year(side: str, gdf: gpd.GeoDataFrame, y: int) -> pd.Series:
+        column = "" if side == "demand" and demand_is_grid else p[f"{side}_year_column"]
+        return year_mask(gdf, y, column=column, layer=getattr(spec, side), key=f"{side}_year_column")
+
+    try:  # a layer without its year column cannot say what existed: unknown, with the reason
+        in_year("demand", demand_all.iloc[:0], year)
+        in_year("facilities", fac_all.iloc[:0], year)
+    except MissingDataError as exc:
+        return unknown(exc.message, eval_years)
     districts = dataset.metric("districts") if "districts" in dataset else None
     crs = demand_all.crs
     # Cut the demand into units once; each year keeps the units of the sites that exist by then.
@@ -1119,10 +1125,10 @@ def evaluate_coverage(
     snapping = None if engine is None else _Snapping(engine, units_all, fac_chosen, mode=p["mode"], network=net,
                                                     max_snap=p["max_snap"], direction=p["direction"])
     for y in years:
-        site_year = _year_filter(demand_all, p["year_column"], y)
+        site_year = in_year("demand", demand_all, y)
         present = set(demand_all.index[d_mask & site_year])
         unit_keep = units_all["site"].isin(present).to_numpy()
-        fac_keep = _year_filter(fac_chosen, p["year_column"], y).to_numpy()
+        fac_keep = in_year("facilities", fac_chosen, y).to_numpy()
         units, facilities = units_all[unit_keep], fac_chosen[fac_keep]
         # Only the verdict years list how far the uncovered sites are; the other years need the share alone.
         search = None if y in eval_years else p["distance"]
@@ -1177,8 +1183,9 @@ def evaluate_coverage(
     entries = [verdict(y) for y in eval_years]
     shapes: dict[str, gpd.GeoDataFrame] = {}
     if overlays:
-        facilities = fac_all[f_mask & _year_filter(fac_all, p["year_column"], year)]
-        key = (spec.facilities, repr(sorted(p["facilities_where"].items())), p["year_column"], year, p["distance"],
+        facilities = fac_all[f_mask & in_year("facilities", fac_all, year)]
+        key = (spec.facilities, repr(sorted(p["facilities_where"].items())), p["facilities_year_column"], year,
+               p["distance"],
                p["mode"], p["network"] if net is not None else None, p["max_snap"], p["direction"])
         cache = {} if area_cache is None else area_cache
         if key not in cache:

@@ -56,13 +56,28 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
+from functools import reduce
+from operator import add
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 
-from .errors import CRSError, InputError
+from ._exact import ExactSum
+from .errors import CRSError, InputError, MissingDataError
+from .filters import as_numbers, missing_year
+from .targets import (
+    TargetResult,
+    Terms,
+    evaluate_targets,
+    needs_geometry,
+    target_frame,
+    target_result,
+    target_terms,
+    target_value,
+    target_years,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -72,7 +87,6 @@ if TYPE_CHECKING:
     from .layers import Dataset
     from .network import Access, RoadNetwork
     from .plan import Plan, Target
-    from .targets import TargetResult
 
 __all__ = [
     "ENGINES",
@@ -87,120 +101,6 @@ log = logging.getLogger(__name__)
 
 #: The engine names the CLI accepts.
 ENGINES = ("default", "dask")
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Exact summation
-# --------------------------------------------------------------------------------------------------------------
-
-_SHIFT = 1126  # 2**-1126 is the smallest unit of a float64 written as (53-bit integer) * 2**e
-_EXP_SLOTS = 2200  # exponents e + _SHIFT lie in [0, 2100)
-_HALF = 26
-
-
-@dataclass
-class ExactSum:
-    """The exact sum of float64 values per group, mergeable across partitions.
-
-    Each float is an integer times a power of two, so a sum of floats is an
-    integer multiple of ``2**-1126``: it is accumulated as a Python integer
-    (vectorised: integer mantissas are added per group and exponent in
-    ``int64``, split in halves so nothing overflows), and converted to a float
-    only at the end, correctly rounded. The result is the same for any order
-    or partitioning of the values. NaNs are skipped (as pandas ``sum`` does);
-    infinities give ``inf``, ``-inf`` or NaN (both signs).
-
-    Examples
-    --------
-    >>> s = ExactSum.of(np.array([0, 0, 0]), np.array([1e16, 1.0, -1e16]), 1)
-    >>> s.values().tolist(), float(np.sum([1e16, 1.0, -1e16]))
-    ([1.0], 0.0)
-    >>> a = ExactSum.of(np.array([0, 1]), np.array([0.1, 0.2]), 2)
-    >>> b = ExactSum.of(np.array([0]), np.array([0.7]), 2)
-    >>> (a + b).values().tolist()
-    [0.7999999999999999, 0.2]
-    """
-
-    numerators: list[int]
-    pos_inf: list[int] = field(default_factory=list)
-    neg_inf: list[int] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        n = len(self.numerators)
-        self.pos_inf = self.pos_inf or [0] * n
-        self.neg_inf = self.neg_inf or [0] * n
-
-    @classmethod
-    def zeros(cls, groups: int) -> ExactSum:
-        """An empty sum over ``groups`` groups."""
-        return cls([0] * groups)
-
-    @classmethod
-    def of(cls, groups: np.ndarray, values: np.ndarray, ngroups: int) -> ExactSum:
-        """Sum ``values`` per group code (``0 <= groups < ngroups``)."""
-        out = cls.zeros(ngroups)
-        values = np.asarray(values, dtype=np.float64)
-        groups = np.asarray(groups, dtype=np.int64)
-        finite = np.isfinite(values)
-        if not finite.all():
-            for sign, target in ((np.inf, out.pos_inf), (-np.inf, out.neg_inf)):
-                counts = np.bincount(groups[values == sign], minlength=ngroups)
-                for g in np.flatnonzero(counts):
-                    target[g] += int(counts[g])
-            values, groups = values[finite], groups[finite]
-        nonzero = values != 0.0
-        values, groups = values[nonzero], groups[nonzero]
-        if not len(values):
-            return out
-        mantissa, exponent = np.frexp(values)
-        whole = (mantissa * 2.0**53).astype(np.int64)  # exact: |whole| < 2**53
-        shift = exponent.astype(np.int64) - 53 + _SHIFT  # >= 0 for every float64
-        sign = np.sign(whole)
-        magnitude = np.abs(whole)
-        high = sign * (magnitude >> _HALF)
-        low = sign * (magnitude & ((1 << _HALF) - 1))
-        key = groups * _EXP_SLOTS + shift
-        order = np.argsort(key, kind="stable")
-        key = key[order]
-        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        high_sums = np.add.reduceat(high[order], starts)  # each term < 2**27: safe for 2**36 values
-        low_sums = np.add.reduceat(low[order], starts)
-        nums = out.numerators
-        for k, h, lo in zip(key[starts].tolist(), high_sums.tolist(), low_sums.tolist(), strict=True):
-            g, s = divmod(k, _EXP_SLOTS)
-            nums[g] += ((h << _HALF) + lo) << s
-        return out
-
-    def __add__(self, other: ExactSum) -> ExactSum:
-        return ExactSum([a + b for a, b in zip(self.numerators, other.numerators, strict=True)],
-                        [a + b for a, b in zip(self.pos_inf, other.pos_inf, strict=True)],
-                        [a + b for a, b in zip(self.neg_inf, other.neg_inf, strict=True)])
-
-    def cumulative(self) -> ExactSum:
-        """Running sums over the groups in order (exact)."""
-        nums, pos, neg = [], [], []
-        n = p = m = 0
-        for a, b, c in zip(self.numerators, self.pos_inf, self.neg_inf, strict=True):
-            n, p, m = n + a, p + b, m + c
-            nums.append(n)
-            pos.append(p)
-            neg.append(m)
-        return ExactSum(nums, pos, neg)
-
-    def values(self) -> np.ndarray:
-        """The sums as float64, each correctly rounded."""
-        out = np.empty(len(self.numerators))
-        for i, (num, pos, neg) in enumerate(zip(self.numerators, self.pos_inf, self.neg_inf, strict=True)):
-            if pos and neg:
-                out[i] = math.nan
-            elif pos or neg:
-                out[i] = math.inf if pos else -math.inf
-            else:
-                try:
-                    out[i] = num / (1 << _SHIFT)  # int / int is correctly rounded in Python
-                except OverflowError:
-                    out[i] = math.inf if num > 0 else -math.inf
-        return out
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -289,14 +189,9 @@ def _access_kernel(part: Any, network: RoadNetwork, max_snap: float | None, main
     return acc.owner + offset, acc.node, acc.offset, len(part)
 
 
-def _floats(values: pd.Series) -> np.ndarray:
-    """A numeric column as float64, non-numbers and missing values as NaN."""
-    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-
-
 def _year_codes(years: pd.Series, wanted: Sequence[int]) -> np.ndarray:
     """Position of each row's year in ``wanted``; -1 for other years and missing ones."""
-    numeric = _floats(years)
+    numeric = as_numbers(years)
     codes = np.full(len(numeric), -1, dtype=np.int64)
     lookup = {float(y): i for i, y in enumerate(wanted)}
     for value, code in lookup.items():
@@ -316,7 +211,7 @@ def _zonal_kernel(part: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, year: str, va
     counts = np.bincount(group, minlength=ngroups).astype(np.int64)
     sums = []
     for column in values:
-        numeric = _floats(part[column])
+        numeric = as_numbers(part[column])
         sums.append(ExactSum.of(group, numeric[pairs["_lpos"].to_numpy()][keep], ngroups))
     return counts, sums
 
@@ -334,88 +229,14 @@ def _yearly_kernel(part: pd.DataFrame, year: str, values: Sequence[str], by: str
     keep = (ycode >= 0) & (gcode >= 0)
     code = gcode[keep] * ny + ycode[keep]
     counts = np.bincount(code, minlength=ngroups).astype(np.int64)
-    sums = [ExactSum.of(code, _floats(part[c])[keep], ngroups)
+    sums = [ExactSum.of(code, as_numbers(part[c])[keep], ngroups)
             for c in values]
     return counts, sums
 
 
-# Target measures, decomposed into sums that add up across partitions. The masks and
-# columns come from nbgeo.targets' own helpers, so both engines read the data identically.
-
-
-def _target_parts(part: gpd.GeoDataFrame, jobs: Sequence[tuple[Target, int]]) -> list[tuple[int, ExactSum]]:
-    """For each (target, year): (count, exact sums) of one partition; see :func:`_finish_target`."""
-    from .crs import working_crs
-    from .targets import _column, _year_mask, filter_mask
-
-    metric_geoms = None
-    out = []
-    for target, year in jobs:
-        mask = (_year_mask(part, target, year) & filter_mask(part, target.where, layer=target.layer)).to_numpy()
-        metric = target.metric
-        if metric == "count":
-            out.append((int(mask.sum()), ExactSum.zeros(0)))
-            continue
-        if metric == "sum":
-            values = _floats(_column(part, target, year))[mask]
-            out.append((0, ExactSum.of(np.zeros(len(values), dtype=np.int64), values, 1)))
-            continue
-        if metric == "tier_count":
-            values = _floats(_column(part, target, year))[mask]
-            bounds = sorted(target.tiers.items(), key=lambda kv: kv[1], reverse=True)
-            highest = np.full(values.shape, None, dtype=object)
-            for name, bound in reversed(bounds):
-                highest[values >= bound] = name
-            out.append((int((highest == target.tier).sum()), ExactSum.zeros(0)))
-            continue
-        needs_geometry = metric in ("length", "area") or (metric == "share" and target.weight == "area")
-        if needs_geometry and metric_geoms is None:
-            metric_geoms = part.geometry.to_crs(working_crs())
-        if metric in ("length", "area"):
-            assert metric_geoms is not None
-            measure = metric_geoms.length if metric == "length" else metric_geoms.area
-            values = measure.to_numpy(dtype=np.float64, na_value=np.nan)[mask]
-            out.append((0, ExactSum.of(np.zeros(len(values), dtype=np.int64), values, 1)))
-            continue
-        # share: sums of the weights of the numerator (group 0) and of all matching rows (group 1)
-        if target.weight == "area":
-            assert metric_geoms is not None
-            weights = metric_geoms.area.to_numpy(dtype=np.float64, na_value=np.nan)
-        elif target.weight == "count":
-            weights = np.ones(len(part))
-        else:
-            if target.weight not in part.columns:
-                from .targets import _Unknown
-
-                msg = f"layer {target.layer!r} has no weight column {target.weight!r}"
-                raise _Unknown(msg)
-            weights = np.nan_to_num(_floats(part[target.weight]), nan=0.0, posinf=np.inf, neginf=-np.inf)
-        numerator = mask & filter_mask(part, target.numerator, layer=target.layer).to_numpy()
-        codes = np.r_[np.zeros(int(numerator.sum()), dtype=np.int64), np.ones(int(mask.sum()), dtype=np.int64)]
-        out.append((0, ExactSum.of(codes, np.r_[weights[numerator], weights[mask]], 2)))
-    return out
-
-
-def _finish_target(target: Target, count: int, sums: ExactSum) -> float:
-    """The measure from its summed parts, as nbgeo.targets measures it."""
-    from .plan import AREA_UNITS
-    from .targets import _Unknown
-
-    metric = target.metric
-    if metric in ("count", "tier_count"):
-        return float(count)
-    values = sums.values()
-    if metric == "sum":
-        return float(values[0])
-    if metric == "length":
-        return float(values[0] / 1000.0)
-    if metric == "area":
-        return float(values[0] / AREA_UNITS[target.unit])
-    part, total = float(values[0]), float(values[1])
-    if total <= 0:
-        msg = f"no {target.layer!r} features"
-        raise _Unknown(msg)
-    return 100.0 * part / total
+def _target_parts(part: gpd.GeoDataFrame, jobs: Sequence[tuple[Target, int]]) -> list[Terms]:
+    """For each (target, year): the terms of one partition, by nbgeo.targets' one definition of the metrics."""
+    return [target_terms(part, target, year) for target, year in jobs]
 
 
 # Siting rules whose verdict on a site depends only on that site and the layer it is checked against run
@@ -493,14 +314,16 @@ def _check_same_crs(left: Any, right: Any, *, metric: bool, what: str) -> None:
         raise CRSError(msg + " (hint: use Dataset.metric(name) for the working CRS)", code="E-CRS-UNITS")
 
 
-def _sorted_years(frame: Any, year: str, years: Iterable[int] | None) -> list[int]:
+def _sorted_years(frame: Any, year: str, years: Iterable[int] | None, what: str) -> list[int]:
+    if year not in frame.columns:  # nbgeo.filters' year rule: no year column, no yearly answer
+        raise missing_year(what, year, key="year")
     if years is not None:
         return sorted({int(y) for y in years})
     column = frame[year]
     if hasattr(column, "dropna") and hasattr(column.dropna(), "compute"):
         column = column.dropna().unique().compute()
-    numeric = pd.to_numeric(pd.Series(np.asarray(column)), errors="coerce").dropna()
-    return sorted({int(y) for y in numeric if float(y).is_integer()})
+    numeric = as_numbers(pd.Series(np.asarray(column)))
+    return sorted({int(y) for y in numeric[~np.isnan(numeric)] if float(y).is_integer()})
 
 
 def _assemble_zonal(counts: np.ndarray, sums: list[ExactSum], zones: gpd.GeoDataFrame, years: Sequence[int],
@@ -706,7 +529,7 @@ class Engine:
             Indexed by (``zone``, ``year``) with ``count`` and one column per value.
         """
         _check_same_crs(points, zones, metric=False, what="point in polygon")
-        wanted = _sorted_years(points, year, years)
+        wanted = _sorted_years(points, year, years, "points")
         counts, sums = _reduce(self._map(_zonal_kernel, points, zones, year, list(values), wanted))
         return _assemble_zonal(counts, sums, zones, wanted, values, cumulative)
 
@@ -719,7 +542,7 @@ class Engine:
         pandas.DataFrame
             Indexed by year, or by (``by``, year), with ``count`` and one column per value.
         """
-        wanted = _sorted_years(frame, year, years)
+        wanted = _sorted_years(frame, year, years, "frame")
         groups: list[Any] = []
         if by is not None:
             column = frame[by]
@@ -741,8 +564,6 @@ class Engine:
 
     def evaluate_targets(self, plan: Plan, dataset: Dataset, *, year: int | None = None) -> list[TargetResult]:
         """Every target of a plan, as :func:`nbgeo.targets.evaluate_targets` evaluates them."""
-        from .targets import evaluate_targets
-
         return evaluate_targets(plan, dataset, year=year)
 
     def evaluate_rules(self, plan: Plan, dataset: Dataset, *, tolerance_band: float | None = None) -> list[Any]:
@@ -923,59 +744,35 @@ class DaskEngine(Engine):
 
         Gives the same results as :func:`nbgeo.targets.evaluate_targets`.
         """
-        from .targets import TargetResult, _Unknown
-
         when = plan.horizon if year is None else year
-        jobs: dict[str, list[tuple[Target, int]]] = {}
+        # Jobs per frame: a layer, in the metric CRS if a metric measures geometry (as nbgeo.targets reads it).
+        jobs: dict[tuple[str, bool], list[tuple[Target, int]]] = {}
         unknown: dict[tuple[str, int], str] = {}
-        plan_years: dict[str, list[int]] = {}
         for target in plan.targets:
-            if target.years == "each_year":
-                years = [y for y in plan.years if y <= when] or [when]
-            else:
-                years = [when]
-            plan_years[target.id] = years
-            for y in years:
-                if target.layer not in dataset:
-                    unknown[(target.id, y)] = f"dataset has no layer {target.layer!r}"
+            for y in target_years(target, when, plan):
+                try:  # a missing layer or column shows on zero rows: find it before any work is sent out
+                    target_terms(target_frame(target, dataset).iloc[:0], target, y)
+                except MissingDataError as exc:
+                    unknown[(target.id, y)] = exc.message
                     continue
-                try:  # schema problems show on zero rows: find them before any work is sent out
-                    _target_parts(dataset[target.layer].iloc[:0], [(target, y)])
-                except _Unknown as exc:
-                    unknown[(target.id, y)] = str(exc)
-                    continue
-                jobs.setdefault(target.layer, []).append((target, y))
-        measured: dict[tuple[str, int], tuple[int, ExactSum]] = {}
-        for layer, layer_jobs in jobs.items():
-            results = self._map(_target_parts, dataset[layer], layer_jobs)
-            for k, (target, y) in enumerate(layer_jobs):
-                count = sum(r[k][0] for r in results)
-                sums = results[0][k][1]
-                for r in results[1:]:
-                    sums = sums + r[k][1]
-                measured[(target.id, y)] = (count, sums)
+                jobs.setdefault((target.layer, needs_geometry(target)), []).append((target, y))
+        measured: dict[tuple[str, int], Terms] = {}
+        for (layer, geometric), frame_jobs in jobs.items():
+            frame = dataset.metric(layer) if geometric else dataset[layer]
+            results = self._map(_target_parts, frame, frame_jobs)
+            for k, (target, y) in enumerate(frame_jobs):
+                measured[(target.id, y)] = reduce(add, (r[k] for r in results))
         out: list[TargetResult] = []
         for target in plan.targets:
-            for y in plan_years[target.id]:
+            for y in target_years(target, when, plan):
                 note = unknown.get((target.id, y), "")
                 actual: float | None = None
                 if not note:
                     try:
-                        actual = _finish_target(target, *measured[(target.id, y)])
-                    except _Unknown:
-                        note = f"no {target.layer!r} features in {y}"
-                if actual is None or not np.isfinite(actual):
-                    status, margin, actual = "unknown", None, None
-                    note = note or "the measured value is not a finite number"
-                else:
-                    actual = round(actual, 6)
-                    status = "met" if target.compare(actual) else "not_met"
-                    margin = round(target.margin(actual), 6)
-                out.append(TargetResult(
-                    id=target.id, layer=target.layer, metric=target.metric, year=y, op=target.op,
-                    threshold=target.threshold, actual=actual, unit=target.unit, status=status, margin=margin,
-                    title=target.title, phrase=target.phrase, note=note, proposed=target.proposed,
-                ))
+                        actual = target_value(target, measured[(target.id, y)], y)
+                    except MissingDataError as exc:
+                        note = exc.message
+                out.append(target_result(target, y, actual, note))
         return out
 
 

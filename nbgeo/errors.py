@@ -29,11 +29,13 @@ __all__ = [
     "CRSError",
     "DataError",
     "DatabaseError",
+    "FilterError",
     "GeometryError",
     "InputError",
     "LayerError",
     "LimitError",
     "MapError",
+    "MissingDataError",
     "NbgeoError",
     "NbgeoWarning",
     "OutputError",
@@ -180,6 +182,22 @@ class PlanError(InputError):
     """A plan file is malformed or names something that does not exist."""
 
     default_code = "E-PLAN"
+
+
+class FilterError(PlanError):
+    """A filter of the plan (``where`` and the like, see :mod:`nbgeo.filters`) is malformed or does not fit its layer."""
+
+    default_code = "E-FILTER"
+
+
+class MissingDataError(DataError):
+    """The data a value needs is missing (a layer, a column, a year column, any feature to weigh).
+
+    Verdicts (targets, coverage) report the value as ``unknown`` with this
+    message; steps that cannot answer without the data (siting) stop with it.
+    """
+
+    default_code = "E-DATA-MISSING"
 
 
 class RuleError(InputError):

@@ -109,6 +109,7 @@ import numpy as np
 from scipy import sparse
 
 from .errors import InputError, LimitError
+from .filters import filter_mask, year_mask
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -2548,27 +2549,6 @@ def _round(value: Any, digits: int = 3) -> float | None:
     return round(v, digits) if math.isfinite(v) else None
 
 
-def _where_mask(gdf: gpd.GeoDataFrame, where: Any, layer: str) -> NDArray[np.bool_]:
-    """Rows matching every ``{column: value or [values]}`` filter."""
-    mask = np.ones(len(gdf), dtype=bool)
-    for column, wanted in dict(where or {}).items():
-        if column not in gdf.columns:
-            msg = f"layer {layer!r} has no column {column!r} to filter on"
-            raise InputError(msg + f" (hint: columns are {', '.join(map(str, gdf.columns[:8]))})",
-                             code="E-COLUMN-MISSING")
-        values = wanted if isinstance(wanted, (list, tuple)) else (wanted,)
-        mask &= gdf[column].isin(values).to_numpy()
-    return mask
-
-
-def _year_mask(gdf: gpd.GeoDataFrame, column: str, year: int | None) -> NDArray[np.bool_]:
-    import pandas as pd
-
-    if year is None or not column or column not in gdf.columns:
-        return np.ones(len(gdf), dtype=bool)
-    return (pd.to_numeric(gdf[column], errors="coerce") <= year).fillna(False).to_numpy(dtype=bool)
-
-
 def site(
     dataset: Dataset,
     *,
@@ -2588,6 +2568,8 @@ def site(
     facilities_where: Any = None,
     year: int | None = None,
     year_column: str = "year",
+    demand_year_column: str | None = None,
+    facilities_year_column: str | None = None,
     weight: str = "count",
     split: str | None = None,
     split_cell: float = 100.0,
@@ -2638,9 +2620,13 @@ def site(
     allow_unknown
         Let candidates whose verdict under a rule is unknown be chosen.
     demand_where, facilities_where
-        ``{column: value or [values]}`` filters of the two layers.
-    year, year_column
-        Keep features whose ``year_column`` is at most ``year`` (None: all).
+        Filters of the two layers (the dialect of :mod:`nbgeo.filters`).
+    year, year_column, demand_year_column, facilities_year_column
+        Keep features whose year column is at most ``year`` (None: all);
+        ``year_column`` names it for both layers unless the other two do,
+        ``""`` for a layer without years. A layer without its year column
+        stops the question with a :class:`~nbgeo.errors.MissingDataError`
+        (:mod:`nbgeo.filters`' year rule: what existed in ``year`` is unknown).
     weight, split, split_cell
         Demand weight (``"count"``, ``"area"``, ``"length"`` or a numeric
         column) and how demand is cut into units (``"grid"`` cells of zones,
@@ -2698,9 +2684,14 @@ def site(
 
     # The demand and the existing facilities, as the coverage audit sees them.
     d_all = dataset[demand]
-    d_sel = d_all[_where_mask(d_all, demand_where, demand) & _year_mask(d_all, year_column, year)]
+    d_sel = d_all[filter_mask(d_all, demand_where, layer=demand, key=f"siting {ident!r}, key 'demand_where'")
+                  & year_mask(d_all, year, column=year_column if demand_year_column is None else demand_year_column,
+                              layer=demand, key="demand_year_column")]
     f_all = dataset[facilities]
-    f_sel = f_all[_where_mask(f_all, facilities_where, facilities) & _year_mask(f_all, year_column, year)]
+    f_sel = f_all[filter_mask(f_all, facilities_where, layer=facilities,
+                              key=f"siting {ident!r}, key 'facilities_where'")
+                  & year_mask(f_all, year, layer=facilities, key="facilities_year_column",
+                              column=year_column if facilities_year_column is None else facilities_year_column)]
     districts = dataset["districts"] if "districts" in dataset else None
     metric = network.crs if network is not None else _metric_crs(dataset.metric(demand))
     mode: Literal["network", "straight"] = "network" if by == "road" else "straight"
@@ -2884,6 +2875,8 @@ SITING_KEYS = {
     "demand_where": "filter of the demand layer", "facilities_where": "filter of the facility layer",
     "weight": "demand weight: 'count', 'area', 'length' or a column", "split": "'none', 'grid' or 'length'",
     "split_cell": "cell or piece size for split", "year_column": "the column holding a feature's year",
+    "demand_year_column": "the demand layer's year column (default: year_column; '' when it has no years)",
+    "facilities_year_column": "the facility layer's year column (default: year_column; '' when it has no years)",
     "capacity": "demand weight one new facility can serve", "existing_capacity": "the same for existing ones",
     "method": "'greedy', 'milp' or 'auto'", "time_limit": "seconds for the exact solver and the heuristic's improvement",
     "allow_unknown": "let candidates with an unknown verdict under a rule be chosen",
@@ -2949,7 +2942,8 @@ def site_from_spec(
                 "network": cp.get("network", "roads"), "demand_where": _spec_value(cp, "demand_where"),
                 "facilities_where": _spec_value(cp, "facilities_where"), "weight": cp.get("weight", "count"),
                 "split": cp.get("split"), "split_cell": cp.get("cell", 100.0),
-                "year_column": cp.get("year_column", "year"), "required": float(cp.get("threshold", 100.0))}
+                "year_column": cp.get("year_column", "year"), "required": float(cp.get("threshold", 100.0)),
+                **{k: cp[k] for k in ("demand_year_column", "facilities_year_column") if k in cp}}
     q = {**base, **{key: _spec_value(p, key) for key in p if key != "coverage"}}
     for key in ("demand", "facilities", "distance"):
         if q.get(key) is None:
@@ -3014,7 +3008,8 @@ def site_from_spec(
         share=share, by=how, network=net, candidates=cands, candidate_source=source, cell=size, plan=plan,
         allow_unknown=bool(q.get("allow_unknown", False)), demand_where=q.get("demand_where"),
         facilities_where=q.get("facilities_where"), year=year if year is not None else plan.horizon,
-        year_column=str(q.get("year_column", "year")), weight=str(q.get("weight", "count")), split=q.get("split"),
+        year_column=str(q.get("year_column", "year")), demand_year_column=q.get("demand_year_column"),
+        facilities_year_column=q.get("facilities_year_column"), weight=str(q.get("weight", "count")), split=q.get("split"),
         split_cell=float(q.get("split_cell", 100.0)), capacity=q.get("capacity"),
         existing_capacity=q.get("existing_capacity"), method=method or str(q.get("method", "auto")),
         time_limit=time_limit if time_limit is not None else q.get("time_limit"),

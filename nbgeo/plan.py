@@ -46,7 +46,10 @@ Year semantics
 ``each_year``
     Features whose ``year_column`` equals the year; evaluated for every year of
     the plan period up to the evaluation year.
-Yearly columns such as ``output_{year}`` are filled in with the year.
+Yearly columns such as ``output_{year}`` are filled in with the year. A layer
+without the year column is ``unknown`` (with the reason) unless ``year_column =
+""`` says it has no years; the rule, shared with coverage and siting, is set out
+in :mod:`nbgeo.filters`, with the dialect of ``where`` and ``numerator`` filters.
 
 Milestones and indicators
 -------------------------
@@ -71,15 +74,14 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .errors import PlanError
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
+from .errors import FilterError, PlanError
+from .filters import FILTER_KEYS, YEAR_MODES, check_filter
 
 __all__ = [
     "METRICS",
@@ -100,7 +102,6 @@ __all__ = [
 
 METRICS = ("count", "tier_count", "sum", "length", "area", "share")
 OPERATORS = (">=", ">", "<=", "<", "==")
-YEAR_MODES = ("cumulative", "each_year")
 AREA_UNITS = {"m2": 1.0, "ha": 1e4, "km2": 1e6}
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -204,17 +205,18 @@ class Target:
     title
         A short English description.
     where
-        Column filters: ``{column: value or list of values}``.
+        Column filters, ``{column: condition}`` in the dialect of :mod:`nbgeo.filters`.
     column
         The column a ``sum`` or ``tier_count`` reads (may contain ``{year}``).
     tier, tiers
         For ``tier_count``: the tier counted, and every tier's lower bound.
     numerator, weight
-        For ``share``: the filter of the counted part, and what is summed.
+        For ``share``: the filter of the counted part (as ``where``), and what is summed.
     since
         Earliest year counted (e.g. the first year of the plan period).
     year_column
-        The column holding a feature's year; ``""`` for none.
+        The column holding a feature's year; ``""`` for a layer without years
+        (see "Years" in :mod:`nbgeo.filters`).
     proposed
         True when nbgeo proposes the target beyond the plan's own text.
     milestones
@@ -272,6 +274,8 @@ class Target:
             fail("metric 'share' needs a numerator filter, e.g. numerator = { use = 'industrial' }")
         if self.metric == "area" and self.unit not in AREA_UNITS:
             fail(f"area unit must be one of {', '.join(AREA_UNITS)}, got {self.unit!r}")
+        check_filter(self.where, key=f"target {self.id!r}, key 'where'")
+        check_filter(self.numerator, key=f"target {self.id!r}, key 'numerator'")
         object.__setattr__(self, "threshold", float(self.threshold))
         object.__setattr__(self, "where", _frozen(self.where))
         object.__setattr__(self, "numerator", _frozen(self.numerator))
@@ -546,6 +550,27 @@ def _error(path: str, loc: _Locator, table: str, index: int | None, key: str | N
     return PlanError(text, code="E-PLAN-KEY")
 
 
+def _check_filters(data: Mapping[str, Any], path: str, loc: _Locator) -> None:
+    """The form of every filter of the plan (:mod:`nbgeo.filters`), located by file, line and key."""
+
+    def check(table: str, index: int, raw: Any, keys: tuple[str, ...]) -> None:
+        for key in keys:
+            if isinstance(raw, Mapping) and key in raw:
+                try:
+                    check_filter(raw[key])
+                except FilterError as exc:
+                    located = _error(path, loc, table, index, key, exc.message)
+                    raise FilterError(located.message, code=exc.code, problems=exc.problems) from None
+
+    for table in ("targets", "rules", "coverage", "siting"):
+        for i, raw in enumerate(data.get(table, [])):
+            check(table, i, raw, FILTER_KEYS)
+    criteria = [c for raw in data.get("suitability", []) if isinstance(raw, Mapping)
+                for c in (raw.get("criteria") or []) if isinstance(raw.get("criteria"), list)]
+    for i, raw in enumerate(criteria):
+        check("suitability.criteria", i, raw, ("where",))
+
+
 def plan_from_dict(data: Mapping[str, Any], *, path: str = "<plan>", text: str = "") -> Plan:
     """Build a :class:`Plan` from parsed TOML data, naming the line and key of any error.
 
@@ -578,6 +603,7 @@ def plan_from_dict(data: Mapping[str, Any], *, path: str = "<plan>", text: str =
                          "tables: [plan], [[targets]], [[rules]], [[coverage]], [[indicators]], [[suitability]], "
                          "[[siting]]")
 
+    _check_filters(data, path, loc)
     targets = []
     for i, raw in enumerate(data.get("targets", [])):
         for key in raw:

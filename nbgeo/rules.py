@@ -88,6 +88,7 @@ import shapely
 
 from ._clip import overlap_area
 from .errors import CRSError, InputError, RuleError
+from .filters import filter_mask
 from .plan import AREA_UNITS, RuleSpec
 
 if TYPE_CHECKING:
@@ -1414,12 +1415,18 @@ def _check_spec(rule: RuleSpec) -> None:
         raise RuleError(msg, code="E-RULE-VALUE")
 
 
-def filter_sites(gdf: gpd.GeoDataFrame, where: Mapping[str, Any] | None, *, layer: str = "") -> gpd.GeoDataFrame:
-    """The rows matching every ``{column: value}`` filter.
+def filter_sites(gdf: gpd.GeoDataFrame, where: Mapping[str, Any] | None, *, layer: str = "",
+                 key: str = "") -> gpd.GeoDataFrame:
+    """The rows matching a filter, in the one dialect of :mod:`nbgeo.filters`.
 
-    A value is one value or a list of values (equality), or a table with one
-    operator: ``{contains = "绿色石化"}`` for ``;``-separated lists, or
-    ``{">=" = 2021}`` and the other comparisons.
+    A value is one value or a list of values (equality), or a table of
+    operators: ``{contains = "绿色石化"}`` for ``;``-separated lists,
+    ``{">=" = 2021}`` and the other comparisons, ``{"!=" = "planned"}``.
+
+    Raises
+    ------
+    FilterError
+        A malformed filter or one that does not fit the layer, naming ``key``.
 
     Examples
     --------
@@ -1432,27 +1439,7 @@ def filter_sites(gdf: gpd.GeoDataFrame, where: Mapping[str, Any] | None, *, laye
     """
     if not where:
         return gdf
-    mask = pd.Series(True, index=gdf.index)
-    for column, wanted in where.items():
-        if column not in gdf.columns:
-            msg = f"layer {layer!r} has no column {column!r} used in a rule's filter"
-            raise RuleError(msg + f" (hint: columns are {', '.join(map(str, gdf.columns[:8]))})",
-                            code="E-RULE-COLUMN")
-        values = gdf[column]
-        if isinstance(wanted, Mapping):
-            ((op, arg),) = dict(wanted).items()
-            if op == "contains":
-                parts = values.astype(object).where(values.notna(), "").astype(str).str.split(";")
-                mask &= parts.map(lambda items, a=str(arg): a in [i.strip() for i in items]).astype(bool)
-                continue
-            ops = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less, "!=": np.not_equal}
-            if op not in ops:
-                msg = f"unknown filter operator {op!r} on column {column!r}; use contains, {', '.join(ops)}"
-                raise RuleError(msg, code="E-RULE-VALUE")
-            mask &= pd.Series(ops[op](pd.to_numeric(values, errors="coerce"), arg), index=gdf.index).fillna(False)
-        else:
-            mask &= values.isin(wanted if isinstance(wanted, (list, tuple)) else (wanted,))
-    return gdf[mask.astype(bool)]
+    return gdf[filter_mask(gdf, where, layer=layer, key=key).to_numpy()]
 
 
 def _unit_of(rule: RuleSpec) -> str:
@@ -1520,7 +1507,8 @@ def evaluate_rule(rule: RuleSpec, dataset: Dataset, *, tolerance_band: float | N
     p = rule.params
     if rule.layer not in dataset:
         return _unknown_result(rule, f"dataset has no layer {rule.layer!r}")
-    sites = filter_sites(dataset.metric(rule.layer), p.get("where"), layer=rule.layer)
+    sites = filter_sites(dataset.metric(rule.layer), p.get("where"), layer=rule.layer,
+                         key=f"rule {rule.id!r}, key 'where'")
     sites = sites[~(sites.geometry.isna() | sites.geometry.is_empty)]
     if sites.empty:
         result = _unknown_result(rule, f"no sites in layer {rule.layer!r} match the rule")
@@ -1532,7 +1520,8 @@ def evaluate_rule(rule: RuleSpec, dataset: Dataset, *, tolerance_band: float | N
         name = str(p["against"])
         if name not in dataset:
             return _unknown_result(rule, f"dataset has no layer {name!r} to check against", sites)
-        against = filter_sites(dataset.metric(name), p.get("against_where"), layer=name)
+        against = filter_sites(dataset.metric(name), p.get("against_where"), layer=name,
+                               key=f"rule {rule.id!r}, key 'against_where'")
         against = against[~(against.geometry.isna() | against.geometry.is_empty)]
         if against.empty and rule.kind in ("within", "access"):
             return _unknown_result(rule, f"no features of layer {name!r} to measure against", sites)

@@ -90,6 +90,7 @@ import pandas as pd
 import shapely
 
 from .errors import InputError, LimitError, PlanError
+from .filters import check_filter, filter_mask
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -200,6 +201,7 @@ class Criterion:
             fail("needs a raster")
         if not (isinstance(self.buffer, (int, float)) and math.isfinite(self.buffer) and self.buffer >= 0):
             fail(f"buffer must be a distance >= 0 in metres, got {self.buffer!r}")
+        check_filter(self.where, key=f"{what}, key 'where'")
 
     @property
     def label(self) -> str:
@@ -501,12 +503,7 @@ def _layer(dataset: Dataset, name: str, where: Mapping[str, Any], crs: Any, what
         msg = f"{what}: dataset {dataset.name!r} has no layer {name!r}; layers: {', '.join(dataset.names)}"
         raise InputError(msg, code="E-LAYER-MISSING")
     gdf = dataset.metric(name)
-    for column, wanted in dict(where).items():
-        if column not in gdf.columns:
-            msg = f"{what}: layer {name!r} has no column {column!r} to filter on"
-            raise InputError(msg, code="E-COLUMN-MISSING")
-        values = wanted if isinstance(wanted, (list, tuple)) else (wanted,)
-        gdf = gdf[gdf[column].isin(values)]
+    gdf = gdf[filter_mask(gdf, where, layer=name, key=f"{what}, key 'where'").to_numpy()]
     gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
     return gdf if gdf.crs.equals(crs) else gdf.to_crs(crs)
 

@@ -31,19 +31,32 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from ._exact import ExactSum
+from .errors import MissingDataError
+from .filters import as_numbers, filter_mask, year_mask
 from .plan import AREA_UNITS
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     import geopandas as gpd
 
     from .layers import Dataset
     from .plan import Plan, Target
 
-__all__ = ["STATUSES", "TargetResult", "evaluate_target", "evaluate_targets", "filter_mask"]
+__all__ = [
+    "STATUSES",
+    "TargetResult",
+    "Terms",
+    "evaluate_target",
+    "evaluate_targets",
+    "filter_mask",
+    "needs_geometry",
+    "target_frame",
+    "target_result",
+    "target_terms",
+    "target_value",
+    "target_years",
+]
 
 STATUSES = ("met", "not_met", "unknown")
 
@@ -75,96 +88,170 @@ class TargetResult:
         return asdict(self)
 
 
-class _Unknown(Exception):
-    """Internal: the data needed to measure a target is missing."""
+# --------------------------------------------------------------------------------------------------------------
+# The metrics, defined once: what is counted and summed (on any rows), then the value from the totals
+# --------------------------------------------------------------------------------------------------------------
 
 
-def filter_mask(gdf: gpd.GeoDataFrame, where: Mapping[str, Any], *, layer: str = "") -> pd.Series:
-    """Boolean mask of the rows matching every ``{column: value(s)}`` filter.
+@dataclass(frozen=True)
+class Terms:
+    """What a target's metric counts and sums on some rows of its layer.
 
-    Examples
-    --------
-    >>> import geopandas as gpd
-    >>> g = gpd.GeoDataFrame({"status": ["built", "planned", "upgraded"]})
-    >>> filter_mask(g, {"status": ("built", "upgraded")}).tolist()
-    [True, False, True]
+    Terms of disjoint slices of a layer add up (``a + b``) to the terms of
+    the whole: the count is an integer and the sums are exact
+    (:class:`nbgeo.engine.ExactSum`), so the value does not depend on how the
+    rows were split. That is how the Dask engine measures targets partition
+    by partition with the same definition as :func:`evaluate_target`.
     """
-    mask = pd.Series(True, index=gdf.index)
-    for column, wanted in where.items():
-        if column not in gdf.columns:
-            msg = f"layer {layer!r} has no column {column!r} used in a filter"
-            raise _Unknown(msg)
-        values = wanted if isinstance(wanted, (tuple, list)) else (wanted,)
-        mask &= gdf[column].isin(values)
-    return mask
+
+    count: int
+    sums: ExactSum
+
+    def __add__(self, other: Terms) -> Terms:
+        return Terms(self.count + other.count, self.sums + other.sums)
 
 
-def _year_mask(gdf: gpd.GeoDataFrame, target: Target, year: int) -> pd.Series:
-    if not target.year_column:
-        return pd.Series(True, index=gdf.index)
-    if target.year_column not in gdf.columns:
-        msg = f"layer {target.layer!r} has no year column {target.year_column!r}"
-        raise _Unknown(msg)
-    years = pd.to_numeric(gdf[target.year_column], errors="coerce")
-    if target.years == "each_year":
-        mask = years == year
-    else:
-        mask = years <= year
-        if target.since is not None:
-            mask &= years >= target.since
-    return mask.fillna(False).astype(bool)
+def needs_geometry(target: Target) -> bool:
+    """Whether the target's metric measures geometry (then its rows must be in the metric CRS)."""
+    return target.metric in ("length", "area") or (target.metric == "share" and target.weight == "area")
 
 
-def _column(gdf: gpd.GeoDataFrame, target: Target, year: int) -> pd.Series:
+def target_frame(target: Target, dataset: Dataset) -> gpd.GeoDataFrame:
+    """The rows a target reads: its layer, in the metric working CRS when the metric measures geometry.
+
+    Raises
+    ------
+    MissingDataError
+        When the dataset has no such layer.
+    """
+    if target.layer not in dataset:
+        msg = f"dataset has no layer {target.layer!r}"
+        raise MissingDataError(msg, code="E-DATA-LAYER")
+    return dataset.metric(target.layer) if needs_geometry(target) else dataset[target.layer]
+
+
+def _column(gdf: gpd.GeoDataFrame, target: Target, year: int) -> np.ndarray:
     assert target.column is not None
     name = target.column.format(year=year)
     if name not in gdf.columns:
         msg = f"layer {target.layer!r} has no column {name!r}"
-        raise _Unknown(msg)
-    return pd.to_numeric(gdf[name], errors="coerce")
+        raise MissingDataError(msg, code="E-DATA-COLUMN")
+    return as_numbers(gdf[name])
 
 
-def _measure(target: Target, dataset: Dataset, year: int) -> float:
-    """The metric's value for one year; raises _Unknown when it cannot be measured."""
-    if target.layer not in dataset:
-        msg = f"dataset has no layer {target.layer!r}"
-        raise _Unknown(msg)
-    gdf = dataset[target.layer]
-    mask = _year_mask(gdf, target, year) & filter_mask(gdf, target.where, layer=target.layer)
+def target_terms(gdf: gpd.GeoDataFrame, target: Target, year: int) -> Terms:
+    """The counts and sums that make a target's metric on some rows of its layer (the one definition).
+
+    The rows counted are those of the evaluation ``year`` (:func:`nbgeo.filters.year_mask`) that match the
+    target's ``where`` (:func:`nbgeo.filters.filter_mask`). Then, per metric:
+
+    ``count``: how many; ``tier_count``: how many reach ``tier`` as their highest tier in ``column``;
+    ``sum``: the sum of ``column``; ``length``, ``area``: the sum of the geometries' lengths or areas
+    (metres, m²); ``share``: the sum of the ``weight`` of the rows that also match ``numerator`` (group 0)
+    and of all of them (group 1). Missing values are skipped.
+
+    Parameters
+    ----------
+    gdf
+        Rows of the target's layer (all, or a partition), as :func:`target_frame` gives them.
+    target, year
+        The target and the evaluation year.
+
+    Returns
+    -------
+    Terms
+
+    Raises
+    ------
+    MissingDataError
+        When a column the metric reads (value, weight or year column) is missing.
+    FilterError
+        When a filter does not fit the layer.
+    """
+    mask = (year_mask(gdf, year, column=target.year_column, mode=target.years, since=target.since,
+                      layer=target.layer)
+            & filter_mask(gdf, target.where, layer=target.layer, key=f"target {target.id!r}, key 'where'")).to_numpy()
     metric = target.metric
     if metric == "count":
-        return float(mask.sum())
-    if metric == "sum":
-        return float(_column(gdf, target, year)[mask].sum())
+        return Terms(int(mask.sum()), ExactSum.zeros(0))
     if metric == "tier_count":
-        values = _column(gdf, target, year)[mask].to_numpy()
-        # The highest tier whose lower bound a zone reaches: counted once, there.
+        values = _column(gdf, target, year)[mask]
+        # The highest tier whose lower bound a row reaches: counted once, there.
         bounds = sorted(target.tiers.items(), key=lambda kv: kv[1], reverse=True)
         highest = np.full(values.shape, None, dtype=object)
         for name, bound in reversed(bounds):
             highest[values >= bound] = name
-        return float((highest == target.tier).sum())
-    geoms = dataset.metric(target.layer).geometry[mask]
+        return Terms(int((highest == target.tier).sum()), ExactSum.zeros(0))
+    if metric == "sum":
+        values = _column(gdf, target, year)[mask]
+    elif metric in ("length", "area"):
+        measure = gdf.geometry.length if metric == "length" else gdf.geometry.area
+        values = measure.to_numpy(dtype=np.float64, na_value=np.nan)[mask]
+    else:  # share
+        if target.weight == "area":
+            weights = gdf.geometry.area.to_numpy(dtype=np.float64, na_value=np.nan)
+        elif target.weight == "count":
+            weights = np.ones(len(gdf))
+        else:
+            if target.weight not in gdf.columns:
+                msg = f"layer {target.layer!r} has no weight column {target.weight!r}"
+                raise MissingDataError(msg, code="E-DATA-COLUMN")
+            weights = np.nan_to_num(as_numbers(gdf[target.weight]), nan=0.0, posinf=np.inf, neginf=-np.inf)
+        part = mask & filter_mask(gdf, target.numerator, layer=target.layer,
+                                  key=f"target {target.id!r}, key 'numerator'").to_numpy()
+        codes = np.r_[np.zeros(int(part.sum()), dtype=np.int64), np.ones(int(mask.sum()), dtype=np.int64)]
+        return Terms(0, ExactSum.of(codes, np.r_[weights[part], weights[mask]], 2))
+    return Terms(0, ExactSum.of(np.zeros(len(values), dtype=np.int64), values, 1))
+
+
+def target_value(target: Target, terms: Terms, year: int) -> float:
+    """The metric's value from its terms (over the whole layer): km, ``unit`` areas, percentages.
+
+    Raises
+    ------
+    MissingDataError
+        For a ``share`` with no weight in the year (nothing to take a share of).
+    """
+    metric = target.metric
+    if metric in ("count", "tier_count"):
+        return float(terms.count)
+    values = terms.sums.values()
+    if metric == "sum":
+        return float(values[0])
     if metric == "length":
-        return float(geoms.length.sum() / 1000.0)
+        return float(values[0] / 1000.0)
     if metric == "area":
-        return float(geoms.area.sum() / AREA_UNITS[target.unit])
-    # share: the numerator's part of the year's total weight, in percent.
-    if target.weight == "area":
-        weights = dataset.metric(target.layer).geometry.area
-    elif target.weight == "count":
-        weights = pd.Series(1.0, index=gdf.index)
-    else:
-        if target.weight not in gdf.columns:
-            msg = f"layer {target.layer!r} has no weight column {target.weight!r}"
-            raise _Unknown(msg)
-        weights = pd.to_numeric(gdf[target.weight], errors="coerce").fillna(0.0)
-    total = float(weights[mask].sum())
+        return float(values[0] / AREA_UNITS[target.unit])
+    part, total = float(values[0]), float(values[1])
     if total <= 0:
         msg = f"no {target.layer!r} features in {year}"
-        raise _Unknown(msg)
-    part = mask & filter_mask(gdf, target.numerator, layer=target.layer)
-    return 100.0 * float(weights[part].sum()) / total
+        raise MissingDataError(msg, code="E-DATA-EMPTY")
+    return 100.0 * part / total
+
+
+def target_result(target: Target, year: int, actual: float | None, note: str = "") -> TargetResult:
+    """The verdict for a measured value (None: unknown, with the ``note`` saying why)."""
+    if actual is None or not np.isfinite(actual):
+        return TargetResult(
+            id=target.id, layer=target.layer, metric=target.metric, year=year, op=target.op,
+            threshold=target.threshold, actual=None, unit=target.unit, status="unknown", margin=None,
+            title=target.title, phrase=target.phrase, note=note or "the measured value is not a finite number",
+            proposed=target.proposed,
+        )
+    actual = round(actual, 6)
+    return TargetResult(
+        id=target.id, layer=target.layer, metric=target.metric, year=year, op=target.op,
+        threshold=target.threshold, actual=actual, unit=target.unit,
+        status="met" if target.compare(actual) else "not_met", margin=round(target.margin(actual), 6),
+        title=target.title, phrase=target.phrase, note=note, proposed=target.proposed,
+    )
+
+
+def target_years(target: Target, year: int, plan: Plan | None = None) -> list[int]:
+    """The years a target is judged in: ``year``, or for ``each_year`` every plan year up to it."""
+    if target.years == "each_year":
+        return [y for y in (plan.years if plan else (year,)) if y <= year] or [year]
+    return [year]
 
 
 def evaluate_target(target: Target, dataset: Dataset, *, year: int, plan: Plan | None = None) -> list[TargetResult]:
@@ -189,33 +276,15 @@ def evaluate_target(target: Target, dataset: Dataset, *, year: int, plan: Plan |
     -------
     list of TargetResult
     """
-    if target.years == "each_year":
-        years = [y for y in (plan.years if plan else (year,)) if y <= year] or [year]
-    else:
-        years = [year]
     results = []
-    for y in years:
+    for y in target_years(target, year, plan):
         try:
-            actual: float | None = _measure(target, dataset, y)
-        except _Unknown as exc:
-            actual, note = None, str(exc)
+            actual: float | None = target_value(target, target_terms(target_frame(target, dataset), target, y), y)
+        except MissingDataError as exc:
+            actual, note = None, exc.message
         else:
             note = ""
-        if actual is None or not np.isfinite(actual):
-            status, margin = "unknown", None
-            actual = None
-            note = note or "the measured value is not a finite number"
-        else:
-            actual = round(actual, 6)
-            status = "met" if target.compare(actual) else "not_met"
-            margin = round(target.margin(actual), 6)
-        results.append(
-            TargetResult(
-                id=target.id, layer=target.layer, metric=target.metric, year=y, op=target.op,
-                threshold=target.threshold, actual=actual, unit=target.unit, status=status, margin=margin,
-                title=target.title, phrase=target.phrase, note=note, proposed=target.proposed,
-            )
-        )
+        results.append(target_result(target, y, actual, note))
     return results
 
 

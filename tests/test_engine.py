@@ -599,15 +599,15 @@ def test_cli_coverage_on_a_dask_scheduler(dask_engine, tmp_path: Path, monkeypat
 
 
 def test_dask_rules_report_a_bad_rule_at_once(dask_engine, sample) -> None:
-    from nbgeo.errors import RuleError
+    from nbgeo.errors import FilterError
     from nbgeo.plan import RuleSpec
 
     rule = RuleSpec(id="bad", layer="chargers", kind="setback", params={"against": "constraints", "distance": 50,
                                                                          "where": {"colour": "red"}})
     plan = Plan(id="p", title="p", baseline=2020, horizon=2025, rules=(rule,))
-    with pytest.raises(RuleError) as err:
+    with pytest.raises(FilterError) as err:
         dask_engine.evaluate_rules(plan, sample)
-    assert err.value.code == "E-RULE-COLUMN"
+    assert err.value.code == "E-FILTER-COLUMN"
 
 
 def test_sample_audit_with_dask_engine(dask_engine, sample, ningbo_plan, monkeypatch) -> None:

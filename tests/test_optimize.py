@@ -530,10 +530,11 @@ def test_siting_by_road_on_a_small_network():
     # A site at node 4 is 1,000 m from P1 in a straight line but 3,000 m by road (the loop is one-way).
     # (In 2019 the charger was not there yet.)
     only4 = cands.loc[["N4"]]
+    # The parks have no year column: say they count in every year (without it, 2019 would be unknown).
     road = optimize.site(ds, demand="micro_parks", facilities="chargers", distance=1500, by="road", network=net,
-                         candidates=only4, k=1, method="milp", year=2019)
+                         candidates=only4, k=1, method="milp", year=2019, demand_year_column="")
     straight = optimize.site(ds, demand="micro_parks", facilities="chargers", distance=1500, candidates=only4, k=1,
-                             method="milp", year=2019)
+                             method="milp", year=2019, demand_year_column="")
     assert road.solution.share_before == straight.solution.share_before == 0.0
     assert road.demand.loc["P1", "served_after"] == 0.0 and straight.demand.loc["P1", "served_after"] == 1.0
     with pytest.raises(InputError, match="road network"):

@@ -14,7 +14,7 @@ from shapely import LineString, Point, box
 
 from nbgeo import audit, cli, report, rules, settings
 from nbgeo.crs import working_crs
-from nbgeo.errors import CRSError, RuleError
+from nbgeo.errors import CRSError, FilterError, RuleError
 from nbgeo.layers import Dataset
 from nbgeo.plan import RuleSpec
 
@@ -284,7 +284,7 @@ def test_malformed_rules_are_errors() -> None:
     assert key.value.code == "E-RULE-KEY"
     with pytest.raises(RuleError, match="missing key 'distance'"):
         rules.evaluate_rule(RuleSpec("r", "micro_parks", "setback", {"against": "micro_parks"}), ds)
-    with pytest.raises(RuleError, match="no column 'use'"):
+    with pytest.raises(FilterError, match="rule 'r', key 'where': layer 'micro_parks' has no column 'use'"):
         rules.evaluate_rule(RuleSpec("r", "micro_parks", "area", {"min_area": 1, "where": {"use": "x"}}), ds)
 
 
@@ -293,7 +293,7 @@ def test_filter_sites_operators() -> None:
     assert rules.filter_sites(g, {"lead": {"contains": "新材料"}}).index.tolist() == [0, 1]
     assert rules.filter_sites(g, {"year": {"<": 2025}, "lead": {"contains": "绿色石化"}}).index.tolist() == [0]
     assert rules.filter_sites(g, {"year": [2020, 2025]}).index.tolist() == [0, 2]
-    with pytest.raises(RuleError, match="unknown filter operator"):
+    with pytest.raises(FilterError, match="unknown operator '~'"):
         rules.filter_sites(g, {"year": {"~": 1}})
 
 
