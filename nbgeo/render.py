@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateSyntaxError
+from jinja2.exceptions import SecurityError
 from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
 from jinja2.runtime import LoopContext, Macro
@@ -104,9 +105,7 @@ class _Compact(Extension):
             if token.type == "tilde":
                 msg = "'~' is not used in nbgeo templates: it would join trusted markup with MarkupSafe-only escaping"
                 raise TemplateSyntaxError(msg, token.lineno, stream.name, stream.filename)
-            if token.type == "data":
-                token = Token(token.lineno, "data", _NEWLINE_INDENT.sub("", token.value))
-            yield token
+            yield Token(token.lineno, "data", _NEWLINE_INDENT.sub("", token.value)) if token.type == "data" else token
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
@@ -125,8 +124,6 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         # Markup + text or Markup % text would escape the text with MarkupSafe alone ({ } $ ` \ left as is).
         if isinstance(left, Markup) or isinstance(right, Markup):
-            from jinja2.exceptions import SecurityError
-
             msg = f"'{operator}' on trusted markup is not allowed in nbgeo templates"
             raise SecurityError(msg)
         return super().call_binop(context, operator, left, right)
