@@ -6,8 +6,10 @@ table of the plan's non-spatial indicators (:func:`indicator_table_html`).
 The charts are plain SVG markup written by nbgeo: no JavaScript, no external
 assets, no web fonts, a few kilobytes each, so the HTML report stays one
 offline file and a chart shows the same in a browser, an e-mail or Jupyter.
-Every text that reaches a chart (ids, titles, units, notes, tooltips) passes
-through :func:`nbgeo.html.safe_text`.
+The geometry is computed here; the markup is the templates
+``chart.svg.j2``, ``progress.html.j2`` and ``indicators.html.j2`` rendered by
+:mod:`nbgeo.render`, so every text that reaches a chart (ids, titles, units,
+notes, tooltips) is escaped with :func:`nbgeo.html.safe_text` by default.
 
 A chart reads one entry of the ``progress`` section of ``audit.json``
 (:meth:`nbgeo.progress.Progress.to_dict`), so a report can be redrawn from
