@@ -47,12 +47,11 @@ from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
 from jinja2.runtime import LoopContext, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from jinja2.utils import pass_eval_context
 from markupsafe import Markup
 
 from .html import safe_text
 
-__all__ = ["ENV", "TEMPLATES", "Markup", "render", "text", "trusted"]
+__all__ = ["ENV", "TEMPLATES", "render", "text", "trusted"]
 
 #: The folder of nbgeo's page templates (shipped with the package).
 TEMPLATES = Path(__file__).with_name("templates")
@@ -91,8 +90,7 @@ def text(value: object) -> Markup:
     return trusted(safe_text(value))
 
 
-@pass_eval_context
-def _join(_ctx: Any, items: Iterable[object], sep: str = "") -> Markup:
+def _join(items: Iterable[object], sep: str = "") -> Markup:
     """The ``join`` filter: every item and the separator escaped as ``{{ … }}`` would be."""
     return text(sep).join(text(item) for item in items)
 

@@ -284,6 +284,8 @@ def _more_note(total: int, shown: int, lang: str) -> dict[str, str] | None:
     if total <= shown:
         return None
     return {"count": f"{total - shown:,}", "text": f"{_w(lang, 'more')}; {_w(lang, 'in_json')}"}
+
+
 _FIRST = ("status", "id", "phrase", "title", "label", "layer", "feature", "actual", "threshold", "unit", "margin")
 _HIDDEN_KEYS = frozenset({"illustrative", "op", "kind"})
 

@@ -244,4 +244,3 @@ def test_canaries_read_as_text_in_the_report(browser, hostile, kind, slots):
         body = _norm(browser.evaluate(page, "document.body.innerText"))
     missing = [(slot, p) for p in PAYLOADS for slot in slots if _norm(tagged(p, slot)) not in body]
     assert missing == []
-
