@@ -26,9 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from . import theme
+from . import render, theme
 from .filters import check_plan_filters
-from .html import safe_text
 from .indicators import tables_info
 from .targets import evaluate_targets
 
@@ -207,24 +206,13 @@ class AuditReport:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        """A table of verdicts for Jupyter; every text is escaped."""
-        head = "".join(f"<th>{h}</th>" for h in ("target", "phrase", "year", "actual", "threshold", "unit",
-                                                   "status", "margin"))
-        body = []
-        for r in self.targets:
-            actual = "—" if r.actual is None else f"{r.actual:,.6g}"
-            margin = "—" if r.margin is None else f"{r.margin:+,.6g}"
-            body.append(
-                "<tr>"
-                f"<td>{safe_text(r.id)}</td><td>{safe_text(r.phrase)}</td><td>{r.year}</td>"
-                f"<td style='text-align:right'>{safe_text(actual)}</td>"
-                f"<td style='text-align:right'>{safe_text(r.op)} {r.threshold:,.6g}</td><td>{safe_text(r.unit)}</td>"
-                f"<td style='color:{theme.colour(r.status)};font-weight:bold'>{r.status}</td>"
-                f"<td style='text-align:right'>{safe_text(margin)}</td></tr>"
-            )
-        title = safe_text(self.plan.title_en or self.plan.title)
-        return (f"<div><b>{title}</b>, evaluated for {self.year} on {safe_text(self.dataset.name)}"
-                f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
+        """A table of verdicts for Jupyter (``templates/audit_table.html.j2``; every text is escaped)."""
+        rows = [{"id": r.id, "phrase": r.phrase, "year": r.year, "op": r.op, "threshold": f"{r.threshold:,.6g}",
+                 "actual": "—" if r.actual is None else f"{r.actual:,.6g}", "unit": r.unit, "status": r.status,
+                 "colour": theme.colour(r.status), "margin": "—" if r.margin is None else f"{r.margin:+,.6g}"}
+                for r in self.targets]
+        return render.render("audit_table.html.j2", title=self.plan.title_en or self.plan.title, year=self.year,
+                             dataset=self.dataset.name, rows=rows)
 
 
 def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress: bool = True,

@@ -6,8 +6,10 @@ table of the plan's non-spatial indicators (:func:`indicator_table_html`).
 The charts are plain SVG markup written by nbgeo: no JavaScript, no external
 assets, no web fonts, a few kilobytes each, so the HTML report stays one
 offline file and a chart shows the same in a browser, an e-mail or Jupyter.
-Every text that reaches a chart (ids, titles, units, notes, tooltips) passes
-through :func:`nbgeo.html.safe_text`.
+The geometry is computed here; the markup is the templates
+``chart.svg.j2``, ``progress.html.j2`` and ``indicators.html.j2`` rendered by
+:mod:`nbgeo.render`, so every text that reaches a chart (ids, titles, units,
+notes, tooltips) is escaped with :func:`nbgeo.html.safe_text` by default.
 
 A chart reads one entry of the ``progress`` section of ``audit.json``
 (:meth:`nbgeo.progress.Progress.to_dict`), so a report can be redrawn from
@@ -35,8 +37,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from . import theme
-from .html import safe_text
+from . import render, theme
 from .labels import LABELS, LANGS, status_word
 from .progress import AT_RISK_BAND, AT_RISK_SHORTFALL, Progress
 
@@ -183,37 +184,23 @@ def progress_chart(entry: Progress | Mapping[str, Any], *, width: int = 360, hei
         title += f" — {labels.get(str(e['status']), e['status'])}"
     if e.get("note"):
         title += f": {e['note']}"
-    parts = [
-        f"<svg class='nbgeo-chart' width='{width}' height='{height}' viewBox='0 0 {width} {height}' "
-        f"role='img' aria-label='{safe_text(title)}' "
-        "font-family='system-ui,sans-serif' font-size='10'>",
-        f"<title>{safe_text(title)}</title>",
-    ]
-    # Grid and y labels.
-    for tick in ticks:
-        ty = y(tick)
-        parts.append(f"<line x1='{ml}' x2='{ml + plot_w}' y1='{ty}' y2='{ty}' stroke='#eaeef2'/>")
-        parts.append(f"<text x='{ml - 4}' y='{ty + 3}' text-anchor='end' fill='#656d76'>"
-                     f"{safe_text(_short(tick))}</text>")
-    # X labels: every year on short periods, else the ends and every fifth year.
-    for year in range(first, last + 1):
-        if span <= 8 or year in (first, last) or (year % 5 == 0 and last - year >= 2 and year - first >= 2):
-            parts.append(f"<text x='{x(year)}' y='{height - 6}' text-anchor='middle' fill='#656d76'>"
-                         f"{year}</text>")
-    parts.append(f"<line x1='{ml}' x2='{ml + plot_w}' y1='{y(lo)}' y2='{y(lo)}' stroke='#8c959f'/>")
-    # The evaluation year.
     as_of = int(e["as_of"])
-    if first < as_of < last:
-        parts.append(f"<line x1='{x(as_of)}' x2='{x(as_of)}' y1='{mt}' y2='{mt + plot_h}' stroke='#8c959f' "
-                     f"stroke-dasharray='1 3'><title>{safe_text(words['as_of'])} {as_of}</title></line>")
-    # The threshold, labelled in the right margin.
     ty = y(threshold)
-    parts.append(f"<line x1='{ml}' x2='{ml + plot_w}' y1='{ty}' y2='{ty}' stroke='#57606a' stroke-width='1' "
-                 f"stroke-dasharray='2 3'><title>{safe_text(words['threshold'])} {safe_text(op)} "
-                 f"{safe_text(_num(threshold))}{safe_text(unit)}</title></line>")
-    parts.append(f"<text x='{ml + plot_w + 4}' y='{ty + 3}' fill='#57606a'>{safe_text(op)} "
-                 f"{safe_text(_short(threshold))}</text>")
-
+    view: dict[str, Any] = {
+        "width": width, "height": height, "title": title, "left": ml, "right": ml + plot_w, "top": mt,
+        "bottom": mt + plot_h, "axis_y": y(lo),
+        # Grid and y labels.
+        "grid": [{"y": y(tick), "label_x": ml - 4, "label_y": y(tick) + 3, "label": _short(tick)} for tick in ticks],
+        # X labels: every year on short periods, else the ends and every fifth year.
+        "xlabels": [{"x": x(year), "y": height - 6, "text": year} for year in range(first, last + 1)
+                    if span <= 8 or year in (first, last) or (year % 5 == 0 and last - year >= 2 and year - first >= 2)],
+        # The evaluation year.
+        "as_of": {"x": x(as_of), "title": f"{words['as_of']} {as_of}"} if first < as_of < last else None,
+        # The threshold, labelled in the right margin.
+        "threshold": {"y": ty, "title": f"{words['threshold']} {op} {_num(threshold)}{unit}", "label_x": ml + plot_w + 4,
+                      "label_y": ty + 3, "label": f"{op} {_short(threshold)}"},
+        "bars": [], "path": None, "milestones": [], "lines": [], "dots": [], "flag": None,
+    }
     if each_year:
         step = plot_w / span
         bar_w = round(max(step * 0.55, 2.0), 1)
@@ -222,57 +209,47 @@ def progress_chart(entry: Progress | Mapping[str, Any], *, width: int = 360, hei
             if h.get("actual") is None or h.get("status") == "baseline":
                 continue
             top = y(h["actual"])
-            colour = STATUS_COLOURS.get(h.get("status", ""), "#8c959f")
-            tip = f"{h['year']}: {_num(h['actual'])}{unit} — {labels.get(h.get('status', ''), h.get('status', ''))}"
-            parts.append(f"<rect x='{round(x(h['year']) - bar_w / 2, 1)}' y='{min(top, base)}' width='{bar_w}' "
-                         f"height='{round(abs(base - top), 1)}' fill='{colour}' fill-opacity='0.85'>"
-                         f"<title>{safe_text(tip)}</title></rect>")
+            view["bars"].append({
+                "x": round(x(h["year"]) - bar_w / 2, 1), "y": min(top, base), "width": bar_w,
+                "height": round(abs(base - top), 1), "colour": STATUS_COLOURS.get(h.get("status", ""), "#8c959f"),
+                "title": f"{h['year']}: {_num(h['actual'])}{unit} — {labels.get(h.get('status', ''), h.get('status', ''))}",
+            })
     else:
         path_points = [(h["year"], h["expected"]) for h in history if h.get("expected") is not None]
         if len(path_points) >= 2:
-            coords = " ".join(f"{x(yr)},{y(v)}" for yr, v in path_points)
-            parts.append(f"<polyline points='{coords}' fill='none' stroke='#0b3d91' stroke-width='1.5' "
-                         f"stroke-dasharray='5 3'><title>{safe_text(words['path'])}</title></polyline>")
+            view["path"] = {"points": " ".join(f"{x(yr)},{y(v)}" for yr, v in path_points), "title": words["path"]}
         for year, value in milestones.items():
             if first < year < last:
                 mx, my = x(year), y(value)
-                tip = f"{words['milestone']} {year}: {_num(value)}{unit}"
-                parts.append(f"<path d='M{mx} {my - 5}L{mx + 5} {my}L{mx} {my + 5}L{mx - 5} {my}Z' fill='#fff' "
-                             f"stroke='#0b3d91' stroke-width='1.5'><title>{safe_text(tip)}</title></path>")
+                view["milestones"].append({"d": f"M{mx} {my - 5}L{mx + 5} {my}L{mx} {my + 5}L{mx - 5} {my}Z",
+                                           "title": f"{words['milestone']} {year}: {_num(value)}{unit}"})
         # The measured values: a line through consecutive known years, broken where a year is unknown.
         segment: list[str] = []
-        for h in history:
+        for h in [*history, {"actual": None}]:
             if h.get("actual") is None:
                 if len(segment) >= 2:
-                    parts.append(f"<polyline points='{' '.join(segment)}' fill='none' stroke='#1f2328' "
-                                 "stroke-width='1.8'/>")
+                    view["lines"].append(" ".join(segment))
                 segment = []
                 continue
             segment.append(f"{x(h['year'])},{y(h['actual'])}")
-        if len(segment) >= 2:
-            parts.append(f"<polyline points='{' '.join(segment)}' fill='none' stroke='#1f2328' stroke-width='1.8'/>")
     # Dots, coloured by each year's flag (bars carry the colour themselves).
     for h in history:
         if h.get("actual") is None or (each_year and h.get("status") != "baseline"):
             continue
         status = h.get("status", "")
-        colour = STATUS_COLOURS.get(status, "#8c959f")
-        radius = 4.5 if h["year"] == min(as_of, last) else 3.5
         tip = f"{h['year']}: {_num(h['actual'])}{unit} — {labels.get(status, status)}"
         if h.get("expected") is not None and not each_year:
             tip += f" ({words['path']} {_num(h['expected'])}{unit})"
         if h.get("note"):
             tip += f"; {h['note']}"
-        parts.append(f"<circle cx='{x(h['year'])}' cy='{y(h['actual'])}' r='{radius}' fill='{colour}' "
-                     f"stroke='#fff' stroke-width='1'><title>{safe_text(tip)}</title></circle>")
+        view["dots"].append({"x": x(h["year"]), "y": y(h["actual"]), "r": 4.5 if h["year"] == min(as_of, last) else 3.5,
+                             "colour": STATUS_COLOURS.get(status, "#8c959f"), "title": tip})
     # The flag of the evaluation year, top left, so the chart reads on its own.
     status = str(e.get("status", ""))
     if status:
-        flag = f"{labels.get(status, status)} · {min(as_of, last)}"
-        parts.append(f"<text x='{ml}' y='{mt - 6}' fill='{STATUS_COLOURS.get(status, '#57606a')}' "
-                     f"font-weight='600'>{safe_text(flag)}</text>")
-    parts.append("</svg>")
-    return "".join(parts)
+        view["flag"] = {"x": ml, "y": mt - 6, "colour": STATUS_COLOURS.get(status, "#57606a"),
+                        "text": f"{labels.get(status, status)} · {min(as_of, last)}"}
+    return render.render("chart.svg.j2", **view)
 
 
 _CSS = """
@@ -287,21 +264,12 @@ _CSS = """
 """
 
 
-def _card(e: dict[str, Any], lang: str) -> str:
+def _card(e: dict[str, Any], lang: str) -> dict[str, Any]:
     labels = STATUS_LABELS.get(lang, STATUS_LABELS["en"])
     status = e.get("status", "")
-    colour = STATUS_COLOURS.get(status, "#8c959f")
-    flag = ""
-    if e.get("proposed"):
-        flag = " <span class='muted'>(proposed by nbgeo / 假设)</span>"
-    return (
-        f"<figure id='progress-{safe_text(e['id'])}'><figcaption>"
-        f"<span class='status' style='background:{colour}'>{safe_text(labels.get(status, status))}</span>"
-        f"<b>{safe_text(e['id'])}</b>{flag}<div class='muted'>{safe_text(e.get('title'))}</div>"
-        f"<div class='muted' lang='zh'>{safe_text(e.get('phrase'))}</div></figcaption>"
-        f"{progress_chart(e, lang=lang)}"
-        f"<div class='muted'>{safe_text(e.get('note'))}</div></figure>"
-    )
+    return {"id": e["id"], "status": labels.get(status, status), "colour": STATUS_COLOURS.get(status, "#8c959f"),
+            "proposed": bool(e.get("proposed")), "title": e.get("title"), "phrase": e.get("phrase"),
+            "note": e.get("note"), "chart": render.trusted(progress_chart(e, lang=lang))}
 
 
 def progress_html(entries: Sequence[Progress | Mapping[str, Any]], *, lang: str = "en") -> str:
@@ -334,11 +302,8 @@ def progress_html(entries: Sequence[Progress | Mapping[str, Any]], *, lang: str 
     words = _words(lang)
     labels = STATUS_LABELS.get(lang, STATUS_LABELS["en"])
     first = rows[0]
-    keys = "".join(
-        f"<span class='key'><span class='dot' style='background:{STATUS_COLOURS[s]}'></span>"
-        f"{safe_text(labels[s])}</span>"
-        for s in ("on_track", "at_risk", "off_track", "met", "missed", "no_data")
-    )
+    keys = [{"colour": STATUS_COLOURS[s], "text": labels[s]}
+            for s in ("on_track", "at_risk", "off_track", "met", "missed", "no_data")]
     if lang == "zh":
         rule = (f"基期{first['baseline']}年至{first['deadline']}年按直线（或规划里程碑）推算目标路径；"
                 f"落后路径不超过应完成进度的{AT_RISK_SHORTFALL:.0%}、或按上一年速度仍能如期达标为“有风险”，"
@@ -349,16 +314,13 @@ def progress_html(entries: Sequence[Progress | Mapping[str, Any]], *, lang: str 
                 f"{AT_RISK_SHORTFALL:.0%} of the progress required, or last year's pace would still reach the "
                 f"threshold in time; off track: further behind. Each-year targets are judged year by year "
                 f"(at risk within {AT_RISK_BAND:.0%} of the threshold).")
-    legend = (f"<p class='muted'>{keys}<span class='key'>— {safe_text(words['actual'])}</span>"
-              f"<span class='key' style='color:#0b3d91'>- - {safe_text(words['path'])}</span>"
-              f"<span class='key'>··· {safe_text(words['threshold'])}</span></p>"
-              f"<p class='muted'>{safe_text(rule)}</p>")
     groups = []
     for kind, heading in (("target", words["spatial"]), ("indicator", words["indicators"])):
         cards = [_card(r, lang) for r in rows if r.get("kind", "target") == kind]
         if cards:
-            groups.append(f"<h3>{safe_text(heading)}</h3><div class='grid'>{''.join(cards)}</div>")
-    return f"<div class='nbgeo-progress'><style>{_CSS}</style>{legend}{''.join(groups)}</div>"
+            groups.append({"heading": heading, "cards": cards})
+    return render.render("progress.html.j2", css=render.trusted(_CSS), keys=keys, words=words, rule=rule,
+                         groups=groups)
 
 
 def indicator_table_html(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -375,26 +337,19 @@ def indicator_table_html(rows: Sequence[Mapping[str, Any]]) -> str:
     """
     if not rows:
         return ""
-    body = []
+    view = []
     for r in rows:
-        colour = theme.colour(r.get("status", ""))
-        op = _OPS.get(r.get("op", ""), r.get("op", ""))
-        margin = "—" if r.get("margin") is None else f"{r['margin']:+,.6g}"
         flags = []
         if r.get("illustrative"):
             flags.append("illustrative 示意")
         if r.get("proposed"):
             flags.append("proposed by nbgeo")
-        flag = f" <span class='muted'>({safe_text(', '.join(flags))})</span>" if flags else ""
-        body.append(
-            f"<tr><td><b>{safe_text(r.get('id'))}</b>{flag}<div class='muted'>{safe_text(r.get('title'))}</div></td>"
-            f"<td lang='zh'>{safe_text(r.get('phrase'))}</td><td>{safe_text(r.get('year'))}</td>"
-            f"<td class='num'>{safe_text(_num(r.get('actual')))}</td>"
-            f"<td class='num'>{safe_text(op)} {safe_text(_num(r.get('threshold')))}</td>"
-            f"<td>{safe_text(r.get('unit'))}</td>"
-            f"<td><span class='pill' style='background:{colour}'>{safe_text(r.get('status'))}</span>"
-            f"<div class='muted'>{safe_text(r.get('note'))}</div></td><td class='num'>{safe_text(margin)}</td></tr>")
+        view.append({
+            "id": r.get("id"), "flags": flags, "title": r.get("title"), "phrase": r.get("phrase"), "year": r.get("year"),
+            "actual": _num(r.get("actual")), "op": _OPS.get(r.get("op", ""), r.get("op", "")),
+            "threshold": _num(r.get("threshold")), "unit": r.get("unit"), "note": r.get("note"),
+            "status": {"text": r.get("status"), "colour": theme.colour(r.get("status", ""))},
+            "margin": "—" if r.get("margin") is None else f"{r['margin']:+,.6g}",
+        })
     sources = sorted({str(r.get("source")) for r in rows if r.get("source")})
-    foot = f"<p class='muted'>Source: {safe_text('; '.join(sources))}</p>" if sources else ""
-    return ("<table><thead><tr><th>indicator</th><th>plan phrase</th><th>year</th><th>actual</th><th>threshold</th>"
-            f"<th>unit</th><th>status</th><th>margin</th></tr></thead><tbody>{''.join(body)}</tbody></table>{foot}")
+    return render.render("indicators.html.j2", rows=view, sources=sources)

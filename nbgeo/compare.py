@@ -53,10 +53,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import _atomic, theme
+from . import _atomic, render, theme
 from .audit import SCHEMA as AUDIT_SCHEMA
 from .audit import _nbgeo_version, run_audit
-from .html import safe_text
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -633,10 +632,9 @@ def to_json(comparison: Comparison) -> str:
 
 
 
-def _pill(text: str | None) -> str:
-    if text is None:
-        return "<span class='muted'>—</span>"
-    return f"<span class='pill' style='background:{theme.colour(text)}'>{safe_text(text)}</span>"
+def _pill(text: str | None) -> dict[str, str] | None:
+    """A verdict or change as ``macros.html.j2``'s pill (the status word as it is in compare.json)."""
+    return None if text is None else {"text": text, "colour": theme.colour(text)}
 
 
 def _fmt(value: float | None) -> str:
@@ -661,88 +659,64 @@ def _ordered(figures: Mapping[str, list[float | None]], limit: int = 5) -> list[
 
 
 def to_html(comparison: Comparison, *, map_html: str | None = None, head_extra: str = "") -> str:
-    """The comparison as one HTML page; ``map_html`` (from :func:`nbgeo.maps.embed_html`) is placed in it."""
+    """The comparison as one HTML page; ``map_html`` (from :func:`nbgeo.maps.embed_html`) is placed in it.
+
+    ``map_html`` and ``head_extra`` are placed as they are (nbgeo's own map and
+    assets); every other text is escaped by the template.
+    """
     la, lb = comparison.labels
     a, b = comparison.a, comparison.b
     summary = comparison.summary()
     regressions = summary["regressions"]
-    cards = (
-        f"<div class='card'><b style='color:{'#cf222e' if regressions else '#1a7f37'}'>{regressions}</b>"
-        f"regressions from {safe_text(la)} to {safe_text(lb)}</div>"
-        + "".join(f"<div class='card'><b style='color:{theme.colour(k)}'>{n}</b>targets "
-                  f"{safe_text(k.replace('_', ' '))}</div>" for k, n in summary["targets"].items())
-    )
-    rows = []
-    for t in comparison.targets:
-        def side(s: dict[str, Any] | None) -> str:
-            if s is None:
-                return "<td class='num'>—</td><td></td>"
-            return (f"<td class='num'>{safe_text(_fmt(s['actual']))}<div class='muted'>{safe_text(s['op'])} "
-                    f"{safe_text(_fmt(s['threshold']))}</div></td><td>{_pill(s['status'])}</td>")
-        delta = "" if t["delta"] is None else f"{t['delta']:+,.6g}"
-        rows.append(f"<tr><td><b>{safe_text(t['id'])}</b><div class='muted'>{safe_text(t['title'])}</div></td>"
-                    f"<td>{t['year']}</td>{side(t['a'])}{side(t['b'])}<td class='num'>{safe_text(delta)}</td>"
-                    f"<td>{safe_text(t['unit'])}</td><td>{_pill(t['change'])}</td></tr>")
-    targets = (f"<section><h2>Targets</h2><table><thead><tr><th>target</th><th>year</th><th>{safe_text(la)}</th>"
-               f"<th></th><th>{safe_text(lb)}</th><th></th><th class='num'>change of value</th><th>unit</th>"
-               "<th>verdict</th></tr></thead>"
-               f"<tbody>{''.join(rows)}</tbody></table></section>")
-    section_parts = []
+
+    def scenario(r: AuditReport, label: str) -> dict[str, Any]:
+        return {"label": label, "dataset": r.dataset.name, "plan": r.plan.id, "year": r.year}
+
+    def side(s: dict[str, Any] | None) -> dict[str, Any] | None:
+        if s is None:
+            return None
+        return {"actual": _fmt(s["actual"]), "op": s["op"], "threshold": _fmt(s["threshold"]),
+                "status": _pill(s["status"])}
+
+    targets = [{"id": t["id"], "title": t["title"], "year": t["year"], "a": side(t["a"]), "b": side(t["b"]),
+                "delta": "" if t["delta"] is None else f"{t['delta']:+,.6g}", "unit": t["unit"],
+                "change": _pill(t["change"])} for t in comparison.targets]
+    sections = []
     for name, section in comparison.sections.items():
         changed = [c for c in section["changes"] if c["change"] != "same" or c["figures"]]
-        items = []
+        changes = []
         for c in changed[:200]:
             key = dict(c["key"])
             head = key.pop("id", "")
-            rest = " · ".join(f"{k} {v}" for k, v in key.items() if k not in ("kind", "layer") or not head)
-            figures = "; ".join(f"{k}: {_figure(k, v[0])} → {_figure(k, v[1])}" for k, v in _ordered(c["figures"]))
-            items.append(f"<tr><td><b>{safe_text(head)}</b> <span class='muted'>{safe_text(rest)}</span>"
-                         f"<div class='muted'>{safe_text(c['title'])}</div></td>"
-                         f"<td>{_pill(c['a'])}</td><td>{_pill(c['b'])}</td>"
-                         f"<td>{_pill(c['change'])}</td><td class='muted'>{safe_text(figures)}</td></tr>")
-        more = f"<p class='muted'>{len(changed) - 200} more changes in compare.json</p>" if len(changed) > 200 else ""
-        counts_a = ", ".join(f"{n} {k}" for k, n in section["a"].items()) or "—"
-        counts_b = ", ".join(f"{n} {k}" for k, n in section["b"].items()) or "—"
-        table = (f"<table><thead><tr><th>entry</th><th>{safe_text(la)}</th><th>{safe_text(lb)}</th><th>change</th>"
-                 f"<th>figures ({safe_text(la)} → {safe_text(lb)})</th></tr></thead><tbody>{''.join(items)}</tbody>"
-                 "</table>") if items else "<p class='muted'>No entry changed.</p>"
-        section_parts.append(
-            f"<section><h2>{safe_text(name.replace('_', ' ').capitalize())}</h2>"
-            f"<p>{safe_text(la)}: {safe_text(counts_a)}<br>{safe_text(lb)}: {safe_text(counts_b)}"
-            f"<br><span class='muted'>{section['unchanged']} entries unchanged</span></p>{table}{more}</section>")
-    site_rows = []
+            changes.append({
+                "head": head, "title": c["title"],
+                "rest": " · ".join(f"{k} {v}" for k, v in key.items() if k not in ("kind", "layer") or not head),
+                "a": _pill(c["a"]), "b": _pill(c["b"]), "change": _pill(c["change"]),
+                "figures": "; ".join(f"{k}: {_figure(k, v[0])} → {_figure(k, v[1])}" for k, v in _ordered(c["figures"])),
+            })
+        sections.append({
+            "title": name.replace("_", " ").capitalize(), "unchanged": section["unchanged"], "changes": changes,
+            "counts_a": ", ".join(f"{n} {k}" for k, n in section["a"].items()) or "—",
+            "counts_b": ", ".join(f"{n} {k}" for k, n in section["b"].items()) or "—",
+            "more": len(changed) - 200 if len(changed) > 200 else None,
+        })
+    sites = []
     for name, s in comparison.sites.items():
         c = s.counts()
-        examples = ", ".join([*s.added[:3], *s.removed[:3], *s.moved[:3]])
-        note = "" if s.in_a and s.in_b else (f"only in {lb}" if not s.in_a else f"only in {la}")
-        site_rows.append(
-            f"<tr><td>{safe_text(name)}</td>" + "".join(f"<td class='num'>{c[k]:,}</td>" for k in
-                                                          ("added", "removed", "moved", "modified", "renamed",
-                                                           "unchanged"))
-            + f"<td class='muted'>{safe_text(note)} {safe_text(examples)}</td></tr>")
-    sites = ("<section><h2>Sites</h2><table><thead><tr><th>layer</th><th>added</th><th>removed</th><th>moved</th>"
-             "<th>attributes changed</th><th>renamed</th><th>unchanged</th><th>e.g.</th></tr></thead>"
-             f"<tbody>{''.join(site_rows)}</tbody></table><p class='muted'>Matched by id; geometry compared to "
-             "about 1 cm; a new id at exactly the geometry of a vanished one counts as renamed.</p></section>")
-    illustrative = ""
-    if a.dataset.illustrative or b.dataset.illustrative:
-        illustrative = ("<section class='warn'><b>Illustrative data.</b> Some layers of these scenarios are made up, "
-                        "not real data. 示意数据，非真实数据。</section>")
-    map_section = f"<section><h2>Map: {safe_text(lb)} with the changes from {safe_text(la)}</h2>{map_html}</section>" \
-        if map_html else ""
-
-    def describe(r: AuditReport, label: str) -> str:
-        return (f"<b>{safe_text(label)}</b>: dataset {safe_text(r.dataset.name)}, plan {safe_text(r.plan.id)}, "
-                f"evaluated for {r.year}")
-
-    return (
-        "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>{safe_text(la)} vs {safe_text(lb)} — nbgeo compare</title><style>{theme.PAGE_CSS}</style>{head_extra}</head>"
-        f"<body><header><h1>{safe_text(la)} vs {safe_text(lb)}</h1><div>{describe(a, la)} · {describe(b, lb)} · "
-        f"{safe_text(comparison.created)}</div></header><main>{illustrative}"
-        f"<section><h2>Summary</h2><div class='cards'>{cards}</div></section>{targets}{''.join(section_parts)}"
-        f"{sites}{map_section}</main></body></html>"
+        sites.append({
+            "layer": name, "counts": [f"{c[k]:,}" for k in ("added", "removed", "moved", "modified", "renamed",
+                                                              "unchanged")],
+            "note": "" if s.in_a and s.in_b else (f"only in {lb}" if not s.in_a else f"only in {la}"),
+            "examples": ", ".join([*s.added[:3], *s.removed[:3], *s.moved[:3]]),
+        })
+    return render.render(
+        "compare.html.j2", lang="zh-CN", css=render.trusted(theme.PAGE_CSS), head=render.trusted(head_extra),
+        a=scenario(a, la), b=scenario(b, lb), created=comparison.created,
+        illustrative=a.dataset.illustrative or b.dataset.illustrative,
+        regressions={"count": regressions, "colour": theme.BAD if regressions else theme.GOOD},
+        cards=[{"colour": theme.colour(k), "count": n, "label": k.replace("_", " ")}
+               for k, n in summary["targets"].items()],
+        targets=targets, sections=sections, sites=sites, map=render.trusted(map_html or ""),
     )
 
 

@@ -13,9 +13,10 @@ no second copy of the data), and the provenance of every layer.
 ``audit.md`` is the same report as plain Markdown (GitHub-flavoured tables),
 for e-mails, wikis and merge requests.
 
-Every text from the plan or the data passes through
-:func:`nbgeo.html.safe_text` (:func:`nbgeo.html.md_text` in Markdown); the
-pages are assembled by nbgeo's own code, never by compiling a template.
+The page is the template ``templates/audit.html.j2`` rendered by
+:mod:`nbgeo.render` from a view model of plain values, so every text from the
+plan or the data is escaped with :func:`nbgeo.html.safe_text` by default;
+Markdown escapes with :func:`nbgeo.html.md_text`.
 
 Charts
 ------
@@ -50,8 +51,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _atomic, labels, theme
-from .html import md_text, safe_text
+from . import _atomic, labels, render, theme
+from .html import md_text
 from .status import BAD, WARN
 
 if TYPE_CHECKING:
@@ -140,6 +141,17 @@ def _share(actual: Any, threshold: Any, op: str) -> float | None:
     return None
 
 
+def _bar(share: float | None, colour: str = theme.GOOD, *, width: int = 160, height: int = 8) -> dict[str, Any] | None:
+    """The figures of a progress bar (macro ``pbar`` of ``templates/macros.html.j2``), or None without a share."""
+    if share is None:
+        return None
+    share = max(0.0, min(1.0, float(share)))
+    if not colour.startswith("#") or len(colour) != 7:
+        colour = theme.NEUTRAL
+    return {"width": width, "height": height, "rx": f"{height / 2:g}", "fill": f"{share * width:.1f}",
+            "colour": colour, "label": f"{share:.0%}"}
+
+
 def progress_bar(share: float | None, colour: str = theme.GOOD, *, width: int = 160, height: int = 8) -> str:
     """A small inline-SVG progress bar (``share`` from 0 to 1), or ``""`` when there is no share.
 
@@ -150,14 +162,8 @@ def progress_bar(share: float | None, colour: str = theme.GOOD, *, width: int = 
     >>> progress_bar(None)
     ''
     """
-    if share is None:
-        return ""
-    share = max(0.0, min(1.0, float(share)))
-    if not colour.startswith("#") or len(colour) != 7:
-        colour = theme.NEUTRAL
-    return (f"<svg class='pbar' width='{width}' height='{height}' viewBox='0 0 {width} {height}' role='img' "
-            f"aria-label='{share:.0%}'><rect width='{width}' height='{height}' rx='{height / 2:g}' fill='#eaeef2'/>"
-            f"<rect width='{share * width:.1f}' height='{height}' rx='{height / 2:g}' fill='{colour}'/></svg>")
+    bar = _bar(share, colour, width=width, height=height)
+    return "" if bar is None else render.render("bar.svg.j2", bar=bar)
 
 
 def _group_targets(results: Sequence[TargetResult]) -> list[list[TargetResult]]:
@@ -228,71 +234,58 @@ def _chart_hook(report: AuditReport, charts: Mapping[str, str] | ChartHook | Non
 
 
 # --------------------------------------------------------------------------------------------------
-# HTML
+# HTML: view models (plain values) for templates/audit.html.j2; the template escapes every text
 
 
+def _pill(status: str, lang: str) -> dict[str, str]:
+    return {"text": _status_word(status, lang), "colour": theme.colour(status)}
 
 
-def _pill(status: str, lang: str) -> str:
-    colour = theme.colour(status)
-    return f"<span class='pill' style='background:{colour}'>{safe_text(_status_word(status, lang))}</span>"
-
-
-def _target_rows(report: AuditReport, lang: str, chart: ChartHook) -> str:
+def _target_rows(report: AuditReport, lang: str, chart: ChartHook) -> list[dict[str, Any]]:
     rows = []
     for group in _group_targets(report.targets):
         last = group[-1]
         status = _worst([r.status for r in group]) if len(group) > 1 else last.status
-        colour = theme.colour(last.status)
-        op = _OPS.get(last.op, last.op)
-        value = (f"<span class='val'>{safe_text(_fmt(last.actual))}</span> {safe_text(last.unit)} "
-                 f"<span class='muted'>{safe_text(op)} {safe_text(_fmt(last.threshold))} · "
-                 f"{last.year}</span>")
-        margin = "" if last.margin is None else (
-            f"<div class='muted'>{safe_text(_w(lang, 'margin'))} {safe_text(_fmt(last.margin, '+,.4g'))}</div>")
-        chips = ""
-        if len(group) > 1:
-            chips = "<div>" + "".join(
-                f"<span class='chip' style='background:{theme.colour(r.status)}' "
-                f"title='{safe_text(f'{r.year}: {_fmt(r.actual)} {r.unit}')}'>{r.year}</span>" for r in group) + "</div>"
-        note = f"<div class='muted'>{safe_text(last.note)}</div>" if last.note else ""
-        svg = chart("targets", last.id) or ""
-        proposed = " <span class='muted'>(proposed)</span>" if last.proposed else ""
-        rows.append(
-            f"<tr id='target-{safe_text(last.id)}'><td>{_pill(status, lang)}</td>"
-            f"<td><div class='phrase' lang='zh'>{safe_text(last.phrase)}</div>"
-            f"<div class='small'>{safe_text(last.title)}{proposed}</div><div class='tid'>{safe_text(last.id)}</div></td>"
-            f"<td>{value}{progress_bar(_share(last.actual, last.threshold, last.op), colour)}{margin}{chips}{note}</td>"
-            f"<td class='chart'>{svg}</td></tr>"
-        )
-    return "".join(rows)
+        chips = [{"year": r.year, "colour": theme.colour(r.status), "title": f"{r.year}: {_fmt(r.actual)} {r.unit}"}
+                 for r in group] if len(group) > 1 else []
+        rows.append({
+            "id": last.id, "status": _pill(status, lang), "phrase": last.phrase, "title": last.title,
+            "proposed": last.proposed, "actual": _fmt(last.actual), "unit": last.unit,
+            "op": _OPS.get(last.op, last.op), "threshold": _fmt(last.threshold), "year": last.year,
+            "bar": _bar(_share(last.actual, last.threshold, last.op), theme.colour(last.status)),
+            "margin": None if last.margin is None else _fmt(last.margin, "+,.4g"),
+            "chips": chips, "note": last.note, "chart": render.trusted(chart("targets", last.id) or ""),
+        })
+    return rows
 
 
-def _cell(value: Any) -> str:
+def _cell_text(value: Any) -> str:
     if isinstance(value, (dict, list, tuple)):
         text = json.dumps(_clean(value), ensure_ascii=False, default=str)
-        return safe_text(text if len(text) <= 160 else text[:157] + "…")
-    return safe_text(_fmt(value))
+        return text if len(text) <= 160 else text[:157] + "…"
+    return _fmt(value)
 
 
 #: Keys that hold sentences: their column gets room instead of wrapping a word per line.
 _TEXT_KEYS = frozenset({"title", "phrase", "note", "label", "reason", "message", "hint"})
 
 
-def _td(key: str, value: Any, record: Mapping[str, Any], lang: str) -> str:
-    """One table cell: a status pill, a number formatted for its key, or escaped text."""
+def _cell(key: str, value: Any, record: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """One table cell: a status pill, a number formatted for its key, or text."""
     if key == "status":
-        return f"<td>{_pill(str(value), lang)}</td>"
+        return {"kind": "pill", "pill": _pill(str(value), lang)}
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return f"<td class='num'>{safe_text(_fmt_key(key, value, record))}</td>"
-    return f"<td class='txt'>{_cell(value)}</td>" if key in _TEXT_KEYS else f"<td>{_cell(value)}</td>"
+        return {"kind": "num", "text": _fmt_key(key, value, record), "bar": None}
+    return {"kind": "txt" if key in _TEXT_KEYS else "text", "text": _cell_text(value)}
 
 
-def _more_note(total: int, shown: int, lang: str) -> str:
-    """"N more; see the JSON" under a table cut at ``shown`` rows (empty when nothing was cut)."""
+def _more_note(total: int, shown: int, lang: str) -> dict[str, str] | None:
+    """"N more; see the JSON" under a table cut at ``shown`` rows (None when nothing was cut)."""
     if total <= shown:
-        return ""
-    return f"<p class='muted'>{total - shown:,} {safe_text(_w(lang, 'more'))}; {safe_text(_w(lang, 'in_json'))}</p>"
+        return None
+    return {"count": f"{total - shown:,}", "text": f"{_w(lang, 'more')}; {_w(lang, 'in_json')}"}
+
+
 _FIRST = ("status", "id", "phrase", "title", "label", "layer", "feature", "actual", "threshold", "unit", "margin")
 _HIDDEN_KEYS = frozenset({"illustrative", "op", "kind"})
 
@@ -365,44 +358,35 @@ def _counts(entries: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     return counts
 
 
-def _section_html(name: str, entries: Sequence[Mapping[str, Any]], lang: str, chart: ChartHook) -> str:
-    title = safe_text(_section_title(name, lang))
-    counts = _counts(entries)
-    pills = " ".join(f"{_pill(s, lang)} <b>{n:,}</b>" for s, n in sorted(counts.items(), key=lambda kv: kv[0]))
+def _section_view(name: str, entries: Sequence[Mapping[str, Any]], lang: str, chart: ChartHook) -> dict[str, Any]:
+    """One audit section as a table: status counts, what all entries share, then a row per entry (worst first)."""
+    view: dict[str, Any] = {"name": name, "title": _section_title(name, lang), "rows": []}
     if not entries:
-        return (f"<section id='section-{safe_text(name)}'><h2>{title}</h2>"
-                f"<p class='muted'>{safe_text(_w(lang, 'none'))}</p></section>")
+        return view
+    counts = _counts(entries)
     columns, same = _section_layout(entries)
     has_bar = {"actual", "threshold"} <= set(columns)
     shown = _sorted_entries(entries)[:_MAX_ROWS]
     charts = {str(e.get("id")): chart(name, str(e.get("id"))) for e in shown if e.get("id") is not None}
     with_charts = any(charts.values())
-    head = "".join(f"<th>{safe_text(_key_label(k, lang))}</th>" for k in columns)
-    if with_charts:
-        head += f"<th>{safe_text(_w(lang, 'chart'))}</th>"
-    body = []
+    rows = []
     for e in shown:
-        cells = []
-        for k in columns:
-            v = e.get(k)
-            if k == "actual" and has_bar:
-                colour = theme.colour(str(e.get("status")))
-                bar = progress_bar(_share(v, e.get("threshold"), str(e.get("op", ">="))), colour, width=120, height=6)
-                cells.append(f"<td class='num'>{safe_text(_fmt_key(k, v, e))}{bar}</td>")
-            else:
-                cells.append(_td(k, v, e, lang))
-        if with_charts:
-            cells.append(f"<td class='chart'>{charts.get(str(e.get('id'))) or ''}</td>")
-        body.append(f"<tr>{''.join(cells)}</tr>")
-        body.append(_detail_rows(e, len(cells), lang))
-    more = _more_note(len(entries), len(shown), lang)
-    common = ""
-    if same:
-        common = "<p class='muted'>" + " · ".join(
-            f"{safe_text(_key_label(k, lang))}: {safe_text(_fmt_key(k, v))}" for k, v in same.items()) + "</p>"
-    return (f"<section id='section-{safe_text(name)}'><h2>{title}</h2><p>{pills}</p>{common}"
-            f"<div style='overflow-x:auto'><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
-            f"</table></div>{more}</section>")
+        cells = [_cell(k, e.get(k), e, lang) for k in columns]
+        if has_bar:
+            at = columns.index("actual")
+            v = e.get("actual")
+            bar = _bar(_share(v, e.get("threshold"), str(e.get("op", ">="))), theme.colour(str(e.get("status"))),
+                       width=120, height=6)
+            cells[at] = {"kind": "num", "text": _fmt_key("actual", v, e), "bar": bar}
+        rows.append({"cells": cells, "chart": render.trusted(charts.get(str(e.get("id"))) or ""),
+                     "details": _details(e, lang)})
+    return view | {
+        "pills": [_pill(s, lang) | {"count": f"{n:,}"} for s, n in sorted(counts.items(), key=lambda kv: kv[0])],
+        "common": [f"{_key_label(k, lang)}: {_fmt_key(k, v)}" for k, v in same.items()],
+        "head": [_key_label(k, lang) for k in columns] + ([_w(lang, "chart")] if with_charts else []),
+        "with_charts": with_charts, "span": len(columns) + with_charts, "rows": rows,
+        "more": _more_note(len(entries), len(shown), lang),
+    }
 
 
 _MAX_DETAIL_ROWS = 50
@@ -414,21 +398,17 @@ def _detail_lists(entry: Mapping[str, Any]) -> list[tuple[str, list[Mapping[str,
             if isinstance(v, list) and v and all(isinstance(item, Mapping) for item in v)]
 
 
-def _detail_rows(entry: Mapping[str, Any], span: int, lang: str) -> str:
+def _details(entry: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
     """A folded sub-table under a section row for each list of records it holds (failing sites...)."""
     out = []
     for key, items in _detail_lists(entry):
         columns = list(dict.fromkeys(k for item in items for k in item))
         shown = items[:_MAX_DETAIL_ROWS]
-        head = "".join(f"<th>{safe_text(_key_label(k, lang))}</th>" for k in columns)
-        rows = []
-        for item in shown:
-            rows.append(f"<tr>{''.join(_td(k, item.get(k), item, lang) for k in columns)}</tr>")
-        more = _more_note(len(items), len(shown), lang)
-        out.append(f"<tr class='detail'><td colspan='{span}'><details><summary>{safe_text(_key_label(key, lang))}: "
-                   f"{len(items):,}</summary><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
-                   f"</table>{more}</details></td></tr>")
-    return "".join(out)
+        out.append({"label": _key_label(key, lang), "count": f"{len(items):,}",
+                    "head": [_key_label(k, lang) for k in columns],
+                    "rows": [[_cell(k, item.get(k), item, lang) for k in columns] for item in shown],
+                    "more": _more_note(len(items), len(shown), lang)})
+    return out
 
 
 def _md_detail(entries: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
@@ -444,7 +424,7 @@ def _md_detail(entries: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
     return out
 
 
-def _provenance_rows(report: AuditReport, lang: str) -> str:
+def _provenance(report: AuditReport, lang: str) -> list[dict[str, Any]]:
     from .layers import LAYERS
 
     rows = []
@@ -452,71 +432,62 @@ def _provenance_rows(report: AuditReport, lang: str) -> str:
         meta = layer.meta
         spec = LAYERS.get(name)
         title = (spec.title_zh if lang == "zh" else spec.title_en) if spec else ""
-        flag = (f"<span class='pill' style='background:{theme.WARN}'>{safe_text(_w(lang, 'illustrative'))}</span>"
-                if meta.illustrative else f"<span class='pill' style='background:{theme.GOOD}'>{safe_text(_w(lang, 'real'))}</span>")
-        rows.append(
-            f"<tr><td><b>{safe_text(title or name)}</b><div class='tid'>{safe_text(name)}</div></td>"
-            f"<td class='num'>{len(layer.gdf):,}</td><td>{flag}</td><td>{safe_text(meta.source)}</td>"
-            f"<td>{safe_text(meta.licence)}</td><td>{safe_text(meta.datum)}<div class='muted'>{safe_text(meta.crs)}</div></td>"
-            f"<td class='small'>{safe_text(meta.note)}</td></tr>"
-        )
-    return "".join(rows)
+        flag = ({"text": _w(lang, "illustrative"), "colour": theme.WARN} if meta.illustrative
+                else {"text": _w(lang, "real"), "colour": theme.GOOD})
+        rows.append({"title": title or name, "name": name, "count": f"{len(layer.gdf):,}", "flag": flag,
+                     "source": meta.source, "licence": meta.licence, "datum": meta.datum, "crs": meta.crs,
+                     "note": meta.note})
+    return rows
 
 
-def _tables_html(report: AuditReport, lang: str) -> str:
+def _tables(report: AuditReport, lang: str) -> list[dict[str, Any]]:
     from .audit import dataset_info
 
     tables = dataset_info(report.dataset).get("tables") or {}
-    if not isinstance(tables, Mapping) or not tables:
-        return ""
+    if not isinstance(tables, Mapping):
+        return []
     rows = []
     for name, value in tables.items():
         info = value if isinstance(value, Mapping) else {"value": value}
-        flag = (f"<span class='pill' style='background:{theme.WARN}'>{safe_text(_w(lang, 'illustrative'))}</span>"
-                if info.get("illustrative") else "")
-        count = info.get("rows", info.get("features", ""))
-        rows.append(f"<tr><td><b>{safe_text(name)}</b></td><td class='num'>{_cell(count)}</td><td>{flag}</td>"
-                    f"<td>{_cell(info.get('source', ''))}</td><td>{_cell(info.get('licence', ''))}</td>"
-                    f"<td class='small'>{_cell(info.get('note', ''))}</td></tr>")
-    return (f"<h3>{safe_text(_w(lang, 'tables'))}</h3><table><thead><tr><th>{safe_text(_w(lang, 'table'))}</th>"
-            f"<th>{safe_text(_w(lang, 'rows'))}</th><th>{safe_text(_w(lang, 'kind'))}</th>"
-            f"<th>{safe_text(_w(lang, 'source'))}</th><th>{safe_text(_w(lang, 'licence'))}</th>"
-            f"<th>{safe_text(_w(lang, 'note'))}</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+        rows.append({"name": name, "count": _cell_text(info.get("rows", info.get("features", ""))),
+                     "flag": {"text": _w(lang, "illustrative"), "colour": theme.WARN} if info.get("illustrative")
+                     else None,
+                     "source": _cell_text(info.get("source", "")), "licence": _cell_text(info.get("licence", "")),
+                     "note": _cell_text(info.get("note", ""))})
+    return rows
 
 
-def _problems_html(report: AuditReport, lang: str) -> str:
+def _problems(report: AuditReport) -> dict[str, Any] | None:
     problems = report.problems
     if not problems:
-        return ""
-    rows = "".join(
-        f"<tr><td class='tid'>{safe_text(p.code)}</td><td>{safe_text(p.message)}</td>"
-        f"<td class='small'>{safe_text(', '.join(str(x) for x in (p.file, p.layer, p.feature, p.column) if x is not None))}"
-        f"</td><td class='small'>{safe_text(p.hint)}</td></tr>" for p in problems[:_MAX_ROWS])
-    return (f"<section id='problems'><h2>{safe_text(_w(lang, 'problems'))} ({len(problems):,})</h2><table><thead><tr>"
-            f"<th>{safe_text(_w(lang, 'code'))}</th><th>{safe_text(_w(lang, 'message'))}</th>"
-            f"<th>{safe_text(_w(lang, 'where'))}</th><th>{safe_text(_w(lang, 'hint'))}</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table></section>")
+        return None
+    return {"count": f"{len(problems):,}", "rows": [
+        {"code": p.code, "message": p.message, "hint": p.hint,
+         "where": ", ".join(str(x) for x in (p.file, p.layer, p.feature, p.column) if x is not None)}
+        for p in problems[:_MAX_ROWS]]}
 
 
-def _summary_cards(report: AuditReport, lang: str) -> str:
+def _summary_cards(report: AuditReport, lang: str) -> list[dict[str, Any]]:
     s = report.summary()
     total = max(len(_group_targets(report.targets)), 1)
     results = len(report.targets)
     of = (f"/ {results} 项核查（{total} 个目标）" if lang == "zh" else f"of {results} checks ({total} targets)")
-    cards = [
-        f"<div class='card'><b style='color:{theme.colour(k)}'>{s['targets'][k]}</b>"
-        f"{safe_text(_w(lang, k))}<div class='of'>{safe_text(of)}</div></div>"
-        for k in ("met", "not_met", "unknown") if k != "unknown" or s["targets"][k]
-    ]
+    cards = [{"colour": theme.colour(k), "count": s["targets"][k], "label": _w(lang, k), "of": of}
+             for k in ("met", "not_met", "unknown") if k != "unknown" or s["targets"][k]]
     for name, entries in report.sections.items():
         counts = _counts(entries)
         bad = sum(n for st, n in counts.items() if st in BAD or st in WARN)
-        colour = theme.BAD if bad else theme.GOOD
-        detail = " · ".join(f"{n:,} {_status_word(st, lang)}" for st, n in sorted(counts.items()))
-        label = f"{_section_title(name, lang)}{'未通过' if lang == 'zh' else ': not passed'}"
-        cards.append(f"<div class='card'><b style='color:{colour}'>{bad:,}</b>{safe_text(label)}"
-                     f"<div class='of'>{safe_text(detail)}</div></div>")
-    return f"<div class='cards'>{''.join(cards)}</div>"
+        cards.append({"colour": theme.BAD if bad else theme.GOOD, "count": f"{bad:,}",
+                      "label": f"{_section_title(name, lang)}{'未通过' if lang == 'zh' else ': not passed'}",
+                      "of": " · ".join(f"{n:,} {_status_word(st, lang)}" for st, n in sorted(counts.items()))})
+    return cards
+
+
+#: The words of audit.html (``report.*`` and ``status.*`` in nbgeo.labels).
+_PAGE_WORDS = ("summary", "targets", "status", "target", "value", "chart", "margin", "none", "map", "map_note",
+               "provenance", "layer", "features", "kind", "source", "licence", "datum", "note", "tables", "table",
+               "rows", "problems", "code", "message", "where", "hint", "generated", "offline", "ill_head", "ill_body",
+               "met", "not_met", "unknown")
 
 
 def to_html(
@@ -549,70 +520,59 @@ def to_html(
     -------
     str
     """
-    from . import _assets
-
     lang = lang if lang in labels.LANGS else "en"
-    chart = _chart_hook(report, charts, lang)
-    plan, ds = report.plan, report.dataset
-    title = plan.title if lang == "zh" else (plan.title_en or plan.title)
-    subtitle = " · ".join(x for x in (plan.title_en if lang == "zh" else plan.title,
-                                      f"{_w(lang, 'evaluated')} {report.year}", f"{_w(lang, 'dataset')} {ds.name}",
-                                      report.created) if x)
-    failed = report.failed
-    s = report.summary()["targets"]
-    verdict = (f"<div class='verdict {'fail' if failed else 'pass'}'>"
-               f"{safe_text(_w(lang, 'verdict_fail' if failed else 'verdict_pass'))} · "
-               f"{s['met']} {safe_text(_w(lang, 'met'))} · {s['not_met']} {safe_text(_w(lang, 'not_met'))}"
-               + (f" · {s['unknown']} {safe_text(_w(lang, 'unknown'))}" if s["unknown"] else "") + "</div>")
-    illustrative = ""
-    if ds.illustrative:
-        names = ", ".join(n for n, lyr in ds.layers.items() if lyr.meta.illustrative)
-        illustrative = (f"<section class='warn'><b>{safe_text(_w(lang, 'ill_head'))}</b> "
-                        f"{safe_text(_w(lang, 'ill_body'))}: {safe_text(names)}.</section>")
-    nav = [("summary", _w(lang, "summary")), ("targets", _w(lang, "targets"))]
-    sections_html = []
-    for name, entries in report.sections.items():
-        if name == "progress":  # drawn in the chart column of the target table
-            continue
-        nav.append((f"section-{name}", _section_title(name, lang)))
-        sections_html.append(_section_html(name, entries, lang, chart))
-    map_html, head_assets = "", ""
+    map_html, head = "", ""
     if with_map:
+        from . import _assets
         from .maps import audit_map, embed_html
 
-        head_assets = _assets.head_html()
         m = audit_map(report, lang=lang, basemap=basemap, tianditu_key=tianditu_key)
-        map_html = (f"<section id='map'><h2>{safe_text(_w(lang, 'map'))}</h2>"
-                    f"<p class='muted'>{safe_text(_w(lang, 'map_note'))}</p>{embed_html(m, height='680px')}</section>")
-        nav.append(("map", _w(lang, "map")))
-    nav.append(("provenance", _w(lang, "provenance")))
-    if report.problems:
-        nav.append(("problems", _w(lang, "problems")))
-    nav_html = "".join(f"<a href='#{safe_text(a)}'>{safe_text(t)}</a>" for a, t in nav)
+        map_html, head = embed_html(m, height="680px"), _assets.head_html()
+    view = _page_view(report, lang, _chart_hook(report, charts, lang), map_html=map_html, head=head)
+    return render.render("audit.html.j2", **view)
+
+
+def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: str, head: str) -> dict[str, Any]:
+    """The variables of ``templates/audit.html.j2``; ``map_html`` and ``head`` are nbgeo's own markup."""
     from . import __version__
 
-    return (
-        f"<!DOCTYPE html><html lang='{'zh-CN' if lang == 'zh' else 'en'}'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>{safe_text(title)} — nbgeo</title><style>{theme.PAGE_CSS}</style>{head_assets}</head><body>"
-        f"<header><h1>{safe_text(title)}</h1><div class='sub'>{safe_text(subtitle)}</div>{verdict}</header>"
-        f"<nav>{nav_html}</nav><main>{illustrative}"
-        f"<section id='summary'><h2>{safe_text(_w(lang, 'summary'))}</h2>{_summary_cards(report, lang)}</section>"
-        f"<section id='targets'><h2>{safe_text(_w(lang, 'targets'))}</h2><div style='overflow-x:auto'><table>"
-        f"<thead><tr><th>{safe_text(_w(lang, 'status'))}</th><th>{safe_text(_w(lang, 'target'))}</th>"
-        f"<th>{safe_text(_w(lang, 'value'))}</th><th>{safe_text(_w(lang, 'chart'))}</th></tr></thead>"
-        f"<tbody>{_target_rows(report, lang, chart)}</tbody></table></div>"
-        f"<p class='muted'>{safe_text(plan.source)}</p></section>"
-        f"{''.join(sections_html)}{map_html}"
-        f"<section id='provenance'><h2>{safe_text(_w(lang, 'provenance'))}</h2><div style='overflow-x:auto'><table>"
-        f"<thead><tr><th>{safe_text(_w(lang, 'layer'))}</th><th>{safe_text(_w(lang, 'features'))}</th>"
-        f"<th>{safe_text(_w(lang, 'kind'))}</th><th>{safe_text(_w(lang, 'source'))}</th>"
-        f"<th>{safe_text(_w(lang, 'licence'))}</th><th>{safe_text(_w(lang, 'datum'))}</th>"
-        f"<th>{safe_text(_w(lang, 'note'))}</th></tr></thead><tbody>{_provenance_rows(report, lang)}</tbody></table>"
-        f"</div>{_tables_html(report, lang)}</section>{_problems_html(report, lang)}</main>"
-        f"<footer>{safe_text(_w(lang, 'generated'))} {safe_text(__version__)} · {safe_text(report.created)} · "
-        f"{safe_text(_w(lang, 'offline'))}</footer></body></html>"
-    )
+    plan, ds = report.plan, report.dataset
+    s = report.summary()["targets"]
+    sections = [_section_view(name, entries, lang, chart) for name, entries in report.sections.items()
+                if name != "progress"]  # progress is drawn in the chart column of the target table
+    nav = [{"anchor": "summary", "text": _w(lang, "summary")}, {"anchor": "targets", "text": _w(lang, "targets")}]
+    nav += [{"anchor": f"section-{v['name']}", "text": v["title"]} for v in sections]
+    if map_html:
+        nav.append({"anchor": "map", "text": _w(lang, "map")})
+    nav.append({"anchor": "provenance", "text": _w(lang, "provenance")})
+    if report.problems:
+        nav.append({"anchor": "problems", "text": _w(lang, "problems")})
+    return {
+        "lang": "zh-CN" if lang == "zh" else "en",
+        "css": render.trusted(theme.PAGE_CSS),
+        "head": render.trusted(head),
+        "title": plan.title if lang == "zh" else (plan.title_en or plan.title),
+        "subtitle": " · ".join(x for x in (plan.title_en if lang == "zh" else plan.title,
+                                           f"{_w(lang, 'evaluated')} {report.year}", f"{_w(lang, 'dataset')} {ds.name}",
+                                           report.created) if x),
+        "verdict": {"kind": "fail" if report.failed else "pass",
+                    "text": _w(lang, "verdict_fail" if report.failed else "verdict_pass"),
+                    "met": s["met"], "not_met": s["not_met"], "unknown": s["unknown"]},
+        "w": {k: _w(lang, k) for k in _PAGE_WORDS},
+        "nav": nav,
+        "illustrative": ", ".join(n for n, lyr in ds.layers.items() if lyr.meta.illustrative) if ds.illustrative
+        else None,
+        "cards": _summary_cards(report, lang),
+        "targets": _target_rows(report, lang, chart),
+        "source": plan.source,
+        "sections": sections,
+        "map": render.trusted(map_html),
+        "provenance": _provenance(report, lang),
+        "tables": _tables(report, lang),
+        "problems": _problems(report),
+        "version": __version__,
+        "created": report.created,
+    }
 
 
 # --------------------------------------------------------------------------------------------------

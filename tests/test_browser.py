@@ -12,6 +12,7 @@ they fail, so nothing is silently skipped there.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import struct
@@ -20,7 +21,7 @@ import unicodedata
 import pytest
 from canary import MAP_SLOTS, PAYLOADS, hostile_report, tagged
 
-from nbgeo import _chromium, audit, maps, report
+from nbgeo import _chromium, audit, compare, maps, report
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +52,12 @@ def hostile(tmp_path_factory):
     r = hostile_report()
     maps.save_map(maps.audit_map(r, lang="zh"), out / "map.html")
     (out / "audit.html").write_text(report.to_html(r, lang="en"), encoding="utf-8")
-    return {"map": out / "map.html", "report": out / "audit.html"}
+    # scenario B lacks every (hostile) feature of A: the ids show as removed, the layers in the sites table
+    layers = {name: dataclasses.replace(lyr, gdf=lyr.gdf.iloc[:0]) for name, lyr in r.dataset.layers.items()}
+    b = dataclasses.replace(r, dataset=dataclasses.replace(r.dataset, layers=layers))
+    labels = (" ".join(tagged(p, "title") for p in PAYLOADS), "B")
+    compare.write_comparison(compare.compare_reports(r, b, labels=labels), out)
+    return {"map": out / "map.html", "report": out / "audit.html", "compare": out / "compare.html"}
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
@@ -191,7 +197,7 @@ _ACTIVE = """(() => ({
     hidden: getComputedStyle(document.body).display}))()"""
 
 
-@pytest.mark.parametrize("kind", ["map", "report"])
+@pytest.mark.parametrize("kind", ["map", "report", "compare"])
 def test_canaries_do_not_run_in_the_browser(browser, hostile, kind):
     with browser.page(1600, 1000) as page:
         rep = browser.load(page, hostile[kind])
@@ -227,11 +233,14 @@ def test_canaries_read_as_text_in_the_map(browser, hostile):
     assert missing == []
 
 
-def test_canaries_read_as_text_in_the_report(browser, hostile):
+@pytest.mark.parametrize(("kind", "slots"), [
+    ("report", ("title", "phrase", "target_title", "unit", "section", "section_key", "section_value", "source",
+                "licence", "layer", "dataset")),
+    ("compare", ("title", "target_title", "layer", "id")),
+])
+def test_canaries_read_as_text_in_the_report(browser, hostile, kind, slots):
     with browser.page(1400, 1000) as page:
-        assert browser.load(page, hostile["report"]).ready
+        assert browser.load(page, hostile[kind]).ready
         body = _norm(browser.evaluate(page, "document.body.innerText"))
-    slots = ("title", "phrase", "target_title", "unit", "section", "section_key", "section_value", "source",
-             "licence", "layer", "dataset")
     missing = [(slot, p) for p in PAYLOADS for slot in slots if _norm(tagged(p, slot)) not in body]
     assert missing == []
