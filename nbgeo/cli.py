@@ -681,7 +681,8 @@ def _site_text(results: list[Any]) -> str:
     lines = []
     for r in results:
         s = r.solution
-        what = (f"best {s.k} new sites" if s.problem == "mclp" else "fewest new sites") + f" ({s.method})"
+        what = (f"best {s.k} new sites" if s.problem == "mclp" else "fewest new sites") + \
+            f" ({s.solver}, {s.status.replace('_', ' ')})"
         lines.append(f"{r.id}: {what}: {len(r.chosen)} new {r.facility_layer} sites; {r.demand_layer} served within "
                      f"{r.distance:,.0f} m {'by road' if r.by == 'road' else 'in a straight line'}: "
                      f"{100 * s.share_before:.1f}% -> {100 * s.share_after:.1f}%  [{r.status}]")

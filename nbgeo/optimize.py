@@ -20,8 +20,9 @@ and ``y_i`` the share of demand point ``i`` served:
 over the demand points no existing facility serves.
 
 Set covering (LSCP, Toregas et al. 1971): the fewest new sites that serve a
-share ``s`` of all demand weight ``W`` (``s = 1``: every demand point that any
-allowed site can reach; the others are reported as uncoverable):
+share ``s`` of all demand weight ``W`` (``s = 1``: every demand point of
+positive weight that any allowed site can reach; the others are reported as
+uncoverable):
 
 .. math::
 
@@ -29,7 +30,10 @@ allowed site can reach; the others are reported as uncoverable):
    y_i \\le \\sum_j a_{ij} x_j
 
 where ``W_0`` is the weight existing facilities serve (with ``s = 1`` this is
-the textbook ``sum_j a_ij x_j >= 1`` for every coverable ``i``).
+the textbook ``sum_j a_ij x_j >= 1`` for every coverable ``i`` with ``w_i > 0``).
+A demand point of weight 0 carries no demand: it counts in no share, so no site
+is ever added for it alone, and a set covering answer that leaves such points
+unserved says so in its note.
 
 Capacity: when a site can serve at most ``c_j`` units of demand weight,
 demand is divisible and assigned in fractions ``f_ij``:
@@ -40,6 +44,18 @@ demand is divisible and assigned in fractions ``f_ij``:
    f_{ij} \\le x_j,\\quad \\text{objective } \\sum_{ij} w_i f_{ij}
 
 Existing facilities take part in that assignment with their own capacity.
+Whatever chose the sites, the demand is then assigned to them by the best
+assignment (a transport LP, :func:`nbgeo._assign.transport`), so no demand is
+stranded that another assignment would serve.
+
+Spacing conflicts: pairs of sites that must not both be chosen add
+``x_a + x_b <= 1``. A full cover may then not exist; the exact solver then
+returns the most weight that can be served, with the fewest sites.
+
+Every answer is checked before it is returned: no conflict, at most ``k``
+sites, the target met (or the shortfall explained), every site serving
+something (a site that adds nothing is dropped), and ``status`` saying what
+is proved (:class:`Solution`).
 
 Solvers
 -------
@@ -53,9 +69,9 @@ Solvers
     (demand, site) pair is touched once in the whole run, and the next site is
     one ``argmax`` (ties go to the lowest index, as in the textbook). The MCLP
     answer is then improved by swaps (:func:`_interchange`, every swap valued
-    at once on sparse matrices) and comes with the online bound
-    ``f(S) + sum of the k largest gains left``, an upper bound on the optimum
-    that can certify it without a MILP. The LSCP answer (every coverable
+    at once on sparse matrices) and comes with the Lagrangian bound
+    (:func:`_mclp_bound`), an upper bound on the optimum that can certify it
+    without a MILP. The LSCP answer (every coverable
     demand point served, no capacity) comes from a Lagrangian heuristic
     (Beasley 1990; Caprara, Fischetti and Toth 1999) after the problem is
     shrunk without changing its optimum (dominated sites and implied demand
@@ -66,16 +82,23 @@ Solvers
     seconds. Its bound is a lower bound on the number of sites, so the answer
     says how far from the fewest it can be, and is certified optimal when it
     meets the bound. On the benchmark's 1,000 × 5,000 instances it finds the
-    MILP's optimum (``make bench``). With conflicts between sites, the greedy
-    answer drops sites made redundant by later ones, then tries to serve
-    everything with one site fewer, again and again (:func:`_shrink_cover`).
-    Partial (``share < 1``) and capacitated LSCP keep the greedy's answer.
+    MILP's optimum (``make bench``). With conflicts between sites, a greedy
+    with look-ahead and repair (:func:`nbgeo._spacing.cover_with_conflicts`)
+    builds the cover, which then drops sites made redundant and tries to
+    serve everything with one site fewer, again and again
+    (:func:`_shrink_cover`); when it finds no cover, the note says whether
+    that is proved. With capacity, sites are added after the greedy while
+    the best assignment falls short (:func:`nbgeo._assign.augment`), then
+    pruned. Partial (``share < 1``) LSCP keeps the greedy's answer.
 ``"milp"``
-    The exact model above, solved by HiGHS (``highspy``) after merging demand
-    points that the same sites reach (their weights add up). If a time limit
-    stops it before it beats the greedy answer, the greedy answer is kept and
-    the note says so. For small and medium instances, and to measure the
-    greedy's gap (``make bench``).
+    The exact model above, solved by HiGHS (through
+    :func:`scipy.optimize.milp`) after merging demand points that the same
+    sites reach (their weights add up). If a time limit stops it, its best
+    answer is checked and compared with the best heuristic answer (the
+    Lagrangian heuristic for set covering, the greedy with swaps for maximal
+    covering): the better valid one is returned, and :attr:`Solution.solver`
+    and the note say whose it is. For small and medium instances, and to
+    measure the heuristics' gap (``make bench``).
 
 Examples
 --------
@@ -108,6 +131,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from scipy import sparse
 
+from ._assign import augment, concat_ranges, merge_rows, prune, transport
+from ._highs import MilpAnswer, solve_milp
+from ._spacing import cover_with_conflicts
 from .errors import InputError, LimitError
 from .filters import filter_mask, year_mask
 
@@ -297,21 +323,11 @@ class CoverageMatrix:
         """The matrix restricted to ``sites`` (in that order)."""
         chosen = np.asarray(sites, dtype=np.int64)
         starts, ends = self.indptr[chosen], self.indptr[chosen + 1]
-        take = _ranges(starts, ends)
+        take = concat_ranges(starts, ends)
         indptr = np.zeros(chosen.size + 1, dtype=np.int64)
         np.cumsum(ends - starts, out=indptr[1:])
         return CoverageMatrix(indptr=indptr, indices=self.indices[take], distance=self.distance[take],
                               n_demand=self.n_demand, radius=self.radius, by=self.by)
-
-
-def _ranges(starts: NDArray[np.int64], ends: NDArray[np.int64]) -> NDArray[np.int64]:
-    """The concatenation of ``range(s, e)`` for every pair, without a Python loop."""
-    lengths = ends - starts
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
-    return np.arange(total, dtype=np.int64) + offsets
 
 
 def _metric_crs(like: Any) -> Any:
@@ -468,13 +484,19 @@ class Solution:
     problem
         ``"mclp"`` (maximal covering) or ``"lscp"`` (set covering).
     method
-        ``"greedy"`` or ``"milp"``.
+        ``"greedy"`` (heuristics only) or ``"milp"`` (the exact solver was run).
+    solver
+        Whose answer this is: ``"highs"`` (the exact solver), ``"lagrangian"``
+        (the set covering heuristic), ``"greedy"`` or ``"greedy+swaps"`` (the
+        greedy improved by swaps). When the exact solver was run but another
+        answer is returned, :attr:`note` says why.
     sites
         Indices of the chosen sites, in the order the greedy adds them (for an
-        exact answer, the greedy order among the chosen sites).
+        exact answer, the greedy order among the chosen sites). Every site
+        serves something the others do not: a site that adds nothing is dropped.
     gains
-        Demand weight each chosen site adds, in that order; with capacity, the
-        weight assigned to it in the final assignment.
+        Demand weight each chosen site adds, in that order (each > 0); with
+        capacity, the weight assigned to it in the final assignment.
     weights
         Demand weight of every demand point.
     served_before, served
@@ -486,11 +508,16 @@ class Solution:
         Weight the new sites add: ``weights @ (served - served_before)``.
     bound
         For MCLP, an upper bound on the best ``objective`` with ``k`` sites
-        (the MILP's dual bound, or the greedy's online bound; None with
-        capacity); for LSCP, a lower bound on the number of sites (the MILP's,
-        or the Lagrangian heuristic's rounded up; None for the other greedy answers).
+        (the MILP's dual bound or the Lagrangian one, the smaller; None for a
+        greedy answer with capacity); for LSCP, a lower bound on the number of
+        sites (the MILP's, or the Lagrangian heuristic's rounded up; None for
+        the other greedy answers). When no answer can meet the target, the
+        bound is on the sites that serve the most that can be.
     status
-        ``"optimal"``, ``"time_limit"`` (best found in the time allowed) or ``"heuristic"``.
+        ``"optimal"`` (proved: the answer meets its bound), ``"within_gap"``
+        (the exact solver stopped within ``mip_gap`` of its bound),
+        ``"time_limit"`` (the exact solver stopped at its time limit; the best
+        answer known is returned) or ``"heuristic"`` (no proof either way).
     target
         LSCP: the weight the sites had to serve in total; MCLP: None.
     runtime_s
@@ -501,6 +528,7 @@ class Solution:
 
     problem: str
     method: str
+    solver: str
     sites: NDArray[np.int64]
     gains: NDArray[np.float64]
     weights: NDArray[np.float64]
@@ -555,10 +583,10 @@ class Solution:
 
     @property
     def met(self) -> bool:
-        """LSCP: whether the target weight is served; MCLP: whether every coverable demand point is."""
+        """LSCP: whether the target weight is served; MCLP: whether every coverable demand point of weight > 0 is."""
         if self.target is not None:
             return self.weight_after >= self.target - _EPS * max(1.0, self.target)
-        return bool(np.all(self.served[self.coverable] >= 1 - 1e-9))
+        return bool(np.all(self.served[self.coverable & (self.weights > 0)] >= 1 - 1e-9))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -707,6 +735,7 @@ def _greedy(
     by_demand = mat.by_demand()
     d_ptr, d_sites = by_demand.indptr.astype(np.int64), by_demand.indices
     cap = inst.capacity
+    alternatives = np.diff(d_ptr)  # how many sites reach each demand point
     reach = mat.by_site() @ residual  # unserved weight within reach of each site
     if allowed is not None:
         blocked = np.ones(n, dtype=bool)
@@ -729,8 +758,9 @@ def _greedy(
             rows = rows[residual[rows] > 0]
             taken = residual[rows].copy()
         else:
-            # Serve the nearest unserved demand first, up to the site's capacity.
-            order = np.argsort(mat.distances(j), kind="stable")
+            # Up to the site's capacity, serve first the demand that the fewest other sites reach (ties: the
+            # nearest), so as to strand little; the final assignment is the best one anyway (_finish).
+            order = np.lexsort((mat.distances(j), alternatives[rows]))
             rows = rows[order]
             before = np.cumsum(residual[rows]) - residual[rows]
             taken = np.clip(cap[j] - before, 0.0, residual[rows])
@@ -740,7 +770,7 @@ def _greedy(
         if cap is None:
             residual[rows] = 0.0  # exactly, whatever the rounding
         # Every site reaching these demand points loses what they no longer need.
-        spans = _ranges(d_ptr[rows], d_ptr[rows + 1])
+        spans = concat_ranges(d_ptr[rows], d_ptr[rows + 1])
         np.subtract.at(reach, d_sites[spans], np.repeat(taken, np.diff(d_ptr)[rows]))
         gain_j = float(taken.sum())
         chosen.append(j)
@@ -852,17 +882,57 @@ def _shrink_cover(inst: _Instance, chosen: list[int], need: NDArray[np.bool_], *
     return current, saved
 
 
-def _online_bound(inst: _Instance, residual: NDArray[np.float64], objective: float, k: int,
-                  chosen: list[int]) -> float:
-    """``f(S) + sum of the k largest marginal gains left``: an upper bound on the MCLP optimum (submodularity)."""
-    gain = inst.matrix.by_site() @ residual
-    gain[np.asarray(chosen, dtype=np.int64)] = 0.0
+def _mclp_bound(inst: _Instance, chosen: list[int], k: int, objective: float, *, steps: int = 300,
+                deadline: float = math.inf) -> float:
+    """An upper bound on the weight ``k`` new sites can add: the Lagrangian relaxation of MCLP, minimised.
+
+    With ``r_i`` the unserved weight of demand point ``i`` and multipliers
+    ``0 <= l_i <= r_i`` on the constraints ``y_i <= sum_j a_ij x_j``:
+
+    .. math::
+
+       L(l) = \\sum_i (r_i - l_i) + \\text{the } k \\text{ largest of } c_j = \\sum_i a_{ij} l_i
+
+    is at least the optimum for every ``l`` (and its minimum is the LP
+    relaxation's value). It starts from ``l_i = 0`` on the points ``chosen``
+    serves and ``r_i`` elsewhere, where it equals the greedy's online bound
+    ``f(S) + the k largest gains left``, and goes down by subgradient steps
+    ``l -= t g``, ``g_i`` = (top-``k`` sites covering ``i``) - 1, with Polyak's
+    step ``t = theta (L - objective) / |g|^2`` (theta halves after 20 steps
+    without progress), for ``steps`` steps at most. Spacing conflicts and
+    capacity are relaxed, so the bound holds with them too.
+    """
     if k <= 0:
         return objective
-    if k >= gain.size:
-        return objective + float(gain.sum())
-    top = np.partition(gain, gain.size - k)[gain.size - k:]
-    return objective + float(top.sum())
+    at, a = inst.matrix.by_site(), inst.matrix.by_demand()
+    n = inst.matrix.n_sites
+    r = inst.weights * (1.0 - inst.served_before) * (np.diff(a.indptr) > 0)
+    if k >= n:  # every site: all the weight any site reaches
+        return float(r.sum())
+    lam = np.where(inst.matrix.covered(np.asarray(chosen, dtype=np.int64)), 0.0, r)
+    tol = _EPS * max(1.0, float(r.sum()))
+    best, theta, stale = math.inf, 2.0, 0
+    for _ in range(steps):
+        c = at @ lam
+        top = np.argpartition(c, n - k)[n - k:]
+        value = float(r.sum() - lam.sum() + c[top].sum())
+        if value < best - tol:
+            best, stale = value, 0
+        else:
+            stale += 1
+            if stale >= 20:
+                theta, stale = theta / 2, 0
+        if best - objective <= tol or time.perf_counter() > deadline:
+            break
+        x = np.zeros(n)
+        x[top] = 1.0
+        g = a @ x - 1.0
+        g[((lam <= 0) & (g > 0)) | ((lam >= r) & (g < 0))] = 0.0  # steps that the box [0, r] would undo
+        norm = float(np.einsum("i,i", g, g))
+        if norm == 0:
+            break
+        lam = np.clip(lam - theta * (value - objective) / norm * g, 0.0, r)
+    return max(best, objective)
 
 
 def _drop_redundant(inst: _Instance, chosen: list[int], gains: list[float], need_mask: NDArray[np.bool_]
@@ -923,7 +993,7 @@ class _Cover:
     def rows_of(self, cols: NDArray[np.int64]) -> NDArray[np.int32]:
         """The rows of the given columns, concatenated."""
         ptr = self.at.indptr
-        return self.at.indices[_ranges(ptr[cols].astype(np.int64), ptr[cols + 1].astype(np.int64))]
+        return self.at.indices[concat_ranges(ptr[cols].astype(np.int64), ptr[cols + 1].astype(np.int64))]
 
     def count(self, x: NDArray[np.bool_]) -> NDArray[np.float64]:
         """How many columns of ``x`` cover each row."""
@@ -952,7 +1022,7 @@ def _cover_greedy(cov: _Cover, u: NDArray[np.float64], start: NDArray[np.bool_]
     rows = np.flatnonzero(cov.count(x) == 0)
     ptr = cov.a.indptr.astype(np.int64)
     lens = ptr[rows + 1] - ptr[rows]
-    cols = cov.a.indices[_ranges(ptr[rows], ptr[rows + 1])].astype(np.int64)
+    cols = cov.a.indices[concat_ranges(ptr[rows], ptr[rows + 1])].astype(np.int64)
     many = np.bincount(cols, minlength=n).astype(np.float64)
     cost = 1.0 - np.bincount(cols, weights=np.repeat(u[rows], lens), minlength=n)
     work = 0
@@ -1350,7 +1420,7 @@ def _set_cover_lagrangian(inst: _Instance, need: NDArray[np.bool_], *, time_budg
     deadline = time.perf_counter() + time_budget
     a = inst.matrix.by_demand()
     rows = np.flatnonzero(need & (np.diff(a.indptr) > 0))
-    reps, _, _ = _merge_rows(a, np.ones(a.shape[0]), rows)
+    reps, _, _ = merge_rows(a, np.ones(a.shape[0]), rows)
     sub = a[reps]
     left, cols, forced = _reduce_cover(sub)
     stats: dict[str, Any] = {"demand_groups": int(reps.size), "forced": int(forced.size),
@@ -1379,185 +1449,16 @@ def _set_cover_lagrangian(inst: _Instance, need: NDArray[np.bool_], *, time_budg
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _highs() -> Any:
-    """A silent HiGHS instance.
-
-    ``highspy.Highs()`` prints its banner to stdout while it is constructed,
-    before any option can be set (ERGO-Code/HiGHS#2749); the binding class
-    underneath does not, so use it when present.
-    """
-    try:
-        import highspy
-    except ImportError as exc:  # pragma: no cover - highspy is a required dependency
-        msg = "the exact solver needs highspy (pip install highspy)"
-        raise InputError(msg, code="E-OPT-SOLVER") from exc
-    raw = getattr(getattr(highspy, "_core", None), "_Highs", None)
-    h = raw() if raw is not None else highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    return h
-
-
-@dataclass
-class _MilpAnswer:
-    x: NDArray[np.float64]
-    objective: float
-    bound: float | None
-    status: str
-    runtime_s: float
-
-
-def _solve_highs(
-    cost: NDArray[np.float64],
-    lower: NDArray[np.float64],
-    upper: NDArray[np.float64],
-    integer: NDArray[np.bool_],
-    a: sparse.csr_array,
-    row_lower: NDArray[np.float64],
-    row_upper: NDArray[np.float64],
-    *,
-    maximise: bool,
-    time_limit: float | None,
-    mip_gap: float,
-    threads: int | None = None,
-) -> _MilpAnswer:
-    import highspy
-
-    inf = highspy.kHighsInf
-    if len(cost) == 0 or a.shape[0] == 0:
-        # Nothing to decide (all demand served already): every variable at its lower bound is optimal, as
-        # long as no cost pulls the other way, which holds for these models (minimise >= 0 or maximise 0).
-        x = np.asarray(lower, dtype=np.float64).copy()
-        value = float(cost @ x) if len(cost) else 0.0
-        return _MilpAnswer(x, value, value, "optimal", 0.0)
-    h = _highs()
-    if time_limit is not None:
-        h.setOptionValue("time_limit", float(time_limit))
-    h.setOptionValue("mip_rel_gap", float(mip_gap))
-    if threads is not None:
-        h.setOptionValue("threads", int(threads))
-    a = a.tocsr()
-    a.sort_indices()
-    n_col, n_row = len(cost), a.shape[0]
-    status = h.passModel(
-        n_col, n_row, int(a.nnz), 2, -1 if maximise else 1, 0.0,
-        np.ascontiguousarray(cost, dtype=np.float64),
-        np.ascontiguousarray(lower, dtype=np.float64),
-        np.ascontiguousarray(np.where(np.isinf(upper), inf, upper), dtype=np.float64),
-        np.ascontiguousarray(np.where(np.isinf(row_lower), -inf, row_lower), dtype=np.float64),
-        np.ascontiguousarray(np.where(np.isinf(row_upper), inf, row_upper), dtype=np.float64),
-        a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data.astype(np.float64),
-        integer.astype(np.int32),
-    )
-    if status != highspy.HighsStatus.kOk:
-        msg = f"HiGHS refused the model ({status})"
-        raise InputError(msg, code="E-OPT-SOLVER")
-    started = time.perf_counter()
-    h.run()
-    runtime = time.perf_counter() - started
-    model_status = h.getModelStatus()
-    info = h.getInfo()
-    name = h.modelStatusToString(model_status)
-    if model_status == highspy.HighsModelStatus.kOptimal:
-        status_text = "optimal"
-    elif model_status == highspy.HighsModelStatus.kTimeLimit:
-        status_text = "time_limit"
-    else:
-        msg = f"HiGHS ended with status {name!r}"
-        raise InputError(msg + " (hint: report this model to the nbgeo authors)", code="E-OPT-SOLVER")
-    sol = np.asarray(h.getSolution().col_value, dtype=np.float64)
-    if sol.size != n_col:
-        msg = f"HiGHS found no solution within the time limit ({name})"
-        raise InputError(msg + " (hint: raise the time limit or use the greedy solver)", code="E-OPT-TIMEOUT")
-    value = float(cost @ sol)  # the objective of the solution returned, not of anything else
-    bound = float(info.mip_dual_bound) if integer.any() else value
-    if status_text == "optimal" and mip_gap == 0:
-        bound = value  # proved optimal: the best bound is the optimum
-    return _MilpAnswer(sol, value, bound if math.isfinite(bound) else None, status_text, runtime)
-
-
-def _merge_rows(a: sparse.csr_array, weights: NDArray[np.float64], rows: NDArray[np.int64]
-                ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
-    """Group the demand ``rows`` that exactly the same sites reach.
-
-    Returns the representative row of each group, each row's group number
-    (aligned with ``rows``) and the summed weight of each group. Rows are
-    fingerprinted by two independent random 64-bit sums over their site sets,
-    then every row is compared with its group's representative exactly; a
-    (vanishingly unlikely) collision only means that row stays on its own.
-    """
-    if rows.size == 0:
-        return rows, np.zeros(0, dtype=np.int64), np.zeros(0)
-    sub = a[rows]
-    sub.sort_indices()
-    rng = np.random.default_rng(20251)
-    keys = rng.integers(0, np.iinfo(np.uint64).max, size=(2, a.shape[1]), dtype=np.uint64, endpoint=True)
-    lengths = np.diff(sub.indptr)
-    seg = np.repeat(np.arange(rows.size), lengths)
-    h1 = np.zeros(rows.size, dtype=np.uint64)
-    h2 = np.zeros(rows.size, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        np.add.at(h1, seg, keys[0][sub.indices])
-        np.add.at(h2, seg, keys[1][sub.indices])
-    order = np.lexsort((h2, h1, lengths))
-    key_sorted = np.stack((lengths[order].astype(np.uint64), h1[order], h2[order]))
-    new_group = np.ones(rows.size, dtype=bool)
-    new_group[1:] = (key_sorted[:, 1:] != key_sorted[:, :-1]).any(axis=0)
-    group_sorted = np.cumsum(new_group) - 1
-    group = np.empty(rows.size, dtype=np.int64)
-    group[order] = group_sorted
-    rep = order[new_group]  # position in `rows` of each group's first member
-    # Exact check: every member's site list equals its representative's.
-    member_rep = rep[group]
-    s1, e1 = sub.indptr[:-1], sub.indptr[1:]
-    same_len = lengths == lengths[member_rep]
-    idx_a = sub.indices[_ranges(s1.astype(np.int64), e1.astype(np.int64))]
-    idx_b = sub.indices[_ranges(s1[member_rep].astype(np.int64), (s1[member_rep] + lengths).astype(np.int64))]
-    diff = np.zeros(rows.size, dtype=bool)
-    if same_len.all() and idx_a.size:
-        mismatch = idx_a != idx_b
-        np.logical_or.at(diff, seg, mismatch)
-    else:
-        diff = ~same_len
-    if diff.any():  # split any collided rows into groups of their own
-        extra = np.flatnonzero(diff)
-        group[extra] = len(rep) + np.arange(extra.size)
-        rep = np.concatenate((rep, extra))
-    group_weight = np.bincount(group, weights=weights[rows], minlength=len(rep))
-    return rows[rep], group, group_weight
-
-
 def _assign_exact(matrix: CoverageMatrix, weights: NDArray[np.float64], capacity: NDArray[np.float64],
                   sites: NDArray[np.int64] | None = None) -> tuple[NDArray[Any], NDArray[Any]]:
-    """Serve the most weight from the given (open) sites under their capacities: a transport LP.
+    """Serve the most weight from the given (open) sites under their capacities (:func:`nbgeo._assign.transport`).
 
     Returns the share of each demand point served and the load of each open site.
     """
     sub = matrix if sites is None else matrix.subset(sites)
     cap = capacity if sites is None else capacity[sites]
-    served: NDArray[Any] = np.zeros(matrix.n_demand)
-    load: NDArray[Any] = np.zeros(sub.n_sites)
-    a = sub.by_demand()
-    rows = np.flatnonzero((np.diff(a.indptr) > 0) & (weights > 0))
-    if rows.size == 0:
-        return served, load
-    reps, group, gw = _merge_rows(a, weights, rows)
-    ga = a[reps].tocoo()
-    pair_group, pair_site = ga.row.astype(np.int64), ga.col.astype(np.int64)
-    n_pairs, n_groups = pair_group.size, reps.size
-    # Rows: one per group (sum of shares <= 1), one per site (served weight <= capacity).
-    cons = sparse.csr_array(
-        (np.concatenate((np.ones(n_pairs), gw[pair_group])),
-         (np.concatenate((pair_group, n_groups + pair_site)), np.tile(np.arange(n_pairs), 2))),
-        shape=(n_groups + sub.n_sites, n_pairs),
-    )
-    row_upper = np.concatenate((np.ones(n_groups), cap))
-    ans = _solve_highs(gw[pair_group], np.zeros(n_pairs), np.ones(n_pairs), np.zeros(n_pairs, dtype=bool), cons,
-                       np.full(cons.shape[0], -np.inf), row_upper, maximise=True, time_limit=None, mip_gap=0.0)
-    f = np.clip(ans.x, 0.0, 1.0)
-    share = np.minimum(np.bincount(pair_group, weights=f, minlength=n_groups), 1.0)
-    served[rows] = share[group]
-    load = np.bincount(pair_site, weights=f * gw[pair_group], minlength=sub.n_sites)
-    return served, load
+    t = transport(sub.by_demand(), weights, cap)
+    return t.served, t.load
 
 
 def _hstack(a: CoverageMatrix, b: CoverageMatrix) -> CoverageMatrix:
@@ -1566,6 +1467,22 @@ def _hstack(a: CoverageMatrix, b: CoverageMatrix) -> CoverageMatrix:
     return CoverageMatrix(indptr=indptr, indices=np.concatenate((a.indices, b.indices)),
                           distance=np.concatenate((a.distance, b.distance)), n_demand=a.n_demand, radius=a.radius,
                           by=a.by)
+
+
+@dataclass(frozen=True, eq=False)
+class _Exact:
+    """What the exact model found: the chosen sites (None without a solution), a bound, HiGHS's status."""
+
+    chosen: list[int] | None
+    bound: float | None
+    status: str
+    runtime_s: float
+    stats: dict[str, Any]
+
+    @classmethod
+    def of(cls, ans: MilpAnswer, n: int, bound: float | None, stats: dict[str, Any]) -> _Exact:
+        chosen = None if ans.x is None else np.flatnonzero(ans.x[:n] > 0.5).tolist()
+        return cls(chosen, bound, ans.status, ans.runtime_s, stats)
 
 
 def _with_conflicts(inst: _Instance, cons: sparse.csr_array, row_lower: NDArray[np.float64],
@@ -1590,11 +1507,10 @@ def _milp(
     target: float | None,
     time_limit: float | None,
     mip_gap: float,
-) -> tuple[list[int], float | None, str, float, dict[str, Any]]:
+) -> _Exact:
     """Solve MCLP (at most ``k`` sites) or LSCP (serve ``target`` weight in all) exactly.
 
-    Returns the chosen sites, the bound (MCLP: on the weight the new sites
-    add; LSCP: on the number of sites), the status, the runtime and the model's size.
+    The bound is, for MCLP, on the weight the new sites add; for LSCP, on the number of sites.
     """
     if inst.capacitated:
         return _milp_capacitated(inst, problem=problem, k=k, target=target, time_limit=time_limit,
@@ -1604,7 +1520,7 @@ def _milp(
     residual = inst.weights * (1.0 - inst.served_before)
     a = mat.by_demand()
     rows = np.flatnonzero((residual > 0) & (np.diff(a.indptr) > 0))
-    reps, _, gw = _merge_rows(a, residual, rows)
+    reps, _, gw = merge_rows(a, residual, rows)
     sub = a[reps].tocoo()
     g, s = sub.row.astype(np.int64), sub.col.astype(np.int64)
     n_groups = reps.size
@@ -1632,7 +1548,8 @@ def _milp(
             r_parts.append(np.full(n_groups, n_groups))
             c_parts.append(n + np.arange(n_groups))
             d_parts.append(gw)
-            last = (float(need or 0.0), np.inf)
+            want = float(need or 0.0)
+            last = (want - _EPS * max(1.0, want), np.inf)  # a hair below: the target may be exactly the most
             cost = np.concatenate((np.ones(n), np.zeros(n_groups)))
         cons = sparse.csr_array((np.concatenate(d_parts), (np.concatenate(r_parts), np.concatenate(c_parts))),
                                 shape=(n_groups + 1, n_col))
@@ -1641,12 +1558,11 @@ def _milp(
         row_lower = np.concatenate((np.full(n_groups, -np.inf), [last[0]]))
         row_upper = np.concatenate((np.zeros(n_groups), [last[1]]))
     cons, row_lower, row_upper = _with_conflicts(inst, cons, row_lower, row_upper)
-    ans = _solve_highs(cost, np.zeros(len(cost)), upper, integer, cons, row_lower, row_upper,
-                       maximise=problem == "mclp", time_limit=time_limit, mip_gap=mip_gap)
-    chosen = np.flatnonzero(ans.x[:n] > 0.5).tolist()
+    ans = solve_milp(cost, np.zeros(len(cost)), upper, integer, cons, row_lower, row_upper,
+                     maximise=problem == "mclp", time_limit=time_limit, mip_gap=mip_gap)
     stats = {"demand_groups": int(n_groups), "demand_rows": int(rows.size), "variables": len(cost),
              "constraints": int(cons.shape[0]), "nonzeros": int(cons.nnz)}
-    return chosen, ans.bound, ans.status, ans.runtime_s, stats
+    return _Exact.of(ans, n, ans.bound, stats)
 
 
 def _milp_capacitated(
@@ -1657,7 +1573,7 @@ def _milp_capacitated(
     target: float | None,
     time_limit: float | None,
     mip_gap: float,
-) -> tuple[list[int], float | None, str, float, dict[str, Any]]:
+) -> _Exact:
     """The capacitated model: existing facilities keep their capacity and may be reassigned."""
     mat, ex = inst.matrix, inst.existing
     assert inst.capacity is not None
@@ -1667,7 +1583,7 @@ def _milp_capacitated(
     a = both.by_demand()
     w = inst.weights
     rows = np.flatnonzero((w > 0) & (np.diff(a.indptr) > 0))
-    reps, _, gw = _merge_rows(a, w, rows)
+    reps, _, gw = merge_rows(a, w, rows)
     sub = a[reps].tocoo()
     g, s = sub.row.astype(np.int64), sub.col.astype(np.int64)
     n_groups, n_pairs = reps.size, g.size
@@ -1694,7 +1610,8 @@ def _milp_capacitated(
         r_parts.append(np.full(n_pairs, last))
         c_parts.append(pair_col)
         d_parts.append(gw[g])
-        last_bounds = (float(target or 0.0), np.inf)
+        want = float(target or 0.0)
+        last_bounds = (want - _EPS * max(1.0, want), np.inf)
         cost = np.concatenate((np.ones(n), np.zeros(n_pairs)))
     n_col = n + n_pairs
     cons = sparse.csr_array((np.concatenate(d_parts), (np.concatenate(r_parts), np.concatenate(c_parts))),
@@ -1703,15 +1620,14 @@ def _milp_capacitated(
     row_upper = np.concatenate((np.ones(n_groups), np.zeros(n), caps[n:], np.zeros(n_link), [last_bounds[1]]))
     integer = np.concatenate((np.ones(n, dtype=bool), np.zeros(n_pairs, dtype=bool)))
     cons, row_lower, row_upper = _with_conflicts(inst, cons, row_lower, row_upper)
-    ans = _solve_highs(cost, np.zeros(n_col), np.ones(n_col), integer, cons, row_lower, row_upper,
-                       maximise=problem == "mclp", time_limit=time_limit, mip_gap=mip_gap)
-    chosen = np.flatnonzero(ans.x[:n] > 0.5).tolist()
+    ans = solve_milp(cost, np.zeros(n_col), np.ones(n_col), integer, cons, row_lower, row_upper,
+                     maximise=problem == "mclp", time_limit=time_limit, mip_gap=mip_gap)
     bound = ans.bound
     if bound is not None and problem == "mclp":
         bound -= float(w @ inst.served_before)  # the model counts what existing facilities serve too
     stats = {"demand_groups": int(n_groups), "demand_rows": int(rows.size), "variables": n_col,
              "constraints": int(cons.shape[0]), "nonzeros": int(cons.nnz)}
-    return chosen, bound, ans.status, ans.runtime_s, stats
+    return _Exact.of(ans, n, bound, stats)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -1720,7 +1636,7 @@ def _milp_capacitated(
 
 
 def _served_weight(inst: _Instance, sites: list[int]) -> float:
-    """Weight served by existing facilities and ``sites`` together, without capacity (else the greedy order's)."""
+    """Weight served by existing facilities and ``sites`` together (with capacity, by the best assignment)."""
     if inst.capacitated:
         both, caps = inst.with_existing(np.asarray(sites, dtype=np.int64))
         return float(inst.weights @ _assign_exact(both, inst.weights, caps)[0])
@@ -1737,49 +1653,131 @@ def _use_milp(method: str, inst: _Instance) -> bool:
     return method == "milp" or (method == "auto" and inst.matrix.nnz <= AUTO_MILP_MAX_PAIRS)
 
 
+def _tol(inst: _Instance) -> float:
+    """Rounding allowance on sums of demand weight."""
+    return _EPS * max(1.0, float(inst.weights.sum()))
+
+
+def _allowed_with(inst: _Instance, chosen: list[int]) -> NDArray[np.bool_]:
+    """Sites that may still join ``chosen``: not chosen, and in conflict with none of them."""
+    free = np.ones(inst.matrix.n_sites, dtype=bool)
+    idx = np.asarray(chosen, dtype=np.int64)
+    free[idx] = False
+    if inst.conflicts is not None and idx.size:
+        free[inst.conflicts[idx].indices] = False
+    return free
+
+
+def _invalid(inst: _Instance, chosen: list[int], *, k: int | None, need: float | None) -> str:
+    """What makes ``chosen`` an invalid answer ('' when it is valid): too many sites, a conflict, too little served."""
+    idx = np.asarray(chosen, dtype=np.int64)
+    if np.unique(idx).size != idx.size:
+        return "names a site twice"
+    if k is not None and idx.size > k:
+        return f"has {idx.size} sites, more than {k}"
+    if inst.conflicts is not None and idx.size and bool(inst.conflicts[idx][:, idx].nnz):
+        return "chooses two sites that must not both be chosen"
+    if need is not None and _served_weight(inst, chosen) < need - _tol(inst):
+        return "is not a cover (it serves less than the target)"
+    return ""
+
+
+def _matrices(inst: _Instance) -> tuple[sparse.csc_array, NDArray[np.float64], sparse.csc_array | None,
+                                        NDArray[np.float64] | None]:
+    """Demand × candidates and demand × existing facilities as 0/1 CSC, with their capacities (for :mod:`_assign`)."""
+    assert inst.capacity is not None
+    cand = sparse.csc_array(inst.matrix.by_site().T)
+    fixed = None
+    if inst.existing is not None and inst.existing.n_sites:
+        fixed = sparse.csc_array(inst.existing.by_site().T)
+    return cand, inst.capacity, fixed, inst.existing_capacity
+
+
+def _top_up(inst: _Instance, chosen: list[int], k: int) -> tuple[list[int], int]:
+    """Add sites to an MCLP answer of fewer than ``k`` while one still serves more; returns the sites and how many.
+
+    Without capacity, by the greedy; with capacity, by :func:`nbgeo._assign.augment`
+    (the best assignment, so that a site that serves nothing more is proved to).
+    """
+    if len(chosen) >= k:
+        return chosen, 0
+    if not inst.capacitated:
+        residual = inst.weights * (1.0 - inst.served_before)
+        residual[inst.matrix.covered(np.asarray(chosen, dtype=np.int64))] = 0.0
+        more, _, _ = _greedy(inst, residual, k=k - len(chosen), need=None,
+                             allowed=np.flatnonzero(_allowed_with(inst, chosen)))
+        return list(chosen) + more, len(more)
+    cand, cap, fixed, fcap = _matrices(inst)
+    aug = augment(cand, cap, fixed, fcap, inst.weights, list(chosen), allowed=np.ones(inst.matrix.n_sites, dtype=bool),
+                  conflicts=inst.conflicts, k=k, need=None)
+    return aug.chosen, aug.added
+
+
 def _finish(
     inst: _Instance,
     *,
     problem: str,
     method: str,
+    solver: str,
     chosen: list[int],
-    gains: list[float] | None,
     bound: float | None,
     status: str,
     runtime: float,
     target: float | None,
     k: int | None,
-    note: str,
+    notes: list[str],
     stats: dict[str, Any],
+    goal: float | None = None,
 ) -> Solution:
-    """Evaluate the chosen sites exactly and package the answer."""
+    """Evaluate the chosen sites exactly, drop those that serve nothing, and package the answer."""
     sites = np.asarray(chosen, dtype=np.int64)
     w = inst.weights
+    tol = _tol(inst)
     if not inst.capacitated:
         served = np.maximum(inst.served_before, inst.matrix.covered(sites).astype(np.float64))
-        if gains is None:
-            # The greedy order among the chosen sites, with each one's marginal gain.
-            residual = w * (1.0 - inst.served_before)
-            order, order_gains, _ = _greedy(inst, residual, k=None, need=None, allowed=sites)
-            rest = [j for j in chosen if j not in set(order)]
-            sites = np.asarray(order + rest, dtype=np.int64)
-            gains = order_gains + [0.0] * len(rest)
+        # The greedy order among the chosen sites, with each one's marginal gain; sites it never takes add
+        # nothing that the others do not serve, together: they are dropped.
+        residual = w * (1.0 - inst.served_before)
+        order, order_gains, _ = _greedy(inst, residual, k=None, need=None, allowed=sites)
+        dropped = sites.size - len(order)
+        sites, gains = np.asarray(order, dtype=np.int64), np.asarray(order_gains, dtype=np.float64)
     else:
         both, caps = inst.with_existing(sites)
         served, load = _assign_exact(both, w, caps)
         served = np.maximum(served, 0.0)
-        gains = load[: sites.size].tolist()
         if served @ w < inst.served_before @ w:  # an LP tolerance: never report less than before
             served = np.maximum(served, inst.served_before)
+        used = load[: sites.size] > tol  # the best assignment leaves these idle: they serve nothing
+        dropped = int((~used).sum())
+        sites, gains = sites[used], load[: used.size][used]
+    if dropped:
+        stats["sites_dropped"] = dropped
+        log.info("%d chosen site(s) served nothing the others do not and were dropped", dropped)
     objective = float(w @ served - w @ inst.served_before)
-    if problem == "mclp" and bound is not None and status == "heuristic" and bound - objective <= _EPS * max(1, bound):
-        status = "optimal"  # the online bound certifies the greedy answer
-    if problem == "lscp" and bound is not None and status == "heuristic" and sites.size <= math.ceil(bound - 1e-6):
-        status = "optimal"  # the Lagrangian bound certifies the heuristic's answer
-    return Solution(problem=problem, method=method, sites=sites, gains=np.asarray(gains, dtype=np.float64),
-                    weights=w, served_before=inst.served_before, served=served, coverable=inst.coverable,
-                    objective=objective, bound=bound, status=status, runtime_s=runtime, target=target, k=k,
-                    note=note, stats=stats)
+    if problem == "mclp":
+        if bound is not None and status != "optimal" and bound - objective <= _EPS * max(1.0, bound):
+            status = "optimal"  # the bound certifies the answer
+        if k is not None and sites.size < k:
+            rules = " that the spacing rules allow" if inst.conflicts is not None else ""
+            notes = [f"only {sites.size} site(s) serve more demand; no further site{rules} would serve anything "
+                     "that is not already served", *notes]
+    else:
+        # The bound is on the sites that serve `goal` (the target, or what is left of it when not all of it
+        # can be served); it certifies an answer that serves that much.
+        met = goal is None or float(w @ served) >= goal - tol
+        if bound is not None and status != "optimal" and met and sites.size <= math.ceil(bound - 1e-6):
+            status = "optimal"  # the bound certifies the answer
+        zero = (w == 0) & inst.coverable
+        if zero.any():
+            left = int((zero & (served < 1 - 1e-9)).sum())
+            stats["zero_weight_points"] = int(zero.sum())
+            if left:
+                notes = [*notes, f"{left} of the {int(zero.sum())} reachable demand point(s) of weight 0 are left "
+                         "unserved: they carry no demand, so no site is added for them"]
+    return Solution(problem=problem, method=method, solver=solver, sites=sites, gains=gains, weights=w,
+                    served_before=inst.served_before, served=served, coverable=inst.coverable, objective=objective,
+                    bound=bound, status=status, runtime_s=runtime, target=target, k=k,
+                    note="; ".join(n for n in notes if n), stats=stats)
 
 
 def maximal_covering(
@@ -1824,11 +1822,14 @@ def maximal_covering(
         After the greedy, swap a chosen site for another while that serves more
         (without capacity; see :func:`_interchange`).
     max_swaps, swap_time
-        Limits of that improvement: number of swaps and seconds.
+        Limits of that improvement: number of swaps and seconds (``swap_time``
+        also bounds the search for the Lagrangian bound, :func:`_mclp_bound`).
     time_limit
-        Seconds the exact solver may take; then it returns its best answer with status ``"time_limit"``.
+        Seconds the exact solver may take; then the better of its best answer
+        and the heuristic's is returned, with status ``"time_limit"``.
     mip_gap
-        Relative optimality gap at which the exact solver may stop (0: prove optimality).
+        Relative optimality gap at which the exact solver may stop (0: prove
+        optimality); such an answer has status ``"within_gap"`` unless the gap closed.
 
     Returns
     -------
@@ -1859,43 +1860,157 @@ def maximal_covering(
     inst = _prepare(matrix, weights, existing, capacity, existing_capacity, conflicts)
     started = time.perf_counter()
     residual = inst.weights * (1.0 - inst.served_before)
-    chosen, greedy_gains, residual = _greedy(inst, residual, k=k, need=None)
-    gains: list[float] | None = greedy_gains
+    chosen, _, _ = _greedy(inst, residual, k=k, need=None)
     swaps = 0
+    solver = "greedy"
     if improve and not inst.capacitated and chosen:
         chosen, swaps = _interchange(inst, chosen, max_swaps=max_swaps, time_budget=swap_time)
-        if swaps:
-            residual = inst.weights * (1.0 - inst.served_before)
-            residual[inst.matrix.covered(chosen)] = 0.0
-            gains = None
-    note = ""
-    if len(chosen) < k:
-        note = (f"only {len(chosen)} site(s) serve more demand; the other {k - len(chosen)} would serve nothing "
-                "that is not already served")
+        solver = "greedy+swaps" if swaps else solver
+    # Swaps (or, with capacity, the greedy's rough assignment) may leave room for a site that serves more.
+    chosen, added = _top_up(inst, chosen, k)
     stats: dict[str, Any] = {"candidates": matrix.n_sites, "demand": matrix.n_demand, "pairs": matrix.nnz,
-                             "swaps": swaps}
+                             "swaps": swaps, "sites_topped_up": added}
+    notes: list[str] = []
+    status = "heuristic"
+    bound: float | None = None
     if _use_milp(method, inst):
-        greedy_sites = chosen
-        chosen, bound, status, _, more = _milp(inst, problem="mclp", k=k, target=None,
-                                               time_limit=time_limit, mip_gap=mip_gap)
-        stats.update(more)
-        if status != "optimal" and _served_weight(inst, chosen) < _served_weight(inst, greedy_sites):
-            note = "; ".join(x for x in (note, "the exact solver's best in the time allowed served less than the "
-                                         "greedy answer, which is kept") if x)
-            chosen = greedy_sites
-        result = _finish(inst, problem="mclp", method="milp", chosen=chosen, gains=None, bound=bound,
-                         status=status, runtime=time.perf_counter() - started, target=None, k=k, note=note,
-                         stats=stats)
-    else:
-        served_now = float(inst.weights @ (1.0 - inst.served_before)) - float(residual.sum())
-        bound = None if inst.capacitated else _online_bound(inst, residual, served_now, k, chosen)
-        result = _finish(inst, problem="mclp", method="greedy", chosen=chosen,
-                         gains=None if inst.capacitated else gains, bound=bound, status="heuristic",
-                         runtime=time.perf_counter() - started, target=None, k=k, note=note, stats=stats)
+        heuristic, heuristic_solver = chosen, solver
+        ex = _milp(inst, problem="mclp", k=k, target=None, time_limit=time_limit, mip_gap=mip_gap)
+        stats.update(ex.stats)
+        bound, status, solver = ex.bound, ex.status, "highs"
+        why = "" if ex.chosen is None else _invalid(inst, ex.chosen, k=k, need=None)
+        if ex.chosen is None or why:
+            notes.append(f"HiGHS found no valid answer ({why or 'none in the time allowed'}); the answer is the "
+                         f"{heuristic_solver} heuristic's")
+            chosen, solver, status = heuristic, heuristic_solver, "time_limit" if ex.chosen is None else "heuristic"
+        elif ex.status != "optimal" and _served_weight(inst, ex.chosen) < _served_weight(inst, heuristic) - _tol(inst):
+            notes.append(f"HiGHS's best in the time allowed served less than the {heuristic_solver} heuristic's "
+                         "answer, which is returned")
+            chosen, solver = heuristic, heuristic_solver
+        else:
+            chosen, _ = _top_up(inst, ex.chosen, k)
+            if ex.status == "time_limit":
+                notes.append(f"HiGHS stopped at its time limit ({time_limit:g} s) before proving its best answer "
+                             "optimal; that answer is returned")
+    if status != "optimal" and not inst.capacitated:
+        # The Lagrangian bound: the greedy's only bound, and often tighter than HiGHS's when it stopped early.
+        objective = _served_weight(inst, chosen) - float(inst.weights @ inst.served_before)
+        lagrangian = _mclp_bound(inst, chosen, k, objective, deadline=time.perf_counter() + swap_time)
+        bound = lagrangian if bound is None else min(bound, lagrangian)
+    result = _finish(inst, problem="mclp", method="milp" if _use_milp(method, inst) else "greedy", solver=solver,
+                     chosen=chosen, bound=bound, status=status, runtime=time.perf_counter() - started, target=None,
+                     k=k, notes=notes, stats=stats)
     log.info("MCLP (%s): %d of at most %d sites add %.6g demand weight (%.1f%% -> %.1f%%) in %.3f s",
-             result.method, len(result.sites), k, result.objective, 100 * result.share_before,
+             result.solver, len(result.sites), k, result.objective, 100 * result.share_before,
              100 * result.share_after, result.runtime_s)
     return result
+
+
+#: What a note says when a heuristic could not meet the target under spacing conflicts and nothing proves it impossible.
+_NOT_PROVEN = ("it is not proven that no answer within the spacing rules meets the target (hint: method='milp' "
+               "settles it)")
+
+
+@dataclass(eq=False)
+class _Heuristic:
+    """A set covering heuristic's answer."""
+
+    chosen: list[int]
+    lower: float | None  # a lower bound on the sites needed, if known
+    solver: str
+    notes: list[str] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def _lscp_heuristic(inst: _Instance, *, target: float, full: bool, improve: bool, time_budget: float) -> _Heuristic:
+    """The best heuristic answer to serve ``target`` weight in all (existing facilities' included).
+
+    Without capacity and conflicts, the whole demand: the Lagrangian heuristic
+    (or, without ``improve``, the greedy). With conflicts: the greedy with
+    look-ahead and repair (:func:`nbgeo._spacing.cover_with_conflicts`), then
+    shrunk. With capacity: the greedy, then sites added while the best
+    assignment falls short (:func:`nbgeo._assign.augment`), then pruned. A
+    share of the demand: the greedy.
+    """
+    deadline = time.perf_counter() + time_budget
+    w = inst.weights
+    residual = w * (1.0 - inst.served_before)
+    before = float(w @ inst.served_before)
+    tol = _tol(inst)
+    if inst.capacitated:
+        chosen, _, _ = _greedy(inst, residual, k=None, need=target - before)
+        cand, cap, fixed, fcap = _matrices(inst)
+        aug = augment(cand, cap, fixed, fcap, w, chosen, allowed=np.ones(inst.matrix.n_sites, dtype=bool),
+                      conflicts=inst.conflicts, k=None, need=target)
+        out = _Heuristic(aug.chosen, None, "greedy", stats={"sites_added_by_assignment": aug.added})
+        if aug.transport.weight(w) >= target - tol:
+            out.chosen = prune(cand, cap, fixed, fcap, w, aug.chosen, need=target, deadline=deadline)
+        elif inst.conflicts is not None:
+            out.notes.append("with the spacing rules the heuristic did not reach the target; " + _NOT_PROVEN)
+        return out
+    need_mask = (residual > 0) & inst.coverable
+    if full and inst.conflicts is None:
+        if improve:
+            chosen, lower, stats = _set_cover_lagrangian(inst, need_mask, time_budget=time_budget)
+            return _Heuristic(chosen, lower, "lagrangian", stats=stats)
+        chosen, gains, _ = _greedy(inst, need_mask.astype(np.float64), k=None, need=None)
+        return _Heuristic(_drop_redundant(inst, chosen, gains, need_mask)[0], None, "greedy")
+    if full:
+        assert inst.conflicts is not None
+        rows = np.flatnonzero(need_mask)
+        found = cover_with_conflicts(inst.matrix.by_demand()[rows], inst.conflicts, deadline=deadline)
+        reached = np.zeros(inst.matrix.n_demand, dtype=bool)
+        reached[rows[~found.uncovered]] = True
+        chosen, _ = _drop_redundant(inst, found.chosen, [0.0] * len(found.chosen), reached)
+        out = _Heuristic(chosen, None, "greedy", stats={"sites_saved": 0})
+        if improve and len(chosen) > 1:
+            out.chosen, out.stats["sites_saved"] = _shrink_cover(inst, chosen, reached,
+                                                                 time_budget=max(0.0, deadline - time.perf_counter()))
+        if not found.complete:
+            left = int(found.uncovered.sum())
+            if found.clash or found.proved.any():
+                out.notes.append(f"the spacing rules make a full cover impossible (proved: some demand points can "
+                                 f"each be served by one site only, and those sites conflict or are blocked); "
+                                 f"{left} demand point(s) are left unserved")
+            else:
+                out.notes.append(f"with the spacing rules the heuristic left {left} demand point(s) unserved; "
+                                 + _NOT_PROVEN)
+        return out
+    chosen, _, _ = _greedy(inst, residual, k=None, need=target - before)
+    out = _Heuristic(chosen, None, "greedy")
+    if _served_weight(inst, chosen) < target - tol:
+        out.notes.append("with the spacing rules the heuristic did not reach the target; " + _NOT_PROVEN)
+    return out
+
+
+def _lscp_partial(inst: _Instance, *, time_limit: float | None, mip_gap: float, stats: dict[str, Any]
+                  ) -> tuple[list[int], float | None, str, list[str]] | None:
+    """When no answer meets the target: the most weight that can be served, with the fewest sites (two MILPs).
+
+    Returns the sites, a lower bound on the sites for that weight, the status
+    and the notes; None if the exact solver found nothing in the time allowed.
+    """
+    total = float(inst.weights.sum())
+    first = _milp(inst, problem="mclp", k=None, target=None, time_limit=time_limit, mip_gap=mip_gap)
+    if first.chosen is None or _invalid(inst, first.chosen, k=None, need=None):
+        return None
+    most = _served_weight(inst, first.chosen)
+    second = _milp(inst, problem="lscp", k=None, target=most, time_limit=time_limit, mip_gap=mip_gap)
+    stats.update({"max_weight_model": first.stats, **second.stats})
+    fewest = second.chosen is not None and not _invalid(inst, second.chosen, k=None, need=most)
+    chosen = second.chosen if fewest and second.chosen is not None else first.chosen
+    rules = " with the spacing rules" if inst.conflicts is not None else ""
+    if first.status == "optimal":
+        what = f"at most {100 * most / total:.1f}% of the demand weight can be served{rules} (proved by HiGHS)"
+    else:
+        upper = total if first.bound is None else min(total, float(inst.weights @ inst.served_before) + first.bound)
+        what = (f"HiGHS found an answer serving {100 * most / total:.1f}% of the demand weight{rules}; at most "
+                f"{100 * upper / total:.1f}% can be (its bound)")
+    fewest_note = ("these sites serve that with the fewest sites" if fewest and second.status == "optimal" else
+                   "these sites serve that, perhaps not with the fewest")
+    statuses = {first.status, second.status if fewest else "time_limit"}
+    status = "time_limit" if "time_limit" in statuses else "within_gap" if "within_gap" in statuses else "optimal"
+    return chosen, second.bound if fewest else None, status, [f"the target cannot be met: {what}; {fewest_note}"]
 
 
 def set_covering(
@@ -1917,7 +2032,11 @@ def set_covering(
 
     Demand that no existing facility and no candidate site can reach cannot be
     served; the target is then lowered to what can be, the solution says so
-    in ``note`` and :attr:`Solution.met` is False.
+    in ``note`` and :attr:`Solution.met` is False. The same holds when
+    capacity or spacing conflicts leave less servable: the exact solver then
+    returns the most that can be served, with the fewest sites, and proves
+    it; a heuristic says whether its shortfall is proved. Demand points of
+    weight 0 need no site (see the module's maths); the note says how many are left unserved.
 
     Parameters
     ----------
@@ -1926,7 +2045,9 @@ def set_covering(
     share
         The share of all demand weight to serve, in (0, 1]; 1 means every demand point.
     weights, existing, capacity, existing_capacity, conflicts, method, time_limit, mip_gap
-        As for :func:`maximal_covering`.
+        As for :func:`maximal_covering`. When the exact solver stops at
+        ``time_limit``, the heuristic below runs too (for up to
+        ``time_budget`` seconds) and the better answer is returned.
     improve, time_budget
         When every coverable point must be served (and without capacity), the
         greedy answer is improved for up to ``time_budget`` seconds. Without
@@ -1940,9 +2061,11 @@ def set_covering(
         reductions that come first, dropping dominated sites and implied
         demand points, always run). With
         conflicts (sites that must not both be chosen), which the relaxation
-        does not model, the greedy answer instead tries to serve everyone with
-        one site fewer, again and again: a maximal covering with one site fewer,
-        improved by swaps (:func:`_shrink_cover`).
+        does not model, a greedy with look-ahead and repair builds the cover
+        (:func:`nbgeo._spacing.cover_with_conflicts`), which then tries to
+        serve everyone with one site fewer, again and again: a maximal
+        covering with one site fewer, improved by swaps (:func:`_shrink_cover`).
+        With capacity, the greedy's sites are pruned for up to ``time_budget`` seconds.
 
     Returns
     -------
@@ -1981,7 +2104,8 @@ def set_covering(
     w = inst.weights
     total = float(w.sum())
     started = time.perf_counter()
-    before = float(w @ inst.served_before)
+    tol = _tol(inst)
+    # The most that can be served, every allowed site open (spacing conflicts aside).
     if inst.capacitated:
         both, caps = inst.with_existing()
         reachable = float(w @ _assign_exact(both, w, caps)[0])
@@ -1989,47 +2113,72 @@ def set_covering(
         reachable = float(w @ np.maximum(inst.served_before, inst.coverable))
     wanted = share * total
     target = min(wanted, reachable)
-    note = ""
-    if wanted > reachable + _EPS * max(1.0, total):
+    notes: list[str] = []
+    if wanted > reachable + tol:
         lost = ~inst.coverable & (w > 0)
-        note = (f"{int(lost.sum())} demand point(s) (weight {float(w[lost].sum()):.6g}) lie out of reach of every "
-                f"site: {100 * reachable / total:.1f}% is the most that can be served")
+        most = (f"{100 * reachable / total:.1f}% is the most that can be served" if inst.conflicts is None else
+                f"at most {100 * reachable / total:.1f}% can be served (an upper bound: it ignores the spacing rules)")
+        notes.append(f"{int(lost.sum())} demand point(s) (weight {float(w[lost].sum()):.6g}) lie out of reach of "
+                     f"every site: {most}")
         if inst.capacitated and not lost.any():
-            note = f"capacity limits what can be served: {100 * reachable / total:.1f}% at most"
-    residual = w * (1.0 - inst.served_before)
-    full = not inst.capacitated and target >= reachable - _EPS * max(1.0, total)
+            notes[-1] = f"capacity limits what can be served: {most}"
+    full = not inst.capacitated and target >= reachable - tol
     stats: dict[str, Any] = {"candidates": matrix.n_sites, "demand": matrix.n_demand, "pairs": matrix.nnz,
                              "sites_saved": 0}
-    lower: float | None = None
-    if full:
-        # Classic set cover: count the demand points a site reaches, whatever their weights.
-        need_mask = (residual > 0) & inst.coverable
-        if improve and not _use_milp(method, inst) and inst.conflicts is None:
-            chosen, lower, more = _set_cover_lagrangian(inst, need_mask, time_budget=time_budget)
-            stats.update(more)
-        else:
-            chosen, gains, _ = _greedy(inst, need_mask.astype(np.float64), k=None, need=None)
-            chosen, gains = _drop_redundant(inst, chosen, gains, need_mask)
-            if improve and not _use_milp(method, inst):
-                chosen, stats["sites_saved"] = _shrink_cover(inst, chosen, need_mask, time_budget=time_budget)
-    else:
-        chosen, gains, _ = _greedy(inst, residual, k=None, need=target - before)
+    bound: float | None = None
+    heuristic: _Heuristic | None = None
+    partial_goal: float | None = None
     if _use_milp(method, inst):
-        greedy_sites = chosen
-        chosen, bound, status, _, more = _milp(inst, problem="lscp", k=None, target=target,
-                                               time_limit=time_limit, mip_gap=mip_gap)
-        stats.update(more)
-        if status != "optimal" and len(greedy_sites) < len(chosen):
-            note = "; ".join(x for x in (note, "the exact solver's best in the time allowed needed more sites than "
-                                         "the greedy answer, which is kept") if x)
-            chosen = greedy_sites
-        result = _finish(inst, problem="lscp", method="milp", chosen=chosen, gains=None, bound=bound, status=status,
-                         runtime=time.perf_counter() - started, target=wanted, k=None, note=note, stats=stats)
+        ex = _milp(inst, problem="lscp", k=None, target=target, time_limit=time_limit, mip_gap=mip_gap)
+        stats.update(ex.stats)
+        chosen, bound, status, solver = ex.chosen, ex.bound, ex.status, "highs"
+        partial = None
+        if ex.status == "infeasible":
+            # No answer meets the target (spacing conflicts): the most that can be served, with the fewest sites.
+            partial = _lscp_partial(inst, time_limit=time_limit, mip_gap=mip_gap, stats=stats)
+            if partial is not None:
+                chosen, bound, status, more = partial
+                partial_goal = _served_weight(inst, chosen)
+                notes.extend(more)
+        why = "" if chosen is None or partial is not None else _invalid(inst, chosen, k=None, need=target)
+        if why:
+            notes.append(f"HiGHS's answer {why} and was set aside")
+            chosen = None
+        if chosen is None or (status == "time_limit" and partial is None):
+            # The exact solver stopped early: the best heuristic answer may be better, and its bound tighter.
+            heuristic = _lscp_heuristic(inst, target=target, full=full, improve=improve, time_budget=time_budget)
+            stats.update(heuristic.stats)
+            h_met = _served_weight(inst, heuristic.chosen) >= target - tol
+            if heuristic.lower is not None and partial is None:
+                bound = heuristic.lower if bound is None else max(bound, heuristic.lower)
+            limit = "" if time_limit is None else f" ({time_limit:g} s)"
+            if chosen is None:
+                if ex.status == "infeasible":
+                    found = (f"HiGHS proved that no answer meets the target but found none serving the most in the "
+                             f"time allowed{limit}")
+                else:
+                    found = f"HiGHS stopped at its time limit{limit} " + ("with an invalid answer" if why else
+                                                                           "without an answer")
+                notes.append(f"{found}; the answer is the {heuristic.solver} heuristic's")
+                chosen, solver, status = heuristic.chosen, heuristic.solver, "time_limit"
+                notes.extend(heuristic.notes)
+            elif h_met and partial is None and len(heuristic.chosen) < len(chosen):
+                notes.append(f"HiGHS stopped at its time limit{limit} with {len(chosen)} sites; the "
+                             f"{heuristic.solver} heuristic found {len(heuristic.chosen)}, which are returned")
+                chosen, solver = heuristic.chosen, heuristic.solver
+            else:
+                notes.append(f"HiGHS stopped at its time limit{limit}; its best answer is returned")
+        method_used = "milp"
     else:
-        result = _finish(inst, problem="lscp", method="greedy", chosen=chosen, gains=None, bound=lower,
-                         status="heuristic", runtime=time.perf_counter() - started, target=wanted, k=None,
-                         note=note, stats=stats)
-    log.info("LSCP (%s): %d sites serve %.1f%% of the demand weight (was %.1f%%) in %.3f s", result.method,
+        heuristic = _lscp_heuristic(inst, target=target, full=full, improve=improve, time_budget=time_budget)
+        stats.update(heuristic.stats)
+        chosen, bound, status, solver = heuristic.chosen, heuristic.lower, "heuristic", heuristic.solver
+        notes.extend(heuristic.notes)
+        method_used = "greedy"
+    result = _finish(inst, problem="lscp", method=method_used, solver=solver, chosen=chosen, bound=bound,
+                     status=status, runtime=time.perf_counter() - started, target=wanted, k=None, notes=notes,
+                     stats=stats, goal=target if partial_goal is None else partial_goal)
+    log.info("LSCP (%s): %d sites serve %.1f%% of the demand weight (was %.1f%%) in %.3f s", result.solver,
              len(result.sites), 100 * result.share_after, 100 * result.share_before, result.runtime_s)
     return result
 
@@ -2496,7 +2645,7 @@ class SitingResult:
         ]
         return {
             "id": self.id, "title": self.title, "status": self.status, "problem": sol.problem, "method": sol.method,
-            "solver_status": sol.status, "demand": self.demand_layer, "facilities": self.facility_layer,
+            "solver": sol.solver, "solver_status": sol.status, "demand": self.demand_layer, "facilities": self.facility_layer,
             "distance_m": self.distance, "by": self.by, "year": self.year, "k": sol.k,
             "required_share": self.required, "new_sites": len(sol.sites),
             "demand_sites": len(self.demand), "served_before": int((self.demand["served_before"] >= 1 - 1e-9).sum()),
@@ -2790,9 +2939,13 @@ def site(
         first = np.r_[True, rows[1:] != rows[:-1]]
         new_site[rows[first]] = np.asarray(allowed_sites.index, dtype=object)[chosen_pos[cols[first]]]
         new_dist[rows[first]] = dist[first]
+    # A demand site of weight 0 has no share of weight to serve: its share is that of its units within reach.
+    reach_after = served_mask | matrix.covered(chosen_pos)
     u = pd.DataFrame({"site": units["site"].to_numpy(), "weight": w, "before": w * sol.served_before,
-                      "after": w * sol.served, "coverable": sol.coverable, "distance_before": units["distance"].to_numpy(),
-                      "new_site": new_site, "new_distance": new_dist, "district": units["district"].to_numpy()})
+                      "after": w * sol.served, "reach_before": served_mask.astype(np.float64),
+                      "reach_after": reach_after.astype(np.float64), "coverable": sol.coverable,
+                      "distance_before": units["distance"].to_numpy(), "new_site": new_site, "new_distance": new_dist,
+                      "district": units["district"].to_numpy()})
     g = u.groupby("site", sort=False)
     per_site = pd.DataFrame({"weight": g["weight"].sum(), "before": g["before"].sum(), "after": g["after"].sum(),
                              "coverable": g["coverable"].all(), "district": g["district"].first(),
@@ -2800,8 +2953,8 @@ def site(
     best = u.loc[g["new_distance"].idxmin().to_numpy(), ["site", "new_site"]]
     per_site["new_site"] = pd.Series(best["new_site"].to_numpy(), index=best["site"].to_numpy(), dtype=object)
     safe_w = per_site["weight"].where(per_site["weight"] > 0)
-    per_site["served_before"] = (per_site["before"] / safe_w).fillna(1.0).clip(0, 1)
-    per_site["served_after"] = (per_site["after"] / safe_w).fillna(1.0).clip(0, 1)
+    per_site["served_before"] = (per_site["before"] / safe_w).fillna(g["reach_before"].mean()).clip(0, 1)
+    per_site["served_after"] = (per_site["after"] / safe_w).fillna(g["reach_after"].mean()).clip(0, 1)
     per_site["newly_served"] = (per_site["served_after"] > per_site["served_before"] + 1e-9)
     per_site.loc[~per_site["newly_served"], ["new_site"]] = None
     per_site.loc[~per_site["newly_served"], ["new_distance"]] = np.inf

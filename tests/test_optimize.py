@@ -604,6 +604,22 @@ def test_site_command_answers_the_plans_questions(site_run):
     assert "section-optimisation" in html and "proposed sites" in html and "suitability charger_sites" in html
 
 
+def test_the_site_command_headline_counts_only_sites_that_serve(site_run):
+    import json
+
+    result, out = site_run
+    assert result.exit_code == 0, result.output
+    entries = {e["id"]: e for e in json.loads((out / "audit.json").read_text(encoding="utf-8"))["optimisation"]}
+    for entry in entries.values():
+        serving = [c for c in entry["chosen"] if c["gain"] > 0]
+        assert entry["new_sites"] == len(entry["chosen"]) == len(serving)
+        line = next(x for x in result.output.splitlines() if x.startswith(entry["id"] + ":"))
+        assert f": {entry['new_sites']} new {entry['facilities']} sites;" in line
+        assert f"({entry['solver']}, {entry['solver_status'].replace('_', ' ')})" in line
+    zones = entries["chargers_for_zones"]
+    assert zones["new_sites"] < zones["k"] and f"only {zones['new_sites']} site(s) serve more" in zones["note"]
+
+
 def test_site_command_refuses_to_overwrite_and_bad_input(site_run, tmp_path):
     from click.testing import CliRunner
 

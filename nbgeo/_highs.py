@@ -1,0 +1,180 @@
+"""The exact solver: HiGHS through :func:`scipy.optimize.milp`, its public wrapper.
+
+One function, :func:`solve_milp`, states a model as ``row_lower <= a @ x <=
+row_upper``, ``lower <= x <= upper``, some ``x`` whole, and says plainly what
+HiGHS found:
+
+- ``"optimal"``: a solution whose objective meets the best bound (HiGHS closed
+  the gap, to its absolute tolerance of 1e-6);
+- ``"within_gap"``: a solution within the relative gap ``mip_gap`` of the bound, not proved optimal;
+- ``"time_limit"``: the best solution found when the time limit stopped the search;
+- ``"no_solution"``: the time limit stopped the search before any solution was found;
+- ``"infeasible"``: HiGHS proved that no solution exists.
+
+A solution is returned only when HiGHS reports one (scipy passes HiGHS's
+vector on only when its objective is finite), so ``x`` is None otherwise.
+
+Why scipy and not ``highspy``: scipy's wrapper is public, silent (the
+``highspy.Highs`` constructor prints a banner before any option can be set,
+ERGO-Code/HiGHS#2749) and reports the time-limited incumbent, the dual bound
+(``mip_dual_bound``) and the gap (``mip_gap``). What it does not report is
+the dual bound of a search stopped before its first solution; callers then
+rely on their own bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy import optimize as sp_optimize
+from scipy import sparse
+
+from .errors import InputError
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+__all__ = ["MilpAnswer", "solve_milp"]
+
+log = logging.getLogger(__name__)
+
+# scipy.optimize.milp's status codes.
+_OPTIMAL, _LIMIT, _INFEASIBLE, _UNBOUNDED = 0, 1, 2, 3
+
+
+@dataclass(frozen=True, eq=False)
+class MilpAnswer:
+    """What HiGHS found.
+
+    Attributes
+    ----------
+    x
+        The solution (None unless HiGHS reports one).
+    objective
+        Its objective, ``cost @ x`` (None without a solution).
+    bound
+        The best bound on the optimum: an upper bound when maximising, a
+        lower bound when minimising (None when HiGHS gives none).
+    status
+        ``"optimal"``, ``"within_gap"``, ``"time_limit"``, ``"no_solution"`` or ``"infeasible"``.
+    runtime_s
+        Wall time of the solve in seconds.
+    message
+        HiGHS's own words.
+    """
+
+    x: NDArray[np.float64] | None
+    objective: float | None
+    bound: float | None
+    status: str
+    runtime_s: float
+    message: str = ""
+
+    @property
+    def has_solution(self) -> bool:
+        """Whether a solution came back."""
+        return self.x is not None
+
+
+def solve_milp(
+    cost: NDArray[np.float64],
+    lower: NDArray[np.float64],
+    upper: NDArray[np.float64],
+    integer: NDArray[np.bool_],
+    a: sparse.sparray,
+    row_lower: NDArray[np.float64],
+    row_upper: NDArray[np.float64],
+    *,
+    maximise: bool,
+    time_limit: float | None,
+    mip_gap: float,
+) -> MilpAnswer:
+    """Optimise ``cost @ x`` over ``row_lower <= a @ x <= row_upper``, ``lower <= x <= upper``, ``x[integer]`` whole.
+
+    Parameters
+    ----------
+    cost, lower, upper, integer
+        One entry per variable; bounds may be infinite.
+    a, row_lower, row_upper
+        The constraint rows (sparse), with their bounds.
+    maximise
+        Maximise instead of minimise.
+    time_limit
+        Seconds HiGHS may take (None: no limit).
+    mip_gap
+        Relative gap at which HiGHS may stop (0: prove optimality).
+
+    Returns
+    -------
+    MilpAnswer
+
+    Examples
+    --------
+    The fewest of three sets covering {0, 1, 2}: {0, 1} and {2} (rows are elements, columns sets):
+
+    >>> import numpy as np
+    >>> from scipy import sparse
+    >>> a = sparse.csr_array(np.array([[1.0, 0, 0], [1, 1, 0], [0, 0, 1]]))
+    >>> ans = solve_milp(np.ones(3), np.zeros(3), np.ones(3), np.ones(3, dtype=bool), a, np.ones(3),
+    ...                  np.full(3, np.inf), maximise=False, time_limit=None, mip_gap=0.0)
+    >>> ans.status, ans.x.round().tolist(), ans.objective, ans.bound
+    ('optimal', [1.0, 0.0, 1.0], 2.0, 2.0)
+
+    A model with no solution says so instead of returning a vector:
+
+    >>> bad = solve_milp(np.ones(1), np.zeros(1), np.ones(1), np.ones(1, dtype=bool), sparse.csr_array([[1.0]]),
+    ...                  np.array([2.0]), np.array([np.inf]), maximise=False, time_limit=None, mip_gap=0.0)
+    >>> bad.status, bad.x
+    ('infeasible', None)
+    """
+    cost = np.asarray(cost, dtype=np.float64)
+    n_col = cost.size
+    integer = np.asarray(integer, dtype=bool)
+    if n_col == 0 or a.shape[0] == 0:
+        # Nothing to decide: every variable at its lower bound is optimal, as long as no cost pulls the other
+        # way, which holds for nbgeo's models (minimise >= 0 costs, or nothing to maximise).
+        x = np.asarray(lower, dtype=np.float64).copy()
+        value = float(cost @ x) if n_col else 0.0
+        return MilpAnswer(x, value, value, "optimal", 0.0, "empty model")
+    options: dict[str, float | bool] = {"disp": False, "mip_rel_gap": float(mip_gap)}
+    if time_limit is not None:
+        options["time_limit"] = max(float(time_limit), 1e-3)
+    constraint = sp_optimize.LinearConstraint(sparse.csr_array(a), row_lower, row_upper)
+    sign = -1.0 if maximise else 1.0  # scipy minimises
+    started = time.perf_counter()
+    res = sp_optimize.milp(sign * cost, integrality=integer.astype(np.int8), bounds=sp_optimize.Bounds(lower, upper),
+                           constraints=constraint, options=options)
+    runtime = time.perf_counter() - started
+    message = str(res.message)
+    if res.status == _INFEASIBLE:
+        return MilpAnswer(None, None, None, "infeasible", runtime, message)
+    if res.status == _UNBOUNDED or res.status not in (_OPTIMAL, _LIMIT):
+        msg = f"HiGHS ended with {message!r}"
+        raise InputError(msg + " (hint: report this model to the nbgeo authors)", code="E-OPT-SOLVER")
+    if res.x is None:
+        return MilpAnswer(None, None, None, "no_solution", runtime, message)
+    x = np.asarray(res.x, dtype=np.float64)
+    value = float(cost @ x)  # the objective of the solution returned, not of anything else
+    dual = getattr(res, "mip_dual_bound", None)
+    if not integer.any():
+        bound: float | None = value if res.status == _OPTIMAL else None  # an LP solved to optimality is its bound
+    elif dual is None or not math.isfinite(float(dual)):
+        bound = None
+    else:
+        bound = sign * float(dual)
+    if res.status == _LIMIT:
+        status = "time_limit"
+    elif not integer.any() or mip_gap == 0 or (bound is not None and abs(bound - value) <= 1e-6):
+        status = "optimal"  # HiGHS proved it (to its absolute gap tolerance)
+    else:
+        status = "within_gap"
+    if status == "optimal" and integer.any():
+        # Proved optimal: the optimum is the best bound (HiGHS's may lag it by its absolute tolerance).
+        bound = value
+    log.debug("HiGHS: %s, objective %s, bound %s, %.3f s", status, value, bound, runtime)
+    return MilpAnswer(x, value, bound, status, runtime, message)
