@@ -98,7 +98,7 @@ def propagate(state: _State) -> tuple[NDArray[np.bool_], bool]:
     """Take every site that some uncovered point can no longer do without; return the dead points and any clash.
 
     Dead points are uncovered points that no available site reaches. A clash is
-    two such forced sites that conflict (one of them is taken, the other point stays dead).
+    two such forced sites that conflict (the one covering more is taken, the other's point stays dead).
     """
     clash = False
     while True:
@@ -110,7 +110,9 @@ def propagate(state: _State) -> tuple[NDArray[np.bool_], bool]:
             return ~covered & (count == 0), clash
         rows = state.a[single]
         forced = np.unique(rows.indices[avail[rows.indices]])
-        # Forced sites that conflict with each other: keep the first of each clashing pair.
+        # Forced sites that conflict with each other: keep those that cover the most uncovered points first.
+        gain = state.at[forced] @ (~covered).astype(np.float64)
+        forced = forced[np.lexsort((forced, -gain))]
         inner = state.conflicts[forced][:, forced]
         if inner.nnz:
             clash = True

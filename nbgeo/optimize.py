@@ -882,7 +882,7 @@ def _shrink_cover(inst: _Instance, chosen: list[int], need: NDArray[np.bool_], *
     return current, saved
 
 
-def _mclp_bound(inst: _Instance, chosen: list[int], k: int, objective: float, *, steps: int = 300,
+def _mclp_bound(inst: _Instance, chosen: list[int], k: int, objective: float, *, steps: int | None = None,
                 deadline: float = math.inf) -> float:
     """An upper bound on the weight ``k`` new sites can add: the Lagrangian relaxation of MCLP, minimised.
 
@@ -898,17 +898,25 @@ def _mclp_bound(inst: _Instance, chosen: list[int], k: int, objective: float, *,
     serves and ``r_i`` elsewhere, where it equals the greedy's online bound
     ``f(S) + the k largest gains left``, and goes down by subgradient steps
     ``l -= t g``, ``g_i`` = (top-``k`` sites covering ``i``) - 1, with Polyak's
-    step ``t = theta (L - objective) / |g|^2`` (theta halves after 20 steps
-    without progress), for ``steps`` steps at most. Spacing conflicts and
-    capacity are relaxed, so the bound holds with them too.
+    step ``t = theta (L - objective) / |g|^2`` (theta starts at 2 and halves
+    after ``steps / 15`` steps without progress), for ``steps`` steps at most
+    (default: as many as read 150 million matrix entries, between 30 and
+    300, so that the bound is the same on every machine), or until the ``deadline``
+    or until it meets ``objective`` (a proof that the answer is optimal).
+    Spacing conflicts are relaxed, so the bound holds with them too; not
+    with capacity, where a new site can free an existing one to serve demand
+    that only the existing one reaches.
     """
     if k <= 0:
         return objective
-    at, a = inst.matrix.by_site(), inst.matrix.by_demand()
+    at = inst.matrix.by_site()
     n = inst.matrix.n_sites
-    r = inst.weights * (1.0 - inst.served_before) * (np.diff(a.indptr) > 0)
+    r = inst.weights * (1.0 - inst.served_before) * inst.matrix.covered()
     if k >= n:  # every site: all the weight any site reaches
         return float(r.sum())
+    if steps is None:
+        steps = min(300, max(30, 150_000_000 // max(1, inst.matrix.nnz)))
+    patience = max(3, steps // 15)
     lam = np.where(inst.matrix.covered(np.asarray(chosen, dtype=np.int64)), 0.0, r)
     tol = _EPS * max(1.0, float(r.sum()))
     best, theta, stale = math.inf, 2.0, 0
@@ -920,13 +928,12 @@ def _mclp_bound(inst: _Instance, chosen: list[int], k: int, objective: float, *,
             best, stale = value, 0
         else:
             stale += 1
-            if stale >= 20:
+            if stale >= patience:
                 theta, stale = theta / 2, 0
         if best - objective <= tol or time.perf_counter() > deadline:
             break
-        x = np.zeros(n)
-        x[top] = 1.0
-        g = a @ x - 1.0
+        # How many of the top k sites cover each point, from their columns only.
+        g = np.bincount(at[np.sort(top)].indices, minlength=r.size) - 1.0
         g[((lam <= 0) & (g > 0)) | ((lam >= r) & (g < 0))] = 0.0  # steps that the box [0, r] would undo
         norm = float(np.einsum("i,i", g, g))
         if norm == 0:
@@ -1693,24 +1700,54 @@ def _matrices(inst: _Instance) -> tuple[sparse.csc_array, NDArray[np.float64], s
     return cand, inst.capacity, fixed, inst.existing_capacity
 
 
-def _top_up(inst: _Instance, chosen: list[int], k: int) -> tuple[list[int], int]:
-    """Add sites to an MCLP answer of fewer than ``k`` while one still serves more; returns the sites and how many.
+def _useful(inst: _Instance, chosen: list[int]) -> list[int]:
+    """``chosen`` without the sites that serve nothing the others do not (all such sites at once).
 
-    Without capacity, by the greedy; with capacity, by :func:`nbgeo._assign.augment`
-    (the best assignment, so that a site that serves nothing more is proved to).
+    Without capacity, the sites the greedy never takes when it may take only
+    these; with capacity, the sites the best assignment leaves idle.
     """
-    if len(chosen) >= k:
-        return chosen, 0
+    if not chosen:
+        return chosen
     if not inst.capacitated:
         residual = inst.weights * (1.0 - inst.served_before)
-        residual[inst.matrix.covered(np.asarray(chosen, dtype=np.int64))] = 0.0
-        more, _, _ = _greedy(inst, residual, k=k - len(chosen), need=None,
-                             allowed=np.flatnonzero(_allowed_with(inst, chosen)))
-        return list(chosen) + more, len(more)
-    cand, cap, fixed, fcap = _matrices(inst)
-    aug = augment(cand, cap, fixed, fcap, inst.weights, list(chosen), allowed=np.ones(inst.matrix.n_sites, dtype=bool),
-                  conflicts=inst.conflicts, k=k, need=None)
-    return aug.chosen, aug.added
+        order, _, _ = _greedy(inst, residual, k=None, need=None, allowed=np.asarray(chosen, dtype=np.int64))
+        kept = set(order)
+    else:
+        both, caps = inst.with_existing(np.asarray(chosen, dtype=np.int64))
+        load = _assign_exact(both, inst.weights, caps)[1][: len(chosen)]
+        kept = {j for j, used in zip(chosen, load > _tol(inst), strict=True) if used}
+    return [j for j in chosen if j in kept]
+
+
+def _top_up(inst: _Instance, chosen: list[int], k: int, *, rounds: int = 5) -> tuple[list[int], int, int]:
+    """Drop the sites of an MCLP answer that add nothing, then add sites while one serves more, up to ``k``.
+
+    Without capacity, by the greedy; with capacity, by :func:`nbgeo._assign.augment`
+    (the best assignment, so that a site that serves nothing more is proved
+    to). Dropping a site may free its place, or unblock a site it conflicted
+    with, so both repeat (at most ``rounds`` times). Returns the sites, how many were added and how many dropped.
+    """
+    added = dropped = 0
+    for _ in range(rounds):
+        useful = _useful(inst, list(chosen))
+        dropped, chosen = dropped + len(chosen) - len(useful), useful
+        if len(chosen) >= k:
+            break
+        if not inst.capacitated:
+            residual = inst.weights * (1.0 - inst.served_before)
+            residual[inst.matrix.covered(np.asarray(chosen, dtype=np.int64))] = 0.0
+            more, _, _ = _greedy(inst, residual, k=k - len(chosen), need=None,
+                                 allowed=np.flatnonzero(_allowed_with(inst, chosen)))
+            chosen, new = chosen + more, len(more)
+        else:
+            cand, cap, fixed, fcap = _matrices(inst)
+            aug = augment(cand, cap, fixed, fcap, inst.weights, chosen,
+                          allowed=np.ones(inst.matrix.n_sites, dtype=bool), conflicts=inst.conflicts, k=k, need=None)
+            chosen, new = aug.chosen, aug.added
+        added += new
+        if not new:
+            break
+    return chosen, added, dropped
 
 
 def _finish(
@@ -1728,8 +1765,12 @@ def _finish(
     notes: list[str],
     stats: dict[str, Any],
     goal: float | None = None,
+    gains: list[float] | None = None,
 ) -> Solution:
-    """Evaluate the chosen sites exactly, drop those that serve nothing, and package the answer."""
+    """Evaluate the chosen sites exactly, drop those that serve nothing, and package the answer.
+
+    ``gains``: the greedy's own gains for ``chosen`` in its order (each > 0), which spares replaying it.
+    """
     sites = np.asarray(chosen, dtype=np.int64)
     w = inst.weights
     tol = _tol(inst)
@@ -1737,10 +1778,13 @@ def _finish(
         served = np.maximum(inst.served_before, inst.matrix.covered(sites).astype(np.float64))
         # The greedy order among the chosen sites, with each one's marginal gain; sites it never takes add
         # nothing that the others do not serve, together: they are dropped.
-        residual = w * (1.0 - inst.served_before)
-        order, order_gains, _ = _greedy(inst, residual, k=None, need=None, allowed=sites)
+        if gains is None:
+            residual = w * (1.0 - inst.served_before)
+            order, gains, _ = _greedy(inst, residual, k=None, need=None, allowed=sites)
+        else:
+            order = list(chosen)
         dropped = sites.size - len(order)
-        sites, gains = np.asarray(order, dtype=np.int64), np.asarray(order_gains, dtype=np.float64)
+        sites, gain_arr = np.asarray(order, dtype=np.int64), np.asarray(gains, dtype=np.float64)
     else:
         both, caps = inst.with_existing(sites)
         served, load = _assign_exact(both, w, caps)
@@ -1749,9 +1793,9 @@ def _finish(
             served = np.maximum(served, inst.served_before)
         used = load[: sites.size] > tol  # the best assignment leaves these idle: they serve nothing
         dropped = int((~used).sum())
-        sites, gains = sites[used], load[: used.size][used]
+        sites, gain_arr = sites[used], load[: used.size][used]
     if dropped:
-        stats["sites_dropped"] = dropped
+        stats["sites_dropped"] = stats.get("sites_dropped", 0) + dropped
         log.info("%d chosen site(s) served nothing the others do not and were dropped", dropped)
     objective = float(w @ served - w @ inst.served_before)
     if problem == "mclp":
@@ -1774,7 +1818,7 @@ def _finish(
             if left:
                 notes = [*notes, f"{left} of the {int(zero.sum())} reachable demand point(s) of weight 0 are left "
                          "unserved: they carry no demand, so no site is added for them"]
-    return Solution(problem=problem, method=method, solver=solver, sites=sites, gains=gains, weights=w,
+    return Solution(problem=problem, method=method, solver=solver, sites=sites, gains=gain_arr, weights=w,
                     served_before=inst.served_before, served=served, coverable=inst.coverable, objective=objective,
                     bound=bound, status=status, runtime_s=runtime, target=target, k=k,
                     note="; ".join(n for n in notes if n), stats=stats)
@@ -1860,16 +1904,18 @@ def maximal_covering(
     inst = _prepare(matrix, weights, existing, capacity, existing_capacity, conflicts)
     started = time.perf_counter()
     residual = inst.weights * (1.0 - inst.served_before)
-    chosen, _, _ = _greedy(inst, residual, k=k, need=None)
+    chosen, greedy_gains, _ = _greedy(inst, residual, k=k, need=None)
     swaps = 0
     solver = "greedy"
     if improve and not inst.capacitated and chosen:
         chosen, swaps = _interchange(inst, chosen, max_swaps=max_swaps, time_budget=swap_time)
         solver = "greedy+swaps" if swaps else solver
     # Swaps (or, with capacity, the greedy's rough assignment) may leave room for a site that serves more.
-    chosen, added = _top_up(inst, chosen, k)
+    added = dropped = 0
+    if swaps or inst.capacitated:
+        chosen, added, dropped = _top_up(inst, chosen, k)
     stats: dict[str, Any] = {"candidates": matrix.n_sites, "demand": matrix.n_demand, "pairs": matrix.nnz,
-                             "swaps": swaps, "sites_topped_up": added}
+                             "swaps": swaps, "sites_topped_up": added, "sites_dropped": dropped}
     notes: list[str] = []
     status = "heuristic"
     bound: float | None = None
@@ -1888,7 +1934,8 @@ def maximal_covering(
                          "answer, which is returned")
             chosen, solver = heuristic, heuristic_solver
         else:
-            chosen, _ = _top_up(inst, ex.chosen, k)
+            chosen, more_added, stats["sites_dropped"] = _top_up(inst, ex.chosen, k)
+            stats["sites_topped_up"] = more_added
             if ex.status == "time_limit":
                 notes.append(f"HiGHS stopped at its time limit ({time_limit:g} s) before proving its best answer "
                              "optimal; that answer is returned")
@@ -1897,9 +1944,10 @@ def maximal_covering(
         objective = _served_weight(inst, chosen) - float(inst.weights @ inst.served_before)
         lagrangian = _mclp_bound(inst, chosen, k, objective, deadline=time.perf_counter() + swap_time)
         bound = lagrangian if bound is None else min(bound, lagrangian)
+    as_greedy = solver == "greedy" and not added and not inst.capacitated  # the greedy's own answer and gains
     result = _finish(inst, problem="mclp", method="milp" if _use_milp(method, inst) else "greedy", solver=solver,
                      chosen=chosen, bound=bound, status=status, runtime=time.perf_counter() - started, target=None,
-                     k=k, notes=notes, stats=stats)
+                     k=k, notes=notes, stats=stats, gains=greedy_gains if as_greedy else None)
     log.info("MCLP (%s): %d of at most %d sites add %.6g demand weight (%.1f%% -> %.1f%%) in %.3f s",
              result.solver, len(result.sites), k, result.objective, 100 * result.share_before,
              100 * result.share_after, result.runtime_s)
@@ -2095,6 +2143,21 @@ def set_covering(
     >>> s = set_covering(m)
     >>> s.sites.tolist(), s.bound, s.status
     ([0, 1], 2.0, 'optimal')
+
+    A spacing rule that forbids choosing sites 0 and 1 together, each the only
+    one to reach some point: no answer serves everyone. The exact solver
+    serves the most that can be served, proves it, and says so; the greedy
+    proves that no full cover exists, without claiming a maximum:
+
+    >>> m = CoverageMatrix.from_pairs([0, 1, 2], [0, 1, 1], [0.0] * 3, n_demand=3, n_sites=2, radius=1)
+    >>> s = set_covering(m, conflicts=[(0, 1)], method="milp")
+    >>> s.sites.tolist(), s.met, s.status
+    ([1], False, 'optimal')
+    >>> s.note
+    'the target cannot be met: at most 66.7% of the demand weight can be served with the spacing rules (proved by HiGHS); these sites serve that with the fewest sites'
+    >>> g = set_covering(m, conflicts=[(0, 1)])
+    >>> g.sites.tolist(), g.status, g.note.startswith("the spacing rules make a full cover impossible (proved")
+    ([1], 'heuristic', True)
     """
     _check_method(method)
     if not (isinstance(share, (int, float)) and 0 < share <= 1):
