@@ -37,7 +37,7 @@ from ._highs import solve_milp
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["Augmented", "Transport", "augment", "concat_ranges", "merge_rows", "prune", "reroutable", "transport"]
+__all__ = ["Augmented", "Sites", "Transport", "augment", "concat_ranges", "merge_rows", "prune", "reroutable", "transport"]
 
 _EPS = 1e-9
 
@@ -272,23 +272,37 @@ class Augmented:
     exhausted: bool
 
 
-def _open(cand: sparse.csc_array, cand_cap: NDArray[np.float64], fixed: sparse.csc_array | None,
-          fixed_cap: NDArray[np.float64] | None, chosen: list[int]) -> tuple[sparse.csr_array, NDArray[np.float64]]:
-    cols = np.asarray(chosen, dtype=np.int64)
-    mat = cand[:, cols]
-    cap = cand_cap[cols]
-    if fixed is not None and fixed.shape[1]:
-        assert fixed_cap is not None
-        mat = sparse.hstack((mat, fixed), format="csc")
-        cap = np.concatenate((cap, fixed_cap))
-    return sparse.csr_array(mat), cap
+@dataclass(frozen=True, eq=False)
+class Sites:
+    """The sites demand may be assigned to: candidates, and sites open anyway (existing facilities).
+
+    Attributes
+    ----------
+    cand, cand_cap
+        Demand × candidate sites (CSC, 0/1) and their capacities.
+    fixed, fixed_cap
+        Demand × sites open anyway, and their capacities; None for none.
+    """
+
+    cand: sparse.csc_array
+    cand_cap: NDArray[np.float64]
+    fixed: sparse.csc_array | None = None
+    fixed_cap: NDArray[np.float64] | None = None
+
+    def open(self, chosen: list[int]) -> tuple[sparse.csr_array, NDArray[np.float64]]:
+        """Demand × (the ``chosen`` candidates, then the fixed sites), and their capacities."""
+        cols = np.asarray(chosen, dtype=np.int64)
+        mat = self.cand[:, cols]
+        cap = self.cand_cap[cols]
+        if self.fixed is not None and self.fixed.shape[1]:
+            assert self.fixed_cap is not None
+            mat = sparse.hstack((mat, self.fixed), format="csc")
+            cap = np.concatenate((cap, self.fixed_cap))
+        return sparse.csr_array(mat), cap
 
 
 def augment(
-    cand: sparse.csc_array,
-    cand_cap: NDArray[np.float64],
-    fixed: sparse.csc_array | None,
-    fixed_cap: NDArray[np.float64] | None,
+    sites: Sites,
     weights: NDArray[np.float64],
     chosen: list[int],
     *,
@@ -307,10 +321,8 @@ def augment(
 
     Parameters
     ----------
-    cand, cand_cap
-        Demand × candidate sites (CSC, 0/1) and their capacities.
-    fixed, fixed_cap
-        Demand × sites that are open anyway (existing facilities), or None.
+    sites
+        The candidates and the sites open anyway.
     weights
         Demand weight per point.
     chosen
@@ -332,9 +344,10 @@ def augment(
     added = 0
     total = float(weights.sum())
     tol = _EPS * max(1.0, total)
-    at = sparse.csr_array(cand.T)
+    cand_cap = sites.cand_cap
+    at = sparse.csr_array(sites.cand.T)
     while True:
-        mat, cap = _open(cand, cand_cap, fixed, fixed_cap, chosen)
+        mat, cap = sites.open(chosen)
         t = transport(mat, weights, cap)
         served = t.weight(weights)
         if (need is not None and served >= need - tol) or (k is not None and len(chosen) >= k):
@@ -357,10 +370,7 @@ def augment(
 
 
 def prune(
-    cand: sparse.csc_array,
-    cand_cap: NDArray[np.float64],
-    fixed: sparse.csc_array | None,
-    fixed_cap: NDArray[np.float64] | None,
+    sites: Sites,
     weights: NDArray[np.float64],
     chosen: list[int],
     *,
@@ -374,7 +384,7 @@ def prune(
     """
     total = float(weights.sum())
     tol = _EPS * max(1.0, total)
-    mat, cap = _open(cand, cand_cap, fixed, fixed_cap, chosen)
+    mat, cap = sites.open(chosen)
     t = transport(mat, weights, cap)
     load = t.load[: len(chosen)]
     used = load > tol
@@ -383,7 +393,7 @@ def prune(
         if time.perf_counter() > deadline or len(keep) <= 1:
             break
         trial = [s for s in keep if s != j]
-        mat, cap = _open(cand, cand_cap, fixed, fixed_cap, trial)
+        mat, cap = sites.open(trial)
         if transport(mat, weights, cap).weight(weights) >= need - tol:
             keep = trial
     kept = set(keep)

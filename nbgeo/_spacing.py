@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
+from ._assign import concat_ranges
+
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
@@ -40,6 +42,8 @@ __all__ = ["SpacingCover", "cover_with_conflicts", "propagate"]
 
 #: How many of the best sites the look-ahead examines before taking the least harmful.
 LOOK_AHEAD = 20
+
+_GONE = -(1 << 40)  # the gain of a site that can no longer be chosen
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,28 +74,61 @@ class SpacingCover:
         return not bool(self.uncovered.any())
 
 
-@dataclass(eq=False)
 class _State:
-    """The chosen sites and what follows from them."""
+    """The chosen sites and what follows from them, kept up to date one site at a time.
 
-    a: sparse.csr_array  # points x sites
-    at: sparse.csr_array  # sites x points
-    conflicts: sparse.csr_array
-    chosen: NDArray[np.bool_]
-    order: list[int]
+    ``count[i]``: available sites reaching point ``i``; ``gain[j]``: uncovered points site ``j`` reaches
+    (a large negative number once ``j`` is no longer available).
+    Taking a site updates both over the columns it and the sites it blocks reach, nothing more.
+    """
 
-    def covered(self) -> NDArray[np.bool_]:
-        return (self.a @ self.chosen.astype(np.float64)) > 0
+    def __init__(self, a: sparse.csr_array, at: sparse.csr_array, conflicts: sparse.csr_array) -> None:
+        self.a, self.at, self.conflicts = a, at, conflicts
+        m, n = a.shape
+        self.chosen = np.zeros(n, dtype=bool)
+        self.order: list[int] = []
+        self.covered = np.zeros(m, dtype=bool)
+        self.avail = np.ones(n, dtype=bool)
+        self.count = np.diff(a.indptr).astype(np.int64)
+        self.gain = np.diff(at.indptr).astype(np.int64)
+        self.dirty: list[NDArray[np.int64]] = [np.arange(m, dtype=np.int64)]  # points propagation must look at
 
-    def available(self) -> NDArray[np.bool_]:
-        blocked = (self.conflicts @ self.chosen.astype(np.float64)) > 0
-        return ~self.chosen & ~blocked
+    def copy_with(self, sites: list[int]) -> _State:
+        """A fresh state with ``sites`` taken, in that order."""
+        out = _State(self.a, self.at, self.conflicts)
+        for j in sites:
+            out.take(j)
+        return out
 
-    def take(self, sites: NDArray[np.int64]) -> None:
-        for j in sites.tolist():
-            if not self.chosen[j]:
-                self.chosen[j] = True
-                self.order.append(j)
+    def _points(self, sites: NDArray[np.int64]) -> NDArray[np.int64]:
+        ptr = self.at.indptr.astype(np.int64)
+        return self.at.indices[concat_ranges(ptr[sites], ptr[sites + 1])].astype(np.int64)
+
+    def _block(self, sites: NDArray[np.int64]) -> None:
+        sites = sites[self.avail[sites]]
+        if sites.size == 0:
+            return
+        self.avail[sites] = False
+        self.gain[sites] = _GONE  # never the largest gain again
+        points, lost = np.unique(self._points(sites), return_counts=True)
+        self.count[points] -= lost
+        self.dirty.append(points)
+
+    def take(self, j: int) -> None:
+        """Choose site ``j`` (available or not: the caller checks): cover its points, block its conflicts."""
+        if self.chosen[j]:
+            return
+        self.chosen[j] = True
+        self.order.append(j)
+        self._block(np.array([j], dtype=np.int64))
+        self._block(self.conflicts.indices[self.conflicts.indptr[j]:self.conflicts.indptr[j + 1]].astype(np.int64))
+        new = self.at.indices[self.at.indptr[j]:self.at.indptr[j + 1]]
+        new = new[~self.covered[new]].astype(np.int64)
+        self.covered[new] = True
+        # Every site reaching a newly covered point gains one point less.
+        ptr = self.a.indptr.astype(np.int64)
+        sites, lost = np.unique(self.a.indices[concat_ranges(ptr[new], ptr[new + 1])], return_counts=True)
+        self.gain[sites] -= lost
 
 
 def propagate(state: _State) -> tuple[NDArray[np.bool_], bool]:
@@ -101,58 +138,58 @@ def propagate(state: _State) -> tuple[NDArray[np.bool_], bool]:
     two such forced sites that conflict (the one covering more is taken, the other's point stays dead).
     """
     clash = False
-    while True:
-        covered = state.covered()
-        avail = state.available()
-        count = state.a @ avail.astype(np.float64)
-        single = np.flatnonzero(~covered & (count == 1))
+    while state.dirty:
+        points = np.unique(np.concatenate(state.dirty))
+        state.dirty.clear()
+        single = points[~state.covered[points] & (state.count[points] == 1)]
         if single.size == 0:
-            return ~covered & (count == 0), clash
+            continue
+        # Each such point's one site; when forced sites conflict, those covering the most go first.
         rows = state.a[single]
-        forced = np.unique(rows.indices[avail[rows.indices]])
-        # Forced sites that conflict with each other: keep those that cover the most uncovered points first.
-        gain = state.at[forced] @ (~covered).astype(np.float64)
-        forced = forced[np.lexsort((forced, -gain))]
-        inner = state.conflicts[forced][:, forced]
-        if inner.nnz:
-            clash = True
-            keep = np.ones(forced.size, dtype=bool)
-            for i in range(forced.size):
-                if keep[i]:
-                    keep[inner.indices[inner.indptr[i]:inner.indptr[i + 1]]] = False
-                    keep[i] = True
-            forced = forced[keep]
-        state.take(forced)
+        ok = state.avail[rows.indices]
+        site_of = np.zeros(single.size, dtype=np.int64)
+        site_of[np.repeat(np.arange(single.size), np.diff(rows.indptr))[ok]] = rows.indices[ok]
+        for p, j in zip(*(x[np.lexsort((site_of, -state.gain[site_of]))].tolist() for x in (single, site_of)),
+                        strict=True):
+            if state.covered[p]:
+                continue  # a site taken just before covers it
+            if state.avail[j]:
+                state.take(j)
+            else:
+                clash = True  # blocked by a forced site taken just before: this point can no longer be covered
+    return ~state.covered & (state.count == 0), clash
 
 
-def _stranded(state: _State, j: int, uncovered: NDArray[np.bool_], avail: NDArray[np.bool_],
-              count: NDArray[np.float64]) -> int:
+def _stranded(state: _State, j: int) -> int:
     """How many uncovered points taking site ``j`` would leave with no available site."""
-    blocked = state.conflicts.indices[state.conflicts.indptr[j]:state.conflicts.indptr[j + 1]]
-    blocked = blocked[avail[blocked]]
+    blocked = state.conflicts.indices[state.conflicts.indptr[j]:state.conflicts.indptr[j + 1]].astype(np.int64)
+    blocked = blocked[state.avail[blocked]]
     if blocked.size == 0:
         return 0
     # The points the blocked sites reach, and how many of their available sites are blocked.
-    points, lost = np.unique(state.at[blocked].indices, return_counts=True)
+    points, lost = np.unique(state._points(blocked), return_counts=True)
     mine = state.at.indices[state.at.indptr[j]:state.at.indptr[j + 1]]
-    return int((uncovered[points] & (lost >= count[points]) & ~np.isin(points, mine)).sum())
+    return int((~state.covered[points] & (lost >= state.count[points]) & ~np.isin(points, mine)).sum())
 
 
 def _greedy(state: _State) -> None:
     """Cover what is uncovered: the site of largest gain that strands nothing, then propagate; in place."""
     while True:
         propagate(state)
-        uncovered = ~state.covered()
-        avail = state.available()
-        count = state.a @ avail.astype(np.float64)
-        open_points = uncovered & (count > 0)
-        if not open_points.any():
+        gain = state.gain  # unavailable sites hold _GONE
+        if not gain.size or gain.max() <= 0:
             return
-        gain = np.where(avail, state.at @ open_points.astype(np.float64), -1.0)
-        best = np.argsort(-gain, kind="stable")[:LOOK_AHEAD]
+        top = min(LOOK_AHEAD, gain.size)
+        best = np.argpartition(-gain, top - 1)[:top]
         best = best[gain[best] > 0]
-        harm = [(_stranded(state, int(j), open_points, avail, count), -gain[j], int(j)) for j in best]
-        state.take(np.array([min(harm)[2]], dtype=np.int64))
+        best = best[np.lexsort((best, -gain[best]))]  # largest gain first, ties to the lowest index
+        # The first that strands nothing; if each strands some, the one that strands fewest.
+        harm: list[tuple[int, int, int]] = []
+        for j in best.tolist():
+            harm.append((_stranded(state, j), -int(gain[j]), j))
+            if harm[-1][0] == 0:
+                break
+        state.take(min(harm)[2])
 
 
 def cover_with_conflicts(a: sparse.csr_array, conflicts: sparse.csr_array, *, deadline: float) -> SpacingCover:
@@ -192,39 +229,38 @@ def cover_with_conflicts(a: sparse.csr_array, conflicts: sparse.csr_array, *, de
     [0, 2]
     """
     a = sparse.csr_array(a, dtype=np.float64)
+    a.sort_indices()
     at = sparse.csr_array(a.T)
+    at.sort_indices()
     conflicts = sparse.csr_array(conflicts, dtype=np.float64)
-    n = a.shape[1]
-    state = _State(a, at, conflicts, np.zeros(n, dtype=bool), [])
+    state = _State(a, at, conflicts)
     # Propagation from nothing: what it forces is in every cover, so what it leaves dead is proved uncoverable.
     dead, clash = propagate(state)
     proved = dead.copy()
     _greedy(state)
-    best = _State(a, at, conflicts, state.chosen.copy(), list(state.order))
-    best_left = int((~best.covered()).sum())
+    best = state
+    best_left = int((~best.covered).sum())
     # Repair: force a site onto an uncovered point, drop what it conflicts with, cover again.
     tried: set[int] = set()
     while best_left > int(proved.sum()) and time.perf_counter() < deadline:
-        left = np.flatnonzero(~best.covered() & ~proved)
-        options = [(int(j), int(p)) for p in left.tolist() for j in a.indices[a.indptr[p]:a.indptr[p + 1]].tolist()
+        left = np.flatnonzero(~best.covered & ~proved)
+        options = [int(j) for p in left.tolist() for j in a.indices[a.indptr[p]:a.indptr[p + 1]].tolist()
                    if int(j) not in tried]
-        if not options:
-            break
         improved = False
-        for j, _ in options:
+        for j in options:
             if time.perf_counter() > deadline:
                 break
             tried.add(j)
-            keep = best.chosen & ~(conflicts[[j]].toarray().ravel() > 0)
-            trial = _State(a, at, conflicts, keep, [s for s in best.order if keep[s]])
-            trial.take(np.array([j], dtype=np.int64))
+            clashing = set(conflicts.indices[conflicts.indptr[j]:conflicts.indptr[j + 1]].tolist())
+            trial = state.copy_with([s for s in best.order if s not in clashing])
+            trial.take(j)
             _greedy(trial)
-            trial_left = int((~trial.covered()).sum())
+            trial_left = int((~trial.covered).sum())
             if trial_left < best_left:
                 best, best_left, improved = trial, trial_left, True
                 tried.clear()
                 break
         if not improved:
             break
-    uncovered = ~best.covered()
+    uncovered = ~best.covered
     return SpacingCover(chosen=list(best.order), uncovered=uncovered, proved=proved & uncovered, clash=clash)

@@ -131,7 +131,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from scipy import sparse
 
-from ._assign import augment, concat_ranges, merge_rows, prune, transport
+from ._assign import Sites, augment, concat_ranges, merge_rows, prune, transport
 from ._highs import MilpAnswer, solve_milp
 from ._spacing import cover_with_conflicts
 from .errors import InputError, LimitError
@@ -1689,15 +1689,13 @@ def _invalid(inst: _Instance, chosen: list[int], *, k: int | None, need: float |
     return ""
 
 
-def _matrices(inst: _Instance) -> tuple[sparse.csc_array, NDArray[np.float64], sparse.csc_array | None,
-                                        NDArray[np.float64] | None]:
-    """Demand × candidates and demand × existing facilities as 0/1 CSC, with their capacities (for :mod:`_assign`)."""
+def _sites(inst: _Instance) -> Sites:
+    """The candidates and the existing facilities, as 0/1 demand × site matrices with capacities (for :mod:`_assign`)."""
     assert inst.capacity is not None
-    cand = sparse.csc_array(inst.matrix.by_site().T)
     fixed = None
     if inst.existing is not None and inst.existing.n_sites:
         fixed = sparse.csc_array(inst.existing.by_site().T)
-    return cand, inst.capacity, fixed, inst.existing_capacity
+    return Sites(sparse.csc_array(inst.matrix.by_site().T), inst.capacity, fixed, inst.existing_capacity)
 
 
 def _useful(inst: _Instance, chosen: list[int]) -> list[int]:
@@ -1740,9 +1738,8 @@ def _top_up(inst: _Instance, chosen: list[int], k: int, *, rounds: int = 5) -> t
                                  allowed=np.flatnonzero(_allowed_with(inst, chosen)))
             chosen, new = chosen + more, len(more)
         else:
-            cand, cap, fixed, fcap = _matrices(inst)
-            aug = augment(cand, cap, fixed, fcap, inst.weights, chosen,
-                          allowed=np.ones(inst.matrix.n_sites, dtype=bool), conflicts=inst.conflicts, k=k, need=None)
+            aug = augment(_sites(inst), inst.weights, chosen, allowed=np.ones(inst.matrix.n_sites, dtype=bool),
+                          conflicts=inst.conflicts, k=k, need=None)
             chosen, new = aug.chosen, aug.added
         added += new
         if not new:
@@ -1987,12 +1984,12 @@ def _lscp_heuristic(inst: _Instance, *, target: float, full: bool, improve: bool
     tol = _tol(inst)
     if inst.capacitated:
         chosen, _, _ = _greedy(inst, residual, k=None, need=target - before)
-        cand, cap, fixed, fcap = _matrices(inst)
-        aug = augment(cand, cap, fixed, fcap, w, chosen, allowed=np.ones(inst.matrix.n_sites, dtype=bool),
-                      conflicts=inst.conflicts, k=None, need=target)
+        sites = _sites(inst)
+        aug = augment(sites, w, chosen, allowed=np.ones(inst.matrix.n_sites, dtype=bool), conflicts=inst.conflicts,
+                      k=None, need=target)
         out = _Heuristic(aug.chosen, None, "greedy", stats={"sites_added_by_assignment": aug.added})
         if aug.transport.weight(w) >= target - tol:
-            out.chosen = prune(cand, cap, fixed, fcap, w, aug.chosen, need=target, deadline=deadline)
+            out.chosen = prune(sites, w, aug.chosen, need=target, deadline=deadline)
         elif inst.conflicts is not None:
             out.notes.append("with the spacing rules the heuristic did not reach the target; " + _NOT_PROVEN)
         return out

@@ -251,12 +251,11 @@ def test_augmenting_paths_find_a_site_that_serves_nothing_directly():
     t = _assign.transport(sparse.csr_array(a[:, [0]]), np.ones(2), np.ones(1))
     path = _assign.reroutable(t, np.ones(2))
     assert path.tolist() == [True, True]
-    aug = _assign.augment(cand, np.ones(3), None, None, np.ones(2), [0], allowed=np.ones(3, dtype=bool),
-                          conflicts=None, k=None, need=2.0)
+    sites = _assign.Sites(cand, np.ones(3))
+    aug = _assign.augment(sites, np.ones(2), [0], allowed=np.ones(3, dtype=bool), conflicts=None, k=None, need=2.0)
     assert aug.chosen == [0, 1] and aug.transport.weight(np.ones(2)) == 2.0
     # Candidate 2 reaches nothing: once the demand is served, or with no path, nothing more can be added.
-    done = _assign.augment(cand, np.ones(3), None, None, np.ones(2), [0, 1], allowed=np.array([True, True, True]),
-                           conflicts=None, k=3, need=None)
+    done = _assign.augment(sites, np.ones(2), [0, 1], allowed=np.ones(3, dtype=bool), conflicts=None, k=3, need=None)
     assert done.exhausted and done.chosen == [0, 1]
 
 
