@@ -1939,8 +1939,10 @@ def maximal_covering(
     if status != "optimal" and not inst.capacitated:
         # The Lagrangian bound: the greedy's only bound, and often tighter than HiGHS's when it stopped early.
         objective = _served_weight(inst, chosen) - float(inst.weights @ inst.served_before)
-        lagrangian = _mclp_bound(inst, chosen, k, objective, deadline=time.perf_counter() + swap_time)
+        bound_started = time.perf_counter()
+        lagrangian = _mclp_bound(inst, chosen, k, objective, deadline=bound_started + swap_time)
         bound = lagrangian if bound is None else min(bound, lagrangian)
+        stats["bound_s"] = round(time.perf_counter() - bound_started, 4)
     as_greedy = solver == "greedy" and not added and not inst.capacitated  # the greedy's own answer and gains
     result = _finish(inst, problem="mclp", method="milp" if _use_milp(method, inst) else "greedy", solver=solver,
                      chosen=chosen, bound=bound, status=status, runtime=time.perf_counter() - started, target=None,
