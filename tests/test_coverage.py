@@ -368,7 +368,7 @@ def test_coverage_command(tmp_path):
                                          "--overwrite"])
     assert only_met.exit_code == 0, only_met.output
     assert (out / "coverage.html").stat().st_size > 10_000
-    bad = CliRunner().invoke(main, ["coverage", "--out", str(out), "--id", "nope"])
+    bad = CliRunner().invoke(main, ["coverage", "--out", str(out), "--id", "nope", "--overwrite"])
     assert bad.exit_code == 2 and "no coverage requirement 'nope'" in bad.output
 
 
