@@ -193,10 +193,16 @@ def test_time_limited_milp_returns_a_cover_from_the_best_heuristic():
     m = _uniform(0, 5000, 1000)
     s = optimize.set_covering(m, method="milp", time_limit=0.05, time_budget=4.0)
     assert _covers(m, s.sites) and s.status == "time_limit"
-    assert s.solver == "lagrangian" and "HiGHS stopped at its time limit (0.05 s)" in s.note
-    assert "lagrangian heuristic's" in s.note
-    greedy = optimize.set_covering(m, improve=False)
-    assert len(s.sites) < len(greedy.sites)  # the Lagrangian heuristic's answer, not the plain greedy's
+    assert "HiGHS stopped at its time limit (0.05 s)" in s.note
+    # What HiGHS has after 0.05 s depends on the machine: nothing (the heuristic's answer is returned), a larger
+    # answer (the heuristic's smaller one replaces it), or, on a fast machine, one at least as small (kept).
+    if s.solver == "lagrangian":
+        assert ("the answer is the lagrangian heuristic's" in s.note
+                or f"the lagrangian heuristic found {len(s.sites)}, which are returned" in s.note), s.note
+        greedy = optimize.set_covering(m, improve=False)
+        assert len(s.sites) < len(greedy.sites)  # the Lagrangian heuristic's answer, not the plain greedy's
+    else:
+        assert s.solver == "highs" and "its best answer is returned" in s.note, s.note
     assert s.bound is not None and s.bound <= len(s.sites)
 
 
