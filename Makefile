@@ -45,14 +45,22 @@ bench: $(STAMP)
 
 ## make fuzz: atheris on every reader (GeoJSON, GeoPackage, zip/Shapefile, FlatGeobuf, CSV, Excel) for
 ## FUZZ_SECONDS (default 60), seeded from the bad-input corpus; the corpus it grows is kept in fuzz/corpus.
-## Any exception other than an nbgeo error stops it and leaves fuzz/crash-*.
+## Then the plan reader and the manifest reader, FUZZ_SECONDS each, seeded from the shipped plans and
+## manifest (and the corpus's manifests), with TOML tokens from fuzz/toml.dict.
+## Any exception other than an nbgeo error stops it and leaves fuzz/crash-* (fuzz/plan-crash-*, ...).
 FUZZ_SECONDS ?= 60
+FUZZ_OPTS = -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=60 -print_final_stats=1
 fuzz: $(STAMP)
 	$(BIN)/python -m pip install $(PIP_FLAGS) -c constraints.txt -e '.[fuzz]'
 	$(BIN)/python fuzz/fuzz_readers.py --seed fuzz/seeds
 	mkdir -p fuzz/corpus
-	$(BIN)/python fuzz/fuzz_readers.py -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=60 \
-		-artifact_prefix=fuzz/ -print_final_stats=1 fuzz/corpus fuzz/seeds
+	$(BIN)/python fuzz/fuzz_readers.py $(FUZZ_OPTS) -artifact_prefix=fuzz/ fuzz/corpus fuzz/seeds
+	for target in plan manifest; do \
+		$(BIN)/python fuzz/fuzz_plans.py --seed fuzz/seeds-$$target --target $$target && \
+		mkdir -p fuzz/corpus-$$target && \
+		$(BIN)/python fuzz/fuzz_plans.py --target $$target -dict=fuzz/toml.dict $(FUZZ_OPTS) \
+			-artifact_prefix=fuzz/$$target- fuzz/corpus-$$target fuzz/seeds-$$target || exit 1; \
+	done
 
 ## make lint: ruff, then mypy over the package (configured in pyproject.toml [tool.mypy]).
 lint: $(STAMP)

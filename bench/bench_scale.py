@@ -28,6 +28,7 @@ Run alone with ``python bench/bench_scale.py`` (or ``python bench/run.py scale``
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import resource
@@ -51,18 +52,24 @@ def _zones():
     return io.read_sample().metric("districts")[["name", "geometry"]]
 
 
+@functools.lru_cache(maxsize=1)
+def _crs():
+    """The sample's working CRS: the points are drawn in the districts' metric coordinates."""
+    from nbgeo import io
+
+    return io.read_sample().working_crs
+
+
 def make_points(start: int, count: int, bounds: tuple[float, float, float, float]):
     """``count`` points from row ``start`` on: uniform over ``bounds``, a year and a capacity (kW)."""
     import geopandas as gpd
-
-    from nbgeo.crs import working_crs
 
     rng = np.random.default_rng([SEED, start])
     x = rng.uniform(bounds[0], bounds[2], count)
     y = rng.uniform(bounds[1], bounds[3], count)
     return gpd.GeoDataFrame(
         {"year": rng.integers(YEARS[0], YEARS[-1] + 1, count), "kw": rng.lognormal(3.5, 1.0, count)},
-        geometry=gpd.points_from_xy(x, y), crs=working_crs(), index=np.arange(start, start + count))
+        geometry=gpd.points_from_xy(x, y), crs=_crs(), index=np.arange(start, start + count))
 
 
 def _peak_gib() -> float:

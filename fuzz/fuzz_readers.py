@@ -23,6 +23,7 @@ import shutil
 import sys
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 SUFFIXES = (".geojson", ".gpkg", ".zip", ".fgb", ".csv", ".xlsx", ".json")
@@ -87,16 +88,23 @@ def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--seed":
         print(f"wrote {seed(Path(sys.argv[2]))} seeds into {sys.argv[2]}")
         return
+    fuzz(sys.argv, one_input)
+
+
+def fuzz(argv: list[str], target: Callable[[bytes], None], *work: Path) -> None:
+    """Run atheris on ``target`` with nbgeo instrumented; remove this module's and ``work``'s folders after."""
     import atheris
 
     with atheris.instrument_imports(include=["nbgeo"]):
         import nbgeo.io
+        import nbgeo.plan
         import nbgeo.validate  # noqa: F401
-    atheris.Setup(sys.argv, one_input)
+    atheris.Setup(argv, target)
     try:
         atheris.Fuzz()
     finally:
-        shutil.rmtree(_WORK, ignore_errors=True)
+        for folder in (_WORK, *work):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

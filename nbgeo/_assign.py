@@ -339,6 +339,19 @@ def augment(
     Returns
     -------
     Augmented
+
+    Examples
+    --------
+    Open site 0 (capacity 1) reaches points 0 and 1; candidate 1 reaches only
+    point 0, candidate 2 nothing. Candidate 1 serves nothing unserved
+    directly, but it takes point 0 over and frees site 0 for point 1:
+
+    >>> import numpy as np
+    >>> from scipy import sparse
+    >>> sites = Sites(sparse.csc_array(np.array([[1.0, 1, 0], [1, 0, 0]])), np.ones(3))
+    >>> aug = augment(sites, np.ones(2), [0], allowed=np.ones(3, dtype=bool), conflicts=None, k=None, need=2.0)
+    >>> aug.chosen, aug.transport.served.tolist(), aug.exhausted
+    ([0, 1], [1.0, 1.0], False)
     """
     chosen = list(chosen)
     added = 0
@@ -381,6 +394,16 @@ def prune(
 
     Sites the assignment leaves idle go at once; each other site is tried in
     turn (one :func:`transport` each) until the ``deadline``.
+
+    Examples
+    --------
+    Site 0 alone can serve both points (capacity 2); site 1 is not needed:
+
+    >>> import numpy as np
+    >>> from scipy import sparse
+    >>> sites = Sites(sparse.csc_array(np.array([[1.0, 1], [1, 0]])), np.array([2.0, 1.0]))
+    >>> prune(sites, np.ones(2), [1, 0], need=2.0, deadline=float("inf"))
+    [0]
     """
     total = float(weights.sum())
     tol = _EPS * max(1.0, total)

@@ -55,6 +55,8 @@ from . import _atomic
 from .dsn import MaskingFilter, is_url, looks_like_conninfo, mask_dsn
 from .errors import NbgeoError
 from .filters import check_plan_filters
+from .paths import check_out
+from .sanitize import TerminalFormatter, terminal_text, to_csv
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -86,6 +88,15 @@ def _sigterm_raises() -> Iterator[None]:
             signal.signal(signal.SIGTERM, previous)
 
 
+def echo(message: object = "", *, err: bool = False) -> None:
+    """Print one message: everything the CLI prints goes through here, without escape sequences or controls.
+
+    Plan text, layer names and feature ids reach the terminal; an ANSI or OSC sequence in them would be
+    obeyed (clear the screen, print a fake verdict), so :func:`nbgeo.sanitize.terminal_text` removes them.
+    """
+    click.echo(terminal_text(mask_dsn(message)), err=err)
+
+
 class _Group(click.Group):
     """A click group that turns nbgeo errors into exit code 2 with a clear message."""
 
@@ -94,30 +105,30 @@ class _Group(click.Group):
             try:
                 return super().invoke(ctx)
             except NbgeoError as exc:
-                click.echo(f"nbgeo: error {exc.code}: {mask_dsn(exc)}", err=True)
+                echo(f"nbgeo: error {exc.code}: {mask_dsn(exc)}", err=True)
                 sys.exit(EXIT_BAD_INPUT)
             except click.ClickException as exc:  # usage errors quote the arguments: never a password
-                exc.message = mask_dsn(exc.message)  # type: ignore[misc]  # click types it Final; a plain attribute
+                exc.message = terminal_text(mask_dsn(exc.message))  # type: ignore[misc]  # Final in the stubs only
                 raise
             except (click.exceptions.Exit, click.exceptions.Abort, SystemExit):
                 raise
             except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: say what became of the outputs, truly
                 stopped = "terminated" if isinstance(exc, _Terminated) else "interrupted"
-                click.echo(f"nbgeo: {stopped}; {_atomic.describe(outputs)}", err=True)
+                echo(f"nbgeo: {stopped}; {_atomic.describe(outputs)}", err=True)
                 sys.exit(128 + (signal.SIGTERM if isinstance(exc, _Terminated) else signal.SIGINT))
             except Exception as exc:  # a bug: say so plainly, with the type, and exit distinctly
                 logging.getLogger("nbgeo").debug("internal error", exc_info=True)
-                click.echo(f"nbgeo: internal error ({type(exc).__name__}: {mask_dsn(exc)}); rerun with -v for "
+                echo(f"nbgeo: internal error ({type(exc).__name__}: {mask_dsn(exc)}); rerun with -v for "
                            "details", err=True)
                 sys.exit(EXIT_INTERNAL)
 
 
 def _configure_logging(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    for handler in logging.getLogger().handlers:  # no log line shows a database password, whoever logs it
-        if not any(isinstance(f, MaskingFilter) for f in handler.filters):
-            handler.addFilter(MaskingFilter())
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(TerminalFormatter("%(levelname)s %(name)s: %(message)s"))  # log lines quote data too
+    handler.addFilter(MaskingFilter())  # no log line shows a database password, whoever logs it
+    logging.basicConfig(level=level, handlers=[handler])
     logging.getLogger("nbgeo").setLevel(level)
     # dask.distributed sets its own loggers to INFO (cluster start, workers, clients) from its config, read
     # when it is imported, and its worker processes read it again: say WARNING there (INFO with -vv), so
@@ -157,6 +168,8 @@ class _PathOrUrl(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path | str:
         if isinstance(value, Path):
             return value
+        if self.folder:  # an output: an empty path would write into the current folder
+            _check_out(value, self, param, ctx)
         if is_url(value):
             return str(value)
         if looks_like_conninfo(value):
@@ -181,6 +194,23 @@ class _LocalPath(click.Path):
         return super().convert(value, param, ctx)
 
 
+def _check_out(value: Any, kind: click.ParamType, param: click.Parameter | None, ctx: click.Context | None) -> None:
+    """Refuse an empty output path (it would be the current folder) as a usage error, exit code 2."""
+    if isinstance(value, str):
+        try:
+            check_out(value, what=param.opts[0] if param is not None and param.opts else "--out")
+        except NbgeoError as exc:
+            kind.fail(exc.message, param, ctx)
+
+
+class _OutPath(_LocalPath):
+    """An output file or folder: local (no URL), and never empty (which would mean the current folder)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        _check_out(value, self, param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def _dataset_arg(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.argument("dataset", required=False, type=_PathOrUrl())(func)
 
@@ -190,12 +220,15 @@ def _plan_opt(func: Callable[..., Any]) -> Callable[..., Any]:
                         help="Plan file (TOML; a local file, not a URL). Default: the embedded Ningbo 2025 plan.")(func)
 
 
-_READ_KEYS = ("encoding", "assume_crs", "repair", "allow_network")
-_LIMIT_KEYS = ("max_features", "max_vertices", "max_zip_ratio", "max_input_mb", "max_pixels")
+_READ_KEYS = ("encoding", "assume_crs", "repair", "allow_network", "working_crs")
+_LIMIT_KEYS = ("max_features", "max_vertices", "max_zip_ratio", "max_input_mb", "max_pixels", "max_work_seconds",
+               "max_total_work_seconds")
 
 
 def _read_opts(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Options for reading planners' data: encodings, CRS assumptions, repairs, network access and limits.
+    """Options for reading planners' data: encodings, CRS, repairs, network access and limits.
+
+    ``--crs`` is the working CRS to measure in, ``--assume-crs`` the CRS of layers that declare none.
 
     They are kept in ``ctx.obj["read_options"]`` (which :func:`load_inputs` passes to the reader) and the
     limits are in force while the command runs.
@@ -219,6 +252,10 @@ def _read_opts(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Text encoding of Shapefiles without .cpg and of CSV files, e.g. GBK."),
         click.option("--assume-crs", default=None, metavar="CRS",
                      help="CRS of layers whose file and manifest declare none, e.g. EPSG:4490 (recorded in the report)."),
+        click.option("--crs", "working_crs", default=None, metavar="CRS",
+                     help="The projected CRS to measure lengths, areas and distances in, e.g. EPSG:4549 "
+                          "(default: [crs] working in dataset.toml, else one chosen from the data's extent; "
+                          "recorded in the report)."),
         click.option("--repair", is_flag=True,
                      help="Repair invalid geometries with make_valid (never buffer(0)); every change is listed in "
                           "the report."),
@@ -233,6 +270,12 @@ def _read_opts(func: Callable[..., Any]) -> Callable[..., Any]:
                      help=f"Largest input file or uncompressed archive (default {limits.max_input_bytes // 2**20:,} MB)."),
         click.option("--max-pixels", type=click.IntRange(min=1), default=None, metavar="N",
                      help=f"Most raster pixels per band read (default {limits.max_pixels:,})."),
+        click.option("--max-work-seconds", type=click.FloatRange(min=0, min_open=True), default=None, metavar="S",
+                     help="Most estimated seconds one geometry may cost a validity check, repair or overlay "
+                          f"(default {limits.max_work_seconds:g})."),
+        click.option("--max-total-work-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+                     metavar="S", help="Most estimated seconds one such step may cost a layer "
+                                       f"(default {limits.max_total_work_seconds:g})."),
     ]
     for option in reversed(options):
         wrapper = option(wrapper)
@@ -263,13 +306,19 @@ def _parse_snapshots(ctx: click.Context, param: click.Parameter,
     return out
 
 
-def _read_dataset(dataset: Path | str | None) -> Any:
-    """Read a dataset named on the command line: a folder (default: the sample) or a ``postgresql://`` URL."""
+def _read_dataset(dataset: Path | str | None, *, working_crs: str | None = None) -> Any:
+    """Read a dataset named on the command line: a folder (default: the sample) or a ``postgresql://`` URL.
+
+    ``working_crs`` overrides ``--crs`` (snapshots are measured in the audited dataset's working CRS).
+    """
     from . import datasets, io, postgis
 
+    kwargs = _read_kwargs()
+    if working_crs is not None:
+        kwargs["working_crs"] = working_crs
     if is_url(dataset):
-        return postgis.read_dataset(str(dataset))
-    return io.read_dataset(dataset if dataset is not None else datasets.get_path("ningbo"), **_read_kwargs())
+        return postgis.read_dataset(str(dataset), working_crs=kwargs.get("working_crs"))
+    return io.read_dataset(dataset if dataset is not None else datasets.get_path("ningbo"), **kwargs)
 
 
 def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any, Any]:
@@ -327,7 +376,9 @@ def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None
     if snapshots and not progress:
         msg = "--snapshot feeds the progress; drop --no-progress or the snapshots"
         raise click.UsageError(msg)
-    history = {y: _read_dataset(path) for y, path in snapshots.items()}
+    # Earlier snapshots are measured in this dataset's working CRS, so that an unchanged site measures alike.
+    same_crs = ds.crs_choice.text if ds.crs_choice is not None else None
+    history = {y: _read_dataset(path, working_crs=same_crs) for y, path in snapshots.items()}
     result = audit_mod.run_audit(ds, p, year=year, engine=engine, scheduler=scheduler, progress=progress,
                                  snapshots=history or None, exclude_failing=exclude_failing)
     if isinstance(out_dir, str):  # a postgresql:// URL
@@ -336,25 +387,25 @@ def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None
         with _atomic.recording(postgis.mask_dsn(out_dir)):  # one transaction: all rows or none
             counts = postgis.write_report(result, out_dir)
         if not ctx.obj["quiet"]:
-            click.echo(result.to_text())
+            echo(result.to_text())
             _echo_plan_sections(result)
-            click.echo(f"wrote {sum(counts.values())} rows to {len(counts)} tables in {postgis.mask_dsn(out_dir)}")
+            echo(f"wrote {sum(counts.values())} rows to {len(counts)} tables in {postgis.mask_dsn(out_dir)}")
         ctx.exit(result.exit_code)
     paths = report.write_report(result, out_dir, overwrite=overwrite, lang=lang, with_map=not no_map,
                                 formats=formats)
     if not ctx.obj["quiet"]:
-        click.echo(result.to_text())
+        echo(result.to_text())
         _echo_plan_sections(result)
-        click.echo("wrote " + ", ".join(str(p) for p in paths.values()))
+        echo("wrote " + ", ".join(str(p) for p in paths.values()))
     ctx.exit(result.exit_code)
 
 
 @main.command("map")
 @_dataset_arg
 @_plan_opt
-@click.option("--out", "out_file", required=True, type=_LocalPath(dir_okay=False),
+@click.option("--out", "out_file", required=True, type=_OutPath(dir_okay=False),
               help="The map's HTML file (one local file, not a URL; opens offline).")
-@click.option("--png", "png_file", type=_LocalPath(dir_okay=False), default=None,
+@click.option("--png", "png_file", type=_OutPath(dir_okay=False), default=None,
               help="Also a PNG image of the map (a local file), drawn by headless Chromium (no Selenium).")
 @click.option("--size", default="1600x1000", show_default=True, metavar="WxH", help="Size of the PNG in pixels.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Labels.")
@@ -408,7 +459,7 @@ def map_cmd(ctx: click.Context, dataset: Path | str | None, plan_path: Path | No
             _chromium.screenshot(temps[0], temps[1], width=int(match[1]), height=int(match[2]))
     if not ctx.obj["quiet"]:
         size_mb = out_file.stat().st_size / 1e6
-        click.echo(f"wrote {out_file} ({size_mb:.1f} MB)" + (f" and {png_file}" if png_file is not None else ""))
+        echo(f"wrote {out_file} ({size_mb:.1f} MB)" + (f" and {png_file}" if png_file is not None else ""))
 
 
 def _echo_plan_sections(result: Any) -> None:
@@ -420,18 +471,18 @@ def _echo_plan_sections(result: Any) -> None:
         met = sum(r["status"] == "met" for r in rows)
         values = ", ".join(f"{r['id']} {'—' if r['actual'] is None else format(r['actual'], ',.6g')} "
                            f"({r['status']})" for r in rows)
-        click.echo(f"indicators {result.year}: {met} of {len(rows)} met: {values}")
+        echo(f"indicators {result.year}: {met} of {len(rows)} met: {values}")
     if result.sections.get("progress"):
-        click.echo("")
-        click.echo(progress_mod.to_text(result.sections["progress"]))
+        echo("")
+        echo(progress_mod.to_text(result.sections["progress"]))
     if result.sections.get("rules"):
-        click.echo("")
-        click.echo(_rules_text(result.sections["rules"]))
+        echo("")
+        echo(_rules_text(result.sections["rules"]))
     if result.sections.get("coverage"):
         from .coverage import to_text as coverage_text
 
-        click.echo("")
-        click.echo(coverage_text(result.sections["coverage"]))
+        echo("")
+        echo(coverage_text(result.sections["coverage"]))
 
 
 def _scenario_kind(path: Path | str) -> str:
@@ -439,19 +490,20 @@ def _scenario_kind(path: Path | str) -> str:
     import tomllib
 
     from .errors import InputError
+    from .paths import read_input
 
     if isinstance(path, str):  # a postgresql:// URL: a dataset in PostGIS
         return "dataset"
     if path.is_dir():
         return "dataset"
-    if not path.is_file():
+    if not path.exists():
         msg = f"{str(path)!r} does not exist; give a dataset folder, its dataset.toml, or a plan file"
         raise InputError(msg, code="E-FILE-MISSING")
     if path.suffix.lower() != ".toml":
         msg = f"{str(path)!r} is neither a dataset (folder or dataset.toml) nor a plan (.toml)"
         raise InputError(msg, code="E-INPUT")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    try:  # a regular file, read without blocking: a named pipe or a device is refused
+        data = tomllib.loads(read_input(path, what="scenario").decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         msg = f"{path}: not valid TOML: {exc}"
         raise InputError(msg, code="E-PLAN-SYNTAX") from None
@@ -466,7 +518,7 @@ def _scenario_kind(path: Path | str) -> str:
 @main.command("compare")
 @click.argument("a", type=_PathOrUrl())
 @click.argument("b", type=_PathOrUrl())
-@click.option("--out", "out_dir", required=True, type=_LocalPath(file_okay=False),
+@click.option("--out", "out_dir", required=True, type=_OutPath(file_okay=False),
               help="Folder for compare.json and compare.html (a local folder, not a URL).")
 @click.option("--plan", "plan_path", type=_LocalPath(),
               help="With two datasets: the plan (a local file; default: the embedded Ningbo 2025 plan).")
@@ -483,6 +535,7 @@ def _scenario_kind(path: Path | str) -> str:
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option("--no-map", is_flag=True, help="Skip the map in compare.html (faster).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Compare the progress per year too.")
+@_read_opts
 @click.pass_context
 def compare_cmd(ctx: click.Context, a: Path | str, b: Path | str, out_dir: Path, plan_path: Path | None,
                 plan_b_path: Path | None, dataset_path: Path | str | None, year: int | None, label_a: str | None,
@@ -524,8 +577,8 @@ def compare_cmd(ctx: click.Context, a: Path | str, b: Path | str, out_dir: Path,
     result = compare_mod.compare(ds_a, ds_b, plan_a, plan_b, year=year, labels=labels, progress=progress)
     paths = compare_mod.write_comparison(result, out_dir, overwrite=overwrite, lang=lang, with_map=not no_map)
     if not ctx.obj["quiet"]:
-        click.echo(result.to_text())
-        click.echo(f"wrote {paths['json']} and {paths['html']}")
+        echo(result.to_text())
+        echo(f"wrote {paths['json']} and {paths['html']}")
     ctx.exit(result.exit_code)
 
 
@@ -537,10 +590,10 @@ def compare_cmd(ctx: click.Context, a: Path | str, b: Path | str, out_dir: Path,
               help="The layer inside a GeoPackage, FileGDB, zip archive or Excel workbook (sheet).")
 @click.option("--datum", type=click.Choice(["WGS84", "CGCS2000", "GCJ-02", "BD-09"]), default=None,
               help="Datum of a single file's coordinates (required for CSV and Excel: web maps are GCJ-02 or BD-09).")
-@click.option("--crs", "crs_text", default=None, metavar="CRS", help="CRS a single file declares, e.g. EPSG:4549.")
-@click.option("--out", "out_dir", type=_LocalPath(file_okay=False), default=None,
-              help="Write validation.json here (a local folder, not a URL); with --repair, also the repaired layers "
-                   "as GeoPackages (repaired/).")
+@click.option("--file-crs", "crs_text", default=None, metavar="CRS",
+              help="CRS a single file's coordinates are in, as a manifest's crs key declares it, e.g. EPSG:4549.")
+@click.option("--out", "out_dir", type=_OutPath(file_okay=False), default=None,
+              help="Write validation.json here (a local folder, not a URL); with --repair, also the repaired layers as GeoPackages (repaired/).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @_read_opts
 @click.pass_context
@@ -570,7 +623,8 @@ def validate_cmd(ctx: click.Context, path: Path | str, kind: str | None, layer_n
             ds = io.read_file(path, kind=kind, layer=layer_name, datum=datum, crs=crs_text, **opts)
         else:
             if kind or layer_name or datum or crs_text:
-                msg = "--kind, --layer, --datum and --crs apply to a single file; a dataset declares them in dataset.toml"
+                msg = ("--kind, --layer, --datum and --file-crs apply to a single file; a dataset declares them in "
+                       "dataset.toml")
                 raise click.UsageError(msg)
             ds = io.read_dataset(path, **opts)
         problems, failed = list(ds.problems), None
@@ -592,9 +646,9 @@ def validate_cmd(ctx: click.Context, path: Path | str, kind: str | None, layer_n
     assert ds is not None, "only a ValidationError leaves the dataset unread"
     if not ctx.obj["quiet"]:
         for problem in problems:
-            click.echo(str(problem))
+            echo(str(problem))
         layers = ", ".join(f"{n} ({len(layer.gdf):,})" for n, layer in ds.layers.items())
-        click.echo(f"ok: {layers}; {len(problems)} warning(s)")
+        echo(f"ok: {layers}; {len(problems)} warning(s)")
 
 
 def _rules_text(entries: list[dict[str, Any]], *, max_sites: int = 5) -> str:
@@ -617,7 +671,7 @@ def _rules_text(entries: list[dict[str, Any]], *, max_sites: int = 5) -> str:
 @main.command("rules")
 @_dataset_arg
 @_plan_opt
-@click.option("--out", "out_dir", required=True, type=_LocalPath(file_okay=False),
+@click.option("--out", "out_dir", required=True, type=_OutPath(file_okay=False),
               help="Folder for rules.json, rule_sites.csv and rule_failures.geojson (a local folder, not a URL).")
 @click.option("--rule", "rule_ids", multiple=True, metavar="ID", help="Only this rule (repeatable).")
 @click.option("--layer", "layer_names", multiple=True, metavar="NAME", help="Only the rules of this layer (repeatable).")
@@ -626,6 +680,7 @@ def _rules_text(entries: list[dict[str, Any]], *, max_sites: int = 5) -> str:
                    "'tolerance' wins.")
 @click.option("--all-sites", is_flag=True, help="List every site in rules.json, not only failing and unknown ones.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@_read_opts
 @click.pass_context
 def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_dir: Path,
               rule_ids: tuple[str, ...], layer_names: tuple[str, ...], tolerance_band: float | None,
@@ -667,12 +722,12 @@ def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, 
     with _atomic.output_set(out_dir, command="rules", overwrite=overwrite, expect=names.values()) as staging:
         paths = {key: staging / name for key, name in names.items()}
         _atomic.write_text(paths["json"], json.dumps(doc, ensure_ascii=False, indent=1, allow_nan=False) + "\n")
-        _atomic.write_text(paths["csv"], sites.to_csv(index=False))
+        _atomic.write_text(paths["csv"], to_csv(sites, index=False))  # ids like =HYPERLINK(...) stay text
         _atomic.write_text(paths["geojson"], json.dumps({"type": "FeatureCollection", "features": features},
                                                         ensure_ascii=False, allow_nan=False) + "\n")
     if not ctx.obj["quiet"]:
-        click.echo(_rules_text(entries))
-        click.echo("wrote " + ", ".join(str(out_dir / name) for name in names.values()))
+        echo(_rules_text(entries))
+        echo("wrote " + ", ".join(str(out_dir / name) for name in names.values()))
     ctx.exit(1 if any(e["status"] != "pass" for e in entries) else 0)
 
 
@@ -698,7 +753,7 @@ def _site_text(results: list[Any]) -> str:
 @main.command("site")
 @_dataset_arg
 @_plan_opt
-@click.option("--out", "out_dir", required=True, type=_LocalPath(file_okay=False),
+@click.option("--out", "out_dir", required=True, type=_OutPath(file_okay=False),
               help="Folder for sites.gpkg, audit.json and audit.html (a local folder, not a URL).")
 @click.option("--siting", "siting_ids", multiple=True, metavar="ID",
               help="Only this [[siting]] question of the plan (repeatable; default: all of them).")
@@ -726,6 +781,7 @@ def _site_text(results: list[Any]) -> str:
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Map labels.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option("--no-map", is_flag=True, help="Skip the map in audit.html (faster).")
+@_read_opts
 @click.pass_context
 def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_dir: Path,
              siting_ids: tuple[str, ...], demand: str | None, facilities: str | None, distance: float | None,
@@ -745,6 +801,7 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
     """
     from . import optimize, report
     from .audit import AuditReport
+    from .paths import check_name, output_path
     from .plan import SitingSpec
 
     names = ["sites.gpkg", "audit.json", "audit.html", *(f"{sid}.tif" for sid in surface_ids)]
@@ -757,7 +814,8 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
             msg = "a question of your own needs --demand, --facilities and --distance"
             raise click.UsageError(msg)
         params: dict[str, Any] = {"demand": demand, "facilities": facilities, "distance": distance}
-        specs = [SitingSpec(id=siting_ids[0] if siting_ids else f"{facilities}_for_{demand}", params=params)]
+        spec_id = check_name(siting_ids[0] if siting_ids else f"{facilities}_for_{demand}", what="--siting id")
+        specs = [SitingSpec(id=spec_id, params=params)]
     else:
         missing = sorted(set(siting_ids) - {s.id for s in p.siting})
         if missing:
@@ -800,7 +858,8 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
         sections["suitability"] = [{**s.to_dict(), "status": "computed", "file": f"{sid}.tif"}
                                    for sid, s in surfaces.items()]
     audit_report = AuditReport(plan=p, dataset=ds, year=when, targets=(), sections=sections, overlays=overlays)
-    # Everything that reads the plan or can fail is done before the first file is written.
+    # Everything that reads the plan or can fail is done before the first file is written; every file named
+    # after an id is made by the one builder (nbgeo.paths.output_path).
     zones = {}
     for sid, surf in surfaces.items():
         sparams = next(s for s in p.suitability if s.id == sid).params
@@ -811,25 +870,25 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
         if results:  # only surfaces asked for: no sites to save
             optimize.save_result(results, staging / "sites.gpkg")
         for sid, surf in surfaces.items():
-            surf.write_tif(staging / f"{sid}.tif")
+            surf.write_tif(output_path(staging, sid, ".tif"))
             if len(zones[sid]):
                 from .io import save_layer
 
-                save_layer(zones[sid], staging / f"{sid}_zones.gpkg", layer=f"{sid}_zones")
+                save_layer(zones[sid], output_path(staging, sid, "_zones.gpkg"), layer=f"{sid}_zones")
         for name, text in texts.items():
             (staging / name).write_text(text, encoding="utf-8")
         written = sorted(path.name for path in staging.iterdir() if not path.name.startswith("."))
     if not ctx.obj["quiet"]:
         if results:
-            click.echo(_site_text(results))
-        click.echo("wrote " + ", ".join(str(out_dir / name) for name in written))
+            echo(_site_text(results))
+        echo("wrote " + ", ".join(str(out_dir / name) for name in written))
     ctx.exit(audit_report.exit_code)
 
 
 @main.command("coverage")
 @_dataset_arg
 @_plan_opt
-@click.option("--out", "out_dir", required=True, type=_LocalPath(file_okay=False),
+@click.option("--out", "out_dir", required=True, type=_OutPath(file_okay=False),
               help="Folder for coverage.json, coverage.geojson and coverage.html (a local folder, not a URL).")
 @click.option("--id", "spec_ids", multiple=True, metavar="ID", help="Only this coverage requirement (repeatable).")
 @click.option("--year", type=int, default=None, help="Evaluation year (default: the plan's horizon).")
@@ -840,6 +899,7 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Map labels.")
 @click.option("--no-map", is_flag=True, help="Skip coverage.html (faster).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@_read_opts
 @click.pass_context
 def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_dir: Path,
                  spec_ids: tuple[str, ...], year: int | None, engine: str | None, scheduler: str | None, lang: str,
@@ -907,8 +967,8 @@ def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | Non
         if m is not None:
             maps.save_map(m, paths["html"])
     if not ctx.obj["quiet"]:
-        click.echo(coverage.to_text(entries))
-        click.echo("wrote " + ", ".join(str(out_dir / name) for name in names.values()))
+        echo(coverage.to_text(entries))
+        echo("wrote " + ", ".join(str(out_dir / name) for name in names.values()))
     ctx.exit(1 if any(e["status"] != "met" for e in entries) else 0)
 
 

@@ -56,6 +56,7 @@ import shapely
 from . import _atomic, render, theme
 from .audit import SCHEMA as AUDIT_SCHEMA
 from .audit import _nbgeo_version, run_audit
+from .crs import choose_working_crs
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -552,9 +553,28 @@ def compare(dataset_a: Dataset, dataset_b: Dataset, plan_a: Plan, plan_b: Plan |
         from . import settings
 
         year = settings.default_year or min(plan_a.horizon, plan_b.horizon)
+    if dataset_a is not dataset_b:
+        dataset_a, dataset_b = _one_working_crs(dataset_a, dataset_b)
     report_a = run_audit(dataset_a, plan_a, year=year, progress=progress)
     report_b = run_audit(dataset_b, plan_b, year=year, progress=progress)
     return compare_reports(report_a, report_b, labels=labels)
+
+
+def _one_working_crs(dataset_a: Dataset, dataset_b: Dataset) -> tuple[Dataset, Dataset]:
+    """Both datasets measured in one working CRS, chosen from both extents.
+
+    So a site that did not change measures the same in A and B. A CRS either declares is kept.
+    """
+    choice_a, choice_b = dataset_a.crs_choice, dataset_b.crs_choice
+    if (choice_a is None or choice_b is None or choice_a.source != "data" or choice_b.source != "data"
+            or choice_a.crs.equals(choice_b.crs)):
+        return dataset_a, dataset_b
+    layers = [layer.gdf for ds in (dataset_a, dataset_b) for layer in ds.layers.values()]
+    joint = choose_working_crs(layers, strict=False)
+    if joint.problem is not None:  # too far apart to share one: each is measured in its own
+        log.warning("Scenarios A and B are measured in different working CRSs: %s", joint.problem)
+        return dataset_a, dataset_b
+    return replace(dataset_a, crs_choice=joint), replace(dataset_b, crs_choice=joint)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -55,7 +55,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import limits
 from . import network as _net
+from ._values import numbers_of
 from .errors import InputError, MissingDataError, PlanError
 from .filters import filter_mask, year_mask
 from .plan import margin_of, meets
@@ -135,16 +137,11 @@ def _metric(gdf: gpd.GeoDataFrame | gpd.GeoSeries, what: str, crs: Any) -> gpd.G
     return gdf
 
 
-def _working_crs(network: RoadNetwork | None, like: Any = None) -> Any:
-    """The CRS distances are measured in: the network's, else the layer's own if it is metric, else the working CRS."""
-    from .crs import working_crs
+def _working_crs(network: RoadNetwork | None, like: Any = None, *others: Any) -> Any:
+    """The CRS distances are measured in: the network's, else :func:`nbgeo.crs.metric_crs_for` the layers."""
+    from .crs import metric_crs_for
 
-    if network is not None:
-        return network.crs
-    crs = getattr(like, "crs", None)
-    if crs is not None and crs.is_projected and all(ax.unit_name in ("metre", "meter") for ax in crs.axis_info):
-        return crs
-    return working_crs()
+    return network.crs if network is not None else metric_crs_for(like, *others)
 
 
 def demand_units(
@@ -154,6 +151,7 @@ def demand_units(
     split: Literal["none", "grid", "length"] | None = None,
     cell: float = 100.0,
     crs: Any = None,
+    layer: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Cut demand into weighted units: whole sites, grid cells of zones, or pieces of lines.
 
@@ -175,6 +173,9 @@ def demand_units(
         Grid cell size or piece length in metres.
     crs
         The metric CRS to work in (default: the working CRS).
+    layer
+        The demand layer's name, for a refusal over the work budget
+        (:data:`nbgeo.limits.max_work_seconds`; ``E-LIMIT-WORK``).
 
     Returns
     -------
@@ -213,7 +214,8 @@ def demand_units(
         if weight not in gdf.columns:
             msg = f"the demand layer has no weight column {weight!r}; columns: {', '.join(map(str, gdf.columns))}"
             raise InputError(msg, code="E-COLUMN-MISSING")
-        return pd.to_numeric(gdf[weight], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+        return numbers_of(gdf[weight], layer=layer or "demand", column=weight,
+                          what="the demand weight").fillna(0.0).to_numpy(dtype=float)
 
     if split == "none":
         measure = shapely.area(geoms) if weight == "area" else shapely.length(geoms)
@@ -225,7 +227,17 @@ def demand_units(
         area = shapely.area(geoms)
         w_site = site_weight(area)
         pieces, owners = [], []
-        for pos in np.flatnonzero(present & (area > 0)):
+        # Each cell is an intersection with the whole polygon: the work is cells × vertices, priced before any cell
+        # is made (a fine grid over a wide, detailed zone would not finish, or fill the memory with cells).
+        rows = np.flatnonzero(present & (area > 0))
+        bounds = shapely.bounds(geoms[rows])
+        cells = (np.ceil((bounds[:, 2] - np.floor(bounds[:, 0] / cell) * cell) / cell)
+                 * np.ceil((bounds[:, 3] - np.floor(bounds[:, 1] / cell) * cell) / cell))
+        vertices = shapely.get_num_coordinates(geoms[rows])
+        limits.check_costs(limits.WORK_COSTS["overlay"][0] * cells * (vertices + 5), gdf.index.to_numpy()[rows],
+                           step=f"split into {cell:g} m cells", layer=layer,
+                           details=[f"{c:,.0f} cells × {v:,} vertices" for c, v in zip(cells, vertices, strict=True)])
+        for pos in rows:
             g = geoms[pos]
             x0, y0, x1, y1 = g.bounds
             xs = np.arange(np.floor(x0 / cell) * cell, x1, cell)
@@ -376,7 +388,7 @@ def site_distances(
         assert network is not None
         return _net.nearest_facility(network, demand, facilities, cutoff=cutoff, max_snap=max_snap,
                                      direction=direction)
-    crs = _working_crs(network, demand)
+    crs = _working_crs(network, demand, facilities)
     return _straight_distances(_metric(demand, "demand", crs), _metric(facilities, "facilities", crs), cutoff)
 
 
@@ -456,7 +468,7 @@ class _Snapping:
                  max_snap: float | None, direction: Literal["to", "from"]) -> None:
         self.engine, self.mode, self.network, self.max_snap, self.direction = engine, mode, network, max_snap, direction
         if mode == "straight":
-            crs = _working_crs(network, demand)
+            crs = _working_crs(network, demand, facilities)
             demand, facilities = _metric(demand, "demand", crs), _metric(facilities, "facilities", crs)
         self.demand, self.facilities = demand, facilities
         self._demand_access: tuple[Access, pd.Index] | None = None
@@ -537,7 +549,7 @@ def coverage_matrix(
     if mode != "straight":
         msg = f"mode must be one of {', '.join(MODES)}, got {mode!r}"
         raise InputError(msg, code="E-PARAM-VALUE")
-    crs = _working_crs(network, demand)
+    crs = _working_crs(network, demand, candidates)
     d = _metric(demand, "demand", crs)
     c = _metric(candidates, "candidates", crs)
     d_geoms = np.asarray(d.geometry.values, dtype=object)
@@ -716,7 +728,7 @@ def coverage(
     if not (isinstance(distance, (int, float)) and np.isfinite(distance) and distance >= 0):
         msg = f"distance must be a finite number of metres >= 0, got {distance!r}"
         raise InputError(msg, code="E-PARAM-VALUE")
-    crs = _working_crs(network, demand)
+    crs = _working_crs(network, demand, facilities)
     units = demand_units(demand, weight=weight, split=split, cell=cell, crs=crs)
     reps = shapely.point_on_surface(np.asarray(units.geometry.values, dtype=object))
     units["district"] = _districts_of(reps, districts, district_column, crs)
@@ -1084,6 +1096,8 @@ def evaluate_coverage(
             try:
                 net = _net.read_dataset_network(dataset, p["network"])
             except InputError as exc:
+                if exc.code != "E-NET-MISSING":  # a network that is declared but cannot be read is bad input
+                    raise
                 return unknown(f"no road network: {exc.message}", eval_years)
         base["network"] = {"name": p["network"], "file": net.meta.file, "source": net.meta.source,
                            "licence": net.meta.licence, "illustrative": net.meta.illustrative,
@@ -1115,7 +1129,8 @@ def evaluate_coverage(
     crs = demand_all.crs
     # Cut the demand into units once; each year keeps the units of the sites that exist by then.
     try:
-        units_all = demand_units(demand_all[d_mask], weight=p["weight"], split=p["split"], cell=p["cell"], crs=crs)
+        units_all = demand_units(demand_all[d_mask], weight=p["weight"], split=p["split"], cell=p["cell"], crs=crs,
+                                 layer=spec.demand)
     except InputError as exc:
         return unknown(exc.message, eval_years)
     reps = shapely.point_on_surface(np.asarray(units_all.geometry.values, dtype=object))

@@ -16,6 +16,9 @@ and whether it is illustrative::
     crs = "EPSG:4326"
     illustrative = true
 
+    [crs]                   # optional: the CRS lengths, areas and distances are measured in
+    working = "EPSG:4549"   # default: chosen from the layers' extent (nbgeo.crs.working_crs_for)
+
     [layers.micro_parks]    # a list of parks with coordinates copied from Amap
     file = "parks.xlsx"
     layer = "2023"          # the sheet
@@ -65,9 +68,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from . import limits, settings
+from . import limits, paths, settings
 from ._atomic import atomic_dir, atomic_path
-from .crs import DATUMS, convert_gdf_datum, parse_crs
+from ._values import TomlLines, check_table, choice, flag, text, type_name
+from .crs import DATUMS, convert_gdf_datum, dataset_crs_choice, parse_crs
 from .errors import (
     CRSError,
     DataError,
@@ -273,10 +277,16 @@ class _Source:
         return None
 
 
-def check_path(path: str | Path, *, allow_network: bool | None = None) -> Path:
+def check_path(path: str | Path, *, allow_network: bool | None = None, root: str | Path | None = None) -> Path:
     """Refuse remote paths, missing files, forbidden formats and content that does not match its suffix.
 
-    This runs before GDAL opens anything. It returns the local path.
+    This runs before GDAL opens anything. The path is resolved (symbolic links
+    included, :func:`nbgeo.paths.resolve_input`): it must be a regular file (a
+    folder for FileGDB), never a named pipe or a device, and stay inside
+    ``root`` when one is given (the dataset folder). Every file GDAL may open
+    beside it (a Shapefile's ``.dbf``, ``.prj``, ``.cpg``, ...; a GeoPackage's
+    ``-wal``; every file of a FileGDB) is held to the same rules. It returns
+    the resolved local path.
 
     Examples
     --------
@@ -288,12 +298,18 @@ def check_path(path: str | Path, *, allow_network: bool | None = None) -> Path:
     Traceback (most recent call last):
     ...
     nbgeo.errors.InputError: file 'zones.vrt': format '.vrt' is refused: a GDAL VRT can read any file or URL named inside it (hint: convert the layer it describes to GeoPackage)
+    >>> check_path("zo\\nnes.geojson")
+    Traceback (most recent call last):
+    ...
+    nbgeo.errors.InputError: file 'zo\\nnes.geojson': the path holds a control character (U+000A), so GDAL might open another file than the one nbgeo checks (hint: rename the file without it)
     """
     text = str(path)
     allow = settings.allow_network if allow_network is None else allow_network
     if any(marker in text for marker in _REMOTE_MARKERS) and not allow:
         msg = f"{text!r} is a remote or GDAL virtual path; nbgeo reads only local files"
         raise InputError(msg + " (hint: pass allow_network=True / --allow-network to read it)", code="E-PATH-REMOTE")
+    if paths.control_character(text):  # refused first: GDAL may read such a name differently from Python
+        paths.resolve_input(text, what="file")  # raises E-PATH-CONTROL, naming the character
     p = Path(text)
     suffix = p.suffix.lower()
     if suffix in _WHY_NOT:
@@ -306,24 +322,31 @@ def check_path(path: str | Path, *, allow_network: bool | None = None) -> Path:
     if not p.exists():
         msg = f"file {text!r} does not exist (hint: paths in dataset.toml are relative to its folder)"
         raise InputError(msg, code="E-FILE-MISSING")
+    real = paths.resolve_input(p, root=root, what="file", folder=suffix == ".gdb")
+    if FORMATS.get(real.suffix.lower()) is not FORMATS[suffix]:
+        msg = (f"file {text!r} is a link to {real.name!r}, a different format; nbgeo goes by the name of the file "
+               "GDAL opens (hint: name the link like the file it points to)")
+        raise InputError(msg, code="E-FORMAT-MISMATCH")
+    folder = Path(root).resolve() if root is not None else real.parent
     if suffix == ".gdb":
-        if not p.is_dir() or not any(c.name.lower() == "a00000001.gdbtable" for c in p.iterdir()):
+        if not any(c.name.lower() == "a00000001.gdbtable" for c in real.iterdir()):
             msg = f"file {text!r} is not a FileGDB folder (no a00000001.gdbtable catalog inside)"
             raise InputError(msg + " (hint: point at the .gdb folder exported from ArcGIS)", code="E-FILE-CORRUPT")
-        limits.check_input_size(sum(c.stat().st_size for c in p.iterdir() if c.is_file()), file=text)
-        return p
-    if p.is_dir():
-        msg = f"{text!r} is a folder; expected a layer file"
-        raise InputError(msg, code="E-FILE-MISSING")
-    size = p.stat().st_size
+        # GDAL opens any file of the folder: each is held to the rules of a layer file (a pipe would hang it).
+        sizes = [paths.resolve_input(c, root=folder, what=f"file {text!r}: part").stat().st_size
+                 for c in sorted(real.iterdir()) if not c.is_dir() or c.is_symlink()]
+        limits.check_input_size(sum(sizes), file=text)
+        return real
+    if FORMATS[suffix].driver is not None:
+        paths.check_sidecars(real, root=folder, what="file")
+    size = real.stat().st_size
     if size == 0:
         msg = f"file {text!r} is empty (0 bytes) (hint: an interrupted copy or export? copy it again)"
         raise InputError(msg, code="E-FILE-EMPTY")
-    limits.check_input_size(size, file=text)
-    with open(p, "rb") as fh:
+    with open(real, "rb") as fh:
         head = fh.read(_HEAD)
     _check_content(head, FORMATS[suffix], suffix, text)
-    return p
+    return real
 
 
 _check_path = check_path  # the name of the first version
@@ -649,6 +672,41 @@ def _geojson_details(src: _Source, gdf: gpd.GeoDataFrame, ids: np.ndarray, *, fi
     return (raw_ids if have_ids else None), problems
 
 
+def _crs_member(src: _Source, gdf: gpd.GeoDataFrame, *, file: str, layer: str | None) -> list[Problem]:
+    """Say what became of a legacy ``crs`` member (RFC 7946 §4 removed it): honoured, or ignored by GDAL.
+
+    GDAL honours the members it understands and drops the others (an unknown code, a ``link``, a plain
+    string) without a word, reading the coordinates as WGS 84. Both are reported (``W-GEOJSON-NONRFC``), naming
+    the member; one that names WGS 84 itself changes nothing and is not.
+    """
+    size = src.size()
+    ends = src.read(length=4096) + src.read(start=max(0, size - 4096), length=4096)
+    if not re.search(rb'"crs"\s*:', ends):
+        return []
+    member: object = "?"
+    if size <= _DIAGNOSE_MAX:
+        try:
+            doc = json.loads(src.read(length=size + 1).decode("utf-8-sig"))
+        except (ValueError, RecursionError):
+            return []
+        if not isinstance(doc, dict) or "crs" not in doc:
+            return []  # a property called crs, not the member
+        member = doc["crs"]
+    shown = json.dumps(member, ensure_ascii=False)
+    shown = shown if len(shown) <= 120 else shown[:117] + "..."
+    wgs84 = re.search(r"CRS84|EPSG:+4326\b|\b4326\b", shown)
+    hint = "remove the member and store longitude/latitude in WGS 84; if the coordinates are in another CRS, " \
+           "declare it with crs = \"EPSG:...\" in dataset.toml"
+    if member is None or (wgs84 and gdf.crs is not None and gdf.crs.equals("EPSG:4326")):
+        return []
+    if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
+        what = f"honoured: the coordinates were read in {gdf.crs.to_string()}"
+    else:
+        what = "ignored, as GDAL cannot use it: the coordinates were read as WGS 84 longitude/latitude"
+    return [Problem("W-GEOJSON-NONRFC", f"the file has a 'crs' member {shown}, which RFC 7946 removed; {what}",
+                    file=file, layer=layer, hint=hint)]
+
+
 def _redecode(values: list[str], source: str, enc: str) -> list[str] | None:
     """Re-read mis-decoded text; None unless (nearly) all of it becomes mostly CJK text in ``enc``."""
     decoded = []
@@ -847,12 +905,8 @@ def _read_gdal(src: _Source, fmt: Format, *, layer: str | None, encoding: str | 
         problems = [p for p in problems if p.code != "W-GEOM-M-DROPPED" or not found] + found
         if "id" not in gdf.columns and raw_ids is not None:
             gdf.insert(0, "id", raw_ids)
-    head = src.read(length=4096) if fmt.driver == "GeoJSON" else b""
-    if fmt.driver == "GeoJSON" and re.search(rb'"crs"\s*:', head) and not (
-            gdf.crs is not None and gdf.crs.equals("EPSG:4326")):
-        problems.append(Problem("W-GEOJSON-NONRFC", f"the file declares a CRS ({gdf.crs.to_string() if gdf.crs else '?'})"
-                                " with the 'crs' member that RFC 7946 removed; honoured", file=file, layer=name,
-                                hint="GeoJSON should be WGS 84 longitude/latitude"))
+    if fmt.driver == "GeoJSON":
+        problems += _crs_member(src, gdf, file=file, layer=name)
     decoded: str | None = None  # how the text was decoded, when _mojibake's own wording would not fit
     if src.suffix == ".shp" and encoding is None and parts.get(".cpg") is None:
         decoded = "no .cpg file says how it is encoded"
@@ -1161,13 +1215,16 @@ def _read_remote(url: str, *, layer: str | None) -> _Read:
 
 def _read(path: str | Path, *, layer: str | None = None, encoding: str | None = None,
           allow_network: bool | None = None, repair: bool = False, x_column: str | None = None,
-          y_column: str | None = None, xy_column: str | None = None) -> _Read:
-    """Read one layer and the problems found while reading it (without raising for them)."""
+          y_column: str | None = None, xy_column: str | None = None, root: Path | None = None) -> _Read:
+    """Read one layer and the problems found while reading it (without raising for them).
+
+    ``root`` is the folder every file read must stay inside (the dataset folder).
+    """
     allow = settings.allow_network if allow_network is None else allow_network
     text = str(path)
     if allow and any(marker in text for marker in _REMOTE_MARKERS):
         return _read_remote(text, layer=layer)
-    p = check_path(path, allow_network=allow_network)
+    p = check_path(path, allow_network=allow_network, root=root)
     suffix = p.suffix.lower()
     inner = layer
     if suffix == ".zip":
@@ -1262,6 +1319,53 @@ def read_layer(
 _KNOWN_KEYS = {"file", "source", "licence", "datum", "crs", "illustrative", "note", "layer", "encoding",
                "x_column", "y_column", "xy_column"}
 
+# The type of every key of every table of a manifest, checked as it is read; which keys each table allows is
+# checked by its reader (here for layers and rasters, nbgeo.indicators for tables, nbgeo.network for networks).
+_NAME, _TEXT = text(nonempty=True, what="non-empty text"), text()
+_PROVENANCE = {"file": _NAME, "source": _TEXT, "licence": _TEXT, "note": _TEXT, "illustrative": flag()}
+_MANIFEST_SCHEMA = {
+    "dataset": {"name": _NAME, "title": _TEXT, "description": _TEXT},
+    "layers": {**_PROVENANCE, "datum": _NAME, "crs": _NAME, "layer": _NAME, "encoding": _NAME, "x_column": _NAME,
+               "y_column": _NAME, "xy_column": _NAME},
+    "rasters": {**_PROVENANCE, "datum": _NAME, "crs": _NAME},
+    "tables": {**_PROVENANCE, "encoding": _NAME},
+    "networks": {**_PROVENANCE, "datum": _NAME, "crs": _NAME, "network_type": choice("drive", "drive_service")},
+    "crs": {"working": _NAME},  # the working CRS: one table, not one per name
+}
+
+
+def _check_manifest(data: dict[str, Any], *, manifest: Path, text: str) -> None:
+    """Refuse the first value of a manifest with the wrong type, naming its table, key and line."""
+    lines = TomlLines(text)
+
+    def fail(table: str, key: str | None, problem: str, hint: str = "", code: str = "E-MANIFEST-KEY") -> InputError:
+        line = lines.line(table, None, key)
+        where = f"{manifest}, line {line}" if line else str(manifest)
+        what = f"[{table}]" + (f", key {key!r}" if key else "")
+        return InputError(f"{where}: {what}: {problem}" + (f" (hint: {hint})" if hint else ""), code=code)
+
+    for section, value in data.items():
+        if section not in _MANIFEST_SCHEMA:
+            raise fail(section, None, "unknown table", "tables: [dataset], [crs], [layers.NAME], [rasters.NAME], "
+                       "[tables.NAME], [networks.NAME]")
+        if not isinstance(value, dict):
+            raise fail(section, None, f"must be a table, got {type_name(value)}")
+        tables = ({section: value} if section in ("dataset", "crs")
+                  else {f"{section}.{k}": v for k, v in value.items()})
+        for table, keys in tables.items():
+            if not isinstance(keys, dict):
+                raise fail(table, None, f"must be a table of keys, got {type_name(keys)}",
+                           f"write it as [{table}] followed by file = \"...\" and the other keys")
+            problem = check_table(keys, _MANIFEST_SCHEMA[section], known=False)
+            if problem:
+                raise fail(table, *problem)
+            for key in ("crs", "working"):  # every reader takes a CRS as given: it must be one pyproj knows
+                if key in keys:
+                    try:
+                        parse_crs(keys[key], what=key)
+                    except CRSError as exc:
+                        raise fail(table, key, exc.message, code="E-CRS-INVALID") from None
+
 
 def _meta(name: str, raw: dict[str, Any], *, manifest: Path) -> LayerMeta:
     if not isinstance(raw, dict):
@@ -1335,7 +1439,8 @@ def _prepare(gdf: gpd.GeoDataFrame, meta: LayerMeta, *, file: str, assume_crs: o
 
 
 def read_dataset(path: str | Path, *, allow_network: bool | None = None, encoding: str | None = None,
-                 assume_crs: object | None = None, repair: bool = False) -> Dataset:
+                 assume_crs: object | None = None, repair: bool = False, working_crs: object | None = None
+                 ) -> Dataset:
     """Read a dataset folder (or its ``dataset.toml``), validate every layer, and return it.
 
     Every layer is validated in its own CRS, then converted to WGS 84 (its
@@ -1359,6 +1464,11 @@ def read_dataset(path: str | Path, *, allow_network: bool | None = None, encodin
     repair
         Repair invalid geometries with ``make_valid`` and list each change
         (``--repair``).
+    working_crs
+        The CRS to measure in (``--crs``); it wins over the manifest's
+        ``[crs] working``. Without either, one is chosen from the extent of
+        all layers (:func:`nbgeo.crs.choose_working_crs`); an extent too large
+        to measure within 0.1 % is an ``E-CRS-EXTENT`` problem.
 
     Returns
     -------
@@ -1370,14 +1480,16 @@ def read_dataset(path: str | Path, *, allow_network: bool | None = None, encodin
         msg = f"no dataset manifest at {str(manifest)!r}"
         raise InputError(msg + " (hint: a dataset is a folder with dataset.toml and one file per layer)",
                          code="E-MANIFEST-MISSING")
+    # A regular file inside the dataset folder, read without blocking: never a pipe, /dev/zero or a link out.
+    raw = paths.read_input(manifest, root=manifest.parent, what="dataset manifest")
     try:
-        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         msg = f"{manifest}: not a valid TOML manifest: {exc}"
         raise InputError(msg, code="E-MANIFEST-SYNTAX") from None
-    except OSError as exc:
-        msg = f"{manifest}: cannot be read: {exc.strerror}"
-        raise InputError(msg, code="E-FILE-MISSING") from None
+    _check_names(data, text, manifest)
+    _check_manifest(data, manifest=manifest, text=text)
     head = data.get("dataset", {})
     raw_layers = data.get("layers", {})
     if not isinstance(raw_layers, dict) or not raw_layers or not isinstance(head, dict):
@@ -1387,9 +1499,63 @@ def read_dataset(path: str | Path, *, allow_network: bool | None = None, encodin
     layers, problems = _load_layers(raw_layers, folder=folder, manifest=manifest, allow_network=allow_network,
                                     encoding=encoding, assume_crs=assume_crs, repair=repair)
     rasters = _read_rasters(data.get("rasters", {}), manifest=manifest, folder=folder, problems=problems)
+    declared, source = (working_crs, "--crs") if working_crs is not None else (_manifest_crs(data, manifest),
+                                                                            "dataset.toml [crs] working")
+    choice = dataset_crs_choice(layers, problems, override=declared, source=source, file=str(manifest))
     raise_for_problems(problems, context=f"dataset {str(manifest.parent)!r}")
     return Dataset(name=str(head.get("name", folder.name)), layers=layers, path=str(folder),
-                   title=str(head.get("title", "")), problems=tuple(problems), rasters=rasters)
+                   title=str(head.get("title", "")), problems=tuple(problems), rasters=rasters, crs_choice=choice)
+
+
+def _manifest_crs(data: dict[str, Any], manifest: Path) -> str | None:
+    """The manifest's ``[crs] working``, checked to be a CRS pyproj knows, or None."""
+    table = data.get("crs", {})
+    if not isinstance(table, dict) or set(table) - {"working"}:
+        unknown = ", ".join(sorted(set(table) - {"working"})) if isinstance(table, dict) else repr(table)
+        msg = f"{manifest}: [crs]: unknown key(s) {unknown}; known: working (the CRS to measure in)"
+        raise InputError(msg, code="E-MANIFEST-KEY")
+    if "working" not in table:
+        return None
+    value = table["working"]
+    parse_crs(value, what=f"{manifest}: [crs] working")
+    return str(value)
+
+
+def _toml_key(name: str) -> str:
+    """A name as a TOML key: bare when it can be, else a quoted string."""
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name, ensure_ascii=False)
+
+
+def _manifest_line(text: str, table: str, name: str) -> int | None:
+    """The line of ``[table.NAME]`` in a manifest (or of the first dotted key or inline table naming it)."""
+    forms = {json.dumps(name, ensure_ascii=False), f"'{name}'"}
+    if re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        forms.add(name)
+    alternatives = "|".join(re.escape(f) for f in forms)
+    header = re.compile(rf"^\s*\[\s*{table}\s*\.\s*(?:{alternatives})\s*[\].]")
+    dotted = re.compile(rf"^\s*{table}\s*\.\s*(?:{alternatives})\s*[.=]")
+    lines = text.splitlines()
+    for pattern in (header, dotted):
+        for number, line in enumerate(lines, 1):
+            if pattern.match(line):
+                return number
+    return next((number for number, line in enumerate(lines, 1) if any(f in line for f in forms if f)), None)
+
+
+def _check_names(data: dict[str, Any], text: str, manifest: Path) -> None:
+    """Layer and raster names become file names (``repaired/NAME.gpkg``): refuse, with their line, any that cannot."""
+    for table in ("layers", "rasters"):
+        entries = data.get(table)
+        if not isinstance(entries, dict):
+            continue
+        for name in entries:
+            try:
+                paths.check_name(name, what=f"{table[:-1]} name")
+            except InputError as exc:
+                line = _manifest_line(text, table, name)
+                where = f"{manifest}, line {line}" if line else str(manifest)
+                msg = f"{where}: [{table}.{_toml_key(name)}]: {exc.message}"
+                raise InputError(msg, code=exc.code) from None
 
 
 def _read_rasters(raw_rasters: Any, *, manifest: Path, folder: Path, problems: list[Problem]) -> dict[str, Raster]:
@@ -1416,10 +1582,17 @@ def _read_rasters(raw_rasters: Any, *, manifest: Path, folder: Path, problems: l
         if not isinstance(illustrative, bool):
             msg = f"{manifest}: [rasters.{name}]: illustrative must be true or false, got {illustrative!r}"
             raise InputError(msg, code="E-MANIFEST-KEY")
+        _refuse_control(str(raw["file"]), manifest=manifest, table="rasters", name=name)
         file_path = (folder / str(raw["file"])).resolve()
         if folder not in file_path.parents:
             msg = f"{manifest}: [rasters.{name}]: file {raw['file']!r} lies outside the dataset folder"
             raise InputError(msg, code="E-PATH-OUTSIDE")
+        try:  # a regular file inside the folder, and so is every file GDAL could open beside it
+            file_path = paths.resolve_input(folder / str(raw["file"]), root=folder, what="file")
+            paths.check_sidecars(file_path, root=folder, what="file")
+        except InputError as exc:
+            problems.append(Problem(exc.code, exc.message, file=str(raw["file"]), layer=name))
+            continue
         info, found = verify_raster(file_path, name=name, expected_crs=str(raw["crs"]) if "crs" in raw else None)
         problems += [replace(p, file=str(raw["file"])) for p in found]
         if info is not None:
@@ -1434,7 +1607,8 @@ def _read_rasters(raw_rasters: Any, *, manifest: Path, folder: Path, problems: l
 def read_file(path: str | Path, *, kind: str | None = None, layer: str | None = None, datum: str | None = None,
               crs: str | None = None, allow_network: bool | None = None, encoding: str | None = None,
               assume_crs: object | None = None, repair: bool = False, x_column: str | None = None,
-              y_column: str | None = None, xy_column: str | None = None) -> Dataset:
+              y_column: str | None = None, xy_column: str | None = None, working_crs: object | None = None
+              ) -> Dataset:
     """Read and validate one layer file as a one-layer dataset, exactly as :func:`read_dataset` would.
 
     Parameters
@@ -1446,7 +1620,7 @@ def read_file(path: str | Path, *, kind: str | None = None, layer: str | None = 
         the file's stem when it names a kind, else no schema.
     layer, datum, crs, x_column, y_column, xy_column
         As the keys of a ``[layers.NAME]`` table in ``dataset.toml``.
-    allow_network, encoding, assume_crs, repair
+    allow_network, encoding, assume_crs, repair, working_crs
         As for :func:`read_dataset`.
 
     Examples
@@ -1459,7 +1633,8 @@ def read_file(path: str | Path, *, kind: str | None = None, layer: str | None = 
     from .layers import LAYERS
 
     p = Path(path)
-    name = kind or (p.stem if p.stem in LAYERS else p.stem or "layer")
+    # The file's stem names the layer (and its repaired copy, NAME.gpkg): made safe when it is not.
+    name = kind or (p.stem if p.stem in LAYERS else paths.slug(p.stem))
     raw: dict[str, Any] = {"file": p.name, "source": str(p)}
     for key, value in (("layer", layer), ("datum", datum), ("crs", crs), ("x_column", x_column),
                        ("y_column", y_column), ("xy_column", xy_column)):
@@ -1471,8 +1646,18 @@ def read_file(path: str | Path, *, kind: str | None = None, layer: str | None = 
     folder = Path.cwd() if remote else p.parent.resolve()
     layers, problems = _load_layers({name: raw}, folder=folder, manifest=Path(str(path)), allow_network=allow_network,
                                     encoding=encoding, assume_crs=assume_crs, repair=repair)
+    choice = dataset_crs_choice(layers, problems, override=working_crs, source="--crs", file=str(path))
     raise_for_problems(problems, context=f"file {str(path)!r}")
-    return Dataset(name=p.stem, layers=layers, path=str(folder), problems=tuple(problems))
+    return Dataset(name=p.stem, layers=layers, path=str(folder), problems=tuple(problems), crs_choice=choice)
+
+
+def _refuse_control(file: str, *, manifest: Path, table: str, name: str) -> None:
+    """Refuse a control character in a file named by the manifest: GDAL may open another file than Python checks."""
+    control = paths.control_character(file)
+    if control:
+        msg = (f"{manifest}: [{table}.{name}]: file {file!r} holds a control character ({control}), so GDAL might "
+               "open another file than the one nbgeo checks (hint: rename the file without it)")
+        raise InputError(msg, code="E-PATH-CONTROL")
 
 
 _FILE_PREFIX = re.compile(r"^file '[^']*'(, layer '[^']*')?: ")
@@ -1490,6 +1675,7 @@ def _load_layers(raw_layers: dict[str, Any], *, folder: Path, manifest: Path, al
         assert file is not None, "_meta refuses a layer without a file"
         file_path: str | Path = file
         if not any(marker in file for marker in _REMOTE_MARKERS):
+            _refuse_control(file, manifest=manifest, table="layers", name=name)
             file_path = (folder / file).resolve()
             if folder not in file_path.parents:
                 msg = f"{manifest}: [layers.{name}]: file {file!r} lies outside the dataset folder"
@@ -1498,7 +1684,8 @@ def _load_layers(raw_layers: dict[str, Any], *, folder: Path, manifest: Path, al
         try:
             result = _read(file_path, layer=raw.get("layer"), encoding=raw.get("encoding", encoding),
                            allow_network=allow_network, repair=repair, x_column=raw.get("x_column"),
-                           y_column=raw.get("y_column"), xy_column=raw.get("xy_column"))
+                           y_column=raw.get("y_column"), xy_column=raw.get("xy_column"),
+                           root=None if isinstance(file_path, str) else folder)
         except NbgeoError as exc:
             more = [p for p in exc.problems if p.is_error] or [Problem(exc.code, exc.message)]
             problems += [Problem(p.code, _FILE_PREFIX.sub("", p.message), file=file, layer=name,
@@ -1679,18 +1866,24 @@ def save_dataset(dataset: Dataset, folder: str | Path, *, overwrite: bool = Fals
     target = Path(folder)
     lines = ["# Written by nbgeo.io.save_dataset: every layer in WGS 84 (EPSG:4326).\n\n[dataset]\n",
              f"name = {_toml_value(dataset.name)}\n", f"title = {_toml_value(dataset.title)}\n"]
+    for name in dataset.layers:  # each name becomes a file name: refuse before anything is created
+        paths.check_name(name, what="layer name")
     with atomic_dir(target, overwrite=overwrite) as tmp:
         for name, layer in dataset.layers.items():
-            save_layer(layer.gdf, tmp / f"{name}.gpkg", layer=name)
+            out = paths.output_path(tmp, name, ".gpkg")
+            save_layer(layer.gdf, out, layer=name)
             meta = layer.meta
             note = meta.note
             if _is_china_datum(meta.datum):
                 note = f"{note} (converted from {meta.datum} to WGS 84 by nbgeo)".strip()
             lines.append(f"\n[layers.{json.dumps(name, ensure_ascii=False)}]\n")
-            for key, value in (("file", f"{name}.gpkg"), ("source", meta.source), ("licence", meta.licence),
+            for key, value in (("file", out.name), ("source", meta.source), ("licence", meta.licence),
                                ("datum", "WGS84"), ("crs", "EPSG:4326"), ("illustrative", meta.illustrative),
                                ("note", note)):
                 lines.append(f"{key} = {_toml_value(value)}\n")
+        choice = dataset.crs_choice
+        if choice is not None and choice.source != "data":  # a declared working CRS travels with the data
+            lines.append(f"\n[crs]\nworking = {_toml_value(choice.text)}\n")
         (tmp / "dataset.toml").write_text("".join(lines), encoding="utf-8")
     return target
 

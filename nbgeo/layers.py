@@ -7,7 +7,10 @@ layers of one dataset together with the provenance its manifest declares.
 
 Every layer is held in WGS 84 longitude/latitude (EPSG:4326) after any datum
 conversion, indexed by its feature ``id``; :meth:`Dataset.metric` returns the
-same layer in the metric working CRS for lengths, areas and distances.
+same layer in the dataset's metric working CRS for lengths, areas and
+distances. That CRS is decided once per dataset, from the extent of all its
+layers (:func:`nbgeo.crs.choose_working_crs`), unless the dataset declares one;
+:attr:`Dataset.working_crs` is it, and ``Dataset.crs_choice`` says why.
 
 Examples
 --------
@@ -23,13 +26,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .errors import LayerError
+from .crs import choose_working_crs
+from .errors import CRSError, LayerError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
     import geopandas as gpd
+    from pyproj import CRS
 
+    from .crs import WorkingCRS
     from .errors import Problem
 
 __all__ = [
@@ -284,8 +290,12 @@ class Dataset:
     >>> ds = Dataset.from_gdfs({"chargers": g}, name="tiny")
     >>> ds.names, len(ds["chargers"])
     (('chargers',), 1)
-    >>> round(ds.metric("chargers").geometry.x.iloc[0])
-    504831
+    >>> ds.working_crs.name, round(ds.metric("chargers").geometry.x.iloc[0])
+    ('CGCS2000 / TM 121.55E 29.87N (nbgeo)', 500000)
+
+    A dataset derived with ``dataclasses.replace`` keeps its working CRS (so
+    a scenario is measured as its base is); pass ``crs_choice=None`` to choose
+    again from the new layers.
     """
 
     name: str
@@ -294,8 +304,14 @@ class Dataset:
     title: str = ""
     problems: tuple[Problem, ...] = ()
     rasters: Mapping[str, Raster] = field(default_factory=dict)
+    crs_choice: WorkingCRS | None = field(default=None, compare=False)
     _metric_cache: dict[str, tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]] = field(default_factory=dict, repr=False,
                                                                                 compare=False)
+
+    def __post_init__(self) -> None:
+        if self.crs_choice is None:  # chosen from the layers once, here; an extent too large shows on use
+            choice = choose_working_crs([layer.gdf for layer in self.layers.values()], strict=False)
+            object.__setattr__(self, "crs_choice", choice)
 
     @classmethod
     def from_gdfs(
@@ -305,10 +321,13 @@ class Dataset:
         name: str = "dataset",
         illustrative: bool = False,
         source: str = "in memory",
+        working_crs: object | None = None,
     ) -> Dataset:
-        """Build a dataset from GeoDataFrames (reprojected to EPSG:4326 if needed)."""
-        from .errors import CRSError
+        """Build a dataset from GeoDataFrames (reprojected to EPSG:4326 if needed).
 
+        ``working_crs`` declares the CRS to measure in; by default it is chosen
+        from the layers' extent (:func:`nbgeo.crs.choose_working_crs`).
+        """
         layers = {}
         for layer_name, gdf in gdfs.items():
             if gdf.crs is None:
@@ -318,7 +337,9 @@ class Dataset:
             g = gdf if gdf.crs.equals("EPSG:4326") else gdf.to_crs(4326)
             meta = LayerMeta(name=layer_name, source=source, crs=crs, illustrative=illustrative)
             layers[layer_name] = Layer(g, meta)
-        return cls(name=name, layers=layers)
+        choice = choose_working_crs([layer.gdf for layer in layers.values()], override=working_crs,
+                                    strict=False)
+        return cls(name=name, layers=layers, crs_choice=choice)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -346,20 +367,31 @@ class Dataset:
             )
             raise LayerError(msg, code="E-LAYER-MISSING") from None
 
-    def metric(self, name: str) -> gpd.GeoDataFrame:
-        """The layer projected to the metric working CRS (cached per dataset).
+    @property
+    def working_crs(self) -> CRS:
+        """The projected CRS this dataset is measured in (see ``crs_choice`` for why).
 
-        The cache remembers which GeoDataFrame it projected, so a scenario
-        derived with ``dataclasses.replace(ds, layers={...})`` (which shares
-        the cache dict) never gets the projection of the layer it replaced.
+        Raises ``E-CRS-EXTENT`` when the layers span too much of the Earth for
+        any one CRS to hold lengths and areas within 0.1 %.
         """
-        from .crs import working_crs
+        assert self.crs_choice is not None, "set in __post_init__"
+        return self.crs_choice.require()
 
+    def metric(self, name: str) -> gpd.GeoDataFrame:
+        """The layer projected to the dataset's working CRS (cached per dataset).
+
+        The cache remembers which GeoDataFrame it projected, and into which
+        CRS, so a scenario derived with ``dataclasses.replace(ds, layers={...})``
+        or ``replace(ds, crs_choice=...)`` (which share the cache dict) never
+        gets the projection of the layer it replaced, or in the CRS it replaced.
+        """
         source = self[name]
-        hit = self._metric_cache.get(name)
+        crs = self.working_crs
+        key = f"{name}\n{self.crs_choice.text if self.crs_choice is not None else ''}"  # a new CRS, a new entry
+        hit = self._metric_cache.get(key)
         if hit is None or hit[0] is not source:
-            hit = (source, source.to_crs(working_crs()))
-            self._metric_cache[name] = hit
+            hit = (source, source.to_crs(crs))
+            self._metric_cache[key] = hit
         return hit[1]
 
     def raster(self, name: str) -> Raster:

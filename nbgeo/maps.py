@@ -341,14 +341,18 @@ def _gcj02(coords: np.ndarray) -> np.ndarray:
     return np.column_stack([lon, lat])
 
 
-def _simplified(gdf: gpd.GeoDataFrame, simplify_m: float) -> np.ndarray:
-    """Geometries simplified by ``simplify_m`` metres in the metric working CRS, back in EPSG:4326."""
+def _simplified(gdf: gpd.GeoDataFrame, simplify_m: float, crs: Any = None) -> np.ndarray:
+    """Geometries simplified by ``simplify_m`` metres in ``crs``, back in EPSG:4326.
+
+    ``crs`` is the dataset's working CRS; default: one chosen from the layer's extent.
+    """
     geoms = np.asarray(gdf.geometry.values)
     if simplify_m <= 0 or not len(geoms) or not (shapely.get_type_id(geoms) != 0).any():
         return geoms
-    from .crs import working_crs
+    from .crs import choose_working_crs
 
-    metric = gdf.geometry.to_crs(working_crs())
+    # For drawing only: a best-effort CRS is fine where one too large to measure in would be refused.
+    metric = gdf.geometry.to_crs(crs if crs is not None else choose_working_crs(gdf, strict=False).crs)
     # Douglas-Peucker without topology repair: for drawing only, and several times faster on large rings
     return np.asarray(metric.simplify(simplify_m, preserve_topology=False).to_crs(4326).values)
 
@@ -459,8 +463,12 @@ def _layer_specs(
     label_field: str | None = None,
     simplify_m: float = 5.0,
     shift: Callable[[np.ndarray], np.ndarray] | None = None,
+    crs: Any = None,
 ) -> list[dict[str, Any]]:
-    """The runtime specs of one GeoDataFrame: one per geometry family it holds (usually one)."""
+    """The runtime specs of one GeoDataFrame: one per geometry family it holds (usually one).
+
+    Lines and polygons are simplified in ``crs`` (see :func:`_simplified`).
+    """
     geom_name = gdf.geometry.name
     gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
     type_ids = shapely.get_type_id(np.asarray(gdf.geometry.values))
@@ -481,14 +489,14 @@ def _layer_specs(
         specs.append(_one_layer(sub, kind=kind, key=f"{key}:{kind}" if len(present) > 1 else key, title=sub_title,
                                 group=group, style=style, lang=lang, visible=visible, illustrative=illustrative,
                                 note=note, by=by, continuous=continuous, columns=columns, name_field=name_field,
-                                label_field=label_field, simplify_m=simplify_m, shift=shift))
+                                label_field=label_field, simplify_m=simplify_m, shift=shift, crs=crs))
     return specs
 
 
 def _one_layer(gdf: gpd.GeoDataFrame, *, kind: str, key: str, title: str, group: str, style: Mapping[str, Any],
                lang: str, visible: bool, illustrative: bool, note: str, by: str | None, continuous: str | None,
                columns: list[str], name_field: str | None, label_field: str | None, simplify_m: float,
-               shift: Callable[[np.ndarray], np.ndarray] | None) -> dict[str, Any]:
+               shift: Callable[[np.ndarray], np.ndarray] | None, crs: Any = None) -> dict[str, Any]:
     n = len(gdf)
     if kind == "point":
         coords = shapely.get_coordinates(np.asarray(gdf.geometry.values))
@@ -496,7 +504,7 @@ def _one_layer(gdf: gpd.GeoDataFrame, *, kind: str, key: str, title: str, group:
             coords = shift(coords)
         geom = _encode_points(coords)
     else:
-        geom = _encode_shapes(_simplified(gdf, simplify_m), kind == "polygon", shift)
+        geom = _encode_shapes(_simplified(gdf, simplify_m, crs), kind == "polygon", shift)
     props: dict[str, Any] = {}
     fields: list[list[str]] = []
     for i, column in enumerate(columns):
@@ -551,6 +559,7 @@ def _data_layers(dataset: Dataset, names: Sequence[str], lang: str, shift: Calla
     from .layers import LAYERS
 
     specs: list[dict[str, Any]] = []
+    crs = dataset.crs_choice.crs if dataset.crs_choice is not None else None
     for name in names:
         layer = dataset.layer(name)
         meta, gdf = layer.meta, layer.gdf
@@ -565,7 +574,7 @@ def _data_layers(dataset: Dataset, names: Sequence[str], lang: str, shift: Calla
         specs += _layer_specs(
             gdf, key=name, title=title, group="data", style=style, lang=lang, visible=name not in _HIDDEN,
             illustrative=meta.illustrative, note=meta.note, by=style.get("by"), name_field="name",
-            label_field=label_field, simplify_m=simplify_m, shift=shift,
+            label_field=label_field, simplify_m=simplify_m, shift=shift, crs=crs,
         )
     return specs
 
@@ -575,7 +584,8 @@ _RESULT_STYLE = {"color": "#b91c1c", "fill": "#ef4444", "weight": 2.5, "fill_opa
 
 
 def _result_layers(overlays: Mapping[str, gpd.GeoDataFrame], lang: str,
-                   shift: Callable[[np.ndarray], np.ndarray] | None, simplify_m: float) -> list[dict[str, Any]]:
+                   shift: Callable[[np.ndarray], np.ndarray] | None, simplify_m: float, crs: Any = None
+                   ) -> list[dict[str, Any]]:
     specs: list[dict[str, Any]] = []
     for i, (title, given) in enumerate(overlays.items()):
         if given is None or given.empty:
@@ -595,7 +605,7 @@ def _result_layers(overlays: Mapping[str, gpd.GeoDataFrame], lang: str,
                       and isinstance(v, (int, float)) and 0 <= float(v) <= 10})
         specs += _layer_specs(gdf, key=f"overlay-{i}", title=str(title), group="result", style=style, lang=lang,
                               by=by, continuous=continuous, name_field="label", simplify_m=simplify_m, shift=shift,
-                              visible=not context)
+                              visible=not context, crs=crs)
     return specs
 
 
@@ -777,7 +787,8 @@ def map_spec(
         notes.append(safe_text(_t(lang, "shift")))
     specs = _data_layers(dataset, names, lang, shift, simplify_m, basemap=bm is not None)
     overlays = report.overlays if report is not None else {}
-    specs = _result_layers(overlays, lang, shift, simplify_m) + specs
+    crs = dataset.crs_choice.crs if dataset.crs_choice is not None else None
+    specs = _result_layers(overlays, lang, shift, simplify_m, crs) + specs
     bounds = _bounds([dataset[n] for n in names] + [g for g in overlays.values() if g is not None], shift)
     if report is not None:
         plan = report.plan

@@ -2,8 +2,10 @@
 
 A :class:`RoadNetwork` is a directed graph held as a SciPy CSR matrix whose
 entry ``(i, j)`` is the length in metres of the road from node ``i`` to node
-``j``, with the node coordinates in a metric CRS (by default
-``settings.working_crs``). Everything network-related in nbgeo runs on it:
+``j``, with the node coordinates in a metric CRS: a dataset's working CRS when
+it is read for a dataset (:func:`read_dataset_network`), else one chosen from
+the network's own extent (:func:`nbgeo.crs.working_crs_for`). Everything
+network-related in nbgeo runs on it:
 
 * **Reading.** :func:`read_network` opens ``.osm`` XML and ``.osm.pbf``
   extracts (with ``osmium``; osmnx cannot read PBF), ``.graphml`` files saved
@@ -84,6 +86,7 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from . import _cache, settings
+from .crs import parse_crs, working_crs_for
 from .errors import CRSError, InputError, RoadNetworkError
 from .layers import LayerMeta
 
@@ -445,10 +448,24 @@ def _check_metric_crs_uncached(crs: Any) -> str:
     units = {ax.unit_name for ax in parsed.axis_info}
     if parsed.is_geographic or not units <= {"metre", "meter"}:
         msg = (f"road network CRS must be projected in metres, got {parsed.name!r} ({', '.join(sorted(units))})")
-        raise CRSError(msg + " (hint: project the coordinates, e.g. to nbgeo.crs.working_crs())",
+        raise CRSError(msg + " (hint: project the coordinates, e.g. to nbgeo.crs.working_crs_for(...))",
                        code="E-CRS-GEOGRAPHIC")
-    # Keep a string as given: looking up an authority code for a custom projection scans PROJ's database.
-    return crs if isinstance(crs, str) else parsed.to_string()
+    # Keep the text given (or the text the CRS was made from): looking up an authority code for a custom
+    # projection scans PROJ's database.
+    return crs if isinstance(crs, str) else str(parsed.srs or parsed.to_string())
+
+
+def _declared_work_crs(crs: Any) -> str | None:
+    """The metric CRS a caller or ``settings.working_crs`` declares, checked; None to choose from the data."""
+    if crs is None:
+        crs = settings.working_crs
+    return None if crs is None else _check_metric_crs(crs)
+
+
+def _lonlat_work_crs(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> str:
+    """The working CRS chosen from the extent of nodes at ``lon, lat`` (WGS 84), as text."""
+    bounds = np.column_stack([lon, lat, lon, lat])
+    return _check_metric_crs(str(working_crs_for(bounds).srs))
 
 
 def network_from_arrays(
@@ -586,7 +603,8 @@ def network_from_graph(
         straight-line distances are measured alike.
     crs
         The metric CRS of the network. Default: the graph's own CRS if it is
-        projected, else ``settings.working_crs``.
+        projected, else ``settings.working_crs`` if set, else one chosen from
+        the nodes' extent (:func:`nbgeo.crs.working_crs_for`).
     split_curves
         Split curved edges at their vertices, so that every point of the road
         is near a node (default). Each piece gets its share of the edge's
@@ -615,11 +633,19 @@ def network_from_graph(
         msg = "the graph has no 'crs' attribute; pass crs= (the CRS of the nodes' x and y)"
         raise CRSError(msg, code="E-CRS-MISSING")
     source_crs = CRS.from_user_input(graph_crs if graph_crs is not None else crs)
-    if crs is None:
-        target = source_crs if source_crs.is_projected else CRS.from_user_input(settings.working_crs)
+    if crs is None and source_crs.is_projected:
+        target: Any = source_crs
     else:
-        target = CRS.from_user_input(crs)
+        target = _declared_work_crs(crs)
+    if target is None:  # nodes in longitude/latitude: measure them in a CRS chosen from their extent
+        lonlat = np.array([(d.get("x", np.nan), d.get("y", np.nan)) for _, d in graph.nodes(data=True)],
+                          dtype=np.float64).reshape(-1, 2)
+        if not source_crs.equals("EPSG:4326"):
+            lon, lat = Transformer.from_crs(source_crs, 4326, always_xy=True).transform(lonlat[:, 0], lonlat[:, 1])
+            lonlat = np.column_stack([lon, lat])
+        target = _lonlat_work_crs(lonlat[:, 0], lonlat[:, 1])
     crs_text = _check_metric_crs(target)
+    target = CRS.from_user_input(crs_text)
 
     labels = list(graph.nodes)
     n = len(labels)
@@ -871,6 +897,7 @@ def read_network(
     crs: Any = None,
     use_cache: bool | None = None,
     meta: LayerMeta | None = None,
+    source_crs: Any = None,
 ) -> RoadNetwork:
     """Read a road network from a local file, converting it once and caching the result.
 
@@ -884,13 +911,21 @@ def read_network(
         For OSM files, which ways are roads: ``"drive"`` (public drivable
         streets, as osmnx's "drive") or ``"drive_service"`` (with service roads).
     crs
-        The metric CRS to work in (default ``settings.working_crs``).
+        The metric CRS to work in: for a dataset, its ``working_crs`` (as
+        :func:`read_dataset_network` passes it). Default:
+        ``settings.working_crs`` if set, else one chosen from the network's own
+        extent (:func:`nbgeo.crs.working_crs_for`).
     use_cache
         Read and write the disk cache (default ``settings.use_cache``). The
         cache key is the file's SHA-256, so an edited file is read anew; an
         entry that does not verify is ignored and rebuilt (a WARNING).
     meta
         Provenance to attach (e.g. from a dataset manifest).
+    source_crs
+        The CRS of the file's coordinates as a manifest declares it: checked
+        against the file's own (``E-CRS-MISMATCH``; OSM files are WGS 84
+        longitude/latitude by definition), and used where a GraphML graph or
+        GeoPackage declares none.
 
     Returns
     -------
@@ -918,7 +953,7 @@ def read_network(
     if network_type not in NETWORK_TYPES:
         msg = f"network_type must be one of {', '.join(NETWORK_TYPES)}, got {network_type!r}"
         raise InputError(msg, code="E-NET-TYPE")
-    work_crs = _check_metric_crs(crs if crs is not None else settings.working_crs)
+    work_crs = _declared_work_crs(crs)
     kind = _sniff(p)
     suffixes = "".join(p.suffixes).lower()
     if kind == "xml" and suffixes.endswith(".graphml"):
@@ -927,22 +962,49 @@ def read_network(
         msg = (f"road network file {str(p)!r}: unknown format (expected OSM PBF, OSM XML, GraphML or a "
                f"GeoPackage of osmnx nodes and edges)")
         raise InputError(msg, code="E-FORMAT-FORBIDDEN")
+    declared = None if source_crs is None else parse_crs(source_crs, what=f"road network {p.name!r}: crs")
+    if declared is not None and kind in ("pbf", "xml") and not _is_wgs84_lonlat(declared):
+        msg = (f"road network file {str(p)!r} is OpenStreetMap data, which is WGS 84 longitude/latitude by "
+               f"definition, but its crs is declared as {declared.name!r}")
+        raise CRSError(msg + " (hint: drop the crs key, or declare EPSG:4326; to choose the CRS distances are "
+                       "measured in, use [crs] working in dataset.toml or --crs)", code="E-CRS-MISMATCH")
     meta = meta or LayerMeta(name="roads", file=p.name, source=str(p))
-    parts = (_sha256(p), kind, network_type, work_crs)
+    # A CRS chosen from the file's extent depends only on its content, which the hash already keys.
+    parts = (_sha256(p), kind, network_type, work_crs or "chosen from its extent (nbgeo.crs v1)",
+             *(() if declared is None or kind in ("pbf", "xml") else (f"declared {declared.srs}",)))
 
     def build() -> RoadNetwork:
         if kind in ("pbf", "xml"):
             return _read_osm(p, network_type=network_type, crs=work_crs)
         if kind == "graphml":
-            return _read_graphml(p, crs=work_crs)
-        return _read_graph_gpkg(p, crs=work_crs)
+            return _read_graphml(p, crs=work_crs, declared=declared)
+        return _read_graph_gpkg(p, crs=work_crs, declared=declared)
 
     net = _cached(parts, build, meta, use_cache=use_cache)
     log.info("Read %r from %s", net, p)
     return net
 
 
-def _read_graphml(path: Path, *, crs: str) -> RoadNetwork:
+def _is_wgs84_lonlat(crs: Any) -> bool:
+    """Whether a CRS is longitude/latitude on WGS 84 or CGCS2000 (one datum for planning work)."""
+    return bool(crs.is_geographic and crs.ellipsoid is not None
+                and crs.ellipsoid.name in ("WGS 84", "GRS 1980", "CGCS2000"))
+
+
+def _check_declared(path: Path, own: Any, declared: Any) -> Any:
+    """The file's own CRS, checked against the declared one; the declared one where the file has none."""
+    if declared is None or own is None:
+        return own if own is not None else declared
+    from pyproj import CRS
+
+    if not CRS.from_user_input(own).equals(declared):
+        msg = (f"road network file {str(path)!r} is in {CRS.from_user_input(own).name!r}, but its crs is declared "
+               f"as {declared.name!r}")
+        raise CRSError(msg + " (hint: correct the manifest's crs, or the file)", code="E-CRS-MISMATCH")
+    return own
+
+
+def _read_graphml(path: Path, *, crs: str | None, declared: Any = None) -> RoadNetwork:
     import osmnx as ox
 
     try:
@@ -950,10 +1012,13 @@ def _read_graphml(path: Path, *, crs: str) -> RoadNetwork:
     except Exception as exc:  # osmnx/networkx raise many types for a bad file
         msg = f"road network file {str(path)!r} is not a GraphML graph osmnx can read: {exc}"
         raise RoadNetworkError(msg, code="E-NET-PARSE") from None
+    own = _check_declared(path, graph.graph.get("crs"), declared)
+    if own is not None:
+        graph.graph["crs"] = own
     return network_from_graph(graph, crs=crs)
 
 
-def _read_graph_gpkg(path: Path, *, crs: str) -> RoadNetwork:
+def _read_graph_gpkg(path: Path, *, crs: str | None, declared: Any = None) -> RoadNetwork:
     """A GeoPackage with osmnx's ``nodes`` (osmid) and ``edges`` (u, v, geometry) layers."""
     import pyogrio
 
@@ -972,9 +1037,15 @@ def _read_graph_gpkg(path: Path, *, crs: str) -> RoadNetwork:
         if missing:
             msg = f"road network GeoPackage {str(path)!r}: layer {layer!r} lacks column(s) {', '.join(missing)}"
             raise RoadNetworkError(msg, code="E-NET-PARSE")
-    if nodes.crs is None:
+    own = _check_declared(path, nodes.crs, declared)
+    if own is None:
         msg = f"road network GeoPackage {str(path)!r} has no CRS"
-        raise CRSError(msg, code="E-CRS-MISSING")
+        raise CRSError(msg + " (hint: declare it with crs = '...' in [networks.NAME])", code="E-CRS-MISSING")
+    nodes = nodes.set_crs(own, allow_override=True)
+    edges = edges.set_crs(own, allow_override=True) if edges.crs is None else edges
+    if crs is None:
+        lonlat = nodes.geometry.to_crs(4326)
+        crs = _lonlat_work_crs(shapely.get_x(lonlat.values), shapely.get_y(lonlat.values))
     nodes = nodes.to_crs(crs)
     edges = edges.to_crs(crs)
     ids = nodes["osmid"].to_numpy(dtype=np.int64)
@@ -1050,7 +1121,7 @@ def is_drivable(tags: Mapping[str, str], network_type: str = "drive") -> bool:
     return tags.get("service", "") not in _SERVICE_EXCLUDED[network_type]
 
 
-def _read_osm(path: Path, *, network_type: str, crs: str) -> RoadNetwork:
+def _read_osm(path: Path, *, network_type: str, crs: str | None) -> RoadNetwork:
     """Read an OSM PBF or XML file with osmium: every vertex of every road is a node."""
     import osmium
     from pyproj import Transformer
@@ -1060,7 +1131,7 @@ def _read_osm(path: Path, *, network_type: str, crs: str) -> RoadNetwork:
     lats: list[float] = []
     way_len: list[int] = []
     way_dir: list[int] = []
-    missing = 0
+    missing = negative = roads = 0
     try:
         processor = (
             osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
@@ -1075,12 +1146,14 @@ def _read_osm(path: Path, *, network_type: str, crs: str) -> RoadNetwork:
             if not is_drivable(tags, network_type):
                 continue
             direction = _way_direction(tags)
+            roads += 1
             # A way may refer to nodes missing from a clipped extract: cut it there.
             run = 0
             for node in way.nodes:
                 loc = node.location
                 if not loc.valid():
                     missing += 1
+                    negative += node.ref < 0
                     if run:
                         way_len.append(run)
                         way_dir.append(direction)
@@ -1093,19 +1166,32 @@ def _read_osm(path: Path, *, network_type: str, crs: str) -> RoadNetwork:
             if run:
                 way_len.append(run)
                 way_dir.append(direction)
-    except RuntimeError as exc:  # osmium reports parse errors as RuntimeError
+    except (RuntimeError, osmium.InvalidLocationError) as exc:  # parse errors; a coordinate that is no number
         msg = f"road network file {str(path)!r} cannot be read as OSM data: {exc}"
         raise RoadNetworkError(msg, code="E-NET-PARSE") from None
     if missing:
         log.warning("%s: %d way node(s) missing from the file; their ways were cut there", path, missing)
-    if not refs:
-        msg = f"road network file {str(path)!r} has no {network_type!r} roads (no ways with a drivable highway tag)"
+    segments = sum(n - 1 for n in way_len)
+    if not segments:
+        if not roads:
+            why = "no ways with a drivable highway tag"
+        elif negative:
+            why = (f"its {roads:,} road ways refer to nodes with negative ids (as JOSM writes unsaved data), whose "
+                   "locations nbgeo cannot look up; upload or renumber them")
+        elif missing:
+            why = f"its {roads:,} road ways refer to {missing:,} nodes that are not in the file (a clipped extract?)"
+        else:
+            why = f"its {roads:,} road ways have fewer than two nodes each: there is no road segment"
+        msg = f"road network file {str(path)!r} has no {network_type!r} roads: {why}"
         raise RoadNetworkError(msg, code="E-NET-EMPTY")
 
     ref_arr = np.asarray(refs, dtype=np.int64)
     ids, first, inv = np.unique(ref_arr, return_index=True, return_inverse=True)
+    node_lon, node_lat = np.asarray(lons)[first], np.asarray(lats)[first]
+    if crs is None:
+        crs = _lonlat_work_crs(node_lon, node_lat)
     to_metric = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    x, y = to_metric.transform(np.asarray(lons)[first], np.asarray(lats)[first])
+    x, y = to_metric.transform(node_lon, node_lat)
     lens = np.asarray(way_len, dtype=np.int64)
     dirs = np.repeat(np.asarray(way_dir, dtype=np.int64), lens - 1)
     # Consecutive vertices of the same way are the edges.
@@ -1133,7 +1219,7 @@ def _download(query_key: str, fetch: Any, *, network_type: str, crs: Any, use_ca
     if network_type not in NETWORK_TYPES:
         msg = f"network_type must be one of {', '.join(NETWORK_TYPES)}, got {network_type!r}"
         raise InputError(msg, code="E-NET-TYPE")
-    work_crs = _check_metric_crs(crs if crs is not None else settings.working_crs)
+    work_crs = _declared_work_crs(crs)
     use = settings.use_cache if use_cache is None else use_cache
     meta = LayerMeta(name="roads", source=source, licence="ODbL-1.0 (© OpenStreetMap contributors)")
 
@@ -1154,7 +1240,8 @@ def _download(query_key: str, fetch: Any, *, network_type: str, crs: Any, use_ca
             ox.settings.use_cache, ox.settings.cache_folder = saved
         return network_from_graph(graph, crs=work_crs)
 
-    return _cached((query_key, network_type, work_crs), build, meta, use_cache=use_cache)
+    return _cached((query_key, network_type, work_crs or "chosen from its extent (nbgeo.crs v1)"), build, meta,
+                   use_cache=use_cache)
 
 
 def network_from_place(
@@ -1174,7 +1261,8 @@ def network_from_place(
     network_type
         ``"drive"`` or ``"drive_service"``.
     crs
-        The metric CRS to work in (default ``settings.working_crs``).
+        The metric CRS to work in (default ``settings.working_crs`` if set,
+        else one chosen from the network's extent).
     use_cache
         Read and write the caches (default ``settings.use_cache``): osmnx's
         cache of the raw responses and nbgeo's cache of the built matrix, both
@@ -1248,10 +1336,12 @@ class NetworkSource:
     path: Path
     meta: LayerMeta
     network_type: str = "drive"
+    declared_crs: str | None = None
 
-    def read(self, *, use_cache: bool | None = None) -> RoadNetwork:
-        """Read the network (cached)."""
-        return read_network(self.path, network_type=self.network_type, use_cache=use_cache, meta=self.meta)
+    def read(self, *, use_cache: bool | None = None, crs: Any = None) -> RoadNetwork:
+        """Read the network (cached), in the metric CRS ``crs`` (a dataset's working CRS; see :func:`read_network`)."""
+        return read_network(self.path, network_type=self.network_type, use_cache=use_cache, meta=self.meta,
+                            crs=crs, source_crs=self.declared_crs)
 
 
 def _dataset_folder(dataset: Dataset | str | Path) -> Path | None:
@@ -1266,7 +1356,11 @@ def dataset_networks(dataset: Dataset | str | Path) -> dict[str, NetworkSource]:
     """The road networks a dataset's manifest declares in ``[networks.NAME]`` tables.
 
     A network table has ``file`` (relative to the dataset folder), ``source``,
-    ``licence``, ``illustrative``, ``note`` and optionally ``network_type``::
+    ``licence``, ``illustrative``, ``note`` and optionally ``network_type``,
+    ``crs`` (the CRS of the file's coordinates: checked against the file, and
+    used where a GraphML or GeoPackage file declares none; OSM files are WGS 84
+    longitude/latitude) and ``datum`` (WGS84 or CGCS2000). The CRS distances
+    are measured in is the dataset's working CRS, not a key here::
 
         [networks.roads]
         file = "roads.osm.pbf"
@@ -1313,18 +1407,31 @@ def dataset_networks(dataset: Dataset | str | Path) -> dict[str, NetworkSource]:
         if not isinstance(illustrative, bool):
             msg = f"{manifest}: [networks.{name}]: illustrative must be true or false, got {illustrative!r}"
             raise InputError(msg, code="E-MANIFEST-KEY")
+        if str(raw.get("datum", "WGS84")).upper().replace("-", "") not in ("WGS84", "CGCS2000"):
+            msg = (f"{manifest}: [networks.{name}]: datum {raw['datum']!r} is not supported for road networks "
+                   "(WGS84, CGCS2000)")
+            raise CRSError(msg + " (hint: convert the network to WGS 84 first)", code="E-CRS-DATUM")
+        declared = None
+        if "crs" in raw:
+            parse_crs(raw["crs"], what=f"{manifest}: [networks.{name}]: crs")
+            declared = str(raw["crs"])
         meta = LayerMeta(
             name=name, file=str(raw["file"]), source=str(raw.get("source", "unknown")),
             licence=str(raw.get("licence", "unknown")), datum=str(raw.get("datum", "WGS84")),
             crs=str(raw.get("crs", "EPSG:4326")), illustrative=illustrative, note=str(raw.get("note", "")),
         )
-        out[name] = NetworkSource(path=path, meta=meta, network_type=str(raw.get("network_type", "drive")))
+        out[name] = NetworkSource(path=path, meta=meta, network_type=str(raw.get("network_type", "drive")),
+                                  declared_crs=declared)
     return out
 
 
 def read_dataset_network(dataset: Dataset | str | Path, name: str = "roads", *,
                          use_cache: bool | None = None) -> RoadNetwork:
     """Read the road network a dataset's manifest declares (see :func:`dataset_networks`).
+
+    Given a :class:`~nbgeo.layers.Dataset`, the network is measured in the
+    dataset's working CRS, as its layers are; given a folder, in one chosen
+    from the network's own extent.
 
     Raises
     ------
@@ -1350,7 +1457,8 @@ def read_dataset_network(dataset: Dataset | str | Path, name: str = "roads", *,
                f"{'; declared: ' + ', '.join(nets) if nets else ''}")
         raise InputError(msg + " (hint: add a [networks.roads] table with file = '...osm.pbf' to dataset.toml)",
                          code="E-NET-MISSING")
-    return nets[name].read(use_cache=use_cache)
+    choice = getattr(dataset, "crs_choice", None)
+    return nets[name].read(use_cache=use_cache, crs=None if choice is None else choice.text)
 
 
 # --------------------------------------------------------------------------------------------

@@ -330,18 +330,14 @@ class CoverageMatrix:
                               n_demand=self.n_demand, radius=self.radius, by=self.by)
 
 
-def _metric_crs(like: Any) -> Any:
-    """The CRS straight-line distances are measured in.
+def _metric_crs(like: Any, *others: Any) -> Any:
+    """The CRS straight-line distances are measured in: the same choice as :mod:`nbgeo.coverage`.
 
-    The layer's own if it is projected in metres, else the working CRS: the
-    same choice as :mod:`nbgeo.coverage`, so both measure alike.
+    See :func:`nbgeo.crs.metric_crs_for`.
     """
-    from .crs import working_crs
+    from .crs import metric_crs_for
 
-    crs = getattr(like, "crs", None)
-    if crs is not None and crs.is_projected and all(ax.unit_name in ("metre", "meter") for ax in crs.axis_info):
-        return crs
-    return working_crs()
+    return metric_crs_for(like, *others)
 
 
 def _metric_geoms(obj: Any, what: str, crs: Any) -> tuple[NDArray[np.float64] | None, Any]:
@@ -442,7 +438,7 @@ def coverage_matrix(
         return CoverageMatrix.from_distances(dm.matrix, radius=radius, by="road")
     from scipy.spatial import cKDTree
 
-    crs = _metric_crs(demand)
+    crs = _metric_crs(demand, sites)
     d_xy, d_geoms = _metric_geoms(demand, "demand points", crs)
     s_xy, s_geoms = _metric_geoms(sites, "sites", crs)
     n_demand = len(d_xy) if d_xy is not None else len(d_geoms)
@@ -2279,7 +2275,8 @@ def candidates_from_grid(area: Any, cell: float, *, crs: Any = None) -> gpd.GeoD
     cell
         Grid spacing in metres.
     crs
-        The metric CRS of the grid (default: the working CRS).
+        The metric CRS of the grid (default: the area's own if metric, else the
+        working CRS chosen from its extent; required for a shapely geometry).
 
     Returns
     -------
@@ -2296,12 +2293,16 @@ def candidates_from_grid(area: Any, cell: float, *, crs: Any = None) -> gpd.GeoD
     import geopandas as gpd
     import shapely
 
-    from .crs import working_crs
-
     if isinstance(cell, bool) or not (isinstance(cell, (int, float)) and math.isfinite(cell) and cell > 0):
         msg = f"cell must be a positive number of metres, got {cell!r}"
         raise InputError(msg, code="E-OPT-CELL")
-    crs = crs if crs is not None else working_crs()
+    if crs is None:
+        if not isinstance(area, (gpd.GeoDataFrame, gpd.GeoSeries)):
+            from .errors import CRSError
+
+            msg = "a shapely geometry as the candidate area needs crs= (the metric CRS it is in)"
+            raise CRSError(msg, code="E-CRS-MISSING")
+        crs = _metric_crs(area)
     shape = _area_union(area, crs)
     x0, y0, x1, y1 = shape.bounds
     xs = np.arange(math.floor(x0 / cell) * cell + cell / 2, x1, cell)
@@ -2909,8 +2910,10 @@ def site(
     if split not in (None, "none", "grid", "length"):
         msg = f"split must be one of none, grid, length, got {split!r}"
         raise InputError(msg, code="E-OPT-SPLIT")
-    before = cov_mod.coverage(d_sel, f_sel, distance=distance, mode=mode, network=network, weight=weight,
-                              split=split, cell=split_cell, districts=districts)  # type: ignore[arg-type]
+    # In the dataset's working CRS (the network's, by road), as the coverage audit measures.
+    before = cov_mod.coverage(d_sel.to_crs(metric), f_sel.to_crs(metric), distance=distance, mode=mode,
+                              network=network, weight=weight, cell=split_cell, districts=districts,
+                              split=split)  # type: ignore[arg-type]
     units = before.units
     if units.crs is None or not units.crs.equals(metric):
         units = units.to_crs(metric)

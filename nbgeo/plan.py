@@ -72,7 +72,6 @@ Examples
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -80,7 +79,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .errors import FilterError, PlanError
+from . import paths
+from ._values import TomlLines, check_table, choice, either, flag, list_of, number, table_of, type_name
+from ._values import text as text_check
+from ._values import year as year_check
+from .errors import FilterError, InputError, PlanError
 from .filters import FILTER_KEYS, YEAR_MODES, check_filter
 
 __all__ = [
@@ -506,39 +509,142 @@ _INDICATOR_KEYS = {f.name for f in IndicatorSpec.__dataclass_fields__.values()}
 _PLAN_KEYS = {"id", "title", "title_en", "baseline", "horizon", "source", "note"}
 
 
-class _Locator:
-    """Finds the line of a key in the n-th ``[[table]]`` of a TOML text."""
+# --------------------------------------------------------------------------------------------------------------
+# Every key of every table, type- and range-checked at read time (so a wrong value is refused with its line, not
+# met later as a TypeError or a silent wrong answer). nbgeo.rules, nbgeo.coverage, nbgeo.suitability and
+# nbgeo.optimize still say which keys each kind of rule, criterion or question takes.
+# --------------------------------------------------------------------------------------------------------------
 
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
+_TEXT, _FLAG = text_check(), flag()
 
-    def line(self, table: str, index: int | None, key: str | None) -> int | None:
-        header = re.compile(rf"^\s*\[\[\s*{re.escape(table)}\s*\]\]" if index is not None
-                            else rf"^\s*\[\s*{re.escape(table)}\s*\]")
-        any_header = re.compile(r"^\s*\[")
-        start, count = None, -1
-        for no, text in enumerate(self.lines, 1):
-            if header.match(text):
-                count += 1
-                if index is None or count == index:
-                    start = no
-                    break
-        if start is None:
-            return None
-        if key is None:
-            return start
-        key_re = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
-        for no in range(start + 1, len(self.lines) + 1):
-            text = self.lines[no - 1]
-            if any_header.match(text):
-                break
-            if key_re.match(text):
-                return no
-        return start
+
+def _filter_checked_after(value: Any) -> str | None:
+    """Filters have their own check (:func:`nbgeo.filters.check_filter`, run right after, locating key and line)."""
+    return None
+
+
+_FILTER = _filter_checked_after
+
+
+_NAME = text_check(nonempty=True, what="a name")
+_METRES = number(low=0, high=1e6, what="a distance in metres")
+_POSITIVE_METRES = number(low=0, low_open=True, high=1e6, what="a distance in metres")
+_CELL = number(low=1, high=1e5, what="a cell size in metres")
+_PERCENT = number(low=0, high=100, what="a percentage")
+_AMOUNT = number(low=0, what="an amount")
+_SCORE = number(low=0, high=1, what="a score")
+_MILESTONES = table_of(number(what="a milestone value"))
+_CAPACITY = number(low=0, infinite=True, what="a capacity (inf for no limit)")
+
+
+def _year_column(value: Any) -> str | None:
+    """A column name in which ``{year}`` is the only placeholder (``output_{year}``), as ``str.format`` reads it."""
+    problem = _NAME(value)
+    if problem:
+        return problem
+    if "{" in value.replace("{year}", "") or "}" in value.replace("{year}", ""):
+        return f"may hold no braces but the placeholder {{year}} (e.g. \"output_{{year}}\"), got {value!r}"
+    return None
+
+
+def _one_pair(value: Any) -> str | None:
+    """``match = { site_column = "zone_column" }``: exactly one pair of column names."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return f"must be a table with one pair {{site_column = \"zone_column\"}}, got {value!r} ({type_name(value)})"
+    return table_of(_NAME)(value)
+
+
+_SCHEMA: dict[str, dict[str, Any]] = {
+    "plan": {"id": _NAME, "title": _TEXT, "title_en": _TEXT, "baseline": year_check(), "horizon": year_check(),
+             "source": _TEXT, "note": _TEXT},
+    "targets": {
+        "id": _NAME, "layer": _NAME, "metric": choice(*METRICS), "threshold": number(), "op": choice(*OPERATORS),
+        "unit": _TEXT, "years": choice(*YEAR_MODES), "phrase": _TEXT, "title": _TEXT, "where": _FILTER,
+        "column": _year_column, "tier": _NAME, "tiers": table_of(number(), nonempty=True), "numerator": _FILTER,
+        "weight": _NAME, "since": year_check(), "year_column": _TEXT, "proposed": _FLAG, "milestones": _MILESTONES,
+    },
+    "indicators": {
+        "id": _NAME, "threshold": number(), "op": choice(*OPERATORS), "unit": _TEXT, "years": choice(*YEAR_MODES),
+        "column": _TEXT, "phrase": _TEXT, "title": _TEXT, "proposed": _FLAG, "milestones": _MILESTONES,
+    },
+    "rules": {
+        "id": _NAME, "layer": _NAME, "phrase": _TEXT, "title": _TEXT, "proposed": _FLAG, "source": _TEXT,
+        "note": _TEXT, "kind": choice("within", "exclusion", "setback", "spacing", "access", "area", "slope",
+                                      "overlap"),
+        "where": _FILTER, "against": _NAME, "against_where": _FILTER, "tolerance": _AMOUNT,
+        "unit": choice(*AREA_UNITS, "percent", "degree"), "min_share": _PERCENT, "max_share": _PERCENT,
+        "max_distance": _METRES, "min_distance": _METRES, "match": _one_pair, "max_area": _AMOUNT,
+        "min_area": _AMOUNT, "max_length": _AMOUNT, "distance": either(_METRES, table_of(_METRES, nonempty=True)),
+        "class_column": _NAME, "keep": either(choice("first", "larger"), choice(False)),
+        "by": choice("straight", "road"), "network": _NAME, "column": _NAME, "dem": _NAME,
+        "max_slope": _AMOUNT, "stat": choice("mean", "max"),
+    },
+    "coverage": {
+        "id": _NAME, "demand": _NAME, "facilities": _NAME, "phrase": _TEXT, "title": _TEXT, "proposed": _FLAG,
+        "distance": _POSITIVE_METRES, "mode": choice("network", "straight"), "network": _NAME, "weight": _NAME,
+        "split": choice("none", "grid", "length"), "cell": _CELL, "op": choice(*OPERATORS), "threshold": _PERCENT,
+        "unit": _TEXT, "demand_where": _FILTER, "facilities_where": _FILTER, "year_column": _TEXT,
+        "demand_year_column": _TEXT, "facilities_year_column": _TEXT,
+        "years": choice(*YEAR_MODES), "max_snap": _METRES, "direction": choice("to", "from"),
+    },
+    "suitability": {
+        "id": _NAME, "layer": _NAME, "phrase": _TEXT, "title": _TEXT, "proposed": _FLAG, "source": _TEXT,
+        "note": _TEXT, "cell": _CELL, "min_score": _SCORE, "min_area": _AMOUNT, "area": _NAME,
+        "criteria": list_of(table_of(lambda _: None), nonempty=True),
+    },
+    "suitability.criteria": {
+        "kind": choice("slope", "distance", "raster", "exclude", "within"),
+        "weight": number(low=0, low_open=True, what="a weight"), "best": number(), "worst": number(),
+        "layer": _NAME, "where": _FILTER, "network": _NAME, "raster": _NAME, "unit": choice("percent", "degree"),
+        "buffer": _METRES, "title": _TEXT, "band": number(low=1, high=65535, integer=True, what="a band number"),
+    },
+    "siting": {
+        "id": _NAME, "phrase": _TEXT, "title": _TEXT, "proposed": _FLAG, "source": _TEXT, "note": _TEXT,
+        "coverage": _NAME, "demand": _NAME, "facilities": _NAME, "distance": _POSITIVE_METRES,
+        "by": choice("road", "straight", "network"), "network": _NAME,
+        "k": number(low=0, high=100_000, integer=True, what="a number of sites"),
+        "share": number(low=0, low_open=True, high=1, what="a share"), "required": _PERCENT,
+        "candidates": _NAME, "cell": _CELL, "min_score": _SCORE, "min_area": _AMOUNT, "demand_where": _FILTER,
+        "facilities_where": _FILTER, "weight": _NAME, "split": choice("none", "grid", "length"),
+        "split_cell": _CELL, "year_column": _TEXT, "demand_year_column": _TEXT, "facilities_year_column": _TEXT,
+        "capacity": _CAPACITY, "existing_capacity": _CAPACITY,
+        "method": choice("greedy", "milp", "auto"),
+        "time_limit": number(low=0, low_open=True, high=86_400, what="a number of seconds"),
+        "allow_unknown": _FLAG,
+    },
+}
+
+
+def _check_values(data: Mapping[str, Any], *, path: str, loc: _Locator) -> None:
+    """Refuse the first value of the plan that has the wrong type or lies out of range, naming key and line."""
+    problem = check_table(data["plan"], _SCHEMA["plan"], known=False)  # its unknown keys are listed before
+    if problem:
+        raise _error(path, loc, "plan", None, problem[0], problem[1])
+    criteria_seen = 0
+    for table in ("targets", "indicators", "rules", "coverage", "suitability", "siting"):
+        items = data.get(table, [])
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise _error(path, loc, table, None, None, f"must be [[{table}]] tables, got {type_name(items)}",
+                         f"write each one as a [[{table}]] table")
+        for i, raw in enumerate(items):
+            # Targets and indicators list their own unknown keys (with a hint); the other tables' keys are here.
+            problem = check_table(raw, _SCHEMA[table], known=table not in ("targets", "indicators"))
+            if problem:
+                raise _error(path, loc, table, i, problem[0], problem[1])
+            for j, criterion in enumerate(raw.get("criteria", []) if table == "suitability" else []):
+                problem = check_table(criterion, _SCHEMA["suitability.criteria"])
+                if problem:
+                    raise _error(path, loc, "suitability.criteria", criteria_seen + j, problem[0],
+                                 f"(of [[suitability]] #{i + 1}, criterion #{j + 1}) {problem[1]}")
+            criteria_seen += len(raw.get("criteria", [])) if table == "suitability" else 0
+
+
+#: Finds the line of a key in the n-th ``[[table]]`` of a TOML text.
+_Locator = TomlLines
 
 
 def _error(path: str, loc: _Locator, table: str, index: int | None, key: str | None, msg: str,
-           hint: str = "") -> PlanError:
+           hint: str = "", *, code: str = "E-PLAN-KEY") -> PlanError:
     line = loc.line(table, index, key)
     where = f"{path}, line {line}" if line else path
     what = f"[[{table}]] #{index + 1}" if index is not None else f"[{table}]"
@@ -547,7 +653,27 @@ def _error(path: str, loc: _Locator, table: str, index: int | None, key: str | N
     text = f"{where}: {what}: {msg}"
     if hint:
         text += f" (hint: {hint})"
-    return PlanError(text, code="E-PLAN-KEY")
+    return PlanError(text, code=code)
+
+
+#: Keys whose values may become file names (``ID.tif``) or name layers that do (``LAYER_sites.csv``).
+_NAME_KEYS = {"plan": ("id",), "targets": ("id", "layer"), "rules": ("id", "layer"),
+              "coverage": ("id", "demand", "facilities"), "indicators": ("id",), "suitability": ("id", "layer"),
+              "siting": ("id", "demand", "facilities")}
+
+
+def _check_names(path: str, loc: _Locator, table: str, index: int | None, raw: object) -> None:
+    """Refuse an id or layer name that cannot name a file, naming its table, key and line."""
+    if not isinstance(raw, dict):
+        return
+    for key in _NAME_KEYS[table]:
+        if key not in raw:
+            continue
+        problem = paths.name_problem(raw[key])
+        if problem is not None:
+            what = "id" if key == "id" else "layer name"
+            raise _error(path, loc, table, index, key, f"{what} {raw[key]!r} cannot name a file: {problem}",
+                         "use letters, digits, '_' and '-' only, e.g. 'micro_parks'", code="E-NAME-UNSAFE")
 
 
 def _check_filters(data: Mapping[str, Any], path: str, loc: _Locator) -> None:
@@ -594,6 +720,7 @@ def plan_from_dict(data: Mapping[str, Any], *, path: str = "<plan>", text: str =
     for key in ("id", "title", "baseline", "horizon"):
         if key not in head:
             raise _error(path, loc, "plan", None, None, f"missing key {key!r}")
+    _check_names(path, loc, "plan", None, head)
     for key in ("baseline", "horizon"):
         if not isinstance(head[key], int):
             raise _error(path, loc, "plan", None, key, f"must be a year (integer), got {head[key]!r}")
@@ -602,6 +729,7 @@ def plan_from_dict(data: Mapping[str, Any], *, path: str = "<plan>", text: str =
             raise _error(path, loc, key, None, None, "unknown table",
                          "tables: [plan], [[targets]], [[rules]], [[coverage]], [[indicators]], [[suitability]], "
                          "[[siting]]")
+    _check_values(data, path=path, loc=loc)
 
     _check_filters(data, path, loc)
     targets = []
@@ -613,6 +741,7 @@ def plan_from_dict(data: Mapping[str, Any], *, path: str = "<plan>", text: str =
         for key in ("id", "layer", "metric", "threshold"):
             if key not in raw:
                 raise _error(path, loc, "targets", i, None, f"missing key {key!r}")
+        _check_names(path, loc, "targets", i, raw)
         if not isinstance(raw["threshold"], (int, float)) or isinstance(raw["threshold"], bool):
             raise _error(path, loc, "targets", i, "threshold", f"must be a number, got {raw['threshold']!r}")
         try:
@@ -632,6 +761,7 @@ def plan_from_dict(data: Mapping[str, Any], *, path: str = "<plan>", text: str =
             for key in required:
                 if key not in raw:
                     raise _error(path, loc, table, i, None, f"missing key {key!r}")
+            _check_names(path, loc, table, i, raw)
             params = {k: v for k, v in raw.items() if k not in common}
             base = {k: v for k, v in raw.items() if k in common}
             out.append(cls(**base, params=params))
@@ -646,6 +776,7 @@ def plan_from_dict(data: Mapping[str, Any], *, path: str = "<plan>", text: str =
         for key in ("id", "threshold"):
             if key not in raw:
                 raise _error(path, loc, "indicators", i, None, f"missing key {key!r}")
+        _check_names(path, loc, "indicators", i, raw)
         try:
             indicators.append(IndicatorSpec(**raw))
             _check_milestones(f"indicator {raw['id']!r}", indicators[-1].milestones, head["baseline"],
@@ -695,17 +826,16 @@ def read_plan(path: str | Path) -> Plan:
     'ningbo-manufacturing-2021-2025'
     """
     p = Path(path)
+    try:  # a regular file, read without blocking: never a pipe or a device such as /dev/zero
+        raw = paths.read_input(p, what="plan file")
+    except InputError as exc:
+        code = {"E-FILE-MISSING": "E-PLAN-MISSING", "E-FILE-READ": "E-PLAN-MISSING"}.get(exc.code, exc.code)
+        raise PlanError(exc.message, code=code) from None
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        msg = f"plan file {str(p)!r} does not exist"
-        raise PlanError(msg, code="E-PLAN-MISSING") from None
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         msg = f"plan file {str(p)!r} is not UTF-8 text (byte {exc.start})"
         raise PlanError(msg, code="E-PLAN-ENCODING") from None
-    except OSError as exc:
-        msg = f"plan file {str(p)!r} cannot be read: {exc.strerror}"
-        raise PlanError(msg, code="E-PLAN-MISSING") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

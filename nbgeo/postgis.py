@@ -460,7 +460,8 @@ def _build_layer(conn: psycopg.Connection[Any], loc: PgLocation, row: Mapping[st
     return gdf, problems
 
 
-def read_dataset(url: str | PgLocation, *, manifest: str = MANIFEST_TABLE) -> Dataset:
+def read_dataset(url: str | PgLocation, *, manifest: str = MANIFEST_TABLE, working_crs: object | None = None
+                 ) -> Dataset:
     """Read a dataset from a PostGIS schema: every layer its manifest table lists.
 
     Parameters
@@ -469,6 +470,9 @@ def read_dataset(url: str | PgLocation, *, manifest: str = MANIFEST_TABLE) -> Da
         ``postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME?schema=NAME``.
     manifest
         The manifest table's name in that schema.
+    working_crs
+        The CRS to measure in (``--crs``); default: chosen from the layers'
+        extent, as for :func:`nbgeo.io.read_dataset`.
 
     Returns
     -------
@@ -483,6 +487,7 @@ def read_dataset(url: str | PgLocation, *, manifest: str = MANIFEST_TABLE) -> Da
     nbgeo.errors.DatabaseError
         ``E-DB-CONN`` when the server cannot be reached or the connection drops.
     """
+    from .crs import dataset_crs_choice
     from .layers import Dataset, Layer
     from .validate import raise_for_problems, verify_layer
 
@@ -517,9 +522,10 @@ def read_dataset(url: str | PgLocation, *, manifest: str = MANIFEST_TABLE) -> Da
             raise
         except psycopg.Error as exc:
             raise _db_error(exc, loc, "reading the dataset") from None
+    choice = dataset_crs_choice(layers, problems, override=working_crs, source="--crs", file=loc.display)
     raise_for_problems(problems, context=f"dataset {loc.display}")
     return Dataset(name=str(head.get("name") or loc.schema), layers=layers, path=loc.display,
-                   title=str(head.get("title") or ""), problems=tuple(problems))
+                   title=str(head.get("title") or ""), problems=tuple(problems), crs_choice=choice)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -4,8 +4,9 @@ One function per topic:
 
 * :func:`verify_raster` checks a raster file before any pixel is read (GeoTIFF
   only, georeferenced, north-up, within ``nbgeo.limits.max_pixels``) and
-  :func:`open_raster` opens it with the GTiff driver alone, so a VRT or a remote
-  path named ``dem.tif`` cannot make GDAL read other files or the network.
+  :func:`open_raster` opens it with the GTiff driver alone and no file beside
+  it, so a VRT or a remote path named ``dem.tif`` (or a VRT named
+  ``dem.tif.ovr``) cannot make GDAL read other files or the network.
 * :func:`slope` computes the slope of a whole DEM array (Horn's method, the one
   ``gdaldem slope`` uses), in degrees or percent.
 * :func:`pixel_index` lists, for every site, the pixels whose *centre* lies
@@ -55,6 +56,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import paths
 from .errors import CRSError, InputError, LimitError, Problem
 
 if TYPE_CHECKING:
@@ -125,8 +127,11 @@ def verify_raster(
 ) -> tuple[RasterInfo | None, list[Problem]]:
     """Check a raster file from its header and return what it holds, or the problems.
 
-    Refused (``E-`` problems): a remote or virtual path, a file that is not a
-    GeoTIFF by its content, no CRS or no geotransform (``E-RASTER-NOGEOREF``), a
+    Refused (``E-`` problems): a remote or virtual path, a named pipe or a
+    device (``E-FILE-TYPE``), a control character in the path, a file beside
+    it that links out of its folder or is a pipe (``E-PATH-OUTSIDE``,
+    ``E-FILE-TYPE``; GDAL never opens those, see :func:`open_raster`), a file
+    that is not a GeoTIFF by its content, no CRS or no geotransform (``E-RASTER-NOGEOREF``), a
     rotated grid, more than ``nbgeo.limits.max_pixels`` pixels (``E-LIMIT-PIXELS``), or a
     CRS other than ``expected_crs`` (``E-CRS-MISMATCH``). A raster without a
     nodata value gives the warning ``W-RASTER-NODATA``: every pixel is taken as
@@ -168,17 +173,19 @@ def verify_raster(
 
     if "://" in path or path.startswith("/vsi"):
         return fail("E-PATH-REMOTE", f"{where} is a remote or GDAL virtual path; nbgeo reads only local files")
-    p = Path(path)
-    if not p.is_file():
-        return fail("E-FILE-MISSING", f"{where} does not exist")
-    if p.suffix.lower() not in _SUFFIXES:
+    try:  # a regular file (never a pipe or a device), and nothing GDAL could open beside it leads elsewhere
+        p = paths.resolve_input(path, what="raster")
+        paths.check_sidecars(p, root=p.parent, what="raster")
+    except InputError as exc:
+        return fail(exc.code, exc.message)
+    if Path(path).suffix.lower() not in _SUFFIXES or p.suffix.lower() not in _SUFFIXES:
         return fail("E-FORMAT-FORBIDDEN", f"{where}: rasters must be GeoTIFF files (.tif, .tiff)")
     with open(p, "rb") as fh:
         head = fh.read(4)
     if head not in _TIFF_MAGIC:
         return fail("E-FORMAT-FORBIDDEN", f"{where} is named .tif but its content is not a TIFF; refusing to open it")
     try:
-        with rasterio.open(p, driver="GTiff") as src:
+        with _open_gtiff(p) as src:
             crs, transform = src.crs, src.transform
             info = RasterInfo(
                 path=str(p), crs=crs.to_string() if crs else "", width=src.width, height=src.height,
@@ -190,9 +197,22 @@ def verify_raster(
     if not info.crs or transform.is_identity:
         return fail("E-RASTER-NOGEOREF", f"{where} has no CRS or no geotransform",
                     "georeference it (gdal_translate -a_srs ... -a_ullr ...)")
+    if not all(math.isfinite(v) for v in tuple(transform)[:6]) or transform.a == 0:
+        return fail("E-RASTER-NOGEOREF", f"{where} has an unusable geotransform {tuple(transform)[:6]} (a pixel "
+                    "size of zero, or values that are not finite numbers)", "georeference it again (gdal_translate "
+                    "-a_ullr ...)")
     if transform.b != 0 or transform.d != 0 or transform.e >= 0:
         return fail("E-RASTER-ROTATED", f"{where} is not a north-up grid (geotransform {tuple(transform)[:6]})",
                     "warp it to a north-up grid first (gdalwarp)")
+    if info.is_geographic:
+        # Degrees beyond the globe: the pixel size or origin is wrong (metres written as degrees, say).
+        west, north = transform.c, transform.f
+        east, south = west + transform.a * info.width, north + transform.e * info.height
+        if not (-90 - 1e-6 <= south and north <= 90 + 1e-6 and -540 <= min(west, east)
+                and max(west, east) <= 540):
+            return fail("E-RASTER-EXTENT", f"{where} spans longitude {min(west, east):,.6g} to {max(west, east):,.6g} "
+                        f"and latitude {south:,.6g} to {north:,.6g}, beyond the globe in {info.crs}",
+                        "check its pixel size and origin: are they metres in a projected CRS?")
     from . import limits
 
     if info.width * info.height > limits.max_pixels:
@@ -202,7 +222,13 @@ def verify_raster(
     if expected_crs:
         from pyproj import CRS
 
-        if not CRS.from_user_input(expected_crs).equals(CRS.from_user_input(info.crs)):
+        from .crs import parse_crs
+
+        try:
+            expected = parse_crs(expected_crs, what=f"{where}: the manifest's crs")
+        except CRSError as exc:
+            return fail(exc.code, exc.message)
+        if not expected.equals(CRS.from_user_input(info.crs)):
             return fail("E-CRS-MISMATCH", f"{where}: the file's CRS {info.crs} differs from the manifest's "
                         f"{expected_crs}", "correct the manifest's crs, or the file")
     if info.nodata is None:
@@ -221,8 +247,6 @@ def open_raster(source: str | Path | Raster) -> rasterio.DatasetReader:
     ...     src.count
     1
     """
-    import rasterio
-
     from .errors import ValidationError
 
     info, problems = verify_raster(source)
@@ -231,7 +255,22 @@ def open_raster(source: str | Path | Raster) -> rasterio.DatasetReader:
         if len(errors) == 1 and errors[0].code == "E-LIMIT-PIXELS":
             raise LimitError(errors[0].message, code="E-LIMIT-PIXELS")
         raise ValidationError.from_problems(errors, context=_where(_path_of(source), None))
-    return rasterio.open(info.path, driver="GTiff")
+    return _open_gtiff(info.path)
+
+
+def _open_gtiff(path: str | Path) -> rasterio.DatasetReader:
+    """Open a GeoTIFF with the GTiff driver alone, and without any file beside it.
+
+    GDAL opens sidecars with every driver: an external overview ``dem.tif.ovr``
+    or mask ``dem.tif.msk`` that is a VRT would read other files or URLs, and a
+    ``dem.tif.aux.xml`` that is a named pipe would hang the open. With the
+    folder listing disabled (``GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR``) GDAL
+    knows of no file beside the GeoTIFF, so it opens none.
+    """
+    import rasterio
+
+    with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):
+        return rasterio.open(path, driver="GTiff")
 
 
 def _cell_sizes(info: RasterInfo, rows: NDArray[np.int64]) -> tuple[Any, Any]:

@@ -86,8 +86,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import limits
 from ._clip import overlap_area
-from .errors import CRSError, InputError, RuleError
+from ._values import numbers_of
+from .errors import CRSError, InputError, LimitError, RuleError
 from .filters import filter_mask
 from .plan import AREA_UNITS, RuleSpec
 
@@ -431,6 +433,7 @@ def _dissolve(geoms: NDArray[np.object_], ids: NDArray[Any]) -> tuple[NDArray[np
     s, o = shapely.STRtree(geoms).query(geoms, predicate="intersects")
     keep = s < o
     s, o = s[keep], o[keep]
+    limits.check_overlay_work(geoms, geoms, s, o, a_ids=ids, b_ids=ids, what="merge of overlapping features")
     overlapping = ~shapely.touches(geoms[s], geoms[o])
     s, o = s[overlapping], o[overlapping]
     if not len(s):
@@ -559,17 +562,19 @@ def _concat(*frames: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 # --------------------------------------------------------------------------------------------------------------
 
 def _overlap_measure(
-    sites: NDArray[np.object_], areas: NDArray[np.object_], kind: str,
+    sites: NDArray[np.object_], areas: NDArray[np.object_], kind: str, ids: tuple[Any, Any],
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
     """Pairs of sites and (disjoint) areas that intersect, with the size of their overlap.
 
     Sizes are areas for polygons, lengths for lines and, for points, the depth
-    of the point inside the area (its distance to the area's edge).
+    of the point inside the area (its distance to the area's edge). ``ids``
+    are the site and area ids, for a refusal over the work budget.
     """
     tree = shapely.STRtree(areas)
     if kind == "polygon":
         # Boxes that meet are enough: the clipping measures 0 where the polygons do not overlap.
         s, o = _query(tree, shapely.bounds(areas), sites)
+        limits.check_overlay_work(sites, areas, s, o, a_ids=ids[0], b_ids=ids[1], what="overlap measure")
         size = overlap_area(sites, areas, s, o)
         some = size > 0
         return s[some], o[some], size[some]
@@ -580,6 +585,7 @@ def _overlap_measure(
     inside = shapely.contains_properly(areas[o], sites[s])
     size = _size(sites[s], kind)
     cut = ~inside
+    limits.check_overlay_work(sites, areas, s[cut], o[cut], a_ids=ids[0], b_ids=ids[1], what="overlap measure")
     size[cut] = _size(shapely.intersection(sites[s[cut]], areas[o[cut]]), kind)
     return s, o, size
 
@@ -629,7 +635,7 @@ def check_exclusion(
     site_geoms = _geoms(sites)
     kind = _kind_of(site_geoms)
     area_geoms, area_ids = _dissolve(_geoms(areas), areas.index.to_numpy())
-    s, o, size = _overlap_measure(site_geoms, area_geoms, kind)
+    s, o, size = _overlap_measure(site_geoms, area_geoms, kind, (sites.index.to_numpy(), area_ids))
     n = len(site_geoms)
     total = np.bincount(s, weights=size, minlength=n) if kind != "point" else np.zeros(n)
     if kind == "point" and len(s):
@@ -783,6 +789,8 @@ def check_within(
         whole = shapely.contains_properly(zone_geoms[o], site_geoms[s])
         size = _size(site_geoms[s], kind)
         part = np.flatnonzero(~whole)
+        limits.check_overlay_work(site_geoms, zone_geoms, s[part], o[part], a_ids=sites.index.to_numpy(),
+                                  b_ids=zone_ids, what="share inside the zones")
         if kind == "polygon":
             size[part] = overlap_area(site_geoms, zone_geoms, s[part], o[part])
         else:
@@ -1156,7 +1164,8 @@ def check_area(
         if column not in sites.columns:
             msg = f"the sites have no column {column!r}"
             raise RuleError(msg, code="E-RULE-COLUMN")
-        value = pd.to_numeric(sites[column], errors="coerce").to_numpy(dtype=float)
+        value = numbers_of(sites[column], layer=rule.layer if rule else "sites", column=column,
+                           what="the area rule").to_numpy(dtype=float)
     else:
         geoms = _geoms(sites)
         value = shapely.area(geoms) / AREA_UNITS[unit]
@@ -1330,6 +1339,8 @@ def check_overlap(
     nested = shapely.covers(geoms[o], geoms[s])
     shared = np.where(nested, area[s], 0.0)
     part = ~nested
+    site_ids = sites.index.to_numpy()
+    limits.check_overlay_work(geoms, geoms, s[part], o[part], a_ids=site_ids, b_ids=site_ids, what="overlap measure")
     shared[part] = overlap_area(geoms, geoms, s[part], o[part])
     total = np.bincount(s, weights=shared, minlength=n)
     ids = sites.index.astype(str).to_numpy(dtype=object)
@@ -1504,6 +1515,20 @@ def evaluate_rule(rule: RuleSpec, dataset: Dataset, *, tolerance_band: float | N
     'only 350 m from residential CN00067 (石化区周边居住区(示意)); setback 1,000 m'
     """
     _check_spec(rule)
+    try:
+        return _evaluate(rule, dataset, tolerance_band=tolerance_band)
+    except LimitError as exc:  # name the rule and the layers' files: the budget message names the features
+        from dataclasses import replace
+
+        files = {name: dataset.layer(name).meta.file for name in (rule.layer, rule.params.get("against"))
+                 if isinstance(name, str) and name in dataset}
+        where = ", ".join(f"layer {name!r} (file {file!r})" if file else f"layer {name!r}"
+                          for name, file in files.items())
+        problems = [replace(q, layer=q.layer or rule.layer, file=q.file or files.get(rule.layer)) for q in exc.problems]
+        raise LimitError(f"rule {rule.id!r} on {where}: {exc.message}", code=exc.code, problems=problems) from None
+
+
+def _evaluate(rule: RuleSpec, dataset: Dataset, *, tolerance_band: float | None) -> RuleResult:
     p = rule.params
     if rule.layer not in dataset:
         return _unknown_result(rule, f"dataset has no layer {rule.layer!r}")

@@ -1,14 +1,16 @@
 """Documented defaults that nbgeo's functions read at call time.
 
-Change a setting by assigning to it (``nbgeo.settings.working_crs = "EPSG:4550"``);
+Change a setting by assigning to it (``nbgeo.settings.use_cache = False``);
 a keyword argument of the same name overrides it for one call.
 
-working_crs : str
-    The projected CRS used for lengths, areas and distances over all of Ningbo.
-    Ningbo spans about 120.9°E to 122.3°E and so straddles the 121.5°E edge of
-    the CGCS2000 3-degree Gauss-Krüger zones (CM 120°E and CM 123°E). nbgeo
-    therefore uses a transverse Mercator on the CGCS2000 ellipsoid (GRS 1980)
-    centred on 121.5°E, whose scale error stays under 0.01 % across the city.
+working_crs : str | None
+    ``None`` (the default): every dataset is measured in a working CRS chosen
+    from its own extent (:func:`nbgeo.crs.working_crs_for`: a CGCS2000
+    Gauss-Krüger zone or a transverse Mercator centred on the data, accurate
+    to 0.1 %). Set it (``"EPSG:4549"``) to measure everything in one CRS
+    instead; a dataset's own ``[crs] working`` and the ``--crs`` option win
+    over it. A set CRS is used even where it is inaccurate; its error over the
+    data is recorded in ``audit.json``.
 display_crs : str
     The CRS of web maps and GeoJSON output (RFC 7946 requires WGS 84).
 geographic_crs : str
@@ -51,9 +53,7 @@ __all__ = [
     "working_crs",
 ]
 
-working_crs: str = (
-    "+proj=tmerc +lat_0=0 +lon_0=121.5 +k=1 +x_0=500000 +y_0=0 +ellps=GRS80 +units=m +no_defs +type=crs"
-)
+working_crs: str | None = None
 display_crs: str = "EPSG:4326"
 geographic_crs: str = "EPSG:4490"
 default_year: int | None = None

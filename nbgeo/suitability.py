@@ -509,8 +509,12 @@ def _layer(dataset: Dataset, name: str, where: Mapping[str, Any], crs: Any, what
 
 
 def _resample(dataset: Dataset, name: str, shape: tuple[int, int], transform: Any, crs: Any, what: str,
-              band: int = 1) -> NDArray[np.float64]:
-    """A dataset raster resampled (bilinear) onto the grid; NaN where it has no data."""
+              band: int = 1, min_size: int = 1) -> NDArray[np.float64]:
+    """A dataset raster resampled (bilinear) onto the grid; NaN where it has no data.
+
+    ``min_size``: the fewest rows and columns the raster must have (a slope needs 3 × 3 pixels: resampled from
+    fewer, the terrain would come out flat).
+    """
     import rasterio
     from rasterio.warp import Resampling, reproject
 
@@ -525,6 +529,10 @@ def _resample(dataset: Dataset, name: str, shape: tuple[int, int], transform: An
         if band < 1 or band > src.count:
             msg = f"{what}: raster {name!r} has {src.count} band(s), not band {band}"
             raise InputError(msg, code="E-RASTER-BAND")
+        if min(src.height, src.width) < min_size:
+            msg = (f"{what}: raster {name!r} ({dataset.raster(name).meta.file}) has {src.width} × {src.height} "
+                   f"pixels; a slope needs at least {min_size} × {min_size} (resampled, fewer would read as flat land)")
+            raise InputError(msg + " (hint: use a DEM that covers the area with more pixels)", code="E-RASTER-SMALL")
         reproject(source=rasterio.band(src, band), destination=out, src_nodata=src.nodata, dst_nodata=np.nan,
                   dst_transform=transform, dst_crs=rasterio.crs.CRS.from_user_input(crs),
                   resampling=Resampling.bilinear)
@@ -589,8 +597,6 @@ def surface(
     from affine import Affine
     from rasterio import features
 
-    from .crs import working_crs
-
     if isinstance(cell, bool) or not (isinstance(cell, (int, float)) and math.isfinite(cell) and cell > 0):
         msg = f"cell must be a positive number of metres, got {cell!r}"
         raise InputError(msg, code="E-SUIT-CELL")
@@ -598,7 +604,7 @@ def surface(
     if not any(c.kind in _SCORING for c in criteria):
         msg = "a surface needs at least one scoring criterion (slope, distance, raster)"
         raise InputError(msg, code="E-SUIT-CRITERION")
-    crs = working_crs()
+    crs = dataset.working_crs
     if area is None:
         if "districts" not in dataset:
             msg = "no study area: pass area= or give the dataset a districts layer"
@@ -652,7 +658,7 @@ def surface(
             name = c.raster or "dem"
             # Resample with a one-cell margin, so that cells on the grid's edge still have their 3 × 3 window.
             padded = Affine(cell, 0.0, transform.c - cell, 0.0, -cell, transform.f + cell)
-            dem = _resample(dataset, name, (rows + 2, cols + 2), padded, crs, what)
+            dem = _resample(dataset, name, (rows + 2, cols + 2), padded, crs, what, min_size=3)
             illustrative |= dataset.raster(name).meta.illustrative
             value = slope(dem, xres=cell, yres=cell, unit=c.unit)[1:-1, 1:-1]
         elif c.kind == "raster":

@@ -5,8 +5,9 @@ Each result carries the measured ``actual``, the ``threshold``, the ``unit``, a
 missing, with the reason in ``note``) and a signed ``margin`` (positive on the
 good side of the threshold).
 
-Lengths and areas are measured in the metric working CRS
-(:func:`nbgeo.crs.working_crs`), never in degrees.
+Lengths and areas are measured in the dataset's metric working CRS
+(:attr:`nbgeo.layers.Dataset.working_crs`, chosen from its extent), never in
+degrees.
 
 Examples
 --------
@@ -33,8 +34,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._exact import ExactSum
+from ._values import numbers_of
 from .errors import MissingDataError
-from .filters import as_numbers, filter_mask, year_mask
+from .filters import filter_mask, year_mask
 from .plan import AREA_UNITS
 
 if TYPE_CHECKING:
@@ -136,7 +138,8 @@ def _column(gdf: gpd.GeoDataFrame, target: Target, year: int) -> np.ndarray:
     if name not in gdf.columns:
         msg = f"layer {target.layer!r} has no column {name!r}"
         raise MissingDataError(msg, code="E-DATA-COLUMN")
-    return as_numbers(gdf[name])
+    return numbers_of(gdf[name], layer=target.layer, column=name, what=f"target {target.id!r}").to_numpy(
+        dtype=np.float64, na_value=np.nan)
 
 
 def target_terms(gdf: gpd.GeoDataFrame, target: Target, year: int) -> Terms:
@@ -196,7 +199,9 @@ def target_terms(gdf: gpd.GeoDataFrame, target: Target, year: int) -> Terms:
             if target.weight not in gdf.columns:
                 msg = f"layer {target.layer!r} has no weight column {target.weight!r}"
                 raise MissingDataError(msg, code="E-DATA-COLUMN")
-            weights = np.nan_to_num(as_numbers(gdf[target.weight]), nan=0.0, posinf=np.inf, neginf=-np.inf)
+            weights = np.nan_to_num(numbers_of(gdf[target.weight], layer=target.layer, column=target.weight,
+                                                 what=f"target {target.id!r}").to_numpy(dtype=np.float64, na_value=np.nan),
+                                      nan=0.0, posinf=np.inf, neginf=-np.inf)
         part = mask & filter_mask(gdf, target.numerator, layer=target.layer,
                                   key=f"target {target.id!r}, key 'numerator'").to_numpy()
         codes = np.r_[np.zeros(int(part.sum()), dtype=np.int64), np.ones(int(mask.sum()), dtype=np.int64)]

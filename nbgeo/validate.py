@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import limits
 from .crs import check_coordinates
 from .errors import Problem, ValidationError
 from .layers import LAYERS, POLYGONS
@@ -72,12 +73,15 @@ _TYPE_NAMES = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPo
 REPAIRABLE = frozenset({"E-GEOM-SELFX", "E-GEOM-HOLE", "E-GEOM-DEGENERATE", "E-GEOM-INVALID", "E-GEOM-FEWPOINTS"})
 
 
-def geometry_code(geom: object, reason: str) -> str:
+def geometry_code(geom: object, reason: str, *, measure: bool = True) -> str:
     """Map GEOS's validity reason for an invalid geometry to nbgeo's stable code.
 
     A self-intersection that ``make_valid`` resolves without changing the area
     is a zero-width spike or a collapsed ring (``E-GEOM-DEGENERATE``); one that
     changes the area is a real crossing such as a bowtie (``E-GEOM-SELFX``).
+    With ``measure=False`` (a geometry too costly to repair within
+    :data:`nbgeo.limits.max_work_seconds`) no ``make_valid`` runs and every
+    self-intersection is ``E-GEOM-SELFX``.
 
     Examples
     --------
@@ -94,25 +98,14 @@ def geometry_code(geom: object, reason: str) -> str:
     if reason.startswith(("Ring Self-intersection", "Duplicate Rings")):
         return "E-GEOM-DEGENERATE"
     if reason.startswith(("Self-intersection", "Nested shells")):
+        if not measure:
+            return "E-GEOM-SELFX"
         before = float(shapely.area(geom))
         after = float(shapely.area(shapely.make_valid(geom, method="structure", keep_collapsed=False)))
         if after == 0.0 or abs(after - before) <= 1e-9 * max(abs(after), 1e-300):
             return "E-GEOM-DEGENERATE"
         return "E-GEOM-SELFX"
     return "E-GEOM-INVALID"
-
-
-def _ring_coordinates(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Vertices of every ring and line part: ``(coords, ring index per vertex, geometry index per ring)``."""
-    parts, part_geom = shapely.get_parts(geoms, return_index=True)
-    types = shapely.get_type_id(parts)
-    polys = types == 3
-    rings, ring_part = shapely.get_rings(parts[polys], return_index=True)
-    lines = np.isin(types, (1, 2))
-    segments = np.concatenate([rings, parts[lines]])
-    segment_geom = np.concatenate([part_geom[polys][ring_part], part_geom[lines]])
-    coords, vertex_ring = shapely.get_coordinates(segments, return_index=True)
-    return coords, vertex_ring, segment_geom
 
 
 def _geometry_problems(gdf: gpd.GeoDataFrame, spec: LayerSpec | None, *, layer: str, file: str | None,
@@ -155,13 +148,18 @@ def _geometry_problems(gdf: gpd.GeoDataFrame, spec: LayerSpec | None, *, layer: 
                  f"geometry is a {type_name}; layer {layer!r} holds {' or '.join(spec.geom_types)}",
                  hint="split mixed layers into one file per geometry type", **kw)
 
+    # GEOS's validity check is superlinear in the edges that may cross: refuse what would not finish in time.
+    limits.check_work(geoms[usable], ids[usable], step="validity check", file=file, layer=layer)
     invalid = usable & ~shapely.is_valid(geoms)
     if invalid.any():
         rows = np.flatnonzero(invalid)
         reasons = shapely.is_valid_reason(geoms[rows])
+        # Telling a spike from a crossing takes a make_valid: only where a repair would fit the budgets.
+        cost = limits.work_seconds(geoms[rows], step="repair")
+        measure = (cost <= limits.max_work_seconds) & (np.cumsum(cost) <= limits.max_total_work_seconds)
         by_code: dict[str, list[tuple[object, str]]] = {}
-        for row, reason in zip(rows, reasons, strict=True):
-            by_code.setdefault(geometry_code(geoms[row], reason), []).append((ids[row], reason))
+        for row, reason, fits in zip(rows, reasons, measure, strict=True):
+            by_code.setdefault(geometry_code(geoms[row], reason, measure=bool(fits)), []).append((ids[row], reason))
         for code, found in by_code.items():
             for fid, reason in found[:max_per_code]:
                 problems.append(Problem(code, f"invalid geometry: {reason}", file=file, layer=layer, feature=fid,
@@ -181,7 +179,7 @@ def _geometry_problems(gdf: gpd.GeoDataFrame, spec: LayerSpec | None, *, layer: 
     lines_or_polys = usable & (shapely.get_dimensions(geoms) >= 1)
     if lines_or_polys.any():
         rows = np.flatnonzero(lines_or_polys)
-        ring_xy, vertex_ring, ring_geom = _ring_coordinates(geoms[rows])
+        ring_xy, vertex_ring, ring_geom = limits.ring_coordinates(geoms[rows])
         same_ring = vertex_ring[1:] == vertex_ring[:-1]
         step = np.diff(ring_xy, axis=0)
         repeated = same_ring & (step == 0).all(axis=1)
@@ -297,16 +295,25 @@ def verify_layer(gdf: gpd.GeoDataFrame, *, layer: str, file: str | None = None,
     return problems
 
 
-def _metric_areas(geoms: np.ndarray, crs: object) -> np.ndarray:
-    """Planar areas in m² in the working CRS (or the layer's own CRS when it is projected)."""
+def _metric_areas(before: np.ndarray, after: np.ndarray, crs: object) -> tuple[np.ndarray, np.ndarray]:
+    """Planar areas in m² before and after a repair.
+
+    In the layer's own CRS when it is projected, else in one working CRS chosen from the geometries'
+    extent (best effort: a repair is reported, not refused).
+    """
     import geopandas as gpd
 
-    from .crs import working_crs
+    from .crs import choose_working_crs
 
-    series = gpd.GeoSeries(geoms, crs=crs)
-    if series.crs is not None and series.crs.is_geographic:
-        series = series.to_crs(working_crs())
-    return np.asarray(series.area, dtype=float)
+    out = []
+    metric = None
+    for geoms in (before, after):
+        series = gpd.GeoSeries(geoms, crs=crs)
+        if series.crs is not None and series.crs.is_geographic:
+            metric = metric or choose_working_crs(series, strict=False).crs
+            series = series.to_crs(metric)
+        out.append(np.asarray(series.area, dtype=float))
+    return out[0], out[1]
 
 
 def _polygonal(geoms: np.ndarray) -> np.ndarray:
@@ -377,11 +384,13 @@ def _repair(gdf: gpd.GeoDataFrame, *, layer: str, file: str | None,
         bad = np.unique(index[~np.isfinite(coords).all(axis=1)])
         finite[np.flatnonzero(present)[bad]] = False
     invalid = np.zeros(len(geoms), dtype=bool)
+    limits.check_work(geoms[finite], ids[finite], step="validity check", file=file, layer=layer)
     invalid[finite] = ~shapely.is_valid(geoms[finite])
 
     if invalid.any():
         rows = np.flatnonzero(invalid)
         before = geoms[rows]
+        limits.check_work(before, ids[rows], step="repair", file=file, layer=layer)
         reasons = shapely.is_valid_reason(before)
         after = shapely.make_valid(before, method="structure", keep_collapsed=False)
         if spec is not None and set(spec.geom_types) <= set(POLYGONS):
@@ -399,7 +408,7 @@ def _repair(gdf: gpd.GeoDataFrame, *, layer: str, file: str | None,
             after = _polygonal(after)
         done = shapely.is_valid(after)
         rows, before, after, reasons = rows[done], before[done], after[done], reasons[done]
-        area0, area1 = _metric_areas(before, gdf.crs), _metric_areas(after, gdf.crs)
+        area0, area1 = _metric_areas(before, after, gdf.crs)
         n0, n1 = shapely.get_num_coordinates(before), shapely.get_num_coordinates(after)
         for i, row in enumerate(rows):
             if shapely.is_empty(after[i]):

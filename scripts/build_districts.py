@@ -35,7 +35,7 @@ from pyproj import Geod
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from nbgeo.crs import convert_gdf_datum, working_crs  # noqa: E402
+from nbgeo.crs import NINGBO_TM, convert_gdf_datum  # noqa: E402
 
 #: adcode -> (Chinese name, English name), in the order of the adcodes.
 DISTRICTS: dict[str, tuple[str, str]] = {
@@ -137,7 +137,7 @@ def build(out: Path = DEFAULT_OUT) -> gpd.GeoDataFrame:
     print(f"GCJ-02 -> WGS 84: mean vertex offset {mean_offset_m(gcj.geometry, wgs.geometry):.0f} m")
 
     # 2. Simplify all districts together so shared borders stay shared.
-    metric = wgs.to_crs(working_crs())
+    metric = wgs.to_crs(NINGBO_TM)
     geoms = metric.geometry.values
     if shapely.coverage_is_valid(geoms):
         simple = shapely.coverage_simplify(geoms, TOLERANCE_M)

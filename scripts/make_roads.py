@@ -52,7 +52,7 @@ from pyproj import Transformer
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from nbgeo.crs import working_crs  # noqa: E402
+from nbgeo.crs import NINGBO_TM  # noqa: E402  # the CRS the sample was drawn in
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -125,7 +125,7 @@ class RoadBuilder:
     def __init__(self, seed: int, data: Path, bbox: Sequence[float] | None) -> None:
         self.seed = seed
         self.ms = load_make_sample()
-        self.wc = working_crs()
+        self.wc = NINGBO_TM
         read = lambda name: gpd.read_file(data / name).to_crs(self.wc)  # noqa: E731
         self.districts = read("districts.geojson")
         self.constraints = read("constraints.geojson")

@@ -46,7 +46,7 @@ from shapely import ops
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from nbgeo.crs import working_crs  # noqa: E402
+from nbgeo.crs import NINGBO_TM  # noqa: E402  # the CRS the sample was drawn in
 from nbgeo.layers import INDUSTRIES  # noqa: E402
 
 if TYPE_CHECKING:
@@ -188,7 +188,7 @@ PLANTED: dict[str, list[tuple[str, str]]] = {}
 # Geometry helpers (all in the metric working CRS)
 # --------------------------------------------------------------------------
 
-_TO_METRIC = Transformer.from_crs("EPSG:4326", working_crs(), always_xy=True)
+_TO_METRIC = Transformer.from_crs("EPSG:4326", NINGBO_TM, always_xy=True)
 
 
 def to_metric(lon: float, lat: float) -> tuple[float, float]:
@@ -297,7 +297,7 @@ class Sample:
         if not self.districts_path.exists():
             msg = f"{self.districts_path} not found; run scripts/build_districts.py first"
             raise SystemExit(msg)
-        return gpd.read_file(self.districts_path).to_crs(working_crs())
+        return gpd.read_file(self.districts_path).to_crs(NINGBO_TM)
 
     @cached_property
     def land(self) -> shapely.Geometry:
@@ -379,7 +379,7 @@ class Sample:
             row = {"name": name, "tier": tier, "lead_industries": leads}
             row |= {f"output_{year}": round(float(v), 1) for year, v in outputs.items()}
             rows.append(row | {"geometry": geom})
-        return gpd.GeoDataFrame(rows, geometry="geometry", crs=working_crs())
+        return gpd.GeoDataFrame(rows, geometry="geometry", crs=NINGBO_TM)
 
     @cached_property
     def cluster_union(self) -> shapely.Geometry:
@@ -471,7 +471,7 @@ class Sample:
         self.planted.setdefault("constraints", []).append(
             (len(rows) - 1, f"residential area {cand.distance(petro):.0f} m from 宁波石化经济技术开发区"))
 
-        gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=working_crs())
+        gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=NINGBO_TM)
         gdf["geometry"] = [largest_polygon(g) if g.geom_type == "GeometryCollection" else g
                            for g in shapely.make_valid(gdf.geometry.values)]
         return gdf
@@ -547,7 +547,7 @@ class Sample:
             rows.append({"name": f"{district}{industry}特色产业园", "industry": industry, "geometry": shape})
             taken.append(shape)
             j += 1
-        gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=working_crs())
+        gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=NINGBO_TM)
         # Names must be unique: number repeats.
         gdf["name"] = _number_duplicates(gdf["name"])
         gdf["year"] = allocate(FEATURED_PARK_YEARS, rng)[: len(gdf)]
@@ -614,7 +614,7 @@ class Sample:
             "year": years[np.argsort(order)].astype(int),
             "area": floor,
             "enterprises": np.maximum(5, np.round(floor / rng.uniform(600, 1600, n_total))).astype(int),
-        }, geometry=geoms, crs=working_crs())
+        }, geometry=geoms, crs=NINGBO_TM)
         for i in range(n_planted):
             kind = "ecological red line" if i == 0 else "basic farmland"
             self.planted.setdefault("micro_parks", []).append((i, f"overlaps the {kind}"))
@@ -666,7 +666,7 @@ class Sample:
                     break
                 shape = shapely.affinity.scale(shape, 1.1, 1.1, origin=(x, y))
             rows.append({"name": name, "theme": theme, "year": year, "geometry": geom})
-        return gpd.GeoDataFrame(rows, geometry="geometry", crs=working_crs())
+        return gpd.GeoDataFrame(rows, geometry="geometry", crs=NINGBO_TM)
 
     # ---- land transfers -------------------------------------------------
 
@@ -713,7 +713,7 @@ class Sample:
         for i, kind in enumerate(("ecological red line", "basic farmland")):
             self.planted.setdefault("land_transfers", []).append((i, f"overlaps the {kind}"))
         return gpd.GeoDataFrame({"use": use.astype(str), "year": years.astype(int), "area": declared},
-                                geometry=geoms, crs=working_crs())
+                                geometry=geoms, crs=NINGBO_TM)
 
     def _near_clusters(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Points uniform in the zones grown by 1.5 km."""
@@ -759,7 +759,7 @@ class Sample:
                     continue
                 k += 1
                 pieces.append({"name": f"{name}智慧道路 第{k}段(示意)", "geometry": seg.simplify(2)})
-        gdf = gpd.GeoDataFrame(pieces, geometry="geometry", crs=working_crs())
+        gdf = gpd.GeoDataFrame(pieces, geometry="geometry", crs=NINGBO_TM)
         gdf = gdf.iloc[rng.permutation(len(gdf))].reset_index(drop=True)
         # Keep segments until the total reaches the 2025 length; years follow the cumulative lengths.
         km = gdf.to_crs(4326).geometry.apply(_GEOD.geometry_length).to_numpy() / 1000
@@ -804,7 +804,7 @@ class Sample:
                          np.clip(np.round(rng.gamma(2.0, 3.0, n_total)), 1, 20)).astype(int)
         self.planted["chargers"] = [(0, "12 m from the last charger"), (n_total - 1, "12 m from the first charger")]
         return gpd.GeoDataFrame({"type": kind, "ports": ports, "year": years.astype(int)},
-                                geometry=points, crs=working_crs())
+                                geometry=points, crs=NINGBO_TM)
 
     @cached_property
     def base_stations_5g(self) -> gpd.GeoDataFrame:
@@ -817,7 +817,7 @@ class Sample:
         rank = np.argsort(np.hypot(xs - cx, ys - cy) * rng.uniform(0.3, 1.7, n_total))
         years = np.empty(n_total, dtype=int)
         years[rank] = np.concatenate([np.full(n, y) for y, n in BASE_STATION_YEARS.items()])
-        return gpd.GeoDataFrame({"year": years}, geometry=shapely.points(xs, ys), crs=working_crs())
+        return gpd.GeoDataFrame({"year": years}, geometry=shapely.points(xs, ys), crs=NINGBO_TM)
 
     # ---- output ---------------------------------------------------------
 
@@ -884,7 +884,7 @@ def generate(seed: int = 2025, layers: Sequence[str] | None = None, *,
 
 def report(gdfs: dict[str, gpd.GeoDataFrame], planted: dict) -> None:
     """Print the figures a reviewer wants to see."""
-    wc = working_crs()
+    wc = NINGBO_TM
     for name, gdf in gdfs.items():
         print(f"\n{name}: {len(gdf)} features")
         if "year" in gdf:

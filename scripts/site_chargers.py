@@ -26,8 +26,10 @@ import sys
 from pathlib import Path
 
 from nbgeo import _atomic, datasets, io, optimize, plan
+from nbgeo.cli import echo  # prints without the escape sequences data may hold
 from nbgeo.errors import NbgeoError
 from nbgeo.plan import SitingSpec
+from nbgeo.sanitize import to_csv
 
 
 def site_chargers(*, dataset: Path | None, out: Path, straight: bool, distance: float | None, exact: bool) -> int:
@@ -41,23 +43,23 @@ def site_chargers(*, dataset: Path | None, out: Path, straight: bool, distance: 
                                         method="milp" if exact else None)
     sol = result.solution
     how = "by road" if result.by == "road" else "in a straight line"
-    print(f"{question.title} ({how}, {result.distance:,.0f} m)")
-    print(f"  {len(result.chosen)} new sites ({sol.method}, {sol.status}): parks served "
+    echo(f"{question.title} ({how}, {result.distance:,.0f} m)")
+    echo(f"  {len(result.chosen)} new sites ({sol.method}, {sol.status}): parks served "
           f"{100 * sol.share_before:.1f}% -> {100 * sol.share_after:.1f}%  [{result.status}]")
-    print(f"  candidates: {result.candidate_source}; {len(result.candidates):,} considered, "
+    echo(f"  candidates: {result.candidate_source}; {len(result.candidates):,} considered, "
           f"{int((result.candidates['status'] == 'fail').sum()):,} fail a siting rule")
     table = result.by_district[["sites", "share_before", "share_after", "new_sites"]].round(1)
-    print(table.to_string())
+    echo(table.to_string())
     for note in (sol.note, *result.notes):
         if note:
-            print(f"  note: {note}")
+            echo(f"  note: {note}")
     optimize.save_result([result], out / "sites.gpkg", overwrite=True)
     served = result.demand[result.demand["newly_served"]].groupby("new_site").size()
     rows = result.chosen.assign(lon=result.chosen.geometry.x.round(6), lat=result.chosen.geometry.y.round(6),
                                 parks=served.reindex(result.chosen.index, fill_value=0))
-    csv = rows[["order", "lon", "lat", "district", "parks"]].rename_axis("id").to_csv()
+    csv = to_csv(rows[["order", "lon", "lat", "district", "parks"]].rename_axis("id"))
     _atomic.write_text(out / "sites.csv", csv)
-    print(f"wrote {out / 'sites.gpkg'} and {out / 'sites.csv'}")
+    echo(f"wrote {out / 'sites.gpkg'} and {out / 'sites.csv'}")
     return 0 if result.status == "met" else 1
 
 
@@ -73,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         return site_chargers(dataset=args.dataset, out=args.out, straight=args.straight, distance=args.distance,
                              exact=args.exact)
     except NbgeoError as exc:
-        print(f"error {exc.code}: {exc}", file=sys.stderr)
+        echo(f"error {exc.code}: {exc}", err=True)
         return 2
 
 

@@ -23,8 +23,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from nbgeo import _atomic, audit, datasets, io, maps, plan, rules
+from nbgeo import _atomic, audit, datasets, io, maps, paths, plan, rules
+from nbgeo.cli import echo  # prints without the escape sequences data may hold
 from nbgeo.errors import NbgeoError
+from nbgeo.sanitize import to_csv
 
 
 def siting_audit(layer: str, *, dataset: Path | None, plan_path: Path | None, out: Path, lang: str) -> int:
@@ -33,7 +35,7 @@ def siting_audit(layer: str, *, dataset: Path | None, plan_path: Path | None, ou
     specs = tuple(r for r in full_plan.rules if r.layer == layer)
     if not specs:
         layers = sorted({r.layer for r in full_plan.rules})
-        print(f"the plan has no siting rule for layer {layer!r}; rules check: {', '.join(layers)}", file=sys.stderr)
+        echo(f"the plan has no siting rule for layer {layer!r}; rules check: {', '.join(layers)}", err=True)
         return 2
     # A plan of these rules alone: the audit then holds only their verdicts and overlays.
     only = plan.Plan(id=f"{full_plan.id}:{layer}", title=f"{full_plan.title} — {layer}", baseline=full_plan.baseline,
@@ -42,20 +44,22 @@ def siting_audit(layer: str, *, dataset: Path | None, plan_path: Path | None, ou
     results = [rules.evaluate_rule(spec, ds) for spec in specs]
 
     for spec, result in zip(specs, results, strict=True):
-        print(f"{spec.id} ({spec.kind}): {result.status} — {result.checked:,} sites, {result.failed} fail, "
+        echo(f"{spec.id} ({spec.kind}): {result.status} — {result.checked:,} sites, {result.failed} fail, "
               f"{result.unknown} unknown")
-        print(f"  {spec.phrase}")
+        echo(f"  {spec.phrase}")
         for finding in result.findings()[:10]:
-            print(f"  {finding['feature_id']} {finding['status']}: {finding['reason']}")
+            echo(f"  {finding['feature_id']} {finding['status']}: {finding['reason']}")
 
     sites = pd.concat([r.table.assign(rule=r.rule.id) for r in results if r.checked])
     sites = sites.rename_axis("feature_id").reset_index()
     columns = ["feature_id", "rule", "status", "value", "limit", "margin", "unit", "other", "reason"]
-    csv_path = _atomic.write_text(out / f"{layer}_sites.csv", sites[columns].to_csv(index=False))
+    # The layer name becomes part of the file names: the one builder keeps them inside OUT.
+    csv_file, html_file = paths.output_path(out, layer, "_sites.csv"), paths.output_path(out, layer, "_siting.html")
+    csv_path = _atomic.write_text(csv_file, to_csv(sites[columns], index=False))
     against = [str(s.params["against"]) for s in specs if s.params.get("against") in ds]
     shown = list(dict.fromkeys([layer, *against]))
-    html_path = maps.save_map(maps.audit_map(report, layers=shown, lang=lang), out / f"{layer}_siting.html")
-    print(f"wrote {csv_path} and {html_path}")
+    html_path = maps.save_map(maps.audit_map(report, layers=shown, lang=lang), html_file)
+    echo(f"wrote {csv_path} and {html_path}")
     return report.exit_code
 
 
@@ -70,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return siting_audit(args.layer, dataset=args.dataset, plan_path=args.plan_path, out=args.out, lang=args.lang)
     except NbgeoError as exc:
-        print(f"siting_audit: error {exc.code}: {exc}", file=sys.stderr)
+        echo(f"siting_audit: error {exc.code}: {exc}", err=True)
         return 2
 
 

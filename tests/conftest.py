@@ -43,14 +43,14 @@ def tiny_dataset() -> Dataset:
         crs=4326, index=["r1", "r2"],
     )
     # Land parcels in a metric CRS: exact areas (ha) by construction.
-    from nbgeo.crs import working_crs
+    from nbgeo.crs import NINGBO_TM
 
     ox, oy = 505000.0, 3305000.0
     parcels = gpd.GeoDataFrame(
         {"use": ["industrial", "commercial", "industrial", "residential"], "year": [2021, 2021, 2022, 2022]},
         geometry=[box(ox, oy, ox + 100, oy + 100), box(ox + 200, oy, ox + 300, oy + 300),
                   box(ox, oy + 500, ox + 100, oy + 700), box(ox + 200, oy + 500, ox + 400, oy + 700)],
-        crs=working_crs(), index=["p1", "p2", "p3", "p4"],
+        crs=NINGBO_TM, index=["p1", "p2", "p3", "p4"],
     )
     return Dataset.from_gdfs({"chargers": chargers, "smart_roads": roads, "land_transfers": parcels}, name="tiny")
 

@@ -229,19 +229,19 @@ def test_no_demand_and_no_facilities():
 
 @pytest.fixture
 def small_dataset() -> Dataset:
-    from nbgeo.crs import working_crs
+    from nbgeo.crs import NINGBO_TM
 
     ox, oy = 505000.0, 3305000.0
     parks = gpd.GeoDataFrame(
         {"name": ["a", "b", "c", "d"], "status": ["built", "built", "built", "planned"], "year": [2021, 2022, 2024, 2026]},
         geometry=[box(ox, oy, ox + 50, oy + 50), box(ox + 2000, oy, ox + 2050, oy + 50),
                   box(ox, oy + 3000, ox + 50, oy + 3050), box(ox + 10, oy, ox + 20, oy + 10)],
-        crs=working_crs(), index=["MP1", "MP2", "MP3", "MP4"],
+        crs=NINGBO_TM, index=["MP1", "MP2", "MP3", "MP4"],
     )
     chargers = gpd.GeoDataFrame(
         {"type": ["charging"] * 3, "ports": [2, 2, 2], "year": [2021, 2023, 2025]},
         geometry=[Point(ox + 300, oy), Point(ox + 2400, oy), Point(ox, oy + 2600)],
-        crs=working_crs(), index=["C1", "C2", "C3"],
+        crs=NINGBO_TM, index=["C1", "C2", "C3"],
     )
     return Dataset.from_gdfs({"micro_parks": parks, "chargers": chargers}, name="small")
 
@@ -376,18 +376,18 @@ def test_population_grid_as_demand(tmp_path):
     import rasterio
     from affine import Affine
 
-    from nbgeo.crs import working_crs
+    from nbgeo.crs import NINGBO_TM
     from nbgeo.layers import LayerMeta, Raster
 
     # 4 × 4 cells of 100 m; people in four cells, one of them nodata.
     people = np.array([[100, 0, 0, 50], [0, 0, 0, 0], [0, 0, -9, 0], [20, 0, 0, 30]], dtype="float32")
     path = tmp_path / "population.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=4, height=4, count=1, dtype="float32", crs=working_crs(),
+    with rasterio.open(path, "w", driver="GTiff", width=4, height=4, count=1, dtype="float32", crs=NINGBO_TM,
                        transform=Affine(100, 0, 500000, 0, -100, 3300400), nodata=-9) as dst:
         dst.write(people, 1)
     grid = coverage.raster_demand(path)
     assert grid["value"].sum() == 200.0 and len(grid) == 4
-    charger = gpd.GeoDataFrame(geometry=[Point(500050, 3300350)], crs=working_crs(), index=["C"])
+    charger = gpd.GeoDataFrame(geometry=[Point(500050, 3300350)], crs=NINGBO_TM, index=["C"])
     # Within 301 m of the charger at the centre of the top-left cell: 100 + 50 (300 m away) + 20 (300 m).
     cov = coverage.coverage(grid, charger, distance=301, mode="straight", weight="value")
     assert cov.share == pytest.approx(100 * 170 / 200)

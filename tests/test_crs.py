@@ -55,7 +55,7 @@ def test_convert_gdf_datum_keeps_rings_and_crs():
 
 
 def test_convert_gdf_datum_refuses_projected():
-    g = gpd.GeoDataFrame(geometry=[Point(500000, 3300000)], crs=crs.working_crs())
+    g = gpd.GeoDataFrame(geometry=[Point(500000, 3300000)], crs=crs.NINGBO_TM)
     with pytest.raises(CRSError, match="geographic"):
         crs.convert_gdf_datum(g, from_datum="GCJ-02")
 
@@ -75,7 +75,7 @@ def test_working_crs_scale_error_small_over_ningbo():
     # A 10 km east-west line at either edge of Ningbo: projected length within 0.02 % of geodesic.
     from pyproj import Transformer
 
-    t = Transformer.from_crs(4326, crs.working_crs(), always_xy=True)
+    t = Transformer.from_crs(4326, crs.NINGBO_TM, always_xy=True)
     for lon in (120.9, 122.3):
         x1, y1 = t.transform(lon, 29.9)
         x2, y2 = t.transform(lon + 0.1, 29.9)

@@ -23,7 +23,7 @@ from shapely import box
 
 from nbgeo import audit, targets
 from nbgeo.cli import main
-from nbgeo.crs import working_crs
+from nbgeo.crs import NINGBO_TM
 from nbgeo.engine import DaskEngine, DefaultEngine, ExactSum, get_engine
 from nbgeo.errors import CRSError, InputError
 from nbgeo.layers import Dataset
@@ -76,7 +76,7 @@ def test_exact_sum_groups_and_specials() -> None:
 def layers() -> dict[str, gpd.GeoDataFrame]:
     """Random points, parcels and overlapping zones in the working CRS, with missing values and ties."""
     rng = np.random.default_rng(42)
-    crs = working_crs()
+    crs = NINGBO_TM
     n = 4000
     x, y = rng.uniform(0, 10_000, n), rng.uniform(0, 10_000, n)
     x[:50], y[:50] = np.round(x[:50] / 1000) * 1000, 500.0  # on zone edges: not `within`
@@ -261,7 +261,7 @@ def _all_metrics_plan() -> Plan:
 def _all_metrics_dataset(layers) -> Dataset:
     rng = np.random.default_rng(3)
     roads = gpd.GeoDataFrame({"name": ["r"] * 40}, geometry=[
-        shapely.LineString(rng.uniform(0, 9000, (4, 2))) for _ in range(40)], crs=working_crs())
+        shapely.LineString(rng.uniform(0, 9000, (4, 2))) for _ in range(40)], crs=NINGBO_TM)
     zones = layers["zones"].copy()
     for year in range(2020, 2026):
         zones[f"out_{year}"] = rng.uniform(20, 160, len(zones))
@@ -303,7 +303,7 @@ def test_dask_snap_equals_coverage_straight_distances(dask_engine, sample) -> No
     from nbgeo import coverage
 
     parks, chargers = sample.metric("micro_parks"), sample.metric("chargers")
-    expected = coverage.site_distances(sample["micro_parks"], sample["chargers"], mode="straight")
+    expected = coverage.site_distances(parks, chargers, mode="straight")  # both in the sample's working CRS
     got = dask_engine.snap(parks, chargers)
     assert list(got["point"]) == list(expected.index)
     assert np.array_equal(got["distance"].to_numpy(), expected["distance"].to_numpy())
@@ -325,11 +325,11 @@ def test_dask_snap_to_road_nodes_equals_network_snap(dask_engine) -> None:
     ids = np.arange(side * side).reshape(side, side)
     u = np.r_[ids[:, :-1].ravel(), ids[:, 1:].ravel(), ids[:-1, :].ravel(), ids[1:, :].ravel()]
     v = np.r_[ids[:, 1:].ravel(), ids[:, :-1].ravel(), ids[1:, :].ravel(), ids[:-1, :].ravel()]
-    net = network.network_from_arrays(x, y, u, v, crs=working_crs())
+    net = network.network_from_arrays(x, y, u, v, crs=NINGBO_TM)
     pts = rng.uniform(0, 2900, (3000, 2))
     nodes, dist = net.snap(pts)
-    node_layer = gpd.GeoDataFrame(geometry=gpd.points_from_xy(net.x, net.y), crs=working_crs())
-    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(pts[:, 0], pts[:, 1]), crs=working_crs())
+    node_layer = gpd.GeoDataFrame(geometry=gpd.points_from_xy(net.x, net.y), crs=NINGBO_TM)
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(pts[:, 0], pts[:, 1]), crs=NINGBO_TM)
     got = dask_engine.snap(points, node_layer)
     assert got["target"].tolist() == nodes.tolist()
     assert np.allclose(got["distance"].to_numpy(), dist, rtol=0, atol=1e-9)
@@ -409,7 +409,7 @@ def _grid_with_island():
     north, south = (ids[:-1, :].ravel(), ids[1:, :].ravel()), (ids[1:, :].ravel(), ids[:-1, :].ravel())
     u = np.concatenate([east[0], west[0], north[0], south[0], [36, 37]])
     v = np.concatenate([east[1], west[1], north[1], south[1], [37, 36]])
-    return network.network_from_arrays(x, y, u, v, crs=working_crs())
+    return network.network_from_arrays(x, y, u, v, crs=NINGBO_TM)
 
 
 def _tie_layers() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -419,7 +419,7 @@ def _tie_layers() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
         {"year": [2021, 2021, 2022, 2023, 2021, 2024]},
         geometry=[p(OX + 300, OY + 300), p(OX + 300, OY + 300), p(OX + 100, OY + 100), p(OX + 455, OY + 230),
                   p(OX + 3050, OY + 5), None],
-        crs=working_crs(), index=["Fz", "Fa", "Fm", "Fy", "Fi", "Fn"])
+        crs=NINGBO_TM, index=["Fz", "Fa", "Fm", "Fy", "Fi", "Fn"])
     demand = gpd.GeoDataFrame(
         {"year": [2021, 2021, 2022, 2022, 2021, 2023, 2021, 2024]},
         geometry=[p(OX + 200, OY + 200),  # 141.42 m from Fz, Fa and Fm, 200 m from each by road
@@ -429,7 +429,7 @@ def _tie_layers() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
                   p(OX + 2000, OY + 2000),  # 2.1 km from the network: off it with max_snap
                   p(OX + 3100, OY + 10),  # beside the island, which nobody snaps to
                   None, p(OX + 250, OY + 210)],
-        crs=working_crs(), index=["tie", "park", "crossed", "line", "off", "island", "none", "mid"])
+        crs=NINGBO_TM, index=["tie", "park", "crossed", "line", "off", "island", "none", "mid"])
     return demand, facilities
 
 

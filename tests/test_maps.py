@@ -14,7 +14,7 @@ import shapely
 from shapely import LineString, MultiPoint, MultiPolygon, Point, Polygon, box
 
 from nbgeo import _assets, audit, maps
-from nbgeo.crs import wgs84_to_gcj02, working_crs
+from nbgeo.crs import NINGBO_TM, wgs84_to_gcj02
 from nbgeo.errors import MapError
 from nbgeo.layers import Dataset
 
@@ -132,12 +132,12 @@ def test_polygons_are_simplified_in_metres():
     # a square of 200 m with a 1 m notch in one side: the notch goes at 5 m, the square stays
     metric = shapely.Polygon([(0, 0), (100, 0), (100, -1), (101, -1), (101, 0), (200, 0), (200, 200), (0, 200)])
     metric = shapely.affinity.translate(metric, 505000, 3305000)
-    gdf = gpd.GeoDataFrame({"name": ["x"]}, geometry=[metric], crs=working_crs()).to_crs(4326)
+    gdf = gpd.GeoDataFrame({"name": ["x"]}, geometry=[metric], crs=NINGBO_TM).to_crs(4326)
     ds = Dataset.from_gdfs({"zones": gdf})
     raw = decode_shapes(layer_of(maps.map_spec(ds, simplify_m=0), "zones")["geom"], 1e6, True)[0][0][0]
     simple = decode_shapes(layer_of(maps.map_spec(ds, simplify_m=5), "zones")["geom"], 1e6, True)[0][0][0]
     assert len(raw) == 8 and len(simple) == 4
-    area = gpd.GeoSeries([Polygon(simple)], crs=4326).to_crs(working_crs()).area.iloc[0]
+    area = gpd.GeoSeries([Polygon(simple)], crs=4326).to_crs(NINGBO_TM).area.iloc[0]
     assert area == pytest.approx(200 * 200, rel=1e-3)
 
 

@@ -24,7 +24,7 @@ from shapely import LineString, Point, box
 
 from nbgeo import network
 from nbgeo import settings as nb_settings
-from nbgeo.crs import working_crs
+from nbgeo.crs import NINGBO_TM
 from nbgeo.errors import CRSError, InputError, RoadNetworkError
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -357,7 +357,7 @@ def test_curved_edges_are_split_and_two_way_streets_share_their_vertices():
 
 
 def test_graph_in_lon_lat_is_projected_and_undirected_graphs_are_two_way():
-    to_ll = Transformer.from_crs(working_crs(), 4326, always_xy=True)
+    to_ll = Transformer.from_crs(NINGBO_TM, 4326, always_xy=True)
     g = nx.Graph(crs="EPSG:4326")
     for i, (x, y) in enumerate([(500000.0, 3300000.0), (500300.0, 3300400.0)]):
         lon, lat = to_ll.transform(x, y)
@@ -384,7 +384,7 @@ def test_graph_errors():
 
 
 def project(lon: float, lat: float) -> tuple[float, float]:
-    return Transformer.from_crs(4326, working_crs(), always_xy=True).transform(lon, lat)
+    return Transformer.from_crs(4326, NINGBO_TM, always_xy=True).transform(lon, lat)
 
 
 def osm_nodes() -> dict[int, tuple[float, float]]:
@@ -485,7 +485,7 @@ def test_osm_reader_agrees_with_osmnx():
     drive = [(a, b, k) for a, b, k, d in graph.edges(keys=True, data=True) if not network.is_drivable(d)]
     graph.remove_edges_from(drive)
     graph.remove_nodes_from([n for n in list(graph.nodes) if graph.degree(n) == 0])
-    theirs = network.network_from_graph(graph, crs=working_crs())
+    theirs = network.network_from_graph(graph, crs=NINGBO_TM)
     ours = network.read_network(OSM)
     order = np.argsort(theirs.node_ids)
     assert theirs.node_ids[order].tolist() == ours.node_ids.tolist()

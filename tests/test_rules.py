@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from shapely import LineString, Point, box
 
 from nbgeo import audit, cli, report, rules, settings
-from nbgeo.crs import working_crs
+from nbgeo.crs import NINGBO_TM
 from nbgeo.errors import CRSError, FilterError, RuleError
 from nbgeo.layers import Dataset
 from nbgeo.plan import RuleSpec
@@ -229,7 +229,7 @@ def test_slope_rule_on_the_sample_dem(sample: Dataset) -> None:
 
 def test_mixed_crs_is_an_error_naming_both() -> None:
     sites = gdf([Point(0, 0)], ["s"])
-    other = gdf([Point(0, 0)], ["o"], crs=working_crs())
+    other = gdf([Point(0, 0)], ["o"], crs=NINGBO_TM)
     with pytest.raises(CRSError, match=r"EPSG:32651.*\+proj=tmerc") as info:
         rules.check_access(sites, other, max_distance=10)
     assert info.value.code == "E-CRS-MISMATCH"
@@ -257,7 +257,7 @@ def _dataset(**layers: gpd.GeoDataFrame) -> Dataset:
 
 
 def test_evaluate_rule_with_missing_and_empty_layers() -> None:
-    parks = gdf([box(505000, 3305000, 505100, 3305100)], ["p1"], crs=working_crs())
+    parks = gdf([box(505000, 3305000, 505100, 3305100)], ["p1"], crs=NINGBO_TM)
     ds = _dataset(micro_parks=parks)
     missing_site_layer = rules.evaluate_rule(RuleSpec("r1", "chargers", "spacing", {"min_distance": 20}), ds)
     assert missing_site_layer.status == "unknown" and missing_site_layer.checked == 0
@@ -275,7 +275,7 @@ def test_evaluate_rule_with_missing_and_empty_layers() -> None:
 
 
 def test_malformed_rules_are_errors() -> None:
-    ds = _dataset(micro_parks=gdf([box(0, 0, 10, 10)], ["p"], crs=working_crs()))
+    ds = _dataset(micro_parks=gdf([box(0, 0, 10, 10)], ["p"], crs=NINGBO_TM))
     with pytest.raises(RuleError, match="kind must be one of") as kind:
         rules.evaluate_rule(RuleSpec("r", "micro_parks", "buffer"), ds)
     assert kind.value.code == "E-RULE-KIND"
@@ -453,8 +453,8 @@ def test_access_by_road_uses_the_network() -> None:
 
 
 def test_access_by_road_without_a_declared_network_is_unknown() -> None:
-    ds = _dataset(featured_parks=gdf([box(0, 0, 10, 10)], ["p"], crs=working_crs()),
-                  clusters=gdf([box(20, 0, 30, 10)], ["c"], crs=working_crs()))
+    ds = _dataset(featured_parks=gdf([box(0, 0, 10, 10)], ["p"], crs=NINGBO_TM),
+                  clusters=gdf([box(20, 0, 30, 10)], ["c"], crs=NINGBO_TM))
     spec = RuleSpec("r", "featured_parks", "access", {"against": "clusters", "max_distance": 100, "by": "road"})
     result = rules.evaluate_rule(spec, ds)
     assert result.status == "unknown" and col(result, "status") == ["unknown"]

@@ -19,7 +19,7 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from nbgeo.crs import working_crs
+from nbgeo.crs import NINGBO_TM
 from nbgeo.layers import LAYERS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,7 +43,7 @@ def metric(name: str) -> gpd.GeoDataFrame:
     """One layer in the working CRS (cached)."""
     key = f"{name}@metric"
     if key not in _CACHE:
-        _CACHE[key] = read(name).to_crs(working_crs())
+        _CACHE[key] = read(name).to_crs(NINGBO_TM)
     return _CACHE[key]
 
 

@@ -13,7 +13,7 @@ from shapely import LineString, Point, box
 
 from nbgeo import plan as plan_mod
 from nbgeo import suitability
-from nbgeo.crs import working_crs
+from nbgeo.crs import NINGBO_TM
 from nbgeo.errors import InputError, PlanError
 from nbgeo.layers import Dataset, LayerMeta, Raster
 from nbgeo.suitability import Criterion, Surface
@@ -23,14 +23,16 @@ X0, Y0 = 500_000.0, 3_300_000.0
 
 
 def _dataset(tmp_path, *, with_dem: bool = True) -> Dataset:
-    crs = working_crs()
+    crs = NINGBO_TM
     area = gpd.GeoDataFrame({"name": ["A"]}, geometry=[box(X0, Y0, X0 + 2000, Y0 + 1000)], crs=crs, index=["d1"])
     road = gpd.GeoDataFrame({"name": ["r"], "year": [2021], "kind": ["new"]},
                             geometry=[LineString([(X0, Y0 + 50), (X0 + 2000, Y0 + 50)])], crs=crs, index=["r1"])
     lake = gpd.GeoDataFrame({"name": ["lake", "school"], "kind": ["water", "school"]},
                             geometry=[box(X0 + 1500, Y0 + 500, X0 + 2000, Y0 + 1000),
                                       box(X0, Y0 + 900, X0 + 100, Y0 + 1000)], crs=crs, index=["c1", "c2"])
-    ds = Dataset.from_gdfs({"districts": area, "smart_roads": road, "constraints": lake}, name="tiny")
+    # Drawn on whole cells of this CRS, so measured in it too.
+    ds = Dataset.from_gdfs({"districts": area, "smart_roads": road, "constraints": lake}, name="tiny",
+                           working_crs=crs)
     if not with_dem:
         return ds
     # A DEM rising 5 m per 100 m eastwards (5 % slope), in the same grid, one cell wider on every side.
@@ -109,7 +111,7 @@ def test_missing_dem_and_layers_are_errors(tmp_path):
 
 def test_no_data_under_the_dem_is_masked(tmp_path):
     ds = _dataset(tmp_path)
-    area = gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 4000, Y0 + 1000)], crs=working_crs())  # past the DEM
+    area = gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 4000, Y0 + 1000)], crs=NINGBO_TM)  # past the DEM
     s = suitability.surface(ds, [Criterion("slope", weight=1, best=0, worst=10)], cell=100, area=area)
     assert any(k.startswith("no data") for k in s.masked)
     assert np.isnan(s.score[:, 25:]).all() and np.isfinite(s.score[:, 2:18]).all()
@@ -119,7 +121,7 @@ def _toy_surface() -> Surface:
     score = np.array([[0.9, 0.9, 0.1, 0.8],
                       [0.9, 0.2, 0.1, np.nan],
                       [0.3, 0.3, 0.95, 0.95]], dtype=np.float32)
-    return Surface(score=score, transform=Affine(100.0, 0, X0, 0, -100.0, Y0 + 300), crs=working_crs(), cell=100.0,
+    return Surface(score=score, transform=Affine(100.0, 0, X0, 0, -100.0, Y0 + 300), crs=NINGBO_TM, cell=100.0,
                    criteria=(), scores={}, masked={}, id="toy")
 
 
@@ -130,7 +132,7 @@ def test_best_cells_order_threshold_and_spacing():
     assert best.index[:2].tolist() == ["S2_2", "S2_3"]  # ties: row-major order
     spread = s.best_cells(min_score=0.0, spacing=200)  # 2 × 2 blocks: the best cell of each
     assert spread.index.tolist() == ["S2_2", "S0_0", "S0_3", "S2_0"]
-    xy = spread.to_crs(working_crs()).geometry.iloc[0]
+    xy = spread.to_crs(NINGBO_TM).geometry.iloc[0]
     assert (xy.x, xy.y) == pytest.approx((X0 + 250, Y0 + 50))
     assert s.best_cells(n=2).index.tolist() == ["S2_2", "S2_3"]
 
@@ -140,7 +142,7 @@ def test_zones_by_score_and_area():
     zones = s.zones(min_score=0.8)
     assert zones["cells"].tolist() == [2, 3, 1]  # best mean first: the 0.95 pair, the 0.9 L, the 0.8 cell
     assert zones["mean_score"].round(2).tolist() == [0.95, 0.9, 0.8]
-    areas = zones.to_crs(working_crs()).area.round(3).tolist()
+    areas = zones.to_crs(NINGBO_TM).area.round(3).tolist()
     assert areas == [20_000.0, 30_000.0, 10_000.0]
     assert s.zones(min_score=0.8, min_area=25_000)["cells"].tolist() == [3]
     assert len(s.zones(min_score=0.99)) == 0
@@ -148,7 +150,7 @@ def test_zones_by_score_and_area():
 
 def test_sample_and_classes_and_tif(tmp_path):
     s = _toy_surface()
-    pts = gpd.GeoSeries([Point(X0 + 50, Y0 + 250), Point(X0 + 350, Y0 + 150), Point(X0 - 10, Y0)], crs=working_crs())
+    pts = gpd.GeoSeries([Point(X0 + 50, Y0 + 250), Point(X0 + 350, Y0 + 150), Point(X0 - 10, Y0)], crs=NINGBO_TM)
     out = s.sample(pts)
     assert out[0] == pytest.approx(0.9) and math.isnan(out[1]) and math.isnan(out[2])
     classes = s.classes(min_score=0.6)
@@ -176,7 +178,7 @@ def test_plan_tables_parse_and_fail_clearly(tmp_path):
     with pytest.raises(PlanError, match="unknown key"):
         suitability.criteria_from_spec(plan_mod.read_plan(path).suitability[0])
     path.write_text(text.replace('kind = "distance"', 'kind = "magic"'), encoding="utf-8")
-    with pytest.raises(PlanError, match="kind must be one of"):
+    with pytest.raises(PlanError, match=r"line 13: .*'kind': .*must be one of"):  # refused as the plan is read
         suitability.criteria_from_spec(plan_mod.read_plan(path).suitability[0])
 
 
@@ -197,16 +199,16 @@ def test_distance_to_ports_and_to_the_road_network(tmp_path, monkeypatch):
     from nbgeo import network
 
     ds = _dataset(tmp_path, with_dem=False)
-    ports = gpd.GeoDataFrame({"name": ["port"]}, geometry=[Point(X0 + 1950, Y0 + 950)], crs=working_crs(),
+    ports = gpd.GeoDataFrame({"name": ["port"]}, geometry=[Point(X0 + 1950, Y0 + 950)], crs=NINGBO_TM,
                              index=["PT1"])
-    ds = Dataset.from_gdfs({**{n: ds[n] for n in ds.names}, "ports": ports}, name="with ports")
+    ds = Dataset.from_gdfs({**{n: ds[n] for n in ds.names}, "ports": ports}, name="with ports", working_crs=NINGBO_TM)
     s = suitability.surface(ds, [Criterion("distance", weight=1, best=0, worst=3000, layer="ports")], cell=100)
     # The port sits in the north-east cell; the south-west cell centre is 1,900 × 900 m away.
     assert s.score[0, 19] == pytest.approx(1.0)
     assert s.score[9, 0] == pytest.approx(1 - math.hypot(1900, 900) / 3000)
     # A road network of the dataset: one road along the west edge, x = 50 m.
     net = network.network_from_arrays(np.array([X0 + 50, X0 + 50]), np.array([Y0, Y0 + 1000]), u=[0, 1], v=[1, 0],
-                                      crs=working_crs())
+                                      crs=NINGBO_TM)
     monkeypatch.setattr(network, "read_dataset_network", lambda dataset, name="roads", **kw: net)
     s = suitability.surface(ds, [Criterion("distance", weight=1, best=0, worst=1000, network="roads")], cell=100)
     assert s.score[5, 0] == pytest.approx(1.0) and s.score[5, 10] == pytest.approx(0.0)

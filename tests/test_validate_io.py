@@ -76,7 +76,7 @@ def test_gcj02_layer_is_converted_on_read(write_dataset):
 
 
 def test_crs_from_manifest_and_mismatch(tmp_path):
-    g = _chargers().to_crs(crs.working_crs())
+    g = _chargers().to_crs(crs.NINGBO_TM)
     g.to_file(tmp_path / "chargers.geojson", driver="GeoJSON")  # no CRS member in RFC 7946 output... GDAL writes it
     (tmp_path / "dataset.toml").write_text('[layers.chargers]\nfile = "chargers.geojson"\ncrs = "EPSG:4326"\n')
     with pytest.raises(ValidationError, match="E-CRS"):
