@@ -88,14 +88,14 @@ def text(*, nonempty: bool = False, what: str = "text") -> Check:
     >>> text()(3)
     'must be text, got 3 (an integer)'
     >>> text(nonempty=True)("")
-    "must be non-empty text, got ''"
+    'must be text, not empty'
     """
 
     def check(value: Any) -> str | None:
         if not isinstance(value, str):
             return f"must be {what}, {_got(value)}"
         if nonempty and not value.strip():
-            return f"must be non-empty {what}, got {value!r}"
+            return f"must be {what}, not empty"
         return None
 
     return check

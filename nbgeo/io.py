@@ -1321,7 +1321,7 @@ _KNOWN_KEYS = {"file", "source", "licence", "datum", "crs", "illustrative", "not
 
 # The type of every key of every table of a manifest, checked as it is read; which keys each table allows is
 # checked by its reader (here for layers and rasters, nbgeo.indicators for tables, nbgeo.network for networks).
-_NAME, _TEXT = text(nonempty=True, what="non-empty text"), text()
+_NAME, _TEXT = text(nonempty=True), text()
 _PROVENANCE = {"file": _NAME, "source": _TEXT, "licence": _TEXT, "note": _TEXT, "illustrative": flag()}
 _MANIFEST_SCHEMA = {
     "dataset": {"name": _NAME, "title": _TEXT, "description": _TEXT},

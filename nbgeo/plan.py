@@ -554,21 +554,22 @@ def _one_pair(value: Any) -> str | None:
     return table_of(_NAME)(value)
 
 
+# Ids and layer names need only be text here: their form (they may name files) is checked by _check_names.
 _SCHEMA: dict[str, dict[str, Any]] = {
-    "plan": {"id": _NAME, "title": _TEXT, "title_en": _TEXT, "baseline": year_check(), "horizon": year_check(),
+    "plan": {"id": _TEXT, "title": _TEXT, "title_en": _TEXT, "baseline": year_check(), "horizon": year_check(),
              "source": _TEXT, "note": _TEXT},
     "targets": {
-        "id": _NAME, "layer": _NAME, "metric": choice(*METRICS), "threshold": number(), "op": choice(*OPERATORS),
+        "id": _TEXT, "layer": _TEXT, "metric": choice(*METRICS), "threshold": number(), "op": choice(*OPERATORS),
         "unit": _TEXT, "years": choice(*YEAR_MODES), "phrase": _TEXT, "title": _TEXT, "where": _FILTER,
         "column": _year_column, "tier": _NAME, "tiers": table_of(number(), nonempty=True), "numerator": _FILTER,
         "weight": _NAME, "since": year_check(), "year_column": _TEXT, "proposed": _FLAG, "milestones": _MILESTONES,
     },
     "indicators": {
-        "id": _NAME, "threshold": number(), "op": choice(*OPERATORS), "unit": _TEXT, "years": choice(*YEAR_MODES),
+        "id": _TEXT, "threshold": number(), "op": choice(*OPERATORS), "unit": _TEXT, "years": choice(*YEAR_MODES),
         "column": _TEXT, "phrase": _TEXT, "title": _TEXT, "proposed": _FLAG, "milestones": _MILESTONES,
     },
     "rules": {
-        "id": _NAME, "layer": _NAME, "phrase": _TEXT, "title": _TEXT, "proposed": _FLAG, "source": _TEXT,
+        "id": _TEXT, "layer": _TEXT, "phrase": _TEXT, "title": _TEXT, "proposed": _FLAG, "source": _TEXT,
         "note": _TEXT, "kind": choice("within", "exclusion", "setback", "spacing", "access", "area", "slope",
                                       "overlap"),
         "where": _FILTER, "against": _NAME, "against_where": _FILTER, "tolerance": _AMOUNT,
@@ -580,7 +581,7 @@ _SCHEMA: dict[str, dict[str, Any]] = {
         "max_slope": _AMOUNT, "stat": choice("mean", "max"),
     },
     "coverage": {
-        "id": _NAME, "demand": _NAME, "facilities": _NAME, "phrase": _TEXT, "title": _TEXT, "proposed": _FLAG,
+        "id": _TEXT, "demand": _TEXT, "facilities": _TEXT, "phrase": _TEXT, "title": _TEXT, "proposed": _FLAG,
         "distance": _POSITIVE_METRES, "mode": choice("network", "straight"), "network": _NAME, "weight": _NAME,
         "split": choice("none", "grid", "length"), "cell": _CELL, "op": choice(*OPERATORS), "threshold": _PERCENT,
         "unit": _TEXT, "demand_where": _FILTER, "facilities_where": _FILTER, "year_column": _TEXT,
@@ -588,7 +589,7 @@ _SCHEMA: dict[str, dict[str, Any]] = {
         "years": choice(*YEAR_MODES), "max_snap": _METRES, "direction": choice("to", "from"),
     },
     "suitability": {
-        "id": _NAME, "layer": _NAME, "phrase": _TEXT, "title": _TEXT, "proposed": _FLAG, "source": _TEXT,
+        "id": _TEXT, "layer": _TEXT, "phrase": _TEXT, "title": _TEXT, "proposed": _FLAG, "source": _TEXT,
         "note": _TEXT, "cell": _CELL, "min_score": _SCORE, "min_area": _AMOUNT, "area": _NAME,
         "criteria": list_of(table_of(lambda _: None), nonempty=True),
     },
@@ -599,8 +600,8 @@ _SCHEMA: dict[str, dict[str, Any]] = {
         "buffer": _METRES, "title": _TEXT, "band": number(low=1, high=65535, integer=True, what="a band number"),
     },
     "siting": {
-        "id": _NAME, "phrase": _TEXT, "title": _TEXT, "proposed": _FLAG, "source": _TEXT, "note": _TEXT,
-        "coverage": _NAME, "demand": _NAME, "facilities": _NAME, "distance": _POSITIVE_METRES,
+        "id": _TEXT, "phrase": _TEXT, "title": _TEXT, "proposed": _FLAG, "source": _TEXT, "note": _TEXT,
+        "coverage": _NAME, "demand": _TEXT, "facilities": _TEXT, "distance": _POSITIVE_METRES,
         "by": choice("road", "straight", "network"), "network": _NAME,
         "k": number(low=0, high=100_000, integer=True, what="a number of sites"),
         "share": number(low=0, low_open=True, high=1, what="a share"), "required": _PERCENT,

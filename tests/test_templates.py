@@ -201,7 +201,8 @@ def test_hostile_text_reads_the_same_in_every_slot(pages, kind):
     page, slots = pages[kind]
     missing = [(slot, p) for p in PAYLOADS for slot in slots if safe_text(tagged(p, slot)) not in page]
     assert missing == []
-    assert html.unescape(safe_text(tagged(PAYLOADS[-1], "id"))) == tagged(PAYLOADS[-1], "id")  # NUL kept as text
+    # NUL is no character an HTML page may hold (issue 13): shown as U+FFFD, the rest of the text as written
+    assert html.unescape(safe_text(tagged(PAYLOADS[-1], "id"))) == tagged(PAYLOADS[-1], "id").replace("\x00", "\ufffd")
 
 
 def test_charts_escape_like_the_pages():
