@@ -18,7 +18,7 @@ from shapely import Point, box
 
 from nbgeo import audit, coverage, filters, optimize, plan, rules, targets
 from nbgeo.cli import main
-from nbgeo.crs import working_crs
+from nbgeo.crs import NINGBO_TM
 from nbgeo.engine import DefaultEngine
 from nbgeo.errors import FilterError, MissingDataError
 from nbgeo.layers import Dataset
@@ -42,13 +42,13 @@ def _parks() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {"name": IDS, "lead": LEADS, "status": STATUS, "year": YEARS, "opened": OPENED,
          "bit": [float(2**i) for i in range(len(IDS))]},
-        geometry=[Point(500_000 + 10_000 * i, 3_300_000) for i in range(len(IDS))], crs=working_crs(), index=IDS)
+        geometry=[Point(500_000 + 10_000 * i, 3_300_000) for i in range(len(IDS))], crs=NINGBO_TM, index=IDS)
 
 
 def _dataset(parks: gpd.GeoDataFrame | None = None) -> Dataset:
     chargers = gpd.GeoDataFrame({"type": ["charging"], "ports": [2], "year": [2020]},
-                                geometry=[Point(400_000, 3_200_000)], crs=working_crs(), index=["C1"])
-    cands = gpd.GeoDataFrame(geometry=[Point(400_000, 3_100_000)], crs=working_crs(), index=["K1"])
+                                geometry=[Point(400_000, 3_200_000)], crs=NINGBO_TM, index=["C1"])
+    cands = gpd.GeoDataFrame(geometry=[Point(400_000, 3_100_000)], crs=NINGBO_TM, index=["K1"])
     return Dataset.from_gdfs({"parks": _parks() if parks is None else parks, "chargers": chargers, "cands": cands},
                              name="filters")
 
@@ -327,7 +327,7 @@ def test_the_facilities_year_column_is_the_facilities_own(tmp_path: Path) -> Non
     """Coverage and siting read each side's year: facilities of later years do not serve, undated ones always do."""
     ds = _dataset()
     near = gpd.GeoDataFrame({"type": ["charging"] * 2, "built": [2024, 2030]},
-                            geometry=[Point(500_000, 3_300_050), Point(510_000, 3_300_050)], crs=working_crs(),
+                            geometry=[Point(500_000, 3_300_050), Point(510_000, 3_300_050)], crs=NINGBO_TM,
                             index=["C1", "C2"])
     ds = Dataset.from_gdfs({"parks": ds["parks"], "chargers": near, "cands": ds["cands"]}, name="near")
     spec = plan.CoverageSpec(id="c", demand="parks", facilities="chargers",
@@ -341,8 +341,8 @@ def test_the_facilities_year_column_is_the_facilities_own(tmp_path: Path) -> Non
 
 
 def test_year_rule_in_the_engines_yearly_steps() -> None:
-    pts = gpd.GeoDataFrame({"kw": [1.0]}, geometry=[Point(1, 1)], crs=working_crs())
-    zones = gpd.GeoDataFrame(geometry=[box(0, 0, 2, 2)], crs=working_crs())
+    pts = gpd.GeoDataFrame({"kw": [1.0]}, geometry=[Point(1, 1)], crs=NINGBO_TM)
+    zones = gpd.GeoDataFrame(geometry=[box(0, 0, 2, 2)], crs=NINGBO_TM)
     with pytest.raises(MissingDataError, match="layer 'points' has no year column 'year'"):
         DefaultEngine().zonal_yearly(pts, zones)
 

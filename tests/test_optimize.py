@@ -617,7 +617,13 @@ def test_the_site_command_headline_counts_only_sites_that_serve(site_run):
         assert f": {entry['new_sites']} new {entry['facilities']} sites;" in line
         assert f"({entry['solver']}, {entry['solver_status'].replace('_', ' ')})" in line
     zones = entries["chargers_for_zones"]
-    assert zones["new_sites"] < zones["k"] and f"only {zones['new_sites']} site(s) serve more" in zones["note"]
+    # Fewer than k sites that add anything: the note says so (tests/test_optimize_validity.py pins the case). How
+    # many the sample gets depends on the working CRS: 8 of 10 in the Ningbo TM of earlier versions, 10 in the one
+    # chosen from its extent.
+    if zones["new_sites"] < zones["k"]:
+        assert f"only {zones['new_sites']} site(s) serve more" in zones["note"]
+    else:
+        assert "serve more" not in zones["note"]
 
 
 def test_site_command_refuses_to_overwrite_and_bad_input(site_run, tmp_path):
