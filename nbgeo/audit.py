@@ -29,6 +29,7 @@ import pandas as pd
 from . import render, theme
 from .filters import check_plan_filters
 from .indicators import tables_info
+from .steps import step
 from .targets import evaluate_targets
 
 if TYPE_CHECKING:
@@ -277,18 +278,21 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
         if plan.rules:
             from .rules import evaluate_rules, without_failing
 
-            rule_results = runner.evaluate_rules(plan, dataset) if runner else evaluate_rules(plan, dataset)
+            with step("siting rules"):
+                rule_results = runner.evaluate_rules(plan, dataset) if runner else evaluate_rules(plan, dataset)
             if exclude_failing:
                 dataset = without_failing(dataset, rule_results)
-        targets = runner.evaluate_targets(plan, dataset, year=when) if runner else evaluate_targets(
-            plan, dataset, year=when)
+        with step("targets"):
+            targets = runner.evaluate_targets(plan, dataset, year=when) if runner else evaluate_targets(
+                plan, dataset, year=when)
         coverage_found = None
         if plan.coverage:
             # Who the facilities serve, by road or straight line (nbgeo.coverage): verdicts with the target
             # fields, plus service areas and uncovered sites for the map. Sites and facilities snap on the engine.
             from .coverage import evaluate_plan_coverage
 
-            coverage_found = evaluate_plan_coverage(plan, dataset, year=when, engine=runner)
+            with step("coverage"):
+                coverage_found = evaluate_plan_coverage(plan, dataset, year=when, engine=runner)
     finally:
         if runner is not None and runner is not engine:
             runner.close()
@@ -297,11 +301,13 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
     if plan.indicators:
         from .indicators import evaluate_indicators, table_for
 
-        sections["indicators"] = evaluate_indicators(plan, table_for(dataset), year=when)
+        with step("indicators"):
+            sections["indicators"] = evaluate_indicators(plan, table_for(dataset), year=when)
     if progress:
         from .progress import progress_section
 
-        sections["progress"] = progress_section(plan, dataset, as_of=when, snapshots=snapshots)
+        with step("progress through the years"):
+            sections["progress"] = progress_section(plan, dataset, as_of=when, snapshots=snapshots)
     overlays: dict[str, gpd.GeoDataFrame] = {}
     if rule_results:
         sections["rules"] = [r.to_dict() for r in rule_results]

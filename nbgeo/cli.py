@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import _atomic
+from . import _atomic, steps
 from .dsn import MaskingFilter, is_url, looks_like_conninfo, mask_dsn
 from .errors import NbgeoError
 from .filters import check_plan_filters
@@ -139,16 +139,47 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
         logging.getLogger("distributed").setLevel(dask_level)
 
 
+def _verbosity(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """Add ``-v``/``-q`` given at this level to those given before it, and apply them."""
+    obj = ctx.ensure_object(dict)
+    obj["verbose"] = obj.get("verbose", 0) + verbose
+    obj["quiet"] = obj.get("quiet", False) or quiet
+    _configure_logging(obj["verbose"], obj["quiet"])
+    steps.configure(quiet=obj["quiet"])
+
+
+def _set_verbose(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    if value:
+        _verbosity(ctx, value, quiet=False)
+    return value
+
+
+def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    if value:
+        _verbosity(ctx, 0, quiet=True)
+    return value
+
+
+def _verbosity_opts(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``-v``/``-q`` on a subcommand too, so ``nbgeo audit -q`` means what ``nbgeo -q audit`` does."""
+    func = click.option("-v", "--verbose", count=True, expose_value=False, callback=_set_verbose,
+                        help="More log output (repeat for debug).")(func)
+    return click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet,
+                        help="Only errors; no tables or progress.")(func)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="nbgeo")
 @click.option("-v", "--verbose", count=True, help="More log output (repeat for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors; no tables or progress.")
 @click.pass_context
 def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
-    """nbgeo: check a city's industrial spatial plan against its data."""
-    _configure_logging(verbose, quiet)
-    ctx.ensure_object(dict)
-    ctx.obj["quiet"] = quiet
+    """nbgeo: check a city's industrial spatial plan against its data.
+
+    -q and -v may be given before or after the command (nbgeo -q audit, nbgeo audit -q).
+    """
+    ctx.ensure_object(dict).update(verbose=0, quiet=False)
+    _verbosity(ctx, verbose, quiet)
 
 
 # Which arguments take a database: every argument or option that names a dataset accepts a local path or a
@@ -325,7 +356,8 @@ def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any
     """Read the dataset (a folder, or a ``postgresql://`` URL) and plan named on the command line."""
     from . import datasets, plan
 
-    ds = _read_dataset(dataset)
+    with steps.step("reading the dataset"):
+        ds = _read_dataset(dataset)
     p = plan.read_plan(plan_path if plan_path is not None else datasets.get_path("ningbo_2025"))
     check_plan_filters(p, ds)  # every filter against its layer, before any command starts work
     return ds, p
@@ -358,6 +390,7 @@ def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any
               show_default=True, help="Report formats besides audit.json: html (one offline page), md (Markdown); "
                                       "repeat for both.")
 @_read_opts
+@_verbosity_opts
 @click.pass_context
 def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None, out_dir: Path | str,
           engine: str | None, scheduler: str | None, year: int | None, lang: str, overwrite: bool,
@@ -391,8 +424,9 @@ def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None
             _echo_plan_sections(result)
             echo(f"wrote {sum(counts.values())} rows to {len(counts)} tables in {postgis.mask_dsn(out_dir)}")
         ctx.exit(result.exit_code)
-    paths = report.write_report(result, out_dir, overwrite=overwrite, lang=lang, with_map=not no_map,
-                                formats=formats)
+    with steps.step("writing the report"):
+        paths = report.write_report(result, out_dir, overwrite=overwrite, lang=lang, with_map=not no_map,
+                                    formats=formats)
     if not ctx.obj["quiet"]:
         echo(result.to_text())
         _echo_plan_sections(result)
@@ -418,6 +452,7 @@ def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None
 @click.option("--year", type=int, default=None, help="Evaluation year of the target panel (default: the plan's horizon).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @_read_opts
+@_verbosity_opts
 @click.pass_context
 def map_cmd(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None, out_file: Path,
             png_file: Path | None, size: str, lang: str, basemap: str, tianditu_key: str | None,
@@ -536,6 +571,7 @@ def _scenario_kind(path: Path | str) -> str:
 @click.option("--no-map", is_flag=True, help="Skip the map in compare.html (faster).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Compare the progress per year too.")
 @_read_opts
+@_verbosity_opts
 @click.pass_context
 def compare_cmd(ctx: click.Context, a: Path | str, b: Path | str, out_dir: Path, plan_path: Path | None,
                 plan_b_path: Path | None, dataset_path: Path | str | None, year: int | None, label_a: str | None,
@@ -596,6 +632,7 @@ def compare_cmd(ctx: click.Context, a: Path | str, b: Path | str, out_dir: Path,
               help="Write validation.json here (a local folder, not a URL); with --repair, also the repaired layers as GeoPackages (repaired/).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @_read_opts
+@_verbosity_opts
 @click.pass_context
 def validate_cmd(ctx: click.Context, path: Path | str, kind: str | None, layer_name: str | None, datum: str | None,
                  crs_text: str | None, out_dir: Path | None, overwrite: bool) -> None:
@@ -681,6 +718,7 @@ def _rules_text(entries: list[dict[str, Any]], *, max_sites: int = 5) -> str:
 @click.option("--all-sites", is_flag=True, help="List every site in rules.json, not only failing and unknown ones.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @_read_opts
+@_verbosity_opts
 @click.pass_context
 def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_dir: Path,
               rule_ids: tuple[str, ...], layer_names: tuple[str, ...], tolerance_band: float | None,
@@ -782,6 +820,7 @@ def _site_text(results: list[Any]) -> str:
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option("--no-map", is_flag=True, help="Skip the map in audit.html (faster).")
 @_read_opts
+@_verbosity_opts
 @click.pass_context
 def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_dir: Path,
              siting_ids: tuple[str, ...], demand: str | None, facilities: str | None, distance: float | None,
@@ -900,6 +939,7 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
 @click.option("--no-map", is_flag=True, help="Skip coverage.html (faster).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @_read_opts
+@_verbosity_opts
 @click.pass_context
 def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_dir: Path,
                  spec_ids: tuple[str, ...], year: int | None, engine: str | None, scheduler: str | None, lang: str,
