@@ -51,12 +51,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import _atomic, steps
+from . import _atomic, runs, steps
 from .dsn import MaskingFilter, is_url, looks_like_conninfo, mask_dsn
+from .engine import get_engine
 from .errors import NbgeoError
 from .filters import check_plan_filters
 from .paths import check_out
-from .sanitize import TerminalFormatter, terminal_text, to_csv
+from .sanitize import TerminalFormatter, terminal_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -512,7 +513,7 @@ def _echo_plan_sections(result: Any) -> None:
         echo(progress_mod.to_text(result.sections["progress"]))
     if result.sections.get("rules"):
         echo("")
-        echo(_rules_text(result.sections["rules"]))
+        echo(runs.rules_text(result.sections["rules"]))
     if result.sections.get("coverage"):
         from .coverage import to_text as coverage_text
 
@@ -688,23 +689,6 @@ def validate_cmd(ctx: click.Context, path: Path | str, kind: str | None, layer_n
         echo(f"ok: {layers}; {len(problems)} warning(s)")
 
 
-def _rules_text(entries: list[dict[str, Any]], *, max_sites: int = 5) -> str:
-    """The rules section as a plain-text table, with the first failing sites of each rule and why."""
-    head = ("rule", "layer", "kind", "status", "checked", "failed", "unknown")
-    rows = [head] + [(e["id"], e["layer"], e["kind"], e["status"], f"{e['checked']:,}", f"{e['failed']:,}",
-                      f"{e['unknown']:,}") for e in entries]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    for e in entries:
-        for f in e["findings"][:max_sites]:
-            lines.append(f"  {e['id']}: {f['feature_id']} {f['status']}: {f['reason']}")
-        if len(e["findings"]) > max_sites:
-            lines.append(f"  {e['id']}: ... {len(e['findings']) - max_sites:,} more in rules.json")
-    bad = sum(e["status"] != "pass" for e in entries)
-    lines.append(f"{len(entries) - bad} of {len(entries)} rules pass")
-    return "\n".join(lines)
-
-
 @main.command("rules")
 @_dataset_arg
 @_plan_opt
@@ -730,62 +714,13 @@ def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, 
     OUT/rule_failures.geojson (failing sites and their offending geometry, WGS 84).
     Exit 0 when every site passes, 1 when one fails or is unknown, 2 for bad input.
     """
-    import json
-
-    import pandas as pd
-
-    from . import rules
-
-    names = {"json": "rules.json", "csv": "rule_sites.csv", "geojson": "rule_failures.geojson"}
-    _atomic.check_outputs(out_dir, command="rules", names=names.values(), overwrite=overwrite)
+    names = runs.RULES_FILES
+    _atomic.check_outputs(out_dir, command="rules", names=names, overwrite=overwrite)
     ds, p = load_inputs(dataset, plan_path)
-    chosen = [r for r in p.rules if (not rule_ids or r.id in rule_ids) and (not layer_names or r.layer in layer_names)]
-    missing = sorted(set(rule_ids) - {r.id for r in p.rules})
-    if missing:
-        msg = f"the plan has no rule {', '.join(map(repr, missing))}; rules: {', '.join(r.id for r in p.rules)}"
-        raise click.BadParameter(msg, param_hint="--rule")
-    results = [rules.evaluate_rule(rule, ds, tolerance_band=tolerance_band) for rule in chosen]
-    entries = [r.to_dict(all_findings=all_sites) for r in results]
-    doc = {"schema": "nbgeo.rules/1", "plan": {"id": p.id, "path": p.path}, "dataset": {"name": ds.name,
-           "path": ds.path, "illustrative": ds.illustrative}, "rules": entries}
-    tables = [r.table.assign(rule=r.rule.id, layer=r.rule.layer).rename_axis("feature_id").reset_index()
-              for r in results if r.checked]
-    columns = ["rule", "layer", "feature_id", "status", "value", "limit", "margin", "unit", "other", "reason"]
-    sites = pd.concat(tables)[columns] if tables else pd.DataFrame(columns=columns)
-    shapes = [r.offending() for r in results]
-    shapes = [s for s in shapes if len(s)]
-    features = []
-    for gdf in shapes:
-        features += json.loads(gdf.to_json(drop_id=True))["features"]
-    with _atomic.output_set(out_dir, command="rules", overwrite=overwrite, expect=names.values()) as staging:
-        paths = {key: staging / name for key, name in names.items()}
-        _atomic.write_text(paths["json"], json.dumps(doc, ensure_ascii=False, indent=1, allow_nan=False) + "\n")
-        _atomic.write_text(paths["csv"], to_csv(sites, index=False))  # ids like =HYPERLINK(...) stay text
-        _atomic.write_text(paths["geojson"], json.dumps({"type": "FeatureCollection", "features": features},
-                                                        ensure_ascii=False, allow_nan=False) + "\n")
-    if not ctx.obj["quiet"]:
-        echo(_rules_text(entries))
-        echo("wrote " + ", ".join(str(out_dir / name) for name in names.values()))
-    ctx.exit(1 if any(e["status"] != "pass" for e in entries) else 0)
-
-
-def _site_text(results: list[Any]) -> str:
-    """One line per siting question, then the chosen sites per district."""
-    lines = []
-    for r in results:
-        s = r.solution
-        what = (f"best {s.k} new sites" if s.problem == "mclp" else "fewest new sites") + \
-            f" ({s.solver}, {s.status.replace('_', ' ')})"
-        lines.append(f"{r.id}: {what}: {len(r.chosen)} new {r.facility_layer} sites; {r.demand_layer} served within "
-                     f"{r.distance:,.0f} m {'by road' if r.by == 'road' else 'in a straight line'}: "
-                     f"{100 * s.share_before:.1f}% -> {100 * s.share_after:.1f}%  [{r.status}]")
-        per = r.by_district[r.by_district["new_sites"] > 0]
-        for district, row in per.iterrows():
-            lines.append(f"  {district}: {int(row.new_sites)} new, {row.share_before:.1f}% -> {row.share_after:.1f}%")
-        note = "; ".join(n for n in (s.note, *r.notes) if n)
-        if note:
-            lines.append(f"  note: {note}")
-    return "\n".join(lines)
+    with steps.step("siting rules"):
+        outputs = runs.rules_run(ds, p, rule_ids=rule_ids, layers=layer_names, tolerance_band=tolerance_band,
+                                 all_sites=all_sites)
+    _finish(ctx, outputs, out_dir, overwrite)
 
 
 @main.command("site")
@@ -838,90 +773,15 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
     OUT/ID.tif for every suitability surface built. Exit 0 when every question
     is met (or only proposes), 1 when a requirement cannot be met, 2 for bad input.
     """
-    from . import optimize, report
-    from .audit import AuditReport
-    from .paths import check_name, output_path
-    from .plan import SitingSpec
-
-    names = ["sites.gpkg", "audit.json", "audit.html", *(f"{sid}.tif" for sid in surface_ids)]
-    _atomic.check_outputs(out_dir, command="site", names=names, overwrite=overwrite)
+    _atomic.check_outputs(out_dir, command="site", names=runs.site_files(surface_ids), overwrite=overwrite)
     ds, p = load_inputs(dataset, plan_path)
-    when = year or p.horizon
-    adhoc = [demand, facilities, distance]
-    if any(v is not None for v in adhoc):
-        if any(v is None for v in adhoc):
-            msg = "a question of your own needs --demand, --facilities and --distance"
-            raise click.UsageError(msg)
-        params: dict[str, Any] = {"demand": demand, "facilities": facilities, "distance": distance}
-        spec_id = check_name(siting_ids[0] if siting_ids else f"{facilities}_for_{demand}", what="--siting id")
-        specs = [SitingSpec(id=spec_id, params=params)]
-    else:
-        missing = sorted(set(siting_ids) - {s.id for s in p.siting})
-        if missing:
-            msg = (f"the plan has no siting question {', '.join(map(repr, missing))}; "
-                   f"questions: {', '.join(s.id for s in p.siting) or '(none)'}")
-            raise click.BadParameter(msg, param_hint="--siting")
-        specs = [s for s in p.siting if not siting_ids or s.id in siting_ids]
-        if not specs and not surface_ids:
-            msg = f"the plan {p.id!r} asks no siting question (add [[siting]] tables, or pass --demand ...)"
-            raise click.UsageError(msg)
-    unknown_surfaces = sorted(set(surface_ids) - {s.id for s in p.suitability})
-    if unknown_surfaces:
-        msg = (f"the plan has no suitability surface {', '.join(map(repr, unknown_surfaces))}; "
-               f"surfaces: {', '.join(s.id for s in p.suitability) or '(none)'}")
-        raise click.BadParameter(msg, param_hint="--surface")
-    results, surfaces = [], {}
-    for spec in specs:
-        result, surf = optimize.site_from_spec(spec, ds, p, year=when, by=by, k=k, share=share,
-                                               candidates=candidates, cell=cell, method=method,
-                                               time_limit=time_limit)
-        results.append(result)
-        if surf is not None:
-            surfaces[surf.id] = surf
-    if surface_ids:
-        from .suitability import surface_from_spec
-
-        for sid in surface_ids:
-            if sid not in surfaces:
-                surfaces[sid] = surface_from_spec(next(s for s in p.suitability if s.id == sid), ds)
-    entries = [r.to_dict() for r in results]
-    overlays: dict[str, Any] = {}
-    for sid, surf in surfaces.items():
-        title = f"适宜性 {sid}" if lang == "zh" else f"suitability {sid}"
-        overlays[title + (" (示意)" if lang == "zh" and surf.illustrative else
-                          " (illustrative)" if surf.illustrative else "")] = surf.classes()
-    for r in results:
-        overlays.update(r.overlays(lang=lang))
-    sections: dict[str, list[dict[str, Any]]] = {"optimisation": entries}
-    if surfaces:
-        sections["suitability"] = [{**s.to_dict(), "status": "computed", "file": f"{sid}.tif"}
-                                   for sid, s in surfaces.items()]
-    audit_report = AuditReport(plan=p, dataset=ds, year=when, targets=(), sections=sections, overlays=overlays)
-    # Everything that reads the plan or can fail is done before the first file is written; every file named
-    # after an id is made by the one builder (nbgeo.paths.output_path).
-    zones = {}
-    for sid, surf in surfaces.items():
-        sparams = next(s for s in p.suitability if s.id == sid).params
-        zones[sid] = surf.zones(min_score=float(sparams.get("min_score", 0.5)),
-                                min_area=float(sparams.get("min_area", 0)))
-    texts = report.render_files(audit_report, lang=lang, with_map=not no_map)
-    with _atomic.output_set(out_dir, command="site", overwrite=overwrite, expect=names) as staging:
-        if results:  # only surfaces asked for: no sites to save
-            optimize.save_result(results, staging / "sites.gpkg")
-        for sid, surf in surfaces.items():
-            surf.write_tif(output_path(staging, sid, ".tif"))
-            if len(zones[sid]):
-                from .io import save_layer
-
-                save_layer(zones[sid], output_path(staging, sid, "_zones.gpkg"), layer=f"{sid}_zones")
-        for name, text in texts.items():
-            (staging / name).write_text(text, encoding="utf-8")
-        written = sorted(path.name for path in staging.iterdir() if not path.name.startswith("."))
-    if not ctx.obj["quiet"]:
-        if results:
-            echo(_site_text(results))
-        echo("wrote " + ", ".join(str(out_dir / name) for name in written))
-    ctx.exit(audit_report.exit_code)
+    adhoc = {"demand": demand, "facilities": facilities, "distance": distance}
+    ask = adhoc if any(v is not None for v in adhoc.values()) else None
+    with steps.step("siting"):
+        outputs = runs.site_run(ds, p, questions=siting_ids, ask=ask, surfaces=surface_ids, year=year, lang=lang,
+                                with_map=not no_map, by=by, k=k, share=share, candidates=candidates, cell=cell,
+                                method=method, time_limit=time_limit)
+    _finish(ctx, outputs, out_dir, overwrite)
 
 
 @main.command("coverage")
@@ -952,64 +812,29 @@ def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | Non
     and OUT/coverage.html (the map). Exit 0 when every requirement is met, 1 when
     one is not met or unknown, 2 for bad input.
     """
-    import dataclasses
-    import json
-
-    import shapely
-
-    from . import coverage, maps
-    from .audit import AuditReport
-
-    names = {"json": "coverage.json", "geojson": "coverage.geojson"}
-    if not no_map:
-        names["html"] = "coverage.html"
-    _atomic.check_outputs(out_dir, command="coverage", names=names.values(), overwrite=overwrite)
+    names = runs.COVERAGE_FILES if not no_map else runs.COVERAGE_FILES[:2]
+    _atomic.check_outputs(out_dir, command="coverage", names=names, overwrite=overwrite)
     ds, p = load_inputs(dataset, plan_path)
-    missing = sorted(set(spec_ids) - {c.id for c in p.coverage})
-    if missing:
-        known = ", ".join(c.id for c in p.coverage) or "(none)"
-        msg = f"the plan has no coverage requirement {', '.join(map(repr, missing))}; requirements: {known}"
-        raise click.BadParameter(msg, param_hint="--id")
-    chosen = tuple(c for c in p.coverage if not spec_ids or c.id in spec_ids)
-    when = year or p.horizon
-    runner = None
-    if engine is not None or scheduler is not None:
-        from .engine import get_engine
-
-        runner = get_engine(engine, scheduler=scheduler)
+    runner = get_engine(engine, scheduler=scheduler) if engine is not None or scheduler is not None else None
     try:
-        entries, shapes = coverage.evaluate_plan_coverage(dataclasses.replace(p, coverage=chosen), ds, year=when,
-                                                          engine=runner)
+        with steps.step("coverage"):
+            outputs = runs.coverage_run(ds, p, ids=spec_ids, year=year, engine=runner, lang=lang,
+                                        with_map=not no_map)
     finally:
         if runner is not None:
             runner.close()
-    doc = {"schema": "nbgeo.coverage/1", "year": when, "plan": {"id": p.id, "path": p.path},
-           "dataset": {"name": ds.name, "path": ds.path, "illustrative": ds.illustrative}, "coverage": entries}
-    features = []
-    for title, gdf in shapes.items():
-        rounded = gdf.to_crs(4326).set_geometry(shapely.set_precision(gdf.to_crs(4326).geometry.values, 1e-6))
-        for feature in json.loads(rounded.to_json(drop_id=True))["features"]:
-            feature["properties"]["overlay"] = title
-            features.append(feature)
-    from .report import _clean
+    _finish(ctx, outputs, out_dir, overwrite)
 
-    m = None
-    if "html" in names:
-        layers = ["districts", *dict.fromkeys(n for c in chosen for n in (c.demand, c.facilities) if n in ds)]
-        only = AuditReport(plan=dataclasses.replace(p, coverage=chosen), dataset=ds, year=when, targets=(),
-                           sections={"coverage": entries}, overlays=shapes)
-        m = maps.audit_map(only, lang=lang, layers=layers)
-    with _atomic.output_set(out_dir, command="coverage", overwrite=overwrite, expect=names.values()) as staging:
-        paths = {key: staging / name for key, name in names.items()}
-        _atomic.write_text(paths["json"], json.dumps(_clean(doc), ensure_ascii=False, indent=1, allow_nan=False) + "\n")
-        _atomic.write_text(paths["geojson"], json.dumps({"type": "FeatureCollection", "features": features},
-                                                        ensure_ascii=False, allow_nan=False) + "\n")
-        if m is not None:
-            maps.save_map(m, paths["html"])
+
+def _finish(ctx: click.Context, outputs: runs.Outputs, out_dir: Path, overwrite: bool) -> None:
+    """Write a command's outputs as one set, print its summary, and exit with its code."""
+    with steps.step("writing the outputs"):
+        written = outputs.write(out_dir, overwrite=overwrite)
     if not ctx.obj["quiet"]:
-        echo(coverage.to_text(entries))
-        echo("wrote " + ", ".join(str(out_dir / name) for name in names.values()))
-    ctx.exit(1 if any(e["status"] != "met" for e in entries) else 0)
+        if outputs.text:
+            echo(outputs.text)
+        echo("wrote " + ", ".join(str(path) for path in written))
+    ctx.exit(outputs.exit_code)
 
 
 if __name__ == "__main__":  # pragma: no cover

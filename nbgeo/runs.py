@@ -1,0 +1,334 @@
+"""What ``nbgeo rules``, ``nbgeo coverage`` and ``nbgeo site`` do, as library calls.
+
+Each function takes a dataset and a plan already read, computes everything, and returns an :class:`Outputs`:
+the files the command writes (not yet written), the text it prints and its exit code. Nothing is written until
+:meth:`Outputs.write`, which replaces the command's previous outputs in a folder as one set (see
+:func:`nbgeo._atomic.output_set`), so a notebook gets exactly what the command line writes. The command line
+only reads its options, calls one of these, writes and prints.
+
+Examples
+--------
+>>> import nbgeo, tempfile
+>>> ds = nbgeo.read_dataset(nbgeo.datasets.get_path("ningbo"))
+>>> p = nbgeo.read_plan(nbgeo.datasets.get_path("ningbo_2025"))
+>>> out = rules_run(ds, p, rule_ids=["red_line_micro_parks"])
+>>> sorted(out.files), out.exit_code in (0, 1)
+(['rule_failures.geojson', 'rule_sites.csv', 'rules.json'], True)
+>>> written = out.write(tempfile.mkdtemp())
+>>> [path.name for path in written]
+['rule_failures.geojson', 'rule_sites.csv', 'rules.json']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import shapely
+
+from . import _atomic, coverage, maps, optimize, report, rules
+from .audit import AuditReport
+from .errors import PlanError
+from .io import save_layer
+from .paths import check_name, output_path
+from .plan import Plan, SitingSpec
+from .report import _clean as clean_json
+from .sanitize import to_csv
+from .suitability import surface_from_spec
+
+__all__ = ["COVERAGE_FILES", "RULES_FILES", "Outputs", "coverage_run", "rules_run", "site_files", "site_run"]
+
+RULES_FILES = ("rules.json", "rule_sites.csv", "rule_failures.geojson")
+COVERAGE_FILES = ("coverage.json", "coverage.geojson", "coverage.html")
+
+Writer = Callable[[Path], object]  # writes the file at the path it is given (what it returns is ignored)
+
+
+@dataclasses.dataclass
+class Outputs:
+    """A command's results, before they are written.
+
+    Attributes
+    ----------
+    command
+        The command's name (``"rules"``, ``"coverage"``, ``"site"``): the output set it replaces.
+    files
+        File name → a function that writes that file at the path it is given.
+    text
+        The summary the command prints.
+    exit_code
+        0 when everything passes or is met, 1 when something does not.
+    report
+        The :class:`~nbgeo.audit.AuditReport` behind the files, where there is one.
+    """
+
+    command: str
+    files: dict[str, Writer]
+    text: str
+    exit_code: int
+    report: AuditReport | None = None
+
+    def write(self, folder: str | Path, *, overwrite: bool = False) -> list[Path]:
+        """Write every file into ``folder`` as one set, replacing the command's previous outputs there.
+
+        Files that a writer chose not to create (a site question without sites) are simply absent.
+        Returns the paths written, sorted by name.
+        """
+        with _atomic.output_set(folder, command=self.command, overwrite=overwrite, expect=self.files) as staging:
+            for name, writer in self.files.items():
+                writer(staging / name)
+            written = sorted(path.name for path in staging.iterdir() if not path.name.startswith("."))
+        return [Path(folder) / name for name in written]
+
+
+def _json_writer(doc: object) -> Writer:
+    def write(path: Path) -> None:
+        _atomic.write_text(path, json.dumps(doc, ensure_ascii=False, indent=1, allow_nan=False) + "\n")
+    return write
+
+
+def _text_writer(text: str) -> Writer:
+    def write(path: Path) -> None:
+        _atomic.write_text(path, text)
+    return write
+
+
+def _features_writer(features: list[dict[str, Any]]) -> Writer:
+    return _json_writer({"type": "FeatureCollection", "features": features})
+
+
+def _chosen(kind: str, asked: Iterable[str], known: Sequence[str], option: str) -> None:
+    """Refuse ids the plan does not have, naming the ones it has."""
+    missing = sorted(set(asked) - set(known))
+    if missing:
+        msg = (f"the plan has no {kind} {', '.join(map(repr, missing))}; "
+               f"{kind}s: {', '.join(known) or '(none)'} ({option})")
+        raise PlanError(msg, code="E-PLAN-UNKNOWN-ID")
+
+
+def rules_text(entries: list[dict[str, Any]], *, max_sites: int = 5) -> str:
+    """The rules section as a plain-text table, with the first failing sites of each rule and why."""
+    head = ("rule", "layer", "kind", "status", "checked", "failed", "unknown")
+    rows = [head] + [(e["id"], e["layer"], e["kind"], e["status"], f"{e['checked']:,}", f"{e['failed']:,}",
+                      f"{e['unknown']:,}") for e in entries]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    for e in entries:
+        for f in e["findings"][:max_sites]:
+            lines.append(f"  {e['id']}: {f['feature_id']} {f['status']}: {f['reason']}")
+        if len(e["findings"]) > max_sites:
+            lines.append(f"  {e['id']}: ... {len(e['findings']) - max_sites:,} more in rules.json")
+    bad = sum(e["status"] != "pass" for e in entries)
+    lines.append(f"{len(entries) - bad} of {len(entries)} rules pass")
+    return "\n".join(lines)
+
+
+def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers: Sequence[str] = (),
+              tolerance_band: float | None = None, all_sites: bool = False) -> Outputs:
+    """Check a dataset against the plan's siting rules alone (``nbgeo rules``).
+
+    Parameters
+    ----------
+    dataset, plan
+        What to check, and against which plan.
+    rule_ids, layers
+        Only these rules, only the rules of these layers (default: all).
+    tolerance_band
+        Relative tolerance band around each limit (default: ``settings.tolerance_band``).
+    all_sites
+        List every site in rules.json, not only failing and unknown ones.
+
+    Returns
+    -------
+    Outputs
+        ``rules.json`` (the ``rules`` section of audit.json), ``rule_sites.csv`` (every site of every rule,
+        with cells that a spreadsheet would read as formulas kept as text) and ``rule_failures.geojson``.
+    """
+    _chosen("rule", rule_ids, [r.id for r in plan.rules], "--rule")
+    chosen = [r for r in plan.rules if (not rule_ids or r.id in rule_ids) and (not layers or r.layer in layers)]
+    results = [rules.evaluate_rule(rule, dataset, tolerance_band=tolerance_band) for rule in chosen]
+    entries = [r.to_dict(all_findings=all_sites) for r in results]
+    doc = {"schema": "nbgeo.rules/1", "plan": {"id": plan.id, "path": plan.path},
+           "dataset": {"name": dataset.name, "path": dataset.path, "illustrative": dataset.illustrative},
+           "rules": entries}
+    tables = [r.table.assign(rule=r.rule.id, layer=r.rule.layer).rename_axis("feature_id").reset_index()
+              for r in results if r.checked]
+    columns = ["rule", "layer", "feature_id", "status", "value", "limit", "margin", "unit", "other", "reason"]
+    sites = pd.concat(tables)[columns] if tables else pd.DataFrame(columns=columns)
+    features: list[dict[str, Any]] = []
+    for gdf in (r.offending() for r in results):
+        if len(gdf):
+            features += json.loads(gdf.to_json(drop_id=True))["features"]
+    files = {"rules.json": _json_writer(doc),
+             "rule_sites.csv": _text_writer(to_csv(sites, index=False)),  # =HYPERLINK(...) stays text
+             "rule_failures.geojson": _features_writer(features)}
+    return Outputs("rules", files, rules_text(entries), 1 if any(e["status"] != "pass" for e in entries) else 0)
+
+
+def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int | None = None,
+                 engine: Any = None, lang: str = "zh", with_map: bool = True) -> Outputs:
+    """Check a dataset against the plan's coverage requirements alone (``nbgeo coverage``).
+
+    Parameters
+    ----------
+    dataset, plan
+        What to check, and against which plan.
+    ids
+        Only these requirements (default: all).
+    year
+        Evaluation year (default: the plan's horizon).
+    engine
+        An :class:`~nbgeo.engine.Engine` to snap sites and facilities on (default: this process).
+    lang, with_map
+        The map's labels; whether to draw ``coverage.html`` at all.
+
+    Returns
+    -------
+    Outputs
+        ``coverage.json`` (the ``coverage`` section of audit.json), ``coverage.geojson`` (service areas and
+        uncovered sites, WGS 84) and, with the map, ``coverage.html``.
+    """
+    _chosen("coverage requirement", ids, [c.id for c in plan.coverage], "--id")
+    chosen = tuple(c for c in plan.coverage if not ids or c.id in ids)
+    when = year or plan.horizon
+    only = dataclasses.replace(plan, coverage=chosen)
+    entries, shapes = coverage.evaluate_plan_coverage(only, dataset, year=when, engine=engine)
+    doc = {"schema": "nbgeo.coverage/1", "year": when, "plan": {"id": plan.id, "path": plan.path},
+           "dataset": {"name": dataset.name, "path": dataset.path, "illustrative": dataset.illustrative},
+           "coverage": entries}
+    features = []
+    for title, gdf in shapes.items():
+        wgs84 = gdf.to_crs(4326)
+        rounded = wgs84.set_geometry(shapely.set_precision(wgs84.geometry.values, 1e-6))
+        for feature in json.loads(rounded.to_json(drop_id=True))["features"]:
+            feature["properties"]["overlay"] = title
+            features.append(feature)
+    files = {"coverage.json": _json_writer(clean_json(doc)), "coverage.geojson": _features_writer(features)}
+    if with_map:
+        layers = ["districts", *dict.fromkeys(n for c in chosen for n in (c.demand, c.facilities) if n in dataset)]
+        found = AuditReport(plan=only, dataset=dataset, year=when, targets=(), sections={"coverage": entries},
+                            overlays=shapes)
+        m = maps.audit_map(found, lang=lang, layers=layers)
+        files["coverage.html"] = lambda path: maps.save_map(m, path)
+    return Outputs("coverage", files, coverage.to_text(entries),
+                   1 if any(e["status"] != "met" for e in entries) else 0)
+
+
+def site_files(surfaces: Iterable[str] = ()) -> list[str]:
+    """The files ``nbgeo site`` may write: sites, the audit page and one raster per suitability surface."""
+    return ["sites.gpkg", "audit.json", "audit.html", *(f"{sid}.tif" for sid in surfaces)]
+
+
+def site_text(results: list[Any]) -> str:
+    """One line per siting question, then the chosen sites per district."""
+    lines = []
+    for r in results:
+        s = r.solution
+        what = (f"best {s.k} new sites" if s.problem == "mclp" else "fewest new sites") + \
+            f" ({s.solver}, {s.status.replace('_', ' ')})"
+        lines.append(f"{r.id}: {what}: {len(r.chosen)} new {r.facility_layer} sites; {r.demand_layer} served within "
+                     f"{r.distance:,.0f} m {'by road' if r.by == 'road' else 'in a straight line'}: "
+                     f"{100 * s.share_before:.1f}% -> {100 * s.share_after:.1f}%  [{r.status}]")
+        per = r.by_district[r.by_district["new_sites"] > 0]
+        for district, row in per.iterrows():
+            lines.append(f"  {district}: {int(row.new_sites)} new, {row.share_before:.1f}% -> {row.share_after:.1f}%")
+        note = "; ".join(n for n in (s.note, *r.notes) if n)
+        if note:
+            lines.append(f"  note: {note}")
+    return "\n".join(lines)
+
+
+def site_run(dataset: Any, plan: Plan, *, questions: Sequence[str] = (), ask: dict[str, Any] | None = None,
+             surfaces: Sequence[str] = (), year: int | None = None, lang: str = "zh", with_map: bool = True,
+             **options: Any) -> Outputs:
+    """Answer the plan's ``[[siting]]`` questions, or one of your own (``nbgeo site``).
+
+    Candidate sites that fail one of the plan's siting rules are never chosen.
+
+    Parameters
+    ----------
+    dataset, plan
+        Where to site, and under which plan (its rules and suitability surfaces).
+    questions
+        Only these ``[[siting]]`` questions (default: all). With ``ask``, the first names that question.
+    ask
+        A question of your own instead: ``{"demand": LAYER, "facilities": LAYER, "distance": METRES}``.
+    surfaces
+        Suitability surfaces to build too (``[[suitability]]`` ids); each is written as ``ID.tif``, with its
+        zones as ``ID_zones.gpkg``.
+    year
+        Evaluation year (default: the plan's horizon).
+    lang, with_map
+        The page's labels; whether audit.html carries the map.
+    **options
+        Passed to :func:`nbgeo.optimize.site_from_spec`: ``by``, ``k``, ``share``, ``candidates``,
+        ``cell``, ``method``, ``time_limit``.
+
+    Returns
+    -------
+    Outputs
+        ``sites.gpkg`` (per question: the chosen sites, every candidate with its verdict, the demand served
+        before and after), ``audit.json`` and ``audit.html`` (the ``optimisation`` section), and the surfaces.
+        The exit code is 1 when a requirement cannot be met.
+    """
+    when = year or plan.horizon
+    if ask is not None:
+        missing = [key for key in ("demand", "facilities", "distance") if ask.get(key) is None]
+        if missing:
+            msg = "a question of your own needs --demand, --facilities and --distance"
+            raise PlanError(msg, code="E-PLAN-UNKNOWN-ID")
+        spec_id = check_name(questions[0] if questions else f"{ask['facilities']}_for_{ask['demand']}",
+                             what="--siting id")
+        specs = [SitingSpec(id=spec_id, params=dict(ask))]
+    else:
+        _chosen("siting question", questions, [s.id for s in plan.siting], "--siting")
+        specs = [s for s in plan.siting if not questions or s.id in questions]
+        if not specs and not surfaces:
+            msg = f"the plan {plan.id!r} asks no siting question (add [[siting]] tables, or pass --demand ...)"
+            raise PlanError(msg, code="E-PLAN-UNKNOWN-ID")
+    _chosen("suitability surface", surfaces, [s.id for s in plan.suitability], "--surface")
+    results, built = [], {}
+    for spec in specs:
+        result, surface = optimize.site_from_spec(spec, dataset, plan, year=when, **options)
+        results.append(result)
+        if surface is not None:
+            built[surface.id] = surface
+    for sid in surfaces:
+        if sid not in built:
+            built[sid] = surface_from_spec(next(s for s in plan.suitability if s.id == sid), dataset)
+    overlays: dict[str, Any] = {}
+    for sid, surface in built.items():
+        title = f"适宜性 {sid}" if lang == "zh" else f"suitability {sid}"
+        overlays[title + (" (示意)" if lang == "zh" and surface.illustrative else
+                          " (illustrative)" if surface.illustrative else "")] = surface.classes()
+    for r in results:
+        overlays.update(r.overlays(lang=lang))
+    sections: dict[str, list[dict[str, Any]]] = {"optimisation": [r.to_dict() for r in results]}
+    if built:
+        sections["suitability"] = [{**s.to_dict(), "status": "computed", "file": f"{sid}.tif"}
+                                   for sid, s in built.items()]
+    found = AuditReport(plan=plan, dataset=dataset, year=when, targets=(), sections=sections, overlays=overlays)
+    files: dict[str, Writer] = {}
+    if results:  # only surfaces asked for: no sites to write
+        files["sites.gpkg"] = lambda path: optimize.save_result(results, path)
+    for sid, surface in built.items():
+        params = next(s for s in plan.suitability if s.id == sid).params
+        zones = surface.zones(min_score=float(params.get("min_score", 0.5)), min_area=float(params.get("min_area", 0)))
+        files[f"{sid}.tif"] = _surface_writer(surface, sid)
+        if len(zones):
+            files[output_path(Path(), sid, "_zones.gpkg").name] = _zones_writer(zones, sid)
+    for name, text in report.render_files(found, lang=lang, with_map=with_map).items():
+        files[name] = _text_writer(text)
+    return Outputs("site", files, site_text(results) if results else "", found.exit_code, report=found)
+
+
+def _surface_writer(surface: Any, sid: str) -> Writer:
+    return lambda path: surface.write_tif(output_path(path.parent, sid, ".tif"))
+
+
+def _zones_writer(zones: Any, sid: str) -> Writer:
+    return lambda path: save_layer(zones, output_path(path.parent, sid, "_zones.gpkg"), layer=f"{sid}_zones")
