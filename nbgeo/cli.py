@@ -641,52 +641,19 @@ def validate_cmd(ctx: click.Context, path: Path | str, kind: str | None, layer_n
 
     Exit 0 when it can be used (warnings are listed), 2 when it has errors.
     """
-    import json
-
-    from . import io, postgis
-    from .errors import ValidationError
-
-    opts = _read_kwargs()
-    names = ["validation.json", "repaired"] if opts.get("repair") else ["validation.json"]
+    single = {"kind": kind, "layer": layer_name, "datum": datum, "crs": crs_text}
+    repair = bool(_read_kwargs().get("repair"))
     if out_dir is not None:
-        _atomic.check_outputs(out_dir, command="validate", names=names, overwrite=overwrite)
-    try:
-        if isinstance(path, str):  # a postgresql:// URL
-            if kind or layer_name or datum or crs_text:
-                msg = "--kind, --layer, --datum and --crs apply to a single file; a PostGIS dataset declares them in " \
-                      "its manifest table"
-                raise click.UsageError(msg)
-            ds = postgis.read_dataset(str(path))
-        elif path.suffix.lower() != ".toml" and not path.is_dir():  # a single layer file
-            ds = io.read_file(path, kind=kind, layer=layer_name, datum=datum, crs=crs_text, **opts)
-        else:
-            if kind or layer_name or datum or crs_text:
-                msg = ("--kind, --layer, --datum and --file-crs apply to a single file; a dataset declares them in "
-                       "dataset.toml")
-                raise click.UsageError(msg)
-            ds = io.read_dataset(path, **opts)
-        problems, failed = list(ds.problems), None
-    except ValidationError as exc:
-        ds, problems, failed = None, list(exc.problems), exc
-    errors = [p for p in problems if p.is_error]
+        _atomic.check_outputs(out_dir, command="validate", names=runs.validate_files(repair=repair),
+                              overwrite=overwrite)
+    with steps.step("validating"):
+        outputs, failed = runs.validate_run(path, single=single, **_read_kwargs())
     if out_dir is not None:
-        report = {"schema": "nbgeo.validation/1", "path": mask_dsn(path), "ok": not errors,
-                  "errors": len(errors), "warnings": len(problems) - len(errors),
-                  "layers": {n: len(layer.gdf) for n, layer in ds.layers.items()} if ds is not None else {},
-                  "problems": [p.to_dict() for p in problems]}
-        with _atomic.output_set(out_dir, command="validate", overwrite=overwrite, expect=names) as staging:
-            (staging / "validation.json").write_text(
-                json.dumps(report, ensure_ascii=False, indent=1, allow_nan=False) + "\n", encoding="utf-8")
-            if ds is not None and opts.get("repair"):
-                io.save_dataset(ds, staging / "repaired")
+        outputs.write(out_dir, overwrite=overwrite)
     if failed is not None:
         raise failed
-    assert ds is not None, "only a ValidationError leaves the dataset unread"
     if not ctx.obj["quiet"]:
-        for problem in problems:
-            echo(str(problem))
-        layers = ", ".join(f"{n} ({len(layer.gdf):,})" for n, layer in ds.layers.items())
-        echo(f"ok: {layers}; {len(problems)} warning(s)")
+        echo(outputs.text)
 
 
 @main.command("rules")

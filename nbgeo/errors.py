@@ -43,6 +43,7 @@ __all__ = [
     "Problem",
     "RoadNetworkError",
     "RuleError",
+    "UsageError",
     "ValidationError",
 ]
 
@@ -204,6 +205,12 @@ class RuleError(InputError):
     """A siting rule is malformed or cannot be evaluated."""
 
     default_code = "E-RULE"
+
+
+class UsageError(InputError):
+    """Arguments that do not go together, such as a single file's options given for a whole dataset."""
+
+    default_code = "E-USAGE"
 
 
 class LimitError(InputError):

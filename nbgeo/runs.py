@@ -30,9 +30,10 @@ from typing import Any
 import pandas as pd
 import shapely
 
-from . import _atomic, coverage, maps, optimize, report, rules
+from . import _atomic, coverage, io, maps, optimize, postgis, report, rules
 from .audit import AuditReport
-from .errors import PlanError
+from .dsn import is_url, mask_dsn
+from .errors import PlanError, UsageError, ValidationError
 from .io import save_layer
 from .paths import check_name, output_path
 from .plan import Plan, SitingSpec
@@ -40,7 +41,8 @@ from .report import _clean as clean_json
 from .sanitize import to_csv
 from .suitability import surface_from_spec
 
-__all__ = ["COVERAGE_FILES", "RULES_FILES", "Outputs", "coverage_run", "rules_run", "site_files", "site_run"]
+__all__ = ["COVERAGE_FILES", "RULES_FILES", "Outputs", "coverage_run", "rules_run", "site_files", "site_run",
+           "validate_files", "validate_run"]
 
 RULES_FILES = ("rules.json", "rule_sites.csv", "rule_failures.geojson")
 COVERAGE_FILES = ("coverage.json", "coverage.geojson", "coverage.html")
@@ -332,3 +334,67 @@ def _surface_writer(surface: Any, sid: str) -> Writer:
 
 def _zones_writer(zones: Any, sid: str) -> Writer:
     return lambda path: save_layer(zones, output_path(path.parent, sid, "_zones.gpkg"), layer=f"{sid}_zones")
+
+
+def validate_files(*, repair: bool = False) -> list[str]:
+    """The outputs ``nbgeo validate --out`` writes: the report, and with ``repair`` the repaired layers."""
+    return ["validation.json", "repaired"] if repair else ["validation.json"]
+
+
+def validate_run(path: str | Path, *, single: dict[str, Any] | None = None,
+                 **read_options: Any) -> tuple[Outputs, ValidationError | None]:
+    """Check a dataset folder, its ``dataset.toml``, one layer file or a ``postgresql://`` URL (``nbgeo validate``).
+
+    Parameters
+    ----------
+    path
+        What to check.
+    single
+        For one layer file: its ``kind``, ``layer`` (inside a GeoPackage, FileGDB, zip or workbook),
+        ``datum`` and ``crs``; refused for a dataset, which declares them in its manifest.
+    **read_options
+        As :func:`nbgeo.io.read_dataset` takes them (``encoding``, ``assume_crs``, ``repair``, ...).
+
+    Returns
+    -------
+    outputs, error
+        ``validation.json`` (every problem, errors and warnings) and, with ``repair``, the repaired layers as
+        GeoPackages in ``repaired/``; the error when the data cannot be used (after writing, raise it), else None.
+
+    Examples
+    --------
+    >>> import nbgeo
+    >>> outputs, error = validate_run(nbgeo.datasets.get_path("ningbo"))
+    >>> error is None, outputs.text.startswith("ok: ")
+    (True, True)
+    """
+    single = {key: value for key, value in (single or {}).items() if value is not None}
+    is_file = not is_url(path) and Path(path).suffix.lower() != ".toml" and not Path(path).is_dir()
+    if single and not is_file:
+        where = "its manifest table" if is_url(path) else "dataset.toml"
+        msg = f"--kind, --layer, --datum and --file-crs apply to a single file; a dataset declares them in {where}"
+        raise UsageError(msg)
+    try:
+        if is_url(path):
+            ds = postgis.read_dataset(str(path), working_crs=read_options.get("working_crs"))
+        elif is_file:
+            ds = io.read_file(path, **single, **read_options)
+        else:
+            ds = io.read_dataset(path, **read_options)
+        problems, failed = list(ds.problems), None
+    except ValidationError as exc:
+        ds, problems, failed = None, list(exc.problems), exc
+    errors = [p for p in problems if p.is_error]
+    doc = {"schema": "nbgeo.validation/1", "path": mask_dsn(path), "ok": not errors, "errors": len(errors),
+           "warnings": len(problems) - len(errors),
+           "layers": {n: len(layer.gdf) for n, layer in ds.layers.items()} if ds is not None else {},
+           "problems": [p.to_dict() for p in problems]}
+    files: dict[str, Writer] = {"validation.json": _json_writer(doc)}
+    if ds is not None and read_options.get("repair"):
+        repaired = ds
+        files["repaired"] = lambda folder: io.save_dataset(repaired, folder)
+    text = ""
+    if ds is not None:
+        layers = ", ".join(f"{n} ({len(layer.gdf):,})" for n, layer in ds.layers.items())
+        text = "\n".join([*(str(p) for p in problems), f"ok: {layers}; {len(problems)} warning(s)"])
+    return Outputs("validate", files, text, 2 if failed is not None else 0), failed
