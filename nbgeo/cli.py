@@ -664,7 +664,7 @@ def validate_cmd(ctx: click.Context, path: Path | str, kind: str | None, layer_n
 @click.option("--rule", "rule_ids", multiple=True, metavar="ID", help="Only this rule (repeatable).")
 @click.option("--layer", "layer_names", multiple=True, metavar="NAME", help="Only the rules of this layer (repeatable).")
 @click.option("--tolerance-band", type=click.FloatRange(min=0), default=None, metavar="R",
-              help="Relative tolerance band around each limit (default: settings.tolerance_band); a rule's own "
+              help="Relative tolerance band around each limit (default: the tolerance_band setting); a rule's own "
                    "'tolerance' wins.")
 @click.option("--all-sites", is_flag=True, help="List every site in rules.json, not only failing and unknown ones.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
@@ -676,7 +676,7 @@ def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, 
               all_sites: bool, overwrite: bool) -> None:
     """Check DATASET (a folder or a postgresql:// URL; default: the embedded sample) against the plan's rules alone.
 
-    Writes OUT/rules.json (the ``rules`` section of audit.json), OUT/rule_sites.csv
+    Writes OUT/rules.json (the "rules" section of audit.json), OUT/rule_sites.csv
     (every site of every rule: status, value, limit, margin, unit, reason) and
     OUT/rule_failures.geojson (failing sites and their offending geometry, WGS 84).
     Exit 0 when every site passes, 1 when one fails or is unknown, 2 for bad input.
@@ -774,7 +774,7 @@ def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | Non
     """Check DATASET (a folder or a postgresql:// URL; default: the sample) against the plan's coverage alone.
 
     Who the facilities serve, by road (on the dataset's road network) or in a
-    straight line. Writes OUT/coverage.json (the ``coverage`` section of
+    straight line. Writes OUT/coverage.json (the "coverage" section of
     audit.json), OUT/coverage.geojson (service areas and uncovered sites, WGS 84)
     and OUT/coverage.html (the map). Exit 0 when every requirement is met, 1 when
     one is not met or unknown, 2 for bad input.

@@ -1,0 +1,79 @@
+"""The library calls behind the commands write exactly what the commands write."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from nbgeo import runs
+from nbgeo.cli import main
+from nbgeo.errors import PlanError, UsageError
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if not p.name.startswith(".")}
+
+
+def _cli(*args: str) -> int:
+    return CliRunner().invoke(main, ["-q", *args]).exit_code
+
+
+def test_rules_through_the_api_equal_the_command(sample, ningbo_plan, tmp_path):
+    out = runs.rules_run(sample, ningbo_plan)
+    api = out.write(tmp_path / "api")
+    assert [p.name for p in api] == sorted(runs.RULES_FILES)
+    assert _cli("rules", "--out", str(tmp_path / "cli")) == out.exit_code
+    assert _files(tmp_path / "api") == _files(tmp_path / "cli")
+
+
+def test_coverage_through_the_api_equals_the_command(sample, ningbo_plan, tmp_path):
+    out = runs.coverage_run(sample, ningbo_plan, with_map=False)
+    out.write(tmp_path / "api")
+    assert _cli("coverage", "--no-map", "--out", str(tmp_path / "cli")) == out.exit_code
+    assert _files(tmp_path / "api") == _files(tmp_path / "cli")
+    assert json.loads((tmp_path / "api" / "coverage.json").read_text())["coverage"]
+
+
+def test_site_through_the_api_equals_the_command(sample, ningbo_plan, tmp_path):
+    question = ningbo_plan.siting[0].id
+    out = runs.site_run(sample, ningbo_plan, questions=[question], with_map=False)
+    out.write(tmp_path / "api")
+    assert _cli("site", "--siting", question, "--no-map", "--out", str(tmp_path / "cli")) == out.exit_code
+    api, cli = (json.loads((tmp_path / d / "audit.json").read_text()) for d in ("api", "cli"))
+    for doc in (api, cli):
+        doc.pop("generated", None)  # the time of writing
+        for entry in doc["optimisation"]:
+            entry.pop("runtime_s")  # the solver's own time
+    assert api["optimisation"] == cli["optimisation"] and api.keys() == cli.keys()
+    assert sorted(_files(tmp_path / "api")) == sorted(_files(tmp_path / "cli")) == ["audit.html", "audit.json",
+                                                                                     "sites.gpkg"]
+
+
+def test_unknown_ids_are_bad_input_naming_the_known_ones(sample, ningbo_plan):
+    with pytest.raises(PlanError, match=r"no rule 'nope'; rules: .*red_line_micro_parks"):
+        runs.rules_run(sample, ningbo_plan, rule_ids=["nope"])
+    with pytest.raises(PlanError, match="no suitability surface 'nope'"):
+        runs.site_run(sample, ningbo_plan, surfaces=["nope"])
+    with pytest.raises(PlanError, match="needs --demand, --facilities and --distance"):
+        runs.site_run(sample, ningbo_plan, ask={"demand": "micro_parks", "facilities": None, "distance": None})
+
+
+def test_nothing_is_written_until_write(sample, ningbo_plan, tmp_path):
+    runs.rules_run(sample, ningbo_plan)
+    runs.coverage_run(sample, ningbo_plan, with_map=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_validate_refuses_single_file_options_for_a_dataset(tmp_path):
+    from nbgeo import datasets
+
+    with pytest.raises(UsageError, match="apply to a single file"):
+        runs.validate_run(datasets.get_path("ningbo"), single={"kind": "chargers"})
+    outputs, error = runs.validate_run(datasets.get_path("ningbo"), repair=True)
+    assert error is None and sorted(outputs.files) == ["repaired", "validation.json"]
+    written = outputs.write(tmp_path / "v")
+    assert [p.name for p in written] == ["repaired", "validation.json"]
+    assert json.loads(written[1].read_text())["ok"] is True
