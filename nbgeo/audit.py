@@ -26,9 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from . import render, theme
+from . import render, settings, theme
+from .coverage import evaluate_plan_coverage
+from .engine import get_engine
 from .filters import check_plan_filters
-from .indicators import tables_info
+from .indicators import evaluate_indicators, table_for, tables_info
+from .progress import progress_section
+from .rules import evaluate_rules, without_failing
 from .steps import step
 from .targets import evaluate_targets
 
@@ -264,19 +268,15 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
     -------
     AuditReport
     """
-    from . import settings
-
     when = year or settings.default_year or plan.horizon
     check_plan_filters(plan, dataset)  # a filter that does not fit its layer is bad input: stop before any work
     runner = None  # the heavy steps run in this process unless an engine is asked for
     if engine is not None or scheduler is not None:
-        from .engine import get_engine
 
         runner = get_engine(engine, scheduler=scheduler)
     try:
         rule_results: list[RuleResult] = []
         if plan.rules:
-            from .rules import evaluate_rules, without_failing
 
             with step("siting rules"):
                 rule_results = runner.evaluate_rules(plan, dataset) if runner else evaluate_rules(plan, dataset)
@@ -289,7 +289,6 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
         if plan.coverage:
             # Who the facilities serve, by road or straight line (nbgeo.coverage): verdicts with the target
             # fields, plus service areas and uncovered sites for the map. Sites and facilities snap on the engine.
-            from .coverage import evaluate_plan_coverage
 
             with step("coverage"):
                 coverage_found = evaluate_plan_coverage(plan, dataset, year=when, engine=runner)
@@ -299,12 +298,10 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
     log.info("Evaluated %d target results for %d", len(targets), when)
     sections: dict[str, list[dict[str, Any]]] = {}
     if plan.indicators:
-        from .indicators import evaluate_indicators, table_for
 
         with step("indicators"):
             sections["indicators"] = evaluate_indicators(plan, table_for(dataset), year=when)
     if progress:
-        from .progress import progress_section
 
         with step("progress through the years"):
             sections["progress"] = progress_section(plan, dataset, as_of=when, snapshots=snapshots)

@@ -40,23 +40,29 @@ folder is ever named after one. No message or log line shows a password
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import re
 import signal
 import sys
 import threading
+import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import _atomic, runs, steps
+from . import _atomic, _chromium, datasets, io, limits, maps, plan, postgis, report, runs, steps
+from . import audit as audit_mod
+from . import compare as compare_mod
+from . import progress as progress_mod
+from .coverage import to_text as coverage_text
 from .dsn import MaskingFilter, is_url, looks_like_conninfo, mask_dsn
 from .engine import get_engine
-from .errors import NbgeoError
+from .errors import InputError, NbgeoError, OutputError
 from .filters import check_plan_filters
-from .paths import check_out
+from .paths import check_out, read_input
 from .sanitize import TerminalFormatter, terminal_text
 
 if TYPE_CHECKING:
@@ -265,10 +271,6 @@ def _read_opts(func: Callable[..., Any]) -> Callable[..., Any]:
     They are kept in ``ctx.obj["read_options"]`` (which :func:`load_inputs` passes to the reader) and the
     limits are in force while the command runs.
     """
-    import functools
-
-    from . import limits
-
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         read = {key: kwargs.pop(key) for key in _READ_KEYS}
@@ -343,8 +345,6 @@ def _read_dataset(dataset: Path | str | None, *, working_crs: str | None = None)
 
     ``working_crs`` overrides ``--crs`` (snapshots are measured in the audited dataset's working CRS).
     """
-    from . import datasets, io, postgis
-
     kwargs = _read_kwargs()
     if working_crs is not None:
         kwargs["working_crs"] = working_crs
@@ -355,8 +355,6 @@ def _read_dataset(dataset: Path | str | None, *, working_crs: str | None = None)
 
 def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any, Any]:
     """Read the dataset (a folder, or a ``postgresql://`` URL) and plan named on the command line."""
-    from . import datasets, plan
-
     with steps.step("reading the dataset"):
         ds = _read_dataset(dataset)
     p = plan.read_plan(plan_path if plan_path is not None else datasets.get_path("ningbo_2025"))
@@ -403,9 +401,6 @@ def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None
     the progress of every target as of the evaluation year.
     Exit 0 when everything is met, 1 when something is not, 2 for bad input.
     """
-    from . import audit as audit_mod
-    from . import report
-
     ds, p = load_inputs(dataset, plan_path)
     if snapshots and not progress:
         msg = "--snapshot feeds the progress; drop --no-progress or the snapshots"
@@ -416,7 +411,6 @@ def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None
     result = audit_mod.run_audit(ds, p, year=year, engine=engine, scheduler=scheduler, progress=progress,
                                  snapshots=history or None, exclude_failing=exclude_failing)
     if isinstance(out_dir, str):  # a postgresql:// URL
-        from . import postgis
 
         with _atomic.recording(postgis.mask_dsn(out_dir)):  # one transaction: all rows or none
             counts = postgis.write_report(result, out_dir)
@@ -464,10 +458,6 @@ def map_cmd(ctx: click.Context, dataset: Path | str | None, plan_path: Path | No
     a panel with the target verdicts of the plan. With --png, also an image.
     Exit 0 when written, 2 for bad input (the verdicts do not set the exit code: use nbgeo audit).
     """
-    from . import _chromium, maps
-    from . import audit as audit_mod
-    from .errors import OutputError
-
     match = re.fullmatch(r"(\d{2,5})x(\d{2,5})", size)
     if not match:
         msg = f"--size {size!r} is not WIDTHxHEIGHT, e.g. 1600x1000"
@@ -500,8 +490,6 @@ def map_cmd(ctx: click.Context, dataset: Path | str | None, plan_path: Path | No
 
 def _echo_plan_sections(result: Any) -> None:
     """Print the indicators and the progress table of an audit, when it has them."""
-    from . import progress as progress_mod
-
     rows = result.sections.get("indicators")
     if rows:
         met = sum(r["status"] == "met" for r in rows)
@@ -515,7 +503,6 @@ def _echo_plan_sections(result: Any) -> None:
         echo("")
         echo(runs.rules_text(result.sections["rules"]))
     if result.sections.get("coverage"):
-        from .coverage import to_text as coverage_text
 
         echo("")
         echo(coverage_text(result.sections["coverage"]))
@@ -523,11 +510,6 @@ def _echo_plan_sections(result: Any) -> None:
 
 def _scenario_kind(path: Path | str) -> str:
     """Whether a compare argument is a dataset (folder, manifest or postgresql:// URL) or a plan file."""
-    import tomllib
-
-    from .errors import InputError
-    from .paths import read_input
-
     if isinstance(path, str):  # a postgresql:// URL: a dataset in PostGIS
         return "dataset"
     if path.is_dir():
@@ -587,9 +569,6 @@ def compare_cmd(ctx: click.Context, a: Path | str, b: Path | str, out_dir: Path,
     prints the targets side by side. Exit 0 when no verdict got worse from A
     to B, 1 when one did, 2 for bad input.
     """
-    from . import compare as compare_mod
-    from . import datasets, plan
-
     kinds = (_scenario_kind(a), _scenario_kind(b))
     if kinds[0] != kinds[1]:
         msg = f"A is a {kinds[0]} and B a {kinds[1]}; compare two datasets or two plans"

@@ -61,12 +61,17 @@ from functools import reduce
 from operator import add
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from ._exact import ExactSum
 from .errors import CRSError, InputError, MissingDataError
 from .filters import as_numbers, missing_year
+from .layers import Layer
+from .network import Access, RoadNetwork, access_points
+from .rules import RuleResult, evaluate_rule, evaluate_rules
 from .targets import (
     TargetResult,
     Terms,
@@ -82,10 +87,7 @@ from .targets import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
-    import geopandas as gpd
-
     from .layers import Dataset
-    from .network import Access, RoadNetwork
     from .plan import Plan, Target
 
 __all__ = [
@@ -110,8 +112,6 @@ ENGINES = ("default", "dask")
 
 def _positional(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Only the geometry, indexed 0..n-1."""
-    import geopandas as gpd
-
     return gpd.GeoDataFrame(geometry=gpd.GeoSeries(np.asarray(gdf.geometry.values), crs=gdf.crs))
 
 
@@ -121,8 +121,6 @@ def _sorted_pairs(left_pos: np.ndarray, right_pos: np.ndarray) -> np.ndarray:
 
 def _pip_kernel(part: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, offset: int = 0) -> pd.DataFrame:
     """Point-in-polygon pairs of one chunk: left/right labels and positions, sorted."""
-    import geopandas as gpd
-
     joined = gpd.sjoin(_positional(part), _positional(polygons), how="inner", predicate="within")
     li = joined.index.to_numpy(dtype=np.int64)
     ri = joined["index_right"].to_numpy(dtype=np.int64)
@@ -135,9 +133,6 @@ def _pip_kernel(part: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, offset: int 
 def _dwithin_kernel(part: gpd.GeoDataFrame, right: gpd.GeoDataFrame, reach: float | np.ndarray, offset: int = 0,
                     right_offset: int = 0) -> pd.DataFrame:
     """Pairs of one chunk within ``reach`` (scalar, or one per right feature), with exact distances, sorted."""
-    import geopandas as gpd
-    import shapely
-
     reaches = np.asarray(reach, dtype=np.float64)
     per_feature = reaches.ndim > 0
     query = (float(reaches.max()) if reaches.size else 0.0) if per_feature else float(reaches)
@@ -157,8 +152,6 @@ def _dwithin_kernel(part: gpd.GeoDataFrame, right: gpd.GeoDataFrame, reach: floa
 def _snap_kernel(part: gpd.GeoDataFrame, targets: gpd.GeoDataFrame, max_distance: float | None,
                  offset: int = 0) -> pd.DataFrame:
     """The nearest target of every point of one chunk; ties go to the first target."""
-    import geopandas as gpd
-
     joined = gpd.sjoin_nearest(_positional(part), _positional(targets), how="left", max_distance=max_distance,
                                distance_col="_distance")
     li = joined.index.to_numpy(dtype=np.int64)
@@ -182,8 +175,6 @@ def _access_kernel(part: Any, network: RoadNetwork, max_snap: float | None, main
     Each feature's access points depend on that feature and the network alone, so chunks concatenate to what
     :func:`nbgeo.network.access_points` gives for the whole layer.
     """
-    from .network import access_points
-
     acc = access_points(network, np.asarray(part.geometry.values, dtype=object), max_snap=max_snap,
                         main_component=main_component, direction=direction)  # type: ignore[arg-type]
     return acc.owner + offset, acc.node, acc.offset, len(part)
@@ -247,8 +238,6 @@ _PER_SITE_RULES = ("within", "exclusion", "setback", "access", "area")
 
 def _with_sites(dataset: Dataset, name: str, sites: gpd.GeoDataFrame) -> Dataset:
     """The dataset with layer ``name`` replaced by ``sites`` (same provenance), and a fresh metric cache."""
-    from .layers import Layer
-
     layer = dataset.layer(name)
     return replace(dataset, layers={**dataset.layers, name: Layer(sites, layer.meta)}, _metric_cache={})
 
@@ -256,8 +245,6 @@ def _with_sites(dataset: Dataset, name: str, sites: gpd.GeoDataFrame) -> Dataset
 def _rule_kernel(part: gpd.GeoDataFrame, others: Dataset, rule: Any,
                  tolerance_band: float | None) -> tuple[pd.DataFrame, str, Any]:
     """One partition of a rule's sites: the verdict frame, the note and the measuring CRS."""
-    from .rules import evaluate_rule
-
     result = evaluate_rule(rule, _with_sites(others, rule.layer, part), tolerance_band=tolerance_band)
     return result.frame, result.note, result.crs
 
@@ -271,8 +258,6 @@ def _merge_rule(rule: Any, dataset: Dataset, parts: list[tuple[pd.DataFrame, str
     against: they are measured again here for just those sites, with the
     same code, which gives what one whole evaluation would have given.
     """
-    from .rules import RuleResult, evaluate_rule
-
     with_rows = [(frame, note, crs) for frame, note, crs in parts if len(frame)]
     if not with_rows:
         return evaluate_rule(rule, _with_sites(dataset, rule.layer, dataset[rule.layer].iloc[:0]),
@@ -491,8 +476,6 @@ class Engine:
         >>> acc.owner.tolist(), acc.node.tolist(), acc.offset.round(2).tolist()
         ([0, 1, 1, 1], [0, 0, 1, 2], [11.18, 40.0, 0.0, 0.0])
         """
-        from .network import Access
-
         crs = features.crs
         if crs is None or not crs.equals(network.crs):
             got = "no CRS" if crs is None else crs.to_string()
@@ -568,8 +551,6 @@ class Engine:
 
     def evaluate_rules(self, plan: Plan, dataset: Dataset, *, tolerance_band: float | None = None) -> list[Any]:
         """Every siting rule of a plan, as :func:`nbgeo.rules.evaluate_rules` evaluates them."""
-        from .rules import evaluate_rules
-
         return evaluate_rules(plan, dataset, tolerance_band=tolerance_band)
 
     def _concat(self, parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
@@ -636,8 +617,8 @@ class DaskEngine(Engine):
     def __init__(self, *, scheduler: str | None = None, n_workers: int = 2, partition_rows: int = 500_000,
                  memory_limit: str = "auto") -> None:
         try:
-            import dask_geopandas  # noqa: F401
-            import distributed
+            import dask_geopandas  # noqa: F401, PLC0415  (optional extra: nbgeo[dask])
+            import distributed  # noqa: PLC0415
         except ImportError:
             msg = "the dask engine needs dask-geopandas and distributed (hint: pip install 'nbgeo[dask]')"
             raise InputError(msg, code="E-ENGINE-MISSING") from None
@@ -650,7 +631,7 @@ class DaskEngine(Engine):
         self._cluster: Any = None
         self.client: Any = None
         if scheduler is None:
-            import dask
+            import dask  # noqa: PLC0415  (optional extra: nbgeo[dask])
 
             # The workers' sampling profiler (every 10 ms) costs CPU that a batch audit never looks at.
             with dask.config.set({"distributed.worker.profile.enabled": False}):
@@ -695,7 +676,7 @@ class DaskEngine(Engine):
         return self.client.scatter(chunks, hash=False), starts
 
     def _map(self, kernel: Callable[..., Any], left: Any, *args: Any, offsets: bool = False) -> list[Any]:
-        import dask
+        import dask  # noqa: PLC0415  (optional extra: nbgeo[dask])
 
         if self.client is None:
             msg = "this DaskEngine is closed"
@@ -719,8 +700,6 @@ class DaskEngine(Engine):
         by the next call can meet its previous copy while the scheduler is still releasing it, and the call
         fails with "lost dependencies".
         """
-        from .network import RoadNetwork
-
         if isinstance(arg, RoadNetwork):
             # A fresh copy without the caches (KD-tree, STRtrees) built in this process: workers build their own.
             return self.client.scatter(replace(arg), broadcast=True, hash=False)
@@ -778,8 +757,6 @@ class DaskEngine(Engine):
 
 def _dask_evaluate_rules(engine: DaskEngine, plan: Plan, dataset: Dataset, *,
                          tolerance_band: float | None = None) -> list[Any]:
-    from .layers import Layer
-    from .rules import evaluate_rule
 
     out = []
     for rule in plan.rules:

@@ -69,6 +69,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from . import settings
 from .errors import InputError
 from .indicators import indicator_history, table_for
 from .targets import evaluate_target
@@ -550,8 +551,6 @@ def track(plan: Plan, dataset: Dataset, *, as_of: int | None = None, snapshots: 
     -------
     list of Progress
     """
-    from . import settings
-
     when = as_of or settings.default_year or plan.horizon
     if when < plan.baseline:
         msg = f"year {when} is before the plan's baseline {plan.baseline}; progress is measured from {plan.baseline}"
