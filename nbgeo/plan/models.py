@@ -72,13 +72,18 @@ CRITERION_KINDS = ("slope", "distance", "raster", "exclude", "within")
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _run(check: Check, *, code: str = "", to_int: bool = False) -> Callable[[Any], Any]:
-    """A pydantic before-validator that runs a check; its message becomes the error's."""
+def _run(check: Check, *, code: str = "", to_int: bool = False, options: tuple[Any, ...] = ()
+         ) -> Callable[[Any], Any]:
+    """A pydantic before-validator that runs a check; its message becomes the error's.
+
+    With ``options``, a text value close to one of them gets a "did you mean" hint.
+    """
 
     def validate(value: Any) -> Any:
         problem = check(value)
         if problem:
-            raise PydanticCustomError("nbgeo_value", "{problem}", {"problem": problem, "code": code})
+            hint = suggest(value, [o for o in options if isinstance(o, str)]) if isinstance(value, str) else ""
+            raise PydanticCustomError("nbgeo_value", "{problem}", {"problem": problem, "code": code, "hint": hint})
         if to_int and isinstance(value, float):
             return int(value)
         return value
@@ -100,7 +105,7 @@ def _num(*, low: float = None, high: float | None = None, low_open: bool = False
 
 
 def _choice(*options: Any, doc: str = "") -> Any:
-    return Annotated[Literal[options], Field(description=doc or None), BeforeValidator(_run(choice(*options)))]
+    return Annotated[Literal[options], Field(description=doc or None), BeforeValidator(_run(choice(*options), options=options))]
 
 
 def _text(doc: str = "") -> Any:
@@ -547,8 +552,7 @@ def plan_json_schema() -> str:
     >>> schema = json.loads(plan_json_schema())
     >>> schema["title"], sorted(schema["properties"])[:3]
     ('nbgeo plan', ['coverage', 'indicators', 'plan'])
-    >>> sorted(schema["$defs"]["SpacingRule"]["properties"]["min_distance"]["anyOf"][0]) if False else \\
-    ...     schema["$defs"]["SpacingRule"]["properties"]["min_distance"]["maximum"]
+    >>> schema["$defs"]["SpacingRule"]["properties"]["min_distance"]["maximum"]
     1000000.0
     """
     schema = PlanFileModel.model_json_schema()
@@ -607,13 +611,22 @@ def _known_keys(table: str, data: Mapping[str, Any], criterion: Mapping[str, Any
 
 def _unknown_key(key: str, known: frozenset[str], family: Mapping[str, frozenset[str]] | None,
                  kind: object) -> tuple[str, str]:
-    """The message and hint for a key the table does not take."""
+    """The message and hint for a key the table does not take (for a kind: what the other kinds take)."""
     hint = suggest(key, known)
-    owners = sorted(k for k, keys in (family or {}).items() if key in keys)
-    if owners and kind in (family or {}):
-        return (f"unknown key for kind {kind!r} (a key of {', '.join(owners)})",
-                hint or f"kind {kind!r} takes: {', '.join(sorted(known))}")
-    return "unknown key", hint or f"known keys: {', '.join(sorted(known))}"
+    family = family or {}
+    if kind not in family:
+        return "unknown key", hint or f"known keys: {', '.join(sorted(known))}"
+    takes = f"kind {kind!r} takes: {', '.join(sorted(known))}"
+    owners = sorted(k for k, keys in family.items() if key in keys)
+    if owners:
+        return f"unknown key for kind {kind!r} (a key of {', '.join(owners)})", hint or takes
+    if not hint:
+        other = suggest(key, frozenset().union(*family.values()))
+        if other:
+            meant = other.removeprefix("did you mean ").removesuffix("?").strip("'")
+            kinds = ", ".join(sorted(k for k, keys in family.items() if meant in keys))
+            hint = f"{other} (a key of {kinds}; {takes})"
+    return f"unknown key for kind {kind!r}", hint or takes
 
 
 def issues(table: str, data: Any) -> list[Issue]:
@@ -677,5 +690,6 @@ def _issue(table: str, data: Mapping[str, Any], error: Any) -> Issue:
                      code="E-PLAN-KEY", criterion=criterion)
     ctx = error.get("ctx") or {}
     if etype == "nbgeo_value":
-        return Issue(key, str(ctx["problem"]), code=str(ctx.get("code") or "E-PLAN-KEY"), criterion=criterion)
+        return Issue(key, str(ctx["problem"]), str(ctx.get("hint") or ""), code=str(ctx.get("code") or "E-PLAN-KEY"),
+                     criterion=criterion)
     return Issue(key, str(error["msg"]), criterion=criterion)
