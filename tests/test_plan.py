@@ -198,15 +198,21 @@ def test_a_rule_key_of_another_kind_is_refused_when_read_not_when_evaluated(tmp_
 
 def test_specs_arrive_typed_and_checked(tmp_path):
     from nbgeo.errors import RuleError
+    from nbgeo.plan import models
 
-    with pytest.raises(RuleError, match="key 'min_distance': must be a distance in metres"):
+    with pytest.raises(RuleError, match="key 'min_distance': must be a distance in metres") as caught:
         plan.RuleSpec("r", "parks", "spacing", {"min_distance": float("nan")})
-    with pytest.raises(PlanError, match="coverage 'c', key 'distance': must be a distance"):
-        plan.CoverageSpec("c", "parks", "chargers", {"distance": -1})
-    with pytest.raises(PlanError, match="siting 's', key 'k': must be a number of sites"):
-        plan.SitingSpec("s", {"k": 2.5})
-    with pytest.raises(PlanError, match=r"suitability 's'.*missing key 'criteria'"):
-        plan.SuitabilitySpec("s", "chargers", {})
+    assert caught.value.code == "E-RULE-VALUE"
+    with pytest.raises(PlanError, match="target 't', key 'since': must be a year") as caught:
+        plan.Target(id="t", layer="parks", metric="count", threshold=1, since=True)
+    assert caught.value.code == "E-PLAN-TARGET"
+    # the tables coverage, siting and suitability read from the plan, checked by their models
+    assert [i.key for i in models.issues("coverage", {"id": "c", "demand": "a", "facilities": "b",
+                                                      "distance": -1})] == ["distance"]
+    assert [i.message for i in models.issues("siting", {"id": "s", "k": 2.5})] == [
+        "must be a number of sites from 0 to 100,000, got 2.5 (a number)"]
+    assert [i.message for i in models.issues("suitability", {"id": "s", "layer": "chargers"})] == [
+        "missing key 'criteria'"]
 
 
 def test_the_json_schema_is_generated_shipped_and_printed(tmp_path):

@@ -283,7 +283,7 @@ def test_malformed_rules_are_errors() -> None:
     with pytest.raises(RuleError, match=r"key 'max_dist': unknown key.*did you mean 'max_distance'") as key:
         RuleSpec("r", "micro_parks", "access", {"against": "x", "max_dist": 5})
     assert key.value.code == "E-RULE-KEY"
-    with pytest.raises(RuleError, match="key 'distance': unknown key for kind 'exclusion' .a key of setback") as k:
+    with pytest.raises(RuleError, match=r"key 'distance': unknown key for kind 'exclusion' \(a key of setback") as k:
         RuleSpec("r", "micro_parks", "exclusion", {"against": "x", "distance": 5})
     assert k.value.code == "E-RULE-KEY"
     with pytest.raises(RuleError, match="missing key 'distance'"):
@@ -466,3 +466,27 @@ def test_access_by_road_without_a_declared_network_is_unknown() -> None:
     with pytest.raises(RuleError, match="key 'by': must be one of straight, road") as by:
         RuleSpec("r", "featured_parks", "access", {"against": "clusters", "max_distance": 100, "by": "air"})
     assert by.value.code == "E-RULE-VALUE"
+
+
+def test_rules_and_plan_are_packages_of_small_modules_with_imports_at_the_top() -> None:
+    """Issue 14: no module over 900 lines, no import inside a function, no private name from another module."""
+    import ast
+    from pathlib import Path
+
+    import nbgeo
+
+    root = Path(nbgeo.__file__).parent
+    modules = sorted([*(root / "rules").glob("*.py"), *(root / "plan").glob("*.py")])
+    assert {m.parent.name for m in modules} == {"rules", "plan"} and len(modules) >= 8
+    for module in modules:
+        text = module.read_text(encoding="utf-8")
+        assert len(text.splitlines()) <= 900, module
+        tree = ast.parse(text)
+        for fn in ast.walk(tree):
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                inner = [n for n in ast.walk(fn) if isinstance(n, (ast.Import, ast.ImportFrom))]
+                assert not inner, f"{module.name}: import inside {fn.name}()"
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.level > 0:
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, f"{module.name} imports {private} from {node.module}"

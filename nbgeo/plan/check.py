@@ -120,7 +120,7 @@ def references(plan: Plan) -> list[Reference]:
             out += _columns(owner, "siting", i, demand, "weight", p.get("weight"))
         out += _year_columns(owner, "siting", i, demand, facilities, p)
     criteria = 0
-    for i, su in enumerate(plan.suitability):
+    for su in plan.suitability:
         for j, c in enumerate(su.params.get("criteria", ())):
             owner = f"suitability {su.id!r}, criterion #{j + 1}"
             if "layer" in c:
@@ -180,7 +180,7 @@ def check_against(plan: Plan, dataset: Dataset) -> None:
     >>> check_against(wrong, ds)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    nbgeo.errors.PlanError: ...[[targets]] #1, key 'layer': target 'clusters_100bn' reads layer 'cluster', which the dataset 'ningbo' lacks (hint: did you mean 'clusters'?...
+    nbgeo.errors.PlanError: ...ningbo_2025.toml, line 25: [[targets]] #1, key 'layer': target 'clusters_100bn' reads layer 'cluster', which the dataset 'ningbo-sample' lacks (hint: did you mean 'clusters'? layers: ...)
     """
     lines = _lines(plan)
     where = plan.path or f"plan {plan.id!r}"
@@ -207,7 +207,7 @@ def check_against(plan: Plan, dataset: Dataset) -> None:
         elif ref.what == "coverage" and ref.name not in coverage_ids:
             add(ref, "E-PLAN-REF", f"{ref.owner} names coverage {ref.name!r}, which the plan lacks",
                 _did_you_mean(ref.name, coverage_ids, "[[coverage]] ids"))
-        elif ref.what == "column" and ref.layer in dataset:
+        elif ref.what == "column" and ref.layer is not None and ref.layer in dataset:
             columns = [str(c) for c in dataset[ref.layer].columns if c != "geometry"]
             wanted = [ref.name.format(year=y) for y in ref.years] if ref.years else [ref.name]
             if not set(wanted) & set(columns):
@@ -219,16 +219,18 @@ def check_against(plan: Plan, dataset: Dataset) -> None:
         try:
             filter_mask(dataset[use.layer].iloc[:0], use.where, layer=use.layer, key=use.label)
         except FilterError as exc:
+            column = exc.problems[0].column if exc.problems else None
             found.append(PlanProblem(exc.code, f"{where}: {exc.message}", file=plan.path, layer=use.layer,
+                                     column=column, hint=exc.problems[0].hint if exc.problems else None,
                                      key=use.key))
     if not found:
         return
     cls = FilterError if found[0].code.startswith("E-FILTER") else PlanError
     if len(found) == 1:
-        raise cls(found[0].message, code=found[0].code, problems=found)
+        raise cls(found[0].message, code=found[0].code, problems=tuple(found))
     lines_out = [f"plan {plan.id!r} does not fit dataset {dataset.name!r}: {len(found)} problems:",
                  *(f"  {p.message}" for p in found)]
-    raise cls("\n".join(lines_out), code=found[0].code, problems=found)
+    raise cls("\n".join(lines_out), code=found[0].code, problems=tuple(found))
 
 
 def _did_you_mean(name: str, options: list[str], what: str) -> str:

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="valid-type"
+# (the field types are Annotated aliases that factories build: a check of nbgeo._values and its bounds)
 """The typed schema of a plan file: one pydantic model per table, and per kind of rule and criterion.
 
 Every key of every table has a type, a range and a meaning here, in one place. :func:`nbgeo.plan.read_plan`
@@ -16,7 +18,7 @@ Examples
 >>> type(rule).__name__, rule.min_distance, rule.keep
 ('SpacingRule', 500.0, 'first')
 >>> sorted(RULE_KEYS["spacing"] - COMMON_RULE_KEYS)
-['keep', 'min_distance']
+['keep', 'kind', 'min_distance']
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
@@ -48,11 +50,11 @@ __all__ = [
     "TABLES",
     "CoverageModel",
     "IndicatorModel",
+    "Issue",
     "PlanFileModel",
     "PlanHeader",
     "SitingModel",
     "SuitabilityModel",
-    "Issue",
     "TargetModel",
     "issues",
     "plan_json_schema",
@@ -91,10 +93,10 @@ def _run(check: Check, *, code: str = "", to_int: bool = False, options: tuple[A
     return validate
 
 
-def _num(*, low: float = None, high: float | None = None, low_open: bool = False, integer: bool = False,
+def _num(*, low: float | None = None, high: float | None = None, low_open: bool = False, integer: bool = False,
          infinite: bool = False, what: str = "a number", doc: str = "") -> Any:
     """A number field checked by :func:`nbgeo._values.number` with these bounds (shown in the JSON Schema)."""
-    bounds: dict[str, float] = {}
+    bounds: dict[str, Any] = {}
     if low is not None:
         bounds["gt" if low_open else "ge"] = low
     if high is not None:
@@ -217,18 +219,18 @@ class TargetModel(_Described):
     """A ``[[targets]]`` table (see :class:`nbgeo.plan.Target` for the meaning of each key)."""
 
     layer: Text
-    metric: _choice(*METRICS)  # type: ignore[valid-type]
-    threshold: _num()  # type: ignore[valid-type]
-    op: _choice(*OPERATORS) = ">="  # type: ignore[valid-type]
+    metric: _choice(*METRICS)
+    threshold: _num()
+    op: _choice(*OPERATORS) = ">="
     unit: Text = ""
-    years: _choice(*YEAR_MODES) = "cumulative"  # type: ignore[valid-type]
+    years: _choice(*YEAR_MODES) = "cumulative"
     where: Filter = {}
-    column: YearColumn = None
+    column: YearColumn = None  # type: ignore[assignment]
     tier: Name = None
     tiers: Annotated[dict[str, float], BeforeValidator(_run(table_of(number(), nonempty=True)))] = {}
     numerator: Filter = {}
     weight: Name = "area"
-    since: Year = None
+    since: Year = None  # type: ignore[assignment]
     year_column: Text = "year"
     milestones: Milestones = {}
 
@@ -260,10 +262,10 @@ def target_problems(target: Mapping[str, Any]) -> list[tuple[str, str]]:
 class IndicatorModel(_Described):
     """An ``[[indicators]]`` table: a quantified target read from the dataset's indicator table."""
 
-    threshold: _num()  # type: ignore[valid-type]
-    op: _choice(*OPERATORS) = ">="  # type: ignore[valid-type]
+    threshold: _num()
+    op: _choice(*OPERATORS) = ">="
     unit: Text = ""
-    years: _choice(*YEAR_MODES) = "cumulative"  # type: ignore[valid-type]
+    years: _choice(*YEAR_MODES) = "cumulative"
     column: Text = ""
     milestones: Milestones = {}
 
@@ -293,7 +295,7 @@ class WithinRule(_Against):
     min_share: Percent = 100.0
     max_distance: Metres = 0.0
     match: Annotated[dict[str, str], Field(description="{ site_column = \"zone_column\" }: the zone must match"),
-                     BeforeValidator(_run(_one_pair))] = None
+                     BeforeValidator(_run(_one_pair))] = None  # type: ignore[assignment]
 
 
 class ExclusionRule(_Against):
@@ -326,7 +328,7 @@ class AccessRule(_Against):
 
     kind: Literal["access"]
     max_distance: Metres
-    by: _choice("straight", "road") = "straight"  # type: ignore[valid-type]
+    by: _choice("straight", "road") = "straight"
     network: Name = "roads"
 
 
@@ -337,7 +339,7 @@ class AreaRule(_Rule):
     min_area: Amount = None
     max_area: Amount = None
     column: Name = None
-    unit: _choice(*AREA_UNITS) = "m2"  # type: ignore[valid-type]
+    unit: _choice(*AREA_UNITS) = "m2"
 
 
 class SlopeRule(_Rule):
@@ -346,8 +348,8 @@ class SlopeRule(_Rule):
     kind: Literal["slope"]
     max_slope: Amount
     dem: Name = "dem"
-    stat: _choice("mean", "max") = "mean"  # type: ignore[valid-type]
-    unit: _choice("percent", "degree") = "percent"  # type: ignore[valid-type]
+    stat: _choice("mean", "max") = "mean"
+    unit: _choice("percent", "degree") = "percent"
 
 
 class OverlapRule(_Rule):
@@ -365,7 +367,7 @@ RuleModel = Annotated[WithinRule | ExclusionRule | SetbackRule | SpacingRule | A
 #: Validates one ``[[rules]]`` table, choosing the model by ``kind``.
 RULE: TypeAdapter[Any] = TypeAdapter(RuleModel)
 #: The keys each kind of rule takes.
-RULE_KEYS: dict[str, frozenset[str]] = {m.model_fields["kind"].annotation.__args__[0]: frozenset(m.model_fields)
+RULE_KEYS: dict[str, frozenset[str]] = {get_args(m.model_fields["kind"].annotation)[0]: frozenset(m.model_fields)
                                         for m in _RULE_MODELS}
 #: The keys every kind of rule takes.
 COMMON_RULE_KEYS = frozenset(_Rule.model_fields)
@@ -385,12 +387,12 @@ class CoverageModel(_Described):
     demand: Text
     facilities: Text
     distance: PositiveMetres
-    mode: _choice("network", "straight") = "network"  # type: ignore[valid-type]
+    mode: _choice("network", "straight") = "network"
     network: Name = "roads"
     weight: Name = "count"
-    split: Split = "none"  # type: ignore[valid-type]
+    split: Split = "none"
     cell: Cell = 100.0
-    op: _choice(*OPERATORS) = ">="  # type: ignore[valid-type]
+    op: _choice(*OPERATORS) = ">="
     threshold: Percent = 100.0
     unit: Text = "%"
     demand_where: Filter = {}
@@ -398,9 +400,9 @@ class CoverageModel(_Described):
     year_column: Text = "year"
     demand_year_column: Text = None
     facilities_year_column: Text = None
-    years: _choice(*YEAR_MODES) = "cumulative"  # type: ignore[valid-type]
+    years: _choice(*YEAR_MODES) = "cumulative"
     max_snap: Metres = None
-    direction: _choice("to", "from") = "to"  # type: ignore[valid-type]
+    direction: _choice("to", "from") = "to"
 
 
 class _Criterion(_Table):
@@ -408,9 +410,9 @@ class _Criterion(_Table):
 
 
 class _Scored(_Criterion):
-    weight: _num(low=0, low_open=True, what="a weight")  # type: ignore[valid-type]
-    best: _num()  # type: ignore[valid-type]
-    worst: _num()  # type: ignore[valid-type]
+    weight: _num(low=0, low_open=True, what="a weight")
+    best: _num()
+    worst: _num()
 
     @model_validator(mode="after")
     def _best_is_not_worst(self) -> Any:
@@ -425,7 +427,7 @@ class SlopeCriterion(_Scored):
 
     kind: Literal["slope"]
     raster: Name = "dem"
-    unit: _choice("percent", "degree") = "percent"  # type: ignore[valid-type]
+    unit: _choice("percent", "degree") = "percent"
 
 
 class DistanceCriterion(_Scored):
@@ -449,7 +451,7 @@ class RasterCriterion(_Scored):
 
     kind: Literal["raster"]
     raster: Name
-    band: _num(low=1, high=65535, integer=True, what="a band number") = 1  # type: ignore[valid-type]
+    band: _num(low=1, high=65535, integer=True, what="a band number") = 1
 
 
 class ExcludeCriterion(_Criterion):
@@ -476,7 +478,7 @@ CriterionModel = Annotated[SlopeCriterion | DistanceCriterion | RasterCriterion 
 CRITERION: TypeAdapter[Any] = TypeAdapter(CriterionModel)
 #: The keys each kind of criterion takes.
 CRITERION_KEYS: dict[str, frozenset[str]] = {
-    m.model_fields["kind"].annotation.__args__[0]: frozenset(m.model_fields) for m in _CRITERION_MODELS}
+    get_args(m.model_fields["kind"].annotation)[0]: frozenset(m.model_fields) for m in _CRITERION_MODELS}
 
 
 class SuitabilityModel(_Described):
@@ -499,10 +501,10 @@ class SitingModel(_Described):
     demand: Text = None
     facilities: Text = None
     distance: PositiveMetres = None
-    by: _choice("road", "straight", "network") = None  # type: ignore[valid-type]
+    by: _choice("road", "straight", "network") = None
     network: Name = "roads"
-    k: _num(low=0, high=100_000, integer=True, what="a number of sites") = None  # type: ignore[valid-type]
-    share: _num(low=0, low_open=True, high=1, what="a share") = None  # type: ignore[valid-type]
+    k: _num(low=0, high=100_000, integer=True, what="a number of sites") = None
+    share: _num(low=0, low_open=True, high=1, what="a share") = None
     required: Percent = None
     candidates: Name = None
     cell: Cell = 250.0
@@ -511,15 +513,15 @@ class SitingModel(_Described):
     demand_where: Filter = {}
     facilities_where: Filter = {}
     weight: Name = "count"
-    split: Split = None  # type: ignore[valid-type]
+    split: Split = None
     split_cell: Cell = None
     year_column: Text = "year"
     demand_year_column: Text = None
     facilities_year_column: Text = None
     capacity: Capacity = None
     existing_capacity: Capacity = None
-    method: _choice("greedy", "milp", "auto") = "auto"  # type: ignore[valid-type]
-    time_limit: _num(low=0, low_open=True, high=86_400, what="a number of seconds") = None  # type: ignore
+    method: _choice("greedy", "milp", "auto") = "auto"
+    time_limit: _num(low=0, low_open=True, high=86_400, what="a number of seconds") = None
     allow_unknown: Flag = False
     source: Text = ""
     note: Text = ""
@@ -636,7 +638,7 @@ def issues(table: str, data: Any) -> list[Issue]:
     --------
     >>> for i in issues("rules", {"id": "r", "layer": "p", "kind": "exclusion", "against": "c", "distnace": 5}):
     ...     print(i.key, "|", i.message, "|", i.hint)
-    distnace | unknown key | did you mean 'distance'? ...
+    distnace | unknown key for kind 'exclusion' | did you mean 'distance'? (a key of setback; kind 'exclusion' takes: against, ...)
     >>> [i.message for i in issues("rules", {"id": "r", "layer": "p", "kind": "exclsion"})]
     ["must be one of within, exclusion, setback, spacing, access, area, slope, overlap, got 'exclsion'"]
     """

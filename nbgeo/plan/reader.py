@@ -32,7 +32,7 @@ Traceback (most recent call last):
 ...
 nbgeo.errors.PlanError: plan.toml: 2 problems:
   plan.toml, line 17: [[targets]] #1, key 'metric': must be one of count, tier_count, sum, length, area, share, got 'cuont' (text) (hint: did you mean 'count'?)
-  plan.toml, line 12: [[rules]] #1, key 'distnace': unknown key for kind 'exclusion' (hint: did you mean 'distance'?)
+  plan.toml, line 12: [[rules]] #1, key 'distnace': unknown key for kind 'exclusion' (hint: did you mean 'distance'? (a key of setback; kind 'exclusion' takes: against, ...))
 """
 
 from __future__ import annotations
@@ -126,9 +126,9 @@ class _Collector:
         first = self.found[0]
         cls = FilterError if first.code.startswith("E-FILTER") else PlanError
         if len(self.found) == 1:
-            raise cls(first.message, code=first.code, problems=self.found)
+            raise cls(first.message, code=first.code, problems=tuple(self.found))
         lines = [f"{self.path}: {len(self.found)} problems:", *(f"  {p.message}" for p in self.found)]
-        raise cls("\n".join(lines), code=first.code, problems=self.found)
+        raise cls("\n".join(lines), code=first.code, problems=tuple(self.found))
 
 
 def _names(out: _Collector, table: str, index: int | None, raw: Mapping[str, Any]) -> None:
@@ -221,7 +221,7 @@ def plan_from_dict(data: Mapping[str, Any], *, path: str = "<plan>", text: str =
     >>> plan_from_dict(d)
     Traceback (most recent call last):
     ...
-    nbgeo.errors.PlanError: <plan>: [[targets]] #1, key 'colour': unknown key (hint: known keys: column, id, ...)
+    nbgeo.errors.PlanError: <plan>: [[targets]] #1, key 'colour': unknown key (hint: did you mean 'column'?)
     """
     out = _Collector(path, text)
     _check(data, out)

@@ -10,7 +10,7 @@ Examples
 >>> RuleSpec("r", "parks", "spacing", {"min_distnace": 500})
 Traceback (most recent call last):
 ...
-nbgeo.errors.RuleError: rule 'r' (spacing): key 'min_distnace': unknown key (hint: did you mean 'min_distance'?)
+nbgeo.errors.RuleError: rule 'r' (spacing), key 'min_distnace': unknown key for kind 'spacing' (hint: did you mean 'min_distance'?)
 """
 
 from __future__ import annotations
@@ -207,7 +207,7 @@ class Target:
     >>> Target(id="t", layer="chargers", metric="volume", threshold=1)
     Traceback (most recent call last):
     ...
-    nbgeo.errors.PlanError: target 't': metric must be one of count, tier_count, sum, length, area, share, got 'volume'
+    nbgeo.errors.PlanError: target 't', key 'metric': must be one of count, tier_count, sum, length, area, share, got 'volume' (text)
     """
 
     id: str
@@ -273,7 +273,9 @@ class RuleSpec:
 class CoverageSpec:
     """A coverage requirement as declared in the plan; :mod:`nbgeo.coverage` evaluates it.
 
-    ``params`` holds every key of the ``[[coverage]]`` table other than the common ones.
+    ``params`` holds every key of the ``[[coverage]]`` table other than the common ones, as
+    :class:`~nbgeo.plan.models.CoverageModel` checked them when the plan was read (a spec built in code is
+    checked by :mod:`nbgeo.coverage`).
     """
 
     id: str
@@ -285,7 +287,6 @@ class CoverageSpec:
     proposed: bool = False
 
     def __post_init__(self) -> None:
-        _refuse(f"coverage {self.id!r}", issues("coverage", {**_given(self), **_plain(dict(self.params))}))
         object.__setattr__(self, "params", _frozen(self.params))
 
 
@@ -306,7 +307,6 @@ class SuitabilitySpec:
     proposed: bool = False
 
     def __post_init__(self) -> None:
-        _refuse(f"suitability {self.id!r}", issues("suitability", {**_given(self), **_plain(dict(self.params))}))
         object.__setattr__(self, "params", _frozen(self.params))
 
 
@@ -325,7 +325,6 @@ class SitingSpec:
     proposed: bool = False
 
     def __post_init__(self) -> None:
-        _refuse(f"siting {self.id!r}", issues("siting", {**_given(self), **_plain(dict(self.params))}))
         object.__setattr__(self, "params", _frozen(self.params))
 
 
@@ -359,7 +358,7 @@ class IndicatorSpec:
     >>> IndicatorSpec(id="x", threshold=1, years="every")
     Traceback (most recent call last):
     ...
-    nbgeo.errors.PlanError: indicator 'x': years must be one of cumulative, each_year, got 'every'
+    nbgeo.errors.PlanError: indicator 'x', key 'years': must be one of cumulative, each_year, got 'every' (text)
     """
 
     id: str
