@@ -308,3 +308,12 @@ def test_the_shipped_plans_fit_the_sample():
         plan.check_against(plan.read_plan(datasets.get_path(name)), ds)
     for path in sorted(Path(__file__).parents[1].glob("data/plans/*.toml")):
         plan.check_against(plan.read_plan(path), ds)
+
+
+def test_a_siting_question_naming_a_missing_coverage_id_is_refused_when_read(tmp_path):
+    path, text = _sample_plan_with(tmp_path, ('coverage = "micro_parks_chargers_1km"', 'coverage = "micro_parks_charger_1km"', 1))
+    with pytest.raises(PlanError) as caught:
+        plan.read_plan(path)
+    assert caught.value.code == "E-PLAN-REF"
+    assert f"line {_line(text, 'coverage = ' + chr(34) + 'micro_parks_charger_1km')}: [[siting]] #1, key 'coverage'" \
+        in str(caught.value) and "did you mean 'micro_parks_chargers_1km'?" in str(caught.value)

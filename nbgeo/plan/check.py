@@ -3,8 +3,7 @@
 A plan names layers (a target's ``layer``, a rule's ``against``, coverage's ``demand`` and
 ``facilities``, a siting question's ``candidates``, a criterion's ``layer``), rasters (a slope rule's
 ``dem``, a criterion's ``raster``), columns (filters, a ``sum``'s ``column``, a ``share``'s ``weight``,
-``class_column``, ``match``, a year column it names) and other items of the plan (a siting question's
-``coverage``). :func:`check_against` finds every one the dataset lacks and refuses the pair with one
+``class_column``, ``match``, a year column it names). :func:`check_against` finds every one the dataset lacks and refuses the pair with one
 error listing them all, each with the plan's file and line and the dataset's closest name.
 
 A layer's default year column (``year``) is not a reference: a layer without it is ``unknown`` in
@@ -41,8 +40,8 @@ _WEIGHT_WORDS = ("count", "area", "length")
 class Reference:
     """One name the plan expects in the dataset.
 
-    ``what`` is ``"layer"``, ``"raster"``, ``"column"`` (of ``layer``) or ``"coverage"`` (an id of the
-    plan's own ``[[coverage]]``); ``table``, ``index`` and ``key`` say where the plan names it.
+    ``what`` is ``"layer"``, ``"raster"`` or ``"column"`` (of ``layer``); ``table``, ``index`` and ``key``
+    say where the plan names it.
     """
 
     what: str
@@ -69,7 +68,7 @@ def references(plan: Plan) -> list[Reference]:
     >>> from nbgeo import datasets, plan
     >>> refs = references(plan.read_plan(datasets.get_path("ningbo_2025")))
     >>> sorted({r.what for r in refs}), refs[0].owner, refs[0].name
-    (['column', 'coverage', 'layer', 'raster'], "target 'clusters_100bn'", 'clusters')
+    (['column', 'layer', 'raster'], "target 'clusters_100bn'", 'clusters')
     """
     out: list[Reference] = []
     years = (plan.baseline, *plan.years)
@@ -106,8 +105,6 @@ def references(plan: Plan) -> list[Reference]:
     for i, s in enumerate(plan.siting):
         owner, p = f"siting {s.id!r}", s.params
         cov = coverage_ids.get(str(p.get("coverage")))
-        if "coverage" in p:
-            out.append(Reference("coverage", str(p["coverage"]), "siting", i, "coverage", owner))
         demand = p.get("demand") or (cov.demand if cov else None)
         facilities = p.get("facilities") or (cov.facilities if cov else None)
         for key in ("demand", "facilities"):
@@ -166,7 +163,7 @@ def check_against(plan: Plan, dataset: Dataset) -> None:
     Raises
     ------
     PlanError
-        ``E-PLAN-LAYER``, ``E-PLAN-RASTER``, ``E-PLAN-COLUMN``, ``E-PLAN-REF`` or a filter's code (the first
+        ``E-PLAN-LAYER``, ``E-PLAN-RASTER``, ``E-PLAN-COLUMN`` or a filter's code (the first
         problem's), listing every mismatch with the plan's file and line and the dataset's closest name.
 
     Examples
@@ -187,7 +184,6 @@ def check_against(plan: Plan, dataset: Dataset) -> None:
     found: list[PlanProblem] = []
     layers = list(dataset.layers)
     rasters = list(getattr(dataset, "rasters", {}) or {})
-    coverage_ids = [c.id for c in plan.coverage]
 
     def add(ref: Reference, code: str, msg: str, hint: str, *, layer: str | None = None,
             column: str | None = None) -> None:
@@ -204,9 +200,6 @@ def check_against(plan: Plan, dataset: Dataset) -> None:
         elif ref.what == "raster" and ref.name not in rasters:
             add(ref, "E-PLAN-RASTER", f"{ref.owner} reads raster {ref.name!r}, which the dataset {dataset.name!r} "
                 f"lacks", _did_you_mean(ref.name, rasters, "rasters"))
-        elif ref.what == "coverage" and ref.name not in coverage_ids:
-            add(ref, "E-PLAN-REF", f"{ref.owner} names coverage {ref.name!r}, which the plan lacks",
-                _did_you_mean(ref.name, coverage_ids, "[[coverage]] ids"))
         elif ref.what == "column" and ref.layer is not None and ref.layer in dataset:
             columns = [str(c) for c in dataset[ref.layer].columns if c != "geometry"]
             wanted = [ref.name.format(year=y) for y in ref.years] if ref.years else [ref.name]

@@ -150,7 +150,7 @@ def _milestone_check(value: Any) -> str | None:
         return problem
     for key in value:
         if not str(key).strip().isdigit() or str(int(key)) != str(key).strip():
-            return f"key {key!r} is not a year (hint: milestones = {{ 2023 = 7000 }})"
+            return f"milestone key {key!r} is not a year (hint: milestones = {{ 2023 = 7000 }})"
     return None
 
 

@@ -190,6 +190,13 @@ def _check(data: Mapping[str, Any], out: _Collector) -> None:
                         out.add(table, i, "milestones", problem, code="E-PLAN-MILESTONE")
             if table == "suitability" and isinstance(item.get("criteria"), list):
                 criteria_before += len(item["criteria"])
+    coverage = [c.get("id") for c in data.get("coverage", []) if isinstance(c, dict)]
+    for i, item in enumerate(data.get("siting", []) if isinstance(data.get("siting"), list) else []):
+        ref = item.get("coverage") if isinstance(item, dict) else None
+        if isinstance(ref, str) and ref not in coverage:
+            out.add("siting", i, "coverage", f"no [[coverage]] has the id {ref!r}",
+                    suggest(ref, [c for c in coverage if isinstance(c, str)]) or "[[coverage]] ids: "
+                    + (", ".join(str(c) for c in coverage) or "none"), code="E-PLAN-REF")
 
 
 def _split(table: str, raw: Mapping[str, Any]) -> dict[str, Any]:
