@@ -155,8 +155,23 @@ def _refuse(owner: str, found: list[Issue], *, error: type[PlanError] | type[Rul
     raise error(text, code=code)
 
 
+class _Judged:
+    """What a target and an indicator share: ``actual op threshold`` means met."""
+
+    op: str
+    threshold: float
+
+    def compare(self, actual: float) -> bool:
+        """Whether ``actual`` meets the threshold."""
+        return meets(self.op, actual, self.threshold)
+
+    def margin(self, actual: float) -> float:
+        """Signed distance from the threshold, positive on the good side."""
+        return margin_of(self.op, actual, self.threshold)
+
+
 @dataclass(frozen=True, eq=False)
-class Target:
+class Target(_Judged):
     """One quantified spatial target of the plan.
 
     Parameters
@@ -237,14 +252,6 @@ class Target:
         object.__setattr__(self, "numerator", _frozen(self.numerator))
         object.__setattr__(self, "tiers", _frozen({k: float(v) for k, v in dict(self.tiers).items()}))
         object.__setattr__(self, "milestones", _milestones(self.milestones))
-
-    def compare(self, actual: float) -> bool:
-        """Whether ``actual`` meets the target."""
-        return meets(self.op, actual, self.threshold)
-
-    def margin(self, actual: float) -> float:
-        """Signed distance from the threshold, positive on the good side."""
-        return margin_of(self.op, actual, self.threshold)
 
 
 @dataclass(frozen=True, eq=False)
@@ -329,7 +336,7 @@ class SitingSpec:
 
 
 @dataclass(frozen=True, eq=False)
-class IndicatorSpec:
+class IndicatorSpec(_Judged):
     """A quantified target of the plan that is not spatial (R&D share, numbers of firms, ...).
 
     Its yearly values come from the dataset's indicator table (a CSV with a
@@ -377,14 +384,6 @@ class IndicatorSpec:
         object.__setattr__(self, "threshold", float(self.threshold))
         object.__setattr__(self, "column", self.column or self.id)
         object.__setattr__(self, "milestones", _milestones(self.milestones))
-
-    def compare(self, actual: float) -> bool:
-        """Whether ``actual`` meets the indicator's threshold."""
-        return meets(self.op, actual, self.threshold)
-
-    def margin(self, actual: float) -> float:
-        """Signed distance from the threshold, positive on the good side."""
-        return margin_of(self.op, actual, self.threshold)
 
 
 @dataclass(frozen=True, eq=False)
