@@ -254,6 +254,15 @@ class Target(_Judged):
         object.__setattr__(self, "milestones", _milestones(self.milestones))
 
 
+class _Params:
+    """What the specs of rules, coverage, suitability and siting share: their other keys, read-only."""
+
+    params: Mapping[str, Any]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", _frozen(self.params))
+
+
 @dataclass(frozen=True, eq=False)
 class RuleSpec:
     """A siting rule as declared in the plan; :mod:`nbgeo.rules` evaluates it.
@@ -277,7 +286,7 @@ class RuleSpec:
 
 
 @dataclass(frozen=True, eq=False)
-class CoverageSpec:
+class CoverageSpec(_Params):
     """A coverage requirement as declared in the plan; :mod:`nbgeo.coverage` evaluates it.
 
     ``params`` holds every key of the ``[[coverage]]`` table other than the common ones, as
@@ -293,12 +302,9 @@ class CoverageSpec:
     title: str = ""
     proposed: bool = False
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "params", _frozen(self.params))
-
 
 @dataclass(frozen=True, eq=False)
-class SuitabilitySpec:
+class SuitabilitySpec(_Params):
     """A suitability surface as declared in the plan; :mod:`nbgeo.suitability` builds it.
 
     ``layer`` names the kind of site it is for; ``params`` holds every other
@@ -313,12 +319,9 @@ class SuitabilitySpec:
     title: str = ""
     proposed: bool = False
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "params", _frozen(self.params))
-
 
 @dataclass(frozen=True, eq=False)
-class SitingSpec:
+class SitingSpec(_Params):
     """A siting question as declared in the plan; :mod:`nbgeo.optimize` answers it.
 
     ``params`` holds every key of the ``[[siting]]`` table other than the
@@ -330,9 +333,6 @@ class SitingSpec:
     phrase: str = ""
     title: str = ""
     proposed: bool = False
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "params", _frozen(self.params))
 
 
 @dataclass(frozen=True, eq=False)
