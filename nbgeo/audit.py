@@ -29,8 +29,8 @@ import pandas as pd
 from . import render, settings, theme
 from .coverage import evaluate_plan_coverage
 from .engine import get_engine
-from .filters import check_plan_filters
 from .indicators import evaluate_indicators, table_for, tables_info
+from .plan import check_against
 from .progress import progress_section
 from .rules import evaluate_rules, without_failing
 from .steps import step
@@ -269,7 +269,7 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
     AuditReport
     """
     when = year or settings.default_year or plan.horizon
-    check_plan_filters(plan, dataset)  # a filter that does not fit its layer is bad input: stop before any work
+    check_against(plan, dataset)  # a name or filter that does not fit the dataset is bad input: stop before work
     runner = None  # the heavy steps run in this process unless an engine is asked for
     if engine is not None or scheduler is not None:
 

@@ -61,8 +61,8 @@ from .coverage import to_text as coverage_text
 from .dsn import MaskingFilter, is_url, looks_like_conninfo, mask_dsn
 from .engine import get_engine
 from .errors import InputError, NbgeoError, OutputError
-from .filters import check_plan_filters
 from .paths import check_out, read_input
+from .plan import check_against, plan_json_schema
 from .sanitize import TerminalFormatter, terminal_text
 
 if TYPE_CHECKING:
@@ -358,7 +358,7 @@ def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any
     with steps.step("reading the dataset"):
         ds = _read_dataset(dataset)
     p = plan.read_plan(plan_path if plan_path is not None else datasets.get_path("ningbo_2025"))
-    check_plan_filters(p, ds)  # every filter against its layer, before any command starts work
+    check_against(p, ds)  # every layer, raster, column and filter against the dataset, before any work
     return ds, p
 
 
@@ -596,6 +596,13 @@ def compare_cmd(ctx: click.Context, a: Path | str, b: Path | str, out_dir: Path,
         echo(result.to_text())
         echo(f"wrote {paths['json']} and {paths['html']}")
     ctx.exit(result.exit_code)
+
+
+@main.command("schema")
+@click.argument("what", type=click.Choice(["plan"]))
+def schema_cmd(what: str) -> None:
+    """Print the JSON Schema of a plan file for editors: save it and start the plan with #:schema ./FILE."""
+    click.echo(plan_json_schema(), nl=False)
 
 
 @main.command("validate")

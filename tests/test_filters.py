@@ -254,7 +254,7 @@ def test_every_filter_is_checked_against_the_dataset_before_any_work(tmp_path: P
     with pytest.raises(FilterError) as err:
         audit.run_audit(ds, p)
     message = err.value.message
-    assert message.startswith("2 filters of plan 'filters' do not fit the dataset:")
+    assert message.startswith("plan 'filters' does not fit dataset 'filters': 2 problems:")
     assert "rule 'apart', key 'where': layer 'parks' has no column 'stauts' (hint: did you mean 'status'?" in message
     assert "coverage 'served', key 'demand_where': layer 'parks', column 'year' holds number values" in message
     assert [pr.column for pr in err.value.problems] == ["stauts", "year"]

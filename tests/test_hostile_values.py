@@ -300,18 +300,16 @@ def test_a_wrong_manifest_value_ends_in_exit_2_through_the_cli(sample_copy, tmp_
 
 def test_the_plan_schema_knows_every_key_the_evaluators_take():
     from nbgeo import optimize
+    from nbgeo.plan import models
 
-    schema = plan._SCHEMA
-    assert set(coverage.SPEC_KEYS) | {"id", "demand", "facilities", "phrase", "title", "proposed"} == set(
-        schema["coverage"])
-    assert set(optimize.SITING_KEYS) | {"id", "phrase", "title", "proposed"} == set(schema["siting"])
-    rule_keys = set().union(*rules._PARAMS.values()) | rules._COMMON | {"id", "layer", "kind", "phrase", "title",
-                                                                       "proposed"}
-    assert rule_keys == set(schema["rules"])
-    assert set().union(*suitability._KEYS.values()) == set(schema["suitability.criteria"])
-    assert schema["rules"]["kind"]("within") is None and all(schema["rules"]["kind"](k) is None for k in rules.KINDS)
-    assert all(schema["suitability.criteria"]["kind"](k) is None for k in suitability.CRITERIA)
-    assert all(schema["coverage"]["mode"](m) is None for m in coverage.MODES)
+    described = {"id", "phrase", "title", "proposed"}
+    assert set(coverage.SPEC_KEYS) | described | {"demand", "facilities"} == set(models.CoverageModel.model_fields)
+    assert set(optimize.SITING_KEYS) | described == set(models.SitingModel.model_fields)
+    assert set(models.RULE_KEYS) == set(rules.KINDS)
+    for kind, keys in suitability._KEYS.items():
+        assert keys == models.CRITERION_KEYS[kind], kind
+    assert set(models.CRITERION_KEYS) == set(suitability.CRITERIA)
+    assert set(models.CoverageModel.model_fields["mode"].annotation.__args__) == set(coverage.MODES)
 
 
 def test_a_sum_over_a_text_column_is_refused_not_counted_as_zero(tmp_path):

@@ -276,14 +276,18 @@ def test_evaluate_rule_with_missing_and_empty_layers() -> None:
 
 def test_malformed_rules_are_errors() -> None:
     ds = _dataset(micro_parks=gdf([box(0, 0, 10, 10)], ["p"], crs=NINGBO_TM))
-    with pytest.raises(RuleError, match="kind must be one of") as kind:
-        rules.evaluate_rule(RuleSpec("r", "micro_parks", "buffer"), ds)
+    # A malformed rule is refused when it is built, before any layer is read.
+    with pytest.raises(RuleError, match="rule 'r', key 'kind': must be one of within") as kind:
+        RuleSpec("r", "micro_parks", "buffer")
     assert kind.value.code == "E-RULE-KIND"
-    with pytest.raises(RuleError, match=r"unknown key.*max_dist") as key:
-        rules.evaluate_rule(RuleSpec("r", "micro_parks", "access", {"against": "x", "max_dist": 5}), ds)
+    with pytest.raises(RuleError, match=r"key 'max_dist': unknown key.*did you mean 'max_distance'") as key:
+        RuleSpec("r", "micro_parks", "access", {"against": "x", "max_dist": 5})
     assert key.value.code == "E-RULE-KEY"
+    with pytest.raises(RuleError, match=r"key 'distance': unknown key for kind 'exclusion' \(a key of setback") as k:
+        RuleSpec("r", "micro_parks", "exclusion", {"against": "x", "distance": 5})
+    assert k.value.code == "E-RULE-KEY"
     with pytest.raises(RuleError, match="missing key 'distance'"):
-        rules.evaluate_rule(RuleSpec("r", "micro_parks", "setback", {"against": "micro_parks"}), ds)
+        RuleSpec("r", "micro_parks", "setback", {"against": "micro_parks"})
     with pytest.raises(FilterError, match="rule 'r', key 'where': layer 'micro_parks' has no column 'use'"):
         rules.evaluate_rule(RuleSpec("r", "micro_parks", "area", {"min_area": 1, "where": {"use": "x"}}), ds)
 
@@ -459,6 +463,30 @@ def test_access_by_road_without_a_declared_network_is_unknown() -> None:
     result = rules.evaluate_rule(spec, ds)
     assert result.status == "unknown" and col(result, "status") == ["unknown"]
     assert result.reasons()["p"] == "dataset declares no road network 'roads' to measure by road"
-    with pytest.raises(RuleError, match="by must be"):
-        rules.evaluate_rule(RuleSpec("r", "featured_parks", "access",
-                                     {"against": "clusters", "max_distance": 100, "by": "air"}), ds)
+    with pytest.raises(RuleError, match="key 'by': must be one of straight, road") as by:
+        RuleSpec("r", "featured_parks", "access", {"against": "clusters", "max_distance": 100, "by": "air"})
+    assert by.value.code == "E-RULE-VALUE"
+
+
+def test_rules_and_plan_are_packages_of_small_modules_with_imports_at_the_top() -> None:
+    """Issue 14: no module over 900 lines, no import inside a function, no private name from another module."""
+    import ast
+    from pathlib import Path
+
+    import nbgeo
+
+    root = Path(nbgeo.__file__).parent
+    modules = sorted([*(root / "rules").glob("*.py"), *(root / "plan").glob("*.py")])
+    assert {m.parent.name for m in modules} == {"rules", "plan"} and len(modules) >= 8
+    for module in modules:
+        text = module.read_text(encoding="utf-8")
+        assert len(text.splitlines()) <= 900, module
+        tree = ast.parse(text)
+        for fn in ast.walk(tree):
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                inner = [n for n in ast.walk(fn) if isinstance(n, (ast.Import, ast.ImportFrom))]
+                assert not inner, f"{module.name}: import inside {fn.name}()"
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.level > 0:
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, f"{module.name} imports {private} from {node.module}"
