@@ -23,8 +23,9 @@ Examples
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .crs import choose_working_crs
 from .errors import CRSError, LayerError
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
     import geopandas as gpd
+    import pandas as pd
     from pyproj import CRS
 
     from .crs import WorkingCRS
@@ -43,9 +45,11 @@ __all__ = [
     "LAYERS",
     "Column",
     "Dataset",
+    "IndicatorTable",
     "Layer",
     "LayerMeta",
     "LayerSpec",
+    "NetworkFile",
     "Raster",
 ]
 
@@ -276,10 +280,101 @@ class Raster:
 
 
 @dataclass(frozen=True)
-class Dataset:
-    """A named set of layers with their provenance.
+class NetworkFile:
+    """A road network of a dataset: its local file (an OSM extract, GraphML or GeoPackage) and its provenance.
 
-    Build one with :func:`nbgeo.io.read_dataset` or :meth:`from_gdfs`.
+    The roads stay on disk until a measure by road needs them; :mod:`nbgeo.network`
+    reads them (:func:`nbgeo.network.read_dataset_network`).
+
+    Attributes
+    ----------
+    path
+        The file.
+    meta
+        Its provenance, as ``[networks.NAME]`` declares it.
+    network_type
+        Which roads to keep: ``"drive"`` or ``"drive_service"``.
+    declared_crs
+        The CRS the manifest declares for the file's coordinates, or None.
+    """
+
+    path: str
+    meta: LayerMeta
+    network_type: str = "drive"
+    declared_crs: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The network's name in the manifest."""
+        return self.meta.name
+
+
+@dataclass(frozen=True)
+class IndicatorTable:
+    """Yearly values of the plan's indicators, with their provenance.
+
+    Attributes
+    ----------
+    values
+        One row per year (the index, ``int``), one ``float`` column per
+        indicator; missing values are NaN.
+    file, source, licence, illustrative, note
+        Provenance, as the manifest declares it.
+    """
+
+    values: pd.DataFrame
+    file: str | None = None
+    source: str = "unknown"
+    licence: str = "unknown"
+    illustrative: bool = False
+    note: str = ""
+
+    @property
+    def years(self) -> list[int]:
+        """The years of the table, in order."""
+        return [int(y) for y in self.values.index]
+
+    def value(self, column: str, year: int) -> float | None:
+        """The value of ``column`` in ``year``, or None when missing.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> t = IndicatorTable(pd.DataFrame({"firms": [10.0, float("nan")]}, index=[2020, 2021]))
+        >>> t.value("firms", 2020), t.value("firms", 2021), t.value("firms", 2030)
+        (10.0, None, None)
+        """
+        if column not in self.values.columns or year not in self.values.index:
+            return None
+        v = float(self.values.at[year, column])
+        return v if math.isfinite(v) else None
+
+    def info(self) -> dict[str, Any]:
+        """Provenance as JSON-ready data (the ``dataset.tables`` part of ``audit.json``)."""
+        return {"file": self.file, "source": self.source, "licence": self.licence,
+                "illustrative": self.illustrative, "note": self.note, "years": self.years,
+                "columns": [str(c) for c in self.values.columns]}
+
+    def __eq__(self, other: object) -> bool:
+        """Equal values and provenance (``file``, where it happens to be stored, aside)."""
+        if not isinstance(other, IndicatorTable):
+            return NotImplemented
+        mine, theirs = self.info(), other.info()
+        mine.pop("file")
+        theirs.pop("file")
+        return mine == theirs and self.values.shape == other.values.shape and self.values.equals(other.values)
+
+    __hash__ = None  # type: ignore[assignment]  # holds a DataFrame
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A named set of layers with their provenance, rasters, road networks and tables.
+
+    Build one with :func:`nbgeo.io.read_dataset` (a folder),
+    :func:`nbgeo.io.read_postgis` (a PostGIS schema) or :meth:`from_gdfs`
+    (in memory); each carries all four, and :func:`nbgeo.io.write_dataset`
+    writes all four.
 
     Examples
     --------
@@ -304,6 +399,8 @@ class Dataset:
     title: str = ""
     problems: tuple[Problem, ...] = ()
     rasters: Mapping[str, Raster] = field(default_factory=dict)
+    networks: Mapping[str, NetworkFile] = field(default_factory=dict)
+    tables: Mapping[str, IndicatorTable] = field(default_factory=dict)
     crs_choice: WorkingCRS | None = field(default=None, compare=False)
     _metric_cache: dict[str, tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]] = field(default_factory=dict, repr=False,
                                                                                 compare=False)
@@ -322,11 +419,25 @@ class Dataset:
         illustrative: bool = False,
         source: str = "in memory",
         working_crs: object | None = None,
+        rasters: Mapping[str, Raster] | None = None,
+        networks: Mapping[str, NetworkFile] | None = None,
+        tables: Mapping[str, IndicatorTable] | None = None,
     ) -> Dataset:
         """Build a dataset from GeoDataFrames (reprojected to EPSG:4326 if needed).
 
         ``working_crs`` declares the CRS to measure in; by default it is chosen
         from the layers' extent (:func:`nbgeo.crs.choose_working_crs`).
+        ``rasters``, ``networks`` and ``tables`` are carried as given.
+
+        Examples
+        --------
+        >>> import geopandas as gpd, pandas as pd
+        >>> from shapely import Point
+        >>> g = gpd.GeoDataFrame({"type": ["charging"], "ports": [4], "year": [2022]},
+        ...                      geometry=[Point(121.55, 29.87)], crs=4326, index=["c1"])
+        >>> t = IndicatorTable(pd.DataFrame({"firms": [10.0]}, index=pd.Index([2024], name="year")))
+        >>> Dataset.from_gdfs({"chargers": g}, tables={"indicators": t}).tables["indicators"].years
+        [2024]
         """
         layers = {}
         for layer_name, gdf in gdfs.items():
@@ -339,7 +450,8 @@ class Dataset:
             layers[layer_name] = Layer(g, meta)
         choice = choose_working_crs([layer.gdf for layer in layers.values()], override=working_crs,
                                     strict=False)
-        return cls(name=name, layers=layers, crs_choice=choice)
+        return cls(name=name, layers=layers, crs_choice=choice, rasters=dict(rasters or {}),
+                   networks=dict(networks or {}), tables=dict(tables or {}))
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -396,17 +508,24 @@ class Dataset:
 
     def raster(self, name: str) -> Raster:
         """The raster called ``name``; a LayerError naming the available ones if absent."""
-        try:
-            return self.rasters[name]
-        except KeyError:
-            msg = (
-                f"dataset {self.name!r} has no raster {name!r}; "
-                f"available: {', '.join(self.rasters) or '(none)'} (hint: add [rasters.{name}] to dataset.toml)"
-            )
-            raise LayerError(msg, code="E-RASTER-MISSING") from None
+        return _named(self, self.rasters, name, "raster", "rasters", "E-RASTER-MISSING")
+
+    def network(self, name: str) -> NetworkFile:
+        """The road network called ``name``; a LayerError naming the declared ones if absent."""
+        return _named(self, self.networks, name, "road network", "networks", "E-NET-MISSING")
 
     @property
     def illustrative(self) -> bool:
         """Whether any layer or raster is illustrative."""
         return (any(layer.meta.illustrative for layer in self.layers.values())
                 or any(raster.meta.illustrative for raster in self.rasters.values()))
+
+
+def _named(dataset: Dataset, items: Mapping[str, Any], name: str, what: str, table: str, code: str) -> Any:
+    """``items[name]``, or a LayerError naming the available ones and the manifest table to add."""
+    try:
+        return items[name]
+    except KeyError:
+        msg = (f"dataset {dataset.name!r} has no {what} {name!r}; available: {', '.join(items) or '(none)'} "
+               f"(hint: add [{table}.{name}] to dataset.toml)")
+        raise LayerError(msg, code=code) from None

@@ -72,7 +72,6 @@ import functools
 import hashlib
 import io as _io
 import logging
-import tomllib
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -89,6 +88,7 @@ from . import _cache, settings
 from .crs import parse_crs, working_crs_for
 from .errors import CRSError, InputError, RoadNetworkError
 from .layers import LayerMeta
+from .manifest import manifest_path, read_manifest
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -1344,14 +1344,6 @@ class NetworkSource:
                             crs=crs, source_crs=self.declared_crs)
 
 
-def _dataset_folder(dataset: Dataset | str | Path) -> Path | None:
-    if isinstance(dataset, (str, Path)):
-        folder = Path(dataset)
-        return folder if folder.is_dir() else folder.parent
-    path = getattr(dataset, "path", None)
-    return Path(str(path)) if path else None
-
-
 def dataset_networks(dataset: Dataset | str | Path) -> dict[str, NetworkSource]:
     """The road networks a dataset's manifest declares in ``[networks.NAME]`` tables.
 
@@ -1368,7 +1360,9 @@ def dataset_networks(dataset: Dataset | str | Path) -> dict[str, NetworkSource]:
         licence = "ODbL-1.0"
         illustrative = false
 
-    A dataset built in memory (no folder) declares none.
+    Given a :class:`~nbgeo.layers.Dataset`, its ``networks`` (whatever it
+    was read from); given a folder, those its manifest declares
+    (:func:`nbgeo.manifest.read_manifest` checks every key).
 
     Examples
     --------
@@ -1380,49 +1374,14 @@ def dataset_networks(dataset: Dataset | str | Path) -> dict[str, NetworkSource]:
     >>> dataset_networks(Dataset(name="in memory", layers={}))
     {}
     """
-    folder = _dataset_folder(dataset)
-    if folder is None:
+    if not isinstance(dataset, (str, Path)):  # a dataset holds its networks, whatever it was read from
+        files = dict(dataset.networks)
+    elif not manifest_path(dataset).is_file():
         return {}
-    manifest = folder / "dataset.toml"
-    if not manifest.is_file():
-        return {}
-    try:
-        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        msg = f"{manifest}: not a valid TOML manifest: {exc}"
-        raise InputError(msg, code="E-MANIFEST-SYNTAX") from None
-    known = {"file", "source", "licence", "illustrative", "note", "network_type", "datum", "crs"}
-    out = {}
-    for name, raw in data.get("networks", {}).items():
-        unknown = set(raw) - known
-        if unknown or "file" not in raw:
-            what = f"unknown key(s) {', '.join(sorted(unknown))}" if unknown else "missing key 'file'"
-            msg = f"{manifest}: [networks.{name}]: {what}; known: {', '.join(sorted(known))}"
-            raise InputError(msg, code="E-MANIFEST-KEY")
-        path = (folder / str(raw["file"])).resolve()
-        if folder.resolve() not in path.parents:
-            msg = f"{manifest}: [networks.{name}]: file {raw['file']!r} lies outside the dataset folder"
-            raise InputError(msg, code="E-PATH-OUTSIDE")
-        illustrative = raw.get("illustrative", False)
-        if not isinstance(illustrative, bool):
-            msg = f"{manifest}: [networks.{name}]: illustrative must be true or false, got {illustrative!r}"
-            raise InputError(msg, code="E-MANIFEST-KEY")
-        if str(raw.get("datum", "WGS84")).upper().replace("-", "") not in ("WGS84", "CGCS2000"):
-            msg = (f"{manifest}: [networks.{name}]: datum {raw['datum']!r} is not supported for road networks "
-                   "(WGS84, CGCS2000)")
-            raise CRSError(msg + " (hint: convert the network to WGS 84 first)", code="E-CRS-DATUM")
-        declared = None
-        if "crs" in raw:
-            parse_crs(raw["crs"], what=f"{manifest}: [networks.{name}]: crs")
-            declared = str(raw["crs"])
-        meta = LayerMeta(
-            name=name, file=str(raw["file"]), source=str(raw.get("source", "unknown")),
-            licence=str(raw.get("licence", "unknown")), datum=str(raw.get("datum", "WGS84")),
-            crs=str(raw.get("crs", "EPSG:4326")), illustrative=illustrative, note=str(raw.get("note", "")),
-        )
-        out[name] = NetworkSource(path=path, meta=meta, network_type=str(raw.get("network_type", "drive")),
-                                  declared_crs=declared)
-    return out
+    else:  # the one manifest reader checks every key (nbgeo.manifest)
+        files = read_manifest(dataset).network_files()
+    return {name: NetworkSource(path=Path(f.path), meta=f.meta, network_type=f.network_type,
+                                declared_crs=f.declared_crs) for name, f in files.items()}
 
 
 def read_dataset_network(dataset: Dataset | str | Path, name: str = "roads", *,

@@ -54,16 +54,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import rasterio
+import rasterio.errors
 import shapely
+from pyproj import CRS
+from rasterio.windows import Window
 
-from . import paths
-from .errors import CRSError, InputError, LimitError, Problem
+from . import limits, paths
+from .crs import parse_crs
+from .errors import CRSError, InputError, LimitError, Problem, ValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import geopandas as gpd
-    import rasterio
     from numpy.typing import NDArray
 
     from .layers import Raster
@@ -160,9 +164,6 @@ def verify_raster(
     >>> verify_raster("/vsicurl/http://example.com/dem.tif")[1][0].code
     'E-PATH-REMOTE'
     """
-    import rasterio
-    import rasterio.errors
-
     path = _path_of(source)
     where = _where(path, name)
     problems: list[Problem] = []
@@ -213,16 +214,13 @@ def verify_raster(
             return fail("E-RASTER-EXTENT", f"{where} spans longitude {min(west, east):,.6g} to {max(west, east):,.6g} "
                         f"and latitude {south:,.6g} to {north:,.6g}, beyond the globe in {info.crs}",
                         "check its pixel size and origin: are they metres in a projected CRS?")
-    from . import limits
 
     if info.width * info.height > limits.max_pixels:
         return fail("E-LIMIT-PIXELS", f"{where}: {info.width:,} × {info.height:,} pixels, more than the limit of "
                     f"{limits.max_pixels:,}", "clip the raster to the area of interest, or raise --max-pixels "
                     "(nbgeo.limits.max_pixels)")
     if expected_crs:
-        from pyproj import CRS
 
-        from .crs import parse_crs
 
         try:
             expected = parse_crs(expected_crs, what=f"{where}: the manifest's crs")
@@ -247,8 +245,6 @@ def open_raster(source: str | Path | Raster) -> rasterio.DatasetReader:
     ...     src.count
     1
     """
-    from .errors import ValidationError
-
     info, problems = verify_raster(source)
     errors = [p for p in problems if p.is_error]
     if info is None or errors:
@@ -267,8 +263,6 @@ def _open_gtiff(path: str | Path) -> rasterio.DatasetReader:
     folder listing disabled (``GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR``) GDAL
     knows of no file beside the GeoTIFF, so it opens none.
     """
-    import rasterio
-
     with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):
         return rasterio.open(path, driver="GTiff")
 
@@ -277,11 +271,9 @@ def _cell_sizes(info: RasterInfo, rows: NDArray[np.int64]) -> tuple[Any, Any]:
     """Cell width and height in metres for pixels of the given rows (scalars in a projected CRS)."""
     a, e, f = info.transform[0], info.transform[4], info.transform[5]
     if not info.is_geographic:
-        from pyproj import CRS
 
         factor = CRS.from_user_input(info.crs).axis_info[0].unit_conversion_factor
         return np.float64(abs(a) * factor), np.float64(abs(e) * factor)
-    from pyproj import CRS
 
     ellipsoid = CRS.from_user_input(info.crs).ellipsoid
     if ellipsoid is None:
@@ -492,7 +484,6 @@ def _check_crs(geoms: Any, info: RasterInfo, what: str) -> None:
     if crs is None:
         msg = f"the {what} have no CRS; the raster {info.path!r} is in {info.crs}"
         raise CRSError(msg + " (hint: set the sites' CRS)", code="E-CRS-MISSING")
-    from pyproj import CRS
 
     if not CRS.from_user_input(crs).equals(CRS.from_user_input(info.crs)):
         msg = (f"the {what} are in {CRS.from_user_input(crs).to_string()} but the raster {info.path!r} is in "
@@ -511,8 +502,6 @@ def _read_values(
     the raster gets NaN throughout. The extent the pixels span is read in one
     piece when it is small enough, otherwise in strips of rows.
     """
-    from rasterio.windows import Window
-
     offsets = [(dr, dc) for dr in range(-halo, halo + 1) for dc in range(-halo, halo + 1)]
     out_dtype = np.float64 if np.dtype(info.dtype).itemsize > 4 or np.dtype(info.dtype).kind in "iu" else np.float32
     out = np.full((len(offsets), len(row)), np.nan, dtype=out_dtype)

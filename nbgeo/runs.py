@@ -34,7 +34,7 @@ from . import _atomic, coverage, io, maps, optimize, postgis, report, rules
 from .audit import AuditReport
 from .dsn import is_url, mask_dsn
 from .errors import PlanError, UsageError, ValidationError
-from .io import save_layer
+from .io import write_layer
 from .paths import check_name, output_path
 from .plan import Plan, SitingSpec
 from .report import _clean as clean_json
@@ -333,7 +333,7 @@ def _surface_writer(surface: Any, sid: str) -> Writer:
 
 
 def _zones_writer(zones: Any, sid: str) -> Writer:
-    return lambda path: save_layer(zones, output_path(path.parent, sid, "_zones.gpkg"), layer=f"{sid}_zones")
+    return lambda path: write_layer(zones, output_path(path.parent, sid, "_zones.gpkg"), layer=f"{sid}_zones")
 
 
 def validate_files(*, repair: bool = False) -> list[str]:
@@ -392,7 +392,7 @@ def validate_run(path: str | Path, *, single: dict[str, Any] | None = None,
     files: dict[str, Writer] = {"validation.json": _json_writer(doc)}
     if ds is not None and read_options.get("repair"):
         repaired = ds
-        files["repaired"] = lambda folder: io.save_dataset(repaired, folder)
+        files["repaired"] = lambda folder: io.write_dataset(repaired, folder)
     text = ""
     if ds is not None:
         layers = ", ".join(f"{n} ({len(layer.gdf):,})" for n, layer in ds.layers.items())

@@ -29,18 +29,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypedDict
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
 from . import limits
-from .crs import check_coordinates
+from .crs import check_coordinates, choose_working_crs
 from .errors import Problem, ValidationError
 from .layers import LAYERS, POLYGONS
 
 if TYPE_CHECKING:
-    import geopandas as gpd
-
     from .layers import LayerSpec
 
 __all__ = ["REPAIRABLE", "geometry_code", "raise_for_problems", "repair_layer", "verify_layer"]
@@ -301,10 +300,6 @@ def _metric_areas(before: np.ndarray, after: np.ndarray, crs: object) -> tuple[n
     In the layer's own CRS when it is projected, else in one working CRS chosen from the geometries'
     extent (best effort: a repair is reported, not refused).
     """
-    import geopandas as gpd
-
-    from .crs import choose_working_crs
-
     out = []
     metric = None
     for geoms in (before, after):

@@ -77,13 +77,13 @@ def test_sigkill_during_geopackage_writes(tmp_path: Path):
     layers = [gpd.GeoDataFrame({"id": [f"c{i}" for i in range(n)], "ports": np.arange(n)},
                                geometry=[Point(x, y) for x, y in xy[:n]], crs=4326) for n in (20_000, 15_000)]
     target = tmp_path / "chargers.gpkg"
-    io.save_layer(layers[0], target)
+    io.write_layer(layers[0], target)
 
     def write_forever() -> None:
         i = 0
         while True:
             i = 1 - i
-            io.save_layer(layers[i], target)
+            io.write_layer(layers[i], target, overwrite=True)
 
     _kill_writer_at_random(write_forever, kills=12, seed=68)
     con = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
@@ -143,7 +143,7 @@ def test_disk_full_while_gdal_writes_a_geopackage(tiny_disk: Path | None, tmp_pa
 
         monkeypatch.setattr(os, "fsync", no_space)
     with pytest.raises(OutputError) as exc:
-        io.save_layer(g, target)
+        io.write_layer(g, target, overwrite=True)
     assert exc.value.code in ("E-IO-NOSPACE", "E-IO-WRITE")
     assert target.read_bytes() == before
     assert {p.name for p in folder.iterdir()} <= {"parcels.gpkg", "filler"}  # no temporary left behind
@@ -192,10 +192,10 @@ def test_atomic_dir_replaces_a_folder_whole(tmp_path: Path):
 def test_save_layer_refuses_shapefiles_and_non_finite_coordinates(tmp_path: Path):
     g = gpd.GeoDataFrame({"id": ["a"]}, geometry=[Point(121.5, 29.9)], crs=4326)
     with pytest.raises(OutputError) as exc:
-        io.save_layer(g, tmp_path / "x.shp")
+        io.write_layer(g, tmp_path / "x.shp")
     assert exc.value.code == "E-IO-FORMAT" and "10 characters" in str(exc.value)
     bad = gpd.GeoDataFrame({"id": ["a"]}, geometry=[Point(np.nan, 29.9)], crs=4326)
     with pytest.raises(Exception) as exc2:
-        io.save_layer(bad, tmp_path / "x.geojson")
+        io.write_layer(bad, tmp_path / "x.geojson")
     assert exc2.value.code == "E-GEOM-NONFINITE"
     assert list(tmp_path.iterdir()) == []

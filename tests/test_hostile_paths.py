@@ -270,13 +270,13 @@ def test_raster_overview_vrt_is_never_opened(tmp_path: Path, canary: Canary):
     assert len(canary.hits) == hits, canary.hits[hits:]
 
 
-def test_save_dataset_refuses_a_layer_name_that_is_a_path(tmp_path: Path, sample: Dataset):
+def test_write_dataset_refuses_a_layer_name_that_is_a_path(tmp_path: Path, sample: Dataset):
     # A dataset built in code (not read from a manifest) still cannot write outside its folder.
     hostile = Dataset(name="hostile", layers={"x/../../victim": sample.layer("districts")})
     out = tmp_path / "a" / "b" / "copy"
     before = snapshot(tmp_path)
     with pytest.raises(NbgeoError) as caught:
-        io.save_dataset(hostile, out)
+        io.write_dataset(hostile, out)
     assert caught.value.code == "E-NAME-UNSAFE"
     assert snapshot(tmp_path) == before
 

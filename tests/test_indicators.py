@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nbgeo import audit, datasets, indicators, io, plan
+from nbgeo import audit, datasets, io, plan
 from nbgeo.errors import DataError, InputError, LimitError, PlanError
 from nbgeo.indicators import IndicatorTable, evaluate_indicators, read_table, table_for
 
@@ -70,7 +70,7 @@ def test_only_small_local_csv(tmp_path, monkeypatch):
     assert exc.value.code == "E-FORMAT-FORBIDDEN"
     with pytest.raises(InputError, match="does not exist"):
         read_table(tmp_path / "missing.csv")
-    monkeypatch.setattr(indicators, "MAX_TABLE_BYTES", 10)
+    monkeypatch.setattr(io.tables, "MAX_TABLE_BYTES", 10)
     with pytest.raises(LimitError, match="bytes"):
         read_table(_csv(tmp_path, "year,firms\n2020,1\n"))
 

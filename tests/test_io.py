@@ -10,11 +10,13 @@ import geopandas as gpd
 import numpy as np
 import pyogrio
 import pytest
+from dataset_checks import assert_same_files
 from shapely import Point, Polygon, box
 
-from nbgeo import crs, datasets, io, limits
+from nbgeo import crs, datasets, indicators, io, limits, network
 from nbgeo.cli import main
-from nbgeo.errors import InputError, LayerError, LimitError, NbgeoError
+from nbgeo.errors import DataError, InputError, LayerError, LimitError, NbgeoError, OutputError
+from nbgeo.layers import Dataset, IndicatorTable
 
 X0, Y0 = 121.55, 29.87
 
@@ -176,11 +178,11 @@ def test_layer_choice_in_a_geopackage(tmp_path: Path):
     assert len(io.read_layer(path, layer="zones_2023")) == 3
 
 
-def test_save_layer_geojson_is_rfc7946(tmp_path: Path):
+def test_write_layer_geojson_is_rfc7946(tmp_path: Path):
     g = _zones(2).to_crs(4549).set_index("id")
     cw = Polygon([(X0, Y0), (X0, Y0 + 0.01), (X0 + 0.01, Y0 + 0.01), (X0 + 0.01, Y0), (X0, Y0)])  # clockwise
     g.loc["z1", "geometry"] = gpd.GeoSeries([cw], crs=4326).to_crs(4549).iloc[0]
-    out = io.save_layer(g, tmp_path / "zones.geojson")
+    out = io.write_layer(g, tmp_path / "zones.geojson")
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert "crs" not in doc  # WGS 84 only
     ring = np.array(doc["features"][1]["geometry"]["coordinates"][0])
@@ -190,9 +192,9 @@ def test_save_layer_geojson_is_rfc7946(tmp_path: Path):
     assert abs(ring[0][0] - X0) < 1e-6  # reprojected to longitude/latitude
 
 
-def test_save_dataset_round_trip_keeps_provenance(tmp_path: Path):
+def test_write_dataset_round_trip_keeps_provenance(tmp_path: Path):
     src = io.read_dataset(datasets.get_path("ningbo"))
-    out = io.save_dataset(src, tmp_path / "copy")
+    out = io.write_dataset(src, tmp_path / "copy")
     again = io.read_dataset(out)
     assert again.names == src.names
     for name in src.names:
@@ -200,19 +202,19 @@ def test_save_dataset_round_trip_keeps_provenance(tmp_path: Path):
         assert again.layer(name).meta.illustrative == src.layer(name).meta.illustrative
         assert again.layer(name).meta.licence == src.layer(name).meta.licence
     with pytest.raises(NbgeoError) as exc:
-        io.save_dataset(src, out)
+        io.write_dataset(src, out)
     assert exc.value.code == "E-IO-EXISTS"
 
 
-def test_save_layer_refuses_nul_and_invalid(tmp_path: Path):
+def test_write_layer_refuses_nul_and_invalid(tmp_path: Path):
     g = _zones(1)
     g.loc[0, "name"] = "a\x00b"
     with pytest.raises(NbgeoError) as exc:
-        io.save_layer(g, tmp_path / "a.gpkg")
+        io.write_layer(g, tmp_path / "a.gpkg")
     assert exc.value.code == "E-VALUE-CONTROL"
     bowtie = gpd.GeoDataFrame({"id": ["b"]}, geometry=[Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])], crs=4326)
     with pytest.raises(NbgeoError) as exc:
-        io.save_layer(bowtie, tmp_path / "b.gpkg")
+        io.write_layer(bowtie, tmp_path / "b.gpkg")
     assert exc.value.code == "E-GEOM-INVALID"
     assert list(tmp_path.iterdir()) == []
 
@@ -229,3 +231,103 @@ def test_validate_command_on_a_single_file(tmp_path: Path):
     result = CliRunner().invoke(main, ["validate", str(tmp_path / "sites.csv"), "--kind", "chargers",
                                        "--datum", "GCJ-02"])
     assert result.exit_code == 0, result.output
+
+
+# ---- a dataset holds its layers, rasters, road networks and tables (issue 14) --------------------------------
+
+
+def test_write_dataset_keeps_rasters_networks_and_tables(tmp_path: Path):
+    src = io.read_sample()
+    assert src.tables and src.networks and src.rasters
+    again = io.read_dataset(io.write_dataset(src, tmp_path / "copy"))
+    assert_same_files(src, again)
+    assert indicators.table_for(again) == indicators.table_for(src)  # found in the copy, not in the sample's folder
+    assert network.dataset_networks(again)["roads"].path.parent.parent == tmp_path / "copy"
+    assert again.crs_choice.text == src.crs_choice.text
+
+
+def test_a_dataset_built_in_memory_carries_networks_and_tables(tmp_path: Path):
+    src = io.read_sample()
+    built = Dataset.from_gdfs({"chargers": src["chargers"]}, name="built", networks=src.networks,
+                              tables=src.tables, rasters=src.rasters)
+    assert indicators.table_for(built) is src.tables["indicators"]
+    assert network.dataset_networks(built)["roads"].path == Path(src.networks["roads"].path)
+    again = io.read_dataset(io.write_dataset(built, tmp_path / "built"))
+    assert_same_files(built, again)
+
+
+def test_what_write_dataset_cannot_write_is_named_and_nothing_is_written(tmp_path: Path):
+    from dataclasses import replace
+
+    import pandas as pd
+
+    src = io.read_sample()
+    gone = replace(src.networks["roads"], path=str(tmp_path / "gone.osm.pbf"))
+    built = Dataset.from_gdfs({"chargers": src["chargers"]}, networks={"roads": gone})
+    with pytest.raises(OutputError, match=r"network 'roads'.*gone\.osm\.pbf") as exc:
+        io.write_dataset(built, tmp_path / "out")
+    assert exc.value.code == "E-IO-SOURCE"
+    text_cell = IndicatorTable(pd.DataFrame({"firms": ["many"]}, index=pd.Index([2024], name="year")))
+    built = Dataset.from_gdfs({"chargers": src["chargers"]}, tables={"indicators": text_cell})
+    with pytest.raises(DataError, match=r"table 'indicators': column 'firms'") as exc:
+        io.write_dataset(built, tmp_path / "out")
+    assert exc.value.code == "E-TABLE-WRITE"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_readers_use_the_dataset_not_the_manifest_again(tmp_path: Path):
+    # The manifest is read once, by read_dataset: networks and tables come from the Dataset afterwards.
+    import shutil
+
+    folder = tmp_path / "ds"
+    shutil.copytree(datasets.get_path("ningbo"), folder)
+    ds = io.read_dataset(folder)
+    (folder / "dataset.toml").write_text("not = [valid", encoding="utf-8")
+    assert indicators.table_for(ds).years[0] == 2020
+    assert list(network.dataset_networks(ds)) == ["roads"]
+
+
+@pytest.mark.parametrize(("section", "key", "value", "code"), [
+    ("networks.roads", "colour", '"red"', "E-MANIFEST-KEY"),   # was accepted until the network was read
+    ("tables.indicators", "encoding", '"klingon"', "E-MANIFEST-KEY"),  # was accepted until the table was read
+    ("tables.indicators", "file", '"../outside.csv"', "E-PATH-OUTSIDE"),
+    ("networks.roads", "file", '"../roads.osm.pbf"', "E-PATH-OUTSIDE"),
+])
+def test_one_manifest_reader_checks_every_table_when_the_dataset_is_read(tmp_path: Path, section, key, value, code):
+    import shutil
+
+    folder = tmp_path / "ds"
+    shutil.copytree(datasets.get_path("ningbo"), folder)
+    manifest = folder / "dataset.toml"
+    text = manifest.read_text(encoding="utf-8")
+    header = f"[{section}]\n"
+    if key == "file":  # the table's own file line
+        line = text.index("file = ", text.index(header))
+        text = text[:line] + f"file = {value}" + text[text.index("\n", line):]
+    else:
+        text = text.replace(header, f"{header}{key} = {value}\n")
+    manifest.write_text(text, encoding="utf-8")
+    with pytest.raises(NbgeoError) as exc:
+        io.read_dataset(folder)
+    assert exc.value.code == code, str(exc.value)
+    assert f"[{section}]" in str(exc.value) and "dataset.toml, line " in str(exc.value)
+
+
+def test_deprecated_writers_still_work_and_say_so(tmp_path: Path):
+    src = io.read_sample()
+    with pytest.warns(DeprecationWarning, match="write_layer"):
+        io.save_layer(src["chargers"], tmp_path / "c.gpkg")
+    with pytest.warns(DeprecationWarning, match="write_dataset"):
+        io.save_dataset(src, tmp_path / "copy")
+    assert io.read_dataset(tmp_path / "copy").tables == src.tables
+
+
+def test_write_layer_refuses_to_replace_a_file_unless_asked(tmp_path: Path):
+    g = io.read_sample()["chargers"]
+    out = io.write_layer(g, tmp_path / "c.gpkg")
+    before = out.read_bytes()
+    with pytest.raises(NbgeoError) as exc:
+        io.write_layer(g.iloc[:3], out)
+    assert exc.value.code == "E-IO-EXISTS" and out.read_bytes() == before
+    io.write_layer(g.iloc[:3], out, overwrite=True)
+    assert len(io.read_layer(out)) == 3

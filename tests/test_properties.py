@@ -201,7 +201,7 @@ def test_save_and_read_round_trip(tmp_path_factory, g, suffix, names):
     layer = gpd.GeoDataFrame({"name": (names * 2)[:len(polys)]}, geometry=polys, crs=4326,
                              index=pd_index(len(polys)))
     path = tmp_path_factory.mktemp("rt") / f"zones{suffix}"
-    io.save_layer(layer, path)
+    io.write_layer(layer, path)
     back = io.read_layer(path).set_index("id")
     assert list(back.index) == list(layer.index)
     assert list(back["name"].fillna("")) == list(layer["name"])

@@ -415,9 +415,9 @@ def test_crs_option_and_manifest_declare_the_working_crs(places, tmp_path):
 def test_a_declared_working_crs_travels_with_a_saved_dataset(places, tmp_path):
     folder, _ = places["sydney"]
     declared = io.read_dataset(folder, working_crs="EPSG:28356")
-    copy = io.read_dataset(io.save_dataset(declared, tmp_path / "copy"))
+    copy = io.read_dataset(io.write_dataset(declared, tmp_path / "copy"))
     assert copy.crs_choice.source == "dataset.toml [crs] working" and copy.working_crs.to_epsg() == 28356
-    chosen = io.read_dataset(io.save_dataset(io.read_dataset(folder), tmp_path / "chosen"))
+    chosen = io.read_dataset(io.write_dataset(io.read_dataset(folder), tmp_path / "chosen"))
     assert chosen.crs_choice.source == "data" and "[crs]" not in (tmp_path / "chosen" / "dataset.toml").read_text()
 
 

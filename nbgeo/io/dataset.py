@@ -1,0 +1,326 @@
+"""Read a dataset: its manifest (:mod:`nbgeo.manifest`), then every layer, raster, road network and table.
+
+A dataset on disk is a folder with one file per layer and a manifest,
+``dataset.toml`` (its tables and keys: :mod:`nbgeo.manifest`). Every layer is
+read through GDAL (:mod:`nbgeo.io.reading`) and validated; rasters are checked
+from their header, road networks found (read when a measure by road needs
+them), and yearly tables read (:mod:`nbgeo.io.tables`). The
+:class:`~nbgeo.layers.Dataset` returned holds all four.
+
+Examples
+--------
+>>> from nbgeo import datasets
+>>> ds = read_dataset(datasets.get_path("ningbo"))
+>>> "chargers" in ds.names, ds.layer("districts").meta.illustrative
+(True, False)
+>>> list(ds.networks), list(ds.tables), ds.tables["indicators"].years[0]
+(['roads'], ['indicators'], 2020)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import paths
+from ..crs import convert_gdf_datum, dataset_crs_choice, parse_crs
+from ..datasets import get_path
+from ..errors import InputError, NbgeoError, Problem
+from ..layers import LAYERS, Dataset, IndicatorTable, Layer, LayerMeta, NetworkFile, Raster
+from ..manifest import REMOTE_MARKERS, Manifest, is_shifted_datum, layer_meta, read_manifest
+from ..raster import verify_raster
+from ..validate import REPAIRABLE, raise_for_problems, repair_layer, verify_layer
+from .reading import read_any
+from .tables import read_table
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import geopandas as gpd
+
+__all__ = ["read_dataset", "read_file", "read_manifest_table", "read_manifest_tables", "read_sample"]
+
+log = logging.getLogger(__name__)
+
+
+def _prepare(gdf: gpd.GeoDataFrame, meta: LayerMeta, *, file: str, assume_crs: object | None = None,
+             table: bool = False, datum_declared: bool = True) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Set the CRS and the index; check the declared datum fits the coordinates."""
+    problems: list[Problem] = []
+    if gdf.crs is None and meta.crs:
+        gdf = gdf.set_crs(meta.crs)
+    elif gdf.crs is not None and meta.crs and not gdf.crs.equals(meta.crs):
+        problems.append(Problem("E-CRS-MISMATCH", f"the file's CRS {gdf.crs.to_string()} differs from the "
+                                f"manifest's {meta.crs}", file=file, layer=meta.name,
+                                hint="correct the manifest's crs, or the file"))
+    if table and not datum_declared:
+        problems.append(Problem("E-CRS-DATUM", "coordinates in a table need a declared datum", file=file,
+                                layer=meta.name, hint='add datum = "GCJ-02" (Amap, Tencent), "BD-09" (Baidu) or '
+                                '"WGS84" (GPS, 天地图) to the layer in dataset.toml'))
+    if gdf.crs is None and assume_crs is not None:
+        gdf = gdf.set_crs(parse_crs(assume_crs, what="--assume-crs"))
+        problems.append(Problem("W-CRS-ASSUMED", f"the file declares no CRS; assumed {gdf.crs.to_string()} "
+                                "(--assume-crs)", file=file, layer=meta.name))
+    elif gdf.crs is None and table and datum_declared:
+        gdf = gdf.set_crs("EPSG:4490" if meta.datum.upper() == "CGCS2000" else "EPSG:4326")
+    if "id" in gdf.columns:
+        ids = gdf["id"]
+        gdf = gdf.set_index(ids.astype(str).where(ids.notna(), None)).drop(columns="id")
+        gdf.index.name = "id"
+    else:
+        problems.append(Problem("E-ID-MISSING", "the layer has no 'id' column", file=file, layer=meta.name,
+                                column="id", hint="add a unique id per feature"))
+    if gdf.crs is not None and is_shifted_datum(meta.datum) and not gdf.crs.is_geographic:
+        problems.append(Problem("E-CRS-DATUM", f"datum {meta.datum} needs longitude/latitude coordinates, got "
+                                f"{gdf.crs.to_string()}", file=file, layer=meta.name,
+                                hint="GCJ-02 and BD-09 exist only as longitude/latitude"))
+    return gdf, problems
+
+
+def read_dataset(path: str | Path, *, allow_network: bool | None = None, encoding: str | None = None,
+                 assume_crs: object | None = None, repair: bool = False, working_crs: object | None = None
+                 ) -> Dataset:
+    """Read a dataset folder (or its ``dataset.toml``), validate every layer, and return it.
+
+    The manifest is read and checked once (:func:`nbgeo.manifest.read_manifest`).
+    Every layer is validated in its own CRS, then converted to WGS 84 (its
+    manifest ``datum``), reprojected to EPSG:4326 and indexed by its ``id``;
+    rasters are checked from their header; road network files are found and
+    tables read. Problems in all of them are collected and raised together as
+    one :class:`~nbgeo.errors.ValidationError`; warnings (and, with ``repair``,
+    every change made) are kept in ``Dataset.problems``, which the audit
+    report lists.
+
+    Parameters
+    ----------
+    path
+        The dataset folder or its manifest.
+    allow_network
+        Allow remote paths in the manifest.
+    encoding
+        Encoding for Shapefiles without ``.cpg`` and CSV files whose layer
+        declares none (``--encoding GBK``).
+    assume_crs
+        CRS for layers whose file and manifest declare none (``--assume-crs``).
+    repair
+        Repair invalid geometries with ``make_valid`` and list each change
+        (``--repair``).
+    working_crs
+        The CRS to measure in (``--crs``); it wins over the manifest's
+        ``[crs] working``. Without either, one is chosen from the extent of
+        all layers (:func:`nbgeo.crs.choose_working_crs`); an extent too large
+        to measure within 0.1 % is an ``E-CRS-EXTENT`` problem.
+
+    Returns
+    -------
+    Dataset
+        With its layers, rasters, road networks and tables.
+
+    Examples
+    --------
+    >>> import pathlib, shutil, tempfile
+    >>> from nbgeo import datasets
+    >>> d = pathlib.Path(tempfile.mkdtemp()) / "ds"
+    >>> _ = shutil.copytree(datasets.get_path("ningbo"), d)
+    >>> _ = (d / "indicators.csv").write_text("year,rd_share\\n2024,lots\\n")
+    >>> read_dataset(d)
+    Traceback (most recent call last):
+    ...
+    nbgeo.errors.ValidationError: dataset '...ds': 1 error(s)
+      - [E-TABLE-VALUE] file 'indicators.csv', layer 'indicators': indicator table 'indicators.csv', line 2, column 'rd_share': 'lots' is not a number (hint: ...)
+    """
+    manifest = read_manifest(path)
+    if not manifest.layers:
+        msg = f"{manifest.path}: no [layers.NAME] tables"
+        raise InputError(msg + " (hint: declare each layer as [layers.NAME] with file = \"...\")",
+                         code="E-MANIFEST-KEY")
+    layers, problems = _load_layers(manifest.layers, folder=manifest.folder, allow_network=allow_network,
+                                    encoding=encoding, assume_crs=assume_crs, repair=repair)
+    rasters, networks, tables = read_manifest_tables(manifest, problems)
+    declared, source = ((working_crs, "--crs") if working_crs is not None
+                        else (manifest.working_crs, "dataset.toml [crs] working"))
+    choice = dataset_crs_choice(layers, problems, override=declared, source=source, file=str(manifest.path))
+    raise_for_problems(problems, context=f"dataset {str(manifest.path.parent)!r}")
+    return Dataset(name=manifest.name, layers=layers, path=str(manifest.folder), title=manifest.title,
+                   problems=tuple(problems), rasters=rasters, networks=networks, tables=tables, crs_choice=choice)
+
+
+def read_manifest_tables(manifest: Manifest, problems: list[Problem]
+                         ) -> tuple[dict[str, Raster], dict[str, NetworkFile], dict[str, IndicatorTable]]:
+    """The rasters, road networks and tables a checked manifest declares; what is wrong goes to ``problems``.
+
+    Rasters are checked from their header (the pixels stay on disk), road
+    network files must be regular files inside the folder (they are read when
+    a measure by road needs them), tables are read.
+
+    Examples
+    --------
+    >>> from nbgeo import datasets
+    >>> problems = []
+    >>> rasters, networks, tables = read_manifest_tables(read_manifest(datasets.get_path("ningbo")), problems)
+    >>> list(rasters), networks["roads"].network_type, tables["indicators"].illustrative, problems
+    (['dem'], 'drive', True, [])
+    """
+    folder = manifest.folder
+    rasters: dict[str, Raster] = {}
+    for name, raw in manifest.rasters.items():
+        file = str(raw["file"])
+        try:  # a regular file inside the folder, and so is every file GDAL could open beside it
+            file_path = paths.resolve_input(folder / file, root=folder, what="file")
+            paths.check_sidecars(file_path, root=folder, what="file")
+        except InputError as exc:
+            problems.append(Problem(exc.code, exc.message, file=file, layer=name))
+            continue
+        info, found = verify_raster(file_path, name=name, expected_crs=str(raw["crs"]) if "crs" in raw else None)
+        problems += [replace(p, file=file) for p in found]
+        if info is not None:
+            meta = replace(manifest.raster_meta(name), crs=info.crs)
+            rasters[name] = Raster(str(file_path), meta, crs=info.crs)
+            log.info("Found raster %r: %d × %d cells in %s", name, info.width, info.height, info.crs)
+    networks: dict[str, NetworkFile] = {}
+    for name, net in manifest.network_files().items():
+        try:  # read later, when a measure by road needs it; but it must be there, and be a file
+            paths.resolve_input(net.path, root=folder, what="road network file")
+        except InputError as exc:
+            problems.append(Problem(exc.code, exc.message, file=net.meta.file, layer=name,
+                                    hint="give the OSM extract (.osm.pbf), GraphML or GeoPackage of the roads"))
+            continue
+        networks[name] = net
+    tables: dict[str, IndicatorTable] = {}
+    for name in manifest.tables:
+        try:
+            tables[name] = read_manifest_table(manifest, name)
+        except NbgeoError as exc:
+            problems.append(Problem(exc.code, exc.message, file=str(manifest.tables[name]["file"]), layer=name))
+    return rasters, networks, tables
+
+
+def read_manifest_table(manifest: Manifest, name: str) -> IndicatorTable:
+    """Read the table ``[tables.NAME]`` of a checked manifest, with its provenance.
+
+    Raises
+    ------
+    nbgeo.errors.InputError, nbgeo.errors.DataError
+        As :func:`nbgeo.io.tables.read_table`: the file is missing or a cell is not a number...
+
+    Examples
+    --------
+    >>> from nbgeo import datasets
+    >>> t = read_manifest_table(read_manifest(datasets.get_path("ningbo")), "indicators")
+    >>> t.file, t.years[-1]
+    ('indicators.csv', 2025)
+    """
+    raw = manifest.tables[name]
+    table = read_table(manifest.file("tables", name), encoding=raw.get("encoding"),
+                       source=str(raw.get("source", "unknown")), licence=str(raw.get("licence", "unknown")),
+                       illustrative=bool(raw.get("illustrative", False)), note=str(raw.get("note", "")))
+    log.info("Read table %r: %d years, %d columns", name, len(table.values), len(table.values.columns))
+    return replace(table, file=str(raw["file"]))
+
+
+def read_file(path: str | Path, *, kind: str | None = None, layer: str | None = None, datum: str | None = None,
+              crs: str | None = None, allow_network: bool | None = None, encoding: str | None = None,
+              assume_crs: object | None = None, repair: bool = False, x_column: str | None = None,
+              y_column: str | None = None, xy_column: str | None = None, working_crs: object | None = None
+              ) -> Dataset:
+    """Read and validate one layer file as a one-layer dataset, exactly as :func:`read_dataset` would.
+
+    Parameters
+    ----------
+    path
+        The layer file.
+    kind
+        The layer kind whose schema applies (``"chargers"``, ...); default:
+        the file's stem when it names a kind, else no schema.
+    layer, datum, crs, x_column, y_column, xy_column
+        As the keys of a ``[layers.NAME]`` table in ``dataset.toml``.
+    allow_network, encoding, assume_crs, repair, working_crs
+        As for :func:`read_dataset`.
+
+    Examples
+    --------
+    >>> from nbgeo import datasets
+    >>> ds = read_file(datasets.get_path("ningbo") / "chargers.gpkg")
+    >>> ds.names, ds.layer("chargers").meta.datum
+    (('chargers',), 'WGS84')
+    """
+    p = Path(path)
+    # The file's stem names the layer (and its repaired copy, NAME.gpkg): made safe when it is not.
+    name = kind or (p.stem if p.stem in LAYERS else paths.slug(p.stem))
+    raw: dict[str, Any] = {"file": p.name, "source": str(p)}
+    for key, value in (("layer", layer), ("datum", datum), ("crs", crs), ("x_column", x_column),
+                       ("y_column", y_column), ("xy_column", xy_column)):
+        if value is not None:
+            raw[key] = value
+    remote = any(marker in str(path) for marker in REMOTE_MARKERS)
+    if remote:
+        raw["file"] = str(path)
+    folder = Path.cwd() if remote else p.parent.resolve()
+    layers, problems = _load_layers({name: raw}, folder=folder, allow_network=allow_network, encoding=encoding,
+                                    assume_crs=assume_crs, repair=repair)
+    choice = dataset_crs_choice(layers, problems, override=working_crs, source="--crs", file=str(path))
+    raise_for_problems(problems, context=f"file {str(path)!r}")
+    return Dataset(name=p.stem, layers=layers, path=str(folder), problems=tuple(problems), crs_choice=choice)
+
+
+_FILE_PREFIX = re.compile(r"^file '[^']*'(, layer '[^']*')?: ")
+
+
+def _load_layers(raw_layers: Mapping[str, Mapping[str, Any]], *, folder: Path, allow_network: bool | None,
+                 encoding: str | None, assume_crs: object | None, repair: bool
+                 ) -> tuple[dict[str, Layer], list[Problem]]:
+    """Read, validate, repair if asked, and convert every layer of a checked manifest (:func:`read_manifest`)."""
+    layers: dict[str, Layer] = {}
+    problems: list[Problem] = []
+    for name, raw in raw_layers.items():
+        meta = layer_meta(name, raw)
+        file = str(raw["file"])
+        file_path: str | Path = file
+        if not any(marker in file for marker in REMOTE_MARKERS):
+            file_path = (folder / file).resolve()
+        table = Path(file).suffix.lower() in (".csv", ".xlsx")
+        try:
+            result = read_any(file_path, layer=raw.get("layer"), encoding=raw.get("encoding", encoding),
+                           allow_network=allow_network, repair=repair, x_column=raw.get("x_column"),
+                           y_column=raw.get("y_column"), xy_column=raw.get("xy_column"),
+                           root=None if isinstance(file_path, str) else folder)
+        except NbgeoError as exc:
+            more = [p for p in exc.problems if p.is_error] or [Problem(exc.code, exc.message)]
+            problems += [Problem(p.code, _FILE_PREFIX.sub("", p.message), file=file, layer=name,
+                                 feature=p.feature, column=p.column, hint=p.hint) for p in more]
+            continue
+        found = [Problem(p.code, p.message, file=file, layer=name, feature=p.feature, column=p.column,
+                         hint=p.hint) for p in result.problems]
+        gdf, prepared = _prepare(result.gdf, meta, file=file, assume_crs=assume_crs, table=table,
+                                 datum_declared="datum" in raw)
+        found += prepared
+        checked = verify_layer(gdf, layer=name, file=file, datum=meta.datum)
+        if repair and any(p.code in REPAIRABLE for p in checked):
+            gdf, changes = repair_layer(gdf, layer=name, file=file)
+            checked = changes + verify_layer(gdf, layer=name, file=file, datum=meta.datum)
+        found += checked
+        problems += found
+        if not any(p.is_error for p in found) and gdf.crs is not None:
+            if is_shifted_datum(meta.datum):
+                gdf = convert_gdf_datum(gdf, from_datum=meta.datum)
+                log.info("Converted layer %r from %s to WGS 84", name, meta.datum)
+            if not gdf.crs.equals("EPSG:4326"):
+                gdf = gdf.to_crs(4326)
+        layers[name] = Layer(gdf, meta)
+        log.info("Read layer %r: %d features from %s", name, len(gdf), file)
+    return layers, problems
+
+
+def read_sample() -> Dataset:
+    """Read the embedded Ningbo sample dataset (illustrative except for the districts).
+
+    Examples
+    --------
+    >>> ds = read_sample()
+    >>> len(ds["districts"]), sorted(ds.networks), sorted(ds.tables)
+    (10, ['roads'], ['indicators'])
+    """
+    return read_dataset(get_path("ningbo"))
