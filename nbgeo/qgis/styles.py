@@ -110,24 +110,30 @@ def _options(parent: ET.Element, values: dict[str, str]) -> None:
         ET.SubElement(holder, "Option", name=name, value=value, type="QString")
 
 
-def _symbol(parent: ET.Element, name: str, family: str, colour: str) -> None:
+def _symbol(parent: ET.Element, name: str, family: str, colour: str, *, faint: bool = False) -> None:
+    """One symbol; ``faint`` for context (the dataset's layers, service areas), which must not hide findings."""
     kind = {"point": "marker", "line": "line", "polygon": "fill"}[family]
     symbol = ET.SubElement(parent, "symbol", type=kind, name=name, alpha="1", clip_to_extent="1", force_rhr="0")
+    attrib = {"enabled": "1", "locked": "0", "pass": "0"}
     if family == "point":
-        layer = ET.SubElement(symbol, "layer", attrib={"class": "SimpleMarker", "enabled": "1", "locked": "0",
-                                                       "pass": "0"})
-        _options(layer, {"name": "circle", "color": _rgba(colour), "outline_color": "255,255,255,255",
-                         "outline_width": "0.3", "outline_width_unit": "MM", "size": "2.6", "size_unit": "MM"})
+        layer = ET.SubElement(symbol, "layer", attrib={"class": "SimpleMarker", **attrib})
+        _options(layer, {"name": "circle", "color": _rgba(colour, 160 if faint else 255),
+                         "outline_color": "255,255,255,255", "outline_style": "no" if faint else "solid",
+                         "outline_width": "0.3", "outline_width_unit": "MM", "size": "0.8" if faint else "2.6",
+                         "size_unit": "MM"})
     elif family == "line":
-        layer = ET.SubElement(symbol, "layer", attrib={"class": "SimpleLine", "enabled": "1", "locked": "0",
-                                                       "pass": "0"})
-        _options(layer, {"line_color": _rgba(colour), "line_width": "0.8", "line_width_unit": "MM",
-                         "line_style": "solid", "capstyle": "round", "joinstyle": "round"})
+        layer = ET.SubElement(symbol, "layer", attrib={"class": "SimpleLine", **attrib})
+        _options(layer, {"line_color": _rgba(colour), "line_width": "0.3" if faint else "0.8",
+                         "line_width_unit": "MM", "line_style": "solid", "capstyle": "round", "joinstyle": "round"})
     else:
-        layer = ET.SubElement(symbol, "layer", attrib={"class": "SimpleFill", "enabled": "1", "locked": "0",
-                                                       "pass": "0"})
-        _options(layer, {"color": _rgba(colour, 90), "style": "solid", "outline_color": _rgba(colour),
-                         "outline_style": "solid", "outline_width": "0.6", "outline_width_unit": "MM"})
+        layer = ET.SubElement(symbol, "layer", attrib={"class": "SimpleFill", **attrib})
+        _options(layer, {"color": _rgba(colour, 25 if faint else 90), "style": "solid",
+                         "outline_color": _rgba(colour, 160 if faint else 255), "outline_style": "solid",
+                         "outline_width": "0.2" if faint else "0.6", "outline_width_unit": "MM"})
+
+
+#: Categories drawn faintly: context, not findings.
+_FAINT = frozenset({"service_area", "data"})
 
 
 def style_elements(kind: str, family: str, fields: Sequence[str], lang: str = "zh") -> list[ET.Element]:
@@ -139,7 +145,7 @@ def style_elements(kind: str, family: str, fields: Sequence[str], lang: str = "z
     symbols = ET.SubElement(renderer, "symbols")
     for i, cat in enumerate(categories(kind, lang)):
         ET.SubElement(cats, "category", value=cat.value, label=cat.legend, symbol=str(i), render="true")
-        _symbol(symbols, str(i), family, cat.colour)
+        _symbol(symbols, str(i), family, cat.colour, faint=cat.value in _FAINT)
     out = [renderer]
     expression = label_expression(fields)
     if expression is not None:
@@ -152,7 +158,7 @@ def style_elements(kind: str, family: str, fields: Sequence[str], lang: str = "z
                       bufferColor="255,255,255,255", bufferOpacity="1")
         placement = {"point": "6", "line": "2", "polygon": "1"}[family]  # around, curved, over the centroid
         ET.SubElement(settings, "placement", placement=placement, dist="1", distUnits="MM")
-        ET.SubElement(settings, "rendering", obstacle="1", scaleVisibility="1", scaleMin="0", scaleMax="250000",
+        ET.SubElement(settings, "rendering", obstacle="1", scaleVisibility="0",
                       fontMinPixelSize="3", maxNumLabels="2000", limitNumLabels="0")
         out.append(labeling)
     return out
@@ -247,7 +253,7 @@ def style_geopackage(path: str | Path, layer: str, kind: str, lang: str = "zh") 
     >>> style_geopackage(path, "rule_sites", "rule_sites")
     >>> with sqlite3.connect(path) as db:
     ...     db.execute("SELECT f_table_name, f_geometry_column, styleName, useAsDefault FROM layer_styles").fetchall()
-    [('rule_sites', 'geometry', 'nbgeo', 1)]
+    [('rule_sites', 'geom', 'nbgeo', 1)]
     """
     _check_kind(kind)
     with sqlite3.connect(path) as db:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from qgis.core import (  # noqa: E402 - after the platform is chosen
+from qgis.core import (
     QgsApplication,
     QgsMapRendererParallelJob,
     QgsMapSettings,
@@ -21,8 +21,8 @@ from qgis.core import (  # noqa: E402 - after the platform is chosen
     QgsRectangle,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QSize  # noqa: E402
-from qgis.PyQt.QtGui import QColor  # noqa: E402
+from qgis.PyQt.QtCore import QSize
+from qgis.PyQt.QtGui import QColor
 
 plugins, executable, work, bad = sys.argv[1:5]
 app = QgsApplication([], False)
@@ -34,6 +34,7 @@ from processing.core.ProcessingConfig import ProcessingConfig  # noqa: E402
 
 Processing.initialize()
 import processing  # noqa: E402
+
 from nbgeo import classFactory  # noqa: E402 - the plugin as installed by `nbgeo qgis install`
 
 plugin = classFactory(None)
