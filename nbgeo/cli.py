@@ -789,7 +789,7 @@ def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | Non
 
 @main.group("qgis")
 def qgis_group() -> None:
-    """Nbgeo in QGIS: the Processing plugin."""
+    """The QGIS Processing plugin of nbgeo."""
 
 
 @qgis_group.command("install")

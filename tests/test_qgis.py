@@ -136,6 +136,31 @@ def test_a_bad_dataset_is_a_processing_error_with_nbgeos_code(qgis_run: dict) ->
     assert not (Path(qgis_run["root"]) / "work" / "bad" / "audit.json").exists()
 
 
+def test_cancel_stops_nbgeo_and_publishes_nothing(qgis_run: dict) -> None:
+    cancel = qgis_run["cancel"]
+    assert cancel["raised"] == "QgsProcessingException" and cancel["message"].endswith("cancelled")
+    assert cancel["seconds"] < qgis_run["timings"]["audit"]  # stopped before an audit could finish
+    assert [name for name in cancel["files"] if not name.startswith(".")] == []
+
+
+def test_rules_format_qgis_from_the_command_line(tmp_path: Path) -> None:
+    """Without QGIS: the files --format qgis adds, their styles and the project's relative sources."""
+    nbgeo = Path(sys.executable).parent / "nbgeo"
+    done = subprocess.run([str(nbgeo), "-q", "rules", "--out", str(tmp_path), "--rule", "charger_spacing",
+                           "--format", "qgis"], capture_output=True, text=True, check=False)
+    assert done.returncode == 1, done.stderr  # the planted violation fails
+    assert {"findings.gpkg", "project.qgz", "rules.json"} <= {p.name for p in tmp_path.iterdir()}
+    with sqlite3.connect(tmp_path / "findings.gpkg") as db:
+        styled = db.execute("SELECT f_table_name, description FROM layer_styles ORDER BY f_table_name").fetchall()
+    assert styled == [("rule_charger_spacing_line", "nbgeo rule_sites (zh)"),
+                      ("rule_charger_spacing_point", "nbgeo rule_sites (zh)")]
+    with zipfile.ZipFile(tmp_path / "project.qgz") as archive:
+        root = ET.fromstring(archive.read("project.qgs").decode().split("\n", 1)[1])
+    groups = [g.get("name") for g in root.find("layer-tree-group").findall("layer-tree-group")]
+    assert groups == [labels.word("section.rules", "zh"), labels.word("map.data", "zh")]
+    assert all((e.text or "").startswith(("./", "../")) for e in root.iter("datasource"))
+
+
 def test_style_geopackage_replaces_its_own_style(tmp_path: Path) -> None:
     import geopandas as gpd
     from shapely import Point

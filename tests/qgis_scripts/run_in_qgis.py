@@ -6,6 +6,8 @@ Usage: python3 run_in_qgis.py PLUGINS_DIR NBGEO_EXECUTABLE WORK_DIR BAD_DATASET 
 import json
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -58,12 +60,14 @@ runs = {"audit": {}, "rules": {}, "coverage": {}, "site": {}, "compare": {"A": s
 for name, extra in runs.items():
     out = str(Path(work) / name)
     context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+    started = time.monotonic()
     try:
         res = processing.run(f"nbgeo:{name}", {"OUTPUT": out, "OPEN_REPORT": False, **extra}, context=context,
                              feedback=feedback)
     except QgsProcessingException as exc:
         results[name] = {"error": str(exc)}
         continue
+    results.setdefault("timings", {})[name] = time.monotonic() - started
     to_load = context.layersToLoadOnCompletion()
     layers = {}
     for layer_id, details in to_load.items():
@@ -120,5 +124,18 @@ try:
 except QgsProcessingException as exc:
     results["bad"] = {"raised": type(exc).__name__, "code": getattr(exc, "code", None), "message": str(exc),
                       "is_processing_exception": isinstance(exc, QgsProcessingException)}
+# Cancel: the run stops (nbgeo is terminated) and publishes nothing.
+feedback = QgsProcessingFeedback()
+timer = threading.Timer(2.0, feedback.cancel)
+timer.start()
+started = time.monotonic()
+try:
+    processing.run("nbgeo:audit", {"OUTPUT": str(Path(work) / "cancelled"), "OPEN_REPORT": False},
+                   context=QgsProcessingContext(), feedback=feedback)
+    results["cancel"] = {"raised": None}
+except QgsProcessingException as exc:
+    results["cancel"] = {"raised": type(exc).__name__, "message": str(exc).strip().splitlines()[-1],
+                         "seconds": time.monotonic() - started,
+                         "files": sorted(p.name for p in (Path(work) / "cancelled").iterdir())}
 print("RESULTS " + json.dumps(results, ensure_ascii=False))
 app.exitQgis()

@@ -192,19 +192,20 @@ class Audit(_Command):
         return ["--format", "html", "--format", "qgis"]
 
 
-class Rules(_Command):
-    command, title = "rules", "Check the siting rules"
-    help = "Every site against the plan's siting rules: rules.json, rule_sites.csv, findings.gpkg, project.qgz."
+def _simple(command, title, help_text):
+    """An algorithm that is just a command with the common parameters."""
+    return type(command.title(), (_Command,), {"command": command, "title": title, "help": help_text,
+                                              "__doc__": help_text})
 
 
-class Coverage(_Command):
-    command, title = "coverage", "Check coverage"
-    help = "Who the facilities serve: coverage.json, coverage.html, findings.gpkg (uncovered sites), project.qgz."
-
-
-class Site(_Command):
-    command, title = "site", "Site new facilities"
-    help = "Answer the plan's siting questions: sites.gpkg (chosen sites, candidates, demand), audit.html."
+Rules = _simple("rules", "Check the siting rules",
+                "Every site against the plan's siting rules: rules.json, rule_sites.csv, findings.gpkg, project.qgz.")
+Coverage = _simple("coverage", "Check coverage",
+                   "Who the facilities serve: coverage.json, coverage.html, findings.gpkg (uncovered sites), "
+                   "project.qgz.")
+Site = _simple("site", "Site new facilities",
+               "Answer the plan's siting questions: sites.gpkg (chosen sites, candidates, demand), audit.html, "
+               "project.qgz.")
 
 
 class Compare(_Command):
