@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import _atomic, _chromium, datasets, io, limits, maps, plan, postgis, report, runs, steps
+from . import _atomic, _chromium, datasets, io, limits, maps, plan, postgis, qgis, report, runs, steps
 from . import audit as audit_mod
 from . import compare as compare_mod
 from . import progress as progress_mod
@@ -385,9 +385,9 @@ def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any
 @click.option("--snapshot", "snapshots", multiple=True, metavar="YEAR=DATASET", callback=_parse_snapshots,
               help="The dataset as it was in YEAR (a folder or a postgresql:// URL), used for that year's "
                    "progress instead of the year columns (repeatable).")
-@click.option("--format", "formats", multiple=True, type=click.Choice(["html", "md"]), default=("html",),
-              show_default=True, help="Report formats besides audit.json: html (one offline page), md (Markdown); "
-                                      "repeat for both.")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["html", "md", "qgis"]), default=("html",),
+              show_default=True, help="Report formats besides audit.json: html (one offline page), md (Markdown), "
+                                      "qgis (findings.gpkg and project.qgz); repeatable.")
 @_read_opts
 @_verbosity_opts
 @click.pass_context
@@ -642,6 +642,10 @@ def validate_cmd(ctx: click.Context, path: Path | str, kind: str | None, layer_n
         echo(outputs.text)
 
 
+_QGIS_FORMAT = click.option("--format", "formats", multiple=True, type=click.Choice(["qgis"]),
+                             help="Also write the QGIS outputs: styled findings.gpkg and project.qgz.")
+
+
 @main.command("rules")
 @_dataset_arg
 @_plan_opt
@@ -654,12 +658,13 @@ def validate_cmd(ctx: click.Context, path: Path | str, kind: str | None, layer_n
                    "'tolerance' wins.")
 @click.option("--all-sites", is_flag=True, help="List every site in rules.json, not only failing and unknown ones.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@_QGIS_FORMAT
 @_read_opts
 @_verbosity_opts
 @click.pass_context
 def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_dir: Path,
               rule_ids: tuple[str, ...], layer_names: tuple[str, ...], tolerance_band: float | None,
-              all_sites: bool, overwrite: bool) -> None:
+              all_sites: bool, overwrite: bool, formats: tuple[str, ...]) -> None:
     """Check DATASET (a folder or a postgresql:// URL; default: the embedded sample) against the plan's rules alone.
 
     Writes OUT/rules.json (the "rules" section of audit.json), OUT/rule_sites.csv
@@ -667,12 +672,12 @@ def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, 
     OUT/rule_failures.geojson (failing sites and their offending geometry, WGS 84).
     Exit 0 when every site passes, 1 when one fails or is unknown, 2 for bad input.
     """
-    names = runs.RULES_FILES
+    names = [*runs.RULES_FILES, *(qgis.FILES if formats else ())]
     _atomic.check_outputs(out_dir, command="rules", names=names, overwrite=overwrite)
     ds, p = load_inputs(dataset, plan_path)
     with steps.step("siting rules"):
         outputs = runs.rules_run(ds, p, rule_ids=rule_ids, layers=layer_names, tolerance_band=tolerance_band,
-                                 all_sites=all_sites)
+                                 all_sites=all_sites, out=out_dir if formats else None)
     _finish(ctx, outputs, out_dir, overwrite)
 
 
@@ -707,6 +712,7 @@ def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, 
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Map labels.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option("--no-map", is_flag=True, help="Skip the map in audit.html (faster).")
+@_QGIS_FORMAT
 @_read_opts
 @_verbosity_opts
 @click.pass_context
@@ -714,7 +720,7 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
              siting_ids: tuple[str, ...], demand: str | None, facilities: str | None, distance: float | None,
              k: int | None, share: float | None, by: str | None, candidates: str | None, cell: float | None,
              method: str | None, time_limit: float | None, surface_ids: tuple[str, ...], year: int | None,
-             lang: str, overwrite: bool, no_map: bool) -> None:
+             lang: str, overwrite: bool, no_map: bool, formats: tuple[str, ...]) -> None:
     """Where to put new facilities: answer the plan's [[siting]] questions (or one of your own) on DATASET.
 
     DATASET is a folder or a postgresql:// URL (default: the embedded sample).
@@ -726,14 +732,15 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
     OUT/ID.tif for every suitability surface built. Exit 0 when every question
     is met (or only proposes), 1 when a requirement cannot be met, 2 for bad input.
     """
-    _atomic.check_outputs(out_dir, command="site", names=runs.site_files(surface_ids), overwrite=overwrite)
+    names = [*runs.site_files(surface_ids), *(qgis.FILES if formats else ())]
+    _atomic.check_outputs(out_dir, command="site", names=names, overwrite=overwrite)
     ds, p = load_inputs(dataset, plan_path)
     adhoc = {"demand": demand, "facilities": facilities, "distance": distance}
     ask = adhoc if any(v is not None for v in adhoc.values()) else None
     with steps.step("siting"):
         outputs = runs.site_run(ds, p, questions=siting_ids, ask=ask, surfaces=surface_ids, year=year, lang=lang,
                                 with_map=not no_map, by=by, k=k, share=share, candidates=candidates, cell=cell,
-                                method=method, time_limit=time_limit)
+                                method=method, time_limit=time_limit, out=out_dir if formats else None)
     _finish(ctx, outputs, out_dir, overwrite)
 
 
@@ -751,12 +758,13 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Map labels.")
 @click.option("--no-map", is_flag=True, help="Skip coverage.html (faster).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@_QGIS_FORMAT
 @_read_opts
 @_verbosity_opts
 @click.pass_context
 def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_dir: Path,
                  spec_ids: tuple[str, ...], year: int | None, engine: str | None, scheduler: str | None, lang: str,
-                 no_map: bool, overwrite: bool) -> None:
+                 no_map: bool, overwrite: bool, formats: tuple[str, ...]) -> None:
     """Check DATASET (a folder or a postgresql:// URL; default: the sample) against the plan's coverage alone.
 
     Who the facilities serve, by road (on the dataset's road network) or in a
@@ -765,18 +773,32 @@ def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | Non
     and OUT/coverage.html (the map). Exit 0 when every requirement is met, 1 when
     one is not met or unknown, 2 for bad input.
     """
-    names = runs.COVERAGE_FILES if not no_map else runs.COVERAGE_FILES[:2]
+    names = [*(runs.COVERAGE_FILES if not no_map else runs.COVERAGE_FILES[:2]), *(qgis.FILES if formats else ())]
     _atomic.check_outputs(out_dir, command="coverage", names=names, overwrite=overwrite)
     ds, p = load_inputs(dataset, plan_path)
     runner = get_engine(engine, scheduler=scheduler) if engine is not None or scheduler is not None else None
     try:
         with steps.step("coverage"):
             outputs = runs.coverage_run(ds, p, ids=spec_ids, year=year, engine=runner, lang=lang,
-                                        with_map=not no_map)
+                                        with_map=not no_map, out=out_dir if formats else None)
     finally:
         if runner is not None:
             runner.close()
     _finish(ctx, outputs, out_dir, overwrite)
+
+
+@main.group("qgis")
+def qgis_group() -> None:
+    """The QGIS Processing plugin of nbgeo."""
+
+
+@qgis_group.command("install")
+@click.option("--profile-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The QGIS profile folder (default: ~/.local/share/QGIS/QGIS3/profiles/default).")
+@click.option("--link", is_flag=True, help="Symlink the plugin instead of copying it (for development).")
+def qgis_install(profile_dir: Path | None, link: bool) -> None:
+    """Install the nbgeo Processing plugin into a QGIS profile (then enable it in Plugins > Manage)."""
+    echo(f"installed the QGIS plugin in {qgis.install_plugin(profile_dir, link=link)}")
 
 
 def _finish(ctx: click.Context, outputs: runs.Outputs, out_dir: Path, overwrite: bool) -> None:

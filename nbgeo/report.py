@@ -51,7 +51,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _atomic, labels, render, theme
+from . import _atomic, labels, qgis, render, theme
 from .html import md_text
 from .status import BAD, WARN
 
@@ -63,7 +63,7 @@ __all__ = ["FORMATS", "ChartHook", "default_charts", "progress_bar", "render_fil
            "to_markdown", "write_report"]
 
 #: Report formats besides ``audit.json`` (always written).
-FORMATS = ("html", "md")
+FORMATS = ("html", "md", "qgis")
 
 #: A chart provider: ``(section, id) -> SVG markup or None``.
 ChartHook = Callable[[str, str], "str | None"]
@@ -792,11 +792,15 @@ def write_report(
     ['.nbgeo-outputs.json', 'audit.html', 'audit.json']
     """
     out = Path(out_dir)
-    names = ["audit.json", *(f"audit.{f}" for f in FORMATS if f in formats)]
+    names = ["audit.json", *(f"audit.{f}" for f in FORMATS if f in formats and f != "qgis")]
+    extra = qgis.qgis_files(report.dataset, out, overlays=report.overlays, lang=lang) if "qgis" in formats else {}
+    names += list(extra)
     _atomic.check_outputs(out, command="audit", names=names, overwrite=overwrite)
     texts = render_files(report, formats=formats, lang=lang, with_map=with_map, basemap=basemap,
                          tianditu_key=tianditu_key, charts=charts)
     with _atomic.output_set(out, command="audit", overwrite=overwrite, expect=texts) as staging:
         for name, text in texts.items():
             (staging / name).write_text(text, encoding="utf-8")
-    return {name.rpartition(".")[2]: out / name for name in texts}
+        for name, write in extra.items():  # --format qgis: findings.gpkg, project.qgz
+            write(staging / name)
+    return {**{name.rpartition(".")[2]: out / name for name in texts}, **{name: out / name for name in extra}}

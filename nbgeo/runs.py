@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 import shapely
 
-from . import _atomic, coverage, io, maps, optimize, postgis, report, rules
+from . import _atomic, coverage, io, maps, optimize, postgis, qgis, report, rules
 from .audit import AuditReport
 from .dsn import is_url, mask_dsn
 from .errors import PlanError, UsageError, ValidationError
@@ -130,7 +130,8 @@ def rules_text(entries: list[dict[str, Any]], *, max_sites: int = 5) -> str:
 
 
 def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers: Sequence[str] = (),
-              tolerance_band: float | None = None, all_sites: bool = False) -> Outputs:
+              tolerance_band: float | None = None, all_sites: bool = False, out: str | Path | None = None,
+              lang: str = "zh") -> Outputs:
     """Check a dataset against the plan's siting rules alone (``nbgeo rules``).
 
     Parameters
@@ -143,6 +144,9 @@ def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers:
         Relative tolerance band around each limit (default: ``settings.tolerance_band``).
     all_sites
         List every site in rules.json, not only failing and unknown ones.
+    out, lang
+        With ``out`` (the folder the outputs go to), the QGIS outputs too (``--format qgis``): the failing
+        sites as styled layers in ``findings.gpkg`` and ``project.qgz``, labelled in ``lang``.
 
     Returns
     -------
@@ -168,11 +172,15 @@ def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers:
     files = {"rules.json": _json_writer(doc),
              "rule_sites.csv": _text_writer(to_csv(sites, index=False)),  # =HYPERLINK(...) stays text
              "rule_failures.geojson": _features_writer(features)}
+    if out is not None:
+        shapes = {f"rule {r.rule.id}": r.offending() for r in results}
+        files.update(qgis.qgis_files(dataset, out, overlays=shapes, lang=lang))
     return Outputs("rules", files, rules_text(entries), 1 if any(e["status"] != "pass" for e in entries) else 0)
 
 
 def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int | None = None,
-                 engine: Any = None, lang: str = "zh", with_map: bool = True) -> Outputs:
+                 engine: Any = None, lang: str = "zh", with_map: bool = True, out: str | Path | None = None
+                 ) -> Outputs:
     """Check a dataset against the plan's coverage requirements alone (``nbgeo coverage``).
 
     Parameters
@@ -187,6 +195,9 @@ def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int
         An :class:`~nbgeo.engine.Engine` to snap sites and facilities on (default: this process).
     lang, with_map
         The map's labels; whether to draw ``coverage.html`` at all.
+    out
+        The folder the outputs go to, for the QGIS outputs (``--format qgis``): uncovered sites and service
+        areas as styled layers in ``findings.gpkg``, and ``project.qgz``.
 
     Returns
     -------
@@ -216,6 +227,8 @@ def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int
                             overlays=shapes)
         m = maps.audit_map(found, lang=lang, layers=layers)
         files["coverage.html"] = lambda path: maps.save_map(m, path)
+    if out is not None:
+        files.update(qgis.qgis_files(dataset, out, overlays=shapes, lang=lang))
     return Outputs("coverage", files, coverage.to_text(entries),
                    1 if any(e["status"] != "met" for e in entries) else 0)
 
@@ -246,7 +259,7 @@ def site_text(results: list[Any]) -> str:
 
 def site_run(dataset: Any, plan: Plan, *, questions: Sequence[str] = (), ask: dict[str, Any] | None = None,
              surfaces: Sequence[str] = (), year: int | None = None, lang: str = "zh", with_map: bool = True,
-             **options: Any) -> Outputs:
+             out: str | Path | None = None, **options: Any) -> Outputs:
     """Answer the plan's ``[[siting]]`` questions, or one of your own (``nbgeo site``).
 
     Candidate sites that fail one of the plan's siting rules are never chosen.
@@ -266,6 +279,8 @@ def site_run(dataset: Any, plan: Plan, *, questions: Sequence[str] = (), ask: di
         Evaluation year (default: the plan's horizon).
     lang, with_map
         The page's labels; whether audit.html carries the map.
+    out
+        The folder the outputs go to, for ``project.qgz`` (``--format qgis``) over the styled sites and zones.
     **options
         Passed to :func:`nbgeo.optimize.site_from_spec`: ``by``, ``k``, ``share``, ``candidates``,
         ``cell``, ``method``, ``time_limit``.
@@ -316,7 +331,7 @@ def site_run(dataset: Any, plan: Plan, *, questions: Sequence[str] = (), ask: di
     found = AuditReport(plan=plan, dataset=dataset, year=when, targets=(), sections=sections, overlays=overlays)
     files: dict[str, Writer] = {}
     if results:  # only surfaces asked for: no sites to write
-        files["sites.gpkg"] = lambda path: optimize.save_result(results, path)
+        files["sites.gpkg"] = lambda path: _style_sites(optimize.save_result(results, path), results, lang)
     for sid, surface in built.items():
         params = next(s for s in plan.suitability if s.id == sid).params
         zones = surface.zones(min_score=float(params.get("min_score", 0.5)), min_area=float(params.get("min_area", 0)))
@@ -325,6 +340,8 @@ def site_run(dataset: Any, plan: Plan, *, questions: Sequence[str] = (), ask: di
             files[output_path(Path(), sid, "_zones.gpkg").name] = _zones_writer(zones, sid)
     for name, text in report.render_files(found, lang=lang, with_map=with_map).items():
         files[name] = _text_writer(text)
+    if out is not None:
+        files.update(qgis.qgis_files(dataset, out, lang=lang))
     return Outputs("site", files, site_text(results) if results else "", found.exit_code, report=found)
 
 
@@ -333,7 +350,17 @@ def _surface_writer(surface: Any, sid: str) -> Writer:
 
 
 def _zones_writer(zones: Any, sid: str) -> Writer:
-    return lambda path: write_layer(zones, output_path(path.parent, sid, "_zones.gpkg"), layer=f"{sid}_zones")
+    def write(path: Path) -> None:
+        written = write_layer(zones, output_path(path.parent, sid, "_zones.gpkg"), layer=f"{sid}_zones")
+        qgis.style_geopackage(written, f"{sid}_zones", "zones")
+    return write
+
+
+def _style_sites(path: Path, results: Sequence[Any], lang: str) -> None:
+    """Store the verdict styles of every layer of ``sites.gpkg`` in it (what QGIS shows when it is opened)."""
+    for r in results:
+        for suffix, kind in (("sites", "chosen"), ("candidates", "candidates"), ("demand", "demand")):
+            qgis.style_geopackage(path, f"{r.id}_{suffix}", kind, lang)
 
 
 def validate_files(*, repair: bool = False) -> list[str]:
