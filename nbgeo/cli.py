@@ -47,21 +47,20 @@ import re
 import signal
 import sys
 import threading
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import _atomic, _chromium, datasets, io, limits, maps, plan, postgis, qgis, report, runs, steps
+from . import _atomic, _chromium, datasets, io, limits, manifest, maps, plan, postgis, qgis, report, runs, steps
 from . import audit as audit_mod
 from . import compare as compare_mod
 from . import progress as progress_mod
 from .coverage import to_text as coverage_text
 from .dsn import MaskingFilter, is_url, looks_like_conninfo, mask_dsn
 from .engine import get_engine
-from .errors import InputError, NbgeoError, OutputError
-from .paths import check_out, read_input
+from .errors import NbgeoError, OutputError
+from .paths import check_out
 from .plan import check_against, plan_json_schema
 from .sanitize import TerminalFormatter, terminal_text
 
@@ -510,27 +509,7 @@ def _echo_plan_sections(result: Any) -> None:
 
 def _scenario_kind(path: Path | str) -> str:
     """Whether a compare argument is a dataset (folder, manifest or postgresql:// URL) or a plan file."""
-    if isinstance(path, str):  # a postgresql:// URL: a dataset in PostGIS
-        return "dataset"
-    if path.is_dir():
-        return "dataset"
-    if not path.exists():
-        msg = f"{str(path)!r} does not exist; give a dataset folder, its dataset.toml, or a plan file"
-        raise InputError(msg, code="E-FILE-MISSING")
-    if path.suffix.lower() != ".toml":
-        msg = f"{str(path)!r} is neither a dataset (folder or dataset.toml) nor a plan (.toml)"
-        raise InputError(msg, code="E-INPUT")
-    try:  # a regular file, read without blocking: a named pipe or a device is refused
-        data = tomllib.loads(read_input(path, what="scenario").decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        msg = f"{path}: not valid TOML: {exc}"
-        raise InputError(msg, code="E-PLAN-SYNTAX") from None
-    if "plan" in data:
-        return "plan"
-    if "layers" in data or "dataset" in data:
-        return "dataset"
-    msg = f"{path}: has neither a [plan] table (a plan) nor [layers.*] tables (a dataset manifest)"
-    raise InputError(msg, code="E-INPUT")
+    return "dataset" if isinstance(path, str) else manifest.document_kind(path)
 
 
 @main.command("compare")

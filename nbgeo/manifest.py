@@ -68,6 +68,7 @@ __all__ = [
     "REMOTE_MARKERS",
     "SECTIONS",
     "Manifest",
+    "document_kind",
     "is_shifted_datum",
     "layer_meta",
     "manifest_path",
@@ -340,6 +341,40 @@ def read_manifest(path: str | Path) -> Manifest:
             _check_entry(shell, section, name, keys)
     return Manifest(path=manifest, text=source, dataset=dict(data.get("dataset", {})),
                     working_crs=data.get("crs", {}).get("working"), **named)
+
+
+def document_kind(path: str | Path) -> str:
+    """Whether ``path`` is a dataset (its folder or manifest) or a plan file: ``"dataset"`` or ``"plan"``.
+
+    A folder is a dataset; a TOML file is a plan when it has a ``[plan]`` table and a dataset manifest when it
+    has ``[dataset]`` or ``[layers.*]`` tables. It is read as every input is (a regular file, size-limited).
+
+    Examples
+    --------
+    >>> from nbgeo import datasets
+    >>> document_kind(datasets.get_path("ningbo")), document_kind(datasets.get_path("ningbo_2025"))
+    ('dataset', 'plan')
+    """
+    path = Path(path)
+    if path.is_dir():
+        return "dataset"
+    if not path.exists():
+        msg = f"{str(path)!r} does not exist; give a dataset folder, its dataset.toml, or a plan file"
+        raise InputError(msg, code="E-FILE-MISSING")
+    if path.suffix.lower() != ".toml":
+        msg = f"{str(path)!r} is neither a dataset (folder or dataset.toml) nor a plan (.toml)"
+        raise InputError(msg, code="E-INPUT")
+    try:  # a regular file, read without blocking: a named pipe or a device is refused
+        data = tomllib.loads(paths.read_input(path, what="scenario").decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        msg = f"{path}: not valid TOML: {exc}"
+        raise InputError(msg, code="E-PLAN-SYNTAX") from None
+    if "plan" in data:
+        return "plan"
+    if "layers" in data or "dataset" in data:
+        return "dataset"
+    msg = f"{path}: has neither a [plan] table (a plan) nor [layers.*] tables (a dataset manifest)"
+    raise InputError(msg, code="E-INPUT")
 
 
 def _fail(m: Manifest, section: str, name: str | None, key: str | None, problem: str, *,
