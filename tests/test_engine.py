@@ -533,9 +533,10 @@ def test_sample_coverage_on_dask_equals_in_process(dask_engine, sample, ningbo_p
     from geopandas.testing import assert_geodataframe_equal
 
     from nbgeo import coverage
+    from nbgeo.coverage import requirements
 
-    assert {coverage._spec_params(s)["mode"] for s in ningbo_plan.coverage} == {"network", "straight"}
-    real = coverage._cover
+    assert {requirements._spec_params(s)["mode"] for s in ningbo_plan.coverage} == {"network", "straight"}
+    real = requirements.cover_units
 
     def run(engine):
         measured = []
@@ -544,9 +545,9 @@ def test_sample_coverage_on_dask_equals_in_process(dask_engine, sample, ningbo_p
             measured.append(real(*args, **kwargs))
             return measured[-1]
 
-        monkeypatch.setattr(coverage, "_cover", record)
+        monkeypatch.setattr(requirements, "cover_units", record)
         entries, shapes = coverage.evaluate_plan_coverage(ningbo_plan, sample, engine=engine)
-        monkeypatch.setattr(coverage, "_cover", real)
+        monkeypatch.setattr(requirements, "cover_units", real)
         return entries, shapes, measured
 
     expected, want_shapes, want_measured = run(None)

@@ -26,6 +26,9 @@ from nbgeo import network
 from nbgeo import settings as nb_settings
 from nbgeo.crs import NINGBO_TM
 from nbgeo.errors import CRSError, InputError, RoadNetworkError
+from nbgeo.network import cache as network_cache
+from nbgeo.network import distances as network_distances
+from nbgeo.network import read as network_read
 
 DATA = Path(__file__).resolve().parent / "data"
 OSM = DATA / "tiny_city.osm"
@@ -36,8 +39,8 @@ UTM = "EPSG:32651"
 def _private_cache(tmp_path, monkeypatch):
     """Every test gets its own empty disk and memory cache."""
     monkeypatch.setattr(nb_settings, "cache_folder", str(tmp_path / "cache"))
-    monkeypatch.setattr(network, "_MEMORY", {})
-    monkeypatch.setattr(network, "_HASHES", {})
+    monkeypatch.setattr(network_cache, "_MEMORY", {})
+    monkeypatch.setattr(network_cache, "_HASHES", {})
 
 
 # ---- a small network with every difficulty, distances computed by hand ------------------------
@@ -319,15 +322,15 @@ def test_bucket_search_edge_cases():
 
 def test_auto_search_takes_buckets_only_for_many_sources_on_big_graphs(monkeypatch):
     calls = []
-    real = network._bucket_search
-    monkeypatch.setattr(network, "_bucket_search", lambda *a: calls.append(len(a[1])) or real(*a))
+    real = network_distances._bucket_search
+    monkeypatch.setattr(network_distances, "_bucket_search", lambda *a: calls.append(len(a[1])) or real(*a))
     net = _street_grid(30, seed=1)
     many = np.arange(0, net.n_nodes, 2)
-    assert len(many) >= network._BUCKETS_MIN_SOURCES
+    assert len(many) >= network_distances._BUCKETS_MIN_SOURCES
     network.node_distances(net, many)
     assert calls == []  # a small graph: the heap
-    monkeypatch.setattr(network, "_BUCKETS_MIN_EDGES", net.n_edges)
-    network.node_distances(net, many[: network._BUCKETS_MIN_SOURCES - 1])
+    monkeypatch.setattr(network_distances, "_BUCKETS_MIN_EDGES", net.n_edges)
+    network.node_distances(net, many[: network_distances._BUCKETS_MIN_SOURCES - 1])
     assert calls == []  # few sources: the heap
     network.node_distances(net, many)
     assert calls == [len(many)]
@@ -547,8 +550,8 @@ def test_the_matrix_is_cached_on_disk_by_content(tmp_path, monkeypatch):
     cached = list((Path(nb_settings.cache_folder) / "networks").glob("*.npz"))
     assert len(cached) == 1
     # A new process (empty memory) reads the disk cache, not the file: prove it by breaking the parser.
-    monkeypatch.setattr(network, "_MEMORY", {})
-    monkeypatch.setattr(network, "_read_osm", lambda *a, **k: pytest.fail("parsed again"))
+    monkeypatch.setattr(network_cache, "_MEMORY", {})
+    monkeypatch.setattr(network_read, "read_osm", lambda *a, **k: pytest.fail("parsed again"))
     again = network.read_network(copy)
     assert (again.matrix != first.matrix).nnz == 0 and again.crs == first.crs
     # An edited file is a new key.
@@ -647,7 +650,7 @@ def test_download_by_polygon_is_cached(stand_in):
         assert road(net, a, b) == pytest.approx(road(ours, a, b), rel=1e-9)
     # Again: from memory; then from disk in a "new process"; no new request either time.
     network.network_from_polygon(POLYGON)
-    network._MEMORY.clear()
+    network_cache._MEMORY.clear()
     again = network.network_from_polygon(POLYGON)
     assert stand_in == ["/api/interpreter"]
     assert (again.matrix != net.matrix).nnz == 0

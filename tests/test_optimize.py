@@ -11,7 +11,7 @@ from shapely import Point, box
 
 from nbgeo import optimize
 from nbgeo.errors import CRSError, InputError
-from nbgeo.optimize import CoverageMatrix
+from nbgeo.optimize import CoverageMatrix, siting
 
 
 def _matrix(cover: dict[int, list[int]], n_demand: int) -> CoverageMatrix:
@@ -345,7 +345,7 @@ def test_set_cover_with_conflicts_keeps_the_swap_search():
 def test_set_cover_reductions_keep_the_optimum(seed):
     from scipy import sparse
 
-    from nbgeo.optimize import _reduce_cover
+    from nbgeo.optimize.lagrangian import _reduce_cover
 
     rng = np.random.default_rng(seed)
     a = sparse.csr_array((rng.random((14, 9)) < 0.3).astype(float))
@@ -366,7 +366,7 @@ def test_set_cover_reductions_keep_the_optimum(seed):
 
 @pytest.mark.parametrize("seed", range(8))
 def test_lagrangian_greedy_takes_columns_as_the_one_at_a_time_greedy(seed):
-    from nbgeo.optimize import _Cover, _cover_greedy
+    from nbgeo.optimize.lagrangian import _Cover, _cover_greedy
 
     rng = np.random.default_rng(seed)
     dense = rng.random((40, 25)) < 0.15
@@ -699,7 +699,7 @@ def test_a_planners_time_limit_bounds_the_heuristic_too(sample, monkeypatch, k, 
             seen.update(kwargs)
             return _real(*args, **kwargs)
 
-        monkeypatch.setattr(optimize, name, spy)
+        monkeypatch.setattr(siting, name, spy)
     kwargs = dict(demand="micro_parks", facilities="chargers", distance=1000, year=2025, cell=1500,
                   demand_where={"status": ["built", "upgraded"]}, method="greedy", k=k)
     optimize.site(sample, **kwargs)
