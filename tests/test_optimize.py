@@ -49,6 +49,14 @@ def test_kd_tree_matrix_keeps_a_site_on_its_demand_point():
     assert m.covers(0).tolist() == [0, 1] and m.distances(0).tolist() == [0.0, 5.0]
 
 
+
+def test_radius_is_the_deprecated_name_of_distance():
+    demand, sites = np.array([[0.0, 0.0], [5.0, 0.0], [30.0, 0.0]]), np.array([[0.0, 0.0]])
+    with pytest.warns(DeprecationWarning, match="coverage_matrix\\(\\): the keyword 'radius' is deprecated"):
+        old = optimize.coverage_matrix(demand, sites, radius=10)
+    new = optimize.coverage_matrix(demand, sites, distance=10)
+    assert old.covers(0).tolist() == new.covers(0).tolist() == [0, 1] and old.radius == new.radius == 10
+
 def test_straight_line_matrix_matches_brute_force():
     rng = np.random.default_rng(3)
     demand, sites = rng.uniform(0, 2000, (300, 2)), rng.uniform(0, 2000, (80, 2))
@@ -490,7 +498,7 @@ def test_the_demo_straight_line_answer_is_consistent(sample, ningbo_plan):
     from nbgeo import coverage
 
     cov = coverage.coverage(sample["micro_parks"].loc[d.index], sample["chargers"].query("year <= 2025"),
-                            distance=1000, mode="straight")
+                            distance=1000, by="straight")
     assert (cov.sites()["covered"] >= 1).sum() == (d["served_before"] >= 1).sum()
     # Every newly served park lies within 1 km of the new site said to serve it.
     chosen = r.chosen.to_crs(sample.metric("districts").crs)

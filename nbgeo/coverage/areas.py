@@ -10,22 +10,24 @@ import shapely
 from affine import Affine
 from rasterio import features
 
+from ..deprecation import renamed_keywords
 from ..errors import InputError
 from .inputs import metric_layer, working_crs_of
 from .measure import road_reach
 
 if TYPE_CHECKING:
-
     import geopandas as gpd
 
     from ..engine import Engine
     from ..network import RoadNetwork
 
+
+@renamed_keywords(mode=("by", {"network": "road"}))
 def service_areas(
     facilities: gpd.GeoDataFrame,
     *,
     distance: float,
-    mode: Literal["network", "straight"] = "network",
+    by: Literal["road", "straight"] = "road",
     network: RoadNetwork | None = None,
     resolution: float = 100.0,
     max_snap: float | None = None,
@@ -34,7 +36,7 @@ def service_areas(
 ) -> gpd.GeoDataFrame:
     """The area served by the facilities, as one (multi)polygon for the map.
 
-    In ``"straight"`` mode it is the union of discs of radius ``distance``.
+    In a straight line (``by="straight"``) it is the union of discs of radius ``distance``.
     By road it is a band of about ``resolution`` metres each side of every piece of road
     within ``distance`` of a facility (:func:`road_coverage`), traced on a grid
     of ``resolution`` metres and simplified (with an ``engine``, the facilities
@@ -51,12 +53,12 @@ def service_areas(
     >>> import geopandas as gpd
     >>> from shapely import Point
     >>> f = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(100, 0)], crs="EPSG:32651")
-    >>> area = service_areas(f, distance=50, mode="straight")
+    >>> area = service_areas(f, distance=50, by="straight")
     >>> round(float(area.area.iloc[0]) / 7846, 1)
     2.0
     """
     crs = working_crs_of(network, facilities)
-    if mode == "straight":
+    if by == "straight":
         f = metric_layer(facilities, "facilities", crs)
         geoms = np.asarray(f.geometry.values, dtype=object)
         geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]

@@ -10,33 +10,34 @@ import pandas as pd
 import shapely
 from scipy import sparse
 
+from ..deprecation import renamed_keywords
 from ..errors import InputError
 from ..network import Access, DistanceMatrix, access_points, distance_matrix, nearest_facility, nearest_from_access
 from ..network.access import to_network_geoms
 from .inputs import metric_layer, working_crs_of
 
 if TYPE_CHECKING:
-
     import geopandas as gpd
 
     from ..engine import Engine
     from ..network import Access, DistanceMatrix, RoadNetwork
 
-#: Ways of measuring distance.
-MODES = ("network", "straight")
+#: How distance is measured: along the roads (the road network) or in a straight line.
+BY = ("road", "straight")
 
 # --------------------------------------------------------------------------------------------
 # Distances
 # --------------------------------------------------------------------------------------------
 
 
+@renamed_keywords(mode=("by", {"network": "road"}), cutoff="distance")
 def site_distances(
     demand: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
     *,
-    mode: Literal["network", "straight"] = "network",
+    by: Literal["road", "straight"] = "road",
     network: RoadNetwork | None = None,
-    cutoff: float | None = None,
+    distance: float | None = None,
     max_snap: float | None = None,
     direction: Literal["to", "from"] = "to",
     engine: Engine | None = None,
@@ -47,12 +48,12 @@ def site_distances(
     ----------
     demand, facilities
         GeoDataFrames (any CRS; measured in the network's or the working CRS).
-    mode
-        ``"network"`` (by road; needs ``network``) or ``"straight"``.
+    by
+        ``"road"`` (needs ``network``) or ``"straight"`` (formerly ``mode="network"`` / ``"straight"``).
     network
         The road network.
-    cutoff
-        Distances above this (metres) are reported as ``inf`` (faster by road).
+    distance
+        Distances above this (metres) are reported as ``inf`` (faster by road; formerly ``cutoff``).
     max_snap, direction
         See :func:`nbgeo.network.nearest_facility`.
     engine
@@ -74,33 +75,33 @@ def site_distances(
     >>> from shapely import Point, box
     >>> parks = gpd.GeoDataFrame(geometry=[box(0, 0, 10, 10), Point(50, 0)], index=["a", "b"], crs="EPSG:32651")
     >>> chargers = gpd.GeoDataFrame(geometry=[Point(5, 5), Point(80, 40)], index=["c", "d"], crs="EPSG:32651")
-    >>> site_distances(parks, chargers, mode="straight")
+    >>> site_distances(parks, chargers, by="straight")
        distance facility
     a   0.000000        c
     b  45.276926        c
     """
-    if mode not in MODES:
-        msg = f"mode must be one of {', '.join(MODES)}, got {mode!r}"
+    if by not in BY:
+        msg = f"by must be one of {', '.join(BY)}, got {by!r}"
         raise InputError(msg, code="E-PARAM-VALUE")
-    if mode == "network" and network is None:
-        msg = "network coverage needs a road network (pass network=, or use mode='straight')"
+    if by == "road" and network is None:
+        msg = "coverage by road needs a road network (pass network=, or use by='straight')"
         raise InputError(msg, code="E-NET-MISSING")
     if engine is not None:
-        return Snapping(engine, demand, facilities, mode=mode, network=network, max_snap=max_snap,
-                         direction=direction).distances(cutoff=cutoff)
-    if mode == "network":
+        return Snapping(engine, demand, facilities, by=by, network=network, max_snap=max_snap,
+                         direction=direction).distances(distance=distance)
+    if by == "road":
         assert network is not None
-        return nearest_facility(network, demand, facilities, cutoff=cutoff, max_snap=max_snap,
+        return nearest_facility(network, demand, facilities, distance=distance, max_snap=max_snap,
                                      direction=direction)
     crs = working_crs_of(network, demand, facilities)
-    return _straight_distances(metric_layer(demand, "demand", crs), metric_layer(facilities, "facilities", crs), cutoff)
+    return _straight_distances(metric_layer(demand, "demand", crs), metric_layer(facilities, "facilities", crs), distance)
 
 
-def _straight_distances(d: gpd.GeoDataFrame, f: gpd.GeoDataFrame, cutoff: float | None,
+def _straight_distances(d: gpd.GeoDataFrame, f: gpd.GeoDataFrame, distance: float | None,
                         engine: Engine | None = None) -> pd.DataFrame:
     """Straight distance from each site of ``d`` to its nearest facility of ``f`` (same metric CRS).
 
-    Sites without a facility within ``cutoff`` get ``inf``. Of equally near
+    Sites without a facility within ``distance`` get ``inf``. Of equally near
     facilities (several inside one park) the first is named, whichever engine
     searched: the engine only finds the pairs, the distances are measured here.
     """
@@ -113,7 +114,7 @@ def _straight_distances(d: gpd.GeoDataFrame, f: gpd.GeoDataFrame, cutoff: float 
     if f_ok.any() and d_ok.any():
         if engine is None:
             tree = shapely.STRtree(f_geoms[f_ok])
-            left, right = tree.query_nearest(d_geoms[d_ok], max_distance=cutoff, all_matches=True)
+            left, right = tree.query_nearest(d_geoms[d_ok], max_distance=distance, all_matches=True)
             order = np.lexsort((right, left))
             left, right = left[order], right[order]
             first = np.r_[True, left[1:] != left[:-1]] if len(left) else np.zeros(0, dtype=bool)
@@ -121,7 +122,7 @@ def _straight_distances(d: gpd.GeoDataFrame, f: gpd.GeoDataFrame, cutoff: float 
         else:
 
             snapped = engine.snap(gpd.GeoDataFrame(geometry=d_geoms[d_ok], crs=d.crs),
-                                  gpd.GeoDataFrame(geometry=f_geoms[f_ok], crs=f.crs), max_distance=cutoff)
+                                  gpd.GeoDataFrame(geometry=f_geoms[f_ok], crs=f.crs), max_distance=distance)
             target = snapped["target"].to_numpy(dtype=np.float64, na_value=np.nan)  # positions in f_ok
             left = np.flatnonzero(~np.isnan(target))
             right = target[left].astype(np.int64)
@@ -166,10 +167,10 @@ class Snapping:
     year's units are snapped to that year's facilities on the engine.
     """
 
-    def __init__(self, engine: Engine, demand: Any, facilities: Any, *, mode: str, network: RoadNetwork | None,
+    def __init__(self, engine: Engine, demand: Any, facilities: Any, *, by: str, network: RoadNetwork | None,
                  max_snap: float | None, direction: Literal["to", "from"]) -> None:
-        self.engine, self.mode, self.network, self.max_snap, self.direction = engine, mode, network, max_snap, direction
-        if mode == "straight":
+        self.engine, self.by, self.network, self.max_snap, self.direction = engine, by, network, max_snap, direction
+        if by == "straight":
             crs = working_crs_of(network, demand, facilities)
             demand, facilities = metric_layer(demand, "demand", crs), metric_layer(facilities, "facilities", crs)
         self.demand, self.facilities = demand, facilities
@@ -188,27 +189,28 @@ class Snapping:
         return self._demand_access, self._facility_access
 
     def distances(self, demand_keep: np.ndarray | None = None, facility_keep: np.ndarray | None = None, *,
-                  cutoff: float | None) -> pd.DataFrame:
+                  distance: float | None) -> pd.DataFrame:
         """As :func:`site_distances`, for the units and facilities the boolean masks keep (default: all)."""
-        if self.mode == "straight":
+        if self.by == "straight":
             d = self.demand if demand_keep is None else self.demand[demand_keep]
             f = self.facilities if facility_keep is None else self.facilities[facility_keep]
-            return _straight_distances(d, f, cutoff, self.engine)
+            return _straight_distances(d, f, distance, self.engine)
         assert self.network is not None
         (o_acc, o_index), (f_acc, f_index) = self._access()
         return nearest_from_access(
             self.network, _subset(o_acc, demand_keep), _subset(f_acc, facility_keep),
             origin_index=o_index if demand_keep is None else o_index[demand_keep],
-            facility_index=f_index if facility_keep is None else f_index[facility_keep], cutoff=cutoff,
+            facility_index=f_index if facility_keep is None else f_index[facility_keep], distance=distance,
             direction=self.direction)
 
 
-def coverage_matrix(
+@renamed_keywords(mode=("by", {"network": "road"}))
+def distances_within(
     demand: gpd.GeoDataFrame,
     candidates: gpd.GeoDataFrame,
     *,
     distance: float,
-    mode: Literal["network", "straight"] = "network",
+    by: Literal["road", "straight"] = "road",
     network: RoadNetwork | None = None,
     max_snap: float | None = None,
 ) -> DistanceMatrix:
@@ -222,7 +224,7 @@ def coverage_matrix(
         Candidate (or existing) facility sites (columns).
     distance
         Service distance in metres: pairs farther apart are not stored.
-    mode, network, max_snap
+    by, network, max_snap
         As for :func:`site_distances`.
 
     Returns
@@ -237,17 +239,17 @@ def coverage_matrix(
     >>> from shapely import Point
     >>> sites = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(500, 0)], index=["s1", "s2"], crs="EPSG:32651")
     >>> cands = gpd.GeoDataFrame(geometry=[Point(0, 300), Point(900, 0)], index=["k1", "k2"], crs="EPSG:32651")
-    >>> m = coverage_matrix(sites, cands, distance=450, mode="straight")
+    >>> m = distances_within(sites, cands, distance=450, by="straight")
     >>> m.covers().toarray().tolist(), m.columns.tolist()
     ([[True, False], [False, True]], ['k1', 'k2'])
     """
-    if mode == "network":
+    if by == "road":
         if network is None:
-            msg = "a network coverage matrix needs a road network (pass network=, or use mode='straight')"
+            msg = "distances by road need a road network (pass network=, or use by='straight')"
             raise InputError(msg, code="E-NET-MISSING")
-        return distance_matrix(network, demand, candidates, cutoff=distance, max_snap=max_snap)
-    if mode != "straight":
-        msg = f"mode must be one of {', '.join(MODES)}, got {mode!r}"
+        return distance_matrix(network, demand, candidates, distance=distance, max_snap=max_snap)
+    if by != "straight":
+        msg = f"by must be one of {', '.join(BY)}, got {by!r}"
         raise InputError(msg, code="E-PARAM-VALUE")
     crs = working_crs_of(network, demand, candidates)
     d = metric_layer(demand, "demand", crs)
@@ -263,4 +265,4 @@ def coverage_matrix(
     np.cumsum(np.bincount(rows, minlength=len(d)), out=indptr[1:])
     matrix = sparse.csr_array((dist, cols, indptr), shape=(len(d), len(c)))
     return DistanceMatrix(matrix=matrix, rows=pd.Index(d.index), columns=pd.Index(c.index),
-                               cutoff=float(distance))
+                               distance=float(distance))

@@ -16,7 +16,6 @@ from ..errors import CRSError, InputError
 from ..raster import open_raster
 
 if TYPE_CHECKING:
-
     import geopandas as gpd
 
     from ..network import RoadNetwork

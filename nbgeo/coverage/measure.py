@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -10,17 +11,18 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..deprecation import renamed_keywords
 from ..errors import InputError
 from ..network import node_distances, road_pieces
 from .distances import access_of, site_distances
 from .inputs import demand_units, metric_layer, working_crs_of
 
 if TYPE_CHECKING:
-
     import geopandas as gpd
 
     from ..engine import Engine
     from ..network import RoadNetwork
+
 
 # --------------------------------------------------------------------------------------------
 # Coverage
@@ -40,16 +42,24 @@ class Coverage:
         ``covered`` (covered part of the weight) and ``district``.
     distance
         The service distance in metres.
-    mode
-        ``"network"`` or ``"straight"``.
+    distance_by
+        ``"road"`` or ``"straight"``: the ``by`` it was measured with (formerly ``mode``, ``"network"`` or
+        ``"straight"``).
     weight
         What the weights measure.
     """
 
     units: gpd.GeoDataFrame
     distance: float
-    mode: str
+    distance_by: str
     weight: str
+
+    @property
+    def mode(self) -> str:
+        """Deprecated: :attr:`distance_by` in the old words (``"network"`` or ``"straight"``)."""
+        warnings.warn("Coverage.mode is deprecated; use Coverage.distance_by ('road' or 'straight')",
+                      DeprecationWarning, stacklevel=2)
+        return "network" if self.distance_by == "road" else self.distance_by
 
     @property
     def total(self) -> float:
@@ -116,12 +126,13 @@ def districts_of(points: np.ndarray, districts: gpd.GeoDataFrame | None, column:
     return out
 
 
+@renamed_keywords(mode=("by", {"network": "road"}))
 def coverage(
     demand: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
     *,
     distance: float,
-    mode: Literal["network", "straight"] = "network",
+    by: Literal["road", "straight"] = "road",
     network: RoadNetwork | None = None,
     weight: str = "count",
     split: Literal["none", "grid", "length"] | None = None,
@@ -143,10 +154,10 @@ def coverage(
         Facilities (any CRS).
     distance
         Service distance in metres (inclusive).
-    mode
-        ``"network"`` (by road) or ``"straight"``.
+    by
+        ``"road"`` or ``"straight"`` (formerly ``mode="network"`` / ``"straight"``).
     network
-        The road network (for ``"network"``).
+        The road network (for ``"road"``).
     weight, split, cell
         How demand is weighed and cut, see :func:`demand_units`.
     districts
@@ -177,7 +188,7 @@ def coverage(
     >>> parks = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(600, 0), Point(0, 600)], crs="EPSG:32651")
     >>> charger = gpd.GeoDataFrame(geometry=[Point(600, 600)], crs="EPSG:32651")
     >>> by_road = coverage(parks, charger, distance=800, network=net)
-    >>> straight = coverage(parks, charger, distance=800, mode="straight", network=net)
+    >>> straight = coverage(parks, charger, distance=800, by="straight", network=net)
     >>> round(by_road.share, 1), round(straight.share, 1)
     (33.3, 66.7)
     """
@@ -188,7 +199,7 @@ def coverage(
     units = demand_units(demand, weight=weight, split=split, cell=cell, crs=crs)
     reps = shapely.point_on_surface(np.asarray(units.geometry.values, dtype=object))
     units["district"] = districts_of(reps, districts, district_column, crs)
-    return cover_units(units, facilities, distance=float(distance), mode=mode, network=network, weight=weight,
+    return cover_units(units, facilities, distance=float(distance), by=by, network=network, weight=weight,
                   max_snap=max_snap, direction=direction, search=search, engine=engine)
 
 
@@ -198,7 +209,7 @@ def search_limit(distance: float, search: float | None) -> float:
 
 
 def cover_units(units: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, *, distance: float,
-           mode: Literal["network", "straight"],
+           by: Literal["road", "straight"],
            network: RoadNetwork | None, weight: str, max_snap: float | None, direction: Literal["to", "from"],
            search: float | None, engine: Engine | None = None, distances: pd.DataFrame | None = None) -> Coverage:
     """Measure prepared units (see :func:`demand_units`) against facilities.
@@ -209,7 +220,7 @@ def cover_units(units: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, *, distan
     limit = search_limit(distance, search)
     if len(units):
         dist = distances if distances is not None else site_distances(
-            units, facilities, mode=mode, network=network, cutoff=limit, max_snap=max_snap, direction=direction,
+            units, facilities, by=by, network=network, distance=limit, max_snap=max_snap, direction=direction,
             engine=engine)
         units["distance"] = dist["distance"].to_numpy()
         units["facility"] = dist["facility"].to_numpy()
@@ -221,7 +232,7 @@ def cover_units(units: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, *, distan
     units["covered"] = np.where(units["distance"].to_numpy() <= distance, units["weight"].to_numpy(), 0.0)
     if "district" not in units.columns:
         units["district"] = None
-    return Coverage(units=units, distance=float(distance), mode=mode, weight=weight)
+    return Coverage(units=units, distance=float(distance), distance_by=by, weight=weight)
 
 
 def road_coverage(
@@ -276,7 +287,7 @@ def road_coverage(
     )
     mids = shapely.points((x[a] + x[b]) / 2, (y[a] + y[b]) / 2)
     units["district"] = districts_of(np.asarray(mids, dtype=object), districts, district_column, network.crs)
-    return Coverage(units=units, distance=float(distance), mode="network", weight="length")
+    return Coverage(units=units, distance=float(distance), distance_by="road", weight="length")
 
 
 def road_reach(network: RoadNetwork, facilities: Any, *, distance: float, max_snap: float | None,
@@ -284,7 +295,7 @@ def road_reach(network: RoadNetwork, facilities: Any, *, distance: float, max_sn
     """Per street piece (nodes a < b): the share of it within reach from each end, and the nearest facility."""
     f_acc, f_index = access_of(network, facilities, "facilities", max_snap=max_snap,
                              direction="from" if direction == "to" else "to", engine=engine)
-    d_node, src = node_distances(network, f_acc.node, offsets=f_acc.offset, cutoff=distance,
+    d_node, src = node_distances(network, f_acc.node, offsets=f_acc.offset, distance=distance,
                                       direction=direction)
     pieces = road_pieces(network)
     a, b = pieces.a, pieces.b

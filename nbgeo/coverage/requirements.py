@@ -14,8 +14,9 @@ from ..errors import InputError, MissingDataError, PlanError
 from ..filters import filter_mask, year_mask
 from ..network import read_dataset_network
 from ..plan import OPERATORS, YEAR_MODES, margin_of, meets
+from ..status import Status
 from .areas import service_areas
-from .distances import MODES, Snapping
+from .distances import Snapping
 from .inputs import SPLITS, demand_units, raster_demand
 from .measure import Coverage, cover_units, districts_of, search_limit
 
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
     from ..layers import Dataset
     from ..network import RoadNetwork
     from ..plan import CoverageSpec, Plan
+
+#: The words of a plan's ``mode`` key (the plan file's vocabulary), and the ``by`` of the Python API they mean.
+PLAN_MODES = {"network": "road", "straight": "straight"}
 
 #: Keys a ``[[coverage]]`` table of a plan may have beyond id, demand, facilities, phrase, title, proposed.
 SPEC_KEYS = {
@@ -85,10 +89,11 @@ def _spec_params(spec: CoverageSpec) -> dict[str, Any]:
     for side in ("demand", "facilities"):
         out[f"{side}_year_column"] = params.get(f"{side}_year_column", out["year_column"])
 
-    for key, allowed in (("mode", MODES), ("split", SPLITS), ("op", OPERATORS), ("years", YEAR_MODES),
+    for key, allowed in (("mode", tuple(PLAN_MODES)), ("split", SPLITS), ("op", OPERATORS), ("years", YEAR_MODES),
                          ("direction", ("to", "from"))):
         if out[key] not in allowed:
             raise fail(f"{key} must be one of {', '.join(allowed)}, got {out[key]!r}")
+    out["by"] = PLAN_MODES[out["mode"]]
     return out
 
 
@@ -153,7 +158,7 @@ def evaluate_coverage(
     }
 
     def unknown(note: str, when: list[int]) -> tuple[list[dict[str, Any]], dict[str, gpd.GeoDataFrame]]:
-        return [{**base, "year": y, "actual": None, "status": "unknown", "margin": None, "note": note}
+        return [{**base, "year": y, "actual": None, "status": Status.UNKNOWN, "margin": None, "note": note}
                 for y in when], {}
 
     eval_years = years if p["years"] == "each_year" else [year]
@@ -211,7 +216,7 @@ def evaluate_coverage(
     units_all["district"] = districts_of(reps, districts, "name", crs)
     results: dict[int, Coverage] = {}
     fac_chosen = fac_all[f_mask]
-    snapping = None if engine is None else Snapping(engine, units_all, fac_chosen, mode=p["mode"], network=net,
+    snapping = None if engine is None else Snapping(engine, units_all, fac_chosen, by=p["by"], network=net,
                                                     max_snap=p["max_snap"], direction=p["direction"])
     for y in years:
         site_year = in_year("demand", demand_all, y)
@@ -222,8 +227,8 @@ def evaluate_coverage(
         # Only the verdict years list how far the uncovered sites are; the other years need the share alone.
         search = None if y in eval_years else p["distance"]
         distances = None if snapping is None or not len(units) else snapping.distances(
-            unit_keep, fac_keep, cutoff=search_limit(p["distance"], search))
-        results[y] = cover_units(units, facilities, distance=p["distance"], mode=p["mode"], network=net,
+            unit_keep, fac_keep, distance=search_limit(p["distance"], search))
+        results[y] = cover_units(units, facilities, distance=p["distance"], by=p["by"], network=net,
                             weight=p["weight"], max_snap=p["max_snap"], direction=p["direction"], search=search,
                             distances=distances)
 
@@ -232,14 +237,14 @@ def evaluate_coverage(
         share = cov.share
         entry = {**base, "year": y}
         if not np.isfinite(share):
-            entry.update(actual=None, status="unknown", margin=None,
+            entry.update(actual=None, status=Status.UNKNOWN, margin=None,
                          note=f"no {spec.demand!r} sites in {y} after the filters")
             return entry
         actual = round(share, 6)
         met, margin = meets(p["op"], actual, p["threshold"]), margin_of(p["op"], actual, p["threshold"])
         sites = cov.sites()
         unc = cov.uncovered()
-        entry.update(actual=actual, status="met" if met else "not_met", margin=round(margin, 6), note="")
+        entry.update(actual=actual, status=Status.MET if met else Status.NOT_MET, margin=round(margin, 6), note="")
         entry["sites"] = len(sites)
         entry["covered_sites"] = int((sites["covered"] >= sites["weight"] - 1e-9).sum())
         entry["covered_weight"] = round(cov.covered, 3)
@@ -278,7 +283,7 @@ def evaluate_coverage(
                p["mode"], p["network"] if net is not None else None, p["max_snap"], p["direction"])
         cache = {} if area_cache is None else area_cache
         if key not in cache:
-            cache[key] = service_areas(facilities, distance=p["distance"], mode=p["mode"], network=net,
+            cache[key] = service_areas(facilities, distance=p["distance"], by=p["by"], network=net,
                                        max_snap=p["max_snap"], direction=p["direction"], resolution=_MAP_RESOLUTION,
                                        engine=engine)
         shapes = _overlays(spec, p, results[year], dataset, cache[key], net)
@@ -315,7 +320,7 @@ def _overlays(spec: CoverageSpec, p: dict[str, Any], cov: Coverage, dataset: Dat
             return f"{site}: no {spec.facilities} feature within {4 * p['distance']:,.0f} m {how}"
 
         labels = [label(i, d, sh) for i, d, sh in zip(unc.index, unc["distance"], unc["share"], strict=True)]
-        out[f"Uncovered: {spec.id}"] = gpd.GeoDataFrame({"status": "uncovered", "label": labels},
+        out[f"Uncovered: {spec.id}"] = gpd.GeoDataFrame({"status": Status.UNCOVERED, "label": labels},
                                                         geometry=sites.geometry.values, crs=sites.crs,
                                                         index=sites.index)
     return out

@@ -14,7 +14,6 @@ from ..errors import CRSError
 from .graph import RoadNetwork, min_per_owner
 
 if TYPE_CHECKING:
-
     from numpy.typing import ArrayLike, NDArray
 
 

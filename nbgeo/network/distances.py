@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -10,12 +11,12 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from ..deprecation import renamed_keywords
 from ..errors import InputError, RoadNetworkError
 from .access import Access, access_points, to_network_geoms
 from .graph import RoadNetwork, min_per_owner
 
 if TYPE_CHECKING:
-
     from numpy.typing import ArrayLike, NDArray
 
 
@@ -24,12 +25,13 @@ if TYPE_CHECKING:
 # --------------------------------------------------------------------------------------------
 
 
+@renamed_keywords(cutoff="distance")
 def node_distances(
     net: RoadNetwork,
     sources: ArrayLike,
     *,
     offsets: ArrayLike | None = None,
-    cutoff: float | None = None,
+    distance: float | None = None,
     direction: Literal["to", "from"] = "to",
     search: Literal["auto", "heap", "buckets"] = "auto",
 ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
@@ -45,7 +47,7 @@ def node_distances(
         Extra distance at each source (e.g. a facility's snapping distance);
         default 0. The nearest source is then the one with the least
         ``offset + road distance``.
-    cutoff
+    distance
         Stop at this distance (metres): farther nodes get ``inf``. Inclusive.
     direction
         ``"to"``: distance from each node *to* its nearest source, searched on
@@ -65,7 +67,7 @@ def node_distances(
     -------
     distance, source
         Per node, the distance in metres (``inf`` when no source is within
-        ``cutoff`` or reachable) and the position in ``sources`` of the nearest
+        ``distance`` or reachable) and the position in ``sources`` of the nearest
         source (``-1`` where none; on exact ties, one of the nearest).
 
     Examples
@@ -78,9 +80,9 @@ def node_distances(
     ([300.0, 200.0, 100.0, 0.0], [0, 0, 0, 0])
     >>> node_distances(net, [3], direction="from")[0].tolist()
     [inf, inf, inf, 0.0]
-    >>> node_distances(net, [1, 3], offsets=[500.0, 0.0], cutoff=250)[0].tolist()
+    >>> node_distances(net, [1, 3], offsets=[500.0, 0.0], distance=250)[0].tolist()
     [inf, 200.0, 100.0, 0.0]
-    >>> node_distances(net, [1, 3], offsets=[500.0, 0.0], cutoff=250, search="buckets")[0].tolist()
+    >>> node_distances(net, [1, 3], offsets=[500.0, 0.0], distance=250, search="buckets")[0].tolist()
     [inf, 200.0, 100.0, 0.0]
     """
     src = np.asarray(sources, dtype=np.int64).ravel()
@@ -94,7 +96,7 @@ def node_distances(
     if search not in ("auto", "heap", "buckets"):
         msg = f"search must be 'auto', 'heap' or 'buckets', got {search!r}"
         raise InputError(msg, code="E-PARAM-VALUE")
-    limit = np.inf if cutoff is None else float(cutoff)
+    limit = np.inf if distance is None else float(distance)
     dist = np.full(n, np.inf)
     nearest = np.full(n, -1, dtype=np.int64)
     if len(src) == 0 or n == 0:
@@ -266,14 +268,13 @@ def _bucket_search(graph: sparse.csr_array, nodes: NDArray[np.int64], offsets: N
     return dist, owner
 
 
-
-
+@renamed_keywords(cutoff="distance")
 def nearest_facility(
     net: RoadNetwork,
     origins: Any,
     facilities: Any,
     *,
-    cutoff: float | None = None,
+    distance: float | None = None,
     max_snap: float | None = None,
     direction: Literal["to", "from"] = "to",
     main_component: bool = True,
@@ -293,7 +294,7 @@ def nearest_facility(
         points, polygons or lines, or ``(n, 2)`` coordinates in the network CRS.
     facilities
         The same kinds of input.
-    cutoff
+    distance
         Only distances up to this (metres, inclusive) are computed; farther
         origins get ``inf``. Much faster on large networks.
     max_snap
@@ -312,7 +313,7 @@ def nearest_facility(
     pandas.DataFrame
         Aligned to ``origins`` (same index), with columns ``distance`` (total
         metres: snapping + road + snapping; ``inf`` when none within
-        ``cutoff``), ``facility`` (index label of the nearest facility, or
+        ``distance``), ``facility`` (index label of the nearest facility, or
         None), ``road`` (the part along the network), ``snap`` (origin to its
         access node), ``facility_snap`` (facility's access node to the
         facility) and ``node`` (the origin's access node used, -1 if none).
@@ -337,10 +338,11 @@ def nearest_facility(
     back: Literal["to", "from"] = "from" if direction == "to" else "to"
     o_acc = access_points(net, o_geoms, max_snap=max_snap, main_component=main_component, direction=direction)
     f_acc = access_points(net, f_geoms, max_snap=max_snap, main_component=main_component, direction=back)
-    return nearest_from_access(net, o_acc, f_acc, origin_index=o_index, facility_index=f_index, cutoff=cutoff,
+    return nearest_from_access(net, o_acc, f_acc, origin_index=o_index, facility_index=f_index, distance=distance,
                                direction=direction)
 
 
+@renamed_keywords(cutoff="distance")
 def nearest_from_access(
     net: RoadNetwork,
     origins: Access,
@@ -348,7 +350,7 @@ def nearest_from_access(
     *,
     origin_index: pd.Index | None = None,
     facility_index: pd.Index | None = None,
-    cutoff: float | None = None,
+    distance: float | None = None,
     direction: Literal["to", "from"] = "to",
 ) -> pd.DataFrame:
     """:func:`nearest_facility` from access points already found (e.g. on a Dask engine).
@@ -368,7 +370,7 @@ def nearest_from_access(
     origin_index, facility_index
         Labels of the origins (the result's index) and of the facilities (its
         ``facility`` column); default ``0..n-1``.
-    cutoff, direction
+    distance, direction
         As for :func:`nearest_facility`.
 
     Returns
@@ -391,10 +393,10 @@ def nearest_from_access(
     o_acc, f_acc = origins, facilities
     o_index = pd.RangeIndex(o_acc.n_features) if origin_index is None else origin_index
     f_index = pd.RangeIndex(f_acc.n_features) if facility_index is None else facility_index
-    node_dist, src = node_distances(net, f_acc.node, offsets=f_acc.offset, cutoff=cutoff, direction=direction)
+    node_dist, src = node_distances(net, f_acc.node, offsets=f_acc.offset, distance=distance, direction=direction)
     total = o_acc.offset + node_dist[o_acc.node]
-    if cutoff is not None:
-        total = np.where(total <= cutoff, total, np.inf)
+    if distance is not None:
+        total = np.where(total <= distance, total, np.inf)
     best, row = min_per_owner(o_acc.owner, total, o_acc.n_features)
     found = np.isfinite(best)
     pick = row[found]
@@ -422,37 +424,44 @@ def nearest_from_access(
 
 @dataclass(frozen=True)
 class DistanceMatrix:
-    """Sparse origin × destination distances up to a cutoff.
+    """Sparse origin × destination distances up to a distance.
 
     Attributes
     ----------
     matrix
         ``scipy.sparse.csr_array`` of shape ``(len(rows), len(columns))``. The
-        stored entries are exactly the pairs within ``cutoff``; their value is
+        stored entries are exactly the pairs within ``distance``; their value is
         the distance in metres, **including 0** (stored as an explicit zero).
-        Pairs not stored are farther than ``cutoff``: use :meth:`to_dense`,
+        Pairs not stored are farther than ``distance``: use :meth:`to_dense`,
         not ``matrix.toarray()``, which would show them as 0.
     rows, columns
         The index labels of the origins and destinations.
-    cutoff
-        The distance limit in metres.
+    distance
+        The distance limit in metres (formerly ``cutoff``, still readable with a DeprecationWarning).
     """
 
     matrix: sparse.csr_array
     rows: pd.Index
     columns: pd.Index
-    cutoff: float
+    distance: float
+
+    @property
+    def cutoff(self) -> float:
+        """Deprecated name of :attr:`distance`."""
+        warnings.warn("DistanceMatrix.cutoff is deprecated; use DistanceMatrix.distance", DeprecationWarning,
+                      stacklevel=2)
+        return self.distance
 
     def covers(self, within: float | None = None) -> sparse.csr_array:
-        """Boolean sparse matrix: origin ``i`` is within ``within`` (default the cutoff) of destination ``j``."""
-        limit = self.cutoff if within is None else min(within, self.cutoff)
+        """Boolean sparse matrix: origin ``i`` is within ``within`` (default the distance) of destination ``j``."""
+        limit = self.distance if within is None else min(within, self.distance)
         m = self.matrix.tocoo()
         keep = m.data <= limit
         return sparse.csr_array((np.ones(int(keep.sum()), dtype=bool), (m.row[keep], m.col[keep])),
                                 shape=self.matrix.shape)
 
     def to_dense(self, fill: float = np.inf) -> NDArray[np.float64]:
-        """A dense array with ``fill`` where the pair is beyond the cutoff."""
+        """A dense array with ``fill`` where the pair is beyond the distance."""
         out = np.full(self.matrix.shape, fill, dtype=np.float64)
         m = self.matrix.tocoo()
         out[m.row, m.col] = m.data
@@ -465,17 +474,18 @@ class DistanceMatrix:
                              "distance": m.data})
 
 
+@renamed_keywords(cutoff="distance")
 def distance_matrix(
     net: RoadNetwork,
     origins: Any,
     destinations: Any,
     *,
-    cutoff: float,
+    distance: float,
     max_snap: float | None = None,
     main_component: bool = True,
     max_memory: float = 2e8,
 ) -> DistanceMatrix:
-    """Road distances from every origin to every destination within ``cutoff``, as a sparse matrix.
+    """Road distances from every origin to every destination within ``distance``, as a sparse matrix.
 
     This is the cost matrix of coverage-location models (LSCP, MCLP,
     p-median): demand sites as origins, candidate facility sites as
@@ -489,7 +499,7 @@ def distance_matrix(
         The network.
     origins, destinations
         As for :func:`nearest_facility`.
-    cutoff
+    distance
         The largest distance kept (metres).
     max_snap, main_component
         As for :func:`nearest_facility`.
@@ -507,7 +517,7 @@ def distance_matrix(
     >>> net = network_from_arrays(np.arange(3) * 100.0, np.zeros(3), u=[0, 1, 1, 2], v=[1, 0, 2, 1],
     ...                           crs="EPSG:32651")
     >>> dm = distance_matrix(net, np.array([[0.0, 0.0], [200.0, 0.0]]), np.array([[0.0, 0.0], [100.0, 0.0]]),
-    ...                      cutoff=150)
+    ...                      distance=150)
     >>> dm.to_dense().tolist()
     [[0.0, 100.0], [inf, 100.0]]
     >>> dm.covers().toarray().tolist()
@@ -522,14 +532,14 @@ def distance_matrix(
     batch = max(1, int(max_memory // (8 * max(net.n_nodes, 1))))
     for start in range(0, len(uniq_nodes), batch):
         chunk = uniq_nodes[start:start + batch]
-        d = csgraph.dijkstra(net.reverse, directed=True, indices=chunk, limit=cutoff)
+        d = csgraph.dijkstra(net.reverse, directed=True, indices=chunk, limit=distance)
         d = np.atleast_2d(d)
         # Access rows of destinations whose node is in this chunk.
         sel = np.flatnonzero((inv >= start) & (inv < start + len(chunk)))
         for j in sel:
             col = d[inv[j] - start]
             tot = o_acc.offset + col[o_acc.node] + d_acc.offset[j]
-            ok = tot <= cutoff
+            ok = tot <= distance
             rows_out.append(o_acc.owner[ok])
             cols_out.append(np.full(int(ok.sum()), d_acc.owner[j], dtype=np.int64))
             vals_out.append(tot[ok])
@@ -548,4 +558,4 @@ def distance_matrix(
     indptr = np.zeros(shape[0] + 1, dtype=np.int64)
     np.cumsum(np.bincount(r, minlength=shape[0]), out=indptr[1:])
     matrix = sparse.csr_array((v, c, indptr), shape=shape)
-    return DistanceMatrix(matrix=matrix, rows=pd.Index(o_index), columns=pd.Index(d_index), cutoff=float(cutoff))
+    return DistanceMatrix(matrix=matrix, rows=pd.Index(o_index), columns=pd.Index(d_index), distance=float(distance))

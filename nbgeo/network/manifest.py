@@ -13,9 +13,8 @@ from .graph import RoadNetwork
 from .read import read_network
 
 if TYPE_CHECKING:
-
-
     from ..layers import Dataset
+
 
 # --------------------------------------------------------------------------------------------
 # Networks declared in a dataset manifest

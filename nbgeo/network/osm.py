@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import osmium
 from pyproj import Transformer
 
 from ..errors import RoadNetworkError
@@ -80,8 +81,6 @@ def is_drivable(tags: Mapping[str, str], network_type: str = "drive") -> bool:
 
 def read_osm(path: Path, *, network_type: str, crs: str | None) -> RoadNetwork:
     """Read an OSM PBF or XML file with osmium: every vertex of every road is a node."""
-    import osmium
-
     refs: list[int] = []
     lons: list[float] = []
     lats: list[float] = []

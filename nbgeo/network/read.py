@@ -23,8 +23,6 @@ from .osm import NETWORK_TYPES, read_osm
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-
-
     pass
 
 # Magic bytes of the formats read_network opens (after an optional compression layer).

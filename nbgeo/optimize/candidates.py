@@ -16,6 +16,7 @@ import shapely
 from ..errors import CRSError, InputError, LimitError
 from ..layers import Layer, LayerMeta
 from ..rules import check_exclusion, check_setback, evaluate_rule, filter_sites
+from ..status import Status
 from .matrix import metric_crs_of
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,7 @@ class Screening:
     @property
     def allowed(self) -> NDArray[np.bool_]:
         """Candidates that pass every rule."""
-        return (self.frame["status"] == "pass").to_numpy()
+        return (self.frame["status"] == Status.PASS).to_numpy()
 
 
 def _candidate_attributes(candidates: gpd.GeoDataFrame, existing: gpd.GeoDataFrame | None, year: int | None
@@ -272,7 +273,7 @@ def screen_candidates(
     existing = dataset[layer] if layer in dataset else None
     cands = _candidate_attributes(candidates.to_crs(4326), existing, year)
     n = len(cands)
-    status = np.full(n, "pass", dtype=object)
+    status = np.full(n, Status.PASS, dtype=object)
     failed_rules: list[list[str]] = [[] for _ in range(n)]
     fail_reason = np.full(n, "", dtype=object)
     unknown_reason = np.full(n, "", dtype=object)
@@ -314,7 +315,7 @@ def screen_candidates(
             result = evaluate_rule(rule, trial, tolerance_band=tolerance_band)
         failed = unknown = 0
         if result is not None and len(result.frame):
-            frame = result.frame[result.frame["status"].isin(("fail", "unknown"))]
+            frame = result.frame[result.frame["status"].isin((Status.FAIL, Status.UNKNOWN))]
             frame = frame[frame.index.isin(cands.index)]
             if len(frame):
                 if rule.kind == "spacing":
@@ -330,14 +331,14 @@ def screen_candidates(
                 for fid, st in frame["status"].items():
                     i = positions[fid]
                     failed_rules[i].append(rule.id)
-                    if st == "fail":
-                        status[i] = "fail"
+                    if st == Status.FAIL:
+                        status[i] = Status.FAIL
                         fail_reason[i] = fail_reason[i] or f"{rule.id}: {why[fid]}"
                     else:
-                        status[i] = "unknown" if status[i] == "pass" else status[i]
+                        status[i] = Status.UNKNOWN if status[i] == Status.PASS else status[i]
                         unknown_reason[i] = unknown_reason[i] or f"{rule.id}: {why[fid]}"
-                failed = int((frame["status"] == "fail").sum())
-                unknown = int((frame["status"] == "unknown").sum())
+                failed = int((frame["status"] == Status.FAIL).sum())
+                unknown = int((frame["status"] == Status.UNKNOWN).sum())
         summaries.append({"id": rule.id, "kind": rule.kind, "failed": failed, "unknown": unknown,
                           "conflicts": n_conflicts})
     reasons = np.where(fail_reason != "", fail_reason, unknown_reason)
@@ -345,8 +346,8 @@ def screen_candidates(
                          index=cands.index)
     pairs = np.concatenate(conflicts) if conflicts else np.zeros((0, 2), dtype=np.int64)
     log.info("Screened %d candidate sites against %d rule(s) for %r: %d pass, %d fail, %d unknown, %d conflicts",
-             n, len(summaries), layer, int((status == "pass").sum()), int((status == "fail").sum()),
-             int((status == "unknown").sum()), len(pairs))
+             n, len(summaries), layer, int((status == Status.PASS).sum()), int((status == Status.FAIL).sum()),
+             int((status == Status.UNKNOWN).sum()), len(pairs))
     return Screening(frame=frame, conflicts=pairs, rules=summaries)
 
 

@@ -12,8 +12,9 @@ import shapely
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from ..coverage import coverage_matrix as road_matrix
+from ..coverage import distances_within
 from ..crs import metric_crs_for
+from ..deprecation import renamed_keywords
 from ..errors import CRSError, InputError, LimitError
 from .assignment import concat_ranges
 
@@ -48,7 +49,7 @@ class CoverageMatrix:
     radius
         The service distance in metres.
     by
-        ``"straight-line"`` or ``"road"``.
+        ``"straight"`` or ``"road"``.
 
     Examples
     --------
@@ -64,7 +65,7 @@ class CoverageMatrix:
     distance: NDArray[np.float64]
     n_demand: int
     radius: float
-    by: str = "straight-line"
+    by: str = "straight"
 
     @classmethod
     def from_pairs(
@@ -76,7 +77,7 @@ class CoverageMatrix:
         n_demand: int,
         n_sites: int,
         radius: float,
-        by: str = "straight-line",
+        by: str = "straight",
         unique: bool = False,
     ) -> CoverageMatrix:
         """Build the matrix from (demand, site, distance) triples; a repeated pair keeps its shortest distance.
@@ -112,7 +113,7 @@ class CoverageMatrix:
 
     @classmethod
     def from_distances(cls, matrix: sparse.sparray | sparse.spmatrix, *, radius: float,
-                       by: str = "straight-line") -> CoverageMatrix:
+                       by: str = "straight") -> CoverageMatrix:
         """Build the matrix from sparse demand × site distances whose stored entries (zeros included) are the pairs.
 
         This reads :attr:`nbgeo.network.DistanceMatrix.matrix`; entries beyond ``radius`` are dropped.
@@ -215,22 +216,23 @@ def _metric_geoms(obj: Any, what: str, crs: Any) -> tuple[NDArray[np.float64] | 
     return xy, None
 
 
+@renamed_keywords(radius="distance")
 def coverage_matrix(
     demand: Any,
     sites: Any,
-    radius: float,
+    distance: float,
     *,
     network: RoadNetwork | None = None,
     max_snap: float | None = None,
     max_pairs: int = 200_000_000,
 ) -> CoverageMatrix:
-    """Which ``sites`` lie within ``radius`` metres of each ``demand`` point.
+    """Which ``sites`` lie within ``distance`` metres of each ``demand`` point.
 
     Straight-line distances come from a KD-tree when both sides are points and
     from shapely's ``dwithin`` over an STRtree otherwise (the distance from a
     park's outline, 0 inside it). With ``network`` they are by road, from the
     demand to the site, snapping included and one-way streets respected
-    (:func:`nbgeo.coverage.coverage_matrix`).
+    (:func:`nbgeo.coverage.distances_within`).
 
     Parameters
     ----------
@@ -238,7 +240,7 @@ def coverage_matrix(
         GeoDataFrames or GeoSeries (any CRS; measured in the demand's CRS when
         it is projected in metres, else in the working CRS), or ``(n, 2)``
         arrays of metric coordinates.
-    radius
+    distance
         The service distance in metres.
     network
         A road network (:class:`nbgeo.network.RoadNetwork`); None for straight-line distance.
@@ -269,13 +271,13 @@ def coverage_matrix(
     >>> coverage_matrix(np.array([[100.0, 0.0]]), np.array([[0.0, 0.0]]), 350, network=net).distances(0).tolist()
     [300.0]
     """
-    if isinstance(radius, bool) or not (isinstance(radius, (int, float)) and math.isfinite(radius) and radius >= 0):
-        msg = f"radius must be a distance in metres (>= 0), got {radius!r}"
+    if isinstance(distance, bool) or not (isinstance(distance, (int, float)) and math.isfinite(distance) and distance >= 0):
+        msg = f"distance must be in metres (>= 0), got {distance!r}"
         raise InputError(msg, code="E-OPT-RADIUS")
     if network is not None:
 
-        dm = road_matrix(demand, sites, distance=float(radius), mode="network", network=network, max_snap=max_snap)
-        return CoverageMatrix.from_distances(dm.matrix, radius=radius, by="road")
+        dm = distances_within(demand, sites, distance=float(distance), by="road", network=network, max_snap=max_snap)
+        return CoverageMatrix.from_distances(dm.matrix, radius=distance, by="road")
 
     crs = metric_crs_of(demand, sites)
     d_xy, d_geoms = _metric_geoms(demand, "demand points", crs)
@@ -283,25 +285,25 @@ def coverage_matrix(
     n_demand = len(d_xy) if d_xy is not None else len(d_geoms)
     n_sites = len(s_xy) if s_xy is not None else len(s_geoms)
     if n_demand == 0 or n_sites == 0:
-        return CoverageMatrix.from_pairs([], [], [], n_demand=n_demand, n_sites=n_sites, radius=radius)
+        return CoverageMatrix.from_pairs([], [], [], n_demand=n_demand, n_sites=n_sites, radius=distance)
     if d_xy is not None and s_xy is not None:
-        pairs = cKDTree(s_xy).sparse_distance_matrix(cKDTree(d_xy), radius, output_type="ndarray")
+        pairs = cKDTree(s_xy).sparse_distance_matrix(cKDTree(d_xy), distance, output_type="ndarray")
         if len(pairs) > max_pairs:
-            msg = f"{len(pairs):,} (demand, site) pairs within {radius:g} m exceed max_pairs={max_pairs:,}"
-            raise LimitError(msg + " (hint: fewer candidates or a shorter radius)", code="E-LIMIT-PAIRS")
+            msg = f"{len(pairs):,} (demand, site) pairs within {distance:g} m exceed max_pairs={max_pairs:,}"
+            raise LimitError(msg + " (hint: fewer candidates or a shorter distance)", code="E-LIMIT-PAIRS")
         return CoverageMatrix.from_pairs(pairs["j"], pairs["i"], pairs["v"], n_demand=n_demand, n_sites=n_sites,
-                                         radius=radius, unique=True)
+                                         radius=distance, unique=True)
 
     if d_geoms is None:
         d_geoms = shapely.points(d_xy)
     if s_geoms is None:
         s_geoms = shapely.points(s_xy)
-    d_idx, s_idx = shapely.STRtree(s_geoms).query(d_geoms, predicate="dwithin", distance=radius)
+    d_idx, s_idx = shapely.STRtree(s_geoms).query(d_geoms, predicate="dwithin", distance=distance)
     if len(d_idx) > max_pairs:
-        msg = f"{len(d_idx):,} (demand, site) pairs within {radius:g} m exceed max_pairs={max_pairs:,}"
-        raise LimitError(msg + " (hint: fewer candidates or a shorter radius)", code="E-LIMIT-PAIRS")
+        msg = f"{len(d_idx):,} (demand, site) pairs within {distance:g} m exceed max_pairs={max_pairs:,}"
+        raise LimitError(msg + " (hint: fewer candidates or a shorter distance)", code="E-LIMIT-PAIRS")
     dist = shapely.distance(d_geoms[d_idx], s_geoms[s_idx])
-    return CoverageMatrix.from_pairs(d_idx, s_idx, dist, n_demand=n_demand, n_sites=n_sites, radius=radius)
+    return CoverageMatrix.from_pairs(d_idx, s_idx, dist, n_demand=n_demand, n_sites=n_sites, radius=distance)
 
 
 def hstack_matrices(a: CoverageMatrix, b: CoverageMatrix) -> CoverageMatrix:

@@ -15,6 +15,7 @@ from ..coverage import coverage
 from ..coverage.measure import districts_of
 from ..errors import CRSError, InputError
 from ..filters import filter_mask, year_mask
+from ..status import Status
 from .candidates import candidates_from_grid, candidates_from_network, screen_candidates
 from .matrix import CoverageMatrix, coverage_matrix, metric_crs_of
 from .problems import check_method, maximal_covering, set_covering
@@ -104,11 +105,14 @@ class SitingResult:
     notes: tuple[str, ...] = ()
 
     @property
-    def status(self) -> str:
-        """``met`` when the chosen sites bring coverage to the required share, ``not_met`` if not, else ``proposed``."""
+    def status(self) -> Status:
+        """``met`` when the chosen sites bring coverage to the required share, ``not_met`` if not, else ``proposed``.
+
+        A :class:`nbgeo.status.Status`, so it equals its word (``r.status == "met"``).
+        """
         if self.required is None:
-            return "proposed"
-        return "met" if 100.0 * self.solution.share_after >= self.required - 1e-9 else "not_met"
+            return Status.PROPOSED
+        return Status.MET if 100.0 * self.solution.share_after >= self.required - 1e-9 else Status.NOT_MET
 
     def to_dict(self) -> dict[str, Any]:
         """The entry of ``audit.json``'s ``"optimisation"`` section (JSON-ready)."""
@@ -142,9 +146,9 @@ class SitingResult:
             "weight_added": round(sol.objective, 6), "bound": None if sol.bound is None else round(sol.bound, 6),
             "gap": None if sol.gap is None else round(sol.gap, 6),
             "uncoverable_sites": int((~self.demand["coverable"]).sum()),
-            "candidates": len(cands), "candidates_allowed": int((cands["status"] == "pass").sum()),
-            "candidates_failed": int((cands["status"] == "fail").sum()),
-            "candidates_unknown": int((cands["status"] == "unknown").sum()),
+            "candidates": len(cands), "candidates_allowed": int((cands["status"] == Status.PASS).sum()),
+            "candidates_failed": int((cands["status"] == Status.FAIL).sum()),
+            "candidates_unknown": int((cands["status"] == Status.UNKNOWN).sum()),
             "candidate_source": self.candidate_source, "runtime_s": round(sol.runtime_s, 4),
             "illustrative": self.illustrative, "network": self.network,
             "note": "; ".join(n for n in (sol.note, *self.notes) if n),
@@ -160,7 +164,7 @@ class SitingResult:
         if len(self.chosen):
             out[(f"{self.id}：建议新增 {len(self.chosen)} 处" if zh else
                  f"{self.id}: {len(self.chosen)} proposed sites") + suffix] = gpd.GeoDataFrame(
-                {"status": "proposed", "label": self.chosen["label"].to_numpy()},
+                {"status": Status.PROPOSED, "label": self.chosen["label"].to_numpy()},
                 geometry=self.chosen.geometry.to_numpy(), crs=4326)
         d = self.demand
         newly = d[d["newly_served"]]
@@ -168,14 +172,14 @@ class SitingResult:
             labels = [(f"{i}：由新址 {r.new_site} 覆盖（{r.new_distance:,.0f} 米）" if zh else
                        f"{i}: served by new site {r.new_site} at {r.new_distance:,.0f} m") for i, r in newly.iterrows()]
             out[(f"{self.id}：新覆盖 {len(newly)} 处" if zh else f"{self.id}: {len(newly)} newly served") + suffix] = (
-                gpd.GeoDataFrame({"status": "covered", "label": labels}, geometry=newly.geometry.to_numpy(), crs=4326))
+                gpd.GeoDataFrame({"status": Status.COVERED, "label": labels}, geometry=newly.geometry.to_numpy(), crs=4326))
         left = d[d["served_after"] < 1 - 1e-9]
         if len(left):
             labels = [(f"{i}：仍未覆盖" + ("" if r.coverable else "（没有可用候选点能覆盖）") if zh else
                        f"{i}: still unserved" + ("" if r.coverable else " (no allowed candidate reaches it)"))
                       for i, r in left.iterrows()]
             out[(f"{self.id}：仍未覆盖 {len(left)} 处" if zh else f"{self.id}: {len(left)} still unserved") + suffix] = (
-                gpd.GeoDataFrame({"status": "uncovered", "label": labels}, geometry=left.geometry.to_numpy(), crs=4326))
+                gpd.GeoDataFrame({"status": Status.UNCOVERED, "label": labels}, geometry=left.geometry.to_numpy(), crs=4326))
         return out
 
 
@@ -292,7 +296,7 @@ def site(
     >>> from nbgeo import datasets, io, plan
     >>> ds, p = io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025"))
     >>> r = site(ds, demand="micro_parks", facilities="chargers", distance=1000, year=2025, plan=p, cell=500)
-    >>> r.status, len(r.chosen) > 0, r.solution.share_after > r.solution.share_before
+    >>> str(r.status), len(r.chosen) > 0, r.solution.share_after > r.solution.share_before
     ('met', True, True)
     >>> int(r.demand["served_after"].lt(1).sum())
     0
@@ -323,12 +327,12 @@ def site(
                               column=year_column if facilities_year_column is None else facilities_year_column)]
     districts = dataset["districts"] if "districts" in dataset else None
     metric = network.crs if network is not None else metric_crs_of(dataset.metric(demand))
-    mode: Literal["network", "straight"] = "network" if by == "road" else "straight"
+    how: Literal["road", "straight"] = "road" if by == "road" else "straight"
     if split not in (None, "none", "grid", "length"):
         msg = f"split must be one of none, grid, length, got {split!r}"
         raise InputError(msg, code="E-OPT-SPLIT")
     # In the dataset's working CRS (the network's, by road), as the coverage audit measures.
-    before = coverage(d_sel.to_crs(metric), f_sel.to_crs(metric), distance=distance, mode=mode,
+    before = coverage(d_sel.to_crs(metric), f_sel.to_crs(metric), distance=distance, by=how,
                               network=network, weight=weight, cell=split_cell, districts=districts,
                               split=split)  # type: ignore[arg-type]
     units = before.units
@@ -377,9 +381,9 @@ def site(
         screening = screen_candidates(considered, dataset, plan, layer=facilities, year=year)
         frame, conflicts, rule_rows = screening.frame, screening.conflicts, screening.rules
     else:
-        frame = pd.DataFrame({"status": "pass", "rules": "", "reason": ""}, index=considered.index)
+        frame = pd.DataFrame({"status": Status.PASS, "rules": "", "reason": ""}, index=considered.index)
         conflicts, rule_rows = np.zeros((0, 2), dtype=np.int64), []
-    ok_status = ("pass", "unknown") if allow_unknown else ("pass",)
+    ok_status = (Status.PASS, Status.UNKNOWN) if allow_unknown else (Status.PASS,)
     allowed = np.flatnonzero(frame["status"].isin(ok_status).to_numpy())
     remap = np.full(len(considered), -1, dtype=np.int64)
     remap[allowed] = np.arange(allowed.size)

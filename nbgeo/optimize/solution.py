@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
 
 
-
 log = logging.getLogger(__name__)
 
 #: The solvers :func:`maximal_covering` and :func:`set_covering` accept.

@@ -18,7 +18,6 @@ from .candidates import candidates_from_network
 from .siting import SitingResult, site
 
 if TYPE_CHECKING:
-
     from ..layers import Dataset
     from ..network import RoadNetwork
     from ..plan import Plan, SitingSpec
@@ -90,7 +89,7 @@ def site_from_spec(
     >>> q = SitingSpec(id="q", params={"demand": "micro_parks", "facilities": "chargers", "distance": 1000,
     ...                                "by": "straight", "k": 5, "candidates": "grid", "cell": 1000})
     >>> r, _ = site_from_spec(q, io.read_sample(), p)
-    >>> r.solution.problem, len(r.chosen), r.status
+    >>> r.solution.problem, len(r.chosen), str(r.status)
     ('mclp', 5, 'proposed')
     """
     p = dict(spec.params)
