@@ -152,7 +152,7 @@ def test_the_old_names_warn_and_mean_the_same():
                                                                                    by="straight").area.iloc[0]))
     with pytest.warns(DeprecationWarning, match="MODES is deprecated"):
         assert coverage.MODES == ("network", "straight") == tuple(coverage.PLAN_MODES)
-    with pytest.raises(TypeError, match="got both 'mode' .deprecated. and 'by'"):
+    with pytest.raises(TypeError, match=r"got both 'mode' \(deprecated\) and 'by'"):
         coverage.coverage(sites, chargers, distance=250, mode="straight", by="straight")
     with pytest.raises(InputError, match="by must be one of road, straight"):
         coverage.site_distances(sites, chargers, by="network", network=net)

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 def _download(query_key: str, fetch: Any, *, network_type: str, crs: Any, use_cache: bool | None,
               source: str) -> RoadNetwork:
-    import osmnx as ox
+    import osmnx as ox  # noqa: PLC0415  (about 1 s to import; only downloads and GraphML need it)
 
     if network_type not in NETWORK_TYPES:
         msg = f"network_type must be one of {', '.join(NETWORK_TYPES)}, got {network_type!r}"

@@ -172,7 +172,7 @@ def _check_declared(path: Path, own: Any, declared: Any) -> Any:
 
 
 def _read_graphml(path: Path, *, crs: str | None, declared: Any = None) -> RoadNetwork:
-    import osmnx as ox
+    import osmnx as ox  # noqa: PLC0415  (about 1 s to import; only downloads and GraphML need it)
 
     try:
         graph = ox.load_graphml(path)
