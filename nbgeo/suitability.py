@@ -85,12 +85,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import rasterio
 import shapely
+from affine import Affine
+from rasterio import features
+from rasterio.warp import Resampling, reproject
+from scipy import ndimage
 
-from .errors import InputError, LimitError, PlanError
+from ._atomic import atomic_path
+from .errors import CRSError, InputError, LimitError, PlanError
 from .filters import check_filter, filter_mask
+from .network import read_dataset_network
+from .raster import open_raster, slope
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -355,8 +364,6 @@ class Surface:
         geopandas.GeoDataFrame
             Points in EPSG:4326 indexed ``S<row>_<col>``, with ``score`` and ``source``.
         """
-        import geopandas as gpd
-
         rows, cols = np.nonzero(np.isfinite(self.score) & (self.score >= min_score))
         values = self.score[rows, cols].astype(np.float64)
         if spacing and spacing > self.cell and rows.size:
@@ -388,10 +395,6 @@ class Surface:
             Polygons in EPSG:4326, best mean score first, indexed ``Z1``...,
             with ``cells``, ``area_m2``, ``mean_score``, ``max_score`` and ``source``.
         """
-        import geopandas as gpd
-        from rasterio import features
-        from scipy import ndimage
-
         good = np.isfinite(self.score) & (self.score >= min_score)
         labels, n = ndimage.label(good)
         columns = ["cells", "area_m2", "mean_score", "max_score", "source"]
@@ -441,9 +444,6 @@ class Surface:
         >>> s.classes()[["label", "score"]].values.tolist()
         [['demo: score 0.4–0.6', 0.5], ['demo: score 0.8–1.0', 0.9]]
         """
-        import geopandas as gpd
-        from rasterio import features
-
         edges = np.asarray([0.0, *breaks, 1.0])
         finite = np.isfinite(self.score)
         klass = np.zeros(self.shape, dtype=np.int32)  # 0: masked or below min_score
@@ -479,10 +479,6 @@ class Surface:
 
     def write_tif(self, path: Any, *, overwrite: bool = False) -> Any:
         """Write the score as a float32 GeoTIFF (NaN = nodata), atomically."""
-        import rasterio
-
-        from ._atomic import atomic_path
-
         with atomic_path(path, overwrite=overwrite) as tmp, rasterio.open(
             tmp, "w", driver="GTiff", height=self.shape[0], width=self.shape[1], count=1, dtype="float32",
             crs=rasterio.crs.CRS.from_user_input(self.crs), transform=self.transform, nodata=np.nan,
@@ -515,11 +511,6 @@ def _resample(dataset: Dataset, name: str, shape: tuple[int, int], transform: An
     ``min_size``: the fewest rows and columns the raster must have (a slope needs 3 × 3 pixels: resampled from
     fewer, the terrain would come out flat).
     """
-    import rasterio
-    from rasterio.warp import Resampling, reproject
-
-    from .raster import open_raster
-
     if name not in dataset.rasters:
         msg = (f"{what}: dataset {dataset.name!r} has no raster {name!r}; "
                f"rasters: {', '.join(dataset.rasters) or '(none)'}")
@@ -542,9 +533,6 @@ def _resample(dataset: Dataset, name: str, shape: tuple[int, int], transform: An
 def _proximity(geoms: NDArray[np.object_], shape: tuple[int, int], transform: Any, cell: float
                ) -> NDArray[np.float64]:
     """Distance from every cell centre to the nearest cell the geometries touch (``inf`` with none)."""
-    from rasterio import features
-    from scipy import ndimage
-
     if len(geoms) == 0:
         return np.full(shape, np.inf)
     hit = features.rasterize(((g, 1) for g in geoms), out_shape=shape, transform=transform, fill=0,
@@ -594,9 +582,6 @@ def surface(
     >>> s.masked["exclude constraints"] > 0, round(float(np.nanmax(s.score)), 3)
     (True, 1.0)
     """
-    from affine import Affine
-    from rasterio import features
-
     if isinstance(cell, bool) or not (isinstance(cell, (int, float)) and math.isfinite(cell) and cell > 0):
         msg = f"cell must be a positive number of metres, got {cell!r}"
         raise InputError(msg, code="E-SUIT-CELL")
@@ -612,7 +597,6 @@ def surface(
         area_gdf = dataset.metric("districts")
     else:
         if area.crs is None:
-            from .errors import CRSError
 
             msg = "the study area has no CRS (hint: set_crs(...))"
             raise CRSError(msg, code="E-CRS-MISSING")
@@ -653,7 +637,6 @@ def surface(
             continue
         value = np.full(shape, np.nan)
         if c.kind == "slope":
-            from .raster import slope
 
             name = c.raster or "dem"
             # Resample with a one-cell margin, so that cells on the grid's edge still have their 3 × 3 window.
@@ -666,7 +649,6 @@ def surface(
             illustrative |= dataset.raster(str(c.raster)).meta.illustrative
         else:  # distance
             if c.network:
-                from .network import read_dataset_network
 
                 net = read_dataset_network(dataset, c.network)
                 edges = net.to_gdf()

@@ -52,12 +52,12 @@ def test_straight_point_coverage_matches_geopandas():
     rng = np.random.default_rng(7)
     sites = gdf(shapely.points(rng.uniform(0, 5000, (400, 2))), index=[f"s{i}" for i in range(400)])
     chargers = gdf(shapely.points(rng.uniform(0, 5000, (30, 2))), index=[f"c{i}" for i in range(30)])
-    cov = coverage.coverage(sites, chargers, distance=600, mode="straight")
+    cov = coverage.coverage(sites, chargers, distance=600, by="straight")
     joined = gpd.sjoin_nearest(sites, chargers, distance_col="d")
     nearest = joined.groupby(level=0)["d"].min()
     assert cov.share == pytest.approx(100 * (nearest <= 600).mean())
     assert set(cov.uncovered().index) == set(nearest[nearest > 600].index)
-    dist = coverage.site_distances(sites, chargers, mode="straight")
+    dist = coverage.site_distances(sites, chargers, by="straight")
     assert np.allclose(dist["distance"].to_numpy(), nearest.reindex(sites.index).to_numpy())
 
 
@@ -66,11 +66,11 @@ def test_straight_ties_name_the_first_facility():
     sites = gdf([box(0, 0, 100, 100), Point(500, 0), Point(40, 40)], index=["park", "between", "on"])
     chargers = gdf([Point(700, 0), Point(80, 80), Point(20, 20), Point(300, 0), Point(40, 40), Point(40, 40)],
                    index=["c6", "c5", "c4", "c3", "c2", "c1"])
-    dist = coverage.site_distances(sites, chargers, mode="straight")
+    dist = coverage.site_distances(sites, chargers, by="straight")
     assert dist["facility"].tolist() == ["c5", "c6", "c2"]
     assert dist["distance"].tolist() == [0.0, 200.0, 0.0]
     # The same with the chargers listed the other way round: the choice follows the order, not the labels.
-    flipped = coverage.site_distances(sites, chargers.iloc[::-1], mode="straight")
+    flipped = coverage.site_distances(sites, chargers.iloc[::-1], by="straight")
     assert flipped["facility"].tolist() == ["c1", "c3", "c1"]
 
 
@@ -79,11 +79,11 @@ def test_straight_area_coverage_matches_the_exact_overlay():
     chargers = gdf([Point(500, 500), Point(2600, 800), Point(3250, 2900)])
     served = shapely.union_all(shapely.buffer(np.asarray(chargers.geometry.values), 700, quad_segs=64))
     exact = zones.geometry.intersection(served).area.sum() / zones.area.sum() * 100
-    cov = coverage.coverage(zones, chargers, distance=700, mode="straight", weight="area", split="grid", cell=10)
+    cov = coverage.coverage(zones, chargers, distance=700, by="straight", weight="area", split="grid", cell=10)
     assert cov.share == pytest.approx(exact, abs=0.2)
     assert cov.total == pytest.approx(zones.area.sum())
     # Whole zones: neither is entirely within 700 m, but both have a charger within 700 m of their edge.
-    whole = coverage.coverage(zones, chargers, distance=700, mode="straight", weight="area")
+    whole = coverage.coverage(zones, chargers, distance=700, by="straight", weight="area")
     assert whole.share == 100.0
 
 
@@ -114,12 +114,48 @@ def test_network_and_straight_agree_on_a_straight_road():
     chargers = gdf([Point(x, 0) for x in rng.choice(xs, 4, replace=False)])
     for dist in (100, 300, 800):
         by_road = coverage.coverage(sites, chargers, distance=dist, network=line)
-        straight = coverage.coverage(sites, chargers, distance=dist, mode="straight")
+        straight = coverage.coverage(sites, chargers, distance=dist, by="straight")
         assert by_road.share == straight.share
         assert np.array_equal(by_road.units["distance"].to_numpy(), straight.units["distance"].to_numpy())
-    m_road = coverage.coverage_matrix(sites, chargers, distance=500, network=line)
-    m_line = coverage.coverage_matrix(sites, chargers, distance=500, mode="straight")
+    m_road = coverage.distances_within(sites, chargers, distance=500, network=line)
+    m_line = coverage.distances_within(sites, chargers, distance=500, by="straight")
     assert np.array_equal(m_road.to_dense(), m_line.to_dense())
+
+
+
+def test_the_old_names_warn_and_mean_the_same():
+    """mode= became by= ('network' reads 'road'), cutoff= became distance=, coverage_matrix became
+    distances_within, Coverage.mode became Coverage.distance_by: the old spellings still work, with a warning."""
+    net = grid_network(5, 100.0)
+    sites = gdf([Point(0, 0), Point(0, 300), Point(400, 400)], index=["a", "b", "c"])
+    chargers = gdf([Point(100, 0)], index=["x"])
+    road = coverage.coverage(sites, chargers, distance=250, network=net)
+    line = coverage.coverage(sites, chargers, distance=250, by="straight")
+    assert road.distance_by == "road" and line.distance_by == "straight"
+    with pytest.warns(DeprecationWarning, match="'mode' is deprecated; use by="):
+        old_road = coverage.coverage(sites, chargers, distance=250, mode="network", network=net)
+    with pytest.warns(DeprecationWarning, match="'mode' is deprecated"):
+        old_line = coverage.coverage(sites, chargers, distance=250, mode="straight")
+    assert old_road.units["distance"].tolist() == road.units["distance"].tolist()
+    assert old_line.units["distance"].tolist() == line.units["distance"].tolist()
+    with pytest.warns(DeprecationWarning, match="Coverage.mode is deprecated"):
+        assert (road.mode, line.mode) == ("network", "straight")
+    with pytest.warns(DeprecationWarning, match="'cutoff' is deprecated; use distance="):
+        old = coverage.site_distances(sites, chargers, network=net, cutoff=150)
+    pd.testing.assert_frame_equal(old, coverage.site_distances(sites, chargers, network=net, distance=150))
+    with pytest.warns(DeprecationWarning, match="coverage_matrix is deprecated; use nbgeo.coverage.distances_within"):
+        m = coverage.coverage_matrix(sites, chargers, distance=500, network=net)
+    assert np.array_equal(m.to_dense(), coverage.distances_within(sites, chargers, distance=500, network=net).to_dense())
+    with pytest.warns(DeprecationWarning, match="'mode' is deprecated"):
+        area = coverage.service_areas(chargers, distance=100, mode="straight")
+    assert float(area.area.iloc[0]) == pytest.approx(float(coverage.service_areas(chargers, distance=100,
+                                                                                   by="straight").area.iloc[0]))
+    with pytest.warns(DeprecationWarning, match="MODES is deprecated"):
+        assert coverage.MODES == ("network", "straight") == tuple(coverage.PLAN_MODES)
+    with pytest.raises(TypeError, match=r"got both 'mode' \(deprecated\) and 'by'"):
+        coverage.coverage(sites, chargers, distance=250, mode="straight", by="straight")
+    with pytest.raises(InputError, match="by must be one of road, straight"):
+        coverage.site_distances(sites, chargers, by="network", network=net)
 
 
 @settings(max_examples=40, deadline=None)
@@ -130,7 +166,7 @@ def test_network_coverage_never_exceeds_straight_and_grows_with_facilities(seed,
     sites = gdf(shapely.points(rng.uniform(-20, 520, (40, 2))))
     chargers = gdf(shapely.points(rng.uniform(0, 500, (k, 2))))
     by_road = coverage.coverage(sites, chargers, distance=dist, network=net)
-    straight = coverage.coverage(sites, chargers, distance=dist, mode="straight")
+    straight = coverage.coverage(sites, chargers, distance=dist, by="straight")
     assert 0.0 <= by_road.share <= straight.share <= 100.0
     assert (by_road.units["distance"].to_numpy() >= straight.units["distance"].to_numpy() - 1e-9).all()
     more = pd.concat([chargers, gdf(shapely.points(rng.uniform(0, 500, (3, 2))))], ignore_index=True)
@@ -193,7 +229,7 @@ def _graph_of(net: network.RoadNetwork):
 
 def test_service_areas():
     chargers = gdf([Point(0, 0), Point(5000, 0)])
-    straight = coverage.service_areas(chargers, distance=1000, mode="straight")
+    straight = coverage.service_areas(chargers, distance=1000, by="straight")
     assert straight.area.iloc[0] == pytest.approx(2 * math.pi * 1000**2, rel=0.01)
     net = grid_network(11, 200.0)
     area = coverage.service_areas(gdf([Point(0, 0)]), distance=450, network=net, resolution=25)
@@ -207,7 +243,7 @@ def test_coverage_by_district():
     districts = gpd.GeoDataFrame({"name": ["西区", "东区"]}, geometry=[box(-100, -100, 500, 500), box(500, -100, 1100, 500)],
                                  crs=UTM)
     sites = gdf([Point(0, 0), Point(100, 0), Point(900, 0), Point(2000, 0)], index=["a", "b", "c", "d"])
-    cov = coverage.coverage(sites, gdf([Point(0, 10)]), distance=200, mode="straight", districts=districts)
+    cov = coverage.coverage(sites, gdf([Point(0, 10)]), distance=200, by="straight", districts=districts)
     by = cov.by("district")
     assert by.loc["西区", "share"] == 100.0 and by.loc["西区", "sites"] == 2
     assert by.loc["东区", "share"] == 0.0 and by.loc["东区", "uncovered_sites"] == 1
@@ -216,9 +252,9 @@ def test_coverage_by_district():
 
 
 def test_no_demand_and_no_facilities():
-    cov = coverage.coverage(gdf([]), gdf([Point(0, 0)]), distance=100, mode="straight")
+    cov = coverage.coverage(gdf([]), gdf([Point(0, 0)]), distance=100, by="straight")
     assert math.isnan(cov.share)
-    cov = coverage.coverage(gdf([Point(0, 0)]), gdf([]), distance=100, mode="straight")
+    cov = coverage.coverage(gdf([Point(0, 0)]), gdf([]), distance=100, by="straight")
     assert cov.share == 0.0
     with pytest.raises(InputError, match="needs a road network"):
         coverage.coverage(gdf([Point(0, 0)]), gdf([Point(0, 0)]), distance=100)
@@ -328,7 +364,7 @@ def test_sample_micro_parks_by_road(sample, sample_coverage):
     assert e["covered_sites"] + len(e["uncovered"]) == e["sites"]
     assert e["actual"] == pytest.approx(100 * e["covered_sites"] / e["sites"])
     # Road distances are never shorter than straight ones, so straight-line coverage is at least as high.
-    straight = coverage.coverage(built, sample.metric("chargers"), distance=1000, mode="straight")
+    straight = coverage.coverage(built, sample.metric("chargers"), distance=1000, by="straight")
     assert straight.share >= e["actual"]
     far = [u["distance_m"] for u in e["uncovered"] if u["distance_m"] is not None]
     assert far == sorted(far, reverse=True) and min(far) > 1000
@@ -389,7 +425,7 @@ def test_population_grid_as_demand(tmp_path):
     assert grid["value"].sum() == 200.0 and len(grid) == 4
     charger = gpd.GeoDataFrame(geometry=[Point(500050, 3300350)], crs=NINGBO_TM, index=["C"])
     # Within 301 m of the charger at the centre of the top-left cell: 100 + 50 (300 m away) + 20 (300 m).
-    cov = coverage.coverage(grid, charger, distance=301, mode="straight", weight="value")
+    cov = coverage.coverage(grid, charger, distance=301, by="straight", weight="value")
     assert cov.share == pytest.approx(100 * 170 / 200)
     ds = Dataset(name="grid", layers=Dataset.from_gdfs({"chargers": charger.assign(type="charging", ports=1,
                                                                                      year=2020)}).layers,

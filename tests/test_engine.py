@@ -303,7 +303,7 @@ def test_dask_snap_equals_coverage_straight_distances(dask_engine, sample) -> No
     from nbgeo import coverage
 
     parks, chargers = sample.metric("micro_parks"), sample.metric("chargers")
-    expected = coverage.site_distances(parks, chargers, mode="straight")  # both in the sample's working CRS
+    expected = coverage.site_distances(parks, chargers, by="straight")  # both in the sample's working CRS
     got = dask_engine.snap(parks, chargers)
     assert list(got["point"]) == list(expected.index)
     assert np.array_equal(got["distance"].to_numpy(), expected["distance"].to_numpy())
@@ -433,35 +433,35 @@ def _tie_layers() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     return demand, facilities
 
 
-@pytest.mark.parametrize(("mode", "direction", "max_snap", "cutoff"), [
-    ("network", "to", None, None), ("network", "from", None, 800.0), ("network", "to", 150.0, 800.0),
+@pytest.mark.parametrize(("by", "direction", "max_snap", "limit"), [
+    ("road", "to", None, None), ("road", "from", None, 800.0), ("road", "to", 150.0, 800.0),
     ("straight", "to", None, None), ("straight", "to", None, 150.0)])
-def test_coverage_distances_on_engines_equal_in_process(dask_engine, monkeypatch, mode, direction, max_snap,
-                                                         cutoff) -> None:
+def test_coverage_distances_on_engines_equal_in_process(dask_engine, monkeypatch, by, direction, max_snap,
+                                                         limit) -> None:
     from nbgeo import coverage
 
     net = _grid_with_island()
     demand, facilities = _tie_layers()
-    expected = coverage.site_distances(demand, facilities, mode=mode, network=net, cutoff=cutoff, max_snap=max_snap,
+    expected = coverage.site_distances(demand, facilities, by=by, network=net, distance=limit, max_snap=max_snap,
                                        direction=direction)
     calls = _spy(monkeypatch, dask_engine, "snap", "access_points")
     for engine in (DefaultEngine(chunk_rows=3), dask_engine):
-        got = coverage.site_distances(demand, facilities, mode=mode, network=net, cutoff=cutoff, max_snap=max_snap,
+        got = coverage.site_distances(demand, facilities, by=by, network=net, distance=limit, max_snap=max_snap,
                                       direction=direction, engine=engine)
         pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=0, atol=1e-9)
         assert got["facility"].tolist() == expected["facility"].tolist()
-        none = coverage.site_distances(demand, facilities.iloc[:0], mode=mode, network=net, cutoff=cutoff,
+        none = coverage.site_distances(demand, facilities.iloc[:0], by=by, network=net, distance=limit,
                                        max_snap=max_snap, direction=direction, engine=engine)
         assert np.isinf(none["distance"]).all() and none["facility"].isna().all()
-    assert calls["access_points" if mode == "network" else "snap"] > 0
+    assert calls["access_points" if by == "road" else "snap"] > 0
     # What the ties and the odd sites must give, whichever engine measured them.
     d = expected["distance"]
     assert np.isinf(d["none"]) and expected.loc["none", "facility"] is None
-    if mode == "straight":
+    if by == "straight":
         # Fz, Fa and Fm are equally near: the first listed is named; so is Fz of the two chargers in the park.
         assert expected.loc["tie", "facility"] == "Fz" and d["tie"] == pytest.approx(100 * math.sqrt(2))
         assert expected.loc["park", "facility"] == "Fz" and d["park"] == 0.0
-        assert d["crossed"] == pytest.approx(math.hypot(140, 90)) if not cutoff else np.isinf(d["crossed"])
+        assert d["crossed"] == pytest.approx(math.hypot(140, 90)) if not limit else np.isinf(d["crossed"])
         assert expected.loc["island", "facility"] == "Fi" and d["island"] == pytest.approx(math.hypot(50, 5))
     else:
         # By road from the node under "tie" to Fz (east, then north) or to Fm (south, then west; row 3 is one-way).
@@ -533,9 +533,10 @@ def test_sample_coverage_on_dask_equals_in_process(dask_engine, sample, ningbo_p
     from geopandas.testing import assert_geodataframe_equal
 
     from nbgeo import coverage
+    from nbgeo.coverage import requirements
 
-    assert {coverage._spec_params(s)["mode"] for s in ningbo_plan.coverage} == {"network", "straight"}
-    real = coverage._cover
+    assert {requirements._spec_params(s)["mode"] for s in ningbo_plan.coverage} == {"network", "straight"}
+    real = requirements.cover_units
 
     def run(engine):
         measured = []
@@ -544,9 +545,9 @@ def test_sample_coverage_on_dask_equals_in_process(dask_engine, sample, ningbo_p
             measured.append(real(*args, **kwargs))
             return measured[-1]
 
-        monkeypatch.setattr(coverage, "_cover", record)
+        monkeypatch.setattr(requirements, "cover_units", record)
         entries, shapes = coverage.evaluate_plan_coverage(ningbo_plan, sample, engine=engine)
-        monkeypatch.setattr(coverage, "_cover", real)
+        monkeypatch.setattr(requirements, "cover_units", real)
         return entries, shapes, measured
 
     expected, want_shapes, want_measured = run(None)

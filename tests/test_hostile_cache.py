@@ -29,6 +29,9 @@ from corpus.hostile_cache_secrets import CACHE_TAMPERING
 from nbgeo import coverage, datasets, io, network, plan
 from nbgeo import settings as nb_settings
 from nbgeo.errors import RoadNetworkError
+from nbgeo.network import cache as network_cache
+from nbgeo.network import download as network_download
+from nbgeo.network import read as network_read
 
 DATA = Path(__file__).resolve().parent / "data"
 OSM = DATA / "tiny_city.osm"
@@ -41,8 +44,8 @@ def private_cache(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "cache"
     monkeypatch.setattr(nb_settings, "cache_folder", str(folder))
     monkeypatch.delenv("NBGEO_CACHE_DIR", raising=False)
-    monkeypatch.setattr(network, "_MEMORY", {})
-    monkeypatch.setattr(network, "_HASHES", {})
+    monkeypatch.setattr(network_cache, "_MEMORY", {})
+    monkeypatch.setattr(network_cache, "_HASHES", {})
     cache_mod = sys.modules.get("nbgeo._cache")
     if cache_mod is not None:
         monkeypatch.setattr(cache_mod, "_warned", set())
@@ -75,14 +78,14 @@ def city(tmp_path) -> Path:
 
 def _fresh_read(path: Path, monkeypatch, **kwargs) -> network.RoadNetwork:
     """Read as a new process would: nothing in memory."""
-    monkeypatch.setattr(network, "_MEMORY", {})
+    monkeypatch.setattr(network_cache, "_MEMORY", {})
     return network.read_network(path, **kwargs)
 
 
 def _prove_entry_is_used(path: Path, monkeypatch, expected: network.RoadNetwork) -> None:
     """The entry on disk is whole and trusted: a fresh read takes it without parsing the file."""
     with monkeypatch.context() as m:
-        m.setattr(network, "_read_osm", lambda *a, **k: pytest.fail("parsed again: the rebuilt entry was not used"))
+        m.setattr(network_read, "read_osm", lambda *a, **k: pytest.fail("parsed again: the rebuilt entry was not used"))
         assert _same(_fresh_read(path, m), expected)
 
 
@@ -118,14 +121,14 @@ def test_osmnx_download_cache_goes_to_the_same_checked_folder(monkeypatch, priva
 
     before = ox.settings.cache_folder
     with pytest.raises(RoadNetworkError):
-        network._download("place:'x'", fetch, network_type="drive", crs=None, use_cache=True, source="test")
+        network_download._download("place:'x'", fetch, network_type="drive", crs=None, use_cache=True, source="test")
     assert seen == {"use": True, "folder": str(private_cache / "osmnx")}
     assert ox.settings.cache_folder == before  # restored afterwards
     link = private_cache.parent / "link"
     link.symlink_to(private_cache)
     monkeypatch.setattr(nb_settings, "cache_folder", str(link))
     with pytest.raises(RoadNetworkError):
-        network._download("place:'y'", fetch, network_type="drive", crs=None, use_cache=True, source="test")
+        network_download._download("place:'y'", fetch, network_type="drive", crs=None, use_cache=True, source="test")
     assert seen["use"] is False  # an untrusted folder: osmnx runs uncached too
 
 
@@ -157,12 +160,12 @@ def test_the_planted_entry_of_the_issue_cannot_change_coverage(monkeypatch, capl
         m.setattr(nb_settings, "use_cache", False)
         uncached, _ = coverage.evaluate_plan_coverage(only, sample, overlays=False)
     assert (uncached[0]["status"], round(uncached[0]["actual"], 1)) == ("not_met", 84.6)
-    monkeypatch.setattr(network, "_MEMORY", {})
+    monkeypatch.setattr(network_cache, "_MEMORY", {})
     cached, _ = coverage.evaluate_plan_coverage(only, sample, overlays=False)
     assert cached == uncached
     (entry,) = _entries(private_cache)
     CACHE_TAMPERING["planted"](entry)
-    monkeypatch.setattr(network, "_MEMORY", {})
+    monkeypatch.setattr(network_cache, "_MEMORY", {})
     with caplog.at_level(logging.WARNING, logger="nbgeo"):
         attacked, _ = coverage.evaluate_plan_coverage(only, sample, overlays=False)
     assert attacked == uncached
@@ -211,7 +214,7 @@ def test_an_entry_signed_with_another_key_is_rebuilt(city, monkeypatch, caplog, 
     entry.unlink()
     forged = dataclasses.replace(truth, matrix=truth.matrix * 1e-3)
     with monkeypatch.context() as m:
-        m.setattr(network, "_read_osm", lambda *a, **k: forged)
+        m.setattr(network_read, "read_osm", lambda *a, **k: forged)
         assert not _same(_fresh_read(city, m), truth)
     assert key.read_bytes() != mine and _entries(private_cache) == [entry]
     key.write_bytes(mine)  # back to this user's key

@@ -309,7 +309,7 @@ def test_the_plan_schema_knows_every_key_the_evaluators_take():
     for kind, keys in suitability._KEYS.items():
         assert keys == models.CRITERION_KEYS[kind], kind
     assert set(models.CRITERION_KEYS) == set(suitability.CRITERIA)
-    assert set(models.CoverageModel.model_fields["mode"].annotation.__args__) == set(coverage.MODES)
+    assert set(models.CoverageModel.model_fields["mode"].annotation.__args__) == set(coverage.PLAN_MODES)
 
 
 def test_a_sum_over_a_text_column_is_refused_not_counted_as_zero(tmp_path):

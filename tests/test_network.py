@@ -26,6 +26,9 @@ from nbgeo import network
 from nbgeo import settings as nb_settings
 from nbgeo.crs import NINGBO_TM
 from nbgeo.errors import CRSError, InputError, RoadNetworkError
+from nbgeo.network import cache as network_cache
+from nbgeo.network import distances as network_distances
+from nbgeo.network import read as network_read
 
 DATA = Path(__file__).resolve().parent / "data"
 OSM = DATA / "tiny_city.osm"
@@ -36,8 +39,8 @@ UTM = "EPSG:32651"
 def _private_cache(tmp_path, monkeypatch):
     """Every test gets its own empty disk and memory cache."""
     monkeypatch.setattr(nb_settings, "cache_folder", str(tmp_path / "cache"))
-    monkeypatch.setattr(network, "_MEMORY", {})
-    monkeypatch.setattr(network, "_HASHES", {})
+    monkeypatch.setattr(network_cache, "_MEMORY", {})
+    monkeypatch.setattr(network_cache, "_HASHES", {})
 
 
 # ---- a small network with every difficulty, distances computed by hand ------------------------
@@ -126,10 +129,25 @@ def test_nearest_facility_counts_the_facility_offset_exactly(block):
 
 def test_cutoff_is_inclusive(block):
     origins = pts((0, 0), (100, 0), (200, 0))
-    res = network.nearest_facility(block, origins, pts((300, 0)), cutoff=200)
+    res = network.nearest_facility(block, origins, pts((300, 0)), distance=200)
     assert res["distance"].tolist() == [np.inf, 200.0, 100.0]
     assert res["facility"].tolist() == [None, "p0", "p0"]
 
+
+
+def test_cutoff_is_the_deprecated_name_of_distance(block):
+    origins, facility = pts((0, 0), (100, 0), (200, 0)), pts((300, 0))
+    with pytest.warns(DeprecationWarning, match="nearest_facility\\(\\): the keyword 'cutoff' is deprecated"):
+        old = network.nearest_facility(block, origins, facility, cutoff=200)
+    assert old["distance"].tolist() == [np.inf, 200.0, 100.0]
+    with pytest.warns(DeprecationWarning, match="node_distances\\(\\): the keyword 'cutoff'"):
+        d, _ = network.node_distances(block, [0], cutoff=150)
+    assert d.tolist() == network.node_distances(block, [0], distance=150)[0].tolist()
+    with pytest.warns(DeprecationWarning, match="distance_matrix\\(\\): the keyword 'cutoff'"):
+        dm = network.distance_matrix(block, origins, facility, cutoff=200)
+    assert dm.distance == 200.0 and dm.to_dense().ravel().tolist() == [np.inf, 200.0, 100.0]
+    with pytest.warns(DeprecationWarning, match="DistanceMatrix.cutoff is deprecated"):
+        assert dm.cutoff == 200.0
 
 def test_max_snap_puts_far_sites_off_the_network(block):
     res = network.nearest_facility(block, pts((0, -500), (0, -5)), pts((300, 0)), max_snap=100)
@@ -191,7 +209,7 @@ def test_bad_arrays_are_refused():
 def test_distance_matrix_against_nearest_facility(block):
     origins = pts((0, 0), (100, 100), (200, 10), (1000, 1000))
     dests = gpd.GeoDataFrame(geometry=[Point(300, 0), Point(0, 20)], index=["d0", "d1"], crs=UTM)
-    dm = network.distance_matrix(block, origins, dests, cutoff=350)
+    dm = network.distance_matrix(block, origins, dests, distance=350)
     dense = dm.to_dense()
     assert dense[0].tolist() == [300.0, 20.0]
     assert dense[1].tolist() == [300.0, 220.0]
@@ -199,7 +217,7 @@ def test_distance_matrix_against_nearest_facility(block):
     # The island's site snaps to node 3 (the main component): far, beyond the cutoff.
     assert np.isinf(dense[3]).all()
     for j, name in enumerate(dests.index):
-        near = network.nearest_facility(block, origins, dests.loc[[name]], cutoff=350)["distance"].to_numpy()
+        near = network.nearest_facility(block, origins, dests.loc[[name]], distance=350)["distance"].to_numpy()
         assert np.array_equal(dense[:, j], near)
     frame = dm.to_frame()
     assert set(frame["destination"]) == {"d0", "d1"} and (frame["distance"] <= 350).all()
@@ -209,8 +227,8 @@ def test_distance_matrix_against_nearest_facility(block):
 def test_distance_matrix_in_small_batches_matches_one_batch(block):
     origins = pts(*[(x, 0) for x in range(0, 301, 50)])
     dests = pts((0, 0), (300, 0), (100, 100))
-    one = network.distance_matrix(block, origins, dests, cutoff=1000).to_dense()
-    many = network.distance_matrix(block, origins, dests, cutoff=1000, max_memory=1).to_dense()
+    one = network.distance_matrix(block, origins, dests, distance=1000).to_dense()
+    many = network.distance_matrix(block, origins, dests, distance=1000, max_memory=1).to_dense()
     assert np.array_equal(one, many)
 
 
@@ -244,7 +262,7 @@ def test_node_distances_match_networkx(search, case):
     for s, off in zip(sources, offsets, strict=True):
         g.add_edge("virtual", s, length=off)
     expected = nx.single_source_dijkstra_path_length(g, "virtual", cutoff=cutoff, weight="length")
-    d, src = network.node_distances(net, sources, offsets=offsets, cutoff=cutoff, search=search)
+    d, src = network.node_distances(net, sources, offsets=offsets, distance=cutoff, search=search)
     for node in range(n):
         if node in expected:
             assert d[node] == pytest.approx(expected[node])
@@ -283,8 +301,8 @@ def test_bucket_search_gives_scipys_distances_on_a_street_grid(k, cutoff, with_o
     rng = np.random.default_rng(k)
     sources = rng.integers(0, net.n_nodes, k)  # repeats included
     offsets = rng.uniform(0, 150, k) if with_offsets else None
-    heap_d, _ = network.node_distances(net, sources, offsets=offsets, cutoff=cutoff, search="heap")
-    bucket_d, bucket_s = network.node_distances(net, sources, offsets=offsets, cutoff=cutoff, search="buckets")
+    heap_d, _ = network.node_distances(net, sources, offsets=offsets, distance=cutoff, search="heap")
+    bucket_d, bucket_s = network.node_distances(net, sources, offsets=offsets, distance=cutoff, search="buckets")
     np.testing.assert_array_equal(np.isinf(bucket_d), np.isinf(heap_d))
     np.testing.assert_allclose(bucket_d, heap_d, rtol=0, atol=1e-9)
     assert (0 < np.isfinite(heap_d).mean() <= 1) and ((bucket_s >= 0) == np.isfinite(bucket_d)).all()
@@ -304,11 +322,11 @@ def test_bucket_search_edge_cases():
     d, s = network.node_distances(net, [3], search="buckets")
     assert d.tolist() == [0.0, 0.0, 0.0, 0.0] and s.tolist() == [0, 0, 0, 0]
     # A zero cutoff reaches the sources only, and a source beyond the cutoff by its offset reaches nothing.
-    d, _ = network.node_distances(net, [3], cutoff=0, search="buckets")
+    d, _ = network.node_distances(net, [3], distance=0, search="buckets")
     assert d.tolist() == [0.0, 0.0, 0.0, 0.0]
     line = network.network_from_arrays(np.arange(4) * 100.0, np.zeros(4), u=[0, 1, 2], v=[1, 2, 3], crs=UTM)
-    assert network.node_distances(line, [3], cutoff=0, search="buckets")[0].tolist() == [np.inf] * 3 + [0.0]
-    assert np.isinf(network.node_distances(line, [3], offsets=[5.0], cutoff=4, search="buckets")[0]).all()
+    assert network.node_distances(line, [3], distance=0, search="buckets")[0].tolist() == [np.inf] * 3 + [0.0]
+    assert np.isinf(network.node_distances(line, [3], offsets=[5.0], distance=4, search="buckets")[0]).all()
     # Nodes without out-edges (a dead end of a one-way street) and isolated nodes.
     iso = network.network_from_arrays(np.arange(5) * 100.0, np.zeros(5), u=[0, 1], v=[1, 2], crs=UTM)
     d, s = network.node_distances(iso, [2, 4], search="buckets")
@@ -319,15 +337,15 @@ def test_bucket_search_edge_cases():
 
 def test_auto_search_takes_buckets_only_for_many_sources_on_big_graphs(monkeypatch):
     calls = []
-    real = network._bucket_search
-    monkeypatch.setattr(network, "_bucket_search", lambda *a: calls.append(len(a[1])) or real(*a))
+    real = network_distances._bucket_search
+    monkeypatch.setattr(network_distances, "_bucket_search", lambda *a: calls.append(len(a[1])) or real(*a))
     net = _street_grid(30, seed=1)
     many = np.arange(0, net.n_nodes, 2)
-    assert len(many) >= network._BUCKETS_MIN_SOURCES
+    assert len(many) >= network_distances._BUCKETS_MIN_SOURCES
     network.node_distances(net, many)
     assert calls == []  # a small graph: the heap
-    monkeypatch.setattr(network, "_BUCKETS_MIN_EDGES", net.n_edges)
-    network.node_distances(net, many[: network._BUCKETS_MIN_SOURCES - 1])
+    monkeypatch.setattr(network_distances, "_BUCKETS_MIN_EDGES", net.n_edges)
+    network.node_distances(net, many[: network_distances._BUCKETS_MIN_SOURCES - 1])
     assert calls == []  # few sources: the heap
     network.node_distances(net, many)
     assert calls == [len(many)]
@@ -547,8 +565,8 @@ def test_the_matrix_is_cached_on_disk_by_content(tmp_path, monkeypatch):
     cached = list((Path(nb_settings.cache_folder) / "networks").glob("*.npz"))
     assert len(cached) == 1
     # A new process (empty memory) reads the disk cache, not the file: prove it by breaking the parser.
-    monkeypatch.setattr(network, "_MEMORY", {})
-    monkeypatch.setattr(network, "_read_osm", lambda *a, **k: pytest.fail("parsed again"))
+    monkeypatch.setattr(network_cache, "_MEMORY", {})
+    monkeypatch.setattr(network_read, "read_osm", lambda *a, **k: pytest.fail("parsed again"))
     again = network.read_network(copy)
     assert (again.matrix != first.matrix).nnz == 0 and again.crs == first.crs
     # An edited file is a new key.
@@ -647,7 +665,7 @@ def test_download_by_polygon_is_cached(stand_in):
         assert road(net, a, b) == pytest.approx(road(ours, a, b), rel=1e-9)
     # Again: from memory; then from disk in a "new process"; no new request either time.
     network.network_from_polygon(POLYGON)
-    network._MEMORY.clear()
+    network_cache._MEMORY.clear()
     again = network.network_from_polygon(POLYGON)
     assert stand_in == ["/api/interpreter"]
     assert (again.matrix != net.matrix).nnz == 0

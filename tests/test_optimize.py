@@ -11,7 +11,7 @@ from shapely import Point, box
 
 from nbgeo import optimize
 from nbgeo.errors import CRSError, InputError
-from nbgeo.optimize import CoverageMatrix
+from nbgeo.optimize import CoverageMatrix, siting
 
 
 def _matrix(cover: dict[int, list[int]], n_demand: int) -> CoverageMatrix:
@@ -48,6 +48,14 @@ def test_kd_tree_matrix_keeps_a_site_on_its_demand_point():
     m = optimize.coverage_matrix(np.array([[0.0, 0.0], [5.0, 0.0]]), np.array([[0.0, 0.0]]), 10)
     assert m.covers(0).tolist() == [0, 1] and m.distances(0).tolist() == [0.0, 5.0]
 
+
+
+def test_radius_is_the_deprecated_name_of_distance():
+    demand, sites = np.array([[0.0, 0.0], [5.0, 0.0], [30.0, 0.0]]), np.array([[0.0, 0.0]])
+    with pytest.warns(DeprecationWarning, match="coverage_matrix\\(\\): the keyword 'radius' is deprecated"):
+        old = optimize.coverage_matrix(demand, sites, radius=10)
+    new = optimize.coverage_matrix(demand, sites, distance=10)
+    assert old.covers(0).tolist() == new.covers(0).tolist() == [0, 1] and old.radius == new.radius == 10
 
 def test_straight_line_matrix_matches_brute_force():
     rng = np.random.default_rng(3)
@@ -345,7 +353,7 @@ def test_set_cover_with_conflicts_keeps_the_swap_search():
 def test_set_cover_reductions_keep_the_optimum(seed):
     from scipy import sparse
 
-    from nbgeo.optimize import _reduce_cover
+    from nbgeo.optimize.lagrangian import _reduce_cover
 
     rng = np.random.default_rng(seed)
     a = sparse.csr_array((rng.random((14, 9)) < 0.3).astype(float))
@@ -366,7 +374,7 @@ def test_set_cover_reductions_keep_the_optimum(seed):
 
 @pytest.mark.parametrize("seed", range(8))
 def test_lagrangian_greedy_takes_columns_as_the_one_at_a_time_greedy(seed):
-    from nbgeo.optimize import _Cover, _cover_greedy
+    from nbgeo.optimize.lagrangian import _Cover, _cover_greedy
 
     rng = np.random.default_rng(seed)
     dense = rng.random((40, 25)) < 0.15
@@ -490,7 +498,7 @@ def test_the_demo_straight_line_answer_is_consistent(sample, ningbo_plan):
     from nbgeo import coverage
 
     cov = coverage.coverage(sample["micro_parks"].loc[d.index], sample["chargers"].query("year <= 2025"),
-                            distance=1000, mode="straight")
+                            distance=1000, by="straight")
     assert (cov.sites()["covered"] >= 1).sum() == (d["served_before"] >= 1).sum()
     # Every newly served park lies within 1 km of the new site said to serve it.
     chosen = r.chosen.to_crs(sample.metric("districts").crs)
@@ -699,7 +707,7 @@ def test_a_planners_time_limit_bounds_the_heuristic_too(sample, monkeypatch, k, 
             seen.update(kwargs)
             return _real(*args, **kwargs)
 
-        monkeypatch.setattr(optimize, name, spy)
+        monkeypatch.setattr(siting, name, spy)
     kwargs = dict(demand="micro_parks", facilities="chargers", distance=1000, year=2025, cell=1500,
                   demand_where={"status": ["built", "upgraded"]}, method="greedy", k=k)
     optimize.site(sample, **kwargs)

@@ -19,8 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nbgeo import _assign, _highs, _spacing, optimize
-from nbgeo.optimize import CoverageMatrix
+from nbgeo import optimize
+from nbgeo.optimize import CoverageMatrix, assignment, exact, highs, spacing
+from nbgeo.optimize.solution import _conflict_graph
 
 SCALE = float(os.environ.get("NBGEO_HYPOTHESIS_SCALE", "1"))
 
@@ -211,7 +212,7 @@ def _fake_highs(x_for, status):
 
     def solve(cost, lower, upper, integer, a, row_lower, row_upper, **_):
         x = x_for(len(cost))
-        return _highs.MilpAnswer(x, None if x is None else float(cost @ x), None, status, 0.01, "fake")
+        return highs.MilpAnswer(x, None if x is None else float(cost @ x), None, status, 0.01, "fake")
 
     return solve
 
@@ -224,7 +225,7 @@ def _fake_highs(x_for, status):
 def test_an_invalid_or_missing_milp_answer_is_set_aside(monkeypatch, x_for, status, said, mclp_said):
     cover = {0: [0, 1, 2], 1: [3, 4, 5], 2: [2, 3]}
     case = Case(np.array([[i in cover[j] for j in range(3)] for i in range(6)]), np.ones(6))
-    monkeypatch.setattr(optimize, "solve_milp", _fake_highs(x_for, status))
+    monkeypatch.setattr(exact, "solve_milp", _fake_highs(x_for, status))
     s = optimize.set_covering(case.matrix(), method="milp", time_limit=1.0)
     check_lscp(case, s, 1.0)
     assert s.met and sorted(s.sites.tolist()) == [0, 1] and s.solver == "lagrangian"
@@ -243,7 +244,7 @@ def test_the_assignment_does_not_strand_demand():
     for method in ("greedy", "milp"):
         s = optimize.set_covering(m, capacity=1, method=method)
         assert s.met and sorted(s.sites.tolist()) == [0, 1] and s.share_after == 1.0
-    t = _assign.transport(m.by_demand(), np.ones(2), np.ones(2))
+    t = assignment.transport(m.by_demand(), np.ones(2), np.ones(2))
     assert t.served.tolist() == [1.0, 1.0]
 
 
@@ -254,14 +255,14 @@ def test_augmenting_paths_find_a_site_that_serves_nothing_directly():
     from scipy import sparse
 
     cand = sparse.csc_array(a)
-    t = _assign.transport(sparse.csr_array(a[:, [0]]), np.ones(2), np.ones(1))
-    path = _assign.reroutable(t, np.ones(2))
+    t = assignment.transport(sparse.csr_array(a[:, [0]]), np.ones(2), np.ones(1))
+    path = assignment.reroutable(t, np.ones(2))
     assert path.tolist() == [True, True]
-    sites = _assign.Sites(cand, np.ones(3))
-    aug = _assign.augment(sites, np.ones(2), [0], allowed=np.ones(3, dtype=bool), conflicts=None, k=None, need=2.0)
+    sites = assignment.Sites(cand, np.ones(3))
+    aug = assignment.augment(sites, np.ones(2), [0], allowed=np.ones(3, dtype=bool), conflicts=None, k=None, need=2.0)
     assert aug.chosen == [0, 1] and aug.transport.weight(np.ones(2)) == 2.0
     # Candidate 2 reaches nothing: once the demand is served, or with no path, nothing more can be added.
-    done = _assign.augment(sites, np.ones(2), [0, 1], allowed=np.ones(3, dtype=bool), conflicts=None, k=3, need=None)
+    done = assignment.augment(sites, np.ones(2), [0, 1], allowed=np.ones(3, dtype=bool), conflicts=None, k=3, need=None)
     assert done.exhausted and done.chosen == [0, 1]
 
 
@@ -304,7 +305,7 @@ def test_the_greedy_finds_a_cover_that_the_textbook_greedy_misses():
     s = optimize.set_covering(case.matrix(), **case.kwargs())
     check_lscp(case, s, 1.0)
     assert s.met and sorted(s.sites.tolist()) == [1, 2, 3]
-    found = _spacing.cover_with_conflicts(case.matrix().by_demand(), optimize._conflict_graph(case.conflicts, 5),
+    found = spacing.cover_with_conflicts(case.matrix().by_demand(), _conflict_graph(case.conflicts, 5),
                                           deadline=float("inf"))
     assert found.complete and not found.clash
 
@@ -353,13 +354,13 @@ def test_the_greedys_stated_maximum_is_labelled_an_upper_bound():
 def test_propagation_proves_what_it_claims():
     # Point 0 only site 0, point 1 only site 1; they conflict: no cover, and propagation proves it.
     a = np.array([[1, 0, 0], [0, 1, 0], [0, 1, 1]], dtype=float)
-    conflicts = optimize._conflict_graph([(0, 1)], 3)
+    conflicts = _conflict_graph([(0, 1)], 3)
     from scipy import sparse
 
-    found = _spacing.cover_with_conflicts(sparse.csr_array(a), conflicts, deadline=float("inf"))
+    found = spacing.cover_with_conflicts(sparse.csr_array(a), conflicts, deadline=float("inf"))
     assert found.clash and not found.complete and found.proved.any()
     # Without the clash nothing is proved, and the cover is found.
-    free = _spacing.cover_with_conflicts(sparse.csr_array(a), optimize._conflict_graph([(0, 2)], 3),
+    free = spacing.cover_with_conflicts(sparse.csr_array(a), _conflict_graph([(0, 2)], 3),
                                          deadline=float("inf"))
     assert free.complete and not free.proved.any() and sorted(free.chosen) == [0, 1]
 
@@ -390,14 +391,14 @@ def test_solver_statuses_are_what_highs_reports():
     from scipy import sparse
 
     a = sparse.csr_array(np.array([[1.0, 1.0]]))
-    ok = _highs.solve_milp(np.ones(2), np.zeros(2), np.ones(2), np.ones(2, dtype=bool), a, np.ones(1),
+    ok = highs.solve_milp(np.ones(2), np.zeros(2), np.ones(2), np.ones(2, dtype=bool), a, np.ones(1),
                            np.full(1, np.inf), maximise=False, time_limit=None, mip_gap=0.0)
     assert ok.status == "optimal" and ok.objective == ok.bound == 1.0
-    never = _highs.solve_milp(np.ones(2), np.zeros(2), np.ones(2), np.ones(2, dtype=bool), a, np.full(1, 3.0),
+    never = highs.solve_milp(np.ones(2), np.zeros(2), np.ones(2), np.ones(2, dtype=bool), a, np.full(1, 3.0),
                               np.full(1, np.inf), maximise=False, time_limit=None, mip_gap=0.0)
     assert never.status == "infeasible" and never.x is None and not never.has_solution
     # Maximising: the bound is an upper bound.
-    up = _highs.solve_milp(np.array([2.0, 3.0]), np.zeros(2), np.ones(2), np.ones(2, dtype=bool), a,
+    up = highs.solve_milp(np.array([2.0, 3.0]), np.zeros(2), np.ones(2), np.ones(2, dtype=bool), a,
                            np.full(1, -np.inf), np.ones(1), maximise=True, time_limit=None, mip_gap=0.0)
     assert up.status == "optimal" and up.objective == up.bound == 3.0
 
@@ -410,7 +411,7 @@ def test_a_site_that_adds_nothing_is_dropped(monkeypatch):
     # include site 2 (HiGHS did, on the sample): it is dropped, and the note says only 2 sites serve more.
     cover = {0: [0, 1], 1: [2], 2: [0]}
     case = Case(np.array([[i in cover[j] for j in range(3)] for i in range(3)]), np.ones(3))
-    monkeypatch.setattr(optimize, "solve_milp", _fake_highs(lambda n: np.r_[np.ones(3), np.ones(n - 3)], "optimal"))
+    monkeypatch.setattr(exact, "solve_milp", _fake_highs(lambda n: np.r_[np.ones(3), np.ones(n - 3)], "optimal"))
     s = optimize.maximal_covering(case.matrix(), 3, method="milp")
     assert sorted(s.sites.tolist()) == [0, 1] and s.stats["sites_dropped"] == 1
     assert s.note.startswith("only 2 site(s) serve more demand") and (s.gains > 0).all()

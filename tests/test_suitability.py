@@ -209,7 +209,7 @@ def test_distance_to_ports_and_to_the_road_network(tmp_path, monkeypatch):
     # A road network of the dataset: one road along the west edge, x = 50 m.
     net = network.network_from_arrays(np.array([X0 + 50, X0 + 50]), np.array([Y0, Y0 + 1000]), u=[0, 1], v=[1, 0],
                                       crs=NINGBO_TM)
-    monkeypatch.setattr(network, "read_dataset_network", lambda dataset, name="roads", **kw: net)
+    monkeypatch.setattr(suitability, "read_dataset_network", lambda dataset, name="roads", **kw: net)
     s = suitability.surface(ds, [Criterion("distance", weight=1, best=0, worst=1000, network="roads")], cell=100)
     assert s.score[5, 0] == pytest.approx(1.0) and s.score[5, 10] == pytest.approx(0.0)
     assert s.score[5, 5] == pytest.approx(0.5)

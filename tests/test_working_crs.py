@@ -559,7 +559,7 @@ def test_bare_geodataframes_choose_from_their_own_extent():
     assert crs.metric_crs_for(sites.to_crs(3338), shops).to_epsg() == 3338  # a metric layer keeps its CRS
     from nbgeo import coverage
 
-    d = coverage.site_distances(sites, shops, mode="straight")["distance"].iloc[0]
+    d = coverage.site_distances(sites, shops, by="straight")["distance"].iloc[0]
     assert d == pytest.approx(GEOD.inv(-149.9, 61.2, -149.8, 61.25)[2], rel=1e-5)
 
 

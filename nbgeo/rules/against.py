@@ -446,7 +446,7 @@ def check_access(
     reach = float(max_distance) + (float(band[0]) if n else 0.0)
     if network is not None:
 
-        table = nearest_facility(network, sites, targets, cutoff=reach)
+        table = nearest_facility(network, sites, targets, distance=reach)
         value = table["distance"].to_numpy(dtype=float)
         found = table["facility"].notna().to_numpy()
         other[found] = [str(f) for f in table["facility"][found]]

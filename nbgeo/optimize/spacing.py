@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
-from ._assign import concat_ranges
+from .assignment import concat_ranges
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray

@@ -34,7 +34,7 @@ import numpy as np
 from scipy import optimize as sp_optimize
 from scipy import sparse
 
-from .errors import InputError
+from ..errors import InputError
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray

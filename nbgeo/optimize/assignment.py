@@ -19,7 +19,8 @@ serves, then another full site, ...). When no allowed site reaches such a
 point, no set of further sites can serve more: the shortfall is proved.
 
 Everything works on plain sparse 0/1 matrices (demand × sites), so this module
-imports nothing else from nbgeo's optimiser.
+imports nothing else from nbgeo's optimiser (:func:`assign_exact` only reads a
+:class:`~nbgeo.optimize.CoverageMatrix` it is given).
 """
 
 from __future__ import annotations
@@ -32,10 +33,12 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from ._highs import solve_milp
+from .highs import solve_milp
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
+
+    from .matrix import CoverageMatrix
 
 __all__ = ["Augmented", "Sites", "Transport", "augment", "concat_ranges", "merge_rows", "prune", "reroutable", "transport"]
 
@@ -421,3 +424,15 @@ def prune(
             keep = trial
     kept = set(keep)
     return [j for j in chosen if j in kept]
+
+
+def assign_exact(matrix: CoverageMatrix, weights: NDArray[np.float64], capacity: NDArray[np.float64],
+                  sites: NDArray[np.int64] | None = None) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Serve the most weight from the given (open) sites under their capacities (:func:`transport`).
+
+    Returns the share of each demand point served and the load of each open site.
+    """
+    sub = matrix if sites is None else matrix.subset(sites)
+    cap = capacity if sites is None else capacity[sites]
+    t = transport(sub.by_demand(), weights, cap)
+    return t.served, t.load
