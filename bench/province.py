@@ -26,9 +26,11 @@ Run: ``nice -n 10 .venv/bin/python bench/province.py --factor 10 [--only steps-d
 from __future__ import annotations
 
 import argparse
+import cProfile
 import dataclasses
 import json
 import os
+import pstats
 import re
 import resource
 import shutil
@@ -81,8 +83,9 @@ class _Sampler(threading.Thread):
 class _Steps:
     """Times each step: wall, CPU (this process and, with Dask, the workers') and peak memory."""
 
-    def __init__(self, client: Any = None) -> None:
+    def __init__(self, client: Any = None, profile: bool = False) -> None:
         self.client = client
+        self.profile = profile
         self.rows: list[dict[str, Any]] = []
         self.sampler = _Sampler()
         self.sampler.start()
@@ -94,12 +97,15 @@ class _Steps:
         print(f"#   {name} ...", file=sys.stderr, flush=True)
         self.sampler.reset()
         before = self._worker_cpu()
+        prof = cProfile.Profile() if self.profile else None
         start, cpu = time.perf_counter(), time.process_time()
-        result = fn()
+        result = fn() if prof is None else prof.runcall(fn)
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         self.sampler.peak = max(self.sampler.peak, _rss_bytes())
         row: dict[str, Any] = {"step": name, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
                                "peak_gib": round(self.sampler.peak / 2**30, 3)}
+        if prof is not None:
+            row["hot"] = _hot(prof)
         if self.client is not None:
             after = self._worker_cpu()
             row["worker_cpu_s"] = round(sum(after[w] - before.get(w, 0.0) for w in after), 3)
@@ -111,7 +117,15 @@ class _Steps:
         return result
 
 
-def run_steps(folder: Path, out: Path, engine: str) -> dict[str, Any]:
+def _hot(prof: cProfile.Profile, n: int = 8) -> list[str]:
+    """The ``n`` functions with the most time of their own in a step (cProfile; under it, times are inflated)."""
+    stats = pstats.Stats(prof)
+    rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:n]  # type: ignore[attr-defined]
+    return [f"{tt:.2f} s own, {ct:.2f} s with callees, {nc} calls: {Path(file).name}:{line} {func}"
+            for (file, line, func), (_, nc, tt, ct, _) in rows]
+
+
+def run_steps(folder: Path, out: Path, engine: str, profile: bool = False) -> dict[str, Any]:
     """The audit of ``folder`` step by step (see the module's docstring); writes out/audit.json, out/audit.html."""
     from nbgeo import io, maps, network, report
     from nbgeo import plan as plan_mod
@@ -124,7 +138,7 @@ def run_steps(folder: Path, out: Path, engine: str) -> dict[str, Any]:
     from nbgeo.targets import evaluate_targets
 
     started = time.perf_counter()
-    steps = _Steps()
+    steps = _Steps(profile=profile)
     ds = steps.run("read dataset (read and validate every layer)", lambda: io.read_dataset(folder))
     plan = steps.run("read plan", lambda: plan_mod.read_plan(folder / "plan.toml"))
     steps.run("check plan filters", lambda: check_plan_filters(plan, ds))
@@ -365,9 +379,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--steps", type=Path, help=argparse.SUPPRESS)  # internal: one step run in this process
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--engine", default="default", help=argparse.SUPPRESS)
+    parser.add_argument("--profile", action="store_true", help="with --steps: cProfile each step, list its hot spots")
     args = parser.parse_args(argv)
     if args.steps:
-        print(json.dumps(run_steps(args.steps, args.out, args.engine)))
+        print(json.dumps(run_steps(args.steps, args.out, args.engine, profile=args.profile)))
         return 0
     from _common import merge_results
 

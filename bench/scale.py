@@ -7,8 +7,9 @@ back in WGS 84. Every feature of every copy but the first is also moved by a see
 offset (5 m standard deviation for points, 3 m for lines and polygons), so copies are not
 identical; copy 0 is the sample as it is. Everything is reproducible from ``--seed``.
 
-- Vector layers: every layer, as GeoPackage (ids get ``-NNN``, the copy's number, after copy 0;
-  names get `` #NNN``). At ×100: 1.06 M chargers, 4.15 M 5G stations, 300 k land parcels,
+- Vector layers: every layer, as GeoPackage; ids stay a prefix and a number, numbered on
+  from copy to copy (``CH00001`` becomes ``CH0000001`` at ×100, and copy 1 starts at ``CH0010601``);
+  names get `` #NNN``, the copy's number. At ×100: 1.06 M chargers, 4.15 M 5G stations, 300 k land parcels,
   24.2 k micro-parks.
 - Road network: the sample's network as nbgeo reads it (85 k nodes, 191 k directed edges),
   tiled and written as an osmnx-style GeoPackage (``nodes``: osmid; ``edges``: u, v and a
@@ -64,7 +65,7 @@ JITTER_OTHER_M = 3.0
 SCALED_METRICS = {"count", "tier_count", "length", "area", "sum"}
 DESCRIPTION = ("Synthetic and illustrative: copies of the nbgeo Ningbo sample on a grid, jittered, for benchmarks "
                "only; not real places or facilities.")
-FORMAT_VERSION = 1  # bump when the output changes, so old caches are rebuilt
+FORMAT_VERSION = 2  # bump when the output changes, so old caches are rebuilt
 
 
 def cache_dir() -> Path:
@@ -82,12 +83,29 @@ def grid(factor: int, seed: int, width: float, height: float) -> np.ndarray:
     return np.column_stack([(k % cols) * (width + GAP_M), (k // cols) * (height + GAP_M)]) + shift
 
 
+def _numbered_ids(index: pd.Index, copies: int) -> list[pd.Index]:
+    """The ids of each copy: ``CH00001`` .. ``CH10600`` become ``CH0000001`` .. ``CH1060000`` over 100 copies.
+
+    Copy ``k`` numbers on from the last copy, in the same prefix and width, as a real
+    layer of that size would be numbered (nbgeo's map packs such runs of ids); ids that are
+    not a prefix and a number get ``-NNN``, the copy's number, after copy 0.
+    """
+    parts = index.astype(str).str.extract(r"^(\D*)(\d+)$")
+    if parts.isna().any().any() or parts[0].nunique() != 1:
+        return [index.astype(str) if k == 0 else index.astype(str) + f"-{k:03d}" for k in range(copies)]
+    prefix, nums = parts[0].iloc[0], parts[1].astype(np.int64).to_numpy()
+    step = int(nums.max())
+    width = max(len(str(step * copies)), parts[1].str.len().max())
+    return [pd.Index([f"{prefix}{n:0{width}d}" for n in nums + k * step], name=index.name) for k in range(copies)]
+
+
 def _tile_layer(gdf: gpd.GeoDataFrame, offsets: np.ndarray, seed: int, layer_no: int) -> gpd.GeoDataFrame:
     """``len(offsets)`` copies of a metric layer, each translated and jittered per feature."""
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     coords, owner = shapely.get_coordinates(geoms, return_index=True)
     kinds = shapely.get_type_id(geoms)
     sigma = np.where(np.isin(kinds, (0, 4)), JITTER_M["Point"], JITTER_OTHER_M)
+    ids = _numbered_ids(gdf.index, len(offsets))
     parts = []
     for k, (dx, dy) in enumerate(offsets):
         rng = np.random.default_rng([seed, layer_no, k])
@@ -95,8 +113,8 @@ def _tile_layer(gdf: gpd.GeoDataFrame, offsets: np.ndarray, seed: int, layer_no:
         moved = shapely.set_coordinates(shapely.transform(geoms, lambda xy: xy),  # a copy to modify
                                         coords + move[owner] + (dx, dy))
         copy = gdf.drop(columns=gdf.geometry.name).copy()
+        copy.index = ids[k]
         if k:
-            copy.index = copy.index.astype(str) + f"-{k:03d}"
             if "name" in copy.columns:
                 copy["name"] = copy["name"].astype(str) + f" #{k:03d}"
         parts.append(gpd.GeoDataFrame(copy, geometry=moved, crs=gdf.crs))

@@ -29,8 +29,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import numpy as np  # noqa: E402
 from _common import merge_results, row  # noqa: E402
 from bench_optimize import _instance  # noqa: E402
+from scipy import optimize as sp_optimize  # noqa: E402
+from scipy import sparse  # noqa: E402
 
 from nbgeo import optimize  # noqa: E402
 
@@ -39,7 +42,56 @@ RADIUS = 750.0
 SEED = 7  # bench_optimize's seed for the 50,000 x 100,000 instance
 
 
-def measure(n_sites: int, n_demand: int, limit: float) -> dict:
+def lp_bound(matrix: optimize.CoverageMatrix) -> tuple[float, float]:
+    """The LP relaxation's optimum (HiGHS through scipy) and its time: ceil of it bounds the fewest sites."""
+    a = matrix.by_demand()
+    a = a[np.diff(a.indptr) > 0]  # coverable demand points only: each needs one chosen site within reach
+    started = time.perf_counter()
+    res = sp_optimize.linprog(np.ones(matrix.n_sites), A_ub=-a, b_ub=-np.ones(a.shape[0]), bounds=(0, 1),
+                              method="highs")
+    if res.status != 0:
+        msg = f"the LP relaxation failed: {res.message}"
+        raise RuntimeError(msg)
+    return float(res.fun), time.perf_counter() - started
+
+
+def warm_highs(matrix: optimize.CoverageMatrix, start: np.ndarray, limit: float) -> dict:
+    """HiGHS (highspy) on the set-covering MILP for ``limit`` s, given the heuristic's cover as its start."""
+    import highspy
+
+    a = matrix.by_demand()
+    a = sparse.csr_array(a[np.diff(a.indptr) > 0])
+    n_rows, n_cols = a.shape
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(limit))
+    h.setOptionValue("mip_rel_gap", 0.0)
+    inf = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n_cols, n_rows
+    lp.col_cost_ = np.ones(n_cols)
+    lp.col_lower_, lp.col_upper_ = np.zeros(n_cols), np.ones(n_cols)
+    lp.row_lower_, lp.row_upper_ = np.ones(n_rows), np.full(n_rows, inf)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_ = a.indptr.astype(np.int32), a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data.astype(np.float64)
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n_cols
+    h.passModel(lp)
+    sol = highspy.HighsSolution()
+    x0 = np.zeros(n_cols)
+    x0[start] = 1.0
+    sol.col_value = list(x0)
+    h.setSolution(sol)
+    started = time.perf_counter()
+    h.run()
+    wall = time.perf_counter() - started
+    info = h.getInfo()
+    x = np.asarray(h.getSolution().col_value)
+    return {"sites": int(np.round(x).sum()), "bound": float(info.mip_dual_bound), "status":
+            h.modelStatusToString(h.getModelStatus()), "s": wall}
+
+
+def measure(n_sites: int, n_demand: int, limit: float, warm: float = 0.0) -> dict:
     """One instance: the heuristic, then HiGHS for ``limit`` seconds; figures as a result row."""
     side = FULL[2] * math.sqrt(n_demand / FULL[1])
     started = time.perf_counter()
@@ -52,13 +104,20 @@ def measure(n_sites: int, n_demand: int, limit: float) -> dict:
     exact = optimize.set_covering(matrix, method="milp", time_limit=limit, time_budget=0.0)
     t_milp, cpu_milp = time.perf_counter() - started, time.process_time() - cpu
     valid = bool((matrix.covered(exact.sites) == matrix.covered()).all())
+    lp, t_lp = lp_bound(matrix)
+    warmed = warm_highs(matrix, np.asarray(heur.sites, dtype=np.int64), warm) if warm > 0 else None
     best = min(len(heur.sites), len(exact.sites)) if valid else len(heur.sites)
-    bound = max(heur.bound, exact.bound)
+    bound = max(heur.bound, exact.bound, math.ceil(lp - 1e-6))
+    if warmed is not None:
+        best = min(best, warmed["sites"])
+        bound = max(bound, math.ceil(warmed["bound"] - 1e-6))
     gap = (len(heur.sites) - best) / best
     spread = (len(heur.sites) - bound) / len(heur.sites)
     size = f"{n_sites:,}x{n_demand:,}"
     name = (f"LSCP gap {size}: heuristic {len(heur.sites):,} sites (bound {heur.bound:,.0f}, 20 s budget) vs HiGHS "
-            f"{limit:g} s {len(exact.sites):,} sites (bound {exact.bound:,.0f}, {exact.status}); heuristic "
+            f"{limit:g} s {len(exact.sites):,} sites (bound {exact.bound:,.0f}, {exact.status}), LP bound {lp:,.1f}"
+            + ("" if warmed is None else f", warm-started HiGHS {warm:g} s {warmed['sites']:,} (bound "
+               f"{warmed['bound']:,.0f}, {warmed['status']})") + "; heuristic "
             f"{100 * gap:.2f}% above the best cover, tightest bound {100 * spread:.2f}% below the heuristic")
     r = row(name, matrix.nnz, t_heur, f"HiGHS MILP, {limit:g} s limit", t_milp, bool(gap <= 0.02))
     r.update({"group": "scale-setcover", "compares": "Lagrangian heuristic (default budget) vs HiGHS MILP given "
@@ -67,7 +126,8 @@ def measure(n_sites: int, n_demand: int, limit: float) -> dict:
               "heuristic_sites": len(heur.sites), "heuristic_bound": round(float(heur.bound), 2),
               "heuristic_status": heur.status, "milp_sites": len(exact.sites), "milp_bound": round(float(exact.bound), 2),
               "milp_status": exact.status, "milp_is_cover": valid, "milp_cpu_s": round(cpu_milp, 1),
-              "gap_to_best_cover": round(gap, 4), "bound_spread": round(spread, 4),
+              "lp_bound": round(lp, 2), "lp_s": round(t_lp, 1),
+              "warm_highs": warmed, "best_cover": best, "best_bound": bound, "gap_to_best_cover": round(gap, 4), "bound_spread": round(spread, 4),
               "peak_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)})
     return r
 
@@ -76,11 +136,13 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="5000x10000,20000x40000", help="SITESxDEMAND, comma-separated")
     parser.add_argument("--limit", type=float, default=300.0, help="HiGHS time limit per instance (s)")
+    parser.add_argument("--warm", type=float, default=0.0, help="also HiGHS started from the heuristic's cover, "
+                        "for this many seconds (0: not run)")
     args = parser.parse_args(argv)
     rows = []
     for size in args.sizes.split(","):
         n_sites, n_demand = (int(v) for v in size.lower().split("x"))
-        r = measure(n_sites, n_demand, args.limit)
+        r = measure(n_sites, n_demand, args.limit, args.warm)
         print(json.dumps(r, ensure_ascii=False), flush=True)
         rows.append(r)
         merge_results([r])

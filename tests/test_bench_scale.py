@@ -52,7 +52,7 @@ def test_tiles_are_translated_jittered_copies_with_unique_ids(scale):
                            crs="EPSG:32651", index=["P1", "P2"])
     offsets = scale.grid(4, 1, 100.0, 200.0)
     tiled = scale._tile_layer(gdf, offsets, 1, 1)
-    assert list(tiled.index) == ["P1", "P2", "P1-001", "P2-001", "P1-002", "P2-002", "P1-003", "P2-003"]
+    assert list(tiled.index) == ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8"]  # numbered on, as one layer
     assert tiled.index.is_unique and list(tiled["name"][:3]) == ["a", "b", "a #001"]
     assert shapely.equals(tiled.geometry.values[:2], gdf.geometry.values).all()  # copy 0 is the layer as it is
     # Every later copy is the translation by its offset plus a small per-feature jitter (never none).
@@ -62,6 +62,11 @@ def test_tiles_are_translated_jittered_copies_with_unique_ids(scale):
     # Copy 3 sits one row up and one column right (2 columns), moved by the seeded shift.
     assert offsets[3][0] == pytest.approx(100 + scale.GAP_M, abs=scale.SHIFT_M)
     assert offsets[3][1] == pytest.approx(200 + scale.GAP_M, abs=scale.SHIFT_M)
+    big = gdf.set_axis(["CH09", "CH10"])
+    assert list(scale._tile_layer(big, scale.grid(12, 1, 100.0, 200.0), 1, 1).index[[0, 1, 2, 23]]) == [
+        "CH009", "CH010", "CH019", "CH120"]  # one width for every copy
+    odd = gdf.set_axis(["a", "b7"])
+    assert list(scale._tile_layer(odd, offsets[:2], 1, 1).index) == ["a", "b7", "a-001", "b7-001"]
     again = scale._tile_layer(gdf, scale.grid(4, 1, 100.0, 200.0), 1, 1)
     assert shapely.equals_exact(again.geometry.values, tiled.geometry.values, 0).all()  # reproducible from the seed
     other = scale._tile_layer(gdf, scale.grid(4, 2, 100.0, 200.0), 2, 1)
