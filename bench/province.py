@@ -83,9 +83,10 @@ class _Sampler(threading.Thread):
 class _Steps:
     """Times each step: wall, CPU (this process and, with Dask, the workers') and peak memory."""
 
-    def __init__(self, client: Any = None, profile: bool = False) -> None:
+    def __init__(self, client: Any = None, profile: bool = False, log: Path | None = None) -> None:
         self.client = client
         self.profile = profile
+        self.log = log  # each step's row as a JSON line, as soon as it ends: a run that dies keeps what it measured
         self.rows: list[dict[str, Any]] = []
         self.sampler = _Sampler()
         self.sampler.start()
@@ -93,17 +94,26 @@ class _Steps:
     def _worker_cpu(self) -> dict[str, float]:
         return self.client.run(time.process_time) if self.client is not None else {}
 
-    def run(self, name: str, fn: Any) -> Any:
+    def run(self, name: str, fn: Any, *, may_fail: bool = False) -> Any:
+        """Run and time ``fn``; with ``may_fail``, a MemoryError is recorded in the step and None returned."""
         print(f"#   {name} ...", file=sys.stderr, flush=True)
         self.sampler.reset()
         before = self._worker_cpu()
         prof = cProfile.Profile() if self.profile else None
         start, cpu = time.perf_counter(), time.process_time()
-        result = fn() if prof is None else prof.runcall(fn)
+        failed = None
+        try:
+            result = fn() if prof is None else prof.runcall(fn)
+        except MemoryError as exc:
+            if not may_fail:
+                raise
+            result, failed = None, f"MemoryError {exc}".strip()
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         self.sampler.peak = max(self.sampler.peak, _rss_bytes())
         row: dict[str, Any] = {"step": name, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
                                "peak_gib": round(self.sampler.peak / 2**30, 3)}
+        if failed:
+            row["failed"] = failed
         if prof is not None:
             row["hot"] = _hot(prof)
         if self.client is not None:
@@ -114,6 +124,9 @@ class _Steps:
         print(f"#   {name}: {wall:.1f} s wall, {row['cpu_s']:.1f} s CPU, {row['peak_gib']:.2f} GiB", file=sys.stderr,
               flush=True)
         self.rows.append(row)
+        if self.log is not None:
+            with self.log.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(row) + "\n")
         return result
 
 
@@ -123,6 +136,15 @@ def _hot(prof: cProfile.Profile, n: int = 8) -> list[str]:
     rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:n]  # type: ignore[attr-defined]
     return [f"{tt:.2f} s own, {ct:.2f} s with callees, {nc} calls: {Path(file).name}:{line} {func}"
             for (file, line, func), (_, nc, tt, ct, _) in rows]
+
+
+def _without_roads(plan: Any, unread: list[str], steps: _Steps) -> Any:
+    """The plan without its rules and coverage by road (their network could not be read); noted as skipped steps."""
+    rules = tuple(r for r in plan.rules if not (r.kind == "access" and r.params.get("by", "road") == "road"))
+    cover = tuple(c for c in plan.coverage if c.params.get("mode", "network") != "network")
+    for item in [*(r for r in plan.rules if r not in rules), *(c for c in plan.coverage if c not in cover)]:
+        steps.rows.append({"step": f"{item.id} (by road)", "skipped": f"network(s) {', '.join(unread)} not read"})
+    return dataclasses.replace(plan, rules=rules, coverage=cover)
 
 
 def run_steps(folder: Path, out: Path, engine: str, profile: bool = False) -> dict[str, Any]:
@@ -138,7 +160,8 @@ def run_steps(folder: Path, out: Path, engine: str, profile: bool = False) -> di
     from nbgeo.targets import evaluate_targets
 
     started = time.perf_counter()
-    steps = _Steps(profile=profile)
+    out.mkdir(parents=True, exist_ok=True)
+    steps = _Steps(profile=profile, log=out / "steps.jsonl")
     ds = steps.run("read dataset (read and validate every layer)", lambda: io.read_dataset(folder))
     plan = steps.run("read plan", lambda: plan_mod.read_plan(folder / "plan.toml"))
     steps.run("check plan filters", lambda: check_plan_filters(plan, ds))
@@ -148,9 +171,16 @@ def run_steps(folder: Path, out: Path, engine: str, profile: bool = False) -> di
 
         runner = steps.run(f"start engine ({engine})", lambda: get_engine("dask", scheduler=None))
         steps.client = runner.client
+    unread = []  # networks that did not fit in memory: the steps by road are then skipped, and say so
     for name in network.dataset_networks(ds):
-        net = steps.run(f"read network {name!r} (cold cache)", lambda n=name: network.read_dataset_network(ds, n))
-        steps.rows[-1]["network"] = {"nodes": net.n_nodes, "directed_edges": net.n_edges}
+        net = steps.run(f"read network {name!r} (cold cache)", lambda n=name: network.read_dataset_network(ds, n),
+                        may_fail=True)
+        if net is None:
+            unread.append(name)
+        else:
+            steps.rows[-1]["network"] = {"nodes": net.n_nodes, "directed_edges": net.n_edges}
+    if unread:
+        plan = _without_roads(plan, unread, steps)
     when = plan.horizon
     rule_results = []
     for rule in plan.rules:
@@ -195,7 +225,7 @@ def run_steps(folder: Path, out: Path, engine: str, profile: bool = False) -> di
         worker_peaks = []
     steps.sampler.stop()
     return {"steps": steps.rows, "total_wall_s": round(time.perf_counter() - started, 2),
-            "total_cpu_s": round(sum(r["cpu_s"] for r in steps.rows), 2), "peak_gib": round(_peak_gib(), 3),
+            "total_cpu_s": round(sum(r.get("cpu_s", 0.0) for r in steps.rows), 2), "peak_gib": round(_peak_gib(), 3),
             "worker_peak_gib": [round(v, 3) for v in worker_peaks],
             "sizes_mb": {p.name: round(p.stat().st_size / 1e6, 2) for p in sorted(out.glob("*.html"))}}
 
@@ -208,12 +238,26 @@ def _env(cache: Path) -> dict[str, str]:
     return env
 
 
-def _steps_subprocess(folder: Path, out: Path, engine: str, work: Path) -> dict[str, Any]:
+def _limit(gib: float | None) -> Any:
+    """A preexec function capping a child's address space at ``gib`` GiB: a MemoryError, not the OOM killer."""
+    if not gib:
+        return None
+    cap = int(gib * 2**30)
+    return lambda: resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
+def _steps_subprocess(folder: Path, out: Path, engine: str, work: Path, memory_gib: float | None = None
+                      ) -> dict[str, Any]:
     cache = Path(tempfile.mkdtemp(prefix="cache-", dir=work))
     proc = subprocess.run([sys.executable, __file__, "--steps", str(folder), "--out", str(out), "--engine", engine],
-                          stdout=subprocess.PIPE, text=True, check=False, cwd=ROOT, env=_env(cache))
-    if proc.returncode != 0:
-        return {"error": f"exit {proc.returncode}"}
+                          stdout=subprocess.PIPE, text=True, check=False, cwd=ROOT, env=_env(cache),
+                          preexec_fn=_limit(memory_gib))
+    if proc.returncode != 0:  # killed (e.g. out of memory) or failed: keep the steps it finished
+        done = out / "steps.jsonl"
+        rows = [json.loads(line) for line in done.read_text(encoding="utf-8").splitlines()] if done.exists() else []
+        return {"error": f"exit {proc.returncode} during the step after the last one listed", "steps": rows,
+                "total_wall_s": round(sum(r.get("wall_s", 0.0) for r in rows), 2),
+                "total_cpu_s": round(sum(r.get("cpu_s", 0.0) for r in rows), 2)}
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -303,7 +347,7 @@ def _first_difference(a: Any, b: Any, where: str = "") -> str | None:
     return None if a == b else f"{where}: {str(a)[:80]!r} vs {str(b)[:80]!r}"
 
 
-def run(factor: int, only: tuple[str, ...] = RUNS) -> list[dict[str, Any]]:
+def run(factor: int, only: tuple[str, ...] = RUNS, memory_gib: float | None = None) -> list[dict[str, Any]]:
     """Build (or reuse) the ×``factor`` province and measure the runs; return result rows."""
     from _common import row
     from scale import build
@@ -323,7 +367,7 @@ def run(factor: int, only: tuple[str, ...] = RUNS) -> list[dict[str, Any]]:
             out = work / name
             print(f"# {name} ...", file=sys.stderr, flush=True)
             if name.startswith("steps-"):
-                results[name] = _steps_subprocess(folder, out, name.removeprefix("steps-"), work)
+                results[name] = _steps_subprocess(folder, out, name.removeprefix("steps-"), work, memory_gib)
             elif name == "cli-default":
                 results[name] = _timed_cli([str(folder), *plan_arg, "--out", str(out)], work)
             elif name == "cli-scheduler":
@@ -369,13 +413,19 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         if r.get("steps"):
             print(f"{'step':<78} {'wall s':>8} {'CPU s':>8} {'peak GiB':>9}")
             for s in r["steps"]:
-                print(f"{s['step'][:78]:<78} {s['wall_s']:>8.2f} {s['cpu_s']:>8.2f} {s['peak_gib']:>9.2f}")
+                if "wall_s" not in s:
+                    print(f"{s['step'][:78]:<78} skipped: {s.get('skipped')}")
+                    continue
+                print(f"{s['step'][:78]:<78} {s['wall_s']:>8.2f} {s['cpu_s']:>8.2f} {s['peak_gib']:>9.2f}"
+                      f"{'  FAILED: ' + s['failed'] if s.get('failed') else ''}")
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--factor", type=int, default=int(os.environ.get("SCALE", "10")))
     parser.add_argument("--only", default=",".join(RUNS), help=f"comma-separated runs among {', '.join(RUNS)}")
+    parser.add_argument("--memory-limit", type=float, default=None, metavar="GIB",
+                        help="cap each step run's address space (a MemoryError is recorded, not the OOM killer)")
     parser.add_argument("--steps", type=Path, help=argparse.SUPPRESS)  # internal: one step run in this process
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--engine", default="default", help=argparse.SUPPRESS)
@@ -390,7 +440,7 @@ def main(argv: list[str]) -> int:
     unknown = set(only) - set(RUNS)
     if unknown:
         parser.error(f"unknown run(s) {sorted(unknown)}; choose among {', '.join(RUNS)}")
-    rows = run(args.factor, only)
+    rows = run(args.factor, only, args.memory_limit)
     print_table(rows)
     print(f"wrote {merge_results(rows)}")
     return 0 if all(r["same_result"] is not False for r in rows) else 1
