@@ -254,7 +254,7 @@ def build(factor: int, *, seed: int = SEED, out: Path | None = None, force: bool
              f"\n[crs]\nworking = {_toml(work)}\n"]
     for no, name in enumerate(ds.names):
         tiled = _tile_layer(metric[name], offsets, seed, no + 1).to_crs(4326)
-        io.save_layer(tiled, tmp / f"{name}.gpkg", layer=name)
+        io.write_layer(tiled, tmp / f"{name}.gpkg", layer=name)
         counts[name] = len(tiled)
         meta = ds.layers[name].meta
         lines += [f"\n[layers.{name}]\n", f'file = "{name}.gpkg"\n',
