@@ -210,13 +210,13 @@ def run_steps(folder: Path, out: Path, engine: str, profile: bool = False) -> di
     if plan.indicators:
         sections["indicators"] = steps.run("indicators", lambda: evaluate_indicators(plan, table_for(ds), year=when))
     sections["progress"] = steps.run("progress", lambda: progress_section(plan, ds, as_of=when, snapshots=None))
-    overlays: dict[str, Any] = {}
+    # The report as run_audit assembles it (the same section and overlay names; nbgeo has no public way to
+    # build an AuditReport from parts evaluated one by one).
     if rule_results:
         sections["rules"] = [r.to_dict() for r in rule_results]
-        for r in rule_results:
-            shapes = r.offending()
-            if len(shapes):
-                overlays[f"rule {r.rule.id}: {r.failed} fail, {r.unknown} unknown"] = shapes
+    offending = [(r, r.offending()) for r in rule_results]
+    overlays: dict[str, Any] = {f"rule {r.rule.id}: {r.failed} fail, {r.unknown} unknown": shapes
+                                for r, shapes in offending if len(shapes)}
     if plan.coverage:
         sections["coverage"] = coverage_rows
         overlays.update(coverage_shapes)
