@@ -95,7 +95,7 @@ class _Steps:
         return self.client.run(time.process_time) if self.client is not None else {}
 
     def run(self, name: str, fn: Any, *, may_fail: bool = False) -> Any:
-        """Run and time ``fn``; with ``may_fail``, a MemoryError is recorded in the step and None returned."""
+        """Run and time ``fn``; with ``may_fail``, running out of memory is recorded in the step and None returned."""
         print(f"#   {name} ...", file=sys.stderr, flush=True)
         self.sampler.reset()
         before = self._worker_cpu()
@@ -104,10 +104,10 @@ class _Steps:
         failed = None
         try:
             result = fn() if prof is None else prof.runcall(fn)
-        except MemoryError as exc:
-            if not may_fail:
+        except Exception as exc:  # out of memory: MemoryError from numpy, or GEOS's std::bad_alloc
+            if not may_fail or not (isinstance(exc, MemoryError) or "bad_alloc" in str(exc)):
                 raise
-            result, failed = None, f"MemoryError {exc}".strip()
+            result, failed = None, f"{type(exc).__name__}: {exc}".strip()
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         self.sampler.peak = max(self.sampler.peak, _rss_bytes())
         row: dict[str, Any] = {"step": name, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
