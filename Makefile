@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PIP_FLAGS := -q --disable-pip-version-check
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench lint install clean fuzz
+.PHONY: demo test bench bench-scale lint install clean fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,16 @@ test: $(STAMP)
 ## make bench: every benchmark; prints a table and writes bench/results.json.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+## make bench-scale: the whole audit of a synthetic province (the sample tiled SCALE times, default 10; built
+## once by bench/scale.py into bench/.cache) step by step on the default and the Dask engine, and as
+## `nbgeo audit` on the default engine and on a `dask scheduler`; wall/CPU/peak memory per step, results
+## compared between engines, rows merged into bench/results.json. SCALE=100 takes tens of minutes.
+## SETCOVER=1 also measures the set-covering heuristic against HiGHS given minutes (bench/setcover_gap.py).
+SCALE ?= 10
+bench-scale: $(STAMP)
+	nice -n 10 $(BIN)/python bench/province.py --factor $(SCALE)
+	@if [ -n "$(SETCOVER)" ]; then nice -n 10 $(BIN)/python bench/setcover_gap.py; fi
 
 ## make fuzz: atheris on every reader (GeoJSON, GeoPackage, zip/Shapefile, FlatGeobuf, CSV, Excel) for
 ## FUZZ_SECONDS (default 60), seeded from the bad-input corpus; the corpus it grows is kept in fuzz/corpus.
