@@ -106,7 +106,7 @@ def _against_networkx(rows: list[dict]) -> None:
     rng = np.random.default_rng(2)
     for k in (100, 1_000, 10_000):
         facilities = rng.choice(net.n_nodes, size=k, replace=False)
-        ours_s, (dist, _) = timed(lambda f=facilities: network.node_distances(net, f, cutoff=CUTOFF))
+        ours_s, (dist, _) = timed(lambda f=facilities: network.node_distances(net, f, distance=CUTOFF))
         nx_s, theirs = timed(lambda f=facilities: nx.multi_source_dijkstra_path_length(
             reverse, set(f.tolist()), cutoff=CUTOFF, weight="length"))
         rows.append(row(f"nearest facility 2 km, {n_edges:,} edges", k, ours_s,
@@ -118,7 +118,7 @@ def _against_networkx(rows: list[dict]) -> None:
         else:
             sample = rng.choice(facilities, size=500, replace=False)
             loop_s, looped = timed(lambda f=sample: loop(reverse, f), repeat=1)
-            sample_dist, _ = network.node_distances(net, sample, cutoff=CUTOFF)
+            sample_dist, _ = network.node_distances(net, sample, distance=CUTOFF)
             rows.append(row(f"nearest facility 2 km, {n_edges:,} edges", k, ours_s,
                             "loop (500 of 10,000 timed, ×20)", loop_s * k / len(sample), same(sample_dist, looped)))
 
@@ -134,8 +134,8 @@ def _big_grid(rows: list[dict]) -> None:
     big.reverse  # noqa: B018  (built once, like the matrix; not part of the query)
     for k in (100, 1_000, 10_000):
         facilities = rng.choice(big.n_nodes, size=k, replace=False)
-        query_s, (dist, _) = timed(lambda f=facilities: network.node_distances(big, f, cutoff=CUTOFF))
-        heap_s, (heap, _) = timed(lambda f=facilities: network.node_distances(big, f, cutoff=CUTOFF, search="heap"))
+        query_s, (dist, _) = timed(lambda f=facilities: network.node_distances(big, f, distance=CUTOFF))
+        heap_s, (heap, _) = timed(lambda f=facilities: network.node_distances(big, f, distance=CUTOFF, search="heap"))
         same_d = bool(np.array_equal(np.isinf(dist), np.isinf(heap))
                       and np.allclose(dist, heap, rtol=0, atol=1e-6, equal_nan=False))
         rows.append(row(f"nearest facility 2 km, {big.n_edges:,} edges", k, query_s,
@@ -146,7 +146,7 @@ def _big_grid(rows: list[dict]) -> None:
             taken = []
             for _ in range(3):
                 start = time.process_time()
-                network.node_distances(big, facilities, cutoff=CUTOFF, search=search)
+                network.node_distances(big, facilities, distance=CUTOFF, search=search)
                 taken.append(time.process_time() - start)
             cpu[search] = sorted(taken)[1]
         rows.append(row(f"nearest facility 2 km, {big.n_edges:,} edges (CPU s)", k, cpu["auto"],
