@@ -134,8 +134,8 @@ from .errors import NbgeoError, OutputError
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
-__all__ = ["LOCK_TIMEOUT", "MANIFEST", "atomic_dir", "atomic_files", "atomic_path", "check_outputs", "describe",
-           "output_set", "recording", "tracking", "write_bytes", "write_text"]
+__all__ = ["LOCK_TIMEOUT", "MANIFEST", "atomic_dir", "atomic_files", "atomic_path", "check_outputs", "check_overwrite",
+           "describe", "output_set", "recording", "tracking", "write_bytes", "write_text"]
 
 log = logging.getLogger(__name__)
 
@@ -196,9 +196,42 @@ def _io_error(target: Path, exc: OSError, *, what: str = "the previous file, if 
     return OutputError(msg, code=code)
 
 
-def _exists_error(path: Path) -> OutputError:
-    msg = f"{str(path)!r} exists; pass --overwrite (overwrite=True) to replace it"
-    return OutputError(msg, code="E-IO-EXISTS")
+def check_overwrite(path: str | Path, *, overwrite: bool) -> None:
+    """Refuse to replace ``path`` unless ``overwrite``: nbgeo's one overwrite check, which every writer calls.
+
+    Every function that writes a file or folder a user names takes
+    ``overwrite=False`` by default and calls this first, so an existing
+    file is never clobbered by accident. A symbolic link (even a broken
+    one) counts as existing.
+
+    Parameters
+    ----------
+    path
+        The file or folder about to be written.
+    overwrite
+        Whether the caller was told to replace it (``--overwrite``).
+
+    Raises
+    ------
+    OutputError
+        ``E-IO-EXISTS`` when ``path`` exists and ``overwrite`` is false:
+        ``'PATH' exists; pass --overwrite (overwrite=True) to replace it``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> check_overwrite(d / "new.html", overwrite=False)  # nothing there: fine
+    >>> _ = (d / "old.html").write_text("the planner's map")
+    >>> check_overwrite(d / "old.html", overwrite=True)  # told to replace it: fine
+    >>> check_overwrite(d / "old.html", overwrite=False)
+    Traceback (most recent call last):
+    ...
+    nbgeo.errors.OutputError: '...old.html' exists; pass --overwrite (overwrite=True) to replace it
+    """
+    if not overwrite and os.path.lexists(path):
+        msg = f"{str(path)!r} exists; pass --overwrite (overwrite=True) to replace it"
+        raise OutputError(msg, code="E-IO-EXISTS")
 
 
 def _rename(src: Path, dst: Path) -> None:
@@ -501,7 +534,7 @@ def _remove_file_leftovers(final: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path, *, overwrite: bool = True, suffix: str = ".tmp") -> Iterator[Path]:
+def atomic_path(path: str | Path, *, overwrite: bool = False, suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary path; on success it replaces ``path`` atomically.
 
     The temporary file sits in the same folder (so the rename is atomic) and is
@@ -514,7 +547,8 @@ def atomic_path(path: str | Path, *, overwrite: bool = True, suffix: str = ".tmp
     path
         The final file.
     overwrite
-        Replace an existing file (else ``E-IO-EXISTS`` before anything is written).
+        Replace an existing file (else ``E-IO-EXISTS`` from :func:`check_overwrite`
+        before anything is written).
     suffix
         End of the temporary name; writers that choose a format by suffix
         (GDAL, a browser) need the real one, e.g. ``".gpkg"``.
@@ -529,8 +563,7 @@ def atomic_path(path: str | Path, *, overwrite: bool = True, suffix: str = ".tmp
     ('done', ['out.txt'])
     """
     final = Path(path)
-    if final.exists() and not overwrite:
-        raise _exists_error(final)
+    check_overwrite(final, overwrite=overwrite)
     lock = _Lock(final.parent / f".{final.name}.nbgeo-lock", final)
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -567,7 +600,7 @@ def atomic_path(path: str | Path, *, overwrite: bool = True, suffix: str = ".tmp
 
 
 @contextlib.contextmanager
-def atomic_files(paths: Sequence[str | Path], *, overwrite: bool = True) -> Iterator[list[Path]]:
+def atomic_files(paths: Sequence[str | Path], *, overwrite: bool = False) -> Iterator[list[Path]]:
     """Yield one temporary per path; when the block succeeds, each replaces its file.
 
     Every file is complete (and fsynced) before the first is replaced, and
@@ -588,10 +621,8 @@ def atomic_files(paths: Sequence[str | Path], *, overwrite: bool = True) -> Iter
     ['m.html', 'm.png']
     """
     finals = [Path(p) for p in paths]
-    if not overwrite:
-        for final in finals:
-            if final.exists():
-                raise _exists_error(final)
+    for final in finals:
+        check_overwrite(final, overwrite=overwrite)
     with recording(*(str(f) for f in finals)) as written:
         stack = contextlib.ExitStack()
         with stack:
@@ -727,8 +758,7 @@ def atomic_dir(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     (['a.txt'], ['out'])
     """
     final = Path(path)
-    if os.path.lexists(final) and not overwrite:
-        raise _exists_error(final)
+    check_overwrite(final, overwrite=overwrite)
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         lock = _Lock(final.parent / f".{final.name}.nbgeo-lock", final)
@@ -739,8 +769,7 @@ def atomic_dir(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
         raise _io_error(final, exc) from None
     try:
         _restore_or_clean(final)
-        if os.path.lexists(final) and not overwrite:
-            raise _exists_error(final)
+        check_overwrite(final, overwrite=overwrite)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.nbgeo-new-{_token()}-", dir=final.parent))
         try:
             yield tmp
@@ -889,14 +918,11 @@ def check_outputs(folder: str | Path, *, command: str, names: Iterable[str] = ()
     if overwrite or not out.is_dir():
         return
     for name in names:
-        if os.path.lexists(out / name):
-            raise _exists_error(out / name)
+        check_overwrite(out / name, overwrite=overwrite)
     earlier = _read_manifest(out)["sets"].get(command, {"files": {}})["files"]
     for name, fp in earlier.items():
-        if _fingerprint(out / name) == fp:
-            msg = (f"{str(out)!r} holds the outputs of an earlier nbgeo {command} ({name}); "
-                   "pass --overwrite (overwrite=True) to replace them")
-            raise OutputError(msg, code="E-IO-EXISTS")
+        if _fingerprint(out / name) == fp:  # the earlier set is replaced as a whole: its files count too
+            check_overwrite(out / name, overwrite=overwrite)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1019,12 +1045,8 @@ def _publish(out: Path, staging: Path, base: Path, inside: bool, command: str, o
     own = _own_entries(out, sets)
     present = _entries(out)
     earlier = [n for n, c in own.items() if c == command]
-    if not overwrite:
-        for name in names:
-            if os.path.lexists(out / name):
-                raise _exists_error(out / name)
-        if earlier:
-            raise _exists_error(out / earlier[0])
+    for name in [*names, *earlier]:
+        check_overwrite(out / name, overwrite=overwrite)
     stale = sorted(n for n in earlier if n not in names)
     _fsync_tree(staging)
     new_sets: dict[str, Any] = {}
@@ -1147,15 +1169,31 @@ def output_set(folder: str | Path, *, command: str, overwrite: bool = False, exp
                 raise
 
 
-def write_text(path: str | Path, text: str, *, overwrite: bool = True) -> Path:
-    """Write UTF-8 text atomically and return the path."""
+def write_text(path: str | Path, text: str, *, overwrite: bool = False) -> Path:
+    """Write UTF-8 text atomically and return the path; an existing file only with ``overwrite`` (:func:`check_overwrite`).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = write_text(pathlib.Path(tempfile.mkdtemp()) / "a.txt", "first")
+    >>> _ = write_text(p, "second", overwrite=True)
+    >>> p.read_text()
+    'second'
+    """
     with atomic_path(path, overwrite=overwrite) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
 
 
-def write_bytes(path: str | Path, data: bytes, *, overwrite: bool = True) -> Path:
-    """Write bytes atomically and return the path."""
+def write_bytes(path: str | Path, data: bytes, *, overwrite: bool = False) -> Path:
+    """Write bytes atomically and return the path; an existing file only with ``overwrite`` (:func:`check_overwrite`).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> write_bytes(pathlib.Path(tempfile.mkdtemp()) / "a.bin", b"\\x00").stat().st_size
+    1
+    """
     with atomic_path(path, overwrite=overwrite) as tmp:
         tmp.write_bytes(data)
     return Path(path)

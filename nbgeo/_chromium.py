@@ -324,8 +324,10 @@ class Browser:
 
 
 def screenshot(html: str | Path, png: str | Path | None = None, *, width: int = 1600, height: int = 1000,
-               full_page: bool = False, timeout: float = 60.0) -> bytes:
+               full_page: bool = False, timeout: float = 60.0, overwrite: bool = False) -> bytes:
     """Render a local HTML file in headless Chromium and return (and optionally write) a PNG.
+
+    An existing ``png`` is replaced only with ``overwrite=True`` (``E-IO-EXISTS``).
 
     Raises
     ------
@@ -341,5 +343,5 @@ def screenshot(html: str | Path, png: str | Path | None = None, *, width: int = 
             raise MapError(msg, code="E-MAP-BROWSER")
         data = browser.screenshot(session, full_page=full_page)
     if png is not None:
-        _atomic.write_bytes(png, data)
+        _atomic.write_bytes(png, data, overwrite=overwrite)
     return data

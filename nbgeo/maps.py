@@ -982,8 +982,11 @@ def embed_html(m: folium.Map, *, height: str = "640px", element_id: str = "nbgeo
             f"<script>nbgeo.mount({json.dumps(element_id)},{_spec_json(spec)});</script>")
 
 
-def save_map(m: folium.Map, path: str | Path, *, overwrite: bool = True) -> Path:
+def save_map(m: folium.Map, path: str | Path, *, overwrite: bool = False) -> Path:
     """Render ``m`` in memory and write it atomically (a failure leaves no partial file).
+
+    An existing ``path`` is replaced only with ``overwrite=True``
+    (:func:`nbgeo._atomic.check_overwrite`, ``E-IO-EXISTS``).
 
     Examples
     --------

@@ -15,7 +15,7 @@ from shapely import LineString, MultiPoint, MultiPolygon, Point, Polygon, box
 
 from nbgeo import _assets, audit, maps
 from nbgeo.crs import NINGBO_TM, wgs84_to_gcj02
-from nbgeo.errors import MapError
+from nbgeo.errors import MapError, OutputError
 from nbgeo.layers import Dataset
 
 X0, Y0 = 121.55, 29.87
@@ -335,11 +335,14 @@ def test_save_map_is_atomic(tmp_path, sample, monkeypatch):
 
     monkeypatch.setattr(_assets, "head_html", broken)
     with pytest.raises(RuntimeError, match="boom"):
-        maps.save_map(m, out)
+        maps.save_map(m, out, overwrite=True)
     assert out.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["map.html"]
     monkeypatch.undo()
-    maps.save_map(maps.dataset_map(sample, layers=["districts"]), out)
+    with pytest.raises(OutputError) as exc:  # the planner's file is kept unless told otherwise
+        maps.save_map(maps.dataset_map(sample, layers=["districts"]), out)
+    assert exc.value.code == "E-IO-EXISTS" and out.read_text(encoding="utf-8") == "old"
+    maps.save_map(maps.dataset_map(sample, layers=["districts"]), out, overwrite=True)
     assert out.stat().st_size > 100_000
 
 
