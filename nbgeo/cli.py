@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import _atomic, _chromium, datasets, io, limits, manifest, maps, plan, postgis, qgis, report, runs, steps
+from . import _atomic, datasets, io, limits, manifest, maps, plan, postgis, qgis, report, runs, steps
 from . import audit as audit_mod
 from . import compare as compare_mod
 from . import progress as progress_mod
@@ -62,6 +62,7 @@ from .engine import get_engine
 from .errors import NbgeoError
 from .paths import check_out
 from .plan import check_against, plan_json_schema
+from .renderers import chromium
 from .sanitize import TerminalFormatter, terminal_text
 
 if TYPE_CHECKING:
@@ -468,7 +469,7 @@ def map_cmd(ctx: click.Context, dataset: Path | str | None, plan_path: Path | No
     for path in targets:
         _atomic.check_overwrite(path, overwrite=overwrite)
     if png_file is not None:
-        _chromium.require_chromium()  # no browser: say so before writing anything
+        chromium.require_chromium()  # no browser: say so before writing anything
     ds, p = load_inputs(dataset, plan_path)
     names = [n.strip() for n in layer_names.split(",") if n.strip()] if layer_names else None
     for name in names or ():
@@ -479,7 +480,7 @@ def map_cmd(ctx: click.Context, dataset: Path | str | None, plan_path: Path | No
     with _atomic.atomic_files(targets, overwrite=overwrite) as temps:
         maps.save_map(m, temps[0], overwrite=True)  # the temporaries are nbgeo's own
         if png_file is not None:
-            _chromium.screenshot(temps[0], temps[1], width=int(match[1]), height=int(match[2]), overwrite=True)
+            chromium.screenshot(temps[0], temps[1], width=int(match[1]), height=int(match[2]), overwrite=True)
     if not ctx.obj["quiet"]:
         size_mb = out_file.stat().st_size / 1e6
         echo(f"wrote {out_file} ({size_mb:.1f} MB)" + (f" and {png_file}" if png_file is not None else ""))

@@ -244,3 +244,11 @@ def test_one_overwrite_check_for_every_writer(tmp_path: Path):
     assert not (tmp_path / "new.html").exists() and (tmp_path / "folder" / "keep.txt").exists()
     _atomic.check_overwrite(tmp_path / "absent", overwrite=False)
     assert _atomic.write_text(target, "replaced", overwrite=True).read_text(encoding="utf-8") == "replaced"
+
+
+def test_no_writer_checks_whether_a_process_id_is_alive():
+    """Leftovers are removed by the lock holder, never after ``os.kill(pid, 0)``, which is wrong on Windows."""
+    package = Path(_atomic.__file__).parent.parent
+    offenders = [str(p.relative_to(package)) for p in sorted(package.rglob("*.py"))
+                 if "os.kill(" in p.read_text(encoding="utf-8")]
+    assert offenders == []

@@ -14,8 +14,8 @@ from the network.
 
 Examples
 --------
->>> from nbgeo import _chromium
->>> isinstance(_chromium.find_chromium(), (str, type(None)))
+>>> from nbgeo.renderers import chromium
+>>> isinstance(chromium.find_chromium(), (str, type(None)))
 True
 """
 
@@ -29,13 +29,18 @@ import os
 import select
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import MapError
+from .. import _atomic
+from ..errors import MapError
+
+if sys.platform != "win32":  # moving pipe descriptors (POSIX)
+    import fcntl
 
 __all__ = ["Browser", "PageReport", "find_chromium", "require_chromium", "screenshot"]
 
@@ -63,8 +68,6 @@ _CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-s
 
 def _high_fd(fd: int) -> int:
     """Move ``fd`` to a number of at least 10 (closing the original)."""
-    import fcntl
-
     high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
     os.close(fd)
     return high
@@ -334,8 +337,6 @@ def screenshot(html: str | Path, png: str | Path | None = None, *, width: int = 
     MapError
         When no browser is installed, or the page does not finish drawing within ``timeout``.
     """
-    from . import _atomic
-
     with Browser(timeout=timeout) as browser, browser.page(width, height) as session:
         report = browser.load(session, html, timeout=timeout)
         if not report.ready:
