@@ -49,21 +49,7 @@ Three families of coordinates meet in Ningbo's data:
   formulas. Data copied from a Chinese web map is usually GCJ-02 even when it
   says WGS 84; the offset in Ningbo is about 500 m.
 
-GCJ-02 formula
---------------
-The forward transform adds an offset ``(dlon, dlat)`` computed from
-``x = lon - 105`` and ``y = lat - 35`` by two fixed trigonometric series on
-the Krasovsky ellipsoid (a = 6378245 m, e² = 0.00669342162296594323):
-
-.. math::
-
-   dlat = \\frac{T_{lat}(x, y) \\cdot 180}{\\frac{a (1 - e^2)}{W^3} \\pi},\\quad
-   dlon = \\frac{T_{lon}(x, y) \\cdot 180}{\\frac{a}{W} \\cos\\varphi \\, \\pi},\\quad
-   W = \\sqrt{1 - e^2 \\sin^2 \\varphi}
-
-Points outside mainland China's rough bounding box are returned unchanged,
-as the web maps do. The inverse is computed by fixed-point iteration until
-the residual is below 1e-9 degrees (about 0.1 mm).
+The GCJ-02 and BD-09 formulas are given in :mod:`nbgeo.crs.offsets`.
 
 Modules
 -------
