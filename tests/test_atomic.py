@@ -252,3 +252,33 @@ def test_no_writer_checks_whether_a_process_id_is_alive():
     offenders = [str(p.relative_to(package)) for p in sorted(package.rglob("*.py"))
                  if "os.kill(" in p.read_text(encoding="utf-8")]
     assert offenders == []
+
+
+def test_the_windows_lock_branch_locks_one_byte_far_past_the_note(tmp_path: Path, monkeypatch):
+    """On Windows the lock is msvcrt.locking on a byte past the holder's note; checked here with a stand-in."""
+    from nbgeo._atomic import locks
+
+    calls: list[tuple[int, int, int]] = []
+    held = {"busy": False}
+
+    class FakeMsvcrt:
+        LK_NBLCK, LK_UNLCK = 2, 0
+
+        @staticmethod
+        def locking(fd: int, mode: int, nbytes: int) -> None:
+            calls.append((os.lseek(fd, 0, os.SEEK_CUR), mode, nbytes))
+            if mode == FakeMsvcrt.LK_NBLCK and held["busy"]:
+                raise PermissionError(13, "locked by another process")
+
+    monkeypatch.setattr(locks.sys, "platform", "win32")
+    monkeypatch.setattr(locks, "msvcrt", FakeMsvcrt, raising=False)
+    fd = os.open(tmp_path / ".a.nbgeo-lock", os.O_RDWR | os.O_CREAT)
+    try:
+        assert locks._try_lock(fd) is True
+        held["busy"] = True
+        assert locks._try_lock(fd) is False  # another process holds it: not ours, try again later
+        locks._unlock(fd)
+    finally:
+        os.close(fd)
+    offset = locks._WIN_LOCK_OFFSET
+    assert calls == [(offset, 2, 1), (offset, 2, 1), (offset, 0, 1)]
