@@ -264,7 +264,7 @@ def write_entry(kind: str, parts: Sequence[str], arrays: Mapping[str, NDArray[An
                         **plain)
     path = folder / f"{key[:32]}.npz"
     try:
-        _atomic.write_bytes(path, buf.getvalue())
+        _atomic.write_bytes(path, buf.getvalue(), overwrite=True)  # a cache entry, never a user's file
     except OSError as exc:  # a full disk or a read-only folder must not stop the work
         log.warning("Could not write the cache entry %s: %s; continuing uncached", path, exc)
         return None

@@ -26,12 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from . import render, settings, theme
+from . import settings
 from .coverage import evaluate_plan_coverage
 from .engine import get_engine
 from .indicators import evaluate_indicators, table_for, tables_info
 from .plan import check_against
 from .progress import progress_section
+from .renderers import render, theme
 from .rules import evaluate_rules, without_failing
 from .steps import step
 from .targets import evaluate_targets
@@ -56,7 +57,8 @@ log = logging.getLogger(__name__)
 SCHEMA = "nbgeo.audit/1"
 
 
-def _nbgeo_version() -> str:
+def nbgeo_version() -> str:
+    """The installed nbgeo's version (``"unknown"`` in a source tree that was not installed)."""
     try:
         return version("nbgeo")
     except PackageNotFoundError:
@@ -180,7 +182,7 @@ class AuditReport:
         """The report in the versioned ``audit.json`` format (``nbgeo.audit/1``)."""
         out: dict[str, Any] = {
             "schema": SCHEMA,
-            "nbgeo": _nbgeo_version(),
+            "nbgeo": nbgeo_version(),
             "created": self.created,
             "year": self.year,
             "plan": {

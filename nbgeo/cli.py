@@ -52,16 +52,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import _atomic, _chromium, datasets, io, limits, manifest, maps, plan, postgis, qgis, report, runs, steps
+from . import _atomic, datasets, io, limits, manifest, maps, plan, postgis, qgis, report, runs, steps
 from . import audit as audit_mod
 from . import compare as compare_mod
 from . import progress as progress_mod
 from .coverage import to_text as coverage_text
 from .dsn import MaskingFilter, is_url, looks_like_conninfo, mask_dsn
 from .engine import get_engine
-from .errors import NbgeoError, OutputError
+from .errors import NbgeoError
 from .paths import check_out
 from .plan import check_against, plan_json_schema
+from .renderers import chromium
 from .sanitize import TerminalFormatter, terminal_text
 
 if TYPE_CHECKING:
@@ -466,11 +467,9 @@ def map_cmd(ctx: click.Context, dataset: Path | str | None, plan_path: Path | No
         msg = "--png names the same file as --out"
         raise click.UsageError(msg)
     for path in targets:
-        if path.exists() and not overwrite:
-            msg = f"{str(path)!r} exists; pass --overwrite to replace it"
-            raise OutputError(msg, code="E-IO-EXISTS")
+        _atomic.check_overwrite(path, overwrite=overwrite)
     if png_file is not None:
-        _chromium.require_chromium()  # no browser: say so before writing anything
+        chromium.require_chromium()  # no browser: say so before writing anything
     ds, p = load_inputs(dataset, plan_path)
     names = [n.strip() for n in layer_names.split(",") if n.strip()] if layer_names else None
     for name in names or ():
@@ -479,9 +478,9 @@ def map_cmd(ctx: click.Context, dataset: Path | str | None, plan_path: Path | No
     m = maps.audit_map(result, lang=lang, basemap=basemap, tianditu_key=tianditu_key, layers=names)
     # Both files complete before either is replaced: a PNG that cannot be drawn leaves the old HTML and PNG.
     with _atomic.atomic_files(targets, overwrite=overwrite) as temps:
-        maps.save_map(m, temps[0])
+        maps.save_map(m, temps[0], overwrite=True)  # the temporaries are nbgeo's own
         if png_file is not None:
-            _chromium.screenshot(temps[0], temps[1], width=int(match[1]), height=int(match[2]))
+            chromium.screenshot(temps[0], temps[1], width=int(match[1]), height=int(match[2]), overwrite=True)
     if not ctx.obj["quiet"]:
         size_mb = out_file.stat().st_size / 1e6
         echo(f"wrote {out_file} ({size_mb:.1f} MB)" + (f" and {png_file}" if png_file is not None else ""))

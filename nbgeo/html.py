@@ -1,91 +1,19 @@
-"""The one escaping function for every text that reaches HTML, JS or a template.
+"""``nbgeo.html``: the public API of :mod:`nbgeo.renderers.html`, where the renderers live together.
 
-folium and branca compile the text of popups, tooltips, layer names and even
-GeoJSON property values as Jinja2 templates while a map renders, and insert it
-into ``innerHTML`` and JavaScript template literals (``../shared/RELIABILITY.md``
-S1, S2). :func:`safe_text` makes any text inert in all of those places at once:
-it HTML-escapes the text, then replaces the characters that Jinja and
-JavaScript give meaning to (``{ } $ ` \\``) with numeric entities. The browser
-still shows the original characters. Characters an HTML document may not hold
-(NUL, other control characters, lone surrogates, Unicode non-characters)
-become U+FFFD, the replacement character.
-
-Examples
---------
->>> safe_text("{{ 7*7 }} <b>")
-'&#123;&#123; 7*7 &#125;&#125; &lt;b&gt;'
->>> safe_text(None)
-''
+``from nbgeo import html`` keeps working; other names are looked up in
+:mod:`nbgeo.renderers.html` too. To patch a function (in tests), patch it
+there: this module only forwards.
 """
 
 from __future__ import annotations
 
-import html
-import math
-import re
+from typing import Any
 
-__all__ = ["md_text", "safe_text"]
+from .renderers import html as _module
+from .renderers.html import *  # noqa: F403  # the public API, for readers and type checkers
 
-# Characters HTML does not allow in a document (NUL, other controls but tab, newline and carriage return, lone
-# surrogates that cannot even be written as UTF-8, and the Unicode non-characters): shown as U+FFFD instead.
-_UNFIT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
-                    "\U0001fffe\U0001ffff\U0002fffe\U0002ffff\U0003fffe\U0003ffff\U0004fffe\U0004ffff"
-                    "\U0005fffe\U0005ffff\U0006fffe\U0006ffff\U0007fffe\U0007ffff\U0008fffe\U0008ffff"
-                    "\U0009fffe\U0009ffff\U000afffe\U000affff\U000bfffe\U000bffff\U000cfffe\U000cffff"
-                    "\U000dfffe\U000dffff\U000efffe\U000effff\U000ffffe\U000fffff\U0010fffe\U0010ffff]")
-_EXTRA = str.maketrans({"{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;", "\\": "&#92;"})
-# Markdown punctuation that could start emphasis, links, strike-through or split a table cell; escaped with a
-# backslash (readable in the raw file). Backslashes in the text are already entities, so none is doubled up.
-_MD = str.maketrans({c: "\\" + c for c in "|*_[]~"} | {"\r": " ", "\n": " ", "\t": " "})
+__all__ = _module.__all__
 
 
-def safe_text(value: object) -> str:
-    """Return ``value`` as text that is inert in HTML, JavaScript and Jinja.
-
-    Parameters
-    ----------
-    value
-        Anything; ``None`` and NaN become the empty string, other values
-        their ``str()``.
-
-    Returns
-    -------
-    str
-        Escaped text, safe inside element content, quoted attributes, JS
-        template literals and Jinja templates.
-
-    Examples
-    --------
-    >>> safe_text("</script><script>alert(1)</script>")
-    '&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;'
-    >>> safe_text("${x} `y` {% if %}")
-    '&#36;&#123;x&#125; &#96;y&#96; &#123;% if %&#125;'
-    >>> safe_text(float("nan"))
-    ''
-    >>> safe_text(3.5)
-    '3.5'
-    >>> safe_text("a\\x00b\\ufffe") == "a\\ufffdb\\ufffd"    # NUL and non-characters are not allowed in HTML
-    True
-    """
-    if value is None:
-        return ""
-    if isinstance(value, float) and math.isnan(value):
-        return ""
-    return _UNFIT.sub("\ufffd", html.escape(str(value), quote=True).translate(_EXTRA))
-
-
-def md_text(value: object) -> str:
-    """Return ``value`` as inline Markdown text that shows literally: :func:`safe_text`, then Markdown escapes.
-
-    HTML, Jinja and JavaScript characters become entities (Markdown renderers
-    pass raw HTML through); ``| * _ [ ] ~`` get a backslash; line breaks
-    become spaces, so the text stays in its table cell.
-
-    Examples
-    --------
-    >>> print(md_text("a|b *c* [x](javascript:y) <img src=x>"))
-    a\\|b \\*c\\* \\[x\\](javascript:y) &lt;img src=x&gt;
-    >>> md_text("line\\nbreak")
-    'line break'
-    """
-    return safe_text(value).translate(_MD)
+def __getattr__(name: str) -> Any:
+    return getattr(_module, name)

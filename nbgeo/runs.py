@@ -37,7 +37,7 @@ from .errors import PlanError, UsageError, ValidationError
 from .io import write_layer
 from .paths import check_name, output_path
 from .plan import Plan, SitingSpec
-from .report import _clean as clean_json
+from .report import json_safe as clean_json
 from .sanitize import to_csv
 from .suitability import surface_from_spec
 

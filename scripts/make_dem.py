@@ -84,7 +84,7 @@ def main() -> None:
         "crs": "EPSG:4326", "transform": transform, "nodata": NODATA, "compress": "deflate", "predictor": 3,
         "zlevel": 9, "tiled": True, "blockxsize": 256, "blockysize": 256,
     }
-    with _atomic.atomic_path(args.out) as tmp:
+    with _atomic.atomic_path(args.out, overwrite=True) as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(dem, 1)
             dst.update_tags(ILLUSTRATIVE="true", SOURCE=f"synthetic terrain, scripts/make_dem.py --seed {args.seed}")

@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     text = to_csv(generate(args.seed), args.seed)
-    _atomic.write_text(args.out, text)
+    _atomic.write_text(args.out, text, overwrite=True)
     return args.out
 
 

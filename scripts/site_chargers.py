@@ -58,7 +58,7 @@ def site_chargers(*, dataset: Path | None, out: Path, straight: bool, distance: 
     rows = result.chosen.assign(lon=result.chosen.geometry.x.round(6), lat=result.chosen.geometry.y.round(6),
                                 parks=served.reindex(result.chosen.index, fill_value=0))
     csv = to_csv(rows[["order", "lon", "lat", "district", "parks"]].rename_axis("id"))
-    _atomic.write_text(out / "sites.csv", csv)
+    _atomic.write_text(out / "sites.csv", csv, overwrite=True)
     echo(f"wrote {out / 'sites.gpkg'} and {out / 'sites.csv'}")
     return 0 if result.status == "met" else 1
 

@@ -55,10 +55,10 @@ def siting_audit(layer: str, *, dataset: Path | None, plan_path: Path | None, ou
     columns = ["feature_id", "rule", "status", "value", "limit", "margin", "unit", "other", "reason"]
     # The layer name becomes part of the file names: the one builder keeps them inside OUT.
     csv_file, html_file = paths.output_path(out, layer, "_sites.csv"), paths.output_path(out, layer, "_siting.html")
-    csv_path = _atomic.write_text(csv_file, to_csv(sites[columns], index=False))
+    csv_path = _atomic.write_text(csv_file, to_csv(sites[columns], index=False), overwrite=True)
     against = [str(s.params["against"]) for s in specs if s.params.get("against") in ds]
     shown = list(dict.fromkeys([layer, *against]))
-    html_path = maps.save_map(maps.audit_map(report, layers=shown, lang=lang), html_file)
+    html_path = maps.save_map(maps.audit_map(report, layers=shown, lang=lang), html_file, overwrite=True)
     echo(f"wrote {csv_path} and {html_path}")
     return report.exit_code
 

@@ -60,13 +60,13 @@ def test_sigkill_during_byte_writes_never_leaves_a_partial_file(tmp_path: Path):
         i = 0
         while True:
             i = (i + 1) % len(versions)
-            _atomic.write_bytes(target, versions[i])
+            _atomic.write_bytes(target, versions[i], overwrite=True)
 
     _kill_writer_at_random(write_forever, kills=25, seed=67)
     assert target.read_bytes() in versions  # complete: one of the versions, byte for byte
     assert _visible(tmp_path) == ["audit.json"]
     # A killed writer cannot remove its temporary file; the next write removes those of dead writers.
-    _atomic.write_bytes(target, versions[0])
+    _atomic.write_bytes(target, versions[0], overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["audit.json"]
     assert target.read_bytes() == versions[0]
 
@@ -121,7 +121,7 @@ def test_disk_full_on_a_real_tmpfs(tiny_disk: Path | None, tmp_path: Path, monke
     if tiny_disk is not None:
         fill_until_full(folder)
     with pytest.raises(OutputError) as exc:
-        _atomic.write_bytes(target, b"x" * (2 * 2**20))
+        _atomic.write_bytes(target, b"x" * (2 * 2**20), overwrite=True)
     assert exc.value.code == "E-IO-NOSPACE" and "unchanged" in str(exc.value)
     assert target.read_bytes() == before
     assert {p.name for p in folder.iterdir()} <= {"audit.html", "filler"}  # no temporary left behind
@@ -158,7 +158,7 @@ def test_injected_enospc_keeps_previous_output(tmp_path: Path, monkeypatch):
 
     monkeypatch.setattr(os, "fsync", no_space)
     with pytest.raises(OutputError) as exc:
-        _atomic.write_text(target, '{"new": true}')
+        _atomic.write_text(target, '{"new": true}', overwrite=True)
     assert exc.value.code == "E-IO-NOSPACE"
     assert target.read_text() == '{"old": true}'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["audit.json"]
@@ -199,3 +199,86 @@ def test_save_layer_refuses_shapefiles_and_non_finite_coordinates(tmp_path: Path
         io.write_layer(bad, tmp_path / "x.geojson")
     assert exc2.value.code == "E-GEOM-NONFINITE"
     assert list(tmp_path.iterdir()) == []
+
+
+def _refusal(write) -> str:
+    with pytest.raises(OutputError) as exc:
+        write()
+    assert exc.value.code == "E-IO-EXISTS"
+    return str(exc.value)
+
+
+def test_one_overwrite_check_for_every_writer(tmp_path: Path):
+    """Each writer refuses an existing target by default, through check_overwrite: one code, one message."""
+    target = tmp_path / "planner.txt"
+    target.write_text("the planner's own", encoding="utf-8")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "keep.txt").write_text("keep", encoding="utf-8")
+    dangling = tmp_path / "link"
+    dangling.symlink_to(tmp_path / "nowhere")
+
+    def in_path() -> None:
+        with _atomic.atomic_path(target):
+            pass
+
+    def in_files() -> None:
+        with _atomic.atomic_files([tmp_path / "new.html", target]):
+            pass
+
+    def in_dir() -> None:
+        with _atomic.atomic_dir(tmp_path / "folder"):
+            pass
+
+    messages = {
+        _refusal(lambda: _atomic.check_overwrite(target, overwrite=False)),
+        _refusal(lambda: _atomic.write_text(target, "x")),
+        _refusal(lambda: _atomic.write_bytes(target, b"x")),
+        _refusal(in_path),
+        _refusal(in_files),
+        _refusal(lambda: _atomic.check_outputs(tmp_path, command="x", names=["planner.txt"])),
+    }
+    assert messages == {f"{str(target)!r} exists; pass --overwrite (overwrite=True) to replace it"}
+    assert "exists; pass --overwrite (overwrite=True)" in _refusal(in_dir)
+    assert "exists; pass --overwrite" in _refusal(lambda: _atomic.write_text(dangling, "x"))  # a link counts
+    assert target.read_text(encoding="utf-8") == "the planner's own"
+    assert not (tmp_path / "new.html").exists() and (tmp_path / "folder" / "keep.txt").exists()
+    _atomic.check_overwrite(tmp_path / "absent", overwrite=False)
+    assert _atomic.write_text(target, "replaced", overwrite=True).read_text(encoding="utf-8") == "replaced"
+
+
+def test_no_writer_checks_whether_a_process_id_is_alive():
+    """Leftovers are removed by the lock holder, never after ``os.kill(pid, 0)``, which is wrong on Windows."""
+    package = Path(_atomic.__file__).parent.parent
+    offenders = [str(p.relative_to(package)) for p in sorted(package.rglob("*.py"))
+                 if "os.kill(" in p.read_text(encoding="utf-8")]
+    assert offenders == []
+
+
+def test_the_windows_lock_branch_locks_one_byte_far_past_the_note(tmp_path: Path, monkeypatch):
+    """On Windows the lock is msvcrt.locking on a byte past the holder's note; checked here with a stand-in."""
+    from nbgeo._atomic import locks
+
+    calls: list[tuple[int, int, int]] = []
+    held = {"busy": False}
+
+    class FakeMsvcrt:
+        LK_NBLCK, LK_UNLCK = 2, 0
+
+        @staticmethod
+        def locking(fd: int, mode: int, nbytes: int) -> None:
+            calls.append((os.lseek(fd, 0, os.SEEK_CUR), mode, nbytes))
+            if mode == FakeMsvcrt.LK_NBLCK and held["busy"]:
+                raise PermissionError(13, "locked by another process")
+
+    monkeypatch.setattr(locks.sys, "platform", "win32")
+    monkeypatch.setattr(locks, "msvcrt", FakeMsvcrt, raising=False)
+    fd = os.open(tmp_path / ".a.nbgeo-lock", os.O_RDWR | os.O_CREAT)
+    try:
+        assert locks._try_lock(fd) is True
+        held["busy"] = True
+        assert locks._try_lock(fd) is False  # another process holds it: not ours, try again later
+        locks._unlock(fd)
+    finally:
+        os.close(fd)
+    offset = locks._WIN_LOCK_OFFSET
+    assert calls == [(offset, 2, 1), (offset, 2, 1), (offset, 0, 1)]

@@ -3,7 +3,7 @@
 The pages must load with no console error and no request beyond the file
 itself, show their layers, legend and panels, answer the mouse, survive the
 canary suite, and screenshot cleanly. Chromium is launched with the offline
-flags of nbgeo._chromium.FLAGS and a fresh --user-data-dir per browser.
+flags of nbgeo.renderers.chromium.FLAGS and a fresh --user-data-dir per browser.
 
 When Chromium is not installed these tests skip with the reason, unless
 ``NBGEO_REQUIRE_BROWSER`` is set (CI sets it after installing Chromium): then
@@ -21,19 +21,20 @@ import unicodedata
 import pytest
 from canary import MAP_SLOTS, PAYLOADS, hostile_report, tagged
 
-from nbgeo import _chromium, audit, compare, maps, report
+from nbgeo import audit, compare, maps, report
+from nbgeo.renderers import chromium
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if _chromium.find_chromium() is None:
+    if chromium.find_chromium() is None:
         reason = "Chromium is not installed (apt-get install chromium); the browser tests did NOT run"
         if os.environ.get("NBGEO_REQUIRE_BROWSER"):
             pytest.fail(reason + ", but NBGEO_REQUIRE_BROWSER is set")
         pytest.skip(reason)
-    with _chromium.Browser() as b:
+    with chromium.Browser() as b:
         yield b
 
 
@@ -177,7 +178,7 @@ def test_cli_png(tmp_path):
 
     from nbgeo.cli import main
 
-    if _chromium.find_chromium() is None and not os.environ.get("NBGEO_REQUIRE_BROWSER"):
+    if chromium.find_chromium() is None and not os.environ.get("NBGEO_REQUIRE_BROWSER"):
         pytest.skip("Chromium is not installed (apt-get install chromium); nbgeo map --png did NOT run")
     res = CliRunner().invoke(main, ["map", "--out", str(tmp_path / "m.html"), "--png", str(tmp_path / "m.png"),
                                     "--size", "1000x700", "--lang", "en"])

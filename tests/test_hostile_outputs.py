@@ -24,6 +24,8 @@ from click.testing import CliRunner
 from corpus.hostile_outputs import RUNNER, fill_until_full, snapshot, tiny_inputs, tmpfs
 
 from nbgeo import _atomic, audit, datasets, io, plan, report
+from nbgeo._atomic import fs as atomic_fs
+from nbgeo._atomic import replace as atomic_replace
 from nbgeo.cli import main
 from nbgeo.errors import OutputError
 
@@ -445,15 +447,15 @@ def test_a_folder_that_cannot_be_renamed_is_published_file_by_file(tmp_path, tin
     """Windows refuses to rename a folder in use; macOS has no renameat2: the set still lands whole."""
     out, _ = _old_set(tmp_path, tiny)
     (out / "notes.txt").unlink()
-    real = _atomic._rename
+    real = atomic_fs.rename
 
     def in_use(src: Path, dst: Path) -> None:
         if Path(src) == out.resolve():
             raise PermissionError(13, "in use", str(src))
         real(src, dst)
 
-    monkeypatch.setattr(_atomic, "_exchange", lambda a, b: False)
-    monkeypatch.setattr(_atomic, "_rename", in_use)
+    monkeypatch.setattr(atomic_replace, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(atomic_fs, "rename", in_use)
     r = CliRunner().invoke(main, _audit_args(tiny, out, "--overwrite"))
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in out.iterdir()) == [".nbgeo-outputs.json", "audit.html", "audit.json"]

@@ -13,10 +13,11 @@ import pytest
 import shapely
 from shapely import LineString, MultiPoint, MultiPolygon, Point, Polygon, box
 
-from nbgeo import _assets, audit, maps
+from nbgeo import audit, maps
 from nbgeo.crs import NINGBO_TM, wgs84_to_gcj02
-from nbgeo.errors import MapError
+from nbgeo.errors import MapError, OutputError
 from nbgeo.layers import Dataset
+from nbgeo.renderers import assets, mapcodec
 
 X0, Y0 = 121.55, 29.87
 
@@ -34,7 +35,7 @@ def decode_ids(ids, n):
 
 
 def ints(value):
-    return maps._unvarint(value) if isinstance(value, str) else value
+    return mapcodec.unvarint(value) if isinstance(value, str) else value
 
 
 def decode_points(geom, scale):
@@ -144,13 +145,13 @@ def test_polygons_are_simplified_in_metres():
 def test_integer_strings_round_trip():
     rng = np.random.default_rng(3)
     values = np.concatenate([rng.integers(-2**40, 2**40, 500), rng.integers(-40, 40, 500), [0, -1, 2**53 - 1]])
-    text = maps._varint(values)
-    assert maps._unvarint(text) == values.tolist()
+    text = mapcodec.varint(values)
+    assert mapcodec.unvarint(text) == values.tolist()
     assert re.fullmatch(r"[A-Za-z0-9_-]*", text)  # nothing to escape in JSON, HTML or JS
 
 
 def test_ids_that_do_not_compress_stay_a_list():
-    assert maps._encode_ids(__import__("pandas").Index(["b7", "a1", "zz"])) == ["b7", "a1", "zz"]
+    assert mapcodec.encode_ids(__import__("pandas").Index(["b7", "a1", "zz"])) == ["b7", "a1", "zz"]
 
 
 # -- legends, labels, panels -----------------------------------------------------------------
@@ -274,7 +275,7 @@ def test_map_page_loads_nothing_from_the_network(sample, ningbo_plan):
     assert "<link" not in html and "<script src" not in html
     for cdn in ("cdn.jsdelivr", "code.jquery", "bootstrapcdn", "cdnjs", "unpkg"):
         assert cdn not in html
-    assert html.count(f"Leaflet {_assets.LEAFLET_VERSION}") == 1
+    assert html.count(f"Leaflet {assets.LEAFLET_VERSION}") == 1
     assert "sourceMappingURL" not in html
 
 
@@ -306,8 +307,8 @@ def test_large_point_layers_cost_bytes_per_point_not_markers():
     assert (len(html) - len(empty)) / n < 20  # bytes per point, with its three attributes
     # no generated markers: the only L.marker( / circleMarker( are those in the inlined libraries
     for call in ("L.marker(", "L.circleMarker("):
-        assert html.count(call) == (_assets.runtime_js() + _assets.leaflet_js()).count(call)
-    assert html.count("nbgeo.attach(") == 1 + _assets.runtime_js().count("nbgeo.attach(")
+        assert html.count(call) == (assets.runtime_js() + assets.leaflet_js()).count(call)
+    assert html.count("nbgeo.attach(") == 1 + assets.runtime_js().count("nbgeo.attach(")
 
 
 def test_embed_html_draws_the_same_spec_once(sample):
@@ -333,13 +334,16 @@ def test_save_map_is_atomic(tmp_path, sample, monkeypatch):
         msg = "boom"
         raise RuntimeError(msg)
 
-    monkeypatch.setattr(_assets, "head_html", broken)
+    monkeypatch.setattr(assets, "head_html", broken)
     with pytest.raises(RuntimeError, match="boom"):
-        maps.save_map(m, out)
+        maps.save_map(m, out, overwrite=True)
     assert out.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["map.html"]
     monkeypatch.undo()
-    maps.save_map(maps.dataset_map(sample, layers=["districts"]), out)
+    with pytest.raises(OutputError) as exc:  # the planner's file is kept unless told otherwise
+        maps.save_map(maps.dataset_map(sample, layers=["districts"]), out)
+    assert exc.value.code == "E-IO-EXISTS" and out.read_text(encoding="utf-8") == "old"
+    maps.save_map(maps.dataset_map(sample, layers=["districts"]), out, overwrite=True)
     assert out.stat().st_size > 100_000
 
 
@@ -353,7 +357,7 @@ def test_assets_come_from_the_installed_package():
     from importlib import resources
 
     installed = resources.files("js_lib_leaflet").joinpath("static", "js_lib_leaflet", "leaflet.js").read_text("utf-8")
-    assert installed.split("//# sourceMappingURL")[0].strip()[-200:] in _assets.leaflet_js()
+    assert installed.split("//# sourceMappingURL")[0].strip()[-200:] in assets.leaflet_js()
     assert not list(Path(maps.__file__).parent.glob("**/leaflet*.js"))  # nothing copied into nbgeo
 
 
@@ -369,3 +373,24 @@ def _report_with_overlays(overlays):
                 targets=(Target(id="d", layer="districts", metric="count", threshold=1),))
     r = audit.run_audit(ds, plan)
     return audit.AuditReport(plan=r.plan, dataset=r.dataset, year=r.year, targets=r.targets, overlays=overlays)
+
+
+def test_the_renderers_keep_their_old_module_names():
+    """README code (``from nbgeo import maps, report``) keeps working; moved public modules warn."""
+    import importlib
+
+    from nbgeo import charts, compare, html, report
+    from nbgeo import renderers as r
+
+    r_modules = importlib.import_module("nbgeo.renderers.maps"), importlib.import_module("nbgeo.renderers.report")
+    assert maps.audit_map is r_modules[0].audit_map and maps.save_map is r_modules[0].save_map
+    assert report.write_report is r_modules[1].write_report and report.json_safe is r_modules[1].json_safe
+    assert compare.compare is importlib.import_module("nbgeo.renderers.compare").compare
+    assert charts.progress_chart is importlib.import_module("nbgeo.renderers.charts").progress_chart
+    assert html.safe_text("<b>") == "&lt;b&gt;" and r.__name__ == "nbgeo.renderers"
+    assert maps.SCALE == mapcodec.SCALE  # other names are forwarded too
+    for old in ("render", "theme", "labels"):
+        shim, new = importlib.import_module(f"nbgeo.{old}"), importlib.import_module(f"nbgeo.renderers.{old}")
+        for name in new.__all__:
+            with pytest.warns(DeprecationWarning, match=f"use nbgeo.renderers.{old}.{name}"):
+                assert getattr(shim, name) is getattr(new, name)

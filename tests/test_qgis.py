@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from nbgeo import datasets, labels, theme
+from nbgeo import datasets
 from nbgeo.qgis import categories, install_plugin, style_geopackage
+from nbgeo.renderers import labels, theme
 
 QGIS_PYTHON = "/usr/bin/python3"
 SCRIPT = Path(__file__).parent / "qgis_scripts" / "run_in_qgis.py"

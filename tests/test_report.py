@@ -8,8 +8,9 @@ import re
 
 import pytest
 
-from nbgeo import _assets, audit, report
+from nbgeo import audit
 from nbgeo.errors import OutputError
+from nbgeo.renderers import assets, report
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def test_page_has_every_part_and_one_copy_of_the_map(result):
     assert page.count("class='pbar'") >= len(_target_ids(result))
     # the map is drawn into the page: Leaflet and the data once, no iframe
     assert "<iframe" not in page and page.count('nbgeo.mount("') == 1
-    assert page.count(f"Leaflet {_assets.LEAFLET_VERSION}") == 1
+    assert page.count(f"Leaflet {assets.LEAFLET_VERSION}") == 1
     assert page.count('"id":"chargers"') == 1
     # provenance: one row per layer, with its source and the illustrative flag
     prov = page.split("id='provenance'")[1].split("<h3>")[0]  # the layers (data tables follow under <h3>)

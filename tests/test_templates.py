@@ -2,7 +2,7 @@
 
 nbgeo's own pages (audit.html and its section tables, compare.html, the
 progress cards and charts, the indicator table, the Jupyter table) are Jinja2
-templates rendered by :mod:`nbgeo.render`, whose default escaping is
+templates rendered by :mod:`nbgeo.renderers.render`, whose default escaping is
 :func:`nbgeo.html.safe_text`. Checked here: every template renders (with
 StrictUndefined) for the sample audit, the mid-term audit and a comparison;
 hostile text in plan titles, target ids, phrases, layer names, feature ids and
@@ -29,10 +29,11 @@ from jinja2.sandbox import SandboxedEnvironment
 from shapely import Point
 
 import nbgeo
-from nbgeo import _assets, audit, charts, compare, maps, progress, render, report
+from nbgeo import audit, charts, compare, maps, progress, report
 from nbgeo.html import safe_text
 from nbgeo.layers import Dataset, Layer, LayerMeta
 from nbgeo.plan import Plan, Target
+from nbgeo.renderers import assets, render
 
 ROOT = Path(nbgeo.__file__).parent
 
@@ -96,7 +97,7 @@ def pages():
     return {
         "audit_en": (report.to_html(a, lang="en"), every),
         "audit_zh": (report.to_html(a, lang="zh"), every),
-        "compare": (compare.to_html(comparison, map_html=compare_map, head_extra=_assets.head_html()),
+        "compare": (compare.to_html(comparison, map_html=compare_map, head_extra=assets.head_html()),
                     ("title", "target", "phrase", "layer", "id", "value")),
         "progress": (charts.progress_html(a.sections["progress"], lang="en"), ("target", "phrase")),
         "indicators": (charts.indicator_table_html(indicators), ("target", "phrase", "value")),
@@ -115,7 +116,7 @@ def test_environment_is_the_sandboxed_autoescaping_strict_one():
     assert isinstance(env, SandboxedEnvironment)
     assert env.autoescape is True and env.undefined is jinja2.StrictUndefined and env.finalize is render.text
     assert env.globals == {} and "safe" not in env.filters and "format" not in env.filters
-    assert render.TEMPLATES == ROOT / "templates"
+    assert render.TEMPLATES == ROOT / "renderers" / "templates"
 
 
 def test_every_template_renders_for_the_sample_the_midterm_audit_and_compare(sample, ningbo_plan, monkeypatch):
@@ -142,7 +143,7 @@ def test_every_template_renders_for_the_sample_the_midterm_audit_and_compare(sam
     assert "stroke-dasharray='1 3'" in charts.progress_chart(r23.sections["progress"][0])  # the as-of line
     assert report.progress_bar(0.25, width=80).count("<rect") == 2
     c = compare.compare(sample, sample, ningbo_plan, plan.read_plan(datasets.get_path("ningbo_2035")), year=2025)
-    page = compare.to_html(c, map_html=maps.embed_html(compare.compare_map(c)), head_extra=_assets.head_html())
+    page = compare.to_html(c, map_html=maps.embed_html(compare.compare_map(c)), head_extra=assets.head_html())
     assert page.count("<section>") == 4 + len(c.sections) and 'nbgeo.mount("' in page  # summary, targets, sites, map
     shipped = {p.name for p in render.TEMPLATES.glob("*.j2")}
     assert used == shipped  # no template left untried, none outside the package folder
@@ -158,9 +159,9 @@ def test_a_missing_variable_is_an_error_not_an_empty_string():
 def test_templates_ship_with_the_package():
     cfg = configparser.ConfigParser()
     cfg.read(ROOT.parent / "setup.cfg")
-    patterns = cfg["options.package_data"]["nbgeo"].split()
-    files = sorted(render.TEMPLATES.glob("*"))
-    assert files and all(any(f.relative_to(ROOT).match(p) for p in patterns) for f in files)
+    patterns = cfg["options.package_data"]["nbgeo.renderers"].split()
+    files = sorted(render.TEMPLATES.glob("*")) + sorted((ROOT / "renderers" / "static").glob("*"))
+    assert files and all(any(f.relative_to(ROOT / "renderers").match(p) for p in patterns) for f in files)
 
 
 # ---- (2) hostile text is inert and literal in every page -----------------------------------------------
@@ -283,7 +284,7 @@ def test_only_trusted_markup_passes_unescaped():
 
 # ---- (4) the converted modules build no HTML from strings -------------------------------------------------
 
-CONVERTED = ("report.py", "compare.py", "charts.py", "audit.py")
+CONVERTED = ("renderers/report.py", "renderers/compare.py", "renderers/charts.py", "audit.py")
 MARKUP = ("<table", "<section", "<tr", "<td", "<th", "<div", "<span", "<svg", "<rect", "<figure", "<html", "<p ",
           "<p>", "<h2")
 
@@ -311,7 +312,7 @@ def test_no_html_is_assembled_in_python(module):
     assert escapes == []  # escaping is the templates' default now, not a call by every text
 
 
-@pytest.mark.parametrize("module", (*CONVERTED, "render.py"))
+@pytest.mark.parametrize("module", (*CONVERTED, "renderers/render.py"))
 def test_no_template_is_built_from_a_string(module):
     tree = ast.parse((ROOT / module).read_text(encoding="utf-8"))
     calls = [n.func for n in ast.walk(tree) if isinstance(n, ast.Call)]

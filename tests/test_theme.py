@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 import nbgeo
-from nbgeo import charts, labels, maps, theme
+from nbgeo import charts
+from nbgeo.renderers import labels, mapspec, theme
 from nbgeo.status import BAD, WARN, Status, is_bad, worst
 
 PACKAGE = Path(nbgeo.__file__).parent
@@ -36,16 +37,16 @@ def test_every_label_has_both_languages():
 def test_findings_share_one_colour_everywhere():
     red = theme.colour("fail")
     assert {theme.colour(s) for s in BAD} == {red}
-    assert maps._CATEGORY_COLOURS["status"]["fail"] == red
-    assert maps._CATEGORY_COLOURS["status"]["uncovered"] == red
+    assert mapspec._CATEGORY_COLOURS["status"]["fail"] == red
+    assert mapspec._CATEGORY_COLOURS["status"]["uncovered"] == red
     assert charts.STATUS_COLOURS["off_track"] == red
-    assert charts.STATUS_COLOURS["met"] == theme.colour("met") == maps._CATEGORY_COLOURS["status"]["met"]
+    assert charts.STATUS_COLOURS["met"] == theme.colour("met") == mapspec._CATEGORY_COLOURS["status"]["met"]
 
 
 def test_status_words_are_the_same_in_every_renderer():
     for lang in labels.LANGS:
         assert charts.STATUS_LABELS[lang]["met"] == labels.status_word("met", lang)
-        assert maps._value_label("uncovered", lang) == labels.status_word("uncovered", lang)
+        assert mapspec._value_label("uncovered", lang) == labels.status_word("uncovered", lang)
 
 
 def test_worst_and_is_bad():

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from .. import labels
+from ..renderers import labels
 from .styles import geometry_family, style_elements
 
 __all__ = ["GROUP_ORDER", "ProjectLayer", "project_xml", "styled_layers", "write_project"]

@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import labels, theme
 from ..errors import OutputError
+from ..renderers import labels, theme
 from ..status import Status
 
 __all__ = ["KINDS", "Category", "categories", "geometry_family", "label_expression", "qml", "sld",

@@ -12,7 +12,7 @@ a real signal to a real ``nbgeo`` process at a known moment::
     ``write:audit.html``, while the report's HTML is written, after ``audit.json`` (today's and earlier code
     alike write the JSON first);
 ``rename:N``
-    before the N-th rename that publishes or restores outputs (``nbgeo._atomic._rename``);
+    before the N-th rename that publishes or restores outputs (``nbgeo._atomic.fs.rename``);
 ``compute``
     when the audit starts (``nbgeo.audit.run_audit``), before any output exists;
 ``render``
@@ -20,7 +20,7 @@ a real signal to a real ``nbgeo`` process at a known moment::
 
 At the pause the runner creates the file named by ``$NBGEO_TEST_MARKER`` and waits until the file named by
 ``$NBGEO_TEST_GO`` exists (at most 10 minutes); signals arrive during that wait. ``--lock-timeout`` sets
-``nbgeo._atomic.LOCK_TIMEOUT``; ``--no-exchange`` turns off Linux's ``renameat2`` so that the portable
+``nbgeo._atomic.locks.LOCK_TIMEOUT``; ``--no-exchange`` turns off Linux's ``renameat2`` so that the portable
 two-rename swap runs.
 """
 
@@ -141,9 +141,9 @@ def _plant(what: str) -> None:
 
             setattr(Path, method, paused)
     elif kind == "rename":
-        from nbgeo import _atomic
+        from nbgeo._atomic import fs
 
-        real_rename = _atomic._rename
+        real_rename = fs.rename
         count = {"n": 0}
 
         def paused_rename(src: Path, dst: Path) -> None:
@@ -152,9 +152,10 @@ def _plant(what: str) -> None:
                 _pause()
             real_rename(src, dst)
 
-        _atomic._rename = paused_rename
+        fs.rename = paused_rename
     elif kind in ("compute", "render"):
-        from nbgeo import audit, report
+        from nbgeo import audit
+        from nbgeo.renderers import report
 
         module, name = (audit, "run_audit") if kind == "compute" else (report, "to_html")
         real_call = getattr(module, name)
@@ -173,7 +174,7 @@ def main(argv: list[str]) -> None:
     """Plant the pause asked for, then run ``nbgeo`` with the arguments after ``--``."""
     split = argv.index("--")
     options, args = argv[:split], argv[split + 1:]
-    from nbgeo import _atomic
+    from nbgeo._atomic import locks, replace
     from nbgeo.cli import main as nbgeo_main
 
     while options:
@@ -181,9 +182,9 @@ def main(argv: list[str]) -> None:
         if option == "--pause-at":
             _plant(options.pop(0))
         elif option == "--lock-timeout":
-            _atomic.LOCK_TIMEOUT = float(options.pop(0))
+            locks.LOCK_TIMEOUT = float(options.pop(0))
         elif option == "--no-exchange":
-            _atomic._exchange = lambda a, b: False
+            replace._exchange = lambda a, b: False
         else:
             msg = f"unknown option {option!r}"
             raise SystemExit(msg)

@@ -14,8 +14,8 @@ from the network.
 
 Examples
 --------
->>> from nbgeo import _chromium
->>> isinstance(_chromium.find_chromium(), (str, type(None)))
+>>> from nbgeo.renderers import chromium
+>>> isinstance(chromium.find_chromium(), (str, type(None)))
 True
 """
 
@@ -29,13 +29,18 @@ import os
 import select
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import MapError
+from .. import _atomic
+from ..errors import MapError
+
+if sys.platform != "win32":  # moving pipe descriptors (POSIX)
+    import fcntl
 
 __all__ = ["Browser", "PageReport", "find_chromium", "require_chromium", "screenshot"]
 
@@ -63,8 +68,6 @@ _CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-s
 
 def _high_fd(fd: int) -> int:
     """Move ``fd`` to a number of at least 10 (closing the original)."""
-    import fcntl
-
     high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
     os.close(fd)
     return high
@@ -324,16 +327,16 @@ class Browser:
 
 
 def screenshot(html: str | Path, png: str | Path | None = None, *, width: int = 1600, height: int = 1000,
-               full_page: bool = False, timeout: float = 60.0) -> bytes:
+               full_page: bool = False, timeout: float = 60.0, overwrite: bool = False) -> bytes:
     """Render a local HTML file in headless Chromium and return (and optionally write) a PNG.
+
+    An existing ``png`` is replaced only with ``overwrite=True`` (``E-IO-EXISTS``).
 
     Raises
     ------
     MapError
         When no browser is installed, or the page does not finish drawing within ``timeout``.
     """
-    from . import _atomic
-
     with Browser(timeout=timeout) as browser, browser.page(width, height) as session:
         report = browser.load(session, html, timeout=timeout)
         if not report.ready:
@@ -341,5 +344,5 @@ def screenshot(html: str | Path, png: str | Path | None = None, *, width: int = 
             raise MapError(msg, code="E-MAP-BROWSER")
         data = browser.screenshot(session, full_page=full_page)
     if png is not None:
-        _atomic.write_bytes(png, data)
+        _atomic.write_bytes(png, data, overwrite=overwrite)
     return data

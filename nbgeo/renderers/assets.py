@@ -4,7 +4,7 @@ nbgeo's maps and reports load nothing from the network: Leaflet 1.9.4 is read
 from the ``django-js-lib-leaflet`` package (a PyPI repackaging of the
 official Leaflet build, an install requirement of nbgeo) and inlined into
 every page, with the images its stylesheet refers to turned into ``data:``
-URIs. nbgeo's own map runtime and styles live in ``nbgeo/_static``. Nothing
+URIs. nbgeo's own map runtime and styles live in ``nbgeo/renderers/static``. Nothing
 third-party is copied into the nbgeo source tree.
 
 Everything returned here is ready to sit between ``<script>`` or ``<style>``
@@ -12,10 +12,10 @@ tags: :func:`script_safe` neutralises ``</script`` and ``<!--``.
 
 Examples
 --------
->>> from nbgeo import _assets
->>> _assets.LEAFLET_VERSION in _assets.leaflet_js()[:200]
+>>> from nbgeo.renderers import assets
+>>> assets.LEAFLET_VERSION in assets.leaflet_js()[:200]
 True
->>> "url(images/" in _assets.leaflet_css()
+>>> "url(images/" in assets.leaflet_css()
 False
 """
 
@@ -26,7 +26,7 @@ import functools
 import re
 from importlib import resources
 
-from .errors import MapError
+from ..errors import MapError
 
 __all__ = [
     "LEAFLET_VERSION",
@@ -121,18 +121,18 @@ def leaflet_css() -> str:
 
 
 def _static(name: str) -> str:
-    return resources.files("nbgeo").joinpath("_static", name).read_text(encoding="utf-8")
+    return resources.files("nbgeo.renderers").joinpath("static", name).read_text(encoding="utf-8")
 
 
 @functools.cache
 def runtime_js() -> str:
-    """The map runtime of nbgeo (``nbgeo/_static/map.js``): layers, legend, panels, tooltips."""
+    """The map runtime of nbgeo (``nbgeo/renderers/static/map.js``): layers, legend, panels, tooltips."""
     return script_safe(_static("map.js"))
 
 
 @functools.cache
 def runtime_css() -> str:
-    """The styles of nbgeo's map controls (``nbgeo/_static/map.css``)."""
+    """The styles of nbgeo's map controls (``nbgeo/renderers/static/map.css``)."""
     return script_safe(_static("map.css"))
 
 

@@ -1,0 +1,803 @@
+"""Audit reports as JSON, as one offline HTML page, and as Markdown; written into a folder as one set.
+
+``audit.json`` follows the versioned format of :mod:`nbgeo.audit`; non-finite
+numbers become ``null`` (``allow_nan=False``: the file is always valid JSON).
+
+``audit.html`` is one page that loads nothing from the network: the verdict,
+a summary, the target table with progress bars and a small chart per target
+(progress per year), the findings of every other section of the audit
+(rules, coverage, indicators, ... as other modules add them), the map drawn
+straight into the page (Leaflet and nbgeo's runtime inlined once; no iframe,
+no second copy of the data), and the provenance of every layer.
+
+``audit.md`` is the same report as plain Markdown (GitHub-flavoured tables),
+for e-mails, wikis and merge requests.
+
+The page is the template ``templates/audit.html.j2`` rendered by
+:mod:`nbgeo.renderers.render` from a view model of plain values, so every text from the
+plan or the data is escaped with :func:`nbgeo.renderers.html.safe_text` by default;
+Markdown escapes with :func:`nbgeo.renderers.html.md_text`.
+
+Charts
+------
+Each target row has a chart area. By default it holds the target's progress
+per year drawn by :func:`nbgeo.charts.progress_chart` from the audit's
+``progress`` section (computed on the fly when the audit did not track it).
+Pass ``charts=`` to :func:`to_html` to draw something else: a mapping from
+target id to SVG markup, or a function ``(section, id) -> svg | None`` that
+is asked for every target (section ``"targets"``) and every entry with an
+``id`` of the other sections. Chart markup is trusted: build it in code,
+with every text through :func:`~nbgeo.html.safe_text`.
+
+Examples
+--------
+>>> from nbgeo import audit, datasets, io, plan, report
+>>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
+>>> import json
+>>> json.loads(report.to_json(r))["schema"]
+'nbgeo.audit/1'
+>>> page = report.to_html(r, with_map=False)
+>>> page.count("<svg") >= 9, "http://" in page or "https://" in page
+(True, False)
+>>> report.to_markdown(r, lang="en").splitlines()[0]
+'# Ningbo manufacturing plan 2021–2025: spatial targets'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import _atomic, qgis
+from ..audit import dataset_info, nbgeo_version
+from ..errors import OutputError
+from ..layers import LAYERS
+from ..progress import track
+from ..status import BAD, WARN
+from . import assets, labels, render, theme
+from .charts import progress_chart
+from .html import md_text
+from .maps import audit_map, embed_html
+
+if TYPE_CHECKING:
+    from ..audit import AuditReport
+    from ..targets import TargetResult
+
+__all__ = ["FORMATS", "ChartHook", "default_charts", "json_safe", "progress_bar", "render_files", "to_html", "to_json",
+           "to_markdown", "write_report"]
+
+#: Report formats besides ``audit.json`` (always written).
+FORMATS = ("html", "md", "qgis")
+
+#: A chart provider: ``(section, id) -> SVG markup or None``.
+ChartHook = Callable[[str, str], "str | None"]
+
+_OPS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "="}
+_MAX_ROWS = 300
+
+
+def _w(lang: str, key: str) -> str:
+    return labels.word(f"status.{key}" if f"status.{key}" in labels.LABELS else f"report.{key}", lang)
+
+
+def _status_word(status: str, lang: str) -> str:
+    return labels.status_word(status, lang)
+
+
+def _key_label(key: str, lang: str) -> str:
+    return labels.label("column", key, lang)
+
+
+# --------------------------------------------------------------------------------------------------
+# JSON
+
+
+def json_safe(value: Any) -> Any:
+    """Replace non-finite floats by None and numpy scalars by Python values, recursively (for strict JSON).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> json_safe({"a": [float("nan"), np.int64(3)], "b": (1.5, float("inf"))})
+    {'a': [None, 3], 'b': [1.5, None]}
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return json_safe(value.item())
+    return value
+
+
+def to_json(report: AuditReport) -> str:
+    """The report as ``audit.json`` text (UTF-8, indented, always valid JSON)."""
+    return json.dumps(json_safe(report.to_dict()), ensure_ascii=False, indent=2, allow_nan=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# shared helpers
+
+
+def _fmt(value: Any, spec: str = ",.6g") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        if float(value).is_integer() and abs(value) < 1e15 and "+" not in spec:
+            return f"{int(value):,}"
+        return format(value, spec)
+    return str(value)
+
+
+def _share(actual: Any, threshold: Any, op: str) -> float | None:
+    """Progress towards a threshold, 0..1, or None when it does not apply.
+
+    Examples
+    --------
+    >>> _share(3, 4, ">="), _share(50, 40, "<="), _share(None, 4, ">=")
+    (0.75, 0.8, None)
+    """
+    if not isinstance(actual, (int, float)) or not isinstance(threshold, (int, float)) or isinstance(actual, bool):
+        return None
+    if not (math.isfinite(actual) and math.isfinite(threshold)) or threshold == 0:
+        return None
+    if op in (">=", ">"):
+        return max(0.0, min(1.0, actual / threshold))
+    if op in ("<=", "<"):
+        return 1.0 if actual <= threshold else max(0.0, min(1.0, threshold / actual))
+    return None
+
+
+def _bar(share: float | None, colour: str = theme.GOOD, *, width: int = 160, height: int = 8) -> dict[str, Any] | None:
+    """The figures of a progress bar (macro ``pbar`` of ``templates/macros.html.j2``), or None without a share."""
+    if share is None:
+        return None
+    share = max(0.0, min(1.0, float(share)))
+    if not colour.startswith("#") or len(colour) != 7:
+        colour = theme.NEUTRAL
+    return {"width": width, "height": height, "rx": f"{height / 2:g}", "fill": f"{share * width:.1f}",
+            "colour": colour, "label": f"{share:.0%}"}
+
+
+def progress_bar(share: float | None, colour: str = theme.GOOD, *, width: int = 160, height: int = 8) -> str:
+    """A small inline-SVG progress bar (``share`` from 0 to 1), or ``""`` when there is no share.
+
+    Examples
+    --------
+    >>> progress_bar(0.5, width=100).count("<rect")
+    2
+    >>> progress_bar(None)
+    ''
+    """
+    bar = _bar(share, colour, width=width, height=height)
+    return "" if bar is None else render.render("bar.svg.j2", bar=bar)
+
+
+def _group_targets(results: Sequence[TargetResult]) -> list[list[TargetResult]]:
+    groups: dict[str, list[TargetResult]] = {}
+    for r in results:
+        groups.setdefault(r.id, []).append(r)
+    return [sorted(g, key=lambda r: r.year) for g in groups.values()]
+
+
+def _worst(statuses: Sequence[str]) -> str:
+    for s in ("not_met", "fail", "unknown"):
+        if s in statuses:
+            return s
+    return statuses[-1] if statuses else "unknown"
+
+
+def _section_title(name: str, lang: str) -> str:
+    return labels.label("section", name, lang)
+
+
+# --------------------------------------------------------------------------------------------------
+# charts
+
+
+def default_charts(report: AuditReport, *, lang: str = "zh", width: int = 300, height: int = 140) -> ChartHook:
+    """The default chart provider: each target's (and indicator's) progress per year.
+
+    Uses the audit's ``progress`` section, or tracks the progress now when the
+    audit did not (:func:`nbgeo.progress.track`). Charts are drawn by
+    :func:`nbgeo.charts.progress_chart`.
+
+    Examples
+    --------
+    >>> from nbgeo import audit, datasets, io, plan
+    >>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
+    >>> hook = default_charts(r)
+    >>> hook("targets", "chargers").startswith("<svg"), hook("targets", "no such target")
+    (True, None)
+    """
+    entries = report.sections.get("progress")
+    if entries is None:
+        entries = [p.to_dict() for p in track(report.plan, report.dataset, as_of=report.year)]
+    by_key = {("indicators" if e.get("kind") == "indicator" else "targets", str(e.get("id"))): e for e in entries}
+    cache: dict[tuple[str, str], str] = {}
+
+    def hook(section: str, item: str) -> str | None:
+        key = (section, item)
+        if key not in by_key:
+            return None
+        if key not in cache:
+            cache[key] = progress_chart(by_key[key], width=width, height=height, lang=lang)
+        return cache[key]
+
+    return hook
+
+
+def _chart_hook(report: AuditReport, charts: Mapping[str, str] | ChartHook | None, lang: str) -> ChartHook:
+    if charts is None:
+        return default_charts(report, lang=lang)
+    if callable(charts):
+        return charts
+    mapping = dict(charts)
+    return lambda section, item: mapping.get(item) if section == "targets" else None
+
+
+# --------------------------------------------------------------------------------------------------
+# HTML: view models (plain values) for templates/audit.html.j2; the template escapes every text
+
+
+def _pill(status: str, lang: str) -> dict[str, str]:
+    return {"text": _status_word(status, lang), "colour": theme.colour(status)}
+
+
+def _target_rows(report: AuditReport, lang: str, chart: ChartHook) -> list[dict[str, Any]]:
+    rows = []
+    for group in _group_targets(report.targets):
+        last = group[-1]
+        status = _worst([r.status for r in group]) if len(group) > 1 else last.status
+        chips = [{"year": r.year, "colour": theme.colour(r.status), "title": f"{r.year}: {_fmt(r.actual)} {r.unit}"}
+                 for r in group] if len(group) > 1 else []
+        rows.append({
+            "id": last.id, "status": _pill(status, lang), "phrase": last.phrase, "title": last.title,
+            "proposed": last.proposed, "actual": _fmt(last.actual), "unit": last.unit,
+            "op": _OPS.get(last.op, last.op), "threshold": _fmt(last.threshold), "year": last.year,
+            "bar": _bar(_share(last.actual, last.threshold, last.op), theme.colour(last.status)),
+            "margin": None if last.margin is None else _fmt(last.margin, "+,.4g"),
+            "chips": chips, "note": last.note, "chart": render.trusted(chart("targets", last.id) or ""),
+        })
+    return rows
+
+
+def _cell_text(value: Any) -> str:
+    if isinstance(value, (dict, list, tuple)):
+        text = json.dumps(json_safe(value), ensure_ascii=False, default=str)
+        return text if len(text) <= 160 else text[:157] + "…"
+    return _fmt(value)
+
+
+#: Keys that hold sentences: their column gets room instead of wrapping a word per line.
+_TEXT_KEYS = frozenset({"title", "phrase", "note", "label", "reason", "message", "hint"})
+
+
+def _cell(key: str, value: Any, record: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """One table cell: a status pill, a number formatted for its key, or text."""
+    if key == "status":
+        return {"kind": "pill", "pill": _pill(str(value), lang)}
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {"kind": "num", "text": _fmt_key(key, value, record), "bar": None}
+    return {"kind": "txt" if key in _TEXT_KEYS else "text", "text": _cell_text(value)}
+
+
+def _more_note(total: int, shown: int, lang: str) -> dict[str, str] | None:
+    """"N more; see the JSON" under a table cut at ``shown`` rows (None when nothing was cut)."""
+    if total <= shown:
+        return None
+    return {"count": f"{total - shown:,}", "text": f"{_w(lang, 'more')}; {_w(lang, 'in_json')}"}
+
+
+_FIRST = ("status", "id", "phrase", "title", "label", "layer", "feature", "actual", "threshold", "unit", "margin")
+_HIDDEN_KEYS = frozenset({"illustrative", "op", "kind"})
+
+
+def _section_layout(entries: Sequence[Mapping[str, Any]]) -> tuple[list[str], dict[str, Any]]:
+    """The columns of a section table, and the keys whose value is the same in every entry (shown once).
+
+    Nested values (lists, dicts) stay in audit.json; ``op`` is shown with ``threshold``.
+
+    Examples
+    --------
+    >>> cols, same = _section_layout([{"id": "a", "status": "fail", "kind": "x", "hist": [1]},
+    ...                               {"id": "b", "status": "pass", "kind": "x", "hist": [2]}])
+    >>> cols, same
+    (['status', 'id'], {'kind': 'x'})
+    """
+    keys: list[str] = []
+    nested: dict[str, bool] = {}
+    for e in entries:
+        for k, v in e.items():
+            if k not in nested:
+                keys.append(k)
+                nested[k] = True
+            if not isinstance(v, (dict, list, tuple)) and v is not None:
+                nested[k] = False
+    keys = [k for k in keys if not nested[k]]
+    same: dict[str, Any] = {}
+    if len(entries) > 1:
+        for k in keys:
+            if k in ("status", "id", "actual", "threshold", "unit"):
+                continue
+            values = {json.dumps(e.get(k), sort_keys=True, default=str) for e in entries}
+            if len(values) == 1:
+                value = entries[0].get(k)
+                if value not in (None, "", False):
+                    same[k] = value
+                nested[k] = True
+    keys = [k for k in keys if not nested[k] and (k not in _HIDDEN_KEYS or (k == "kind" and k not in same))]
+    keys = [k for k in keys if k != "op"]
+    first = [k for k in _FIRST if k in keys]
+    return first + [k for k in keys if k not in first], {k: v for k, v in same.items() if k not in ("op",)}
+
+
+def _section_columns(entries: Sequence[Mapping[str, Any]]) -> list[str]:
+    return _section_layout(entries)[0]
+
+
+def _fmt_key(key: str, value: Any, entry: Mapping[str, Any] | None = None) -> str:
+    """A value of a section table: years without separators, thresholds with their operator."""
+    if (key == "year" or key.endswith("_year")) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(int(value)) if float(value).is_integer() else str(value)
+    if key == "margin":
+        large = isinstance(value, (int, float)) and abs(value) >= 1e4
+        return _fmt(value, "+,.0f" if large else "+,.4g")
+    if key == "threshold" and entry is not None and entry.get("op"):
+        return f"{_OPS.get(str(entry['op']), str(entry['op']))} {_fmt(value)}"
+    return _fmt(value)
+
+
+def _sorted_entries(entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    rank: dict[str, int] = {s: i for i, s in enumerate((*BAD, *WARN))}
+    return sorted(entries, key=lambda e: rank.get(str(e.get("status")), len(rank)))
+
+
+def _counts(entries: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for e in entries:
+        s = str(e.get("status", "unknown"))
+        counts[s] = counts.get(s, 0) + 1
+    return counts
+
+
+def _section_view(name: str, entries: Sequence[Mapping[str, Any]], lang: str, chart: ChartHook) -> dict[str, Any]:
+    """One audit section as a table: status counts, what all entries share, then a row per entry (worst first)."""
+    view: dict[str, Any] = {"name": name, "title": _section_title(name, lang), "rows": []}
+    if not entries:
+        return view
+    counts = _counts(entries)
+    columns, same = _section_layout(entries)
+    has_bar = {"actual", "threshold"} <= set(columns)
+    shown = _sorted_entries(entries)[:_MAX_ROWS]
+    charts = {str(e.get("id")): chart(name, str(e.get("id"))) for e in shown if e.get("id") is not None}
+    with_charts = any(charts.values())
+    rows = []
+    for e in shown:
+        cells = [_cell(k, e.get(k), e, lang) for k in columns]
+        if has_bar:
+            at = columns.index("actual")
+            v = e.get("actual")
+            bar = _bar(_share(v, e.get("threshold"), str(e.get("op", ">="))), theme.colour(str(e.get("status"))),
+                       width=120, height=6)
+            cells[at] = {"kind": "num", "text": _fmt_key("actual", v, e), "bar": bar}
+        rows.append({"cells": cells, "chart": render.trusted(charts.get(str(e.get("id"))) or ""),
+                     "details": _details(e, lang)})
+    return view | {
+        "pills": [_pill(s, lang) | {"count": f"{n:,}"} for s, n in sorted(counts.items(), key=lambda kv: kv[0])],
+        "common": [f"{_key_label(k, lang)}: {_fmt_key(k, v)}" for k, v in same.items()],
+        "head": [_key_label(k, lang) for k in columns] + ([_w(lang, "chart")] if with_charts else []),
+        "with_charts": with_charts, "span": len(columns) + with_charts, "rows": rows,
+        "more": _more_note(len(entries), len(shown), lang),
+    }
+
+
+_MAX_DETAIL_ROWS = 50
+
+
+def _detail_lists(entry: Mapping[str, Any]) -> list[tuple[str, list[Mapping[str, Any]]]]:
+    """The entry's lists of records (e.g. a rule's ``findings``), which get a table of their own."""
+    return [(k, v) for k, v in entry.items()
+            if isinstance(v, list) and v and all(isinstance(item, Mapping) for item in v)]
+
+
+def _details(entry: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
+    """A folded sub-table under a section row for each list of records it holds (failing sites...)."""
+    out = []
+    for key, items in _detail_lists(entry):
+        columns = list(dict.fromkeys(k for item in items for k in item))
+        shown = items[:_MAX_DETAIL_ROWS]
+        out.append({"label": _key_label(key, lang), "count": f"{len(items):,}",
+                    "head": [_key_label(k, lang) for k in columns],
+                    "rows": [[_cell(k, item.get(k), item, lang) for k in columns] for item in shown],
+                    "more": _more_note(len(items), len(shown), lang)})
+    return out
+
+
+def _md_detail(entries: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
+    """Markdown tables of the records each entry lists (a rule's failing sites...)."""
+    out: list[str] = []
+    for e in _sorted_entries(entries)[:_MAX_ROWS]:
+        for key, items in _detail_lists(e):
+            columns = list(dict.fromkeys(k for item in items for k in item))
+            rows = [[_md_status(str(item.get(k)), lang) if k == "status" else md_text(_fmt_key(k, item.get(k), item))
+                     for k in columns] for item in items[:_MAX_DETAIL_ROWS]]
+            out += ["", f"**{md_text(str(e.get('id', '')))}** — {md_text(_key_label(key, lang))} ({len(items):,})", ""]
+            out.append(_md_table([md_text(_key_label(k, lang)) for k in columns], rows))
+    return out
+
+
+def _provenance(report: AuditReport, lang: str) -> list[dict[str, Any]]:
+    rows = []
+    for name, layer in report.dataset.layers.items():
+        meta = layer.meta
+        spec = LAYERS.get(name)
+        title = (spec.title_zh if lang == "zh" else spec.title_en) if spec else ""
+        flag = ({"text": _w(lang, "illustrative"), "colour": theme.WARN} if meta.illustrative
+                else {"text": _w(lang, "real"), "colour": theme.GOOD})
+        rows.append({"title": title or name, "name": name, "count": f"{len(layer.gdf):,}", "flag": flag,
+                     "source": meta.source, "licence": meta.licence, "datum": meta.datum, "crs": meta.crs,
+                     "note": meta.note})
+    return rows
+
+
+def _tables(report: AuditReport, lang: str) -> list[dict[str, Any]]:
+    tables = dataset_info(report.dataset).get("tables") or {}
+    if not isinstance(tables, Mapping):
+        return []
+    rows = []
+    for name, value in tables.items():
+        info = value if isinstance(value, Mapping) else {"value": value}
+        rows.append({"name": name, "count": _cell_text(info.get("rows", info.get("features", ""))),
+                     "flag": {"text": _w(lang, "illustrative"), "colour": theme.WARN} if info.get("illustrative")
+                     else None,
+                     "source": _cell_text(info.get("source", "")), "licence": _cell_text(info.get("licence", "")),
+                     "note": _cell_text(info.get("note", ""))})
+    return rows
+
+
+def _problems(report: AuditReport) -> dict[str, Any] | None:
+    problems = report.problems
+    if not problems:
+        return None
+    return {"count": f"{len(problems):,}", "rows": [
+        {"code": p.code, "message": p.message, "hint": p.hint,
+         "where": ", ".join(str(x) for x in (p.file, p.layer, p.feature, p.column) if x is not None)}
+        for p in problems[:_MAX_ROWS]]}
+
+
+def _summary_cards(report: AuditReport, lang: str) -> list[dict[str, Any]]:
+    s = report.summary()
+    total = max(len(_group_targets(report.targets)), 1)
+    results = len(report.targets)
+    of = (f"/ {results} 项核查（{total} 个目标）" if lang == "zh" else f"of {results} checks ({total} targets)")
+    cards = [{"colour": theme.colour(k), "count": s["targets"][k], "label": _w(lang, k), "of": of}
+             for k in ("met", "not_met", "unknown") if k != "unknown" or s["targets"][k]]
+    for name, entries in report.sections.items():
+        counts = _counts(entries)
+        bad = sum(n for st, n in counts.items() if st in BAD or st in WARN)
+        cards.append({"colour": theme.BAD if bad else theme.GOOD, "count": f"{bad:,}",
+                      "label": f"{_section_title(name, lang)}{'未通过' if lang == 'zh' else ': not passed'}",
+                      "of": " · ".join(f"{n:,} {_status_word(st, lang)}" for st, n in sorted(counts.items()))})
+    return cards
+
+
+#: The words of audit.html (``report.*`` and ``status.*`` in nbgeo.labels).
+_PAGE_WORDS = ("summary", "targets", "status", "target", "value", "chart", "margin", "none", "map", "map_note",
+               "provenance", "layer", "features", "kind", "source", "licence", "datum", "note", "tables", "table",
+               "rows", "problems", "code", "message", "where", "hint", "generated", "offline", "ill_head", "ill_body",
+               "met", "not_met", "unknown")
+
+
+def to_html(
+    report: AuditReport,
+    *,
+    lang: str = "zh",
+    with_map: bool = True,
+    basemap: str = "none",
+    tianditu_key: str | None = None,
+    charts: Mapping[str, str] | ChartHook | None = None,
+) -> str:
+    """The report as one self-contained HTML page.
+
+    Parameters
+    ----------
+    report
+        The audit.
+    lang
+        ``"zh"`` or ``"en"`` for headings and map labels (plan phrases stay Chinese).
+    with_map
+        Draw the audit map into the page (Leaflet inlined once; about 1.5 MB for the sample).
+    basemap, tianditu_key
+        As for :func:`nbgeo.maps.audit_map`; the default ``"none"`` keeps the page offline.
+    charts
+        The chart of each target: a mapping from target id to SVG markup, a
+        function ``(section, id) -> svg | None``, or None for
+        :func:`default_charts`.
+
+    Returns
+    -------
+    str
+    """
+    lang = lang if lang in labels.LANGS else "en"
+    map_html, head = "", ""
+    if with_map:
+        m = audit_map(report, lang=lang, basemap=basemap, tianditu_key=tianditu_key)
+        map_html, head = embed_html(m, height="680px"), assets.head_html()
+    view = _page_view(report, lang, _chart_hook(report, charts, lang), map_html=map_html, head=head)
+    return render.render("audit.html.j2", **view)
+
+
+def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: str, head: str) -> dict[str, Any]:
+    """The variables of ``templates/audit.html.j2``; ``map_html`` and ``head`` are nbgeo's own markup."""
+    plan, ds = report.plan, report.dataset
+    s = report.summary()["targets"]
+    sections = [_section_view(name, entries, lang, chart) for name, entries in report.sections.items()
+                if name != "progress"]  # progress is drawn in the chart column of the target table
+    nav = [{"anchor": "summary", "text": _w(lang, "summary")}, {"anchor": "targets", "text": _w(lang, "targets")}]
+    nav += [{"anchor": f"section-{v['name']}", "text": v["title"]} for v in sections]
+    if map_html:
+        nav.append({"anchor": "map", "text": _w(lang, "map")})
+    nav.append({"anchor": "provenance", "text": _w(lang, "provenance")})
+    if report.problems:
+        nav.append({"anchor": "problems", "text": _w(lang, "problems")})
+    return {
+        "lang": "zh-CN" if lang == "zh" else "en",
+        "css": render.trusted(theme.PAGE_CSS),
+        "head": render.trusted(head),
+        "title": plan.title if lang == "zh" else (plan.title_en or plan.title),
+        "subtitle": " · ".join(x for x in (plan.title_en if lang == "zh" else plan.title,
+                                           f"{_w(lang, 'evaluated')} {report.year}", f"{_w(lang, 'dataset')} {ds.name}",
+                                           report.created) if x),
+        "verdict": {"kind": "fail" if report.failed else "pass",
+                    "text": _w(lang, "verdict_fail" if report.failed else "verdict_pass"),
+                    "met": s["met"], "not_met": s["not_met"], "unknown": s["unknown"]},
+        "w": {k: _w(lang, k) for k in _PAGE_WORDS},
+        "nav": nav,
+        "illustrative": ", ".join(n for n, lyr in ds.layers.items() if lyr.meta.illustrative) if ds.illustrative
+        else None,
+        "cards": _summary_cards(report, lang),
+        "targets": _target_rows(report, lang, chart),
+        "source": plan.source,
+        "sections": sections,
+        "map": render.trusted(map_html),
+        "provenance": _provenance(report, lang),
+        "tables": _tables(report, lang),
+        "problems": _problems(report),
+        "version": nbgeo_version(),
+        "created": report.created,
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Markdown
+
+
+def _md_bar(share: float | None, width: int = 10) -> str:
+    """A text progress bar.
+
+    Examples
+    --------
+    >>> _md_bar(0.75)
+    '▓▓▓▓▓▓▓▓░░ 75%'
+    """
+    if share is None:
+        return ""
+    full = round(max(0.0, min(1.0, share)) * width)
+    return "▓" * full + "░" * (width - full) + f" {share:.0%}"
+
+
+_MD_MARK = {"met": "✅", "pass": "✅", "covered": "✅", "on_track": "✅", "not_met": "❌", "fail": "❌",
+            "uncovered": "❌", "missed": "❌", "off_track": "❌", "unknown": "⚠️", "at_risk": "⚠️"}
+
+
+def _md_op(op: str) -> str:
+    """A comparison as its symbol (nbgeo's own text, so ``>`` needs no entity); other text escaped.
+
+    Examples
+    --------
+    >>> _md_op(">"), _md_op(">="), _md_op("<b>")
+    ('>', '≥', '&lt;b&gt;')
+    """
+    return _OPS[op] if op in _OPS else md_text(op)
+
+
+def _md_status(status: str, lang: str) -> str:
+    return f"{_MD_MARK.get(status, '•')} {md_text(_status_word(status, lang))}"
+
+
+def _md_table(head: Sequence[str], rows: Sequence[Sequence[str]], align: Sequence[str] | None = None) -> str:
+    align = align or ["l"] * len(head)
+    sep = ["---:" if a == "r" else "---" for a in align]
+    lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(sep) + " |"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
+    """The report as Markdown: verdict, summary, targets with text progress bars, sections, provenance.
+
+    Examples
+    --------
+    >>> from nbgeo import audit, datasets, io, plan
+    >>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
+    >>> md = to_markdown(r, lang="en")
+    >>> "| ❌ not met | clusters\\\\_100bn" in md, "▓" in md
+    (True, True)
+    """
+    lang = lang if lang in labels.LANGS else "en"
+    plan, ds = report.plan, report.dataset
+    title = plan.title if lang == "zh" else (plan.title_en or plan.title)
+    s = report.summary()["targets"]
+    out = [f"# {md_text(title)}", ""]
+    out.append(" · ".join(md_text(x) for x in (plan.title_en if lang == "zh" else plan.title,
+                                               f"{_w(lang, 'evaluated')} {report.year}",
+                                               f"{_w(lang, 'dataset')} {ds.name}", report.created) if x))
+    out.append("")
+    verdict = _w(lang, "verdict_fail" if report.failed else "verdict_pass")
+    out.append(f"**{md_text(verdict)}**: {s['met']} {md_text(_w(lang, 'met'))}, {s['not_met']} "
+               f"{md_text(_w(lang, 'not_met'))}, {s['unknown']} {md_text(_w(lang, 'unknown'))}.")
+    out.append("")
+    if ds.illustrative:
+        names = ", ".join(n for n, lyr in ds.layers.items() if lyr.meta.illustrative)
+        out += [f"> **{md_text(_w(lang, 'ill_head'))}** {md_text(_w(lang, 'ill_body'))}: {md_text(names)}.", ""]
+    out += [f"## {md_text(_w(lang, 'summary'))}", ""]
+    out.append(f"- {md_text(_w(lang, 'targets'))}: {s['met']} {md_text(_w(lang, 'met'))} · {s['not_met']} "
+               f"{md_text(_w(lang, 'not_met'))} · {s['unknown']} {md_text(_w(lang, 'unknown'))}")
+    for name, entries in report.sections.items():
+        counts = _counts(entries)
+        out.append(f"- {md_text(_section_title(name, lang))}: "
+                   + " · ".join(f"{n:,} {md_text(_status_word(st, lang))}" for st, n in sorted(counts.items())))
+    out += ["", f"## {md_text(_w(lang, 'targets'))}", ""]
+    rows = []
+    for group in _group_targets(report.targets):
+        last = group[-1]
+        status = _worst([r.status for r in group]) if len(group) > 1 else last.status
+        years = ""
+        if len(group) > 1:
+            years = "<br>" + " ".join(f"{r.year}{_MD_MARK.get(r.status, '')}" for r in group)
+        rows.append([
+            _md_status(status, lang),
+            f"{md_text(last.id)}<br>{md_text(last.phrase)}",
+            md_text(_fmt(last.actual)) + " " + md_text(last.unit),
+            f"{_md_op(last.op)} {md_text(_fmt(last.threshold))}",
+            md_text(_fmt(last.margin, "+,.4g")),
+            _md_bar(_share(last.actual, last.threshold, last.op)) + years,
+        ])
+    out.append(_md_table([md_text(_w(lang, "status")), md_text(_w(lang, "target")), md_text(_key_label("actual", lang)),
+                          md_text(_w(lang, "threshold")), md_text(_w(lang, "margin")), md_text(_w(lang, "chart"))],
+                         rows, ["l", "l", "r", "r", "r", "l"]))
+    for name, entries in report.sections.items():
+        out += ["", f"## {md_text(_section_title(name, lang))}", ""]
+        if not entries:
+            out.append(md_text(_w(lang, "none")))
+            continue
+        all_columns, same = _section_layout(entries)
+        columns = all_columns[:8]
+        if same:
+            out += [" · ".join(f"{md_text(_key_label(k, lang))}: {md_text(_fmt_key(k, v))}" for k, v in same.items()),
+                    ""]
+        shown = _sorted_entries(entries)[:_MAX_ROWS]
+        body = []
+        for e in shown:
+            cells = []
+            for k in columns:
+                v = e.get(k)
+                if k == "status":
+                    cells.append(_md_status(str(v), lang))
+                elif isinstance(v, (dict, list, tuple)):
+                    cells.append(md_text(json.dumps(json_safe(v), ensure_ascii=False, default=str)[:120]))
+                else:
+                    cells.append(md_text(_fmt_key(k, v, e)))
+            body.append(cells)
+        out.append(_md_table([md_text(_key_label(k, lang)) for k in columns], body))
+        out += _md_detail(entries, lang)
+        if len(entries) > len(shown) or len(all_columns) > len(columns):
+            out += ["", f"_{md_text(_w(lang, 'in_json'))}_"]
+    out += ["", f"## {md_text(_w(lang, 'provenance'))}", ""]
+    prov = []
+    for name, layer in ds.layers.items():
+        m = layer.meta
+        prov.append([md_text(name), f"{len(layer.gdf):,}", md_text(_w(lang, "illustrative" if m.illustrative else "real")),
+                     md_text(m.source), md_text(m.licence), md_text(m.datum), md_text(m.note)])
+    out.append(_md_table([md_text(_w(lang, k)) for k in ("layer", "features", "kind", "source", "licence", "datum", "note")],
+                         prov, ["l", "r", "l", "l", "l", "l", "l"]))
+    if report.problems:
+        out += ["", f"## {md_text(_w(lang, 'problems'))}", ""]
+        out.append(_md_table([md_text(_w(lang, "code")), md_text(_w(lang, "message")), md_text(_w(lang, "hint"))],
+                             [[md_text(p.code), md_text(p.message), md_text(p.hint)] for p in report.problems[:_MAX_ROWS]]))
+    out += ["", f"_{md_text(_w(lang, 'generated'))} {md_text(nbgeo_version())} · {md_text(report.created)}_", ""]
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------------------------------
+# files
+
+
+def render_files(report: AuditReport, *, formats: Sequence[str] = ("html",), lang: str = "zh",
+                 **html_options: Any) -> dict[str, str]:
+    """The report's files rendered in memory: ``{"audit.json": text, "audit.html": text, ...}``.
+
+    ``audit.json`` always, then each of ``formats`` (:data:`FORMATS`); the
+    page takes ``html_options`` (``with_map``, ``basemap``, ``tianditu_key``,
+    ``charts``: see :func:`to_html`). All the work that can fail is done
+    here, before anything is written.
+
+    Examples
+    --------
+    >>> from nbgeo import audit, datasets, io, plan
+    >>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
+    >>> sorted(render_files(r, formats=("md",)))
+    ['audit.json', 'audit.md']
+    """
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        msg = f"unknown report format(s) {', '.join(map(repr, unknown))}; choose from {', '.join(FORMATS)}"
+        raise OutputError(msg, code="E-IO-FORMAT")
+    texts = {"audit.json": to_json(report)}
+    if "html" in formats:
+        texts["audit.html"] = to_html(report, lang=lang, **html_options)
+    if "md" in formats:
+        texts["audit.md"] = to_markdown(report, lang=lang)
+    return texts
+
+
+def write_report(
+    report: AuditReport,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    lang: str = "zh",
+    with_map: bool = True,
+    formats: Sequence[str] = ("html",),
+    basemap: str = "none",
+    tianditu_key: str | None = None,
+    charts: Mapping[str, str] | ChartHook | None = None,
+) -> dict[str, Path]:
+    """Write ``audit.json`` and the requested formats (``audit.html``, ``audit.md``) into ``out_dir``, as one set.
+
+    Every file is rendered in memory first; the set then replaces the
+    earlier audit's outputs in ``out_dir`` as a whole (:func:`nbgeo._atomic.output_set`):
+    last run's ``audit.md`` goes when this run writes HTML only, the other
+    files in the folder stay, and a failure or an interruption leaves the
+    earlier outputs as they were. ``nbgeo audit --out`` writes through here,
+    so the API and the command line write the same ``audit.json``.
+
+    Returns
+    -------
+    dict
+        ``{"json": path, "html": path, "md": path}`` for the files written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from nbgeo import audit, datasets, io, plan
+    >>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> sorted(write_report(r, out, formats=("md",)))
+    ['json', 'md']
+    >>> sorted(write_report(r, out, overwrite=True, with_map=False))
+    ['html', 'json']
+    >>> sorted(p.name for p in out.iterdir())
+    ['.nbgeo-outputs.json', 'audit.html', 'audit.json']
+    """
+    out = Path(out_dir)
+    names = ["audit.json", *(f"audit.{f}" for f in FORMATS if f in formats and f != "qgis")]
+    extra = qgis.qgis_files(report.dataset, out, overlays=report.overlays, lang=lang) if "qgis" in formats else {}
+    names += list(extra)
+    _atomic.check_outputs(out, command="audit", names=names, overwrite=overwrite)
+    texts = render_files(report, formats=formats, lang=lang, with_map=with_map, basemap=basemap,
+                         tianditu_key=tianditu_key, charts=charts)
+    with _atomic.output_set(out, command="audit", overwrite=overwrite, expect=texts) as staging:
+        for name, text in texts.items():
+            (staging / name).write_text(text, encoding="utf-8")
+        for name, write in extra.items():  # --format qgis: findings.gpkg, project.qgz
+            write(staging / name)
+    return {**{name.rpartition(".")[2]: out / name for name in texts}, **{name: out / name for name in extra}}
