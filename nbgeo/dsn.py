@@ -130,8 +130,8 @@ def split_url(url: str) -> UrlParts:
 def _libpq_params(conninfo: str) -> dict[str, Any] | None:
     """How libpq reads a connection string, or None (no psycopg, or libpq rejects it)."""
     try:
-        from psycopg import ProgrammingError
-        from psycopg.conninfo import conninfo_to_dict
+        from psycopg import ProgrammingError  # noqa: PLC0415  (optional extra: nbgeo[postgis])
+        from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415  (optional extra: nbgeo[postgis])
     except ImportError:
         return None
     try:

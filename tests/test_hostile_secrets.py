@@ -243,7 +243,7 @@ def awkward(postgis_url, sample):
                                                                        sql.Literal(RAW_OK)))
     base = f"postgresql://{role}:{quote(SECRET, safe='')}@{host}"
     small = dataclasses.replace(sample, layers={n: Layer(layer.gdf.head(40), layer.meta)
-                                                for n, layer in sample.layers.items()}, rasters={})
+                                                for n, layer in sample.layers.items()})
     postgis.write_dataset(small, f"{base}?schema={data}")  # as the awkward role itself
     with psycopg.connect(postgis_url, autocommit=True) as conn:
         conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {0} TO {1}; GRANT SELECT ON ALL TABLES IN SCHEMA {0} TO {1}").format(

@@ -187,3 +187,28 @@ def test_install_copies_the_plugin_and_links_on_request(tmp_path: Path) -> None:
     assert "hasProcessingProvider=yes" in (copied / "metadata.txt").read_text(encoding="utf-8")
     linked = install_plugin(tmp_path / "a", link=True)  # replaces the copy
     assert linked.is_symlink() and (linked / "provider.py").is_file()
+
+
+def test_a_layer_declared_as_any_geometry_is_styled_by_what_it_holds(tmp_path: Path, caplog) -> None:
+    # GDAL declares GEOMETRY for a layer of mixed or unknown type (a demand layer of points and polygons):
+    # one family held is styled as that family; several are left unstyled with a log line, never an error.
+    import geopandas as gpd
+    from shapely import Point, box
+
+    path = tmp_path / "sites.gpkg"
+    polygons = gpd.GeoDataFrame({"id": ["A", "B"], "status": ["fail", "pass"]},
+                                geometry=[box(0, 0, 1, 1), box(2, 2, 3, 3)], crs=4326)
+    polygons.to_file(path, layer="held", geometry_type="Unknown")
+    mixed = gpd.GeoDataFrame({"id": ["A", "B"], "status": ["fail", "pass"]},
+                             geometry=[box(0, 0, 1, 1), Point(5, 5)], crs=4326)
+    mixed.to_file(path, layer="mixed")
+    with sqlite3.connect(path) as db:
+        declared = dict(db.execute("SELECT table_name, geometry_type_name FROM gpkg_geometry_columns"))
+    assert declared == {"held": "GEOMETRY", "mixed": "GEOMETRY"}
+    with caplog.at_level("INFO", logger="nbgeo.qgis.styles"):
+        style_geopackage(path, "held", "rule_sites")
+        style_geopackage(path, "mixed", "rule_sites")
+    with sqlite3.connect(path) as db:
+        styled = dict(db.execute("SELECT f_table_name, styleQML FROM layer_styles"))
+    assert list(styled) == ["held"] and 'type="fill"' in styled["held"]
+    assert "'mixed' holds mixed geometry types" in caplog.text

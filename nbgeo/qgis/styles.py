@@ -17,6 +17,7 @@ True
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -48,6 +49,13 @@ _OTHER_WORDS = {"service_area": "value.service_area", "suitability": "section.su
 _OTHER_COLOURS = {"service_area": theme.NEUTRAL, "suitability": theme.STATUS_COLOURS["met"], "data": theme.MUTED}
 _FAMILIES = {"POINT": "point", "MULTIPOINT": "point", "LINESTRING": "line", "MULTILINESTRING": "line",
              "POLYGON": "polygon", "MULTIPOLYGON": "polygon"}
+# WKB geometry type codes (ISO: +1000 Z, +2000 M, +3000 ZM) of the families nbgeo styles.
+_WKB_FAMILIES = {1: "point", 4: "point", 2: "line", 5: "line", 3: "polygon", 6: "polygon"}
+# The distinct (byte order, type) of a GeoPackage geometry blob's WKB, found by SQLite alone: the blob is "GP",
+# a version byte, a flags byte whose bits 1-3 give the envelope's size, 4 bytes of SRS id, the envelope, the WKB.
+_ENVELOPE = "(CASE ((instr('0123456789ABCDEF', substr(hex(substr({g}, 4, 1)), 2, 1)) - 1) >> 1) & 7 " \
+            "WHEN 0 THEN 0 WHEN 1 THEN 32 WHEN 2 THEN 48 WHEN 3 THEN 48 ELSE 64 END)"
+log = logging.getLogger(__name__)
 _SE = "http://www.opengis.net/se"
 _OGC = "http://www.opengis.net/ogc"
 _SLD = "http://www.opengis.net/sld"
@@ -80,6 +88,22 @@ def categories(kind: str, lang: str = "zh") -> list[Category]:
         else:
             out.append(Category(str(value), labels.status_word(value, lang), theme.colour(value)))
     return out
+
+
+def _stored_families(db: sqlite3.Connection, layer: str, column: str) -> set[str | None]:
+    """The families of the geometries a GeoPackage layer holds (for a layer declared as any ``GEOMETRY``)."""
+    table, geom = ('"' + name.replace('"', '""') + '"' for name in (layer, column))
+    envelope = _ENVELOPE.format(g=geom)
+    rows = db.execute(f"SELECT DISTINCT hex(substr({geom}, 9 + {envelope}, 5)) FROM {table} "  # noqa: S608 (quoted)
+                      f"WHERE {geom} IS NOT NULL").fetchall()
+    families: set[str | None] = set()
+    for (head,) in rows:
+        if len(head) != 10:
+            families.add(None)
+            continue
+        order, code = head[:2], bytes.fromhex(head[2:])
+        families.add(_WKB_FAMILIES.get(int.from_bytes(code, "little" if order == "01" else "big") % 1000))
+    return families
 
 
 def geometry_family(type_name: str) -> str:
@@ -265,7 +289,13 @@ def style_geopackage(path: str | Path, layer: str, kind: str, lang: str = "zh") 
         column, type_name = found
         quoted = '"' + layer.replace('"', '""') + '"'
         fields = [row[1] for row in db.execute(f"PRAGMA table_info({quoted})")]
-        family = geometry_family(type_name)
+        declared = _FAMILIES.get(type_name.upper().removesuffix(" Z").removesuffix("Z"))
+        held = {declared} if declared is not None else _stored_families(db, layer, column)
+        family = next(iter(held)) if len(held) == 1 else None
+        if family is None:  # declared as any geometry and holding several families, or none
+            log.info("%s: layer %r holds %s; QGIS styles one geometry type per layer, so it is left unstyled",
+                     path, layer, "no geometry" if not held else "mixed geometry types")
+            return
         db.execute(_CREATE)
         if db.execute("SELECT 1 FROM gpkg_contents WHERE table_name = 'layer_styles'").fetchone() is None:
             db.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, last_change) VALUES "
