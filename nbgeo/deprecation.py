@@ -114,4 +114,5 @@ def renamed_function(func: Callable[P, R], old: str, *, where: str) -> Callable[
     shim.__name__ = old
     shim.__qualname__ = old
     shim.__doc__ = f"Deprecated name of :func:`{where}.{new}`."
+    shim.__deprecated__ = f"use {where}.{new}"  # type: ignore[attr-defined]  # as PEP 702's decorator marks it
     return shim
