@@ -223,8 +223,8 @@ def run_steps(folder: Path, out: Path, engine: str, profile: bool = False) -> di
     result = AuditReport(plan=plan, dataset=ds, year=when, targets=tuple(targets), sections=sections,
                          overlays=overlays)
     out.mkdir(parents=True, exist_ok=True)
-    steps.run("map alone (maps.audit_map + save_map)",
-              lambda: maps.save_map(maps.audit_map(result), out / "map_alone.html"))
+    steps.run("map alone (maps.audit_map + write_map)",
+              lambda: maps.write_map(maps.audit_map(result), out / "map_alone.html"))
     steps.run("report with map (audit.json + audit.html, as nbgeo audit --out)",
               lambda: report.write_report(result, out, overwrite=True, with_map=True))
     if runner is not None:

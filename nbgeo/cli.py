@@ -478,7 +478,7 @@ def map_cmd(ctx: click.Context, dataset: Path | str | None, plan_path: Path | No
     m = maps.audit_map(result, lang=lang, basemap=basemap, tianditu_key=tianditu_key, layers=names)
     # Both files complete before either is replaced: a PNG that cannot be drawn leaves the old HTML and PNG.
     with _atomic.atomic_files(targets, overwrite=overwrite) as temps:
-        maps.save_map(m, temps[0], overwrite=True)  # the temporaries are nbgeo's own
+        maps.write_map(m, temps[0], overwrite=True)  # the temporaries are nbgeo's own
         if png_file is not None:
             chromium.screenshot(temps[0], temps[1], width=int(match[1]), height=int(match[2]), overwrite=True)
     if not ctx.obj["quiet"]:

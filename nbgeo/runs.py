@@ -226,7 +226,7 @@ def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int
         found = AuditReport(plan=only, dataset=dataset, year=when, targets=(), sections={"coverage": entries},
                             overlays=shapes)
         m = maps.audit_map(found, lang=lang, layers=layers)
-        files["coverage.html"] = lambda path: maps.save_map(m, path)
+        files["coverage.html"] = lambda path: maps.write_map(m, path)
     if out is not None:
         files.update(qgis.qgis_files(dataset, out, overlays=shapes, lang=lang))
     return Outputs("coverage", files, coverage.to_text(entries),
@@ -331,7 +331,7 @@ def site_run(dataset: Any, plan: Plan, *, questions: Sequence[str] = (), ask: di
     found = AuditReport(plan=plan, dataset=dataset, year=when, targets=(), sections=sections, overlays=overlays)
     files: dict[str, Writer] = {}
     if results:  # only surfaces asked for: no sites to write
-        files["sites.gpkg"] = lambda path: _style_sites(optimize.save_result(results, path), results, lang)
+        files["sites.gpkg"] = lambda path: _style_sites(optimize.write_result(results, path), results, lang)
     for sid, surface in built.items():
         params = next(s for s in plan.suitability if s.id == sid).params
         zones = surface.zones(min_score=float(params.get("min_score", 0.5)), min_area=float(params.get("min_area", 0)))

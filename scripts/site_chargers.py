@@ -53,7 +53,7 @@ def site_chargers(*, dataset: Path | None, out: Path, straight: bool, distance: 
     for note in (sol.note, *result.notes):
         if note:
             echo(f"  note: {note}")
-    optimize.save_result([result], out / "sites.gpkg", overwrite=True)
+    optimize.write_result([result], out / "sites.gpkg", overwrite=True)
     served = result.demand[result.demand["newly_served"]].groupby("new_site").size()
     rows = result.chosen.assign(lon=result.chosen.geometry.x.round(6), lat=result.chosen.geometry.y.round(6),
                                 parks=served.reindex(result.chosen.index, fill_value=0))

@@ -58,7 +58,7 @@ def siting_audit(layer: str, *, dataset: Path | None, plan_path: Path | None, ou
     csv_path = _atomic.write_text(csv_file, to_csv(sites[columns], index=False), overwrite=True)
     against = [str(s.params["against"]) for s in specs if s.params.get("against") in ds]
     shown = list(dict.fromkeys([layer, *against]))
-    html_path = maps.save_map(maps.audit_map(report, layers=shown, lang=lang), html_file, overwrite=True)
+    html_path = maps.write_map(maps.audit_map(report, layers=shown, lang=lang), html_file, overwrite=True)
     echo(f"wrote {csv_path} and {html_path}")
     return report.exit_code
 

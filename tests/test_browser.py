@@ -42,7 +42,7 @@ def browser():
 def demo(tmp_path_factory, sample, ningbo_plan):
     out = tmp_path_factory.mktemp("demo")
     r = audit.run_audit(sample, ningbo_plan)
-    maps.save_map(maps.audit_map(r, lang="zh"), out / "map.html")
+    maps.write_map(maps.audit_map(r, lang="zh"), out / "map.html")
     report.write_report(r, out, lang="en", formats=("html",))
     return {"map": out / "map.html", "report": out / "audit.html", "report_obj": r}
 
@@ -51,7 +51,7 @@ def demo(tmp_path_factory, sample, ningbo_plan):
 def hostile(tmp_path_factory):
     out = tmp_path_factory.mktemp("hostile")
     r = hostile_report()
-    maps.save_map(maps.audit_map(r, lang="zh"), out / "map.html")
+    maps.write_map(maps.audit_map(r, lang="zh"), out / "map.html")
     (out / "audit.html").write_text(report.to_html(r, lang="en"), encoding="utf-8")
     # scenario B lacks every (hostile) feature of A: the ids show as removed, the layers in the sites table
     layers = {name: dataclasses.replace(lyr, gdf=lyr.gdf.iloc[:0]) for name, lyr in r.dataset.layers.items()}
@@ -166,7 +166,7 @@ def test_demo_report_loads_offline_with_its_map_and_charts(browser, demo, tmp_pa
 
 def test_request_detector_sees_tile_requests(browser, sample, tmp_path):
     # the same check that finds no request above does find them when a basemap is asked for
-    maps.save_map(maps.dataset_map(sample, layers=["districts"], basemap="amap"), tmp_path / "amap.html")
+    maps.write_map(maps.dataset_map(sample, layers=["districts"], basemap="amap"), tmp_path / "amap.html")
     with browser.page(800, 600) as page:
         rep = browser.load(page, tmp_path / "amap.html")
     assert rep.ready and rep.external_requests

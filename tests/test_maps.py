@@ -325,7 +325,7 @@ def test_embed_html_draws_the_same_spec_once(sample):
         maps.embed_html(folium.Map())
 
 
-def test_save_map_is_atomic(tmp_path, sample, monkeypatch):
+def test_write_map_is_atomic(tmp_path, sample, monkeypatch):
     out = tmp_path / "map.html"
     out.write_text("old", encoding="utf-8")
     m = maps.dataset_map(sample, layers=["districts"])
@@ -336,14 +336,14 @@ def test_save_map_is_atomic(tmp_path, sample, monkeypatch):
 
     monkeypatch.setattr(assets, "head_html", broken)
     with pytest.raises(RuntimeError, match="boom"):
-        maps.save_map(m, out, overwrite=True)
+        maps.write_map(m, out, overwrite=True)
     assert out.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["map.html"]
     monkeypatch.undo()
     with pytest.raises(OutputError) as exc:  # the planner's file is kept unless told otherwise
-        maps.save_map(maps.dataset_map(sample, layers=["districts"]), out)
+        maps.write_map(maps.dataset_map(sample, layers=["districts"]), out)
     assert exc.value.code == "E-IO-EXISTS" and out.read_text(encoding="utf-8") == "old"
-    maps.save_map(maps.dataset_map(sample, layers=["districts"]), out, overwrite=True)
+    maps.write_map(maps.dataset_map(sample, layers=["districts"]), out, overwrite=True)
     assert out.stat().st_size > 100_000
 
 
@@ -383,7 +383,7 @@ def test_the_renderers_keep_their_old_module_names():
     from nbgeo import renderers as r
 
     r_modules = importlib.import_module("nbgeo.renderers.maps"), importlib.import_module("nbgeo.renderers.report")
-    assert maps.audit_map is r_modules[0].audit_map and maps.save_map is r_modules[0].save_map
+    assert maps.audit_map is r_modules[0].audit_map and maps.write_map is r_modules[0].write_map
     assert report.write_report is r_modules[1].write_report and report.json_safe is r_modules[1].json_safe
     assert compare.compare is importlib.import_module("nbgeo.renderers.compare").compare
     assert charts.progress_chart is importlib.import_module("nbgeo.renderers.charts").progress_chart

@@ -561,7 +561,7 @@ def test_site_from_spec_and_the_geopackage(sample, ningbo_plan, tmp_path):
     assert surface is None and r.solution.problem == "mclp" and len(r.chosen) == 3
     assert r.distance == 1000 and r.demand_layer == "micro_parks" and r.required == 100.0
     assert r.status == "not_met"  # three sites cannot serve every park
-    out = optimize.save_result([r], tmp_path / "sites.gpkg")
+    out = optimize.write_result([r], tmp_path / "sites.gpkg")
     layers = dict(pyogrio.list_layers(out))
     assert set(layers) == {"q_sites", "q_candidates", "q_demand"}
     back = pyogrio.read_dataframe(out, layer="q_sites")

@@ -15,7 +15,7 @@ BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), 
 
 
 def _names(code: str) -> list[str]:
-    """Dotted nbgeo names a block uses: ``nbgeo.read_plan``, ``maps.save_map`` (after ``from nbgeo import maps``)."""
+    """Dotted nbgeo names a block uses: ``nbgeo.read_plan``, ``maps.write_map`` (after ``from nbgeo import maps``)."""
     tree = ast.parse(code)
     bound: dict[str, str] = {}
     for node in ast.walk(tree):
@@ -56,7 +56,7 @@ NAMES = sorted({name for block in BLOCKS for name in _names(block)})
 
 
 def test_the_readme_has_code_to_check():
-    assert len(BLOCKS) >= 5 and "nbgeo.run_audit" in NAMES and "nbgeo.maps.save_map" in NAMES
+    assert len(BLOCKS) >= 5 and "nbgeo.run_audit" in NAMES and "nbgeo.maps.write_map" in NAMES
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -69,3 +69,11 @@ def test_readme_names_resolve_without_deprecation(name):
 
 def test_a_renamed_function_is_caught():
     assert getattr(_resolve("nbgeo.coverage.coverage_matrix"), "__deprecated__", None)
+
+
+def test_old_writer_names_still_work_and_warn(tmp_path, sample):
+    from nbgeo import maps, optimize
+
+    with pytest.warns(DeprecationWarning, match=r"nbgeo\.maps\.save_map is deprecated; use nbgeo\.maps\.write_map"):
+        maps.save_map(maps.dataset_map(sample, layers=["districts"]), tmp_path / "m.html")
+    assert optimize.save_result.__deprecated__ == "use nbgeo.optimize.write_result"

@@ -125,7 +125,7 @@ from .matrix import CoverageMatrix, coverage_matrix
 from .problems import maximal_covering, set_covering
 from .siting import BY, SitingResult, site
 from .solution import METHODS, Solution
-from .spec import SITING_KEYS, save_result, site_from_spec
+from .spec import SITING_KEYS, save_result, site_from_spec, write_result
 
 __all__ = [
     "BY",
@@ -144,4 +144,5 @@ __all__ = [
     "set_covering",
     "site",
     "site_from_spec",
+    "write_result",
 ]

@@ -11,6 +11,7 @@ import pyogrio
 import pyogrio.errors
 
 from .._atomic import atomic_path
+from ..deprecation import renamed_function
 from ..errors import OutputError, PlanError
 from ..network import read_dataset_network
 from ..suitability import surface_from_spec
@@ -184,7 +185,7 @@ def site_from_spec(
     return result, surface_obj
 
 
-def save_result(results: Sequence[SitingResult], path: str | Path, *, overwrite: bool = False) -> Path:
+def write_result(results: Sequence[SitingResult], path: str | Path, *, overwrite: bool = False) -> Path:
     """Write siting results to one GeoPackage, atomically.
 
     Layers per result ``ID``: ``ID_sites`` (the chosen sites, in order),
@@ -197,7 +198,7 @@ def save_result(results: Sequence[SitingResult], path: str | Path, *, overwrite:
     >>> import tempfile, pathlib, pyogrio
     >>> from nbgeo import io
     >>> r = site(io.read_sample(), demand="micro_parks", facilities="chargers", distance=1000, k=3, cell=1000)
-    >>> out = save_result([r], pathlib.Path(tempfile.mkdtemp()) / "sites.gpkg")
+    >>> out = write_result([r], pathlib.Path(tempfile.mkdtemp()) / "sites.gpkg")
     >>> [name for name, _ in pyogrio.list_layers(out)]
     ['chargers_for_micro_parks_sites', 'chargers_for_micro_parks_candidates', 'chargers_for_micro_parks_demand']
     """
@@ -223,3 +224,6 @@ def save_result(results: Sequence[SitingResult], path: str | Path, *, overwrite:
                     msg = f"could not write {str(final)!r}: {exc}; the previous file, if any, is unchanged"
                     raise OutputError(msg, code="E-IO-WRITE") from None
     return final
+
+
+save_result = renamed_function(write_result, "save_result", where="nbgeo.optimize")

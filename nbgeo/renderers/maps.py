@@ -50,6 +50,7 @@ import folium
 from branca.element import Element, MacroElement
 
 from .. import _atomic
+from ..deprecation import renamed_function
 from ..errors import MapError
 from . import assets
 from .mapcodec import SCALE, layer_geojson
@@ -73,6 +74,7 @@ __all__ = [
     "layer_geojson",
     "map_spec",
     "save_map",
+    "write_map",
 ]
 
 
@@ -168,7 +170,7 @@ def dataset_map(
     Returns
     -------
     folium.Map
-        An :class:`OfflineMap`; save it with :func:`save_map` (atomic) or ``.save()``.
+        An :class:`OfflineMap`; save it with :func:`write_map` (atomic) or ``.save()``.
 
     Examples
     --------
@@ -240,7 +242,7 @@ def embed_html(m: folium.Map, *, height: str = "640px", element_id: str = "nbgeo
             f"<script>nbgeo.mount({json.dumps(element_id)},{_spec_json(spec)});</script>")
 
 
-def save_map(m: folium.Map, path: str | Path, *, overwrite: bool = False) -> Path:
+def write_map(m: folium.Map, path: str | Path, *, overwrite: bool = False) -> Path:
     """Render ``m`` in memory and write it atomically (a failure leaves no partial file).
 
     An existing ``path`` is replaced only with ``overwrite=True``
@@ -251,8 +253,11 @@ def save_map(m: folium.Map, path: str | Path, *, overwrite: bool = False) -> Pat
     >>> import tempfile, pathlib
     >>> from nbgeo import io
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "m.html"
-    >>> save_map(dataset_map(io.read_sample(), layers=["districts"]), out).stat().st_size > 100_000
+    >>> write_map(dataset_map(io.read_sample(), layers=["districts"]), out).stat().st_size > 100_000
     True
     """
     html = m.get_root().render()
     return _atomic.write_text(path, html, overwrite=overwrite)
+
+
+save_map = renamed_function(write_map, "save_map", where="nbgeo.maps")
