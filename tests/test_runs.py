@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,24 @@ def test_validate_refuses_single_file_options_for_a_dataset(tmp_path):
     written = outputs.write(tmp_path / "v")
     assert [p.name for p in written] == ["repaired", "validation.json"]
     assert json.loads(written[1].read_text())["ok"] is True
+
+
+def test_help_text_speaks_to_planners_not_to_code():
+    # Help once quoted ``rules``, settings.tolerance_band and other code references.
+    from nbgeo.cli import main as cli
+
+    commands = sorted(cli.commands)
+    assert {"audit", "map", "compare", "validate", "rules", "site", "coverage"} <= set(commands)
+    for name in commands:
+        text = CliRunner().invoke(cli, [name, "--help"]).output
+        for leak in (r"``", r":func:", r":mod:", r"settings\.\w", r"nbgeo\.\w", r"_cmd\b", r"kwargs"):
+            assert not re.search(leak, text), f"nbgeo {name} --help shows {leak!r}"
+
+
+def test_read_and_verbosity_options_are_on_every_command_that_reads_a_dataset():
+    from nbgeo.cli import main as cli
+
+    for name in ("audit", "map", "compare", "validate", "rules", "site", "coverage"):
+        options = {opt for param in cli.commands[name].params for opt in param.opts}
+        assert {"--encoding", "--assume-crs", "--crs", "--repair", "--allow-network", "--max-features", "-q",
+                "-v"} <= options, name
