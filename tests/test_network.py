@@ -607,6 +607,53 @@ def test_network_cache_round_trip_is_uncompressed_and_the_same(osmnx_gpkg, tmp_p
     _same_arrays(again.to_arrays(), first.to_arrays())
 
 
+def _random_streets(seed: int) -> network.RoadNetwork:
+    """Random two-way streets over 6 km, most short, some longer than the pieces found from their nodes."""
+    rng = np.random.default_rng(seed)
+    n = 400
+    x, y = rng.uniform(0, 6000, n), rng.uniform(0, 6000, n)
+    near = np.argsort(np.hypot(x[:, None] - x, y[:, None] - y), axis=1)[:, 1:4]  # short: three neighbours
+    u = np.repeat(np.arange(n), 3)
+    v = near.ravel()
+    far = rng.integers(0, n, size=(40, 2))  # long: across the map
+    u, v = np.concatenate([u, far[:, 0]]), np.concatenate([v, far[:, 1]])
+    return network.network_from_arrays(x, y, np.concatenate([u, v]), np.concatenate([v, u]), crs=UTM)
+
+
+def _random_parks(seed: int, count: int = 60) -> np.ndarray:
+    rng = np.random.default_rng(seed + 100)
+    cx, cy = rng.uniform(-500, 6500, count), rng.uniform(-500, 6500, count)
+    size = rng.choice([5.0, 60.0, 400.0, 2500.0], count)  # from a plot to a district
+    parks = shapely.buffer(shapely.points(cx, cy), size, quad_segs=3)
+    parks[::7] = shapely.box(cx[::7], cy[::7], cx[::7] + size[::7], cy[::7] + 3 * size[::7])
+    return parks
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_crossing_pieces_are_those_a_tree_of_every_piece_finds(seed):
+    net = _random_streets(seed)
+    parks = _random_parks(seed)
+    left, right, segments, pieces = net.crossing_pieces(parks)
+    every = net._segments(pieces, np.arange(len(pieces.a)))
+    t_left, t_right = shapely.STRtree(every).query(parks, predicate="intersects")
+    assert len(t_left) > 100 and (pieces.a != pieces.b).all()
+    assert sorted(zip(left.tolist(), right.tolist(), strict=True)) == sorted(zip(t_left.tolist(), t_right.tolist(), strict=True))
+    assert shapely.equals(segments, every[right]).all()
+
+
+@pytest.mark.parametrize("direction", ["to", "from"])
+def test_pieces_inside_a_park_reach_it_as_the_overlay_says(direction, monkeypatch):
+    net = _random_streets(3)
+    parks = _random_parks(3)
+    ours = network.access_points(net, parks, direction=direction, main_component=False)
+    # Without the shortcut for pieces the park covers: every piece through the overlay.
+    monkeypatch.setattr(shapely, "covers", lambda a, b: np.zeros(len(b), dtype=bool))
+    overlay = network.access_points(net, parks, direction=direction, main_component=False)
+    assert len(ours.owner) > 200
+    for name in ("owner", "node", "offset"):
+        assert np.array_equal(getattr(ours, name), getattr(overlay, name)), name
+
+
 def test_reader_refuses_what_it_cannot_read(tmp_path):
     with pytest.raises(InputError, match="remote"):
         network.read_network("https://example.com/city.osm.pbf")
