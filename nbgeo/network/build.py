@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     import networkx as nx
     from numpy.typing import ArrayLike, NDArray
 
+    #: Nodes ``x, y`` (the given ones first), segments ``u -> v``, their lengths and the edge each comes from.
+    Chains = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.int64],
+                   NDArray[np.float64], NDArray[np.int64]]
+
 
 # --------------------------------------------------------------------------------------------
 # Building networks
@@ -323,8 +327,7 @@ def split_edges(
     *,
     transform: Any,
     split: bool,
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.int64],
-           NDArray[np.float64], NDArray[np.int64]]:
+) -> Chains:
     """Edges as straight segments: curved edges become chains through their interior vertices.
 
     Interior vertices shared by the edges between the same two nodes (the two
@@ -359,17 +362,9 @@ def split_edges(
     return split_chains(x, y, u, v, w, n_interior, i_xy[:, 0], i_xy[:, 1])
 
 
-def split_chains(
-    x: NDArray[np.float64],
-    y: NDArray[np.float64],
-    u: NDArray[np.int64],
-    v: NDArray[np.int64],
-    w: NDArray[np.float64],
-    n_interior: NDArray[np.int64],
-    inner_x: NDArray[np.float64],
-    inner_y: NDArray[np.float64],
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.int64],
-           NDArray[np.float64], NDArray[np.int64]]:
+def split_chains(x: NDArray[np.float64], y: NDArray[np.float64], u: NDArray[np.int64], v: NDArray[np.int64],
+                 w: NDArray[np.float64], n_interior: NDArray[np.int64], inner_x: NDArray[np.float64],
+                 inner_y: NDArray[np.float64]) -> Chains:
     """Edges as chains of straight segments from their interior vertices, given as coordinate arrays.
 
     ``n_interior[i]`` is the number of interior vertices of edge ``i`` (from
