@@ -239,6 +239,55 @@ def test_service_areas():
     assert coverage.service_areas(gdf([]), distance=450, network=net).empty
 
 
+def _blobs(seed: int, size: int = 80) -> np.ndarray:
+    """A grid of irregular blobs, some touching at corners, some with holes (as service areas trace)."""
+    rng = np.random.default_rng(seed)
+    field = rng.random((size, size))
+    for _ in range(2):  # smooth it, so that cells clump into blobs with ragged edges
+        field = (field + np.roll(field, 1, 0) + np.roll(field, 1, 1) + np.roll(field, -1, 0) + np.roll(field, -1, 1)) / 5
+    return (field > np.quantile(field, 0.55)).astype(np.uint8)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_traced_polygons_are_the_shapes_rasterio_traces(seed):
+    from affine import Affine
+    from rasterio import features
+
+    from nbgeo.coverage import areas
+
+    grid = _blobs(seed)
+    transform = Affine(150.0, 0, 500000.0, 0, -150.0, 3300000.0)
+    theirs = [shapely.geometry.shape(g) for g, v in features.shapes(grid, mask=grid > 0, transform=transform) if v]
+    ours = areas._traced_polygons(grid, transform)
+    assert len(ours) == len(theirs) > 20 and any(len(p.interiors) for p in theirs)
+    assert shapely.to_wkb(shapely.multipolygons(ours)) == shapely.to_wkb(shapely.multipolygons(theirs))
+
+
+@pytest.mark.parametrize(("seed", "tolerance"), [(1, 75.0), (2, 75.0), (3, 200.0)])
+def test_simplifying_parts_by_groups_is_simplifying_the_whole(seed, tolerance):
+    from affine import Affine
+
+    from nbgeo.coverage import areas
+
+    polys = areas._traced_polygons(_blobs(seed), Affine(150.0, 0, 0, 0, -150.0, 12000.0))
+    whole = shapely.simplify(shapely.multipolygons(polys), tolerance)
+    ours = areas._simplify_parts(polys, tolerance)
+    assert shapely.get_num_coordinates(ours) < shapely.get_num_coordinates(shapely.multipolygons(polys))
+    assert shapely.to_wkb(ours) == shapely.to_wkb(whole)
+
+
+def test_service_area_of_many_facilities_takes_polygons_at_their_centroid():
+    rng = np.random.default_rng(5)
+    xy = rng.uniform(0, 30000, size=(2500, 2))  # over 2,000 facilities: the area is traced on a grid
+    points = [Point(x, y) for x, y in xy]
+    squares = [box(x - 20, y - 30, x + 20, y + 30) for x, y in xy]  # centred on the points
+    mixed = [sq if i % 3 == 0 else pt for i, (pt, sq) in enumerate(zip(points, squares, strict=True))]
+    areas = [coverage.service_areas(gdf(g), distance=800, by="straight").geometry.iloc[0]
+             for g in (points, squares, mixed)]
+    assert areas[0].area > 0
+    assert shapely.to_wkb(areas[1]) == shapely.to_wkb(areas[0]) == shapely.to_wkb(areas[2])
+
+
 def test_coverage_by_district():
     districts = gpd.GeoDataFrame({"name": ["西区", "东区"]}, geometry=[box(-100, -100, 500, 500), box(500, -100, 1100, 500)],
                                  crs=UTM)
@@ -303,6 +352,29 @@ def test_evaluate_coverage_year_by_year(small_dataset):
     uncovered = each[-1]["uncovered"]
     # No charger within the search radius (4 × 500 m): the distance is unknown, not made up.
     assert [u["id"] for u in uncovered] == ["MP3"] and uncovered[0]["distance_m"] is None
+
+
+def test_evaluate_coverage_by_road_snaps_once_for_all_years(small_dataset, monkeypatch):
+    from nbgeo.coverage import distances as coverage_distances
+    from nbgeo.crs import NINGBO_TM
+
+    ox, oy = 505000.0, 3305000.0
+    net = grid_network(8, 400.0)
+    net = network.network_from_arrays(net.x + ox - 200, net.y + oy - 200, *net.edges[:2], crs=NINGBO_TM)
+    plan = Plan(id="p", title="t", baseline=2020, horizon=2025, coverage=(spec(mode="network", distance=700.0),))
+    calls = []
+    real = coverage_distances.access_points
+    monkeypatch.setattr(coverage_distances, "access_points", lambda *a, **k: calls.append(1) or real(*a, **k))
+    (e,), _ = coverage.evaluate_coverage(plan.coverage[0], small_dataset, year=2025, plan=plan,
+                                         networks={"roads": net}, overlays=False)
+    assert len(calls) == 2  # the parks and the chargers, once, for the five years
+    parks, chargers = small_dataset["micro_parks"], small_dataset["chargers"]
+    for by_year in e["by_year"]:
+        y = by_year["year"]
+        alone = coverage.coverage(parks[parks["year"] <= y], chargers[chargers["year"] <= y], distance=700.0,
+                                  network=net)
+        assert by_year["share"] == round(alone.share, 3), y
+    assert {y["share"] for y in e["by_year"]} != {100.0}  # some year leaves a park uncovered
 
 
 def test_evaluate_coverage_filters_and_unknowns(small_dataset):

@@ -531,6 +531,129 @@ def test_graphml_and_geopackage_read_the_same_distances(tmp_path):
                 assert d_other == pytest.approx(road(ours, a, b), rel=1e-9), (a, b)
 
 
+def _gpkg_network(path, **kwargs):
+    network_cache._MEMORY.clear()
+    return network.read_network(path, use_cache=False, **kwargs).to_arrays()
+
+
+def _same_arrays(a, b):
+    assert sorted(a) == sorted(b)
+    for name in a:
+        assert np.array_equal(a[name], b[name]), name
+
+
+@pytest.fixture
+def osmnx_gpkg(tmp_path):
+    """tiny_city as osmnx saves it: curved streets, one row per street, a oneway column of booleans."""
+    import osmnx as ox
+
+    gpkg = tmp_path / "tiny_city.gpkg"
+    ox.save_graph_geopackage(ox.load_graphml(DATA / "tiny_city.graphml"), gpkg)
+    return gpkg
+
+
+def test_geopackage_read_in_small_batches_or_through_shapely_is_the_same_network(osmnx_gpkg, monkeypatch):
+    whole = _gpkg_network(osmnx_gpkg)
+    assert len(whole["x"]) > len(gpd.read_file(osmnx_gpkg, layer="nodes"))  # bends of curved streets are nodes
+    monkeypatch.setattr(network_read, "GPKG_BATCH_ROWS", 3)  # 3 rows at a time: a street's rows span batches
+    _same_arrays(_gpkg_network(osmnx_gpkg), whole)
+    # The WKB bytes read directly, or every batch parsed by shapely (as for Z, nulls, multi-part lines).
+    monkeypatch.setattr(network_read, "_wkb_vertices", lambda column, kind: None)
+    _same_arrays(_gpkg_network(osmnx_gpkg), whole)
+
+
+def test_geopackage_rows_are_oriented_from_u_to_v_whichever_way_they_are_drawn(tmp_path):
+    # One two-way street 1 - 2 drawn from 2 to 1 with a bend, one one-way 2 -> 3 drawn from 2 (its start),
+    # one one-way 3 -> 4 drawn from 4 (so 4 -> 3 is the way it goes, as osmnx reads a reversed one-way).
+    nodes = gpd.GeoDataFrame({"osmid": [1, 2, 3, 4]},
+                             geometry=[Point(0, 0), Point(100, 0), Point(200, 0), Point(300, 0)], crs=UTM)
+    edges = gpd.GeoDataFrame(
+        {"u": [1, 2, 3], "v": [2, 3, 4], "oneway": ["False", "yes", "True"]},
+        geometry=[LineString([(100, 0), (70, 40), (30, 40), (0, 0)]), LineString([(100, 0), (200, 0)]),
+                  LineString([(300, 0), (270, 10), (230, 10), (200, 0)])], crs=UTM)
+    gpkg = tmp_path / "drawn.gpkg"
+    nodes.to_file(gpkg, layer="nodes")
+    edges.to_file(gpkg, layer="edges")
+    for batch in (1, 100):
+        network_read.GPKG_BATCH_ROWS, saved = batch, network_read.GPKG_BATCH_ROWS
+        try:
+            network_cache._MEMORY.clear()
+            net = network.read_network(gpkg, crs=UTM, use_cache=False)
+        finally:
+            network_read.GPKG_BATCH_ROWS = saved
+        ids = net.node_ids.tolist()
+        d = {(a, b): network.node_distances(net, [ids.index(b)])[0][ids.index(a)] for a in (1, 2, 3, 4)
+             for b in (1, 2, 3, 4)}
+        bend = 2 * 50 + 40
+        assert d[(1, 2)] == pytest.approx(bend) and d[(2, 1)] == pytest.approx(bend)
+        assert d[(2, 3)] == pytest.approx(100) and math.isinf(d[(3, 2)])
+        assert d[(4, 3)] == pytest.approx(2 * math.hypot(30, 10) + 40) and math.isinf(d[(3, 4)])
+        # The bends are nodes (one per bend, shared by both directions of the two-way street).
+        xy = {(round(float(a), 6), round(float(b), 6)) for a, b in zip(net.x, net.y, strict=True)}
+        assert len(net.x) == 8 and {(70, 40), (30, 40), (270, 10), (230, 10)} <= xy
+
+
+def test_network_cache_round_trip_is_uncompressed_and_the_same(osmnx_gpkg, tmp_path):
+    import zipfile
+
+    first = network.read_network(osmnx_gpkg)
+    entries = list((tmp_path / "cache").rglob("*.npz"))
+    assert len(entries) == 1
+    with zipfile.ZipFile(entries[0]) as zf:
+        assert {info.compress_type for info in zf.infolist()} == {zipfile.ZIP_STORED}
+    network_cache._MEMORY.clear()
+    again = network.read_network(osmnx_gpkg)
+    assert again is not first
+    _same_arrays(again.to_arrays(), first.to_arrays())
+
+
+def _random_streets(seed: int) -> network.RoadNetwork:
+    """Random two-way streets over 6 km, most short, some longer than the pieces found from their nodes."""
+    rng = np.random.default_rng(seed)
+    n = 400
+    x, y = rng.uniform(0, 6000, n), rng.uniform(0, 6000, n)
+    near = np.argsort(np.hypot(x[:, None] - x, y[:, None] - y), axis=1)[:, 1:4]  # short: three neighbours
+    u = np.repeat(np.arange(n), 3)
+    v = near.ravel()
+    far = rng.integers(0, n, size=(40, 2))  # long: across the map
+    u, v = np.concatenate([u, far[:, 0]]), np.concatenate([v, far[:, 1]])
+    return network.network_from_arrays(x, y, np.concatenate([u, v]), np.concatenate([v, u]), crs=UTM)
+
+
+def _random_parks(seed: int, count: int = 60) -> np.ndarray:
+    rng = np.random.default_rng(seed + 100)
+    cx, cy = rng.uniform(-500, 6500, count), rng.uniform(-500, 6500, count)
+    size = rng.choice([5.0, 60.0, 400.0, 2500.0], count)  # from a plot to a district
+    parks = shapely.buffer(shapely.points(cx, cy), size, quad_segs=3)
+    parks[::7] = shapely.box(cx[::7], cy[::7], cx[::7] + size[::7], cy[::7] + 3 * size[::7])
+    return parks
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_crossing_pieces_are_those_a_tree_of_every_piece_finds(seed):
+    net = _random_streets(seed)
+    parks = _random_parks(seed)
+    left, right, segments, pieces = net.crossing_pieces(parks)
+    every = net._segments(pieces, np.arange(len(pieces.a)))
+    t_left, t_right = shapely.STRtree(every).query(parks, predicate="intersects")
+    assert len(t_left) > 100 and (pieces.a != pieces.b).all()
+    assert sorted(zip(left.tolist(), right.tolist(), strict=True)) == sorted(zip(t_left.tolist(), t_right.tolist(), strict=True))
+    assert shapely.equals(segments, every[right]).all()
+
+
+@pytest.mark.parametrize("direction", ["to", "from"])
+def test_pieces_inside_a_park_reach_it_as_the_overlay_says(direction, monkeypatch):
+    net = _random_streets(3)
+    parks = _random_parks(3)
+    ours = network.access_points(net, parks, direction=direction, main_component=False)
+    # Without the shortcut for pieces the park covers: every piece through the overlay.
+    monkeypatch.setattr(shapely, "covers", lambda a, b: np.zeros(len(b), dtype=bool))
+    overlay = network.access_points(net, parks, direction=direction, main_component=False)
+    assert len(ours.owner) > 200
+    for name in ("owner", "node", "offset"):
+        assert np.array_equal(getattr(ours, name), getattr(overlay, name)), name
+
+
 def test_reader_refuses_what_it_cannot_read(tmp_path):
     with pytest.raises(InputError, match="remote"):
         network.read_network("https://example.com/city.osm.pbf")

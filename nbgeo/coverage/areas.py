@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
@@ -9,6 +10,8 @@ import numpy as np
 import shapely
 from affine import Affine
 from rasterio import features
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
 from ..deprecation import renamed_keywords
 from ..errors import InputError
@@ -67,7 +70,11 @@ def service_areas(
         elif len(geoms) <= 2000:
             area = shapely.union_all(shapely.buffer(geoms, distance, quad_segs=16))
         else:  # many discs: trace them on a grid, much faster than a union of thousands of circles
-            centres = shapely.get_coordinates(shapely.centroid(geoms))
+            points = shapely.get_type_id(geoms) == 0  # a point is its own centroid: no new geometry for it
+            centres = np.empty((len(geoms), 2))
+            centres[points] = shapely.get_coordinates(geoms[points])
+            if not points.all():
+                centres[~points] = shapely.get_coordinates(shapely.centroid(geoms[~points]))
             area = _polygonize(centres, distance, resolution)
     else:
         if network is None:
@@ -132,9 +139,50 @@ def _polygonize(xy: np.ndarray, radius: np.ndarray | float, resolution: float, *
     for ox, oy in zip(dx, dy, strict=True):
         grid[np.clip(cr + oy, 0, height - 1), np.clip(cc + ox, 0, width - 1)] = 1
     transform = Affine(resolution, 0, x0, 0, -resolution, y1)  # north up, as rasterio expects
-    polys = [shapely.geometry.shape(geom) for geom, val in features.shapes(grid, mask=grid > 0, transform=transform)
-             if val]
-    if not polys:
+    polys = _traced_polygons(grid, transform)
+    if not len(polys):
         return None
     # shapes() gives disjoint polygons: no union needed.
-    return shapely.simplify(shapely.multipolygons(polys), resolution / 2)
+    return _simplify_parts(polys, resolution / 2)
+
+
+def _traced_polygons(grid: np.ndarray, transform: Affine) -> np.ndarray:
+    """The polygons ``rasterio.features.shapes`` traces around the cells of ``grid`` that are set.
+
+    The same polygons as ``shapely.geometry.shape`` of each, made from one coordinate array in two vectorised
+    calls rather than one polygon and one vertex at a time.
+    """
+    traced = [geom["coordinates"] for geom, val in features.shapes(grid, mask=grid > 0, transform=transform) if val]
+    if not traced:
+        return np.zeros(0, dtype=object)
+    per_polygon = np.fromiter((len(rings) for rings in traced), dtype=np.int64, count=len(traced))
+    rings = list(itertools.chain.from_iterable(traced))
+    sizes = np.fromiter((len(ring) for ring in rings), dtype=np.int64, count=len(rings))
+    coords = np.fromiter(itertools.chain.from_iterable(itertools.chain.from_iterable(rings)), dtype=np.float64,
+                         count=2 * int(sizes.sum())).reshape(-1, 2)
+    linear = shapely.linearrings(coords, indices=np.repeat(np.arange(len(rings)), sizes))
+    return np.asarray(shapely.polygons(linear, indices=np.repeat(np.arange(len(traced)), per_polygon)), dtype=object)
+
+
+def _simplify_parts(polys: np.ndarray, tolerance: float) -> shapely.Geometry:
+    """``shapely.simplify(shapely.multipolygons(polys), tolerance)``, the same result, in near-linear time.
+
+    The topology-preserving simplifier keeps each ring clear of the others' segments, checking only those
+    whose envelopes meet the ring's; on one multipolygon of thousands of parts that costs far more than the
+    parts themselves (5 s of a 6 s service area at 10x the sample). Parts whose envelopes do not touch,
+    directly or through others, cannot affect one another: each such group is simplified as its own
+    multipolygon, all groups in one vectorised call, and the parts are put back in their order.
+    """
+    boxes = shapely.envelope(polys)
+    left, right = shapely.STRtree(boxes).query(boxes, predicate="intersects")
+    n = len(polys)
+    _, group = connected_components(sparse.coo_array((np.ones(len(left)), (left, right)), shape=(n, n)),
+                                    directed=False)
+    order = np.argsort(group, kind="stable")  # parts of a group keep their order
+    simplified = shapely.simplify(shapely.multipolygons(polys[order], indices=group[order]), tolerance)
+    parts, owner = shapely.get_parts(simplified, return_index=True)
+    # get_parts lists groups by group number and each group's parts in order: that is `order` again.
+    del owner
+    out = np.empty(n, dtype=object)
+    out[order] = parts
+    return shapely.multipolygons(out)

@@ -216,8 +216,9 @@ def evaluate_coverage(
     units_all["district"] = districts_of(reps, districts, "name", crs)
     results: dict[int, Coverage] = {}
     fac_chosen = fac_all[f_mask]
-    snapping = None if engine is None else Snapping(engine, units_all, fac_chosen, by=p["by"], network=net,
-                                                    max_snap=p["max_snap"], direction=p["direction"])
+    # By road, units and facilities join the network once for all the years.
+    snapping = Snapping(engine, units_all, fac_chosen, by=p["by"], network=net, max_snap=p["max_snap"],
+                        direction=p["direction"])
     for y in years:
         site_year = in_year("demand", demand_all, y)
         present = set(demand_all.index[d_mask & site_year])
@@ -226,7 +227,7 @@ def evaluate_coverage(
         units, facilities = units_all[unit_keep], fac_chosen[fac_keep]
         # Only the verdict years list how far the uncovered sites are; the other years need the share alone.
         search = None if y in eval_years else p["distance"]
-        distances = None if snapping is None or not len(units) else snapping.distances(
+        distances = None if not len(units) else snapping.distances(
             unit_keep, fac_keep, distance=search_limit(p["distance"], search))
         results[y] = cover_units(units, facilities, distance=p["distance"], by=p["by"], network=net,
                             weight=p["weight"], max_snap=p["max_snap"], direction=p["direction"], search=search,

@@ -175,22 +175,28 @@ def _crossing_access(net: RoadNetwork, arr: NDArray[np.object_], polygons: NDArr
                      direction: str, main_component: bool) -> tuple[NDArray[np.int64], NDArray[np.int64],
                                                                      NDArray[np.float64]]:
     """Access through the roads that cross polygons: the next (or previous) node, at the distance along the road."""
-    pieces, tree = net._piece_tree
-    left, right = tree.query(arr[polygons], predicate="intersects")
+    left, right, segments, pieces = net.crossing_pieces(arr[polygons])
     empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
     if len(left) == 0:
         return empty
     a, b = pieces.a[right], pieces.b[right]
-    inside = shapely.intersection(tree.geometries[right], arr[polygons[left]])
-    coords, idx = shapely.get_coordinates(inside, return_index=True)
     ax, ay = net.x[a], net.y[a]
     dx, dy = net.x[b] - ax, net.y[b] - ay
     norm = dx * dx + dy * dy
+    f_min = np.ones(len(left))
+    f_max = np.zeros(len(left))
+    # A piece the polygon covers lies wholly in it: from its start (0) to its end (1), no overlay needed (the
+    # intersection would be the piece itself, whose ends give exactly 0 and 1).
+    shapely.prepare(arr[polygons])
+    whole = (norm > 0) & shapely.covers(arr[polygons[left]], segments)
+    f_min[whole], f_max[whole] = 0.0, 1.0
+    cut = np.flatnonzero(~whole)
+    inside = shapely.intersection(segments[cut], arr[polygons[left[cut]]])
+    coords, at = shapely.get_coordinates(inside, return_index=True)
+    idx = cut[at]
     with np.errstate(divide="ignore", invalid="ignore"):
         f = ((coords[:, 0] - ax[idx]) * dx[idx] + (coords[:, 1] - ay[idx]) * dy[idx]) / norm[idx]
     f = np.clip(np.nan_to_num(f, nan=0.0), 0.0, 1.0)
-    f_min = np.ones(len(left))
-    f_max = np.zeros(len(left))
     np.minimum.at(f_min, idx, f)
     np.maximum.at(f_max, idx, f)
     got = f_min <= f_max  # pairs whose intersection had coordinates

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     import networkx as nx
     from numpy.typing import ArrayLike, NDArray
 
+    #: Nodes ``x, y`` (the given ones first), segments ``u -> v``, their lengths and the edge each comes from.
+    Chains = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.int64],
+                   NDArray[np.float64], NDArray[np.int64]]
+
 
 # --------------------------------------------------------------------------------------------
 # Building networks
@@ -323,8 +327,7 @@ def split_edges(
     *,
     transform: Any,
     split: bool,
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.int64],
-           NDArray[np.float64], NDArray[np.int64]]:
+) -> Chains:
     """Edges as straight segments: curved edges become chains through their interior vertices.
 
     Interior vertices shared by the edges between the same two nodes (the two
@@ -332,7 +335,6 @@ def split_edges(
     two-way along its whole length. Lengths: ``w`` spread over the pieces in
     proportion to their length, or the pieces' own lengths where ``w`` is NaN.
     """
-    n = len(x)
     has_geom = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if len(geoms) else np.zeros(0, dtype=bool)
     if not split or not has_geom.any():
         planar = np.hypot(x[v] - x[u], y[v] - y[u])
@@ -345,7 +347,7 @@ def split_edges(
         return x, y, u, v, length, np.arange(len(u))
 
     idx_geom = np.flatnonzero(has_geom)
-    coords, owner = shapely.get_coordinates(list(geoms[idx_geom]), return_index=True)
+    coords, owner = shapely.get_coordinates(geoms[idx_geom], return_index=True)
     if transform is not None:
         cx, cy = transform.transform(coords[:, 0], coords[:, 1])
         coords = np.column_stack([cx, cy])
@@ -354,10 +356,26 @@ def split_edges(
     interior = np.ones(len(coords), dtype=bool)
     interior[first] = False
     interior[first + counts - 1] = False
-    i_owner = idx_geom[owner[interior]]
     i_xy = coords[interior]
     n_interior = np.zeros(len(u), dtype=np.int64)
     n_interior[idx_geom] = np.maximum(counts - 2, 0)
+    return split_chains(x, y, u, v, w, n_interior, i_xy[:, 0], i_xy[:, 1])
+
+
+def split_chains(x: NDArray[np.float64], y: NDArray[np.float64], u: NDArray[np.int64], v: NDArray[np.int64],
+                 w: NDArray[np.float64], n_interior: NDArray[np.int64], inner_x: NDArray[np.float64],
+                 inner_y: NDArray[np.float64]) -> Chains:
+    """Edges as chains of straight segments from their interior vertices, given as coordinate arrays.
+
+    ``n_interior[i]`` is the number of interior vertices of edge ``i`` (from
+    ``u`` to ``v``); ``inner_x, inner_y`` hold them, edge after edge, in the
+    order the edge passes them (no geometry objects: see :func:`split_edges`).
+    """
+    n = len(x)
+    if not len(u):
+        return x, y, u, v, np.where(np.isnan(w), 0.0, w), np.arange(0)
+    i_owner = np.repeat(np.arange(len(u)), n_interior)
+    i_xy = np.column_stack([inner_x, inner_y])
 
     # New nodes: one per (node pair, vertex position to the millimetre).
     a = np.minimum(u[i_owner], v[i_owner])

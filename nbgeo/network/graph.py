@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io as _io
+import itertools
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -138,13 +139,63 @@ class RoadNetwork:
         return shapely.STRtree(shapely.points(self.x, self.y))
 
     @cached_property
-    def _piece_tree(self) -> tuple[_Pieces, shapely.STRtree]:
-        """The streets (node pairs) and an STRtree of their segments, for roads crossing polygons."""
+    def _piece_index(self) -> _PieceIndex:
+        """The streets (node pairs), found from their nodes, for roads crossing polygons (no tree of them all)."""
         pieces = road_pieces(self)
-        segments = shapely.linestrings(np.stack([np.column_stack([self.x[pieces.a], self.y[pieces.a]]),
-                                                 np.column_stack([self.x[pieces.b], self.y[pieces.b]])], axis=1)) \
-            if len(pieces.a) else np.zeros(0, dtype=object)
-        return pieces, shapely.STRtree(segments)
+        length = np.hypot(self.x[pieces.b] - self.x[pieces.a], self.y[pieces.b] - self.y[pieces.a])
+        ends = np.concatenate([pieces.a, pieces.b])
+        order = np.argsort(ends, kind="stable")
+        at_node = np.zeros(self.n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(ends, minlength=self.n_nodes), out=at_node[1:])
+        piece_of = np.concatenate([np.arange(len(pieces.a))] * 2)[order]
+        long_ids = np.flatnonzero(length > _SHORT_PIECE_M)
+        long_tree = shapely.STRtree(self._segments(pieces, long_ids))
+        return _PieceIndex(pieces=pieces, at_node=at_node, piece_of=piece_of, long_ids=long_ids, long_tree=long_tree)
+
+    def _segments(self, pieces: _Pieces, ids: NDArray[np.int64]) -> NDArray[np.object_]:
+        """The pieces ``ids`` as straight LineStrings from ``a`` to ``b``."""
+        if not len(ids):
+            return np.zeros(0, dtype=object)
+        a, b = pieces.a[ids], pieces.b[ids]
+        return np.asarray(shapely.linestrings(np.stack([np.column_stack([self.x[a], self.y[a]]),
+                                                        np.column_stack([self.x[b], self.y[b]])], axis=1)),
+                          dtype=object)
+
+    def crossing_pieces(self, geoms: NDArray[np.object_]) -> tuple[NDArray[np.int64], NDArray[np.int64],
+                                                                     NDArray[np.object_], _Pieces]:
+        """The street pieces that intersect each geometry: ``(geometry, piece)`` pairs and the pieces' segments.
+
+        Only the roads near the geometries become segments: a piece no longer
+        than ``_SHORT_PIECE_M`` that meets a geometry has both its nodes within
+        that distance of the geometry's bounding box, so the candidates are the
+        pieces at the nodes the KD-tree finds around each box; the few longer
+        pieces keep an STRtree of their own. The ``intersects`` test decides.
+        """
+        index = self._piece_index
+        pieces = index.pieces
+        empty = np.zeros(0, np.int64)
+        if not len(geoms) or not len(pieces.a):
+            return empty, empty, np.zeros(0, dtype=object), pieces
+        bounds = shapely.bounds(geoms)
+        centre = (bounds[:, :2] + bounds[:, 2:]) / 2
+        radius = np.hypot(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]) / 2 + _SHORT_PIECE_M + 1.0
+        found = self._kdtree_all.query_ball_point(centre, radius, return_sorted=False)
+        counts = np.fromiter((len(f) for f in found), dtype=np.int64, count=len(found))
+        owner = np.repeat(np.arange(len(geoms)), counts)
+        nodes = np.fromiter(itertools.chain.from_iterable(found), dtype=np.int64, count=int(counts.sum()))
+        per_node = index.at_node[nodes + 1] - index.at_node[nodes]
+        starts = np.repeat(index.at_node[nodes], per_node)
+        ramp = np.arange(int(per_node.sum())) - np.repeat(np.cumsum(per_node) - per_node, per_node)
+        cand_owner = np.repeat(owner, per_node)
+        cand_piece = index.piece_of[starts + ramp]
+        near_long = index.long_tree.query(geoms, predicate="intersects")
+        cand_owner = np.concatenate([cand_owner, near_long[0]])
+        cand_piece = np.concatenate([cand_piece, index.long_ids[near_long[1]]])
+        key = np.unique(cand_owner * len(pieces.a) + cand_piece)
+        cand_owner, cand_piece = key // len(pieces.a), key % len(pieces.a)
+        segments = self._segments(pieces, cand_piece)
+        hit = shapely.intersects(segments, geoms[cand_owner])
+        return cand_owner[hit], cand_piece[hit], segments[hit], pieces
 
     # ---- snapping ----------------------------------------------------------------------------
 
@@ -259,6 +310,20 @@ class RoadNetwork:
         """Read a network written by :meth:`to_bytes` (never a pickle), checked as :meth:`from_arrays` does."""
         with np.load(_io.BytesIO(data), allow_pickle=False) as z:
             return cls.from_arrays({name: z[name] for name in z.files}, meta=meta)
+
+
+#: Street pieces longer than this (metres) are kept in a tree of their own; shorter ones are found from their
+#: nodes near the geometry (see RoadNetwork.crossing_pieces).
+_SHORT_PIECE_M = 500.0
+
+
+@dataclass(frozen=True)
+class _PieceIndex:
+    pieces: _Pieces
+    at_node: NDArray[np.int64]  # CSR: the pieces at node i are piece_of[at_node[i]:at_node[i + 1]]
+    piece_of: NDArray[np.int64]
+    long_ids: NDArray[np.int64]
+    long_tree: shapely.STRtree
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import pyogrio
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from .. import limits, settings
 from ..crs import parse_crs
 from ..errors import CRSError, InputError, RoadNetworkError
 from ..layers import LayerMeta
-from .build import declared_work_crs, lonlat_work_crs, network_from_arrays, network_from_graph, split_edges
+from .build import declared_work_crs, lonlat_work_crs, network_from_arrays, network_from_graph, split_chains
 from .cache import cached_network, file_sha256
 from .graph import RoadNetwork
 from .osm import NETWORK_TYPES, read_osm
@@ -23,7 +24,9 @@ from .osm import NETWORK_TYPES, read_osm
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    pass
+    from collections.abc import Iterator
+
+    from numpy.typing import NDArray
 
 # Magic bytes of the formats read_network opens (after an optional compression layer).
 _GZIP, _BZIP2 = b"\x1f\x8b", b"BZh"
@@ -185,65 +188,253 @@ def _read_graphml(path: Path, *, crs: str | None, declared: Any = None) -> RoadN
     return network_from_graph(graph, crs=crs)
 
 
+#: Edge rows read, parsed and reduced to coordinate arrays at a time (bounds the WKB and geometry objects held).
+GPKG_BATCH_ROWS = 262_144
+
+
+def _gpkg_fail(path: Path, exc: Exception) -> RoadNetworkError:
+    msg = f"road network file {str(path)!r} cannot be read: {exc}"
+    return RoadNetworkError(msg, code="E-NET-PARSE")
+
+
+def _gpkg_batches(path: Path, layer: str, columns: list[str]) -> Iterator[tuple[dict[str, Any], Any]]:
+    """``(meta, batch)`` for each Arrow record batch of a layer: its columns and its geometry as WKB."""
+    try:
+        with pyogrio.open_arrow(path, layer=layer, columns=columns, batch_size=GPKG_BATCH_ROWS,
+                                use_pyarrow=True) as (meta, reader):
+            for batch in reader:
+                yield meta, batch
+    except pyogrio.errors.DataSourceError as exc:
+        raise _gpkg_fail(path, exc) from None
+
+
+def _geometry_column(meta: dict[str, Any], batch: Any) -> Any:
+    return batch.column(meta.get("geometry_name") or "wkb_geometry")
+
+
+def _wkb_vertices(column: Any, kind: int) -> tuple[NDArray[np.float64], NDArray[np.float64],
+                                                  NDArray[np.int64]] | None:
+    """Vertices of an Arrow WKB column read straight from its bytes, or None when shapely must parse it.
+
+    ``x, y`` of every vertex (record after record) and the vertex count per
+    record, when every record is a plain little-endian 2D geometry of type
+    ``kind`` (1 point, 2 line string). None otherwise (nulls, other types,
+    Z/M, big-endian, a line of one point, which GEOS refuses).
+    """
+    if column.null_count or not len(column):
+        return None
+    bufs = column.buffers()
+    wide = str(column.type) == "large_binary"
+    raw = np.frombuffer(bufs[1], dtype=np.int64 if wide else np.int32)
+    offsets: NDArray[np.int64] = raw[column.offset: column.offset + len(column) + 1].astype(np.int64)
+    data = np.frombuffer(bufs[2], dtype=np.uint8)
+    starts, size = offsets[:-1], np.diff(offsets)
+    head = 5 if kind == 1 else 9
+    if (size < head).any() or int(offsets[-1]) > len(data):
+        return None
+    b = data[starts[:, None] + np.arange(head)].astype(np.int64)
+    geom_type = b[:, 1] | b[:, 2] << 8 | b[:, 3] << 16 | b[:, 4] << 24
+    points = np.ones(len(starts), dtype=np.int64) if kind == 1 else b[:, 5] | b[:, 6] << 8 | b[:, 7] << 16 | b[:, 8] << 24
+    plain = (b[:, 0] == 1).all() and (geom_type == kind).all() and (size == head + 16 * points).all()
+    if not plain or (kind == 2 and (points == 1).any()):
+        return None
+    lo, hi = int(offsets[0]), int(offsets[-1])
+    keep = np.ones(hi - lo, dtype=bool)
+    keep[(starts - lo)[:, None] + np.arange(head)] = False
+    xy = np.ascontiguousarray(data[lo:hi][keep]).view("<f8").reshape(-1, 2)
+    return xy[:, 0].astype(np.float64), xy[:, 1].astype(np.float64), points
+
+
+def _column(batch: Any, name: str) -> NDArray[np.int64]:
+    return np.asarray(batch.column(name).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _truthy(values: Any) -> NDArray[np.bool_]:
+    """The ``oneway`` column of osmnx as booleans ("True", "1", "yes", any case), judged once per distinct value."""
+    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
+    yes = np.array([str(val).strip().lower() in ("true", "1", "yes") for val in uniques] + [False], dtype=bool)
+    return yes[codes]  # code -1 (missing) takes the trailing False, as str(None) / str(nan) did
+
+
+def _read_gpkg_nodes(path: Path) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], Any]:
+    """Node ids and coordinates (in the file's CRS), batch by batch, and the layer's CRS."""
+    ids, xs, ys, crs = [], [], [], None
+    for meta, batch in _gpkg_batches(path, "nodes", ["osmid"]):
+        crs = meta.get("crs")
+        column = _geometry_column(meta, batch)
+        ids.append(_column(batch, "osmid"))
+        fast = _wkb_vertices(column, 1)
+        if fast is None:
+            geoms = shapely.from_wkb(column.to_numpy(zero_copy_only=False))
+            fast = shapely.get_x(geoms), shapely.get_y(geoms), np.ones(len(geoms), dtype=np.int64)
+        xs.append(fast[0])
+        ys.append(fast[1])
+    if crs is None:  # an empty layer yields no batch: ask for its CRS
+        crs = pyogrio.read_info(path, layer="nodes").get("crs")
+    cat = np.concatenate
+    return (cat(ids) if ids else np.zeros(0, np.int64), cat(xs) if xs else np.zeros(0), cat(ys) if ys else np.zeros(0),
+            crs)
+
+
+class _EdgeRows:
+    """The edge layer as arrays, read batch by batch.
+
+    ``u``, ``v`` (osmids); per row its vertex count and first vertex's
+    offset in ``cx, cy`` (all vertices, row after row, as drawn); whether it
+    is a (non-empty) LineString; and for other geometry types (rare:
+    multi-part lines) the vertices of ``shapely.reverse`` in ``cx, cy`` too.
+    """
+
+    def __init__(self, path: Path, oneway: bool) -> None:
+        us, vs, counts, lines, ways = [], [], [], [], []
+        xs: list[NDArray[np.float64]] = []
+        ys: list[NDArray[np.float64]] = []
+        rev_rows, rev_counts, rev_xs, rev_ys = [], [], [], []
+        rows = 0
+        self.crs = None
+        for meta, batch in _gpkg_batches(path, "edges", ["u", "v", *(["oneway"] if oneway else [])]):
+            self.crs = meta.get("crs")
+            column = _geometry_column(meta, batch)
+            us.append(_column(batch, "u"))
+            vs.append(_column(batch, "v"))
+            if oneway:
+                ways.append(_truthy(batch.column("oneway").to_pandas()))
+            fast = _wkb_vertices(column, 2)
+            if fast is not None:  # plain line strings: every non-empty row starts at a point
+                xs.append(fast[0])
+                ys.append(fast[1])
+                counts.append(fast[2])
+                lines.append(fast[2] > 0)
+                rows += len(column)
+                continue
+            geoms = shapely.from_wkb(column.to_numpy(zero_copy_only=False))
+            coords, owner = shapely.get_coordinates(geoms, return_index=True)
+            counts.append(np.bincount(owner, minlength=len(geoms)))
+            xs.append(coords[:, 0].copy())
+            ys.append(coords[:, 1].copy())
+            kind = shapely.get_type_id(geoms)
+            line = ((kind == 1) | (kind == 2)) & (counts[-1] > 0)  # where shapely.get_point(g, 0) is a point
+            lines.append(line)
+            odd = np.flatnonzero(~line & (counts[-1] > 0))
+            if len(odd):  # reversing a multi-part line is not reversing its vertex list: keep GEOS's own
+                rc, ro = shapely.get_coordinates(shapely.reverse(geoms[odd]), return_index=True)
+                rev_rows.append(rows + odd)
+                rev_counts.append(np.bincount(ro, minlength=len(odd)))
+                rev_xs.append(rc[:, 0].copy())
+                rev_ys.append(rc[:, 1].copy())
+            rows += len(geoms)
+            del geoms, coords, owner
+        if self.crs is None:
+            self.crs = pyogrio.read_info(path, layer="edges").get("crs")
+        cat = np.concatenate
+        self.u = cat(us) if us else np.zeros(0, np.int64)
+        self.v = cat(vs) if vs else np.zeros(0, np.int64)
+        self.oneway = cat(ways) if ways else np.ones(rows, dtype=bool)
+        self.count = cat(counts).astype(np.int64) if counts else np.zeros(0, np.int64)
+        self.line = cat(lines) if lines else np.zeros(0, dtype=bool)
+        n_drawn = int(self.count.sum())
+        self.cx = cat([*xs, *rev_xs]) if xs else np.zeros(0)
+        self.cy = cat([*ys, *rev_ys]) if ys else np.zeros(0)
+        self.start = np.zeros(rows, dtype=np.int64)
+        np.cumsum(self.count[:-1], out=self.start[1:])
+        # Where each row's reversed vertices start: its own, read backwards, or its block after the drawn ones.
+        self.rev_start = np.full(rows, -1, dtype=np.int64)
+        if rev_rows:
+            rc = cat(rev_counts)
+            self.rev_start[cat(rev_rows)] = n_drawn + np.r_[0, np.cumsum(rc)[:-1]]
+
+
+def _interior(rows: _EdgeRows, idx: NDArray[np.int64], reverse: NDArray[np.bool_],
+              ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Interior vertices of the directed edges made from rows ``idx``, read backwards where ``reverse``.
+
+    How many each edge has, and their positions in ``rows.cx, rows.cy``,
+    edge after edge in the order the edge passes them.
+    """
+    count = rows.count[idx]
+    k = np.maximum(count - 2, 0)
+    start = rows.start[idx]
+    backwards = reverse & rows.line[idx]  # a LineString reversed: its own vertices, last to first
+    alt = reverse & ~rows.line[idx]  # another geometry reversed by GEOS: its stored reversed vertices
+    first = np.where(backwards, start + count - 2, np.where(alt, rows.rev_start[idx], start) + 1)
+    step = np.where(backwards, -1, 1)
+    total = int(k.sum())
+    ramp = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(k) - k, k)
+    return k, np.repeat(first, k) + np.repeat(step, k) * ramp
+
+
 def _read_graph_gpkg(path: Path, *, crs: str | None, declared: Any = None) -> RoadNetwork:
-    """A GeoPackage with osmnx's ``nodes`` (osmid) and ``edges`` (u, v, geometry) layers."""
+    """A GeoPackage with osmnx's ``nodes`` (osmid) and ``edges`` (u, v, geometry) layers.
+
+    Read as arrays, in batches of :data:`GPKG_BATCH_ROWS` rows: no geometry object outlives its batch, the
+    vertices are reprojected once as one coordinate array and oriented by index arithmetic, so memory stays
+    near the size of the coordinates.
+    """
     try:
         layers = {name for name, _ in pyogrio.list_layers(path)}
         if not {"nodes", "edges"} <= layers:
             msg = f"road network GeoPackage {str(path)!r} needs layers 'nodes' and 'edges', has {sorted(layers)}"
             raise RoadNetworkError(msg, code="E-NET-PARSE")
-        nodes = pyogrio.read_dataframe(path, layer="nodes")
-        edges = pyogrio.read_dataframe(path, layer="edges")
+        fields = {layer: set(pyogrio.read_info(path, layer=layer)["fields"]) for layer in ("nodes", "edges")}
     except pyogrio.errors.DataSourceError as exc:
-        msg = f"road network file {str(path)!r} cannot be read: {exc}"
-        raise RoadNetworkError(msg, code="E-NET-PARSE") from None
-    for layer, gdf, cols in (("nodes", nodes, ("osmid",)), ("edges", edges, ("u", "v"))):
-        missing = [c for c in cols if c not in gdf.columns]
+        raise _gpkg_fail(path, exc) from None
+    for layer, cols in (("nodes", ("osmid",)), ("edges", ("u", "v"))):
+        missing = [c for c in cols if c not in fields[layer]]
         if missing:
             msg = f"road network GeoPackage {str(path)!r}: layer {layer!r} lacks column(s) {', '.join(missing)}"
             raise RoadNetworkError(msg, code="E-NET-PARSE")
-    own = _check_declared(path, nodes.crs, declared)
+    ids, x, y, node_crs = _read_gpkg_nodes(path)
+    own = _check_declared(path, node_crs, declared)
     if own is None:
         msg = f"road network GeoPackage {str(path)!r} has no CRS"
         raise CRSError(msg + " (hint: declare it with crs = '...' in [networks.NAME])", code="E-CRS-MISSING")
-    nodes = nodes.set_crs(own, allow_override=True)
-    edges = edges.set_crs(own, allow_override=True) if edges.crs is None else edges
+    has_oneway = "oneway" in fields["edges"]
+    rows = _EdgeRows(path, oneway=has_oneway)
+    edge_crs = own if rows.crs is None else rows.crs
     if crs is None:
-        lonlat = nodes.geometry.to_crs(4326)
-        crs = lonlat_work_crs(shapely.get_x(lonlat.values), shapely.get_y(lonlat.values))
-    nodes = nodes.to_crs(crs)
-    edges = edges.to_crs(crs)
-    ids = nodes["osmid"].to_numpy(dtype=np.int64)
+        lon, lat = Transformer.from_crs(own, 4326, always_xy=True).transform(x, y)
+        crs = lonlat_work_crs(np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64))
+    for src, ax, ay in ((own, x, y), (edge_crs, rows.cx, rows.cy)):
+        if len(ax):
+            Transformer.from_crs(src, crs, always_xy=True).transform(ax, ay, inplace=True)
     order = np.argsort(ids)
-    pos_u = np.searchsorted(ids, edges["u"].to_numpy(dtype=np.int64), sorter=order)
-    pos_v = np.searchsorted(ids, edges["v"].to_numpy(dtype=np.int64), sorter=order)
+    pos_u = np.searchsorted(ids, rows.u, sorter=order)
+    pos_v = np.searchsorted(ids, rows.v, sorter=order)
     u = order[np.clip(pos_u, 0, len(ids) - 1)]
     v = order[np.clip(pos_v, 0, len(ids) - 1)]
-    known = (ids[u] == edges["u"].to_numpy(dtype=np.int64)) & (ids[v] == edges["v"].to_numpy(dtype=np.int64))
+    known = (ids[u] == rows.u) & (ids[v] == rows.v)
     if not known.all():
         msg = f"road network GeoPackage {str(path)!r}: {int((~known).sum())} edge(s) refer to unknown nodes"
         raise RoadNetworkError(msg, code="E-NET-NODE")
-    x, y = shapely.get_x(nodes.geometry.values), shapely.get_y(nodes.geometry.values)
     # osmnx saves undirected by default (one row per street, in either order), or directed (one row per
-    # direction). Orient each row's geometry from u to v; a two-way street gets both directions and a
-    # one-way street the direction its geometry was drawn in.
-    geoms = np.asarray(edges.geometry.values, dtype=object)
-    start = shapely.get_point(geoms, 0)
-    starts_at_u = shapely.distance(start, shapely.points(x[u], y[u])) <= shapely.distance(
-        start, shapely.points(x[v], y[v]))
-    geoms_uv = np.where(starts_at_u, geoms, shapely.reverse(geoms))
-    if "oneway" in edges.columns:
-        oneway = edges["oneway"].map(lambda val: str(val).strip().lower() in ("true", "1", "yes")).to_numpy(bool)
+    # direction). Orient each row from u to v (the end of its line nearer u, as GEOS measures it); a two-way
+    # street gets both directions and a one-way street the direction its line was drawn in.
+    if has_oneway:
+        sx, sy = rows.cx[rows.start[rows.line]], rows.cy[rows.start[rows.line]]
+        lu, lv = u[rows.line], v[rows.line]
+        starts_at_u = np.zeros(len(u), dtype=bool)
+        starts_at_u[rows.line] = (np.sqrt((sx - x[lu]) ** 2 + (sy - y[lu]) ** 2)
+                                  <= np.sqrt((sx - x[lv]) ** 2 + (sy - y[lv]) ** 2))
     else:
-        oneway = np.ones(len(edges), dtype=bool)  # plain u -> v rows
-        starts_at_u = np.ones(len(edges), dtype=bool)
-    forward = ~oneway | starts_at_u
-    backward = ~oneway | ~starts_at_u
-    all_u = np.concatenate([u[forward], v[backward]])
-    all_v = np.concatenate([v[forward], u[backward]])
-    all_geoms = np.concatenate([geoms_uv[forward], shapely.reverse(geoms_uv[backward])])
+        starts_at_u = np.ones(len(u), dtype=bool)  # plain u -> v rows
+    forward = ~rows.oneway | starts_at_u
+    backward = ~rows.oneway | ~starts_at_u
+    fwd, bwd = np.flatnonzero(forward), np.flatnonzero(backward)
+    k_f, at_f = _interior(rows, fwd, ~starts_at_u[fwd])
+    k_b, at_b = _interior(rows, bwd, starts_at_u[bwd])
+    all_u = np.concatenate([u[fwd], v[bwd]])
+    all_v = np.concatenate([v[fwd], u[bwd]])
+    at = np.concatenate([at_f, at_b])
+    del at_f, at_b
     w = np.full(len(all_u), np.nan)
-    x2, y2, su, sv, length, _ = split_edges(x, y, all_u, all_v, w, all_geoms, transform=None, split=True)
+    has_geom = np.concatenate([rows.count[fwd], rows.count[bwd]]) > 0
+    n_interior = np.concatenate([k_f, k_b])
+    inner_x, inner_y = rows.cx[at], rows.cy[at]
+    del rows, at
+    if has_geom.any():
+        x2, y2, su, sv, length, _ = split_chains(x, y, all_u, all_v, w, n_interior, inner_x, inner_y)
+    else:
+        x2, y2, su, sv, length = x, y, all_u, all_v, np.hypot(x[all_v] - x[all_u], y[all_v] - y[all_u])
     node_ids = np.full(len(x2), -1, dtype=np.int64)
     node_ids[: len(ids)] = ids
     return network_from_arrays(x2, y2, su, sv, length, crs=crs, node_ids=node_ids)
