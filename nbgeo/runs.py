@@ -331,7 +331,7 @@ def site_run(dataset: Any, plan: Plan, *, questions: Sequence[str] = (), ask: di
     found = AuditReport(plan=plan, dataset=dataset, year=when, targets=(), sections=sections, overlays=overlays)
     files: dict[str, Writer] = {}
     if results:  # only surfaces asked for: no sites to write
-        files["sites.gpkg"] = lambda path: _style_sites(optimize.write_result(results, path), results, lang)
+        files["sites.gpkg"] = lambda path: optimize.write_result(results, path, lang=lang)
     for sid, surface in built.items():
         params = next(s for s in plan.suitability if s.id == sid).params
         zones = surface.zones(min_score=float(params.get("min_score", 0.5)), min_area=float(params.get("min_area", 0)))
@@ -354,13 +354,6 @@ def _zones_writer(zones: Any, sid: str) -> Writer:
         written = write_layer(zones, output_path(path.parent, sid, "_zones.gpkg"), layer=f"{sid}_zones")
         qgis.style_geopackage(written, f"{sid}_zones", "zones")
     return write
-
-
-def _style_sites(path: Path, results: Sequence[Any], lang: str) -> None:
-    """Store the verdict styles of every layer of ``sites.gpkg`` in it (what QGIS shows when it is opened)."""
-    for r in results:
-        for suffix, kind in (("sites", "chosen"), ("candidates", "candidates"), ("demand", "demand")):
-            qgis.style_geopackage(path, f"{r.id}_{suffix}", kind, lang)
 
 
 def validate_files(*, repair: bool = False) -> list[str]:

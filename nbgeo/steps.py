@@ -3,7 +3,10 @@
 Every long step of a command (reading the dataset, the siting rules, the targets, coverage, the report) runs
 inside :func:`step`. Each step's wall time, CPU time and the process's peak memory are recorded while a
 :func:`recording` is open (the benchmarks read them), and shown on standard error when it is a terminal and
-``nbgeo -q`` was not given. Nothing is printed into a pipe or a file, so scripts and logs stay clean.
+``nbgeo -q`` was not given. Nothing is printed into a pipe or a file, so scripts and logs stay clean, unless
+the program reading them asks for steps as lines: with the environment variable ``NBGEO_STEPS=lines``, every step
+also writes ``nbgeo-step: start DEPTH NAME`` and ``nbgeo-step: end DEPTH SECONDS NAME`` to standard error, which is
+how the QGIS plugin drives its progress bar.
 
 Examples
 --------
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -33,7 +37,10 @@ try:  # not on Windows: peak memory is then not reported
 except ImportError:  # pragma: no cover - Windows
     resource = None  # type: ignore[assignment]
 
-__all__ = ["StepTime", "configure", "peak_memory_mb", "recording", "step"]
+__all__ = ["STEP_LINES", "StepTime", "configure", "peak_memory_mb", "recording", "step"]
+
+#: The prefix of the machine-readable step lines (``NBGEO_STEPS=lines``).
+STEP_LINES = "nbgeo-step:"
 
 
 @dataclass(frozen=True)
@@ -159,6 +166,10 @@ def step(name: str) -> Iterator[None]:
     depth = _depth.get()
     shown = _display.target()
     label = terminal_text(name)
+    lines = sys.stderr if os.environ.get("NBGEO_STEPS") == "lines" else None
+    if lines is not None:
+        lines.write(f"{STEP_LINES} start {depth} {' '.join(label.split())}\n")
+        lines.flush()
     if shown is not None:
         if _display.open_line is not None:  # a step inside another: the outer one's line ends here
             shown.write("\n")
@@ -178,6 +189,10 @@ def step(name: str) -> Iterator[None]:
         times = _records.get()
         if times is not None:
             times.append(record)
+        if lines is not None:
+            lines.write(f"{STEP_LINES} {'end' if ok else 'failed'} {depth} {record.wall_s:.3f} "
+                        f"{' '.join(label.split())}\n")
+            lines.flush()
         if shown is not None:
             mark = "✓" if ok else "✗"
             # On its own "…" line, the end replaces it; after inner steps it gets a line of its own.

@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                      "deprecation", "_cache", "_atomic", "_exact", "_extent", "_clip", "datasets", "schemas",
                      "renderers.html", "renderers.render", "renderers.theme", "renderers.labels",
                      "html", "render", "theme", "labels")),
+    ("desktop GIS styles", ("qgis",)),
     ("crs and filters", ("crs", "filters")),
     ("plan", ("plan",)),
     ("data", ("manifest", "layers", "validate", "raster")),
@@ -32,7 +33,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("measures", ("targets", "rules", "coverage", "indicators")),
     ("engines", ("progress", "engine", "suitability")),
     ("answers", ("optimize", "audit")),
-    ("renderers", ("renderers", "maps", "report", "charts", "compare", "postgis", "qgis")),
+    ("renderers", ("renderers", "maps", "report", "charts", "compare", "postgis")),
     ("commands", ("runs", "cli", "")),
 ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sqlite3
 
 import geopandas as gpd
 import numpy as np
@@ -563,7 +564,11 @@ def test_site_from_spec_and_the_geopackage(sample, ningbo_plan, tmp_path):
     assert r.status == "not_met"  # three sites cannot serve every park
     out = optimize.write_result([r], tmp_path / "sites.gpkg")
     layers = dict(pyogrio.list_layers(out))
-    assert set(layers) == {"q_sites", "q_candidates", "q_demand"}
+    assert set(layers) == {"q_sites", "q_candidates", "q_demand", "layer_styles"}
+    with sqlite3.connect(out) as db:  # every layer opens in QGIS with its verdict style
+        styled = dict(db.execute("SELECT f_table_name, description FROM layer_styles WHERE useAsDefault = 1"))
+    assert styled == {"q_sites": "nbgeo chosen (zh)", "q_candidates": "nbgeo candidates (zh)",
+                      "q_demand": "nbgeo demand (zh)"}
     back = pyogrio.read_dataframe(out, layer="q_sites")
     assert back["id"].tolist() == r.chosen.index.tolist() and back.crs.to_epsg() == 4326
     with pytest.raises(PlanError, match="unknown key"):

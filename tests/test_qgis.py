@@ -89,6 +89,13 @@ def test_each_algorithm_writes_its_outputs(qgis_run: dict, command: str) -> None
             assert layer["features"] > 0, name
 
 
+@pytest.mark.parametrize("command", ["audit", "rules", "site"])
+def test_the_progress_bar_follows_nbgeos_steps(qgis_run: dict, command: str) -> None:
+    # Each top-level step nbgeo ends moves the bar (NBGEO_STEPS=lines), in order, up to 95 % before the layers load.
+    bar = [value for value in qgis_run[command]["bar"] if value < 100]
+    assert len(set(bar)) >= 3 and bar == sorted(bar) and 60 <= max(bar) <= 95, bar
+
+
 def test_layers_carry_the_report_colours_and_words(qgis_run: dict) -> None:
     rules = qgis_run["rules"]["layers"]
     fail = [layer for name, layer in rules.items() if name.startswith("rule_")]

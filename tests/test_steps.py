@@ -106,3 +106,31 @@ def test_verbose_after_the_command_turns_on_info_logs(tmp_path):
     assert logging.getLogger("nbgeo").level == logging.INFO
     result = CliRunner().invoke(main, ["-v", "audit", "--no-map", "--no-progress", "--out", str(tmp_path / "b"), "-v"])
     assert logging.getLogger("nbgeo").level == logging.DEBUG  # -v twice, on either side
+
+
+def test_steps_as_lines_for_a_program_that_asks(monkeypatch, capsys):
+    monkeypatch.setenv("NBGEO_STEPS", "lines")
+    steps.configure(quiet=True)  # -q hides the terminal display, not the lines a program asked for
+    with steps.step("reading\nthe dataset"), steps.step("inner"):
+        pass
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "nbgeo-step: start 0 reading the dataset" and err[1] == "nbgeo-step: start 1 inner"
+    assert err[2].startswith("nbgeo-step: end 1 ") and err[2].endswith(" inner")
+    assert err[3].startswith("nbgeo-step: end 0 ") and err[3].endswith(" reading the dataset")
+
+
+def test_the_cli_in_a_pipe_gives_step_lines_only_when_asked(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NBGEO_STEPS": "lines"}
+    run = subprocess.run([sys.executable, "-m", "nbgeo.cli", "-q", "rules", "--out", str(tmp_path / "a")],
+                         capture_output=True, text=True, env=env, check=False)
+    assert run.returncode == 1 and run.stdout == ""
+    names = [line.split(" ", 4)[4] for line in run.stderr.splitlines() if line.startswith("nbgeo-step: end 0 ")]
+    assert names == ["reading the dataset", "siting rules", "writing the outputs"]
+    env.pop("NBGEO_STEPS")
+    quiet = subprocess.run([sys.executable, "-m", "nbgeo.cli", "-q", "rules", "--out", str(tmp_path / "b")],
+                           capture_output=True, text=True, env=env, check=False)
+    assert quiet.returncode == 1 and quiet.stderr == "" and quiet.stdout == ""

@@ -14,6 +14,7 @@ from .._atomic import atomic_path
 from ..deprecation import renamed_function
 from ..errors import OutputError, PlanError
 from ..network import read_dataset_network
+from ..qgis import style_geopackage
 from ..suitability import surface_from_spec
 from .candidates import candidates_from_network
 from .siting import SitingResult, site
@@ -185,8 +186,9 @@ def site_from_spec(
     return result, surface_obj
 
 
-def write_result(results: Sequence[SitingResult], path: str | Path, *, overwrite: bool = False) -> Path:
-    """Write siting results to one GeoPackage, atomically.
+def write_result(results: Sequence[SitingResult], path: str | Path, *, overwrite: bool = False,
+                 lang: str = "zh") -> Path:
+    """Write siting results to one GeoPackage, atomically, each layer with its QGIS style (in ``lang``).
 
     Layers per result ``ID``: ``ID_sites`` (the chosen sites, in order),
     ``ID_candidates`` (every candidate with its verdict under the rules) and
@@ -199,8 +201,8 @@ def write_result(results: Sequence[SitingResult], path: str | Path, *, overwrite
     >>> from nbgeo import io
     >>> r = site(io.read_sample(), demand="micro_parks", facilities="chargers", distance=1000, k=3, cell=1000)
     >>> out = write_result([r], pathlib.Path(tempfile.mkdtemp()) / "sites.gpkg")
-    >>> [name for name, _ in pyogrio.list_layers(out)]
-    ['chargers_for_micro_parks_sites', 'chargers_for_micro_parks_candidates', 'chargers_for_micro_parks_demand']
+    >>> [name for name, _ in pyogrio.list_layers(out)]  # and the table of their QGIS styles
+    ['chargers_for_micro_parks_sites', 'chargers_for_micro_parks_candidates', 'chargers_for_micro_parks_demand', 'layer_styles']
     """
     final = Path(path)
     with atomic_path(final, overwrite=overwrite, suffix=".gpkg") as tmp:
@@ -223,6 +225,8 @@ def write_result(results: Sequence[SitingResult], path: str | Path, *, overwrite
                         pyogrio.errors.GeometryError) as exc:
                     msg = f"could not write {str(final)!r}: {exc}; the previous file, if any, is unchanged"
                     raise OutputError(msg, code="E-IO-WRITE") from None
+                style_geopackage(tmp, name, {"sites": "chosen", "candidates": "candidates",
+                                             "demand": "demand"}[name.removeprefix(f"{r.id}_")], lang)
     return final
 
 

@@ -60,6 +60,8 @@ runs = {"audit": {}, "rules": {}, "coverage": {}, "site": {}, "compare": {"A": s
 for name, extra in runs.items():
     out = str(Path(work) / name)
     context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+    bar: list[float] = []
+    feedback.progressChanged.connect(bar.append)
     started = time.monotonic()
     try:
         res = processing.run(f"nbgeo:{name}", {"OUTPUT": out, "OPEN_REPORT": False, **extra}, context=context,
@@ -73,7 +75,7 @@ for name, extra in runs.items():
     for layer_id, details in to_load.items():
         layer = context.getMapLayer(layer_id)
         layers[details.name] = describe(layer)
-    results[name] = {"exit_code": res["EXIT_CODE"], "files": sorted(p.name for p in Path(out).iterdir()),
+    results[name] = {"exit_code": res["EXIT_CODE"], "files": sorted(p.name for p in Path(out).iterdir()), "bar": bar,
                      "layers": layers, "project": res.get("PROJECT"), "report": res.get("REPORT")}
 
 # The project of the audit: every layer resolves, in the working CRS; then render it.

@@ -7,7 +7,8 @@ are published as one set, so a cancelled run leaves the earlier outputs as they 
 the styled GeoPackages of the output folder and opens the HTML report.
 """
 
-import math
+import os
+import queue
 import re
 import subprocess
 import threading
@@ -33,6 +34,10 @@ from qgis.core import (
 ERROR = re.compile(r"^nbgeo: error (E-[A-Z0-9-]+): (.*)$")
 #: Exit codes that are results, not failures: 0 everything met, 1 something is not.
 RESULTS = (0, 1)
+#: nbgeo's step lines (``NBGEO_STEPS=lines``): ``nbgeo-step: start|end|failed DEPTH [SECONDS] NAME``.
+STEP = re.compile(r"^nbgeo-step: (start|end|failed) (\d+) (?:([\d.]+) )?(.*)$")
+#: How many top-level steps each command takes (reading, its work, writing), for the share of the bar.
+STEPS = {"audit": 8, "rules": 3, "coverage": 3, "site": 3, "compare": 12}
 
 
 class NbgeoError(QgsProcessingException):
@@ -50,9 +55,11 @@ def run_nbgeo(args, feedback, *, executable=None):
 
     command = [executable or configured(), *args]
     feedback.pushCommandInfo(" ".join(command))
-    try:
+    expected = next((STEPS[a] for a in args if a in STEPS), 4)
+    done = []
+    try:  # nbgeo reports each step as a line when asked, however quiet (-q) it is otherwise
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                encoding="utf-8", errors="replace")
+                                encoding="utf-8", errors="replace", env={**os.environ, "NBGEO_STEPS": "lines"})
     except OSError as exc:
         raise QgsProcessingException(f"cannot run {command[0]!r}: {exc}; set the nbgeo executable in "
                                      "Processing ▸ Options ▸ Providers ▸ nbgeo") from None
@@ -63,11 +70,29 @@ def run_nbgeo(args, feedback, *, executable=None):
             sink.append(line.rstrip("\n"))
             show(line.rstrip("\n"))
 
-    threads = [threading.Thread(target=pump, args=(proc.stderr, err_lines, feedback.pushConsoleInfo), daemon=True),
+    events = queue.SimpleQueue()  # step lines, applied to the feedback by this (QGIS's) thread, not the reader's
+
+    def step_or_log(line):
+        found = STEP.match(line)
+        if found is None:
+            feedback.pushConsoleInfo(line)
+        else:
+            events.put(found)
+
+    def show_steps():
+        while not events.empty():
+            found = events.get()
+            if found[1] == "start":
+                feedback.setProgressText(found[4])
+            elif found[2] == "0":  # a top-level step ended: its share of the bar
+                done.append(found[4])
+                feedback.pushInfo(f"{found[4]}: {float(found[3]):.1f} s")
+                feedback.setProgress(min(95.0, 95.0 * len(done) / expected))
+
+    threads = [threading.Thread(target=pump, args=(proc.stderr, err_lines, step_or_log), daemon=True),
                threading.Thread(target=pump, args=(proc.stdout, out_lines, lambda _line: None), daemon=True)]
     for thread in threads:
         thread.start()
-    start = time.monotonic()
     while proc.poll() is None:
         if feedback.isCanceled():
             proc.terminate()  # nbgeo discards the outputs it was building, as on Ctrl-C
@@ -77,11 +102,11 @@ def run_nbgeo(args, feedback, *, executable=None):
                 proc.kill()
             feedback.reportError("cancelled: nbgeo was stopped; the earlier outputs, if any, are unchanged")
             raise QgsProcessingException("cancelled")
-        # nbgeo says nothing into a pipe while it works, so the bar is an estimate that never reaches the end.
-        feedback.setProgress(90 * (1 - math.exp(-(time.monotonic() - start) / 20)))
+        show_steps()
         time.sleep(0.1)
     for thread in threads:
         thread.join(timeout=5)
+    show_steps()
     code = proc.returncode
     for line in err_lines:
         found = ERROR.match(line)
@@ -89,7 +114,8 @@ def run_nbgeo(args, feedback, *, executable=None):
             feedback.reportError(line)
             raise NbgeoError(found[1], found[2], code)
     if code not in RESULTS:
-        raise QgsProcessingException(f"nbgeo exited with {code}: {' '.join(err_lines[-3:]) or 'no message'}")
+        said = [line for line in err_lines if not STEP.match(line)]
+        raise QgsProcessingException(f"nbgeo exited with {code}: {' '.join(said[-3:]) or 'no message'}")
     for line in out_lines:
         feedback.pushInfo(line)
     feedback.setProgress(95)
