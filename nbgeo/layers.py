@@ -230,6 +230,9 @@ class LayerMeta:
         True when the data was made up or placed by hand.
     note
         Anything else a reader of the report should know.
+    mapping
+        How the file's own fields and values were read (``"use ← 地类编码 (...)"``), one line per column
+        (the manifest's ``columns`` and ``values``: :mod:`nbgeo.fieldmap`).
     """
 
     name: str
@@ -240,6 +243,7 @@ class LayerMeta:
     crs: str = "EPSG:4326"
     illustrative: bool = False
     note: str = ""
+    mapping: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

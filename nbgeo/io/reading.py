@@ -23,7 +23,7 @@ import pyogrio.errors
 import shapely
 from openpyxl.utils.exceptions import InvalidFileException
 
-from .. import limits, settings
+from .. import fieldmap, limits, settings
 from ..crs import parse_crs
 from ..errors import (
     InputError,
@@ -708,11 +708,24 @@ def _read_remote(url: str, *, layer: str | None) -> ReadResult:
 
 def read_any(path: str | Path, *, layer: str | None = None, encoding: str | None = None,
           allow_network: bool | None = None, repair: bool = False, x_column: str | None = None,
-          y_column: str | None = None, xy_column: str | None = None, root: Path | None = None) -> ReadResult:
+          y_column: str | None = None, xy_column: str | None = None, root: Path | None = None,
+          mapping: fieldmap.FieldMap | None = None) -> ReadResult:
     """Read one layer and the problems found while reading it (without raising for them).
 
-    ``root`` is the folder every file read must stay inside (the dataset folder).
+    ``root`` is the folder every file read must stay inside (the dataset folder). ``mapping`` (the
+    manifest's ``columns`` and ``values`` of the layer) renames and recodes the layer as read, in memory.
     """
+    result = _read_any(path, layer=layer, encoding=encoding, allow_network=allow_network, repair=repair,
+                       x_column=x_column, y_column=y_column, xy_column=xy_column, root=root)
+    if mapping is None:
+        return result
+    gdf, problems = fieldmap.apply(result.gdf, mapping, file=str(path))
+    return ReadResult(gdf, result.problems + problems, result.kind)
+
+
+def _read_any(path: str | Path, *, layer: str | None, encoding: str | None, allow_network: bool | None,
+              repair: bool, x_column: str | None, y_column: str | None, xy_column: str | None,
+              root: Path | None) -> ReadResult:
     allow = settings.allow_network if allow_network is None else allow_network
     text = str(path)
     if allow and any(marker in text for marker in REMOTE_MARKERS):
