@@ -227,3 +227,13 @@ def test_each_mapping_line_is_found_however_it_is_written(tmp_path):
     assert lines == {"columns.name": "3", "columns.year": "4", "values.status": "7"}
     assert land.where("columns.year").endswith("dataset.toml, line 11: columns.year")
     assert land.where("values.use").endswith("dataset.toml, line 12: values.use")
+
+
+def test_the_readme_mapping_example_is_a_valid_manifest(tmp_path):
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    block = next(b.split("```", 1)[0] for b in readme.split("```toml\n")[1:] if "values.use" in b)
+    (tmp_path / "dataset.toml").write_text(block, encoding="utf-8")
+    manifest = io.read_manifest(tmp_path)
+    assert manifest.field_map("land_transfers").describe()[1] == \
+        "use ← 地类编码 (国土空间调查、规划、用途管制用地用海分类（2023）)"
+    assert manifest.field_map("micro_parks").values["status"]["upgraded"] == ["改造提升", "提升"]
