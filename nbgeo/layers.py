@@ -203,6 +203,12 @@ LAYERS: dict[str, LayerSpec] = {
             (_NAME, Column("kind", "str", allowed=CONSTRAINT_KINDS)),
             "ecological red line, water, basic farmland, and sensitive land uses",
         ),
+        LayerSpec(
+            "receptors", "环境敏感目标", "Schools and hospitals", POLYGONS,
+            (_NAME, Column("kind", "str", allowed=("school", "hospital")),
+             Column("county", "str", required=False, description="the county-level district")),
+            "schools and hospitals: the sensitive places a setback keeps industry away from",
+        ),
     )
 }
 
