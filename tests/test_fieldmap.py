@@ -17,8 +17,9 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from nbgeo import datasets, io, runs
+from nbgeo import audit, datasets, io, report, runs
 from nbgeo.errors import InputError, ValidationError
+from nbgeo.plan import Plan
 
 SAMPLE = datasets.get_path("ningbo")
 # The sample's land uses as codes of the 2023 classification, and the same in GB/T 21010-2017.
@@ -237,3 +238,14 @@ def test_the_readme_mapping_example_is_a_valid_manifest(tmp_path):
     assert manifest.field_map("land_transfers").describe()[1] == \
         "use ← 地类编码 (国土空间调查、规划、用途管制用地用海分类（2023）)"
     assert manifest.field_map("micro_parks").values["status"]["upgraded"] == ["改造提升", "提升"]
+
+
+def test_the_report_sources_table_shows_the_mapping(bureau):
+    ds = io.read_dataset(bureau)
+    result = audit.run_audit(ds, Plan(id="p", title="t", baseline=2020, horizon=2025))
+    doc = json.loads(report.to_json(result))
+    assert doc["dataset"]["layers"]["land_transfers"]["mapping"][0] == "use ← 地类编码 (国土空间调查、规划、用途管制用地用海分类（2023）)"
+    html = report.to_html(result, lang="zh", with_map=False)
+    assert "字段映射: use ← 地类编码" in html and "year ← 出让年份" in html
+    md = report.to_markdown(result, lang="en")
+    assert "(fields read as: use ← 地类编码" in md
