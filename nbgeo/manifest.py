@@ -11,7 +11,8 @@ giving each layer, raster, road network and table its file and provenance::
     working = "EPSG:4549"
 
     [layers.chargers]       # file, source, licence, datum, crs, illustrative, note,
-    file = "chargers.gpkg"  # layer, encoding, x_column, y_column, xy_column, columns, values
+    file = "chargers.gpkg"  # layer, encoding, x_column, y_column, xy_column, geometry_column,
+                            # columns, values
     datum = "GCJ-02"
     columns = { type = "类型", ports = "充电枪数" }   # a column of ours = the file's field
     values.type = { charging = ["充电站", "充电桩"], swapping = ["换电站"] }
@@ -120,7 +121,7 @@ SECTIONS: dict[str, dict[str, Check]] = {
     "dataset": {"name": _NAME, "title": _TEXT, "description": _TEXT},
     "crs": {"working": _NAME},  # the working CRS: one table, not one per name
     "layers": {**_PROVENANCE, "datum": _datum(*DATUMS), "crs": _NAME, "layer": _NAME, "encoding": _encoding,
-               "x_column": _NAME, "y_column": _NAME, "xy_column": _NAME, "columns": check_columns,
+               "x_column": _NAME, "y_column": _NAME, "xy_column": _NAME, "geometry_column": _NAME, "columns": check_columns,
                "values": check_values},
     "rasters": {**_PROVENANCE, "datum": _datum(*_FLAT), "crs": _NAME},
     "networks": {**_PROVENANCE, "datum": _datum(*_FLAT), "crs": _NAME,

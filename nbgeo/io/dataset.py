@@ -293,7 +293,8 @@ def _load_layers(raw_layers: Mapping[str, Mapping[str, Any]], *, folder: Path, a
             result = read_any(file_path, layer=raw.get("layer"), encoding=raw.get("encoding", encoding),
                            allow_network=allow_network, repair=repair, x_column=raw.get("x_column"),
                            y_column=raw.get("y_column"), xy_column=raw.get("xy_column"),
-                           root=None if isinstance(file_path, str) else folder, mapping=fmap)
+                           root=None if isinstance(file_path, str) else folder, mapping=fmap,
+                           geometry_column=raw.get("geometry_column"))
         except NbgeoError as exc:
             more = [p for p in exc.problems if p.is_error] or [Problem(exc.code, exc.message)]
             problems += [Problem(p.code, _FILE_PREFIX.sub("", p.message), file=file, layer=name,
