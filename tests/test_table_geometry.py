@@ -7,9 +7,9 @@ so in GCJ-02; with ``datum = "GCJ-02"`` the layer reads as the sample's (within 
 from __future__ import annotations
 
 import geopandas as gpd
-import openpyxl
 import pytest
 import shapely
+from corpus.cases import write_workbook
 
 from nbgeo import datasets, io
 from nbgeo.crs import convert_gdf_datum
@@ -22,23 +22,13 @@ def _manifest(folder, text):
     (folder / "dataset.toml").write_text('[dataset]\nname = "bureau"\n' + text, encoding="utf-8")
 
 
-def _workbook(path, sheets):
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for title, rows in sheets.items():
-        sheet = book.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
-    book.save(path)
-
-
 def test_an_excel_sheet_of_wkt_polygons_in_gcj02_reads_as_the_sample(tmp_path, sample):
     parks = gpd.read_file(SAMPLE / "featured_parks.geojson")
     shifted = convert_gdf_datum(parks, from_datum="WGS84", to_datum="GCJ-02")
     rows = [["编号", "name", "industry", "year", "边界"]]
     rows += [[r.id, r.name, r.industry, int(r.year), r.geometry.wkt] for r in shifted.itertuples()]
     roads = gpd.read_file(SAMPLE / "smart_roads.geojson").head(5)
-    _workbook(tmp_path / "园区.xlsx", {"特色产业园": rows, "智慧道路": [["id", "name", "year", "kind", "wkt"]] + [
+    write_workbook(tmp_path / "园区.xlsx", {"特色产业园": rows, "智慧道路": [["id", "name", "year", "kind", "wkt"]] + [
         [r.id, r.name, int(r.year), r.kind, r.geometry.wkt] for r in roads.itertuples()]})
     _manifest(tmp_path, '[layers.featured_parks]\nfile = "园区.xlsx"\nlayer = "特色产业园"\ndatum = "GCJ-02"\n'
               'geometry_column = "边界"\ncolumns = { id = "编号" }\n\n'
