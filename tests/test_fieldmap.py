@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from nbgeo import audit, datasets, io, report, runs
-from nbgeo.errors import InputError, ValidationError
+from nbgeo.errors import InputError, OutputError, ValidationError
 from nbgeo.plan import Plan
 
 SAMPLE = datasets.get_path("ningbo")
@@ -249,3 +249,12 @@ def test_the_report_sources_table_shows_the_mapping(bureau):
     assert "字段映射: use ← 地类编码" in html and "year ← 出让年份" in html
     md = report.to_markdown(result, lang="en")
     assert "(fields read as: use ← 地类编码" in md
+
+
+def test_writing_a_shapefile_is_refused_saying_what_it_would_cut(sample, tmp_path):
+    with pytest.raises(OutputError) as info:
+        io.write_layer(sample["clusters"], tmp_path / "clusters.shp")
+    message = info.value.message
+    assert "Shapefiles truncate field names to 10 characters" in message
+    assert "lead_industries -> lead_indus, output_2020 -> output_202, output_2021 -> output_202" in message
+    assert not (tmp_path / "clusters.shp").exists()
