@@ -291,7 +291,7 @@ class TomlLines:
             return None
         if key is None:
             return start
-        key_re = re.compile(rf"^\s*[\"']?{re.escape(str(key))}[\"']?\s*=")
+        key_re = re.compile(rf"^\s*[\"']?{re.escape(str(key))}[\"']?\s*[=.]")  # key = ..., or key.sub = ...
         for no in range(start + 1, len(self.lines) + 1):
             line = self.lines[no - 1]
             if any_header.match(line):

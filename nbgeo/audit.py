@@ -98,6 +98,7 @@ def dataset_info(dataset: Dataset) -> dict[str, Any]:
                 "features": len(layer.gdf),
                 "illustrative": layer.meta.illustrative,
                 "note": layer.meta.note,
+                "mapping": list(layer.meta.mapping),
             }
             for name, layer in dataset.layers.items()
         },

@@ -203,6 +203,12 @@ LAYERS: dict[str, LayerSpec] = {
             (_NAME, Column("kind", "str", allowed=CONSTRAINT_KINDS)),
             "ecological red line, water, basic farmland, and sensitive land uses",
         ),
+        LayerSpec(
+            "receptors", "环境敏感目标", "Schools and hospitals", POLYGONS,
+            (_NAME, Column("kind", "str", allowed=("school", "hospital")),
+             Column("county", "str", required=False, description="the county-level district")),
+            "schools and hospitals: the sensitive places a setback keeps industry away from",
+        ),
     )
 }
 
@@ -230,6 +236,9 @@ class LayerMeta:
         True when the data was made up or placed by hand.
     note
         Anything else a reader of the report should know.
+    mapping
+        How the file's own fields and values were read (``"use ← 地类编码 (...)"``), one line per column
+        (the manifest's ``columns`` and ``values``: :mod:`nbgeo.fieldmap`).
     """
 
     name: str
@@ -240,6 +249,7 @@ class LayerMeta:
     crs: str = "EPSG:4326"
     illustrative: bool = False
     note: str = ""
+    mapping: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,11 @@ giving each layer, raster, road network and table its file and provenance::
     working = "EPSG:4549"
 
     [layers.chargers]       # file, source, licence, datum, crs, illustrative, note,
-    file = "chargers.gpkg"  # layer, encoding, x_column, y_column, xy_column
+    file = "chargers.gpkg"  # layer, encoding, x_column, y_column, xy_column, geometry_column,
+                            # columns, values
     datum = "GCJ-02"
+    columns = { type = "类型", ports = "充电枪数" }   # a column of ours = the file's field
+    values.type = { charging = ["充电站", "充电桩"], swapping = ["换电站"] }
 
     [rasters.dem]           # file, source, licence, datum, crs, illustrative, note
     file = "dem.tif"
@@ -58,6 +61,7 @@ from . import paths
 from ._values import Check, TomlLines, check_table, choice, flag, text, type_name
 from .crs import DATUMS, parse_crs
 from .errors import CRSError, InputError
+from .fieldmap import FieldMap, check_columns, check_values
 from .layers import LayerMeta, NetworkFile
 
 if TYPE_CHECKING:
@@ -117,7 +121,8 @@ SECTIONS: dict[str, dict[str, Check]] = {
     "dataset": {"name": _NAME, "title": _TEXT, "description": _TEXT},
     "crs": {"working": _NAME},  # the working CRS: one table, not one per name
     "layers": {**_PROVENANCE, "datum": _datum(*DATUMS), "crs": _NAME, "layer": _NAME, "encoding": _encoding,
-               "x_column": _NAME, "y_column": _NAME, "xy_column": _NAME},
+               "x_column": _NAME, "y_column": _NAME, "xy_column": _NAME, "geometry_column": _NAME, "columns": check_columns,
+               "values": check_values},
     "rasters": {**_PROVENANCE, "datum": _datum(*_FLAT), "crs": _NAME},
     "networks": {**_PROVENANCE, "datum": _datum(*_FLAT), "crs": _NAME,
                  "network_type": choice("drive", "drive_service")},
@@ -226,6 +231,49 @@ class Manifest:
         """The provenance of layer ``name`` as the manifest declares it."""
         return _meta(name, self.layers[name])
 
+    def field_map(self, name: str) -> FieldMap:
+        """The ``columns`` and ``values`` of layer ``name`` (empty when it declares none), with their lines.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (d / "dataset.toml").write_text('[layers.parcels]\\nfile = "p.shp"\\ncolumns = { use = "DLBM" }\\n'
+        ...                                     'values.use = "gb_t_21010_2017"\\n', encoding="utf-8")
+        >>> fm = read_manifest(d).field_map("parcels")
+        >>> fm.columns, fm.where("values.use").split("/")[-1]
+        ({'use': 'DLBM'}, 'dataset.toml, line 4: values.use')
+        """
+        raw = self.layers[name]
+        columns, values = dict(raw.get("columns", {})), dict(raw.get("values", {}))
+        lines = {f"{key}.{sub}": self.key_line("layers", name, key, sub)
+                 for key, table in (("columns", columns), ("values", values)) for sub in table}
+        return FieldMap(layer=name, columns=columns, values=values, lines=lines)
+
+    def key_line(self, section: str, name: str, key: str, sub: str | None = None) -> str:
+        """``FILE, line N`` of ``key`` (or ``key.sub``) in ``[section.NAME]``: dotted, inline or in a sub-table."""
+        lines = self.text.splitlines()
+        start = (_name_line(self.text, section, name) or 1) - 1
+        own = re.compile(rf"^\s*\[\s*{section}\s*\.\s*{_quoted(name)}\s*[\].]")
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")
+                    and not own.match(lines[i])), len(lines))
+        k = _quoted(key)
+        patterns = []
+        if sub is not None:
+            s = _quoted(sub)
+            patterns += [rf"^\s*{k}\s*\.\s*{s}\s*[.=]",  # values.use = ...
+                         rf"^\s*{k}\s*=.*(?<![\w.]){s}\s*=",  # columns = { use = ... }
+                         rf"^\s*\[.*\.\s*{k}\s*\]"]  # [layers.NAME.values], then use = ...
+        patterns.append(rf"^\s*{k}\s*[.=]")
+        for pattern in patterns:
+            found = next((i for i in range(start, end) if re.search(pattern, lines[i])), None)
+            if found is not None and pattern.endswith("\\]"):  # a sub-table: the key's own line in it
+                found = next((i for i in range(found + 1, end) if re.search(rf"^\s*{_quoted(str(sub))}\s*=",
+                                                                              lines[i])), found)
+            if found is not None:
+                return f"{self.path}, line {found + 1}"
+        return f"{self.path}, line {start + 1}"
+
     def raster_meta(self, name: str) -> LayerMeta:
         """The provenance of raster ``name`` as the manifest declares it."""
         return _meta(name, self.rasters[name])
@@ -268,6 +316,11 @@ def _meta(name: str, raw: Mapping[str, Any], *, crs_default: str = "") -> LayerM
                      licence=str(raw.get("licence", "unknown")), datum=str(raw.get("datum", "WGS84")),
                      crs=str(raw.get("crs", crs_default)), illustrative=bool(raw.get("illustrative", False)),
                      note=str(raw.get("note", "")))
+
+
+def _quoted(word: str) -> str:
+    """A pattern for a TOML key, bare or quoted."""
+    return rf"[\"']?{re.escape(word)}[\"']?"
 
 
 def _name_line(text: str, table: str, name: str) -> int | None:

@@ -408,6 +408,8 @@ def validate_run(path: str | Path, *, single: dict[str, Any] | None = None,
     doc = {"schema": "nbgeo.validation/1", "path": mask_dsn(path), "ok": not errors, "errors": len(errors),
            "warnings": len(problems) - len(errors),
            "layers": {n: len(layer.gdf) for n, layer in ds.layers.items()} if ds is not None else {},
+           "mappings": {n: list(layer.meta.mapping) for n, layer in ds.layers.items() if layer.meta.mapping}
+           if ds is not None else {},
            "problems": [p.to_dict() for p in problems]}
     files: dict[str, Writer] = {"validation.json": _json_writer(doc)}
     if ds is not None and read_options.get("repair"):
@@ -416,5 +418,7 @@ def validate_run(path: str | Path, *, single: dict[str, Any] | None = None,
     text = ""
     if ds is not None:
         layers = ", ".join(f"{n} ({len(layer.gdf):,})" for n, layer in ds.layers.items())
-        text = "\n".join([*(str(p) for p in problems), f"ok: {layers}; {len(problems)} warning(s)"])
+        mapped = [f"mapped: {n}: " + "; ".join(layer.meta.mapping) for n, layer in ds.layers.items()
+                  if layer.meta.mapping]
+        text = "\n".join([*(str(p) for p in problems), *mapped, f"ok: {layers}; {len(problems)} warning(s)"])
     return Outputs("validate", files, text, 2 if failed is not None else 0), failed

@@ -21,13 +21,13 @@ MAX_LINES = 900
 # Names are module prefixes under nbgeo (the longest prefix that matches decides).
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundations", ("errors", "settings", "status", "sanitize", "dsn", "_values", "paths", "limits", "steps",
-                     "deprecation", "_cache", "_atomic", "_exact", "_extent", "_clip", "datasets", "schemas",
+                     "deprecation", "_cache", "_atomic", "_exact", "_extent", "_clip", "datasets", "schemas", "landuse",
                      "renderers.html", "renderers.render", "renderers.theme", "renderers.labels",
                      "html", "render", "theme", "labels")),
     ("desktop GIS styles", ("qgis",)),
     ("crs and filters", ("crs", "filters")),
     ("plan", ("plan",)),
-    ("data", ("manifest", "layers", "validate", "raster")),
+    ("data", ("manifest", "fieldmap", "layers", "validate", "raster")),
     ("network", ("network",)),
     ("io", ("io",)),
     ("measures", ("targets", "rules", "coverage", "indicators")),

@@ -309,6 +309,8 @@ PLANTED = {
     "red_line_micro_parks": ["MP00001"], "red_line_land_transfers": ["LT00001"],
     "farmland_micro_parks": ["MP00002"], "farmland_land_transfers": ["LT00002"],
     "petrochemical_setback": ["CL00001"], "charger_spacing": ["CH10600"],
+    # not planted: a real school 659 m from the petrochemical zone (OpenStreetMap, the receptors layer)
+    "petrochemical_setback_schools_hospitals": ["CL00001"],
     "micro_park_slope": ["MP00001"], "industrial_land_slope": ["LT00001"],
 }
 
@@ -322,6 +324,9 @@ def test_sample_rules_find_exactly_the_planted_violations(sample: Dataset, ningb
     assert setback.checked == 2  # the two zones whose lead industries include 绿色石化
     assert setback.frame.loc["CL00001", "other"] == "CN00067"
     assert 340 < setback.frame.loc["CL00001", "value"] < 360
+    real = results["petrochemical_setback_schools_hospitals"].frame.loc["CL00001"]
+    assert real["other"] == "RC00154" and 650 < real["value"] < 670
+    assert sample["receptors"].loc["RC00154", "kind"] == "school"
     spacing = results["charger_spacing"].frame.loc["CH10600"]
     assert spacing["other"] == "CH00001" and 11 < spacing["value"] < 13
     for rule in ningbo_plan.rules:
@@ -354,7 +359,7 @@ def test_audit_json_rules_section_and_exit_code(sample: Dataset, ningbo_plan) ->
     spacing = entries["charger_spacing"]
     assert (spacing["status"], spacing["checked"], spacing["failed"], spacing["unknown"]) == ("fail", 10600, 1, 0)
     assert spacing["findings"][0]["feature_id"] == "CH10600" and spacing["findings"][0]["unit"] == "m"
-    assert doc["summary"]["rules"] == {"fail": 8, "pass": 7}
+    assert doc["summary"]["rules"] == {"fail": 9, "pass": 7}
     assert doc["dataset"]["rasters"]["dem"]["illustrative"] is True
     assert any(title.startswith("rule micro_park_slope") for title in result.overlays)
     assert all({"status", "label"} <= set(g.columns) for g in result.overlays.values())
@@ -398,9 +403,9 @@ def test_cli_rules_writes_outputs_and_exit_codes(tmp_path) -> None:
     out = tmp_path / "r"
     res = runner.invoke(cli.main, ["rules", "--out", str(out)])
     assert res.exit_code == 1, res.output
-    assert "CH10600 fail: 12 m from CH00001" in res.output and "7 of 15 rules pass" in res.output
+    assert "CH10600 fail: 12 m from CH00001" in res.output and "7 of 16 rules pass" in res.output
     doc = json.loads((out / "rules.json").read_text(encoding="utf-8"))
-    assert doc["schema"] == "nbgeo.rules/1" and len(doc["rules"]) == 15
+    assert doc["schema"] == "nbgeo.rules/1" and len(doc["rules"]) == 16
     sites = pd.read_csv(out / "rule_sites.csv")
     assert set(sites["status"]) == {"pass", "fail"} and len(sites) > 10600
     shapes = gpd.read_file(out / "rule_failures.geojson")

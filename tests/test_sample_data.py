@@ -21,6 +21,7 @@ from pyproj import Geod
 
 from nbgeo.crs import NINGBO_TM
 from nbgeo.layers import LAYERS
+from nbgeo.renderers.mapspec import map_spec
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "nbgeo" / "datasets" / "ningbo"
@@ -77,7 +78,7 @@ def test_manifest_shape():
             assert key in meta, f"{name} lacks {key}"
         assert meta["datum"] == "WGS84"
         assert meta["crs"] == "EPSG:4326"
-        assert meta["illustrative"] is (name != "districts")
+        assert meta["illustrative"] is (name not in ("districts", "receptors"))
 
 
 @pytest.mark.parametrize("name", LAYER_NAMES)
@@ -285,3 +286,25 @@ def test_make_sample_other_seed_differs(tmp_path):
     gdfs, _ = make_sample.generate(7, ["future_zones"])
     assert not gdfs["future_zones"].geometry.geom_equals_exact(read("future_zones").geometry, tolerance=1e-9).all()
     assert gdfs["future_zones"]["theme"].tolist() == read("future_zones")["theme"].tolist()
+
+
+# ---- the real schools and hospitals (OpenStreetMap, ODbL) ------------------------------------------
+
+
+def test_receptors_are_the_real_schools_and_hospitals():
+    gdf = read("receptors")
+    assert len(gdf) == 655 and gdf["kind"].value_counts().to_dict() == {"school": 560, "hospital": 95}
+    assert gdf["id"].is_unique and gdf["name"].notna().all()
+    meta = MANIFEST["layers"]["receptors"]
+    assert "OpenStreetMap" in meta["source"] and "ODbL" in meta["licence"]
+    assert "© OpenStreetMap contributors" in meta["licence"] and meta["illustrative"] is False
+    readme = (DATA / "README.md").read_text(encoding="utf-8")
+    assert "receptors" in readme and "ODbL" in readme and "OpenStreetMap contributors" in readme
+
+
+def test_the_map_attributes_the_receptors_to_openstreetmap(sample):
+    spec = map_spec(sample, layers=["districts", "receptors"], lang="en")
+    texts = [s["text"] for s in spec["sources"]]
+    assert any("OpenStreetMap contributors" in t and "ODbL-1.0" in t for t in texts), texts
+    zh = map_spec(sample, layers=["receptors"], lang="zh")
+    assert zh["sources"][0]["layers"] == "环境敏感目标" and not zh["sources"][0]["illustrative"]

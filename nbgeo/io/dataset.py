@@ -29,6 +29,7 @@ from .. import paths
 from ..crs import convert_gdf_datum, dataset_crs_choice, parse_crs
 from ..datasets import get_path
 from ..errors import InputError, NbgeoError, Problem
+from ..fieldmap import FieldMap
 from ..layers import LAYERS, Dataset, IndicatorTable, Layer, LayerMeta, NetworkFile, Raster
 from ..manifest import REMOTE_MARKERS, Manifest, is_shifted_datum, layer_meta, read_manifest
 from ..raster import verify_raster
@@ -138,7 +139,8 @@ def read_dataset(path: str | Path, *, allow_network: bool | None = None, encodin
         raise InputError(msg + " (hint: declare each layer as [layers.NAME] with file = \"...\")",
                          code="E-MANIFEST-KEY")
     layers, problems = _load_layers(manifest.layers, folder=manifest.folder, allow_network=allow_network,
-                                    encoding=encoding, assume_crs=assume_crs, repair=repair)
+                                    encoding=encoding, assume_crs=assume_crs, repair=repair,
+                                    maps={name: manifest.field_map(name) for name in manifest.layers})
     rasters, networks, tables = read_manifest_tables(manifest, problems)
     declared, source = ((working_crs, "--crs") if working_crs is not None
                         else (manifest.working_crs, "dataset.toml [crs] working"))
@@ -270,13 +272,18 @@ _FILE_PREFIX = re.compile(r"^file '[^']*'(, layer '[^']*')?: ")
 
 
 def _load_layers(raw_layers: Mapping[str, Mapping[str, Any]], *, folder: Path, allow_network: bool | None,
-                 encoding: str | None, assume_crs: object | None, repair: bool
-                 ) -> tuple[dict[str, Layer], list[Problem]]:
-    """Read, validate, repair if asked, and convert every layer of a checked manifest (:func:`read_manifest`)."""
+                 encoding: str | None, assume_crs: object | None, repair: bool,
+                 maps: Mapping[str, FieldMap] | None = None) -> tuple[dict[str, Layer], list[Problem]]:
+    """Read, validate, repair if asked, and convert every layer of a checked manifest (:func:`read_manifest`).
+
+    ``maps`` holds each layer's field and value mapping (the manifest's ``columns`` and ``values``);
+    a layer without one still has its schema's columns recognised when a Shapefile cut them short.
+    """
     layers: dict[str, Layer] = {}
     problems: list[Problem] = []
     for name, raw in raw_layers.items():
-        meta = layer_meta(name, raw)
+        fmap = (maps or {}).get(name) or FieldMap(layer=name)
+        meta = replace(layer_meta(name, raw), mapping=tuple(fmap.describe()))
         file = str(raw["file"])
         file_path: str | Path = file
         if not any(marker in file for marker in REMOTE_MARKERS):
@@ -286,7 +293,8 @@ def _load_layers(raw_layers: Mapping[str, Mapping[str, Any]], *, folder: Path, a
             result = read_any(file_path, layer=raw.get("layer"), encoding=raw.get("encoding", encoding),
                            allow_network=allow_network, repair=repair, x_column=raw.get("x_column"),
                            y_column=raw.get("y_column"), xy_column=raw.get("xy_column"),
-                           root=None if isinstance(file_path, str) else folder)
+                           root=None if isinstance(file_path, str) else folder, mapping=fmap,
+                           geometry_column=raw.get("geometry_column"))
         except NbgeoError as exc:
             more = [p for p in exc.problems if p.is_error] or [Problem(exc.code, exc.message)]
             problems += [Problem(p.code, _FILE_PREFIX.sub("", p.message), file=file, layer=name,

@@ -23,7 +23,7 @@ import pyogrio.errors
 import shapely
 from openpyxl.utils.exceptions import InvalidFileException
 
-from .. import limits, settings
+from .. import fieldmap, limits, settings
 from ..crs import parse_crs
 from ..errors import (
     InputError,
@@ -33,6 +33,7 @@ from ..errors import (
 )
 from ..manifest import REMOTE_MARKERS
 from ..validate import raise_for_problems
+from . import wkt
 from .sources import (
     DIAGNOSE_MAX,
     FORMATS,
@@ -618,7 +619,7 @@ def _numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _read_table(src: Source, *, layer: str | None, encoding: str | None, x: str | None, y: str | None,
-                xy: str | None) -> ReadResult:
+                xy: str | None, geometry: str | None = None) -> ReadResult:
 
     file = src.display
     if src.suffix == ".csv":
@@ -629,8 +630,36 @@ def _read_table(src: Source, *, layer: str | None, encoding: str | None, x: str 
     df, problems = _plain_columns(df, file=file, layer=name)
     if df.empty:
         return ReadResult(gpd.GeoDataFrame(df, geometry=[], crs=None), problems, "table")
-    picked = _pick_columns(df, x=x, y=y, xy=xy, file=file, layer=name)
     ids = (df["id"] if "id" in df.columns else pd.Series(np.arange(2, len(df) + 2))).to_numpy()
+    text_column = wkt.geometry_column(df, geometry, file=file, layer=name) if (
+        geometry is not None or (x, y, xy) == (None, None, None)) else None
+    if text_column is not None:  # WKT or hex WKB
+        geoms, found = wkt.parse(df[text_column], ids, file=file, layer=name, column=text_column)
+        problems += found
+        data = df.drop(columns=[text_column])
+    else:
+        geoms, coordinates = _points(df, ids, problems, x=x, y=y, xy=xy, file=file, layer=name)
+        data = df.drop(columns=coordinates)
+    for column in data.columns:  # numbers stored as text become numbers; everything else stays text
+        if column == "id":
+            data[column] = data[column].map(lambda v: None if v is None else str(v).removesuffix(".0")
+                                            if isinstance(v, float) else str(v))
+            continue
+        numeric = pd.to_numeric(data[column], errors="coerce")
+        if data[column].notna().any() and numeric.notna().sum() == data[column].notna().sum():
+            whole = numeric.dropna()
+            exact = bool(((whole % 1 == 0) & (whole.abs() < 2**53)).all())
+            data[column] = numeric.astype("Int64") if exact else numeric.astype(float)
+    gdf = gpd.GeoDataFrame(data, geometry=geoms, crs=None)
+    problems += _mojibake(gdf, file=file, layer=name, encoding=encoding)
+    return ReadResult(gdf, problems, "table")
+
+
+def _points(df: pd.DataFrame, ids: np.ndarray, problems: list[Problem], *, x: str | None, y: str | None,
+            xy: str | None, file: str, layer: str | None) -> tuple[np.ndarray, list[str]]:
+    """Points from the coordinate columns, and those columns; what is wrong with a cell goes to ``problems``."""
+    name = layer
+    picked = _pick_columns(df, x=x, y=y, xy=xy, file=file, layer=name)
     if isinstance(picked, str):  # one column holds both coordinates
         xy_col = lon_col = lat_col = picked
         split = df[xy_col].map(lambda v: re.split(r"[,，;\s]+", v.strip()) if isinstance(v, str) else [v, v]
@@ -663,20 +692,7 @@ def _read_table(src: Source, *, layer: str | None, encoding: str | None, x: str 
         problems.append(Problem("E-VALUE-MISSING", "only one of the two coordinates is given", file=file, layer=name,
                                 feature=ids[row], column=lat_col if np.isnan(lat[row]) else lon_col,
                                 hint="fill in both, or neither for a site with no location yet"))
-    data = df.drop(columns=list(columns))  # the coordinate columns
-    for column in data.columns:  # numbers stored as text become numbers; everything else stays text
-        if column == "id":
-            data[column] = data[column].map(lambda v: None if v is None else str(v).removesuffix(".0")
-                                            if isinstance(v, float) else str(v))
-            continue
-        numeric = pd.to_numeric(data[column], errors="coerce")
-        if data[column].notna().any() and numeric.notna().sum() == data[column].notna().sum():
-            whole = numeric.dropna()
-            exact = bool(((whole % 1 == 0) & (whole.abs() < 2**53)).all())
-            data[column] = numeric.astype("Int64") if exact else numeric.astype(float)
-    gdf = gpd.GeoDataFrame(data, geometry=geoms, crs=None)
-    problems += _mojibake(gdf, file=file, layer=name, encoding=encoding)
-    return ReadResult(gdf, problems, "table")
+    return geoms, list(columns)
 
 
 # --- Public readers ---------------------------------------------------------------------------------
@@ -708,11 +724,26 @@ def _read_remote(url: str, *, layer: str | None) -> ReadResult:
 
 def read_any(path: str | Path, *, layer: str | None = None, encoding: str | None = None,
           allow_network: bool | None = None, repair: bool = False, x_column: str | None = None,
-          y_column: str | None = None, xy_column: str | None = None, root: Path | None = None) -> ReadResult:
+          y_column: str | None = None, xy_column: str | None = None, root: Path | None = None,
+          mapping: fieldmap.FieldMap | None = None, geometry_column: str | None = None) -> ReadResult:
     """Read one layer and the problems found while reading it (without raising for them).
 
-    ``root`` is the folder every file read must stay inside (the dataset folder).
+    ``root`` is the folder every file read must stay inside (the dataset folder). ``mapping`` (the
+    manifest's ``columns`` and ``values`` of the layer) renames and recodes the layer as read, in memory.
+    ``geometry_column`` names a table's WKT or hex WKB column (:mod:`nbgeo.io.wkt`).
     """
+    result = _read_any(path, layer=layer, encoding=encoding, allow_network=allow_network, repair=repair,
+                       x_column=x_column, y_column=y_column, xy_column=xy_column, root=root,
+                       geometry_column=geometry_column)
+    if mapping is None:
+        return result
+    gdf, problems = fieldmap.apply(result.gdf, mapping, file=str(path))
+    return ReadResult(gdf, result.problems + problems, result.kind)
+
+
+def _read_any(path: str | Path, *, layer: str | None, encoding: str | None, allow_network: bool | None,
+              repair: bool, x_column: str | None, y_column: str | None, xy_column: str | None,
+              root: Path | None, geometry_column: str | None = None) -> ReadResult:
     allow = settings.allow_network if allow_network is None else allow_network
     text = str(path)
     if allow and any(marker in text for marker in REMOTE_MARKERS):
@@ -734,7 +765,8 @@ def read_any(path: str | Path, *, layer: str | None = None, encoding: str | None
         fmt = FORMATS[suffix]
     try:
         if fmt.driver is None:
-            return _read_table(src, layer=inner, encoding=encoding, x=x_column, y=y_column, xy=xy_column)
+            return _read_table(src, layer=inner, encoding=encoding, x=x_column, y=y_column, xy=xy_column,
+                               geometry=geometry_column)
         return _read_gdal(src, fmt, layer=inner, encoding=encoding, repair=repair)
     finally:
         src.close()

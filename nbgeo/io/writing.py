@@ -25,6 +25,7 @@ import shapely
 from .. import paths
 from .._atomic import atomic_dir, atomic_path
 from ..errors import DataError, GeometryError, InputError, OutputError
+from ..fieldmap import SHAPEFILE_NAME_LENGTH
 from ..layers import Dataset, IndicatorTable
 from ..manifest import MANIFEST_NAME, is_shifted_datum, toml_key
 from .tables import table_csv
@@ -38,6 +39,19 @@ log = logging.getLogger(__name__)
 __all__ = ["check_table_for_writing", "save_dataset", "save_layer", "write_dataset", "write_layer"]
 
 _WRITERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}
+
+
+def _cut_names(gdf: gpd.GeoDataFrame) -> str:
+    """What a Shapefile would make of the layer's long field names: ``: enterprises -> enterprise, ...``."""
+    names = [str(c) for c in gdf.columns if c != gdf.geometry.name]
+    if gdf.index.name == "id" or "id" not in names:
+        names.insert(0, "id")
+    long = [n for n in names if len(n) > SHAPEFILE_NAME_LENGTH]
+    if not long:
+        return ""
+    cut = [f"{n} -> {n[:SHAPEFILE_NAME_LENGTH]}" for n in long[:6]]
+    return ": " + ", ".join(cut) + (f" and {len(long) - 6} more" if len(long) > 6 else "") + \
+        " (and names cut alike would be renumbered)"
 
 
 def _prepared_for_writing(gdf: gpd.GeoDataFrame, driver: str, *, display: str) -> gpd.GeoDataFrame:
@@ -123,7 +137,7 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = 
     driver = _WRITERS.get(final.suffix.lower())
     if driver is None:
         why = (" Shapefiles truncate field names to 10 characters and strings to 254 bytes"
-               if final.suffix.lower() == ".shp" else "")
+               + _cut_names(gdf) if final.suffix.lower() == ".shp" else "")
         msg = (f"cannot write {str(final)!r}: nbgeo writes GeoJSON (.geojson) and GeoPackage (.gpkg).{why}"
                " (hint: write .gpkg)")
         raise OutputError(msg, code="E-IO-FORMAT")

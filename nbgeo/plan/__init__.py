@@ -12,7 +12,7 @@ the plan it encodes, names the layer it reads and says how it is measured::
 
     [[targets]]
     id = "chargers"
-    phrase = "建成充（换）电设施1万个以上"
+    phrase = "全市充换电设施数量突破1万个"
     layer = "chargers"
     metric = "count"
     op = ">"

@@ -76,6 +76,7 @@ LABELS: dict[str, tuple[str, str]] = {
     'report.datum': ('原始坐标系统', 'source datum'),
     'report.crs': ('原始CRS', 'source CRS'),
     'report.note': ('说明', 'note'),
+    'report.mapped': ('字段映射', 'fields read as'),
     'report.real': ('真实', 'real'),
     'report.illustrative': ('示意', 'illustrative'),
     'report.more': ('更多行', 'more rows'),

@@ -29,6 +29,7 @@ __all__ = ["BASEMAPS", "LAYER_STYLES", "SECTION_TITLES", "map_spec"]
 LAYER_STYLES: dict[str, dict[str, Any]] = {
     "districts": {"color": "#6b7785", "fill": "#fbfaf6", "weight": 1.2, "fill_opacity": 1.0, "by": None},
     "constraints": {"color": "#ffffff", "fill": "#6aa84f", "weight": 0.5, "fill_opacity": 0.35, "by": "kind"},
+    "receptors": {"color": "#7a4e2d", "fill": "#e9c46a", "weight": 0.6, "fill_opacity": 0.8, "by": "kind"},
     "land_transfers": {"color": "#ffffff", "fill": "#bcaaa4", "weight": 0.3, "fill_opacity": 0.75, "by": "use"},
     "clusters": {"color": "#5b2a86", "fill": "#9c6ade", "weight": 1.4, "fill_opacity": 0.22, "by": "tier",
                  "color_stroke": True},

@@ -444,7 +444,7 @@ def _provenance(report: AuditReport, lang: str) -> list[dict[str, Any]]:
                 else {"text": _w(lang, "real"), "colour": theme.GOOD})
         rows.append({"title": title or name, "name": name, "count": f"{len(layer.gdf):,}", "flag": flag,
                      "source": meta.source, "licence": meta.licence, "datum": meta.datum, "crs": meta.crs,
-                     "note": meta.note})
+                     "note": meta.note, "mapping": "; ".join(meta.mapping)})
     return rows
 
 
@@ -491,7 +491,8 @@ def _summary_cards(report: AuditReport, lang: str) -> list[dict[str, Any]]:
 
 #: The words of audit.html (``report.*`` and ``status.*`` in nbgeo.labels).
 _PAGE_WORDS = ("summary", "targets", "status", "target", "value", "chart", "margin", "none", "map", "map_note",
-               "provenance", "layer", "features", "kind", "source", "licence", "datum", "note", "tables", "table",
+               "provenance", "layer", "features", "kind", "source", "licence", "datum", "note", "mapped", "tables",
+               "table",
                "rows", "problems", "code", "message", "where", "hint", "generated", "offline", "ill_head", "ill_body",
                "met", "not_met", "unknown")
 
@@ -706,7 +707,8 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
     for name, layer in ds.layers.items():
         m = layer.meta
         prov.append([md_text(name), f"{len(layer.gdf):,}", md_text(_w(lang, "illustrative" if m.illustrative else "real")),
-                     md_text(m.source), md_text(m.licence), md_text(m.datum), md_text(m.note)])
+                     md_text(m.source), md_text(m.licence), md_text(m.datum),
+                     md_text(m.note + (f" ({_w(lang, 'mapped')}: {'; '.join(m.mapping)})" if m.mapping else ""))])
     out.append(_md_table([md_text(_w(lang, k)) for k in ("layer", "features", "kind", "source", "licence", "datum", "note")],
                          prov, ["l", "r", "l", "l", "l", "l", "l"]))
     if report.problems:

@@ -167,17 +167,22 @@ def zip_case(members: Callable[[], dict[str, bytes]], *, after: Callable[[Path],
     return build
 
 
+def write_workbook(path: Path, sheets: dict[str, list[list[Any]]]) -> None:
+    """An Excel workbook with one sheet per entry, its rows as given (the first is the header)."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+
+
 def xlsx_case(sheets: dict[str, list[list[Any]]], *, kind: str = "chargers", **keys: Any) -> Callable[[Path], None]:
     def build(folder: Path) -> None:
-        import openpyxl
-
-        book = openpyxl.Workbook()
-        book.remove(book.active)
-        for title, rows in sheets.items():
-            sheet = book.create_sheet(title)
-            for row in rows:
-                sheet.append(row)
-        book.save(folder / "parks.xlsx")
+        write_workbook(folder / "parks.xlsx", sheets)
         manifest(folder, "parks.xlsx", kind=kind, **keys)
 
     return build
