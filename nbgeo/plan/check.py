@@ -177,7 +177,7 @@ def check_against(plan: Plan, dataset: Dataset) -> None:
     >>> check_against(wrong, ds)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    nbgeo.errors.PlanError: ...ningbo_2025.toml, line 25: [[targets]] #1, key 'layer': target 'clusters_100bn' reads layer 'cluster', which the dataset 'ningbo-sample' lacks (hint: did you mean 'clusters'? layers: ...)
+    nbgeo.errors.PlanError: ...ningbo_2025.toml, line ...: [[targets]] #1, key 'layer': target 'clusters_100bn' reads layer 'cluster', which the dataset 'ningbo-sample' lacks (hint: did you mean 'clusters'? layers: ...)
     """
     lines = _lines(plan)
     where = plan.path or f"plan {plan.id!r}"
