@@ -218,7 +218,8 @@ def write_result(results: Sequence[SitingResult], path: str | Path, *, overwrite
                 out = out.rename_axis("id").reset_index()
                 for column in out.columns:
                     if out[column].dtype == object and column != out.geometry.name:
-                        out[column] = out[column].map(lambda v: None if v is None else str(v))
+                        values = out[column]
+                        out[column] = values.astype(str).where(values.notna(), None)  # text, missing kept
                 try:
                     pyogrio.write_dataframe(out, tmp, driver="GPKG", layer=name, append=tmp.exists())
                 except (pyogrio.errors.DataSourceError, pyogrio.errors.FieldError,

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import IO
 
 from ..renderers import labels
-from .styles import geometry_family, style_elements
+from .styles import geometry_family, sqlite_name, style_elements
 
 __all__ = ["GROUP_ORDER", "ProjectLayer", "project_xml", "styled_layers", "write_project"]
 
@@ -173,8 +173,7 @@ def styled_layers(folder: str | Path) -> list[ProjectLayer]:
                               "WHERE s.styleName = 'nbgeo' ORDER BY s.id").fetchall()
             for table, description, type_name, title in rows:
                 kind = str(description).split()[1]
-                quoted = '"' + table.replace('"', '""') + '"'
-                fields = tuple(r[1] for r in db.execute(f"PRAGMA table_info({quoted})"))
+                fields = tuple(r[1] for r in db.execute(f"PRAGMA table_info({sqlite_name(table)})"))
                 out.append(ProjectLayer(name=table, title=title or table, source=f"./{path.name}|layername={table}",
                                         family=geometry_family(type_name), group=SECTION_OF_KIND[kind], kind=kind,
                                         fields=fields))

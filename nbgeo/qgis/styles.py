@@ -28,7 +28,7 @@ from ..errors import OutputError
 from ..renderers import labels, theme
 from ..status import Status
 
-__all__ = ["KINDS", "Category", "categories", "geometry_family", "label_expression", "qml", "sld",
+__all__ = ["KINDS", "Category", "categories", "geometry_family", "label_expression", "qml", "sld", "sqlite_name",
            "style_geopackage"]
 
 #: Each kind of output layer: the field (or QGIS expression) its categories are read from, and its categories.
@@ -90,9 +90,20 @@ def categories(kind: str, lang: str = "zh") -> list[Category]:
     return out
 
 
+def sqlite_name(name: str) -> str:
+    """An SQLite identifier, quoted: the one way nbgeo puts a table or column name into GeoPackage SQL.
+
+    Examples
+    --------
+    >>> sqlite_name('rule "x"; DROP TABLE gpkg_contents')
+    '"rule ""x""; DROP TABLE gpkg_contents"'
+    """
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _stored_families(db: sqlite3.Connection, layer: str, column: str) -> set[str | None]:
     """The families of the geometries a GeoPackage layer holds (for a layer declared as any ``GEOMETRY``)."""
-    table, geom = ('"' + name.replace('"', '""') + '"' for name in (layer, column))
+    table, geom = sqlite_name(layer), sqlite_name(column)
     envelope = _ENVELOPE.format(g=geom)
     rows = db.execute(f"SELECT DISTINCT hex(substr({geom}, 9 + {envelope}, 5)) FROM {table} "  # noqa: S608 (quoted)
                       f"WHERE {geom} IS NOT NULL").fetchall()
@@ -287,8 +298,7 @@ def style_geopackage(path: str | Path, layer: str, kind: str, lang: str = "zh") 
             msg = f"{str(path)!r} has no vector layer {layer!r} to style"
             raise OutputError(msg, code="E-IO-WRITE")
         column, type_name = found
-        quoted = '"' + layer.replace('"', '""') + '"'
-        fields = [row[1] for row in db.execute(f"PRAGMA table_info({quoted})")]
+        fields = [row[1] for row in db.execute(f"PRAGMA table_info({sqlite_name(layer)})")]  # no parameters there
         declared = _FAMILIES.get(type_name.upper().removesuffix(" Z").removesuffix("Z"))
         held = {declared} if declared is not None else _stored_families(db, layer, column)
         family = next(iter(held)) if len(held) == 1 else None
