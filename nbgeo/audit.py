@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from . import pace as pace_mod
 from . import settings
 from .coverage import evaluate_plan_coverage
 from .engine import get_engine
@@ -33,7 +34,7 @@ from .indicators import evaluate_indicators, table_for, tables_info
 from .plan import check_against
 from .progress import progress_section
 from .renderers import render, theme
-from .rules import evaluate_rules, without_failing
+from .rules import evaluate_rules_in_year, rule_entries, without_failing
 from .steps import step
 from .targets import evaluate_targets
 
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from .errors import Problem
     from .layers import Dataset
     from .plan import Plan
-    from .rules import RuleResult
+    from .rules import RuleResult, RuleYear
     from .targets import TargetResult
 
 __all__ = ["SCHEMA", "AuditReport", "dataset_info", "run_audit"]
@@ -179,6 +180,21 @@ class AuditReport:
         """0 when everything is met, 1 otherwise (the CLI's exit code)."""
         return 1 if self.failed else 0
 
+    def headline(self) -> pace_mod.Headline:
+        """The first line of the report: before the horizon the pace of every target, then met / not met.
+
+        See :mod:`nbgeo.pace`; the pace comes from the ``progress`` section (none when it was not tracked).
+        """
+        return pace_mod.headline(self.plan, self.year, self.targets, self.sections, passed=not self.failed)
+
+    def pace(self) -> list[dict[str, Any]]:
+        """Per target and indicator: its pace in the evaluation year and its status against the final threshold."""
+        return pace_mod.target_pace(self.targets, self.sections, self.year)
+
+    def count_notes(self, lang: str = "en") -> list[dict[str, Any]]:
+        """One line per count that looks inconsistent between sections, saying why (:func:`nbgeo.pace.count_notes`)."""
+        return pace_mod.count_notes(self.plan, self.year, self.targets, self.sections, lang=lang)
+
     def to_dict(self) -> dict[str, Any]:
         """The report in the versioned ``audit.json`` format (``nbgeo.audit/1``)."""
         out: dict[str, Any] = {
@@ -196,8 +212,13 @@ class AuditReport:
                 "path": self.plan.path,
             },
             "dataset": dataset_info(self.dataset),
+            "headline": self.headline().to_dict(),
             "targets": [r.to_dict() for r in self.targets],
         }
+        if self.year < self.plan.horizon and "progress" in self.sections:  # the mid-term view
+            out["pace"] = self.pace()
+        zh, en = self.count_notes("zh"), self.count_notes("en")
+        out["count_notes"] = [{"about": a["about"], "zh": a["text"], "en": b["text"]} for a, b in zip(zh, en, strict=True)]
         out.update(self.sections)
         out["summary"] = self.summary()
         return out
@@ -219,7 +240,8 @@ class AuditReport:
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
         s = self.summary()["targets"]
         lines.append(f"{s['met']} met, {s['not_met']} not met, {s['unknown']} unknown")
-        return "\n".join(lines)
+        lines += [note["text"] for note in self.count_notes("en")]
+        return "\n".join([self.headline().text("en"), *lines])
 
     def _repr_html_(self) -> str:
         """A table of verdicts for Jupyter (``templates/audit_table.html.j2``; every text is escaped)."""
@@ -279,10 +301,13 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
         runner = get_engine(engine, scheduler=scheduler)
     try:
         rule_results: list[RuleResult] = []
+        rule_year: dict[str, RuleYear] = {}
         if plan.rules:
-
+            # Only the sites that exist in the audited year are judged, against what existed then
+            # (nbgeo.rules.years); later ones are counted apart.
             with step("siting rules"):
-                rule_results = runner.evaluate_rules(plan, dataset) if runner else evaluate_rules(plan, dataset)
+                rule_results, rule_year = evaluate_rules_in_year(
+                    plan, dataset, when, evaluate=runner.evaluate_rules if runner else None)
             if exclude_failing:
                 dataset = without_failing(dataset, rule_results)
         with step("targets"):
@@ -310,7 +335,7 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
             sections["progress"] = progress_section(plan, dataset, as_of=when, snapshots=snapshots)
     overlays: dict[str, gpd.GeoDataFrame] = {}
     if rule_results:
-        sections["rules"] = [r.to_dict() for r in rule_results]
+        sections["rules"] = rule_entries(rule_results, rule_year)
         for r in rule_results:
             shapes = r.offending()
             if len(shapes):

@@ -635,6 +635,9 @@ _QGIS_FORMAT = click.option("--format", "formats", multiple=True, type=click.Cho
               help="Relative tolerance band around each limit (default: the tolerance_band setting); a rule's own "
                    "'tolerance' wins.")
 @click.option("--all-sites", is_flag=True, help="List every site in rules.json, not only failing and unknown ones.")
+@click.option("--year", type=int, default=None,
+              help="Audited year (default: the plan's horizon): the sites existing that year are judged; later "
+                   "ones are counted apart.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @_QGIS_FORMAT
 @_read_opts
@@ -642,7 +645,7 @@ _QGIS_FORMAT = click.option("--format", "formats", multiple=True, type=click.Cho
 @click.pass_context
 def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_dir: Path,
               rule_ids: tuple[str, ...], layer_names: tuple[str, ...], tolerance_band: float | None,
-              all_sites: bool, overwrite: bool, formats: tuple[str, ...]) -> None:
+              all_sites: bool, year: int | None, overwrite: bool, formats: tuple[str, ...]) -> None:
     """Check DATASET (a folder or a postgresql:// URL; default: the embedded sample) against the plan's rules alone.
 
     Writes OUT/rules.json (the "rules" section of audit.json), OUT/rule_sites.csv
@@ -655,7 +658,7 @@ def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, 
     ds, p = load_inputs(dataset, plan_path)
     with steps.step("siting rules"):
         outputs = runs.rules_run(ds, p, rule_ids=rule_ids, layers=layer_names, tolerance_band=tolerance_band,
-                                 all_sites=all_sites, out=out_dir if formats else None)
+                                 all_sites=all_sites, out=out_dir if formats else None, year=year)
     _finish(ctx, outputs, out_dir, overwrite)
 
 

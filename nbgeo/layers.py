@@ -24,8 +24,10 @@ Examples
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from .crs import choose_working_crs
 from .errors import CRSError, LayerError
@@ -515,6 +517,37 @@ class Dataset:
             hit = (source, source.to_crs(crs))
             self._metric_cache[key] = hit
         return hit[1]
+
+    def keep_rows(self, keep: Mapping[str, Any]) -> Dataset:
+        """The dataset with only the rows ``keep[name]`` (a boolean mask on the layer's rows) of some layers.
+
+        The other layers, the rasters, networks, tables and the working CRS stay as they are, and a
+        layer's projection to the working CRS already made is cut, not made again (a year of a large
+        layer costs no second reprojection). An audit of an earlier year judges its sites this way.
+
+        Examples
+        --------
+        >>> import geopandas as gpd
+        >>> from shapely import Point
+        >>> g = gpd.GeoDataFrame({"year": [2020, 2024]}, geometry=[Point(121.5, 29.8), Point(121.6, 29.9)],
+        ...                      crs=4326, index=["a", "b"])
+        >>> ds = Dataset.from_gdfs({"chargers": g})
+        >>> early = ds.keep_rows({"chargers": g["year"] <= 2022})
+        >>> early["chargers"].index.tolist(), early.metric("chargers").index.tolist(), early.working_crs == ds.working_crs
+        (['a'], ['a'], True)
+        """
+        layers = dict(self.layers)
+        cache: dict[str, tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]] = {}
+        for name, mask in keep.items():
+            layer = self.layer(name)
+            rows = np.asarray(mask, dtype=bool)
+            kept = layer.gdf[rows]
+            layers[name] = Layer(kept, layer.meta)
+            key = f"{name}\n{self.crs_choice.text if self.crs_choice is not None else ''}"
+            hit = self._metric_cache.get(key)
+            if hit is not None and hit[0] is layer.gdf:  # the projection made already, cut like the layer
+                cache[key] = (kept, hit[1][rows])
+        return replace(self, layers=layers, _metric_cache=cache)
 
     def raster(self, name: str) -> Raster:
         """The raster called ``name``; a LayerError naming the available ones if absent."""

@@ -126,12 +126,13 @@ def rules_text(entries: list[dict[str, Any]], *, max_sites: int = 5) -> str:
             lines.append(f"  {e['id']}: ... {len(e['findings']) - max_sites:,} more in rules.json")
     bad = sum(e["status"] != "pass" for e in entries)
     lines.append(f"{len(entries) - bad} of {len(entries)} rules pass")
+    lines += rules.later_lines(entries)
     return "\n".join(lines)
 
 
 def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers: Sequence[str] = (),
               tolerance_band: float | None = None, all_sites: bool = False, out: str | Path | None = None,
-              lang: str = "zh") -> Outputs:
+              lang: str = "zh", year: int | None = None) -> Outputs:
     """Check a dataset against the plan's siting rules alone (``nbgeo rules``).
 
     Parameters
@@ -147,6 +148,9 @@ def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers:
     out, lang
         With ``out`` (the folder the outputs go to), the QGIS outputs too (``--format qgis``): the failing
         sites as styled layers in ``findings.gpkg`` and ``project.qgz``, labelled in ``lang``.
+    year
+        The audited year (default: the plan's horizon, as ``nbgeo audit``): the sites existing that year are
+        judged, against what existed then; later ones are counted apart (:mod:`nbgeo.rules.years`).
 
     Returns
     -------
@@ -156,9 +160,11 @@ def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers:
     """
     _chosen("rule", rule_ids, [r.id for r in plan.rules], "--rule")
     chosen = [r for r in plan.rules if (not rule_ids or r.id in rule_ids) and (not layers or r.layer in layers)]
-    results = [rules.evaluate_rule(rule, dataset, tolerance_band=tolerance_band) for rule in chosen]
-    entries = [r.to_dict(all_findings=all_sites) for r in results]
-    doc = {"schema": "nbgeo.rules/1", "plan": {"id": plan.id, "path": plan.path},
+    when = year or plan.horizon
+    results, in_year = rules.evaluate_rules_in_year(dataclasses.replace(plan, rules=tuple(chosen)), dataset, when,
+                                                    tolerance_band=tolerance_band)
+    entries = rules.rule_entries(results, in_year, all_findings=all_sites)
+    doc = {"schema": "nbgeo.rules/1", "year": when, "plan": {"id": plan.id, "path": plan.path},
            "dataset": {"name": dataset.name, "path": dataset.path, "illustrative": dataset.illustrative},
            "rules": entries}
     tables = [r.table.assign(rule=r.rule.id, layer=r.rule.layer).rename_axis("feature_id").reset_index()

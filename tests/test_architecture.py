@@ -31,7 +31,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("network", ("network",)),
     ("io", ("io",)),
     ("measures", ("targets", "rules", "coverage", "indicators")),
-    ("engines", ("progress", "engine", "suitability")),
+    ("engines", ("progress", "pace", "engine", "suitability")),
     ("answers", ("optimize", "audit")),
     ("renderers", ("renderers", "maps", "report", "charts", "compare", "postgis")),
     ("commands", ("runs", "cli", "")),

@@ -221,6 +221,32 @@ LABELS: dict[str, tuple[str, str]] = {
     'value.第三代半导体': ('第三代半导体', 'Third-generation semiconductors'),
     'value.量子信息': ('量子信息', 'Quantum information'),
     'value.柔性电子': ('柔性电子', 'Flexible electronics'),
+    # Mid-term audits: pace first, the final thresholds second (nbgeo.pace); why counts differ.
+    'pace.head': ('进度：', 'On pace: '),
+    'pace.on_track': ('正常', 'on track'),
+    'pace.at_risk': ('有风险', 'at risk'),
+    'pace.off_track': ('滞后', 'off track'),
+    'pace.met': ('达标', 'met'),
+    'pace.missed': ('未完成', 'missed'),
+    'pace.no_data': ('无数据', 'no data'),
+    'pace.final': ('对照 {horizon} 年目标值：', 'Against the {horizon} thresholds: '),
+    'pace.final_short': ('终期目标值', 'final threshold'),
+    'pace.pace_short': ('进度', 'pace'),
+    'counts.head': ('计数说明', 'About the counts'),
+    'counts.year_is': ('年份 = {year}', 'year = {year}'),
+    'counts.year_span': ('年份 {since}–{year}', 'year {since}–{year}'),
+    'counts.year_upto': ('年份 ≤ {year}', 'year ≤ {year}'),
+    'counts.later': ('另有 {count} 个晚于 {year} 年，不参与判定', '{count} later than {year}, not judged'),
+    'counts.join': ('，', ', '),
+    'counts.layer': ('{layer} 在各部分的计数口径不同：{parts}。', '{layer} is counted differently by each section: {parts}.'),
+    'counts.target_years': ('“达标 / 未达标”按目标年份计数：{targets} 个目标共 {results} 项结果，每年考核的目标逐年各计一次：{ids}。',
+                            '"met / not met" counts target-years: {targets} targets give {results} results, as a target '
+                            'judged every year counts once a year: {ids}.'),
+    'counts.worst_year': ('{id}：状态取 {first}–{last} 年中最差的一年（{year} 年{status}），显示的数值为 {last} 年。',
+                          "{id}: the status is the worst year of {first}–{last} ({year}: {status}); the value shown is "
+                          "{last}'s."),
+    'counts.rules_year': ('选址规则只判定 {year} 年已存在的选址；晚于 {year} 年的选址单独计数，不参与判定。',
+                          'Siting rules judge the sites that exist in {year}; later sites are counted apart, not judged.'),
 }
 
 _OUTPUT_YEAR = re.compile(r"output_(\d{4})")

@@ -252,10 +252,15 @@ def _pill(status: str, lang: str) -> dict[str, str]:
 
 
 def _target_rows(report: AuditReport, lang: str, chart: ChartHook) -> list[dict[str, Any]]:
+    # Mid-term: the pill is the target's pace (nbgeo.pace), its status against the final threshold second.
+    paced = {str(p["id"]): str(p["status"]) for p in report.pace()} if report.headline().mid_term else {}
+    notes = {n["about"]: n["text"] for n in report.count_notes(lang)}
     rows = []
     for group in _group_targets(report.targets):
         last = group[-1]
         status = _worst([r.status for r in group]) if len(group) > 1 else last.status
+        final = _pill(status, lang) if last.id in paced else None
+        status = paced.get(last.id, status)
         chips = [{"year": r.year, "colour": theme.colour(r.status), "title": f"{r.year}: {_fmt(r.actual)} {r.unit}"}
                  for r in group] if len(group) > 1 else []
         rows.append({
@@ -265,6 +270,7 @@ def _target_rows(report: AuditReport, lang: str, chart: ChartHook) -> list[dict[
             "bar": _bar(_share(last.actual, last.threshold, last.op), theme.colour(last.status)),
             "margin": None if last.margin is None else _fmt(last.margin, "+,.4g"),
             "chips": chips, "note": last.note, "chart": render.trusted(chart("targets", last.id) or ""),
+            "final": final, "count_note": notes.get(f"target:{last.id}"),
         })
     return rows
 
@@ -539,7 +545,6 @@ def to_html(
 def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: str, head: str) -> dict[str, Any]:
     """The variables of ``templates/audit.html.j2``; ``map_html`` and ``head`` are nbgeo's own markup."""
     plan, ds = report.plan, report.dataset
-    s = report.summary()["targets"]
     sections = [_section_view(name, entries, lang, chart) for name, entries in report.sections.items()
                 if name != "progress"]  # progress is drawn in the chart column of the target table
     nav = [{"anchor": "summary", "text": _w(lang, "summary")}, {"anchor": "targets", "text": _w(lang, "targets")}]
@@ -557,9 +562,9 @@ def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: st
         "subtitle": " · ".join(x for x in (plan.title_en if lang == "zh" else plan.title,
                                            f"{_w(lang, 'evaluated')} {report.year}", f"{_w(lang, 'dataset')} {ds.name}",
                                            report.created) if x),
-        "verdict": {"kind": "fail" if report.failed else "pass",
-                    "text": _w(lang, "verdict_fail" if report.failed else "verdict_pass"),
-                    "met": s["met"], "not_met": s["not_met"], "unknown": s["unknown"]},
+        "headline": report.headline().parts(lang),
+        "count_notes": [n["text"] for n in report.count_notes(lang) if not n["about"].startswith("target:")],
+        "pw": {"final": labels.word("pace.final_short", lang), "counts": labels.word("counts.head", lang)},
         "w": {k: _w(lang, k) for k in _PAGE_WORDS},
         "nav": nav,
         "illustrative": ", ".join(n for n, lyr in ds.layers.items() if lyr.meta.illustrative) if ds.illustrative
@@ -642,10 +647,8 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
                                                f"{_w(lang, 'evaluated')} {report.year}",
                                                f"{_w(lang, 'dataset')} {ds.name}", report.created) if x))
     out.append("")
-    verdict = _w(lang, "verdict_fail" if report.failed else "verdict_pass")
-    out.append(f"**{md_text(verdict)}**: {s['met']} {md_text(_w(lang, 'met'))}, {s['not_met']} "
-               f"{md_text(_w(lang, 'not_met'))}, {s['unknown']} {md_text(_w(lang, 'unknown'))}.")
-    out.append("")
+    first, *rest = report.headline().parts(lang)  # mid-term: the pace first, met / not met second
+    out += [f"**{md_text(first['text'])}**", "", *(x for part in rest for x in (md_text(part["text"]), ""))]
     if ds.illustrative:
         names = ", ".join(n for n, lyr in ds.layers.items() if lyr.meta.illustrative)
         out += [f"> **{md_text(_w(lang, 'ill_head'))}** {md_text(_w(lang, 'ill_body'))}: {md_text(names)}.", ""]
@@ -656,16 +659,21 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
         counts = _counts(entries)
         out.append(f"- {md_text(_section_title(name, lang))}: "
                    + " · ".join(f"{n:,} {md_text(_status_word(st, lang))}" for st, n in sorted(counts.items())))
+    notes = report.count_notes(lang)
+    if notes:
+        out += ["", f"{md_text(labels.word('counts.head', lang))}:", ""] + [f"- {md_text(n['text'])}" for n in notes]
     out += ["", f"## {md_text(_w(lang, 'targets'))}", ""]
     rows = []
+    paced = {str(p["id"]): str(p["status"]) for p in report.pace()} if report.headline().mid_term else {}
     for group in _group_targets(report.targets):
         last = group[-1]
         status = _worst([r.status for r in group]) if len(group) > 1 else last.status
+        shown = _md_status(paced[last.id], lang) + "<br>" + _md_status(status, lang) if last.id in paced else None
         years = ""
         if len(group) > 1:
             years = "<br>" + " ".join(f"{r.year}{_MD_MARK.get(r.status, '')}" for r in group)
         rows.append([
-            _md_status(status, lang),
+            shown or _md_status(status, lang),
             f"{md_text(last.id)}<br>{md_text(last.phrase)}",
             md_text(_fmt(last.actual)) + " " + md_text(last.unit),
             f"{_md_op(last.op)} {md_text(_fmt(last.threshold))}",

@@ -53,6 +53,8 @@ header{background:var(--brand);color:#fff;padding:22px 32px 18px}
 header h1{margin:0;font-size:24px;line-height:1.3}header .sub{opacity:.85;margin-top:4px}
 .verdict{display:inline-block;margin-top:10px;padding:3px 12px;border-radius:14px;font-weight:600;font-size:13px}
 .verdict.fail{background:#ffebe9;color:#a40e26}.verdict.pass{background:#dafbe1;color:#116329}
+.verdict.pace{background:#fff;color:var(--fg)}.verdict+.verdict{margin-left:8px}.verdict b{font-size:15px}
+.counts{margin-top:12px;font-size:13px}.counts ul{margin:4px 0 0;padding-left:20px}.final{margin-top:4px}
 nav{padding:8px 32px;background:#fff;border-bottom:1px solid var(--line);font-size:13px;position:sticky;top:0;z-index:1000}
 nav a{color:var(--brand);text-decoration:none;margin-right:16px}nav a:hover{text-decoration:underline}
 main{padding:20px 32px;max-width:1440px;margin:0 auto}

@@ -79,11 +79,13 @@ from .against import check_access, check_exclusion, check_setback, check_within
 from .evaluate import evaluate_rule, evaluate_rules, failing_ids, filter_sites, without_failing
 from .own import check_area, check_overlap, check_slope, check_spacing
 from .result import KINDS, STATUSES, RuleResult
+from .years import RuleYear, dataset_in_year, evaluate_rules_in_year, later_lines, rule_entries, rule_years
 
 __all__ = [
     "KINDS",
     "STATUSES",
     "RuleResult",
+    "RuleYear",
     "check_access",
     "check_area",
     "check_exclusion",
@@ -92,9 +94,14 @@ __all__ = [
     "check_slope",
     "check_spacing",
     "check_within",
+    "dataset_in_year",
     "evaluate_rule",
     "evaluate_rules",
+    "evaluate_rules_in_year",
     "failing_ids",
     "filter_sites",
+    "later_lines",
+    "rule_entries",
+    "rule_years",
     "without_failing",
 ]
