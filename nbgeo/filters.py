@@ -47,7 +47,8 @@ says the layer has no years: every feature counts in every year (zones, boundari
 A layer that lacks the year column the plan names cannot say what existed in *Y*: the value is
 ``unknown``, with the reason, in targets, coverage and progress, and siting stops with the same
 reason (a :class:`~nbgeo.errors.MissingDataError`); nothing falls back to counting every feature.
-Siting rules judge every site of their layer, whatever its year.
+Siting rules in an evaluation year judge the sites that exist that year (``cumulative``, on the
+``year`` column of each of their layers that has one) and count later ones apart (:mod:`nbgeo.rules.years`).
 
 Examples
 --------
