@@ -81,7 +81,7 @@ class Headline:
         Each part is ``{"kind": "pace" | "verdict", "tone": "pass" | "pace" | "fail", "label": ...,
         "verdict": ..., "counts": [{"count", "word", "status", "colour"}], "text": ...}``.
         """
-        out = []
+        out: list[dict[str, Any]] = []
         if self.mid_term:
             shown = [s for s in _PACE_ORDER if s in PACE_SHOWN or self.pace.get(s)]
             items = [{"count": int(self.pace.get(s, 0)), "word": _w(f"pace.{s}", lang), "status": s,
@@ -211,8 +211,8 @@ def _layer_counts(plan: Plan, year: int, targets: Sequence[TargetResult],
         counted.setdefault(spec.layer, []).append((labels.word("report.targets", lang), int(r.actual), text))
     for e in sections.get("coverage") or []:
         if e.get("year") == year and isinstance(e.get("sites"), int) and e.get("weight", "count") == "count":
-            spec = next((c for c in plan.coverage if c.id == e.get("id")), None)
-            where = spec.params.get("demand_where") if spec is not None else None
+            requirement = next((c for c in plan.coverage if c.id == e.get("id")), None)
+            where = requirement.params.get("demand_where") if requirement is not None else None
             text = _described(int(e["sites"]), [_where_text(where), _years(lang, year)])
             counted.setdefault(str(e.get("layer")), []).append(
                 (labels.label("section", "coverage", lang), int(e["sites"]), text))
@@ -264,8 +264,8 @@ def count_notes(plan: Plan, year: int, targets: Sequence[TargetResult],
         notes.append({"about": "target_years", "text": _w("counts.target_years", lang, results=len(targets),
                                                            targets=len(by_id), ids=ids)})
     notes += _layer_counts(plan, year, targets, sections, lang)
-    for tid, rs in multi.items():
-        rs = sorted(rs, key=lambda r: r.year)
+    for tid, found in multi.items():
+        rs = sorted(found, key=lambda r: r.year)
         worst = next((r for r in rs if r.status == "not_met"), None)
         if worst is not None and worst.year != rs[-1].year:
             notes.append({"about": f"target:{tid}", "text": _w(

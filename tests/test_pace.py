@@ -39,7 +39,7 @@ def cli_2023(tmp_path_factory):
 
 
 def _header(page: str) -> str:
-    return page.split("<header>")[1].split("</header>")[0]
+    return page.split("<header>")[1].split("</header>", maxsplit=1)[0]
 
 
 def _statuses(header: str) -> list[tuple[str, str]]:

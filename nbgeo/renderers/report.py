@@ -668,12 +668,12 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
     for group in _group_targets(report.targets):
         last = group[-1]
         status = _worst([r.status for r in group]) if len(group) > 1 else last.status
-        shown = _md_status(paced[last.id], lang) + "<br>" + _md_status(status, lang) if last.id in paced else None
+        pill = _md_status(paced[last.id], lang) + "<br>" + _md_status(status, lang) if last.id in paced else None
         years = ""
         if len(group) > 1:
             years = "<br>" + " ".join(f"{r.year}{_MD_MARK.get(r.status, '')}" for r in group)
         rows.append([
-            shown or _md_status(status, lang),
+            pill or _md_status(status, lang),
             f"{md_text(last.id)}<br>{md_text(last.phrase)}",
             md_text(_fmt(last.actual)) + " " + md_text(last.unit),
             f"{_md_op(last.op)} {md_text(_fmt(last.threshold))}",
