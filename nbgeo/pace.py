@@ -241,8 +241,9 @@ def count_notes(plan: Plan, year: int, targets: Sequence[TargetResult],
                 sections: Mapping[str, Sequence[Mapping[str, Any]]], *, lang: str = "en") -> list[dict[str, Any]]:
     """One line per count that looks inconsistent, saying why, from the plan's filters and years.
 
-    Returns ``[{"about": ..., "text": ...}]``; ``about`` is ``"target_years"``, ``"layer:NAME"`` or
-    ``"target:ID"`` (a target whose status is another year's than the value shown).
+    Returns ``[{"about": ..., "text": ...}]``; ``about`` is ``"target_years"``, ``"rules_year"`` (the rules
+    judged only the sites existing in the year), ``"layer:NAME"`` or ``"target:ID"`` (a target whose status is
+    another year's than the value shown).
 
     Examples
     --------
@@ -252,6 +253,7 @@ def count_notes(plan: Plan, year: int, targets: Sequence[TargetResult],
     >>> for note in count_notes(p, 2023, r.targets, r.sections):
     ...     print(note["about"])
     target_years
+    rules_year
     layer:micro_parks
     """
     notes: list[dict[str, Any]] = []
@@ -263,6 +265,9 @@ def count_notes(plan: Plan, year: int, targets: Sequence[TargetResult],
         ids = ", ".join(f"{tid} ({min(r.year for r in rs)}–{max(r.year for r in rs)})" for tid, rs in multi.items())
         notes.append({"about": "target_years", "text": _w("counts.target_years", lang, results=len(targets),
                                                            targets=len(by_id), ids=ids)})
+    rules = sections.get("rules") or []
+    if any(e.get("later") or e.get("undated") for e in rules):
+        notes.append({"about": "rules_year", "text": _w("counts.rules_year", lang, year=rules[0].get("year"))})
     notes += _layer_counts(plan, year, targets, sections, lang)
     for tid, found in multi.items():
         rs = sorted(found, key=lambda r: r.year)

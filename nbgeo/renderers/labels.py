@@ -245,6 +245,8 @@ LABELS: dict[str, tuple[str, str]] = {
     'counts.worst_year': ('{id}：状态取 {first}–{last} 年中最差的一年（{year} 年{status}），显示的数值为 {last} 年。',
                           "{id}: the status is the worst year of {first}–{last} ({year}: {status}); the value shown is "
                           "{last}'s."),
+    'column.later': ('晚于评估年份（不判定）', 'later (not judged)'),
+    'column.undated': ('无年份（不判定）', 'no year (not judged)'),
     'counts.rules_year': ('选址规则只判定 {year} 年已存在的选址；晚于 {year} 年的选址单独计数，不参与判定。',
                           'Siting rules judge the sites that exist in {year}; later sites are counted apart, not judged.'),
 }
