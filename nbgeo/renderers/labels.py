@@ -232,6 +232,7 @@ LABELS: dict[str, tuple[str, str]] = {
     'pace.final': ('对照 {horizon} 年目标值：', 'Against the {horizon} thresholds: '),
     'pace.final_short': ('终期目标值', 'final threshold'),
     'pace.pace_short': ('进度', 'pace'),
+    'pace.of': ('/ {count} 项目标与指标（{year} 年进度）', 'of {count} targets and indicators (pace in {year})'),
     'counts.head': ('计数说明', 'About the counts'),
     'counts.year_is': ('年份 = {year}', 'year = {year}'),
     'counts.year_span': ('年份 {since}–{year}', 'year {since}–{year}'),

@@ -484,9 +484,18 @@ def _summary_cards(report: AuditReport, lang: str) -> list[dict[str, Any]]:
     total = max(len(_group_targets(report.targets)), 1)
     results = len(report.targets)
     of = (f"/ {results} 项核查（{total} 个目标）" if lang == "zh" else f"of {results} checks ({total} targets)")
-    cards = [{"colour": theme.colour(k), "count": s["targets"][k], "label": _w(lang, k), "of": of}
-             for k in ("met", "not_met", "unknown") if k != "unknown" or s["targets"][k]]
+    # Mid-term: the pace of every target and indicator comes first; met / not met says "final threshold".
+    head = report.headline()
+    paced = head.parts(lang)[0]["counts"] if head.mid_term else []
+    cards = [{"colour": i["colour"], "count": i["count"], "label": _status_word(i["status"], lang),
+              "of": labels.word("pace.of", lang).format(count=sum(head.pace.values()), year=report.year)}
+             for i in paced]
+    final = f" · {labels.word('pace.final_short', lang)}" if paced else ""
+    cards += [{"colour": theme.colour(k), "count": s["targets"][k], "label": _w(lang, k) + final, "of": of}
+              for k in ("met", "not_met", "unknown") if k != "unknown" or s["targets"][k]]
     for name, entries in report.sections.items():
+        if name == "progress" and paced:  # said by the pace cards already
+            continue
         counts = _counts(entries)
         bad = sum(n for st, n in counts.items() if st in BAD or st in WARN)
         cards.append({"colour": theme.BAD if bad else theme.GOOD, "count": f"{bad:,}",
