@@ -231,7 +231,6 @@ LABELS: dict[str, tuple[str, str]] = {
     'pace.no_data': ('无数据', 'no data'),
     'pace.final': ('对照 {horizon} 年目标值：', 'Against the {horizon} thresholds: '),
     'pace.final_short': ('终期目标值', 'final threshold'),
-    'pace.pace_short': ('进度', 'pace'),
     'pace.of': ('/ {count} 项目标与指标（{year} 年进度）', 'of {count} targets and indicators (pace in {year})'),
     'counts.head': ('计数说明', 'About the counts'),
     'counts.year_is': ('年份 = {year}', 'year = {year}'),

@@ -54,6 +54,10 @@ counted once). ``keep = "first"`` lets the site listed first keep its place,
 ``keep = "larger"`` (overlap's default) the larger one, and ``keep = false``
 fails both.
 
+In an audit of a year (``nbgeo audit --year``, ``nbgeo rules --year``) only the sites that exist that year are
+judged, against the features that existed then; later sites are counted apart, never failed
+(:mod:`nbgeo.rules.years`, on the one year rule of :mod:`nbgeo.filters`).
+
 Every distance, area and length is measured in one metric CRS
 (:meth:`nbgeo.layers.Dataset.metric`); two inputs in different CRSs are an
 error (:class:`~nbgeo.errors.CRSError`), never reprojected silently.
