@@ -59,3 +59,20 @@ def test_the_api_and_the_cli_write_the_same_audit_json(tmp_path):
     api_doc = json.loads((api_out / "audit.json").read_text(encoding="utf-8"))
     assert "progress" in api_doc and "pace" in api_doc and "headline" in api_doc
     assert _without_times(api_doc) == _without_times(cli_doc)
+
+
+def test_a_set_that_takes_another_commands_file_replaces_that_set_whole(tmp_path):
+    """`site` writes audit.json and audit.html; an audit with --format md then takes audit.json, so the site's
+    audit.html (a page of another run) must go too, not stay beside this audit's JSON."""
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["site", "--siting", "chargers_for_micro_parks", "--out", str(out), "--no-map"])
+    assert r.exit_code in (0, 1), r.output
+    assert {"audit.json", "audit.html", "sites.gpkg"} <= {p.name for p in out.iterdir()}
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    r = CliRunner().invoke(main, ["audit", "--out", str(out), "--no-map", "--format", "md"])
+    assert r.exit_code == 2 and "E-IO-EXISTS" in r.output  # without --overwrite nothing of site's set is touched
+    assert (out / "audit.html").exists() and (out / "sites.gpkg").exists()
+    _audit(out, "--format", "md", "--overwrite")
+    assert sorted(p.name for p in out.iterdir()) == [".nbgeo-outputs.json", "audit.json", "audit.md", "notes.txt"]
+    manifest = json.loads((out / ".nbgeo-outputs.json").read_text(encoding="utf-8"))
+    assert sorted(manifest["sets"]) == ["audit"]

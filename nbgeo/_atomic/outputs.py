@@ -265,7 +265,10 @@ def _publish(out: Path, staging: Path, base: Path, inside: bool, command: str, o
     sets = manifest["sets"]
     own = _own_entries(out, sets)
     present = _entries(out)
-    earlier = [n for n, c in own.items() if c == command]
+    # A set is replaced as a whole: another command's set that this one takes a file name from goes entirely,
+    # so no page of one run is left beside the JSON of another (site's audit.html beside audit's audit.json).
+    displaced = {own[n] for n in names if own.get(n) not in (None, command)}
+    earlier = [n for n, c in own.items() if c == command or c in displaced]
     for name in [*names, *earlier]:
         fs.check_overwrite(out / name, overwrite=overwrite)
     stale = sorted(n for n in earlier if n not in names)
@@ -273,7 +276,7 @@ def _publish(out: Path, staging: Path, base: Path, inside: bool, command: str, o
     new_sets: dict[str, Any] = {}
     for other, entry in sets.items():
         kept = {n: fp for n, fp in entry["files"].items() if own.get(n) == other and n not in names}
-        if other != command and kept:
+        if other != command and other not in displaced and kept:
             new_sets[other] = {**entry, "files": kept}
     new_sets[command] = {"nbgeo": fs.nbgeo_version(), "written": f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}",
                          "files": {n: _fingerprint(staging / n) for n in names}}
@@ -338,7 +341,9 @@ def output_set(folder: str | Path, *, command: str, overwrite: bool = False, exp
         The output folder (``--out``); created when missing.
     command
         The name of the set (``"audit"``, ``"rules"``...): a later run of the
-        same command replaces it; other commands' outputs in the folder stay.
+        same command replaces it; other commands' outputs in the folder stay,
+        unless this set takes one of their file names: then that command's
+        whole set goes, so no file of one run is left beside another's.
     overwrite
         Replace earlier outputs; without it, a file the set would replace
         or remove is ``E-IO-EXISTS`` and nothing is written.
