@@ -53,10 +53,12 @@ if TYPE_CHECKING:
 
 def _load_make_sample() -> Any:
     """``scripts/make_sample.py`` as a module (its generator, density model and writers)."""
+    if "make_sample" in sys.modules:
+        return sys.modules["make_sample"]
     spec = importlib.util.spec_from_file_location("make_sample", Path(__file__).with_name("make_sample.py"))
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("make_sample", module)  # dataclasses look their module up while it runs
+    sys.modules["make_sample"] = module  # its dataclass looks its module up while it runs
     spec.loader.exec_module(module)
     return module
 
