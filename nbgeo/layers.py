@@ -211,6 +211,27 @@ LAYERS: dict[str, LayerSpec] = {
              Column("county", "str", required=False, description="the county-level district")),
             "schools and hospitals: the sensitive places a setback keeps industry away from",
         ),
+        LayerSpec(
+            "projects", "在建项目", "Projects under construction", ("Point",),
+            (_NAME, Column("project", "str", description="the project's id, the same in every year"),
+             Column("sector", "str", allowed=("manufacturing", "other")),
+             Column("investment", "float", description="total investment in 亿元 (100 million yuan)"),
+             Column("year", "year", description="a year the project is under construction (one row per year)"),
+             Column("start_year", "year", required=False), Column("end_year", "year", required=False)),
+            "major projects, one row per year each is under construction",
+        ),
+        LayerSpec(
+            "computing_centres", "算力中心", "Computing centres", ("Point",),
+            (_NAME, Column("kind", "str", allowed=("supercomputing", "data_centre")),
+             Column("chain", "str", required=False, description="the landmark industrial chain it serves"),
+             Column("year", "year", description="year in service")),
+            "the smart supercomputing centre and the data centres of the landmark industrial chains",
+        ),
+        LayerSpec(
+            "qianwan_zone", "前湾沪浙合作发展区", "Qianwan Shanghai–Zhejiang cooperation zone", POLYGONS,
+            (_NAME, Column("year", "year", description="year set up")),
+            "the extent of the Qianwan Shanghai–Zhejiang cooperation zone",
+        ),
     )
 }
 

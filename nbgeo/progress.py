@@ -15,6 +15,9 @@ plan's baseline year, e.g. 2020) to the threshold at the horizon: a straight
 line by default, or through the target's own ``milestones`` (``{2023 = 7000}``
 in the plan file), straight between them. If the baseline value cannot be
 measured, the path starts at the first year that has a value (and says so).
+An indicator's values are the ones its ``years`` judges (:mod:`nbgeo.indicators`): for a
+``cumulative`` one (累计, 新增 over the plan period) the running sum of what each year added, so
+its path starts at 0 in the baseline year.
 
 Flags
 -----
@@ -569,7 +572,7 @@ def track(plan: Plan, dataset: Dataset, *, as_of: int | None = None, snapshots: 
         if table is _UNSET:
             table = table_for(dataset)
         for spec in plan.indicators:
-            found = indicator_history(spec, table, years)
+            found = indicator_history(spec, table, years, baseline=plan.baseline)
             out.append(assess(spec, {y: v for y, (v, _) in found.items()}, baseline=plan.baseline,
                               deadline=plan.horizon, as_of=when, notes={y: n for y, (_, n) in found.items() if n},
                               kind="indicator", shortfall=shortfall, band=band))

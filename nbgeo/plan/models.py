@@ -42,6 +42,7 @@ __all__ = [
     "COMMON_RULE_KEYS",
     "CRITERION",
     "CRITERION_KEYS",
+    "INDICATOR_YEARS",
     "METRICS",
     "OPERATORS",
     "RULE",
@@ -67,6 +68,9 @@ OPERATORS = (">=", ">", "<=", "<", "==")
 AREA_UNITS = {"m2": 1.0, "ha": 1e4, "km2": 1e6}
 RULE_KINDS = ("within", "exclusion", "setback", "spacing", "access", "area", "slope", "overlap")
 CRITERION_KINDS = ("slope", "distance", "raster", "exclude", "within")
+#: What an indicator's yearly values are judged on (:mod:`nbgeo.indicators`): the value in the evaluation
+#: year (到2025年), the values added up over the plan period (累计, 新增), or each year's value (每年).
+INDICATOR_YEARS = ("horizon", "cumulative", "each_year")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -178,6 +182,8 @@ SetbackDistance = Annotated[float | dict[str, float],
                                                         table_of(number(low=0, high=1e6,
                                                                         what="a distance in metres"),
                                                                  nonempty=True))))]
+IndicatorYears = _choice(*INDICATOR_YEARS, doc="'horizon' (到2025年: the value in the year), 'cumulative' (累计: "
+                                                "the yearly values since the baseline added up) or 'each_year' (每年)")
 Keep = Annotated[Literal["first", "larger", False],
                  Field(description="which of two sites breaking the rule keeps its place; false fails both"),
                  BeforeValidator(_run(either(choice("first", "larger"), choice(False))))]
@@ -260,12 +266,18 @@ def target_problems(target: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 class IndicatorModel(_Described):
-    """An ``[[indicators]]`` table: a quantified target read from the dataset's indicator table."""
+    """An ``[[indicators]]`` table: a quantified target read from the dataset's indicator table.
+
+    ``years`` says what the table's yearly values are judged on: ``"horizon"`` (到2025年: the value in the
+    evaluation year, a level or running total), ``"cumulative"`` (累计, 新增 over the plan period: the values of
+    the years after the baseline added up, the table holding what each year added) or ``"each_year"`` (每年:
+    every year's value on its own).
+    """
 
     threshold: _num()
     op: _choice(*OPERATORS) = ">="
     unit: Text = ""
-    years: _choice(*YEAR_MODES) = "cumulative"
+    years: IndicatorYears = "horizon"
     column: Text = ""
     milestones: Milestones = {}
 

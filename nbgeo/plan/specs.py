@@ -349,9 +349,17 @@ class IndicatorSpec(_Judged):
     threshold, op, unit
         ``value op threshold`` means met, as for a :class:`Target`.
     years
-        ``"cumulative"``: judged at the horizon on the table's value for that year
-        (the table holds the level or running total the plan states);
-        ``"each_year"``: the value must meet the threshold in every year of the period.
+        What the table's yearly values are judged on (:data:`~nbgeo.plan.models.INDICATOR_YEARS`):
+
+        ``"horizon"`` (到2025年, the default)
+            the table's value in the evaluation year: a level or a running total
+            (8,000 high-tech firms, an R&D share of 2.8 %);
+        ``"cumulative"`` (累计, 新增, 净增 over the plan period)
+            the table's values of the years after the plan's baseline, added up to
+            the evaluation year: the table holds what each year added (6,000 亿元 of
+            new industrial investment in 2021–2025);
+        ``"each_year"`` (每年)
+            each year's value on its own: it must meet the threshold in every year of the period.
     column
         The table's column; defaults to ``id``.
     phrase, title, proposed, milestones
@@ -365,14 +373,14 @@ class IndicatorSpec(_Judged):
     >>> IndicatorSpec(id="x", threshold=1, years="every")
     Traceback (most recent call last):
     ...
-    nbgeo.errors.PlanError: indicator 'x', key 'years': must be one of cumulative, each_year, got 'every' (text)
+    nbgeo.errors.PlanError: indicator 'x', key 'years': must be one of horizon, cumulative, each_year, got 'every' (text)
     """
 
     id: str
     threshold: float
     op: str = ">="
     unit: str = ""
-    years: str = "cumulative"
+    years: str = "horizon"
     column: str = ""
     phrase: str = ""
     title: str = ""
