@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import paths
-from ..crs import convert_gdf_datum, dataset_crs_choice, parse_crs
+from ..crs import convert_gdf_datum, dataset_crs_choice, gcj02_suspect, ningbo_outline, parse_crs
 from ..datasets import get_path
 from ..errors import InputError, NbgeoError, Problem
 from ..fieldmap import FieldMap
@@ -305,6 +305,10 @@ def _load_layers(raw_layers: Mapping[str, Mapping[str, Any]], *, folder: Path, a
         gdf, prepared = _prepare(result.gdf, meta, file=file, assume_crs=assume_crs, table=table,
                                  datum_declared="datum" in raw)
         found += prepared
+        basis = _datum_basis(raw, result.gdf, gdf, file=file)
+        if basis == "file" and gdf.crs is not None and gdf.crs.datum is not None and "China 2000" in gdf.crs.datum.name:
+            meta = replace(meta, datum="CGCS2000")
+        meta = replace(meta, datum_basis=basis)
         checked = verify_layer(gdf, layer=name, file=file, datum=meta.datum)
         if repair and any(p.code in REPAIRABLE for p in checked):
             gdf, changes = repair_layer(gdf, layer=name, file=file)
@@ -315,11 +319,45 @@ def _load_layers(raw_layers: Mapping[str, Mapping[str, Any]], *, folder: Path, a
             if is_shifted_datum(meta.datum):
                 gdf = convert_gdf_datum(gdf, from_datum=meta.datum)
                 log.info("Converted layer %r from %s to WGS 84", name, meta.datum)
+            elif gdf.crs.is_geographic:
+                problems += _gcj02_check(gdf, meta, file=file, declared="datum" in raw)
             if not gdf.crs.equals("EPSG:4326"):
                 gdf = gdf.to_crs(4326)
         layers[name] = Layer(gdf, meta)
         log.info("Read layer %r: %d features from %s", name, len(gdf), file)
     return layers, problems
+
+
+_BASIS_TEXT = {"rfc7946": "GeoJSON: WGS 84 by RFC 7946", "file": "from the CRS the file declares",
+               "manifest_crs": "from the manifest's crs", "assumed": "--assume-crs"}
+
+
+def _datum_basis(raw: Mapping[str, Any], as_read: gpd.GeoDataFrame, prepared: gpd.GeoDataFrame, *,
+                 file: str) -> str:
+    """Where a layer's datum comes from (:attr:`nbgeo.layers.LayerMeta.datum_basis`), so none is silent."""
+    if "datum" in raw:
+        return "declared"
+    if as_read.crs is not None:
+        geojson = Path(file.split("?")[0]).suffix.lower() in (".geojson", ".json")
+        return "rfc7946" if geojson and as_read.crs.equals("EPSG:4326") else "file"
+    if prepared.crs is not None and raw.get("crs"):
+        return "manifest_crs"
+    return "assumed" if prepared.crs is not None else ""
+
+
+def _gcj02_check(gdf: gpd.GeoDataFrame, meta: LayerMeta, *, file: str, declared: bool) -> list[Problem]:
+    """``W-CRS-GCJ02-SUSPECT`` when a layer read as WGS 84 sits where GCJ-02 data would (:mod:`nbgeo.crs.detect`)."""
+    if len(gdf) == 0:
+        return []
+    suspicion = gcj02_suspect(gdf.geometry.values, ningbo_outline())
+    if suspicion is None:
+        return []
+    said = (f'declares datum = "{meta.datum}"' if declared
+            else f"declares no datum and is read as {meta.datum} ({_BASIS_TEXT.get(meta.datum_basis, 'assumed')})")
+    return [Problem("W-CRS-GCJ02-SUSPECT", f"{suspicion.message}; the layer is {said}", file=file,
+                    layer=meta.name, hint=f'if it comes from Amap, Tencent or another Chinese web map, declare '
+                    f'datum = "GCJ-02" under [layers.{meta.name}] in dataset.toml (or --datum GCJ-02 for one file): '
+                    'nbgeo converts it to WGS 84; Baidu data is "BD-09"')]
 
 
 def read_sample() -> Dataset:
