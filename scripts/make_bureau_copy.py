@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import shutil
 import sys
 import tomllib
@@ -119,20 +120,24 @@ def _shapefile(gdf: gpd.GeoDataFrame, path: Path, ours: list[str]) -> dict[str, 
 
 
 def _wkt_sheet(gdf: gpd.GeoDataFrame, geometry_field: str) -> list[list[Any]]:
-    """A sheet's rows: the header, then one row per feature with its outline as WKT (8 decimals, about 1 mm)."""
+    """A sheet's rows: the header, then one row per feature with its outline as WKT (9 decimals, about 0.1 mm)."""
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
     rows: list[list[Any]] = [[*columns, geometry_field]]
-    wkt = shapely.to_wkt(gdf.geometry.values, rounding_precision=8)
+    wkt = shapely.to_wkt(gdf.geometry.values, rounding_precision=9)
     for values, text in zip(gdf[columns].itertuples(index=False), wkt, strict=True):
         rows.append([v.item() if hasattr(v, "item") else v for v in values] + [text])
     return rows
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
 
 
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{json.dumps(k, ensure_ascii=False)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False)
@@ -221,7 +226,7 @@ def _points_csv(table: gpd.GeoDataFrame, path: Path) -> None:
         writer = csv.writer(handle)
         writer.writerow([*columns, "经度", "纬度"])
         for values, (x, y) in zip(table[columns].itertuples(index=False), xy, strict=True):
-            writer.writerow([*values, f"{x:.8f}", f"{y:.8f}"])
+            writer.writerow([*values, f"{x:.9f}", f"{y:.9f}"])
 
 
 def _workbook(path: Path, sheets: dict[str, list[list[Any]]]) -> None:

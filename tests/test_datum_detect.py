@@ -49,7 +49,7 @@ def test_the_sample_moved_far_from_ningbo_is_not_suspect():
     # The base stations, moved to Chengdu (and shifted to GCJ-02 there), and to Paris: no false alarm.
     gdf = gpd.read_file(SAMPLE / "base_stations_5g.gpkg")
     for dx, dy in ((-17.5, 0.9), (-119.2, 18.9)):
-        moved = gdf.set_geometry(shapely.transform(gdf.geometry.values, lambda c, dx=dx, dy=dy: c + [dx, dy]))
+        moved = gdf.set_geometry(shapely.transform(gdf.geometry.values, lambda c, dx=dx, dy=dy: np.add(c, (dx, dy))))
         assert gcj02_suspect(moved.geometry.values, ningbo_outline()) is None
         assert gcj02_suspect(_to_gcj02(moved).geometry.values, ningbo_outline()) is None
 

@@ -338,7 +338,7 @@ def _datum_basis(raw: Mapping[str, Any], as_read: gpd.GeoDataFrame, prepared: gp
     if "datum" in raw:
         return "declared"
     if as_read.crs is not None:
-        geojson = Path(file.split("?")[0]).suffix.lower() in (".geojson", ".json")
+        geojson = Path(file.split("?", maxsplit=1)[0]).suffix.lower() in (".geojson", ".json")
         return "rfc7946" if geojson and as_read.crs.equals("EPSG:4326") else "file"
     if prepared.crs is not None and raw.get("crs"):
         return "manifest_crs"
