@@ -136,3 +136,89 @@ def test_each_layer_of_the_copy_says_where_its_datum_comes_from(audits):
     assert basis["featured_parks"] == basis["chargers"] == "declared"  # GCJ-02, converted
     assert basis["smart_roads"] == basis["receptors"] == "rfc7946"      # GeoJSON
     assert basis["districts"] == basis["micro_parks"] == "file"         # a .prj, a GeoPackage's CRS
+
+
+# One bureau file, checked before any dataset.toml exists: the same mapping as options or as a small file.
+
+LAND = ["--kind", "land_transfers", "--encoding", "GBK"]
+LAND_COLUMNS = ["--column", "id=宗地编号", "--column", "use=地类编码", "--column", "year=出让年份",
+                "--column", "area=出让面积"]
+
+
+def _validate(*args: str) -> Any:
+    return CliRunner().invoke(main, ["validate", *args])
+
+
+def test_validate_one_file_with_the_mapping_as_options(copy):
+    result = _validate(str(copy / "供地.shp"), *LAND, *LAND_COLUMNS, "--values", "use=gb_land_use_2023")
+    assert result.exit_code == 0, result.output
+    assert "mapped: land_transfers: id ← 宗地编号; use ← 地类编码 (国土空间调查" in result.output
+    assert "ok: land_transfers (3,000); 0 warning(s)" in result.output
+    # Without the mapping, the bureau's names are not the schema's: every missing column is listed.
+    result = _validate(str(copy / "供地.shp"), *LAND)
+    assert result.exit_code == 2
+    assert "E-COLUMN-MISSING" in result.output and "'use'" in result.output
+
+
+def test_validate_one_sheet_of_a_workbook_with_options(copy):
+    result = _validate(str(copy / "园区.xlsx"), "--layer", "特色产业园", "--kind", "featured_parks", "--datum", "GCJ-02",
+                       "--geometry-column", "边界", "--column", "id=编号", "--column", "name=园区名称",
+                       "--column", "industry=主导产业", "--column", "year=认定年份")
+    assert result.exit_code == 0, result.output
+    assert "ok: featured_parks (50)" in result.output
+
+
+def test_validate_one_file_with_a_mapping_file(copy, tmp_path):
+    mapping = tmp_path / "供地.toml"
+    mapping.write_text('encoding = "GBK"\ncolumns = { id = "宗地编号", use = "地类编码", year = "出让年", '
+                       'area = "出让面积" }\nvalues.use = "gb_land_use_2023"\n', encoding="utf-8")
+    result = _validate(str(copy / "供地.shp"), "--kind", "land_transfers", "--mapping", str(mapping))
+    assert result.exit_code == 2
+    assert "供地.toml, line 2: columns.year = '出让年': the file has no field '出让年'; did you mean '出让年份'?" \
+        in result.output
+    # The option wins over the file's key, as the file is what dataset.toml would say.
+    result = _validate(str(copy / "供地.shp"), "--kind", "land_transfers", "--mapping", str(mapping),
+                       "--column", "year=出让年份")
+    assert result.exit_code == 0, result.output
+    # The same lines, put under [layers.land_transfers] with a file, make the dataset's manifest.
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    for part in copy.glob("供地.*"):
+        (folder / part.name).write_bytes(part.read_bytes())
+    text = mapping.read_text(encoding="utf-8").replace("出让年\"", "出让年份\"")
+    (folder / "dataset.toml").write_text(f'[layers.land_transfers]\nfile = "供地.shp"\n{text}', encoding="utf-8")
+    assert _validate(str(folder)).exit_code == 0
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ('file = "供地.shp"\n', "line 1: file: a mapping file names no file"),
+    ('columns = { use = 3 }\n', "line 1: columns: must map each column to the file's field name as text"),
+    ('values.use = "gb_land_use_2032"\n', "did you mean 'gb_land_use_2023'?"),
+    ('colums = { use = "地类编码" }\n', "line 1: colums: unknown key"),
+])
+def test_a_bad_mapping_file_names_its_line(copy, tmp_path, text, says):
+    mapping = tmp_path / "map.toml"
+    mapping.write_text(text, encoding="utf-8")
+    result = _validate(str(copy / "供地.shp"), "--kind", "land_transfers", "--mapping", str(mapping))
+    assert result.exit_code == 2
+    assert says in result.output
+
+
+def test_mapping_options_apply_to_one_file_only(copy):
+    result = _validate(str(copy), "--column", "name=名称")
+    assert result.exit_code == 2 and "apply to a single file" in result.output
+    result = _validate(str(copy / "供地.shp"), "--column", "use")
+    assert result.exit_code == 2 and "write OURS=THEIRS" in result.output
+
+
+def test_the_readme_example_is_the_copy_s_manifest(copy):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = next(b.split("```", 1)[0] for b in readme.split("```toml\n")[1:] if "make_bureau_copy" in b
+                 or "产业集聚区.shp" in b)
+    shown = tomllib.loads(block)["layers"]
+    written = tomllib.loads((copy / "dataset.toml").read_text(encoding="utf-8"))["layers"]
+    assert set(shown) == {"land_transfers", "clusters", "micro_parks", "featured_parks"}
+    for name, keys in shown.items():
+        for key in ("file", "layer", "encoding", "datum", "geometry_column", "columns"):
+            assert keys.get(key) == written[name].get(key), (name, key)
+    assert shown["land_transfers"]["values"] == written["land_transfers"]["values"]

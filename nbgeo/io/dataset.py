@@ -21,17 +21,19 @@ from __future__ import annotations
 
 import logging
 import re
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import paths
+from .._values import check_table
 from ..crs import convert_gdf_datum, dataset_crs_choice, gcj02_suspect, ningbo_outline, parse_crs
 from ..datasets import get_path
 from ..errors import InputError, NbgeoError, Problem
 from ..fieldmap import FieldMap
 from ..layers import LAYERS, Dataset, IndicatorTable, Layer, LayerMeta, NetworkFile, Raster
-from ..manifest import REMOTE_MARKERS, Manifest, is_shifted_datum, layer_meta, read_manifest
+from ..manifest import REMOTE_MARKERS, SECTIONS, Manifest, is_shifted_datum, layer_meta, read_manifest
 from ..raster import verify_raster
 from ..validate import REPAIRABLE, raise_for_problems, repair_layer, verify_layer
 from .reading import read_any
@@ -42,7 +44,7 @@ if TYPE_CHECKING:
 
     import geopandas as gpd
 
-__all__ = ["read_dataset", "read_file", "read_manifest_table", "read_manifest_tables", "read_sample"]
+__all__ = ["read_dataset", "read_file", "read_layer_keys", "read_manifest_table", "read_manifest_tables", "read_sample"]
 
 log = logging.getLogger(__name__)
 
@@ -226,9 +228,14 @@ def read_manifest_table(manifest: Manifest, name: str) -> IndicatorTable:
 def read_file(path: str | Path, *, kind: str | None = None, layer: str | None = None, datum: str | None = None,
               crs: str | None = None, allow_network: bool | None = None, encoding: str | None = None,
               assume_crs: object | None = None, repair: bool = False, x_column: str | None = None,
-              y_column: str | None = None, xy_column: str | None = None, working_crs: object | None = None
-              ) -> Dataset:
+              y_column: str | None = None, xy_column: str | None = None, working_crs: object | None = None,
+              geometry_column: str | None = None, columns: Mapping[str, str] | None = None,
+              values: Mapping[str, Any] | None = None, mapping: str | Path | None = None) -> Dataset:
     """Read and validate one layer file as a one-layer dataset, exactly as :func:`read_dataset` would.
+
+    A bureau's file keeps its own field names and codes: ``columns`` and ``values`` map them as in
+    ``dataset.toml`` (:mod:`nbgeo.fieldmap`), so one file can be checked before a manifest is written; or
+    ``mapping`` names a TOML file holding the keys of its future ``[layers.NAME]`` table (:func:`read_layer_keys`).
 
     Parameters
     ----------
@@ -237,8 +244,10 @@ def read_file(path: str | Path, *, kind: str | None = None, layer: str | None = 
     kind
         The layer kind whose schema applies (``"chargers"``, ...); default:
         the file's stem when it names a kind, else no schema.
-    layer, datum, crs, x_column, y_column, xy_column
-        As the keys of a ``[layers.NAME]`` table in ``dataset.toml``.
+    layer, datum, crs, x_column, y_column, xy_column, geometry_column, columns, values
+        As the keys of a ``[layers.NAME]`` table in ``dataset.toml``; they win over the same keys of ``mapping``.
+    mapping
+        A TOML file of ``[layers.NAME]`` keys (``columns``, ``values``, ``datum``, ``encoding`` ...), no ``file``.
     allow_network, encoding, assume_crs, repair, working_crs
         As for :func:`read_dataset`.
 
@@ -248,24 +257,106 @@ def read_file(path: str | Path, *, kind: str | None = None, layer: str | None = 
     >>> ds = read_file(datasets.get_path("ningbo") / "chargers.gpkg")
     >>> ds.names, ds.layer("chargers").meta.datum
     (('chargers',), 'WGS84')
+    >>> read_file(datasets.get_path("ningbo") / "chargers.gpkg", columns={"kind": "类型"})
+    Traceback (most recent call last):
+    ...
+    nbgeo.errors.ValidationError: file '...chargers.gpkg': 1 error(s)
+      - [E-MAPPING-FIELD] file 'chargers.gpkg', layer 'chargers', column 'kind': --column: columns.kind = '类型': the file has no field '类型'...
     """
     p = Path(path)
     # The file's stem names the layer (and its repaired copy, NAME.gpkg): made safe when it is not.
     name = kind or (p.stem if p.stem in LAYERS else paths.slug(p.stem))
     raw: dict[str, Any] = {"file": p.name, "source": str(p)}
+    lines: dict[str, str] = {}
+    if mapping is not None:
+        keys, lines = read_layer_keys(mapping)
+        raw.update(keys)
     for key, value in (("layer", layer), ("datum", datum), ("crs", crs), ("x_column", x_column),
-                       ("y_column", y_column), ("xy_column", xy_column)):
+                       ("y_column", y_column), ("xy_column", xy_column), ("geometry_column", geometry_column)):
         if value is not None:
             raw[key] = value
+    for key, given, option in (("columns", columns, "--column"), ("values", values, "--values")):
+        if given:
+            checked = {**raw.get(key, {}), **given}
+            problem = SECTIONS["layers"][key](checked)
+            if problem:
+                msg = f"{option}: {problem}"
+                raise InputError(msg, code="E-MANIFEST-KEY")
+            raw[key] = checked
+            lines.update({f"{key}.{sub}": option for sub in given})
+    if encoding is None and "encoding" in raw:
+        encoding = str(raw["encoding"])
+    fmap = FieldMap(layer=name, columns=dict(raw.get("columns", {})), values=dict(raw.get("values", {})),
+                    lines=lines)
     remote = any(marker in str(path) for marker in REMOTE_MARKERS)
     if remote:
         raw["file"] = str(path)
     folder = Path.cwd() if remote else p.parent.resolve()
     layers, problems = _load_layers({name: raw}, folder=folder, allow_network=allow_network, encoding=encoding,
-                                    assume_crs=assume_crs, repair=repair)
+                                    assume_crs=assume_crs, repair=repair, maps={name: fmap})
     choice = dataset_crs_choice(layers, problems, override=working_crs, source="--crs", file=str(path))
     raise_for_problems(problems, context=f"file {str(path)!r}")
     return Dataset(name=p.stem, layers=layers, path=str(folder), problems=tuple(problems), crs_choice=choice)
+
+
+def read_layer_keys(path: str | Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """Read a mapping file: the keys of one ``[layers.NAME]`` table of ``dataset.toml``, without ``file``.
+
+    ``nbgeo validate FILE --mapping MAP.toml`` reads one bureau file with it before any manifest exists; the
+    same lines then go under ``[layers.NAME]``. Each key is checked as the manifest checks it.
+
+    Returns
+    -------
+    keys, lines
+        The keys, and ``"columns.NAME"`` / ``"values.NAME"`` -> ``"MAP.toml, line N"`` for messages.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "map.toml"
+    >>> _ = f.write_text('columns = { use = "地类编码" }\\nvalues.use = "gb_land_use_2023"\\n', encoding="utf-8")
+    >>> keys, lines = read_layer_keys(f)
+    >>> keys["columns"], lines["values.use"].split("/")[-1]
+    ({'use': '地类编码'}, 'map.toml, line 2')
+    >>> _ = f.write_text('file = "x.shp"\\n', encoding="utf-8")
+    >>> read_layer_keys(f)
+    Traceback (most recent call last):
+    ...
+    nbgeo.errors.InputError: ...map.toml, line 1: file: a mapping file names no file: the file is the one validated...
+    """
+    p = Path(path)
+    raw_bytes = paths.read_input(p, what="mapping file")
+    try:
+        text = raw_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        msg = f"{p}: not UTF-8 text"
+        raise InputError(msg + " (hint: save the mapping file as UTF-8)", code="E-MANIFEST-SYNTAX") from None
+    try:
+        keys = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{p}: not valid TOML ({exc})"
+        raise InputError(msg + " (hint: write the keys of a [layers.NAME] table, e.g. columns = { name = \"名称\" })",
+                         code="E-MANIFEST-SYNTAX") from None
+    rows = text.splitlines()
+
+    def line_of(key: str, sub: str | None = None) -> str:
+        words = [sub, key] if sub else [key]
+        for word in words:
+            for number, row in enumerate(rows, start=1):
+                if re.match(rf'^\s*(\[\s*)?("?{re.escape(key)}"?\s*[.=\]])', row) and (
+                        sub is None or re.search(rf'(^|[\s.{{,]){re.escape(word)}"?\s*=', row)):
+                    return f"{p}, line {number}"
+        return str(p)
+
+    if "file" in keys:
+        msg = f"{line_of('file')}: file: a mapping file names no file: the file is the one validated"
+        raise InputError(msg, code="E-MANIFEST-KEY")
+    problem = check_table(keys, {k: v for k, v in SECTIONS["layers"].items() if k != "file"})
+    if problem:
+        msg = f"{line_of(problem[0])}: {problem[0]}: {problem[1]}"
+        raise InputError(msg, code="E-MANIFEST-KEY")
+    lines = {f"{key}.{sub}": line_of(key, sub) for key in ("columns", "values") for sub in keys.get(key, {})}
+    return keys, lines
 
 
 _FILE_PREFIX = re.compile(r"^file '[^']*'(, layer '[^']*')?: ")
