@@ -15,7 +15,7 @@ import pytest
 import shapely
 
 from nbgeo import audit, datasets, io
-from nbgeo.crs import convert_gdf_datum, gcj02_suspect, ningbo_outline, wgs84_to_gcj02
+from nbgeo.crs import convert_gdf_datum, gcj02_doubtful, gcj02_suspect, ningbo_outline, wgs84_to_gcj02
 from nbgeo.errors import ValidationError
 
 SAMPLE = datasets.get_path("ningbo")
@@ -122,3 +122,24 @@ def test_a_geopackage_without_crs_is_an_error_naming_the_layer_unless_assumed(tm
     ds = io.read_dataset(folder, assume_crs="EPSG:4326")
     assert ds.layer("chargers").meta.datum_basis == "assumed"
     assert [p.code for p in ds.problems if p.layer == "chargers"] == ["W-CRS-ASSUMED"]
+
+
+def test_a_wgs84_layer_declared_gcj02_is_doubted(tmp_path):
+    # The sample's chargers are WGS 84: declared GCJ-02, nbgeo would move them ~500 m north-west.
+    folder = _copy(tmp_path)
+    toml = folder / "dataset.toml"
+    text = toml.read_text(encoding="utf-8")
+    start = text.index("[layers.base_stations_5g]")
+    toml.write_text(text[:start] + text[start:].replace('datum = "WGS84"', 'datum = "GCJ-02"', 1), encoding="utf-8")
+    ds = io.read_dataset(folder)
+    found = [p for p in ds.problems if p.code == "W-CRS-GCJ02-DOUBTFUL"]
+    assert [(p.file, p.layer) for p in found] == [("base_stations_5g.gpkg", "base_stations_5g")]
+    assert "look WGS 84 already" in found[0].message
+    assert 'declare datum = "WGS84" under [layers.base_stations_5g]' in (found[0].hint or "")
+    assert not [p for p in ds.problems if p.code == "W-CRS-GCJ02-SUSPECT"]
+
+
+def test_real_gcj02_data_declared_so_is_not_doubted():
+    gdf = gpd.read_file(SAMPLE / "base_stations_5g.gpkg")
+    assert gcj02_doubtful(_to_gcj02(gdf).geometry.values, ningbo_outline()) is None
+    assert gcj02_doubtful(gdf.geometry.values, ningbo_outline()).looks == "WGS84"

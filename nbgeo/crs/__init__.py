@@ -84,7 +84,7 @@ from __future__ import annotations
 
 from .checks import AREA_MARGIN_DEG, CoordinateIssue, check_coordinates
 from .datums import CGCS2000, gauss_kruger_crs, gauss_kruger_zone, parse_crs, require_projected, utm_crs
-from .detect import Gcj02Suspicion, ReferenceOutline, gcj02_suspect, ningbo_outline
+from .detect import Gcj02Suspicion, ReferenceOutline, gcj02_doubtful, gcj02_suspect, ningbo_outline
 from .offsets import (
     DATUMS,
     bd09_to_gcj02,
@@ -133,6 +133,7 @@ __all__ = [
     "dataset_crs_choice",
     "gauss_kruger_crs",
     "gauss_kruger_zone",
+    "gcj02_doubtful",
     "gcj02_suspect",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",

@@ -24,8 +24,11 @@ Land features in WGS 84 give ``a = 0`` (all 10 layers of the sample), the same l
 :data:`MIN_VOTES` features vote and at least :data:`MIN_SHARE` of them for ``a``: a sign test, explainable in
 one sentence ("7 of 7 features near the coast fall on land only once the Amap offset is undone").
 
-Only layers held as longitude/latitude on WGS 84 or CGCS2000 are tested, and only where they meet the
-reference: elsewhere nbgeo cannot tell, and the datum must be declared.
+Read the other way, the same votes catch a layer *declared* GCJ-02 that is WGS 84 already
+(:func:`gcj02_doubtful`): converting it would move it ~500 m north-west, off the coast.
+
+Only layers held as longitude/latitude are tested, and only where they meet the reference: elsewhere nbgeo
+cannot tell, and the datum must be declared. BD-09 (Baidu) is not tested.
 
 Examples
 --------
@@ -61,7 +64,8 @@ from .offsets import gcj02_to_wgs84
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["MIN_SHARE", "MIN_VOTES", "Gcj02Suspicion", "ReferenceOutline", "gcj02_suspect", "ningbo_outline"]
+__all__ = ["MIN_SHARE", "MIN_VOTES", "Gcj02Suspicion", "ReferenceOutline", "gcj02_doubtful", "gcj02_suspect",
+           "ningbo_outline"]
 
 log = logging.getLogger(__name__)
 
@@ -76,29 +80,38 @@ MIN_SHARE = 0.9
 
 @dataclass(frozen=True)
 class Gcj02Suspicion:
-    """Evidence that a layer read as WGS 84 holds GCJ-02 coordinates.
+    """Evidence that a layer's datum is not the one it is read in.
 
     Attributes
     ----------
     votes_for
-        Features that lie outside the reference as read and inside once the GCJ-02 offset is undone.
+        Features that fit the reference only in the reading the finding proposes (``looks``).
     votes_against
-        Features for which it is the other way round.
+        Features that fit it only in the other reading.
     reference
         What the coordinates were compared with.
     offset_m
-        The mean length of the offset undone, in metres, over the layer's vertices.
+        The mean length of the GCJ-02 offset at the layer's vertices, in metres.
+    looks
+        ``"GCJ-02"`` (a layer read as WGS 84 that fits once converted) or ``"WGS84"`` (a layer declared
+        GCJ-02 that fits as it is, so converting it would move it by the offset).
     """
 
     votes_for: int
     votes_against: int
     reference: str
     offset_m: float
+    looks: str = "GCJ-02"
 
     @property
     def message(self) -> str:
         """The finding in one sentence."""
         n = self.votes_for + self.votes_against
+        if self.looks == "WGS84":
+            return (f"the coordinates look WGS 84 already, not GCJ-02: of the {n} features near the edge of "
+                    f"{self.reference} that fall on different sides of it in the two readings, {self.votes_for} "
+                    f"lie inside as they are and outside once converted from GCJ-02 (a move of about "
+                    f"{self.offset_m:.0f} m here)")
         return (f"the coordinates look GCJ-02 (Amap/Tencent), not WGS 84: of the {n} features near the edge "
                 f"of {self.reference} that fall on different sides of it in the two readings, "
                 f"{self.votes_for} lie outside as read and inside once the GCJ-02 offset (about "
@@ -158,6 +171,23 @@ class ReferenceOutline:
         return int((as_read > converted).sum()), int((converted > as_read).sum())
 
 
+def _evidence(geometries: ArrayLike, outline: ReferenceOutline) -> tuple[int, int, float]:
+    """Votes for GCJ-02, votes for the coordinates as they are, and the mean offset in metres."""
+    geoms = np.asarray(geometries, dtype=object)
+    xy, idx = shapely.get_coordinates(geoms, return_index=True)
+    w, s, e, n = outline.bounds
+    near = (xy[:, 0] >= w) & (xy[:, 0] <= e) & (xy[:, 1] >= s) & (xy[:, 1] <= n)
+    if not near.any():
+        return 0, 0, 0.0
+    x, y, idx = xy[near, 0], xy[near, 1], idx[near]
+    votes_for, votes_against = outline.gcj02_votes(x, y, idx)
+    log.info("GCJ-02 test against %s: %d for, %d against", outline.name, votes_for, votes_against)
+    if votes_for + votes_against < MIN_VOTES:
+        return votes_for, votes_against, 0.0
+    cx, cy = gcj02_to_wgs84(x, y, tol=1e-7)
+    return votes_for, votes_against, float(np.mean(outline.metres_between(x, y, cx, cy)))
+
+
 def gcj02_suspect(geometries: ArrayLike, outline: ReferenceOutline) -> Gcj02Suspicion | None:
     """Test whether geometries in WGS 84 longitude/latitude are really GCJ-02 (the module's sign test).
 
@@ -181,23 +211,35 @@ def gcj02_suspect(geometries: ArrayLike, outline: ReferenceOutline) -> Gcj02Susp
     >>> gcj02_suspect(far, ningbo_outline()) is None
     True
     """
-    geoms = np.asarray(geometries, dtype=object)
-    xy, idx = shapely.get_coordinates(geoms, return_index=True)
-    if len(xy) == 0:
-        return None
-    w, s, e, n = outline.bounds
-    near = (xy[:, 0] >= w) & (xy[:, 0] <= e) & (xy[:, 1] >= s) & (xy[:, 1] <= n)
-    if not near.any():
-        return None
-    x, y, idx = xy[near, 0], xy[near, 1], idx[near]
-    votes_for, votes_against = outline.gcj02_votes(x, y, idx)
+    votes_for, votes_against, offset = _evidence(geometries, outline)
     total = votes_for + votes_against
-    log.info("GCJ-02 test against %s: %d for, %d against", outline.name, votes_for, votes_against)
     if total < MIN_VOTES or votes_for < MIN_SHARE * total:
         return None
-    cx, cy = gcj02_to_wgs84(x, y, tol=1e-7)
-    offset = float(np.mean(outline.metres_between(x, y, cx, cy)))
     return Gcj02Suspicion(votes_for, votes_against, outline.name, offset)
+
+
+def gcj02_doubtful(geometries: ArrayLike, outline: ReferenceOutline) -> Gcj02Suspicion | None:
+    """Test whether geometries *declared* GCJ-02 are WGS 84 already (the same test, read the other way).
+
+    ``geometries`` are the layer's coordinates as stored, before conversion. Converting WGS 84 data as if it
+    were GCJ-02 moves it by the offset the other way (north-west at Ningbo); the finding has ``looks="WGS84"``.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> from nbgeo.crs import wgs84_to_gcj02
+    >>> x = np.full(8, 121.199); y = np.linspace(29.01, 29.19, 8)
+    >>> outline = ReferenceOutline(shapely.box(121.0, 29.0, 121.2, 29.2), "a square")
+    >>> gcj02_doubtful(shapely.points(*wgs84_to_gcj02(x, y)), outline) is None      # truly GCJ-02
+    True
+    >>> gcj02_doubtful(shapely.points(121.001, y), outline).looks                   # WGS 84 on the west edge
+    'WGS84'
+    """
+    votes_gcj02, votes_as_is, offset = _evidence(geometries, outline)
+    total = votes_gcj02 + votes_as_is
+    if total < MIN_VOTES or votes_as_is < MIN_SHARE * total:
+        return None
+    return Gcj02Suspicion(votes_as_is, votes_gcj02, outline.name, offset, looks="WGS84")
 
 
 @cache

@@ -28,7 +28,15 @@ from typing import TYPE_CHECKING, Any
 
 from .. import paths
 from .._values import check_table
-from ..crs import convert_gdf_datum, dataset_crs_choice, gcj02_suspect, ningbo_outline, parse_crs
+from ..crs import (
+    convert_gdf_datum,
+    dataset_crs_choice,
+    gcj02_doubtful,
+    gcj02_suspect,
+    ningbo_outline,
+    parse_crs,
+)
+from ..crs.offsets import normalise_datum
 from ..datasets import get_path
 from ..errors import InputError, NbgeoError, Problem
 from ..fieldmap import FieldMap
@@ -408,9 +416,10 @@ def _load_layers(raw_layers: Mapping[str, Mapping[str, Any]], *, folder: Path, a
         problems += found
         if not any(p.is_error for p in found) and gdf.crs is not None:
             if is_shifted_datum(meta.datum):
+                problems += _gcj02_check(gdf, meta, file=file, declared=True)
                 gdf = convert_gdf_datum(gdf, from_datum=meta.datum)
                 log.info("Converted layer %r from %s to WGS 84", name, meta.datum)
-            elif gdf.crs.is_geographic:
+            else:
                 problems += _gcj02_check(gdf, meta, file=file, declared="datum" in raw)
             if not gdf.crs.equals("EPSG:4326"):
                 gdf = gdf.to_crs(4326)
@@ -437,18 +446,32 @@ def _datum_basis(raw: Mapping[str, Any], as_read: gpd.GeoDataFrame, prepared: gp
 
 
 def _gcj02_check(gdf: gpd.GeoDataFrame, meta: LayerMeta, *, file: str, declared: bool) -> list[Problem]:
-    """``W-CRS-GCJ02-SUSPECT`` when a layer read as WGS 84 sits where GCJ-02 data would (:mod:`nbgeo.crs.detect`)."""
-    if len(gdf) == 0:
+    """Place a layer against the real districts (:mod:`nbgeo.crs.detect`), before any datum conversion.
+
+    Read as WGS 84 but fitting only once converted: ``W-CRS-GCJ02-SUSPECT``. Declared GCJ-02 but fitting only
+    as it is: ``W-CRS-GCJ02-DOUBTFUL`` (converting it moves it by the offset).
+    """
+    if len(gdf) == 0 or gdf.crs is None or not gdf.crs.is_geographic:
         return []
+    table = f"[layers.{meta.name}] in dataset.toml (or --datum for one file)"
+    if is_shifted_datum(meta.datum):
+        if normalise_datum(meta.datum) != "GCJ-02":
+            return []  # BD-09 is not tested
+        doubt = gcj02_doubtful(gdf.geometry.values, ningbo_outline())
+        if doubt is None:
+            return []
+        return [Problem("W-CRS-GCJ02-DOUBTFUL", f"{doubt.message}; the layer declares datum = \"GCJ-02\"",
+                        file=file, layer=meta.name,
+                        hint=f'if it comes from GPS, OpenStreetMap, 天地图 or a survey, declare datum = "WGS84" under '
+                        f'{table}: as it stands nbgeo moves it about {doubt.offset_m:.0f} m')]
     suspicion = gcj02_suspect(gdf.geometry.values, ningbo_outline())
     if suspicion is None:
         return []
     said = (f'declares datum = "{meta.datum}"' if declared
             else f"declares no datum and is read as {meta.datum} ({_BASIS_TEXT.get(meta.datum_basis, 'assumed')})")
-    return [Problem("W-CRS-GCJ02-SUSPECT", f"{suspicion.message}; the layer is {said}", file=file,
+    return [Problem("W-CRS-GCJ02-SUSPECT", f"{suspicion.message}; the layer {said}", file=file,
                     layer=meta.name, hint=f'if it comes from Amap, Tencent or another Chinese web map, declare '
-                    f'datum = "GCJ-02" under [layers.{meta.name}] in dataset.toml (or --datum GCJ-02 for one file): '
-                    'nbgeo converts it to WGS 84; Baidu data is "BD-09"')]
+                    f'datum = "GCJ-02" under {table}: nbgeo converts it to WGS 84; Baidu data is "BD-09"')]
 
 
 def read_sample() -> Dataset:
