@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 import shapely
 
-from nbgeo import audit, datasets, io
+from nbgeo import audit, datasets, io, report
 from nbgeo.crs import convert_gdf_datum, gcj02_doubtful, gcj02_suspect, ningbo_outline, wgs84_to_gcj02
 from nbgeo.errors import ValidationError
+from nbgeo.plan import Plan
 
 SAMPLE = datasets.get_path("ningbo")
 
@@ -143,3 +144,15 @@ def test_real_gcj02_data_declared_so_is_not_doubted():
     gdf = gpd.read_file(SAMPLE / "base_stations_5g.gpkg")
     assert gcj02_doubtful(_to_gcj02(gdf).geometry.values, ningbo_outline()) is None
     assert gcj02_doubtful(gdf.geometry.values, ningbo_outline()).looks == "WGS84"
+
+
+def test_the_sources_table_says_where_each_datum_comes_from(tmp_path):
+    folder = _copy(tmp_path)
+    _undeclared(folder, ("micro_parks",))
+    ds = io.read_dataset(folder)
+    result = audit.run_audit(ds, Plan(id="p", title="t", baseline=2020, horizon=2025))
+    html_en, html_zh = report.to_html(result, lang="en", with_map=False), report.to_html(result, lang="zh", with_map=False)
+    assert "GeoJSON: WGS 84 by RFC 7946" in html_en and "declared in dataset.toml" in html_en
+    assert "GeoJSON 规定为 WGS 84 (RFC 7946)" in html_zh
+    md = report.to_markdown(result, lang="en")
+    assert "WGS84 (GeoJSON: WGS 84 by RFC 7946)" in md and "WGS84 (declared in dataset.toml)" in md
