@@ -243,7 +243,8 @@ class LayerMeta:
         Where ``datum`` comes from, so that no datum is taken silently: ``"declared"`` (the manifest's
         ``datum``), ``"rfc7946"`` (a GeoJSON file: WGS 84 by RFC 7946), ``"file"`` (the CRS the file
         declares), ``"manifest_crs"`` (the manifest's ``crs``, the file declaring none), ``"assumed"``
-        (``--assume-crs``); empty when not read from a file.
+        (``--assume-crs``), ``"default"`` (a PostGIS manifest row with no datum: WGS 84); empty for layers
+        built in memory.
     """
 
     name: str

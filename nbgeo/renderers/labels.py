@@ -80,6 +80,7 @@ LABELS: dict[str, tuple[str, str]] = {
     'report.datum_file': ('未声明, 取自文件的 CRS', 'not declared: from the file\'s CRS'),
     'report.datum_manifest_crs': ('未声明, 取自 dataset.toml 的 crs', 'not declared: from the crs in dataset.toml'),
     'report.datum_assumed': ('未声明, 按 --assume-crs 假定', 'not declared: assumed (--assume-crs)'),
+    'report.datum_default': ('未声明, 按 WGS 84 读取', 'not declared: read as WGS 84'),
     'report.note': ('说明', 'note'),
     'report.mapped': ('字段映射', 'fields read as'),
     'report.real': ('真实', 'real'),
