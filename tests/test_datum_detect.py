@@ -156,3 +156,19 @@ def test_the_sources_table_says_where_each_datum_comes_from(tmp_path):
     assert "GeoJSON 规定为 WGS 84 (RFC 7946)" in html_zh
     md = report.to_markdown(result, lang="en")
     assert "WGS84 (GeoJSON: WGS 84 by RFC 7946)" in md and "WGS84 (declared in dataset.toml)" in md
+
+
+def test_a_shapefile_without_prj_is_an_error_unless_the_manifest_gives_its_crs(tmp_path):
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    gpd.read_file(SAMPLE / "future_zones.geojson").to_file(folder / "parks.shp", encoding="UTF-8")
+    (folder / "parks.prj").unlink()
+    (folder / "dataset.toml").write_text('[layers.future_zones]\nfile = "parks.shp"\n', encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        io.read_dataset(folder)
+    assert [(p.code, p.file, p.layer) for p in info.value.problems if p.is_error] == [
+        ("E-CRS-MISSING", "parks.shp", "future_zones")]
+    (folder / "dataset.toml").write_text('[layers.future_zones]\nfile = "parks.shp"\ncrs = "EPSG:4490"\n',
+                                         encoding="utf-8")
+    ds = io.read_dataset(folder)
+    assert ds.layer("future_zones").meta.datum_basis == "manifest_crs"
