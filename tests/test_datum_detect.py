@@ -172,3 +172,18 @@ def test_a_shapefile_without_prj_is_an_error_unless_the_manifest_gives_its_crs(t
                                          encoding="utf-8")
     ds = io.read_dataset(folder)
     assert ds.layer("future_zones").meta.datum_basis == "manifest_crs"
+
+
+def test_baidu_bd09_data_read_as_wgs84_is_told_from_gcj02(tmp_path):
+    gdf = gpd.read_file(SAMPLE / "base_stations_5g.gpkg")
+    found = gcj02_suspect(convert_gdf_datum(gdf, from_datum="WGS84", to_datum="BD-09").geometry.values,
+                          ningbo_outline())
+    assert found is not None and found.looks == "BD-09" and 900 < found.offset_m < 1400
+    assert gcj02_suspect(_to_gcj02(gdf).geometry.values, ningbo_outline()).looks == "GCJ-02"
+    folder = _copy(tmp_path)
+    convert_gdf_datum(gdf, from_datum="WGS84", to_datum="BD-09").to_file(folder / "base_stations_5g.gpkg",
+                                                                        driver="GPKG")
+    ds = io.read_dataset(folder)
+    found = [p for p in ds.problems if p.layer == "base_stations_5g"]
+    assert [p.code for p in found] == ["W-CRS-BD09-SUSPECT"]
+    assert 'declare datum = "BD-09"' in (found[0].hint or "")

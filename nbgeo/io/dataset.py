@@ -448,7 +448,8 @@ def _datum_basis(raw: Mapping[str, Any], as_read: gpd.GeoDataFrame, prepared: gp
 def _gcj02_check(gdf: gpd.GeoDataFrame, meta: LayerMeta, *, file: str, declared: bool) -> list[Problem]:
     """Place a layer against the real districts (:mod:`nbgeo.crs.detect`), before any datum conversion.
 
-    Read as WGS 84 but fitting only once converted: ``W-CRS-GCJ02-SUSPECT``. Declared GCJ-02 but fitting only
+    Read as WGS 84 but fitting only once converted: ``W-CRS-GCJ02-SUSPECT`` (``W-CRS-BD09-SUSPECT`` when
+    the Baidu reading fits better). Declared GCJ-02 but fitting only
     as it is: ``W-CRS-GCJ02-DOUBTFUL`` (converting it moves it by the offset).
     """
     if len(gdf) == 0 or gdf.crs is None or not gdf.crs.is_geographic:
@@ -469,9 +470,11 @@ def _gcj02_check(gdf: gpd.GeoDataFrame, meta: LayerMeta, *, file: str, declared:
         return []
     said = (f'declares datum = "{meta.datum}"' if declared
             else f"declares no datum and is read as {meta.datum} ({_BASIS_TEXT.get(meta.datum_basis, 'assumed')})")
-    return [Problem("W-CRS-GCJ02-SUSPECT", f"{suspicion.message}; the layer {said}", file=file,
-                    layer=meta.name, hint=f'if it comes from Amap, Tencent or another Chinese web map, declare '
-                    f'datum = "GCJ-02" under {table}: nbgeo converts it to WGS 84; Baidu data is "BD-09"')]
+    code, source = (("W-CRS-BD09-SUSPECT", "Baidu") if suspicion.looks == "BD-09"
+                    else ("W-CRS-GCJ02-SUSPECT", "Amap, Tencent or another Chinese web map"))
+    return [Problem(code, f"{suspicion.message}; the layer {said}", file=file, layer=meta.name,
+                    hint=f'if it comes from {source}, declare datum = "{suspicion.looks}" under {table}: nbgeo '
+                    'converts it to WGS 84')]
 
 
 def read_sample() -> Dataset:
