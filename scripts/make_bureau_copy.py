@@ -26,7 +26,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import re
 import shutil
@@ -37,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import openpyxl
+import pandas as pd
 import pyogrio
 import shapely
 
@@ -47,6 +46,7 @@ sys.path.insert(0, str(REPO))
 from nbgeo import datasets  # noqa: E402
 from nbgeo.crs import convert_gdf_datum  # noqa: E402
 from nbgeo.landuse import TABLES  # noqa: E402
+from nbgeo.sanitize import to_csv, to_xlsx  # noqa: E402
 
 SAMPLE = datasets.get_path("ningbo")
 
@@ -119,14 +119,11 @@ def _shapefile(gdf: gpd.GeoDataFrame, path: Path, ours: list[str]) -> dict[str, 
     return dict(zip(ours, kept, strict=True))
 
 
-def _wkt_sheet(gdf: gpd.GeoDataFrame, geometry_field: str) -> list[list[Any]]:
-    """A sheet's rows: the header, then one row per feature with its outline as WKT (9 decimals, about 0.1 mm)."""
-    columns = [c for c in gdf.columns if c != gdf.geometry.name]
-    rows: list[list[Any]] = [[*columns, geometry_field]]
-    wkt = shapely.to_wkt(gdf.geometry.values, rounding_precision=9)
-    for values, text in zip(gdf[columns].itertuples(index=False), wkt, strict=True):
-        rows.append([v.item() if hasattr(v, "item") else v for v in values] + [text])
-    return rows
+def _wkt_sheet(gdf: gpd.GeoDataFrame, geometry_field: str) -> pd.DataFrame:
+    """A sheet: the attributes, then each feature's outline as WKT (9 decimals, about 0.1 mm)."""
+    table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    table[geometry_field] = shapely.to_wkt(gdf.geometry.values, rounding_precision=9)
+    return table
 
 
 def _toml_key(key: str) -> str:
@@ -161,7 +158,7 @@ def make_bureau_copy(out: str | Path, *, sample: Path = SAMPLE) -> Path:
     out.mkdir(parents=True, exist_ok=False)
     manifest = tomllib.loads((sample / "dataset.toml").read_text(encoding="utf-8"))
     layers: dict[str, dict[str, Any]] = {}
-    sheets: dict[str, list[list[Any]]] = {}
+    sheets: dict[str, pd.DataFrame] = {}
     for name, (target, fields) in FIELDS.items():
         raw = manifest["layers"][name]
         gdf = gpd.read_file(sample / raw["file"])
@@ -198,7 +195,7 @@ def make_bureau_copy(out: str | Path, *, sample: Path = SAMPLE) -> Path:
         if name == "land_transfers":
             entry["values"] = {"use": LAND_USE_TABLE}
         layers[name] = entry
-    _workbook(out / "园区.xlsx", sheets)
+    (out / "园区.xlsx").write_bytes(to_xlsx(sheets))  # one workbook, one sheet per layer
     for section in ("rasters", "networks", "tables"):
         for raw in manifest.get(section, {}).values():
             shutil.copy2(sample / raw["file"], out / raw["file"])
@@ -220,23 +217,9 @@ def make_bureau_copy(out: str | Path, *, sample: Path = SAMPLE) -> Path:
 
 def _points_csv(table: gpd.GeoDataFrame, path: Path) -> None:
     """Points as longitude/latitude columns (经度, 纬度) of a GBK CSV file, as a spreadsheet exports them."""
-    columns = [c for c in table.columns if c != table.geometry.name]
     xy = shapely.get_coordinates(table.geometry.values)
-    with path.open("w", encoding="GBK", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([*columns, "经度", "纬度"])
-        for values, (x, y) in zip(table[columns].itertuples(index=False), xy, strict=True):
-            writer.writerow([*values, f"{x:.9f}", f"{y:.9f}"])
-
-
-def _workbook(path: Path, sheets: dict[str, list[list[Any]]]) -> None:
-    """One Excel workbook, one sheet per layer."""
-    book = openpyxl.Workbook(write_only=True)
-    for title, rows in sheets.items():
-        sheet = book.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
-    book.save(path)
+    frame = pd.DataFrame(table.drop(columns=table.geometry.name)).assign(经度=xy[:, 0].round(9), 纬度=xy[:, 1].round(9))
+    path.write_bytes(to_csv(frame, index=False).encode("GBK"))
 
 
 def main(argv: list[str] | None = None) -> int:
