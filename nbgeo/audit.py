@@ -79,7 +79,7 @@ def dataset_info(dataset: Dataset) -> dict[str, Any]:
     >>> from nbgeo import io
     >>> info = dataset_info(io.read_sample())
     >>> info["layers"]["districts"]["illustrative"], sorted(info["layers"]["chargers"])[:3]
-    (False, ['crs', 'datum', 'features'])
+    (False, ['crs', 'datum', 'datum_basis'])
     >>> info["working_crs"]["name"], info["working_crs"]["source"]
     ('CGCS2000 / TM 121.56E 29.67N (nbgeo)', 'data')
     """
@@ -95,6 +95,7 @@ def dataset_info(dataset: Dataset) -> dict[str, Any]:
                 "source": layer.meta.source,
                 "licence": layer.meta.licence,
                 "datum": layer.meta.datum,
+                "datum_basis": layer.meta.datum_basis,
                 "crs": layer.meta.crs,
                 "features": len(layer.gdf),
                 "illustrative": layer.meta.illustrative,

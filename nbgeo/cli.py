@@ -583,6 +583,18 @@ def schema_cmd(what: str) -> None:
     click.echo(plan_json_schema(), nl=False)
 
 
+def _pairs(given: tuple[str, ...], option: str) -> dict[str, str]:
+    """``("name=名称", ...)`` as ``{"name": "名称"}``; a usage error naming the option when one lacks its ``=``."""
+    out: dict[str, str] = {}
+    for item in given:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            msg = f"{option} {item!r}: write OURS=THEIRS, e.g. {option} name=名称"
+            raise click.UsageError(msg)
+        out[key.strip()] = value.strip()
+    return out
+
+
 @main.command("validate")
 @click.argument("path", type=_PathOrUrl())
 @click.option("--kind", default=None, metavar="KIND",
@@ -593,6 +605,18 @@ def schema_cmd(what: str) -> None:
               help="Datum of a single file's coordinates (required for CSV and Excel: web maps are GCJ-02 or BD-09).")
 @click.option("--file-crs", "crs_text", default=None, metavar="CRS",
               help="CRS a single file's coordinates are in, as a manifest's crs key declares it, e.g. EPSG:4549.")
+@click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="MAP.toml",
+              help="A single file's field and value mapping: a TOML file with the keys its [layers.NAME] table in "
+                   "dataset.toml will have (columns = { name = \"名称\" }, values.use = \"gb_land_use_2023\", "
+                   "datum, encoding, ...).")
+@click.option("--column", "column_pairs", multiple=True, metavar="OURS=THEIRS",
+              help="Read the file's field THEIRS as column OURS, e.g. --column name=名称 (repeatable; as columns in "
+                   "dataset.toml).")
+@click.option("--values", "value_pairs", multiple=True, metavar="COLUMN=TABLE",
+              help="Read COLUMN's codes with a national code table, e.g. --values use=gb_land_use_2023 (repeatable; "
+                   "lists of labels go in a --mapping file).")
+@click.option("--geometry-column", default=None, metavar="NAME",
+              help="The WKT or hex WKB column of a single CSV file or Excel sheet.")
 @click.option("--out", "out_dir", type=_OutPath(file_okay=False), default=None,
               help="Write validation.json here (a local folder, not a URL); with --repair, also the repaired layers as GeoPackages (repaired/).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
@@ -600,12 +624,19 @@ def schema_cmd(what: str) -> None:
 @_verbosity_opts
 @click.pass_context
 def validate_cmd(ctx: click.Context, path: Path | str, kind: str | None, layer_name: str | None, datum: str | None,
-                 crs_text: str | None, out_dir: Path | None, overwrite: bool) -> None:
+                 crs_text: str | None, mapping: Path | None, column_pairs: tuple[str, ...],
+                 value_pairs: tuple[str, ...], geometry_column: str | None, out_dir: Path | None,
+                 overwrite: bool) -> None:
     """Check PATH (a dataset folder, its dataset.toml, one layer file, or a postgresql:// URL) and list every problem.
+
+    One bureau file can be checked before any dataset.toml exists, its own names mapped:
+    nbgeo validate 供地.shp --kind land_transfers --column use=地类编码 --values use=gb_land_use_2023
 
     Exit 0 when it can be used (warnings are listed), 2 when it has errors.
     """
-    single = {"kind": kind, "layer": layer_name, "datum": datum, "crs": crs_text}
+    single = {"kind": kind, "layer": layer_name, "datum": datum, "crs": crs_text, "mapping": mapping,
+              "columns": _pairs(column_pairs, "--column") or None, "values": _pairs(value_pairs, "--values") or None,
+              "geometry_column": geometry_column}
     repair = bool(_read_kwargs().get("repair"))
     if out_dir is not None:
         _atomic.check_outputs(out_dir, command="validate", names=runs.validate_files(repair=repair),

@@ -262,6 +262,12 @@ class LayerMeta:
     mapping
         How the file's own fields and values were read (``"use ← 地类编码 (...)"``), one line per column
         (the manifest's ``columns`` and ``values``: :mod:`nbgeo.fieldmap`).
+    datum_basis
+        Where ``datum`` comes from, so that no datum is taken silently: ``"declared"`` (the manifest's
+        ``datum``), ``"rfc7946"`` (a GeoJSON file: WGS 84 by RFC 7946), ``"file"`` (the CRS the file
+        declares), ``"manifest_crs"`` (the manifest's ``crs``, the file declaring none), ``"assumed"``
+        (``--assume-crs``), ``"default"`` (a PostGIS manifest row with no datum: WGS 84); empty for layers
+        built in memory.
     """
 
     name: str
@@ -273,6 +279,7 @@ class LayerMeta:
     illustrative: bool = False
     note: str = ""
     mapping: tuple[str, ...] = ()
+    datum_basis: str = ""
 
 
 @dataclass(frozen=True)

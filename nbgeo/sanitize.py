@@ -12,7 +12,8 @@ Two places interpret text that nbgeo passes through from a planner's files:
   formula to Excel and LibreOffice (``=HYPERLINK(...)`` leaks data when clicked;
   ``=cmd|...`` ran commands in old versions). :func:`spreadsheet_cell` prefixes such text
   cells with ``'`` as OWASP's CSV-injection guidance describes; numbers, negative ones
-  included, stay numbers. :func:`to_csv` is how nbgeo writes every CSV.
+  included, stay numbers. :func:`to_csv` is how nbgeo writes every CSV, :func:`to_xlsx` every
+  Excel workbook.
 
 (HTML has its own single escaping function, :func:`nbgeo.html.safe_text`.)
 
@@ -26,14 +27,19 @@ Examples
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from typing import TYPE_CHECKING, Any
 
+import openpyxl
+
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import pandas as pd
 
-__all__ = ["TerminalFormatter", "spreadsheet_cell", "spreadsheet_safe", "terminal_text", "to_csv"]
+__all__ = ["TerminalFormatter", "spreadsheet_cell", "spreadsheet_safe", "terminal_text", "to_csv", "to_xlsx"]
 
 # Escape sequences (ECMA-48): CSI "ESC [" (or the 8-bit CSI 0x9B) then parameters and one final byte; OSC, DCS,
 # SOS, PM and APC strings "ESC ] ... BEL or ST" (or their 8-bit forms), which carry titles, hyperlinks and
@@ -133,3 +139,28 @@ def to_csv(frame: pd.DataFrame, *, index: bool = True) -> str:
     'id,value\\r\\n\\'=HYPERLINK(1),-1\\r\\n"a\\rb",2\\r\\n'
     """
     return spreadsheet_safe(frame).to_csv(index=index, lineterminator="\r\n")
+
+
+def to_xlsx(sheets: Mapping[str, pd.DataFrame]) -> bytes:
+    """An Excel workbook, one sheet per frame (its name the key), every text cell as :func:`to_csv` writes it.
+
+    The columns are the header row; the index is not written.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> data = to_xlsx({"园区": pd.DataFrame({"id": ["=1+1"], "wkt": ["POINT (121.5 29.9)"]})})
+    >>> book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    >>> book.sheetnames, [list(r) for r in book["园区"].iter_rows(values_only=True)]
+    (['园区'], [['id', 'wkt'], ["'=1+1", 'POINT (121.5 29.9)']])
+    """
+    book = openpyxl.Workbook(write_only=True)
+    for title, frame in sheets.items():
+        sheet = book.create_sheet(title)
+        safe = spreadsheet_safe(frame)
+        sheet.append([str(c) for c in safe.columns])
+        for row in safe.itertuples(index=False):
+            sheet.append([v.item() if hasattr(v, "item") else v for v in row])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -220,6 +220,8 @@ def test_hand_made_schema_with_gcj02_and_projected_srid(pg_url: str, postgis_url
     assert chargers["ports"].dtype == np.float64 and chargers["ports"].tolist() == [4.0, 1.5]
     assert abs(chargers.geometry.x.iloc[0] - lon) < 1e-6 and abs(chargers.geometry.y.iloc[0] - lat) < 1e-6
     assert ds.layer("chargers").meta.illustrative and ds.layer("chargers").meta.datum == "GCJ-02"
+    # No silent datum: the manifest row declares one, or its empty cell is said to be read as WGS 84.
+    assert [ds.layer(n).meta.datum_basis for n in ds.names] == ["declared", "default"]
     other = ds["other_chargers"]
     assert other.crs.equals("EPSG:4326")
     expected = gpd.GeoSeries([Point(360000, 3305000)], crs=32651).to_crs(4326).iloc[0]

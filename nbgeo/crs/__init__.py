@@ -62,6 +62,8 @@ Modules
     The working CRS chosen from the data (:class:`WorkingCRS`).
 :mod:`nbgeo.crs.checks`
     Coordinates that do not fit their declared CRS.
+:mod:`nbgeo.crs.detect`
+    GCJ-02 coordinates read as WGS 84, told from their place against the real districts.
 
 Everything public is importable from :mod:`nbgeo.crs` itself.
 
@@ -82,6 +84,7 @@ from __future__ import annotations
 
 from .checks import AREA_MARGIN_DEG, CoordinateIssue, check_coordinates
 from .datums import CGCS2000, gauss_kruger_crs, gauss_kruger_zone, parse_crs, require_projected, utm_crs
+from .detect import Gcj02Suspicion, ReferenceOutline, gcj02_doubtful, gcj02_suspect, ningbo_outline
 from .offsets import (
     DATUMS,
     bd09_to_gcj02,
@@ -118,6 +121,8 @@ __all__ = [
     "MAX_SCALE_ERROR",
     "NINGBO_TM",
     "CoordinateIssue",
+    "Gcj02Suspicion",
+    "ReferenceOutline",
     "WorkingCRS",
     "bd09_to_gcj02",
     "bd09_to_wgs84",
@@ -128,9 +133,12 @@ __all__ = [
     "dataset_crs_choice",
     "gauss_kruger_crs",
     "gauss_kruger_zone",
+    "gcj02_doubtful",
+    "gcj02_suspect",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "metric_crs_for",
+    "ningbo_outline",
     "offset_metres",
     "out_of_china",
     "parse_crs",

@@ -21,17 +21,27 @@ from __future__ import annotations
 
 import logging
 import re
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import paths
-from ..crs import convert_gdf_datum, dataset_crs_choice, parse_crs
+from .._values import check_table
+from ..crs import (
+    convert_gdf_datum,
+    dataset_crs_choice,
+    gcj02_doubtful,
+    gcj02_suspect,
+    ningbo_outline,
+    parse_crs,
+)
+from ..crs.offsets import normalise_datum
 from ..datasets import get_path
 from ..errors import InputError, NbgeoError, Problem
 from ..fieldmap import FieldMap
 from ..layers import LAYERS, Dataset, IndicatorTable, Layer, LayerMeta, NetworkFile, Raster
-from ..manifest import REMOTE_MARKERS, Manifest, is_shifted_datum, layer_meta, read_manifest
+from ..manifest import REMOTE_MARKERS, SECTIONS, Manifest, is_shifted_datum, layer_meta, read_manifest
 from ..raster import verify_raster
 from ..validate import REPAIRABLE, raise_for_problems, repair_layer, verify_layer
 from .reading import read_any
@@ -42,7 +52,7 @@ if TYPE_CHECKING:
 
     import geopandas as gpd
 
-__all__ = ["read_dataset", "read_file", "read_manifest_table", "read_manifest_tables", "read_sample"]
+__all__ = ["read_dataset", "read_file", "read_layer_keys", "read_manifest_table", "read_manifest_tables", "read_sample"]
 
 log = logging.getLogger(__name__)
 
@@ -226,9 +236,14 @@ def read_manifest_table(manifest: Manifest, name: str) -> IndicatorTable:
 def read_file(path: str | Path, *, kind: str | None = None, layer: str | None = None, datum: str | None = None,
               crs: str | None = None, allow_network: bool | None = None, encoding: str | None = None,
               assume_crs: object | None = None, repair: bool = False, x_column: str | None = None,
-              y_column: str | None = None, xy_column: str | None = None, working_crs: object | None = None
-              ) -> Dataset:
+              y_column: str | None = None, xy_column: str | None = None, working_crs: object | None = None,
+              geometry_column: str | None = None, columns: Mapping[str, str] | None = None,
+              values: Mapping[str, Any] | None = None, mapping: str | Path | None = None) -> Dataset:
     """Read and validate one layer file as a one-layer dataset, exactly as :func:`read_dataset` would.
+
+    A bureau's file keeps its own field names and codes: ``columns`` and ``values`` map them as in
+    ``dataset.toml`` (:mod:`nbgeo.fieldmap`), so one file can be checked before a manifest is written; or
+    ``mapping`` names a TOML file holding the keys of its future ``[layers.NAME]`` table (:func:`read_layer_keys`).
 
     Parameters
     ----------
@@ -237,8 +252,10 @@ def read_file(path: str | Path, *, kind: str | None = None, layer: str | None = 
     kind
         The layer kind whose schema applies (``"chargers"``, ...); default:
         the file's stem when it names a kind, else no schema.
-    layer, datum, crs, x_column, y_column, xy_column
-        As the keys of a ``[layers.NAME]`` table in ``dataset.toml``.
+    layer, datum, crs, x_column, y_column, xy_column, geometry_column, columns, values
+        As the keys of a ``[layers.NAME]`` table in ``dataset.toml``; they win over the same keys of ``mapping``.
+    mapping
+        A TOML file of ``[layers.NAME]`` keys (``columns``, ``values``, ``datum``, ``encoding`` ...), no ``file``.
     allow_network, encoding, assume_crs, repair, working_crs
         As for :func:`read_dataset`.
 
@@ -248,24 +265,106 @@ def read_file(path: str | Path, *, kind: str | None = None, layer: str | None = 
     >>> ds = read_file(datasets.get_path("ningbo") / "chargers.gpkg")
     >>> ds.names, ds.layer("chargers").meta.datum
     (('chargers',), 'WGS84')
+    >>> read_file(datasets.get_path("ningbo") / "chargers.gpkg", columns={"kind": "类型"})
+    Traceback (most recent call last):
+    ...
+    nbgeo.errors.ValidationError: file '...chargers.gpkg': 1 error(s)
+      - [E-MAPPING-FIELD] file 'chargers.gpkg', layer 'chargers', column 'kind': --column: columns.kind = '类型': the file has no field '类型'...
     """
     p = Path(path)
     # The file's stem names the layer (and its repaired copy, NAME.gpkg): made safe when it is not.
     name = kind or (p.stem if p.stem in LAYERS else paths.slug(p.stem))
     raw: dict[str, Any] = {"file": p.name, "source": str(p)}
+    lines: dict[str, str] = {}
+    if mapping is not None:
+        keys, lines = read_layer_keys(mapping)
+        raw.update(keys)
     for key, value in (("layer", layer), ("datum", datum), ("crs", crs), ("x_column", x_column),
-                       ("y_column", y_column), ("xy_column", xy_column)):
+                       ("y_column", y_column), ("xy_column", xy_column), ("geometry_column", geometry_column)):
         if value is not None:
             raw[key] = value
+    for key, given, option in (("columns", columns, "--column"), ("values", values, "--values")):
+        if given:
+            checked = {**raw.get(key, {}), **given}
+            problem = SECTIONS["layers"][key](checked)
+            if problem:
+                msg = f"{option}: {problem}"
+                raise InputError(msg, code="E-MANIFEST-KEY")
+            raw[key] = checked
+            lines.update({f"{key}.{sub}": option for sub in given})
+    if encoding is None and "encoding" in raw:
+        encoding = str(raw["encoding"])
+    fmap = FieldMap(layer=name, columns=dict(raw.get("columns", {})), values=dict(raw.get("values", {})),
+                    lines=lines)
     remote = any(marker in str(path) for marker in REMOTE_MARKERS)
     if remote:
         raw["file"] = str(path)
     folder = Path.cwd() if remote else p.parent.resolve()
     layers, problems = _load_layers({name: raw}, folder=folder, allow_network=allow_network, encoding=encoding,
-                                    assume_crs=assume_crs, repair=repair)
+                                    assume_crs=assume_crs, repair=repair, maps={name: fmap})
     choice = dataset_crs_choice(layers, problems, override=working_crs, source="--crs", file=str(path))
     raise_for_problems(problems, context=f"file {str(path)!r}")
     return Dataset(name=p.stem, layers=layers, path=str(folder), problems=tuple(problems), crs_choice=choice)
+
+
+def read_layer_keys(path: str | Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """Read a mapping file: the keys of one ``[layers.NAME]`` table of ``dataset.toml``, without ``file``.
+
+    ``nbgeo validate FILE --mapping MAP.toml`` reads one bureau file with it before any manifest exists; the
+    same lines then go under ``[layers.NAME]``. Each key is checked as the manifest checks it.
+
+    Returns
+    -------
+    keys, lines
+        The keys, and ``"columns.NAME"`` / ``"values.NAME"`` -> ``"MAP.toml, line N"`` for messages.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "map.toml"
+    >>> _ = f.write_text('columns = { use = "地类编码" }\\nvalues.use = "gb_land_use_2023"\\n', encoding="utf-8")
+    >>> keys, lines = read_layer_keys(f)
+    >>> keys["columns"], lines["values.use"].split("/")[-1]
+    ({'use': '地类编码'}, 'map.toml, line 2')
+    >>> _ = f.write_text('file = "x.shp"\\n', encoding="utf-8")
+    >>> read_layer_keys(f)
+    Traceback (most recent call last):
+    ...
+    nbgeo.errors.InputError: ...map.toml, line 1: file: a mapping file names no file: the file is the one validated...
+    """
+    p = Path(path)
+    raw_bytes = paths.read_input(p, what="mapping file")
+    try:
+        text = raw_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        msg = f"{p}: not UTF-8 text"
+        raise InputError(msg + " (hint: save the mapping file as UTF-8)", code="E-MANIFEST-SYNTAX") from None
+    try:
+        keys = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{p}: not valid TOML ({exc})"
+        raise InputError(msg + " (hint: write the keys of a [layers.NAME] table, e.g. columns = { name = \"名称\" })",
+                         code="E-MANIFEST-SYNTAX") from None
+    rows = text.splitlines()
+
+    def line_of(key: str, sub: str | None = None) -> str:
+        words = [sub, key] if sub else [key]
+        for word in words:
+            for number, row in enumerate(rows, start=1):
+                if re.match(rf'^\s*(\[\s*)?("?{re.escape(key)}"?\s*[.=\]])', row) and (
+                        sub is None or re.search(rf'(^|[\s.{{,]){re.escape(word)}"?\s*=', row)):
+                    return f"{p}, line {number}"
+        return str(p)
+
+    if "file" in keys:
+        msg = f"{line_of('file')}: file: a mapping file names no file: the file is the one validated"
+        raise InputError(msg, code="E-MANIFEST-KEY")
+    problem = check_table(keys, {k: v for k, v in SECTIONS["layers"].items() if k != "file"})
+    if problem:
+        msg = f"{line_of(problem[0])}: {problem[0]}: {problem[1]}"
+        raise InputError(msg, code="E-MANIFEST-KEY")
+    lines = {f"{key}.{sub}": line_of(key, sub) for key in ("columns", "values") for sub in keys.get(key, {})}
+    return keys, lines
 
 
 _FILE_PREFIX = re.compile(r"^file '[^']*'(, layer '[^']*')?: ")
@@ -305,6 +404,10 @@ def _load_layers(raw_layers: Mapping[str, Mapping[str, Any]], *, folder: Path, a
         gdf, prepared = _prepare(result.gdf, meta, file=file, assume_crs=assume_crs, table=table,
                                  datum_declared="datum" in raw)
         found += prepared
+        basis = _datum_basis(raw, result.gdf, gdf, file=file)
+        if basis == "file" and gdf.crs is not None and gdf.crs.datum is not None and "China 2000" in gdf.crs.datum.name:
+            meta = replace(meta, datum="CGCS2000")
+        meta = replace(meta, datum_basis=basis)
         checked = verify_layer(gdf, layer=name, file=file, datum=meta.datum)
         if repair and any(p.code in REPAIRABLE for p in checked):
             gdf, changes = repair_layer(gdf, layer=name, file=file)
@@ -313,13 +416,65 @@ def _load_layers(raw_layers: Mapping[str, Mapping[str, Any]], *, folder: Path, a
         problems += found
         if not any(p.is_error for p in found) and gdf.crs is not None:
             if is_shifted_datum(meta.datum):
+                problems += _gcj02_check(gdf, meta, file=file, declared=True)
                 gdf = convert_gdf_datum(gdf, from_datum=meta.datum)
                 log.info("Converted layer %r from %s to WGS 84", name, meta.datum)
+            else:
+                problems += _gcj02_check(gdf, meta, file=file, declared="datum" in raw)
             if not gdf.crs.equals("EPSG:4326"):
                 gdf = gdf.to_crs(4326)
         layers[name] = Layer(gdf, meta)
         log.info("Read layer %r: %d features from %s", name, len(gdf), file)
     return layers, problems
+
+
+_BASIS_TEXT = {"rfc7946": "GeoJSON: WGS 84 by RFC 7946", "file": "from the CRS the file declares",
+               "manifest_crs": "from the manifest's crs", "assumed": "--assume-crs"}
+
+
+def _datum_basis(raw: Mapping[str, Any], as_read: gpd.GeoDataFrame, prepared: gpd.GeoDataFrame, *,
+                 file: str) -> str:
+    """Where a layer's datum comes from (:attr:`nbgeo.layers.LayerMeta.datum_basis`), so none is silent."""
+    if "datum" in raw:
+        return "declared"
+    if as_read.crs is not None:
+        geojson = Path(file.split("?", maxsplit=1)[0]).suffix.lower() in (".geojson", ".json")
+        return "rfc7946" if geojson and as_read.crs.equals("EPSG:4326") else "file"
+    if prepared.crs is not None and raw.get("crs"):
+        return "manifest_crs"
+    return "assumed" if prepared.crs is not None else ""
+
+
+def _gcj02_check(gdf: gpd.GeoDataFrame, meta: LayerMeta, *, file: str, declared: bool) -> list[Problem]:
+    """Place a layer against the real districts (:mod:`nbgeo.crs.detect`), before any datum conversion.
+
+    Read as WGS 84 but fitting only once converted: ``W-CRS-GCJ02-SUSPECT`` (``W-CRS-BD09-SUSPECT`` when
+    the Baidu reading fits better). Declared GCJ-02 but fitting only
+    as it is: ``W-CRS-GCJ02-DOUBTFUL`` (converting it moves it by the offset).
+    """
+    if len(gdf) == 0 or gdf.crs is None or not gdf.crs.is_geographic:
+        return []
+    table = f"[layers.{meta.name}] in dataset.toml (or --datum for one file)"
+    if is_shifted_datum(meta.datum):
+        if normalise_datum(meta.datum) != "GCJ-02":
+            return []  # BD-09 is not tested
+        doubt = gcj02_doubtful(gdf.geometry.values, ningbo_outline())
+        if doubt is None:
+            return []
+        return [Problem("W-CRS-GCJ02-DOUBTFUL", f"{doubt.message}; the layer declares datum = \"GCJ-02\"",
+                        file=file, layer=meta.name,
+                        hint=f'if it comes from GPS, OpenStreetMap, 天地图 or a survey, declare datum = "WGS84" under '
+                        f'{table}: as it stands nbgeo moves it about {doubt.offset_m:.0f} m')]
+    suspicion = gcj02_suspect(gdf.geometry.values, ningbo_outline())
+    if suspicion is None:
+        return []
+    said = (f'declares datum = "{meta.datum}"' if declared
+            else f"declares no datum and is read as {meta.datum} ({_BASIS_TEXT.get(meta.datum_basis, 'assumed')})")
+    code, source = (("W-CRS-BD09-SUSPECT", "Baidu") if suspicion.looks == "BD-09"
+                    else ("W-CRS-GCJ02-SUSPECT", "Amap, Tencent or another Chinese web map"))
+    return [Problem(code, f"{suspicion.message}; the layer {said}", file=file, layer=meta.name,
+                    hint=f'if it comes from {source}, declare datum = "{suspicion.looks}" under {table}: nbgeo '
+                    'converts it to WGS 84')]
 
 
 def read_sample() -> Dataset:

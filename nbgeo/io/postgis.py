@@ -378,6 +378,8 @@ def _layer_meta(row: Mapping[str, Any], *, where: str) -> LayerMeta:
         return default if value is None else str(value)
 
     datum = text("datum", "WGS84")
+    # The manifest table's datum column is the declaration; left empty, the layer is read as WGS 84 and says so.
+    basis = "declared" if row.get("datum") is not None else "default"
     if datum.upper().replace("_", "-") not in {d.upper() for d in DATUMS}:
         msg = f"{where}: layer {row['layer']!r}: datum {datum!r} is not one of {', '.join(DATUMS)}"
         raise CRSError(msg, code="E-CRS-DATUM")
@@ -388,7 +390,7 @@ def _layer_meta(row: Mapping[str, Any], *, where: str) -> LayerMeta:
     return LayerMeta(
         name=str(row["layer"]), file=text("table_name", ""), source=text("source", "unknown"),
         licence=text("licence", "unknown"), datum=datum, crs=text("crs", ""), illustrative=bool(illustrative),
-        note=text("note", ""),
+        note=text("note", ""), datum_basis=basis,
     )
 
 

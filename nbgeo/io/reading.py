@@ -606,7 +606,8 @@ def _pick_columns(df: pd.DataFrame, *, x: str | None, y: str | None, xy: str | N
     if combined is not None:
         return combined
     msg = (f"{location(file, layer)}: no coordinate columns found; columns: {', '.join(names) or '(none)'} "
-           "(hint: name them lon/lat or 经度/纬度, or declare x_column and y_column in dataset.toml)")
+           "(hint: name them lon/lat or 经度/纬度, or declare x_column and y_column in dataset.toml; for "
+           "polygons or lines as WKT, declare geometry_column = \"...\" (--geometry-column for one file))")
     raise InputError(msg, code="E-COLUMN-MISSING")
 
 

@@ -5,6 +5,12 @@ Source: 自然资源部《国土空间调查、规划、用途管制用地用海
 below are facts from its classification table (一级类 two digits, 二级类 four, 三级类 six); the
 table as Python data, and :data:`USES` (which of nbgeo's land uses each class counts as), are ours.
 
+Cross-checked (December 2026) against an independent code list, the 用地用海 table of a data-checking tool in
+a public GitHub repository (found with the project's code search; not the ministry's own text): all 169 codes
+it lists have the same names here, including the two entries not yet confirmed, 2005 其他交通运输用海 and
+0807 社会福利用地; it omits six that are here (10 工矿用地, 12 交通运输用地, 13 公用设施用地, 17 陆地水域,
+23 其他土地, 0601 农村道路). The guide's own table remains the authority.
+
 Examples
 --------
 >>> CODES["1001"], CODES["100102"], CODES["1101"]

@@ -4,6 +4,10 @@ Source: GB/T 21010-2017《土地利用现状分类》 (国家质量监督检验�
 table 1: 12 一级类 and 73 二级类. The codes and names below are facts from that table; the table as
 Python data, and :data:`USES` (which of nbgeo's land uses each class counts as), are ours.
 
+0807 文化设施用地 agrees with an independent code list in a public GitHub repository (found with the project's
+code search), whose 0801-0808 and 0810 match this table; that list gives 0809 as 仓储用地, against 公用设施用地
+here, which the 三调 working classification (DLBM 0809 公用设施用地) supports. The standard remains the authority.
+
 Examples
 --------
 >>> CODES["0601"], CODES["0604"], len([c for c in CODES if len(c) == 4])

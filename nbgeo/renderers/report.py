@@ -450,6 +450,7 @@ def _provenance(report: AuditReport, lang: str) -> list[dict[str, Any]]:
                 else {"text": _w(lang, "real"), "colour": theme.GOOD})
         rows.append({"title": title or name, "name": name, "count": f"{len(layer.gdf):,}", "flag": flag,
                      "source": meta.source, "licence": meta.licence, "datum": meta.datum, "crs": meta.crs,
+                     "datum_basis": _w(lang, f"datum_{meta.datum_basis}") if meta.datum_basis else "",
                      "note": meta.note, "mapping": "; ".join(meta.mapping)})
     return rows
 
@@ -724,7 +725,8 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
     for name, layer in ds.layers.items():
         m = layer.meta
         prov.append([md_text(name), f"{len(layer.gdf):,}", md_text(_w(lang, "illustrative" if m.illustrative else "real")),
-                     md_text(m.source), md_text(m.licence), md_text(m.datum),
+                     md_text(m.source), md_text(m.licence),
+                     md_text(m.datum + (f" ({_w(lang, 'datum_' + m.datum_basis)})" if m.datum_basis else "")),
                      md_text(m.note + (f" ({_w(lang, 'mapped')}: {'; '.join(m.mapping)})" if m.mapping else ""))])
     out.append(_md_table([md_text(_w(lang, k)) for k in ("layer", "features", "kind", "source", "licence", "datum", "note")],
                          prov, ["l", "r", "l", "l", "l", "l", "l"]))
