@@ -368,13 +368,45 @@ def _counts(entries: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     return counts
 
 
+#: The columns a planner reads first in each section's table; the others fold into each row's details.
+PLANNER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "coverage": ("status", "id", "title", "layer", "actual", "threshold", "margin", "facilities", "distance_m",
+                 "sites", "covered_sites"),
+    "rules": ("status", "id", "layer", "kind", "severity", "basis", "checked", "failed", "unknown"),
+}
+#: The most columns a section table shows when its section has no planner's list.
+_MAX_COLUMNS = 10
+
+
+def _split_columns(name: str, columns: list[str]) -> tuple[list[str], list[str]]:
+    """The columns shown in a section's table, and those folded into each row's details (in page order).
+
+    Examples
+    --------
+    >>> _split_columns("coverage", ["status", "id", "phrase", "actual", "weight"])
+    (['status', 'id', 'actual'], ['phrase', 'weight'])
+    >>> _split_columns("other", [str(i) for i in range(12)])[1]
+    ['10', '11']
+    """
+    wanted = PLANNER_COLUMNS.get(name)
+    if wanted is None:
+        return columns[:_MAX_COLUMNS], columns[_MAX_COLUMNS:]
+    shown = [k for k in wanted if k in columns]
+    return shown, [k for k in columns if k not in shown]
+
+
 def _section_view(name: str, entries: Sequence[Mapping[str, Any]], lang: str, chart: ChartHook) -> dict[str, Any]:
-    """One audit section as a table: status counts, what all entries share, then a row per entry (worst first)."""
+    """One audit section as a table: status counts, what all entries share, then a row per entry (worst first).
+
+    The table shows the planner's columns (:data:`PLANNER_COLUMNS`); the other values of each entry are in a
+    folded "more columns" list under its row, and its lists of records (failing sites...) in tables of their own.
+    """
     view: dict[str, Any] = {"name": name, "title": _section_title(name, lang), "rows": []}
     if not entries:
         return view
     counts = _counts(entries)
     columns, same = _section_layout(entries)
+    columns, folded = _split_columns(name, columns)
     has_bar = {"actual", "threshold"} <= set(columns)
     shown = _sorted_entries(entries)[:_MAX_ROWS]
     charts = {str(e.get("id")): chart(name, str(e.get("id"))) for e in shown if e.get("id") is not None}
@@ -388,8 +420,10 @@ def _section_view(name: str, entries: Sequence[Mapping[str, Any]], lang: str, ch
             bar = _bar(_share(v, e.get("threshold"), str(e.get("op", ">="))), theme.colour(str(e.get("status"))),
                        width=120, height=6)
             cells[at] = {"kind": "num", "text": _fmt_key("actual", v, e), "bar": bar}
+        extra = [{"label": _key_label(k, lang), "text": _fmt_key(k, e.get(k), e)} for k in folded
+                 if e.get(k) not in (None, "")]
         rows.append({"cells": cells, "chart": render.trusted(charts.get(str(e.get("id"))) or ""),
-                     "details": _details(e, lang)})
+                     "details": _details(e, lang), "extra": extra})
     return view | {
         "pills": [_pill(s, lang) | {"count": f"{n:,}"} for s, n in sorted(counts.items(), key=lambda kv: kv[0])],
         "common": [f"{_key_label(k, lang)}: {_fmt_key(k, v)}" for k, v in same.items()],
@@ -473,14 +507,16 @@ def _problems(report: AuditReport) -> dict[str, Any] | None:
         for p in problems[:_MAX_ROWS]]}
 
 
-def _summary_cards(report: AuditReport, lang: str) -> list[dict[str, Any]]:
+def _summary_cards(report: AuditReport, lang: str, *, only: Sequence[str] | None = None) -> list[dict[str, Any]]:
     s = report.summary()
     total = max(len(_group_targets(report.targets)), 1)
     results = len(report.targets)
     of = (f"/ {results} 项核查（{total} 个目标）" if lang == "zh" else f"of {results} checks ({total} targets)")
     cards = [{"colour": theme.colour(k), "count": s["targets"][k], "label": _w(lang, k), "of": of}
-             for k in ("met", "not_met", "unknown") if k != "unknown" or s["targets"][k]]
+             for k in ("met", "not_met", "unknown") if (k != "unknown" or s["targets"][k]) and only is None]
     for name, entries in report.sections.items():
+        if only is not None and name not in only:
+            continue
         counts = _counts(entries)
         bad = sum(n for st, n in counts.items() if st in BAD or st in WARN)
         cards.append({"colour": theme.BAD if bad else theme.GOOD, "count": f"{bad:,}",
@@ -494,7 +530,7 @@ _PAGE_WORDS = ("summary", "targets", "status", "target", "value", "chart", "marg
                "provenance", "layer", "features", "kind", "source", "licence", "datum", "note", "mapped", "tables",
                "table",
                "rows", "problems", "code", "message", "where", "hint", "generated", "offline", "ill_head", "ill_body",
-               "met", "not_met", "unknown")
+               "met", "not_met", "unknown", "more_columns")
 
 
 def to_html(
@@ -505,6 +541,8 @@ def to_html(
     basemap: str = "none",
     tianditu_key: str | None = None,
     charts: Mapping[str, str] | ChartHook | None = None,
+    sections: Sequence[str] | None = None,
+    layers: Sequence[str] | None = None,
 ) -> str:
     """The report as one self-contained HTML page.
 
@@ -522,27 +560,52 @@ def to_html(
         The chart of each target: a mapping from target id to SVG markup, a
         function ``(section, id) -> svg | None``, or None for
         :func:`default_charts`.
+    sections
+        Only these sections, without the targets: the page of one command (``nbgeo rules`` writes
+        ``rules.html`` with ``sections=["rules"]``), the same section audit.html has for its part.
+    layers
+        The data layers on the map (default: all).
 
     Returns
     -------
     str
+
+    Examples
+    --------
+    >>> from nbgeo import audit, datasets, io, plan
+    >>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
+    >>> page = to_html(r, with_map=False, sections=["rules"], lang="en")
+    >>> "id='section-rules'" in page, "id='targets'" in page, "id='section-coverage'" in page
+    (True, False, False)
     """
     lang = lang if lang in labels.LANGS else "en"
     map_html, head = "", ""
     if with_map:
-        m = audit_map(report, lang=lang, basemap=basemap, tianditu_key=tianditu_key)
+        m = audit_map(report, lang=lang, basemap=basemap, tianditu_key=tianditu_key,
+                      layers=list(layers) if layers is not None else None)
         map_html, head = embed_html(m, height="680px"), assets.head_html()
-    view = _page_view(report, lang, _chart_hook(report, charts, lang), map_html=map_html, head=head)
+    view = _page_view(report, lang, _chart_hook(report, charts, lang), map_html=map_html, head=head, only=sections)
     return render.render("audit.html.j2", **view)
 
 
-def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: str, head: str) -> dict[str, Any]:
-    """The variables of ``templates/audit.html.j2``; ``map_html`` and ``head`` are nbgeo's own markup."""
+def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: str, head: str,
+               only: Sequence[str] | None = None) -> dict[str, Any]:
+    """The variables of ``templates/audit.html.j2``; ``map_html`` and ``head`` are nbgeo's own markup.
+
+    With ``only``, the page of those sections alone: no target table, and the verdict counts their entries.
+    """
     plan, ds = report.plan, report.dataset
     s = report.summary()["targets"]
     sections = [_section_view(name, entries, lang, chart) for name, entries in report.sections.items()
-                if name != "progress"]  # progress is drawn in the chart column of the target table
-    nav = [{"anchor": "summary", "text": _w(lang, "summary")}, {"anchor": "targets", "text": _w(lang, "targets")}]
+                if name != "progress" and (only is None or name in only)]  # progress: the targets' chart column
+    nav = [{"anchor": "summary", "text": _w(lang, "summary")}]
+    if only is None:
+        nav.append({"anchor": "targets", "text": _w(lang, "targets")})
+    else:
+        counts = _counts([e for name in only for e in report.sections.get(name, ())])
+        bad = sum(n for st, n in counts.items() if st in BAD)
+        unknown = sum(n for st, n in counts.items() if st in WARN)
+        s = {"met": sum(counts.values()) - bad - unknown, "not_met": bad, "unknown": unknown}
     nav += [{"anchor": f"section-{v['name']}", "text": v["title"]} for v in sections]
     if map_html:
         nav.append({"anchor": "map", "text": _w(lang, "map")})
@@ -553,19 +616,21 @@ def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: st
         "lang": "zh-CN" if lang == "zh" else "en",
         "css": render.trusted(theme.PAGE_CSS),
         "head": render.trusted(head),
-        "title": plan.title if lang == "zh" else (plan.title_en or plan.title),
+        "title": " · ".join([*(v["title"] for v in sections if only is not None),
+                             plan.title if lang == "zh" else (plan.title_en or plan.title)]),
         "subtitle": " · ".join(x for x in (plan.title_en if lang == "zh" else plan.title,
                                            f"{_w(lang, 'evaluated')} {report.year}", f"{_w(lang, 'dataset')} {ds.name}",
                                            report.created) if x),
-        "verdict": {"kind": "fail" if report.failed else "pass",
-                    "text": _w(lang, "verdict_fail" if report.failed else "verdict_pass"),
+        "verdict": {"kind": "fail" if (s["not_met"] or s["unknown"] if only is not None else report.failed) else "pass",
+                    "text": _w(lang, "verdict_fail" if (s["not_met"] or s["unknown"] if only is not None
+                                                        else report.failed) else "verdict_pass"),
                     "met": s["met"], "not_met": s["not_met"], "unknown": s["unknown"]},
         "w": {k: _w(lang, k) for k in _PAGE_WORDS},
         "nav": nav,
         "illustrative": ", ".join(n for n, lyr in ds.layers.items() if lyr.meta.illustrative) if ds.illustrative
         else None,
-        "cards": _summary_cards(report, lang),
-        "targets": _target_rows(report, lang, chart),
+        "cards": _summary_cards(report, lang, only=only),
+        "targets": _target_rows(report, lang, chart) if only is None else None,
         "source": plan.source,
         "sections": sections,
         "map": render.trusted(map_html),
