@@ -50,7 +50,7 @@ from . import labels
 if TYPE_CHECKING:
     from ..audit import AuditReport
 
-__all__ = ["COORDS", "FILES", "check_table", "to_csv_bytes", "to_xlsx"]
+__all__ = ["COORDS", "FILES", "check_table", "site_places", "to_csv_bytes", "to_xlsx", "with_places"]
 
 #: Extra coordinate systems the table can add (``--coords``).
 COORDS = ("gcj02",)
@@ -111,11 +111,29 @@ def _datum_name(crs: pyproj.CRS) -> str:
     return {4326: "WGS84", 4490: "CGCS2000", 4610: "Xian 1980", 4214: "Beijing 1954"}.get(crs.to_epsg() or 0, crs.name)
 
 
-def _places(report: AuditReport, records: pd.DataFrame, lang: str
-            ) -> tuple[pd.DataFrame, str | None, pyproj.CRS | None]:
-    """Name, district and a point inside each site of ``records`` (by layer and feature id), vectorised per layer.
+def site_places(report: AuditReport, records: pd.DataFrame, lang: str = "zh"
+                ) -> tuple[pd.DataFrame, str | None, pyproj.CRS | None]:
+    """Name, district and a point inside each site of ``records`` (columns ``layer`` and ``feature_id``).
 
-    Returns the places (aligned to ``records``), the datum's name for the headings and the geographic CRS.
+    Vectorised per layer: the sites' ``representative_point`` in the data's geographic CRS, and the district
+    (``districts`` layer, its ``name``, or ``name_en`` in English) the point lies in. Sites the dataset does
+    not have get empty text and NaN coordinates.
+
+    Returns
+    -------
+    places, datum, crs
+        ``name``, ``lon``, ``lat`` and ``district`` aligned to ``records``; the datum's short name for column
+        headings (``"WGS84"``, ``"CGCS2000"``...) and the geographic CRS (None when no site was found).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from nbgeo import audit, datasets, io, plan
+    >>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
+    >>> places, datum, _ = site_places(r, pd.DataFrame({"layer": ["clusters", "nowhere"],
+    ...                                                 "feature_id": ["CL00001", "X"]}))
+    >>> places["district"].tolist(), datum, round(float(places["lon"][0]), 2)
+    (['镇海区', ''], 'WGS84', 121.66)
     """
     out = pd.DataFrame({"name": pd.Series([""] * len(records), dtype=object, index=records.index),
                         "lon": np.nan, "lat": np.nan})
@@ -183,7 +201,7 @@ def check_table(report: AuditReport, *, lang: str = "zh", coords: Sequence[str] 
         raise OutputError(msg, code="E-IO-FORMAT")
     records = pd.DataFrame(_rule_rows(report) + _coverage_rows(report, lang),
                            columns=[*(c for c in _COLUMNS if c not in ("name", "verdict", "district")), "status"])
-    places, datum, geographic = _places(report, records, lang)
+    places, datum, geographic = site_places(report, records, lang)
     table = records.assign(name=places["name"], district=places["district"])
     table["section"] = [labels.word(f"section.{s}", lang) for s in table["section"]]
     table["verdict"] = [labels.status_word(str(s), lang) for s in table["status"]]
@@ -205,9 +223,34 @@ def check_table(report: AuditReport, *, lang: str = "zh", coords: Sequence[str] 
     return table.reset_index(drop=True)
 
 
+def with_places(report: AuditReport, entries: Sequence[Mapping[str, Any]], *, lang: str = "zh"
+                ) -> list[dict[str, Any]]:
+    """Coverage entries whose uncovered sites also carry their name and district (for a page's tables).
+
+    Examples
+    --------
+    >>> from nbgeo import audit, datasets, io, plan
+    >>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
+    >>> list(with_places(r, r.sections["coverage"])[0]["uncovered"][0])
+    ['id', 'name', 'district', 'distance_m', 'share']
+    """
+    sites = [(i, j, str(e.get("layer")), str(site.get("id"))) for i, e in enumerate(entries)
+             for j, site in enumerate(e.get("uncovered") or ())]
+    if not sites:
+        return [dict(e) for e in entries]
+    records = pd.DataFrame(sites, columns=["entry", "site", "layer", "feature_id"])
+    places, _, _ = site_places(report, records, lang)
+    out = [dict(e, uncovered=list(e.get("uncovered") or ())) for e in entries]
+    for (i, j), name, district in zip(zip(records["entry"], records["site"], strict=True), places["name"],
+                                       places["district"], strict=True):
+        site = dict(out[i]["uncovered"][j])
+        out[i]["uncovered"][j] = {"id": site.pop("id", None), "name": name, "district": district, **site}
+    return out
+
+
 def _width(values: pd.Series, heading: str) -> float:
     """A column width in Excel's character units: the longest of heading and a sample of cells, CJK counted twice."""
-    sample = [heading, *values.head(500).astype(str)]
+    sample = [heading, *("" if pd.isna(v) else str(v) for v in values.head(500))]
     longest = max(sum(2 if ord(ch) > 0x2E80 else 1 for ch in text) for text in sample)
     return float(min(max(longest + 2, 8), 60))
 

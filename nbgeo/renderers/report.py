@@ -59,6 +59,7 @@ from ..progress import track
 from ..status import BAD, WARN
 from . import assets, labels, render, theme
 from .charts import progress_chart
+from .checktable import with_places
 from .html import md_text
 from .maps import audit_map, embed_html
 
@@ -596,7 +597,9 @@ def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: st
     """
     plan, ds = report.plan, report.dataset
     s = report.summary()["targets"]
-    sections = [_section_view(name, entries, lang, chart) for name, entries in report.sections.items()
+    sections = [_section_view(name, with_places(report, entries, lang=lang) if name == "coverage" else entries,
+                              lang, chart)
+                for name, entries in report.sections.items()
                 if name != "progress" and (only is None or name in only)]  # progress: the targets' chart column
     nav = [{"anchor": "summary", "text": _w(lang, "summary")}]
     if only is None:

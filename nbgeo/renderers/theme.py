@@ -86,7 +86,9 @@ dl.kv dt{color:var(--muted)}dl.kv dd{margin:0}
 @media print{nav{display:none}body{background:#fff}main{padding:0;max-width:none}header{padding:10px 0}
 section{border:none;padding:0;break-inside:auto}h2,h3{break-after:avoid}tr,.card{break-inside:avoid}
 thead{display:table-header-group}.scroll{overflow:visible;max-height:none}.scroll thead th{position:static}
+body{font-size:11px}table{font-size:10px}th{white-space:normal;word-break:keep-all;font-size:10px}th,td{padding:3px 4px}
+td.txt{min-width:9em}td.chart{width:220px}.pbar{width:70px}.card b{font-size:18px}header h1{font-size:18px}
 details::details-content{content-visibility:visible;display:block}details>summary{color:var(--fg)}
-.nb-embed{display:none}.nb-print-map{display:block;break-inside:avoid}
+.nb-embed{display:none}.nb-print-map{display:block;break-inside:avoid}#map{break-inside:avoid}
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
