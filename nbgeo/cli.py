@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import _atomic, datasets, io, limits, manifest, maps, plan, postgis, qgis, report, runs, steps
+from . import _atomic, datasets, io, limits, manifest, maps, plan, postgis, qgis, runs, steps
 from . import audit as audit_mod
 from . import compare as compare_mod
 from . import progress as progress_mod

@@ -75,8 +75,8 @@ def test_the_map_is_printed_as_a_picture(coverage_pdf):
     pictures = []
     for page in reader.pages:
         xobjects = page["/Resources"].get("/XObject")
-        for obj in (xobjects.get_object().values() if xobjects else ()):
-            obj = obj.get_object()
+        for ref in (xobjects.get_object().values() if xobjects else ()):
+            obj = ref.get_object()
             if obj.get("/Subtype") == "/Image":
                 pictures.append((int(obj["/Width"]), int(obj["/Height"])))
     assert any(w > 800 and h > 500 for w, h in pictures), pictures  # the map as drawn on screen
