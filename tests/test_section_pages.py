@@ -8,16 +8,20 @@ scroll within their box, and print opens every folded row.
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 import os
 import re
 
+import openpyxl
 import pytest
 from click.testing import CliRunner
 
 from nbgeo import audit, report, runs
 from nbgeo.cli import main
-from nbgeo.renderers import chromium, labels
+from nbgeo.html import safe_text
+from nbgeo.renderers import checktable, chromium, labels
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +164,58 @@ def test_print_opens_details_and_keeps_rows_whole(browser, pages):
                     getComputedStyle(document.querySelector('.nb-embed')).display,
                     getComputedStyle(document.querySelector('nav')).display]; })())"""))
         assert style == ["avoid", "none", "visible", "none", "none"]
+
+
+# -- hostile text -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """The canary audit with a rules section whose every text is a payload, and its page and check table."""
+    from canary import PAYLOADS, hostile_report, tagged
+
+    r = hostile_report()
+    layers = list(r.dataset.layers)
+    rules = [{"id": tagged(p, "rule"), "layer": layers[i], "kind": "exclusion", "status": "fail", "checked": 1,
+              "failed": 1, "unknown": 0, "basis": tagged(p, "basis"),
+              "findings": [{"feature_id": tagged(p, "id"), "status": "fail", "value": 1.0, "limit": 0.0,
+                            "margin": -1.0, "unit": tagged(p, "unit"), "reason": tagged(p, "reason")}]}
+             for i, p in enumerate(PAYLOADS)]
+    found = dataclasses.replace(r, sections={"rules": rules})
+    out = tmp_path_factory.mktemp("hostile")
+    (out / "rules.html").write_text(report.to_html(found, lang="en", sections=["rules"]), encoding="utf-8")
+    return {"report": found, "out": out, "payloads": PAYLOADS, "tagged": tagged}
+
+
+def test_hostile_text_stays_text_in_the_page_and_the_table(hostile):
+    from canary import EVALUATED
+
+    page = (hostile["out"] / "rules.html").read_text(encoding="utf-8")
+    for marker in EVALUATED:
+        assert marker not in page
+    tagged = hostile["tagged"]
+    for p in hostile["payloads"]:
+        for slot in ("rule", "basis", "reason", "id"):
+            assert safe_text(tagged(p, slot)) in page, slot
+        if set("<>{}$`\"'&") & set(p):
+            assert p not in page
+    table = checktable.check_table(hostile["report"], lang="en")
+    assert len(table) == len(hostile["payloads"])
+    assert table["rule or requirement"].tolist() == [tagged(p, "rule") for p in hostile["payloads"]]
+    sheet = openpyxl.load_workbook(io.BytesIO(checktable.to_xlsx(table))).active
+    assert not any(c.data_type == "f" for row in sheet.iter_rows() for c in row)
+    cells = {c.value for row in sheet.iter_rows(min_row=2) for c in row}
+    assert all(("'" + v if v.startswith(("=", "+", "-", "@")) else v) in cells for v in table["reason"])
+
+
+@pytest.mark.slow
+def test_hostile_page_prints_with_its_title_as_text(browser, hostile):
+    with browser.page(1200, 900) as page:
+        rep = browser.load(page, hostile["out"] / "rules.html")
+        assert rep.ready and rep.errors == [] and rep.dialogs == []
+        assert browser.evaluate(page, "globalThis.PWNED === undefined")
+    data = chromium.print_pdf(hostile["out"] / "rules.html", hostile["out"] / "rules.pdf")
+    import pypdf
+
+    first = pypdf.PdfReader(io.BytesIO(data)).pages[0].extract_text()
+    assert "PWNED='svg'" in first  # the running head shows the title's payloads as text

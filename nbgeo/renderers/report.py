@@ -60,6 +60,7 @@ from ..status import BAD, WARN
 from . import assets, labels, render, theme
 from .charts import progress_chart
 from .checktable import with_places
+from .columns import split_columns
 from .html import md_text
 from .maps import audit_map, embed_html
 
@@ -369,37 +370,10 @@ def _counts(entries: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     return counts
 
 
-#: The columns a planner reads first in each section's table; the others fold into each row's details.
-PLANNER_COLUMNS: dict[str, tuple[str, ...]] = {
-    "coverage": ("status", "id", "title", "layer", "actual", "threshold", "margin", "facilities", "distance_m",
-                 "sites", "covered_sites"),
-    "rules": ("status", "id", "layer", "kind", "severity", "basis", "checked", "failed", "unknown"),
-}
-#: The most columns a section table shows when its section has no planner's list.
-_MAX_COLUMNS = 10
-
-
-def _split_columns(name: str, columns: list[str]) -> tuple[list[str], list[str]]:
-    """The columns shown in a section's table, and those folded into each row's details (in page order).
-
-    Examples
-    --------
-    >>> _split_columns("coverage", ["status", "id", "phrase", "actual", "weight"])
-    (['status', 'id', 'actual'], ['phrase', 'weight'])
-    >>> _split_columns("other", [str(i) for i in range(12)])[1]
-    ['10', '11']
-    """
-    wanted = PLANNER_COLUMNS.get(name)
-    if wanted is None:
-        return columns[:_MAX_COLUMNS], columns[_MAX_COLUMNS:]
-    shown = [k for k in wanted if k in columns]
-    return shown, [k for k in columns if k not in shown]
-
-
 def _section_view(name: str, entries: Sequence[Mapping[str, Any]], lang: str, chart: ChartHook) -> dict[str, Any]:
     """One audit section as a table: status counts, what all entries share, then a row per entry (worst first).
 
-    The table shows the planner's columns (:data:`PLANNER_COLUMNS`); the other values of each entry are in a
+    The table shows the planner's columns (:data:`nbgeo.renderers.columns.PLANNER_COLUMNS`); the other values of each entry are in a
     folded "more columns" list under its row, and its lists of records (failing sites...) in tables of their own.
     """
     view: dict[str, Any] = {"name": name, "title": _section_title(name, lang), "rows": []}
@@ -407,7 +381,7 @@ def _section_view(name: str, entries: Sequence[Mapping[str, Any]], lang: str, ch
         return view
     counts = _counts(entries)
     columns, same = _section_layout(entries)
-    columns, folded = _split_columns(name, columns)
+    columns, folded = split_columns(name, columns)
     has_bar = {"actual", "threshold"} <= set(columns)
     shown = _sorted_entries(entries)[:_MAX_ROWS]
     charts = {str(e.get("id")): chart(name, str(e.get("id"))) for e in shown if e.get("id") is not None}
@@ -526,6 +500,13 @@ def _summary_cards(report: AuditReport, lang: str, *, only: Sequence[str] | None
     return cards
 
 
+def _verdict_words(only: Sequence[str] | None, lang: str) -> dict[str, str]:
+    """A rules page counts its rules as passing and failing, not as met and not met."""
+    if only is None or list(only) != ["rules"]:
+        return {}
+    return {"met": _status_word("pass", lang), "not_met": _status_word("fail", lang)}
+
+
 #: The words of audit.html (``report.*`` and ``status.*`` in nbgeo.labels).
 _PAGE_WORDS = ("summary", "targets", "status", "target", "value", "chart", "margin", "none", "map", "map_note",
                "provenance", "layer", "features", "kind", "source", "licence", "datum", "note", "mapped", "tables",
@@ -628,7 +609,7 @@ def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: st
                     "text": _w(lang, "verdict_fail" if (s["not_met"] or s["unknown"] if only is not None
                                                         else report.failed) else "verdict_pass"),
                     "met": s["met"], "not_met": s["not_met"], "unknown": s["unknown"]},
-        "w": {k: _w(lang, k) for k in _PAGE_WORDS},
+        "w": {k: _w(lang, k) for k in _PAGE_WORDS} | _verdict_words(only, lang),
         "nav": nav,
         "illustrative": ", ".join(n for n, lyr in ds.layers.items() if lyr.meta.illustrative) if ds.illustrative
         else None,
