@@ -39,6 +39,7 @@ from .io import write_layer
 from .paths import check_name, output_path
 from .plan import Plan, SitingSpec
 from .renderers import checktable, chromium
+from .renderers import report as pages  # the page renderer itself, where tests patch it (nbgeo.report forwards)
 from .report import json_safe as clean_json
 from .sanitize import to_csv
 from .suitability import surface_from_spec
@@ -150,7 +151,7 @@ def _page_files(found: AuditReport, stem: str, formats: Sequence[str], *, lang: 
         chromium.require_chromium()  # no browser: say so before any work
     files: dict[str, Writer] = {}
     if "html" in formats or "pdf" in formats:
-        html = report.to_html(found, lang=lang, with_map=with_map, **page)
+        html = pages.to_html(found, lang=lang, with_map=with_map, **page)
         if "html" in formats:
             files[f"{stem}.html"] = _text_writer(html)
         if "pdf" in formats:
