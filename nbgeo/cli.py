@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import _atomic, datasets, io, limits, manifest, maps, plan, postgis, qgis, report, runs, steps
+from . import _atomic, datasets, io, limits, manifest, maps, plan, postgis, qgis, runs, steps
 from . import audit as audit_mod
 from . import compare as compare_mod
 from . import progress as progress_mod
@@ -362,6 +362,20 @@ def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any
     return ds, p
 
 
+_COORDS = click.option("--coords", "coords", multiple=True, type=click.Choice(["gcj02"]),
+                       help="Extra coordinates in the check table (--format xlsx/csv): gcj02 adds GCJ-02 longitude "
+                            "and latitude, to find each site on Amap (the data's own datum is always there).")
+
+
+def _check_formats(formats: tuple[str, ...], coords: tuple[str, ...]) -> None:
+    """Refuse --coords without a check table, and --format pdf without a browser, before any work."""
+    if coords and not {"xlsx", "csv"} & set(formats):
+        msg = "--coords adds columns to the check table: add --format xlsx or --format csv"
+        raise click.UsageError(msg)
+    if "pdf" in formats:
+        chromium.require_chromium()
+
+
 @main.command()
 @_dataset_arg
 @_plan_opt
@@ -385,22 +399,26 @@ def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any
 @click.option("--snapshot", "snapshots", multiple=True, metavar="YEAR=DATASET", callback=_parse_snapshots,
               help="The dataset as it was in YEAR (a folder or a postgresql:// URL), used for that year's "
                    "progress instead of the year columns (repeatable).")
-@click.option("--format", "formats", multiple=True, type=click.Choice(["html", "md", "qgis"]), default=("html",),
+@click.option("--format", "formats", multiple=True, type=click.Choice(list(runs.AUDIT_FORMATS)), default=("html",),
               show_default=True, help="Report formats besides audit.json: html (one offline page), md (Markdown), "
-                                      "qgis (findings.gpkg and project.qgz); repeatable.")
+                                      "qgis (findings.gpkg and project.qgz), pdf (audit.pdf: the page printed by "
+                                      "headless Chromium, A4), xlsx and csv (the per-site check table 图斑核查表, "
+                                      "site_checks.xlsx / site_checks.csv); repeatable.")
+@_COORDS
 @_read_opts
 @_verbosity_opts
 @click.pass_context
 def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None, out_dir: Path | str,
           engine: str | None, scheduler: str | None, year: int | None, lang: str, overwrite: bool,
           no_map: bool, progress: bool, snapshots: dict[int, Path | str], formats: tuple[str, ...],
-          exclude_failing: bool) -> None:
+          exclude_failing: bool, coords: tuple[str, ...]) -> None:
     """Audit DATASET (a folder or a postgresql:// URL; default: the embedded Ningbo sample) against a plan.
 
     Writes OUT/audit.json and OUT/audit.html and prints the target table and
     the progress of every target as of the evaluation year.
     Exit 0 when everything is met, 1 when something is not, 2 for bad input.
     """
+    _check_formats(formats, coords)
     ds, p = load_inputs(dataset, plan_path)
     if snapshots and not progress:
         msg = "--snapshot feeds the progress; drop --no-progress or the snapshots"
@@ -419,13 +437,16 @@ def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None
             _echo_plan_sections(result)
             echo(f"wrote {sum(counts.values())} rows to {len(counts)} tables in {postgis.mask_dsn(out_dir)}")
         ctx.exit(result.exit_code)
+    names = ["audit.json", *runs.format_files("audit", formats), *(qgis.FILES if "qgis" in formats else ())]
+    _atomic.check_outputs(out_dir, command="audit", names=names, overwrite=overwrite)
     with steps.step("writing the report"):
-        paths = report.write_report(result, out_dir, overwrite=overwrite, lang=lang, with_map=not no_map,
-                                    formats=formats)
+        outputs = runs.audit_outputs(result, formats=formats, lang=lang, with_map=not no_map, coords=coords,
+                                     out=out_dir)
+        paths = outputs.write(out_dir, overwrite=overwrite)
     if not ctx.obj["quiet"]:
         echo(result.to_text())
         _echo_plan_sections(result)
-        echo("wrote " + ", ".join(str(p) for p in paths.values()))
+        echo("wrote " + ", ".join(str(p) for p in paths))
     ctx.exit(result.exit_code)
 
 
@@ -651,8 +672,21 @@ def validate_cmd(ctx: click.Context, path: Path | str, kind: str | None, layer_n
         echo(outputs.text)
 
 
-_QGIS_FORMAT = click.option("--format", "formats", multiple=True, type=click.Choice(["qgis"]),
-                             help="Also write the QGIS outputs: styled findings.gpkg and project.qgz.")
+_SITE_FORMAT = click.option("--format", "formats", multiple=True, type=click.Choice(["html", "md", "pdf", "qgis"]),
+                             default=("html",), show_default=True,
+                             help="Formats of the page: html (audit.html), md (audit.md), pdf (audit.pdf, printed by "
+                                  "headless Chromium, A4), qgis (styled findings.gpkg and project.qgz); repeatable.")
+
+
+def _page_format(stem: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--format`` of a command whose page is ``STEM.html`` (rules, coverage)."""
+    return click.option(
+        "--format", "formats", multiple=True, type=click.Choice(list(runs.PAGE_FORMATS)), default=("html",),
+        show_default=True,
+        help=f"Outputs besides the JSON: html ({stem}.html: the {stem} section of audit.html with its tables and map), "
+             f"pdf ({stem}.pdf, printed by headless Chromium, A4), xlsx and csv (the per-site check table 图斑核查表: "
+             "site_checks.xlsx / site_checks.csv, UTF-8 with BOM), qgis (styled findings.gpkg and project.qgz); "
+             "repeatable.")
 
 
 @main.command("rules")
@@ -670,26 +704,36 @@ _QGIS_FORMAT = click.option("--format", "formats", multiple=True, type=click.Cho
               help="Audited year (default: the plan's horizon): the sites existing that year are judged; later "
                    "ones are counted apart.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
-@_QGIS_FORMAT
+@_page_format("rules")
+@_COORDS
+@click.option("--lang", "page_lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Language of rules.html, the PDF and the check table.")
+@click.option("--no-map", "page_no_map", is_flag=True, help="Leave the map out of rules.html (faster).")
 @_read_opts
 @_verbosity_opts
 @click.pass_context
 def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_dir: Path,
               rule_ids: tuple[str, ...], layer_names: tuple[str, ...], tolerance_band: float | None,
-              all_sites: bool, year: int | None, overwrite: bool, formats: tuple[str, ...]) -> None:
+              all_sites: bool, year: int | None, overwrite: bool, formats: tuple[str, ...],
+              coords: tuple[str, ...], page_lang: str, page_no_map: bool) -> None:
     """Check DATASET (a folder or a postgresql:// URL; default: the embedded sample) against the plan's rules alone.
 
     Writes OUT/rules.json (the "rules" section of audit.json), OUT/rule_sites.csv
-    (every site of every rule: status, value, limit, margin, unit, reason) and
-    OUT/rule_failures.geojson (failing sites and their offending geometry, WGS 84).
+    (every site of every rule: status, value, limit, margin, unit, reason),
+    OUT/rule_failures.geojson (failing sites and their offending geometry, WGS 84)
+    and OUT/rules.html (the rules section of audit.html, with its map), and
+    what --format asks: rules.pdf, site_checks.xlsx / site_checks.csv (one row
+    per site and finding; --coords gcj02 adds GCJ-02 coordinates).
     Exit 0 when every site passes, 1 when one fails or is unknown, 2 for bad input.
     """
-    names = [*runs.RULES_FILES, *(qgis.FILES if formats else ())]
+    _check_formats(formats, coords)
+    names = [*runs.RULES_FILES, *runs.format_files("rules", formats), *(qgis.FILES if "qgis" in formats else ())]
     _atomic.check_outputs(out_dir, command="rules", names=names, overwrite=overwrite)
     ds, p = load_inputs(dataset, plan_path)
     with steps.step("siting rules"):
         outputs = runs.rules_run(ds, p, rule_ids=rule_ids, layers=layer_names, tolerance_band=tolerance_band,
-                                 all_sites=all_sites, out=out_dir if formats else None, year=year)
+                                 all_sites=all_sites, out=out_dir if "qgis" in formats else None, formats=formats,
+                                 coords=coords, lang=page_lang, with_map=not page_no_map, year=year)
     _finish(ctx, outputs, out_dir, overwrite)
 
 
@@ -724,7 +768,7 @@ def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, 
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Map labels.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option("--no-map", is_flag=True, help="Skip the map in audit.html (faster).")
-@_QGIS_FORMAT
+@_SITE_FORMAT
 @_read_opts
 @_verbosity_opts
 @click.pass_context
@@ -744,7 +788,8 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
     OUT/ID.tif for every suitability surface built. Exit 0 when every question
     is met (or only proposes), 1 when a requirement cannot be met, 2 for bad input.
     """
-    names = [*runs.site_files(surface_ids), *(qgis.FILES if formats else ())]
+    _check_formats(formats, ())
+    names = [*runs.site_files(surface_ids, formats), *(qgis.FILES if "qgis" in formats else ())]
     _atomic.check_outputs(out_dir, command="site", names=names, overwrite=overwrite)
     ds, p = load_inputs(dataset, plan_path)
     adhoc = {"demand": demand, "facilities": facilities, "distance": distance}
@@ -752,7 +797,8 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
     with steps.step("siting"):
         outputs = runs.site_run(ds, p, questions=siting_ids, ask=ask, surfaces=surface_ids, year=year, lang=lang,
                                 with_map=not no_map, by=by, k=k, share=share, candidates=candidates, cell=cell,
-                                method=method, time_limit=time_limit, out=out_dir if formats else None)
+                                method=method, time_limit=time_limit, out=out_dir if "qgis" in formats else None,
+                                formats=formats)
     _finish(ctx, outputs, out_dir, overwrite)
 
 
@@ -768,31 +814,37 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
 @click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
               help="A running Dask scheduler for --engine dask (default: a local cluster of 2 workers).")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Map labels.")
-@click.option("--no-map", is_flag=True, help="Skip coverage.html (faster).")
+@click.option("--no-map", is_flag=True, help="Leave the map out of coverage.html (faster).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
-@_QGIS_FORMAT
+@_page_format("coverage")
+@_COORDS
 @_read_opts
 @_verbosity_opts
 @click.pass_context
 def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_dir: Path,
                  spec_ids: tuple[str, ...], year: int | None, engine: str | None, scheduler: str | None, lang: str,
-                 no_map: bool, overwrite: bool, formats: tuple[str, ...]) -> None:
+                 no_map: bool, overwrite: bool, formats: tuple[str, ...], coords: tuple[str, ...]) -> None:
     """Check DATASET (a folder or a postgresql:// URL; default: the sample) against the plan's coverage alone.
 
     Who the facilities serve, by road (on the dataset's road network) or in a
     straight line. Writes OUT/coverage.json (the "coverage" section of
     audit.json), OUT/coverage.geojson (service areas and uncovered sites, WGS 84)
-    and OUT/coverage.html (the map). Exit 0 when every requirement is met, 1 when
-    one is not met or unknown, 2 for bad input.
+    and OUT/coverage.html (the coverage section of audit.html: its tables and
+    map), and what --format asks: coverage.pdf, site_checks.xlsx / .csv (one row
+    per uncovered site; --coords gcj02 adds GCJ-02 coordinates). Exit 0 when
+    every requirement is met, 1 when one is not met or unknown, 2 for bad input.
     """
-    names = [*(runs.COVERAGE_FILES if not no_map else runs.COVERAGE_FILES[:2]), *(qgis.FILES if formats else ())]
+    _check_formats(formats, coords)
+    names = [*runs.COVERAGE_FILES[:2], *runs.format_files("coverage", formats),
+             *(qgis.FILES if "qgis" in formats else ())]
     _atomic.check_outputs(out_dir, command="coverage", names=names, overwrite=overwrite)
     ds, p = load_inputs(dataset, plan_path)
     runner = get_engine(engine, scheduler=scheduler) if engine is not None or scheduler is not None else None
     try:
         with steps.step("coverage"):
             outputs = runs.coverage_run(ds, p, ids=spec_ids, year=year, engine=runner, lang=lang,
-                                        with_map=not no_map, out=out_dir if formats else None)
+                                        with_map=not no_map, out=out_dir if "qgis" in formats else None,
+                                        formats=formats, coords=coords)
     finally:
         if runner is not None:
             runner.close()

@@ -11,18 +11,19 @@ Examples
 >>> import nbgeo, tempfile
 >>> ds = nbgeo.read_dataset(nbgeo.datasets.get_path("ningbo"))
 >>> p = nbgeo.read_plan(nbgeo.datasets.get_path("ningbo_2025"))
->>> out = rules_run(ds, p, rule_ids=["red_line_micro_parks"])
+>>> out = rules_run(ds, p, rule_ids=["red_line_micro_parks"], formats=("xlsx",))
 >>> sorted(out.files), out.exit_code in (0, 1)
-(['rule_failures.geojson', 'rule_sites.csv', 'rules.json'], True)
+(['rule_failures.geojson', 'rule_sites.csv', 'rules.json', 'site_checks.xlsx'], True)
 >>> written = out.write(tempfile.mkdtemp())
 >>> [path.name for path in written]
-['rule_failures.geojson', 'rule_sites.csv', 'rules.json']
+['rule_failures.geojson', 'rule_sites.csv', 'rules.json', 'site_checks.xlsx']
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,22 +31,30 @@ from typing import Any
 import pandas as pd
 import shapely
 
-from . import _atomic, coverage, io, maps, optimize, postgis, qgis, report, rules
+from . import _atomic, coverage, io, optimize, postgis, qgis, report, rules
 from .audit import AuditReport
 from .dsn import is_url, mask_dsn
 from .errors import PlanError, UsageError, ValidationError
 from .io import write_layer
 from .paths import check_name, output_path
 from .plan import Plan, SitingSpec
+from .renderers import checktable, chromium
+from .renderers import report as pages  # the page renderer itself, where tests patch it (nbgeo.report forwards)
 from .report import json_safe as clean_json
 from .sanitize import to_csv
 from .suitability import surface_from_spec
 
-__all__ = ["COVERAGE_FILES", "RULES_FILES", "Outputs", "coverage_run", "rules_run", "site_files", "site_run",
-           "validate_files", "validate_run"]
+__all__ = ["AUDIT_FORMATS", "COVERAGE_FILES", "PAGE_FORMATS", "RULES_FILES", "Outputs", "audit_outputs",
+           "coverage_run", "format_files", "rules_run", "site_files", "site_run", "validate_files", "validate_run"]
 
 RULES_FILES = ("rules.json", "rule_sites.csv", "rule_failures.geojson")
 COVERAGE_FILES = ("coverage.json", "coverage.geojson", "coverage.html")
+
+#: ``--format`` of ``nbgeo audit``: the page, Markdown, QGIS, a PDF of the page, the per-site check table.
+AUDIT_FORMATS = ("html", "md", "qgis", "pdf", "xlsx", "csv")
+#: ``--format`` of ``nbgeo rules`` and ``nbgeo coverage``: the section page (``html``, the default), its PDF,
+#: the per-site check table (``xlsx``, ``csv``) and the QGIS outputs.
+PAGE_FORMATS = ("html", "pdf", "xlsx", "csv", "qgis")
 
 Writer = Callable[[Path], object]  # writes the file at the path it is given (what it returns is ignored)
 
@@ -103,6 +112,95 @@ def _features_writer(features: list[dict[str, Any]]) -> Writer:
     return _json_writer({"type": "FeatureCollection", "features": features})
 
 
+def format_files(stem: str, formats: Sequence[str]) -> list[str]:
+    """The files ``--format`` adds to a command whose page is ``STEM.html``: page, PDF, check tables.
+
+    Examples
+    --------
+    >>> format_files("rules", ("html", "pdf", "csv", "qgis"))
+    ['rules.html', 'rules.pdf', 'site_checks.csv']
+    """
+    names = [f"{stem}.{f}" for f in ("html", "md", "pdf") if f in formats]
+    return names + [checktable.FILES[f] for f in ("xlsx", "csv") if f in formats]
+
+
+def _bytes_writer(data: bytes) -> Writer:
+    def write(path: Path) -> None:
+        _atomic.write_bytes(path, data, overwrite=True)  # the staging folder is nbgeo's own
+    return write
+
+
+def _pdf_writer(html: str) -> Writer:
+    """Print a page to PDF in headless Chromium, from a private temporary copy of the page."""
+    def write(path: Path) -> None:
+        with tempfile.TemporaryDirectory(prefix="nbgeo-print-") as tmp:
+            page = Path(tmp) / "page.html"
+            page.write_text(html, encoding="utf-8")
+            chromium.print_pdf(page, path, overwrite=True)
+    return write
+
+
+def _page_files(found: AuditReport, stem: str, formats: Sequence[str], *, lang: str, with_map: bool,
+                coords: Sequence[str] = (), **page: Any) -> dict[str, Writer]:
+    """The writers of ``--format`` html, pdf, xlsx and csv for one command's page ``STEM.html``.
+
+    The page is rendered once (for the HTML and its PDF); the check table is built once (for xlsx and csv),
+    so that all the work that can fail is done before anything is written.
+    """
+    if "pdf" in formats:
+        chromium.require_chromium()  # no browser: say so before any work
+    files: dict[str, Writer] = {}
+    if "html" in formats or "pdf" in formats:
+        html = pages.to_html(found, lang=lang, with_map=with_map, **page)
+        if "html" in formats:
+            files[f"{stem}.html"] = _text_writer(html)
+        if "pdf" in formats:
+            files[f"{stem}.pdf"] = _pdf_writer(html)
+    if "xlsx" in formats or "csv" in formats:
+        table = checktable.check_table(found, lang=lang, coords=coords)
+        if "xlsx" in formats:
+            files[checktable.FILES["xlsx"]] = _bytes_writer(checktable.to_xlsx(table, lang=lang))
+        if "csv" in formats:
+            files[checktable.FILES["csv"]] = _bytes_writer(checktable.to_csv_bytes(table))
+    return files
+
+
+def audit_outputs(found: AuditReport, *, formats: Sequence[str] = ("html",), lang: str = "zh",
+                  with_map: bool = True, coords: Sequence[str] = (), out: str | Path | None = None) -> Outputs:
+    """An audit's files as one set (``nbgeo audit --out``): audit.json and each of ``formats``.
+
+    Parameters
+    ----------
+    found
+        The audit (:func:`nbgeo.audit.run_audit`).
+    formats
+        Of :data:`AUDIT_FORMATS`: ``html`` (audit.html), ``md`` (audit.md), ``pdf`` (audit.pdf, the page printed
+        by headless Chromium), ``xlsx`` and ``csv`` (the per-site check table, ``site_checks.*``), ``qgis``
+        (needs ``out``: findings.gpkg, dataset.gpkg, project.qgz).
+    lang, with_map
+        The language of the pages and tables; whether the page carries the map.
+    coords
+        ``("gcj02",)``: GCJ-02 coordinates in the check table too.
+
+    Examples
+    --------
+    >>> import nbgeo
+    >>> found = nbgeo.audit.run_audit(nbgeo.io.read_sample(), nbgeo.read_plan(nbgeo.datasets.get_path("ningbo_2025")))
+    >>> sorted(audit_outputs(found, formats=("md", "csv")).files)
+    ['audit.json', 'audit.md', 'site_checks.csv']
+    """
+    unknown = [f for f in formats if f not in AUDIT_FORMATS]
+    if unknown:
+        msg = f"unknown report format(s) {', '.join(map(repr, unknown))}; choose from {', '.join(AUDIT_FORMATS)}"
+        raise UsageError(msg)
+    files = {name: _text_writer(text) for name, text in
+             report.render_files(found, formats=[f for f in formats if f == "md"], lang=lang).items()}
+    files.update(_page_files(found, "audit", formats, lang=lang, with_map=with_map, coords=coords))
+    if "qgis" in formats and out is not None:
+        files.update(qgis.qgis_files(found.dataset, out, overlays=found.overlays, lang=lang))
+    return Outputs("audit", files, found.to_text(), found.exit_code, report=found)
+
+
 def _chosen(kind: str, asked: Iterable[str], known: Sequence[str], option: str) -> None:
     """Refuse ids the plan does not have, naming the ones it has."""
     missing = sorted(set(asked) - set(known))
@@ -132,7 +230,8 @@ def rules_text(entries: list[dict[str, Any]], *, max_sites: int = 5) -> str:
 
 def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers: Sequence[str] = (),
               tolerance_band: float | None = None, all_sites: bool = False, out: str | Path | None = None,
-              lang: str = "zh", year: int | None = None) -> Outputs:
+              lang: str = "zh", year: int | None = None, formats: Sequence[str] = ("html",),
+              with_map: bool = True, coords: Sequence[str] = ()) -> Outputs:
     """Check a dataset against the plan's siting rules alone (``nbgeo rules``).
 
     Parameters
@@ -151,12 +250,18 @@ def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers:
     year
         The audited year (default: the plan's horizon, as ``nbgeo audit``): the sites existing that year are
         judged, against what existed then; later ones are counted apart (:mod:`nbgeo.rules.years`).
+    formats, with_map, coords
+        Of :data:`PAGE_FORMATS` (``nbgeo rules --format``; default ``html``): ``rules.html``
+        (the rules section of audit.html with its map; ``with_map=False`` leaves the map out), ``rules.pdf``,
+        ``site_checks.xlsx`` / ``site_checks.csv`` (the per-site check table, GCJ-02 columns too with
+        ``coords=("gcj02",)``).
 
     Returns
     -------
     Outputs
         ``rules.json`` (the ``rules`` section of audit.json), ``rule_sites.csv`` (every site of every rule,
-        with cells that a spreadsheet would read as formulas kept as text) and ``rule_failures.geojson``.
+        with cells that a spreadsheet would read as formulas kept as text) and ``rule_failures.geojson``,
+        and the files of ``formats``.
     """
     _chosen("rule", rule_ids, [r.id for r in plan.rules], "--rule")
     chosen = [r for r in plan.rules if (not rule_ids or r.id in rule_ids) and (not layers or r.layer in layers)]
@@ -178,15 +283,22 @@ def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers:
     files = {"rules.json": _json_writer(doc),
              "rule_sites.csv": _text_writer(to_csv(sites, index=False)),  # =HYPERLINK(...) stays text
              "rule_failures.geojson": _features_writer(features)}
+    shapes = {f"rule {r.rule.id}": r.offending() for r in results}
+    if set(formats) - {"qgis"}:
+        found = AuditReport(plan=plan, dataset=dataset, year=when, targets=(), sections={"rules": entries},
+                            overlays={f"rule {r.rule.id}: {r.failed} fail, {r.unknown} unknown": gdf.to_crs(4326)
+                                      for r, gdf in zip(results, shapes.values(), strict=True) if len(gdf)})
+        layers_shown = ["districts", *dict.fromkeys(r.rule.layer for r in results if r.rule.layer in dataset)]
+        files.update(_page_files(found, "rules", formats, lang=lang, with_map=with_map, coords=coords,
+                                 sections=["rules"], layers=layers_shown))
     if out is not None:
-        shapes = {f"rule {r.rule.id}": r.offending() for r in results}
         files.update(qgis.qgis_files(dataset, out, overlays=shapes, lang=lang))
     return Outputs("rules", files, rules_text(entries), 1 if any(e["status"] != "pass" for e in entries) else 0)
 
 
 def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int | None = None,
-                 engine: Any = None, lang: str = "zh", with_map: bool = True, out: str | Path | None = None
-                 ) -> Outputs:
+                 engine: Any = None, lang: str = "zh", with_map: bool = True, out: str | Path | None = None,
+                 formats: Sequence[str] = ("html",), coords: Sequence[str] = ()) -> Outputs:
     """Check a dataset against the plan's coverage requirements alone (``nbgeo coverage``).
 
     Parameters
@@ -200,16 +312,20 @@ def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int
     engine
         An :class:`~nbgeo.engine.Engine` to snap sites and facilities on (default: this process).
     lang, with_map
-        The map's labels; whether to draw ``coverage.html`` at all.
+        The page's labels; whether ``coverage.html`` carries the map.
     out
         The folder the outputs go to, for the QGIS outputs (``--format qgis``): uncovered sites and service
         areas as styled layers in ``findings.gpkg``, and ``project.qgz``.
+    formats, coords
+        Of :data:`PAGE_FORMATS` (``nbgeo coverage --format``): ``coverage.html`` (the coverage section of
+        audit.html, its tables and its map; the default), ``coverage.pdf``, ``site_checks.xlsx`` /
+        ``site_checks.csv`` (one row per uncovered site; GCJ-02 columns too with ``coords=("gcj02",)``).
 
     Returns
     -------
     Outputs
         ``coverage.json`` (the ``coverage`` section of audit.json), ``coverage.geojson`` (service areas and
-        uncovered sites, WGS 84) and, with the map, ``coverage.html``.
+        uncovered sites, WGS 84) and the files of ``formats``.
     """
     _chosen("coverage requirement", ids, [c.id for c in plan.coverage], "--id")
     chosen = tuple(c for c in plan.coverage if not ids or c.id in ids)
@@ -227,21 +343,22 @@ def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int
             feature["properties"]["overlay"] = title
             features.append(feature)
     files = {"coverage.json": _json_writer(clean_json(doc)), "coverage.geojson": _features_writer(features)}
-    if with_map:
+    if set(formats) - {"qgis"}:
         layers = ["districts", *dict.fromkeys(n for c in chosen for n in (c.demand, c.facilities) if n in dataset)]
         found = AuditReport(plan=only, dataset=dataset, year=when, targets=(), sections={"coverage": entries},
                             overlays=shapes)
-        m = maps.audit_map(found, lang=lang, layers=layers)
-        files["coverage.html"] = lambda path: maps.write_map(m, path)
+        files.update(_page_files(found, "coverage", formats, lang=lang, with_map=with_map, coords=coords,
+                                 sections=["coverage"], layers=layers))
     if out is not None:
         files.update(qgis.qgis_files(dataset, out, overlays=shapes, lang=lang))
     return Outputs("coverage", files, coverage.to_text(entries),
                    1 if any(e["status"] != "met" for e in entries) else 0)
 
 
-def site_files(surfaces: Iterable[str] = ()) -> list[str]:
-    """The files ``nbgeo site`` may write: sites, the audit page and one raster per suitability surface."""
-    return ["sites.gpkg", "audit.json", "audit.html", *(f"{sid}.tif" for sid in surfaces)]
+def site_files(surfaces: Iterable[str] = (), formats: Sequence[str] = ("html",)) -> list[str]:
+    """The files ``nbgeo site`` may write: sites, the audit page (and its formats), one raster per surface."""
+    pages = format_files("audit", [f for f in formats if f in ("html", "md", "pdf")])
+    return ["sites.gpkg", "audit.json", *pages, *(f"{sid}.tif" for sid in surfaces)]
 
 
 def site_text(results: list[Any]) -> str:
@@ -265,7 +382,7 @@ def site_text(results: list[Any]) -> str:
 
 def site_run(dataset: Any, plan: Plan, *, questions: Sequence[str] = (), ask: dict[str, Any] | None = None,
              surfaces: Sequence[str] = (), year: int | None = None, lang: str = "zh", with_map: bool = True,
-             out: str | Path | None = None, **options: Any) -> Outputs:
+             out: str | Path | None = None, formats: Sequence[str] = ("html",), **options: Any) -> Outputs:
     """Answer the plan's ``[[siting]]`` questions, or one of your own (``nbgeo site``).
 
     Candidate sites that fail one of the plan's siting rules are never chosen.
@@ -287,6 +404,9 @@ def site_run(dataset: Any, plan: Plan, *, questions: Sequence[str] = (), ask: di
         The page's labels; whether audit.html carries the map.
     out
         The folder the outputs go to, for ``project.qgz`` (``--format qgis``) over the styled sites and zones.
+    formats
+        ``nbgeo site --format``: ``html`` (audit.html, the default), ``md`` (audit.md), ``pdf`` (audit.pdf,
+        the page printed by headless Chromium), ``qgis``.
     **options
         Passed to :func:`nbgeo.optimize.site_from_spec`: ``by``, ``k``, ``share``, ``candidates``,
         ``cell``, ``method``, ``time_limit``.
@@ -344,8 +464,10 @@ def site_run(dataset: Any, plan: Plan, *, questions: Sequence[str] = (), ask: di
         files[f"{sid}.tif"] = _surface_writer(surface, sid)
         if len(zones):
             files[output_path(Path(), sid, "_zones.gpkg").name] = _zones_writer(zones, sid)
-    for name, text in report.render_files(found, lang=lang, with_map=with_map).items():
+    for name, text in report.render_files(found, lang=lang, formats=[f for f in formats if f == "md"]).items():
         files[name] = _text_writer(text)
+    files.update(_page_files(found, "audit", [f for f in formats if f in ("html", "pdf")], lang=lang,
+                             with_map=with_map))
     if out is not None:
         files.update(qgis.qgis_files(dataset, out, lang=lang))
     return Outputs("site", files, site_text(results) if results else "", found.exit_code, report=found)

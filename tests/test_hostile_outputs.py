@@ -376,7 +376,8 @@ def test_commands_sharing_a_folder_keep_each_others_sets(tmp_path, tiny):
     r = runner.invoke(main, _audit_args(tiny, out, "--overwrite"))
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in out.iterdir()) == [".nbgeo-outputs.json", "audit.html", "audit.json",
-                                                     "rule_failures.geojson", "rule_sites.csv", "rules.json"]
+                                                     "rule_failures.geojson", "rule_sites.csv", "rules.html",
+                                                     "rules.json"]
     assert _leftovers(tmp_path, out) == []
 
 

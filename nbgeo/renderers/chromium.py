@@ -38,11 +38,12 @@ from typing import Any
 
 from .. import _atomic
 from ..errors import MapError
+from .html import safe_text
 
 if sys.platform != "win32":  # moving pipe descriptors (POSIX)
     import fcntl
 
-__all__ = ["Browser", "PageReport", "find_chromium", "require_chromium", "screenshot"]
+__all__ = ["A4", "Browser", "PageReport", "find_chromium", "print_pdf", "require_chromium", "screenshot"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,10 @@ FLAGS = (
     "--no-default-browser-check",
     "--disable-features=Translate,MediaRouter,OptimizationHints",
 )
+
+#: A4 in inches (width, height), as ``Page.printToPDF`` takes paper sizes.
+A4 = (8.27, 11.69)
+_MARGIN_SIDE = 0.45  # inches left and right of a printed page
 
 _CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome", "headless_shell")
 
@@ -291,6 +296,23 @@ class Browser:
                 with contextlib.suppress(MapError):
                     self.send("Page.handleJavaScriptDialog", {"accept": False}, session=session)
 
+    def print_pdf(self, session: str, *, header: str = "", options: dict[str, Any] | None = None) -> bytes:
+        """The loaded page printed as PDF (``Page.printToPDF``): A4, page numbers, ``header`` on every page.
+
+        ``header`` is nbgeo's own markup for the running head (escape any text in it); ``options`` adds to
+        or overrides the DevTools parameters.
+        """
+        small = "font-size:8px;width:100%;color:#57606a;font-family:sans-serif;margin:0 12mm"
+        params: dict[str, Any] = {
+            "paperWidth": A4[0], "paperHeight": A4[1], "marginTop": 0.75, "marginBottom": 0.65,
+            "marginLeft": _MARGIN_SIDE, "marginRight": _MARGIN_SIDE, "printBackground": True, "displayHeaderFooter": True,
+            "headerTemplate": f"<div style='{small}'>{header}</div>",
+            "footerTemplate": f"<div style='{small};text-align:center'><span class='pageNumber'></span> / "
+                              "<span class='totalPages'></span></div>",
+            "preferCSSPageSize": False, **(options or {}),
+        }
+        return base64.b64decode(self.send("Page.printToPDF", params, session=session)["data"])
+
     def screenshot(self, session: str, *, full_page: bool = False) -> bytes:
         """A PNG of the viewport (or of the whole page)."""
         params: dict[str, Any] = {"format": "png"}
@@ -345,4 +367,68 @@ def screenshot(html: str | Path, png: str | Path | None = None, *, width: int = 
         data = browser.screenshot(session, full_page=full_page)
     if png is not None:
         _atomic.write_bytes(png, data, overwrite=overwrite)
+    return data
+
+
+# Each map of the page as a picture for print: Leaflet's panes do not print reliably (tiles and vectors are
+# split across pages, and controls overlap), so the drawn map is captured on screen and an <img> of it is put
+# after the map element, which the print stylesheet hides while showing the picture.
+_MAP_BOXES = """JSON.stringify([...document.querySelectorAll('.nb-embed')].map(e => {
+  e.scrollIntoView(); const r = e.getBoundingClientRect();
+  return [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height]; }))"""
+_PAGE_READY = ("document.readyState === 'complete' && (!document.querySelector('.nb-embed') || "
+               "window.nbgeoReady === true)")
+
+
+def _fit_scale(browser: Browser, session: str) -> float:
+    """The print scale (at most 1) at which the page's widest table fits the width of an A4 page.
+
+    The page is laid out with its print stylesheet at the printable width; content wider than that would be
+    cut off at the page's edge, so the whole page is printed smaller instead.
+    """
+    printable = round((A4[0] - 2 * _MARGIN_SIDE) * 96)  # CSS pixels are 1/96 inch
+    browser.send("Emulation.setEmulatedMedia", {"media": "print"}, session=session)
+    browser.send("Emulation.setDeviceMetricsOverride",
+                 {"width": printable, "height": 1000, "deviceScaleFactor": 1, "mobile": False}, session=session)
+    wide = float(browser.evaluate(session, "document.documentElement.scrollWidth") or printable)
+    return max(0.1, min(1.0, int(100 * printable / wide) / 100))
+
+
+def print_pdf(html: str | Path, pdf: str | Path | None = None, *, timeout: float = 120.0, width: int = 1200,
+              overwrite: bool = False) -> bytes:
+    """Print a local nbgeo page to PDF in headless Chromium and return (and optionally write) the PDF.
+
+    The page is printed with its print stylesheet (:data:`nbgeo.renderers.theme.PAGE_CSS`): A4, the navigation
+    hidden, every ``<details>`` open, table rows kept whole and table headings repeated; the running head on
+    every page is the page's title and verdict, the foot its page number of the total. Each map is printed as
+    a picture of the map as drawn on screen (``width`` pixels wide).
+
+    Raises
+    ------
+    MapError
+        When no browser is installed (``E-MAP-BROWSER``, saying how to install one), or the page does not
+        finish drawing within ``timeout``.
+    """
+    with Browser(timeout=timeout) as browser, browser.page(width, 1000) as session:
+        report = browser.load(session, html, ready=_PAGE_READY, timeout=timeout)
+        if not report.ready:
+            msg = f"the page {str(html)!r} did not finish drawing within {timeout:.0f} s; errors: {report.errors[:3]}"
+            raise MapError(msg, code="E-MAP-BROWSER")
+        boxes = json.loads(browser.evaluate(session, _MAP_BOXES))
+        browser.pump(0.5)  # let the maps redraw after scrolling to them
+        for i, (x, y, w, h) in enumerate(boxes):
+            shot = browser.send("Page.captureScreenshot", {
+                "format": "png", "captureBeyondViewport": True,
+                "clip": {"x": x, "y": y, "width": w, "height": h, "scale": 1}}, session=session)["data"]
+            browser.evaluate(session, f"""(() => {{ const e = document.querySelectorAll('.nb-embed')[{i}];
+                const img = document.createElement('img'); img.className = 'nb-print-map';
+                img.src = 'data:image/png;base64,' + {json.dumps(shot)}; e.after(img);
+                return img.decode(); }})()""")
+        browser.evaluate(session, "document.querySelectorAll('details').forEach(d => { d.open = true; })")
+        title = browser.evaluate(session, "document.title") or ""
+        verdict = browser.evaluate(session, "(document.querySelector('header .verdict') || {}).innerText || ''")
+        header = safe_text(title) + (f" · {safe_text(verdict)}" if verdict else "")
+        data = browser.print_pdf(session, header=header, options={"scale": _fit_scale(browser, session)})
+    if pdf is not None:
+        _atomic.write_bytes(pdf, data, overwrite=overwrite)
     return data

@@ -59,6 +59,8 @@ from ..progress import track
 from ..status import BAD, WARN
 from . import assets, labels, render, theme
 from .charts import progress_chart
+from .checktable import with_places
+from .columns import split_columns
 from .html import md_text
 from .maps import audit_map, embed_html
 
@@ -375,12 +377,17 @@ def _counts(entries: Sequence[Mapping[str, Any]]) -> dict[str, int]:
 
 
 def _section_view(name: str, entries: Sequence[Mapping[str, Any]], lang: str, chart: ChartHook) -> dict[str, Any]:
-    """One audit section as a table: status counts, what all entries share, then a row per entry (worst first)."""
+    """One audit section as a table: status counts, what all entries share, then a row per entry (worst first).
+
+    The table shows the planner's columns (:data:`nbgeo.renderers.columns.PLANNER_COLUMNS`); the other values of each entry are in a
+    folded "more columns" list under its row, and its lists of records (failing sites...) in tables of their own.
+    """
     view: dict[str, Any] = {"name": name, "title": _section_title(name, lang), "rows": []}
     if not entries:
         return view
     counts = _counts(entries)
     columns, same = _section_layout(entries)
+    columns, folded = split_columns(name, columns)
     has_bar = {"actual", "threshold"} <= set(columns)
     shown = _sorted_entries(entries)[:_MAX_ROWS]
     charts = {str(e.get("id")): chart(name, str(e.get("id"))) for e in shown if e.get("id") is not None}
@@ -394,8 +401,10 @@ def _section_view(name: str, entries: Sequence[Mapping[str, Any]], lang: str, ch
             bar = _bar(_share(v, e.get("threshold"), str(e.get("op", ">="))), theme.colour(str(e.get("status"))),
                        width=120, height=6)
             cells[at] = {"kind": "num", "text": _fmt_key("actual", v, e), "bar": bar}
+        extra = [{"label": _key_label(k, lang), "text": _fmt_key(k, e.get(k), e)} for k in folded
+                 if e.get(k) not in (None, "")]
         rows.append({"cells": cells, "chart": render.trusted(charts.get(str(e.get("id"))) or ""),
-                     "details": _details(e, lang)})
+                     "details": _details(e, lang), "extra": extra})
     return view | {
         "pills": [_pill(s, lang) | {"count": f"{n:,}"} for s, n in sorted(counts.items(), key=lambda kv: kv[0])],
         "common": [f"{_key_label(k, lang)}: {_fmt_key(k, v)}" for k, v in same.items()],
@@ -480,22 +489,22 @@ def _problems(report: AuditReport) -> dict[str, Any] | None:
         for p in problems[:_MAX_ROWS]]}
 
 
-def _summary_cards(report: AuditReport, lang: str) -> list[dict[str, Any]]:
+def _summary_cards(report: AuditReport, lang: str, *, only: Sequence[str] | None = None) -> list[dict[str, Any]]:
     s = report.summary()
     total = max(len(_group_targets(report.targets)), 1)
     results = len(report.targets)
     of = (f"/ {results} 项核查（{total} 个目标）" if lang == "zh" else f"of {results} checks ({total} targets)")
     # Mid-term: the pace of every target and indicator comes first; met / not met says "final threshold".
     head = report.headline()
-    paced = head.parts(lang)[0]["counts"] if head.mid_term else []
+    paced = head.parts(lang)[0]["counts"] if head.mid_term and only is None else []
     cards = [{"colour": i["colour"], "count": i["count"], "label": _status_word(i["status"], lang),
               "of": labels.word("pace.of", lang).format(count=sum(head.pace.values()), year=report.year)}
              for i in paced]
     final = f" · {labels.word('pace.final_short', lang)}" if paced else ""
     cards += [{"colour": theme.colour(k), "count": s["targets"][k], "label": _w(lang, k) + final, "of": of}
-              for k in ("met", "not_met", "unknown") if k != "unknown" or s["targets"][k]]
+              for k in ("met", "not_met", "unknown") if (k != "unknown" or s["targets"][k]) and only is None]
     for name, entries in report.sections.items():
-        if name == "progress" and paced:  # said by the pace cards already
+        if (only is not None and name not in only) or (name == "progress" and paced):  # pace cards said it
             continue
         counts = _counts(entries)
         bad = sum(n for st, n in counts.items() if st in BAD or st in WARN)
@@ -505,12 +514,31 @@ def _summary_cards(report: AuditReport, lang: str) -> list[dict[str, Any]]:
     return cards
 
 
+def _verdict_words(only: Sequence[str] | None, lang: str) -> dict[str, str]:
+    """A rules page counts its rules as passing and failing, not as met and not met."""
+    if only is None or list(only) != ["rules"]:
+        return {}
+    return {"met": _status_word("pass", lang), "not_met": _status_word("fail", lang)}
+
+
+def _section_headline(s: dict[str, int], only: Sequence[str], lang: str) -> list[dict[str, Any]]:
+    """The header of a section page (``nbgeo rules``, ``nbgeo coverage``): its verdict and its entries' counts."""
+    failed = bool(s["not_met"] or s["unknown"])
+    words = _verdict_words(only, lang)
+    counts = [{"count": s[k], "word": words.get(k, _w(lang, k)), "status": k, "colour": theme.colour(k)}
+              for k in ("met", "not_met", "unknown") if k != "unknown" or s[k]]
+    verdict = _w(lang, "verdict_fail" if failed else "verdict_pass")
+    text = " · ".join([verdict, *(f"{i['count']:,} {i['word']}" for i in counts)])
+    return [{"kind": "verdict", "tone": "fail" if failed else "pass", "label": "", "verdict": verdict,
+             "counts": counts, "text": text}]
+
+
 #: The words of audit.html (``report.*`` and ``status.*`` in nbgeo.labels).
 _PAGE_WORDS = ("summary", "targets", "status", "target", "value", "chart", "margin", "none", "map", "map_note",
                "provenance", "layer", "features", "kind", "source", "licence", "datum", "note", "mapped", "tables",
                "table",
                "rows", "problems", "code", "message", "where", "hint", "generated", "offline", "ill_head", "ill_body",
-               "met", "not_met", "unknown")
+               "met", "not_met", "unknown", "more_columns")
 
 
 def to_html(
@@ -521,6 +549,8 @@ def to_html(
     basemap: str = "none",
     tianditu_key: str | None = None,
     charts: Mapping[str, str] | ChartHook | None = None,
+    sections: Sequence[str] | None = None,
+    layers: Sequence[str] | None = None,
 ) -> str:
     """The report as one self-contained HTML page.
 
@@ -538,26 +568,54 @@ def to_html(
         The chart of each target: a mapping from target id to SVG markup, a
         function ``(section, id) -> svg | None``, or None for
         :func:`default_charts`.
+    sections
+        Only these sections, without the targets: the page of one command (``nbgeo rules`` writes
+        ``rules.html`` with ``sections=["rules"]``), the same section audit.html has for its part.
+    layers
+        The data layers on the map (default: all).
 
     Returns
     -------
     str
+
+    Examples
+    --------
+    >>> from nbgeo import audit, datasets, io, plan
+    >>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
+    >>> page = to_html(r, with_map=False, sections=["rules"], lang="en")
+    >>> "id='section-rules'" in page, "id='targets'" in page, "id='section-coverage'" in page
+    (True, False, False)
     """
     lang = lang if lang in labels.LANGS else "en"
     map_html, head = "", ""
     if with_map:
-        m = audit_map(report, lang=lang, basemap=basemap, tianditu_key=tianditu_key)
+        m = audit_map(report, lang=lang, basemap=basemap, tianditu_key=tianditu_key,
+                      layers=list(layers) if layers is not None else None)
         map_html, head = embed_html(m, height="680px"), assets.head_html()
-    view = _page_view(report, lang, _chart_hook(report, charts, lang), map_html=map_html, head=head)
+    view = _page_view(report, lang, _chart_hook(report, charts, lang), map_html=map_html, head=head, only=sections)
     return render.render("audit.html.j2", **view)
 
 
-def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: str, head: str) -> dict[str, Any]:
-    """The variables of ``templates/audit.html.j2``; ``map_html`` and ``head`` are nbgeo's own markup."""
+def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: str, head: str,
+               only: Sequence[str] | None = None) -> dict[str, Any]:
+    """The variables of ``templates/audit.html.j2``; ``map_html`` and ``head`` are nbgeo's own markup.
+
+    With ``only``, the page of those sections alone: no target table, and the verdict counts their entries.
+    """
     plan, ds = report.plan, report.dataset
-    sections = [_section_view(name, entries, lang, chart) for name, entries in report.sections.items()
-                if name != "progress"]  # progress is drawn in the chart column of the target table
-    nav = [{"anchor": "summary", "text": _w(lang, "summary")}, {"anchor": "targets", "text": _w(lang, "targets")}]
+    s = report.summary()["targets"]
+    sections = [_section_view(name, with_places(report, entries, lang=lang) if name == "coverage" else entries,
+                              lang, chart)
+                for name, entries in report.sections.items()
+                if name != "progress" and (only is None or name in only)]  # progress: the targets' chart column
+    nav = [{"anchor": "summary", "text": _w(lang, "summary")}]
+    if only is None:
+        nav.append({"anchor": "targets", "text": _w(lang, "targets")})
+    else:
+        counts = _counts([e for name in only for e in report.sections.get(name, ())])
+        bad = sum(n for st, n in counts.items() if st in BAD)
+        unknown = sum(n for st, n in counts.items() if st in WARN)
+        s = {"met": sum(counts.values()) - bad - unknown, "not_met": bad, "unknown": unknown}
     nav += [{"anchor": f"section-{v['name']}", "text": v["title"]} for v in sections]
     if map_html:
         nav.append({"anchor": "map", "text": _w(lang, "map")})
@@ -568,19 +626,21 @@ def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: st
         "lang": "zh-CN" if lang == "zh" else "en",
         "css": render.trusted(theme.PAGE_CSS),
         "head": render.trusted(head),
-        "title": plan.title if lang == "zh" else (plan.title_en or plan.title),
+        "title": " · ".join([*(v["title"] for v in sections if only is not None),
+                             plan.title if lang == "zh" else (plan.title_en or plan.title)]),
         "subtitle": " · ".join(x for x in (plan.title_en if lang == "zh" else plan.title,
                                            f"{_w(lang, 'evaluated')} {report.year}", f"{_w(lang, 'dataset')} {ds.name}",
                                            report.created) if x),
-        "headline": report.headline().parts(lang),
-        "count_notes": [n["text"] for n in report.count_notes(lang) if not n["about"].startswith("target:")],
+        "headline": report.headline().parts(lang) if only is None else _section_headline(s, only, lang),
+        "count_notes": [n["text"] for n in report.count_notes(lang)
+                        if not n["about"].startswith("target:") and (only is None or n["about"] == "rules_year")],
         "pw": {"final": labels.word("pace.final_short", lang), "counts": labels.word("counts.head", lang)},
-        "w": {k: _w(lang, k) for k in _PAGE_WORDS},
+        "w": {k: _w(lang, k) for k in _PAGE_WORDS} | _verdict_words(only, lang),
         "nav": nav,
         "illustrative": ", ".join(n for n, lyr in ds.layers.items() if lyr.meta.illustrative) if ds.illustrative
         else None,
-        "cards": _summary_cards(report, lang),
-        "targets": _target_rows(report, lang, chart),
+        "cards": _summary_cards(report, lang, only=only),
+        "targets": _target_rows(report, lang, chart) if only is None else None,
         "source": plan.source,
         "sections": sections,
         "map": render.trusted(map_html),

@@ -79,5 +79,18 @@ td.txt{min-width:14em}td.chart{width:310px;padding:4px}td.chart svg{display:bloc
 color:var(--muted)}
 .nb-embed{width:100%;border:1px solid var(--line);border-radius:8px;overflow:hidden}
 footer{color:var(--muted);font-size:12px;padding:0 32px 28px;max-width:1440px;margin:0 auto}
-@media print{nav{display:none}section{break-inside:avoid}}
+.scroll{overflow:auto;max-height:70vh}.scroll thead th{position:sticky;top:0;z-index:1}
+tr.detail>td{padding-top:0;border-bottom:1px solid var(--soft)}details>summary{cursor:pointer;color:var(--brand)}
+dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:6px 0;font-size:12px}
+dl.kv dt{color:var(--muted)}dl.kv dd{margin:0}
+.nb-print-map{display:none;width:100%;border:1px solid var(--line)}
+@page{size:A4;margin:18mm 12mm 16mm}
+@media print{nav{display:none}body{background:#fff}main{padding:0;max-width:none}header{padding:10px 0}
+section{border:none;padding:0;break-inside:auto}h2,h3{break-after:avoid}tr,.card{break-inside:avoid}
+thead{display:table-header-group}.scroll{overflow:visible;max-height:none}.scroll thead th{position:static}
+body{font-size:11px}table{font-size:10px}th{white-space:normal;word-break:keep-all;font-size:10px}th,td{padding:3px 4px}
+td.txt{min-width:9em}td.chart{width:220px}.pbar{width:70px}.card b{font-size:18px}header h1{font-size:18px}
+details::details-content{content-visibility:visible;display:block}details>summary{color:var(--fg)}
+.nb-embed{display:none}.nb-print-map{display:block;break-inside:avoid}#map{break-inside:avoid}
+*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """

@@ -192,15 +192,15 @@ class _Command(QgsProcessingAlgorithm):
             args += ["--year", str(year)]
         return [*args, "--out", out, "--overwrite", *self.format_args()]
 
-    def format_args(self):
-        return ["--format", "qgis"] if self.qgis_format else []
+    def format_args(self):  # the page (--format html) stays: --format alone would replace it
+        return ["--format", "html", "--format", "qgis"] if self.qgis_format else []
 
     def processAlgorithm(self, parameters, context, feedback):
         out = self.parameterAsString(parameters, "OUTPUT", context)
         Path(out).mkdir(parents=True, exist_ok=True)
         code, _ = run_nbgeo(["-q", *self.arguments(parameters, context, out)], feedback)
         load_outputs(out, context, feedback)
-        report = next((Path(out) / n for n in ("audit.html", "compare.html", "coverage.html")
+        report = next((Path(out) / n for n in ("audit.html", "compare.html", "coverage.html", "rules.html")
                        if (Path(out) / n).is_file()), None)
         if report is not None and self.parameterAsBool(parameters, "OPEN_REPORT", context):
             webbrowser.open(report.as_uri())
@@ -214,9 +214,6 @@ class Audit(_Command):
     command, title = "audit", "Audit a dataset against a plan"
     help = "Targets, siting rules, coverage and progress: audit.json, audit.html, findings.gpkg and project.qgz."
 
-    def format_args(self):
-        return ["--format", "html", "--format", "qgis"]
-
 
 def _simple(command, title, help_text):
     """An algorithm that is just a command with the common parameters."""
@@ -225,7 +222,8 @@ def _simple(command, title, help_text):
 
 
 Rules = _simple("rules", "Check the siting rules",
-                "Every site against the plan's siting rules: rules.json, rule_sites.csv, findings.gpkg, project.qgz.")
+                "Every site against the plan's siting rules: rules.json, rule_sites.csv, rules.html, findings.gpkg, "
+                "project.qgz.")
 Coverage = _simple("coverage", "Check coverage",
                    "Who the facilities serve: coverage.json, coverage.html, findings.gpkg (uncovered sites), "
                    "project.qgz.")
