@@ -302,7 +302,7 @@ def test_the_plan_schema_knows_every_key_the_evaluators_take():
     from nbgeo import optimize
     from nbgeo.plan import models
 
-    described = {"id", "phrase", "title", "proposed"}
+    described = {"id", "phrase", "title", "proposed", "severity", "basis"}
     assert set(coverage.SPEC_KEYS) | described | {"demand", "facilities"} == set(models.CoverageModel.model_fields)
     assert set(optimize.SITING_KEYS) | described == set(models.SitingModel.model_fields)
     assert set(models.RULE_KEYS) == set(rules.KINDS)
