@@ -388,18 +388,22 @@ def load_inputs(dataset: Path | str | None, plan_path: Path | None) -> tuple[Any
 @click.option("--format", "formats", multiple=True, type=click.Choice(["html", "md", "qgis"]), default=("html",),
               show_default=True, help="Report formats besides audit.json: html (one offline page), md (Markdown), "
                                       "qgis (findings.gpkg and project.qgz); repeatable.")
+@click.option("--strict", is_flag=True,
+              help="Let findings of severity 建议 (nbgeo's or the office's suggestions) change the exit code too; "
+                   "by default only 禁止 (prohibited) and 限制 (restricted) do.")
 @_read_opts
 @_verbosity_opts
 @click.pass_context
 def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None, out_dir: Path | str,
           engine: str | None, scheduler: str | None, year: int | None, lang: str, overwrite: bool,
           no_map: bool, progress: bool, snapshots: dict[int, Path | str], formats: tuple[str, ...],
-          exclude_failing: bool) -> None:
+          exclude_failing: bool, strict: bool) -> None:
     """Audit DATASET (a folder or a postgresql:// URL; default: the embedded Ningbo sample) against a plan.
 
     Writes OUT/audit.json and OUT/audit.html and prints the target table and
     the progress of every target as of the evaluation year.
-    Exit 0 when everything is met, 1 when something is not, 2 for bad input.
+    Exit 0 when everything is met, 1 when something is not, 2 for bad input; findings of severity 建议
+    (suggestions) count only with --strict.
     """
     ds, p = load_inputs(dataset, plan_path)
     if snapshots and not progress:
@@ -409,7 +413,7 @@ def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None
     same_crs = ds.crs_choice.text if ds.crs_choice is not None else None
     history = {y: _read_dataset(path, working_crs=same_crs) for y, path in snapshots.items()}
     result = audit_mod.run_audit(ds, p, year=year, engine=engine, scheduler=scheduler, progress=progress,
-                                 snapshots=history or None, exclude_failing=exclude_failing)
+                                 snapshots=history or None, exclude_failing=exclude_failing, strict=strict)
     if isinstance(out_dir, str):  # a postgresql:// URL
 
         with _atomic.recording(postgis.mask_dsn(out_dir)):  # one transaction: all rows or none
@@ -620,6 +624,10 @@ def validate_cmd(ctx: click.Context, path: Path | str, kind: str | None, layer_n
         echo(outputs.text)
 
 
+_STRICT = click.option("--strict", is_flag=True,
+                       help="Let findings of severity 建议 (nbgeo's or the office's suggestions) change the exit code "
+                            "too; by default only 禁止 (prohibited) and 限制 (restricted) do.")
+
 _QGIS_FORMAT = click.option("--format", "formats", multiple=True, type=click.Choice(["qgis"]),
                              help="Also write the QGIS outputs: styled findings.gpkg and project.qgz.")
 
@@ -637,25 +645,27 @@ _QGIS_FORMAT = click.option("--format", "formats", multiple=True, type=click.Cho
 @click.option("--all-sites", is_flag=True, help="List every site in rules.json, not only failing and unknown ones.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @_QGIS_FORMAT
+@_STRICT
 @_read_opts
 @_verbosity_opts
 @click.pass_context
 def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_dir: Path,
               rule_ids: tuple[str, ...], layer_names: tuple[str, ...], tolerance_band: float | None,
-              all_sites: bool, overwrite: bool, formats: tuple[str, ...]) -> None:
+              all_sites: bool, overwrite: bool, formats: tuple[str, ...], strict: bool) -> None:
     """Check DATASET (a folder or a postgresql:// URL; default: the embedded sample) against the plan's rules alone.
 
     Writes OUT/rules.json (the "rules" section of audit.json), OUT/rule_sites.csv
     (every site of every rule: status, value, limit, margin, unit, reason) and
     OUT/rule_failures.geojson (failing sites and their offending geometry, WGS 84).
-    Exit 0 when every site passes, 1 when one fails or is unknown, 2 for bad input.
+    Exit 0 when every site passes, 1 when one fails or is unknown, 2 for bad input; rules of severity
+    建议 (suggestions) count only with --strict.
     """
     names = [*runs.RULES_FILES, *(qgis.FILES if formats else ())]
     _atomic.check_outputs(out_dir, command="rules", names=names, overwrite=overwrite)
     ds, p = load_inputs(dataset, plan_path)
     with steps.step("siting rules"):
         outputs = runs.rules_run(ds, p, rule_ids=rule_ids, layers=layer_names, tolerance_band=tolerance_band,
-                                 all_sites=all_sites, out=out_dir if formats else None)
+                                 all_sites=all_sites, out=out_dir if formats else None, strict=strict)
     _finish(ctx, outputs, out_dir, overwrite)
 
 
@@ -737,19 +747,21 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
 @click.option("--no-map", is_flag=True, help="Skip coverage.html (faster).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @_QGIS_FORMAT
+@_STRICT
 @_read_opts
 @_verbosity_opts
 @click.pass_context
 def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_dir: Path,
                  spec_ids: tuple[str, ...], year: int | None, engine: str | None, scheduler: str | None, lang: str,
-                 no_map: bool, overwrite: bool, formats: tuple[str, ...]) -> None:
+                 no_map: bool, overwrite: bool, formats: tuple[str, ...], strict: bool) -> None:
     """Check DATASET (a folder or a postgresql:// URL; default: the sample) against the plan's coverage alone.
 
     Who the facilities serve, by road (on the dataset's road network) or in a
     straight line. Writes OUT/coverage.json (the "coverage" section of
     audit.json), OUT/coverage.geojson (service areas and uncovered sites, WGS 84)
     and OUT/coverage.html (the map). Exit 0 when every requirement is met, 1 when
-    one is not met or unknown, 2 for bad input.
+    one is not met or unknown, 2 for bad input; requirements of severity 建议 (suggestions) count only
+    with --strict.
     """
     names = [*(runs.COVERAGE_FILES if not no_map else runs.COVERAGE_FILES[:2]), *(qgis.FILES if formats else ())]
     _atomic.check_outputs(out_dir, command="coverage", names=names, overwrite=overwrite)
@@ -758,7 +770,7 @@ def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | Non
     try:
         with steps.step("coverage"):
             outputs = runs.coverage_run(ds, p, ids=spec_ids, year=year, engine=runner, lang=lang,
-                                        with_map=not no_map, out=out_dir if formats else None)
+                                        with_map=not no_map, out=out_dir if formats else None, strict=strict)
     finally:
         if runner is not None:
             runner.close()

@@ -36,13 +36,13 @@ from .dsn import is_url, mask_dsn
 from .errors import PlanError, UsageError, ValidationError
 from .io import write_layer
 from .paths import check_name, output_path
-from .plan import Plan, SitingSpec
+from .plan import Plan, SitingSpec, counts, short_basis
 from .report import json_safe as clean_json
 from .sanitize import to_csv
 from .suitability import surface_from_spec
 
-__all__ = ["COVERAGE_FILES", "RULES_FILES", "Outputs", "coverage_run", "rules_run", "site_files", "site_run",
-           "validate_files", "validate_run"]
+__all__ = ["COVERAGE_FILES", "RULES_FILES", "Outputs", "coverage_run", "exit_code_of", "rules_run", "site_files",
+           "site_run", "validate_files", "validate_run"]
 
 RULES_FILES = ("rules.json", "rule_sites.csv", "rule_failures.geojson")
 COVERAGE_FILES = ("coverage.json", "coverage.geojson", "coverage.html")
@@ -114,24 +114,40 @@ def _chosen(kind: str, asked: Iterable[str], known: Sequence[str], option: str) 
 
 def rules_text(entries: list[dict[str, Any]], *, max_sites: int = 5) -> str:
     """The rules section as a plain-text table, with the first failing sites of each rule and why."""
-    head = ("rule", "layer", "kind", "status", "checked", "failed", "unknown")
-    rows = [head] + [(e["id"], e["layer"], e["kind"], e["status"], f"{e['checked']:,}", f"{e['failed']:,}",
-                      f"{e['unknown']:,}") for e in entries]
+    head = ("rule", "layer", "kind", "severity", "status", "checked", "failed", "unknown", "basis")
+    rows = [head] + [(e["id"], e["layer"], e["kind"], str(e.get("severity", "")), e["status"], f"{e['checked']:,}",
+                      f"{e['failed']:,}", f"{e['unknown']:,}", short_basis(e.get("basis"))) for e in entries]
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     for e in entries:
         for f in e["findings"][:max_sites]:
-            lines.append(f"  {e['id']}: {f['feature_id']} {f['status']}: {f['reason']}")
+            lines.append(f"  {e['id']}: {f['feature_id']} {f['status']} [{f.get('severity', '')}]: {f['reason']}")
         if len(e["findings"]) > max_sites:
             lines.append(f"  {e['id']}: ... {len(e['findings']) - max_sites:,} more in rules.json")
     bad = sum(e["status"] != "pass" for e in entries)
     lines.append(f"{len(entries) - bad} of {len(entries)} rules pass")
+    advisory = sum(e["status"] != "pass" and e.get("severity") == "建议" for e in entries)
+    if advisory:
+        lines.append(f"{advisory} of the others are suggestions (建议): they change the exit code only with --strict")
     return "\n".join(lines)
+
+
+def exit_code_of(entries: Iterable[dict[str, Any]], *, good: str, strict: bool = False) -> int:
+    """1 when an entry is not ``good`` and binds (建议 binds only when ``strict``), else 0.
+
+    Examples
+    --------
+    >>> exit_code_of([{"status": "fail", "severity": "建议"}], good="pass")
+    0
+    >>> exit_code_of([{"status": "fail", "severity": "建议"}], good="pass", strict=True)
+    1
+    """
+    return 1 if any(e["status"] != good and counts(e.get("severity"), strict=strict) for e in entries) else 0
 
 
 def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers: Sequence[str] = (),
               tolerance_band: float | None = None, all_sites: bool = False, out: str | Path | None = None,
-              lang: str = "zh") -> Outputs:
+              lang: str = "zh", strict: bool = False) -> Outputs:
     """Check a dataset against the plan's siting rules alone (``nbgeo rules``).
 
     Parameters
@@ -147,6 +163,8 @@ def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers:
     out, lang
         With ``out`` (the folder the outputs go to), the QGIS outputs too (``--format qgis``): the failing
         sites as styled layers in ``findings.gpkg`` and ``project.qgz``, labelled in ``lang``.
+    strict
+        Let rules of severity 建议 (suggestions) change the exit code too (``--strict``).
 
     Returns
     -------
@@ -163,7 +181,10 @@ def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers:
            "rules": entries}
     tables = [r.table.assign(rule=r.rule.id, layer=r.rule.layer).rename_axis("feature_id").reset_index()
               for r in results if r.checked]
-    columns = ["rule", "layer", "feature_id", "status", "value", "limit", "margin", "unit", "other", "reason"]
+    columns = ["rule", "layer", "feature_id", "severity", "basis", "status", "value", "limit", "margin", "unit",
+               "other", "reason"]
+    tables = [t.assign(severity=r.rule.severity, basis=short_basis(r.rule.basis))
+              for t, r in zip(tables, [r for r in results if r.checked], strict=True)]
     sites = pd.concat(tables)[columns] if tables else pd.DataFrame(columns=columns)
     features: list[dict[str, Any]] = []
     for gdf in (r.offending() for r in results):
@@ -175,12 +196,12 @@ def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers:
     if out is not None:
         shapes = {f"rule {r.rule.id}": r.offending() for r in results}
         files.update(qgis.qgis_files(dataset, out, overlays=shapes, lang=lang))
-    return Outputs("rules", files, rules_text(entries), 1 if any(e["status"] != "pass" for e in entries) else 0)
+    return Outputs("rules", files, rules_text(entries), exit_code_of(entries, good="pass", strict=strict))
 
 
 def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int | None = None,
-                 engine: Any = None, lang: str = "zh", with_map: bool = True, out: str | Path | None = None
-                 ) -> Outputs:
+                 engine: Any = None, lang: str = "zh", with_map: bool = True, out: str | Path | None = None,
+                 strict: bool = False) -> Outputs:
     """Check a dataset against the plan's coverage requirements alone (``nbgeo coverage``).
 
     Parameters
@@ -198,6 +219,8 @@ def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int
     out
         The folder the outputs go to, for the QGIS outputs (``--format qgis``): uncovered sites and service
         areas as styled layers in ``findings.gpkg``, and ``project.qgz``.
+    strict
+        Let requirements of severity 建议 (suggestions) change the exit code too (``--strict``).
 
     Returns
     -------
@@ -229,8 +252,7 @@ def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int
         files["coverage.html"] = lambda path: maps.write_map(m, path)
     if out is not None:
         files.update(qgis.qgis_files(dataset, out, overlays=shapes, lang=lang))
-    return Outputs("coverage", files, coverage.to_text(entries),
-                   1 if any(e["status"] != "met" for e in entries) else 0)
+    return Outputs("coverage", files, coverage.to_text(entries), exit_code_of(entries, good="met", strict=strict))
 
 
 def site_files(surfaces: Iterable[str] = ()) -> list[str]:

@@ -79,6 +79,7 @@ from .specs import (
     AREA_UNITS,
     METRICS,
     OPERATORS,
+    SEVERITIES,
     CoverageSpec,
     IndicatorSpec,
     Plan,
@@ -86,8 +87,11 @@ from .specs import (
     SitingSpec,
     SuitabilitySpec,
     Target,
+    basis_of,
+    counts,
     margin_of,
     meets,
+    short_basis,
 )
 
 __all__ = [
@@ -99,14 +103,18 @@ __all__ = [
     "IndicatorSpec",
     "Plan",
     "PlanProblem",
+    "SEVERITIES",
     "RuleSpec",
     "SitingSpec",
     "SuitabilitySpec",
     "Target",
+    "basis_of",
     "check_against",
+    "counts",
     "margin_of",
     "meets",
     "plan_from_dict",
     "plan_json_schema",
     "read_plan",
+    "short_basis",
 ]

@@ -41,6 +41,7 @@ __all__ = [
     "basis_of",
     "counts",
     "margin_of",
+    "short_basis",
     "meets",
     "milestone_problem",
 ]
@@ -184,6 +185,8 @@ class _Binding:
         object.__setattr__(self, "proposed", severity == "建议")
         basis = dict(self.basis) if self.basis is not None else dict(found.basis) if found else None
         if basis is not None:
+            if basis.get("kind") == "plan" and not basis.get("phrase"):
+                basis["phrase"] = self.phrase  # an entry quoting the plan: its phrase is the plan's words
             object.__setattr__(self, "basis", MappingProxyType({k: str(basis.get(k) or "") for k in BASIS_KEYS}))
 
 
@@ -203,6 +206,23 @@ def basis_of(item: Any) -> dict[str, str]:
     if basis is None:
         return {k: "" for k in BASIS_KEYS}
     return {k: str(basis.get(k) or "") for k in BASIS_KEYS}
+
+
+def short_basis(basis: Mapping[str, Any] | None, *, width: int = 48) -> str:
+    """An entry's basis in a few words, for a table cell: the instrument (cut at ``width``) and its article.
+
+    Examples
+    --------
+    >>> short_basis({"instrument": "《中华人民共和国土地管理法》(2019 年修正)", "kind": "law", "article": "第三十五条"})
+    '《中华人民共和国土地管理法》(2019 年修正) 第三十五条'
+    >>> short_basis({"instrument": "nbgeo", "kind": "office"}), short_basis(None)
+    ('nbgeo', '—')
+    """
+    if not basis or not basis.get("instrument"):
+        return "—"
+    name = str(basis["instrument"])
+    name = name if len(name) <= width else name[:width - 1] + "…"
+    return f"{name} {basis['article']}" if basis.get("article") else name
 
 
 def _plan_basis(item: _Binding, plan: Plan) -> Mapping[str, str]:

@@ -190,6 +190,7 @@ LABELS: dict[str, tuple[str, str]] = {
     'value.school': ('学校', 'school'),
     'value.hospital': ('医院', 'hospital'),
     'value.other_sensitive': ('其他敏感用地', 'other sensitive'),
+    'value.urban_development_boundary': ('城镇开发边界', 'urban development boundary'),
     'value.charging': ('充电站', 'charging'),
     'value.swapping': ('换电站', 'battery swapping'),
     'value.new': ('新建', 'new'),

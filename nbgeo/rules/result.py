@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import settings
-from ..plan import RuleSpec
+from ..plan import RuleSpec, basis_of
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -109,28 +109,37 @@ class RuleResult:
         return self.frame.assign(reason=self.reasons())
 
     def findings(self, *, statuses: tuple[str, ...] = ("fail", "unknown")) -> list[dict[str, Any]]:
-        """JSON-ready findings of the sites with these statuses, worst margin first."""
+        """JSON-ready findings of the sites with these statuses, worst margin first.
+
+        Each finding carries the rule's ``severity`` and ``basis`` (what the finding rests on), so that a
+        finding read on its own (a row of a table, a feature of a map) still says how binding it is.
+        """
         rows = self.frame[self.frame["status"].isin(statuses)]
+        binding = {"severity": self.rule.severity, "basis": basis_of(self.rule)}
         if rows.empty and self.note and not self.passed_vacuously:
             return [{"feature_id": None, "status": "unknown", "value": None, "limit": None, "margin": None,
-                     "unit": unit_of(self.rule), "reason": self.note}]
+                     "unit": unit_of(self.rule), "reason": self.note, **binding}]
         rows = rows.sort_values("margin", na_position="last", kind="stable")
         reasons = self.reasons(rows.index)
         return [
             {"feature_id": plain_value(fid), "status": row.status, "value": finite_or_none(row.value), "limit": finite_or_none(row.limit),
-             "margin": finite_or_none(row.margin), "unit": row.unit, "reason": reasons[fid]}
+             "margin": finite_or_none(row.margin), "unit": row.unit, "reason": reasons[fid],
+             "severity": binding["severity"], "basis": dict(binding["basis"])}
             for fid, row in zip(rows.index, rows.itertuples(), strict=True)
         ]
 
     def to_dict(self, *, all_findings: bool = False) -> dict[str, Any]:
-        """The rule's entry in ``audit.json``: id, layer, kind, status, counts and findings.
+        """The rule's entry in ``audit.json``: id, layer, kind, severity, basis, status, counts and findings.
 
         Findings list the failing and unknown sites; ``all_findings=True`` lists every site.
         """
         statuses = STATUSES if all_findings else ("fail", "unknown")
-        return {"id": self.rule.id, "layer": self.rule.layer, "kind": self.rule.kind, "status": self.status,
-                "checked": self.checked, "failed": self.failed, "unknown": self.unknown,
-                "findings": self.findings(statuses=statuses)}
+        entry = {"id": self.rule.id, "layer": self.rule.layer, "kind": self.rule.kind,
+                 "severity": self.rule.severity, "basis": basis_of(self.rule)}
+        if self.rule.control_line:
+            entry["control_line"] = self.rule.control_line
+        return {**entry, "status": self.status, "checked": self.checked, "failed": self.failed,
+                "unknown": self.unknown, "findings": self.findings(statuses=statuses)}
 
     def offending(self) -> gpd.GeoDataFrame:
         """Failing and unknown sites with their offending geometry, in EPSG:4326.
