@@ -2,7 +2,8 @@
 
 Keys are ``namespace.key``: ``status.*`` (the words of :class:`nbgeo.status.Status`), ``section.*``
 (audit sections), ``report.*``, ``map.*`` and ``chart.*`` (the words of each renderer), ``column.*``
-(table headings), ``field.*`` (known data columns) and ``value.*`` (known category values). Each entry
+(table headings), ``field.*`` (known data columns), ``value.*`` (known category values) and ``severity.*``
+(禁止, 限制, 建议: how binding a finding is). Each entry
 is a ``(zh, en)`` pair. :func:`word` looks one up; a missing key is an error in nbgeo's own code, so it
 raises, while :func:`label` (for names that come from data) falls back to the name itself.
 
@@ -222,6 +223,18 @@ LABELS: dict[str, tuple[str, str]] = {
     'value.第三代半导体': ('第三代半导体', 'Third-generation semiconductors'),
     'value.量子信息': ('量子信息', 'Quantum information'),
     'value.柔性电子': ('柔性电子', 'Flexible electronics'),
+    # --- basis: how binding a finding is and what it rests on (issue 15, the law apart from our suggestions) ---
+    'severity.禁止': ('禁止', 'prohibited'),
+    'severity.限制': ('限制', 'restricted'),
+    'severity.建议': ('建议', 'advisory'),
+    'column.severity': ('约束程度', 'severity'),
+    'column.basis': ('依据', 'basis'),
+    'column.control_line': ('控制线', 'control line'),
+    'report.basis': ('依据', 'basis'),
+    'report.advisory_note': ('“建议”为 nbgeo 或规划部门的建议，不影响退出码（--strict 时计入）',
+                             'advisory entries are suggestions of nbgeo or the office; they change the exit code '
+                             'only with --strict'),
+    # --- end of basis ---
 }
 
 _OUTPUT_YEAR = re.compile(r"output_(\d{4})")
