@@ -36,7 +36,8 @@ from pydantic_core import PydanticCustomError
 from .._values import Check, choice, either, flag, number, table_of, text, type_name, year
 from ..errors import FilterError
 from ..filters import YEAR_MODES, check_filter
-from ..landuse.control_lines import CONTROL_LINES, NAMES as CONTROL_LINE_NAMES
+from ..landuse.control_lines import CONTROL_LINES
+from ..landuse.control_lines import NAMES as CONTROL_LINE_NAMES
 
 __all__ = [
     "AREA_UNITS",
@@ -44,17 +45,17 @@ __all__ = [
     "CONTROL_LINE_NAMES",
     "CRITERION",
     "CRITERION_KEYS",
+    "INSTRUMENT_KINDS",
     "METRICS",
     "OPERATORS",
     "RULE",
     "RULE_KEYS",
     "RULE_KINDS",
-    "TABLES",
-    "CoverageModel",
-    "INSTRUMENT_KINDS",
     "SEVERITIES",
     "SEVERITY_ALIASES",
+    "TABLES",
     "Basis",
+    "CoverageModel",
     "IndicatorModel",
     "Issue",
     "PlanFileModel",

@@ -41,9 +41,9 @@ __all__ = [
     "basis_of",
     "counts",
     "margin_of",
-    "short_basis",
     "meets",
     "milestone_problem",
+    "short_basis",
 ]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
