@@ -667,7 +667,7 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
     >>> from nbgeo import audit, datasets, io, plan
     >>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
     >>> md = to_markdown(r, lang="en")
-    >>> "| ❌ not met | clusters\\\\_100bn" in md, "▓" in md
+    >>> "| ❌ not met | restricted | clusters\\\\_100bn" in md, "▓" in md
     (True, True)
     """
     lang = lang if lang in labels.LANGS else "en"
