@@ -30,7 +30,7 @@ from . import settings
 from .coverage import evaluate_plan_coverage
 from .engine import get_engine
 from .indicators import evaluate_indicators, table_for, tables_info
-from .plan import check_against, counts, short_basis
+from .plan import basis_of, check_against, counts, short_basis
 from .progress import progress_section
 from .renderers import render, theme
 from .rules import evaluate_rules, without_failing
@@ -248,6 +248,16 @@ class AuditReport:
                              dataset=self.dataset.name, rows=rows)
 
 
+def _with_binding(plan: Plan, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Progress entries with the severity and basis of the target or indicator each one tracks."""
+    items = {("indicator", i.id): i for i in plan.indicators} | {("target", t.id): t for t in plan.targets}
+    out = []
+    for entry in entries:
+        item = items.get((str(entry.get("kind")), str(entry.get("id"))))
+        out.append(entry if item is None else {**entry, "severity": item.severity, "basis": basis_of(item)})
+    return out
+
+
 def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress: bool = True,
               snapshots: Mapping[int, Dataset] | None = None, engine: str | Engine | None = None,
               scheduler: str | None = None, exclude_failing: bool = False, strict: bool = False) -> AuditReport:
@@ -327,7 +337,8 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
     if progress:
 
         with step("progress through the years"):
-            sections["progress"] = progress_section(plan, dataset, as_of=when, snapshots=snapshots)
+            sections["progress"] = _with_binding(plan, progress_section(plan, dataset, as_of=when,
+                                                                         snapshots=snapshots))
     overlays: dict[str, gpd.GeoDataFrame] = {}
     if rule_results:
         sections["rules"] = [r.to_dict() for r in rule_results]

@@ -350,7 +350,10 @@ def site_run(dataset: Any, plan: Plan, *, questions: Sequence[str] = (), ask: di
     if built:
         sections["suitability"] = [{**s.to_dict(), "status": "computed", "file": f"{sid}.tif"}
                                    for sid, s in built.items()]
-    found = AuditReport(plan=plan, dataset=dataset, year=when, targets=(), sections=sections, overlays=overlays)
+    # A question whose requirement cannot be met is what `nbgeo site` answers: it sets the exit code whatever
+    # its severity (siting questions are suggestions, 建议, by nature).
+    found = AuditReport(plan=plan, dataset=dataset, year=when, targets=(), sections=sections, overlays=overlays,
+                        strict=True)
     files: dict[str, Writer] = {}
     if results:  # only surfaces asked for: no sites to write
         files["sites.gpkg"] = lambda path: optimize.write_result(results, path, lang=lang)

@@ -40,7 +40,7 @@ def ningbo():
 
 @pytest.fixture(scope="module")
 def result(sample, ningbo):
-    return audit.run_audit(sample, ningbo, progress=False)
+    return audit.run_audit(sample, ningbo)
 
 
 # ---- the plan reader ----------------------------------------------------------------------------------------
@@ -181,7 +181,7 @@ def _assert_bound(entry: dict) -> None:
 
 def test_audit_json_puts_basis_and_severity_on_every_entry_and_finding(result):
     doc = json.loads(report.to_json(result))
-    entries = [*doc["targets"], *doc["indicators"], *doc["rules"], *doc["coverage"]]
+    entries = [*doc["targets"], *doc["indicators"], *doc["rules"], *doc["coverage"], *doc["progress"]]
     assert len(entries) > 30
     for entry in entries:
         _assert_bound(entry)
