@@ -92,6 +92,13 @@ def test_a_misspelt_control_line_gets_a_did_you_mean(tmp_path):
     assert "line 13" in err.message
 
 
+def test_a_control_line_rule_must_check_against_that_line(tmp_path):
+    err = _problems(tmp_path, '[[rules]]\nid = "r"\nlayer = "parks"\nkind = "exclusion"\nagainst = "c"\n'
+                              'against_where = { kind = "water" }\ncontrol_line = "永久基本农田"\n')
+    assert "control_line 'basic_farmland' (永久基本农田), but against_where selects kind 'water'" in err.message
+    assert "line 14" in err.message and err.code == "E-PLAN-CONTROL-LINE"
+
+
 def test_english_aliases_read_as_the_chinese_severity_and_defaults_follow_the_plan(tmp_path):
     path = tmp_path / "plan.toml"
     path.write_text(HEAD + '[[targets]]\nid = "a"\nlayer = "chargers"\nmetric = "count"\nthreshold = 1\n'

@@ -389,6 +389,19 @@ class _Against(_Rule):
     against_where: Filter = {}
     control_line: ControlLineName = None  # type: ignore[assignment]
 
+    @model_validator(mode="after")
+    def _filter_selects_the_line(self) -> Any:
+        """A rule about a control line whose ``against_where`` picks kinds must pick that line's."""
+        kinds = self.against_where.get("kind") if self.control_line else None
+        picked = [kinds] if isinstance(kinds, str) else kinds if isinstance(kinds, list) else None
+        if picked is not None and self.control_line not in picked:
+            problem = (f"control_line {self.control_line!r} ({CONTROL_LINES[self.control_line].zh}), but "
+                       f"against_where selects kind {kinds!r}")
+            raise PydanticCustomError("nbgeo_value", "{problem}", {
+                "problem": problem, "code": "E-PLAN-CONTROL-LINE", "key": "control_line",
+                "hint": f"against_where = {{ kind = \"{self.control_line}\" }}"})
+        return self
+
 
 class WithinRule(_Against):
     """Sites inside ``against``: ``min_share`` % of a polygon or line, points at most ``max_distance`` outside."""

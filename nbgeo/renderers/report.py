@@ -309,6 +309,8 @@ def _cell(key: str, value: Any, record: Mapping[str, Any], lang: str) -> dict[st
         return {"kind": "sev", "pill": _severity_badge(value, lang)}
     if key == "basis":
         return {"kind": "txt", "text": _basis_text(value)}
+    if key == "control_line" and isinstance(value, str):
+        return {"kind": "text", "text": labels.label("value", value, lang)}
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return {"kind": "num", "text": _fmt_key(key, value, record), "bar": None}
     return {"kind": "txt" if key in _TEXT_KEYS else "text", "text": _cell_text(value)}
