@@ -31,7 +31,7 @@ from . import settings
 from .coverage import evaluate_plan_coverage
 from .engine import get_engine
 from .indicators import evaluate_indicators, table_for, tables_info
-from .plan import check_against
+from .plan import basis_of, check_against, counts, short_basis
 from .progress import progress_section
 from .renderers import render, theme
 from .rules import evaluate_rules_in_year, rule_entries, without_failing
@@ -145,6 +145,7 @@ class AuditReport:
     sections: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     overlays: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     created: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    strict: bool = False
 
     @property
     def problems(self) -> tuple[Problem, ...]:
@@ -170,15 +171,27 @@ class AuditReport:
 
     @property
     def failed(self) -> bool:
-        """Whether any target is not met (or unknown), or any section entry failed."""
-        if any(r.status != "met" for r in self.targets):
+        """Whether any target is not met (or unknown), or any section entry failed.
+
+        Entries of severity 建议 (nbgeo's or the office's suggestions) count only when :attr:`strict`.
+        """
+        if any(r.status != "met" and counts(r.severity, strict=self.strict) for r in self.targets):
             return True
         bad = {"fail", "not_met", "unknown"}
-        return any(entry["status"] in bad for entries in self.sections.values() for entry in entries)
+        return any(entry["status"] in bad and counts(entry.get("severity"), strict=self.strict)
+                   for entries in self.sections.values() for entry in entries)
+
+    @property
+    def advisories(self) -> int:
+        """How many targets and section entries of severity 建议 are not met, failed or unknown."""
+        bad = {"fail", "not_met", "unknown"}
+        return (sum(r.status != "met" and r.severity == "建议" for r in self.targets)
+                + sum(entry["status"] in bad and entry.get("severity") == "建议"
+                      for entries in self.sections.values() for entry in entries))
 
     @property
     def exit_code(self) -> int:
-        """0 when everything is met, 1 otherwise (the CLI's exit code)."""
+        """0 when everything that binds is met, 1 otherwise (the CLI's exit code; 建议 counts when strict)."""
         return 1 if self.failed else 0
 
     def headline(self) -> pace_mod.Headline:
@@ -227,21 +240,25 @@ class AuditReport:
     def to_dataframe(self) -> pd.DataFrame:
         """The target results as a DataFrame, one row per target and year."""
         columns = ["id", "layer", "metric", "year", "op", "threshold", "actual", "unit", "status", "margin",
-                   "title", "phrase", "note", "proposed"]
+                   "title", "phrase", "note", "proposed", "severity", "basis"]
         return pd.DataFrame([r.to_dict() for r in self.targets], columns=columns)
 
     def to_text(self) -> str:
         """The target table as plain text, for a terminal."""
-        rows = [("target", "year", "actual", "", "threshold", "unit", "status", "margin")]
+        rows = [("target", "year", "actual", "", "threshold", "unit", "status", "margin", "severity", "basis")]
         for r in self.targets:
             actual = "—" if r.actual is None else f"{r.actual:,.6g}"
             margin = "—" if r.margin is None else f"{r.margin:+,.6g}"
-            rows.append((r.id, str(r.year), actual, r.op, f"{r.threshold:,.6g}", r.unit, r.status, margin))
+            rows.append((r.id, str(r.year), actual, r.op, f"{r.threshold:,.6g}", r.unit, r.status, margin,
+                         r.severity, short_basis(r.basis)))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
         s = self.summary()["targets"]
         lines.append(f"{s['met']} met, {s['not_met']} not met, {s['unknown']} unknown")
         lines += [note["text"] for note in self.count_notes("en")]
+        if self.advisories and not self.strict:
+            lines.append(f"{self.advisories} suggestions (建议) not met or failing do not change the exit code "
+                         "(--strict counts them)")
         return "\n".join([self.headline().text("en"), *lines])
 
     def _repr_html_(self) -> str:
@@ -254,9 +271,19 @@ class AuditReport:
                              dataset=self.dataset.name, rows=rows)
 
 
+def _with_binding(plan: Plan, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Progress entries with the severity and basis of the target or indicator each one tracks."""
+    items = {("indicator", i.id): i for i in plan.indicators} | {("target", t.id): t for t in plan.targets}
+    out = []
+    for entry in entries:
+        item = items.get((str(entry.get("kind")), str(entry.get("id"))))
+        out.append(entry if item is None else {**entry, "severity": item.severity, "basis": basis_of(item)})
+    return out
+
+
 def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress: bool = True,
               snapshots: Mapping[int, Dataset] | None = None, engine: str | Engine | None = None,
-              scheduler: str | None = None, exclude_failing: bool = False) -> AuditReport:
+              scheduler: str | None = None, exclude_failing: bool = False, strict: bool = False) -> AuditReport:
     """Audit a dataset against a plan.
 
     The plan's ``[[indicators]]``, if any, are evaluated from the dataset's
@@ -289,6 +316,9 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
         Leave the sites that fail a siting rule out of the targets and every
         later count and coverage (the plan's ``[[rules]]``, :mod:`nbgeo.rules`).
         They still appear in the ``rules`` section and on the map.
+    strict
+        Let entries of severity 建议 (nbgeo's or the office's suggestions) change the exit code too
+        (``--strict``); by default only 禁止 and 限制 do.
 
     Returns
     -------
@@ -333,7 +363,8 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
     if progress:
 
         with step("progress through the years"):
-            sections["progress"] = progress_section(plan, dataset, as_of=when, snapshots=snapshots)
+            sections["progress"] = _with_binding(plan, progress_section(plan, dataset, as_of=when,
+                                                                         snapshots=snapshots))
     overlays: dict[str, gpd.GeoDataFrame] = {}
     if rule_results:
         sections["rules"] = rule_entries(rule_results, rule_year)
@@ -345,4 +376,4 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
         sections["coverage"], coverage_shapes = coverage_found
         overlays.update(coverage_shapes)
     return AuditReport(plan=plan, dataset=dataset, year=when, targets=tuple(targets), sections=sections,
-                       overlays=overlays)
+                       overlays=overlays, strict=strict)

@@ -405,18 +405,22 @@ def _check_formats(formats: tuple[str, ...], coords: tuple[str, ...]) -> None:
                                       "headless Chromium, A4), xlsx and csv (the per-site check table 图斑核查表, "
                                       "site_checks.xlsx / site_checks.csv); repeatable.")
 @_COORDS
+@click.option("--strict", is_flag=True,
+              help="Let findings of severity 建议 (nbgeo's or the office's suggestions) change the exit code too; "
+                   "by default only 禁止 (prohibited) and 限制 (restricted) do.")
 @_read_opts
 @_verbosity_opts
 @click.pass_context
 def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None, out_dir: Path | str,
           engine: str | None, scheduler: str | None, year: int | None, lang: str, overwrite: bool,
           no_map: bool, progress: bool, snapshots: dict[int, Path | str], formats: tuple[str, ...],
-          exclude_failing: bool, coords: tuple[str, ...]) -> None:
+          exclude_failing: bool, coords: tuple[str, ...], strict: bool) -> None:
     """Audit DATASET (a folder or a postgresql:// URL; default: the embedded Ningbo sample) against a plan.
 
     Writes OUT/audit.json and OUT/audit.html and prints the target table and
     the progress of every target as of the evaluation year.
-    Exit 0 when everything is met, 1 when something is not, 2 for bad input.
+    Exit 0 when everything is met, 1 when something is not, 2 for bad input; findings of severity 建议
+    (suggestions) count only with --strict.
     """
     _check_formats(formats, coords)
     ds, p = load_inputs(dataset, plan_path)
@@ -427,7 +431,7 @@ def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None
     same_crs = ds.crs_choice.text if ds.crs_choice is not None else None
     history = {y: _read_dataset(path, working_crs=same_crs) for y, path in snapshots.items()}
     result = audit_mod.run_audit(ds, p, year=year, engine=engine, scheduler=scheduler, progress=progress,
-                                 snapshots=history or None, exclude_failing=exclude_failing)
+                                 snapshots=history or None, exclude_failing=exclude_failing, strict=strict)
     if isinstance(out_dir, str):  # a postgresql:// URL
 
         with _atomic.recording(postgis.mask_dsn(out_dir)):  # one transaction: all rows or none
@@ -677,6 +681,10 @@ _SITE_FORMAT = click.option("--format", "formats", multiple=True, type=click.Cho
                              help="Formats of the page: html (audit.html), md (audit.md), pdf (audit.pdf, printed by "
                                   "headless Chromium, A4), qgis (styled findings.gpkg and project.qgz); repeatable.")
 
+_STRICT = click.option("--strict", is_flag=True,
+                       help="Let findings of severity 建议 (nbgeo's or the office's suggestions) change the exit code "
+                            "too; by default only 禁止 (prohibited) and 限制 (restricted) do.")
+
 
 def _page_format(stem: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``--format`` of a command whose page is ``STEM.html`` (rules, coverage)."""
@@ -709,13 +717,14 @@ def _page_format(stem: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
 @click.option("--lang", "page_lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="Language of rules.html, the PDF and the check table.")
 @click.option("--no-map", "page_no_map", is_flag=True, help="Leave the map out of rules.html (faster).")
+@_STRICT
 @_read_opts
 @_verbosity_opts
 @click.pass_context
 def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_dir: Path,
               rule_ids: tuple[str, ...], layer_names: tuple[str, ...], tolerance_band: float | None,
               all_sites: bool, year: int | None, overwrite: bool, formats: tuple[str, ...],
-              coords: tuple[str, ...], page_lang: str, page_no_map: bool) -> None:
+              coords: tuple[str, ...], page_lang: str, page_no_map: bool, strict: bool) -> None:
     """Check DATASET (a folder or a postgresql:// URL; default: the embedded sample) against the plan's rules alone.
 
     Writes OUT/rules.json (the "rules" section of audit.json), OUT/rule_sites.csv
@@ -724,7 +733,8 @@ def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, 
     and OUT/rules.html (the rules section of audit.html, with its map), and
     what --format asks: rules.pdf, site_checks.xlsx / site_checks.csv (one row
     per site and finding; --coords gcj02 adds GCJ-02 coordinates).
-    Exit 0 when every site passes, 1 when one fails or is unknown, 2 for bad input.
+    Exit 0 when every site passes, 1 when one fails or is unknown, 2 for bad input; rules of severity
+    建议 (suggestions) count only with --strict.
     """
     _check_formats(formats, coords)
     names = [*runs.RULES_FILES, *runs.format_files("rules", formats), *(qgis.FILES if "qgis" in formats else ())]
@@ -733,7 +743,7 @@ def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, 
     with steps.step("siting rules"):
         outputs = runs.rules_run(ds, p, rule_ids=rule_ids, layers=layer_names, tolerance_band=tolerance_band,
                                  all_sites=all_sites, out=out_dir if "qgis" in formats else None, formats=formats,
-                                 coords=coords, lang=page_lang, with_map=not page_no_map, year=year)
+                                 coords=coords, lang=page_lang, with_map=not page_no_map, year=year, strict=strict)
     _finish(ctx, outputs, out_dir, overwrite)
 
 
@@ -818,12 +828,14 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @_page_format("coverage")
 @_COORDS
+@_STRICT
 @_read_opts
 @_verbosity_opts
 @click.pass_context
 def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, out_dir: Path,
                  spec_ids: tuple[str, ...], year: int | None, engine: str | None, scheduler: str | None, lang: str,
-                 no_map: bool, overwrite: bool, formats: tuple[str, ...], coords: tuple[str, ...]) -> None:
+                 no_map: bool, overwrite: bool, formats: tuple[str, ...], coords: tuple[str, ...],
+                 strict: bool) -> None:
     """Check DATASET (a folder or a postgresql:// URL; default: the sample) against the plan's coverage alone.
 
     Who the facilities serve, by road (on the dataset's road network) or in a
@@ -832,7 +844,8 @@ def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | Non
     and OUT/coverage.html (the coverage section of audit.html: its tables and
     map), and what --format asks: coverage.pdf, site_checks.xlsx / .csv (one row
     per uncovered site; --coords gcj02 adds GCJ-02 coordinates). Exit 0 when
-    every requirement is met, 1 when one is not met or unknown, 2 for bad input.
+    every requirement is met, 1 when one is not met or unknown, 2 for bad input;
+    requirements of severity 建议 (suggestions) count only with --strict.
     """
     _check_formats(formats, coords)
     names = [*runs.COVERAGE_FILES[:2], *runs.format_files("coverage", formats),
@@ -844,7 +857,7 @@ def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | Non
         with steps.step("coverage"):
             outputs = runs.coverage_run(ds, p, ids=spec_ids, year=year, engine=runner, lang=lang,
                                         with_map=not no_map, out=out_dir if "qgis" in formats else None,
-                                        formats=formats, coords=coords)
+                                        formats=formats, coords=coords, strict=strict)
     finally:
         if runner is not None:
             runner.close()

@@ -57,6 +57,7 @@ from .io.dataset import read_manifest_table
 from .io.tables import MAX_TABLE_BYTES, read_table
 from .layers import IndicatorTable
 from .manifest import read_manifest
+from .plan import basis_of
 
 if TYPE_CHECKING:
     from .layers import Dataset
@@ -218,6 +219,7 @@ def evaluate_indicators(plan: Plan, table: IndicatorTable | None, *, year: int) 
                 "op": spec.op,
                 "threshold": spec.threshold, "actual": value, "unit": spec.unit, "status": status, "margin": margin,
                 "title": spec.title, "phrase": spec.phrase, "note": note, "proposed": spec.proposed,
+                "severity": spec.severity, "basis": basis_of(spec),
                 "source": table.source if table is not None else "",
                 "illustrative": table.illustrative if table is not None else False,
             })

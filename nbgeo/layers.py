@@ -77,7 +77,8 @@ FUTURE_THEMES = ("人工智能", "深海空天信息", "氢能与储能", "区�
 #: Uses of transferred land parcels.
 LAND_USES = ("industrial", "commercial", "residential", "public", "logistics", "other")
 
-#: Kinds of constraint polygons.
+#: Kinds of constraint polygons: the three control lines (三区三线, :mod:`nbgeo.landuse.control_lines`: the red
+#: line, permanent basic farmland, the urban development boundary), water and sensitive uses.
 CONSTRAINT_KINDS = (
     "ecological_red_line",
     "water",
@@ -86,6 +87,7 @@ CONSTRAINT_KINDS = (
     "school",
     "hospital",
     "other_sensitive",
+    "urban_development_boundary",
 )
 
 POLYGONS = ("Polygon", "MultiPolygon")

@@ -37,7 +37,7 @@ from .dsn import is_url, mask_dsn
 from .errors import PlanError, UsageError, ValidationError
 from .io import write_layer
 from .paths import check_name, output_path
-from .plan import Plan, SitingSpec
+from .plan import Plan, SitingSpec, counts, short_basis
 from .renderers import checktable, chromium
 from .renderers import report as pages  # the page renderer itself, where tests patch it (nbgeo.report forwards)
 from .report import json_safe as clean_json
@@ -45,7 +45,8 @@ from .sanitize import to_csv
 from .suitability import surface_from_spec
 
 __all__ = ["AUDIT_FORMATS", "COVERAGE_FILES", "PAGE_FORMATS", "RULES_FILES", "Outputs", "audit_outputs",
-           "coverage_run", "format_files", "rules_run", "site_files", "site_run", "validate_files", "validate_run"]
+           "coverage_run", "exit_code_of", "format_files", "rules_run", "site_files", "site_run", "validate_files",
+           "validate_run"]
 
 RULES_FILES = ("rules.json", "rule_sites.csv", "rule_failures.geojson")
 COVERAGE_FILES = ("coverage.json", "coverage.geojson", "coverage.html")
@@ -212,26 +213,42 @@ def _chosen(kind: str, asked: Iterable[str], known: Sequence[str], option: str) 
 
 def rules_text(entries: list[dict[str, Any]], *, max_sites: int = 5) -> str:
     """The rules section as a plain-text table, with the first failing sites of each rule and why."""
-    head = ("rule", "layer", "kind", "status", "checked", "failed", "unknown")
-    rows = [head] + [(e["id"], e["layer"], e["kind"], e["status"], f"{e['checked']:,}", f"{e['failed']:,}",
-                      f"{e['unknown']:,}") for e in entries]
+    head = ("rule", "layer", "kind", "severity", "status", "checked", "failed", "unknown", "basis")
+    rows = [head] + [(e["id"], e["layer"], e["kind"], str(e.get("severity", "")), e["status"], f"{e['checked']:,}",
+                      f"{e['failed']:,}", f"{e['unknown']:,}", short_basis(e.get("basis"))) for e in entries]
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     for e in entries:
         for f in e["findings"][:max_sites]:
-            lines.append(f"  {e['id']}: {f['feature_id']} {f['status']}: {f['reason']}")
+            lines.append(f"  {e['id']}: {f['feature_id']} {f['status']} [{f.get('severity', '')}]: {f['reason']}")
         if len(e["findings"]) > max_sites:
             lines.append(f"  {e['id']}: ... {len(e['findings']) - max_sites:,} more in rules.json")
     bad = sum(e["status"] != "pass" for e in entries)
     lines.append(f"{len(entries) - bad} of {len(entries)} rules pass")
     lines += rules.later_lines(entries)
+    advisory = sum(e["status"] != "pass" and e.get("severity") == "建议" for e in entries)
+    if advisory:
+        lines.append(f"{advisory} of the others are suggestions (建议): they change the exit code only with --strict")
     return "\n".join(lines)
+
+
+def exit_code_of(entries: Iterable[dict[str, Any]], *, good: str, strict: bool = False) -> int:
+    """1 when an entry is not ``good`` and binds (建议 binds only when ``strict``), else 0.
+
+    Examples
+    --------
+    >>> exit_code_of([{"status": "fail", "severity": "建议"}], good="pass")
+    0
+    >>> exit_code_of([{"status": "fail", "severity": "建议"}], good="pass", strict=True)
+    1
+    """
+    return 1 if any(e["status"] != good and counts(e.get("severity"), strict=strict) for e in entries) else 0
 
 
 def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers: Sequence[str] = (),
               tolerance_band: float | None = None, all_sites: bool = False, out: str | Path | None = None,
               lang: str = "zh", year: int | None = None, formats: Sequence[str] = ("html",),
-              with_map: bool = True, coords: Sequence[str] = ()) -> Outputs:
+              with_map: bool = True, coords: Sequence[str] = (), strict: bool = False) -> Outputs:
     """Check a dataset against the plan's siting rules alone (``nbgeo rules``).
 
     Parameters
@@ -255,6 +272,8 @@ def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers:
         (the rules section of audit.html with its map; ``with_map=False`` leaves the map out), ``rules.pdf``,
         ``site_checks.xlsx`` / ``site_checks.csv`` (the per-site check table, GCJ-02 columns too with
         ``coords=("gcj02",)``).
+    strict
+        Let rules of severity 建议 (suggestions) change the exit code too (``--strict``).
 
     Returns
     -------
@@ -274,7 +293,10 @@ def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers:
            "rules": entries}
     tables = [r.table.assign(rule=r.rule.id, layer=r.rule.layer).rename_axis("feature_id").reset_index()
               for r in results if r.checked]
-    columns = ["rule", "layer", "feature_id", "status", "value", "limit", "margin", "unit", "other", "reason"]
+    columns = ["rule", "layer", "feature_id", "severity", "basis", "status", "value", "limit", "margin", "unit",
+               "other", "reason"]
+    tables = [t.assign(severity=r.rule.severity, basis=short_basis(r.rule.basis))
+              for t, r in zip(tables, [r for r in results if r.checked], strict=True)]
     sites = pd.concat(tables)[columns] if tables else pd.DataFrame(columns=columns)
     features: list[dict[str, Any]] = []
     for gdf in (r.offending() for r in results):
@@ -293,12 +315,12 @@ def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers:
                                  sections=["rules"], layers=layers_shown))
     if out is not None:
         files.update(qgis.qgis_files(dataset, out, overlays=shapes, lang=lang))
-    return Outputs("rules", files, rules_text(entries), 1 if any(e["status"] != "pass" for e in entries) else 0)
+    return Outputs("rules", files, rules_text(entries), exit_code_of(entries, good="pass", strict=strict))
 
 
 def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int | None = None,
                  engine: Any = None, lang: str = "zh", with_map: bool = True, out: str | Path | None = None,
-                 formats: Sequence[str] = ("html",), coords: Sequence[str] = ()) -> Outputs:
+                 formats: Sequence[str] = ("html",), coords: Sequence[str] = (), strict: bool = False) -> Outputs:
     """Check a dataset against the plan's coverage requirements alone (``nbgeo coverage``).
 
     Parameters
@@ -320,6 +342,8 @@ def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int
         Of :data:`PAGE_FORMATS` (``nbgeo coverage --format``): ``coverage.html`` (the coverage section of
         audit.html, its tables and its map; the default), ``coverage.pdf``, ``site_checks.xlsx`` /
         ``site_checks.csv`` (one row per uncovered site; GCJ-02 columns too with ``coords=("gcj02",)``).
+    strict
+        Let requirements of severity 建议 (suggestions) change the exit code too (``--strict``).
 
     Returns
     -------
@@ -351,8 +375,7 @@ def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int
                                  sections=["coverage"], layers=layers))
     if out is not None:
         files.update(qgis.qgis_files(dataset, out, overlays=shapes, lang=lang))
-    return Outputs("coverage", files, coverage.to_text(entries),
-                   1 if any(e["status"] != "met" for e in entries) else 0)
+    return Outputs("coverage", files, coverage.to_text(entries), exit_code_of(entries, good="met", strict=strict))
 
 
 def site_files(surfaces: Iterable[str] = (), formats: Sequence[str] = ("html",)) -> list[str]:
@@ -454,7 +477,10 @@ def site_run(dataset: Any, plan: Plan, *, questions: Sequence[str] = (), ask: di
     if built:
         sections["suitability"] = [{**s.to_dict(), "status": "computed", "file": f"{sid}.tif"}
                                    for sid, s in built.items()]
-    found = AuditReport(plan=plan, dataset=dataset, year=when, targets=(), sections=sections, overlays=overlays)
+    # A question whose requirement cannot be met is what `nbgeo site` answers: it sets the exit code whatever
+    # its severity (siting questions are suggestions, 建议, by nature).
+    found = AuditReport(plan=plan, dataset=dataset, year=when, targets=(), sections=sections, overlays=overlays,
+                        strict=True)
     files: dict[str, Writer] = {}
     if results:  # only surfaces asked for: no sites to write
         files["sites.gpkg"] = lambda path: optimize.write_result(results, path, lang=lang)

@@ -28,7 +28,7 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -37,7 +37,7 @@ from ._exact import ExactSum
 from ._values import numbers_of
 from .errors import MissingDataError
 from .filters import filter_mask, year_mask
-from .plan import AREA_UNITS
+from .plan import AREA_UNITS, basis_of
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -84,6 +84,8 @@ class TargetResult:
     phrase: str = ""
     note: str = ""
     proposed: bool = False
+    severity: str = "限制"
+    basis: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data, in the ``audit.json`` field order."""
@@ -241,7 +243,7 @@ def target_result(target: Target, year: int, actual: float | None, note: str = "
             id=target.id, layer=target.layer, metric=target.metric, year=year, op=target.op,
             threshold=target.threshold, actual=None, unit=target.unit, status="unknown", margin=None,
             title=target.title, phrase=target.phrase, note=note or "the measured value is not a finite number",
-            proposed=target.proposed,
+            proposed=target.proposed, severity=str(target.severity), basis=basis_of(target),
         )
     actual = round(actual, 6)
     return TargetResult(
@@ -249,6 +251,7 @@ def target_result(target: Target, year: int, actual: float | None, note: str = "
         threshold=target.threshold, actual=actual, unit=target.unit,
         status="met" if target.compare(actual) else "not_met", margin=round(target.margin(actual), 6),
         title=target.title, phrase=target.phrase, note=note, proposed=target.proposed,
+        severity=str(target.severity), basis=basis_of(target),
     )
 
 

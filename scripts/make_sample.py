@@ -471,6 +471,19 @@ class Sample:
         self.planted.setdefault("constraints", []).append(
             (len(rows) - 1, f"residential area {cand.distance(petro):.0f} m from 宁波石化经济技术开发区"))
 
+        # The urban development boundary (城镇开发边界, one of the three control lines): the towns and the
+        # zones with a margin, clear of the red line, water and farmland (the lines do not overlap). Drawn
+        # last, so that the features above keep their ids; parcels and parks do not avoid it (see no_go).
+        protected = shapely.union_all([r["geometry"] for r in rows
+                                       if r["kind"] in ("ecological_red_line", "water", "basic_farmland")])
+        towns = [shapely.Point(*to_metric(lon, lat)).buffer(sigma * 1200) for _, lon, lat, _, sigma in CENTRES]
+        boundary = shapely.union_all([*towns, self.cluster_union.buffer(1500)])
+        boundary = shapely.make_valid(boundary.intersection(self.land).difference(protected))
+        parts = sorted((g for g in shapely.get_parts(boundary) if g.geom_type == "Polygon" and g.area >= 1e6),
+                       key=lambda g: (-round(g.area), g.centroid.x))
+        for k, part in enumerate(parts, 1):
+            rows.append({"name": f"城镇开发边界 {k:02d}(示意)", "kind": "urban_development_boundary", "geometry": part})
+
         gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=NINGBO_TM)
         gdf["geometry"] = [largest_polygon(g) if g.geom_type == "GeometryCollection" else g
                            for g in shapely.make_valid(gdf.geometry.values)]
@@ -485,8 +498,9 @@ class Sample:
 
     @cached_property
     def no_go(self) -> shapely.Geometry:
-        """Everything parcels and parks must avoid: every constraint polygon."""
-        return self.constraint_union(*self.constraints["kind"].unique())
+        """Everything parcels and parks must avoid: every constraint polygon but the urban development boundary."""
+        kinds = self.constraints["kind"].unique()
+        return self.constraint_union(*(k for k in kinds if k != "urban_development_boundary"))
 
     @cached_property
     def no_points(self) -> shapely.Geometry:

@@ -17,7 +17,7 @@ from nbgeo.cli import main
 from nbgeo.errors import OutputError
 from nbgeo.renderers import checktable
 
-HEADINGS_ZH = ["核查类别", "规则或要求", "核查内容", "图层", "图斑编号", "名称", "结论", "严重程度", "依据", "实测值",
+HEADINGS_ZH = ["核查类别", "规则或要求", "核查内容", "图层", "图斑编号", "名称", "结论", "约束程度", "依据", "实测值",
                "限值", "差额", "单位", "说明", "所在区县", "经度(WGS84)", "纬度(WGS84)"]
 
 

@@ -586,7 +586,8 @@ def test_cli_coverage_on_a_dask_scheduler(dask_engine, tmp_path: Path, monkeypat
 
         monkeypatch.setattr(Engine, name, counted)
     runner = CliRunner()
-    common = ["-q", "coverage", "--no-map", "--id", "micro_parks_chargers_1km", "--id", "featured_parks_5g_500m"]
+    common = ["-q", "coverage", "--no-map", "--strict", "--id", "micro_parks_chargers_1km", "--id",
+              "featured_parks_5g_500m"]
     a = runner.invoke(main, [*common, "--out", str(tmp_path / "a")])
     assert a.exit_code == 1 and not calls, a.output
     b = runner.invoke(main, [*common, "--out", str(tmp_path / "b"), "--engine", "dask", "--scheduler",

@@ -187,7 +187,7 @@ def test_the_work_budgets_are_options_that_refuse_nonsense(tmp_path):
 PLAN_MUTATIONS = list(plan_mutations(PLAN))
 MANIFEST_MUTATIONS = list(manifest_mutations(MANIFEST))
 #: Wrong values that are still legal (a setback distance may be one number or one per class).
-LEGAL = {"rules[5].distance: number for table", "rules[6].distance: number for table"}  # the two setbacks
+LEGAL = {"rules[6].distance: number for table", "rules[7].distance: number for table"}  # the two setbacks
 
 
 #: "FILE, line N: [[table]] #i, key 'k': ..." or "FILE, line N: [layers.x], key 'k': ..."
@@ -302,7 +302,7 @@ def test_the_plan_schema_knows_every_key_the_evaluators_take():
     from nbgeo import optimize
     from nbgeo.plan import models
 
-    described = {"id", "phrase", "title", "proposed"}
+    described = {"id", "phrase", "title", "proposed", "severity", "basis"}
     assert set(coverage.SPEC_KEYS) | described | {"demand", "facilities"} == set(models.CoverageModel.model_fields)
     assert set(optimize.SITING_KEYS) | described == set(models.SitingModel.model_fields)
     assert set(models.RULE_KEYS) == set(rules.KINDS)

@@ -156,10 +156,13 @@ def test_rules_format_qgis_from_the_command_line(tmp_path: Path) -> None:
     nbgeo = Path(sys.executable).parent / "nbgeo"
     done = subprocess.run([str(nbgeo), "-q", "rules", "--out", str(tmp_path), "--rule", "charger_spacing",
                            "--format", "qgis"], capture_output=True, text=True, check=False)
-    assert done.returncode == 1, done.stderr  # the planted violation fails
+    assert done.returncode == 0, done.stderr  # the planted violation fails, but the rule is a suggestion (建议)
     assert {"findings.gpkg", "project.qgz", "rules.json"} <= {p.name for p in tmp_path.iterdir()}
     with sqlite3.connect(tmp_path / "findings.gpkg") as db:
         styled = db.execute("SELECT f_table_name, description FROM layer_styles ORDER BY f_table_name").fetchall()
+        columns = {row[1] for row in db.execute('PRAGMA table_info("rule_charger_spacing_point")')}
+        severities = db.execute('SELECT DISTINCT severity, basis FROM "rule_charger_spacing_point"').fetchall()
+    assert {"severity", "basis"} <= columns and severities == [("建议", "nbgeo")]
     assert styled == [("rule_charger_spacing_line", "nbgeo rule_sites (zh)"),
                       ("rule_charger_spacing_point", "nbgeo rule_sites (zh)")]
     with zipfile.ZipFile(tmp_path / "project.qgz") as archive:

@@ -19,8 +19,8 @@ from nbgeo.layers import Dataset
 from nbgeo.plan import RuleSpec
 
 M = "EPSG:32651"  # a metric CRS for hand-made layers
-FINDING_KEYS = {"feature_id", "status", "value", "limit", "margin", "unit", "reason"}
-RULE_KEYS = {"id", "layer", "kind", "status", "checked", "failed", "unknown", "findings"}
+FINDING_KEYS = {"feature_id", "status", "value", "limit", "margin", "unit", "reason", "severity", "basis"}
+RULE_KEYS = {"id", "layer", "kind", "severity", "basis", "status", "checked", "failed", "unknown", "findings"}
 
 
 def gdf(geoms, index, crs=M, **columns) -> gpd.GeoDataFrame:
@@ -315,10 +315,21 @@ PLANTED = {
 }
 
 
+def outside_town_boundary(sample: Dataset) -> list[str]:
+    """The industrial parcels not wholly inside the illustrative urban development boundary (by construction)."""
+    c = sample["constraints"]
+    boundary = c.geometry[c["kind"] == "urban_development_boundary"].to_crs(NINGBO_TM).union_all()
+    lt = sample["land_transfers"]
+    industrial = lt[lt["use"] == "industrial"].to_crs(NINGBO_TM)
+    return sorted(industrial.index[~industrial.within(boundary)].tolist())
+
+
 def test_sample_rules_find_exactly_the_planted_violations(sample: Dataset, ningbo_plan) -> None:
     results = {r.rule.id: r for r in rules.evaluate_rules(ningbo_plan, sample)}
     failing = {rid: r.failing_ids.tolist() for rid, r in results.items() if r.failed}
+    town = failing.pop("industrial_land_in_town_boundary")
     assert failing == PLANTED
+    assert sorted(town) == outside_town_boundary(sample) and len(town) > 10
     assert all(r.unknown == 0 for r in results.values())
     setback = results["petrochemical_setback"]
     assert setback.checked == 2  # the two zones whose lead industries include 绿色石化
@@ -353,13 +364,13 @@ def test_audit_json_rules_section_and_exit_code(sample: Dataset, ningbo_plan) ->
     entries = {e["id"]: e for e in doc["rules"]}
     assert len(entries) == len(ningbo_plan.rules)
     for e in entries.values():
-        assert set(e) == RULE_KEYS | {"year", "later", "later_by_year", "undated"}  # the audited year's sites
+        assert set(e) - {"control_line"} == RULE_KEYS | {"year", "later", "later_by_year", "undated"}
         for f in e["findings"]:
             assert set(f) == FINDING_KEYS
     spacing = entries["charger_spacing"]
     assert (spacing["status"], spacing["checked"], spacing["failed"], spacing["unknown"]) == ("fail", 10600, 1, 0)
     assert spacing["findings"][0]["feature_id"] == "CH10600" and spacing["findings"][0]["unit"] == "m"
-    assert doc["summary"]["rules"] == {"fail": 9, "pass": 7}
+    assert doc["summary"]["rules"] == {"fail": 10, "pass": 7}
     assert doc["dataset"]["rasters"]["dem"]["illustrative"] is True
     assert any(title.startswith("rule micro_park_slope") for title in result.overlays)
     assert all({"status", "label"} <= set(g.columns) for g in result.overlays.values())
@@ -372,9 +383,14 @@ def test_rules_alone_decide_the_exit_code(sample: Dataset, ningbo_plan) -> None:
     def rules_only(specs: tuple[RuleSpec, ...]) -> Plan:
         return Plan(id="rules-only", title="rules", baseline=2020, horizon=2025, rules=specs)
 
-    passing = tuple(r for r in ningbo_plan.rules if r.id not in PLANTED)
+    failing = {*PLANTED, "industrial_land_in_town_boundary"}
+    passing = tuple(r for r in ningbo_plan.rules if r.id not in failing)
     assert audit.run_audit(sample, rules_only(passing)).exit_code == 0
     assert audit.run_audit(sample, rules_only(ningbo_plan.rules)).exit_code == 1
+    # Suggestions (建议) alone do not set the exit code; --strict (strict=True) makes them count.
+    advisory = tuple(r for r in ningbo_plan.rules if r.severity == "建议")
+    assert audit.run_audit(sample, rules_only(advisory)).exit_code == 0
+    assert audit.run_audit(sample, rules_only(advisory), strict=True).exit_code == 1
 
 
 def test_exclude_failing_leaves_failing_sites_out_of_counts(sample: Dataset, ningbo_plan) -> None:
@@ -403,9 +419,9 @@ def test_cli_rules_writes_outputs_and_exit_codes(tmp_path) -> None:
     out = tmp_path / "r"
     res = runner.invoke(cli.main, ["rules", "--out", str(out)])
     assert res.exit_code == 1, res.output
-    assert "CH10600 fail: 12 m from CH00001" in res.output and "7 of 16 rules pass" in res.output
+    assert "CH10600 fail [建议]: 12 m from CH00001" in res.output and "7 of 17 rules pass" in res.output
     doc = json.loads((out / "rules.json").read_text(encoding="utf-8"))
-    assert doc["schema"] == "nbgeo.rules/1" and len(doc["rules"]) == 16
+    assert doc["schema"] == "nbgeo.rules/1" and len(doc["rules"]) == 17
     sites = pd.read_csv(out / "rule_sites.csv")
     assert set(sites["status"]) == {"pass", "fail"} and len(sites) > 10600
     shapes = gpd.read_file(out / "rule_failures.geojson")

@@ -13,7 +13,7 @@ import shapely
 from ..errors import InputError, MissingDataError, PlanError
 from ..filters import filter_mask, year_mask
 from ..network import read_dataset_network
-from ..plan import OPERATORS, YEAR_MODES, margin_of, meets
+from ..plan import OPERATORS, YEAR_MODES, basis_of, margin_of, meets, short_basis
 from ..status import Status
 from .areas import service_areas
 from .distances import Snapping
@@ -154,6 +154,7 @@ def evaluate_coverage(
     base: dict[str, Any] = {
         "id": spec.id, "layer": spec.demand, "metric": "coverage", "op": p["op"], "threshold": p["threshold"],
         "unit": p["unit"], "title": spec.title, "phrase": spec.phrase, "proposed": spec.proposed,
+        "severity": spec.severity, "basis": basis_of(spec),
         "facilities": spec.facilities, "distance_m": p["distance"], "mode": p["mode"], "weight": p["weight"],
     }
 
@@ -375,18 +376,19 @@ def to_text(entries: list[dict[str, Any]]) -> str:
     --------
     >>> print(to_text([{"id": "mp", "year": 2025, "actual": 84.6, "op": ">=", "threshold": 100.0, "status": "not_met",
     ...                 "mode": "network", "distance_m": 1000.0, "sites": 227, "covered_sites": 192,
-    ...                 "proposed": True}]))
-    coverage  year  share  threshold  within           sites    status
-    mp*       2025  84.6%  >= 100%    1,000 m by road  192/227  not_met
+    ...                 "proposed": True, "severity": "建议", "basis": {"instrument": "nbgeo", "kind": "office"}}]))
+    coverage  year  share  threshold  within           sites    status   severity  basis
+    mp*       2025  84.6%  >= 100%    1,000 m by road  192/227  not_met  建议        nbgeo
     * proposed by nbgeo beyond the plan's text
     """
-    rows = [("coverage", "year", "share", "threshold", "within", "sites", "status")]
+    rows = [("coverage", "year", "share", "threshold", "within", "sites", "status", "severity", "basis")]
     for e in entries:
         share = "—" if e.get("actual") is None else f"{e['actual']:.1f}%"
         how = "by road" if e.get("mode") == "network" else "straight"
         sites = f"{e['covered_sites']}/{e['sites']}" if "sites" in e else "—"
         rows.append((e["id"] + ("*" if e.get("proposed") else ""), str(e["year"]), share,
-                     f"{e['op']} {e['threshold']:g}%", f"{e['distance_m']:,.0f} m {how}", sites, e["status"]))
+                     f"{e['op']} {e['threshold']:g}%", f"{e['distance_m']:,.0f} m {how}", sites, e["status"],
+                     str(e.get("severity") or "—"), short_basis(e.get("basis"))))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     if any(e.get("proposed") for e in entries):

@@ -83,6 +83,9 @@ class SitingResult:
         Whether any input (layers, network) is illustrative.
     notes
         What a reader should know.
+    severity, basis
+        How binding the question is and what it rests on (from its ``[[siting]]`` table; a question asked
+        in code is nbgeo's suggestion, 建议).
     """
 
     id: str
@@ -103,6 +106,8 @@ class SitingResult:
     network: dict[str, Any] | None
     illustrative: bool
     notes: tuple[str, ...] = ()
+    severity: str = "建议"
+    basis: dict[str, str] | None = None
 
     @property
     def status(self) -> Status:
@@ -136,7 +141,10 @@ class SitingResult:
             for i, r in left.head(1000).iterrows()
         ]
         return {
-            "id": self.id, "title": self.title, "status": self.status, "problem": sol.problem, "method": sol.method,
+            "id": self.id, "title": self.title, "status": self.status, "severity": self.severity,
+            "basis": dict(self.basis or {"phrase": "", "instrument": "nbgeo", "kind": "office", "article": "",
+                                         "url": ""}),
+            "problem": sol.problem, "method": sol.method,
             "solver": sol.solver, "solver_status": sol.status, "demand": self.demand_layer, "facilities": self.facility_layer,
             "distance_m": self.distance, "by": self.by, "year": self.year, "k": sol.k,
             "required_share": self.required, "new_sites": len(sol.sites),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from .._atomic import atomic_path
 from ..deprecation import renamed_function
 from ..errors import OutputError, PlanError
 from ..network import read_dataset_network
+from ..plan import basis_of
 from ..qgis import style_geopackage
 from ..suitability import surface_from_spec
 from .candidates import candidates_from_network
@@ -183,6 +185,7 @@ def site_from_spec(
         time_limit=time_limit if time_limit is not None else q.get("time_limit"),
         required=q.get("required"), id=spec.id, title=spec.title,
     )
+    result = dataclasses.replace(result, severity=str(spec.severity), basis=basis_of(spec))
     return result, surface_obj
 
 

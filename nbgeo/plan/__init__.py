@@ -82,6 +82,7 @@ from .specs import (
     AREA_UNITS,
     METRICS,
     OPERATORS,
+    SEVERITIES,
     CoverageSpec,
     IndicatorSpec,
     Plan,
@@ -89,8 +90,11 @@ from .specs import (
     SitingSpec,
     SuitabilitySpec,
     Target,
+    basis_of,
+    counts,
     margin_of,
     meets,
+    short_basis,
 )
 
 __all__ = [
@@ -98,6 +102,7 @@ __all__ = [
     "INDICATOR_YEARS",
     "METRICS",
     "OPERATORS",
+    "SEVERITIES",
     "YEAR_MODES",
     "CoverageSpec",
     "IndicatorSpec",
@@ -107,10 +112,13 @@ __all__ = [
     "SitingSpec",
     "SuitabilitySpec",
     "Target",
+    "basis_of",
     "check_against",
+    "counts",
     "margin_of",
     "meets",
     "plan_from_dict",
     "plan_json_schema",
     "read_plan",
+    "short_basis",
 ]

@@ -36,19 +36,26 @@ from pydantic_core import PydanticCustomError
 from .._values import Check, choice, either, flag, number, table_of, text, type_name, year
 from ..errors import FilterError
 from ..filters import YEAR_MODES, check_filter
+from ..landuse.control_lines import CONTROL_LINES
+from ..landuse.control_lines import NAMES as CONTROL_LINE_NAMES
 
 __all__ = [
     "AREA_UNITS",
     "COMMON_RULE_KEYS",
+    "CONTROL_LINE_NAMES",
     "CRITERION",
     "CRITERION_KEYS",
     "INDICATOR_YEARS",
+    "INSTRUMENT_KINDS",
     "METRICS",
     "OPERATORS",
     "RULE",
     "RULE_KEYS",
     "RULE_KINDS",
+    "SEVERITIES",
+    "SEVERITY_ALIASES",
     "TABLES",
+    "Basis",
     "CoverageModel",
     "IndicatorModel",
     "Issue",
@@ -59,6 +66,7 @@ __all__ = [
     "TargetModel",
     "issues",
     "plan_json_schema",
+    "severity_of",
     "suggest",
     "target_problems",
 ]
@@ -71,6 +79,13 @@ CRITERION_KINDS = ("slope", "distance", "raster", "exclude", "within")
 #: What an indicator's yearly values are judged on (:mod:`nbgeo.indicators`): the value in the evaluation
 #: year (到2025年), the values added up over the plan period (累计, 新增), or each year's value (每年).
 INDICATOR_YEARS = ("horizon", "cumulative", "each_year")
+#: How binding an entry is: 禁止 (prohibited by law or plan), 限制 (restricted), 建议 (a suggestion of nbgeo
+#: or the office, which by default does not change the exit code).
+SEVERITIES = ("禁止", "限制", "建议")
+#: The English words a plan may write for a severity; read as the Chinese one.
+SEVERITY_ALIASES = {"prohibited": "禁止", "restricted": "限制", "advisory": "建议"}
+#: What kind of instrument a basis cites.
+INSTRUMENT_KINDS = ("law", "regulation", "standard", "plan", "office")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -195,13 +210,99 @@ class _Table(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+def severity_of(value: object) -> str | None:
+    """The severity a plan's value stands for (禁止, 限制 or 建议; English aliases read as Chinese), or None.
+
+    Examples
+    --------
+    >>> severity_of("prohibited"), severity_of(" 建议 "), severity_of("Advisory"), severity_of("must")
+    ('禁止', '建议', '建议', None)
+    """
+    if not isinstance(value, str):
+        return None
+    word = value.strip()
+    return word if word in SEVERITIES else SEVERITY_ALIASES.get(word.lower())
+
+
+def _severity(value: Any) -> Any:
+    """Check a severity and read its English alias as the Chinese word (did you mean for a near miss)."""
+    found = severity_of(value)
+    if found is None:
+        options = [*SEVERITIES, *SEVERITY_ALIASES]
+        hint = suggest(value, options) if isinstance(value, str) else ""
+        problem = f"must be one of {', '.join(SEVERITIES)} (or {', '.join(SEVERITY_ALIASES)}), got {value!r}"
+        raise PydanticCustomError("nbgeo_value", "{problem}", {"problem": problem, "code": "E-PLAN-SEVERITY",
+                                                               "hint": hint or "禁止 = prohibited by law or plan, "
+                                                                               "限制 = restricted, 建议 = a "
+                                                                               "suggestion"})
+    return found
+
+
+def _control_line(value: Any) -> Any:
+    """Check a control line's name (code or Chinese) and read it as its code."""
+    if isinstance(value, str) and value.strip() in CONTROL_LINE_NAMES:
+        return CONTROL_LINE_NAMES[value.strip()]
+    options = sorted(CONTROL_LINE_NAMES)
+    hint = suggest(value, options) if isinstance(value, str) else ""
+    problem = f"must be one of {', '.join(options)}, got {value!r}"
+    raise PydanticCustomError("nbgeo_value", "{problem}", {"problem": problem, "code": "E-PLAN-CONTROL-LINE",
+                                                           "hint": hint})
+
+
+Severity = Annotated[Literal[(*SEVERITIES, *SEVERITY_ALIASES)],  # type: ignore[misc]
+                     Field(description="禁止 (prohibited by law or plan), 限制 (restricted) or 建议 (a suggestion "
+                                       "of nbgeo or the office; by default it does not change the exit code); "
+                                       "prohibited, restricted and advisory read the same"),
+                     BeforeValidator(_severity)]
+ControlLineName = Annotated[Literal[tuple(CONTROL_LINE_NAMES)],  # type: ignore[misc]
+                            Field(description="one of the three control lines (三区三线): "
+                                              + ", ".join(f"{c} ({line.zh})" for c, line in CONTROL_LINES.items())),
+                            BeforeValidator(_control_line)]
+
+
+class Basis(_Table):
+    """What an entry rests on: the instrument (law, regulation, standard, plan or the office's own), its article.
+
+    ``phrase`` quotes the instrument word for word (leave it empty rather than paraphrase); ``url`` links to
+    its published text.
+
+    Examples
+    --------
+    >>> b = Basis.model_validate({"instrument": "《中华人民共和国土地管理法》", "kind": "law", "article": "第三十五条"})
+    >>> b.kind, b.article, b.phrase
+    ('law', '第三十五条', '')
+    """
+
+    phrase: Text = ""
+    instrument: Annotated[str, Field(min_length=1, description="the instrument's name, e.g. 《中华人民共和国土地管理法》"),
+                          BeforeValidator(_run(text(nonempty=True, what="an instrument's name")))]
+    kind: _choice(*INSTRUMENT_KINDS, doc="law, regulation, standard, plan, or office (nbgeo's or the office's "
+                                         "own suggestion)")
+    article: Text = ""
+    url: Text = ""
+
+
 class _Described(_Table):
-    """The keys every item of the plan may carry to say where it comes from."""
+    """The keys every item of the plan may carry to say where it comes from and how binding it is.
+
+    ``proposed = true`` is the older way to write ``severity = "建议"``; the two must agree.
+    """
 
     id: Text
     phrase: Text = ""
     title: Text = ""
     proposed: Flag = False
+    severity: Severity = None  # type: ignore[assignment]
+    basis: Basis = None  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _proposed_is_advisory(self) -> Any:
+        if self.proposed and self.severity not in (None, "建议"):
+            problem = f"proposed = true says 建议 (a suggestion), but severity is {self.severity!r}"
+            raise PydanticCustomError("nbgeo_value", "{problem}", {"problem": problem, "code": "E-PLAN-SEVERITY",
+                                                                   "hint": "drop proposed, or set severity = "
+                                                                           "\"建议\"", "key": "severity"})
+        return self
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -298,6 +399,20 @@ class _Rule(_Described):
 class _Against(_Rule):
     against: Name = Field(description="the layer the sites are checked against")
     against_where: Filter = {}
+    control_line: ControlLineName = None  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _filter_selects_the_line(self) -> Any:
+        """A rule about a control line whose ``against_where`` picks kinds must pick that line's."""
+        kinds = self.against_where.get("kind") if self.control_line else None
+        picked = [kinds] if isinstance(kinds, str) else kinds if isinstance(kinds, list) else None
+        if picked is not None and self.control_line not in picked:
+            problem = (f"control_line {self.control_line!r} ({CONTROL_LINES[self.control_line].zh}), but "
+                       f"against_where selects kind {kinds!r}")
+            raise PydanticCustomError("nbgeo_value", "{problem}", {
+                "problem": problem, "code": "E-PLAN-CONTROL-LINE", "key": "control_line",
+                "hint": f"against_where = {{ kind = \"{self.control_line}\" }}"})
+        return self
 
 
 class WithinRule(_Against):
@@ -691,6 +806,21 @@ def _issue(table: str, data: Mapping[str, Any], error: Any) -> Issue:
     family = CRITERION_KEYS if sub is not None else RULE_KEYS if table == "rules" else None
     kinds = CRITERION_KINDS if sub is not None else RULE_KINDS
     etype = error["type"]
+    if key == "basis" and len(loc) > 1:  # a key of the basis table: named as basis.KEY, on the basis line
+        sub_key = str(loc[1])
+        if etype == "extra_forbidden":
+            known = _fields(Basis)
+            return Issue("basis", f"unknown key {sub_key!r} of basis",
+                         suggest(sub_key, known) or f"basis takes: {', '.join(sorted(known))}", criterion=criterion)
+        if etype == "missing":
+            return Issue("basis", f"basis needs {sub_key!r}", "basis = { instrument = \"...\", kind = \"law\" }",
+                         criterion=criterion)
+        ctx = error.get("ctx") or {}
+        message = str(ctx["problem"]) if etype == "nbgeo_value" else str(error["msg"])
+        return Issue("basis", f"basis.{sub_key}: {message}", str(ctx.get("hint") or ""), criterion=criterion)
+    if key == "basis" and etype == "model_type":
+        return Issue("basis", f"must be a table, got {type_name(error.get('input'))}",
+                     "basis = { instrument = \"...\", kind = \"law\", article = \"...\" }", criterion=criterion)
     if etype == "extra_forbidden" and key is not None:
         msg, hint = _unknown_key(key, _known_keys(table, data, sub), family, kind_of)
         return Issue(key, msg, hint, criterion=criterion)
@@ -704,6 +834,6 @@ def _issue(table: str, data: Mapping[str, Any], error: Any) -> Issue:
                      code="E-PLAN-KEY", criterion=criterion)
     ctx = error.get("ctx") or {}
     if etype == "nbgeo_value":
-        return Issue(key, str(ctx["problem"]), str(ctx.get("hint") or ""), code=str(ctx.get("code") or "E-PLAN-KEY"),
-                     criterion=criterion)
+        return Issue(key or ctx.get("key"), str(ctx["problem"]), str(ctx.get("hint") or ""),
+                     code=str(ctx.get("code") or "E-PLAN-KEY"), criterion=criterion)
     return Issue(key, str(error["msg"]), criterion=criterion)

@@ -69,10 +69,11 @@ _NAME_KEYS = {"plan": ("id",), "targets": ("id", "layer"), "rules": ("id", "laye
               "siting": ("id", "demand", "facilities")}
 
 #: The keys each table shares with the spec object's own fields (the rest go to ``params``).
-_COMMON = {"rules": ("id", "layer", "kind", "phrase", "title", "proposed"),
-           "coverage": ("id", "demand", "facilities", "phrase", "title", "proposed"),
-           "suitability": ("id", "layer", "phrase", "title", "proposed"),
-           "siting": ("id", "phrase", "title", "proposed")}
+_BINDING = ("phrase", "title", "proposed", "severity", "basis")
+_COMMON = {"rules": ("id", "layer", "kind", *_BINDING),
+           "coverage": ("id", "demand", "facilities", *_BINDING),
+           "suitability": ("id", "layer", *_BINDING),
+           "siting": ("id", *_BINDING)}
 
 
 @dataclass(frozen=True)

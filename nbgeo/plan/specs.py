@@ -16,18 +16,20 @@ nbgeo.errors.RuleError: rule 'r' (spacing), key 'min_distnace': unknown key for 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field
+from dataclasses import MISSING, dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
 from ..errors import FilterError, PlanError, RuleError
 from ..filters import YEAR_MODES
-from .models import AREA_UNITS, METRICS, OPERATORS, RULE_KINDS, Issue, issues
+from ..landuse.control_lines import control_line
+from .models import AREA_UNITS, METRICS, OPERATORS, RULE_KINDS, SEVERITIES, Issue, issues, severity_of
 
 __all__ = [
     "AREA_UNITS",
     "METRICS",
     "OPERATORS",
+    "SEVERITIES",
     "YEAR_MODES",
     "CoverageSpec",
     "IndicatorSpec",
@@ -36,9 +38,12 @@ __all__ = [
     "SitingSpec",
     "SuitabilitySpec",
     "Target",
+    "basis_of",
+    "counts",
     "margin_of",
     "meets",
     "milestone_problem",
+    "short_basis",
 ]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -155,6 +160,89 @@ def _refuse(owner: str, found: list[Issue], *, error: type[PlanError] | type[Rul
     raise error(text, code=code)
 
 
+#: The keys of an entry's basis, in the order outputs show them.
+BASIS_KEYS = ("phrase", "instrument", "kind", "article", "url")
+
+
+class _Binding:
+    """What every entry of a plan shares: how binding it is (``severity``) and what it rests on (``basis``).
+
+    ``severity`` defaults to 建议 for ``proposed = true`` (which it keeps in step), to the control line's for a
+    rule about one, and to 限制 otherwise; ``basis`` defaults to the control line's, or, once the entry is in a
+    :class:`Plan`, to the plan itself (kind ``plan``) or nbgeo (kind ``office``) for a suggestion.
+    """
+
+    id: str
+    phrase: str
+    proposed: bool
+    severity: str | None
+    basis: Mapping[str, str] | None
+
+    def _settle(self, line: str | None = None) -> None:
+        found = control_line(line) if line else None
+        severity = severity_of(self.severity) or ("建议" if self.proposed else found.severity if found else "限制")
+        object.__setattr__(self, "severity", severity)
+        object.__setattr__(self, "proposed", severity == "建议")
+        basis = dict(self.basis) if self.basis is not None else dict(found.basis) if found else None
+        if basis is not None:
+            if basis.get("kind") == "plan" and not basis.get("phrase"):
+                basis["phrase"] = self.phrase  # an entry quoting the plan: its phrase is the plan's words
+            object.__setattr__(self, "basis", MappingProxyType({k: str(basis.get(k) or "") for k in BASIS_KEYS}))
+
+
+def basis_of(item: Any) -> dict[str, str]:
+    """An entry's basis as a plain dict (``phrase``, ``instrument``, ``kind``, ``article``, ``url``): what outputs show.
+
+    Examples
+    --------
+    >>> t = Target(id="t", layer="parks", metric="count", threshold=1, phrase="打造50个特色产业园")
+    >>> basis_of(t)["instrument"], t.severity
+    ('', '限制')
+    >>> p = Plan(id="p", title="规划", baseline=2020, horizon=2025, source="某规划", targets=(t,))
+    >>> basis_of(p.targets[0])["instrument"], basis_of(p.targets[0])["kind"]
+    ('某规划', 'plan')
+    """
+    basis = getattr(item, "basis", None)
+    if basis is None:
+        return {k: "" for k in BASIS_KEYS}
+    return {k: str(basis.get(k) or "") for k in BASIS_KEYS}
+
+
+def short_basis(basis: Mapping[str, Any] | None, *, width: int = 48) -> str:
+    """An entry's basis in a few words, for a table cell: the instrument (cut at ``width``) and its article.
+
+    Examples
+    --------
+    >>> short_basis({"instrument": "《中华人民共和国土地管理法》(2019 年修正)", "kind": "law", "article": "第三十五条"})
+    '《中华人民共和国土地管理法》(2019 年修正) 第三十五条'
+    >>> short_basis({"instrument": "nbgeo", "kind": "office"}), short_basis(None)
+    ('nbgeo', '—')
+    """
+    if not basis or not basis.get("instrument"):
+        return "—"
+    name = str(basis["instrument"])
+    name = name if len(name) <= width else name[:width - 1] + "…"
+    return f"{name} {basis['article']}" if basis.get("article") else name
+
+
+def _plan_basis(item: _Binding, plan: Plan) -> Mapping[str, str]:
+    """The basis of an entry that names none: the plan's own ``source`` (its title if none), or nbgeo's."""
+    if item.severity == "建议":
+        return {"phrase": "", "instrument": "nbgeo", "kind": "office"}
+    return {"phrase": item.phrase, "instrument": plan.source or plan.title, "kind": "plan"}
+
+
+def counts(severity: object, *, strict: bool = False) -> bool:
+    """Whether a finding of this severity changes the exit code: all but 建议, which counts with ``strict``.
+
+    Examples
+    --------
+    >>> counts("禁止"), counts("建议"), counts("建议", strict=True), counts(None)
+    (True, False, True, True)
+    """
+    return strict or severity != "建议"
+
+
 class _Judged:
     """What a target and an indicator share: ``actual op threshold`` means met."""
 
@@ -171,7 +259,7 @@ class _Judged:
 
 
 @dataclass(frozen=True, eq=False)
-class Target(_Judged):
+class Target(_Judged, _Binding):
     """One quantified spatial target of the plan.
 
     Parameters
@@ -208,7 +296,13 @@ class Target(_Judged):
         The column holding a feature's year; ``""`` for a layer without years
         (see "Years" in :mod:`nbgeo.filters`).
     proposed
-        True when nbgeo proposes the target beyond the plan's own text.
+        True when nbgeo proposes the target beyond the plan's own text (the same as ``severity = "建议"``).
+    severity
+        禁止, 限制 or 建议 (``prohibited``, ``restricted``, ``advisory`` read the same); default 限制, or 建议
+        when proposed.
+    basis
+        What the target rests on: ``{"instrument", "kind", "article", "phrase", "url"}``; in a plan, the
+        plan's own ``source`` (kind ``plan``) by default.
     milestones
         The plan's own intermediate values, ``{year: value}``, strictly inside
         the plan period; :mod:`nbgeo.progress` paces the target through them
@@ -244,9 +338,12 @@ class Target(_Judged):
     year_column: str = "year"
     proposed: bool = False
     milestones: Mapping[int, float] = field(default_factory=dict)
+    severity: str | None = None
+    basis: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
         _refuse(f"target {self.id!r}", issues("targets", _given(self)), code="E-PLAN-TARGET")
+        self._settle()
         object.__setattr__(self, "threshold", float(self.threshold))
         object.__setattr__(self, "where", _frozen(self.where))
         object.__setattr__(self, "numerator", _frozen(self.numerator))
@@ -254,20 +351,29 @@ class Target(_Judged):
         object.__setattr__(self, "milestones", _milestones(self.milestones))
 
 
-class _Params:
-    """What the specs of rules, coverage, suitability and siting share: their other keys, read-only."""
+class _Params(_Binding):
+    """What the specs of coverage, suitability and siting share: their other keys, read-only."""
 
     params: Mapping[str, Any]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", _frozen(self.params))
+        self._settle()
 
 
 @dataclass(frozen=True, eq=False)
-class RuleSpec:
+class RuleSpec(_Binding):
     """A siting rule as declared in the plan; :mod:`nbgeo.rules` evaluates it.
 
-    ``params`` holds every key of the ``[[rules]]`` table other than the common ones.
+    ``params`` holds every key of the ``[[rules]]`` table other than the common ones; ``severity`` and
+    ``basis`` are as for a :class:`Target` (a rule about a control line, ``control_line = "生态保护红线"``,
+    takes the line's by default: :mod:`nbgeo.landuse.control_lines`).
+
+    Examples
+    --------
+    >>> r = RuleSpec("r", "parks", "exclusion", {"against": "constraints", "control_line": "永久基本农田"})
+    >>> r.control_line, r.severity, r.basis["article"]
+    ('basic_farmland', '禁止', '第三十五条')
     """
 
     id: str
@@ -277,12 +383,24 @@ class RuleSpec:
     phrase: str = ""
     title: str = ""
     proposed: bool = False
+    severity: str | None = None
+    basis: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
         table = {**_given(self), **_plain(dict(self.params))}
         _refuse(f"rule {self.id!r} ({self.kind})" if self.kind in RULE_KINDS else f"rule {self.id!r}",
                 issues("rules", table), error=RuleError, codes=_RULE_CODES)
-        object.__setattr__(self, "params", _frozen(self.params))
+        line = control_line(self.params.get("control_line"))
+        params = dict(self.params)
+        if line is not None:
+            params["control_line"] = line.code
+        object.__setattr__(self, "params", _frozen(params))
+        self._settle(line.code if line else None)
+
+    @property
+    def control_line(self) -> str | None:
+        """The code of the control line the rule is about (:data:`nbgeo.landuse.control_lines.CONTROL_LINES`)."""
+        return self.params.get("control_line")
 
 
 @dataclass(frozen=True, eq=False)
@@ -301,6 +419,8 @@ class CoverageSpec(_Params):
     phrase: str = ""
     title: str = ""
     proposed: bool = False
+    severity: str | None = None
+    basis: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -318,6 +438,8 @@ class SuitabilitySpec(_Params):
     phrase: str = ""
     title: str = ""
     proposed: bool = False
+    severity: str | None = None
+    basis: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -333,10 +455,12 @@ class SitingSpec(_Params):
     phrase: str = ""
     title: str = ""
     proposed: bool = False
+    severity: str | None = None
+    basis: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, eq=False)
-class IndicatorSpec(_Judged):
+class IndicatorSpec(_Judged, _Binding):
     """A quantified target of the plan that is not spatial (R&D share, numbers of firms, ...).
 
     Its yearly values come from the dataset's indicator table (a CSV with a
@@ -362,7 +486,7 @@ class IndicatorSpec(_Judged):
             each year's value on its own: it must meet the threshold in every year of the period.
     column
         The table's column; defaults to ``id``.
-    phrase, title, proposed, milestones
+    phrase, title, proposed, milestones, severity, basis
         As for a :class:`Target`.
 
     Examples
@@ -386,9 +510,12 @@ class IndicatorSpec(_Judged):
     title: str = ""
     proposed: bool = False
     milestones: Mapping[int, float] = field(default_factory=dict)
+    severity: str | None = None
+    basis: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
         _refuse(f"indicator {self.id!r}", issues("indicators", _given(self)), code="E-PLAN-INDICATOR")
+        self._settle()
         object.__setattr__(self, "threshold", float(self.threshold))
         object.__setattr__(self, "column", self.column or self.id)
         object.__setattr__(self, "milestones", _milestones(self.milestones))
@@ -438,6 +565,13 @@ class Plan:
                     msg = f"plan {self.id!r}: duplicate {kind} id {item.id!r}"
                     raise PlanError(msg, code="E-PLAN-DUPLICATE")
                 seen.add(item.id)
+        # An entry that names no basis rests on the plan itself (or, for a suggestion, on nbgeo).
+        for name in ("targets", "indicators", "rules", "coverage", "suitability", "siting"):
+            items = getattr(self, name)
+            if any(item.basis is None for item in items):
+                object.__setattr__(self, name, tuple(
+                    item if item.basis is not None else replace(item, basis=_plan_basis(item, self))
+                    for item in items))
         paced: tuple[Target | IndicatorSpec, ...] = (*self.targets, *self.indicators)
         for what in paced:
             for year in what.milestones:

@@ -2,7 +2,8 @@
 
 Keys are ``namespace.key``: ``status.*`` (the words of :class:`nbgeo.status.Status`), ``section.*``
 (audit sections), ``report.*``, ``map.*`` and ``chart.*`` (the words of each renderer), ``column.*``
-(table headings), ``field.*`` (known data columns) and ``value.*`` (known category values). Each entry
+(table headings), ``field.*`` (known data columns), ``value.*`` (known category values) and ``severity.*``
+(禁止, 限制, 建议: how binding a finding is). Each entry
 is a ``(zh, en)`` pair. :func:`word` looks one up; a missing key is an error in nbgeo's own code, so it
 raises, while :func:`label` (for names that come from data) falls back to the name itself.
 
@@ -168,8 +169,6 @@ LABELS: dict[str, tuple[str, str]] = {
     'column.district': ('区县', 'district'),
     'column.name': ('名称', 'name'),
     'column.unknown': ('未知', 'unknown'),
-    'column.basis': ('依据', 'basis'),
-    'column.severity': ('严重程度', 'severity'),
     'column.by_district': ('分区县', 'by district'),
     'column.by_year': ('逐年', 'by year'),
     'checks.sheet': ('图斑核查表', 'Site checks'),
@@ -180,7 +179,7 @@ LABELS: dict[str, tuple[str, str]] = {
     'checks.feature_id': ('图斑编号', 'site id'),
     'checks.name': ('名称', 'name'),
     'checks.verdict': ('结论', 'verdict'),
-    'checks.severity': ('严重程度', 'severity'),
+    'checks.severity': ('约束程度', 'severity'),
     'checks.basis': ('依据', 'basis'),
     'checks.value': ('实测值', 'measured value'),
     'checks.limit': ('限值', 'limit'),
@@ -234,6 +233,7 @@ LABELS: dict[str, tuple[str, str]] = {
     'value.school': ('学校', 'school'),
     'value.hospital': ('医院', 'hospital'),
     'value.other_sensitive': ('其他敏感用地', 'other sensitive'),
+    'value.urban_development_boundary': ('城镇开发边界', 'urban development boundary'),
     'value.charging': ('充电站', 'charging'),
     'value.swapping': ('换电站', 'battery swapping'),
     'value.new': ('新建', 'new'),
@@ -293,6 +293,18 @@ LABELS: dict[str, tuple[str, str]] = {
     'column.undated': ('无年份（不判定）', 'no year (not judged)'),
     'counts.rules_year': ('选址规则只判定 {year} 年已存在的选址；晚于 {year} 年的选址单独计数，不参与判定。',
                           'Siting rules judge the sites that exist in {year}; later sites are counted apart, not judged.'),
+    # --- basis: how binding a finding is and what it rests on (issue 15, the law apart from our suggestions) ---
+    'severity.禁止': ('禁止', 'prohibited'),
+    'severity.限制': ('限制', 'restricted'),
+    'severity.建议': ('建议', 'advisory'),
+    'column.severity': ('约束程度', 'severity'),
+    'column.basis': ('依据', 'basis'),
+    'column.control_line': ('控制线', 'control line'),
+    'report.basis': ('依据', 'basis'),
+    'report.advisory_note': ('“建议”为 nbgeo 或规划部门的建议，不影响退出码（--strict 时计入）',
+                             'advisory entries are suggestions of nbgeo or the office; they change the exit code '
+                             'only with --strict'),
+    # --- end of basis ---
 }
 
 _OUTPUT_YEAR = re.compile(r"output_(\d{4})")

@@ -60,7 +60,7 @@ _CATEGORY_COLOURS: dict[str, dict[str, str]] = {
             "logistics": "#6d6875", "other": "#c9c5c1"},
     "kind": {"ecological_red_line": "#2e7d32", "water": "#4f9bd9", "basic_farmland": "#c0ca33",
              "residential": "#f4a261", "school": "#e9c46a", "hospital": "#c08497", "other_sensitive": "#9e9e9e",
-             "new": "#00838f", "renovated": "#7cb342"},
+             "urban_development_boundary": "#7e57c2", "new": "#00838f", "renovated": "#7cb342"},
     "type": {"charging": "#2e7d32", "swapping": "#1565c0"},
 }
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",

@@ -55,6 +55,7 @@ from .. import _atomic, qgis
 from ..audit import dataset_info, nbgeo_version
 from ..errors import OutputError
 from ..layers import LAYERS
+from ..plan import short_basis
 from ..progress import track
 from ..status import BAD, WARN
 from . import assets, labels, render, theme
@@ -253,12 +254,30 @@ def _pill(status: str, lang: str) -> dict[str, str]:
     return {"text": _status_word(status, lang), "colour": theme.colour(status)}
 
 
+def _severity_badge(severity: Any, lang: str) -> dict[str, str]:
+    """A severity as a badge: its word (禁止 / prohibited ...) and colour."""
+    key = f"severity.{severity}"
+    text = labels.word(key, lang) if key in labels.LABELS else _fmt(severity)
+    return {"text": text, "colour": theme.severity_colour(str(severity))}
+
+
+def _basis_text(basis: Any) -> str:
+    """A finding's basis as the page shows it: the instrument and its article."""
+    return short_basis(basis if isinstance(basis, Mapping) else None, width=90)
+
+
+def _advisory(entry: Any) -> bool:
+    severity = entry.get("severity") if isinstance(entry, Mapping) else getattr(entry, "severity", None)
+    return severity == "建议"
+
+
 def _target_rows(report: AuditReport, lang: str, chart: ChartHook) -> list[dict[str, Any]]:
     # Mid-term: the pill is the target's pace (nbgeo.pace), its status against the final threshold second.
     paced = {str(p["id"]): str(p["status"]) for p in report.pace()} if report.headline().mid_term else {}
     notes = {n["about"]: n["text"] for n in report.count_notes(lang)}
     rows = []
-    for group in _group_targets(report.targets):
+    groups = sorted(_group_targets(report.targets), key=lambda g: _advisory(g[-1]))  # suggestions apart, last
+    for group in groups:
         last = group[-1]
         status = _worst([r.status for r in group]) if len(group) > 1 else last.status
         final = _pill(status, lang) if last.id in paced else None
@@ -273,6 +292,8 @@ def _target_rows(report: AuditReport, lang: str, chart: ChartHook) -> list[dict[
             "margin": None if last.margin is None else _fmt(last.margin, "+,.4g"),
             "chips": chips, "note": last.note, "chart": render.trusted(chart("targets", last.id) or ""),
             "final": final, "count_note": notes.get(f"target:{last.id}"),
+            "severity": _severity_badge(last.severity, lang), "basis": _basis_text(last.basis),
+            "advisory": _advisory(last),
         })
     return rows
 
@@ -292,6 +313,12 @@ def _cell(key: str, value: Any, record: Mapping[str, Any], lang: str) -> dict[st
     """One table cell: a status pill, a number formatted for its key, or text."""
     if key == "status":
         return {"kind": "pill", "pill": _pill(str(value), lang)}
+    if key == "severity":
+        return {"kind": "sev", "pill": _severity_badge(value, lang)}
+    if key == "basis":
+        return {"kind": "txt", "text": _basis_text(value)}
+    if key == "control_line" and isinstance(value, str):
+        return {"kind": "text", "text": labels.label("value", value, lang)}
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return {"kind": "num", "text": _fmt_key(key, value, record), "bar": None}
     return {"kind": "txt" if key in _TEXT_KEYS else "text", "text": _cell_text(value)}
@@ -304,7 +331,8 @@ def _more_note(total: int, shown: int, lang: str) -> dict[str, str] | None:
     return {"count": f"{total - shown:,}", "text": f"{_w(lang, 'more')}; {_w(lang, 'in_json')}"}
 
 
-_FIRST = ("status", "id", "phrase", "title", "label", "layer", "feature", "actual", "threshold", "unit", "margin")
+_FIRST = ("status", "severity", "id", "phrase", "title", "basis", "label", "layer", "feature", "actual", "threshold",
+          "unit", "margin")
 _HIDDEN_KEYS = frozenset({"illustrative", "op", "kind"})
 
 
@@ -327,14 +355,14 @@ def _section_layout(entries: Sequence[Mapping[str, Any]]) -> tuple[list[str], di
             if k not in nested:
                 keys.append(k)
                 nested[k] = True
-            if not isinstance(v, (dict, list, tuple)) and v is not None:
-                nested[k] = False
+            if (not isinstance(v, (dict, list, tuple)) or k == "basis") and v is not None:
+                nested[k] = False  # a basis is one cell: its instrument and article
     keys = [k for k in keys if not nested[k]]
     same: dict[str, Any] = {}
     if len(entries) > 1:
         for k in keys:
-            if k in ("status", "id", "actual", "threshold", "unit"):
-                continue
+            if k in ("status", "id", "actual", "threshold", "unit", "severity", "basis"):
+                continue  # shown on every row, even when all rows share it
             values = {json.dumps(e.get(k), sort_keys=True, default=str) for e in entries}
             if len(values) == 1:
                 value = entries[0].get(k)
@@ -365,7 +393,8 @@ def _fmt_key(key: str, value: Any, entry: Mapping[str, Any] | None = None) -> st
 
 def _sorted_entries(entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     rank: dict[str, int] = {s: i for i, s in enumerate((*BAD, *WARN))}
-    return sorted(entries, key=lambda e: rank.get(str(e.get("status")), len(rank)))
+    # Suggestions (建议) after what binds, each group worst first.
+    return sorted(entries, key=lambda e: (_advisory(e), rank.get(str(e.get("status")), len(rank))))
 
 
 def _counts(entries: Sequence[Mapping[str, Any]]) -> dict[str, int]:
@@ -404,13 +433,14 @@ def _section_view(name: str, entries: Sequence[Mapping[str, Any]], lang: str, ch
         extra = [{"label": _key_label(k, lang), "text": _fmt_key(k, e.get(k), e)} for k in folded
                  if e.get(k) not in (None, "")]
         rows.append({"cells": cells, "chart": render.trusted(charts.get(str(e.get("id"))) or ""),
-                     "details": _details(e, lang), "extra": extra})
+                     "details": _details(e, lang), "extra": extra, "advisory": _advisory(e)})
     return view | {
         "pills": [_pill(s, lang) | {"count": f"{n:,}"} for s, n in sorted(counts.items(), key=lambda kv: kv[0])],
         "common": [f"{_key_label(k, lang)}: {_fmt_key(k, v)}" for k, v in same.items()],
         "head": [_key_label(k, lang) for k in columns] + ([_w(lang, "chart")] if with_charts else []),
         "with_charts": with_charts, "span": len(columns) + with_charts, "rows": rows,
         "more": _more_note(len(entries), len(shown), lang),
+        "advisory_note": _w(lang, "advisory_note") if any(_advisory(e) for e in entries) else "",
     }
 
 
@@ -442,7 +472,8 @@ def _md_detail(entries: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
     for e in _sorted_entries(entries)[:_MAX_ROWS]:
         for key, items in _detail_lists(e):
             columns = list(dict.fromkeys(k for item in items for k in item))
-            rows = [[_md_status(str(item.get(k)), lang) if k == "status" else md_text(_fmt_key(k, item.get(k), item))
+            rows = [[_md_status(str(item.get(k)), lang) if k == "status" else _md_binding(k, item.get(k), lang)
+                     if k in ("severity", "basis") else md_text(_fmt_key(k, item.get(k), item))
                      for k in columns] for item in items[:_MAX_DETAIL_ROWS]]
             out += ["", f"**{md_text(str(e.get('id', '')))}** — {md_text(_key_label(key, lang))} ({len(items):,})", ""]
             out.append(_md_table([md_text(_key_label(k, lang)) for k in columns], rows))
@@ -534,7 +565,7 @@ def _section_headline(s: dict[str, int], only: Sequence[str], lang: str) -> list
 
 
 #: The words of audit.html (``report.*`` and ``status.*`` in nbgeo.labels).
-_PAGE_WORDS = ("summary", "targets", "status", "target", "value", "chart", "margin", "none", "map", "map_note",
+_PAGE_WORDS = ("summary", "targets", "status", "target", "value", "chart", "margin", "none", "map", "map_note", "basis",
                "provenance", "layer", "features", "kind", "source", "licence", "datum", "note", "mapped", "tables",
                "table",
                "rows", "problems", "code", "message", "where", "hint", "generated", "offline", "ill_head", "ill_body",
@@ -685,6 +716,14 @@ def _md_op(op: str) -> str:
     return _OPS[op] if op in _OPS else md_text(op)
 
 
+def _md_binding(key: str, value: Any, lang: str) -> str:
+    """A severity (its word, 建议 marked ◇) or a basis (instrument and article) in a Markdown cell."""
+    if key == "basis":
+        return md_text(_basis_text(value))
+    word = _severity_badge(value, lang)["text"]
+    return md_text(f"◇ {word}" if value == "建议" else word)
+
+
 def _md_status(status: str, lang: str) -> str:
     return f"{_MD_MARK.get(status, '•')} {md_text(_status_word(status, lang))}"
 
@@ -705,7 +744,7 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
     >>> from nbgeo import audit, datasets, io, plan
     >>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
     >>> md = to_markdown(r, lang="en")
-    >>> "| ❌ not met | clusters\\\\_100bn" in md, "▓" in md
+    >>> "| ❌ not met | restricted | clusters\\\\_100bn" in md, "▓" in md
     (True, True)
     """
     lang = lang if lang in labels.LANGS else "en"
@@ -735,7 +774,7 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
     out += ["", f"## {md_text(_w(lang, 'targets'))}", ""]
     rows = []
     paced = {str(p["id"]): str(p["status"]) for p in report.pace()} if report.headline().mid_term else {}
-    for group in _group_targets(report.targets):
+    for group in sorted(_group_targets(report.targets), key=lambda g: _advisory(g[-1])):
         last = group[-1]
         status = _worst([r.status for r in group]) if len(group) > 1 else last.status
         pill = _md_status(paced[last.id], lang) + "<br>" + _md_status(status, lang) if last.id in paced else None
@@ -744,15 +783,18 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
             years = "<br>" + " ".join(f"{r.year}{_MD_MARK.get(r.status, '')}" for r in group)
         rows.append([
             pill or _md_status(status, lang),
-            f"{md_text(last.id)}<br>{md_text(last.phrase)}",
+            _md_binding("severity", last.severity, lang),
+            f"{md_text(last.id)}<br>{md_text(last.phrase)}<br>{md_text(_w(lang, 'basis'))}: "
+            f"{_md_binding('basis', last.basis, lang)}",
             md_text(_fmt(last.actual)) + " " + md_text(last.unit),
             f"{_md_op(last.op)} {md_text(_fmt(last.threshold))}",
             md_text(_fmt(last.margin, "+,.4g")),
             _md_bar(_share(last.actual, last.threshold, last.op)) + years,
         ])
-    out.append(_md_table([md_text(_w(lang, "status")), md_text(_w(lang, "target")), md_text(_key_label("actual", lang)),
-                          md_text(_w(lang, "threshold")), md_text(_w(lang, "margin")), md_text(_w(lang, "chart"))],
-                         rows, ["l", "l", "r", "r", "r", "l"]))
+    out.append(_md_table([md_text(_w(lang, "status")), md_text(_key_label("severity", lang)), md_text(_w(lang, "target")),
+                          md_text(_key_label("actual", lang)), md_text(_w(lang, "threshold")),
+                          md_text(_w(lang, "margin")), md_text(_w(lang, "chart"))],
+                         rows, ["l", "l", "l", "r", "r", "r", "l"]))
     for name, entries in report.sections.items():
         out += ["", f"## {md_text(_section_title(name, lang))}", ""]
         if not entries:
@@ -771,12 +813,16 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
                 v = e.get(k)
                 if k == "status":
                     cells.append(_md_status(str(v), lang))
+                elif k in ("severity", "basis"):
+                    cells.append(_md_binding(k, v, lang))
                 elif isinstance(v, (dict, list, tuple)):
                     cells.append(md_text(json.dumps(json_safe(v), ensure_ascii=False, default=str)[:120]))
                 else:
                     cells.append(md_text(_fmt_key(k, v, e)))
             body.append(cells)
         out.append(_md_table([md_text(_key_label(k, lang)) for k in columns], body))
+        if any(_advisory(e) for e in entries):
+            out += ["", f"◇ {md_text(_w(lang, 'advisory_note'))}"]
         out += _md_detail(entries, lang)
         if len(entries) > len(shown) or len(all_columns) > len(columns):
             out += ["", f"_{md_text(_w(lang, 'in_json'))}_"]

@@ -14,7 +14,7 @@ True
 
 from __future__ import annotations
 
-__all__ = ["CHANGE_COLOURS", "NEUTRAL", "PAGE_CSS", "STATUS_COLOURS", "colour"]
+__all__ = ["CHANGE_COLOURS", "NEUTRAL", "PAGE_CSS", "SEVERITY_COLOURS", "STATUS_COLOURS", "colour", "severity_colour"]
 
 GOOD = "#1a7f37"
 BAD = "#cf222e"
@@ -36,6 +36,21 @@ CHANGE_COLOURS: dict[str, str] = {
     "better": GOOD, "now_met": GOOD, "added": GOOD, "worse": BAD, "now_not_met": BAD, "removed": BAD,
     "same": NEUTRAL, "changed": WARN, "only_a": MUTED, "only_b": MUTED, "moved_from": MUTED, "moved_to": "#bf5af2",
 }
+
+
+#: Colour of every severity: prohibited by law or plan, restricted, and nbgeo's or the office's suggestion.
+SEVERITY_COLOURS: dict[str, str] = {"禁止": "#82071e", "限制": WARN, "建议": PROPOSED}
+
+
+def severity_colour(severity: str) -> str:
+    """The colour of a severity badge (禁止, 限制, 建议); neutral grey for anything else.
+
+    Examples
+    --------
+    >>> severity_colour("建议") == colour("proposed"), severity_colour("?")
+    (True, '#57606a')
+    """
+    return SEVERITY_COLOURS.get(severity, NEUTRAL)
 
 
 def colour(key: str) -> str:
@@ -67,6 +82,8 @@ tbody tr:hover{background:#fafbfc}
 .num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .muted{color:var(--muted);font-size:12px}.small{font-size:12px}
 .pill{display:inline-block;color:#fff;border-radius:10px;padding:1px 8px;font-size:12px;white-space:nowrap}
+.sev{display:inline-block;border:1px solid;border-radius:3px;padding:0 5px;font-size:11px;white-space:nowrap;
+margin-top:3px}.basis{font-size:12px;color:var(--muted)}tr.advisory td{background:#f5f8ff}
 .chip{display:inline-block;color:#fff;border-radius:3px;padding:0 4px;font-size:11px;margin:2px 2px 0 0}
 .cards{display:flex;gap:12px;flex-wrap:wrap}
 .card{border:1px solid var(--line);border-radius:8px;padding:10px 16px;min-width:150px;background:#fff}

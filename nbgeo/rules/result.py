@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import settings
-from ..plan import RuleSpec
+from ..plan import RuleSpec, basis_of, short_basis
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -109,28 +109,37 @@ class RuleResult:
         return self.frame.assign(reason=self.reasons())
 
     def findings(self, *, statuses: tuple[str, ...] = ("fail", "unknown")) -> list[dict[str, Any]]:
-        """JSON-ready findings of the sites with these statuses, worst margin first."""
+        """JSON-ready findings of the sites with these statuses, worst margin first.
+
+        Each finding carries the rule's ``severity`` and ``basis`` (what the finding rests on), so that a
+        finding read on its own (a row of a table, a feature of a map) still says how binding it is.
+        """
         rows = self.frame[self.frame["status"].isin(statuses)]
+        severity, basis = self.rule.severity, basis_of(self.rule)
         if rows.empty and self.note and not self.passed_vacuously:
             return [{"feature_id": None, "status": "unknown", "value": None, "limit": None, "margin": None,
-                     "unit": unit_of(self.rule), "reason": self.note}]
+                     "unit": unit_of(self.rule), "reason": self.note, "severity": severity, "basis": basis}]
         rows = rows.sort_values("margin", na_position="last", kind="stable")
         reasons = self.reasons(rows.index)
         return [
             {"feature_id": plain_value(fid), "status": row.status, "value": finite_or_none(row.value), "limit": finite_or_none(row.limit),
-             "margin": finite_or_none(row.margin), "unit": row.unit, "reason": reasons[fid]}
+             "margin": finite_or_none(row.margin), "unit": row.unit, "reason": reasons[fid],
+             "severity": severity, "basis": dict(basis)}
             for fid, row in zip(rows.index, rows.itertuples(), strict=True)
         ]
 
     def to_dict(self, *, all_findings: bool = False) -> dict[str, Any]:
-        """The rule's entry in ``audit.json``: id, layer, kind, status, counts and findings.
+        """The rule's entry in ``audit.json``: id, layer, kind, severity, basis, status, counts and findings.
 
         Findings list the failing and unknown sites; ``all_findings=True`` lists every site.
         """
         statuses = STATUSES if all_findings else ("fail", "unknown")
-        return {"id": self.rule.id, "layer": self.rule.layer, "kind": self.rule.kind, "status": self.status,
-                "checked": self.checked, "failed": self.failed, "unknown": self.unknown,
-                "findings": self.findings(statuses=statuses)}
+        entry = {"id": self.rule.id, "layer": self.rule.layer, "kind": self.rule.kind,
+                 "severity": self.rule.severity, "basis": basis_of(self.rule)}
+        if self.rule.control_line:
+            entry["control_line"] = self.rule.control_line
+        return {**entry, "status": self.status, "checked": self.checked, "failed": self.failed,
+                "unknown": self.unknown, "findings": self.findings(statuses=statuses)}
 
     def offending(self) -> gpd.GeoDataFrame:
         """Failing and unknown sites with their offending geometry, in EPSG:4326.
@@ -138,9 +147,10 @@ class RuleResult:
         One row per site (``role = "site"``) and one per piece of offending
         geometry (``role = "offending"``: the overlap, the part outside, the
         line to the nearest feature, the other site), with the columns
-        ``feature_id``, ``rule``, ``role``, ``status``, ``other`` and ``label``.
+        ``feature_id``, ``rule``, ``role``, ``status``, ``other``, ``label``, ``severity`` and ``basis`` (the
+        instrument and article, as text: what ``findings.gpkg`` and the map show).
         """
-        columns = ["feature_id", "rule", "role", "status", "other", "label"]
+        columns = ["feature_id", "rule", "role", "status", "other", "label", "severity", "basis"]
         rows = self.frame[self.frame["status"].isin(("fail", "unknown"))]
         if rows.empty or self._offender is None:
             return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=4326)
@@ -154,6 +164,8 @@ class RuleResult:
             "status": rows.loc[pieces.index, "status"].to_numpy(),
             "other": pd.Series(pieces["other"].to_numpy(), dtype=object).where(pieces["other"].notna().to_numpy(), None),
             "label": [f"{self.rule.id}: {fid} — {reasons[fid]}" for fid in pieces.index],
+            "severity": self.rule.severity,
+            "basis": short_basis(self.rule.basis),
         }, geometry=pieces.geometry.to_numpy(), crs=self.crs)
         return out.to_crs(4326).reset_index(drop=True)
 
