@@ -241,7 +241,7 @@ def check_within(
         if match:
             ok = sites[site_col].to_numpy()[s] == zones[zone_col].to_numpy()[o]
             s, o = s[ok], o[ok]
-        else:
+        elif groups is not None:
             s, o, zone_geoms, zone_ids = group_pairs(groups, site_geoms, s, o, site_ids=sites.index.to_numpy())
         shapely.prepare(zone_geoms)
         whole = shapely.contains_properly(zone_geoms[o], site_geoms[s])

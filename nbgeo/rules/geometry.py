@@ -134,6 +134,8 @@ def near_pairs(
         return empty, empty, np.zeros(0)
     boxes = grown_boxes(others, reach)
     s, o = query_boxes(shapely.STRtree(boxes), shapely.bounds(boxes), sites)
+    order = np.lexsort((o, s))  # layer order, not the tree's: ties then do not depend on what the tree holds
+    s, o = s[order], o[order]
     d = shapely.distance(sites[s], others[o])
     r = np.broadcast_to(np.asarray(reach, dtype=float), len(others))
     keep = d <= r[o]
@@ -361,3 +363,70 @@ def _point_depths(
         depth[todo] = shapely.distance(sites[ps[todo]], shapely.boundary(areas[o[todo]]))
         todo = todo[depth[todo] >= grow[todo] * (1 - 1e-9)]
     return ps, o, depth, areas, area_ids
+
+
+def spatial_tiles(geoms: NDArray[np.object_], n_tiles: int) -> NDArray[np.int64]:
+    """A tile number for each geometry: at least ``n_tiles`` tiles of about equal counts, in strips by x then y.
+
+    Geometries without a box (missing or empty) go to tile 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from shapely import Point
+    >>> spatial_tiles(np.array([Point(x, y) for x in range(4) for y in range(4)]), 4).tolist()
+    [0, 0, 1, 1, 0, 0, 1, 1, 2, 2, 3, 3, 2, 2, 3, 3]
+    """
+    n = len(geoms)
+    if n_tiles <= 1 or n == 0:
+        return np.zeros(n, dtype=np.int64)
+    b = shapely.bounds(geoms)
+    cx = np.nan_to_num((b[:, 0] + b[:, 2]) / 2)
+    cy = np.nan_to_num((b[:, 1] + b[:, 3]) / 2)
+    strips = int(np.ceil(np.sqrt(n_tiles)))
+    per_strip = int(np.ceil(n_tiles / strips))
+    rank_x = np.empty(n, dtype=np.int64)
+    rank_x[np.lexsort((cy, cx))] = np.arange(n)
+    strip = rank_x * strips // n
+    order = np.lexsort((cx, cy, strip))
+    start = np.searchsorted(strip[order], np.arange(strips))
+    size = np.diff(np.r_[start, n])
+    rank_y = np.empty(n, dtype=np.int64)
+    rank_y[order] = np.arange(n) - start[strip[order]]
+    tile = strip * per_strip + rank_y * per_strip // np.maximum(size[strip], 1)
+    tile[shapely.is_missing(geoms) | shapely.is_empty(geoms)] = 0
+    return tile
+
+
+def neighbourhoods(geoms: NDArray[np.object_], reach: float, group: NDArray[np.int64], n_groups: int,
+                   among: NDArray[np.object_] | None = None) -> list[NDArray[np.int64]]:
+    """For each group of geometries: its members and every geometry within ``reach`` of one (sorted positions).
+
+    With ``among``, the neighbours are positions in ``among`` (the members not included).
+
+    "Within reach" is judged on boxes grown by ``reach``, which never misses a
+    pair closer than ``reach``. A rule whose verdict on a site depends only on
+    the sites within its reach (spacing, overlap) gives, on a group's
+    neighbourhood, the verdicts it gives on the whole layer for the group's
+    own members.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from shapely import Point
+    >>> pts = np.array([Point(0, 0), Point(5, 0), Point(50, 0), Point(58, 0)])
+    >>> [h.tolist() for h in neighbourhoods(pts, 10.0, np.array([0, 0, 1, 1]), 2)]
+    [[0, 1], [2, 3]]
+    >>> [h.tolist() for h in neighbourhoods(pts, 45.0, np.array([0, 0, 1, 1]), 2)]
+    [[0, 1, 2], [1, 2, 3]]
+    """
+    others = geoms if among is None else among
+    size = max(len(others), 1)
+    has = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+    tree_has = np.flatnonzero(~(shapely.is_missing(others) | shapely.is_empty(others)))
+    s, o = shapely.STRtree(others[tree_has]).query(grown_boxes(geoms[has], reach))
+    own = group * size + np.arange(len(geoms)) if among is None else np.zeros(0, dtype=np.int64)
+    key = np.unique(np.r_[group[has[s]] * size + tree_has[o], own])
+    owner, member = np.divmod(key, size)
+    cuts = np.searchsorted(owner, np.arange(n_groups + 1))
+    return [member[cuts[k]:cuts[k + 1]] for k in range(n_groups)]
