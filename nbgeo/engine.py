@@ -5,8 +5,9 @@ An audit's heavy steps are few and the same everywhere:
 - **point in polygon**: which zone each facility lies in (:meth:`Engine.points_in_polygons`);
 - **setback joins**: which features lie within a distance of which others
   (:meth:`Engine.within_distance`), and the plan's siting rules
-  (:meth:`Engine.evaluate_rules`: on Dask, the per-site kinds run over
-  partitions with :mod:`nbgeo.rules`' own code);
+  (:meth:`Engine.evaluate_rules`: on Dask, every kind runs over partitions
+  with :mod:`nbgeo.rules`' own code; spacing and overlap over spatial tiles
+  with a halo of the rule's reach);
 - **snapping**: the nearest target (facility, network node) of each point, for
   coverage (:meth:`Engine.snap`: the straight-line distances of
   :func:`nbgeo.coverage.site_distances` and the nodes of
@@ -70,8 +71,10 @@ from ._exact import ExactSum
 from .errors import CRSError, InputError, MissingDataError
 from .filters import as_numbers, missing_year
 from .layers import Layer
-from .network import Access, RoadNetwork, access_points
+from .network import Access, RoadNetwork, access_points, read_dataset_network
 from .rules import RuleResult, evaluate_rule, evaluate_rules
+from .rules.geometry import geometries, neighbourhoods, spatial_tiles
+from .rules.own import neighbour_reach
 from .targets import (
     TargetResult,
     Terms,
@@ -230,10 +233,13 @@ def _target_parts(part: gpd.GeoDataFrame, jobs: Sequence[tuple[Target, int]]) ->
     return [target_terms(part, target, year) for target, year in jobs]
 
 
-# Siting rules whose verdict on a site depends only on that site and the layer it is checked against run
-# partition by partition with nbgeo.rules' own code; the rest (spacing and overlap compare the sites with each
-# other; slope and road access read local files) run in the client process.
-_PER_SITE_RULES = ("within", "exclusion", "setback", "access", "area")
+# Siting rules run over partitions with nbgeo.rules' own code. Those whose verdict on a site depends only on that
+# site and the layers it is checked against split into slices of rows; slope reads the DEM's windows and road
+# access the network (each worker reads its file, or nbgeo's disk cache, once). Spacing and overlap compare the
+# sites with each other: they split into spatial tiles, each evaluated with the sites within the rule's reach
+# around it (a halo), and keep the verdicts of the tile's own sites.
+_PER_SITE_RULES = ("within", "exclusion", "setback", "access", "area", "slope")
+_NEIGHBOUR_RULES = ("spacing", "overlap")
 
 
 def _with_sites(dataset: Dataset, name: str, sites: gpd.GeoDataFrame) -> Dataset:
@@ -242,15 +248,44 @@ def _with_sites(dataset: Dataset, name: str, sites: gpd.GeoDataFrame) -> Dataset
     return replace(dataset, layers={**dataset.layers, name: Layer(sites, layer.meta)}, _metric_cache={})
 
 
-def _rule_kernel(part: gpd.GeoDataFrame, others: Dataset, rule: Any,
+def _rule_kernel(part: gpd.GeoDataFrame | tuple[gpd.GeoDataFrame, np.ndarray], others: Dataset, rule: Any,
                  tolerance_band: float | None) -> tuple[pd.DataFrame, str, Any]:
-    """One partition of a rule's sites: the verdict frame, the note and the measuring CRS."""
-    result = evaluate_rule(rule, _with_sites(others, rule.layer, part), tolerance_band=tolerance_band)
-    return result.frame, result.note, result.crs
+    """One partition of a rule's sites: the verdict frame, the note and the measuring CRS.
+
+    A tile with its halo comes as ``(sites, own)``: only the verdicts of the sites marked ``own`` are kept.
+    """
+    sites, own = part if isinstance(part, tuple) else (part, None)
+    result = evaluate_rule(rule, _with_sites(others, rule.layer, sites), tolerance_band=tolerance_band)
+    frame = result.frame if own is None else result.frame[result.frame.index.isin(sites.index[own])]
+    return frame, result.note, result.crs
+
+
+def _tiles(dataset: Dataset, layer: str, reach: float, rows: int) -> tuple[list[Any], Any]:
+    """A layer cut into spatial tiles of about ``rows`` sites, each with the sites within ``reach`` (a halo).
+
+    Returns the partitions ``(sites, own)`` and a function giving, for some
+    sites, those sites and their halo (to measure reasons again locally).
+    """
+    geoms = geometries(dataset.metric(layer))
+    n_tiles = max(1, math.ceil(len(geoms) / rows))
+    tile = spatial_tiles(geoms, n_tiles)
+    n_tiles = int(tile.max()) + 1 if len(tile) else 1
+    raw = dataset[layer]
+    parts = []
+    for k, members in enumerate(neighbourhoods(geoms, reach, tile, n_tiles)):  # one per tile
+        if len(members):
+            parts.append((raw.iloc[members], tile[members] == k))
+
+    def around(labels: pd.Index) -> gpd.GeoDataFrame:
+        pos = raw.index.get_indexer(labels)
+        halo = neighbourhoods(geoms[pos], reach, np.zeros(len(pos), dtype=np.int64), 1, among=geoms)[0]
+        return raw.iloc[np.union1d(pos, halo)]
+
+    return parts, around
 
 
 def _merge_rule(rule: Any, dataset: Dataset, parts: list[tuple[pd.DataFrame, str, Any]],
-                tolerance_band: float | None) -> Any:
+                tolerance_band: float | None, around: Any = None) -> Any:
     """One RuleResult from the partitions' frames; reasons and offending geometry are measured on demand.
 
     Reasons and offending pieces are asked for the failing and unknown sites
@@ -263,10 +298,12 @@ def _merge_rule(rule: Any, dataset: Dataset, parts: list[tuple[pd.DataFrame, str
         return evaluate_rule(rule, _with_sites(dataset, rule.layer, dataset[rule.layer].iloc[:0]),
                              tolerance_band=tolerance_band)
     frame = pd.concat([f for f, _, _ in with_rows])
+    if around is not None:  # tiles: back to the layer's order
+        frame = frame.iloc[np.argsort(dataset[rule.layer].index.get_indexer(frame.index), kind="stable")]
     note, crs = with_rows[0][1], with_rows[0][2]
 
     def local(rows: pd.DataFrame) -> Any:
-        sites = dataset[rule.layer].loc[rows.index]
+        sites = dataset[rule.layer].loc[rows.index] if around is None else around(rows.index)
         return evaluate_rule(rule, _with_sites(dataset, rule.layer, sites), tolerance_band=tolerance_band)
 
     def reasoner(rows: pd.DataFrame) -> list[str]:
@@ -693,6 +730,18 @@ class DaskEngine(Engine):
             tasks = [call(p, *shared) for p in parts]
         return list(self.client.gather(self.client.compute(tasks)))
 
+    def _map_chunks(self, kernel: Callable[..., Any], chunks: list[Any], *args: Any) -> list[Any]:
+        """``kernel(chunk, *args)`` for chunks made here (e.g. spatial tiles), each sent to one worker."""
+        import dask  # noqa: PLC0415  (optional extra: nbgeo[dask])
+
+        if self.client is None:
+            msg = "this DaskEngine is closed"
+            raise InputError(msg, code="E-ENGINE-CLOSED")
+        shared = [self._share(a) for a in args]
+        call = dask.delayed(kernel, pure=True)
+        tasks = [call(p, *shared) for p in self.client.scatter(chunks, hash=False)]
+        return list(self.client.gather(self.client.compute(tasks)))
+
     def _share(self, arg: Any) -> Any:
         """A kernel argument as every worker will see it: layers, datasets and networks are sent once to each.
 
@@ -708,13 +757,23 @@ class DaskEngine(Engine):
         return arg
 
     def evaluate_rules(self, plan: Plan, dataset: Dataset, *, tolerance_band: float | None = None) -> list[Any]:
-        """The plan's siting rules; ``within``, ``exclusion``, ``setback``, ``access`` and ``area`` over partitions.
+        """The plan's siting rules, every kind over partitions; the results of :func:`nbgeo.rules.evaluate_rules`.
 
-        Those kinds judge each site against the whole layer it is checked
-        against, which every worker holds, so the sites split freely; the
-        results are those of :func:`nbgeo.rules.evaluate_rules`. ``spacing``
-        and ``overlap`` (sites against each other), ``slope`` (reads the DEM
-        file) and road ``access`` (reads the road network) run in this process.
+        ``within``, ``exclusion``, ``setback``, ``access`` and ``area`` judge
+        each site against the whole layer it is checked against, which every
+        worker holds, so the sites split into slices of rows. ``slope`` reads
+        the DEM's windows under its partition's sites, road ``access`` the
+        road network: each worker reads the file itself (the network once per
+        worker, from nbgeo's disk cache, which this process fills first), so
+        on a remote cluster the dataset's files must be on a path the workers
+        share. ``spacing`` and ``overlap`` compare sites with each other: the
+        sites are cut into spatial tiles of about ``partition_rows`` (strips
+        by x, then by y), each sent with every site within the rule's reach
+        of its own (the minimum distance plus the tolerance band; for overlap,
+        the sites whose boxes meet), and only the tile's own verdicts are
+        kept. A halo rather than a broadcast index keeps each worker's share
+        of the layer near ``partition_rows`` sites, whatever the layer's size.
+        A layer whose ids repeat runs in this process.
         """
         return _dask_evaluate_rules(self, plan, dataset, tolerance_band=tolerance_band)
 
@@ -761,9 +820,10 @@ def _dask_evaluate_rules(engine: DaskEngine, plan: Plan, dataset: Dataset, *,
     out = []
     for rule in plan.rules:
         params = rule.params
-        distributable = (rule.kind in _PER_SITE_RULES and rule.layer in dataset
-                         and params.get("by", "straight") == "straight"
-                         and ("against" not in params or str(params["against"]) in dataset))
+        reach = neighbour_reach(rule, tolerance_band)
+        distributable = (rule.kind in _PER_SITE_RULES + _NEIGHBOUR_RULES and rule.layer in dataset
+                         and ("against" not in params or str(params["against"]) in dataset)
+                         and (reach is None or dataset[rule.layer].index.is_unique))
         if distributable:
             # A malformed rule or a filter on a missing column fails here, at once, on no rows.
             evaluate_rule(rule, _with_sites(dataset, rule.layer, dataset[rule.layer].iloc[:0]),
@@ -771,13 +831,25 @@ def _dask_evaluate_rules(engine: DaskEngine, plan: Plan, dataset: Dataset, *,
         if not distributable:
             out.append(evaluate_rule(rule, dataset, tolerance_band=tolerance_band))
             continue
-        # Every worker gets the layer checked against; the sites' own layer travels in partitions only.
+        # Every worker gets the layer checked against, and the DEM or road network the rule reads (their files,
+        # read by each worker); the sites' own layer travels in partitions only.
         layers = {rule.layer: Layer(dataset[rule.layer].iloc[:0], dataset.layer(rule.layer).meta)}
         if "against" in params:
             layers[str(params["against"])] = dataset.layer(str(params["against"]))
-        others = replace(dataset, layers=layers, rasters={}, _metric_cache={})
-        parts = engine._map(_rule_kernel, dataset[rule.layer], others, rule, tolerance_band)
-        out.append(_merge_rule(rule, dataset, parts, tolerance_band))
+        dem, net = str(params.get("dem", "dem")), str(params.get("network", "roads"))
+        rasters = {dem: dataset.rasters[dem]} if rule.kind == "slope" and dem in dataset.rasters else {}
+        by_road = rule.kind == "access" and params.get("by", "straight") == "road" and net in dataset.networks
+        if by_road:
+            read_dataset_network(dataset, net)  # built and written to the disk cache once, here, for the workers
+        others = replace(dataset, layers=layers, rasters=rasters,
+                         networks={net: dataset.networks[net]} if by_road else {}, _metric_cache={})
+        if reach is None:
+            parts = engine._map(_rule_kernel, dataset[rule.layer], others, rule, tolerance_band)
+            out.append(_merge_rule(rule, dataset, parts, tolerance_band))
+        else:
+            tiles, around = _tiles(dataset, rule.layer, reach, engine.partition_rows)
+            parts = engine._map_chunks(_rule_kernel, tiles, others, rule, tolerance_band)
+            out.append(_merge_rule(rule, dataset, parts, tolerance_band, around))
     return out
 
 

@@ -723,3 +723,68 @@ def test_quiet_cli_keeps_a_local_clusters_logs_quiet(tmp_path) -> None:
     loud = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path,
                           timeout=120, check=True)
     assert "INFO distributed.scheduler" in loud.stderr
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Spacing, overlap, slope and road access on Dask partitions (issue 18)
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _rule_tasks(engine, run) -> tuple[object, int]:
+    """What ``run()`` returns, and how many rule partitions the workers evaluated meanwhile."""
+    from distributed import get_task_stream
+
+    with get_task_stream(engine.client) as stream:
+        out = run()
+    return out, sum("_rule_kernel" in str(t["key"]) for t in stream.data)
+
+
+def _same_results(expected, got) -> None:
+    from geopandas.testing import assert_geodataframe_equal
+
+    for a, b in zip(expected, got, strict=True):
+        pd.testing.assert_frame_equal(b.frame, a.frame, check_exact=True)
+        assert (b.note, b.to_dict(all_findings=True)) == (a.note, a.to_dict(all_findings=True))
+        assert_geodataframe_equal(b.offending(), a.offending())
+
+
+def test_dask_spacing_and_overlap_across_tile_borders_equal_default(dask_engine) -> None:
+    """Close pairs and overlaps everywhere, so many straddle the borders of the 700-site tiles."""
+    from nbgeo import rules
+    from nbgeo.plan import RuleSpec
+
+    rng = np.random.default_rng(18)
+    xy = rng.uniform(0, 3000, size=(3000, 2))
+    pts = gpd.GeoDataFrame({"year": 2023}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=NINGBO_TM,
+                           index=[f"c{i}" for i in range(3000)])
+    sizes = rng.uniform(5, 60, size=len(xy))
+    parks = gpd.GeoDataFrame(geometry=[box(x, y, x + s, y + s) for (x, y), s in zip(xy, sizes, strict=True)],
+                             crs=NINGBO_TM, index=[f"p{i}" for i in range(3000)])
+    ds = Dataset.from_gdfs({"chargers": pts, "parks": parks}, name="tiles", working_crs=NINGBO_TM)
+    plan = Plan(id="tiles", title="tiles", baseline=2020, horizon=2025, rules=(
+        RuleSpec(id="spacing_first", kind="spacing", layer="chargers", params={"min_distance": 40}),
+        RuleSpec(id="spacing_both", kind="spacing", layer="chargers", params={"min_distance": 25, "keep": False,
+                                                                           "tolerance": 10}),
+        RuleSpec(id="overlap_larger", kind="overlap", layer="parks"),
+        RuleSpec(id="overlap_first", kind="overlap", layer="parks", params={"keep": "first", "max_share": 5}),
+    ))
+    expected = rules.evaluate_rules(plan, ds)
+    assert all(r.failed > 100 for r in expected)  # the tiles' borders cut through many failing pairs
+    got, tasks = _rule_tasks(dask_engine, lambda: dask_engine.evaluate_rules(plan, ds))
+    assert tasks >= 4 * 4  # 3000 sites in tiles of 700: at least four tiles per rule, on the workers
+    _same_results(expected, got)
+
+
+def test_dask_sample_rules_run_on_the_workers(dask_engine, sample, ningbo_plan) -> None:
+    """Spacing, overlap, slope and road access are evaluated by the workers, with the default engine's results."""
+    from nbgeo import rules
+
+    kinds = ("spacing", "overlap", "slope", "access")
+    plan = Plan(id="p", title="p", baseline=2020, horizon=2025,
+                rules=tuple(r for r in ningbo_plan.rules if r.kind in kinds))
+    assert {r.kind for r in plan.rules} == set(kinds)
+    assert any(r.params.get("by") == "road" for r in plan.rules)
+    expected = rules.evaluate_rules(plan, sample)
+    got, tasks = _rule_tasks(dask_engine, lambda: dask_engine.evaluate_rules(plan, sample))
+    assert tasks >= len(plan.rules)
+    _same_results(expected, got)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import sqlite3
 
 import geopandas as gpd
@@ -719,3 +720,24 @@ def test_a_planners_time_limit_bounds_the_heuristic_too(sample, monkeypatch, k, 
     assert budget_name not in seen  # no limit given: the solver's own default
     r = optimize.site(sample, time_limit=2.5, **kwargs)
     assert seen[budget_name] == 2.5 and seen["time_limit"] == 2.5 and len(r.chosen) >= 1
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_set_cover_bound_is_the_lp_relaxation_rounded_up(seed):
+    """The heuristic's bound is at least the LP relaxation's optimum (solved here independently) rounded up.
+
+    The LP is solved on the reduced problem (identical rows merged, dominated rows and columns dropped,
+    columns alone on a row taken): those reductions keep the LP's optimum, so its value plus the columns
+    taken is the LP optimum of the whole matrix.
+    """
+    from scipy.optimize import linprog
+
+    m = _clustered(seed)
+    a = m.by_demand()
+    a = a[np.diff(a.indptr) > 0]
+    lp = linprog(np.ones(m.n_sites), A_ub=-a, b_ub=-np.ones(a.shape[0]), bounds=(0, None), method="highs")
+    assert lp.status == 0
+    s = optimize.set_covering(m)
+    assert s.stats["lp_bound"] == pytest.approx(lp.fun, rel=1e-6)
+    assert s.bound >= math.ceil(lp.fun - 1e-6)
+    assert s.bound <= len(s.sites)

@@ -511,3 +511,91 @@ def test_rules_and_plan_are_packages_of_small_modules_with_imports_at_the_top() 
             if isinstance(node, ast.ImportFrom) and node.level > 0:
                 private = [a.name for a in node.names if a.name.startswith("_")]
                 assert not private, f"{module.name} imports {private} from {node.module}"
+
+
+# ---------------------------------------------------------------------------------------------
+# overlapping features count once, without merging the whole layer (issue 18)
+
+
+def _union_share(site, zones) -> float:
+    import shapely
+
+    return 100.0 * shapely.intersection(site, shapely.union_all(zones)).area / site.area
+
+
+def test_within_overlapping_zones_counts_the_overlap_once_and_names_the_group() -> None:
+    zones = [box(0, 0, 100, 100), box(90, 0, 200, 100), box(500, 0, 600, 100)]
+    city = gdf(zones, ["a", "b", "c"])
+    sites = gdf([box(85, 10, 105, 20), box(190, 10, 210, 20), box(520, 10, 530, 20), box(20, 10, 30, 20)],
+                ["straddles", "half_out", "alone", "inside_a"])
+    r = rules.check_within(sites, city)
+    assert col(r, "status") == ["pass", "fail", "pass", "pass"]
+    assert col(r, "other") == ["a+b", "a+b", "c", "a+b"]
+    assert col(r, "value")[0] == 100.0
+    assert col(r, "value")[1] == pytest.approx(_union_share(sites.geometry["half_out"], zones[:2]), rel=1e-12)
+    assert col(r, "value")[1] == pytest.approx(50.0)
+    off = r.offending().to_crs(M)
+    piece = off[(off["feature_id"] == "half_out") & (off["role"] == "offending")].geometry.iloc[0]
+    assert piece.area == pytest.approx(100.0, rel=1e-6)
+    assert piece.centroid.distance(Point(205, 15)) < 1e-6
+
+
+def test_within_points_in_an_overlap_or_outside_a_group_measure_the_group() -> None:
+    city = gdf([box(0, 0, 100, 100), box(90, 0, 200, 100)], ["a", "b"])
+    pts = gdf([Point(95, 50), Point(250, 50), Point(-30, 50)], ["overlap", "east", "west"])
+    r = rules.check_within(pts, city, max_distance=40)
+    assert col(r, "other") == ["a+b", "a+b", "a+b"]
+    assert col(r, "value") == [0.0, 50.0, 30.0]
+    assert col(r, "status") == ["pass", "fail", "pass"]
+    lines = r.offending().to_crs(M).query("role == 'offending'").geometry
+    assert lines.length.round(6).tolist() == [50.0]
+
+
+def test_exclusion_point_depth_is_measured_in_the_union_of_overlapping_areas() -> None:
+    # In each area alone the point is 1 m deep; in their union (18 x 10 m) 5 m: the square around the point
+    # must grow until the union's edge, not the square's, is the nearest.
+    import shapely
+
+    areas = [box(0, 0, 10, 10), box(8, 0, 18, 10)]
+    red = gdf(areas, ["r1", "r2"])
+    pts = gdf([Point(9, 5), Point(2, 1), Point(30, 5)], ["deep", "shallow", "out"])
+    r = rules.check_exclusion(pts, red)
+    assert col(r, "value")[0] == pytest.approx(shapely.union_all(areas).boundary.distance(Point(9, 5)))
+    assert col(r, "value") == [5.0, 1.0, 0.0]
+    assert col(r, "other") == ["r1+r2", "r1+r2", None]
+
+
+def test_exclusion_polygon_overlap_with_overlapping_areas_is_not_counted_twice() -> None:
+    import shapely
+
+    areas = [box(0, 0, 10, 10), box(5, 0, 15, 10), box(30, 0, 40, 10)]
+    red = gdf(areas, ["r1", "r2", "r3"])
+    sites = gdf([box(4, 2, 12, 4), box(28, 0, 32, 2), box(14, 8, 31, 9)], ["two", "one", "both_groups"])
+    r = rules.check_exclusion(sites, red)
+    whole = shapely.union_all(areas)
+    expected = [shapely.intersection(g, whole).area for g in sites.geometry]
+    assert col(r, "value") == pytest.approx(expected, rel=1e-12)
+    assert col(r, "value")[0] == 16.0
+    assert col(r, "other")[:2] == ["r1+r2", "r3"]
+    lines = gdf([LineString([(4, 5), (12, 5)])], ["road"])
+    assert col(rules.check_exclusion(lines, red), "value") == [8.0]
+
+
+def test_touching_zones_are_not_merged_so_a_tight_budget_does_not_refuse_them(monkeypatch) -> None:
+    # A province's districts touch their neighbours along long, detailed borders; they do not overlap, so no
+    # merge is priced (before issue 18 the touching pairs were priced as a merge and refused at x100).
+    from nbgeo import limits
+
+    n = 4000
+    xs = np.linspace(0, 100, n)
+    wiggle = np.sin(xs) * 0.5
+    border = list(zip(50 + wiggle, xs, strict=True))
+    west = gdf([__import__("shapely").Polygon([(0, 0), *border, (0, 100)])], ["west"])
+    east = gdf([__import__("shapely").Polygon([(100, 0), *border, (100, 100)])], ["east"])
+    city = pd.concat([west, east])
+    monkeypatch.setattr(limits, "max_work_seconds", 1e-4)
+    monkeypatch.setattr(limits, "max_total_work_seconds", 1e-3)
+    sites = gdf([box(10, 10, 20, 20), box(80, 10, 90, 20)], ["w", "e"])
+    r = rules.check_within(sites, city)
+    assert col(r, "other") == ["west", "east"]
+    assert col(r, "status") == ["pass", "pass"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import sparse
+from scipy import optimize, sparse
 
 from .assignment import concat_ranges, merge_rows
 from .solution import Instance
@@ -295,9 +295,28 @@ def _fix_columns(cov: _Cover, fixed: NDArray[np.bool_], u: NDArray[np.float64], 
         fixed[cols[chosen[np.lexsort((chosen, reduced[chosen]))[:k]]]] = True
 
 
+def _lp_relaxation(cov: _Cover, *, time_limit: float) -> tuple[float, NDArray[np.float64]] | None:
+    """The LP relaxation solved by HiGHS: its optimum and its duals, or None if not solved in ``time_limit`` s.
+
+    For set covering, the best bound any Lagrangian multipliers give equals
+    the LP optimum, and the LP's optimal duals are such multipliers (Beasley
+    1990): the bound the subgradient method approaches, slowly on large
+    instances (issue 18), reached here at once.
+    """
+    if time_limit < 0.5:
+        return None
+    res = optimize.linprog(np.ones(cov.n), A_ub=-cov.a, b_ub=-np.ones(cov.m), bounds=(0, None), method="highs",
+                           options={"time_limit": float(time_limit)})
+    if res.status != 0 or res.ineqlin is None:
+        log.info("set covering: the LP relaxation was not solved (%s)", res.message)
+        return None
+    return float(res.fun), np.maximum(-np.asarray(res.ineqlin.marginals, dtype=np.float64), 0.0)
+
+
 def _lagrangian_cover(cov: _Cover, start: NDArray[np.bool_], *, deadline: float, polish: int = 100,
                       fix_polish: int = 20, fix_share: float = 0.2, patience: int = 3, every: int = 5,
-                      root_share: float = 1 / 3, offset: int = 0) -> tuple[NDArray[np.bool_], float, dict[str, Any]]:
+                      root_share: float = 1 / 3, offset: int = 0, lp_share: float = 1 / 3,
+                      ) -> tuple[NDArray[np.bool_], float, dict[str, Any]]:
     """A small cover of ``cov``, improving on the cover ``start``, and a lower bound on the smallest.
 
     The Lagrangian heuristic (Beasley 1990; Caprara, Fischetti and Toth 1999):
@@ -327,22 +346,31 @@ def _lagrangian_cover(cov: _Cover, start: NDArray[np.bool_], *, deadline: float,
     started = time.perf_counter()
     u0 = np.minimum.reduceat((1.0 / np.maximum(np.diff(cov.at.indptr), 1))[cov.a.indices],
                              cov.a.indptr[:-1].astype(np.int64))
+    # The LP relaxation (HiGHS) may take lp_share of the time: the best bound any multipliers give. Its duals do
+    # not start the subgradient: measured on 5,000 x 10,000 they led to larger covers (115 against 113).
+    lp = _lp_relaxation(cov, time_limit=lp_share * (deadline - started))
+    lp_value = -math.inf if lp is None else lp[0]
     # The bound may take a third of the time left: the covers improve most once columns are fixed.
+    now = time.perf_counter()
     root = _subgradient(cov, u0, int(start.sum()), step=2.0, polish=polish, every=every,
-                        deadline=started + root_share * (deadline - started))
+                        deadline=now + root_share * (deadline - now))
     best = root
     if best.cover is None:
         best.cover = start
-    bound = root.bound
-    stats: dict[str, Any] = {"lagrangian_bound": round(bound, 4), "root_sites": best.size, "refinements": 0,
-                             "steps": root.steps, "covers": root.covers}
+    bound = max(root.bound, lp_value)
+    if math.ceil(bound - 1e-6) >= best.size:
+        root.proven = True
+    stats: dict[str, Any] = {"lagrangian_bound": round(root.bound, 4), "root_sites": best.size, "refinements": 0,
+                             "steps": root.steps, "covers": root.covers,
+                             "lp_bound": None if lp is None else round(lp_value, 4)}
     log.info("set covering: Lagrangian bound %.2f, %d sites after %.2f s", offset + bound, offset + best.size,
              time.perf_counter() - started)
     if root.proven:
         return best.cover, bound, stats
     # Drop the columns no better cover can hold; if a row loses all of its columns, none exists.
     reduced = _lagrangian_bound(cov, root.u)[1]
-    useful = np.flatnonzero(bound + reduced <= best.size - 1 + 1e-6)
+    # A cover holding column j has at least L(u) + c_j(u) columns: the bound and reduced costs of the same u.
+    useful = np.flatnonzero(root.bound + reduced <= best.size - 1 + 1e-6)
     rows_left = np.flatnonzero(np.bincount(cov.rows_of(useful), minlength=cov.m) > 0)
     stats["columns_dropped"] = cov.n - int(useful.size)
     if rows_left.size < cov.m:
@@ -496,7 +524,9 @@ def set_cover_lagrangian(inst: Instance, need: NDArray[np.bool_], *, time_budget
     stats["greedy_sites"] = int(forced.size + start.sum())
     x, bound, more = _lagrangian_cover(cov, start, deadline=deadline, offset=int(forced.size))
     more["root_sites"] += int(forced.size)
-    more["lagrangian_bound"] = round(float(forced.size) + bound, 4)
+    more["lagrangian_bound"] = round(float(forced.size) + more["lagrangian_bound"], 4)
+    if more.get("lp_bound") is not None:
+        more["lp_bound"] = round(float(forced.size) + more["lp_bound"], 4)
     stats.update(more)
     chosen = np.sort(np.concatenate((forced, cols[np.flatnonzero(x)])))
     stats["sites_saved"] = stats["greedy_sites"] - int(chosen.size)

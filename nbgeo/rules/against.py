@@ -19,12 +19,13 @@ from ..network import nearest_facility
 from ..plan import RuleSpec
 from .geometry import (
     concat_pieces,
-    dissolve_by_id,
     first_per_site,
     geometries,
     geometry_kind,
     geometry_size,
+    group_pairs,
     near_pairs,
+    overlap_groups,
     overlap_measure,
     pieces_frame,
     same_metric_crs,
@@ -83,8 +84,8 @@ def check_exclusion(
     crs = same_metric_crs(("sites", sites), ("excluded areas", areas))
     site_geoms = geometries(sites)
     kind = geometry_kind(site_geoms)
-    area_geoms, area_ids = dissolve_by_id(geometries(areas), areas.index.to_numpy())
-    s, o, size = overlap_measure(site_geoms, area_geoms, kind, (sites.index.to_numpy(), area_ids))
+    groups = overlap_groups(geometries(areas), areas.index.to_numpy())
+    s, o, size, area_geoms, area_ids = overlap_measure(site_geoms, groups, kind, sites.index.to_numpy())
     n = len(site_geoms)
     total = np.bincount(s, weights=size, minlength=n) if kind != "point" else np.zeros(n)
     if kind == "point" and len(s):
@@ -194,9 +195,11 @@ def check_within(
             if col not in frame.columns:
                 msg = f"the {what} have no column {col!r} named in match"
                 raise RuleError(msg, code="E-RULE-COLUMN")
-    else:
-        zone_geoms, zone_ids = dissolve_by_id(zone_geoms, zones.index.to_numpy())
+    # Overlapping zones count as one (their group's id), but are not merged: see overlap_groups.
+    groups = overlap_groups(zone_geoms, zones.index.to_numpy()) if not match else None
+    member_ids = groups.member_ids if groups is not None else zone_ids
     other = np.full(n, None, dtype=object)
+    near = np.full(n, -1, dtype=np.int64)  # a zone nearest each point site, for its offending piece
     rule = rule or adhoc_rule("within", min_share=min_share, max_distance=max_distance)
 
     if kind == "point":
@@ -206,7 +209,8 @@ def check_within(
             s, o = s[ok], o[ok]
         inside = np.zeros(n, dtype=bool)
         inside[s] = True
-        other[s] = zone_ids[o]
+        other[s] = member_ids[o]
+        near[s] = o
         value = np.zeros(n)
         outside = np.flatnonzero(~inside)
         if len(outside) and len(zone_geoms):
@@ -220,11 +224,14 @@ def check_within(
                 value[outside] = np.inf
                 value[outside[has]] = shapely.distance(site_geoms[outside[has]], zone_geoms[j[has].astype(int)])
                 other[outside[has]] = zone_ids[j[has].astype(int)]
+                near[outside[has]] = j[has].astype(int)
             else:
+                # The distance to a group of zones is the distance to its nearest member.
                 (qs, qo), dist = shapely.STRtree(zone_geoms).query_nearest(site_geoms[outside], return_distance=True,
                                                                            all_matches=False)
                 value[outside[qs]] = dist
-                other[outside[qs]] = zone_ids[qo]
+                other[outside[qs]] = member_ids[qo]
+                near[outside[qs]] = qo
         elif len(outside):
             value[outside] = np.inf
         m = Measure(value=value, limit=np.full(n, float(max_distance)), upper=True, unit="m", other=other,
@@ -234,6 +241,8 @@ def check_within(
         if match:
             ok = sites[site_col].to_numpy()[s] == zones[zone_col].to_numpy()[o]
             s, o = s[ok], o[ok]
+        elif groups is not None:
+            s, o, zone_geoms, zone_ids = group_pairs(groups, site_geoms, s, o, site_ids=sites.index.to_numpy())
         shapely.prepare(zone_geoms)
         whole = shapely.contains_properly(zone_geoms[o], site_geoms[s])
         size = geometry_size(site_geoms[s], kind)
@@ -283,12 +292,9 @@ def check_within(
         pos = sites.index.get_indexer(rows.index)
         geoms = site_geoms[pos]
         if kind == "point":
-            near = np.full(len(pos), None, dtype=object)
-            known = np.asarray([o is not None for o in rows["other"]])
-            if known.any():
-                zone_pos = pd.Series(np.arange(len(zone_ids)), index=zone_ids)[rows["other"][known]].to_numpy()
-                near[known] = shapely.shortest_line(geoms[known], zone_geoms[zone_pos])
-            pieces = near
+            pieces = np.full(len(pos), None, dtype=object)
+            known = near[pos] >= 0
+            pieces[known] = shapely.shortest_line(geoms[known], zone_geoms[near[pos][known]])
         else:
             mask = np.isin(s, pos)
             covered = pd.Series(zone_geoms[o[mask]]).groupby(s[mask]).agg(shapely.union_all)

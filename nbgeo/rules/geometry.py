@@ -6,6 +6,7 @@ The pieces a map shows for a rule are made here too.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -133,6 +134,8 @@ def near_pairs(
         return empty, empty, np.zeros(0)
     boxes = grown_boxes(others, reach)
     s, o = query_boxes(shapely.STRtree(boxes), shapely.bounds(boxes), sites)
+    order = np.lexsort((o, s))  # layer order, not the tree's: ties then do not depend on what the tree holds
+    s, o = s[order], o[order]
     d = shapely.distance(sites[s], others[o])
     r = np.broadcast_to(np.asarray(reach, dtype=float), len(others))
     keep = d <= r[o]
@@ -146,37 +149,116 @@ def first_per_site(s: NDArray[np.int64], key: NDArray[np.float64]) -> NDArray[np
     return order[first]
 
 
-def dissolve_by_id(geoms: NDArray[np.object_], ids: NDArray[Any]) -> tuple[NDArray[np.object_], NDArray[np.object_]]:
-    """Merge features whose interiors overlap, so that overlaps are not counted twice.
+@dataclass(frozen=True)
+class Groups:
+    """A layer's features and the groups of them whose interiors overlap, found but not merged.
 
-    Returns the geometries and their ids (``"a+b"`` for merged groups). Layers
-    without overlapping features (the usual case) come back unchanged.
+    A rule must not count an overlap of two excluded areas (or two adjacent
+    districts drawn with a small overlap) twice, so features whose interiors
+    overlap, directly or through others, count as one: group ``k`` has the id
+    ``ids[k]`` (the feature's own id, or ``"a+b"`` for a group), numbered as
+    the merged layer lists them (lone features first, in layer order, then the
+    groups). The merge itself is never computed for the whole layer: a union
+    of every overlapping district of a province is far more work than the
+    audit (issue 18); :func:`group_pairs` merges, per site, only the pieces of
+    the members that site meets.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from shapely import box
+    >>> g = overlap_groups(np.array([box(0, 0, 2, 2), box(5, 0, 6, 1), box(1, 0, 3, 2)]), ["a", "b", "c"])
+    >>> g.group.tolist(), g.ids.tolist()
+    ([1, 0, 1], ['b', 'a+c'])
     """
+
+    geoms: NDArray[np.object_]
+    group: NDArray[np.int64]
+    ids: NDArray[np.object_]
+
+    @property
+    def member_ids(self) -> NDArray[np.object_]:
+        """The id of each feature's group."""
+        return self.ids[self.group]
+
+
+def overlap_groups(geoms: NDArray[np.object_], ids: Any) -> Groups:
+    """The groups of features whose interiors overlap (see :class:`Groups`); touching features stay apart."""
     ids = np.asarray([str(i) for i in ids], dtype=object)
-    if len(geoms) < 2:
-        return geoms, ids
+    n = len(geoms)
+    alone_groups = Groups(geoms, np.arange(n, dtype=np.int64), ids)
+    if n < 2:
+        return alone_groups
     s, o = shapely.STRtree(geoms).query(geoms, predicate="intersects")
     keep = s < o
     s, o = s[keep], o[keep]
-    limits.check_overlay_work(geoms, geoms, s, o, a_ids=ids, b_ids=ids, what="merge of overlapping features")
     overlapping = ~shapely.touches(geoms[s], geoms[o])
     s, o = s[overlapping], o[overlapping]
     if not len(s):
-        return geoms, ids
-    n = len(geoms)
-    graph = coo_matrix((np.ones(len(s)), (s, o)), shape=(n, n))
-    count, label = connected_components(graph, directed=False)
+        return alone_groups
+    count, label = connected_components(coo_matrix((np.ones(len(s)), (s, o)), shape=(n, n)), directed=False)
     size = np.bincount(label, minlength=count)
     alone = size[label] == 1
-    merged_geoms, merged_ids = list(geoms[alone]), list(ids[alone])
-    order = np.argsort(label, kind="stable")
-    members = order[size[label[order]] > 1]
-    for group in np.split(members, np.flatnonzero(np.diff(label[members])) + 1):
-        # One iteration per group of overlapping features (few), not per feature or site.
-        merged_geoms.append(shapely.union_all(geoms[group]))
-        merged_ids.append("+".join(ids[group]))
-    log.info("Merged %d overlapping features into %d", n, count)
-    return np.asarray(merged_geoms, dtype=object), np.asarray(merged_ids, dtype=object)
+    group = np.empty(n, dtype=np.int64)
+    group[alone] = np.arange(int(alone.sum()))
+    # The groups of several features follow the lone ones, in the order of their labels.
+    multi_labels = np.unique(label[~alone])
+    group[~alone] = int(alone.sum()) + np.searchsorted(multi_labels, label[~alone])
+    out_ids = np.empty(int(alone.sum()) + len(multi_labels), dtype=object)
+    out_ids[group[alone]] = ids[alone]
+    members = np.flatnonzero(~alone)
+    members = members[np.argsort(group[members], kind="stable")]
+    cuts = np.flatnonzero(np.diff(group[members])) + 1
+    out_ids[int(alone.sum()):] = ["+".join(ids[m]) for m in np.split(members, cuts)]  # one per group (few)
+    log.info("%d of %d features overlap others, in %d groups", len(members), n, len(multi_labels))
+    return Groups(geoms, group, out_ids)
+
+
+def group_pairs(
+    groups: Groups, sites: NDArray[np.object_], s: NDArray[np.int64], m: NDArray[np.int64],
+    margin: float | NDArray[np.float64] = 1.0, *, site_ids: Any = None, what: str = "merge of overlapping features",
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.object_], NDArray[np.object_]]:
+    """Pairs of sites and features turned into pairs of sites and groups, each with its own geometry.
+
+    ``(s, m)`` are pairs of a site and a feature it meets (from an STRtree
+    query). Returns pairs ``(s, v)`` sorted by site and group, the geometries
+    ``v`` points into and their group ids: where a site meets one feature of a
+    group, that feature; where it meets several, the union of those features
+    clipped to the site's box grown by ``margin`` (scalar or one per pair),
+    which is the group's geometry wherever the site can reach. Only the
+    pieces near each such site are merged, so the work follows the sites in
+    overlaps, not the size of the groups.
+    """
+    gid = groups.group[m]
+    order = np.lexsort((m, gid, s))
+    s, m, gid = s[order], m[order], gid[order]
+    margins = np.broadcast_to(np.asarray(margin, dtype=float), len(order))[order]
+    start = np.r_[True, (s[1:] != s[:-1]) | (gid[1:] != gid[:-1])] if len(s) else np.zeros(0, dtype=bool)
+    pair = np.cumsum(start) - 1
+    first = np.flatnonzero(start)
+    count = np.bincount(pair, minlength=len(first)) if len(s) else np.zeros(0, dtype=np.int64)
+    v = m[first].copy()
+    vgeoms, vids = groups.geoms, groups.member_ids
+    multi = np.flatnonzero(count > 1)
+    if len(multi):
+        in_multi = count[pair] > 1
+        ms, mm, mp = s[in_multi], m[in_multi], pair[in_multi]
+        limits.check_overlay_work(sites, groups.geoms, ms, mm, a_ids=np.arange(len(sites)) if site_ids is None else site_ids,
+                                  b_ids=groups.member_ids, what=what)
+        row = np.searchsorted(multi, mp)
+        rank = np.arange(len(mp)) - np.searchsorted(mp, mp)
+        b = shapely.bounds(sites[ms])
+        grow = margins[in_multi]
+        pieces = shapely.intersection(groups.geoms[mm], shapely.box(b[:, 0] - grow, b[:, 1] - grow, b[:, 2] + grow,
+                                                                    b[:, 3] + grow))
+        merged = np.full(len(multi), None, dtype=object)
+        for r in range(int(rank.max()) + 1):  # one vectorised union per rank (a handful), not per site
+            at = rank == r
+            merged[row[at]] = pieces[at] if r == 0 else shapely.union(merged[row[at]], pieces[at])
+        v[multi] = len(vgeoms) + np.arange(len(multi))
+        vgeoms = np.concatenate([vgeoms, merged])
+        vids = np.concatenate([vids, groups.ids[gid[first[multi]]]])
+    return s[first], v, vgeoms, vids
 
 
 def geometry_kind(geoms: NDArray[np.object_]) -> str:
@@ -216,29 +298,135 @@ def concat_pieces(*frames: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def overlap_measure(
-    sites: NDArray[np.object_], areas: NDArray[np.object_], kind: str, ids: tuple[Any, Any],
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
-    """Pairs of sites and (disjoint) areas that intersect, with the size of their overlap.
+    sites: NDArray[np.object_], groups: Groups, kind: str, site_ids: Any,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.object_], NDArray[np.object_]]:
+    """Pairs of sites and groups of areas (:class:`Groups`) that intersect, with the size of their overlap.
 
     Sizes are areas for polygons, lengths for lines and, for points, the depth
-    of the point inside the area (its distance to the area's edge). ``ids``
-    are the site and area ids, for a refusal over the work budget.
+    of the point inside the group (its distance to the group's edge).
+    ``site_ids`` name the sites in a refusal over the work budget. Returns the
+    pairs ``(s, v)``, their sizes, and the geometries and group ids ``v``
+    points into (see :func:`group_pairs`).
     """
+    areas = groups.geoms
     tree = shapely.STRtree(areas)
+    area_ids = groups.member_ids
     if kind == "polygon":
         # Boxes that meet are enough: the clipping measures 0 where the polygons do not overlap.
-        s, o = query_boxes(tree, shapely.bounds(areas), sites)
-        limits.check_overlay_work(sites, areas, s, o, a_ids=ids[0], b_ids=ids[1], what="overlap measure")
+        s, m = query_boxes(tree, shapely.bounds(areas), sites)
+        s, o, areas, area_ids = group_pairs(groups, sites, s, m, site_ids=site_ids)
+        limits.check_overlay_work(sites, areas, s, o, a_ids=site_ids, b_ids=area_ids, what="overlap measure")
         size = overlap_area(sites, areas, s, o)
         some = size > 0
-        return s[some], o[some], size[some]
-    s, o = query_boxes(tree, shapely.bounds(areas), sites, "intersects")
+        return s[some], o[some], size[some], areas, area_ids
+    s, m = query_boxes(tree, shapely.bounds(areas), sites, "intersects")
     if kind == "point":
-        return s, o, shapely.distance(sites[s], shapely.boundary(areas[o]))
+        return _point_depths(groups, sites, s, m, site_ids)
+    s, o, areas, area_ids = group_pairs(groups, sites, s, m, site_ids=site_ids)
     shapely.prepare(areas)
     inside = shapely.contains_properly(areas[o], sites[s])
     size = geometry_size(sites[s], kind)
     cut = ~inside
-    limits.check_overlay_work(sites, areas, s[cut], o[cut], a_ids=ids[0], b_ids=ids[1], what="overlap measure")
+    limits.check_overlay_work(sites, areas, s[cut], o[cut], a_ids=site_ids, b_ids=area_ids, what="overlap measure")
     size[cut] = geometry_size(shapely.intersection(sites[s[cut]], areas[o[cut]]), kind)
-    return s, o, size
+    return s, o, size, areas, area_ids
+
+
+def _point_depths(
+    groups: Groups, sites: NDArray[np.object_], s: NDArray[np.int64], m: NDArray[np.int64], site_ids: Any,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.object_], NDArray[np.object_]]:
+    """Depth of each point inside each group it lies in: its distance to the edge of the group's union.
+
+    A point in several features of a group is measured against their union
+    clipped to a square around it; when the edge found is nearer than the
+    square's side the depth is exact (anything beyond the square is farther),
+    otherwise the square grows and that point is measured again.
+    """
+    depth_in = shapely.distance(sites[s], shapely.boundary(groups.geoms[m]))
+    # A square of half-side twice the deepest feature's depth, plus 1 m, usually settles it at once.
+    half = np.zeros(len(sites))
+    np.maximum.at(half, s, depth_in)
+    grow_m = 2 * half[s] + 1.0
+    ps, o, areas, area_ids = group_pairs(groups, sites, s, m, grow_m, site_ids=site_ids)
+    key_m = s * len(groups.ids) + groups.group[m]
+    key = np.unique(key_m)  # the pairs' keys, in the pairs' order (by site, then group)
+    grow = np.zeros(len(ps))
+    np.maximum.at(grow, np.searchsorted(key, key_m), grow_m)
+    depth = shapely.distance(sites[ps], shapely.boundary(areas[o]))
+    todo = np.flatnonzero((o >= len(groups.geoms)) & (depth >= grow * (1 - 1e-9)))
+    while len(todo):  # the square's edge was the nearest: grow it fourfold (rare; a few rounds at most)
+        grow[todo] *= 4
+        sel = np.isin(key_m, key[todo])
+        _, again_o, again, _ = group_pairs(groups, sites, s[sel], m[sel], grow[np.searchsorted(key, key_m[sel])],
+                                           site_ids=site_ids)
+        areas[o[todo]] = again[again_o]
+        depth[todo] = shapely.distance(sites[ps[todo]], shapely.boundary(areas[o[todo]]))
+        todo = todo[depth[todo] >= grow[todo] * (1 - 1e-9)]
+    return ps, o, depth, areas, area_ids
+
+
+def spatial_tiles(geoms: NDArray[np.object_], n_tiles: int) -> NDArray[np.int64]:
+    """A tile number for each geometry: at least ``n_tiles`` tiles of about equal counts, in strips by x then y.
+
+    Geometries without a box (missing or empty) go to tile 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from shapely import Point
+    >>> spatial_tiles(np.array([Point(x, y) for x in range(4) for y in range(4)]), 4).tolist()
+    [0, 0, 1, 1, 0, 0, 1, 1, 2, 2, 3, 3, 2, 2, 3, 3]
+    """
+    n = len(geoms)
+    if n_tiles <= 1 or n == 0:
+        return np.zeros(n, dtype=np.int64)
+    b = shapely.bounds(geoms)
+    cx = np.nan_to_num((b[:, 0] + b[:, 2]) / 2)
+    cy = np.nan_to_num((b[:, 1] + b[:, 3]) / 2)
+    strips = int(np.ceil(np.sqrt(n_tiles)))
+    per_strip = int(np.ceil(n_tiles / strips))
+    rank_x = np.empty(n, dtype=np.int64)
+    rank_x[np.lexsort((cy, cx))] = np.arange(n)
+    strip = rank_x * strips // n
+    order = np.lexsort((cx, cy, strip))
+    start = np.searchsorted(strip[order], np.arange(strips))
+    size = np.diff(np.r_[start, n])
+    rank_y = np.empty(n, dtype=np.int64)
+    rank_y[order] = np.arange(n) - start[strip[order]]
+    tile = strip * per_strip + rank_y * per_strip // np.maximum(size[strip], 1)
+    tile[shapely.is_missing(geoms) | shapely.is_empty(geoms)] = 0
+    return tile
+
+
+def neighbourhoods(geoms: NDArray[np.object_], reach: float, group: NDArray[np.int64], n_groups: int,
+                   among: NDArray[np.object_] | None = None) -> list[NDArray[np.int64]]:
+    """For each group of geometries: its members and every geometry within ``reach`` of one (sorted positions).
+
+    With ``among``, the neighbours are positions in ``among`` (the members not included).
+
+    "Within reach" is judged on boxes grown by ``reach``, which never misses a
+    pair closer than ``reach``. A rule whose verdict on a site depends only on
+    the sites within its reach (spacing, overlap) gives, on a group's
+    neighbourhood, the verdicts it gives on the whole layer for the group's
+    own members.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from shapely import Point
+    >>> pts = np.array([Point(0, 0), Point(5, 0), Point(50, 0), Point(58, 0)])
+    >>> [h.tolist() for h in neighbourhoods(pts, 10.0, np.array([0, 0, 1, 1]), 2)]
+    [[0, 1], [2, 3]]
+    >>> [h.tolist() for h in neighbourhoods(pts, 45.0, np.array([0, 0, 1, 1]), 2)]
+    [[0, 1, 2], [1, 2, 3]]
+    """
+    others = geoms if among is None else among
+    size = max(len(others), 1)
+    has = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+    tree_has = np.flatnonzero(~(shapely.is_missing(others) | shapely.is_empty(others)))
+    s, o = shapely.STRtree(others[tree_has]).query(grown_boxes(geoms[has], reach))
+    own = group * size + np.arange(len(geoms)) if among is None else np.zeros(0, dtype=np.int64)
+    key = np.unique(np.r_[group[has[s]] * size + tree_has[o], own])
+    owner, member = np.divmod(key, size)
+    cuts = np.searchsorted(owner, np.arange(n_groups + 1))
+    return [member[cuts[k]:cuts[k + 1]] for k in range(n_groups)]

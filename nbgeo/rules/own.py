@@ -112,6 +112,31 @@ def check_spacing(
                    reasoner=reasons, offender=offender)
 
 
+def neighbour_reach(rule: RuleSpec, tolerance_band: float | None = None) -> float | None:
+    """How far a rule's verdict on a site looks for other sites of its own layer; None if it looks at none.
+
+    ``spacing`` measures each site against the sites within its distance plus
+    the tolerance band, ``overlap`` against the sites it meets (reach 0);
+    every other kind judges a site alone. A set of sites with everything
+    within this reach of them is enough to judge them (see
+    :func:`nbgeo.rules.geometry.neighbourhoods`).
+
+    Examples
+    --------
+    >>> from nbgeo.plan import RuleSpec
+    >>> neighbour_reach(RuleSpec(id="s", kind="spacing", layer="chargers", params={"min_distance": 20}), 0.05)
+    21.0
+    >>> neighbour_reach(RuleSpec(id="a", kind="area", layer="parks", params={"min_area": 1}), 0.05) is None
+    True
+    """
+    if rule.kind == "spacing":
+        limit = np.array([float(rule.params["min_distance"])])
+        return float(limit[0] + band_of(limit, rule.params.get("tolerance"), tolerance_band)[0])
+    if rule.kind == "overlap":
+        return 0.0
+    return None
+
+
 def check_area(
     sites: gpd.GeoDataFrame, *, min_area: float | None = None, max_area: float | None = None, unit: str = "m2",
     column: str | None = None, tolerance: float | None = None, tolerance_band: float | None = None,
@@ -319,6 +344,9 @@ def check_overlap(
     n = len(geoms)
     area = shapely.area(geoms)
     s, o = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    # Pairs in layer order, not the tree's: sums and ties then do not depend on which sites the tree holds.
+    order = np.lexsort((o, s))
+    s, o = s[order], o[order]
     if keep == "larger":
         # The site that gives way: the smaller, or the later of two equal ones.
         gives_way = (area[s] < area[o]) | ((area[s] == area[o]) & (s > o))
