@@ -31,8 +31,8 @@ from pyproj import CRS
 from ..layers import LAYERS
 from . import labels
 
-__all__ = ["SNAKE", "count", "crs_name", "dash", "delta", "is_key", "metres", "number", "percent", "quantity",
-           "reason", "unit", "value_text", "words", "year"]
+__all__ = ["SNAKE", "count", "crs_name", "dash", "delta", "is_key", "metres", "number", "percent", "plan_titles",
+           "quantity", "reason", "unit", "value_text", "words", "year"]
 
 #: A ``snake_case`` token: what must never reach a reader (the browser tests search the visible text with it).
 SNAKE = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]*[a-z0-9]\b")
@@ -65,9 +65,14 @@ def number(value: Any, *, digits: int | None = None) -> str:
     if digits is None:
         if v.is_integer():
             return f"{int(v):,}"
-        digits = 0 if abs(v) >= 1000 else 1 if abs(v) >= 100 else 2 if abs(v) >= 1 else 3
+        digits = 0 if abs(v) >= 1000 else 1 if abs(v) >= 100 else 2 if abs(v) >= 1 else _small_digits(v)
     text = f"{v:,.{digits}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _small_digits(v: float) -> int:
+    """Decimals that keep two significant digits of a number below 1 (``0.0042`` → 4)."""
+    return 3 if v == 0 or abs(v) >= 0.1 else min(12, math.ceil(-math.log10(abs(v))) + 1)
 
 
 def count(value: Any) -> str:
@@ -106,7 +111,7 @@ def delta(value: Any, *, digits: int | None = None) -> str:
     if v == 0:
         return "±0"
     if digits is None:
-        digits = 0 if v.is_integer() or abs(v) >= 100 else 1 if abs(v) >= 1 else 2
+        digits = 0 if v.is_integer() or abs(v) >= 100 else 1 if abs(v) >= 1 else max(2, _small_digits(v))
     return ("+" if v > 0 else "-") + number(abs(v), digits=digits)
 
 
@@ -241,6 +246,22 @@ def words(key: Any, lang: str = "en", *, namespace: str | None = None) -> str:
     return text.replace("_", " ") if is_key(text) else text
 
 
+def plan_titles(plan: Any) -> dict[str, str]:
+    """Every id a plan declares (targets, rules, coverage, indicators, suitability, siting) → its title.
+
+    Pages show an entry by its title; the id stays in ``audit.json`` and in the entry's tooltip.
+
+    Examples
+    --------
+    >>> from nbgeo import datasets, plan
+    >>> plan_titles(plan.read_plan(datasets.get_path("ningbo_2025")))["red_line_micro_parks"]
+    'Micro-enterprise parks outside the ecological red line'
+    """
+    groups = ("targets", "rules", "coverage", "indicators", "suitability", "siting")
+    return {str(item.id): str(item.title) for name in groups for item in getattr(plan, name, ())
+            if getattr(item, "title", "")}
+
+
 def value_text(value: Any, lang: str = "en") -> str:
     """A cell's text from data: numbers for reading, identifiers (``straight``, ``by_district``) as words.
 
@@ -346,6 +367,10 @@ def reason(key: str, values: Mapping[str, Any], lang: str = "en") -> str:
             words_for[name] = unit(v, lang)
         elif name == "share":
             words_for[name] = percent(v)
+        elif isinstance(v, Mapping):
+            sep, per = ("、" if lang == "zh" else ", "), values.get(f"{name}_unit")
+            words_for[name] = sep.join(f"{words(k, lang, namespace='value')} {quantity(x, per, lang)}"
+                                       for k, x in v.items())
         elif _finite(v):
             words_for[name] = quantity(v, values.get(f"{name}_unit", default_unit), lang)
         elif v is None:
