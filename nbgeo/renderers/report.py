@@ -376,7 +376,7 @@ def _section_layout(entries: Sequence[Mapping[str, Any]]) -> tuple[list[str], di
                     same[k] = value
                 nested[k] = True
     keys = [k for k in keys if not nested[k] and (k not in _HIDDEN_KEYS or (k == "kind" and k not in same))]
-    keys = [k for k in keys if k != "op" and k != "reason_key"]
+    keys = [k for k in keys if k not in {"op", "reason_key"}]
     if "title" in keys:  # the id is a key for audit.json; readers see the title (the id is its tooltip)
         keys = [k for k in keys if k != "id"]
     first = [k for k in _FIRST if k in keys]
@@ -466,6 +466,9 @@ def _section_view(name: str, entries: Sequence[Mapping[str, Any]], lang: str, ch
 
 _MAX_DETAIL_ROWS = 50
 
+#: Keys for programs, not readers: a finding's reason in its keyed form (the reason column words it).
+_MACHINE_KEYS = frozenset({"reason_key", "reason_values"})
+
 
 def _detail_lists(entry: Mapping[str, Any]) -> list[tuple[str, list[Mapping[str, Any]]]]:
     """The entry's lists of records (e.g. a rule's ``findings``), which get a table of their own."""
@@ -477,7 +480,7 @@ def _details(entry: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
     """A folded sub-table under a section row for each list of records it holds (failing sites...)."""
     out = []
     for key, items in _detail_lists(entry):
-        columns = list(dict.fromkeys(k for item in items for k in item))
+        columns = [k for k in dict.fromkeys(k for item in items for k in item) if k not in _MACHINE_KEYS]
         shown = items[:_MAX_DETAIL_ROWS]
         context = {"search_m": entry.get("search_m")} if entry.get("search_m") else {}
         out.append({"label": _key_label(key, lang), "count": f"{len(items):,}",
@@ -492,8 +495,7 @@ def _md_detail(entries: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
     out: list[str] = []
     for e in _sorted_entries(entries)[:_MAX_ROWS]:
         for key, items in _detail_lists(e):
-            columns = list(dict.fromkeys(k for item in items for k in item))
-            columns = [k for k in columns if k not in ("reason_key", "reason_values")]
+            columns = [k for k in dict.fromkeys(k for item in items for k in item) if k not in _MACHINE_KEYS]
             rows = [[_md_status(str(item.get(k)), lang) if k == "status" else md_text(_md_cell(k, item, lang))
                      for k in columns] for item in items[:_MAX_DETAIL_ROWS]]
             name = e.get("title") or readable.words(str(e.get("id", "")), lang)
@@ -731,8 +733,8 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
     out += [f"## {md_text(_w(lang, 'summary'))}", ""]
     out.append(f"- {md_text(_w(lang, 'targets'))}: {s['met']} {md_text(_w(lang, 'met'))} · {s['not_met']} "
                f"{md_text(_w(lang, 'not_met'))} · {s['unknown']} {md_text(_w(lang, 'unknown'))}")
-    for name, entries in report.sections.items():
-        counts = _counts(entries)
+    for name, listed in report.sections.items():
+        counts = _counts(listed)
         out.append(f"- {md_text(_section_title(name, lang))}: "
                    + " · ".join(f"{n:,} {md_text(_status_word(st, lang))}" for st, n in sorted(counts.items())))
     out += ["", f"## {md_text(_w(lang, 'targets'))}", ""]

@@ -30,7 +30,16 @@ from .geometry import (
     same_metric_crs,
     site_pieces,
 )
-from .result import Measure, Reason, RuleResult, adhoc_rule, band_of, feature_name, feature_names, format_value, rule_result
+from .result import (
+    Measure,
+    Reason,
+    RuleResult,
+    adhoc_rule,
+    band_of,
+    feature_name,
+    feature_names,
+    rule_result,
+)
 
 if TYPE_CHECKING:
 

@@ -25,7 +25,6 @@ from .result import (
     band_of,
     feature_name,
     feature_names,
-    format_value,
     rule_result,
     verdicts,
 )

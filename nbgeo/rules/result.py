@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from .. import settings
-from ..renderers import labels
 from ..plan import RuleSpec
+from ..renderers import labels
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
