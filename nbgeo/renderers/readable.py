@@ -266,7 +266,10 @@ def plan_titles(plan: Any) -> dict[str, str]:
 
 
 def value_text(value: Any, lang: str = "en") -> str:
-    """A cell's text from data: numbers for reading, identifiers (``straight``, ``by_district``) as words.
+    """A cell's text: numbers for reading, identifiers (``straight``, ``by_district``) as words, other text as it is.
+
+    Text from data is shown exactly; a whole value that is a key is worded (:func:`plain` words keys inside
+    nbgeo's own sentences).
 
     Examples
     --------
@@ -280,7 +283,7 @@ def value_text(value: Any, lang: str = "en") -> str:
     text = str(value)
     if is_key(text) or f"value.{text}" in labels.LABELS or f"kind.{text}" in labels.LABELS:
         return words(text, lang, namespace="value")
-    return plain(text, lang)
+    return text
 
 
 def plain(text: str, lang: str = "en") -> str:

@@ -322,6 +322,8 @@ def _cell(key: str, value: Any, record: Mapping[str, Any], lang: str) -> dict[st
         return {"kind": "text", "text": readable.words(value, lang)}
     if key.startswith("distance") and value is None and record.get("search_m"):
         return {"kind": "num", "text": readable.dash("beyond", lang, distance=record["search_m"]), "bar": None}
+    if key in _NOTE_KEYS and isinstance(value, str):
+        return {"kind": "txt", "text": readable.plain(value, lang)}
     cell = {"kind": "txt" if key in _TEXT_KEYS else "text", "text": _cell_text(value, lang)}
     if key == "title" and record.get("id") is not None:
         cell["tip"] = str(record["id"])
@@ -334,6 +336,9 @@ def _more_note(total: int, shown: int, lang: str) -> dict[str, str] | None:
         return None
     return {"count": f"{total - shown:,}", "text": f"{_w(lang, 'more')}; {_w(lang, 'in_json')}"}
 
+
+#: Keys that hold nbgeo's own sentences, which may quote a key (``no 'land_transfers' features in 2020``).
+_NOTE_KEYS = frozenset({"note", "candidate_source"})
 
 #: Keys that hold a CRS (shown by name, never as WKT or a PROJ string).
 _CRS_KEYS = frozenset({"crs", "working_crs", "wkt", "proj"})
@@ -508,6 +513,8 @@ def _md_cell(key: str, record: Mapping[str, Any], lang: str) -> str:
     """A Markdown cell's text (before escaping): a reason in the reader's language, else :func:`_fmt_key`."""
     if key == "reason" and record.get("reason_key"):
         return readable.reason(str(record["reason_key"]), record.get("reason_values") or {}, lang)
+    if key in _NOTE_KEYS and isinstance(record.get(key), str):
+        return readable.plain(record[key], lang)
     return _fmt_key(key, record.get(key), record, lang)
 
 
