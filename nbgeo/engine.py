@@ -75,6 +75,7 @@ from .network import Access, RoadNetwork, access_points, read_dataset_network
 from .rules import RuleResult, evaluate_rule, evaluate_rules
 from .rules.geometry import geometries, neighbourhoods, spatial_tiles
 from .rules.own import neighbour_reach
+from .rules.result import Reason
 from .targets import (
     TargetResult,
     Terms,
@@ -306,9 +307,9 @@ def _merge_rule(rule: Any, dataset: Dataset, parts: list[tuple[pd.DataFrame, str
         sites = dataset[rule.layer].loc[rows.index] if around is None else around(rows.index)
         return evaluate_rule(rule, _with_sites(dataset, rule.layer, sites), tolerance_band=tolerance_band)
 
-    def reasoner(rows: pd.DataFrame) -> list[str]:
+    def reasoner(rows: pd.DataFrame) -> list[Reason]:
         result = local(rows)
-        return result.reasons(rows.index).tolist()
+        return result.reason_keys(rows.index).tolist()
 
     def offender(rows: pd.DataFrame) -> gpd.GeoDataFrame:
         result = local(rows)

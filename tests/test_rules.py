@@ -19,7 +19,8 @@ from nbgeo.layers import Dataset
 from nbgeo.plan import RuleSpec
 
 M = "EPSG:32651"  # a metric CRS for hand-made layers
-FINDING_KEYS = {"feature_id", "status", "value", "limit", "margin", "unit", "reason", "severity", "basis"}
+FINDING_KEYS = {"feature_id", "status", "value", "limit", "margin", "unit", "reason", "reason_key", "reason_values",
+                "severity", "basis"}
 RULE_KEYS = {"id", "layer", "kind", "severity", "basis", "status", "checked", "failed", "unknown", "findings"}
 
 

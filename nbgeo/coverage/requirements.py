@@ -251,6 +251,8 @@ def evaluate_coverage(
         entry["covered_sites"] = int((sites["covered"] >= sites["weight"] - 1e-9).sum())
         entry["covered_weight"] = round(cov.covered, 3)
         entry["total_weight"] = round(cov.total, 3)
+        # how far the distances of uncovered sites were searched: a null distance_m is beyond it
+        entry["search_m"] = search_limit(p["distance"], None)
         entry["uncovered"] = [
             {"id": str(i), "distance_m": None if not np.isfinite(r.distance) else round(float(r.distance), 1),
              "share": round(float(r.share), 3)}

@@ -38,7 +38,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ..progress import AT_RISK_BAND, AT_RISK_SHORTFALL, Progress
-from . import render, theme
+from . import readable, render, theme
 from .labels import LABELS, LANGS, status_word
 
 if TYPE_CHECKING:
@@ -152,7 +152,7 @@ def progress_chart(entry: Progress | Mapping[str, Any], *, width: int = 360, hei
     first = int(e["baseline"])
     last = int(e["deadline"])
     threshold = float(e["threshold"])
-    unit = f" {e['unit']}" if e.get("unit") else ""
+    unit = f" {readable.unit(e['unit'], lang)}" if e.get("unit") else ""
     each_year = e.get("years") == "each_year"
     op = _OPS.get(e.get("op", ">="), e.get("op", ""))
 
@@ -178,12 +178,15 @@ def progress_chart(entry: Progress | Mapping[str, Any], *, width: int = 360, hei
     def y(value: float) -> float:
         return round(mt + (1 - (value - lo) / (hi - lo)) * plot_h, 1)
 
-    title = (f"{e['id']}: {words['actual']} {first}–{min(int(e['as_of']), last)}, {words['threshold']} "
+    # the tooltip names the target by its title (its id is a key for audit.json), in the reader's words
+    name = e.get("title") or readable.words(str(e["id"]), lang)
+    title = (f"{name}: {words['actual']} {first}–{min(int(e['as_of']), last)}, {words['threshold']} "
              f"{op} {_num(threshold)}{unit} {words['by']} {last}")
     if e.get("status"):
         title += f" — {labels.get(str(e['status']), e['status'])}"
-    if e.get("note"):
-        title += f": {e['note']}"
+    # nbgeo.progress writes its notes in English; a Chinese tooltip carries the same figures in its own words
+    if e.get("note") and lang != "zh":
+        title += f": {readable.plain(str(e['note']), lang)}"
     as_of = int(e["as_of"])
     ty = y(threshold)
     view: dict[str, Any] = {
@@ -240,8 +243,8 @@ def progress_chart(entry: Progress | Mapping[str, Any], *, width: int = 360, hei
         tip = f"{h['year']}: {_num(h['actual'])}{unit} — {labels.get(status, status)}"
         if h.get("expected") is not None and not each_year:
             tip += f" ({words['path']} {_num(h['expected'])}{unit})"
-        if h.get("note"):
-            tip += f"; {h['note']}"
+        if h.get("note") and lang != "zh":
+            tip += f"; {readable.plain(str(h['note']), lang)}"
         view["dots"].append({"x": x(h["year"]), "y": y(h["actual"]), "r": 4.5 if h["year"] == min(as_of, last) else 3.5,
                              "colour": STATUS_COLOURS.get(status, "#8c959f"), "title": tip})
     # The flag of the evaluation year, top left, so the chart reads on its own.

@@ -59,7 +59,7 @@ from .. import _atomic, settings
 from ..audit import SCHEMA as AUDIT_SCHEMA
 from ..audit import nbgeo_version, run_audit
 from ..crs import choose_working_crs
-from . import assets, maps, render, theme
+from . import assets, labels, maps, readable, render, theme
 from .maps import audit_map
 
 if TYPE_CHECKING:
@@ -473,16 +473,17 @@ class Comparison:
             def cell(side: dict[str, Any] | None) -> tuple[str, str]:
                 if side is None:
                     return "—", ""
-                return ("—" if side["actual"] is None else f"{side['actual']:,.6g}"), side["status"]
+                return readable.number(side["actual"]), readable.words(side["status"], "en")
             a_val, a_st = cell(t["a"])
             b_val, b_st = cell(t["b"])
-            rows.append((t["id"], str(t["year"]), a_val, a_st, b_val, b_st, t["change"]))
+            rows.append((t["id"], readable.year(t["year"]), a_val, a_st, b_val, b_st,
+                         readable.words(t["change"], "en", namespace="value")))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
         for name, section in self.sections.items():
             moved = [c for c in section["changes"] if c["change"] in ("better", "worse", "only_a", "only_b")]
-            counts_a = ", ".join(f"{n} {k}" for k, n in section["a"].items()) or "none"
-            counts_b = ", ".join(f"{n} {k}" for k, n in section["b"].items()) or "none"
+            counts_a = ", ".join(f"{n:,} {readable.words(k, 'en')}" for k, n in section["a"].items()) or "none"
+            counts_b = ", ".join(f"{n:,} {readable.words(k, 'en')}" for k, n in section["b"].items()) or "none"
             lines.append(f"{name}: {la} {counts_a}; {lb} {counts_b}; {len(moved)} verdicts changed")
         for name, s in self.sites.items():
             if s.changed:
@@ -647,13 +648,14 @@ def to_json(comparison: Comparison) -> str:
 
 
 
-def _pill(text: str | None) -> dict[str, str] | None:
-    """A verdict or change as ``macros.html.j2``'s pill (the status word as it is in compare.json)."""
-    return None if text is None else {"text": text, "colour": theme.colour(text)}
+def _pill(text: str | None, lang: str = "en") -> dict[str, str] | None:
+    """A verdict or change as ``macros.html.j2``'s pill, in the reader's words (compare.json keeps the keys)."""
+    return None if text is None else {"text": readable.words(text, lang, namespace="value"),
+                                      "colour": theme.colour(text)}
 
 
 def _fmt(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.6g}"
+    return readable.number(value)
 
 
 #: Figures shown first when an entry changed, and years (printed without a thousands separator).
@@ -665,7 +667,7 @@ _YEAR_FIELDS = {"year", "deadline", "baseline", "as_of"}
 def _figure(name: str, value: float | None) -> str:
     if value is None:
         return "—"
-    return str(int(value)) if name in _YEAR_FIELDS and float(value).is_integer() else _fmt(value)
+    return readable.year(value) if name in _YEAR_FIELDS and float(value).is_integer() else _fmt(value)
 
 
 def _ordered(figures: Mapping[str, list[float | None]], limit: int = 5) -> list[tuple[str, list[float | None]]]:
@@ -673,63 +675,87 @@ def _ordered(figures: Mapping[str, list[float | None]], limit: int = 5) -> list[
     return sorted(figures.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))[:limit]
 
 
-def to_html(comparison: Comparison, *, map_html: str | None = None, head_extra: str = "") -> str:
-    """The comparison as one HTML page; ``map_html`` (from :func:`nbgeo.maps.embed_html`) is placed in it.
+#: The words of compare.html (``compare.*`` in nbgeo.renderers.labels).
+_PAGE_WORDS = ("vs", "ill", "summary", "targets_are", "targets", "target", "year", "delta", "unit", "verdict", "entry",
+               "change", "no_change", "sites", "layer", "added", "removed", "moved", "modified", "renamed", "same",
+               "examples", "matched")
+
+
+def _counts_text(counts: Mapping[str, int], lang: str) -> str:
+    return ", ".join(f"{n:,} {readable.words(k, lang)}" for k, n in counts.items()) or "—"
+
+
+def to_html(comparison: Comparison, *, map_html: str | None = None, head_extra: str = "", lang: str = "zh") -> str:
+    """The comparison as one HTML page in ``lang`` (zh or en); ``map_html`` (:func:`nbgeo.maps.embed_html`) is placed in it.
 
     ``map_html`` and ``head_extra`` are placed as they are (nbgeo's own map and
-    assets); every other text is escaped by the template.
+    assets); every other text is escaped by the template. Every word of the page comes from
+    :mod:`nbgeo.renderers.labels` in ``lang``; entries are shown by their plan titles (the id is the tooltip).
     """
+    lang = labels.check_lang(lang)
     la, lb = comparison.labels
     a, b = comparison.a, comparison.b
     summary = comparison.summary()
     regressions = summary["regressions"]
+    titles = {**readable.plan_titles(a.plan), **readable.plan_titles(b.plan)}
+
+    def word(key: str, **values: Any) -> str:
+        return labels.word(f"compare.{key}", lang).format(**values)
 
     def scenario(r: AuditReport, label: str) -> dict[str, Any]:
-        return {"label": label, "dataset": r.dataset.name, "plan": r.plan.id, "year": r.year}
+        return {"label": label, "text": word("describe", dataset=r.dataset.name, plan=r.plan.id, year=r.year)}
 
     def side(s: dict[str, Any] | None) -> dict[str, Any] | None:
         if s is None:
             return None
         return {"actual": _fmt(s["actual"]), "op": s["op"], "threshold": _fmt(s["threshold"]),
-                "status": _pill(s["status"])}
+                "status": _pill(s["status"], lang)}
 
-    targets = [{"id": t["id"], "title": t["title"], "year": t["year"], "a": side(t["a"]), "b": side(t["b"]),
-                "delta": "" if t["delta"] is None else f"{t['delta']:+,.6g}", "unit": t["unit"],
-                "change": _pill(t["change"])} for t in comparison.targets]
+    targets = [{"id": t["id"], "title": t["title"] or readable.words(t["id"], lang), "phrase": t.get("phrase") or "",
+                "year": readable.year(t["year"]), "a": side(t["a"]), "b": side(t["b"]),
+                "delta": "" if t["delta"] is None else readable.delta(t["delta"]),
+                "unit": readable.unit(t["unit"], lang), "change": _pill(t["change"], lang)} for t in comparison.targets]
     sections = []
     for name, section in comparison.sections.items():
         changed = [c for c in section["changes"] if c["change"] != "same" or c["figures"]]
         changes = []
         for c in changed[:200]:
             key = dict(c["key"])
-            head = key.pop("id", "")
+            ident = str(key.pop("id", ""))
+            head = c["title"] or titles.get(ident) or readable.words(ident, lang)
             changes.append({
-                "head": head, "title": c["title"],
-                "rest": " · ".join(f"{k} {v}" for k, v in key.items() if k not in ("kind", "layer") or not head),
-                "a": _pill(c["a"]), "b": _pill(c["b"]), "change": _pill(c["change"]),
-                "figures": "; ".join(f"{k}: {_figure(k, v[0])} → {_figure(k, v[1])}" for k, v in _ordered(c["figures"])),
+                "id": ident, "head": head,
+                "rest": " · ".join(f"{readable.words(k, lang, namespace='column')} {readable.value_text(v, lang)}"
+                                   for k, v in key.items() if k not in ("kind", "layer") or not ident),
+                "a": _pill(c["a"], lang), "b": _pill(c["b"], lang), "change": _pill(c["change"], lang),
+                "figures": "; ".join(f"{readable.words(k, lang, namespace='column')}: {_figure(k, v[0])} → "
+                                     f"{_figure(k, v[1])}" for k, v in _ordered(c["figures"])),
             })
         sections.append({
-            "title": name.replace("_", " ").capitalize(), "unchanged": section["unchanged"], "changes": changes,
-            "counts_a": ", ".join(f"{n} {k}" for k, n in section["a"].items()) or "—",
-            "counts_b": ", ".join(f"{n} {k}" for k, n in section["b"].items()) or "—",
-            "more": len(changed) - 200 if len(changed) > 200 else None,
+            "title": labels.label("section", name, lang) if f"section.{name}" in labels.LABELS
+            else readable.words(name, lang),
+            "unchanged": word("unchanged", n=section["unchanged"]), "changes": changes,
+            "counts_a": _counts_text(section["a"], lang), "counts_b": _counts_text(section["b"], lang),
+            "more": word("more", n=len(changed) - 200) if len(changed) > 200 else None,
         })
     sites = []
     for name, s in comparison.sites.items():
         c = s.counts()
         sites.append({
-            "layer": name, "counts": [f"{c[k]:,}" for k in ("added", "removed", "moved", "modified", "renamed",
-                                                              "unchanged")],
-            "note": "" if s.in_a and s.in_b else (f"only in {lb}" if not s.in_a else f"only in {la}"),
+            "name": name, "layer": readable.words(name, lang),
+            "counts": [f"{c[k]:,}" for k in ("added", "removed", "moved", "modified", "renamed", "unchanged")],
+            "note": "" if s.in_a and s.in_b else word("only_in", x=lb if not s.in_a else la),
             "examples": ", ".join([*s.added[:3], *s.removed[:3], *s.moved[:3]]),
         })
+    w = {k: word(k) for k in _PAGE_WORDS} | {"figures": word("figures", a=la, b=lb), "map": word("map", a=la, b=lb)}
     return render.render(
-        "compare.html.j2", lang="zh-CN", css=render.trusted(theme.PAGE_CSS), head=render.trusted(head_extra),
+        "compare.html.j2", lang="zh-CN" if lang == "zh" else "en", css=render.trusted(theme.PAGE_CSS),
+        head=render.trusted(head_extra), w=w,
         a=scenario(a, la), b=scenario(b, lb), created=comparison.created,
         illustrative=a.dataset.illustrative or b.dataset.illustrative,
-        regressions={"count": regressions, "colour": theme.BAD if regressions else theme.GOOD},
-        cards=[{"colour": theme.colour(k), "count": n, "label": k.replace("_", " ")}
+        regressions={"count": regressions, "colour": theme.BAD if regressions else theme.GOOD,
+                     "text": word("regressions", a=la, b=lb)},
+        cards=[{"colour": theme.colour(k), "count": n, "label": readable.words(k, lang)}
                for k, n in summary["targets"].items()],
         targets=targets, sections=sections, sites=sites, map=render.trusted(map_html or ""),
     )
@@ -756,7 +782,7 @@ def write_comparison(comparison: Comparison, out_dir: str | Path, *, overwrite: 
     if with_map:
         map_html = maps.embed_html(compare_map(comparison, lang=lang), height="640px", element_id="nbgeo-compare-map")
         head = assets.head_html()
-    html_text = to_html(comparison, map_html=map_html, head_extra=head)
+    html_text = to_html(comparison, map_html=map_html, head_extra=head, lang=lang)
     with _atomic.output_set(out, command="compare", overwrite=overwrite, expect=names.values()) as staging:
         (staging / names["json"]).write_text(json_text, encoding="utf-8")
         (staging / names["html"]).write_text(html_text, encoding="utf-8")

@@ -34,9 +34,12 @@ _UNFIT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\uf
                     "\U0009fffe\U0009ffff\U000afffe\U000affff\U000bfffe\U000bffff\U000cfffe\U000cffff"
                     "\U000dfffe\U000dffff\U000efffe\U000effff\U000ffffe\U000fffff\U0010fffe\U0010ffff]")
 _EXTRA = str.maketrans({"{": "&#123;", "}": "&#125;", "$": "&#36;", "`": "&#96;", "\\": "&#92;"})
-# Markdown punctuation that could start emphasis, links, strike-through or split a table cell; escaped with a
-# backslash (readable in the raw file). Backslashes in the text are already entities, so none is doubled up.
-_MD = str.maketrans({c: "\\" + c for c in "|*_[]~"} | {"\r": " ", "\n": " ", "\t": " "})
+# Markdown is escaped for Markdown, not for HTML: every ASCII punctuation character that could start markup (raw
+# HTML, entities, emphasis, code, links, strike-through, table cells, maths, Jinja) gets a backslash, which
+# CommonMark and GitHub read as "this character, literally" (CommonMark 0.31, section 2.4). So ``R&D`` stays
+# ``R\&D`` in the file and shows as R&D, never as the entity ``R&amp;D``; line breaks become spaces so the text
+# stays in its table cell.
+_MD = str.maketrans({c: "\\" + c for c in "\\`*_[]<>&|~{}$\"'"} | {"\r": " ", "\n": " ", "\t": " "})
 
 
 def safe_text(value: object) -> str:
@@ -75,17 +78,19 @@ def safe_text(value: object) -> str:
 
 
 def md_text(value: object) -> str:
-    """Return ``value`` as inline Markdown text that shows literally: :func:`safe_text`, then Markdown escapes.
+    """Return ``value`` as inline Markdown text that shows literally: Markdown escapes, no HTML entities.
 
-    HTML, Jinja and JavaScript characters become entities (Markdown renderers
-    pass raw HTML through); ``| * _ [ ] ~`` get a backslash; line breaks
-    become spaces, so the text stays in its table cell.
+    Characters that start raw HTML, entities, emphasis, code, links, strike-through, maths or a table cell
+    get a backslash (CommonMark's escape, shown as the character itself); characters a document may not
+    hold become U+FFFD as in :func:`safe_text`; line breaks become spaces, so the text stays in its table cell.
 
     Examples
     --------
-    >>> print(md_text("a|b *c* [x](javascript:y) <img src=x>"))
-    a\\|b \\*c\\* \\[x\\](javascript:y) &lt;img src=x&gt;
-    >>> md_text("line\\nbreak")
-    'line break'
+    >>> print(md_text("a|b *c* [x](javascript:y) <img src=x> R&D"))
+    a\\|b \\*c\\* \\[x\\](javascript:y) \\<img src=x\\> R\\&D
+    >>> md_text("line\\nbreak"), md_text(None)
+    ('line break', '')
     """
-    return safe_text(value).translate(_MD)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return _UNFIT.sub("\ufffd", str(value)).translate(_MD)

@@ -58,7 +58,7 @@ from ..layers import LAYERS
 from ..plan import short_basis
 from ..progress import track
 from ..status import BAD, WARN
-from . import assets, labels, render, theme
+from . import assets, labels, readable, render, theme
 from .charts import progress_chart
 from .checktable import with_places
 from .columns import split_columns
@@ -91,7 +91,7 @@ def _status_word(status: str, lang: str) -> str:
 
 
 def _key_label(key: str, lang: str) -> str:
-    return labels.label("column", key, lang)
+    return readable.words(key, lang, namespace="column")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -127,16 +127,21 @@ def to_json(report: AuditReport) -> str:
 # shared helpers
 
 
-def _fmt(value: Any, spec: str = ",.6g") -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (int, float)):
-        if float(value).is_integer() and abs(value) < 1e15 and "+" not in spec:
-            return f"{int(value):,}"
-        return format(value, spec)
-    return str(value)
+def _fmt(value: Any, spec: str = "") -> str:
+    """A figure for readers (:mod:`nbgeo.renderers.readable`); ``spec="+"`` signs it (a margin)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return readable.delta(value) if spec == "+" else readable.number(value)
+    return readable.value_text(value)
+
+
+def _fmt_unit(value: Any, unit: Any, spec: str = "") -> str:
+    """A figure in its unit's precision: per cent to 1 decimal, metres whole, others by :func:`_fmt`."""
+    if str(unit) in ("%", "percent") and isinstance(value, (int, float)) and not isinstance(value, bool):
+        digits = 1 if abs(value) >= 1 else None
+        return readable.delta(value, digits=digits) if spec == "+" else readable.number(value, digits=digits)
+    if str(unit) == "m" and isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 10:
+        return readable.delta(value, digits=0) if spec == "+" else readable.number(value, digits=0)
+    return _fmt(value, spec)
 
 
 def _share(actual: Any, threshold: Any, op: str) -> float | None:
@@ -282,14 +287,16 @@ def _target_rows(report: AuditReport, lang: str, chart: ChartHook) -> list[dict[
         status = _worst([r.status for r in group]) if len(group) > 1 else last.status
         final = _pill(status, lang) if last.id in paced else None
         status = paced.get(last.id, status)
-        chips = [{"year": r.year, "colour": theme.colour(r.status), "title": f"{r.year}: {_fmt(r.actual)} {r.unit}"}
-                 for r in group] if len(group) > 1 else []
+        unit = readable.unit(last.unit, lang)
+        chips = [{"year": r.year, "colour": theme.colour(r.status),
+                  "title": f"{r.year}: {_fmt_unit(r.actual, r.unit)} {unit}"} for r in group] if len(group) > 1 else []
         rows.append({
             "id": last.id, "status": _pill(status, lang), "phrase": last.phrase, "title": last.title,
-            "proposed": last.proposed, "actual": _fmt(last.actual), "unit": last.unit,
-            "op": _OPS.get(last.op, last.op), "threshold": _fmt(last.threshold), "year": last.year,
+            "proposed": readable.words("proposed", lang, namespace="readable") if last.proposed else "",
+            "actual": _fmt_unit(last.actual, last.unit), "unit": unit,
+            "op": _OPS.get(last.op, last.op), "threshold": _fmt_unit(last.threshold, last.unit), "year": last.year,
             "bar": _bar(_share(last.actual, last.threshold, last.op), theme.colour(last.status)),
-            "margin": None if last.margin is None else _fmt(last.margin, "+,.4g"),
+            "margin": None if last.margin is None else _fmt_unit(last.margin, last.unit, "+"),
             "chips": chips, "note": last.note, "chart": render.trusted(chart("targets", last.id) or ""),
             "final": final, "count_note": notes.get(f"target:{last.id}"),
             "severity": _severity_badge(last.severity, lang), "basis": _basis_text(last.basis),
@@ -298,19 +305,37 @@ def _target_rows(report: AuditReport, lang: str, chart: ChartHook) -> list[dict[
     return rows
 
 
-def _cell_text(value: Any) -> str:
-    if isinstance(value, (dict, list, tuple)):
-        text = json.dumps(json_safe(value), ensure_ascii=False, default=str)
-        return text if len(text) <= 160 else text[:157] + "…"
-    return _fmt(value)
+def _cell_text(value: Any, lang: str = "en") -> str:
+    """A value as a reader sees it: records as ``key: value`` pairs in words, lists joined, figures rounded."""
+    if isinstance(value, Mapping):
+        text = "; ".join(f"{readable.words(k, lang)}: {_cell_text(v, lang)}" for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        text = ", ".join(_cell_text(v, lang) for v in value)
+    else:
+        return readable.value_text(value, lang)
+    return text if len(text) <= 160 else text[:157] + "…"
 
 
 #: Keys that hold sentences: their column gets room instead of wrapping a word per line.
 _TEXT_KEYS = frozenset({"title", "phrase", "note", "label", "reason", "message", "hint"})
 
 
+#: Keys whose value names a layer (shown by the layer's title).
+_LAYER_KEYS = frozenset({"layer", "facilities", "demand", "against", "candidates"})
+
+
+def _titled(entries: Sequence[Mapping[str, Any]], titles: Mapping[str, str]) -> list[Mapping[str, Any]]:
+    """Entries with the plan's title added where they have an id but no title (for the page, not audit.json)."""
+    return [e if "title" in e or str(e.get("id")) not in titles else {**e, "title": titles[str(e.get("id"))]}
+            for e in entries]
+
+
 def _cell(key: str, value: Any, record: Mapping[str, Any], lang: str) -> dict[str, Any]:
-    """One table cell: a status pill, a number formatted for its key, or text."""
+    """One table cell: a status pill, a number formatted for its key, or text in the reader's words.
+
+    A rule finding's reason is worded from its ``reason_key`` and ``reason_values`` in ``lang``; a CRS is
+    shown by name; the title cell carries the entry's id as its tooltip (the id is not shown as text).
+    """
     if key == "status":
         return {"kind": "pill", "pill": _pill(str(value), lang)}
     if key == "severity":
@@ -320,8 +345,24 @@ def _cell(key: str, value: Any, record: Mapping[str, Any], lang: str) -> dict[st
     if key == "control_line" and isinstance(value, str):
         return {"kind": "text", "text": labels.label("value", value, lang)}
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return {"kind": "num", "text": _fmt_key(key, value, record), "bar": None}
-    return {"kind": "txt" if key in _TEXT_KEYS else "text", "text": _cell_text(value)}
+        return {"kind": "num", "text": _fmt_key(key, value, record, lang), "bar": None}
+    if key == "reason" and record.get("reason_key"):
+        return {"kind": "txt", "text": readable.reason(str(record["reason_key"]), record.get("reason_values") or {},
+                                                       lang)}
+    if key in _CRS_KEYS and value:
+        return {"kind": "text", "text": readable.crs_name(value, lang)}
+    if key == "unit":
+        return {"kind": "text", "text": readable.unit(value, lang)}
+    if key in _LAYER_KEYS and isinstance(value, str):
+        return {"kind": "text", "text": readable.words(value, lang)}
+    if key.startswith("distance") and value is None and record.get("search_m"):
+        return {"kind": "num", "text": readable.dash("beyond", lang, distance=record["search_m"]), "bar": None}
+    if key in _NOTE_KEYS and isinstance(value, str):
+        return {"kind": "txt", "text": readable.plain(value, lang)}
+    cell = {"kind": "txt" if key in _TEXT_KEYS else "text", "text": _cell_text(value, lang)}
+    if key == "title" and record.get("id") is not None:
+        cell["tip"] = str(record["id"])
+    return cell
 
 
 def _more_note(total: int, shown: int, lang: str) -> dict[str, str] | None:
@@ -331,9 +372,15 @@ def _more_note(total: int, shown: int, lang: str) -> dict[str, str] | None:
     return {"count": f"{total - shown:,}", "text": f"{_w(lang, 'more')}; {_w(lang, 'in_json')}"}
 
 
+#: Keys that hold nbgeo's own sentences, which may quote a key (``no 'land_transfers' features in 2020``).
+_NOTE_KEYS = frozenset({"note", "candidate_source"})
+
+#: Keys that hold a CRS (shown by name, never as WKT or a PROJ string).
+_CRS_KEYS = frozenset({"crs", "working_crs", "wkt", "proj"})
+
 _FIRST = ("status", "severity", "id", "phrase", "title", "basis", "label", "layer", "feature", "actual", "threshold",
           "unit", "margin")
-_HIDDEN_KEYS = frozenset({"illustrative", "op", "kind"})
+_HIDDEN_KEYS = frozenset({"illustrative", "op", "kind", "reason_key"})
 
 
 def _section_layout(entries: Sequence[Mapping[str, Any]]) -> tuple[list[str], dict[str, Any]]:
@@ -370,7 +417,9 @@ def _section_layout(entries: Sequence[Mapping[str, Any]]) -> tuple[list[str], di
                     same[k] = value
                 nested[k] = True
     keys = [k for k in keys if not nested[k] and (k not in _HIDDEN_KEYS or (k == "kind" and k not in same))]
-    keys = [k for k in keys if k != "op"]
+    keys = [k for k in keys if k not in {"op", "reason_key"}]
+    if "title" in keys:  # the id is a key for audit.json; readers see the title (the id is its tooltip)
+        keys = [k for k in keys if k != "id"]
     first = [k for k in _FIRST if k in keys]
     return first + [k for k in keys if k not in first], {k: v for k, v in same.items() if k not in ("op",)}
 
@@ -379,16 +428,37 @@ def _section_columns(entries: Sequence[Mapping[str, Any]]) -> list[str]:
     return _section_layout(entries)[0]
 
 
-def _fmt_key(key: str, value: Any, entry: Mapping[str, Any] | None = None) -> str:
-    """A value of a section table: years without separators, thresholds with their operator."""
-    if (key == "year" or key.endswith("_year")) and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(int(value)) if float(value).is_integer() else str(value)
+#: Keys whose figures are in the entry's ``unit``.
+_UNIT_KEYS = frozenset({"actual", "threshold", "margin", "value", "limit", "expected", "baseline_value", "gap"})
+
+
+def _fmt_key(key: str, value: Any, entry: Mapping[str, Any] | None = None, lang: str = "en") -> str:
+    """A value of a section table: years without separators, thresholds with their operator, units in words.
+
+    Examples
+    --------
+    >>> _fmt_key("year", 2023), _fmt_key("margin", -16.469, {"unit": "%"}), _fmt_key("unit", "parks", None, "zh")
+    ('2023', '-16.5', '个')
+    """
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if (key in ("year", "as_of", "horizon", "baseline", "deadline") or key.endswith("_year")) and number:
+        return readable.year(value) if float(value).is_integer() else str(value)
+    if key in _CRS_KEYS and value:
+        return readable.crs_name(value, lang)
+    if key == "unit":
+        return readable.unit(value, lang)
+    if key in _LAYER_KEYS and isinstance(value, str):
+        return readable.words(value, lang)
+    unit = (entry or {}).get("unit")
     if key == "margin":
-        large = isinstance(value, (int, float)) and abs(value) >= 1e4
-        return _fmt(value, "+,.0f" if large else "+,.4g")
+        return _fmt_unit(value, unit, "+")
+    if key in ("share", "ratio") or key.startswith("share_") or key.endswith("_share"):
+        return readable.percent(value) if number else _cell_text(value, lang)
     if key == "threshold" and entry is not None and entry.get("op"):
-        return f"{_OPS.get(str(entry['op']), str(entry['op']))} {_fmt(value)}"
-    return _fmt(value)
+        return f"{_OPS.get(str(entry['op']), str(entry['op']))} {_fmt_unit(value, unit)}"
+    if key in _UNIT_KEYS and number:
+        return _fmt_unit(value, unit)
+    return _fmt(value) if number else _cell_text(value, lang)
 
 
 def _sorted_entries(entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -429,14 +499,14 @@ def _section_view(name: str, entries: Sequence[Mapping[str, Any]], lang: str, ch
             v = e.get("actual")
             bar = _bar(_share(v, e.get("threshold"), str(e.get("op", ">="))), theme.colour(str(e.get("status"))),
                        width=120, height=6)
-            cells[at] = {"kind": "num", "text": _fmt_key("actual", v, e), "bar": bar}
-        extra = [{"label": _key_label(k, lang), "text": _fmt_key(k, e.get(k), e)} for k in folded
+            cells[at] = {"kind": "num", "text": _fmt_key("actual", v, e, lang), "bar": bar}
+        extra = [{"label": _key_label(k, lang), "text": _fmt_key(k, e.get(k), e, lang)} for k in folded
                  if e.get(k) not in (None, "")]
         rows.append({"cells": cells, "chart": render.trusted(charts.get(str(e.get("id"))) or ""),
                      "details": _details(e, lang), "extra": extra, "advisory": _advisory(e)})
     return view | {
         "pills": [_pill(s, lang) | {"count": f"{n:,}"} for s, n in sorted(counts.items(), key=lambda kv: kv[0])],
-        "common": [f"{_key_label(k, lang)}: {_fmt_key(k, v)}" for k, v in same.items()],
+        "common": [f"{_key_label(k, lang)}: {_fmt_key(k, v, None, lang)}" for k, v in same.items()],
         "head": [_key_label(k, lang) for k in columns] + ([_w(lang, "chart")] if with_charts else []),
         "with_charts": with_charts, "span": len(columns) + with_charts, "rows": rows,
         "more": _more_note(len(entries), len(shown), lang),
@@ -445,6 +515,9 @@ def _section_view(name: str, entries: Sequence[Mapping[str, Any]], lang: str, ch
 
 
 _MAX_DETAIL_ROWS = 50
+
+#: Keys for programs, not readers: a finding's reason in its keyed form (the reason column words it).
+_MACHINE_KEYS = frozenset({"reason_key", "reason_values"})
 
 
 def _detail_lists(entry: Mapping[str, Any]) -> list[tuple[str, list[Mapping[str, Any]]]]:
@@ -457,11 +530,12 @@ def _details(entry: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
     """A folded sub-table under a section row for each list of records it holds (failing sites...)."""
     out = []
     for key, items in _detail_lists(entry):
-        columns = list(dict.fromkeys(k for item in items for k in item))
+        columns = [k for k in dict.fromkeys(k for item in items for k in item) if k not in _MACHINE_KEYS]
         shown = items[:_MAX_DETAIL_ROWS]
+        context = {"search_m": entry.get("search_m")} if entry.get("search_m") else {}
         out.append({"label": _key_label(key, lang), "count": f"{len(items):,}",
                     "head": [_key_label(k, lang) for k in columns],
-                    "rows": [[_cell(k, item.get(k), item, lang) for k in columns] for item in shown],
+                    "rows": [[_cell(k, item.get(k), {**context, **item}, lang) for k in columns] for item in shown],
                     "more": _more_note(len(items), len(shown), lang)})
     return out
 
@@ -471,13 +545,23 @@ def _md_detail(entries: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
     out: list[str] = []
     for e in _sorted_entries(entries)[:_MAX_ROWS]:
         for key, items in _detail_lists(e):
-            columns = list(dict.fromkeys(k for item in items for k in item))
+            columns = [k for k in dict.fromkeys(k for item in items for k in item) if k not in _MACHINE_KEYS]
             rows = [[_md_status(str(item.get(k)), lang) if k == "status" else _md_binding(k, item.get(k), lang)
-                     if k in ("severity", "basis") else md_text(_fmt_key(k, item.get(k), item))
+                     if k in ("severity", "basis") else md_text(_md_cell(k, item, lang))
                      for k in columns] for item in items[:_MAX_DETAIL_ROWS]]
-            out += ["", f"**{md_text(str(e.get('id', '')))}** — {md_text(_key_label(key, lang))} ({len(items):,})", ""]
+            name = e.get("title") or readable.words(str(e.get("id", "")), lang)
+            out += ["", f"**{md_text(name)}** — {md_text(_key_label(key, lang))} ({len(items):,})", ""]
             out.append(_md_table([md_text(_key_label(k, lang)) for k in columns], rows))
     return out
+
+
+def _md_cell(key: str, record: Mapping[str, Any], lang: str) -> str:
+    """A Markdown cell's text (before escaping): a reason in the reader's language, else :func:`_fmt_key`."""
+    if key == "reason" and record.get("reason_key"):
+        return readable.reason(str(record["reason_key"]), record.get("reason_values") or {}, lang)
+    if key in _NOTE_KEYS and isinstance(record.get(key), str):
+        return readable.plain(record[key], lang)
+    return _fmt_key(key, record.get(key), record, lang)
 
 
 def _provenance(report: AuditReport, lang: str) -> list[dict[str, Any]]:
@@ -488,8 +572,9 @@ def _provenance(report: AuditReport, lang: str) -> list[dict[str, Any]]:
         title = (spec.title_zh if lang == "zh" else spec.title_en) if spec else ""
         flag = ({"text": _w(lang, "illustrative"), "colour": theme.WARN} if meta.illustrative
                 else {"text": _w(lang, "real"), "colour": theme.GOOD})
-        rows.append({"title": title or name, "name": name, "count": f"{len(layer.gdf):,}", "flag": flag,
-                     "source": meta.source, "licence": meta.licence, "datum": meta.datum, "crs": meta.crs,
+        rows.append({"title": title or readable.words(name, lang), "name": name, "count": f"{len(layer.gdf):,}",
+                     "flag": flag, "source": meta.source, "licence": meta.licence, "datum": meta.datum,
+                     "crs": readable.crs_name(meta.crs, lang) if meta.crs else "",
                      "datum_basis": _w(lang, f"datum_{meta.datum_basis}") if meta.datum_basis else "",
                      "note": meta.note, "mapping": "; ".join(meta.mapping)})
     return rows
@@ -502,11 +587,12 @@ def _tables(report: AuditReport, lang: str) -> list[dict[str, Any]]:
     rows = []
     for name, value in tables.items():
         info = value if isinstance(value, Mapping) else {"value": value}
-        rows.append({"name": name, "count": _cell_text(info.get("rows", info.get("features", ""))),
+        rows.append({"name": readable.words(name, lang),
+                     "count": _cell_text(info.get("rows", info.get("features", "")), lang),
                      "flag": {"text": _w(lang, "illustrative"), "colour": theme.WARN} if info.get("illustrative")
                      else None,
-                     "source": _cell_text(info.get("source", "")), "licence": _cell_text(info.get("licence", "")),
-                     "note": _cell_text(info.get("note", ""))})
+                     "source": _cell_text(info.get("source", ""), lang),
+                     "licence": _cell_text(info.get("licence", ""), lang), "note": _cell_text(info.get("note", ""), lang)})
     return rows
 
 
@@ -635,8 +721,9 @@ def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: st
     """
     plan, ds = report.plan, report.dataset
     s = report.summary()["targets"]
-    sections = [_section_view(name, with_places(report, entries, lang=lang) if name == "coverage" else entries,
-                              lang, chart)
+    titles = readable.plan_titles(report.plan)
+    sections = [_section_view(name, _titled(with_places(report, entries, lang=lang) if name == "coverage" else entries,
+                                            titles), lang, chart)
                 for name, entries in report.sections.items()
                 if name != "progress" and (only is None or name in only)]  # progress: the targets' chart column
     nav = [{"anchor": "summary", "text": _w(lang, "summary")}]
@@ -668,7 +755,8 @@ def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: st
         "pw": {"final": labels.word("pace.final_short", lang), "counts": labels.word("counts.head", lang)},
         "w": {k: _w(lang, k) for k in _PAGE_WORDS} | _verdict_words(only, lang),
         "nav": nav,
-        "illustrative": ", ".join(n for n, lyr in ds.layers.items() if lyr.meta.illustrative) if ds.illustrative
+        "illustrative": ", ".join(readable.words(n, lang) for n, lyr in ds.layers.items() if lyr.meta.illustrative)
+        if ds.illustrative
         else None,
         "cards": _summary_cards(report, lang, only=only),
         "targets": _target_rows(report, lang, chart) if only is None else None,
@@ -706,12 +794,12 @@ _MD_MARK = {"met": "✅", "pass": "✅", "covered": "✅", "on_track": "✅", "n
 
 
 def _md_op(op: str) -> str:
-    """A comparison as its symbol (nbgeo's own text, so ``>`` needs no entity); other text escaped.
+    """A comparison as its symbol (nbgeo's own text, so ``>`` needs no escape); other text escaped.
 
     Examples
     --------
     >>> _md_op(">"), _md_op(">="), _md_op("<b>")
-    ('>', '≥', '&lt;b&gt;')
+    ('>', '≥', '\\\\<b\\\\>')
     """
     return _OPS[op] if op in _OPS else md_text(op)
 
@@ -744,7 +832,7 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
     >>> from nbgeo import audit, datasets, io, plan
     >>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
     >>> md = to_markdown(r, lang="en")
-    >>> "| ❌ not met | restricted | clusters\\\\_100bn" in md, "▓" in md
+    >>> "| ❌ not met | restricted | Industrial agglomeration zones with output of 100 billion yuan" in md, "▓" in md
     (True, True)
     """
     lang = lang if lang in labels.LANGS else "en"
@@ -759,13 +847,13 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
     first, *rest = report.headline().parts(lang)  # mid-term: the pace first, met / not met second
     out += [f"**{md_text(first['text'])}**", "", *(x for part in rest for x in (md_text(part["text"]), ""))]
     if ds.illustrative:
-        names = ", ".join(n for n, lyr in ds.layers.items() if lyr.meta.illustrative)
+        names = ", ".join(readable.words(n, lang) for n, lyr in ds.layers.items() if lyr.meta.illustrative)
         out += [f"> **{md_text(_w(lang, 'ill_head'))}** {md_text(_w(lang, 'ill_body'))}: {md_text(names)}.", ""]
     out += [f"## {md_text(_w(lang, 'summary'))}", ""]
     out.append(f"- {md_text(_w(lang, 'targets'))}: {s['met']} {md_text(_w(lang, 'met'))} · {s['not_met']} "
                f"{md_text(_w(lang, 'not_met'))} · {s['unknown']} {md_text(_w(lang, 'unknown'))}")
-    for name, entries in report.sections.items():
-        counts = _counts(entries)
+    for name, listed in report.sections.items():
+        counts = _counts(listed)
         out.append(f"- {md_text(_section_title(name, lang))}: "
                    + " · ".join(f"{n:,} {md_text(_status_word(st, lang))}" for st, n in sorted(counts.items())))
     notes = report.count_notes(lang)
@@ -784,18 +872,20 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
         rows.append([
             pill or _md_status(status, lang),
             _md_binding("severity", last.severity, lang),
-            f"{md_text(last.id)}<br>{md_text(last.phrase)}<br>{md_text(_w(lang, 'basis'))}: "
+            f"{md_text(last.title)}<br>{md_text(last.phrase)}<br>{md_text(_w(lang, 'basis'))}: "
             f"{_md_binding('basis', last.basis, lang)}",
-            md_text(_fmt(last.actual)) + " " + md_text(last.unit),
-            f"{_md_op(last.op)} {md_text(_fmt(last.threshold))}",
-            md_text(_fmt(last.margin, "+,.4g")),
+            md_text(_fmt_unit(last.actual, last.unit)) + " " + md_text(readable.unit(last.unit, lang)),
+            f"{_md_op(last.op)} {md_text(_fmt_unit(last.threshold, last.unit))}",
+            md_text(_fmt_unit(last.margin, last.unit, "+")),
             _md_bar(_share(last.actual, last.threshold, last.op)) + years,
         ])
     out.append(_md_table([md_text(_w(lang, "status")), md_text(_key_label("severity", lang)), md_text(_w(lang, "target")),
                           md_text(_key_label("actual", lang)), md_text(_w(lang, "threshold")),
                           md_text(_w(lang, "margin")), md_text(_w(lang, "chart"))],
                          rows, ["l", "l", "l", "r", "r", "r", "l"]))
-    for name, entries in report.sections.items():
+    titles = readable.plan_titles(report.plan)
+    for name, raw in report.sections.items():
+        entries = _titled(raw, titles)
         out += ["", f"## {md_text(_section_title(name, lang))}", ""]
         if not entries:
             out.append(md_text(_w(lang, "none")))
@@ -803,7 +893,8 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
         all_columns, same = _section_layout(entries)
         columns = all_columns[:8]
         if same:
-            out += [" · ".join(f"{md_text(_key_label(k, lang))}: {md_text(_fmt_key(k, v))}" for k, v in same.items()),
+            out += [" · ".join(f"{md_text(_key_label(k, lang))}: {md_text(_fmt_key(k, v, None, lang))}"
+                               for k, v in same.items()),
                     ""]
         shown = _sorted_entries(entries)[:_MAX_ROWS]
         body = []
@@ -815,10 +906,8 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
                     cells.append(_md_status(str(v), lang))
                 elif k in ("severity", "basis"):
                     cells.append(_md_binding(k, v, lang))
-                elif isinstance(v, (dict, list, tuple)):
-                    cells.append(md_text(json.dumps(json_safe(v), ensure_ascii=False, default=str)[:120]))
                 else:
-                    cells.append(md_text(_fmt_key(k, v, e)))
+                    cells.append(md_text(_md_cell(k, e, lang)))
             body.append(cells)
         out.append(_md_table([md_text(_key_label(k, lang)) for k in columns], body))
         if any(_advisory(e) for e in entries):
@@ -830,7 +919,8 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
     prov = []
     for name, layer in ds.layers.items():
         m = layer.meta
-        prov.append([md_text(name), f"{len(layer.gdf):,}", md_text(_w(lang, "illustrative" if m.illustrative else "real")),
+        prov.append([md_text(readable.words(name, lang)), f"{len(layer.gdf):,}",
+                     md_text(_w(lang, "illustrative" if m.illustrative else "real")),
                      md_text(m.source), md_text(m.licence),
                      md_text(m.datum + (f" ({_w(lang, 'datum_' + m.datum_basis)})" if m.datum_basis else "")),
                      md_text(m.note + (f" ({_w(lang, 'mapped')}: {'; '.join(m.mapping)})" if m.mapping else ""))])

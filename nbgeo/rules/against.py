@@ -31,7 +31,16 @@ from .geometry import (
     same_metric_crs,
     site_pieces,
 )
-from .result import Measure, RuleResult, adhoc_rule, band_of, feature_name, feature_names, format_value, rule_result
+from .result import (
+    Measure,
+    Reason,
+    RuleResult,
+    adhoc_rule,
+    band_of,
+    feature_name,
+    feature_names,
+    rule_result,
+)
 
 if TYPE_CHECKING:
 
@@ -107,23 +116,23 @@ def check_exclusion(
     m = Measure(value=value, limit=np.full(n, limit), upper=True, unit=unit, other=other,
                  certain=(value == 0) & (limit == 0) if kind != "point" else (total == 0) & ~np.isin(np.arange(n), s))
     rule = rule or adhoc_rule("exclusion", max_area=max_area, max_share=max_share, max_length=max_length)
-    noun = {"polygon": "overlaps", "line": "runs through", "point": "lies inside"}[kind]
 
-    def reasons(rows: pd.DataFrame) -> list[str]:
+    def reasons(rows: pd.DataFrame) -> list[Reason]:
         names = feature_names(areas)
         pos = sites.index.get_indexer(rows.index)
-        out = []
+        out: list[Reason] = []
         for p, row in zip(pos, rows.itertuples(), strict=True):
             if row.value == 0 or (kind == "point" and row.other is None):
-                out.append(f"no overlap with the excluded areas; limit {format_value(row.limit, row.unit)}")
+                out.append(("exclusion.clear", {"limit": row.limit, "unit": row.unit}))
             elif kind == "point":
-                out.append(f"lies inside {feature_name(row.other, names)}, {format_value(row.value, 'm')} from its edge; no depth allowed")
+                out.append(("exclusion.point", {"other": feature_name(row.other, names), "value": row.value,
+                                                "unit": "m"}))
             else:
                 amount = total[p]
                 share = 100.0 * amount / site_size[p] if site_size[p] > 0 else 0.0
-                size_unit = "m2" if kind == "polygon" else "m"
-                out.append(f"{noun} {feature_name(row.other, names)} by {format_value(amount, size_unit)} ({share:.1f} % of the site); "
-                           f"limit {format_value(row.limit, row.unit)}")
+                out.append((f"exclusion.{kind}", {"other": feature_name(row.other, names), "amount": amount,
+                                                  "amount_unit": "m2" if kind == "polygon" else "m", "share": share,
+                                                  "limit": row.limit, "unit": row.unit}))
         return out
 
     def offender(rows: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -267,25 +276,25 @@ def check_within(
         m = Measure(value=value, limit=np.full(n, float(min_share)), upper=False, unit="%", other=other,
                      certain=wholly)
 
-    def reasons(rows: pd.DataFrame) -> list[str]:
+    def reasons(rows: pd.DataFrame) -> list[Reason]:
         names = feature_names(zones)
-        out = []
+        out: list[Reason] = []
         for row in rows.itertuples():
+            other = feature_name(row.other, names)
             if kind == "point":
                 if row.value == 0:
-                    out.append(f"inside {feature_name(row.other, names)}")
+                    out.append(("within.inside", {"other": other}))
                 elif math.isinf(row.value):
-                    out.append("outside every zone it may lie in")
+                    out.append(("within.outside_all", {}))
                 else:
-                    out.append(f"{format_value(row.value, 'm')} outside the zones (nearest {feature_name(row.other, names)}); "
-                               f"limit {format_value(row.limit, 'm')}")
+                    out.append(("within.point_out", {"value": row.value, "limit": row.limit, "unit": "m",
+                                                     "other": other}))
             elif row.value >= 100:
-                out.append(f"wholly inside {feature_name(row.other, names)}")
+                out.append(("within.wholly", {"other": other}))
             elif row.other is None:
-                out.append("outside every zone it may lie in")
+                out.append(("within.outside_all", {}))
             else:
-                out.append(f"only {format_value(row.value, '%')} inside the zones (mostly {feature_name(row.other, names)}); "
-                           f"at least {format_value(row.limit, '%')} required")
+                out.append(("within.partly", {"value": row.value, "limit": row.limit, "unit": "%", "other": other}))
         return out
 
     def offender(rows: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -377,19 +386,19 @@ def check_setback(
     m = Measure(value=value, limit=limit, upper=False, unit="m", other=other, absent=absent)
     cls_of = dict(zip(feat_ids, classes, strict=True))
     rule = rule or adhoc_rule("setback", distance=distance)
-    summary = ", ".join(f"{k} {format_value(float(v), 'm')}" for k, v in distance.items()) if isinstance(
-        distance, Mapping) else format_value(float(distance), "m")
+    setback: Mapping[str, float] | float = ({str(k): float(v) for k, v in distance.items()}
+                                            if isinstance(distance, Mapping) else float(distance))
 
-    def reasons(rows: pd.DataFrame) -> list[str]:
+    def reasons(rows: pd.DataFrame) -> list[Reason]:
         names = feature_names(sensitive)
-        out = []
+        out: list[Reason] = []
         for row in rows.itertuples():
             if math.isnan(row.value):
-                out.append(f"no sensitive land within its setback ({summary})")
+                out.append(("setback.clear", {"setback": setback, "setback_unit": "m"}))
             else:
-                verb = "only " if row.margin < 0 else ""
-                out.append(f"{verb}{format_value(row.value, 'm')} from {cls_of[row.other]} {feature_name(row.other, names)}; "
-                           f"setback {format_value(row.limit, 'm')}")
+                out.append(("setback.short" if row.margin < 0 else "setback.enough",
+                            {"value": row.value, "limit": row.limit, "unit": "m", "class": cls_of[row.other],
+                             "other": feature_name(row.other, names)}))
         return out
 
     def offender(rows: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -468,20 +477,20 @@ def check_access(
             value[rest[qs]], other[rest[qs]] = dist, target_ids[qo]
     m = Measure(value=value, limit=limit, upper=True, unit="m", other=other)
     rule = rule or adhoc_rule("access", max_distance=max_distance)
-    how = "by road" if network is not None else "straight line"
+    how = "road" if network is not None else "straight"
 
-    def reasons(rows: pd.DataFrame) -> list[str]:
+    def reasons(rows: pd.DataFrame) -> list[Reason]:
         names = feature_names(targets)
-        out = []
+        out: list[Reason] = []
         for row in rows.itertuples():
             if math.isnan(row.value):
-                out.append("nothing to reach")
+                out.append(("access.none", {}))
             elif math.isinf(row.value):
-                out.append(f"nothing within {format_value(row.limit, 'm')} {how}")
+                out.append(("access.beyond", {"limit": row.limit, "unit": "m", "how": how}))
             else:
-                where = f"reaches {feature_name(row.other, names)}" if row.value == 0 else (
-                    f"{format_value(row.value, 'm')} from {feature_name(row.other, names)} ({how})")
-                out.append(f"{where}; at most {format_value(row.limit, 'm')}")
+                out.append(("access.reaches" if row.value == 0 else "access.near",
+                            {"value": row.value, "limit": row.limit, "unit": "m", "how": how,
+                             "other": feature_name(row.other, names)}))
         return out
 
     def offender(rows: pd.DataFrame) -> gpd.GeoDataFrame:

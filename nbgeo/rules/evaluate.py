@@ -62,7 +62,7 @@ def unknown_result(rule: RuleSpec, note: str, sites: gpd.GeoDataFrame | None = N
                           "unit": unit_of(rule), "other": pd.Series(None, index=index, dtype=object)},
                          index=index)
     frame["status"] = frame["status"].astype(object)
-    return RuleResult(rule=rule, frame=frame, note=note, _reasoner=lambda rows: [note] * len(rows))
+    return RuleResult(rule=rule, frame=frame, note=note, _reasoner=lambda rows: [("note", {"note": note})] * len(rows))
 
 
 def evaluate_rule(rule: RuleSpec, dataset: Dataset, *, tolerance_band: float | None = None) -> RuleResult:

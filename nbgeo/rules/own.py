@@ -19,12 +19,12 @@ from ..plan import AREA_UNITS, RuleSpec
 from .geometry import concat_pieces, first_per_site, geometries, near_pairs, pieces_frame, same_metric_crs, site_pieces
 from .result import (
     Measure,
+    Reason,
     RuleResult,
     adhoc_rule,
     band_of,
     feature_name,
     feature_names,
-    format_value,
     rule_result,
     verdicts,
 )
@@ -94,10 +94,12 @@ def check_spacing(
     rule = rule or adhoc_rule("spacing", min_distance=min_distance)
     earlier = "listed before it " if keep == "first" else ""
 
-    def reasons(rows: pd.DataFrame) -> list[str]:
+    def reasons(rows: pd.DataFrame) -> list[Reason]:
         names = feature_names(sites)
-        return [f"no other site {earlier}within {format_value(row.limit, 'm')}" if math.isnan(row.value) else
-                f"{format_value(row.value, 'm')} from {feature_name(row.other, names)}; at least {format_value(row.limit, 'm')} required"
+        return [(f"spacing.alone{'_earlier' if earlier else ''}", {"limit": row.limit, "unit": "m"})
+                if math.isnan(row.value) else
+                ("spacing.near", {"value": row.value, "limit": row.limit, "unit": "m",
+                                  "other": feature_name(row.other, names)})
                 for row in rows.itertuples()]
 
     def offender(rows: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -205,16 +207,18 @@ def check_area(
                           "unit": unit, "other": pd.Series(m.other, index=sites.index, dtype=object)},
                          index=sites.index)
     rule = rule or adhoc_rule("area", min_area=min_area, max_area=max_area, unit=unit)
-    what = f"declared {column}" if column else "area"
 
-    def reasons(rows: pd.DataFrame) -> list[str]:
-        out = []
+    prefix = "area.column_" if column else "area."
+
+    def reasons(rows: pd.DataFrame) -> list[Reason]:
+        out: list[Reason] = []
         for row in rows.itertuples():
             if math.isnan(row.value) or (column is None and row.status == "unknown" and row.value == 0):
-                out.append(f"no {what} to measure (not a polygon, or no value)")
+                out.append((f"{prefix}none", {"column": column or ""}))
             else:
-                bound = "at least" if row.limit == lo else "at most"
-                out.append(f"{what} {format_value(row.value, unit)}; {bound} {format_value(row.limit, unit)}")
+                bound = "at_least" if row.limit == lo else "at_most"
+                out.append((f"{prefix}{bound}", {"column": column or "", "value": row.value, "limit": row.limit,
+                                                 "unit": unit}))
         return out
 
     def offender(rows: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -278,15 +282,16 @@ def check_slope(
     rule = rule or adhoc_rule("slope", max_slope=max_slope, stat=stat)
     counts = stats["count"].to_numpy()
 
-    def reasons(rows: pd.DataFrame) -> list[str]:
+    def reasons(rows: pd.DataFrame) -> list[Reason]:
         pos = sites.index.get_indexer(rows.index)
-        out = []
+        out: list[Reason] = []
         for p, row in zip(pos, rows.itertuples(), strict=True):
             if math.isnan(row.value):
-                out.append("no DEM data under the site")
+                out.append(("slope.none", {}))
             else:
-                cells = f"{counts[p]} DEM cells" if counts[p] else "the DEM cell under its centre"
-                out.append(f"{stat} slope {format_value(row.value, units)} over {cells}; at most {format_value(row.limit, units)}")
+                out.append(("slope.cells" if counts[p] else "slope.centre",
+                            {"stat": stat, "value": row.value, "limit": row.limit, "unit": units,
+                             "cells": int(counts[p]), "cells_unit": ""}))
         return out
 
     def offender(rows: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -380,19 +385,20 @@ def check_overlap(
                  certain=(value == 0) & (limit == 0))
     rule = rule or adhoc_rule("overlap", max_area=max_area, max_share=max_share)
 
-    def reasons(rows: pd.DataFrame) -> list[str]:
+    def reasons(rows: pd.DataFrame) -> list[Reason]:
         names = feature_names(sites)
         pos = sites.index.get_indexer(rows.index)
-        out = []
+        out: list[Reason] = []
         for p, row in zip(pos, rows.itertuples(), strict=True):
             if row.other is None:
-                out.append("overlaps no other site")
+                out.append(("overlap.none", {}))
             elif is_nested[p] and total[p] >= area[p] * 0.999999:
-                out.append(f"nested in {feature_name(row.other, names)} (counted once, there)")
+                out.append(("overlap.nested", {"other": feature_name(row.other, names)}))
             else:
                 share = 100.0 * total[p] / area[p] if area[p] > 0 else 0.0
-                out.append(f"overlaps {feature_name(row.other, names)} by {format_value(total[p], 'm2')} ({share:.1f} % of the site); "
-                           f"limit {format_value(row.limit, row.unit)}")
+                out.append(("overlap.some", {"other": feature_name(row.other, names), "amount": total[p],
+                                             "amount_unit": "m2", "share": share, "limit": row.limit,
+                                             "unit": row.unit}))
         return out
 
     def offender(rows: pd.DataFrame) -> gpd.GeoDataFrame:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from .. import settings
 from ..plan import RuleSpec, basis_of, short_basis
+from ..renderers import labels
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -29,7 +30,14 @@ KINDS = ("within", "exclusion", "setback", "spacing", "access", "area", "slope",
 STATUSES = ("pass", "fail", "unknown")
 
 
-Reasoner = Callable[[pd.DataFrame], list[str]]
+#: A finding's reason in a language-neutral form: a ``reason.*`` key of :mod:`nbgeo.renderers.labels` and its
+#: values (numbers with their ``unit`` or ``<name>_unit``, feature names, and value words such as ``road``).
+#: ``audit.json`` keeps the English ``reason`` and adds ``reason_key`` and ``reason_values``, so a report words
+#: the same finding in Chinese (:func:`nbgeo.renderers.readable.reason`).
+Reason = tuple[str, dict[str, Any]]
+
+
+Reasoner = Callable[[pd.DataFrame], list[Reason]]
 
 
 Offender = Callable[[pd.DataFrame], "gpd.GeoDataFrame"]
@@ -97,10 +105,15 @@ class RuleResult:
         return self.frame.index[self.frame["status"] == "fail"]
 
     def reasons(self, ids: Any = None) -> pd.Series:
-        """The reason of each site (or of the sites ``ids``), in plain words."""
+        """The reason of each site (or of the sites ``ids``), in plain (English) words."""
+        keyed = self.reason_keys(ids)
+        return pd.Series([reason_text(key, values) for key, values in keyed], index=keyed.index, dtype=object)
+
+    def reason_keys(self, ids: Any = None) -> pd.Series:
+        """The reason of each site (or of the sites ``ids``) as ``(key, values)``: see :data:`Reason`."""
         rows = self.frame if ids is None else self.frame.loc[ids]
         if self._reasoner is None or rows.empty:
-            return pd.Series([self.note] * len(rows), index=rows.index, dtype=object)
+            return pd.Series([("note", {"note": self.note})] * len(rows), index=rows.index, dtype=object)
         return pd.Series(self._reasoner(rows), index=rows.index, dtype=object)
 
     @cached_property
@@ -118,12 +131,14 @@ class RuleResult:
         severity, basis = self.rule.severity, basis_of(self.rule)
         if rows.empty and self.note and not self.passed_vacuously:
             return [{"feature_id": None, "status": "unknown", "value": None, "limit": None, "margin": None,
-                     "unit": unit_of(self.rule), "reason": self.note, "severity": severity, "basis": basis}]
+                     "unit": unit_of(self.rule), "reason": self.note, "reason_key": "note",
+                     "reason_values": {"note": self.note}, "severity": severity, "basis": basis}]
         rows = rows.sort_values("margin", na_position="last", kind="stable")
-        reasons = self.reasons(rows.index)
+        keyed = self.reason_keys(rows.index)
         return [
             {"feature_id": plain_value(fid), "status": row.status, "value": finite_or_none(row.value), "limit": finite_or_none(row.limit),
-             "margin": finite_or_none(row.margin), "unit": row.unit, "reason": reasons[fid],
+             "margin": finite_or_none(row.margin), "unit": row.unit, "reason": reason_text(*keyed[fid]),
+             "reason_key": keyed[fid][0], "reason_values": json_values(keyed[fid][1]),
              "severity": severity, "basis": dict(basis)}
             for fid, row in zip(rows.index, rows.itertuples(), strict=True)
         ]
@@ -192,6 +207,43 @@ def format_value(value: float, unit: str) -> str:
     text = f"{value:,.{digits}f}"
     return {"m": f"{text} m", "m2": f"{text} m²", "%": f"{text} %", "ha": f"{text} ha",
             "degree": f"{text}°"}.get(unit, f"{text} {unit}".strip())
+
+
+def reason_text(key: str, values: Mapping[str, Any]) -> str:
+    """The English words of a keyed reason (:data:`Reason`), figures by :func:`format_value`.
+
+    Examples
+    --------
+    >>> reason_text("access.near", {"value": 240.4, "limit": 300, "unit": "m", "other": "CH1", "how": "road"})
+    '240 m from CH1 (by road); at most 300 m'
+    """
+    words: dict[str, str] = {}
+    for name, v in values.items():
+        if name.endswith("unit"):
+            continue
+        if name == "share":
+            words[name] = f"{float(v):.1f} %"
+        elif isinstance(v, Mapping):
+            words[name] = ", ".join(f"{labels.label('value', str(k), 'en')} {format_value(float(x), 'm')}"
+                                    for k, x in v.items())
+        elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+            words[name] = format_value(float(v), str(values.get(f"{name}_unit", values.get("unit", ""))))
+        else:
+            words[name] = labels.label("value", str(v), "en")
+    return labels.word(f"reason.{key}", "en").format(**words)
+
+
+def json_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A reason's values for ``audit.json``: numbers rounded to 6 decimals (non-finite as null), the rest as text."""
+    out: dict[str, Any] = {}
+    for name, v in values.items():
+        if isinstance(v, Mapping):
+            out[name] = {str(k): finite_or_none(x) for k, x in v.items()}
+        elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+            out[name] = finite_or_none(v)
+        else:
+            out[name] = None if v is None else str(v)
+    return out
 
 
 def feature_name(other: Any, names: Mapping[str, str] | None = None) -> str:

@@ -1,0 +1,360 @@
+"""Text for readers (issue 16): every page in Chinese or English throughout, figures rounded, no raw keys.
+
+Every command that writes pages (audit, the mid-term audit ``--year 2023``, rules, coverage, site, compare) is
+run in zh and en; every ``.html`` file it writes is checked, so pages that commands add later are checked too.
+The visible text (script and style stripped; in Chromium ``document.body.innerText``) must hold no
+``snake_case`` token (a key such as ``now_not_met`` or ``by_district``), no year with a thousands separator,
+and no PROJ string or WKT; every ``.md`` file must hold no HTML entity. File names (``make_sample.py``) are
+names, not words, and are allowed.
+
+The map's layer panel (its legend, whose words come from the layers' and overlays' labels) belongs to the map
+renderer; it is checked on its own by :func:`test_map_legend_has_no_raw_keys`, expected to fail until the
+overlay labels are worded (strict: it fails the suite once they are, so the mark is removed).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from nbgeo import datasets
+from nbgeo.cli import main
+from nbgeo.renderers import chromium, labels, readable
+from nbgeo.rules.result import reason_text
+
+# --------------------------------------------------------------------------------------------------------------
+# what a reader must not see
+# --------------------------------------------------------------------------------------------------------------
+
+#: File names are names (``make_sample.py``, ``ningbo_school_boundaries.json``): taken out before the check.
+FILE_NAME = re.compile(r"[\w./-]+\.(?:py|json|geojson|gpkg|tif|tiff|csv|pbf|toml|osm|qgz|md|html|xlsx|pdf)\b")
+YEAR_WITH_SEPARATOR = re.compile(r"(?<![\d,.])2,0[1-5]\d(?![\d,])")
+ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
+PROJ = re.compile(r"\+proj=|PROJCRS\[|GEOGCRS\[")
+
+
+def raw_keys(text: str) -> list[str]:
+    """The snake_case tokens of a visible text (file names left out)."""
+    return sorted(set(readable.SNAKE.findall(FILE_NAME.sub(" ", text))))
+
+
+def problems(text: str) -> dict[str, list[str]]:
+    found = {"snake_case": raw_keys(text), "year with separator": YEAR_WITH_SEPARATOR.findall(text),
+             "PROJ/WKT": PROJ.findall(text)}
+    return {k: v for k, v in found.items() if v}
+
+
+class _Visible(HTMLParser):
+    """The text of a page as written (script, style and template contents left out)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style", "template"):
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "template") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def visible_text(page: str) -> str:
+    parser = _Visible()
+    parser.feed(page)
+    parser.close()
+    return " ".join(parser.parts)
+
+
+def markdown_text(md: str) -> str:
+    """Markdown as read: a backslash escape shows the character itself."""
+    return re.sub(r"\\(.)", r"\1", md)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# readable.py
+# --------------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (84.5815, "84.6 %"), (100, "100.0 %"), (0.04, "0.0 %"), (None, "—"), (math.nan, "—")])
+def test_percent_has_one_decimal(value, expected):
+    assert readable.percent(value) == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (3.4949, "+3.5"), (-247, "-247"), (0, "±0"), (-16.4692, "-16.5"), (12345.6, "+12,346"), (0.02, "+0.02"),
+    (-0.004, "-0.004"), (math.inf, "—")])
+def test_delta_is_signed_and_rounded(value, expected):
+    assert readable.delta(value) == expected
+
+
+def test_metres_counts_and_years():
+    assert readable.metres(4303.2) == "4,303 m" and readable.metres(4303.2, "zh") == "4,303 米"
+    assert readable.count(41500) == "41,500" and readable.count(2.6) == "3"
+    assert [readable.year(y) for y in (2020, 2023.0, "2025")] == ["2020", "2023", "2025"]
+    assert readable.number(216004.2) == "216,004" and readable.number(38.99493) == "38.99"
+    assert readable.number(2023) == "2,023"  # a count; a year goes through readable.year
+    assert readable.quantity(32411.38, "m2") == "32,411 m²" and readable.quantity(3, "zones", "zh") == "3 个"
+
+
+@pytest.mark.parametrize(("crs", "en", "zh"), [
+    ("EPSG:4549", "CGCS2000 / 3-degree Gauss-Kruger CM 120E", "CGCS2000 3度带高斯-克吕格 中央经线120°E"),
+    ("EPSG:4526", "CGCS2000 / 3-degree Gauss-Kruger zone 38", "CGCS2000 3度带高斯-克吕格 第38带"),
+    ("EPSG:32651", "WGS 84 / UTM zone 51N", "WGS 84 UTM 第51N带"),
+    ("EPSG:4326", "WGS 84", "WGS 84"),
+])
+def test_crs_by_name(crs, en, zh):
+    assert readable.crs_name(crs, "en") == en and readable.crs_name(crs, "zh") == zh
+
+
+def test_a_proj_string_or_wkt_is_named_not_printed():
+    from pyproj import CRS
+
+    proj = "+proj=tmerc +lat_0=29.67 +lon_0=121.56 +k=0.999971 +x_0=500000 +y_0=0 +ellps=GRS80 +units=m"
+    for text in (proj, CRS(proj).to_wkt()):
+        name = readable.crs_name(text, "en")
+        assert "Transverse Mercator CM 121.56E" in name and not PROJ.search(name), name
+        assert "中央经线121.56°E" in readable.crs_name(text, "zh")
+    assert readable.crs_name("not a crs at all") == "not a crs at all"
+
+
+def test_a_dash_says_what_it_means():
+    assert readable.dash() == "—"
+    assert readable.dash("beyond", "en", distance=4000) == "— (beyond the search distance of 4,000 m)"
+    assert readable.dash("beyond", "zh", distance=4000) == "—（超出 4,000 米搜索距离）"
+
+
+def test_words_never_show_a_key():
+    assert readable.words("now_not_met", "zh", namespace="value") == "转为未达标"
+    assert readable.words("only_a", "en", namespace="value") == "only in A"
+    assert readable.words("by_district", "zh") == "分区统计" and readable.words("history", "en") != "history_"
+    assert readable.words("land_transfers", "zh") == "土地出让"
+    assert readable.words("output_2023", "zh") == "产值 2023 (亿元)"
+    # a key no table knows: spaces, never underscores
+    assert readable.words("brand_new_key", "zh") == "brand new key"
+    assert readable.value_text("straight", "zh") == "直线距离" and readable.value_text("CH00012") == "CH00012"
+
+
+def test_every_reader_label_has_both_languages_and_no_key():
+    for key, (zh, en) in labels.LABELS.items():
+        assert zh and en, key
+        if key.split(".")[0] in ("column", "value", "unit", "compare", "reason", "dash", "readable"):
+            assert not raw_keys(zh.format_map(_Blank())) and not raw_keys(en.format_map(_Blank())), key
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return "X"
+
+
+#: A value for each placeholder of the reason templates.
+_SAMPLE_VALUES = {"value": 12.3, "limit": 20.0, "unit": "m", "other": "CH00012 (某设施)", "amount": 3241.5,
+                  "amount_unit": "m2", "share": 48.32, "how": "road", "stat": "mean", "cells": 12, "cells_unit": "",
+                  "class": "school", "setback": {"school": 100.0, "hospital": 100.0}, "setback_unit": "m",
+                  "column": "land_area", "note": "dataset has no layer 'chargers'"}
+
+
+@pytest.mark.parametrize("key", sorted(k.removeprefix("reason.") for k in labels.LABELS if k.startswith("reason.")))
+def test_every_rule_reason_reads_in_both_languages(key):
+    zh, en = readable.reason(key, _SAMPLE_VALUES, "zh"), readable.reason(key, _SAMPLE_VALUES, "en")
+    assert "{" not in zh + en
+    assert zh != en or key == "note"
+    assert not re.search(r"[\u4e00-\u9fff]", en.replace("某设施", "")), en   # no Chinese in English
+    if key != "note":
+        assert re.search(r"[\u4e00-\u9fff]", zh.replace("某设施", "")), zh  # Chinese words in Chinese
+    assert reason_text(key, _SAMPLE_VALUES)  # the English of audit.json words the same key
+
+
+def test_reason_in_audit_json_is_keyed_and_worded_the_same(sample, ningbo_plan):
+    from nbgeo import audit
+
+    r = audit.run_audit(sample, ningbo_plan)
+    findings = [f for e in r.sections["rules"] for f in e["findings"]]
+    assert findings
+    for f in findings:
+        assert f["reason"] == reason_text(f["reason_key"], f["reason_values"])
+        zh = readable.reason(f["reason_key"], f["reason_values"], "zh")
+        assert re.search(r"[\u4e00-\u9fff]", zh) and not raw_keys(zh), zh
+
+
+# --------------------------------------------------------------------------------------------------------------
+# every page of every command, zh and en
+# --------------------------------------------------------------------------------------------------------------
+
+_PLANS = datasets.get_path("ningbo_2025"), datasets.get_path("ningbo_2035")
+
+#: (name, arguments) of every command that writes pages; ``--lang`` and the report formats are added when the
+#: command takes them, so a command that gains pages later is checked with them.
+COMMANDS = [
+    ("audit", ["audit"]),
+    ("midterm", ["audit", "--year", "2023"]),
+    ("rules", ["rules"]),
+    ("coverage", ["coverage"]),
+    ("site", ["site"]),
+    ("compare", ["compare", str(_PLANS[0]), str(_PLANS[1]), "--year", "2025"]),
+]
+
+
+def _options(command: str) -> set[str]:
+    return {opt for p in main.commands[command].params for opt in getattr(p, "opts", [])}
+
+
+def _formats(command: str) -> list[str]:
+    """``--format html --format md`` as far as the command offers them."""
+    for p in main.commands[command].params:
+        if "--format" in getattr(p, "opts", []):
+            choices = getattr(p.type, "choices", ("html", "md"))
+            return [a for f in ("html", "md") if f in choices for a in ("--format", f)]
+    return []
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory) -> dict[tuple[str, str], Path]:
+    """Every command run in zh and en: (name, lang) → its output folder."""
+    out: dict[tuple[str, str], Path] = {}
+    runner = CliRunner()
+    for name, args in COMMANDS:
+        opts = _options(args[0])
+        for lang in ("zh", "en"):
+            folder = tmp_path_factory.mktemp(f"{name}-{lang}")
+            extra = ["--out", str(folder / "out")]
+            if "--lang" in opts:
+                extra += ["--lang", lang]
+            extra += _formats(args[0])
+            if "--no-progress" in opts:
+                extra.append("--no-progress")
+            result = runner.invoke(main, [*args, *extra])
+            assert result.exit_code in (0, 1), (name, lang, result.output)
+            out[(name, lang)] = folder / "out"
+    return out
+
+
+def _files(pages: dict[tuple[str, str], Path], suffix: str) -> list[tuple[str, str, Path]]:
+    return [(name, lang, f) for (name, lang), folder in pages.items() for f in sorted(folder.rglob(f"*{suffix}"))]
+
+
+slow = pytest.mark.slow
+
+
+@slow
+def test_every_command_that_takes_lang_writes_its_pages(pages):
+    html = {(name, lang) for name, lang, _ in _files(pages, ".html")}
+    for name in ("audit", "midterm", "coverage", "site", "compare"):
+        assert {(name, "zh"), (name, "en")} <= html, name
+
+
+@slow
+def test_pages_as_written_show_no_key_no_separated_year_no_proj(pages):
+    bad = {}
+    for name, lang, path in _files(pages, ".html"):
+        found = problems(visible_text(path.read_text(encoding="utf-8")))
+        if found:
+            bad[f"{name} {lang} {path.name}"] = found
+    assert not bad, bad
+
+
+@slow
+def test_markdown_has_no_html_entity_no_key_no_separated_year(pages):
+    mds = _files(pages, ".md")
+    assert {(n, lang) for n, lang, _ in mds} >= {("audit", "zh"), ("audit", "en"), ("midterm", "zh")}
+    bad = {}
+    for name, lang, path in mds:
+        md = path.read_text(encoding="utf-8")
+        found = problems(markdown_text(md)) | ({"entity": ENTITY.findall(md)} if ENTITY.search(md) else {})
+        if found:
+            bad[f"{name} {lang} {path.name}"] = found
+    assert not bad, bad
+    audit_md = (pages[("audit", "en")] / "audit.md").read_text(encoding="utf-8")
+    assert "R\\&D" in audit_md and "R&amp;D" not in audit_md  # escaped for Markdown, not for HTML
+
+
+@slow
+def test_zh_pages_word_the_rule_reasons_and_units_in_chinese(pages):
+    text = visible_text((pages[("audit", "zh")] / "audit.html").read_text(encoding="utf-8"))
+    assert "重叠" in text and "防护距离" in text          # rule reasons, from reason_key + reason_values
+    assert "overlaps CN" not in text
+    assert not re.search(r"\d (?:parks|zones|firms|factories|stations|facilities)\b", text)  # units as words
+    en = visible_text((pages[("audit", "en")] / "audit.html").read_text(encoding="utf-8"))
+    assert "overlaps CN" in en and "未达标" not in en and "84.6" in en
+
+
+@slow
+def test_compare_follows_lang(pages):
+    zh = visible_text((pages[("compare", "zh")] / "compare.html").read_text(encoding="utf-8"))
+    en = visible_text((pages[("compare", "en")] / "compare.html").read_text(encoding="utf-8"))
+    assert "规划目标" in zh and "转为未达标" in zh and "Targets" not in zh
+    assert "Targets" in en and "now not met" in en
+    ours = {zh for key, (zh, _) in labels.LABELS.items() if key.startswith("compare.")}
+    assert not [w for w in ours if w.split("{")[0].strip() and w.split("{")[0].strip() in en]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the same pages in a real browser
+# --------------------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser():
+    if chromium.find_chromium() is None:
+        reason = "Chromium is not installed (apt-get install chromium); the browser tests did NOT run"
+        if os.environ.get("NBGEO_REQUIRE_BROWSER"):
+            pytest.fail(reason + ", but NBGEO_REQUIRE_BROWSER is set")
+        pytest.skip(reason)
+    with chromium.Browser() as b:
+        yield b
+
+
+def _browser_text(browser, path: Path) -> dict[str, str]:
+    with browser.page(1400, 900) as page:
+        rep = browser.load(page, path, ready="document.readyState === 'complete' && "
+                                             "(typeof nbgeoReady === 'undefined' || nbgeoReady === true)")
+        assert rep.ready and rep.errors == [], rep.errors
+        legend = browser.evaluate(page, "Array.from(document.querySelectorAll('.nb-layers'))"
+                                        ".map(e => e.innerText).join('\\n')")
+        browser.evaluate(page, "document.querySelectorAll('.nb-layers').forEach(e => e.remove())")
+        text = browser.evaluate(page, "document.body.innerText")
+    return {"text": text, "legend": legend}
+
+
+@pytest.fixture(scope="module")
+def browser_texts(browser, pages) -> dict[str, dict[str, str]]:
+    return {f"{name} {lang} {path.name}": _browser_text(browser, path) for name, lang, path in _files(pages, ".html")}
+
+
+@slow
+def test_pages_in_chromium_show_no_key_no_separated_year_no_proj(browser_texts):
+    assert len(browser_texts) >= 10
+    bad = {page: found for page, t in browser_texts.items() if (found := problems(t["text"]))}
+    assert not bad, bad
+
+
+@slow
+def test_zh_pages_in_chromium_read_chinese_en_pages_english(browser_texts):
+    for page, t in browser_texts.items():
+        text = t["text"]
+        if " zh " in page:
+            assert any(w in text for w in ("达标", "对比", "评估年份")), page
+            for english in ("not met", "Summary", "Targets", "(proposed)", "entries unchanged", "Service area:"):
+                assert english not in text, (page, english)
+        else:
+            for chinese in ("未达标", "规划目标", "数据来源", "转为未达标"):
+                assert chinese not in text, (page, chinese)
+
+
+@slow
+@pytest.mark.xfail(strict=True, reason="the map's overlay legend ('Uncovered: <coverage id>', 'rule <id>: ...') is "
+                                       "worded by the map renderer and the overlays; not yet from the label table")
+def test_map_legend_has_no_raw_keys(browser_texts):
+    bad = {page: raw_keys(t["legend"]) for page, t in browser_texts.items() if raw_keys(t["legend"])}
+    assert not bad, bad
