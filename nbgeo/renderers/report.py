@@ -55,19 +55,45 @@ from .. import _atomic, qgis
 from ..audit import dataset_info, nbgeo_version
 from ..errors import OutputError
 from ..layers import LAYERS
-from ..plan import short_basis
 from ..progress import track
 from ..status import BAD, WARN
 from . import assets, labels, readable, render, theme
 from .charts import progress_chart
 from .checktable import with_places
 from .columns import split_columns
-from .html import md_text
+from .entries import (
+    CRS_KEYS,
+    LAYER_KEYS,
+    MACHINE_KEYS,
+    MAX_DETAIL_ROWS,
+    MAX_ROWS,
+    NOTE_KEYS,
+    OPS,
+    TEXT_KEYS,
+    basis_text,
+    cell_text,
+    count_statuses,
+    detail_lists,
+    fmt_key,
+    fmt_unit,
+    group_targets,
+    is_advisory,
+    key_label,
+    section_layout,
+    section_title,
+    severity_badge,
+    share_of,
+    sorted_entries,
+    status_word,
+    titled,
+    word,
+    worst_status,
+)
 from .maps import audit_map, embed_html
+from .markdown import to_markdown
 
 if TYPE_CHECKING:
     from ..audit import AuditReport
-    from ..targets import TargetResult
 
 __all__ = ["FORMATS", "ChartHook", "default_charts", "json_safe", "progress_bar", "render_files", "to_html", "to_json",
            "to_markdown", "write_report"]
@@ -77,22 +103,6 @@ FORMATS = ("html", "md", "qgis")
 
 #: A chart provider: ``(section, id) -> SVG markup or None``.
 ChartHook = Callable[[str, str], "str | None"]
-
-_OPS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "="}
-_MAX_ROWS = 300
-
-
-def _w(lang: str, key: str) -> str:
-    return labels.word(f"status.{key}" if f"status.{key}" in labels.LABELS else f"report.{key}", lang)
-
-
-def _status_word(status: str, lang: str) -> str:
-    return labels.status_word(status, lang)
-
-
-def _key_label(key: str, lang: str) -> str:
-    return readable.words(key, lang, namespace="column")
-
 
 # --------------------------------------------------------------------------------------------------
 # JSON
@@ -127,42 +137,6 @@ def to_json(report: AuditReport) -> str:
 # shared helpers
 
 
-def _fmt(value: Any, spec: str = "") -> str:
-    """A figure for readers (:mod:`nbgeo.renderers.readable`); ``spec="+"`` signs it (a margin)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return readable.delta(value) if spec == "+" else readable.number(value)
-    return readable.value_text(value)
-
-
-def _fmt_unit(value: Any, unit: Any, spec: str = "") -> str:
-    """A figure in its unit's precision: per cent to 1 decimal, metres whole, others by :func:`_fmt`."""
-    if str(unit) in ("%", "percent") and isinstance(value, (int, float)) and not isinstance(value, bool):
-        digits = 1 if abs(value) >= 1 else None
-        return readable.delta(value, digits=digits) if spec == "+" else readable.number(value, digits=digits)
-    if str(unit) == "m" and isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) >= 10:
-        return readable.delta(value, digits=0) if spec == "+" else readable.number(value, digits=0)
-    return _fmt(value, spec)
-
-
-def _share(actual: Any, threshold: Any, op: str) -> float | None:
-    """Progress towards a threshold, 0..1, or None when it does not apply.
-
-    Examples
-    --------
-    >>> _share(3, 4, ">="), _share(50, 40, "<="), _share(None, 4, ">=")
-    (0.75, 0.8, None)
-    """
-    if not isinstance(actual, (int, float)) or not isinstance(threshold, (int, float)) or isinstance(actual, bool):
-        return None
-    if not (math.isfinite(actual) and math.isfinite(threshold)) or threshold == 0:
-        return None
-    if op in (">=", ">"):
-        return max(0.0, min(1.0, actual / threshold))
-    if op in ("<=", "<"):
-        return 1.0 if actual <= threshold else max(0.0, min(1.0, threshold / actual))
-    return None
-
-
 def _bar(share: float | None, colour: str = theme.GOOD, *, width: int = 160, height: int = 8) -> dict[str, Any] | None:
     """The figures of a progress bar (macro ``pbar`` of ``templates/macros.html.j2``), or None without a share."""
     if share is None:
@@ -186,24 +160,6 @@ def progress_bar(share: float | None, colour: str = theme.GOOD, *, width: int = 
     """
     bar = _bar(share, colour, width=width, height=height)
     return "" if bar is None else render.render("bar.svg.j2", bar=bar)
-
-
-def _group_targets(results: Sequence[TargetResult]) -> list[list[TargetResult]]:
-    groups: dict[str, list[TargetResult]] = {}
-    for r in results:
-        groups.setdefault(r.id, []).append(r)
-    return [sorted(g, key=lambda r: r.year) for g in groups.values()]
-
-
-def _worst(statuses: Sequence[str]) -> str:
-    for s in ("not_met", "fail", "unknown"):
-        if s in statuses:
-            return s
-    return statuses[-1] if statuses else "unknown"
-
-
-def _section_title(name: str, lang: str) -> str:
-    return labels.label("section", name, lang)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -256,24 +212,7 @@ def _chart_hook(report: AuditReport, charts: Mapping[str, str] | ChartHook | Non
 
 
 def _pill(status: str, lang: str) -> dict[str, str]:
-    return {"text": _status_word(status, lang), "colour": theme.colour(status)}
-
-
-def _severity_badge(severity: Any, lang: str) -> dict[str, str]:
-    """A severity as a badge: its word (禁止 / prohibited ...) and colour."""
-    key = f"severity.{severity}"
-    text = labels.word(key, lang) if key in labels.LABELS else _fmt(severity)
-    return {"text": text, "colour": theme.severity_colour(str(severity))}
-
-
-def _basis_text(basis: Any) -> str:
-    """A finding's basis as the page shows it: the instrument and its article."""
-    return short_basis(basis if isinstance(basis, Mapping) else None, width=90)
-
-
-def _advisory(entry: Any) -> bool:
-    severity = entry.get("severity") if isinstance(entry, Mapping) else getattr(entry, "severity", None)
-    return severity == "建议"
+    return {"text": status_word(status, lang), "colour": theme.colour(status)}
 
 
 def _target_rows(report: AuditReport, lang: str, chart: ChartHook) -> list[dict[str, Any]]:
@@ -281,53 +220,28 @@ def _target_rows(report: AuditReport, lang: str, chart: ChartHook) -> list[dict[
     paced = {str(p["id"]): str(p["status"]) for p in report.pace()} if report.headline().mid_term else {}
     notes = {n["about"]: n["text"] for n in report.count_notes(lang)}
     rows = []
-    groups = sorted(_group_targets(report.targets), key=lambda g: _advisory(g[-1]))  # suggestions apart, last
+    groups = sorted(group_targets(report.targets), key=lambda g: is_advisory(g[-1]))  # suggestions apart, last
     for group in groups:
         last = group[-1]
-        status = _worst([r.status for r in group]) if len(group) > 1 else last.status
+        status = worst_status([r.status for r in group]) if len(group) > 1 else last.status
         final = _pill(status, lang) if last.id in paced else None
         status = paced.get(last.id, status)
         unit = readable.unit(last.unit, lang)
         chips = [{"year": r.year, "colour": theme.colour(r.status),
-                  "title": f"{r.year}: {_fmt_unit(r.actual, r.unit)} {unit}"} for r in group] if len(group) > 1 else []
+                  "title": f"{r.year}: {fmt_unit(r.actual, r.unit)} {unit}"} for r in group] if len(group) > 1 else []
         rows.append({
             "id": last.id, "status": _pill(status, lang), "phrase": last.phrase, "title": last.title,
             "proposed": readable.words("proposed", lang, namespace="readable") if last.proposed else "",
-            "actual": _fmt_unit(last.actual, last.unit), "unit": unit,
-            "op": _OPS.get(last.op, last.op), "threshold": _fmt_unit(last.threshold, last.unit), "year": last.year,
-            "bar": _bar(_share(last.actual, last.threshold, last.op), theme.colour(last.status)),
-            "margin": None if last.margin is None else _fmt_unit(last.margin, last.unit, "+"),
+            "actual": fmt_unit(last.actual, last.unit), "unit": unit,
+            "op": OPS.get(last.op, last.op), "threshold": fmt_unit(last.threshold, last.unit), "year": last.year,
+            "bar": _bar(share_of(last.actual, last.threshold, last.op), theme.colour(last.status)),
+            "margin": None if last.margin is None else fmt_unit(last.margin, last.unit, "+"),
             "chips": chips, "note": last.note, "chart": render.trusted(chart("targets", last.id) or ""),
             "final": final, "count_note": notes.get(f"target:{last.id}"),
-            "severity": _severity_badge(last.severity, lang), "basis": _basis_text(last.basis),
-            "advisory": _advisory(last),
+            "severity": severity_badge(last.severity, lang), "basis": basis_text(last.basis),
+            "advisory": is_advisory(last),
         })
     return rows
-
-
-def _cell_text(value: Any, lang: str = "en") -> str:
-    """A value as a reader sees it: records as ``key: value`` pairs in words, lists joined, figures rounded."""
-    if isinstance(value, Mapping):
-        text = "; ".join(f"{readable.words(k, lang)}: {_cell_text(v, lang)}" for k, v in value.items())
-    elif isinstance(value, (list, tuple)):
-        text = ", ".join(_cell_text(v, lang) for v in value)
-    else:
-        return readable.value_text(value, lang)
-    return text if len(text) <= 160 else text[:157] + "…"
-
-
-#: Keys that hold sentences: their column gets room instead of wrapping a word per line.
-_TEXT_KEYS = frozenset({"title", "phrase", "note", "label", "reason", "message", "hint"})
-
-
-#: Keys whose value names a layer (shown by the layer's title).
-_LAYER_KEYS = frozenset({"layer", "facilities", "demand", "against", "candidates"})
-
-
-def _titled(entries: Sequence[Mapping[str, Any]], titles: Mapping[str, str]) -> list[Mapping[str, Any]]:
-    """Entries with the plan's title added where they have an id but no title (for the page, not audit.json)."""
-    return [e if "title" in e or str(e.get("id")) not in titles else {**e, "title": titles[str(e.get("id"))]}
-            for e in entries]
 
 
 def _cell(key: str, value: Any, record: Mapping[str, Any], lang: str) -> dict[str, Any]:
@@ -339,27 +253,27 @@ def _cell(key: str, value: Any, record: Mapping[str, Any], lang: str) -> dict[st
     if key == "status":
         return {"kind": "pill", "pill": _pill(str(value), lang)}
     if key == "severity":
-        return {"kind": "sev", "pill": _severity_badge(value, lang)}
+        return {"kind": "sev", "pill": severity_badge(value, lang)}
     if key == "basis":
-        return {"kind": "txt", "text": _basis_text(value)}
+        return {"kind": "txt", "text": basis_text(value)}
     if key == "control_line" and isinstance(value, str):
         return {"kind": "text", "text": labels.label("value", value, lang)}
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return {"kind": "num", "text": _fmt_key(key, value, record, lang), "bar": None}
+        return {"kind": "num", "text": fmt_key(key, value, record, lang), "bar": None}
     if key == "reason" and record.get("reason_key"):
         return {"kind": "txt", "text": readable.reason(str(record["reason_key"]), record.get("reason_values") or {},
                                                        lang)}
-    if key in _CRS_KEYS and value:
+    if key in CRS_KEYS and value:
         return {"kind": "text", "text": readable.crs_name(value, lang)}
     if key == "unit":
         return {"kind": "text", "text": readable.unit(value, lang)}
-    if key in _LAYER_KEYS and isinstance(value, str):
+    if key in LAYER_KEYS and isinstance(value, str):
         return {"kind": "text", "text": readable.words(value, lang)}
     if key.startswith("distance") and value is None and record.get("search_m"):
         return {"kind": "num", "text": readable.dash("beyond", lang, distance=record["search_m"]), "bar": None}
-    if key in _NOTE_KEYS and isinstance(value, str):
+    if key in NOTE_KEYS and isinstance(value, str):
         return {"kind": "txt", "text": readable.plain(value, lang)}
-    cell = {"kind": "txt" if key in _TEXT_KEYS else "text", "text": _cell_text(value, lang)}
+    cell = {"kind": "txt" if key in TEXT_KEYS else "text", "text": cell_text(value, lang)}
     if key == "title" and record.get("id") is not None:
         cell["tip"] = str(record["id"])
     return cell
@@ -369,110 +283,11 @@ def _more_note(total: int, shown: int, lang: str) -> dict[str, str] | None:
     """"N more; see the JSON" under a table cut at ``shown`` rows (None when nothing was cut)."""
     if total <= shown:
         return None
-    return {"count": f"{total - shown:,}", "text": f"{_w(lang, 'more')}; {_w(lang, 'in_json')}"}
-
-
-#: Keys that hold nbgeo's own sentences, which may quote a key (``no 'land_transfers' features in 2020``).
-_NOTE_KEYS = frozenset({"note", "candidate_source"})
-
-#: Keys that hold a CRS (shown by name, never as WKT or a PROJ string).
-_CRS_KEYS = frozenset({"crs", "working_crs", "wkt", "proj"})
-
-_FIRST = ("status", "severity", "id", "phrase", "title", "basis", "label", "layer", "feature", "actual", "threshold",
-          "unit", "margin")
-_HIDDEN_KEYS = frozenset({"illustrative", "op", "kind", "reason_key"})
-
-
-def _section_layout(entries: Sequence[Mapping[str, Any]]) -> tuple[list[str], dict[str, Any]]:
-    """The columns of a section table, and the keys whose value is the same in every entry (shown once).
-
-    Nested values (lists, dicts) stay in audit.json; ``op`` is shown with ``threshold``.
-
-    Examples
-    --------
-    >>> cols, same = _section_layout([{"id": "a", "status": "fail", "kind": "x", "hist": [1]},
-    ...                               {"id": "b", "status": "pass", "kind": "x", "hist": [2]}])
-    >>> cols, same
-    (['status', 'id'], {'kind': 'x'})
-    """
-    keys: list[str] = []
-    nested: dict[str, bool] = {}
-    for e in entries:
-        for k, v in e.items():
-            if k not in nested:
-                keys.append(k)
-                nested[k] = True
-            if (not isinstance(v, (dict, list, tuple)) or k == "basis") and v is not None:
-                nested[k] = False  # a basis is one cell: its instrument and article
-    keys = [k for k in keys if not nested[k]]
-    same: dict[str, Any] = {}
-    if len(entries) > 1:
-        for k in keys:
-            if k in ("status", "id", "actual", "threshold", "unit", "severity", "basis"):
-                continue  # shown on every row, even when all rows share it
-            values = {json.dumps(e.get(k), sort_keys=True, default=str) for e in entries}
-            if len(values) == 1:
-                value = entries[0].get(k)
-                if value not in (None, "", False):
-                    same[k] = value
-                nested[k] = True
-    keys = [k for k in keys if not nested[k] and (k not in _HIDDEN_KEYS or (k == "kind" and k not in same))]
-    keys = [k for k in keys if k not in {"op", "reason_key"}]
-    if "title" in keys:  # the id is a key for audit.json; readers see the title (the id is its tooltip)
-        keys = [k for k in keys if k != "id"]
-    first = [k for k in _FIRST if k in keys]
-    return first + [k for k in keys if k not in first], {k: v for k, v in same.items() if k not in ("op",)}
+    return {"count": f"{total - shown:,}", "text": f"{word(lang, 'more')}; {word(lang, 'in_json')}"}
 
 
 def _section_columns(entries: Sequence[Mapping[str, Any]]) -> list[str]:
-    return _section_layout(entries)[0]
-
-
-#: Keys whose figures are in the entry's ``unit``.
-_UNIT_KEYS = frozenset({"actual", "threshold", "margin", "value", "limit", "expected", "baseline_value", "gap"})
-
-
-def _fmt_key(key: str, value: Any, entry: Mapping[str, Any] | None = None, lang: str = "en") -> str:
-    """A value of a section table: years without separators, thresholds with their operator, units in words.
-
-    Examples
-    --------
-    >>> _fmt_key("year", 2023), _fmt_key("margin", -16.469, {"unit": "%"}), _fmt_key("unit", "parks", None, "zh")
-    ('2023', '-16.5', '个')
-    """
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if (key in ("year", "as_of", "horizon", "baseline", "deadline") or key.endswith("_year")) and number:
-        return readable.year(value) if float(value).is_integer() else str(value)
-    if key in _CRS_KEYS and value:
-        return readable.crs_name(value, lang)
-    if key == "unit":
-        return readable.unit(value, lang)
-    if key in _LAYER_KEYS and isinstance(value, str):
-        return readable.words(value, lang)
-    unit = (entry or {}).get("unit")
-    if key == "margin":
-        return _fmt_unit(value, unit, "+")
-    if key in ("share", "ratio") or key.startswith("share_") or key.endswith("_share"):
-        return readable.percent(value) if number else _cell_text(value, lang)
-    if key == "threshold" and entry is not None and entry.get("op"):
-        return f"{_OPS.get(str(entry['op']), str(entry['op']))} {_fmt_unit(value, unit)}"
-    if key in _UNIT_KEYS and number:
-        return _fmt_unit(value, unit)
-    return _fmt(value) if number else _cell_text(value, lang)
-
-
-def _sorted_entries(entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    rank: dict[str, int] = {s: i for i, s in enumerate((*BAD, *WARN))}
-    # Suggestions (建议) after what binds, each group worst first.
-    return sorted(entries, key=lambda e: (_advisory(e), rank.get(str(e.get("status")), len(rank))))
-
-
-def _counts(entries: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for e in entries:
-        s = str(e.get("status", "unknown"))
-        counts[s] = counts.get(s, 0) + 1
-    return counts
+    return section_layout(entries)[0]
 
 
 def _section_view(name: str, entries: Sequence[Mapping[str, Any]], lang: str, chart: ChartHook) -> dict[str, Any]:
@@ -481,14 +296,14 @@ def _section_view(name: str, entries: Sequence[Mapping[str, Any]], lang: str, ch
     The table shows the planner's columns (:data:`nbgeo.renderers.columns.PLANNER_COLUMNS`); the other values of each entry are in a
     folded "more columns" list under its row, and its lists of records (failing sites...) in tables of their own.
     """
-    view: dict[str, Any] = {"name": name, "title": _section_title(name, lang), "rows": []}
+    view: dict[str, Any] = {"name": name, "title": section_title(name, lang), "rows": []}
     if not entries:
         return view
-    counts = _counts(entries)
-    columns, same = _section_layout(entries)
+    counts = count_statuses(entries)
+    columns, same = section_layout(entries)
     columns, folded = split_columns(name, columns)
     has_bar = {"actual", "threshold"} <= set(columns)
-    shown = _sorted_entries(entries)[:_MAX_ROWS]
+    shown = sorted_entries(entries)[:MAX_ROWS]
     charts = {str(e.get("id")): chart(name, str(e.get("id"))) for e in shown if e.get("id") is not None}
     with_charts = any(charts.values())
     rows = []
@@ -497,71 +312,35 @@ def _section_view(name: str, entries: Sequence[Mapping[str, Any]], lang: str, ch
         if has_bar:
             at = columns.index("actual")
             v = e.get("actual")
-            bar = _bar(_share(v, e.get("threshold"), str(e.get("op", ">="))), theme.colour(str(e.get("status"))),
+            bar = _bar(share_of(v, e.get("threshold"), str(e.get("op", ">="))), theme.colour(str(e.get("status"))),
                        width=120, height=6)
-            cells[at] = {"kind": "num", "text": _fmt_key("actual", v, e, lang), "bar": bar}
-        extra = [{"label": _key_label(k, lang), "text": _fmt_key(k, e.get(k), e, lang)} for k in folded
+            cells[at] = {"kind": "num", "text": fmt_key("actual", v, e, lang), "bar": bar}
+        extra = [{"label": key_label(k, lang), "text": fmt_key(k, e.get(k), e, lang)} for k in folded
                  if e.get(k) not in (None, "")]
         rows.append({"cells": cells, "chart": render.trusted(charts.get(str(e.get("id"))) or ""),
-                     "details": _details(e, lang), "extra": extra, "advisory": _advisory(e)})
+                     "details": _details(e, lang), "extra": extra, "advisory": is_advisory(e)})
     return view | {
         "pills": [_pill(s, lang) | {"count": f"{n:,}"} for s, n in sorted(counts.items(), key=lambda kv: kv[0])],
-        "common": [f"{_key_label(k, lang)}: {_fmt_key(k, v, None, lang)}" for k, v in same.items()],
-        "head": [_key_label(k, lang) for k in columns] + ([_w(lang, "chart")] if with_charts else []),
+        "common": [f"{key_label(k, lang)}: {fmt_key(k, v, None, lang)}" for k, v in same.items()],
+        "head": [key_label(k, lang) for k in columns] + ([word(lang, "chart")] if with_charts else []),
         "with_charts": with_charts, "span": len(columns) + with_charts, "rows": rows,
         "more": _more_note(len(entries), len(shown), lang),
-        "advisory_note": _w(lang, "advisory_note") if any(_advisory(e) for e in entries) else "",
+        "advisory_note": word(lang, "advisory_note") if any(is_advisory(e) for e in entries) else "",
     }
-
-
-_MAX_DETAIL_ROWS = 50
-
-#: Keys for programs, not readers: a finding's reason in its keyed form (the reason column words it).
-_MACHINE_KEYS = frozenset({"reason_key", "reason_values"})
-
-
-def _detail_lists(entry: Mapping[str, Any]) -> list[tuple[str, list[Mapping[str, Any]]]]:
-    """The entry's lists of records (e.g. a rule's ``findings``), which get a table of their own."""
-    return [(k, v) for k, v in entry.items()
-            if isinstance(v, list) and v and all(isinstance(item, Mapping) for item in v)]
 
 
 def _details(entry: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
     """A folded sub-table under a section row for each list of records it holds (failing sites...)."""
     out = []
-    for key, items in _detail_lists(entry):
-        columns = [k for k in dict.fromkeys(k for item in items for k in item) if k not in _MACHINE_KEYS]
-        shown = items[:_MAX_DETAIL_ROWS]
+    for key, items in detail_lists(entry):
+        columns = [k for k in dict.fromkeys(k for item in items for k in item) if k not in MACHINE_KEYS]
+        shown = items[:MAX_DETAIL_ROWS]
         context = {"search_m": entry.get("search_m")} if entry.get("search_m") else {}
-        out.append({"label": _key_label(key, lang), "count": f"{len(items):,}",
-                    "head": [_key_label(k, lang) for k in columns],
+        out.append({"label": key_label(key, lang), "count": f"{len(items):,}",
+                    "head": [key_label(k, lang) for k in columns],
                     "rows": [[_cell(k, item.get(k), {**context, **item}, lang) for k in columns] for item in shown],
                     "more": _more_note(len(items), len(shown), lang)})
     return out
-
-
-def _md_detail(entries: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
-    """Markdown tables of the records each entry lists (a rule's failing sites...)."""
-    out: list[str] = []
-    for e in _sorted_entries(entries)[:_MAX_ROWS]:
-        for key, items in _detail_lists(e):
-            columns = [k for k in dict.fromkeys(k for item in items for k in item) if k not in _MACHINE_KEYS]
-            rows = [[_md_status(str(item.get(k)), lang) if k == "status" else _md_binding(k, item.get(k), lang)
-                     if k in ("severity", "basis") else md_text(_md_cell(k, item, lang))
-                     for k in columns] for item in items[:_MAX_DETAIL_ROWS]]
-            name = e.get("title") or readable.words(str(e.get("id", "")), lang)
-            out += ["", f"**{md_text(name)}** — {md_text(_key_label(key, lang))} ({len(items):,})", ""]
-            out.append(_md_table([md_text(_key_label(k, lang)) for k in columns], rows))
-    return out
-
-
-def _md_cell(key: str, record: Mapping[str, Any], lang: str) -> str:
-    """A Markdown cell's text (before escaping): a reason in the reader's language, else :func:`_fmt_key`."""
-    if key == "reason" and record.get("reason_key"):
-        return readable.reason(str(record["reason_key"]), record.get("reason_values") or {}, lang)
-    if key in _NOTE_KEYS and isinstance(record.get(key), str):
-        return readable.plain(record[key], lang)
-    return _fmt_key(key, record.get(key), record, lang)
 
 
 def _provenance(report: AuditReport, lang: str) -> list[dict[str, Any]]:
@@ -570,12 +349,12 @@ def _provenance(report: AuditReport, lang: str) -> list[dict[str, Any]]:
         meta = layer.meta
         spec = LAYERS.get(name)
         title = (spec.title_zh if lang == "zh" else spec.title_en) if spec else ""
-        flag = ({"text": _w(lang, "illustrative"), "colour": theme.WARN} if meta.illustrative
-                else {"text": _w(lang, "real"), "colour": theme.GOOD})
+        flag = ({"text": word(lang, "illustrative"), "colour": theme.WARN} if meta.illustrative
+                else {"text": word(lang, "real"), "colour": theme.GOOD})
         rows.append({"title": title or readable.words(name, lang), "name": name, "count": f"{len(layer.gdf):,}",
                      "flag": flag, "source": meta.source, "licence": meta.licence, "datum": meta.datum,
                      "crs": readable.crs_name(meta.crs, lang) if meta.crs else "",
-                     "datum_basis": _w(lang, f"datum_{meta.datum_basis}") if meta.datum_basis else "",
+                     "datum_basis": word(lang, f"datum_{meta.datum_basis}") if meta.datum_basis else "",
                      "note": meta.note, "mapping": "; ".join(meta.mapping)})
     return rows
 
@@ -588,11 +367,11 @@ def _tables(report: AuditReport, lang: str) -> list[dict[str, Any]]:
     for name, value in tables.items():
         info = value if isinstance(value, Mapping) else {"value": value}
         rows.append({"name": readable.words(name, lang),
-                     "count": _cell_text(info.get("rows", info.get("features", "")), lang),
-                     "flag": {"text": _w(lang, "illustrative"), "colour": theme.WARN} if info.get("illustrative")
+                     "count": cell_text(info.get("rows", info.get("features", "")), lang),
+                     "flag": {"text": word(lang, "illustrative"), "colour": theme.WARN} if info.get("illustrative")
                      else None,
-                     "source": _cell_text(info.get("source", ""), lang),
-                     "licence": _cell_text(info.get("licence", ""), lang), "note": _cell_text(info.get("note", ""), lang)})
+                     "source": cell_text(info.get("source", ""), lang),
+                     "licence": cell_text(info.get("licence", ""), lang), "note": cell_text(info.get("note", ""), lang)})
     return rows
 
 
@@ -603,31 +382,31 @@ def _problems(report: AuditReport) -> dict[str, Any] | None:
     return {"count": f"{len(problems):,}", "rows": [
         {"code": p.code, "message": p.message, "hint": p.hint,
          "where": ", ".join(str(x) for x in (p.file, p.layer, p.feature, p.column) if x is not None)}
-        for p in problems[:_MAX_ROWS]]}
+        for p in problems[:MAX_ROWS]]}
 
 
 def _summary_cards(report: AuditReport, lang: str, *, only: Sequence[str] | None = None) -> list[dict[str, Any]]:
     s = report.summary()
-    total = max(len(_group_targets(report.targets)), 1)
+    total = max(len(group_targets(report.targets)), 1)
     results = len(report.targets)
     of = (f"/ {results} 项核查（{total} 个目标）" if lang == "zh" else f"of {results} checks ({total} targets)")
     # Mid-term: the pace of every target and indicator comes first; met / not met says "final threshold".
     head = report.headline()
     paced = head.parts(lang)[0]["counts"] if head.mid_term and only is None else []
-    cards = [{"colour": i["colour"], "count": i["count"], "label": _status_word(i["status"], lang),
+    cards = [{"colour": i["colour"], "count": i["count"], "label": status_word(i["status"], lang),
               "of": labels.word("pace.of", lang).format(count=sum(head.pace.values()), year=report.year)}
              for i in paced]
     final = f" · {labels.word('pace.final_short', lang)}" if paced else ""
-    cards += [{"colour": theme.colour(k), "count": s["targets"][k], "label": _w(lang, k) + final, "of": of}
+    cards += [{"colour": theme.colour(k), "count": s["targets"][k], "label": word(lang, k) + final, "of": of}
               for k in ("met", "not_met", "unknown") if (k != "unknown" or s["targets"][k]) and only is None]
     for name, entries in report.sections.items():
         if (only is not None and name not in only) or (name == "progress" and paced):  # pace cards said it
             continue
-        counts = _counts(entries)
+        counts = count_statuses(entries)
         bad = sum(n for st, n in counts.items() if st in BAD or st in WARN)
         cards.append({"colour": theme.BAD if bad else theme.GOOD, "count": f"{bad:,}",
-                      "label": f"{_section_title(name, lang)}{'未通过' if lang == 'zh' else ': not passed'}",
-                      "of": " · ".join(f"{n:,} {_status_word(st, lang)}" for st, n in sorted(counts.items()))})
+                      "label": f"{section_title(name, lang)}{'未通过' if lang == 'zh' else ': not passed'}",
+                      "of": " · ".join(f"{n:,} {status_word(st, lang)}" for st, n in sorted(counts.items()))})
     return cards
 
 
@@ -635,16 +414,16 @@ def _verdict_words(only: Sequence[str] | None, lang: str) -> dict[str, str]:
     """A rules page counts its rules as passing and failing, not as met and not met."""
     if only is None or list(only) != ["rules"]:
         return {}
-    return {"met": _status_word("pass", lang), "not_met": _status_word("fail", lang)}
+    return {"met": status_word("pass", lang), "not_met": status_word("fail", lang)}
 
 
 def _section_headline(s: dict[str, int], only: Sequence[str], lang: str) -> list[dict[str, Any]]:
     """The header of a section page (``nbgeo rules``, ``nbgeo coverage``): its verdict and its entries' counts."""
     failed = bool(s["not_met"] or s["unknown"])
     words = _verdict_words(only, lang)
-    counts = [{"count": s[k], "word": words.get(k, _w(lang, k)), "status": k, "colour": theme.colour(k)}
+    counts = [{"count": s[k], "word": words.get(k, word(lang, k)), "status": k, "colour": theme.colour(k)}
               for k in ("met", "not_met", "unknown") if k != "unknown" or s[k]]
-    verdict = _w(lang, "verdict_fail" if failed else "verdict_pass")
+    verdict = word(lang, "verdict_fail" if failed else "verdict_pass")
     text = " · ".join([verdict, *(f"{i['count']:,} {i['word']}" for i in counts)])
     return [{"kind": "verdict", "tone": "fail" if failed else "pass", "label": "", "verdict": verdict,
              "counts": counts, "text": text}]
@@ -722,24 +501,24 @@ def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: st
     plan, ds = report.plan, report.dataset
     s = report.summary()["targets"]
     titles = readable.plan_titles(report.plan)
-    sections = [_section_view(name, _titled(with_places(report, entries, lang=lang) if name == "coverage" else entries,
+    sections = [_section_view(name, titled(with_places(report, entries, lang=lang) if name == "coverage" else entries,
                                             titles), lang, chart)
                 for name, entries in report.sections.items()
                 if name != "progress" and (only is None or name in only)]  # progress: the targets' chart column
-    nav = [{"anchor": "summary", "text": _w(lang, "summary")}]
+    nav = [{"anchor": "summary", "text": word(lang, "summary")}]
     if only is None:
-        nav.append({"anchor": "targets", "text": _w(lang, "targets")})
+        nav.append({"anchor": "targets", "text": word(lang, "targets")})
     else:
-        counts = _counts([e for name in only for e in report.sections.get(name, ())])
+        counts = count_statuses([e for name in only for e in report.sections.get(name, ())])
         bad = sum(n for st, n in counts.items() if st in BAD)
         unknown = sum(n for st, n in counts.items() if st in WARN)
         s = {"met": sum(counts.values()) - bad - unknown, "not_met": bad, "unknown": unknown}
     nav += [{"anchor": f"section-{v['name']}", "text": v["title"]} for v in sections]
     if map_html:
-        nav.append({"anchor": "map", "text": _w(lang, "map")})
-    nav.append({"anchor": "provenance", "text": _w(lang, "provenance")})
+        nav.append({"anchor": "map", "text": word(lang, "map")})
+    nav.append({"anchor": "provenance", "text": word(lang, "provenance")})
     if report.problems:
-        nav.append({"anchor": "problems", "text": _w(lang, "problems")})
+        nav.append({"anchor": "problems", "text": word(lang, "problems")})
     return {
         "lang": "zh-CN" if lang == "zh" else "en",
         "css": render.trusted(theme.PAGE_CSS),
@@ -747,13 +526,13 @@ def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: st
         "title": " · ".join([*(v["title"] for v in sections if only is not None),
                              plan.title if lang == "zh" else (plan.title_en or plan.title)]),
         "subtitle": " · ".join(x for x in (plan.title_en if lang == "zh" else plan.title,
-                                           f"{_w(lang, 'evaluated')} {report.year}", f"{_w(lang, 'dataset')} {ds.name}",
+                                           f"{word(lang, 'evaluated')} {report.year}", f"{word(lang, 'dataset')} {ds.name}",
                                            report.created) if x),
         "headline": report.headline().parts(lang) if only is None else _section_headline(s, only, lang),
         "count_notes": [n["text"] for n in report.count_notes(lang)
                         if not n["about"].startswith("target:") and (only is None or n["about"] == "rules_year")],
         "pw": {"final": labels.word("pace.final_short", lang), "counts": labels.word("counts.head", lang)},
-        "w": {k: _w(lang, k) for k in _PAGE_WORDS} | _verdict_words(only, lang),
+        "w": {k: word(lang, k) for k in _PAGE_WORDS} | _verdict_words(only, lang),
         "nav": nav,
         "illustrative": ", ".join(readable.words(n, lang) for n, lyr in ds.layers.items() if lyr.meta.illustrative)
         if ds.illustrative
@@ -773,165 +552,6 @@ def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: st
 
 # --------------------------------------------------------------------------------------------------
 # Markdown
-
-
-def _md_bar(share: float | None, width: int = 10) -> str:
-    """A text progress bar.
-
-    Examples
-    --------
-    >>> _md_bar(0.75)
-    '▓▓▓▓▓▓▓▓░░ 75%'
-    """
-    if share is None:
-        return ""
-    full = round(max(0.0, min(1.0, share)) * width)
-    return "▓" * full + "░" * (width - full) + f" {share:.0%}"
-
-
-_MD_MARK = {"met": "✅", "pass": "✅", "covered": "✅", "on_track": "✅", "not_met": "❌", "fail": "❌",
-            "uncovered": "❌", "missed": "❌", "off_track": "❌", "unknown": "⚠️", "at_risk": "⚠️"}
-
-
-def _md_op(op: str) -> str:
-    """A comparison as its symbol (nbgeo's own text, so ``>`` needs no escape); other text escaped.
-
-    Examples
-    --------
-    >>> _md_op(">"), _md_op(">="), _md_op("<b>")
-    ('>', '≥', '\\\\<b\\\\>')
-    """
-    return _OPS[op] if op in _OPS else md_text(op)
-
-
-def _md_binding(key: str, value: Any, lang: str) -> str:
-    """A severity (its word, 建议 marked ◇) or a basis (instrument and article) in a Markdown cell."""
-    if key == "basis":
-        return md_text(_basis_text(value))
-    word = _severity_badge(value, lang)["text"]
-    return md_text(f"◇ {word}" if value == "建议" else word)
-
-
-def _md_status(status: str, lang: str) -> str:
-    return f"{_MD_MARK.get(status, '•')} {md_text(_status_word(status, lang))}"
-
-
-def _md_table(head: Sequence[str], rows: Sequence[Sequence[str]], align: Sequence[str] | None = None) -> str:
-    align = align or ["l"] * len(head)
-    sep = ["---:" if a == "r" else "---" for a in align]
-    lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(sep) + " |"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
-def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
-    """The report as Markdown: verdict, summary, targets with text progress bars, sections, provenance.
-
-    Examples
-    --------
-    >>> from nbgeo import audit, datasets, io, plan
-    >>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
-    >>> md = to_markdown(r, lang="en")
-    >>> "| ❌ not met | restricted | Industrial agglomeration zones with output of 100 billion yuan" in md, "▓" in md
-    (True, True)
-    """
-    lang = lang if lang in labels.LANGS else "en"
-    plan, ds = report.plan, report.dataset
-    title = plan.title if lang == "zh" else (plan.title_en or plan.title)
-    s = report.summary()["targets"]
-    out = [f"# {md_text(title)}", ""]
-    out.append(" · ".join(md_text(x) for x in (plan.title_en if lang == "zh" else plan.title,
-                                               f"{_w(lang, 'evaluated')} {report.year}",
-                                               f"{_w(lang, 'dataset')} {ds.name}", report.created) if x))
-    out.append("")
-    first, *rest = report.headline().parts(lang)  # mid-term: the pace first, met / not met second
-    out += [f"**{md_text(first['text'])}**", "", *(x for part in rest for x in (md_text(part["text"]), ""))]
-    if ds.illustrative:
-        names = ", ".join(readable.words(n, lang) for n, lyr in ds.layers.items() if lyr.meta.illustrative)
-        out += [f"> **{md_text(_w(lang, 'ill_head'))}** {md_text(_w(lang, 'ill_body'))}: {md_text(names)}.", ""]
-    out += [f"## {md_text(_w(lang, 'summary'))}", ""]
-    out.append(f"- {md_text(_w(lang, 'targets'))}: {s['met']} {md_text(_w(lang, 'met'))} · {s['not_met']} "
-               f"{md_text(_w(lang, 'not_met'))} · {s['unknown']} {md_text(_w(lang, 'unknown'))}")
-    for name, listed in report.sections.items():
-        counts = _counts(listed)
-        out.append(f"- {md_text(_section_title(name, lang))}: "
-                   + " · ".join(f"{n:,} {md_text(_status_word(st, lang))}" for st, n in sorted(counts.items())))
-    notes = report.count_notes(lang)
-    if notes:
-        out += ["", f"{md_text(labels.word('counts.head', lang))}:", ""] + [f"- {md_text(n['text'])}" for n in notes]
-    out += ["", f"## {md_text(_w(lang, 'targets'))}", ""]
-    rows = []
-    paced = {str(p["id"]): str(p["status"]) for p in report.pace()} if report.headline().mid_term else {}
-    for group in sorted(_group_targets(report.targets), key=lambda g: _advisory(g[-1])):
-        last = group[-1]
-        status = _worst([r.status for r in group]) if len(group) > 1 else last.status
-        pill = _md_status(paced[last.id], lang) + "<br>" + _md_status(status, lang) if last.id in paced else None
-        years = ""
-        if len(group) > 1:
-            years = "<br>" + " ".join(f"{r.year}{_MD_MARK.get(r.status, '')}" for r in group)
-        rows.append([
-            pill or _md_status(status, lang),
-            _md_binding("severity", last.severity, lang),
-            f"{md_text(last.title)}<br>{md_text(last.phrase)}<br>{md_text(_w(lang, 'basis'))}: "
-            f"{_md_binding('basis', last.basis, lang)}",
-            md_text(_fmt_unit(last.actual, last.unit)) + " " + md_text(readable.unit(last.unit, lang)),
-            f"{_md_op(last.op)} {md_text(_fmt_unit(last.threshold, last.unit))}",
-            md_text(_fmt_unit(last.margin, last.unit, "+")),
-            _md_bar(_share(last.actual, last.threshold, last.op)) + years,
-        ])
-    out.append(_md_table([md_text(_w(lang, "status")), md_text(_key_label("severity", lang)), md_text(_w(lang, "target")),
-                          md_text(_key_label("actual", lang)), md_text(_w(lang, "threshold")),
-                          md_text(_w(lang, "margin")), md_text(_w(lang, "chart"))],
-                         rows, ["l", "l", "l", "r", "r", "r", "l"]))
-    titles = readable.plan_titles(report.plan)
-    for name, raw in report.sections.items():
-        entries = _titled(raw, titles)
-        out += ["", f"## {md_text(_section_title(name, lang))}", ""]
-        if not entries:
-            out.append(md_text(_w(lang, "none")))
-            continue
-        all_columns, same = _section_layout(entries)
-        columns = all_columns[:8]
-        if same:
-            out += [" · ".join(f"{md_text(_key_label(k, lang))}: {md_text(_fmt_key(k, v, None, lang))}"
-                               for k, v in same.items()),
-                    ""]
-        shown = _sorted_entries(entries)[:_MAX_ROWS]
-        body = []
-        for e in shown:
-            cells = []
-            for k in columns:
-                v = e.get(k)
-                if k == "status":
-                    cells.append(_md_status(str(v), lang))
-                elif k in ("severity", "basis"):
-                    cells.append(_md_binding(k, v, lang))
-                else:
-                    cells.append(md_text(_md_cell(k, e, lang)))
-            body.append(cells)
-        out.append(_md_table([md_text(_key_label(k, lang)) for k in columns], body))
-        if any(_advisory(e) for e in entries):
-            out += ["", f"◇ {md_text(_w(lang, 'advisory_note'))}"]
-        out += _md_detail(entries, lang)
-        if len(entries) > len(shown) or len(all_columns) > len(columns):
-            out += ["", f"_{md_text(_w(lang, 'in_json'))}_"]
-    out += ["", f"## {md_text(_w(lang, 'provenance'))}", ""]
-    prov = []
-    for name, layer in ds.layers.items():
-        m = layer.meta
-        prov.append([md_text(readable.words(name, lang)), f"{len(layer.gdf):,}",
-                     md_text(_w(lang, "illustrative" if m.illustrative else "real")),
-                     md_text(m.source), md_text(m.licence),
-                     md_text(m.datum + (f" ({_w(lang, 'datum_' + m.datum_basis)})" if m.datum_basis else "")),
-                     md_text(m.note + (f" ({_w(lang, 'mapped')}: {'; '.join(m.mapping)})" if m.mapping else ""))])
-    out.append(_md_table([md_text(_w(lang, k)) for k in ("layer", "features", "kind", "source", "licence", "datum", "note")],
-                         prov, ["l", "r", "l", "l", "l", "l", "l"]))
-    if report.problems:
-        out += ["", f"## {md_text(_w(lang, 'problems'))}", ""]
-        out.append(_md_table([md_text(_w(lang, "code")), md_text(_w(lang, "message")), md_text(_w(lang, "hint"))],
-                             [[md_text(p.code), md_text(p.message), md_text(p.hint)] for p in report.problems[:_MAX_ROWS]]))
-    out += ["", f"_{md_text(_w(lang, 'generated'))} {md_text(nbgeo_version())} · {md_text(report.created)}_", ""]
-    return "\n".join(out)
 
 
 # --------------------------------------------------------------------------------------------------
