@@ -18,7 +18,7 @@ Examples
 >>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")), year=2023)
 >>> h = r.headline()
 >>> h.mid_term, h.text("en")
-(True, 'On pace: 8 on track · 2 at risk · 3 off track | Against the 2025 thresholds: Not passed · 2 met · 9 not met')
+(True, 'On pace: 30 on track · 18 at risk · 14 off track | Against the 2025 thresholds: Not passed · 9 met · 11 not met')
 >>> h.text("zh").split(" | ")[0]
 '进度：8 正常 · 2 有风险 · 3 滞后'
 """

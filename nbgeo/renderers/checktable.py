@@ -63,6 +63,20 @@ _COLUMNS = ("section", "check", "check_title", "layer", "feature_id", "name", "v
             "value", "limit", "margin", "unit", "reason", "district")
 
 
+def _basis_cell(basis: Any) -> str:
+    """A basis as the text of one cell: the instrument, its article and the phrase it rests on.
+
+    >>> _basis_cell({"instrument": "《中华人民共和国土地管理法》", "article": "第三十五条", "phrase": "不得擅自占用"})
+    '《中华人民共和国土地管理法》 第三十五条：“不得擅自占用”'
+    >>> _basis_cell("the plan's phrase"), _basis_cell(None)
+    ("the plan's phrase", '')
+    """
+    if not isinstance(basis, Mapping):
+        return "" if basis is None else str(basis)
+    text = " ".join(str(basis[k]) for k in ("instrument", "article") if basis.get(k))
+    return f"{text}：“{basis['phrase']}”" if basis.get("phrase") else text
+
+
 def _rule_rows(report: AuditReport) -> list[dict[str, Any]]:
     """One record per rule finding (failing and unknown sites; every site when rules.json lists them all)."""
     specs = {r.id: r for r in report.plan.rules}
@@ -71,9 +85,9 @@ def _rule_rows(report: AuditReport) -> list[dict[str, Any]]:
         spec = specs.get(str(entry.get("id")))
         params: Mapping[str, Any] = spec.params if spec is not None else {}
         # basis and severity: the entry's (when the plan gives them), else the rule's cited source and phrase
-        basis = entry.get("basis") or getattr(spec, "basis", None) or params.get("basis") or params.get("source") \
-            or (spec.phrase if spec is not None else "")
-        severity = entry.get("severity") or getattr(spec, "severity", None) or params.get("severity") or ""
+        basis = _basis_cell(entry.get("basis") or getattr(spec, "basis", None) or params.get("source")
+                            or (spec.phrase if spec is not None else ""))
+        severity = entry.get("severity") or getattr(spec, "severity", None) or ""
         title = (spec.title or spec.phrase) if spec is not None else ""
         for f in entry.get("findings", ()):
             rows.append({"section": "rules", "check": entry.get("id"), "check_title": title,
@@ -99,7 +113,8 @@ def _coverage_rows(report: AuditReport, lang: str) -> list[dict[str, Any]]:
             rows.append({"section": "coverage", "check": entry.get("id"),
                          "check_title": entry.get("title") or entry.get("phrase", ""), "layer": entry.get("layer"),
                          "feature_id": site.get("id"), "status": "uncovered",
-                         "severity": entry.get("severity", ""), "basis": entry.get("basis") or entry.get("phrase", ""),
+                         "severity": entry.get("severity", ""),
+                         "basis": _basis_cell(entry.get("basis") or entry.get("phrase", "")),
                          "value": distance, "limit": limit,
                          "margin": None if distance is None or limit is None else float(limit) - float(distance),
                          "unit": "m", "reason": reason})
@@ -192,7 +207,7 @@ def check_table(report: AuditReport, *, lang: str = "zh", coords: Sequence[str] 
     >>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
     >>> t = check_table(r, lang="en")
     >>> t.groupby("check type").size().to_dict()
-    {'Coverage': 65, 'Siting rules': 9}
+    {'Coverage': 65, 'Siting rules': 30}
     """
     lang = labels.check_lang(lang)
     unknown = [c for c in coords if c not in COORDS]
@@ -205,6 +220,7 @@ def check_table(report: AuditReport, *, lang: str = "zh", coords: Sequence[str] 
     table = records.assign(name=places["name"], district=places["district"])
     table["section"] = [labels.word(f"section.{s}", lang) for s in table["section"]]
     table["verdict"] = [labels.status_word(str(s), lang) for s in table["status"]]
+    table["severity"] = [labels.word(f"severity.{s}", lang) if s else "" for s in table["severity"]]
     for key in ("value", "limit", "margin"):
         table[key] = pd.to_numeric(table[key], errors="coerce")
     table = table[list(_COLUMNS)].rename(columns={k: labels.word(f"checks.{k}", lang) for k in _COLUMNS})
