@@ -13,7 +13,7 @@ import shapely
 
 from ..errors import MapError
 from ..layers import LAYERS
-from . import labels, mapcodec, theme
+from . import labels, mapcodec, mapsites, theme
 from .html import safe_text
 
 if TYPE_CHECKING:
@@ -46,6 +46,15 @@ _DEFAULT_STYLE: dict[str, Any] = {"color": "#37474f", "fill": "#78909c", "weight
                                   "radius": 3.0, "by": None}
 #: Layers that start hidden (large or busy); they are in the file and one click away.
 _HIDDEN = frozenset({"base_stations_5g", "land_transfers"})
+#: Point layers with more features than this show counts per grid cell at city scale, points once zoomed in.
+AGG_MIN = 2_000
+#: Layers with more features than this ship counts per grid cell only (the map stays under 10 MB at ×100;
+#: the features that matter, failing, uncovered and proposed, are in the result layers and the sites list).
+RAW_MAX = {"point": 60_000, "line": 20_000, "polygon": 20_000}
+#: The zoom from which a point layer of more than AGG_MIN points is drawn point by point.
+RAW_ZOOM = 13
+#: Drawing order of geometry families: areas under lines under points, whatever order layers are listed in.
+_KIND_RANK = {"polygon": 0, "line": 1, "point": 2}
 _MAX_FIELDS = 12
 
 #: Fixed colours of known categories; other values get colours from _PALETTE.
@@ -287,6 +296,9 @@ def _one_layer(gdf: gpd.GeoDataFrame, *, kind: str, key: str, title: str, group:
                columns: list[str], name_field: str | None, label_field: str | None, simplify_m: float,
                shift: Callable[[np.ndarray], np.ndarray] | None, crs: Any = None) -> dict[str, Any]:
     n = len(gdf)
+    agg = _aggregate(gdf, kind, lang, shift) if group == "data" else None
+    if agg is not None and not agg["raw"]:
+        gdf = gdf.iloc[:0]  # counts per cell only: the spec keeps the layer's count, not its features
     if kind == "point":
         coords = shapely.get_coordinates(np.asarray(gdf.geometry.values))
         if shift is not None and len(coords):
@@ -296,10 +308,11 @@ def _one_layer(gdf: gpd.GeoDataFrame, *, kind: str, key: str, title: str, group:
         geom = mapcodec.encode_shapes(mapcodec.simplified(gdf, simplify_m, crs), kind == "polygon", shift)
     props: dict[str, Any] = {}
     fields: list[list[str]] = []
+    shipped = len(gdf)
     for i, column in enumerate(columns):
         codes, texts = _display(gdf[column], str(column), lang, category=column == by or column in _CATEGORY_COLUMNS)
         slot = f"f{i}"
-        if len(texts) * 2 <= n:
+        if len(texts) * 2 <= shipped:
             props[slot] = {"d": texts, "c": mapcodec.varint(codes)}
         else:
             arr = np.asarray([*texts, ""], dtype=object)
@@ -308,7 +321,7 @@ def _one_layer(gdf: gpd.GeoDataFrame, *, kind: str, key: str, title: str, group:
     slot_of = {c: f"f{i}" for i, c in enumerate(columns)}
     if continuous and continuous in gdf.columns:
         colouring = _continuous(gdf[continuous], continuous, lang)
-    elif by and by in gdf.columns:
+    elif by and by in gdf.columns and len(gdf):
         colouring = _categorical(gdf[by], by, lang, _known_values(key, by))
     else:
         colouring = {"colors": [_check_colour(style["fill"] if kind != "line" else style["color"])], "ci": None,
@@ -328,7 +341,7 @@ def _one_layer(gdf: gpd.GeoDataFrame, *, kind: str, key: str, title: str, group:
         "colors": colouring["colors"], "ci": colouring["ci"], "legend": colouring["legend"],
         "ids": mapcodec.encode_ids(gdf.index), "props": props, "fields": [f for f in fields],
         "tipFields": [[s, lbl] for s, lbl in fields if s in tip], "nameField": slot_of.get(name_field or ""),
-        "geom": geom,
+        "geom": geom, "agg": agg,
     }
     if spec["style"]["dash"] is not None and not re.fullmatch(r"[0-9 ,.]+", str(spec["style"]["dash"])):
         msg = f"bad dash pattern {spec['style']['dash']!r}"
@@ -341,6 +354,26 @@ def _one_layer(gdf: gpd.GeoDataFrame, *, kind: str, key: str, title: str, group:
         enc["t"] = [safe_text(v) for v in gdf[label_field].tolist()]
         spec["labels"] = enc
     return spec
+
+
+def _aggregate(gdf: gpd.GeoDataFrame, kind: str, lang: str, shift: Callable[[np.ndarray], np.ndarray] | None
+               ) -> dict[str, Any] | None:
+    """Counts per grid cell for a dense layer (see :func:`nbgeo.renderers.mapsites.grid_levels`), or None.
+
+    Points above :data:`AGG_MIN` get cells up to :data:`RAW_ZOOM` and their points beyond it; any layer
+    above :data:`RAW_MAX` gets cells at every zoom and no features (``raw`` is False).
+    """
+    n = len(gdf)
+    raw = n <= RAW_MAX[kind]
+    if raw and (kind != "point" or n <= AGG_MIN):
+        return None
+    geoms = np.asarray(gdf.geometry.values)
+    points = shapely.get_coordinates(geoms if kind == "point" else shapely.point_on_surface(geoms))
+    if shift is not None and len(points):
+        points = shift(points)
+    zooms = tuple(range(7, RAW_ZOOM)) if raw else tuple(range(7, 17))
+    return {"raw": raw, "rawZoom": RAW_ZOOM if raw else None, "levels": mapsites.grid_levels(points, zooms=zooms),
+            "note": safe_text(_t(lang, "agg" if raw else "agg_only"))}
 
 
 def _data_layers(dataset: Dataset, names: Sequence[str], lang: str, shift: Callable[[np.ndarray], np.ndarray] | None,
@@ -371,8 +404,8 @@ _RESULT_STYLE = {"color": "#b91c1c", "fill": "#ef4444", "weight": 2.5, "fill_opa
 
 
 def _result_layers(overlays: Mapping[str, gpd.GeoDataFrame], lang: str,
-                   shift: Callable[[np.ndarray], np.ndarray] | None, simplify_m: float, crs: Any = None
-                   ) -> list[dict[str, Any]]:
+                   shift: Callable[[np.ndarray], np.ndarray] | None, simplify_m: float, crs: Any = None,
+                   report: AuditReport | None = None) -> list[dict[str, Any]]:
     specs: list[dict[str, Any]] = []
     for i, (title, given) in enumerate(overlays.items()):
         if given is None or given.empty:
@@ -390,7 +423,8 @@ def _result_layers(overlays: Mapping[str, gpd.GeoDataFrame], lang: str,
         asked = gdf.attrs.get("nbgeo_style", {})
         style.update({k: float(v) for k, v in asked.items() if k in ("weight", "fill_opacity", "opacity")
                       and isinstance(v, (int, float)) and 0 <= float(v) <= 10})
-        specs += _layer_specs(gdf, key=f"overlay-{i}", title=str(title), group="result", style=style, lang=lang,
+        words = mapsites.overlay_title(str(title), given, report, lang)
+        specs += _layer_specs(gdf, key=f"overlay-{i}", title=words, group="result", style=style, lang=lang,
                               by=by, continuous=continuous, name_field="label", simplify_m=simplify_m, shift=shift,
                               visible=not context, crs=crs)
     return specs
@@ -573,7 +607,8 @@ def map_spec(
     specs = _data_layers(dataset, names, lang, shift, simplify_m, basemap=bm is not None)
     overlays = report.overlays if report is not None else {}
     crs = dataset.crs_choice.crs if dataset.crs_choice is not None else None
-    specs = _result_layers(overlays, lang, shift, simplify_m, crs) + specs
+    specs = _result_layers(overlays, lang, shift, simplify_m, crs, report) + specs
+    sites = mapsites.focus_sites(overlays, dataset, lang, shift) if report is not None else None
     bounds = _bounds([dataset[n] for n in names] + [g for g in overlays.values() if g is not None], shift)
     if report is not None:
         plan = report.plan
@@ -594,10 +629,28 @@ def map_spec(
                    {"id": "data", "title": safe_text(_t(lang, "data"))}],
         "i18n": {k: safe_text(_t(lang, k)) for k in ("layers", "fold", "sources", "badge")},
         "layers": _draw_order(specs), "targets": targets, "sources": _sources(dataset, names, lang),
+        "sites": sites,
     }
 
 
 def _draw_order(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    data = [s for s in specs if s["group"] == "data"]
-    results = [s for s in specs if s["group"] == "result"]
-    return data + results
+    """Bottom-up: data, then results; in each, areas, then lines, then points (whatever order they were asked in).
+
+    Data areas of layers nbgeo knows keep :data:`LAYER_STYLES`'s order (districts at the bottom), so a
+    land fill never covers the parks drawn before it.
+
+    Examples
+    --------
+    >>> specs = [{"id": i, "group": "data", "kind": k} for i, k in
+    ...          [("micro_parks", "polygon"), ("chargers", "point"), ("roads", "line"), ("districts", "polygon")]]
+    >>> [s["id"] for s in _draw_order(specs)]
+    ['districts', 'micro_parks', 'roads', 'chargers']
+    """
+    known = list(LAYER_STYLES)
+
+    def rank(pos: int, s: dict[str, Any]) -> tuple[int, int, int, int]:
+        base = str(s["id"]).split(":", 1)[0]
+        layer_rank = known.index(base) if s["group"] == "data" and base in known else len(known)
+        return (0 if s["group"] == "data" else 1, _KIND_RANK.get(s["kind"], 0), layer_rank, pos)
+
+    return [s for _, s in sorted(enumerate(specs), key=lambda p: rank(*p))]
