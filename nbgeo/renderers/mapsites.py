@@ -218,10 +218,10 @@ def grid_levels(coords: np.ndarray, *, zooms: tuple[int, ...] = tuple(range(7, 1
 
     Examples
     --------
-    >>> pts = np.array([[121.5, 29.8], [121.5001, 29.8001], [122.0, 30.0]])
-    >>> [(lv["z"], lv["cells"]) for lv in grid_levels(pts, zooms=(6, 9, 16))]
-    [(6, 1), (9, 2), (16, 3)]
-    >>> grid_levels(pts, zooms=(6, 16), max_cells=2)[-1]["z"]
+    >>> pts = np.array([[121.5, 29.8], [121.5004, 29.8004], [121.56, 29.86]])
+    >>> [(lv["z"], lv["cells"]) for lv in grid_levels(pts, zooms=(6, 9, 18))]
+    [(6, 1), (9, 2), (18, 3)]
+    >>> grid_levels(pts, zooms=(6, 18), max_cells=2)[-1]["z"]
     6
     """
     xy = np.asarray(coords, dtype=float).reshape(-1, 2)

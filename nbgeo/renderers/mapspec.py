@@ -51,6 +51,9 @@ AGG_MIN = 2_000
 #: Layers with more features than this ship counts per grid cell only (the map stays under 10 MB at ×100;
 #: the features that matter, failing, uncovered and proposed, are in the result layers and the sites list).
 RAW_MAX = {"point": 60_000, "line": 20_000, "polygon": 20_000}
+#: Most vertices of one line or polygon layer after simplification (about 0.6 MB of the page): past it a layer
+#: is simplified harder (see :func:`nbgeo.renderers.mapcodec.simplified`).
+VERTEX_BUDGET = 120_000
 #: The zoom from which a point layer of more than AGG_MIN points is drawn point by point.
 RAW_ZOOM = 13
 #: Drawing order of geometry families: areas under lines under points, whatever order layers are listed in.
@@ -305,7 +308,8 @@ def _one_layer(gdf: gpd.GeoDataFrame, *, kind: str, key: str, title: str, group:
             coords = shift(coords)
         geom = mapcodec.encode_points(coords)
     else:
-        geom = mapcodec.encode_shapes(mapcodec.simplified(gdf, simplify_m, crs), kind == "polygon", shift)
+        geom = mapcodec.encode_shapes(mapcodec.simplified(gdf, simplify_m, crs, budget=VERTEX_BUDGET),
+                                      kind == "polygon", shift)
     props: dict[str, Any] = {}
     fields: list[list[str]] = []
     shipped = len(gdf)

@@ -734,6 +734,7 @@
     map.on("resize", function () { layoutPanels(map); });
     if (spec.bounds) { fitData(map, spec.bounds); }
     nbgeo.instances.push(inst);
+    root.nbgeoReadyAt = root.performance ? root.performance.now() : null;  // ms since navigation (bench/map_size.py)
     root.nbgeoReady = true;
     return inst;
   };
