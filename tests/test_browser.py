@@ -141,7 +141,7 @@ def test_demo_map_answers_the_mouse(browser, demo):
         # switch the 5G layer on from the layer panel: one more point canvas
         before = browser.evaluate(page, "document.querySelectorAll('canvas.nb-points').length")
         browser.evaluate(page, """(() => { const rows = [...document.querySelectorAll('.nb-layer')];
-            rows.find(r => r.innerText.includes('5G')).querySelector('input').click(); })()""")
+            rows.find(r => r.innerText.includes('5G') && r.innerText.includes('41,500')).querySelector('input').click(); })()""")
         assert browser.evaluate(page, "document.querySelectorAll('canvas.nb-points').length") == before + 1
 
 
