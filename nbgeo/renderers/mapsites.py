@@ -145,7 +145,7 @@ def focus_sites(overlays: Mapping[str, gpd.GeoDataFrame], dataset: Dataset, lang
     """The failing, uncovered and proposed sites of an audit, for the map's top layer and side list.
 
     One entry per site and verdict (a site failing two rules is one entry with both reasons), failing
-    first, then uncovered, then proposed; at most ``limit`` entries (``more`` counts the rest). Every
+    first, then uncovered, then proposed, each in the order the audit found them; at most ``limit`` entries (``more`` counts the rest). Every
     text is escaped; coordinates are WGS 84 (or GCJ-02 with ``shift``), 6 decimals.
 
     Returns
@@ -172,6 +172,10 @@ def focus_sites(overlays: Mapping[str, gpd.GeoDataFrame], dataset: Dataset, lang
         box = shapely.bounds(geoms)
         ids = sub["feature_id"].astype(str) if "feature_id" in sub.columns else pd.Series(
             sub.index.astype(str), index=sub.index)
+        if "feature_id" not in sub.columns and isinstance(gdf.index, pd.RangeIndex) and "label" in sub.columns:
+            # new sites have no id in the data: their label starts with the candidate's ("N1086: #1, ...")
+            named = sub["label"].astype(str).str.extract(r"^([^:：\s]{1,40})[:：]", expand=False)
+            ids = named.fillna(pd.Series([f"#{k + 1}" for k in range(len(sub))], index=sub.index))
         frames.append(pd.DataFrame({
             "id": ids.to_numpy(), "status": status[keep].to_numpy(),
             "reason": sub["label"].astype(str).to_numpy() if "label" in sub.columns else "",
@@ -181,9 +185,11 @@ def focus_sites(overlays: Mapping[str, gpd.GeoDataFrame], dataset: Dataset, lang
     found = pd.concat(frames, ignore_index=True)
     rank = {s: i for i, s in enumerate(FOCUS_STATUSES)}
     found["rank"] = found["status"].map(rank)
-    grouped = found.groupby(["rank", "id", "status"], sort=True)
-    sites = grouped.agg(x=("x", "first"), y=("y", "first"), x0=("x0", "min"), y0=("y0", "min"), x1=("x1", "max"),
+    found["pos"] = np.arange(len(found))  # in the order the audit found them (rule by rule; new sites by rank)
+    grouped = found.groupby(["rank", "id", "status"], sort=False)
+    sites = grouped.agg(pos=("pos", "min"), x=("x", "first"), y=("y", "first"), x0=("x0", "min"), y0=("y0", "min"), x1=("x1", "max"),
                         y1=("y1", "max"), reason=("reason", lambda r: "; ".join(dict.fromkeys(r)))).reset_index()
+    sites = sites.sort_values(["rank", "pos"], kind="stable").reset_index(drop=True)
     more = max(0, len(sites) - limit)
     sites = sites.iloc[:limit]
     if shift is not None and len(sites):

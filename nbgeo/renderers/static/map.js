@@ -549,7 +549,7 @@
   /* ---------- assembly ---------- */
 
   // Keep the scrolling panels clear of the controls in the corners below them; panels of one column
-  // share its height (each its natural height when all fit, else in proportion, at least 80 px).
+  // share its height (each its natural height when all fit, else evenly, at least 80 px each).
   function layoutPanels(map) {
     var c = map.getContainer(), h = c.clientHeight, top0 = c.getBoundingClientRect().top;
     function fit(corner, below) {
@@ -562,9 +562,13 @@
       var total = natural.reduce(function (a, b) { return a + b; }, 0);
       var used = col.getBoundingClientRect().bottom - top0 - total;  // titles, headers and gaps
       var reserved = low ? low.offsetHeight + 26 : 16, free = h - reserved - used;
-      bodies.forEach(function (b, k) {
-        var share = total <= free ? natural[k] : Math.max(80, free * natural[k] / total);
-        b.style.maxHeight = Math.floor(share) + "px";
+      // shared out evenly, a short panel keeping its own height and leaving the rest to the others
+      var order = natural.map(function (n, k) { return k; }).sort(function (a, b) { return natural[a] - natural[b]; });
+      var left = Math.max(free, 80 * bodies.length), rest = bodies.length;
+      order.forEach(function (k) {
+        var share = Math.max(Math.min(natural[k], left / rest), Math.min(natural[k], 80));
+        bodies[k].style.maxHeight = Math.floor(share) + "px";
+        left -= share; rest -= 1;
       });
     }
     if (c.classList.contains("nb-image")) { fit(".leaflet-top.leaflet-left", ".leaflet-bottom.leaflet-left"); return; }
