@@ -188,7 +188,7 @@ def test_the_still_image_holds_the_whole_legend_in_words(browser, pages, kind, n
         words = [lyr["title"], *(lyr["legend"] if len(lyr["legend"]) > 1 else [])]
         for w in words:
             assert " ".join(html.unescape(w).split()) in text, (lyr["id"], w)
-    ids = [r.id for r in ningbo_plan.rules] + [c.id for c in ningbo_plan.coverage]
+    ids = [r.id for r in ningbo_plan.rules] + [c.id for c in ningbo_plan.coverage] + [q.id for q in ningbo_plan.siting]
     assert [i for i in ids if i in text] == []  # names, not ids
 
 

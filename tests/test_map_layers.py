@@ -140,3 +140,21 @@ def test_grid_levels_count_every_point_and_stop_at_the_cell_limit():
 def test_the_sample_audit_map_stays_small(result):
     html = maps.audit_map(result).get_root().render()
     assert len(html.encode()) < 2_500_000
+
+
+def test_siting_layers_are_named_by_their_question_not_its_id(sample, ningbo_plan):
+    from nbgeo import optimize
+    from nbgeo.audit import AuditReport
+
+    question = ningbo_plan.siting[0]
+    found, _ = optimize.site_from_spec(question, sample, ningbo_plan)
+    for lang, words in (("zh", "充换电设施新增选址（服务小微企业园）"), ("en", question.title)):
+        overlays = found.overlays(lang=lang)
+        r = AuditReport(plan=ningbo_plan, dataset=sample, year=2025, targets=(), sections={}, overlays=overlays)
+        titles = [lyr["title"] for lyr in maps.map_spec(sample, layers=["districts"], report=r, lang=lang)["layers"]
+                  if lyr["group"] == "result"]
+        assert len(titles) == len(overlays) and all(t.startswith(words) for t in titles), titles
+        assert not [t for t in titles if question.id in t]
+        proposed = [it for it in maps.map_spec(sample, layers=["districts"], report=r)["sites"]["items"]]
+        assert proposed and {it["status"] for it in proposed} == {"proposed"}
+        assert all(it["id"].startswith("N") for it in proposed)  # the candidate's id, from its label

@@ -127,6 +127,7 @@ LABELS: dict[str, tuple[str, str]] = {
     'map.cov_uncovered': ('{facilities} {distance} 内未覆盖的{demand}（{n} 处）', '{demand} without {facilities} within {distance} ({n})'),
     'map.cov_area': ('{facilities} {distance} 服务范围', 'area within {distance} of {facilities}'),
     'map.cov_area_short': ('服务范围', 'service area'),
+    'map.siting': ('{facilities}新增选址（服务{demand}）', 'new {facilities} sites for {demand}'),
     'map.sites': ('问题与建议选址', 'Sites to act on'),
     'map.sites_more': ('另有 {n} 处见审查结果图层与 audit.json', '{n} more in the result layers and audit.json'),
     'map.sites_hint': ('点击条目定位到该处', 'click an entry to zoom to it'),

@@ -77,7 +77,8 @@ def overlay_title(title: str, gdf: gpd.GeoDataFrame, report: AuditReport | None,
 
     A rule's overlay (a ``rule`` column) is named by the rule's title in English, or in Chinese from
     the layer and the kind of rule (``小微企业园不得占用生态保护红线``), then the count of failing sites;
-    a coverage overlay (``attrs["nbgeo_coverage"]``) by its requirement; any other keeps its title.
+    a siting question's layers by the question (its title, or its layers); a coverage overlay
+    (``attrs["nbgeo_coverage"]``) by its requirement; any other keeps its title.
 
     Examples
     --------
@@ -101,6 +102,10 @@ def overlay_title(title: str, gdf: gpd.GeoDataFrame, report: AuditReport | None,
         sites = "role" not in gdf.columns or gdf["role"].eq("site")
         failed = int((gdf["status"].astype(str).eq("fail") & sites).sum()) if "status" in gdf.columns else 0
         return f"{what} · {_word('map.n_fail', lang).format(n=f'{failed:,}')}"
+    for q in plan.siting:  # a siting question's layers: "<question id>: 35 proposed sites" -> its words
+        for sep in ("：", ": "):
+            if title.startswith(q.id + sep):
+                return _siting_words(q, plan, lang) + sep + title[len(q.id) + len(sep):]
     cov_id = gdf.attrs.get("nbgeo_coverage")
     spec = next((c for c in plan.coverage if c.id == cov_id), None) if cov_id else None
     if spec is None:
@@ -112,6 +117,18 @@ def overlay_title(title: str, gdf: gpd.GeoDataFrame, report: AuditReport | None,
     if lang == "en" and spec.title:
         return f"{spec.title}: {_word('map.cov_area_short', lang)}"
     return _word("map.cov_area", lang).format(**words)
+
+
+def _siting_words(question: Any, plan: Any, lang: str) -> str:
+    """A siting question in words: its title in English, else ``new {facilities} sites for {demand}``."""
+    if lang == "en" and question.title:
+        return str(question.title)
+    p = dict(question.params)
+    cov = next((c for c in plan.coverage if c.id == p.get("coverage")), None)
+    demand = p.get("demand") or (cov.demand if cov else "")
+    facilities = p.get("facilities") or (cov.facilities if cov else "")
+    return _word("map.siting", lang).format(facilities=_layer_title(str(facilities), lang),
+                                            demand=_layer_title(str(demand), lang))
 
 
 def _distance(metres: float, lang: str) -> str:
