@@ -158,3 +158,16 @@ def test_siting_layers_are_named_by_their_question_not_its_id(sample, ningbo_pla
         proposed = [it for it in maps.map_spec(sample, layers=["districts"], report=r)["sites"]["items"]]
         assert proposed and {it["status"] for it in proposed} == {"proposed"}
         assert all(it["id"].startswith("N") for it in proposed)  # the candidate's id, from its label
+
+
+def test_past_the_path_budget_the_largest_data_layers_become_counts(monkeypatch, result):
+    monkeypatch.setattr(mapspec, "VECTOR_MIN", 0)
+    monkeypatch.setattr(mapspec, "VECTOR_BUDGET", 1100)  # the audit's 86 finding paths, then ~1,000 of the data
+    spec = maps.map_spec(result.dataset, report=result)
+    cells = {lyr["id"] for lyr in spec["layers"] if lyr["agg"] and not lyr["agg"]["raw"]}
+    # land parcels (3,000) and schools and hospitals (655) go first, the largest; districts never do
+    assert cells == {"land_transfers", "receptors"}
+    findings = [lyr for lyr in spec["layers"] if lyr["group"] == "result"]
+    assert findings and not any(lyr["agg"] for lyr in findings)
+    paths = sum(lyr["count"] for lyr in spec["layers"] if lyr["kind"] != "point" and not lyr["agg"])
+    assert paths <= 1100

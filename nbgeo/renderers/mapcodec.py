@@ -169,13 +169,12 @@ def simplified(gdf: gpd.GeoDataFrame, simplify_m: float, crs: Any = None, *, bud
         return geoms
     # For drawing only: a best-effort CRS is fine where one too large to measure in would be refused.
     metric = gdf.geometry.to_crs(crs if crs is not None else choose_working_crs(gdf, strict=False).crs)
-    tolerance = simplify_m
-    while True:
-        # Douglas-Peucker without topology repair: for drawing only, and several times faster on large rings
-        out = metric.simplify(tolerance, preserve_topology=False)
-        if budget is None or tolerance > 1300 or int(out.count_coordinates().sum()) <= budget:
-            return np.asarray(out.to_crs(4326).values)
-        tolerance *= 4
+    # Douglas-Peucker without topology repair: for drawing only, and several times faster on large rings
+    tolerance, out = simplify_m, metric.simplify(simplify_m, preserve_topology=False)
+    while budget is not None and tolerance <= 1300 and int(out.count_coordinates().sum()) > budget:
+        tolerance *= 4  # each round simplifies the last one's result: a fraction of the vertices
+        out = out.simplify(tolerance, preserve_topology=False)
+    return np.asarray(out.to_crs(4326).values)
 
 
 def family(type_ids: np.ndarray) -> np.ndarray:

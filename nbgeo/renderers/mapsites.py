@@ -237,7 +237,7 @@ def grid_levels(coords: np.ndarray, *, zooms: tuple[int, ...] = tuple(range(7, 1
     A level's cells are squares of :func:`_cell_degrees` on a grid anchored at (0°, 0°); each
     occupied cell is its column and row (delta-encoded, sorted) and its count. Levels with more than
     ``max_cells`` occupied cells are left out (the finest level kept is drawn at every zoom beyond).
-    Vectorised: one ``np.unique`` per level.
+    Vectorised: one ``np.unique`` of packed cell keys per level.
 
     Examples
     --------
@@ -253,9 +253,11 @@ def grid_levels(coords: np.ndarray, *, zooms: tuple[int, ...] = tuple(range(7, 1
     for z in zooms:
         cell = _cell_degrees(z)
         ij = np.floor(xy / cell).astype(np.int64)
-        keys, counts = np.unique(ij, axis=0, return_counts=True)
-        if len(keys) > max_cells:
+        # one int64 per cell (column in the high bits): a 1-d unique, several times faster than axis=0
+        packed, counts = np.unique((ij[:, 0] << 32) + (ij[:, 1] + (1 << 31)), return_counts=True)
+        if len(packed) > max_cells:
             break
+        keys = np.column_stack([packed >> 32, (packed & 0xFFFFFFFF) - (1 << 31)])
         d = np.diff(keys, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
         levels.append({"z": int(z), "cell": cell, "cells": len(keys), "x": varint(d[:, 0]), "y": varint(d[:, 1]),
                        "n": varint(counts), "max": int(counts.max()) if len(counts) else 0})

@@ -54,6 +54,10 @@ RAW_MAX = {"point": 60_000, "line": 20_000, "polygon": 20_000}
 #: Most vertices of one line or polygon layer after simplification (about 0.6 MB of the page): past it a layer
 #: is simplified harder (see :func:`nbgeo.renderers.mapcodec.simplified`).
 VERTEX_BUDGET = 120_000
+#: Most lines and polygons drawn one by one (Leaflet paths; about 1 s to draw 15,000 on a laptop): past it the
+#: largest data layers show counts per cell instead; the audit's findings always draw.
+VECTOR_BUDGET = 15_000
+VECTOR_MIN = 6_000
 #: The zoom from which a point layer of more than AGG_MIN points is drawn point by point.
 RAW_ZOOM = 13
 #: Drawing order of geometry families: areas under lines under points, whatever order layers are listed in.
@@ -265,6 +269,7 @@ def _layer_specs(
     simplify_m: float = 5.0,
     shift: Callable[[np.ndarray], np.ndarray] | None = None,
     crs: Any = None,
+    cells_only: bool = False,
 ) -> list[dict[str, Any]]:
     """The runtime specs of one GeoDataFrame: one per geometry family it holds (usually one).
 
@@ -290,16 +295,18 @@ def _layer_specs(
         specs.append(_one_layer(sub, kind=kind, key=f"{key}:{kind}" if len(present) > 1 else key, title=sub_title,
                                 group=group, style=style, lang=lang, visible=visible, illustrative=illustrative,
                                 note=note, by=by, continuous=continuous, columns=columns, name_field=name_field,
-                                label_field=label_field, simplify_m=simplify_m, shift=shift, crs=crs))
+                                label_field=label_field, simplify_m=simplify_m, shift=shift, crs=crs,
+                                cells_only=cells_only))
     return specs
 
 
 def _one_layer(gdf: gpd.GeoDataFrame, *, kind: str, key: str, title: str, group: str, style: Mapping[str, Any],
                lang: str, visible: bool, illustrative: bool, note: str, by: str | None, continuous: str | None,
                columns: list[str], name_field: str | None, label_field: str | None, simplify_m: float,
-               shift: Callable[[np.ndarray], np.ndarray] | None, crs: Any = None) -> dict[str, Any]:
+               shift: Callable[[np.ndarray], np.ndarray] | None, crs: Any = None, cells_only: bool = False
+               ) -> dict[str, Any]:
     n = len(gdf)
-    agg = _aggregate(gdf, kind, lang, shift) if group == "data" else None
+    agg = _aggregate(gdf, kind, lang, shift, force=cells_only) if group == "data" else None
     if agg is not None and not agg["raw"]:
         gdf = gdf.iloc[:0]  # counts per cell only: the spec keeps the layer's count, not its features
     if kind == "point":
@@ -360,15 +367,15 @@ def _one_layer(gdf: gpd.GeoDataFrame, *, kind: str, key: str, title: str, group:
     return spec
 
 
-def _aggregate(gdf: gpd.GeoDataFrame, kind: str, lang: str, shift: Callable[[np.ndarray], np.ndarray] | None
-               ) -> dict[str, Any] | None:
+def _aggregate(gdf: gpd.GeoDataFrame, kind: str, lang: str, shift: Callable[[np.ndarray], np.ndarray] | None,
+               *, force: bool = False) -> dict[str, Any] | None:
     """Counts per grid cell for a dense layer (see :func:`nbgeo.renderers.mapsites.grid_levels`), or None.
 
     Points above :data:`AGG_MIN` get cells up to :data:`RAW_ZOOM` and their points beyond it; any layer
-    above :data:`RAW_MAX` gets cells at every zoom and no features (``raw`` is False).
+    above :data:`RAW_MAX` (or any, with ``force``) gets cells at every zoom and no features (``raw`` is False).
     """
     n = len(gdf)
-    raw = n <= RAW_MAX[kind]
+    raw = n <= RAW_MAX[kind] and not force
     if raw and (kind != "point" or n <= AGG_MIN):
         return None
     geoms = np.asarray(gdf.geometry.values)
@@ -380,10 +387,36 @@ def _aggregate(gdf: gpd.GeoDataFrame, kind: str, lang: str, shift: Callable[[np.
             "note": safe_text(_t(lang, "agg" if raw else "agg_only"))}
 
 
+def _vector_count(gdf: gpd.GeoDataFrame | None) -> int:
+    """Features of ``gdf`` that are lines or polygons (drawn one by one as Leaflet paths)."""
+    if gdf is None or not len(gdf):
+        return 0
+    return int((~np.isin(shapely.get_type_id(np.asarray(gdf.geometry.values)), (-1, 0, 4))).sum())
+
+
+def _cells_only(dataset: Dataset, names: Sequence[str], results: int) -> set[str]:
+    """The line and polygon layers drawn as counts per cell so that the map keeps to :data:`VECTOR_BUDGET` paths.
+
+    The findings (``results`` paths) always draw; of the data, the largest layers go first (never the
+    districts, the map's base).
+    """
+    sizes = {n: _vector_count(dataset[n]) for n in names if n != "districts"}
+    sizes = {n: c for n, c in sizes.items() if 0 < c <= RAW_MAX["polygon"]}  # larger ones are cells anyway
+    budget = max(VECTOR_MIN, VECTOR_BUDGET - results)
+    total, chosen = sum(sizes.values()), set()
+    for name in sorted(sizes, key=lambda n: -sizes[n]):
+        if total <= budget:
+            break
+        chosen.add(name)
+        total -= sizes[name]
+    return chosen
+
+
 def _data_layers(dataset: Dataset, names: Sequence[str], lang: str, shift: Callable[[np.ndarray], np.ndarray] | None,
-                 simplify_m: float, *, basemap: bool = False) -> list[dict[str, Any]]:
+                 simplify_m: float, *, basemap: bool = False, results: int = 0) -> list[dict[str, Any]]:
     specs: list[dict[str, Any]] = []
     crs = dataset.crs_choice.crs if dataset.crs_choice is not None else None
+    cells = _cells_only(dataset, names, results)
     for name in names:
         layer = dataset.layer(name)
         meta, gdf = layer.meta, layer.gdf
@@ -398,7 +431,7 @@ def _data_layers(dataset: Dataset, names: Sequence[str], lang: str, shift: Calla
         specs += _layer_specs(
             gdf, key=name, title=title, group="data", style=style, lang=lang, visible=name not in _HIDDEN,
             illustrative=meta.illustrative, note=meta.note, by=style.get("by"), name_field="name",
-            label_field=label_field, simplify_m=simplify_m, shift=shift, crs=crs,
+            label_field=label_field, simplify_m=simplify_m, shift=shift, crs=crs, cells_only=name in cells,
         )
     return specs
 
@@ -608,8 +641,9 @@ def map_spec(
         notes.append(safe_text(_t(lang, "illustrative")))
     if shift is not None:
         notes.append(safe_text(_t(lang, "shift")))
-    specs = _data_layers(dataset, names, lang, shift, simplify_m, basemap=bm is not None)
     overlays = report.overlays if report is not None else {}
+    specs = _data_layers(dataset, names, lang, shift, simplify_m, basemap=bm is not None,
+                         results=sum(_vector_count(g) for g in overlays.values()))
     crs = dataset.crs_choice.crs if dataset.crs_choice is not None else None
     specs = _result_layers(overlays, lang, shift, simplify_m, crs, report) + specs
     sites = mapsites.focus_sites(overlays, dataset, lang, shift) if report is not None else None
