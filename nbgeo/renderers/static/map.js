@@ -717,10 +717,14 @@
     };
     if (spec.sites) {
       inst.sites.layer = focusLayer(inst).addTo(map);
-      var quiet = function () {  // at city scale only failing and proposed sites keep their labels
-        L.DomUtil[map.getZoom() < 11 && inst.sites.items.length > 40 ? "addClass" : "removeClass"](map.getContainer(), "nb-quiet");
+      var quiet = function () {  // labels while they can be read: with many sites in view, only failing and
+        // proposed ones keep theirs; with very many (a province), none does (the list names them all)
+        if (!map._loaded) { return; }  // no view yet: fitData's moveend calls again
+        var view = map.getBounds(), shown = inst.sites.items.filter(function (it) { return view.contains(it.ll); }).length;
+        L.DomUtil[shown > 40 ? "addClass" : "removeClass"](map.getContainer(), "nb-quiet");
+        L.DomUtil[shown > 150 ? "addClass" : "removeClass"](map.getContainer(), "nb-hush");
       };
-      map.on("zoomend", quiet);
+      map.on("zoomend moveend", quiet);
       quiet();
     }
     if (spec.title && !spec.embedded) {
