@@ -115,9 +115,10 @@ def test_demo_map_layers_legend_and_panels(browser, demo, tmp_path):
 def test_demo_map_answers_the_mouse(browser, demo):
     with browser.page(1600, 1000) as page:
         assert browser.load(page, demo["map"]).ready
-        # hover a charger: nbgeo's tooltip shows its id and layer
+        # hover a charger: nbgeo's tooltip shows its id and layer (zoomed in: at city scale they are counts per cell)
         where = browser.evaluate(page, """(() => {
             const inst = nbgeo.instances[0], e = inst.byId['chargers'], m = inst.map;
+            m.setView(e.layer.latLng(5000), 14, {animate: false});
             for (let i = 0; i < e.layer.n; i++) {
                 const p = m.latLngToContainerPoint(e.layer.latLng(i));
                 const inside = p.x > 700 && p.x < 1200 && p.y > 200 && p.y < 800;
@@ -140,7 +141,7 @@ def test_demo_map_answers_the_mouse(browser, demo):
         # switch the 5G layer on from the layer panel: one more point canvas
         before = browser.evaluate(page, "document.querySelectorAll('canvas.nb-points').length")
         browser.evaluate(page, """(() => { const rows = [...document.querySelectorAll('.nb-layer')];
-            rows.find(r => r.innerText.includes('5G')).querySelector('input').click(); })()""")
+            rows.find(r => r.innerText.includes('5G') && r.innerText.includes('41,500')).querySelector('input').click(); })()""")
         assert browser.evaluate(page, "document.querySelectorAll('canvas.nb-points').length") == before + 1
 
 

@@ -327,6 +327,8 @@ def _overlays(spec: CoverageSpec, p: dict[str, Any], cov: Coverage, dataset: Dat
         out[f"Uncovered: {spec.id}"] = gpd.GeoDataFrame({"status": Status.UNCOVERED, "label": labels},
                                                         geometry=sites.geometry.values, crs=sites.crs,
                                                         index=sites.index)
+    for shapes in out.values():  # which requirement drew them, for the map's words (nbgeo.renderers.mapsites)
+        shapes.attrs["nbgeo_coverage"] = spec.id
     return out
 
 

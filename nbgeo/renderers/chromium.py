@@ -364,6 +364,9 @@ def screenshot(html: str | Path, png: str | Path | None = None, *, width: int = 
         if not report.ready:
             msg = f"the page {str(html)!r} did not finish drawing within {timeout:.0f} s; errors: {report.errors[:3]}"
             raise MapError(msg, code="E-MAP-BROWSER")
+        # a picture cannot scroll: nbgeo's maps lay their whole legend out inside it (map.js imageMode)
+        browser.evaluate(session, "window.nbgeo && nbgeo.imageMode ? nbgeo.imageMode() : null")
+        browser.pump(0.2)
         data = browser.screenshot(session, full_page=full_page)
     if png is not None:
         _atomic.write_bytes(png, data, overwrite=overwrite)

@@ -149,10 +149,20 @@ def gcj02(coords: np.ndarray) -> np.ndarray:
     return np.column_stack([lon, lat])
 
 
-def simplified(gdf: gpd.GeoDataFrame, simplify_m: float, crs: Any = None) -> np.ndarray:
+def simplified(gdf: gpd.GeoDataFrame, simplify_m: float, crs: Any = None, *, budget: int | None = None) -> np.ndarray:
     """Geometries simplified by ``simplify_m`` metres in ``crs``, back in EPSG:4326.
 
-    ``crs`` is the dataset's working CRS; default: one chosen from the layer's extent.
+    ``crs`` is the dataset's working CRS; default: one chosen from the layer's extent. With ``budget``,
+    a layer left with more vertices than that is simplified again at 4, 16, ... times the tolerance
+    (up to 1.3 km) until it fits: a province-wide layer is drawn at the zoom that shows it whole, not
+    at street level (what is simplified is only what is drawn; every measure uses the data).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> ring = gpd.GeoDataFrame(geometry=[shapely.Point(121.5, 29.8).buffer(0.05, 256)], crs=4326)
+    >>> [int(shapely.get_num_coordinates(simplified(ring, 5.0, budget=b)).sum()) > 100 for b in (None, 100)]
+    [True, False]
     """
     geoms = np.asarray(gdf.geometry.values)
     if simplify_m <= 0 or not len(geoms) or not (shapely.get_type_id(geoms) != 0).any():
@@ -160,7 +170,11 @@ def simplified(gdf: gpd.GeoDataFrame, simplify_m: float, crs: Any = None) -> np.
     # For drawing only: a best-effort CRS is fine where one too large to measure in would be refused.
     metric = gdf.geometry.to_crs(crs if crs is not None else choose_working_crs(gdf, strict=False).crs)
     # Douglas-Peucker without topology repair: for drawing only, and several times faster on large rings
-    return np.asarray(metric.simplify(simplify_m, preserve_topology=False).to_crs(4326).values)
+    tolerance, out = simplify_m, metric.simplify(simplify_m, preserve_topology=False)
+    while budget is not None and tolerance <= 1300 and int(out.count_coordinates().sum()) > budget:
+        tolerance *= 4  # each round simplifies the last one's result: a fraction of the vertices
+        out = out.simplify(tolerance, preserve_topology=False)
+    return np.asarray(out.to_crs(4326).values)
 
 
 def family(type_ids: np.ndarray) -> np.ndarray:

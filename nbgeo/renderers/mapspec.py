@@ -13,7 +13,7 @@ import shapely
 
 from ..errors import MapError
 from ..layers import LAYERS
-from . import labels, mapcodec, theme
+from . import labels, mapcodec, mapsites, theme
 from .html import safe_text
 
 if TYPE_CHECKING:
@@ -46,6 +46,22 @@ _DEFAULT_STYLE: dict[str, Any] = {"color": "#37474f", "fill": "#78909c", "weight
                                   "radius": 3.0, "by": None}
 #: Layers that start hidden (large or busy); they are in the file and one click away.
 _HIDDEN = frozenset({"base_stations_5g", "land_transfers"})
+#: Point layers with more features than this show counts per grid cell at city scale, points once zoomed in.
+AGG_MIN = 2_000
+#: Layers with more features than this ship counts per grid cell only (the map stays under 10 MB at ×100;
+#: the features that matter, failing, uncovered and proposed, are in the result layers and the sites list).
+RAW_MAX = {"point": 60_000, "line": 20_000, "polygon": 20_000}
+#: Most vertices of one line or polygon layer after simplification (about 0.6 MB of the page): past it a layer
+#: is simplified harder (see :func:`nbgeo.renderers.mapcodec.simplified`).
+VERTEX_BUDGET = 120_000
+#: Most lines and polygons drawn one by one (Leaflet paths; about 1 s to draw 15,000 on a laptop): past it the
+#: largest data layers show counts per cell instead; the audit's findings always draw.
+VECTOR_BUDGET = 15_000
+VECTOR_MIN = 6_000
+#: The zoom from which a point layer of more than AGG_MIN points is drawn point by point.
+RAW_ZOOM = 13
+#: Drawing order of geometry families: areas under lines under points, whatever order layers are listed in.
+_KIND_RANK = {"polygon": 0, "line": 1, "point": 2}
 _MAX_FIELDS = 12
 
 #: Fixed colours of known categories; other values get colours from _PALETTE.
@@ -253,6 +269,7 @@ def _layer_specs(
     simplify_m: float = 5.0,
     shift: Callable[[np.ndarray], np.ndarray] | None = None,
     crs: Any = None,
+    cells_only: bool = False,
 ) -> list[dict[str, Any]]:
     """The runtime specs of one GeoDataFrame: one per geometry family it holds (usually one).
 
@@ -278,28 +295,35 @@ def _layer_specs(
         specs.append(_one_layer(sub, kind=kind, key=f"{key}:{kind}" if len(present) > 1 else key, title=sub_title,
                                 group=group, style=style, lang=lang, visible=visible, illustrative=illustrative,
                                 note=note, by=by, continuous=continuous, columns=columns, name_field=name_field,
-                                label_field=label_field, simplify_m=simplify_m, shift=shift, crs=crs))
+                                label_field=label_field, simplify_m=simplify_m, shift=shift, crs=crs,
+                                cells_only=cells_only))
     return specs
 
 
 def _one_layer(gdf: gpd.GeoDataFrame, *, kind: str, key: str, title: str, group: str, style: Mapping[str, Any],
                lang: str, visible: bool, illustrative: bool, note: str, by: str | None, continuous: str | None,
                columns: list[str], name_field: str | None, label_field: str | None, simplify_m: float,
-               shift: Callable[[np.ndarray], np.ndarray] | None, crs: Any = None) -> dict[str, Any]:
+               shift: Callable[[np.ndarray], np.ndarray] | None, crs: Any = None, cells_only: bool = False
+               ) -> dict[str, Any]:
     n = len(gdf)
+    agg = _aggregate(gdf, kind, lang, shift, force=cells_only) if group == "data" else None
+    if agg is not None and not agg["raw"]:
+        gdf = gdf.iloc[:0]  # counts per cell only: the spec keeps the layer's count, not its features
     if kind == "point":
         coords = shapely.get_coordinates(np.asarray(gdf.geometry.values))
         if shift is not None and len(coords):
             coords = shift(coords)
         geom = mapcodec.encode_points(coords)
     else:
-        geom = mapcodec.encode_shapes(mapcodec.simplified(gdf, simplify_m, crs), kind == "polygon", shift)
+        geom = mapcodec.encode_shapes(mapcodec.simplified(gdf, simplify_m, crs, budget=VERTEX_BUDGET),
+                                      kind == "polygon", shift)
     props: dict[str, Any] = {}
     fields: list[list[str]] = []
+    shipped = len(gdf)
     for i, column in enumerate(columns):
         codes, texts = _display(gdf[column], str(column), lang, category=column == by or column in _CATEGORY_COLUMNS)
         slot = f"f{i}"
-        if len(texts) * 2 <= n:
+        if len(texts) * 2 <= shipped:
             props[slot] = {"d": texts, "c": mapcodec.varint(codes)}
         else:
             arr = np.asarray([*texts, ""], dtype=object)
@@ -308,7 +332,7 @@ def _one_layer(gdf: gpd.GeoDataFrame, *, kind: str, key: str, title: str, group:
     slot_of = {c: f"f{i}" for i, c in enumerate(columns)}
     if continuous and continuous in gdf.columns:
         colouring = _continuous(gdf[continuous], continuous, lang)
-    elif by and by in gdf.columns:
+    elif by and by in gdf.columns and len(gdf):
         colouring = _categorical(gdf[by], by, lang, _known_values(key, by))
     else:
         colouring = {"colors": [_check_colour(style["fill"] if kind != "line" else style["color"])], "ci": None,
@@ -328,7 +352,7 @@ def _one_layer(gdf: gpd.GeoDataFrame, *, kind: str, key: str, title: str, group:
         "colors": colouring["colors"], "ci": colouring["ci"], "legend": colouring["legend"],
         "ids": mapcodec.encode_ids(gdf.index), "props": props, "fields": [f for f in fields],
         "tipFields": [[s, lbl] for s, lbl in fields if s in tip], "nameField": slot_of.get(name_field or ""),
-        "geom": geom,
+        "geom": geom, "agg": agg,
     }
     if spec["style"]["dash"] is not None and not re.fullmatch(r"[0-9 ,.]+", str(spec["style"]["dash"])):
         msg = f"bad dash pattern {spec['style']['dash']!r}"
@@ -343,10 +367,56 @@ def _one_layer(gdf: gpd.GeoDataFrame, *, kind: str, key: str, title: str, group:
     return spec
 
 
+def _aggregate(gdf: gpd.GeoDataFrame, kind: str, lang: str, shift: Callable[[np.ndarray], np.ndarray] | None,
+               *, force: bool = False) -> dict[str, Any] | None:
+    """Counts per grid cell for a dense layer (see :func:`nbgeo.renderers.mapsites.grid_levels`), or None.
+
+    Points above :data:`AGG_MIN` get cells up to :data:`RAW_ZOOM` and their points beyond it; any layer
+    above :data:`RAW_MAX` (or any, with ``force``) gets cells at every zoom and no features (``raw`` is False).
+    """
+    n = len(gdf)
+    raw = n <= RAW_MAX[kind] and not force
+    if raw and (kind != "point" or n <= AGG_MIN):
+        return None
+    geoms = np.asarray(gdf.geometry.values)
+    points = shapely.get_coordinates(geoms if kind == "point" else shapely.point_on_surface(geoms))
+    if shift is not None and len(points):
+        points = shift(points)
+    zooms = tuple(range(7, RAW_ZOOM)) if raw else tuple(range(7, 17))
+    return {"raw": raw, "rawZoom": RAW_ZOOM if raw else None, "levels": mapsites.grid_levels(points, zooms=zooms),
+            "note": safe_text(_t(lang, "agg" if raw else "agg_only"))}
+
+
+def _vector_count(gdf: gpd.GeoDataFrame | None) -> int:
+    """Features of ``gdf`` that are lines or polygons (drawn one by one as Leaflet paths)."""
+    if gdf is None or not len(gdf):
+        return 0
+    return int((~np.isin(shapely.get_type_id(np.asarray(gdf.geometry.values)), (-1, 0, 4))).sum())
+
+
+def _cells_only(dataset: Dataset, names: Sequence[str], results: int) -> set[str]:
+    """The line and polygon layers drawn as counts per cell so that the map keeps to :data:`VECTOR_BUDGET` paths.
+
+    The findings (``results`` paths) always draw; of the data, the largest layers go first (never the
+    districts, the map's base).
+    """
+    sizes = {n: _vector_count(dataset[n]) for n in names if n != "districts"}
+    sizes = {n: c for n, c in sizes.items() if 0 < c <= RAW_MAX["polygon"]}  # larger ones are cells anyway
+    budget = max(VECTOR_MIN, VECTOR_BUDGET - results)
+    total, chosen = sum(sizes.values()), set()
+    for name in sorted(sizes, key=lambda n: -sizes[n]):
+        if total <= budget:
+            break
+        chosen.add(name)
+        total -= sizes[name]
+    return chosen
+
+
 def _data_layers(dataset: Dataset, names: Sequence[str], lang: str, shift: Callable[[np.ndarray], np.ndarray] | None,
-                 simplify_m: float, *, basemap: bool = False) -> list[dict[str, Any]]:
+                 simplify_m: float, *, basemap: bool = False, results: int = 0) -> list[dict[str, Any]]:
     specs: list[dict[str, Any]] = []
     crs = dataset.crs_choice.crs if dataset.crs_choice is not None else None
+    cells = _cells_only(dataset, names, results)
     for name in names:
         layer = dataset.layer(name)
         meta, gdf = layer.meta, layer.gdf
@@ -361,7 +431,7 @@ def _data_layers(dataset: Dataset, names: Sequence[str], lang: str, shift: Calla
         specs += _layer_specs(
             gdf, key=name, title=title, group="data", style=style, lang=lang, visible=name not in _HIDDEN,
             illustrative=meta.illustrative, note=meta.note, by=style.get("by"), name_field="name",
-            label_field=label_field, simplify_m=simplify_m, shift=shift, crs=crs,
+            label_field=label_field, simplify_m=simplify_m, shift=shift, crs=crs, cells_only=name in cells,
         )
     return specs
 
@@ -371,8 +441,8 @@ _RESULT_STYLE = {"color": "#b91c1c", "fill": "#ef4444", "weight": 2.5, "fill_opa
 
 
 def _result_layers(overlays: Mapping[str, gpd.GeoDataFrame], lang: str,
-                   shift: Callable[[np.ndarray], np.ndarray] | None, simplify_m: float, crs: Any = None
-                   ) -> list[dict[str, Any]]:
+                   shift: Callable[[np.ndarray], np.ndarray] | None, simplify_m: float, crs: Any = None,
+                   report: AuditReport | None = None) -> list[dict[str, Any]]:
     specs: list[dict[str, Any]] = []
     for i, (title, given) in enumerate(overlays.items()):
         if given is None or given.empty:
@@ -390,7 +460,8 @@ def _result_layers(overlays: Mapping[str, gpd.GeoDataFrame], lang: str,
         asked = gdf.attrs.get("nbgeo_style", {})
         style.update({k: float(v) for k, v in asked.items() if k in ("weight", "fill_opacity", "opacity")
                       and isinstance(v, (int, float)) and 0 <= float(v) <= 10})
-        specs += _layer_specs(gdf, key=f"overlay-{i}", title=str(title), group="result", style=style, lang=lang,
+        words = mapsites.overlay_title(str(title), given, report, lang)
+        specs += _layer_specs(gdf, key=f"overlay-{i}", title=words, group="result", style=style, lang=lang,
                               by=by, continuous=continuous, name_field="label", simplify_m=simplify_m, shift=shift,
                               visible=not context, crs=crs)
     return specs
@@ -570,10 +641,12 @@ def map_spec(
         notes.append(safe_text(_t(lang, "illustrative")))
     if shift is not None:
         notes.append(safe_text(_t(lang, "shift")))
-    specs = _data_layers(dataset, names, lang, shift, simplify_m, basemap=bm is not None)
     overlays = report.overlays if report is not None else {}
+    specs = _data_layers(dataset, names, lang, shift, simplify_m, basemap=bm is not None,
+                         results=sum(_vector_count(g) for g in overlays.values()))
     crs = dataset.crs_choice.crs if dataset.crs_choice is not None else None
-    specs = _result_layers(overlays, lang, shift, simplify_m, crs) + specs
+    specs = _result_layers(overlays, lang, shift, simplify_m, crs, report) + specs
+    sites = mapsites.focus_sites(overlays, dataset, lang, shift) if report is not None else None
     bounds = _bounds([dataset[n] for n in names] + [g for g in overlays.values() if g is not None], shift)
     if report is not None:
         plan = report.plan
@@ -594,10 +667,28 @@ def map_spec(
                    {"id": "data", "title": safe_text(_t(lang, "data"))}],
         "i18n": {k: safe_text(_t(lang, k)) for k in ("layers", "fold", "sources", "badge")},
         "layers": _draw_order(specs), "targets": targets, "sources": _sources(dataset, names, lang),
+        "sites": sites,
     }
 
 
 def _draw_order(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    data = [s for s in specs if s["group"] == "data"]
-    results = [s for s in specs if s["group"] == "result"]
-    return data + results
+    """Bottom-up: data, then results; in each, areas, then lines, then points (whatever order they were asked in).
+
+    Data areas of layers nbgeo knows keep :data:`LAYER_STYLES`'s order (districts at the bottom), so a
+    land fill never covers the parks drawn before it.
+
+    Examples
+    --------
+    >>> specs = [{"id": i, "group": "data", "kind": k} for i, k in
+    ...          [("micro_parks", "polygon"), ("chargers", "point"), ("roads", "line"), ("districts", "polygon")]]
+    >>> [s["id"] for s in _draw_order(specs)]
+    ['districts', 'micro_parks', 'roads', 'chargers']
+    """
+    known = list(LAYER_STYLES)
+
+    def rank(pos: int, s: dict[str, Any]) -> tuple[int, int, int, int]:
+        base = str(s["id"]).split(":", 1)[0]
+        layer_rank = known.index(base) if s["group"] == "data" and base in known else len(known)
+        return (0 if s["group"] == "data" else 1, _KIND_RANK.get(s["kind"], 0), layer_rank, pos)
+
+    return [s for _, s in sorted(enumerate(specs), key=lambda p: rank(*p))]

@@ -67,6 +67,17 @@
     return { lon: lon, lat: lat };
   }
 
+  // Counts per grid cell (mapsites.grid_levels): sorted cell columns and rows, delta-encoded, and counts.
+  function decodeCells(lv) {
+    var dx = ints(lv.x), dy = ints(lv.y), n = ints(lv.n), count = n.length;
+    var lon = new Float64Array(count), lat = new Float64Array(count), x = 0, y = 0;
+    for (var j = 0; j < count; j++) {
+      x += dx[j]; y += dy[j];
+      lon[j] = (x + 0.5) * lv.cell; lat[j] = (y + 0.5) * lv.cell;
+    }
+    return { z: lv.z, cell: lv.cell, count: count, n: n, lon: lon, lat: lat, max: lv.max };
+  }
+
   // Lines and polygons: one delta-encoded [dx, dy, ...] array; counts say how it splits into
   // features (parts per feature), parts (rings per part, polygons only) and rings (vertices per ring).
   function decodeShapes(g, scale, polygon) {
@@ -176,6 +187,9 @@
     if (hit) { this.open(hit.layer, hit.i, hit.latlng || e.latlng); }
   };
   Hub.prototype.open = function (layer, i, latlng) {
+    return this.openHtml(latlng, popupHtml(layer, i));
+  };
+  Hub.prototype.openHtml = function (latlng, html) {
     this.hide();
     // pan the popup clear of the panels, not just of the map's edge
     var c = this.map.getContainer(), left = c.querySelector(".leaflet-top.leaflet-left");
@@ -185,7 +199,7 @@
     return L.popup({
       maxWidth: 360, className: "nb-popup",
       autoPanPaddingTopLeft: [roomy ? lw + 20 : 20, 20], autoPanPaddingBottomRight: [roomy ? rw + 20 : 20, 20]
-    }).setLatLng(latlng).setContent(popupHtml(layer, i)).openOn(this.map);
+    }).setLatLng(latlng).setContent(html).openOn(this.map);
   };
 
   /* ---------- a point layer drawn on one canvas (tens of thousands of points) ---------- */
@@ -195,14 +209,27 @@
       this.spec = spec;
       this.hub = hub;
       this.options.pane = pane;
-      var d = decodePoints(spec.geom, scale);
+      var d = spec.kind === "point" ? decodePoints(spec.geom, scale) : { lon: new Float64Array(0), lat: new Float64Array(0) };
       this.lon = d.lon;
       this.lat = d.lat;
       this.n = d.lon.length;
+      this.levels = spec.agg ? spec.agg.levels.map(decodeCells) : [];
+    },
+    cellMode: function () {  // counts per cell (city scale, or always when the features are not in the file)
+      var agg = this.spec.agg;
+      return Boolean(agg) && (!agg.raw || this._map.getZoom() < agg.rawZoom);
     },
     latLng: function (i) { return L.latLng(this.lat[i], this.lon[i]); },
     onAdd: function (map) {
       var n = this.n, crs = map.options.crs;
+      this.levels.forEach(function (lv) {
+        if (lv.px) { return; }
+        lv.px = new Float64Array(lv.count); lv.py = new Float64Array(lv.count);
+        for (var j = 0; j < lv.count; j++) {
+          var q = crs.latLngToPoint(L.latLng(lv.lat[j], lv.lon[j]), 0);
+          lv.px[j] = q.x; lv.py[j] = q.y;
+        }
+      });
       if (!this.px) {  // project once, at zoom 0; other zooms are a scale factor away
         this.px = new Float64Array(n);
         this.py = new Float64Array(n);
@@ -243,7 +270,39 @@
       this.canvas.style.height = size.y + "px";
       this.draw(dpr, size);
     },
+    drawCells: function (ctx, size) {
+      var map = this._map, z = map.getZoom(), k = Math.pow(2, z), origin = map.getPixelBounds().min;
+      var lv = null;
+      this.levels.forEach(function (l) { if (!lv || l.z <= z) { lv = l; } });  // the finest level made for this zoom
+      this.xs = null;
+      ctx.setTransform(root.devicePixelRatio || 1, 0, 0, root.devicePixelRatio || 1, 0, 0);
+      ctx.clearRect(0, 0, size.x, size.y);
+      if (!lv) { return; }
+      var cellPx = lv.cell * 256 * k / 360, s = this.spec, colour = s.colors[0] || s.style.fill;
+      ctx.font = "600 10px system-ui, sans-serif";
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      for (var j = 0; j < lv.count; j++) {
+        var x = lv.px[j] * k - origin.x, y = lv.py[j] * k - origin.y, c = lv.n[j];
+        var r = Math.max(3, Math.min(cellPx * 0.48, 4 + 2.6 * Math.log(1 + c) / Math.LN2));
+        if (x < -r || y < -r || x > size.x + r || y > size.y + r) { continue; }
+        ctx.beginPath();
+        ctx.arc(x, y, r, 0, 6.283185307179586);
+        ctx.globalAlpha = 0.62;
+        ctx.fillStyle = colour;
+        ctx.fill();
+        ctx.globalAlpha = 1;
+        ctx.lineWidth = 1;
+        ctx.strokeStyle = "#ffffff";
+        ctx.stroke();
+        if (r >= 9) {
+          ctx.fillStyle = "#ffffff";
+          ctx.fillText(c >= 10000 ? Math.round(c / 1000) + "k" : c >= 1000 ? (c / 1000).toFixed(1) + "k" : String(c), x, y);
+        }
+      }
+    },
     draw: function (dpr, size) {
+      if (this.cellMode()) { this.drawCells(this.canvas.getContext("2d"), size); return; }
       var ctx = this.canvas.getContext("2d"), s = this.spec, k = Math.pow(2, this._map.getZoom());
       var origin = this._map.getPixelBounds().min, r = this.radius(), n = this.n;
       var colors = s.colors, codes = s.ci, nc = colors.length;
@@ -324,6 +383,7 @@
       if (st.colorStroke) { opts.color = colour; }
       if (polygon) { opts.fillColor = colour; } else { opts.color = colour; }
       var shape = polygon ? L.polygon(parts, opts) : L.polyline(parts, opts);
+      shape.nbLayer = spec.id;
       shape.on("mouseover", function () {
         hub.vector = { layer: spec, i: i };
         shape.setStyle({ weight: st.weight + 2 });
@@ -358,9 +418,9 @@
   }
 
   function legendHtml(spec) {
-    var lg = spec.legend;
+    var lg = spec.legend, note = spec.agg ? "<div class='nb-layer-note nb-agg-note'>" + spec.agg.note + "</div>" : "";
     // one category only: the swatch of the layer row already says it all
-    if (!lg || (lg.type !== "continuous" && lg.items.length < 2)) { return ""; }
+    if (!lg || (lg.type !== "continuous" && lg.items.length < 2)) { return note; }
     var html = "<div class='nb-legend'>";
     if (lg.title) { html += "<div class='nb-legend-t'>" + lg.title + "</div>"; }
     if (lg.type === "continuous") {
@@ -372,7 +432,7 @@
           "</span><span class='nb-li-n'>" + it.count + "</span></div>";
       });
     }
-    return html + "</div>";
+    return html + "</div>" + note;
   }
 
   function layersControl(inst) {
@@ -415,7 +475,7 @@
             var legend = el("div", "nb-layer-b", legendHtml(ls));
             legend.style.display = ls.visible ? "" : "none";
             box2.onchange = function () {
-              if (box2.checked) { inst.map.addLayer(entry.layer); } else { inst.map.removeLayer(entry.layer); }
+              if (box2.checked) { inst.map.addLayer(entry.layer); restack(inst); } else { inst.map.removeLayer(entry.layer); }
               legend.style.display = box2.checked ? "" : "none";
             };
             row.appendChild(label);
@@ -488,18 +548,102 @@
 
   /* ---------- assembly ---------- */
 
-  // Keep the scrolling panels clear of the controls in the corners below them.
+  // Keep the scrolling panels clear of the controls in the corners below them; panels of one column
+  // share its height (each its natural height when all fit, else evenly, at least 80 px each).
   function layoutPanels(map) {
-    var c = map.getContainer(), h = c.clientHeight;
-    function fit(corner, below, selector) {
-      var box = c.querySelector(corner + " " + selector + " .nb-panel-b"), low = c.querySelector(below);
-      if (!box) { return; }
-      var top = box.getBoundingClientRect().top - c.getBoundingClientRect().top;
-      var reserved = low ? low.offsetHeight + 26 : 16;
-      box.style.maxHeight = Math.max(80, h - top - reserved) + "px";
+    var c = map.getContainer(), h = c.clientHeight, top0 = c.getBoundingClientRect().top;
+    function fit(corner, below) {
+      var col = c.querySelector(corner), low = c.querySelector(below);
+      if (!col) { return; }
+      var bodies = [].slice.call(col.querySelectorAll(".nb-panel-b"));
+      if (!bodies.length) { return; }
+      bodies.forEach(function (b) { b.style.maxHeight = "none"; });
+      var natural = bodies.map(function (b) { return b.offsetHeight; });
+      var total = natural.reduce(function (a, b) { return a + b; }, 0);
+      var used = col.getBoundingClientRect().bottom - top0 - total;  // titles, headers and gaps
+      var reserved = low ? low.offsetHeight + 26 : 16, free = h - reserved - used;
+      // shared out evenly, a short panel keeping its own height and leaving the rest to the others
+      var order = natural.map(function (n, k) { return k; }).sort(function (a, b) { return natural[a] - natural[b]; });
+      var left = Math.max(free, 80 * bodies.length), rest = bodies.length;
+      order.forEach(function (k) {
+        var share = Math.max(Math.min(natural[k], left / rest), Math.min(natural[k], 80));
+        bodies[k].style.maxHeight = Math.floor(share) + "px";
+        left -= share; rest -= 1;
+      });
     }
-    fit(".leaflet-top.leaflet-left", ".leaflet-bottom.leaflet-left", ".nb-targets");
-    fit(".leaflet-top.leaflet-right", ".leaflet-bottom.leaflet-right", ".nb-layers");
+    if (c.classList.contains("nb-image")) { fit(".leaflet-top.leaflet-left", ".leaflet-bottom.leaflet-left"); return; }
+    fit(".leaflet-top.leaflet-left", ".leaflet-bottom.leaflet-left");
+    fit(".leaflet-top.leaflet-right", ".leaflet-bottom.leaflet-right");
+  }
+
+  // Keep vector layers in the spec's order on the one canvas (areas under lines; results above data),
+  // also after one is switched off and on again (Leaflet would draw it last, on top).
+  function restack(inst) {
+    inst.layers.forEach(function (e) {
+      if (e.spec.kind !== "point" && !e.spec.agg && inst.map.hasLayer(e.layer)) {
+        e.spec._shapes.forEach(function (shape) { shape.bringToFront(); });
+      }
+    });
+  }
+
+  /* ---------- the sites an audit found: drawn above everything, large and labelled, and listed ---------- */
+
+  function siteHead(it) {
+    return "<b>" + it.id + "</b>" + (it.name ? " " + it.name : "");
+  }
+
+  function focusLayer(inst) {
+    var group = L.layerGroup(), items = inst.spec.sites.items;
+    inst.sites.markers = items.map(function (it, k) {
+      var m = L.marker(it.ll, {
+        pane: "nbFocus", keyboard: false, riseOnHover: true,
+        icon: L.divIcon({ className: "nb-focus nb-focus-" + it.status, iconSize: null,
+                          html: "<span class='nb-focus-m'></span><span class='nb-focus-t'>" + siteHead(it) + "</span>" })
+      });
+      m.on("click", function () { inst.sites.zoomTo(k); });
+      group.addLayer(m);
+      return m;
+    });
+    return group;
+  }
+
+  function sitePopup(it) {
+    return "<div class='nb-pop'><div class='nb-pop-l'><span class='nb-pill nb-s-" + it.status + "'>" + it.statusText +
+      "</span></div><div class='nb-pop-h'>" + siteHead(it) + "</div><div class='nb-pop-r'>" + it.reason + "</div></div>";
+  }
+
+  function sitesControl(inst) {
+    var sites = inst.spec.sites, Ctl = L.Control.extend({
+      options: { position: "topleft" },
+      onAdd: function () {
+        var box = el("div", "nb-panel nb-sites");
+        var html = "<div class='nb-panel-h'><span>" + sites.title + " <span class='nb-count'>" +
+          (sites.items.length + sites.more) + "</span></span><button type='button' class='nb-fold' aria-label='" +
+          inst.spec.i18n.fold + "'>&#8722;</button></div><div class='nb-panel-b'><div class='nb-sites-sum'>" +
+          sites.summary + "<br>" + sites.hint + "</div>";
+        sites.items.forEach(function (it, k) {
+          html += "<div class='nb-site' role='button' tabindex='0' data-k='" + k + "'><span class='nb-dot nb-s-" +
+            it.status + "' title='" + it.statusText + "'></span><div class='nb-site-b'><div class='nb-site-h'>" +
+            siteHead(it) + "</div><div class='nb-site-r'>" + it.reason + "</div></div></div>";
+        });
+        if (sites.more) { html += "<div class='nb-sites-more'>" + sites.moreText + "</div>"; }
+        box.innerHTML = html + "</div>";
+        box.querySelector("button").onclick = function () {
+          var folded = box.classList.toggle("nb-folded");
+          this.innerHTML = folded ? "&#43;" : "&#8722;";
+        };
+        function pick(e) {
+          var row = e.target.closest ? e.target.closest(".nb-site") : null;
+          if (row && (e.type === "click" || e.key === "Enter")) { inst.sites.zoomTo(Number(row.getAttribute("data-k"))); }
+        }
+        box.addEventListener("click", pick);
+        box.addEventListener("keydown", pick);
+        L.DomEvent.disableClickPropagation(box);
+        L.DomEvent.disableScrollPropagation(box);
+        return box;
+      }
+    });
+    return new Ctl();
   }
 
   // Fit the data into the part of the map the panels leave free (when the map is wide enough).
@@ -517,11 +661,15 @@
     var scale = spec.scale;
     L.DomUtil.addClass(map.getContainer(), "nb-map");
     map.getContainer().style.background = spec.background;
-    ["nbPoints", "nbResults", "nbLabels"].forEach(function (name, k) {
+    // panes, bottom-up: data and result shapes (one canvas, overlayPane 400), data points, result points,
+    // district names, then the sites the audit found (above everything but tooltips and popups)
+    ["nbPoints", "nbResults", "nbLabels", "nbFocus"].forEach(function (name, k) {
       if (!map.getPane(name)) { map.createPane(name).style.zIndex = 410 + 10 * k; }
     });
     map.getPane("nbLabels").style.pointerEvents = "none";
+    map.getPane("nbFocus").style.zIndex = 610;  // above Leaflet's marker pane (600), below tooltips (650) and popups
     var renderer = L.canvas({ padding: 0.3, tolerance: 3 });
+    inst.renderer = renderer;
     var hub = new Hub(map);
     inst.hub = hub;
     if (map.attributionControl) { map.attributionControl.setPrefix(spec.attributionPrefix); }
@@ -538,7 +686,7 @@
       ls.ci = ls.ci === null ? null : ints(ls.ci);
       Object.keys(ls.props).forEach(function (key) { var p = ls.props[key]; if (p.d) { p.c = ints(p.c); } });
       var layer;
-      if (ls.kind === "point") {
+      if (ls.kind === "point" || ls.agg) {
         layer = new PointsLayer(ls, scale, hub, ls.group === "result" ? "nbResults" : "nbPoints");
         hub.pointLayers.push(layer);
       } else {
@@ -556,8 +704,29 @@
       inst.byId[ls.id] = entry;
       if (ls.visible) { layer.addTo(map); }
     });
-    // results above data: re-add result vector layers last so they draw on top of the data shapes
-    inst.layers.forEach(function (e) { if (e.spec.group === "result" && e.spec.kind !== "point" && map.hasLayer(e.layer)) { e.layer.remove(); e.layer.addTo(map); } });
+    restack(inst);
+    inst.sites = { items: spec.sites ? spec.sites.items : [], markers: [] };
+    inst.sites.zoomTo = function (k) {
+      var it = inst.sites.items[k], b = L.latLngBounds(it.box);
+      var zoom = Math.max(map.getZoom(), Math.min(15, map.getBoundsZoom(b) - 1));
+      map.setView(it.ll, zoom, { animate: false });
+      [].forEach.call(map.getContainer().querySelectorAll(".nb-site"), function (row) {
+        row.classList.toggle("nb-active", Number(row.getAttribute("data-k")) === k);
+      });
+      return hub.openHtml(L.latLng(it.ll), sitePopup(it));
+    };
+    if (spec.sites) {
+      inst.sites.layer = focusLayer(inst).addTo(map);
+      var quiet = function () {  // labels while they can be read: with many sites in view, only failing and
+        // proposed ones keep theirs; with very many (a province), none does (the list names them all)
+        if (!map._loaded) { return; }  // no view yet: fitData's moveend calls again
+        var view = map.getBounds(), shown = inst.sites.items.filter(function (it) { return view.contains(it.ll); }).length;
+        L.DomUtil[shown > 40 ? "addClass" : "removeClass"](map.getContainer(), "nb-quiet");
+        L.DomUtil[shown > 150 ? "addClass" : "removeClass"](map.getContainer(), "nb-hush");
+      };
+      map.on("zoomend moveend", quiet);
+      quiet();
+    }
     if (spec.title && !spec.embedded) {
       htmlControl("topleft", "nb-panel nb-title", "<div class='nb-title-h'>" + spec.title + "</div><div class='nb-title-s'>" +
         spec.subtitle + "</div>" + spec.notes.map(function (n) { return "<div class='nb-note'>" + n + "</div>"; }).join("")).addTo(map);
@@ -565,6 +734,7 @@
       htmlControl("topleft", "nb-panel nb-title", spec.notes.map(function (n) { return "<div class='nb-note'>" + n + "</div>"; }).join("")).addTo(map);
     }
     if (spec.targets && !spec.embedded) { targetsControl(spec).addTo(map); }
+    if (spec.sites) { sitesControl(inst).addTo(map); }
     layersControl(inst).addTo(map);
     if (!spec.embedded) { htmlControl("bottomleft", "nb-panel nb-sources", sourcesHtml(spec)).addTo(map); }
     L.control.scale({ position: "bottomright", imperial: false }).addTo(map);
@@ -572,8 +742,38 @@
     map.on("resize", function () { layoutPanels(map); });
     if (spec.bounds) { fitData(map, spec.bounds); }
     nbgeo.instances.push(inst);
+    root.nbgeoReadyAt = root.performance ? root.performance.now() : null;  // ms since navigation (bench/map_size.py)
     root.nbgeoReady = true;
     return inst;
+  };
+
+  // For a still image (nbgeo map --png): the legend of every layer drawn, whole, inside the picture
+  // (no scrolling; in up to 6 columns when one is too tall). Returns, per map, whether it fits.
+  nbgeo.imageMode = function () {
+    return nbgeo.instances.map(function (inst) {
+      var c = inst.map.getContainer(), box = c.querySelector(".nb-layers");
+      L.DomUtil.addClass(c, "nb-image");
+      if (!box) { return true; }
+      box.classList.remove("nb-folded");
+      [].forEach.call(box.querySelectorAll(".nb-layer"), function (row) {
+        if (!row.querySelector("input").checked) { row.style.display = "none"; }
+      });
+      [].forEach.call(box.querySelectorAll(".nb-group-b"), function (gb) {
+        gb.style.display = "";
+        var shown = [].some.call(gb.querySelectorAll(".nb-layer"), function (r) { return r.style.display !== "none"; });
+        gb.previousSibling.style.display = shown ? "" : "none";
+      });
+      var body = box.querySelector(".nb-panel-b"), bottom = c.getBoundingClientRect().bottom - 8;
+      body.style.maxHeight = "none";
+      for (var cols = 1; cols <= 6; cols++) {
+        body.style.columnCount = String(cols);
+        box.style.width = Math.min(270 * cols, c.clientWidth - 24) + "px";
+        if (box.getBoundingClientRect().bottom <= bottom) { break; }
+      }
+      layoutPanels(inst.map);
+      if (inst.spec.bounds) { fitData(inst.map, inst.spec.bounds); }  // the data in the room the legend leaves
+      return box.getBoundingClientRect().bottom <= bottom;
+    });
   };
 
   nbgeo.mount = function (id, spec) {

@@ -1,0 +1,243 @@
+"""The problems on the map, in a real browser (issue 16): on every page that carries an audit map
+(the audit, a mid-term audit, a siting-rules map, the coverage map and the siting page), the sites the
+audit found are drawn above every other layer, listed beside the map, and a click on the list zooms to
+the site; the legend is words and fits whole in a still image; areas draw under lines under points.
+
+Uses the headless Chromium of nbgeo.renderers.chromium; skips with the reason when there is none, and
+fails instead when NBGEO_REQUIRE_BROWSER is set (CI), as tests/test_browser.py does.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import os
+import struct
+from pathlib import Path
+
+import pytest
+
+from nbgeo import audit, maps, report, runs
+from nbgeo.renderers import chromium
+
+pytestmark = pytest.mark.slow
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if chromium.find_chromium() is None:
+        reason = "Chromium is not installed (apt-get install chromium); the browser tests did NOT run"
+        if os.environ.get("NBGEO_REQUIRE_BROWSER"):
+            pytest.fail(reason + ", but NBGEO_REQUIRE_BROWSER is set")
+        pytest.skip(reason)
+    with chromium.Browser() as b:
+        yield b
+
+
+def _siting_script():
+    spec = importlib.util.spec_from_file_location("siting_audit", SCRIPTS / "siting_audit.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory, sample, ningbo_plan):
+    """Each kind of page that embeds or is an audit map, with what it should list."""
+    out = tmp_path_factory.mktemp("pages")
+    found = {}
+    r = audit.run_audit(sample, ningbo_plan)
+    report.write_report(r, out / "audit", formats=("html",))
+    found["audit"] = (out / "audit" / "audit.html", r)
+    mid = audit.run_audit(sample, ningbo_plan, year=2023)
+    report.write_report(mid, out / "mid", formats=("html",), lang="en")
+    found["midterm"] = (out / "mid" / "audit.html", mid)
+    assert _siting_script().siting_audit("micro_parks", dataset=None, plan_path=None, out=out / "rules",
+                                         lang="zh") == 1
+    found["rules"] = (out / "rules" / "micro_parks_siting.html", None)
+    runs.coverage_run(sample, ningbo_plan).write(out / "coverage")
+    found["coverage"] = (out / "coverage" / "coverage.html", None)
+    runs.site_run(sample, ningbo_plan, questions=["chargers_for_micro_parks"]).write(out / "site")
+    found["site"] = (out / "site" / "audit.html", None)
+    return found
+
+
+KINDS = ["audit", "midterm", "rules", "coverage", "site"]
+
+# The map scrolled into view, its state, and what lies on top at each listed site's pixel.
+_ON_TOP = """(() => {
+    const inst = nbgeo.instances[0], m = inst.map, c = m.getContainer();
+    c.scrollIntoView({block: 'start'});
+    m.closePopup();
+    const r = c.getBoundingClientRect(), z = n => Number(getComputedStyle(m.getPane(n)).zIndex);
+    const hits = inst.sites.items.map((it, k) => {
+        const p = m.latLngToContainerPoint(it.ll);
+        if (p.x < 2 || p.y < 2 || p.x > r.width - 2 || p.y > r.height - 2) return 'outside';
+        const top = document.elementFromPoint(r.left + p.x, r.top + p.y);
+        if (!top) return 'nothing';
+        if (top.closest('.leaflet-control')) return 'panel';
+        const focus = top.closest('.nb-focus');
+        return focus ? 'focus' : (top.tagName + '.' + top.className);
+    });
+    return {hits: hits, n: inst.sites.items.length, listed: c.querySelectorAll('.nb-sites .nb-site').length,
+            statuses: inst.sites.items.map(it => it.status),
+            markers: c.querySelectorAll('.leaflet-pane .nb-focus').length,
+            panes: {focus: z('nbFocus'), overlay: z('overlayPane'), points: z('nbPoints'), results: z('nbResults'),
+                    labels: z('nbLabels'), marker: z('markerPane')}};
+})()"""
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_sites_are_drawn_above_every_layer_and_listed(browser, pages, kind):
+    path, _ = pages[kind]
+    with browser.page(1500, 1000) as page:
+        rep = browser.load(page, path)
+        assert rep.ready and rep.errors == [] and rep.external_requests == []
+        got = browser.evaluate(page, _ON_TOP)
+        assert got["n"] > 0 and got["listed"] == got["n"] == got["markers"]
+        wanted = {"site": "proposed", "coverage": "uncovered"}.get(kind, "fail")
+        assert wanted in got["statuses"]
+        panes = got["panes"]
+        assert panes["focus"] > max(panes["overlay"], panes["points"], panes["results"], panes["labels"],
+                                    panes["marker"])
+        # at city scale, whatever is at a listed site's pixel (not under a panel) is a site marker
+        seen = [h for h in got["hits"] if h not in ("outside", "panel")]
+        assert seen and all(h == "focus" for h in seen), got["hits"]
+        # zoomed to each of the first sites in turn, its marker is what the pixel shows
+        for k in range(min(3, got["n"])):
+            hit = browser.evaluate(page, f"""(() => {{
+                const inst = nbgeo.instances[0], m = inst.map, c = m.getContainer();
+                inst.sites.zoomTo({k}); m.closePopup();
+                const r = c.getBoundingClientRect(), p = m.latLngToContainerPoint(inst.sites.items[{k}].ll);
+                const top = document.elementFromPoint(r.left + p.x, r.top + p.y);
+                return top && top.closest('.nb-focus') ? top.closest('.nb-focus').className : String(top && top.className);
+            }})()""")
+            assert "nb-focus" in hit
+
+
+def _click(browser, page, x, y):
+    for kind in ("mousePressed", "mouseReleased"):
+        browser.send("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1},
+                     session=page)
+    browser.pump(0.3)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_clicking_a_listed_site_zooms_the_map_to_it(browser, pages, kind):
+    path, _ = pages[kind]
+    with browser.page(1500, 1000) as page:
+        assert browser.load(page, path).ready
+        before = browser.evaluate(page, """(() => { const m = nbgeo.instances[0].map;
+            m.getContainer().scrollIntoView({block: 'start'}); return m.getZoom(); })()""")
+        last = browser.evaluate(page, "nbgeo.instances[0].sites.items.length") - 1
+        for k in sorted({0, min(last, 4)}):
+            box = browser.evaluate(page, f"""(() => {{
+                const row = document.querySelector('.nb-sites .nb-site[data-k="{k}"]');
+                row.scrollIntoView({{block: 'nearest'}});
+                const b = row.getBoundingClientRect();
+                return {{x: b.left + b.width / 2, y: b.top + b.height / 2}};
+            }})()""")
+            _click(browser, page, box["x"], box["y"])
+            got = browser.evaluate(page, f"""(() => {{
+                const inst = nbgeo.instances[0], m = inst.map, it = inst.sites.items[{k}];
+                const p = m.latLngToContainerPoint(it.ll), size = m.getSize();
+                return {{zoom: m.getZoom(), x: p.x, y: p.y, w: size.x, h: size.y,
+                        active: document.querySelector('.nb-site.nb-active')?.getAttribute('data-k'),
+                        popup: document.querySelector('.nb-popup')?.innerText || '', id: it.id}};
+            }})()""")
+            assert got["zoom"] > before and got["zoom"] >= 12
+            assert 0 < got["x"] < got["w"] and 0 < got["y"] < got["h"]  # the site is in view
+            assert got["active"] == str(k) and html.unescape(got["id"]) in got["popup"]
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+_LEGEND = """(() => {
+    const fits = nbgeo.imageMode(), inst = nbgeo.instances[0], c = inst.map.getContainer();
+    c.scrollIntoView({block: 'start'});
+    const box = c.querySelector('.nb-layers').getBoundingClientRect(), map = c.getBoundingClientRect();
+    return {fits: fits, box: [box.left, box.top, box.right, box.bottom], map: [map.left, map.top, map.right, map.bottom],
+            view: [window.innerWidth, window.innerHeight], text: c.querySelector('.nb-layers').innerText,
+            visible: inst.layers.filter(e => inst.map.hasLayer(e.layer)).map(e => e.spec.id)};
+})()"""
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_still_image_holds_the_whole_legend_in_words(browser, pages, kind, ningbo_plan):
+    path, _ = pages[kind]
+    with browser.page(1500, 1000) as page:
+        assert browser.load(page, path).ready
+        spec_layers = browser.evaluate(page, """nbgeo.instances[0].spec.layers.map(l => ({id: l.id, title: l.title,
+            legend: l.legend && l.legend.items ? l.legend.items.map(i => i.label) : [], group: l.group}))""")
+        got = browser.evaluate(page, _LEGEND)
+        png = browser.screenshot(page)
+    assert got["fits"] == [True]
+    left, top, right, bottom = got["box"]
+    assert left >= max(0, got["map"][0]) and top >= max(0, got["map"][1])
+    assert right <= min(got["view"][0], got["map"][2]) and bottom <= min(got["view"][1], got["map"][3])
+    assert _png_size(png) == (1500, 1000)
+    text = " ".join(got["text"].split())
+    shown = [lyr for lyr in spec_layers if lyr["id"] in got["visible"]]
+    assert shown
+    for lyr in shown:  # every drawn layer's name and every entry of its legend, in words
+        words = [lyr["title"], *(lyr["legend"] if len(lyr["legend"]) > 1 else [])]
+        for w in words:
+            assert " ".join(html.unescape(w).split()) in text, (lyr["id"], w)
+    ids = [r.id for r in ningbo_plan.rules] + [c.id for c in ningbo_plan.coverage] + [q.id for q in ningbo_plan.siting]
+    assert [i for i in ids if i in text] == []  # names, not ids
+
+
+def test_cli_png_lays_the_legend_out_whole(tmp_path):
+    from click.testing import CliRunner
+
+    from nbgeo.cli import main
+
+    if chromium.find_chromium() is None and not os.environ.get("NBGEO_REQUIRE_BROWSER"):
+        pytest.skip("Chromium is not installed (apt-get install chromium); nbgeo map --png did NOT run")
+    res = CliRunner().invoke(main, ["map", "--out", str(tmp_path / "m.html"), "--png", str(tmp_path / "m.png"),
+                                    "--size", "1200x800", "--lang", "en"])
+    assert res.exit_code == 0, res.output
+    assert _png_size((tmp_path / "m.png").read_bytes()) == (1200, 800)
+    # the same steps as the PNG, in a browser we can ask: the legend lies inside the picture
+    with chromium.Browser() as b, b.page(1200, 800) as page:
+        assert b.load(page, tmp_path / "m.html").ready
+        got = b.evaluate(page, _LEGEND)
+    assert got["fits"] == [True] and got["box"][3] <= 800 and got["box"][2] <= 1200 and got["box"][0] >= 0
+
+
+_STACK = """(() => {
+    const inst = nbgeo.instances[0], order = [];
+    for (let o = inst.renderer._drawFirst; o; o = o.next) {
+        const id = o.layer.nbLayer;
+        if (id !== undefined && order[order.length - 1] !== id) order.push(id);
+    }
+    return order;
+})()"""
+
+
+def test_areas_draw_under_lines_whatever_order_the_layers_are_asked_in(browser, sample, tmp_path):
+    m = maps.dataset_map(sample, layers=["smart_roads", "micro_parks", "constraints", "districts"])
+    maps.write_map(m, tmp_path / "m.html")
+    with browser.page(1200, 800) as page:
+        assert browser.load(page, tmp_path / "m.html").ready
+        assert browser.evaluate(page, _STACK) == ["districts", "constraints", "micro_parks", "smart_roads"]
+        # switched off and on again, the districts go back under the rest (Leaflet alone would draw them last)
+        browser.evaluate(page, """(() => { const row = [...document.querySelectorAll('.nb-layer')].find(r =>
+            r.innerText.includes('区县')); const box = row.querySelector('input'); box.click(); box.click(); })()""")
+        assert browser.evaluate(page, _STACK) == ["districts", "constraints", "micro_parks", "smart_roads"]
+        # and what the eye sees at a micro-park: the park's colour, not the district fill
+        hit = browser.evaluate(page, """(() => {
+            const inst = nbgeo.instances[0], m = inst.map, e = inst.byId['micro_parks'];
+            const shape = e.spec._shapes[0]; m.fitBounds(shape.getBounds(), {animate: false, maxZoom: 16});
+            const p = m.latLngToContainerPoint(shape.getCenter());
+            const hits = []; inst.renderer._ctx && inst.renderer._redraw();
+            m.eachLayer(l => { if (l.nbLayer && l._containsPoint && l._containsPoint(p)) hits.push(l.nbLayer); });
+            return {top: inst.renderer._hoveredLayer ? null : hits[hits.length - 1], all: hits};
+        })()""")
+        order = ["districts", "constraints", "micro_parks", "smart_roads"]
+        assert hit["all"] and max(hit["all"], key=order.index) == "micro_parks"
