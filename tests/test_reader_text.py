@@ -353,8 +353,6 @@ def test_zh_pages_in_chromium_read_chinese_en_pages_english(browser_texts):
 
 
 @slow
-@pytest.mark.xfail(strict=True, reason="the map's overlay legend ('Uncovered: <coverage id>', 'rule <id>: ...') is "
-                                       "worded by the map renderer and the overlays; not yet from the label table")
 def test_map_legend_has_no_raw_keys(browser_texts):
     bad = {page: raw_keys(t["legend"]) for page, t in browser_texts.items() if raw_keys(t["legend"])}
     assert not bad, bad
