@@ -11,7 +11,12 @@ the sample so (all of it is as illustrative as the sample, and labelled so):
   1101/110101 logistics ...) instead of nbgeo's ``use``;
 * an Excel workbook ``园区.xlsx`` whose sheets are layers: the featured parks and the future-industry zones as WKT
   polygons in GCJ-02, as copied from a web map;
-* the chargers as a GBK CSV of Amap (GCJ-02) longitude/latitude;
+* the chargers, and the computing centres, as GBK CSV files of Amap (GCJ-02) longitude/latitude;
+* the yearly list of projects under construction as a workbook ``重大项目.xlsx`` (one row per project and year,
+  with 项目名称, 总投资(亿元), 开工年份, 竣工年份 ... and GCJ-02 经度/纬度 columns), as a development-and-reform
+  office keeps it;
+* the 前湾 zone's outline as a GBK Shapefile in the bureau's projected CRS, CGCS2000 / 3-degree Gauss-Krüger
+  CM 120°E (EPSG:4549), as a surveyed boundary comes;
 * ``dataset.toml`` with the mapping (``columns``, ``values``) that reads it all as the sample.
 
 The rasters, the road network and the indicator table are copied as they are. ``nbgeo audit`` on the copy gives
@@ -67,6 +72,13 @@ FIELDS: dict[str, tuple[str, dict[str, str]]] = {
     "base_stations_5g": ("5G基站.gpkg", {"id": "站址编号", "year": "开通年份"}),
     "constraints": ("管控边界.shp", {"id": "编号", "name": "名称", "kind": "管控类型"}),
     "receptors": ("学校医院.geojson", {"id": "编号", "name": "名称", "kind": "类别", "county": "所在区县"}),
+    "projects": ("重大项目.xlsx#在建项目", {"id": "序号", "project": "项目代码", "name": "项目名称",
+                                         "sector": "项目类别", "industry": "行业", "investment": "总投资(亿元)",
+                                         "start_year": "开工年份", "end_year": "竣工年份", "district": "所属区县",
+                                         "year": "年份"}),
+    "computing_centres": ("算力中心.csv", {"id": "编号", "name": "名称", "kind": "类型", "chain": "服务产业链",
+                                       "year": "投运年份"}),
+    "qianwan_zone": ("前湾合作区范围.shp", {"id": "编号", "name": "名称", "year": "设立年份"}),
 }
 
 #: Our value -> the bureau's label, per layer and column.
@@ -76,14 +88,18 @@ LABELS: dict[tuple[str, str], dict[str, str]] = {
     ("smart_roads", "kind"): {"new": "新建", "renovated": "改造"},
     ("constraints", "kind"): {"ecological_red_line": "生态保护红线", "water": "水域", "basic_farmland": "永久基本农田",
                               "residential": "居住区", "school": "学校", "hospital": "医院",
-                              "other_sensitive": "其他敏感目标"},
+                              "other_sensitive": "其他敏感目标", "urban_development_boundary": "城镇开发边界"},
     ("receptors", "kind"): {"school": "学校", "hospital": "医院"},
+    ("projects", "sector"): {"manufacturing": "制造业", "other": "非制造业"},
+    ("computing_centres", "kind"): {"supercomputing": "智能超算中心", "data_centre": "产业链数据中心"},
 }
 
 #: The national classification the parcels' 地类编码 come from.
 LAND_USE_TABLE = "gb_land_use_2023"
 #: Layers held in GCJ-02, as copied from a web map (declared in the manifest; nbgeo converts them).
-GCJ02 = ("featured_parks", "future_zones", "chargers")
+GCJ02 = ("featured_parks", "future_zones", "chargers", "projects", "computing_centres")
+#: Layers held in the bureau's projected CRS (the .prj says so; nbgeo reprojects them).
+PROJECTED = {"qianwan_zone": "EPSG:4549"}  # CGCS2000 / 3-degree Gauss-Kruger CM 120E
 
 
 def _codes_by_use() -> dict[str, list[str]]:
@@ -103,6 +119,9 @@ def _bureau_table(name: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = gdf.copy()
     for (layer, column), labels in LABELS.items():
         if layer == name:
+            unlabelled = sorted(set(out[column].dropna()) - set(labels))
+            if unlabelled:  # a value the sample gained since: say so rather than hand over blanks
+                raise ValueError(f"{name}.{column}: no bureau label for {unlabelled}; add them to LABELS")
             out[column] = out[column].map(labels)
     if name == "land_transfers":
         codes = _codes_by_use()
@@ -124,6 +143,12 @@ def _wkt_sheet(gdf: gpd.GeoDataFrame, geometry_field: str) -> pd.DataFrame:
     table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     table[geometry_field] = shapely.to_wkt(gdf.geometry.values, rounding_precision=9)
     return table
+
+
+def _points_table(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Points as longitude/latitude columns (经度, 纬度; 9 decimals), as a spreadsheet holds them."""
+    xy = shapely.get_coordinates(gdf.geometry.values)
+    return pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).assign(经度=xy[:, 0].round(9), 纬度=xy[:, 1].round(9))
 
 
 def _toml_key(key: str) -> str:
@@ -152,26 +177,31 @@ def make_bureau_copy(out: str | Path, *, sample: Path = SAMPLE) -> Path:
     >>> import tempfile, pathlib
     >>> folder = make_bureau_copy(pathlib.Path(tempfile.mkdtemp()) / "bureau")
     >>> sorted(p.name for p in folder.glob("*.shp"))
-    ['产业集聚区.shp', '供地.shp', '区县界线.shp', '管控边界.shp']
+    ['产业集聚区.shp', '供地.shp', '前湾合作区范围.shp', '区县界线.shp', '管控边界.shp']
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=False)
     manifest = tomllib.loads((sample / "dataset.toml").read_text(encoding="utf-8"))
     layers: dict[str, dict[str, Any]] = {}
-    sheets: dict[str, pd.DataFrame] = {}
+    books: dict[str, dict[str, pd.DataFrame]] = {}  # workbook -> its sheets, one per layer
     for name, (target, fields) in FIELDS.items():
         raw = manifest["layers"][name]
         gdf = gpd.read_file(sample / raw["file"])
         if name in GCJ02:
             gdf = convert_gdf_datum(gdf, from_datum="WGS84", to_datum="GCJ-02")
+        if name in PROJECTED:
+            gdf = gdf.to_crs(PROJECTED[name])
         table = _bureau_table(name, gdf)
         file, _, sheet = target.partition("#")
         entry: dict[str, Any] = {"file": file}
         columns = dict(fields)
-        if sheet:
+        if sheet and (table.geom_type == "Point").all():
+            entry.update(layer=sheet, x_column="经度", y_column="纬度")
+            books.setdefault(file, {})[sheet] = _points_table(table)
+        elif sheet:
             entry["layer"] = sheet
             entry["geometry_column"] = "边界"
-            sheets[sheet] = _wkt_sheet(table, "边界")
+            books.setdefault(file, {})[sheet] = _wkt_sheet(table, "边界")
         elif file.endswith(".shp"):
             entry["encoding"] = "GBK"
             columns = _shapefile(table, out / file, list(fields))
@@ -195,7 +225,8 @@ def make_bureau_copy(out: str | Path, *, sample: Path = SAMPLE) -> Path:
         if name == "land_transfers":
             entry["values"] = {"use": LAND_USE_TABLE}
         layers[name] = entry
-    (out / "园区.xlsx").write_bytes(to_xlsx(sheets))  # one workbook, one sheet per layer
+    for file, sheets in books.items():  # each workbook, one sheet per layer
+        (out / file).write_bytes(to_xlsx(sheets))
     for section in ("rasters", "networks", "tables"):
         for raw in manifest.get(section, {}).values():
             shutil.copy2(sample / raw["file"], out / raw["file"])
@@ -217,9 +248,7 @@ def make_bureau_copy(out: str | Path, *, sample: Path = SAMPLE) -> Path:
 
 def _points_csv(table: gpd.GeoDataFrame, path: Path) -> None:
     """Points as longitude/latitude columns (经度, 纬度) of a GBK CSV file, as a spreadsheet exports them."""
-    xy = shapely.get_coordinates(table.geometry.values)
-    frame = pd.DataFrame(table.drop(columns=table.geometry.name)).assign(经度=xy[:, 0].round(9), 纬度=xy[:, 1].round(9))
-    path.write_bytes(to_csv(frame, index=False).encode("GBK"))
+    path.write_bytes(to_csv(_points_table(table), index=False).encode("GBK"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,8 @@
 
 ``scripts/make_bureau_copy.py`` rewrites every layer the way a planning bureau hands data over: Chinese field
 names, GBK Shapefiles with names cut to 10 bytes, 地类编码 in the 2023 national classification, an Excel workbook
-whose sheets are layers (WKT polygons in GCJ-02), a GBK CSV of GCJ-02 points. With the mapping it writes in
+whose sheets are layers (WKT polygons in GCJ-02), GBK CSVs of GCJ-02 points, the yearly project list as a sheet
+of GCJ-02 longitude/latitude, the 前湾 zone in CGCS2000 Gauss-Krüger. With the mapping it writes in
 ``dataset.toml``, ``nbgeo audit`` through the command line must give the sample's targets, indicators, progress,
 rules (every finding) and coverage: the same verdicts and the same numbers (within the GCJ-02 round trip).
 """
@@ -117,8 +118,21 @@ def test_the_copy_is_handed_over_as_a_bureau_would(copy):
     assert (copy / "充电设施.csv").read_bytes().decode("gbk").startswith("编号,类型,充电桩数,投运年份,经度,纬度")
     manifest = tomllib.loads((copy / "dataset.toml").read_text(encoding="utf-8"))
     assert {n: m.get("datum") for n, m in manifest["layers"].items() if "datum" in m} == {
-        "featured_parks": "GCJ-02", "future_zones": "GCJ-02", "chargers": "GCJ-02"}
+        "featured_parks": "GCJ-02", "future_zones": "GCJ-02", "chargers": "GCJ-02", "projects": "GCJ-02",
+        "computing_centres": "GCJ-02"}
     assert manifest["layers"]["land_transfers"]["values"] == {"use": "gb_land_use_2023"}
+    # The yearly project list: a workbook of its own, Chinese headers, GCJ-02 longitude/latitude.
+    book = openpyxl.load_workbook(copy / "重大项目.xlsx", read_only=True)
+    assert book.sheetnames == ["在建项目"]
+    header = next(book["在建项目"].iter_rows(max_row=1, values_only=True))
+    book.close()
+    assert {"项目名称", "总投资(亿元)", "开工年份", "竣工年份", "年份", "行业", "所属区县", "经度", "纬度"} <= set(header)
+    assert (copy / "算力中心.csv").read_bytes().decode("gbk").startswith("编号,名称,类型,服务产业链,投运年份,经度,纬度")
+    # The 前湾 zone in the bureau's projected CRS (CGCS2000 Gauss-Krüger, metres), not in degrees.
+    assert pyogrio.read_info(copy / "前湾合作区范围.shp")["crs"] == "EPSG:4549"
+    for name in ("projects", "computing_centres", "qianwan_zone"):  # the sample's provenance, carried over
+        assert manifest["layers"][name]["illustrative"] is True
+        assert manifest["layers"][name]["licence"].startswith("CC0-1.0")
 
 
 def test_validate_reads_the_copy_clean_and_shows_each_mapping(copy, tmp_path):
@@ -136,6 +150,9 @@ def test_each_layer_of_the_copy_says_where_its_datum_comes_from(audits):
     assert basis["featured_parks"] == basis["chargers"] == "declared"  # GCJ-02, converted
     assert basis["smart_roads"] == basis["receptors"] == "rfc7946"      # GeoJSON
     assert basis["districts"] == basis["micro_parks"] == "file"         # a .prj, a GeoPackage's CRS
+    assert basis["projects"] == basis["computing_centres"] == "declared"
+    assert basis["qianwan_zone"] == "file"                              # CGCS2000 Gauss-Krüger in its .prj
+    assert copy["dataset"]["layers"]["qianwan_zone"]["datum"] == "CGCS2000"
 
 
 # One bureau file, checked before any dataset.toml exists: the same mapping as options or as a small file.
@@ -213,8 +230,8 @@ def test_mapping_options_apply_to_one_file_only(copy):
 
 def test_the_readme_example_is_the_copy_s_manifest(copy):
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    block = next(b.split("```", 1)[0] for b in readme.split("```toml\n")[1:] if "make_bureau_copy" in b
-                 or "产业集聚区.shp" in b)
+    blocks = [b.split("```", 1)[0] for b in readme.split("```toml\n")[1:]]  # each block's own text only
+    block = next(b for b in blocks if "产业集聚区.shp" in b)
     shown = tomllib.loads(block)["layers"]
     written = tomllib.loads((copy / "dataset.toml").read_text(encoding="utf-8"))["layers"]
     assert set(shown) == {"land_transfers", "clusters", "micro_parks", "featured_parks"}
