@@ -310,7 +310,8 @@ def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers:
         found = AuditReport(plan=plan, dataset=dataset, year=when, targets=(), sections={"rules": entries},
                             overlays={f"rule {r.rule.id}: {r.failed} fail, {r.unknown} unknown": gdf.to_crs(4326)
                                       for r, gdf in zip(results, shapes.values(), strict=True) if len(gdf)})
-        layers_shown = ["districts", *dict.fromkeys(r.rule.layer for r in results if r.rule.layer in dataset)]
+        layers_shown = [*(["districts"] if "districts" in dataset else []),
+                        *dict.fromkeys(r.rule.layer for r in results if r.rule.layer in dataset)]
         files.update(_page_files(found, "rules", formats, lang=lang, with_map=with_map, coords=coords,
                                  sections=["rules"], layers=layers_shown))
     if out is not None:
@@ -368,7 +369,8 @@ def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int
             features.append(feature)
     files = {"coverage.json": _json_writer(clean_json(doc)), "coverage.geojson": _features_writer(features)}
     if set(formats) - {"qgis"}:
-        layers = ["districts", *dict.fromkeys(n for c in chosen for n in (c.demand, c.facilities) if n in dataset)]
+        layers = [*(["districts"] if "districts" in dataset else []),
+                  *dict.fromkeys(n for c in chosen for n in (c.demand, c.facilities) if n in dataset)]
         found = AuditReport(plan=only, dataset=dataset, year=when, targets=(), sections={"coverage": entries},
                             overlays=shapes)
         files.update(_page_files(found, "coverage", formats, lang=lang, with_map=with_map, coords=coords,
