@@ -144,6 +144,14 @@ def _blobs(vertices: int, radius: float, count: int = 20) -> gpd.GeoDataFrame:
                                       for i in range(count)], crs="EPSG:32651")
 
 
+def _small(count: int, across: float, vertices: int) -> gpd.GeoDataFrame:
+    """``count`` round zones ``across`` m wide of ``vertices`` vertices, scattered over 200 km (seed 1)."""
+    centres = np.random.default_rng(1).uniform(0, 200_000, (count, 2))
+    a = np.linspace(0, 2 * np.pi, vertices, endpoint=False)
+    ring = np.c_[np.cos(a), np.sin(a)] * across / 2
+    return gpd.GeoDataFrame(geometry=shapely.polygons(centres[:, None, :] + ring[None]), crs="EPSG:32651")
+
+
 def split_rows(factors: list[int], *, before: bool = True) -> list[dict]:
     """The grid split of zones into 250 m cells: the estimate (``coverage.grid_split_work``) against the CPU.
 
@@ -158,6 +166,8 @@ def split_rows(factors: list[int], *, before: bool = True) -> list[dict]:
     cases = [(f"sample clusters x{f}", lambda f=f: tiled_layer("clusters", f)) for f in factors]
     cases += [(f"{v:,}-vertex zones of {r / 1000:g} km (20)", lambda v=v, r=r: _blobs(v, r))
               for v in (64, 1_024, 8_192) for r in (2_000.0, 8_000.0)]
+    cases += [(f"{n:,} {v:,}-vertex zones of {d:g} m", lambda n=n, d=d, v=v: _small(n, d, v))
+              for n, d, v in ((20_000, 120.0, 5), (20_000, 120.0, 200), (5_000, 600.0, 64), (2_000, 300.0, 2_000))]
     rows = []
     for name, make in cases:
         zones = make()

@@ -75,8 +75,10 @@ def test_the_estimate_counts_the_cells_made_and_the_cells_cut():
     assert work["vertices"].tolist() == [5, 2_001]
     work = coverage.grid_split_work([circle], 50)
     assert work["cells"][0] == 10_000 and 396 <= work["edge_cells"][0] <= 401
-    per_cell, per_vertex = limits.WORK_COSTS["grid split"]
-    assert work["seconds"][0] == pytest.approx(per_cell * 10_000 + per_vertex * work["edge_cells"][0] * 2_006)
+    cost = limits.SPLIT_COSTS
+    assert work["seconds"][0] == pytest.approx(cost["cell"] * 10_000 + cost["cut cell"] * work["edge_cells"][0]
+                                               + cost["vertex read"] * work["edge_cells"][0] * 2_001
+                                               + cost["vertex cut"] * 2_001)
     # The walk never counts more cells than the box has: a ring zig-zagging inside one column and row of cells.
     zigzag = shapely.Polygon([(0, 0), (99, 0), (1, 1), (99, 2), (1, 3), (99, 4), (0, 5)])
     assert coverage.grid_split_work([zigzag], 100)["edge_cells"].tolist() == [1.0]

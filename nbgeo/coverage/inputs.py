@@ -176,8 +176,9 @@ def grid_split_work(geoms: Any, cell: float) -> dict[str, np.ndarray]:
     its vertices. Those cells are counted by walking each ring from cell to cell: an edge from column, row
     ``(i, j)`` to ``(k, l)`` passes through at most ``|k - i| + |l - j|`` more cells, and each ring starts in
     one; the sum (at most the box's cells) is exact for a boundary in general position (one lying along a
-    grid line also touches the cells on its other side). Priced with ``WORK_COSTS["grid split"]`` (seconds
-    per cell, per vertex of each cut cell), measured by ``bench/bench_work.py``.
+    grid line also touches the cells on its other side). Priced with :data:`nbgeo.limits.SPLIT_COSTS` (seconds
+    per cell, per cell cut, per vertex read for each cell cut, per vertex cut), measured by
+    ``bench/bench_work.py --split``.
 
     Parameters
     ----------
@@ -212,8 +213,9 @@ def grid_split_work(geoms: Any, cell: float) -> dict[str, np.ndarray]:
     walked = (np.bincount(owner[1:][same], weights=steps, minlength=len(arr))
               + np.bincount(ring_owner, minlength=len(arr)))
     edge_cells = np.minimum(walked, cells)
-    per_cell, per_vertex = limits.WORK_COSTS["grid split"]
-    seconds = per_cell * cells + per_vertex * edge_cells * (vertices + 5)
+    cost = limits.SPLIT_COSTS
+    seconds = (cost["cell"] * cells + (cost["cut cell"] + cost["vertex read"] * vertices) * edge_cells
+               + cost["vertex cut"] * vertices)
     return {"cells": cells, "edge_cells": edge_cells, "vertices": vertices, "seconds": seconds}
 
 
