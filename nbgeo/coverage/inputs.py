@@ -132,7 +132,7 @@ def demand_units(
                            layer=layer, details=[f"{c:,.0f} cells, about {e:,.0f} on its edge × {v:,} vertices"
                                                  for c, e, v in zip(work["cells"], work["edge_cells"],
                                                                     work["vertices"], strict=True)])
-        piece_geoms, owner = _grid_pieces(geoms, rows, cell)
+        piece_geoms, owner = _grid_pieces(geoms, rows, cell, test=work["edge_cells"] < work["cells"] / 2)
         share = shapely.area(piece_geoms) / np.where(area[owner] > 0, area[owner], 1.0)
         points = shapely.point_on_surface(piece_geoms)
     else:  # length
@@ -219,11 +219,14 @@ def grid_split_work(geoms: Any, cell: float) -> dict[str, np.ndarray]:
     return {"cells": cells, "edge_cells": edge_cells, "vertices": vertices, "seconds": seconds}
 
 
-def _grid_pieces(geoms: np.ndarray, rows: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
+def _grid_pieces(geoms: np.ndarray, rows: np.ndarray, cell: float, *,
+                 test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The pieces of ``geoms[rows]`` cut by the grid, and the row of each, polygon by polygon, row-major.
 
-    A cell inside a polygon is its own piece; a cell its boundary passes through is intersected with it;
-    the rest are dropped, as are cut pieces without area. Cells are made ``_CELLS_AT_ONCE`` at a time, at the
+    Where ``test`` (per row) is true, the polygon is prepared and a cell inside it is its own piece, a cell its
+    boundary passes through is intersected with it, the rest are dropped; elsewhere (polygons whose boundary
+    passes through most of their cells: preparing them would cost more than it saves) every cell is
+    intersected. Pieces without area are dropped. Cells are made ``_CELLS_AT_ONCE`` at a time, at the
     coordinates ``np.arange`` gives (``start``, ``start + cell``, then ``start + i × step``).
     """
     polys = geoms[rows]
@@ -231,7 +234,7 @@ def _grid_pieces(geoms: np.ndarray, rows: np.ndarray, cell: float) -> tuple[np.n
     per_poly = count.prod(axis=1)
     offsets = np.concatenate([[0], np.cumsum(per_poly)])
     step = (start + cell) - start
-    fresh = ~shapely.is_prepared(polys)
+    fresh = test & ~shapely.is_prepared(polys)
     shapely.prepare(polys[fresh])
     pieces, owners = [], []
     try:
@@ -243,9 +246,12 @@ def _grid_pieces(geoms: np.ndarray, rows: np.ndarray, cell: float) -> tuple[np.n
             y = np.where(j == 1, start[which, 1] + cell, start[which, 1] + j * step[which, 1])
             boxes = shapely.box(x, y, x + cell, y + cell)
             poly = polys[which]
-            inside = shapely.contains_properly(poly, boxes)
+            tested = test[which]
+            inside = np.zeros(len(flat), dtype=bool)
+            inside[tested] = shapely.contains_properly(poly[tested], boxes[tested])
             edge = np.flatnonzero(~inside)
-            edge = edge[shapely.intersects(poly[edge], boxes[edge])]
+            near = edge[tested[edge]]
+            edge = np.concatenate([near[shapely.intersects(poly[near], boxes[near])], edge[~tested[edge]]])
             cut = shapely.intersection(boxes[edge], poly[edge])
             boxes[edge] = cut
             keep = inside.copy()
