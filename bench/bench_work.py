@@ -10,6 +10,10 @@ holes, two interleaved combs, sized to sit just under the budget) and checks it 
 Rows: ``nbgeo s`` is the whole step (the budget check plus GEOS) in CPU seconds (GEOS runs on one
 core, so on an idle machine that is its wall time; the wall time and the load are printed to stderr);
 the baseline column holds the 30 s target, so the ratio is the headroom. ``python bench/bench_work.py`` prints the rows alone.
+
+``python bench/bench_work.py --split --factors 1,10,100`` prints, for zones cut into 250 m cells (the sample's
+industrial clusters tiled ×N as ``bench/scale.py`` tiles them, and synthetic zones of growing size and detail),
+the estimate the split is budgeted with next to its CPU time, and the former price and time (issue 18).
 """
 
 from __future__ import annotations
@@ -20,14 +24,16 @@ import sys
 import time
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import shapely
 from _common import row
 
-from nbgeo import limits
+from nbgeo import coverage, limits
 from nbgeo.errors import LimitError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus.hostile_values import comb, star
 
 TARGET = 30.0
@@ -130,7 +136,66 @@ def run() -> list[dict]:
     return rows
 
 
+def _blobs(vertices: int, radius: float, count: int = 20) -> gpd.GeoDataFrame:
+    """``count`` wavy zones of ``vertices`` vertices and about ``radius`` m, side by side, off the grid lines."""
+    a = np.linspace(0, 2 * np.pi, vertices, endpoint=False)
+    r = radius * (1 + 0.2 * np.sin(7 * a))
+    return gpd.GeoDataFrame(geometry=[shapely.Polygon(np.c_[r * np.cos(a) + 5 * radius * i + 0.37, r * np.sin(a) + 11.1])
+                                      for i in range(count)], crs="EPSG:32651")
+
+
+def _small(count: int, across: float, vertices: int) -> gpd.GeoDataFrame:
+    """``count`` round zones ``across`` m wide of ``vertices`` vertices, scattered over 200 km (seed 1)."""
+    centres = np.random.default_rng(1).uniform(0, 200_000, (count, 2))
+    a = np.linspace(0, 2 * np.pi, vertices, endpoint=False)
+    ring = np.c_[np.cos(a), np.sin(a)] * across / 2
+    return gpd.GeoDataFrame(geometry=shapely.polygons(centres[:, None, :] + ring[None]), crs="EPSG:32651")
+
+
+def split_rows(factors: list[int], *, before: bool = True) -> list[dict]:
+    """The grid split of zones into 250 m cells: the estimate (``coverage.grid_split_work``) against the CPU.
+
+    On the sample's industrial clusters tiled ×N as ``bench/scale.py`` tiles them, and on synthetic zones of
+    growing size and detail. Each split runs under the default budgets (a refusal is printed, not raised);
+    ``before`` also times the former split, every cell of a zone's box intersected with the zone
+    (``tests/test_coverage_split.py``'s reference), and prints its former price (1 µs × cells × (vertices + 5)).
+    """
+    from scale import tiled_layer
+    from test_coverage_split import cell_by_cell
+
+    cases = [(f"sample clusters x{f}", lambda f=f: tiled_layer("clusters", f)) for f in factors]
+    cases += [(f"{v:,}-vertex zones of {r / 1000:g} km (20)", lambda v=v, r=r: _blobs(v, r))
+              for v in (64, 1_024, 8_192) for r in (2_000.0, 8_000.0)]
+    cases += [(f"{n:,} {v:,}-vertex zones of {d:g} m", lambda n=n, d=d, v=v: _small(n, d, v))
+              for n, d, v in ((20_000, 120.0, 5), (20_000, 120.0, 200), (5_000, 600.0, 64), (2_000, 300.0, 2_000))]
+    rows = []
+    for name, make in cases:
+        zones = make()
+        work = coverage.grid_split_work(zones.geometry.values, 250)
+        estimate = float(work["seconds"].sum())
+        try:
+            t, units = _timed(lambda z=zones: coverage.demand_units(z, weight="area", split="grid", cell=250,
+                                                                     crs=z.crs, layer="clusters"))
+            measured: str = f"{t:.2f} CPU s, {len(units):,} cells"
+        except LimitError as exc:
+            t, measured = math.nan, f"refused: {str(exc)[:90]}"
+        old = ""
+        if before:
+            t_old, _ = _timed(lambda z=zones: cell_by_cell(np.asarray(z.geometry.values, dtype=object), 250))
+            price = float((1e-6 * work["cells"] * (work["vertices"] + 5)).sum())
+            old = f"   before: priced {price:.2f} s, took {t_old:.2f} CPU s"
+        print(f"{name:<34} {len(zones):>6,} zones  {work['cells'].sum():>10,.0f} cells  "
+              f"{work['edge_cells'].sum():>9,.0f} cut  estimate {estimate:6.2f} s   {measured}{old}", flush=True)
+        rows.append(row(f"grid split 250 m: {name}", int(work["cells"].sum()), t, "estimate", estimate,
+                        not math.isnan(t)))
+    return rows
+
+
 if __name__ == "__main__":
+    if "--split" in sys.argv:  # python bench/bench_work.py --split [--factors 1,10,100] [--no-before]
+        arg = sys.argv[sys.argv.index("--factors") + 1] if "--factors" in sys.argv else "1,10"
+        split_rows([int(f) for f in arg.split(",")], before="--no-before" not in sys.argv)
+        raise SystemExit(0)
     for r in run():
         print(f"{r['name']:<52} n={r['n']:>9,}  {r['nbgeo_s']:>8.2f} s   {r['baseline']}: {r['baseline_s']:,.1f} s"
               f"   {'ok' if r['same_result'] else 'NO'}")

@@ -224,6 +224,26 @@ def _toml(value: object) -> str:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value).lower()
 
 
+def province_grid(metric: dict[str, gpd.GeoDataFrame], net: network.RoadNetwork, factor: int,
+                  seed: int) -> tuple[np.ndarray, tuple[float, float], tuple[float, float]]:
+    """The offset of each copy, and the sample's lower-left corner and extent (its layers and network)."""
+    bounds = np.array([g.total_bounds for g in metric.values()])
+    x0, y0 = min(bounds[:, 0].min(), net.x.min()), min(bounds[:, 1].min(), net.y.min())
+    x1, y1 = max(bounds[:, 2].max(), net.x.max()), max(bounds[:, 3].max(), net.y.max())
+    return grid(factor, seed, x1 - x0, y1 - y0), (x0, y0), (x1 - x0, y1 - y0)
+
+
+def tiled_layer(name: str, factor: int, *, seed: int = SEED) -> gpd.GeoDataFrame:
+    """One layer of the ×``factor`` province as :func:`build` tiles it, in the sample's working CRS, unwritten.
+
+    For measuring one step on a province-sized layer without building (or reading) the whole province.
+    """
+    ds = io.read_dataset(datasets.get_path("ningbo"))
+    metric = {n: ds.metric(n) for n in ds.names}
+    offsets, _, _ = province_grid(metric, network.read_dataset_network(ds, "roads"), factor, seed)
+    return _tile_layer(metric[name], offsets, seed, list(ds.names).index(name) + 1)
+
+
 def build(factor: int, *, seed: int = SEED, out: Path | None = None, force: bool = False) -> Path:
     """Write the ×``factor`` province (once) and return its folder."""
     folder = (out or cache_dir()) / f"province-x{factor}-seed{seed}"
@@ -239,12 +259,8 @@ def build(factor: int, *, seed: int = SEED, out: Path | None = None, force: bool
     ds = io.read_dataset(sample_dir)
     work = ds.crs_choice.text
     metric = {name: ds.metric(name) for name in ds.names}
-    bounds = np.array([g.total_bounds for g in metric.values()])
     net = network.read_dataset_network(ds, "roads")
-    x0, y0 = min(bounds[:, 0].min(), net.x.min()), min(bounds[:, 1].min(), net.y.min())
-    x1, y1 = max(bounds[:, 2].max(), net.x.max()), max(bounds[:, 3].max(), net.y.max())
-    width, height = x1 - x0, y1 - y0
-    offsets = grid(factor, seed, width, height)
+    offsets, (x0, y0), (width, height) = province_grid(metric, net, factor, seed)
     counts: dict[str, int] = {}
     lines = ["# A synthetic province made by bench/scale.py: SYNTHETIC AND ILLUSTRATIVE, not real data.\n",
              f"# The Ningbo sample tiled x{factor} (seed {seed}); see manifest.json. Never commit it.\n\n",

@@ -84,6 +84,7 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
 __all__ = [
+    "SPLIT_COSTS",
     "WORK_COSTS",
     "check_costs",
     "check_features",
@@ -123,6 +124,13 @@ WORK_COSTS: dict[str, tuple[float, float]] = {
     "repair": (5.0e-5, 8.0e-5),
     "overlay": (1.0e-6, 6.0e-5),
 }
+
+#: Estimated seconds of cutting zones into grid cells (:func:`nbgeo.coverage.grid_split_work`): per cell of a
+#: zone's box (made, tested, its piece measured), per cell the zone's boundary passes through (intersected with
+#: the zone), per vertex of the zone read for each such cell (GEOS clips the zone to the cell first), and per
+#: vertex of the zone cut. Fitted to the CPU time of ``bench/bench_work.py --split`` (the sample's clusters and
+#: synthetic zones, from 5 to 8,192 vertices, from a tenth of a cell to 64 cells across) and rounded up.
+SPLIT_COSTS: dict[str, float] = {"cell": 4.0e-6, "cut cell": 1.5e-5, "vertex read": 2.0e-8, "vertex cut": 3.0e-7}
 
 _NAMES = ("max_input_bytes", "max_zip_ratio", "max_features", "max_vertices", "max_pixels", "max_work_seconds",
           "max_total_work_seconds")

@@ -146,14 +146,16 @@ def test_a_fine_grid_over_a_detailed_zone_is_refused_before_any_cell_is_made():
     a = np.linspace(0, 2 * np.pi, 2_000, endpoint=False)
     zone = gpd.GeoDataFrame(geometry=[shapely.Polygon(np.c_[2_500 * np.cos(a), 2_500 * np.sin(a)])], index=["Z1"],
                             crs="EPSG:32651")
+    # 2 m cells: 6.25 million cells to make and test (priced per cell and per vertex of each cell cut, issue 18).
     with pytest.raises(LimitError) as caught:
-        coverage.demand_units(zone, weight="area", split="grid", cell=50, crs="EPSG:32651", layer="clusters")
+        coverage.demand_units(zone, weight="area", split="grid", cell=2, crs="EPSG:32651", layer="clusters")
     text = str(caught.value)
     assert caught.value.code == "E-LIMIT-WORK" and text.startswith("layer 'clusters':")
-    assert "feature 'Z1': 10,000 cells × 2,001 vertices" in text
-    # The budget is a limit like the others: raised for one block, the same split runs.
-    with limits.override(max_work_seconds=100, max_total_work_seconds=100):
-        units = coverage.demand_units(zone, weight="area", split="grid", cell=50, crs="EPSG:32651")
+    assert "feature 'Z1': 6,250,000 cells, about " in text and " on its edge × 2,001 vertices" in text
+    # The budget is a limit like the others: lowered for one block, a 50 m split is refused; as it is, it runs.
+    with limits.override(max_work_seconds=0.01), pytest.raises(LimitError):
+        coverage.demand_units(zone, weight="area", split="grid", cell=50, crs="EPSG:32651")
+    units = coverage.demand_units(zone, weight="area", split="grid", cell=50, crs="EPSG:32651")
     assert units["weight"].sum() == pytest.approx(zone.area.iloc[0])
 
 

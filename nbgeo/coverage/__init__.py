@@ -53,7 +53,7 @@ from typing import Any
 from ..deprecation import renamed_function
 from .areas import service_areas
 from .distances import BY, distances_within, site_distances
-from .inputs import demand_units, raster_demand
+from .inputs import demand_units, grid_split_work, raster_demand
 from .measure import Coverage, coverage, road_coverage
 from .requirements import PLAN_MODES, SPEC_KEYS, evaluate_coverage, evaluate_plan_coverage, to_text
 
@@ -67,6 +67,7 @@ __all__ = [
     "distances_within",
     "evaluate_coverage",
     "evaluate_plan_coverage",
+    "grid_split_work",
     "raster_demand",
     "road_coverage",
     "service_areas",

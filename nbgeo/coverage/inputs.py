@@ -124,30 +124,15 @@ def demand_units(
     if split == "grid":
         area = shapely.area(geoms)
         w_site = site_weight(area)
-        pieces, owners = [], []
-        # Each cell is an intersection with the whole polygon: the work is cells × vertices, priced before any cell
-        # is made (a fine grid over a wide, detailed zone would not finish, or fill the memory with cells).
         rows = np.flatnonzero(present & (area > 0))
-        bounds = shapely.bounds(geoms[rows])
-        cells = (np.ceil((bounds[:, 2] - np.floor(bounds[:, 0] / cell) * cell) / cell)
-                 * np.ceil((bounds[:, 3] - np.floor(bounds[:, 1] / cell) * cell) / cell))
-        vertices = shapely.get_num_coordinates(geoms[rows])
-        limits.check_costs(limits.WORK_COSTS["overlay"][0] * cells * (vertices + 5), gdf.index.to_numpy()[rows],
-                           step=f"split into {cell:g} m cells", layer=layer,
-                           details=[f"{c:,.0f} cells × {v:,} vertices" for c, v in zip(cells, vertices, strict=True)])
-        for pos in rows:
-            g = geoms[pos]
-            x0, y0, x1, y1 = g.bounds
-            xs = np.arange(np.floor(x0 / cell) * cell, x1, cell)
-            ys = np.arange(np.floor(y0 / cell) * cell, y1, cell)
-            gx, gy = np.meshgrid(xs, ys)
-            cells = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + cell, gy.ravel() + cell)
-            cut = shapely.intersection(cells, g)
-            keep = shapely.area(cut) > 0
-            pieces.append(cut[keep])
-            owners.append(np.full(int(keep.sum()), pos))
-        piece_geoms = np.concatenate(pieces) if pieces else np.zeros(0, dtype=object)
-        owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
+        # Priced before any cell is made: a fine grid over a wide, detailed zone would not finish, or fill the
+        # memory with cells.
+        work = grid_split_work(geoms[rows], cell)
+        limits.check_costs(work["seconds"], gdf.index.to_numpy()[rows], step=f"split into {cell:g} m cells",
+                           layer=layer, details=[f"{c:,.0f} cells, about {e:,.0f} on its edge × {v:,} vertices"
+                                                 for c, e, v in zip(work["cells"], work["edge_cells"],
+                                                                    work["vertices"], strict=True)])
+        piece_geoms, owner = _grid_pieces(geoms, rows, cell, test=work["edge_cells"] < work["cells"] / 2)
         share = shapely.area(piece_geoms) / np.where(area[owner] > 0, area[owner], 1.0)
         points = shapely.point_on_surface(piece_geoms)
     else:  # length
@@ -167,6 +152,117 @@ def demand_units(
         {"site": np.asarray(gdf.index, dtype=object)[owner], "weight": w_site[owner] * share},
         geometry=points, crs=crs,
     )
+
+
+_CELLS_AT_ONCE = 1 << 18  # cells made at a time, so that a wide grid does not fill the memory with boxes
+
+
+def _grid_layout(geoms: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
+    """The grid over each geometry's box: its lower-left corner ``(x, y)`` and its columns and rows.
+
+    The counts are those of ``np.arange(floor(x0 / cell) * cell, x1, cell)``: ``ceil((x1 - start) / cell)``.
+    """
+    bounds = shapely.bounds(geoms).reshape(-1, 4)
+    start = np.floor(bounds[:, :2] / cell) * cell
+    count = np.ceil((bounds[:, 2:] - start) / cell)
+    return start, np.where(count > 0, count, 0).astype(np.int64)
+
+
+def grid_split_work(geoms: Any, cell: float) -> dict[str, np.ndarray]:
+    """What cutting each polygon into ``cell`` m grid cells costs, counted before any cell is made.
+
+    Every cell of the polygon's box is made and tested against the polygon (prepared: a near-constant cost per
+    cell); only the cells its boundary passes through are intersected with it, each intersection reading all
+    its vertices. Those cells are counted by walking each ring from cell to cell: an edge from column, row
+    ``(i, j)`` to ``(k, l)`` passes through at most ``|k - i| + |l - j|`` more cells, and each ring starts in
+    one; the sum (at most the box's cells) is exact for a boundary in general position (one lying along a
+    grid line also touches the cells on its other side). Priced with :data:`nbgeo.limits.SPLIT_COSTS` (seconds
+    per cell, per cell cut, per vertex read for each cell cut, per vertex cut), measured by
+    ``bench/bench_work.py --split``.
+
+    Parameters
+    ----------
+    geoms
+        Polygons in a metric CRS.
+    cell
+        The cell size in metres.
+
+    Returns
+    -------
+    dict
+        Arrays, one value per geometry: ``cells`` (of its box), ``edge_cells`` (its boundary passes
+        through), ``vertices`` and ``seconds`` (estimated).
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> work = grid_split_work([box(0, 0, 250, 100), box(0, 0, 1000, 1000)], 100)
+    >>> work["cells"].tolist(), work["edge_cells"].tolist(), work["vertices"].tolist()
+    ([3.0, 100.0], [3.0, 37.0], [5, 5])
+    """
+    arr = np.asarray(geoms, dtype=object).reshape(-1)
+    start, count = _grid_layout(arr, cell)
+    cells = count.prod(axis=1).astype(float)
+    vertices = shapely.get_num_coordinates(arr)
+    xy, ring, ring_owner = limits.ring_coordinates(arr)
+    owner = ring_owner[ring]
+    at = np.floor((xy - start[owner]) / cell)
+    at = np.clip(at, 0, np.maximum(count[owner] - 1, 0))
+    same = ring[1:] == ring[:-1]
+    steps = np.abs(np.diff(at, axis=0))[same].sum(axis=1)
+    walked = (np.bincount(owner[1:][same], weights=steps, minlength=len(arr))
+              + np.bincount(ring_owner, minlength=len(arr)))
+    edge_cells = np.minimum(walked, cells)
+    cost = limits.SPLIT_COSTS
+    seconds = (cost["cell"] * cells + (cost["cut cell"] + cost["vertex read"] * vertices) * edge_cells
+               + cost["vertex cut"] * vertices)
+    return {"cells": cells, "edge_cells": edge_cells, "vertices": vertices, "seconds": seconds}
+
+
+def _grid_pieces(geoms: np.ndarray, rows: np.ndarray, cell: float, *,
+                 test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pieces of ``geoms[rows]`` cut by the grid, and the row of each, polygon by polygon, row-major.
+
+    Where ``test`` (per row) is true, the polygon is prepared and a cell inside it is its own piece, a cell its
+    boundary passes through is intersected with it, the rest are dropped; elsewhere (polygons whose boundary
+    passes through most of their cells: preparing them would cost more than it saves) every cell is
+    intersected. Pieces without area are dropped. Cells are made ``_CELLS_AT_ONCE`` at a time, at the
+    coordinates ``np.arange`` gives (``start``, ``start + cell``, then ``start + i × step``).
+    """
+    polys = geoms[rows]
+    start, count = _grid_layout(polys, cell)
+    per_poly = count.prod(axis=1)
+    offsets = np.concatenate([[0], np.cumsum(per_poly)])
+    step = (start + cell) - start
+    fresh = test & ~shapely.is_prepared(polys)
+    shapely.prepare(polys[fresh])
+    pieces, owners = [], []
+    try:
+        for lo in range(0, int(offsets[-1]), _CELLS_AT_ONCE):
+            flat = np.arange(lo, min(lo + _CELLS_AT_ONCE, int(offsets[-1])))
+            which = np.searchsorted(offsets, flat, side="right") - 1
+            j, i = np.divmod(flat - offsets[which], count[which, 0])
+            x = np.where(i == 1, start[which, 0] + cell, start[which, 0] + i * step[which, 0])
+            y = np.where(j == 1, start[which, 1] + cell, start[which, 1] + j * step[which, 1])
+            boxes = shapely.box(x, y, x + cell, y + cell)
+            poly = polys[which]
+            tested = test[which]
+            inside = np.zeros(len(flat), dtype=bool)
+            inside[tested] = shapely.contains_properly(poly[tested], boxes[tested])
+            edge = np.flatnonzero(~inside)
+            near = edge[tested[edge]]
+            edge = np.concatenate([near[shapely.intersects(poly[near], boxes[near])], edge[~tested[edge]]])
+            cut = shapely.intersection(boxes[edge], poly[edge])
+            boxes[edge] = cut
+            keep = inside.copy()
+            keep[edge] = shapely.area(cut) > 0
+            pieces.append(boxes[keep])
+            owners.append(rows[which[keep]])
+    finally:
+        shapely.destroy_prepared(polys[fresh])
+    if not pieces:
+        return np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
+    return np.concatenate(pieces), np.concatenate(owners)
 
 
 def raster_demand(source: Any, *, band: int = 1, column: str = "value") -> gpd.GeoDataFrame:
