@@ -255,8 +255,8 @@ def evaluate_coverage(
         entry["search_m"] = search_limit(p["distance"], None)
         entry["uncovered"] = [
             {"id": str(i), "distance_m": None if not np.isfinite(r.distance) else round(float(r.distance), 1),
-             "share": round(float(r.share), 3)}
-            for i, r in unc.head(1000).iterrows()
+             "share": round(float(r.share), 3), "severity": spec.severity, "basis": base["basis"]}
+            for i, r in unc.head(1000).iterrows()  # each uncovered site is a finding: its severity and basis too
         ]
         if len(unc) > 1000:
             entry["note"] = f"{len(unc)} sites not fully covered; the 1,000 farthest are listed"
