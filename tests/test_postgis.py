@@ -349,7 +349,7 @@ def test_every_row_says_how_binding_it_is_and_what_it_rests_on(pg_url: str, post
     specs = {r.id: r for r in ningbo_plan.rules}
 
     def rows(table: str, columns: str) -> list[tuple]:
-        return conn.execute(sql.SQL(f"SELECT {columns} FROM {{}} ORDER BY 1").format(  # noqa: S608 (our own columns)
+        return conn.execute(sql.SQL(f"SELECT {columns} FROM {{}} ORDER BY 1").format(
             sql.Identifier(schema, table))).fetchall()
 
     with psycopg.connect(postgis_url) as conn:
