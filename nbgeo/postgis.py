@@ -22,6 +22,13 @@ import flow (it writes the report's JSON) and so cannot live in :mod:`nbgeo.io`.
   sites: one row per item, with the geometry of the site it names;
 - ``nbgeo_overlays``: the map's overlay geometry (offending pieces, service areas...).
 
+Every row of these tables but ``nbgeo_audits`` has two fixed columns saying how binding it is and what it
+rests on (issue 15): ``severity text`` (禁止, 限制 or 建议; NULL for an entry that is no verdict) and
+``basis jsonb`` (``{"phrase", "instrument", "kind", "article", "url"}``, the plan's basis of the entry: query
+``basis->>'instrument'``, ``basis->>'article'``). A finding listed in an entry (a rule's ``findings``) and an
+overlay feature carry its rule's or requirement's. One ``jsonb`` column rather than four text columns keeps
+the basis whole, as ``audit.json`` has it, and lets a later key (``url``) arrive without altering tables.
+
 An audit is identified by ``(plan_id, dataset, audit_year)``: writing it again
 first deletes its rows from every ``nbgeo_`` table, so a rerun never
 duplicates anything, and other audits in the same tables are left alone. If
@@ -62,6 +69,7 @@ from .io.postgis import (
     parse_url,
     read_dataset,
 )
+from .plan import basis_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -90,11 +98,12 @@ log = logging.getLogger(__name__)
 
 #: Columns identifying one audit in every table.
 _KEY = ("plan_id", "dataset", "audit_year")
-_RESERVED = {*_KEY, "entry", "item", "parent_id", "data", "geom", "overlay", "status", "geometry"}
+_RESERVED = {*_KEY, "entry", "item", "parent_id", "data", "geom", "overlay", "status", "geometry", "severity", "basis"}
 _TARGET_COLUMNS = (
     ("id", "text NOT NULL"), ("layer", "text"), ("metric", "text"), ("year", "integer NOT NULL"), ("op", "text"),
     ("threshold", "double precision"), ("actual", "double precision"), ("unit", "text"), ("status", "text"),
     ("margin", "double precision"), ("title", "text"), ("phrase", "text"), ("note", "text"), ("proposed", "boolean"),
+    ("severity", "text"),
 )
 _TARGET_KINDS = {name: {"text NOT NULL": "str", "text": "str", "integer NOT NULL": "int",
                         "double precision": "float", "boolean": "bool"}[sql_type] for name, sql_type in _TARGET_COLUMNS}
@@ -142,13 +151,28 @@ def _create_rows_table(conn: psycopg.Connection[Any], loc: PgLocation, table: st
     ident = sql.Identifier(loc.schema, table)
     conn.execute(sql.SQL(
         "CREATE TABLE IF NOT EXISTS {} (plan_id text NOT NULL, dataset text NOT NULL, audit_year integer NOT NULL, "
-        "{}status text, data jsonb NOT NULL, geom geometry(Geometry, 4326), "
+        "{}status text, severity text, basis jsonb, data jsonb NOT NULL, geom geometry(Geometry, 4326), "
         "PRIMARY KEY (plan_id, dataset, audit_year, {}))").format(
             ident,
             sql.SQL("").join(sql.SQL("{} {}, ").format(sql.Identifier(c), sql.SQL(t)) for c, t in extra.items()),
             sql.SQL(", ").join(sql.Identifier(c) for c, t in extra.items() if "NOT NULL" in t)))
+    _add_binding_columns(conn, ident)
     index = check_identifier(f"{table[:50]}_geom_gist", what="index")
     conn.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING gist (geom)").format(sql.Identifier(index), ident))
+
+
+def _add_binding_columns(conn: psycopg.Connection[Any], ident: Any) -> None:
+    """``severity`` and ``basis`` on a table an older nbgeo made without them."""
+    from psycopg import sql  # noqa: PLC0415  (optional extra: nbgeo[postgis])
+
+    conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS severity text, "
+                         "ADD COLUMN IF NOT EXISTS basis jsonb").format(ident))
+
+
+def _binding(entry: Mapping[str, Any]) -> tuple[str | None, Any]:
+    """An entry's severity and basis as the ``severity`` and ``basis`` columns hold them (NULL when it has none)."""
+    severity, basis = entry.get("severity"), entry.get("basis")
+    return (None if severity is None else str(severity)), (jsonb(dict(basis)) if isinstance(basis, dict) else None)
 
 
 def _insert_rows(conn: psycopg.Connection[Any], loc: PgLocation, table: str, entries: Sequence[Mapping[str, Any]],
@@ -171,8 +195,8 @@ def _insert_rows(conn: psycopg.Connection[Any], loc: PgLocation, table: str, ent
         if kind is not None:
             promoted[name] = kind
     kinds = ensure_columns(conn, loc.schema, table, promoted)
-    columns = [*_KEY, *extra, "status", "data", "geom", *promoted]
-    values: list[sql.Composable] = [sql.Placeholder()] * (len(_KEY) + len(extra) + 2)
+    columns = [*_KEY, *extra, "status", "severity", "basis", "data", "geom", *promoted]
+    values: list[sql.Composable] = [sql.Placeholder()] * (len(_KEY) + len(extra) + 4)
     values.append(sql.SQL("ST_SetSRID(ST_GeomFromWKB({}), 4326)").format(sql.Placeholder()))
     values += [sql.Placeholder()] * len(promoted)
     insert = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
@@ -183,7 +207,7 @@ def _insert_rows(conn: psycopg.Connection[Any], loc: PgLocation, table: str, ent
     for entry, head, geom in zip(entries, extra_values, wkb, strict=True):
         data = {k: v for k, v in entry.items() if k != "geometry"}
         status = entry.get("status")
-        rows.append((*key, *head, None if status is None else str(status), jsonb(data), geom,
+        rows.append((*key, *head, None if status is None else str(status), *_binding(entry), jsonb(data), geom,
                      *(scalar(entry.get(c), kinds.get(c, promoted[c])) for c in promoted)))
     with conn.cursor() as cur:
         cur.executemany(insert, rows)
@@ -210,15 +234,24 @@ def _write_section(conn: psycopg.Connection[Any], loc: PgLocation, table: str, e
             listed = entry.get(field_name)
             if not isinstance(listed, list):
                 continue
+            inherited = {k: entry[k] for k in ("severity", "basis") if k in entry}
             for j, item in enumerate(listed):
                 if isinstance(item, dict):
-                    items.append(item)
+                    items.append({**inherited, **item})  # an item says its own severity, else its entry's
                     heads.append((i, j, None if entry.get("id") is None else str(entry.get("id"))))
                     geoms.append(_entry_geometry(item, dataset, parent=entry))
         child = f"{table}_{field_name}"
         counts[child] = _insert_rows(conn, loc, child, items, key, {
             "entry": "integer NOT NULL", "item": "integer NOT NULL", "parent_id": "text"}, heads, geoms)
     return counts
+
+
+def _overlay_binding(plan: Any, rule: str | None, coverage: str | None) -> dict[str, Any]:
+    """The severity and basis (whole) of the rule or coverage requirement that drew an overlay feature."""
+    item = next((r for r in plan.rules if r.id == rule), None) if rule is not None else None
+    if item is None and coverage is not None:
+        item = next((c for c in plan.coverage if c.id == coverage), None)
+    return {} if item is None else {"severity": str(item.severity), "basis": basis_of(item)}
 
 
 def _clear_audit(conn: psycopg.Connection[Any], loc: PgLocation, prefix: str, key: tuple[Any, ...]) -> None:
@@ -317,17 +350,18 @@ def write_report(report: AuditReport, url: str | PgLocation, *, prefix: str = "n
                 targets = sql.Identifier(loc.schema, tables["targets"])
                 conn.execute(sql.SQL(
                     "CREATE TABLE IF NOT EXISTS {} (plan_id text NOT NULL, dataset text NOT NULL, "
-                    "audit_year integer NOT NULL, {}, PRIMARY KEY (plan_id, dataset, audit_year, id, year))").format(
-                        targets, sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t))
-                                                    for c, t in _TARGET_COLUMNS)))
+                    "audit_year integer NOT NULL, {}, basis jsonb, PRIMARY KEY (plan_id, dataset, audit_year, id, year))"
+                    ).format(targets, sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t))
+                                                         for c, t in _TARGET_COLUMNS)))
+                _add_binding_columns(conn, targets)
                 names = [c for c, _ in _TARGET_COLUMNS]
                 insert = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
-                    targets, sql.SQL(", ").join(sql.Identifier(c) for c in [*_KEY, *names]),
-                    sql.SQL(", ").join(sql.Placeholder() * (len(_KEY) + len(names))))
+                    targets, sql.SQL(", ").join(sql.Identifier(c) for c in [*_KEY, *names, "basis"]),
+                    sql.SQL(", ").join(sql.Placeholder() * (len(_KEY) + len(names) + 1)))
                 rows = []
                 for result in report.targets:
                     values = result.to_dict()
-                    rows.append((*key, *(scalar(values[c], _TARGET_KINDS[c]) for c in names)))
+                    rows.append((*key, *(scalar(values[c], _TARGET_KINDS[c]) for c in names), _binding(values)[1]))
                 with conn.cursor() as cur:
                     cur.executemany(insert, rows)
                 done({tables["targets"]: len(rows)})
@@ -340,9 +374,11 @@ def write_report(report: AuditReport, url: str | PgLocation, *, prefix: str = "n
                 for title, gdf in report.overlays.items():
                     g = gdf.to_crs(4326) if gdf.crs is not None and not gdf.crs.equals("EPSG:4326") else gdf
                     attrs = [c for c in g.columns if c != g.geometry.name]
-                    for i, (fid, values, geom) in enumerate(zip(g.index, g[attrs].itertuples(index=False, name=None),
-                                                                g.geometry.values, strict=True)):
+                    rules = g["rule"].astype(str).to_numpy() if "rule" in g.columns else [None] * len(g)
+                    for i, (fid, values, geom, rule) in enumerate(zip(
+                            g.index, g[attrs].itertuples(index=False, name=None), g.geometry.values, rules, strict=True)):
                         overlay_entries.append({"feature": fid, **dict(zip(attrs, values, strict=True)),
+                                                **_overlay_binding(report.plan, rule, gdf.attrs.get("nbgeo_coverage")),
                                                 "geometry": geom})
                         heads.append((str(title), i))
                 done({tables["overlays"]: _insert_rows(

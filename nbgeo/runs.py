@@ -212,7 +212,17 @@ def _chosen(kind: str, asked: Iterable[str], known: Sequence[str], option: str) 
 
 
 def rules_text(entries: list[dict[str, Any]], *, max_sites: int = 5) -> str:
-    """The rules section as a plain-text table, with the first failing sites of each rule and why."""
+    """The rules section as a plain-text table, with the first failing sites of each rule, why, and on what basis.
+
+    Examples
+    --------
+    >>> print(rules_text([{"id": "farmland", "layer": "parks", "kind": "exclusion", "severity": "禁止",
+    ...     "status": "fail", "checked": 3, "failed": 1, "unknown": 0, "basis": {"instrument": "《土地管理法》",
+    ...     "kind": "law", "article": "第三十五条"}, "findings": [{"feature_id": "P1", "status": "fail",
+    ...     "reason": "20 m² on basic farmland", "severity": "禁止", "basis": {"instrument": "《土地管理法》",
+    ...     "kind": "law", "article": "第三十五条"}}]}]).splitlines()[2])
+      farmland: P1 fail [禁止]: 20 m² on basic farmland · basis: 《土地管理法》 第三十五条
+    """
     head = ("rule", "layer", "kind", "severity", "status", "checked", "failed", "unknown", "basis")
     rows = [head] + [(e["id"], e["layer"], e["kind"], str(e.get("severity", "")), e["status"], f"{e['checked']:,}",
                       f"{e['failed']:,}", f"{e['unknown']:,}", short_basis(e.get("basis"))) for e in entries]
@@ -220,7 +230,9 @@ def rules_text(entries: list[dict[str, Any]], *, max_sites: int = 5) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     for e in entries:
         for f in e["findings"][:max_sites]:
-            lines.append(f"  {e['id']}: {f['feature_id']} {f['status']} [{f.get('severity', '')}]: {f['reason']}")
+            # each finding line says how binding it is and what it rests on (issue 15), like its rule's row
+            lines.append(f"  {e['id']}: {f['feature_id']} {f['status']} [{f.get('severity') or e.get('severity', '')}]: "
+                         f"{f['reason']} · basis: {short_basis(f.get('basis') or e.get('basis'))}")
         if len(e["findings"]) > max_sites:
             lines.append(f"  {e['id']}: ... {len(e['findings']) - max_sites:,} more in rules.json")
     bad = sum(e["status"] != "pass" for e in entries)

@@ -152,6 +152,41 @@ def test_clicking_a_listed_site_zooms_the_map_to_it(browser, pages, kind):
             assert got["active"] == str(k) and html.unescape(got["id"]) in got["popup"]
 
 
+_BADGES = """(() => {
+    const inst = nbgeo.instances[0], c = inst.map.getContainer();
+    const style = el => { const s = getComputedStyle(el); return [s.backgroundColor, s.borderTopStyle]; };
+    const rows = [...c.querySelectorAll('.nb-sites .nb-site')].map(row => {
+        const b = row.querySelector('.nb-basis .nb-sev');
+        return {adv: row.classList.contains('nb-adv'), badge: b ? b.innerText : null, style: b ? style(b) : null,
+                advBadge: b ? b.classList.contains('nb-sev-adv') : null,
+                basis: row.querySelector('.nb-basis') ? row.querySelector('.nb-basis').innerText : ''};
+    });
+    inst.sites.zoomTo(0);
+    const pop = document.querySelector('.nb-popup');
+    const legend = [...c.querySelectorAll('.nb-layers .nb-layer-h')].filter(h => h.querySelector('.nb-sev')).length;
+    return {rows: rows, popup: pop ? pop.innerText : '', popupBadge: !!(pop && pop.querySelector('.nb-sev')),
+            legend: legend};
+})()"""
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_listed_site_and_its_popup_show_severity_and_basis(browser, pages, kind):
+    """Issue 15 on the map: a badge (禁止 / 限制 filled, 建议 outlined apart) and the basis on every site."""
+    path, _ = pages[kind]
+    with browser.page(1500, 1000) as page:
+        rep = browser.load(page, path)
+        assert rep.ready and rep.errors == []
+        got = browser.evaluate(page, _BADGES)
+        words = {"禁止", "限制", "建议", "prohibited", "restricted", "advisory"}
+        assert got["rows"] and all(r["badge"] and r["badge"].lstrip("\u25c7\u00a0 ") in words for r in got["rows"])
+        assert all(len(r["basis"]) > len(r["badge"]) + 1 for r in got["rows"])  # the badge, then the instrument
+        for r in got["rows"]:  # a suggestion is drawn apart: outlined and dashed on a tinted row
+            assert r["adv"] == r["advBadge"]
+            assert (r["style"][1] == "dashed") == r["adv"]
+        assert got["popupBadge"] and got["rows"][0]["basis"].split(" ", 1)[-1][:8] in got["popup"]
+        assert got["legend"] > 0  # each finding layer's legend entry carries its badge
+
+
 def _png_size(data: bytes) -> tuple[int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
     return struct.unpack(">II", data[16:24])

@@ -144,7 +144,7 @@ def test_sections_matched_by_key_fields(sample, ningbo_plan):
         {"id": "setback", "feature": "MP1", "status": "pass", "distance_m": 900.0},
     ]})
     b = _report(sample, ningbo_plan, {"rules": [
-        {"id": "red_line", "feature": "MP1", "status": "fail", "distance_m": 0.0},
+        {"id": "red_line", "feature": "MP1", "status": "fail", "distance_m": 0.0, "severity": "禁止", "basis": LAW},
         {"id": "red_line", "feature": "MP2", "status": "pass", "distance_m": 40.0},
         {"id": "setback", "feature": "MP1", "status": "pass", "distance_m": 900.0},
         {"id": "setback", "feature": "MP3", "status": "pass", "distance_m": 1000.0},
@@ -159,7 +159,15 @@ def test_sections_matched_by_key_fields(sample, ningbo_plan):
     }
     assert rules["unchanged"] == 1 and rules["a"] == {"pass": 2, "fail": 1}
     assert c.sections["coverage"]["changes"][0]["change"] == "only_b"
-    assert c.regressions == [{"section": "rules", "id": "red_line", "feature": "MP1", "a": "pass", "b": "fail"}]
+    assert c.regressions == [{"section": "rules", "id": "red_line", "feature": "MP1", "a": "pass", "b": "fail",
+                              "severity": "禁止", "basis": LAW}]
+    worse = next(x for x in rules["changes"] if x["change"] == "worse")  # each side's severity and basis, A then B
+    assert worse["severity"] == [None, "禁止"] and worse["basis"] == [None, LAW]
+    only_b = next(x for x in rules["changes"] if x["change"] == "only_b")
+    assert only_b["severity"] == [None, None]
+
+
+LAW = {"phrase": "", "instrument": "《中华人民共和国土地管理法》", "kind": "law", "article": "第三十五条", "url": ""}
 
 
 # ---- outputs -------------------------------------------------------------------------------------

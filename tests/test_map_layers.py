@@ -3,14 +3,16 @@ an audit found, legend words instead of ids, counts per grid cell for dense laye
 
 from __future__ import annotations
 
+import html
+
 import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
 
-from nbgeo import audit, maps
+from nbgeo import audit, maps, plan
 from nbgeo.layers import Dataset
-from nbgeo.renderers import mapcodec, mapsites, mapspec
+from nbgeo.renderers import mapcodec, mapsites, mapspec, theme
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +75,48 @@ def test_sites_list_failing_then_uncovered_with_names(result):
     assert "petrochemical_setback:" in cl1["reason"] and "petrochemical_setback_schools_hospitals:" in cl1["reason"]
     lat, lon = cl1["ll"]
     assert shapely.contains_xy(result.dataset["clusters"].loc["CL00001", "geometry"], lon, lat)
-    assert sites["more"] == 0 and "6 不符合" in sites["summary"]
+    assert sites["more"] == 0 and f"{len(fails)} 不符合" in sites["summary"]
+
+
+def test_every_site_and_result_layer_shows_its_severity_and_basis(result):
+    """Issue 15 on the map: each listed site and each finding layer says how binding it is and what it rests on."""
+    spec = maps.map_spec(result.dataset, report=result, lang="en")
+    rules = {e["id"]: e for e in result.sections["rules"]}
+    worst = {}  # per failing site, its most binding severity over the rules it fails, and those rules' bases
+    for e in rules.values():
+        for f in e["findings"]:
+            if f["status"] == "fail":
+                worst.setdefault(f["feature_id"], []).append((plan.SEVERITIES.index(f["severity"]), f["basis"]))
+    items = spec["sites"]["items"]
+    assert items and all(it["sev"]["text"] in {"prohibited", "restricted", "advisory"} for it in items)
+    for it in (i for i in items if i["status"] == "fail"):
+        rank, _ = min(worst[it["id"]], key=lambda w: w[0])
+        assert it["sev"]["severity"] == plan.SEVERITIES[rank] and it["sev"]["colour"] == theme.severity_colour(
+            plan.SEVERITIES[rank])
+        for _, basis in worst[it["id"]]:
+            assert html.escape(basis["instrument"], quote=True) in it["sev"]["basis"]
+        assert it["sev"]["advisory"] == (plan.SEVERITIES[rank] == "建议")
+    cov = {e["id"]: e for e in result.sections["coverage"]}
+    uncovered = [i for i in items if i["status"] == "uncovered"]
+    assert uncovered and {i["sev"]["severity"] for i in uncovered} == {e["severity"] for e in cov.values()
+                                                                     if e["status"] != "met"}
+    # a parcel on farmland (禁止, 土地管理法 第三十五条) outside the town boundary (限制) is shown as 禁止, both bases
+    both = next(i for i in items if i["id"] == "LT00002")
+    assert both["sev"]["text"] == "prohibited" and "第三十五条" in both["sev"]["basis"] and "; " in both["sev"]["basis"]
+    slope = next(i for i in items if i["id"] == "MP00001")  # red line (禁止) and slope (建议): the law wins
+    assert slope["sev"]["text"] == "prohibited" and "CJJ 83-2016" in slope["sev"]["basis"]
+    findings = [ly for ly in spec["layers"] if ly["group"] == "result" and ly["sevSlot"]]
+    assert len(findings) >= 10
+    for ly in findings:
+        assert ly["sev"] is None or ly["sev"]["text"] in ly["sevMarks"]
+        assert {m["text"] for m in ly["sevMarks"].values()} <= {"prohibited", "restricted", "advisory"}
 
 
 def test_sites_are_capped_and_say_how_many_more(result):
+    total = len(mapsites.focus_sites(result.overlays, result.dataset, "en")["items"])
+    assert total > 60  # the sample's failing and uncovered sites, fewer than the cap
     sites = mapsites.focus_sites(result.overlays, result.dataset, "en", limit=10)
-    assert len(sites["items"]) == 10 and sites["more"] == 71 - 10 and "61 more" in sites["moreText"]
+    assert len(sites["items"]) == 10 and sites["more"] == total - 10 and f"{total - 10} more" in sites["moreText"]
 
 
 def test_no_sites_without_an_audit(sample):

@@ -22,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from shapely import Point, Polygon, box
 
-from nbgeo import audit, crs, indicators, io, network, postgis
+from nbgeo import audit, crs, indicators, io, network, plan, postgis
 from nbgeo.cli import main
 from nbgeo.errors import DatabaseError, InputError, OutputError, ValidationError
 from nbgeo.layers import Dataset
@@ -333,6 +333,43 @@ def test_rule_findings_get_their_own_table_with_geometry(pg_url: str, postgis_ur
         assert [g[0] for g in got] == [fid for _, fid in uncovered]
         for (layer, fid), (_, wkb) in zip(uncovered, got, strict=True):
             assert shapely.from_wkb(wkb).equals(sample[layer].geometry.loc[fid])
+
+
+def test_every_row_says_how_binding_it_is_and_what_it_rests_on(pg_url: str, postgis_url: str, sample,
+                                                              ningbo_plan) -> None:
+    """``severity text`` and ``basis jsonb`` on every table of an audit (issue 15), added to an older table too."""
+    schema = _schema(pg_url)
+    report = _audit(sample, ningbo_plan)
+    with psycopg.connect(postgis_url) as conn:  # the rules table as nbgeo made it before severity and basis
+        conn.execute(sql.SQL(
+            "CREATE TABLE {} (plan_id text NOT NULL, dataset text NOT NULL, audit_year integer NOT NULL, "
+            "entry integer NOT NULL, status text, data jsonb NOT NULL, geom geometry(Geometry, 4326), "
+            "PRIMARY KEY (plan_id, dataset, audit_year, entry))").format(sql.Identifier(schema, "nbgeo_rules")))
+    postgis.write_report(report, pg_url)
+    specs = {r.id: r for r in ningbo_plan.rules}
+
+    def rows(table: str, columns: str) -> list[tuple]:
+        return conn.execute(sql.SQL(f"SELECT {columns} FROM {{}} ORDER BY 1").format(
+            sql.Identifier(schema, table))).fetchall()
+
+    with psycopg.connect(postgis_url) as conn:
+        got = rows("nbgeo_rules", "entry, data->>'id', severity, basis")
+        assert [g[1:] for g in got] == [(e["id"], e["severity"], e["basis"]) for e in report.sections["rules"]]
+        findings = rows("nbgeo_rules_findings", "parent_id, severity, basis")
+        assert len(findings) == sum(len(e["findings"]) for e in report.sections["rules"]) > 10
+        for rule_id, severity, basis in findings:
+            assert (severity, basis) == (specs[rule_id].severity, plan.basis_of(specs[rule_id]))
+        assert ("farmland_micro_parks", "禁止") in {f[:2] for f in findings}
+        assert any(b["article"] == "第三十五条" for _, _, b in findings)
+        targets = rows("nbgeo_targets", "id, year, severity, basis->>'instrument'")
+        assert sorted(targets) == sorted((r.id, r.year, r.severity, r.basis["instrument"]) for r in report.targets)
+        assert all(t[2] in plan.SEVERITIES and t[3] for t in targets)
+        for table in ("nbgeo_coverage", "nbgeo_coverage_uncovered", "nbgeo_indicators"):
+            bound = rows(table, "entry, severity, basis->>'instrument'")
+            assert bound and all(s in plan.SEVERITIES and i for _, s, i in bound), table
+        drawn = rows("nbgeo_overlays", "overlay, status, severity, basis->>'instrument', basis->>'kind'")
+        found = [d for d in drawn if d[1] in ("fail", "uncovered")]
+        assert found and all(d[2] in plan.SEVERITIES and d[3] and d[4] for d in found)
 
 
 def test_a_rerun_with_fewer_sections_leaves_no_stale_rows(pg_url: str, postgis_url: str, sample, ningbo_plan) -> None:

@@ -65,8 +65,9 @@ def test_coverage_table_shows_the_planners_columns(found):
     page = report.to_html(found, with_map=False, lang="en", sections=["coverage"])
     head = re.search(r"<thead><tr>(.*?)</tr></thead>", _section(page, "coverage")).group(1)
     columns = re.findall(r"<th>(.*?)</th>", head)
-    assert columns == ["status", "id", "title", "layer", "actual", "threshold", "margin", "facilities",
-                       "distance (m)", "sites", "covered"]
+    # how binding each requirement is and what it rests on come right after its verdict and title (issue 15)
+    assert columns == ["status", "severity", "title", "basis", "layer", "actual", "threshold", "margin", "facilities",
+                       "distance (m)", "sites", "sites covered"]
     # the rest stays on the page, folded under each row, and in coverage.json
     assert page.count("<summary>more columns</summary>") == len(found.sections["coverage"])
     assert "<dt>total_weight</dt>" in page

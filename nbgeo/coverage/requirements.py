@@ -255,8 +255,8 @@ def evaluate_coverage(
         entry["search_m"] = search_limit(p["distance"], None)
         entry["uncovered"] = [
             {"id": str(i), "distance_m": None if not np.isfinite(r.distance) else round(float(r.distance), 1),
-             "share": round(float(r.share), 3)}
-            for i, r in unc.head(1000).iterrows()
+             "share": round(float(r.share), 3), "severity": spec.severity, "basis": base["basis"]}
+            for i, r in unc.head(1000).iterrows()  # each uncovered site is a finding: its severity and basis too
         ]
         if len(unc) > 1000:
             entry["note"] = f"{len(unc)} sites not fully covered; the 1,000 farthest are listed"
@@ -324,7 +324,10 @@ def _overlays(spec: CoverageSpec, p: dict[str, Any], cov: Coverage, dataset: Dat
             return f"{site}: no {spec.facilities} feature within {4 * p['distance']:,.0f} m {how}"
 
         labels = [label(i, d, sh) for i, d, sh in zip(unc.index, unc["distance"], unc["share"], strict=True)]
-        out[f"Uncovered: {spec.id}"] = gpd.GeoDataFrame({"status": Status.UNCOVERED, "label": labels},
+        # each uncovered site is a finding: how binding it is and what it rests on travel with it (issue 15)
+        out[f"Uncovered: {spec.id}"] = gpd.GeoDataFrame({"status": Status.UNCOVERED, "label": labels,
+                                                         "severity": spec.severity,
+                                                         "basis": short_basis(basis_of(spec))},
                                                         geometry=sites.geometry.values, crs=sites.crs,
                                                         index=sites.index)
     for shapes in out.values():  # which requirement drew them, for the map's words (nbgeo.renderers.mapsites)

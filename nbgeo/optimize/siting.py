@@ -15,6 +15,7 @@ from ..coverage import coverage
 from ..coverage.measure import districts_of
 from ..errors import CRSError, InputError
 from ..filters import filter_mask, year_mask
+from ..plan import short_basis
 from ..status import Status
 from .candidates import candidates_from_grid, candidates_from_network, screen_candidates
 from .matrix import CoverageMatrix, coverage_matrix, metric_crs_of
@@ -164,15 +165,20 @@ class SitingResult:
         }
 
     def overlays(self, *, lang: str = "en") -> dict[str, gpd.GeoDataFrame]:
-        """Map layers (EPSG:4326, with ``status`` and ``label``): proposed sites, newly served and still unserved demand."""
+        """Map layers (EPSG:4326, with ``status`` and ``label``): proposed sites, newly served and still unserved demand.
+
+        Proposed and still unserved sites also carry the question's ``severity`` and ``basis`` (as text).
+        """
         zh = lang == "zh"
         out: dict[str, gpd.GeoDataFrame] = {}
         tag = "(示意)" if zh else "(illustrative)"
         suffix = f" {tag}" if self.illustrative else ""
+        # proposed and still unserved sites are findings: their question's severity and basis go with them
+        binding = {"severity": self.severity, "basis": short_basis(self.basis or {"instrument": "nbgeo"})}
         if len(self.chosen):
             out[(f"{self.id}：建议新增 {len(self.chosen)} 处" if zh else
                  f"{self.id}: {len(self.chosen)} proposed sites") + suffix] = gpd.GeoDataFrame(
-                {"status": Status.PROPOSED, "label": self.chosen["label"].to_numpy()},
+                {"status": Status.PROPOSED, "label": self.chosen["label"].to_numpy(), **binding},
                 geometry=self.chosen.geometry.to_numpy(), crs=4326)
         d = self.demand
         newly = d[d["newly_served"]]
@@ -187,7 +193,8 @@ class SitingResult:
                        f"{i}: still unserved" + ("" if r.coverable else " (no allowed candidate reaches it)"))
                       for i, r in left.iterrows()]
             out[(f"{self.id}：仍未覆盖 {len(left)} 处" if zh else f"{self.id}: {len(left)} still unserved") + suffix] = (
-                gpd.GeoDataFrame({"status": Status.UNCOVERED, "label": labels}, geometry=left.geometry.to_numpy(), crs=4326))
+                gpd.GeoDataFrame({"status": Status.UNCOVERED, "label": labels, **binding},
+                                 geometry=left.geometry.to_numpy(), crs=4326))
         return out
 
 

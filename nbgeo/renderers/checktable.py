@@ -248,7 +248,7 @@ def with_places(report: AuditReport, entries: Sequence[Mapping[str, Any]], *, la
     >>> from nbgeo import audit, datasets, io, plan
     >>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
     >>> list(with_places(r, r.sections["coverage"])[0]["uncovered"][0])
-    ['id', 'name', 'district', 'distance_m', 'share']
+    ['id', 'name', 'district', 'distance_m', 'share', 'severity', 'basis']
     """
     sites = [(i, j, str(e.get("layer")), str(site.get("id"))) for i, e in enumerate(entries)
              for j, site in enumerate(e.get("uncovered") or ())]

@@ -17,8 +17,8 @@ __all__ = ["MAX_COLUMNS", "PLANNER_COLUMNS", "split_columns"]
 
 #: The columns a planner reads first in each section's table; the others fold into each row's details.
 PLANNER_COLUMNS: dict[str, tuple[str, ...]] = {
-    "coverage": ("status", "id", "title", "layer", "actual", "threshold", "margin", "facilities", "distance_m",
-                 "sites", "covered_sites"),
+    "coverage": ("status", "severity", "id", "title", "basis", "layer", "actual", "threshold", "margin", "facilities",
+                 "distance_m", "sites", "covered_sites"),
     "rules": ("status", "id", "layer", "kind", "severity", "basis", "checked", "failed", "unknown"),
 }
 #: The most columns a section table shows when its section has no planner's list.

@@ -60,6 +60,7 @@ from ..audit import SCHEMA as AUDIT_SCHEMA
 from ..audit import nbgeo_version, run_audit
 from ..crs import choose_working_crs
 from . import assets, labels, maps, readable, render, theme
+from .entries import basis_text, severity_badge
 from .maps import audit_map
 
 if TYPE_CHECKING:
@@ -325,7 +326,8 @@ def _targets_side_by_side(a: AuditReport, b: AuditReport) -> list[dict[str, Any]
         def side(r: Any) -> dict[str, Any] | None:
             if r is None:
                 return None
-            return {"op": r.op, "threshold": r.threshold, "actual": r.actual, "status": r.status, "margin": r.margin}
+            return {"op": r.op, "threshold": r.threshold, "actual": r.actual, "status": r.status, "margin": r.margin,
+                    "severity": r.severity, "basis": dict(r.basis)}
 
         delta = None
         if ra is not None and rb is not None and ra.actual is not None and rb.actual is not None:
@@ -390,8 +392,10 @@ def _section_side_by_side(name: str, left: Sequence[Mapping[str, Any]], right: S
         else:
             change = "same" if status_a == status_b else "changed"
         title = (ea or eb or {}).get("title", "")
+        # how binding each side's entry is and what it rests on, A then B like the figures (None: not there)
         changes.append({"key": dict(key), "title": title, "a": status_a, "b": status_b, "change": change,
-                        "figures": figures})
+                        "figures": figures, "severity": [None if e is None else e.get("severity") for e in (ea, eb)],
+                        "basis": [None if e is None else e.get("basis") for e in (ea, eb)]})
     return {"a": counts(left), "b": counts(right), "changes": changes, "unchanged": unchanged}
 
 
@@ -426,12 +430,12 @@ class Comparison:
     @property
     def regressions(self) -> list[dict[str, Any]]:
         """Every verdict that got worse from A to B (targets, then section entries)."""
-        out = [{"section": "targets", "id": t["id"], "year": t["year"], "a": t["a"]["status"], "b": t["b"]["status"]}
-               for t in self.targets
+        out = [{"section": "targets", "id": t["id"], "year": t["year"], "a": t["a"]["status"], "b": t["b"]["status"],
+                "severity": t["b"]["severity"], "basis": t["b"]["basis"]} for t in self.targets
                if t["a"] is not None and t["b"] is not None and _rank(t["b"]["status"]) > _rank(t["a"]["status"])]
         for name, section in self.sections.items():
-            out += [{"section": name, **c["key"], "a": c["a"], "b": c["b"]}
-                    for c in section["changes"] if c["change"] == "worse"]
+            out += [{"section": name, **c["key"], "a": c["a"], "b": c["b"], "severity": c["severity"][1],
+                     "basis": c["basis"][1]} for c in section["changes"] if c["change"] == "worse"]
         return out
 
     @property
@@ -468,7 +472,7 @@ class Comparison:
     def to_text(self) -> str:
         """Targets side by side, then what changed in the sections and the sites, for a terminal."""
         la, lb = self.labels
-        rows = [("target", "year", la, "", lb, "", "change")]
+        rows = [("target", "year", la, "", lb, "", "change", "severity", "basis")]
         for t in self.targets:
             def cell(side: dict[str, Any] | None) -> tuple[str, str]:
                 if side is None:
@@ -476,8 +480,10 @@ class Comparison:
                 return readable.number(side["actual"]), readable.words(side["status"], "en")
             a_val, a_st = cell(t["a"])
             b_val, b_st = cell(t["b"])
+            bound = t["b"] or t["a"]
             rows.append((t["id"], readable.year(t["year"]), a_val, a_st, b_val, b_st,
-                         readable.words(t["change"], "en", namespace="value")))
+                         readable.words(t["change"], "en", namespace="value"), bound["severity"],
+                         basis_text(bound["basis"])))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
         for name, section in self.sections.items():
@@ -705,6 +711,12 @@ def to_html(comparison: Comparison, *, map_html: str | None = None, head_extra: 
     def scenario(r: AuditReport, label: str) -> dict[str, Any]:
         return {"label": label, "text": word("describe", dataset=r.dataset.name, plan=r.plan.id, year=r.year)}
 
+    def bound(severities: Sequence[Any], bases: Sequence[Any]) -> dict[str, Any]:
+        """Each side's severity badge and basis, once when both sides agree."""
+        sev = [v for v in dict.fromkeys(severities) if v is not None]
+        return {"sevs": [severity_badge(v, lang) for v in sev], "advisory": sev == ["建议"],
+                "basis": " / ".join(dict.fromkeys(basis_text(b) for b in bases if b is not None))}
+
     def side(s: dict[str, Any] | None) -> dict[str, Any] | None:
         if s is None:
             return None
@@ -714,7 +726,9 @@ def to_html(comparison: Comparison, *, map_html: str | None = None, head_extra: 
     targets = [{"id": t["id"], "title": t["title"] or readable.words(t["id"], lang), "phrase": t.get("phrase") or "",
                 "year": readable.year(t["year"]), "a": side(t["a"]), "b": side(t["b"]),
                 "delta": "" if t["delta"] is None else readable.delta(t["delta"]),
-                "unit": readable.unit(t["unit"], lang), "change": _pill(t["change"], lang)} for t in comparison.targets]
+                "unit": readable.unit(t["unit"], lang), "change": _pill(t["change"], lang),
+                **bound([x["severity"] for x in (t["a"], t["b"]) if x], [x["basis"] for x in (t["a"], t["b"]) if x])}
+               for t in comparison.targets]
     sections = []
     for name, section in comparison.sections.items():
         changed = [c for c in section["changes"] if c["change"] != "same" or c["figures"]]
@@ -730,6 +744,7 @@ def to_html(comparison: Comparison, *, map_html: str | None = None, head_extra: 
                 "a": _pill(c["a"], lang), "b": _pill(c["b"], lang), "change": _pill(c["change"], lang),
                 "figures": "; ".join(f"{readable.words(k, lang, namespace='column')}: {_figure(k, v[0])} → "
                                      f"{_figure(k, v[1])}" for k, v in _ordered(c["figures"])),
+                **bound(c.get("severity") or (), c.get("basis") or ()),
             })
         sections.append({
             "title": labels.label("section", name, lang) if f"section.{name}" in labels.LABELS

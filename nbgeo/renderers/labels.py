@@ -320,6 +320,8 @@ LABELS: dict[str, tuple[str, str]] = {
     'column.severity': ('约束程度', 'severity'),
     'column.basis': ('依据', 'basis'),
     'column.control_line': ('控制线', 'control line'),
+    'field.severity': ('约束程度', 'severity'),
+    'field.basis': ('依据', 'basis'),
     'report.basis': ('依据', 'basis'),
     'report.advisory_note': ('“建议”为 nbgeo 或规划部门的建议，不影响退出码（--strict 时计入）',
                              'advisory entries are suggestions of nbgeo or the office; they change the exit code '

@@ -8,6 +8,8 @@ Three things a city-wide map needs so that a planner sees the problems before th
   The runtime draws them above every layer, large and labelled, and lists them beside the map;
 - :func:`overlay_title`: the legend's words for an overlay (the rule's or requirement's title, or one
   made from the layer's name and the kind of rule), not its id;
+- :func:`severity_mark`: how binding a finding is (禁止 / 限制 / 建议) and what it rests on, as the badge the
+  sites list, the popups and the legend show (a suggestion, 建议, is an outlined badge apart from the law);
 - :func:`grid_levels`: counts of points per grid cell at a few zoom levels, so a layer of a million
   points costs its occupied cells, not its points.
 
@@ -30,7 +32,8 @@ import pandas as pd
 import shapely
 
 from ..layers import LAYERS
-from . import labels
+from ..plan import SEVERITIES
+from . import labels, theme
 from .html import safe_text
 from .mapcodec import varint
 
@@ -40,7 +43,7 @@ if TYPE_CHECKING:
     from ..audit import AuditReport
     from ..layers import Dataset
 
-__all__ = ["FOCUS_STATUSES", "focus_sites", "grid_levels", "overlay_title"]
+__all__ = ["FOCUS_STATUSES", "focus_sites", "grid_levels", "overlay_title", "severity_mark"]
 
 #: The verdicts a map puts first, most pressing first.
 FOCUS_STATUSES = ("fail", "uncovered", "proposed")
@@ -54,6 +57,33 @@ CELL_PX = 44.0
 
 def _word(key: str, lang: str) -> str:
     return labels.word(key, lang)
+
+
+def severity_mark(severity: Any, basis: Any, lang: str) -> dict[str, Any]:
+    """A finding's severity badge and basis for the map, every text escaped.
+
+    ``text`` is the severity in words (``severity.*`` of :mod:`nbgeo.renderers.labels`), ``colour`` its
+    colour (:data:`nbgeo.renderers.theme.SEVERITY_COLOURS`), ``advisory`` whether it is a suggestion (建议,
+    drawn as an outlined badge apart from the law's), ``basis`` the instrument and article (``—`` if none).
+
+    Examples
+    --------
+    >>> severity_mark("禁止", "《土地管理法》 第三十五条", "en")
+    {'severity': '禁止', 'text': 'prohibited', 'colour': '#82071e', 'advisory': False, 'basis': '《土地管理法》 第三十五条'}
+    >>> severity_mark("建议", "", "zh")["advisory"], severity_mark(None, "<b>", "zh")["basis"]
+    (True, '&lt;b&gt;')
+    """
+    key = f"severity.{severity}"
+    text = labels.word(key, lang) if key in labels.LABELS else ("—" if severity is None else str(severity))
+    return {"severity": safe_text("" if severity is None else str(severity)), "text": safe_text(text),
+            "colour": safe_text(theme.severity_colour(str(severity))), "advisory": severity == "建议",
+            "basis": safe_text(str(basis) if basis else "—")}
+
+
+def _most_binding(values: pd.Series) -> Any:
+    """The most binding of a site's severities (禁止 before 限制 before 建议), for one entry of several rules."""
+    known = [v for v in SEVERITIES if v in set(values)]
+    return known[0] if known else (values.iloc[0] if len(values) else None)
 
 
 def _layer_title(name: str, lang: str) -> str:
@@ -168,8 +198,9 @@ def focus_sites(overlays: Mapping[str, gpd.GeoDataFrame], dataset: Dataset, lang
     Returns
     -------
     dict or None
-        ``{"items": [{"id", "name", "status", "statusText", "reason", "ll", "box"}], "more", "title"}``;
-        None when the audit found nothing to show.
+        ``{"items": [{"id", "name", "status", "statusText", "reason", "sev", "ll", "box"}], "more", "title"}``
+        (``sev``: :func:`severity_mark`, the most binding severity of the site's findings and their bases,
+        from the overlays' ``severity`` and ``basis`` columns); None when the audit found nothing to show.
     """
     frames = []
     for given in overlays.values():
@@ -196,6 +227,8 @@ def focus_sites(overlays: Mapping[str, gpd.GeoDataFrame], dataset: Dataset, lang
         frames.append(pd.DataFrame({
             "id": ids.to_numpy(), "status": status[keep].to_numpy(),
             "reason": sub["label"].astype(str).to_numpy() if "label" in sub.columns else "",
+            "severity": sub["severity"].astype(object).to_numpy() if "severity" in sub.columns else None,
+            "basis": sub["basis"].fillna("").astype(str).to_numpy() if "basis" in sub.columns else "",
             "x": where[:, 0], "y": where[:, 1], "x0": box[:, 0], "y0": box[:, 1], "x1": box[:, 2], "y1": box[:, 3]}))
     if not frames:
         return None
@@ -205,7 +238,10 @@ def focus_sites(overlays: Mapping[str, gpd.GeoDataFrame], dataset: Dataset, lang
     found["pos"] = np.arange(len(found))  # in the order the audit found them (rule by rule; new sites by rank)
     grouped = found.groupby(["rank", "id", "status"], sort=False)
     sites = grouped.agg(pos=("pos", "min"), x=("x", "first"), y=("y", "first"), x0=("x0", "min"), y0=("y0", "min"), x1=("x1", "max"),
-                        y1=("y1", "max"), reason=("reason", lambda r: "; ".join(dict.fromkeys(r)))).reset_index()
+                        y1=("y1", "max"), reason=("reason", lambda r: "; ".join(dict.fromkeys(r))),
+                        severity=("severity", _most_binding),
+                        basis=("basis", lambda b: "; ".join(dict.fromkeys(v for v in b if v and v != "—")))
+                        ).reset_index()
     sites = sites.sort_values(["rank", "pos"], kind="stable").reset_index(drop=True)
     more = max(0, len(sites) - limit)
     sites = sites.iloc[:limit]
@@ -217,9 +253,10 @@ def focus_sites(overlays: Mapping[str, gpd.GeoDataFrame], dataset: Dataset, lang
     counts = found.drop_duplicates(["id", "status"])["status"].value_counts()
     summary = " · ".join(f"{int(counts[s]):,} {labels.status_word(s, lang)}" for s in FOCUS_STATUSES if s in counts)
     items = [{"id": safe_text(i), "name": safe_text(n), "status": s, "statusText": safe_text(labels.status_word(s, lang)),
-              "reason": safe_text(r), "ll": [c[0], c[1]], "box": [[c[2], c[3]], [c[4], c[5]]]}
-             for i, n, s, r, c in zip(sites["id"], sites["name"], sites["status"], sites["reason"], coords.tolist(),
-                                      strict=True)]
+              "reason": safe_text(r), "sev": severity_mark(v, b, lang), "ll": [c[0], c[1]],
+              "box": [[c[2], c[3]], [c[4], c[5]]]}
+             for i, n, s, r, v, b, c in zip(sites["id"], sites["name"], sites["status"], sites["reason"],
+                                            sites["severity"], sites["basis"], coords.tolist(), strict=True)]
     return {"title": safe_text(_word("map.sites", lang)), "summary": safe_text(summary), "items": items,
             "more": more, "moreText": safe_text(_word("map.sites_more", lang).format(n=f"{more:,}")) if more else "",
             "hint": safe_text(_word("map.sites_hint", lang))}

@@ -320,8 +320,12 @@ def _one_layer(gdf: gpd.GeoDataFrame, *, kind: str, key: str, title: str, group:
     props: dict[str, Any] = {}
     fields: list[list[str]] = []
     shipped = len(gdf)
+    marks: dict[str, dict[str, Any]] = {}
     for i, column in enumerate(columns):
         codes, texts = _display(gdf[column], str(column), lang, category=column == by or column in _CATEGORY_COLUMNS)
+        if column == "severity":  # a finding's severity: its word, drawn as a badge (mapsites.severity_mark)
+            shown = [mapsites.severity_mark(v, "", lang) for v in pd.factorize(gdf[column], use_na_sentinel=True)[1]]
+            texts, marks = [m["text"] for m in shown], {m["text"]: m for m in shown}
         slot = f"f{i}"
         if len(texts) * 2 <= shipped:
             props[slot] = {"d": texts, "c": mapcodec.varint(codes)}
@@ -340,6 +344,10 @@ def _one_layer(gdf: gpd.GeoDataFrame, *, kind: str, key: str, title: str, group:
     for colour in colouring["colors"]:
         _check_colour(colour)
     tip = [slot_of[c] for c in (by, continuous, "year") if c and c in slot_of]
+    sev = None  # one severity and basis for the whole layer (a rule's, a requirement's): shown in its legend
+    if "severity" in gdf.columns and len(gdf) and gdf["severity"].nunique(dropna=False) == 1:
+        basis = gdf["basis"].iloc[0] if "basis" in gdf.columns and gdf["basis"].nunique(dropna=False) == 1 else ""
+        sev = mapsites.severity_mark(gdf["severity"].iloc[0], basis, lang)
     spec: dict[str, Any] = {
         "id": safe_text(key), "title": safe_text(title), "kind": kind, "group": group, "visible": bool(visible),
         "count": n, "countText": f"{n:,}", "illustrative": bool(illustrative), "note": safe_text(note),
@@ -352,7 +360,7 @@ def _one_layer(gdf: gpd.GeoDataFrame, *, kind: str, key: str, title: str, group:
         "colors": colouring["colors"], "ci": colouring["ci"], "legend": colouring["legend"],
         "ids": mapcodec.encode_ids(gdf.index), "props": props, "fields": [f for f in fields],
         "tipFields": [[s, lbl] for s, lbl in fields if s in tip], "nameField": slot_of.get(name_field or ""),
-        "geom": geom, "agg": agg,
+        "geom": geom, "agg": agg, "sev": sev, "sevSlot": slot_of.get("severity"), "sevMarks": marks,
     }
     if spec["style"]["dash"] is not None and not re.fullmatch(r"[0-9 ,.]+", str(spec["style"]["dash"])):
         msg = f"bad dash pattern {spec['style']['dash']!r}"

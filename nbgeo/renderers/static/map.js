@@ -107,10 +107,19 @@
 
   /* ---------- templates (the only places data text reaches the DOM) ---------- */
 
+  // A finding's severity (mapsites.severity_mark, every text escaped there): the law's and the plan's
+  // (禁止, 限制) filled, a suggestion (建议) outlined and marked apart.
+  function sevBadge(m) {
+    if (!m) { return ""; }
+    return "<span class='nb-sev" + (m.advisory ? " nb-sev-adv" : "") + "' style='--nb-sev:" + m.colour + "'>" +
+      m.text + "</span>";
+  }
+
   function fieldsTable(layer, i, keys) {
     var rows = "";
     keys.forEach(function (f) {
       var v = propValue(layer, f[0], i);
+      if (f[0] === layer.sevSlot && layer.sevMarks && layer.sevMarks[v]) { v = sevBadge(layer.sevMarks[v]); }
       if (v !== "" && v !== undefined && v !== null) { rows += "<tr><th>" + f[1] + "</th><td>" + v + "</td></tr>"; }
     });
     return rows ? "<table>" + rows + "</table>" : "";
@@ -129,7 +138,7 @@
 
   function popupHtml(layer, i) {
     var badge = layer.illustrative ? "<span class='nb-badge'>" + layer.badge + "</span>" : "";
-    return "<div class='nb-pop'><div class='nb-pop-l'>" + layer.title + " " + badge + "</div>" +
+    return "<div class='nb-pop'><div class='nb-pop-l'>" + layer.title + " " + badge + " " + sevBadge(layer.sev) + "</div>" +
       "<div class='nb-pop-h'>" + featureName(layer, i) + "</div>" +
       (featureName(layer, i) !== layer._ids[i] ? "<div class='nb-pop-id'>" + layer.idLabel + " " + layer._ids[i] + "</div>" : "") +
       fieldsTable(layer, i, layer.fields) + "</div>";
@@ -469,7 +478,7 @@
             var label = el("label", "nb-layer-h", "<input type='checkbox'>" +
               swatch(ls.kind, single ? single.color : ls.colors[0], ls.style.ring) + "<span class='nb-lt'>" + ls.title +
               (single ? " <span class='nb-lstat'>· " + single.label + "</span>" : "") + "</span>" +
-              "<span class='nb-count'>" + ls.countText + "</span>" + badge);
+              "<span class='nb-count'>" + ls.countText + "</span>" + badge + sevBadge(ls.sev));
             var box2 = label.querySelector("input");
             box2.checked = ls.visible;
             var legend = el("div", "nb-layer-b", legendHtml(ls));
@@ -607,9 +616,14 @@
     return group;
   }
 
+  function siteBasis(it) {
+    return it.sev ? "<div class='nb-basis'>" + sevBadge(it.sev) + " " + it.sev.basis + "</div>" : "";
+  }
+
   function sitePopup(it) {
-    return "<div class='nb-pop'><div class='nb-pop-l'><span class='nb-pill nb-s-" + it.status + "'>" + it.statusText +
-      "</span></div><div class='nb-pop-h'>" + siteHead(it) + "</div><div class='nb-pop-r'>" + it.reason + "</div></div>";
+    return "<div class='nb-pop" + (it.sev && it.sev.advisory ? " nb-adv" : "") + "'><div class='nb-pop-l'>" +
+      "<span class='nb-pill nb-s-" + it.status + "'>" + it.statusText + "</span></div><div class='nb-pop-h'>" +
+      siteHead(it) + "</div>" + siteBasis(it) + "<div class='nb-pop-r'>" + it.reason + "</div></div>";
   }
 
   function sitesControl(inst) {
@@ -622,9 +636,10 @@
           inst.spec.i18n.fold + "'>&#8722;</button></div><div class='nb-panel-b'><div class='nb-sites-sum'>" +
           sites.summary + "<br>" + sites.hint + "</div>";
         sites.items.forEach(function (it, k) {
-          html += "<div class='nb-site' role='button' tabindex='0' data-k='" + k + "'><span class='nb-dot nb-s-" +
-            it.status + "' title='" + it.statusText + "'></span><div class='nb-site-b'><div class='nb-site-h'>" +
-            siteHead(it) + "</div><div class='nb-site-r'>" + it.reason + "</div></div></div>";
+          html += "<div class='nb-site" + (it.sev && it.sev.advisory ? " nb-adv" : "") + "' role='button' tabindex='0' data-k='" +
+            k + "'><span class='nb-dot nb-s-" + it.status + "' title='" + it.statusText + "'></span><div class='nb-site-b'>" +
+            "<div class='nb-site-h'>" + siteHead(it) + "</div>" + siteBasis(it) + "<div class='nb-site-r'>" + it.reason +
+            "</div></div></div>";
         });
         if (sites.more) { html += "<div class='nb-sites-more'>" + sites.moreText + "</div>"; }
         box.innerHTML = html + "</div>";
