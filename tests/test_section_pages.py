@@ -58,18 +58,22 @@ def test_the_verdict_counts_the_sections_entries(found):
     page = report.to_html(found, with_map=False, lang="en", sections=["coverage"])
     statuses = [e["status"] for e in found.sections["coverage"]]
     met, not_met = statuses.count("met"), statuses.count("not_met")
-    assert f"Not passed · {met} met · {not_met} not met" in page
+    headline = re.search(r"<div class='headline'>(.*?)</div></div>", page).group(1)
+    assert re.sub(r"<[^>]+>", "", headline) == f"Not passed · {met} met · {not_met} not met"  # counts in bold
 
 
 def test_coverage_table_shows_the_planners_columns(found):
     page = report.to_html(found, with_map=False, lang="en", sections=["coverage"])
     head = re.search(r"<thead><tr>(.*?)</tr></thead>", _section(page, "coverage")).group(1)
     columns = re.findall(r"<th>(.*?)</th>", head)
-    assert columns == ["status", "id", "title", "layer", "actual", "threshold", "margin", "facilities",
-                       "distance (m)", "sites", "covered"]
+    assert columns == ["status", "title", "layer", "actual", "threshold", "margin", "facilities",
+                       "distance (m)", "sites", "sites covered"]
+    # readers see each requirement's title; its id is the title's tooltip
+    for e in found.sections["coverage"]:
+        assert f"<td class='txt' title='{e['id']}'>{safe_text(e['title'])}</td>" in page, e["id"]
     # the rest stays on the page, folded under each row, and in coverage.json
     assert page.count("<summary>more columns</summary>") == len(found.sections["coverage"])
-    assert "<dt>total_weight</dt>" in page
+    assert "<dt>total weight</dt>" in page and "total_weight" not in page  # keys in words
     # uncovered sites with their name and district
     uncovered = re.search(r"<summary>uncovered sites: 35</summary>.*?<thead><tr>(.*?)</tr>", page, re.S).group(1)
     assert re.findall(r"<th>(.*?)</th>", uncovered) == ["id", "name", "district", "distance (m)", "share"]
@@ -81,7 +85,7 @@ def test_the_commands_write_their_pages(pages):
     assert "id='section-rules'" in rules and "nbgeo.mount(" in rules
     assert "id='section-coverage'" in coverage and "nbgeo.mount(" in coverage
     entries = json.loads((pages / "rules.json").read_text(encoding="utf-8"))["rules"]
-    assert all(e["id"] in rules for e in entries)
+    assert all(f"title='{e['id']}'>" in rules for e in entries)  # each rule by its title, its id the tooltip
     assert "http://" not in rules.replace("http://www.w3.org", "")  # offline: no URL but SVG's namespace
 
 
@@ -177,7 +181,9 @@ def hostile(tmp_path_factory):
     r = hostile_report()
     layers = list(r.dataset.layers)
     rules = [{"id": tagged(p, "rule"), "layer": layers[i], "kind": "exclusion", "status": "fail", "checked": 1,
-              "failed": 1, "unknown": 0, "basis": tagged(p, "basis"),
+              "failed": 1, "unknown": 0,
+              "basis": {"phrase": tagged(p, "phrase"), "instrument": tagged(p, "basis"), "kind": "law",
+                        "article": tagged(p, "article"), "url": ""},
               "findings": [{"feature_id": tagged(p, "id"), "status": "fail", "value": 1.0, "limit": 0.0,
                             "margin": -1.0, "unit": tagged(p, "unit"), "reason": tagged(p, "reason")}]}
              for i, p in enumerate(PAYLOADS)]
@@ -195,7 +201,7 @@ def test_hostile_text_stays_text_in_the_page_and_the_table(hostile):
         assert marker not in page
     tagged = hostile["tagged"]
     for p in hostile["payloads"]:
-        for slot in ("rule", "basis", "reason", "id"):
+        for slot in ("rule", "basis", "article", "reason", "id"):
             assert safe_text(tagged(p, slot)) in page, slot
         if set("<>{}$`\"'&") & set(p):
             assert p not in page
