@@ -51,8 +51,11 @@ def test_measured_value_limit_and_basis_come_from_the_rule(found, ningbo_plan, t
     assert (setback["实测值"], setback["限值"], setback["差额"]) == (finding["value"], finding["limit"],
                                                                    finding["margin"])
     spec = next(r for r in ningbo_plan.rules if r.id == "petrochemical_setback")
-    basis = getattr(spec, "basis", None) or spec.params.get("basis") or spec.params.get("source")
-    assert setback["依据"] == (entry.get("basis") or basis)
+    basis = entry["basis"]
+    assert basis == dict(spec.basis) and basis["instrument"]  # the rule's basis, as audit.json carries it
+    # one cell of text: the instrument, its article and the phrase it rests on (those the plan gives)
+    text = " ".join(basis[k] for k in ("instrument", "article") if basis[k])
+    assert setback["依据"] == (f"{text}：“{basis['phrase']}”" if basis["phrase"] else text)
     assert setback["名称"] == found.dataset.layers["clusters"].gdf.loc["CL00001", "name"]
 
 
@@ -138,8 +141,9 @@ def test_rules_command_writes_the_tables_with_gcj02(tmp_path):
 
 def test_coverage_and_audit_commands_write_the_table(tmp_path):
     out = tmp_path / "c"
+    # coverage requirements are suggestions (建议): a miss changes the exit code with --strict
     result = CliRunner().invoke(main, ["-q", "coverage", "--out", str(out), "--id", "micro_parks_chargers_1km",
-                                       "--format", "csv", "--lang", "en"])
+                                       "--format", "csv", "--lang", "en", "--strict"])
     assert result.exit_code == 1, result.output
     csv = pd.read_csv(out / "site_checks.csv", encoding="utf-8-sig")
     assert set(csv["verdict"]) == {"uncovered"} and set(csv["rule or requirement"]) == {"micro_parks_chargers_1km"}

@@ -58,7 +58,8 @@ def test_the_verdict_counts_the_sections_entries(found):
     page = report.to_html(found, with_map=False, lang="en", sections=["coverage"])
     statuses = [e["status"] for e in found.sections["coverage"]]
     met, not_met = statuses.count("met"), statuses.count("not_met")
-    assert f"Not passed · {met} met · {not_met} not met" in page
+    headline = re.search(r"<div class='headline'>(.*?)</div></div>", page).group(1)
+    assert re.sub(r"<[^>]+>", "", headline) == f"Not passed · {met} met · {not_met} not met"  # counts in bold
 
 
 def test_coverage_table_shows_the_planners_columns(found):
@@ -68,9 +69,12 @@ def test_coverage_table_shows_the_planners_columns(found):
     # how binding each requirement is and what it rests on come right after its verdict and title (issue 15)
     assert columns == ["status", "severity", "title", "basis", "layer", "actual", "threshold", "margin", "facilities",
                        "distance (m)", "sites", "sites covered"]
+    # readers see each requirement's title; its id is the title's tooltip
+    for e in found.sections["coverage"]:
+        assert f"<td class='txt' title='{e['id']}'>{safe_text(e['title'])}</td>" in page, e["id"]
     # the rest stays on the page, folded under each row, and in coverage.json
     assert page.count("<summary>more columns</summary>") == len(found.sections["coverage"])
-    assert "<dt>total_weight</dt>" in page
+    assert "<dt>total weight</dt>" in page and "total_weight" not in page  # keys in words
     # uncovered sites with their name and district
     uncovered = re.search(r"<summary>uncovered sites: 35</summary>.*?<thead><tr>(.*?)</tr>", page, re.S).group(1)
     assert re.findall(r"<th>(.*?)</th>", uncovered) == ["id", "name", "district", "distance (m)", "share"]
@@ -82,7 +86,7 @@ def test_the_commands_write_their_pages(pages):
     assert "id='section-rules'" in rules and "nbgeo.mount(" in rules
     assert "id='section-coverage'" in coverage and "nbgeo.mount(" in coverage
     entries = json.loads((pages / "rules.json").read_text(encoding="utf-8"))["rules"]
-    assert all(e["id"] in rules for e in entries)
+    assert all(f"title='{e['id']}'>" in rules for e in entries)  # each rule by its title, its id the tooltip
     assert "http://" not in rules.replace("http://www.w3.org", "")  # offline: no URL but SVG's namespace
 
 
@@ -113,7 +117,7 @@ def browser():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["rules", "coverage"])
-def test_pages_load_offline_with_their_map(browser, pages, name):
+def test_pages_load_offline_with_their_map(browser, pages, ningbo_plan, name):
     with browser.page(1400, 900) as page:
         rep = browser.load(page, pages / f"{name}.html")
         assert rep.ready and rep.errors == [] and rep.external_requests == []
@@ -122,7 +126,8 @@ def test_pages_load_offline_with_their_map(browser, pages, name):
         count, _, text = legend.partition(" ")
         assert int(count) >= 3  # districts, the checked layers and the findings on top
         finding = "petrochemical_setback" if name == "rules" else "micro_parks_chargers_1km"
-        assert finding in text, text
+        spec = next(x for x in (*ningbo_plan.rules, *ningbo_plan.coverage) if x.id == finding)
+        assert spec.title in text and finding not in text, text  # the map names its overlays by title
         assert browser.evaluate(page, f"!!document.querySelector('#section-{name} table')")
 
 
@@ -139,9 +144,9 @@ def test_coverage_tables_fit_on_screen_and_long_ones_scroll(browser, pages):
         browser.evaluate(page, "document.querySelectorAll('details').forEach(d => { d.open = true; })")
         for right, box, scroll_width, client_width in json.loads(browser.evaluate(page, _WIDTHS)):
             assert scroll_width <= client_width + 1 and right <= box + 1  # nothing sits off-screen
-        # the distance of the farthest uncovered site is on screen, within the table's box
+        # the distance of the farthest uncovered site (3,953.5 m, shown in whole metres) is on screen, within the table's box
         cell = browser.evaluate(page, """(() => { const td = [...document.querySelectorAll('td')]
-            .find(td => td.textContent.trim() === '3,953.5'); const r = td.getBoundingClientRect();
+            .find(td => td.textContent.trim() === '3,954'); const r = td.getBoundingClientRect();
             return [r.right, window.innerWidth]; })()""")
         assert 0 < cell[0] <= cell[1]
         box = json.loads(browser.evaluate(page, """JSON.stringify((() => {
@@ -178,7 +183,9 @@ def hostile(tmp_path_factory):
     r = hostile_report()
     layers = list(r.dataset.layers)
     rules = [{"id": tagged(p, "rule"), "layer": layers[i], "kind": "exclusion", "status": "fail", "checked": 1,
-              "failed": 1, "unknown": 0, "basis": tagged(p, "basis"),
+              "failed": 1, "unknown": 0,
+              "basis": {"phrase": tagged(p, "phrase"), "instrument": tagged(p, "basis"), "kind": "law",
+                        "article": tagged(p, "article"), "url": ""},
               "findings": [{"feature_id": tagged(p, "id"), "status": "fail", "value": 1.0, "limit": 0.0,
                             "margin": -1.0, "unit": tagged(p, "unit"), "reason": tagged(p, "reason")}]}
              for i, p in enumerate(PAYLOADS)]
@@ -196,7 +203,7 @@ def test_hostile_text_stays_text_in_the_page_and_the_table(hostile):
         assert marker not in page
     tagged = hostile["tagged"]
     for p in hostile["payloads"]:
-        for slot in ("rule", "basis", "reason", "id"):
+        for slot in ("rule", "basis", "article", "reason", "id"):
             assert safe_text(tagged(p, slot)) in page, slot
         if set("<>{}$`\"'&") & set(p):
             assert p not in page

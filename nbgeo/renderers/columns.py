@@ -16,10 +16,11 @@ from __future__ import annotations
 __all__ = ["MAX_COLUMNS", "PLANNER_COLUMNS", "split_columns"]
 
 #: The columns a planner reads first in each section's table; the others fold into each row's details.
+#: An entry with a title shows it instead of its id (the id is the title's tooltip: entries.section_layout).
 PLANNER_COLUMNS: dict[str, tuple[str, ...]] = {
     "coverage": ("status", "severity", "id", "title", "basis", "layer", "actual", "threshold", "margin", "facilities",
                  "distance_m", "sites", "covered_sites"),
-    "rules": ("status", "id", "layer", "kind", "severity", "basis", "checked", "failed", "unknown"),
+    "rules": ("status", "id", "title", "layer", "kind", "severity", "basis", "checked", "failed", "unknown"),
 }
 #: The most columns a section table shows when its section has no planner's list.
 MAX_COLUMNS = 10
