@@ -77,7 +77,8 @@ def test_coverage_table_shows_the_planners_columns(found):
     assert "<dt>total weight</dt>" in page and "total_weight" not in page  # keys in words
     # uncovered sites with their name and district
     uncovered = re.search(r"<summary>uncovered sites: 35</summary>.*?<thead><tr>(.*?)</tr>", page, re.S).group(1)
-    assert re.findall(r"<th>(.*?)</th>", uncovered) == ["id", "name", "district", "distance (m)", "share"]
+    assert re.findall(r"<th>(.*?)</th>", uncovered) == ["id", "name", "district", "distance (m)", "share",
+                                                              "severity", "basis"]
 
 
 def test_the_commands_write_their_pages(pages):
