@@ -20,7 +20,7 @@ Examples
 >>> h.mid_term, h.text("en")
 (True, 'On pace: 30 on track · 18 at risk · 14 off track | Against the 2025 thresholds: Not passed · 9 met · 11 not met')
 >>> h.text("zh").split(" | ")[0]
-'进度：8 正常 · 2 有风险 · 3 滞后'
+'进度：30 正常 · 18 有风险 · 14 滞后'
 """
 
 from __future__ import annotations
