@@ -17,7 +17,7 @@ __all__ = ["MAX_COLUMNS", "PLANNER_COLUMNS", "split_columns"]
 
 #: The columns a planner reads first in each section's table; the others fold into each row's details.
 PLANNER_COLUMNS: dict[str, tuple[str, ...]] = {
-    "coverage": ("status", "id", "title", "layer", "actual", "threshold", "margin", "facilities", "distance_m",
+    "coverage": ("status", "severity", "id", "title", "layer", "actual", "threshold", "margin", "facilities", "distance_m",
                  "sites", "covered_sites"),
     "rules": ("status", "id", "layer", "kind", "severity", "basis", "checked", "failed", "unknown"),
 }
