@@ -20,7 +20,7 @@ Examples
 >>> h.mid_term, h.text("en")
 (True, 'On pace: 30 on track · 18 at risk · 14 off track | Against the 2025 thresholds: Not passed · 9 met · 11 not met')
 >>> h.text("zh").split(" | ")[0]
-'进度：8 正常 · 2 有风险 · 3 滞后'
+'进度：30 正常 · 18 有风险 · 14 滞后'
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .layers import LAYERS
 from .renderers import labels, theme
 
 if TYPE_CHECKING:
@@ -183,6 +184,17 @@ def _values(value: Any) -> str:
     return ", ".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
 
 
+def _named(title: Any, key: str) -> str:
+    """A title for a reader; with none, the key with spaces for its underscores (never a raw ``snake_case`` id)."""
+    return str(title) if title else key.replace("_", " ")
+
+
+def _layer_name(layer: str, lang: str) -> str:
+    """A layer by its title in ``lang`` (:data:`nbgeo.layers.LAYERS`): ``micro_parks`` → 小微企业园."""
+    spec = LAYERS.get(layer)
+    return _named((spec.title_zh if lang == "zh" else spec.title_en) if spec is not None else "", layer)
+
+
 def _years(lang: str, upto: int, since: int | None = None, *, each: bool = False) -> str:
     if each:
         return _w("counts.year_is", lang, year=upto)
@@ -233,7 +245,8 @@ def _layer_counts(plan: Plan, year: int, targets: Sequence[TargetResult],
         if len({count for count, _ in by_section.values()}) < 2:
             continue
         parts = _w("counts.join", lang).join(f"{section} {text}" for section, (_, text) in by_section.items())
-        notes.append({"about": f"layer:{layer}", "text": _w("counts.layer", lang, layer=layer, parts=parts)})
+        notes.append({"about": f"layer:{layer}", "text": _w("counts.layer", lang, layer=_layer_name(layer, lang),
+                                                            parts=parts)})
     return notes
 
 
@@ -261,8 +274,14 @@ def count_notes(plan: Plan, year: int, targets: Sequence[TargetResult],
     for r in targets:
         by_id.setdefault(r.id, []).append(r)
     multi = {tid: rs for tid, rs in by_id.items() if len(rs) > 1}
+    titles = {t.id: _named(t.title, t.id) for t in plan.targets}  # a reader sees titles; ids stay in ``about``
+
+    def title(tid: str) -> str:
+        return titles.get(tid) or _named("", tid)
+
     if multi:
-        ids = ", ".join(f"{tid} ({min(r.year for r in rs)}–{max(r.year for r in rs)})" for tid, rs in multi.items())
+        ids = ", ".join(f"{title(tid)} ({min(r.year for r in rs)}–"
+                        f"{max(r.year for r in rs)})" for tid, rs in multi.items())
         notes.append({"about": "target_years", "text": _w("counts.target_years", lang, results=len(targets),
                                                            targets=len(by_id), ids=ids)})
     rules = sections.get("rules") or []
@@ -274,6 +293,6 @@ def count_notes(plan: Plan, year: int, targets: Sequence[TargetResult],
         worst = next((r for r in rs if r.status == "not_met"), None)
         if worst is not None and worst.year != rs[-1].year:
             notes.append({"about": f"target:{tid}", "text": _w(
-                "counts.worst_year", lang, id=tid, first=rs[0].year, last=rs[-1].year, year=worst.year,
+                "counts.worst_year", lang, id=title(tid), first=rs[0].year, last=rs[-1].year, year=worst.year,
                 status=labels.status_word(worst.status, lang))})
     return notes

@@ -16,6 +16,8 @@ from nbgeo.errors import InputError, PlanError
 from nbgeo.layers import Dataset
 from nbgeo.plan import IndicatorSpec, Target
 from nbgeo.progress import assess, required_path
+from nbgeo.renderers import readable
+from nbgeo.renderers.html import safe_text
 
 SAMPLE = datasets.get_path("ningbo")
 #: The sample plan's targets and indicators before issue 15 added the rest of the published text's.
@@ -365,7 +367,9 @@ def test_cli_audit_2023_prints_and_writes_the_progress(tmp_path):
     page = (tmp_path / "audit.html").read_text(encoding="utf-8")
     assert "有风险 · 2023" in page  # the report is in Chinese by default
     # A chart per entry (an each-year indicator's chart is drawn again by each of its yearly rows).
-    assert all(f"role='img' aria-label='{e['id']}: " in page for e in data["progress"])
+    # Each chart is named by its entry's title (the id is a key for audit.json), as the page escapes it.
+    assert all(f"role='img' aria-label='{safe_text(e['title'] or readable.words(e['id'], 'zh'))}: " in page
+               for e in data["progress"])
     assert page.count("<svg class='nbgeo-chart'") >= len(data["progress"])  # the report is in Chinese by default
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from nbgeo import audit
 from nbgeo.errors import OutputError
-from nbgeo.renderers import assets, report
+from nbgeo.renderers import assets, entries, report
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_page_loads_nothing_from_the_network(result):
 
 def test_charts_default_to_progress_per_year(result):
     page = report.to_html(result, with_map=False)
-    rows = re.findall(r"<tr id='target-[^']*'>.*?<td class='chart'>(.*?)</td></tr>", page)
+    rows = re.findall(r"<tr id='target-[^']*'(?: class='advisory')?>.*?<td class='chart'>(.*?)</td></tr>", page)
     assert len(rows) == len(_target_ids(result)) and all(r.startswith("<svg") for r in rows)
 
 
@@ -76,7 +76,9 @@ def test_chart_hook_mapping_and_function(result):
 
     page = report.to_html(result, with_map=False, charts=hook)
     targets = [i for s, i in asked if s == "targets"]
-    assert targets == _target_ids(result)
+    advisory = {t.id for t in result.targets if t.severity == "建议"}
+    assert advisory  # the sample plan has suggestions: they come after what binds, each group in the plan's order
+    assert targets == sorted(_target_ids(result), key=lambda i: i in advisory)
     assert page.count("class='mine'") == len(result.sections.get("indicators", []))
 
 
@@ -98,10 +100,15 @@ def test_sections_are_rendered_generically(result):
     assert "href='#section-rules'" in page
 
 
-def test_long_sections_are_cut_with_a_pointer_to_the_json(result):
-    rows = [{"id": i, "status": "fail"} for i in range(report._MAX_ROWS + 5)]
+def test_long_sections_are_cut_with_a_pointer_to_the_json(result, monkeypatch):
+    monkeypatch.setattr(entries, "MAX_ROWS", 7)  # the page and the Markdown read the limit when they run
+    rows = [{"id": f"row{i}", "status": "fail"} for i in range(7 + 5)]
     page = report.to_html(_with_sections(result, rules=rows), lang="en", with_map=False)
     assert "5 more rows" in page
+    rules_html = page.split("id='section-rules'")[1].split("</section>")[0]
+    assert "row6" in rules_html and "row7" not in rules_html
+    md = report.to_markdown(_with_sections(result, rules=rows), lang="en")
+    assert "row6" in md and "row7" not in md
 
 
 def test_summary_and_verdict(result):

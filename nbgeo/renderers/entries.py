@@ -214,6 +214,8 @@ def fmt_key(key: str, value: Any, entry: Mapping[str, Any] | None = None, lang: 
         return readable.crs_name(value, lang)
     if key == "unit":
         return readable.unit(value, lang)
+    if key in NOTE_KEYS and isinstance(value, str):  # nbgeo's sentences, also when folded under a row
+        return readable.plain(value, lang)
     if key in LAYER_KEYS and isinstance(value, str):
         return readable.words(value, lang)
     unit = (entry or {}).get("unit")

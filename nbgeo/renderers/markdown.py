@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..audit import nbgeo_version
+from . import entries as shared  # read at call time: tests and callers may change shared.MAX_ROWS
 from . import labels, readable
 from .html import md_text
 
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
 from .entries import (
     MACHINE_KEYS,
     MAX_DETAIL_ROWS,
-    MAX_ROWS,
     NOTE_KEYS,
     OPS,
     basis_text,
@@ -46,7 +46,7 @@ __all__ = ["to_markdown"]
 def _md_detail(entries: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
     """Markdown tables of the records each entry lists (a rule's failing sites...)."""
     out: list[str] = []
-    for e in sorted_entries(entries)[:MAX_ROWS]:
+    for e in sorted_entries(entries)[:shared.MAX_ROWS]:
         for key, items in detail_lists(e):
             columns = [k for k in dict.fromkeys(k for item in items for k in item) if k not in MACHINE_KEYS]
             rows = [[_md_status(str(item.get(k)), lang) if k == "status" else _md_binding(k, item.get(k), lang)
@@ -188,7 +188,7 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
             out += [" · ".join(f"{md_text(key_label(k, lang))}: {md_text(fmt_key(k, v, None, lang))}"
                                for k, v in same.items()),
                     ""]
-        shown = sorted_entries(entries)[:MAX_ROWS]
+        shown = sorted_entries(entries)[:shared.MAX_ROWS]
         body = []
         for e in shown:
             cells = []
@@ -221,6 +221,6 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
     if report.problems:
         out += ["", f"## {md_text(word(lang, 'problems'))}", ""]
         out.append(_md_table([md_text(word(lang, "code")), md_text(word(lang, "message")), md_text(word(lang, "hint"))],
-                             [[md_text(p.code), md_text(p.message), md_text(p.hint)] for p in report.problems[:MAX_ROWS]]))
+                             [[md_text(p.code), md_text(p.message), md_text(p.hint)] for p in report.problems[:shared.MAX_ROWS]]))
     out += ["", f"_{md_text(word(lang, 'generated'))} {md_text(nbgeo_version())} · {md_text(report.created)}_", ""]
     return "\n".join(out)

@@ -58,6 +58,7 @@ from ..layers import LAYERS
 from ..progress import track
 from ..status import BAD, WARN
 from . import assets, labels, readable, render, theme
+from . import entries as shared  # read at call time: tests and callers may change shared.MAX_ROWS
 from .charts import progress_chart
 from .checktable import with_places
 from .columns import split_columns
@@ -66,7 +67,6 @@ from .entries import (
     LAYER_KEYS,
     MACHINE_KEYS,
     MAX_DETAIL_ROWS,
-    MAX_ROWS,
     NOTE_KEYS,
     OPS,
     TEXT_KEYS,
@@ -303,7 +303,7 @@ def _section_view(name: str, entries: Sequence[Mapping[str, Any]], lang: str, ch
     columns, same = section_layout(entries)
     columns, folded = split_columns(name, columns)
     has_bar = {"actual", "threshold"} <= set(columns)
-    shown = sorted_entries(entries)[:MAX_ROWS]
+    shown = sorted_entries(entries)[:shared.MAX_ROWS]
     charts = {str(e.get("id")): chart(name, str(e.get("id"))) for e in shown if e.get("id") is not None}
     with_charts = any(charts.values())
     rows = []
@@ -382,7 +382,7 @@ def _problems(report: AuditReport) -> dict[str, Any] | None:
     return {"count": f"{len(problems):,}", "rows": [
         {"code": p.code, "message": p.message, "hint": p.hint,
          "where": ", ".join(str(x) for x in (p.file, p.layer, p.feature, p.column) if x is not None)}
-        for p in problems[:MAX_ROWS]]}
+        for p in problems[:shared.MAX_ROWS]]}
 
 
 def _summary_cards(report: AuditReport, lang: str, *, only: Sequence[str] | None = None) -> list[dict[str, Any]]:
