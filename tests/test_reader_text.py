@@ -356,3 +356,70 @@ def test_zh_pages_in_chromium_read_chinese_en_pages_english(browser_texts):
 def test_map_legend_has_no_raw_keys(browser_texts):
     bad = {page: raw_keys(t["legend"]) for page, t in browser_texts.items() if raw_keys(t["legend"])}
     assert not bad, bad
+
+
+# --------------------------------------------------------------------------------------------------------------
+# notes of progress and of unknown values (keyed like rule reasons: note_key + note_values)
+# --------------------------------------------------------------------------------------------------------------
+
+_NOTE_VALUES = {"year": 2023, "deadline": 2025, "baseline": 2020, "first": 2021, "last": 2023, "start_year": 2021,
+                "actual": 149.1, "expected": 120.0, "threshold": 200.0, "needed": 25.4, "pace": 54.9,
+                "projected": 250.0, "start": 40.0, "value": 98.0, "ratio": 0.83, "band": 0.05, "op": ">=",
+                "unit": "km", "years": [2022, 2023], "missed": {"2022": 92.0}, "layer": "land_transfers",
+                "column": "rd_share", "note": "dataset has no layer 'chargers'"}
+
+_NOTE_KEYS = sorted(k.removeprefix("note.") for k in labels.LABELS
+                    if k.startswith("note.") and not k.startswith("note.op."))
+
+
+@pytest.mark.parametrize("key", _NOTE_KEYS)
+def test_every_note_reads_in_both_languages(key):
+    zh, en = readable.note(key, _NOTE_VALUES, "zh"), readable.note(key, _NOTE_VALUES, "en")
+    assert "{" not in zh + en and "2,0" not in zh + en      # every placeholder filled, years as years
+    assert not re.search(r"[\u4e00-\u9fff]", en), en         # no Chinese in English
+    if key not in ("text", "progress.and"):                   # a note as given; a semicolon
+        assert re.search(r"[\u4e00-\u9fff]", zh), zh        # Chinese words in Chinese
+        assert zh != en
+    assert not raw_keys(zh) and not raw_keys(en), (zh, en)
+
+
+@pytest.mark.parametrize("key", [k for k in _NOTE_KEYS if k.startswith("given.")])
+def test_a_measures_english_note_is_read_back_into_its_key(key):
+    english = readable.note(key, {"layer": "land_transfers", "year": 2020, "first": 2021, "baseline": 2020,
+                                  "column": "rd_share"}, "en")
+    found, values = labels.keyed_note(english)
+    assert found == key, (english, found)
+    assert readable.note(found, values, "en") == english
+
+
+def test_progress_notes_are_keyed_and_read_in_chinese(sample, ningbo_plan):
+    from nbgeo import progress
+
+    entries = progress.progress_section(ningbo_plan, sample, as_of=2023)
+    notes = [e for e in entries if e["note"]] + [h for e in entries for h in e["history"] if h["note"]]
+    assert len(notes) >= 10
+    for e in notes:
+        assert e["note_key"] and isinstance(e["note_values"], dict), e
+        assert all(f"note.{k}" in labels.LABELS for k in e["note_key"].split("+")), e["note_key"]
+        zh = readable.note_text(e, "zh")
+        assert re.search(r"[\u4e00-\u9fff]", zh) and not raw_keys(zh), zh
+        assert not re.search(r"\b(?:in|of|the|path|needs|year|features)\b", zh), zh  # no English words left
+    # the English note of audit.json is kept, and reads as the key's English words
+    ahead = next(e for e in entries if e["note_key"].startswith("progress.ahead"))
+    assert "at or ahead of the path" in ahead["note"] and "at or ahead of the path" in readable.note_text(ahead, "en")
+    assert "达到或超过目标路径" in readable.note_text(ahead, "zh")
+
+
+@slow
+def test_zh_pages_word_progress_notes_in_chinese(pages):
+    for name in ("audit", "midterm"):
+        zh = visible_text((pages[(name, "zh")] / "audit.html").read_text(encoding="utf-8"))
+        for english in ("at or ahead of the path", "behind the path", "features in 20", "a year to 20",
+                        "every year", "the indicator table has"):
+            assert english not in zh, (name, english)
+    zh = visible_text((pages[("midterm", "zh")] / "audit.html").read_text(encoding="utf-8"))
+    assert "目标路径" in zh
+    md = (pages[("midterm", "zh")] / "audit.md").read_text(encoding="utf-8")
+    assert "behind the path" not in md and "at or ahead of the path" not in md
+    en = visible_text((pages[("midterm", "en")] / "audit.html").read_text(encoding="utf-8"))
+    assert "at or ahead of the path" in en and "目标路径" not in en

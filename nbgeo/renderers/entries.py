@@ -151,7 +151,7 @@ FIRST = ("status", "severity", "id", "phrase", "title", "basis", "label", "layer
           "unit", "margin")
 
 
-HIDDEN_KEYS = frozenset({"illustrative", "op", "kind", "reason_key"})
+HIDDEN_KEYS = frozenset({"illustrative", "op", "kind", "reason_key", "note_key"})
 
 
 def section_layout(entries: Sequence[Mapping[str, Any]]) -> tuple[list[str], dict[str, Any]]:
@@ -188,7 +188,7 @@ def section_layout(entries: Sequence[Mapping[str, Any]]) -> tuple[list[str], dic
                     same[k] = value
                 nested[k] = True
     keys = [k for k in keys if not nested[k] and (k not in HIDDEN_KEYS or (k == "kind" and k not in same))]
-    keys = [k for k in keys if k not in {"op", "reason_key"}]
+    keys = [k for k in keys if k not in {"op", "reason_key", "note_key", "note_values"}]
     if "title" in keys:  # the id is a key for audit.json; readers see the title (the id is its tooltip)
         keys = [k for k in keys if k != "id"]
     first = [k for k in FIRST if k in keys]
@@ -214,6 +214,8 @@ def fmt_key(key: str, value: Any, entry: Mapping[str, Any] | None = None, lang: 
         return readable.crs_name(value, lang)
     if key == "unit":
         return readable.unit(value, lang)
+    if key == "note" and isinstance(value, str):
+        return readable.note_text({**(entry or {}), "note": value}, lang)
     if key in LAYER_KEYS and isinstance(value, str):
         return readable.words(value, lang)
     unit = (entry or {}).get("unit")
@@ -247,8 +249,9 @@ def count_statuses(entries: Sequence[Mapping[str, Any]]) -> dict[str, int]:
 MAX_DETAIL_ROWS = 50
 
 
-#: Keys for programs, not readers: a finding's reason in its keyed form (the reason column words it).
-MACHINE_KEYS = frozenset({"reason_key", "reason_values"})
+#: Keys for programs, not readers: a finding's reason and a note in their keyed form (the reason and note
+#: columns word them).
+MACHINE_KEYS = frozenset({"reason_key", "reason_values", "note_key", "note_values"})
 
 
 def detail_lists(entry: Mapping[str, Any]) -> list[tuple[str, list[Mapping[str, Any]]]]:

@@ -62,6 +62,8 @@ def _md_cell(key: str, record: Mapping[str, Any], lang: str) -> str:
     """A Markdown cell's text (before escaping): a reason in the reader's language, else :func:`fmt_key`."""
     if key == "reason" and record.get("reason_key"):
         return readable.reason(str(record["reason_key"]), record.get("reason_values") or {}, lang)
+    if key == "note" and isinstance(record.get(key), str):
+        return readable.note_text(record, lang)
     if key in NOTE_KEYS and isinstance(record.get(key), str):
         return readable.plain(record[key], lang)
     return fmt_key(key, record.get(key), record, lang)

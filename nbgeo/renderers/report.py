@@ -236,7 +236,7 @@ def _target_rows(report: AuditReport, lang: str, chart: ChartHook) -> list[dict[
             "op": OPS.get(last.op, last.op), "threshold": fmt_unit(last.threshold, last.unit), "year": last.year,
             "bar": _bar(share_of(last.actual, last.threshold, last.op), theme.colour(last.status)),
             "margin": None if last.margin is None else fmt_unit(last.margin, last.unit, "+"),
-            "chips": chips, "note": last.note, "chart": render.trusted(chart("targets", last.id) or ""),
+            "chips": chips, "note": readable.note_text({"note": last.note}, lang), "chart": render.trusted(chart("targets", last.id) or ""),
             "final": final, "count_note": notes.get(f"target:{last.id}"),
             "severity": severity_badge(last.severity, lang), "basis": basis_text(last.basis),
             "advisory": is_advisory(last),
@@ -271,6 +271,8 @@ def _cell(key: str, value: Any, record: Mapping[str, Any], lang: str) -> dict[st
         return {"kind": "text", "text": readable.words(value, lang)}
     if key.startswith("distance") and value is None and record.get("search_m"):
         return {"kind": "num", "text": readable.dash("beyond", lang, distance=record["search_m"]), "bar": None}
+    if key == "note" and isinstance(value, str):
+        return {"kind": "txt", "text": readable.note_text(record, lang)}
     if key in NOTE_KEYS and isinstance(value, str):
         return {"kind": "txt", "text": readable.plain(value, lang)}
     cell = {"kind": "txt" if key in TEXT_KEYS else "text", "text": cell_text(value, lang)}
