@@ -423,3 +423,41 @@ def test_zh_pages_word_progress_notes_in_chinese(pages):
     assert "behind the path" not in md and "at or ahead of the path" not in md
     en = visible_text((pages[("midterm", "en")] / "audit.html").read_text(encoding="utf-8"))
     assert "at or ahead of the path" in en and "目标路径" not in en
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the report's words: no literal in code (issue 16: every visible string from the one zh/en table)
+# --------------------------------------------------------------------------------------------------------------
+
+def _code_strings_with_chinese(module) -> list[str]:
+    """String literals with Chinese in a module's code (docstrings and severity keys, which are data, left out)."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(module))
+    docs = {id(node.body[0].value) for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and node.body
+            and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            and id(n) not in docs and re.search(r"[\u4e00-\u9fff]", n.value) and n.value not in ("禁止", "限制", "建议")]
+
+
+def test_the_report_and_markdown_hold_no_chinese_literal():
+    from nbgeo.renderers import markdown, report
+
+    assert _code_strings_with_chinese(report) == [] and _code_strings_with_chinese(markdown) == []
+    # the check finds a literal where there is one
+    from nbgeo.renderers import mapspec
+    assert _code_strings_with_chinese(mapspec)
+
+
+def test_summary_cards_count_in_the_reports_words(sample, ningbo_plan):
+    from nbgeo import audit
+    from nbgeo.renderers import report
+
+    r = audit.run_audit(sample, ningbo_plan)
+    zh, en = report.to_html(r, with_map=False, lang="zh"), report.to_html(r, with_map=False, lang="en")
+    checks, targets = len(r.targets), len({t.id for t in r.targets})
+    assert f"/ {checks} 项核查（{targets} 个目标）" in zh and f"of {checks} checks ({targets} targets)" in en
+    assert "选址规则未通过" in zh and "Siting rules: not passed" in en
+    assert "项核查" not in en and "not passed" not in zh

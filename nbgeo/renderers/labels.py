@@ -104,6 +104,9 @@ LABELS: dict[str, tuple[str, str]] = {
     'report.none': ('无', 'nothing to report'),
     'report.map_note': ('鼠标悬停查看要素数值，点击查看详情；图层面板同时也是图例。', 'Hover a feature for its values, click it for details; the layer panel is also the legend.'),
     'report.years': ('年份', 'years'),
+    # the summary cards: what a count is out of, and a section's count of entries not passed
+    'report.cards_of': ('/ {checks} 项核查（{targets} 个目标）', 'of {checks} checks ({targets} targets)'),
+    'report.section_not_passed': ('{section}未通过', '{section}: not passed'),
     # Words of the map's panels.
     'map.layers': ('图层与图例', 'Layers and legend'),
     'map.fold': ('折叠', 'Fold'),

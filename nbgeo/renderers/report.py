@@ -391,7 +391,7 @@ def _summary_cards(report: AuditReport, lang: str, *, only: Sequence[str] | None
     s = report.summary()
     total = max(len(group_targets(report.targets)), 1)
     results = len(report.targets)
-    of = (f"/ {results} 项核查（{total} 个目标）" if lang == "zh" else f"of {results} checks ({total} targets)")
+    of = labels.word("report.cards_of", lang).format(checks=f"{results:,}", targets=f"{total:,}")
     # Mid-term: the pace of every target and indicator comes first; met / not met says "final threshold".
     head = report.headline()
     paced = head.parts(lang)[0]["counts"] if head.mid_term and only is None else []
@@ -407,7 +407,7 @@ def _summary_cards(report: AuditReport, lang: str, *, only: Sequence[str] | None
         counts = count_statuses(entries)
         bad = sum(n for st, n in counts.items() if st in BAD or st in WARN)
         cards.append({"colour": theme.BAD if bad else theme.GOOD, "count": f"{bad:,}",
-                      "label": f"{section_title(name, lang)}{'未通过' if lang == 'zh' else ': not passed'}",
+                      "label": labels.word("report.section_not_passed", lang).format(section=section_title(name, lang)),
                       "of": " · ".join(f"{n:,} {status_word(st, lang)}" for st, n in sorted(counts.items()))})
     return cards
 
