@@ -461,3 +461,32 @@ def test_summary_cards_count_in_the_reports_words(sample, ningbo_plan):
     assert f"/ {checks} 项核查（{targets} 个目标）" in zh and f"of {checks} checks ({targets} targets)" in en
     assert "选址规则未通过" in zh and "Siting rules: not passed" in en
     assert "项核查" not in en and "not passed" not in zh
+
+
+# --------------------------------------------------------------------------------------------------------------
+# plan titles: Chinese on zh pages (the plan's phrase, or a title_zh), English on en pages
+# --------------------------------------------------------------------------------------------------------------
+
+def test_plan_titles_follow_the_language(ningbo_plan):
+    zh, en = readable.plan_titles(ningbo_plan, "zh"), readable.plan_titles(ningbo_plan, "en")
+    assert set(zh) == set(en)
+    for target in ningbo_plan.targets:
+        assert en[target.id] == target.title and zh[target.id] == (target.phrase or target.title)
+    assert readable.title({"title": "T", "title_zh": "标题", "phrase": "原文"}, "zh") == "标题"
+    assert readable.title({"title": "T", "phrase": "原文"}, "en") == "T"
+
+
+def test_zh_report_shows_targets_by_their_chinese_once(sample, ningbo_plan):
+    from nbgeo import audit
+    from nbgeo.renderers import report
+
+    r = audit.run_audit(sample, ningbo_plan)
+    zh = visible_text(report.to_html(r, with_map=False, lang="zh"))
+    en = visible_text(report.to_html(r, with_map=False, lang="en"))
+    md = report.to_markdown(r, lang="zh")
+    for t in ningbo_plan.targets:
+        assert t.title not in zh and t.title not in md, t.title      # no English title on a zh page
+        assert t.title in en
+        assert t.phrase in zh
+    first = ningbo_plan.targets[0]
+    assert f"{first.phrase}<br>{first.phrase}" not in md and f"{first.phrase}<br>" in md  # the phrase once, not twice

@@ -179,7 +179,7 @@ def progress_chart(entry: Progress | Mapping[str, Any], *, width: int = 360, hei
         return round(mt + (1 - (value - lo) / (hi - lo)) * plot_h, 1)
 
     # the tooltip names the target by its title (its id is a key for audit.json), in the reader's words
-    name = e.get("title") or readable.words(str(e["id"]), lang)
+    name = readable.title(e, lang) or readable.words(str(e["id"]), lang)
     title = (f"{name}: {words['actual']} {first}–{min(int(e['as_of']), last)}, {words['threshold']} "
              f"{op} {_num(threshold)}{unit} {words['by']} {last}")
     if e.get("status"):
@@ -271,7 +271,8 @@ def _card(e: dict[str, Any], lang: str) -> dict[str, Any]:
     labels = STATUS_LABELS.get(lang, STATUS_LABELS["en"])
     status = e.get("status", "")
     return {"id": e["id"], "status": labels.get(status, status), "colour": STATUS_COLOURS.get(status, "#8c959f"),
-            "proposed": bool(e.get("proposed")), "title": e.get("title"), "phrase": e.get("phrase"),
+            "proposed": bool(e.get("proposed")), "title": readable.title(e, lang),
+            "phrase": "" if readable.title(e, lang) == e.get("phrase") else e.get("phrase"),
             "note": readable.note_text(e, lang), "chart": render.trusted(progress_chart(e, lang=lang))}
 
 

@@ -133,10 +133,29 @@ TEXT_KEYS = frozenset({"title", "phrase", "note", "label", "reason", "message", 
 LAYER_KEYS = frozenset({"layer", "facilities", "demand", "against", "candidates"})
 
 
-def titled(entries: Sequence[Mapping[str, Any]], titles: Mapping[str, str]) -> list[Mapping[str, Any]]:
-    """Entries with the plan's title added where they have an id but no title (for the page, not audit.json)."""
-    return [e if "title" in e or str(e.get("id")) not in titles else {**e, "title": titles[str(e.get("id"))]}
-            for e in entries]
+def titled(entries: Sequence[Mapping[str, Any]], titles: Mapping[str, str], lang: str = "en"
+           ) -> list[Mapping[str, Any]]:
+    """Entries with their title in ``lang`` (for the page, not audit.json).
+
+    An entry without a title gets the plan's (``titles``: :func:`nbgeo.renderers.readable.plan_titles`). In zh
+    the title is the plan's Chinese (:func:`nbgeo.renderers.readable.title`), and the phrase it repeats is
+    not shown a second time.
+
+    Examples
+    --------
+    >>> e = {"id": "t", "title": "Parks", "phrase": "园区 10 个"}
+    >>> titled([e], {}, "zh"), titled([e], {}, "en") == [e], titled([{"id": "r"}], {"r": "规则"}, "zh")
+    ([{'id': 't', 'title': '园区 10 个'}], True, [{'id': 'r', 'title': '规则'}])
+    """
+    out: list[Mapping[str, Any]] = []
+    for e in entries:
+        if "title" not in e and str(e.get("id")) in titles:
+            e = {**e, "title": titles[str(e.get("id"))]}
+        if lang == "zh" and (e.get("phrase") or e.get("title_zh")):
+            chinese = readable.title(e, lang)
+            e = {k: v for k, v in e.items() if not (k == "phrase" and v == chinese)} | {"title": chinese}
+        out.append(e)
+    return out
 
 
 #: Keys that hold nbgeo's own sentences, which may quote a key (``no 'land_transfers' features in 2020``).

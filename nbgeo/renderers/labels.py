@@ -437,6 +437,7 @@ LABELS: dict[str, tuple[str, str]] = {
     'value.overlap': ('不重叠', 'no overlap'),
     'value.cumulative': ('累计', 'cumulative'),
     'value.each_year': ('每年', 'each year'),
+    'value.horizon': ('规划期末', 'by the horizon'),
     'value.indicator': ('指标', 'indicator'),
     'value.target': ('目标', 'target'),
     'value.coverage': ('服务覆盖', 'coverage'),

@@ -268,20 +268,44 @@ def words(key: Any, lang: str = "en", *, namespace: str | None = None) -> str:
     return text.replace("_", " ") if is_key(text) else text
 
 
-def plan_titles(plan: Any) -> dict[str, str]:
+def title(item: Any, lang: str = "en") -> str:
+    """An entry's title for a reader: in zh its ``title_zh`` if it has one, else its ``phrase`` (the plan's own
+    Chinese, which it quotes), else its ``title``; in en its ``title``, else its ``phrase``.
+
+    ``item`` is a mapping (an ``audit.json`` entry) or an object (a target, rule, requirement of a plan).
+
+    Examples
+    --------
+    >>> t = {"id": "micro_parks", "title": "Micro-enterprise parks built", "phrase": "建成小微企业园 200 个以上"}
+    >>> title(t, "zh"), title(t, "en"), title({"id": "x", "title": "X"}, "zh")
+    ('建成小微企业园 200 个以上', 'Micro-enterprise parks built', 'X')
+    """
+    def get(name: str) -> str:
+        value = item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
+        return str(value) if value else ""
+
+    if lang == "zh":
+        return get("title_zh") or get("phrase") or get("title")
+    return get("title") or get("phrase")
+
+
+def plan_titles(plan: Any, lang: str = "en") -> dict[str, str]:
     """Every id a plan declares (targets, rules, coverage, indicators, suitability, siting) → its title.
 
-    Pages show an entry by its title; the id stays in ``audit.json`` and in the entry's tooltip.
+    Pages show an entry by its title (:func:`title`: in zh the plan's Chinese phrase); the id stays in
+    ``audit.json`` and in the entry's tooltip.
 
     Examples
     --------
     >>> from nbgeo import datasets, plan
-    >>> plan_titles(plan.read_plan(datasets.get_path("ningbo_2025")))["red_line_micro_parks"]
+    >>> titles = plan_titles(plan.read_plan(datasets.get_path("ningbo_2025")))
+    >>> titles["red_line_micro_parks"]
     'Micro-enterprise parks outside the ecological red line'
+    >>> plan_titles(plan.read_plan(datasets.get_path("ningbo_2025")), "zh")["micro_parks"]
+    '全市累计建成和提升小微企业园 200 个以上'
     """
     groups = ("targets", "rules", "coverage", "indicators", "suitability", "siting")
-    return {str(item.id): str(item.title) for name in groups for item in getattr(plan, name, ())
-            if getattr(item, "title", "")}
+    return {str(item.id): text for name in groups for item in getattr(plan, name, ()) if (text := title(item, lang))}
 
 
 def value_text(value: Any, lang: str = "en") -> str:

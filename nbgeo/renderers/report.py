@@ -230,7 +230,9 @@ def _target_rows(report: AuditReport, lang: str, chart: ChartHook) -> list[dict[
         chips = [{"year": r.year, "colour": theme.colour(r.status),
                   "title": f"{r.year}: {fmt_unit(r.actual, r.unit)} {unit}"} for r in group] if len(group) > 1 else []
         rows.append({
-            "id": last.id, "status": _pill(status, lang), "phrase": last.phrase, "title": last.title,
+            "id": last.id, "status": _pill(status, lang), "phrase": last.phrase,
+            # zh: the phrase is the Chinese title, shown once; en: the English title under the phrase
+            "title": "" if readable.title(last, lang) == last.phrase else readable.title(last, lang),
             "proposed": readable.words("proposed", lang, namespace="readable") if last.proposed else "",
             "actual": fmt_unit(last.actual, last.unit), "unit": unit,
             "op": OPS.get(last.op, last.op), "threshold": fmt_unit(last.threshold, last.unit), "year": last.year,
@@ -502,9 +504,9 @@ def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: st
     """
     plan, ds = report.plan, report.dataset
     s = report.summary()["targets"]
-    titles = readable.plan_titles(report.plan)
+    titles = readable.plan_titles(report.plan, lang)
     sections = [_section_view(name, titled(with_places(report, entries, lang=lang) if name == "coverage" else entries,
-                                            titles), lang, chart)
+                                            titles, lang), lang, chart)
                 for name, entries in report.sections.items()
                 if name != "progress" and (only is None or name in only)]  # progress: the targets' chart column
     nav = [{"anchor": "summary", "text": word(lang, "summary")}]
