@@ -148,7 +148,8 @@ def titled(entries: Sequence[Mapping[str, Any]], titles: Mapping[str, str], lang
     ([{'id': 't', 'title': '园区 10 个'}], True, [{'id': 'r', 'title': '规则'}])
     """
     out: list[Mapping[str, Any]] = []
-    for e in entries:
+    for given in entries:
+        e = given
         if "title" not in e and str(e.get("id")) in titles:
             e = {**e, "title": titles[str(e.get("id"))]}
         if lang == "zh" and (e.get("phrase") or e.get("title_zh")):

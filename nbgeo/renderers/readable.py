@@ -269,8 +269,10 @@ def words(key: Any, lang: str = "en", *, namespace: str | None = None) -> str:
 
 
 def title(item: Any, lang: str = "en") -> str:
-    """An entry's title for a reader: in zh its ``title_zh`` if it has one, else its ``phrase`` (the plan's own
-    Chinese, which it quotes), else its ``title``; in en its ``title``, else its ``phrase``.
+    """An entry's title for a reader, in ``lang``.
+
+    In zh its ``title_zh`` if it has one, else its ``phrase`` (the plan's own Chinese, which it quotes), else
+    its ``title``; in en its ``title``, else its ``phrase``.
 
     ``item`` is a mapping (an ``audit.json`` entry) or an object (a target, rule, requirement of a plan).
 
