@@ -490,3 +490,29 @@ def test_zh_report_shows_targets_by_their_chinese_once(sample, ningbo_plan):
         assert t.phrase in zh
     first = ningbo_plan.targets[0]
     assert f"{first.phrase}<br>{first.phrase}" not in md and f"{first.phrase}<br>" in md  # the phrase once, not twice
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the map's sites list and popups: rule reasons in the page's language
+# --------------------------------------------------------------------------------------------------------------
+
+def test_map_sites_list_words_rule_reasons_in_the_pages_language(sample, ningbo_plan):
+    from nbgeo import audit
+    from nbgeo.renderers import mapsites
+
+    r = audit.run_audit(sample, ningbo_plan)
+    rule_ids = [rule.id for rule in ningbo_plan.rules]
+    for lang in ("zh", "en"):
+        sites = mapsites.focus_sites(mapsites.worded_findings(r.overlays, r, lang), r.dataset, lang)
+        assert sites is not None
+        failing = [s["reason"] for s in sites["items"] if s["status"] == "fail"]
+        assert failing
+        for text in failing:
+            assert not raw_keys(text) and not any(f"{i}:" in text for i in rule_ids), text  # no rule id
+            if lang == "zh":
+                assert re.search(r"[\u4e00-\u9fff]", text) and "overlaps" not in text and "outside" not in text, text
+            else:
+                assert not re.search(r"(?:重叠|位于|不在)", text), text
+    zh = mapsites.worded_findings(r.overlays, r, "zh")
+    assert set(zh) == set(r.overlays)                       # every overlay kept, only labels worded
+    assert any("重叠" in label for g in zh.values() if "label" in g.columns for label in g["label"])

@@ -141,6 +141,7 @@ LABELS: dict[str, tuple[str, str]] = {
     'map.sites': ('问题与建议选址', 'Sites to act on'),
     'map.sites_more': ('另有 {n} 处见审查结果图层与 audit.json', '{n} more in the result layers and audit.json'),
     'map.sites_hint': ('点击条目定位到该处', 'click an entry to zoom to it'),
+    'map.finding': ('{rule}：{site} — {reason}', '{rule}: {site} — {reason}'),
     'map.agg': ('按网格汇总的数量，放大后显示单个要素', 'count per grid cell; zoom in for single features'),
     'map.agg_only': ('要素过多，仅按网格汇总显示数量', 'too many to draw one by one: count per grid cell'),
     # Words of the progress charts.
