@@ -104,6 +104,10 @@ LABELS: dict[str, tuple[str, str]] = {
     'report.none': ('无', 'nothing to report'),
     'report.map_note': ('鼠标悬停查看要素数值，点击查看详情；图层面板同时也是图例。', 'Hover a feature for its values, click it for details; the layer panel is also the legend.'),
     'report.years': ('年份', 'years'),
+    # the audit's terminal table (nbgeo audit stdout)
+    'report.text_counts': ('{met} 项达标，{not_met} 项未达标，{unknown} 项未知', '{met} met, {not_met} not met, {unknown} unknown'),
+    'report.text_advisories': ('{n} 项“建议”未达标或不符合，不影响退出码（--strict 时计入）',
+                               '{n} suggestions (建议) not met or failing do not change the exit code (--strict counts them)'),
     # the summary cards: what a count is out of, and a section's count of entries not passed
     'report.cards_of': ('/ {checks} 项核查（{targets} 个目标）', 'of {checks} checks ({targets} targets)'),
     'report.section_not_passed': ('{section}未通过', '{section}: not passed'),
