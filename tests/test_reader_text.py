@@ -516,3 +516,24 @@ def test_map_sites_list_words_rule_reasons_in_the_pages_language(sample, ningbo_
     zh = mapsites.worded_findings(r.overlays, r, "zh")
     assert set(zh) == set(r.overlays)                       # every overlay kept, only labels worded
     assert any("重叠" in label for g in zh.values() if "label" in g.columns for label in g["label"])
+
+
+def test_optimisation_notes_and_candidate_sources_read_in_chinese():
+    for english, chinese in (
+            ("74,731 of 75,649 candidates are farther than 1000 m from any unserved demand and were not considered",
+             "75,649 个候选点中有 74,731 个"),
+            ("road network nodes inside the districts, one per 100 m square (generated)", "路网节点"),
+            ("best cells of suitability 'charger_sites' (score >= 0.5, one per 500 m block)", "最佳栅格"),
+            ("distances are straight-line, not by road; a note nbgeo has no words for", "距离按直线计算")):
+        zh = readable.note_text({"note": english}, "zh")
+        assert chinese in zh and not raw_keys(zh), zh
+        assert readable.note_text({"note": english}, "en") == english.replace("charger_sites", "charger sites")
+
+
+@slow
+def test_zh_site_page_words_optimisation_notes(pages):
+    for path in pages[("site", "zh")].rglob("*.html"):
+        zh = visible_text(path.read_text(encoding="utf-8"))
+        for english in ("candidates are farther than", "road network nodes", "best cells of suitability",
+                        "centres of a", "distances are straight-line"):
+            assert english not in zh, (path.name, english)

@@ -236,6 +236,8 @@ def fmt_key(key: str, value: Any, entry: Mapping[str, Any] | None = None, lang: 
         return readable.unit(value, lang)
     if key == "note" and isinstance(value, str):
         return readable.note_text({**(entry or {}), "note": value}, lang)
+    if key == "candidate_source" and isinstance(value, str):
+        return readable.note_text({"note": value}, lang)
     if key in LAYER_KEYS and isinstance(value, str):
         return readable.words(value, lang)
     unit = (entry or {}).get("unit")

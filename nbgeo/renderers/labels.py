@@ -606,6 +606,15 @@ LABELS: dict[str, tuple[str, str]] = {
     'note.given.no_value': ('指标表缺少 {year} 年数值', 'the indicator table has no value for {year}'),
     'note.given.nothing_added': ('{baseline} 年为基期：尚无累计', '{baseline} is the baseline: nothing added yet'),
     'note.given.added_up': ('{first}–{year} 年累计', 'added up {first}–{year}'),
+    # notes and candidate sources of site optimisation (nbgeo.optimize, nbgeo.suitability), read back the same way
+    'note.given.far_unserved': ('{total} 个候选点中有 {dropped} 个距任何未覆盖需求点均超过 {distance} 米，未予考虑', '{dropped} of {total} candidates are farther than {distance} m from any unserved demand and were not considered'),
+    'note.given.far_any': ('{total} 个候选点中有 {dropped} 个距任何需求点均超过 {distance} 米，未予考虑', '{dropped} of {total} candidates are farther than {distance} m from any demand and were not considered'),
+    'note.given.straight': ('距离按直线计算，而非道路距离', 'distances are straight-line, not by road'),
+    'note.given.road_nodes': ('区县范围内的路网节点，每 {cell} 米见方取一个（生成）', 'road network nodes inside the districts, one per {cell} m square (generated)'),
+    'note.given.grid_centres': ('区县范围内 {cell} 米网格的中心点（生成）', 'centres of a {cell} m grid inside the districts (generated)'),
+    'note.given.given': ('给定的候选点', 'given'),
+    'note.given.best_cells_block': ("适宜性“{surface}”的最佳栅格（得分 ≥ {score}，每 {block} 米见方取一个）", "best cells of suitability '{surface}' (score >= {score}, one per {block} m block)"),
+    'note.given.best_cells': ("适宜性“{surface}”的最佳栅格（得分 ≥ {score}）", "best cells of suitability '{surface}' (score >= {score})"),
     # ---- end of reader text
 }
 

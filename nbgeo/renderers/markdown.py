@@ -64,6 +64,8 @@ def _md_cell(key: str, record: Mapping[str, Any], lang: str) -> str:
         return readable.reason(str(record["reason_key"]), record.get("reason_values") or {}, lang)
     if key == "note" and isinstance(record.get(key), str):
         return readable.note_text(record, lang)
+    if key == "candidate_source" and isinstance(record.get(key), str):
+        return readable.note_text({"note": record[key]}, lang)
     if key in NOTE_KEYS and isinstance(record.get(key), str):
         return readable.plain(record[key], lang)
     return fmt_key(key, record.get(key), record, lang)

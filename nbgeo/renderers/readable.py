@@ -522,4 +522,7 @@ def note_text(entry: Mapping[str, Any], lang: str = "en") -> str:
     text = str(entry.get("note") or "")
     if not text:
         return ""
-    return note(*labels.keyed_note(text), lang)
+    key, values = labels.keyed_note(text)
+    if key == "text" and "; " in text:  # several notes joined (an optimisation's): each read back on its own
+        return labels.word("chart.then", lang).join(note(*labels.keyed_note(part), lang) for part in text.split("; "))
+    return note(key, values, lang)

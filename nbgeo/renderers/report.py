@@ -275,6 +275,8 @@ def _cell(key: str, value: Any, record: Mapping[str, Any], lang: str) -> dict[st
         return {"kind": "num", "text": readable.dash("beyond", lang, distance=record["search_m"]), "bar": None}
     if key == "note" and isinstance(value, str):
         return {"kind": "txt", "text": readable.note_text(record, lang)}
+    if key == "candidate_source" and isinstance(value, str):
+        return {"kind": "txt", "text": readable.note_text({"note": value}, lang)}
     if key in NOTE_KEYS and isinstance(value, str):
         return {"kind": "txt", "text": readable.plain(value, lang)}
     cell = {"kind": "txt" if key in TEXT_KEYS else "text", "text": cell_text(value, lang)}
