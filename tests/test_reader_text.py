@@ -537,3 +537,11 @@ def test_zh_site_page_words_optimisation_notes(pages):
         for english in ("candidates are farther than", "road network nodes", "best cells of suitability",
                         "centres of a", "distances are straight-line"):
             assert english not in zh, (path.name, english)
+
+
+@slow
+def test_zh_compare_names_targets_in_chinese(pages, ningbo_plan):
+    zh = visible_text((pages[("compare", "zh")] / "compare.html").read_text(encoding="utf-8"))
+    en = visible_text((pages[("compare", "en")] / "compare.html").read_text(encoding="utf-8"))
+    first = ningbo_plan.targets[0]
+    assert first.title not in zh and first.phrase in zh and first.title in en
