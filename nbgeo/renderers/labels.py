@@ -146,6 +146,8 @@ LABELS: dict[str, tuple[str, str]] = {
     'map.sites_more': ('另有 {n} 处见审查结果图层与 audit.json', '{n} more in the result layers and audit.json'),
     'map.sites_hint': ('点击条目定位到该处', 'click an entry to zoom to it'),
     'map.finding': ('{rule}：{site} — {reason}', '{rule}: {site} — {reason}'),
+    'map.suitability': ('适宜性 {name}', 'suitability {name}'),
+    'map.suitability_ill': (' (示意)', ' (illustrative)'),
     'map.agg': ('按网格汇总的数量，放大后显示单个要素', 'count per grid cell; zoom in for single features'),
     'map.agg_only': ('要素过多，仅按网格汇总显示数量', 'too many to draw one by one: count per grid cell'),
     # Words of the progress charts.
