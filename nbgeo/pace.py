@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .layers import LAYERS
 from .renderers import labels, theme
 
 if TYPE_CHECKING:
@@ -196,6 +197,11 @@ def _described(count: int, conditions: Sequence[str]) -> str:
     return f"{count:,} ({shown})" if shown else f"{count:,}"
 
 
+def _name(result: Any, lang: str) -> str:
+    """A target as a reader names it: the plan's phrase in zh, its title in en (its id when it has neither)."""
+    return str((result.phrase if lang == "zh" else result.title) or result.title or result.phrase or result.id)
+
+
 def _layer_counts(plan: Plan, year: int, targets: Sequence[TargetResult],
                   sections: Mapping[str, Sequence[Mapping[str, Any]]], lang: str) -> list[dict[str, Any]]:
     """One note per layer that targets, coverage and rules count differently in ``year``."""
@@ -233,7 +239,9 @@ def _layer_counts(plan: Plan, year: int, targets: Sequence[TargetResult],
         if len({count for count, _ in by_section.values()}) < 2:
             continue
         parts = _w("counts.join", lang).join(f"{section} {text}" for section, (_, text) in by_section.items())
-        notes.append({"about": f"layer:{layer}", "text": _w("counts.layer", lang, layer=layer, parts=parts)})
+        layer_spec = LAYERS.get(layer)
+        name = ((layer_spec.title_zh if lang == "zh" else layer_spec.title_en) if layer_spec else "") or layer
+        notes.append({"about": f"layer:{layer}", "text": _w("counts.layer", lang, layer=name, parts=parts)})
     return notes
 
 
@@ -262,7 +270,8 @@ def count_notes(plan: Plan, year: int, targets: Sequence[TargetResult],
         by_id.setdefault(r.id, []).append(r)
     multi = {tid: rs for tid, rs in by_id.items() if len(rs) > 1}
     if multi:
-        ids = ", ".join(f"{tid} ({min(r.year for r in rs)}–{max(r.year for r in rs)})" for tid, rs in multi.items())
+        ids = ", ".join(f"{_name(rs[0], lang)} ({min(r.year for r in rs)}–{max(r.year for r in rs)})"
+                        for rs in multi.values())
         notes.append({"about": "target_years", "text": _w("counts.target_years", lang, results=len(targets),
                                                            targets=len(by_id), ids=ids)})
     rules = sections.get("rules") or []
@@ -274,6 +283,6 @@ def count_notes(plan: Plan, year: int, targets: Sequence[TargetResult],
         worst = next((r for r in rs if r.status == "not_met"), None)
         if worst is not None and worst.year != rs[-1].year:
             notes.append({"about": f"target:{tid}", "text": _w(
-                "counts.worst_year", lang, id=tid, first=rs[0].year, last=rs[-1].year, year=worst.year,
+                "counts.worst_year", lang, id=_name(rs[0], lang), first=rs[0].year, last=rs[-1].year, year=worst.year,
                 status=labels.status_word(worst.status, lang))})
     return notes

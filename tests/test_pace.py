@@ -147,7 +147,7 @@ def test_count_notes_explain_the_differing_counts_from_the_data(mid):
     for figure in (int(target["actual"]), cover["sites"], rule["checked"], rule["later"]):
         assert f"{figure:,}" in text
     assert "status = built, upgraded" in text and "year 2021–2023" in text and "year ≤ 2023" in text
-    assert notes["layer:micro_parks"]["zh"].startswith("micro_parks 在各部分的计数口径不同")
+    assert notes["layer:micro_parks"]["zh"].startswith("小微企业园 在各部分的计数口径不同")  # the layer by its title
     # "met" counts target-years: the results outnumber the targets by the years of the each_year target
     results, targets = len(doc["targets"]), len({t["id"] for t in doc["targets"]})
     assert f"{targets} targets give {results} results" in notes["target_years"]["en"]
