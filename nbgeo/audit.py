@@ -33,7 +33,7 @@ from .engine import get_engine
 from .indicators import evaluate_indicators, table_for, tables_info
 from .plan import basis_of, check_against, counts, short_basis
 from .progress import progress_section
-from .renderers import render, theme
+from .renderers import labels, render, theme
 from .rules import evaluate_rules_in_year, rule_entries, without_failing
 from .steps import step
 from .targets import evaluate_targets
@@ -243,23 +243,40 @@ class AuditReport:
                    "title", "phrase", "note", "proposed", "severity", "basis"]
         return pd.DataFrame([r.to_dict() for r in self.targets], columns=columns)
 
-    def to_text(self) -> str:
-        """The target table as plain text, for a terminal."""
-        rows = [("target", "year", "actual", "", "threshold", "unit", "status", "margin", "severity", "basis")]
+    def to_text(self, lang: str = "en") -> str:
+        """The target table as plain text, for a terminal, in words (English by default).
+
+        Targets are named by their title (in zh the plan's phrase), statuses and severities by their words
+        (``not met``, ``prohibited``), from :mod:`nbgeo.renderers.labels`; ``audit.json`` keeps the ids and keys.
+
+        Examples
+        --------
+        >>> from nbgeo import datasets, io, plan
+        >>> r = run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")), progress=False)
+        >>> text = r.to_text()
+        >>> "not met" in text and "not_met" not in text, "未达标" in r.to_text("zh")
+        (True, True)
+        """
+        w = labels.word
+        rows = [(w("report.target", lang), w("column.year", lang), w("column.actual", lang), "",
+                 w("column.threshold", lang), w("column.unit", lang), w("column.status", lang),
+                 w("column.margin", lang), w("column.severity", lang), w("column.basis", lang))]
         for r in self.targets:
             actual = "—" if r.actual is None else f"{r.actual:,.6g}"
             margin = "—" if r.margin is None else f"{r.margin:+,.6g}"
-            rows.append((r.id, str(r.year), actual, r.op, f"{r.threshold:,.6g}", r.unit, r.status, margin,
-                         r.severity, short_basis(r.basis)))
+            name = (r.phrase if lang == "zh" else r.title) or r.title or r.phrase or r.id
+            name = name if len(name) <= _TEXT_TITLE else name[:_TEXT_TITLE - 1] + "…"
+            rows.append((name, str(r.year), actual, r.op, f"{r.threshold:,.6g}", labels.label("unit", r.unit, lang),
+                         labels.status_word(r.status, lang), margin, labels.label("severity", r.severity, lang),
+                         short_basis(r.basis)))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
         s = self.summary()["targets"]
-        lines.append(f"{s['met']} met, {s['not_met']} not met, {s['unknown']} unknown")
-        lines += [note["text"] for note in self.count_notes("en")]
+        lines.append(labels.word("report.text_counts", lang).format(**s))
+        lines += [note["text"] for note in self.count_notes(lang)]
         if self.advisories and not self.strict:
-            lines.append(f"{self.advisories} suggestions (建议) not met or failing do not change the exit code "
-                         "(--strict counts them)")
-        return "\n".join([self.headline().text("en"), *lines])
+            lines.append(labels.word("report.text_advisories", lang).format(n=self.advisories))
+        return "\n".join([self.headline().text(lang), *lines])
 
     def _repr_html_(self) -> str:
         """A table of verdicts for Jupyter (``templates/audit_table.html.j2``; every text is escaped)."""
@@ -269,6 +286,10 @@ class AuditReport:
                 for r in self.targets]
         return render.render("audit_table.html.j2", title=self.plan.title_en or self.plan.title, year=self.year,
                              dataset=self.dataset.name, rows=rows)
+
+
+#: Longest target title in the terminal table (longer ones end with …).
+_TEXT_TITLE = 56
 
 
 def _with_binding(plan: Plan, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -62,7 +62,7 @@ from .engine import get_engine
 from .errors import NbgeoError
 from .paths import check_out
 from .plan import check_against, plan_json_schema
-from .renderers import chromium
+from .renderers import chromium, labels
 from .sanitize import TerminalFormatter, terminal_text
 
 if TYPE_CHECKING:
@@ -437,7 +437,7 @@ def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None
         with _atomic.recording(postgis.mask_dsn(out_dir)):  # one transaction: all rows or none
             counts = postgis.write_report(result, out_dir)
         if not ctx.obj["quiet"]:
-            echo(result.to_text())
+            echo(result.to_text(_terminal_lang(ctx, lang)))
             _echo_plan_sections(result)
             echo(f"wrote {sum(counts.values())} rows to {len(counts)} tables in {postgis.mask_dsn(out_dir)}")
         ctx.exit(result.exit_code)
@@ -448,7 +448,7 @@ def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None
                                      out=out_dir)
         paths = outputs.write(out_dir, overwrite=overwrite)
     if not ctx.obj["quiet"]:
-        echo(result.to_text())
+        echo(result.to_text(_terminal_lang(ctx, lang)))
         _echo_plan_sections(result)
         echo("wrote " + ", ".join(str(p) for p in paths))
     ctx.exit(result.exit_code)
@@ -511,13 +511,19 @@ def map_cmd(ctx: click.Context, dataset: Path | str | None, plan_path: Path | No
         echo(f"wrote {out_file} ({size_mb:.1f} MB)" + (f" and {png_file}" if png_file is not None else ""))
 
 
+def _terminal_lang(ctx: click.Context, lang: str) -> str:
+    """The terminal's language: English, unless ``--lang`` was given on the command line (then that)."""
+    given = ctx.get_parameter_source("lang") == click.core.ParameterSource.COMMANDLINE
+    return lang if given else "en"
+
+
 def _echo_plan_sections(result: Any) -> None:
     """Print the indicators and the progress table of an audit, when it has them."""
     rows = result.sections.get("indicators")
     if rows:
         met = sum(r["status"] == "met" for r in rows)
         values = ", ".join(f"{r['id']} {'—' if r['actual'] is None else format(r['actual'], ',.6g')} "
-                           f"({r['status']})" for r in rows)
+                           f"({labels.status_word(r['status'], 'en')})" for r in rows)
         echo(f"indicators {result.year}: {met} of {len(rows)} met: {values}")
     if result.sections.get("progress"):
         echo("")

@@ -184,17 +184,6 @@ def _values(value: Any) -> str:
     return ", ".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
 
 
-def _named(title: Any, key: str) -> str:
-    """A title for a reader; with none, the key with spaces for its underscores (never a raw ``snake_case`` id)."""
-    return str(title) if title else key.replace("_", " ")
-
-
-def _layer_name(layer: str, lang: str) -> str:
-    """A layer by its title in ``lang`` (:data:`nbgeo.layers.LAYERS`): ``micro_parks`` → 小微企业园."""
-    spec = LAYERS.get(layer)
-    return _named((spec.title_zh if lang == "zh" else spec.title_en) if spec is not None else "", layer)
-
-
 def _years(lang: str, upto: int, since: int | None = None, *, each: bool = False) -> str:
     if each:
         return _w("counts.year_is", lang, year=upto)
@@ -206,6 +195,11 @@ def _years(lang: str, upto: int, since: int | None = None, *, each: bool = False
 def _described(count: int, conditions: Sequence[str]) -> str:
     shown = "; ".join(c for c in conditions if c)
     return f"{count:,} ({shown})" if shown else f"{count:,}"
+
+
+def _name(result: Any, lang: str) -> str:
+    """A target as a reader names it: the plan's phrase in zh, its title in en (its id when it has neither)."""
+    return str((result.phrase if lang == "zh" else result.title) or result.title or result.phrase or result.id)
 
 
 def _layer_counts(plan: Plan, year: int, targets: Sequence[TargetResult],
@@ -245,8 +239,9 @@ def _layer_counts(plan: Plan, year: int, targets: Sequence[TargetResult],
         if len({count for count, _ in by_section.values()}) < 2:
             continue
         parts = _w("counts.join", lang).join(f"{section} {text}" for section, (_, text) in by_section.items())
-        notes.append({"about": f"layer:{layer}", "text": _w("counts.layer", lang, layer=_layer_name(layer, lang),
-                                                            parts=parts)})
+        layer_spec = LAYERS.get(layer)
+        name = ((layer_spec.title_zh if lang == "zh" else layer_spec.title_en) if layer_spec else "") or layer
+        notes.append({"about": f"layer:{layer}", "text": _w("counts.layer", lang, layer=name, parts=parts)})
     return notes
 
 
@@ -274,14 +269,9 @@ def count_notes(plan: Plan, year: int, targets: Sequence[TargetResult],
     for r in targets:
         by_id.setdefault(r.id, []).append(r)
     multi = {tid: rs for tid, rs in by_id.items() if len(rs) > 1}
-    titles = {t.id: _named(t.title, t.id) for t in plan.targets}  # a reader sees titles; ids stay in ``about``
-
-    def title(tid: str) -> str:
-        return titles.get(tid) or _named("", tid)
-
     if multi:
-        ids = ", ".join(f"{title(tid)} ({min(r.year for r in rs)}–"
-                        f"{max(r.year for r in rs)})" for tid, rs in multi.items())
+        ids = ", ".join(f"{_name(rs[0], lang)} ({min(r.year for r in rs)}–{max(r.year for r in rs)})"
+                        for rs in multi.values())
         notes.append({"about": "target_years", "text": _w("counts.target_years", lang, results=len(targets),
                                                            targets=len(by_id), ids=ids)})
     rules = sections.get("rules") or []
@@ -293,6 +283,6 @@ def count_notes(plan: Plan, year: int, targets: Sequence[TargetResult],
         worst = next((r for r in rs if r.status == "not_met"), None)
         if worst is not None and worst.year != rs[-1].year:
             notes.append({"about": f"target:{tid}", "text": _w(
-                "counts.worst_year", lang, id=title(tid), first=rs[0].year, last=rs[-1].year, year=worst.year,
+                "counts.worst_year", lang, id=_name(rs[0], lang), first=rs[0].year, last=rs[-1].year, year=worst.year,
                 status=labels.status_word(worst.status, lang))})
     return notes

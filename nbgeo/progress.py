@@ -67,6 +67,7 @@ Examples
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -75,10 +76,11 @@ import numpy as np
 from . import settings
 from .errors import InputError
 from .indicators import indicator_history, table_for
+from .renderers import labels
 from .targets import evaluate_target
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Sequence
 
     from .indicators import IndicatorTable
     from .layers import Dataset
@@ -148,9 +150,10 @@ class YearStatus:
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready data."""
+        """JSON-ready data: the English ``note``, and the same as ``note_key`` and ``note_values`` for readers."""
+        key, values = labels.keyed_note(self.note) if self.note else ("", {})
         return {"year": self.year, "actual": _round(self.actual), "expected": _round(self.expected),
-                "status": self.status, "note": self.note}
+                "status": self.status, "note": self.note, "note_key": key, "note_values": values}
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,9 @@ class Progress:
     history
         One :class:`YearStatus` per year from the baseline to the deadline;
         years after ``as_of`` have only the path's value.
+    note, note_key, note_values
+        The note beside the flag in English, and as a ``note.*`` key of :mod:`nbgeo.renderers.labels` (clauses
+        joined by ``+``) with its values, which pages word in their language (:func:`nbgeo.renderers.readable.note`).
     """
 
     id: str
@@ -211,6 +217,8 @@ class Progress:
     note: str = ""
     proposed: bool = False
     layer: str = ""
+    note_key: str = ""
+    note_values: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The entry of the ``progress`` section of ``audit.json``."""
@@ -223,7 +231,8 @@ class Progress:
             "status": self.status, "actual": _round(self.actual), "expected": _round(self.expected),
             "gap": _round(self.gap), "ratio": _round(self.ratio, 4), "projected": _round(self.projected),
             "needed_per_year": _round(self.needed_per_year), "achieved_per_year": _round(self.achieved_per_year),
-            "missed_years": list(self.missed_years), "note": self.note, "proposed": self.proposed,
+            "missed_years": list(self.missed_years), "note": self.note, "note_key": self.note_key,
+            "note_values": dict(self.note_values), "proposed": self.proposed,
             "history": [h.to_dict() for h in self.history],
         }
 
@@ -280,8 +289,8 @@ def _latest_before(values: Mapping[int, float | None], year: int, first: int) ->
 
 
 def _each_year(goal: _Goal, values: Mapping[int, float | None], notes: Mapping[int, str], *, baseline: int,
-               deadline: int, last: int, band: float) -> tuple[list[YearStatus], str, list[int], str]:
-    """Per-year judgement of an ``each_year`` target; returns history, status, missed years, note."""
+               deadline: int, last: int, band: float) -> tuple[list[YearStatus], str, list[int], _Note]:
+    """Per-year judgement of an ``each_year`` target; returns history, status, missed years, :class:`_Note`."""
     history: list[YearStatus] = []
     missed: list[int] = []
     unknown: list[int] = []
@@ -310,24 +319,75 @@ def _each_year(goal: _Goal, values: Mapping[int, float | None], notes: Mapping[i
     unit = f" {goal.unit}" if goal.unit else ""
     missed_text = ", ".join(f"{y} ({_num(values[y])}{unit})" for y in missed)
     last_status = history[last - baseline].status
+    figures = {"op": goal.op, "threshold": goal.threshold, "unit": goal.unit}
+    missed_values = {"missed": {str(y): values[y] for y in missed}, **figures}
     if last <= baseline:
-        return history, "baseline", missed, f"{baseline} is the baseline year; the first year judged is {baseline + 1}"
+        return history, "baseline", missed, _Note(
+            f"{baseline} is the baseline year; the first year judged is {baseline + 1}", "each.baseline",
+            {"baseline": baseline, "first": baseline + 1})
     if last >= deadline:
         if missed:
-            return history, "missed", missed, f"required {goal.op} {_num(goal.threshold)}{unit} every year; missed in {missed_text}"
+            return history, "missed", missed, _Note(
+                f"required {goal.op} {_num(goal.threshold)}{unit} every year; missed in {missed_text}", "each.missed",
+                missed_values)
         if unknown:
-            return history, "no_data", missed, f"no value for {', '.join(map(str, unknown))}"
-        return history, "met", missed, f"{goal.op} {_num(goal.threshold)}{unit} in every year {baseline + 1}–{deadline}"
+            return history, "no_data", missed, _Note(f"no value for {', '.join(map(str, unknown))}", "each.no_value",
+                                                      {"years": unknown})
+        return history, "met", missed, _Note(
+            f"{goal.op} {_num(goal.threshold)}{unit} in every year {baseline + 1}–{deadline}", "each.met",
+            {**figures, "first": baseline + 1, "deadline": deadline})
     if missed:
-        return history, "off_track", missed, (f"required {goal.op} {_num(goal.threshold)}{unit} every year; "
-                                             f"missed in {missed_text}")
+        return history, "off_track", missed, _Note(
+            f"required {goal.op} {_num(goal.threshold)}{unit} every year; missed in {missed_text}", "each.missed",
+            missed_values)
     if last_status == "no_data":
-        return history, "no_data", missed, history[last - baseline].note
+        return history, "no_data", missed, _Note.given(history[last - baseline].note)
     if last_status == "at_risk":
-        note = f"{last}: {_num(values[last])}{unit}, within {band:.0%} of the threshold {_num(goal.threshold)}{unit}"
-    else:
-        note = f"met in every year so far ({baseline + 1}–{last})"
-    return history, last_status, missed, note
+        return history, last_status, missed, _Note(
+            f"{last}: {_num(values[last])}{unit}, within {band:.0%} of the threshold {_num(goal.threshold)}{unit}",
+            "each.at_risk", {**figures, "year": last, "value": values[last], "band": band})
+    return history, last_status, missed, _Note(f"met in every year so far ({baseline + 1}–{last})", "each.so_far",
+                                               {"first": baseline + 1, "last": last})
+
+
+@dataclass(frozen=True)
+class _Note:
+    """A note in English, and as a ``note.*`` key with its values (see :attr:`Progress.note_key`)."""
+
+    text: str
+    key: str = ""
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def given(cls, text: str) -> _Note:
+        """A measure's English note, read back into its key (:func:`nbgeo.renderers.labels.keyed_note`)."""
+        if not text:
+            return cls("")
+        key, values = labels.keyed_note(text)
+        return cls(text, key, values)
+
+    def then(self, other: _Note) -> _Note:
+        """The note followed by ``other``, joined by a semicolon."""
+        if not other.text:
+            return self
+        if not self.text:
+            return other
+        return _Note(f"{self.text}; {other.text}", f"{self.key}+progress.and+{other.key}",
+                     {**other.values, **self.values})
+
+    def fields(self) -> dict[str, Any]:
+        """The ``note``, ``note_key`` and ``note_values`` of a :class:`Progress`."""
+        return {"note": self.text, "note_key": self.key, "note_values": {k: _json(v) for k, v in self.values.items()}}
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, float):
+        return _round(value)
+    if isinstance(value, Mapping):
+        return {str(k): _json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json(v) for v in value]
+    return value
 
 
 def assess(goal: _Goal, values: Mapping[int, float | None], *, baseline: int, deadline: int, as_of: int,
@@ -392,23 +452,25 @@ def assess(goal: _Goal, values: Mapping[int, float | None], *, baseline: int, de
         gap = None if actual is None or last <= baseline else goal.margin(actual)
         return replace(base, pace="each_year", status=status, actual=actual,
                        expected=goal.threshold if last > baseline else None, gap=gap,
-                       missed_years=tuple(missed), history=tuple(history), note=note)
+                       missed_years=tuple(missed), history=tuple(history), **note.fields())
 
     pace = "milestones" if goal.milestones else "linear"
     known = [y for y in sorted(values) if values[y] is not None]
     if not known:
-        reason = notes.get(last) or next((n for n in notes.values() if n), "no value in any year")
+        given = notes.get(last) or next((n for n in notes.values() if n), "")
+        reason = _Note.given(given) if given else _Note("no value in any year", "progress.none_any")
         empty = tuple(YearStatus(y, None, None, "no_data" if y <= last else "", notes.get(y, ""))
                       for y in range(baseline, deadline + 1))
-        return replace(base, pace=pace, status="no_data", history=empty, note=reason)
+        return replace(base, pace=pace, status="no_data", history=empty, **reason.fields())
     start_year = known[0]
     start = values[start_year]
     assert start is not None
     path = required_path(start_year, start, deadline, goal.threshold, goal.milestones)
     d = _direction(goal.op, goal.threshold, start)
     tol = 1e-9 * max(1.0, abs(goal.threshold))
-    start_note = "" if start_year == baseline else (
-        f"no value for the baseline {baseline}; the path starts at {start_year}'s {_num(start)}{unit}")
+    start_note = _Note("") if start_year == baseline else _Note(
+        f"no value for the baseline {baseline}; the path starts at {start_year}'s {_num(start)}{unit}",
+        "progress.start", {"baseline": baseline, "start_year": start_year, "start": start, "unit": goal.unit})
 
     def judge(year: int) -> tuple[str, dict[str, float | None]]:
         actual = values.get(year)
@@ -457,36 +519,43 @@ def assess(goal: _Goal, values: Mapping[int, float | None], *, baseline: int, de
     if actual is not None and last > start_year:
         achieved = (actual - start) / (last - start_year)
     note = _sentence(goal, status_last, last, deadline, actual, expected, figures_last, unit, notes.get(last, ""))
-    if start_note:
-        note = f"{note}; {start_note}" if note else start_note
+    note = note.then(start_note)
     return replace(base, pace=pace, status=status_last, actual=actual, expected=expected, gap=gap,
                    ratio=figures_last.get("ratio"), projected=figures_last.get("projected"),
                    needed_per_year=figures_last.get("needed"), achieved_per_year=achieved,
-                   history=tuple(history), note=note)
+                   history=tuple(history), **note.fields())
 
 
 def _sentence(goal: _Goal, status: str, year: int, deadline: int, actual: float | None, expected: float | None,
-              figures: Mapping[str, float | None], unit: str, missing: str) -> str:
-    """The note a planner reads beside the flag."""
+              figures: Mapping[str, float | None], unit: str, missing: str) -> _Note:
+    """The note a planner reads beside the flag (English, key and values)."""
     if status == "no_data":
-        return missing or f"no value for {year}"
+        return _Note.given(missing) if missing else _Note(f"no value for {year}", "progress.none_for_year",
+                                                          {"year": year})
     assert actual is not None
+    v: dict[str, Any] = {"actual": actual, "year": year, "deadline": deadline, "unit": goal.unit}
     if status in ("met", "missed"):
-        return f"{_num(actual)}{unit} in {year}, required {goal.op} {_num(goal.threshold)}{unit} by {deadline}"
+        return _Note(f"{_num(actual)}{unit} in {year}, required {goal.op} {_num(goal.threshold)}{unit} by {deadline}",
+                     "progress.final", {**v, "op": goal.op, "threshold": goal.threshold})
     if status == "baseline":
-        return f"{year} is the baseline year ({_num(actual)}{unit}); the path starts here"
+        return _Note(f"{year} is the baseline year ({_num(actual)}{unit}); the path starts here", "progress.baseline", v)
     path = f"path {_num(expected)}{unit}"
     needed, pace = figures.get("needed"), figures.get("pace")
+    v.update(expected=expected, needed=needed, pace=pace)
     tail = f"needs {_num(needed)}{unit} a year to {deadline}"
+    tail_keys = "+progress.needs"
     if pace is not None:
         tail += f", last year {_num(pace)}"
+        tail_keys += "+progress.last_pace"
     if status == "on_track":
-        return f"{_num(actual)}{unit} in {year}, at or ahead of the {path}; {tail}"
+        return _Note(f"{_num(actual)}{unit} in {year}, at or ahead of the {path}; {tail}", "progress.ahead" + tail_keys, v)
     ratio = figures.get("ratio")
     share = f" ({ratio:.0%} of the progress required)" if ratio is not None else ""
     projected = figures.get("projected")
     reach = f"; at last year's pace {_num(projected)}{unit} by {deadline}" if projected is not None else ""
-    return f"{_num(actual)}{unit} in {year}, behind the {path}{share}{reach}; {tail}"
+    key = "progress.behind" + ("+progress.share" if share else "") + ("+progress.reach" if reach else "") + tail_keys
+    v.update(ratio=ratio, projected=projected)
+    return _Note(f"{_num(actual)}{unit} in {year}, behind the {path}{share}{reach}; {tail}", key, v)
 
 
 def target_history(target: Any, dataset: Dataset, years: Iterable[int], *,

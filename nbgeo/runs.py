@@ -38,7 +38,7 @@ from .errors import PlanError, UsageError, ValidationError
 from .io import write_layer
 from .paths import check_name, output_path
 from .plan import Plan, SitingSpec, counts, short_basis
-from .renderers import checktable, chromium
+from .renderers import checktable, chromium, labels, readable
 from .renderers import report as pages  # the page renderer itself, where tests patch it (nbgeo.report forwards)
 from .report import json_safe as clean_json
 from .sanitize import to_csv
@@ -482,9 +482,9 @@ def site_run(dataset: Any, plan: Plan, *, questions: Sequence[str] = (), ask: di
             built[sid] = surface_from_spec(next(s for s in plan.suitability if s.id == sid), dataset)
     overlays: dict[str, Any] = {}
     for sid, surface in built.items():
-        title = f"适宜性 {sid}" if lang == "zh" else f"suitability {sid}"
-        overlays[title + (" (示意)" if lang == "zh" and surface.illustrative else
-                          " (illustrative)" if surface.illustrative else "")] = surface.classes()
+        name = readable.plan_titles(plan, lang).get(sid) or readable.words(sid, lang)
+        title = labels.word("map.suitability", lang).format(name=name)
+        overlays[title + (labels.word("map.suitability_ill", lang) if surface.illustrative else "")] = surface.classes()
     for r in results:
         overlays.update(r.overlays(lang=lang))
     sections: dict[str, list[dict[str, Any]]] = {"optimisation": [r.to_dict() for r in results]}

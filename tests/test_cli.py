@@ -27,7 +27,11 @@ def sample_audit(tmp_path_factory):
 def test_audit_of_sample_writes_outputs_and_exits_1(sample_audit):
     result, out = sample_audit
     assert result.exit_code == 1, result.output  # the sample misses some targets on purpose
-    assert "industrial_land_share" in result.output and "not_met" in result.output
+    # the terminal table in words: targets by title, statuses and severities as words, no ids or keys
+    assert "Industrial land as a share of the land transferred" in result.output and "not met" in result.output
+    assert "restricted" in result.output
+    table = result.output.split(" not met, ")[0]  # the table up to its counts line (notes after it quote ids)
+    assert "industrial_land_share" not in table and "not_met" not in table
     report = json.loads((out / "audit.json").read_text(encoding="utf-8"))
     assert report["schema"] == "nbgeo.audit/1"
     assert set(report) >= {"plan", "dataset", "targets", "summary"}
@@ -55,6 +59,14 @@ def test_all_met_exits_0(tmp_path, runner):
     result = runner.invoke(main, ["audit", "--plan", str(plan), "--out", str(tmp_path / "o"), "--no-map"])
     assert result.exit_code == 0, result.output
     assert "1 met, 0 not met" in result.output
+
+
+def test_audit_prints_in_the_language_given(tmp_path, runner):
+    result = runner.invoke(main, ["audit", "--out", str(tmp_path / "o"), "--no-map", "--no-progress", "--lang", "zh"])
+    assert result.exit_code == 1, result.output
+    table = result.output.split("项未知")[0]  # the target table and its counts (the sections after it are English)
+    assert "未达标" in table and "项达标" in table and "限制" in table
+    assert "not met" not in table and "not_met" not in table and "restricted" not in table
 
 
 def test_bad_dataset_exits_2_and_writes_nothing(tmp_path, runner):

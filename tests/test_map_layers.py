@@ -12,7 +12,7 @@ import shapely
 
 from nbgeo import audit, maps, plan
 from nbgeo.layers import Dataset
-from nbgeo.renderers import mapcodec, mapsites, mapspec, theme
+from nbgeo.renderers import mapcodec, mapsites, mapspec, readable, theme
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,11 @@ def test_sites_list_failing_then_uncovered_with_names(result):
     assert statuses.count("uncovered") == uncovered == 65
     cl1 = next(it for it in items if it["id"] == "CL00001" and it["status"] == "fail")
     assert cl1["name"] == result.dataset["clusters"].loc["CL00001", "name"]
-    assert "petrochemical_setback:" in cl1["reason"] and "petrochemical_setback_schools_hospitals:" in cl1["reason"]
+    # both rules' findings, each by the rule's title and its reason in the map's language (zh by default)
+    titles = readable.plan_titles(result.plan, "zh")
+    for rule in ("petrochemical_setback", "petrochemical_setback_schools_hospitals"):
+        assert f"{titles[rule]}：CL00001 — " in cl1["reason"] and rule not in cl1["reason"]
+    assert "距居住" in cl1["reason"] and "距学校" in cl1["reason"]
     lat, lon = cl1["ll"]
     assert shapely.contains_xy(result.dataset["clusters"].loc["CL00001", "geometry"], lon, lat)
     assert sites["more"] == 0 and f"{len(fails)} 不符合" in sites["summary"]

@@ -356,3 +356,192 @@ def test_zh_pages_in_chromium_read_chinese_en_pages_english(browser_texts):
 def test_map_legend_has_no_raw_keys(browser_texts):
     bad = {page: raw_keys(t["legend"]) for page, t in browser_texts.items() if raw_keys(t["legend"])}
     assert not bad, bad
+
+
+# --------------------------------------------------------------------------------------------------------------
+# notes of progress and of unknown values (keyed like rule reasons: note_key + note_values)
+# --------------------------------------------------------------------------------------------------------------
+
+_NOTE_VALUES = {"year": 2023, "deadline": 2025, "baseline": 2020, "first": 2021, "last": 2023, "start_year": 2021,
+                "actual": 149.1, "expected": 120.0, "threshold": 200.0, "needed": 25.4, "pace": 54.9,
+                "projected": 250.0, "start": 40.0, "value": 98.0, "ratio": 0.83, "band": 0.05, "op": ">=",
+                "unit": "km", "years": [2022, 2023], "missed": {"2022": 92.0}, "layer": "land_transfers",
+                "column": "rd_share", "note": "dataset has no layer 'chargers'"}
+
+_NOTE_KEYS = sorted(k.removeprefix("note.") for k in labels.LABELS
+                    if k.startswith("note.") and not k.startswith("note.op."))
+
+
+@pytest.mark.parametrize("key", _NOTE_KEYS)
+def test_every_note_reads_in_both_languages(key):
+    zh, en = readable.note(key, _NOTE_VALUES, "zh"), readable.note(key, _NOTE_VALUES, "en")
+    assert "{" not in zh + en and "2,0" not in zh + en      # every placeholder filled, years as years
+    assert not re.search(r"[\u4e00-\u9fff]", en), en         # no Chinese in English
+    if key not in ("text", "progress.and"):                   # a note as given; a semicolon
+        assert re.search(r"[\u4e00-\u9fff]", zh), zh        # Chinese words in Chinese
+        assert zh != en
+    assert not raw_keys(zh) and not raw_keys(en), (zh, en)
+
+
+@pytest.mark.parametrize("key", [k for k in _NOTE_KEYS if k.startswith("given.")])
+def test_a_measures_english_note_is_read_back_into_its_key(key):
+    english = readable.note(key, {"layer": "land_transfers", "year": 2020, "first": 2021, "baseline": 2020,
+                                  "column": "rd_share"}, "en")
+    found, values = labels.keyed_note(english)
+    assert found == key, (english, found)
+    assert readable.note(found, values, "en") == english
+
+
+def test_progress_notes_are_keyed_and_read_in_chinese(sample, ningbo_plan):
+    from nbgeo import progress
+
+    entries = progress.progress_section(ningbo_plan, sample, as_of=2023)
+    notes = [e for e in entries if e["note"]] + [h for e in entries for h in e["history"] if h["note"]]
+    assert len(notes) >= 10
+    for e in notes:
+        assert e["note_key"] and isinstance(e["note_values"], dict), e
+        assert all(f"note.{k}" in labels.LABELS for k in e["note_key"].split("+")), e["note_key"]
+        zh = readable.note_text(e, "zh")
+        assert re.search(r"[\u4e00-\u9fff]", zh) and not raw_keys(zh), zh
+        assert not re.search(r"\b(?:in|of|the|path|needs|year|features)\b", zh), zh  # no English words left
+    # the English note of audit.json is kept, and reads as the key's English words
+    ahead = next(e for e in entries if e["note_key"].startswith("progress.ahead"))
+    assert "at or ahead of the path" in ahead["note"] and "at or ahead of the path" in readable.note_text(ahead, "en")
+    assert "达到或超过目标路径" in readable.note_text(ahead, "zh")
+
+
+@slow
+def test_zh_pages_word_progress_notes_in_chinese(pages):
+    for name in ("audit", "midterm"):
+        zh = visible_text((pages[(name, "zh")] / "audit.html").read_text(encoding="utf-8"))
+        for english in ("at or ahead of the path", "behind the path", "features in 20", "a year to 20",
+                        "every year", "the indicator table has"):
+            assert english not in zh, (name, english)
+    zh = visible_text((pages[("midterm", "zh")] / "audit.html").read_text(encoding="utf-8"))
+    assert "目标路径" in zh
+    md = (pages[("midterm", "zh")] / "audit.md").read_text(encoding="utf-8")
+    assert "behind the path" not in md and "at or ahead of the path" not in md
+    en = visible_text((pages[("midterm", "en")] / "audit.html").read_text(encoding="utf-8"))
+    assert "at or ahead of the path" in en and "目标路径" not in en
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the report's words: no literal in code (issue 16: every visible string from the one zh/en table)
+# --------------------------------------------------------------------------------------------------------------
+
+def _code_strings_with_chinese(module) -> list[str]:
+    """String literals with Chinese in a module's code (docstrings and severity keys, which are data, left out)."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(module))
+    docs = {id(node.body[0].value) for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and node.body
+            and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            and id(n) not in docs and re.search(r"[\u4e00-\u9fff]", n.value) and n.value not in ("禁止", "限制", "建议")]
+
+
+def test_the_report_and_markdown_hold_no_chinese_literal():
+    from nbgeo.renderers import markdown, report
+
+    assert _code_strings_with_chinese(report) == [] and _code_strings_with_chinese(markdown) == []
+    # the check finds a literal where there is one
+    from nbgeo.renderers import mapspec
+    assert _code_strings_with_chinese(mapspec)
+
+
+def test_summary_cards_count_in_the_reports_words(sample, ningbo_plan):
+    from nbgeo import audit
+    from nbgeo.renderers import report
+
+    r = audit.run_audit(sample, ningbo_plan)
+    zh, en = report.to_html(r, with_map=False, lang="zh"), report.to_html(r, with_map=False, lang="en")
+    checks, targets = len(r.targets), len({t.id for t in r.targets})
+    assert f"/ {checks} 项核查（{targets} 个目标）" in zh and f"of {checks} checks ({targets} targets)" in en
+    assert "选址规则未通过" in zh and "Siting rules: not passed" in en
+    assert "项核查" not in en and "not passed" not in zh
+
+
+# --------------------------------------------------------------------------------------------------------------
+# plan titles: Chinese on zh pages (the plan's phrase, or a title_zh), English on en pages
+# --------------------------------------------------------------------------------------------------------------
+
+def test_plan_titles_follow_the_language(ningbo_plan):
+    zh, en = readable.plan_titles(ningbo_plan, "zh"), readable.plan_titles(ningbo_plan, "en")
+    assert set(zh) == set(en)
+    for target in ningbo_plan.targets:
+        assert en[target.id] == target.title and zh[target.id] == (target.phrase or target.title)
+    assert readable.title({"title": "T", "title_zh": "标题", "phrase": "原文"}, "zh") == "标题"
+    assert readable.title({"title": "T", "phrase": "原文"}, "en") == "T"
+
+
+def test_zh_report_shows_targets_by_their_chinese_once(sample, ningbo_plan):
+    from nbgeo import audit
+    from nbgeo.renderers import report
+
+    r = audit.run_audit(sample, ningbo_plan)
+    zh = visible_text(report.to_html(r, with_map=False, lang="zh"))
+    en = visible_text(report.to_html(r, with_map=False, lang="en"))
+    md = report.to_markdown(r, lang="zh")
+    for t in ningbo_plan.targets:
+        assert t.title not in zh and t.title not in md, t.title      # no English title on a zh page
+        assert t.title in en
+        assert t.phrase in zh
+    first = ningbo_plan.targets[0]
+    assert f"{first.phrase}<br>{first.phrase}" not in md and f"{first.phrase}<br>" in md  # the phrase once, not twice
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the map's sites list and popups: rule reasons in the page's language
+# --------------------------------------------------------------------------------------------------------------
+
+def test_map_sites_list_words_rule_reasons_in_the_pages_language(sample, ningbo_plan):
+    from nbgeo import audit
+    from nbgeo.renderers import mapsites
+
+    r = audit.run_audit(sample, ningbo_plan)
+    rule_ids = [rule.id for rule in ningbo_plan.rules]
+    for lang in ("zh", "en"):
+        sites = mapsites.focus_sites(mapsites.worded_findings(r.overlays, r, lang), r.dataset, lang)
+        assert sites is not None
+        failing = [s["reason"] for s in sites["items"] if s["status"] == "fail"]
+        assert failing
+        for text in failing:
+            assert not raw_keys(text) and not any(f"{i}:" in text for i in rule_ids), text  # no rule id
+            if lang == "zh":
+                assert re.search(r"[\u4e00-\u9fff]", text) and "overlaps" not in text and "outside" not in text, text
+            else:
+                assert not re.search(r"(?:重叠|位于|不在)", text), text
+    zh = mapsites.worded_findings(r.overlays, r, "zh")
+    assert set(zh) == set(r.overlays)                       # every overlay kept, only labels worded
+    assert any("重叠" in label for g in zh.values() if "label" in g.columns for label in g["label"])
+
+
+def test_optimisation_notes_and_candidate_sources_read_in_chinese():
+    for english, chinese in (
+            ("74,731 of 75,649 candidates are farther than 1000 m from any unserved demand and were not considered",
+             "75,649 个候选点中有 74,731 个"),
+            ("road network nodes inside the districts, one per 100 m square (generated)", "路网节点"),
+            ("best cells of suitability 'charger_sites' (score >= 0.5, one per 500 m block)", "最佳栅格"),
+            ("distances are straight-line, not by road; a note nbgeo has no words for", "距离按直线计算")):
+        zh = readable.note_text({"note": english}, "zh")
+        assert chinese in zh and not raw_keys(zh), zh
+        assert readable.note_text({"note": english}, "en") == english.replace("charger_sites", "charger sites")
+
+
+@slow
+def test_zh_site_page_words_optimisation_notes(pages):
+    for path in pages[("site", "zh")].rglob("*.html"):
+        zh = visible_text(path.read_text(encoding="utf-8"))
+        for english in ("candidates are farther than", "road network nodes", "best cells of suitability",
+                        "centres of a", "distances are straight-line"):
+            assert english not in zh, (path.name, english)
+
+
+@slow
+def test_zh_compare_names_targets_in_chinese(pages, ningbo_plan):
+    zh = visible_text((pages[("compare", "zh")] / "compare.html").read_text(encoding="utf-8"))
+    en = visible_text((pages[("compare", "en")] / "compare.html").read_text(encoding="utf-8"))
+    first = ningbo_plan.targets[0]
+    assert first.title not in zh and first.phrase in zh and first.title in en

@@ -179,14 +179,14 @@ def progress_chart(entry: Progress | Mapping[str, Any], *, width: int = 360, hei
         return round(mt + (1 - (value - lo) / (hi - lo)) * plot_h, 1)
 
     # the tooltip names the target by its title (its id is a key for audit.json), in the reader's words
-    name = e.get("title") or readable.words(str(e["id"]), lang)
+    name = readable.title(e, lang) or readable.words(str(e["id"]), lang)
     title = (f"{name}: {words['actual']} {first}–{min(int(e['as_of']), last)}, {words['threshold']} "
              f"{op} {_num(threshold)}{unit} {words['by']} {last}")
     if e.get("status"):
         title += f" — {labels.get(str(e['status']), e['status'])}"
-    # nbgeo.progress writes its notes in English; a Chinese tooltip carries the same figures in its own words
-    if e.get("note") and lang != "zh":
-        title += f": {readable.plain(str(e['note']), lang)}"
+    # the note in the reader's language, from its key and values (nbgeo.progress)
+    if e.get("note"):
+        title += words["colon"] + readable.note_text(e, lang)
     as_of = int(e["as_of"])
     ty = y(threshold)
     view: dict[str, Any] = {
@@ -243,8 +243,8 @@ def progress_chart(entry: Progress | Mapping[str, Any], *, width: int = 360, hei
         tip = f"{h['year']}: {_num(h['actual'])}{unit} — {labels.get(status, status)}"
         if h.get("expected") is not None and not each_year:
             tip += f" ({words['path']} {_num(h['expected'])}{unit})"
-        if h.get("note") and lang != "zh":
-            tip += f"; {readable.plain(str(h['note']), lang)}"
+        if h.get("note"):
+            tip += words["then"] + readable.note_text(h, lang)
         view["dots"].append({"x": x(h["year"]), "y": y(h["actual"]), "r": 4.5 if h["year"] == min(as_of, last) else 3.5,
                              "colour": STATUS_COLOURS.get(status, "#8c959f"), "title": tip})
     # The flag of the evaluation year, top left, so the chart reads on its own.
@@ -271,8 +271,9 @@ def _card(e: dict[str, Any], lang: str) -> dict[str, Any]:
     labels = STATUS_LABELS.get(lang, STATUS_LABELS["en"])
     status = e.get("status", "")
     return {"id": e["id"], "status": labels.get(status, status), "colour": STATUS_COLOURS.get(status, "#8c959f"),
-            "proposed": bool(e.get("proposed")), "title": e.get("title"), "phrase": e.get("phrase"),
-            "note": e.get("note"), "chart": render.trusted(progress_chart(e, lang=lang))}
+            "proposed": bool(e.get("proposed")), "title": readable.title(e, lang),
+            "phrase": "" if readable.title(e, lang) == e.get("phrase") else e.get("phrase"),
+            "note": readable.note_text(e, lang), "chart": render.trusted(progress_chart(e, lang=lang))}
 
 
 def progress_html(entries: Sequence[Progress | Mapping[str, Any]], *, lang: str = "en") -> str:
@@ -307,16 +308,8 @@ def progress_html(entries: Sequence[Progress | Mapping[str, Any]], *, lang: str 
     first = rows[0]
     keys = [{"colour": STATUS_COLOURS[s], "text": labels[s]}
             for s in ("on_track", "at_risk", "off_track", "met", "missed", "no_data")]
-    if lang == "zh":
-        rule = (f"基期{first['baseline']}年至{first['deadline']}年按直线（或规划里程碑）推算目标路径；"
-                f"落后路径不超过应完成进度的{AT_RISK_SHORTFALL:.0%}、或按上一年速度仍能如期达标为“有风险”，"
-                f"否则为“进度滞后”；逐年指标每年单独判定（距目标值{AT_RISK_BAND:.0%}以内为“有风险”）。")
-    else:
-        rule = (f"Required path: straight from the {first['baseline']} value to the threshold in "
-                f"{first['deadline']}, or through the plan's milestones (◇). At risk: behind the path by at most "
-                f"{AT_RISK_SHORTFALL:.0%} of the progress required, or last year's pace would still reach the "
-                f"threshold in time; off track: further behind. Each-year targets are judged year by year "
-                f"(at risk within {AT_RISK_BAND:.0%} of the threshold).")
+    rule = words["rule"].format(baseline=first["baseline"], deadline=first["deadline"],
+                                shortfall=f"{AT_RISK_SHORTFALL:.0%}", band=f"{AT_RISK_BAND:.0%}")
     groups = []
     for kind, heading in (("target", words["spatial"]), ("indicator", words["indicators"])):
         cards = [_card(r, lang) for r in rows if r.get("kind", "target") == kind]

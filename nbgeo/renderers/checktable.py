@@ -45,7 +45,7 @@ from openpyxl.utils import get_column_letter
 from ..crs import wgs84_to_gcj02
 from ..errors import OutputError
 from ..sanitize import spreadsheet_cell, to_csv
-from . import labels
+from . import labels, readable
 
 if TYPE_CHECKING:
     from ..audit import AuditReport
@@ -77,7 +77,7 @@ def _basis_cell(basis: Any) -> str:
     return f"{text}：“{basis['phrase']}”" if basis.get("phrase") else text
 
 
-def _rule_rows(report: AuditReport) -> list[dict[str, Any]]:
+def _rule_rows(report: AuditReport, lang: str = "en") -> list[dict[str, Any]]:
     """One record per rule finding (failing and unknown sites; every site when rules.json lists them all)."""
     specs = {r.id: r for r in report.plan.rules}
     rows = []
@@ -88,7 +88,7 @@ def _rule_rows(report: AuditReport) -> list[dict[str, Any]]:
         basis = _basis_cell(entry.get("basis") or getattr(spec, "basis", None) or params.get("source")
                             or (spec.phrase if spec is not None else ""))
         severity = entry.get("severity") or getattr(spec, "severity", None) or ""
-        title = (spec.title or spec.phrase) if spec is not None else ""
+        title = readable.title(spec, lang) if spec is not None else ""
         for f in entry.get("findings", ()):
             rows.append({"section": "rules", "check": entry.get("id"), "check_title": title,
                          "layer": entry.get("layer"), "feature_id": f.get("feature_id"), "status": f.get("status"),
@@ -111,7 +111,7 @@ def _coverage_rows(report: AuditReport, lang: str) -> list[dict[str, Any]]:
                       + f" ({by}); {labels.word('checks.covered_share', lang)} "
                       + ("—" if share is None else f"{share:.1f} %"))
             rows.append({"section": "coverage", "check": entry.get("id"),
-                         "check_title": entry.get("title") or entry.get("phrase", ""), "layer": entry.get("layer"),
+                         "check_title": readable.title(entry, lang), "layer": entry.get("layer"),
                          "feature_id": site.get("id"), "status": "uncovered",
                          "severity": entry.get("severity", ""),
                          "basis": _basis_cell(entry.get("basis") or entry.get("phrase", "")),
@@ -214,7 +214,7 @@ def check_table(report: AuditReport, *, lang: str = "zh", coords: Sequence[str] 
     if unknown:
         msg = f"unknown coordinates {', '.join(map(repr, unknown))}; choose from {', '.join(COORDS)}"
         raise OutputError(msg, code="E-IO-FORMAT")
-    records = pd.DataFrame(_rule_rows(report) + _coverage_rows(report, lang),
+    records = pd.DataFrame(_rule_rows(report, lang) + _coverage_rows(report, lang),
                            columns=[*(c for c in _COLUMNS if c not in ("name", "verdict", "district")), "status"])
     places, datum, geographic = site_places(report, records, lang)
     table = records.assign(name=places["name"], district=places["district"])

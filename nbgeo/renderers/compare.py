@@ -703,7 +703,7 @@ def to_html(comparison: Comparison, *, map_html: str | None = None, head_extra: 
     a, b = comparison.a, comparison.b
     summary = comparison.summary()
     regressions = summary["regressions"]
-    titles = {**readable.plan_titles(a.plan), **readable.plan_titles(b.plan)}
+    titles = {**readable.plan_titles(a.plan, lang), **readable.plan_titles(b.plan, lang)}
 
     def word(key: str, **values: Any) -> str:
         return labels.word(f"compare.{key}", lang).format(**values)
@@ -723,7 +723,8 @@ def to_html(comparison: Comparison, *, map_html: str | None = None, head_extra: 
         return {"actual": _fmt(s["actual"]), "op": s["op"], "threshold": _fmt(s["threshold"]),
                 "status": _pill(s["status"], lang)}
 
-    targets = [{"id": t["id"], "title": t["title"] or readable.words(t["id"], lang), "phrase": t.get("phrase") or "",
+    targets = [{"id": t["id"], "title": readable.title(t, lang) or readable.words(t["id"], lang),
+                "phrase": "" if readable.title(t, lang) == t.get("phrase") else t.get("phrase") or "",
                 "year": readable.year(t["year"]), "a": side(t["a"]), "b": side(t["b"]),
                 "delta": "" if t["delta"] is None else readable.delta(t["delta"]),
                 "unit": readable.unit(t["unit"], lang), "change": _pill(t["change"], lang),
@@ -736,7 +737,7 @@ def to_html(comparison: Comparison, *, map_html: str | None = None, head_extra: 
         for c in changed[:200]:
             key = dict(c["key"])
             ident = str(key.pop("id", ""))
-            head = c["title"] or titles.get(ident) or readable.words(ident, lang)
+            head = titles.get(ident) or c["title"] or readable.words(ident, lang)
             changes.append({
                 "id": ident, "head": head,
                 "rest": " · ".join(f"{readable.words(k, lang, namespace='column')} {readable.value_text(v, lang)}"

@@ -133,10 +133,30 @@ TEXT_KEYS = frozenset({"title", "phrase", "note", "label", "reason", "message", 
 LAYER_KEYS = frozenset({"layer", "facilities", "demand", "against", "candidates"})
 
 
-def titled(entries: Sequence[Mapping[str, Any]], titles: Mapping[str, str]) -> list[Mapping[str, Any]]:
-    """Entries with the plan's title added where they have an id but no title (for the page, not audit.json)."""
-    return [e if "title" in e or str(e.get("id")) not in titles else {**e, "title": titles[str(e.get("id"))]}
-            for e in entries]
+def titled(entries: Sequence[Mapping[str, Any]], titles: Mapping[str, str], lang: str = "en"
+           ) -> list[Mapping[str, Any]]:
+    """Entries with their title in ``lang`` (for the page, not audit.json).
+
+    An entry without a title gets the plan's (``titles``: :func:`nbgeo.renderers.readable.plan_titles`). In zh
+    the title is the plan's Chinese (:func:`nbgeo.renderers.readable.title`), and the phrase it repeats is
+    not shown a second time.
+
+    Examples
+    --------
+    >>> e = {"id": "t", "title": "Parks", "phrase": "园区 10 个"}
+    >>> titled([e], {}, "zh"), titled([e], {}, "en") == [e], titled([{"id": "r"}], {"r": "规则"}, "zh")
+    ([{'id': 't', 'title': '园区 10 个'}], True, [{'id': 'r', 'title': '规则'}])
+    """
+    out: list[Mapping[str, Any]] = []
+    for given in entries:
+        e = given
+        if "title" not in e and str(e.get("id")) in titles:
+            e = {**e, "title": titles[str(e.get("id"))]}
+        if lang == "zh" and (e.get("phrase") or e.get("title_zh")):
+            chinese = readable.title(e, lang)
+            e = {k: v for k, v in e.items() if not (k == "phrase" and v == chinese)} | {"title": chinese}
+        out.append(e)
+    return out
 
 
 #: Keys that hold nbgeo's own sentences, which may quote a key (``no 'land_transfers' features in 2020``).
@@ -151,7 +171,7 @@ FIRST = ("status", "severity", "id", "phrase", "title", "basis", "label", "layer
           "unit", "margin")
 
 
-HIDDEN_KEYS = frozenset({"illustrative", "op", "kind", "reason_key"})
+HIDDEN_KEYS = frozenset({"illustrative", "op", "kind", "reason_key", "note_key"})
 
 
 def section_layout(entries: Sequence[Mapping[str, Any]]) -> tuple[list[str], dict[str, Any]]:
@@ -188,7 +208,7 @@ def section_layout(entries: Sequence[Mapping[str, Any]]) -> tuple[list[str], dic
                     same[k] = value
                 nested[k] = True
     keys = [k for k in keys if not nested[k] and (k not in HIDDEN_KEYS or (k == "kind" and k not in same))]
-    keys = [k for k in keys if k not in {"op", "reason_key"}]
+    keys = [k for k in keys if k not in {"op", "reason_key", "note_key", "note_values"}]
     if "title" in keys:  # the id is a key for audit.json; readers see the title (the id is its tooltip)
         keys = [k for k in keys if k != "id"]
     first = [k for k in FIRST if k in keys]
@@ -214,8 +234,10 @@ def fmt_key(key: str, value: Any, entry: Mapping[str, Any] | None = None, lang: 
         return readable.crs_name(value, lang)
     if key == "unit":
         return readable.unit(value, lang)
-    if key in NOTE_KEYS and isinstance(value, str):  # nbgeo's sentences, also when folded under a row
-        return readable.plain(value, lang)
+    if key == "note" and isinstance(value, str):
+        return readable.note_text({**(entry or {}), "note": value}, lang)
+    if key == "candidate_source" and isinstance(value, str):
+        return readable.note_text({"note": value}, lang)
     if key in LAYER_KEYS and isinstance(value, str):
         return readable.words(value, lang)
     unit = (entry or {}).get("unit")
@@ -249,8 +271,9 @@ def count_statuses(entries: Sequence[Mapping[str, Any]]) -> dict[str, int]:
 MAX_DETAIL_ROWS = 50
 
 
-#: Keys for programs, not readers: a finding's reason in its keyed form (the reason column words it).
-MACHINE_KEYS = frozenset({"reason_key", "reason_values"})
+#: Keys for programs, not readers: a finding's reason and a note in their keyed form (the reason and note
+#: columns word them).
+MACHINE_KEYS = frozenset({"reason_key", "reason_values", "note_key", "note_values"})
 
 
 def detail_lists(entry: Mapping[str, Any]) -> list[tuple[str, list[Mapping[str, Any]]]]:

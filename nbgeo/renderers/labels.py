@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["LABELS", "LANGS", "check_lang", "field_label", "label", "status_word", "word"]
+__all__ = ["LABELS", "LANGS", "check_lang", "field_label", "keyed_note", "label", "status_word", "word"]
 
 #: The languages every entry has.
 LANGS = ("zh", "en")
@@ -104,6 +104,13 @@ LABELS: dict[str, tuple[str, str]] = {
     'report.none': ('无', 'nothing to report'),
     'report.map_note': ('鼠标悬停查看要素数值，点击查看详情；图层面板同时也是图例。', 'Hover a feature for its values, click it for details; the layer panel is also the legend.'),
     'report.years': ('年份', 'years'),
+    # the audit's terminal table (nbgeo audit stdout)
+    'report.text_counts': ('{met} 项达标，{not_met} 项未达标，{unknown} 项未知', '{met} met, {not_met} not met, {unknown} unknown'),
+    'report.text_advisories': ('{n} 项“建议”未达标或不符合，不影响退出码（--strict 时计入）',
+                               '{n} suggestions (建议) not met or failing do not change the exit code (--strict counts them)'),
+    # the summary cards: what a count is out of, and a section's count of entries not passed
+    'report.cards_of': ('/ {checks} 项核查（{targets} 个目标）', 'of {checks} checks ({targets} targets)'),
+    'report.section_not_passed': ('{section}未通过', '{section}: not passed'),
     # Words of the map's panels.
     'map.layers': ('图层与图例', 'Layers and legend'),
     'map.fold': ('折叠', 'Fold'),
@@ -138,6 +145,9 @@ LABELS: dict[str, tuple[str, str]] = {
     'map.sites': ('问题与建议选址', 'Sites to act on'),
     'map.sites_more': ('另有 {n} 处见审查结果图层与 audit.json', '{n} more in the result layers and audit.json'),
     'map.sites_hint': ('点击条目定位到该处', 'click an entry to zoom to it'),
+    'map.finding': ('{rule}：{site} — {reason}', '{rule}: {site} — {reason}'),
+    'map.suitability': ('适宜性 {name}', 'suitability {name}'),
+    'map.suitability_ill': (' (示意)', ' (illustrative)'),
     'map.agg': ('按网格汇总的数量，放大后显示单个要素', 'count per grid cell; zoom in for single features'),
     'map.agg_only': ('要素过多，仅按网格汇总显示数量', 'too many to draw one by one: count per grid cell'),
     # Words of the progress charts.
@@ -150,6 +160,14 @@ LABELS: dict[str, tuple[str, str]] = {
     'chart.indicators': ('其他量化指标', 'Other quantified targets (indicators)'),
     'chart.title': ('逐年进度', 'Progress through the years'),
     'chart.by': ('截至', 'by'),
+    'chart.colon': ('：', ': '),
+    'chart.then': ('；', '; '),
+    'chart.rule': ('基期{baseline}年至{deadline}年按直线（或规划里程碑）推算目标路径；落后路径不超过应完成进度的{shortfall}、'
+                   '或按上一年速度仍能如期达标为“有风险”，否则为“进度滞后”；逐年指标每年单独判定（距目标值{band}以内为“有风险”）。',
+                   "Required path: straight from the {baseline} value to the threshold in {deadline}, or through the "
+                   "plan's milestones (◇). At risk: behind the path by at most {shortfall} of the progress required, or "
+                   "last year's pace would still reach the threshold in time; off track: further behind. Each-year "
+                   "targets are judged year by year (at risk within {band} of the threshold)."),
     # Column headings of the report's tables.
     'column.id': ('编号', 'id'),
     'column.status': ('状态', 'status'),
@@ -428,6 +446,7 @@ LABELS: dict[str, tuple[str, str]] = {
     'value.overlap': ('不重叠', 'no overlap'),
     'value.cumulative': ('累计', 'cumulative'),
     'value.each_year': ('每年', 'each year'),
+    'value.horizon': ('规划期末', 'by the horizon'),
     'value.indicator': ('指标', 'indicator'),
     'value.target': ('目标', 'target'),
     'value.coverage': ('服务覆盖', 'coverage'),
@@ -460,6 +479,21 @@ LABELS: dict[str, tuple[str, str]] = {
     'unit.factories': ('家', 'factories'),
     'unit.sites': ('处', 'sites'),
     'unit.roads': ('条', 'roads'),
+    'unit.apps': ('个', 'apps'),
+    'unit.awards': ('项', 'awards'),
+    'unit.centres': ('个', 'centres'),
+    'unit.clusters': ('个', 'clusters'),
+    'unit.institutes': ('家', 'institutes'),
+    'unit.members': ('家', 'members'),
+    'unit.patents': ('件', 'patents'),
+    'unit.patents per 100亿元': ('件/百亿元', 'patents per 100亿元'),
+    'unit.platforms': ('个', 'platforms'),
+    'unit.projects': ('个', 'projects'),
+    'unit.standards': ('项', 'standards'),
+    'unit.technologies': ('项', 'technologies'),
+    'unit.% of GDP': ('%（占 GDP）', '% of GDP'),
+    'unit.index, 2015 = 100': ('（2015 年 = 100）', 'index, 2015 = 100'),
+    'unit.index, 2020 = 100': ('（2020 年 = 100）', 'index, 2020 = 100'),
     # words of readable.py
     'readable.yes': ('是', 'yes'),
     'readable.no': ('否', 'no'),
@@ -541,6 +575,50 @@ LABELS: dict[str, tuple[str, str]] = {
     'compare.matched': ('按编号匹配；几何比较精度约 1 厘米；新编号位于某个已消失编号的相同几何位置时计为更名。', 'Matched by id; geometry compared to about 1 cm; a new id at exactly the geometry of a vanished one counts as renamed.'),
     'compare.map': ('地图：{b}，标出相对 {a} 的变化', 'Map: {b} with the changes from {a}'),
     'compare.none': ('无', 'none'),
+    # notes of progress and of unknown values (nbgeo.progress: English ``note`` plus ``note_key`` and
+    # ``note_values`` in audit.json; a key may join clauses with "+"; readable.note words them)
+    'note.text': ('{note}', '{note}'),
+    'note.op.>=': ('不低于', '>='),
+    'note.op.<=': ('不高于', '<='),
+    'note.op.>': ('高于', '>'),
+    'note.op.<': ('低于', '<'),
+    'note.op.==': ('等于', '=='),
+    'note.progress.none_for_year': ('{year} 年无数值', 'no value for {year}'),
+    'note.progress.none_any': ('各年均无数值', 'no value in any year'),
+    'note.progress.final': ('{year} 年为 {actual}，要求 {deadline} 年{op} {threshold}', '{actual} in {year}, required {op} {threshold} by {deadline}'),
+    'note.progress.baseline': ('{year} 年为基期（{actual}），目标路径自此开始', '{year} is the baseline year ({actual}); the path starts here'),
+    'note.progress.ahead': ('{year} 年为 {actual}，达到或超过目标路径 {expected}', '{actual} in {year}, at or ahead of the path {expected}'),
+    'note.progress.behind': ('{year} 年为 {actual}，落后于目标路径 {expected}', '{actual} in {year}, behind the path {expected}'),
+    'note.progress.share': ('（完成应有进度的 {ratio}）', ' ({ratio} of the progress required)'),
+    'note.progress.reach': ('；按上年增速，{deadline} 年将达 {projected}', "; at last year's pace {projected} by {deadline}"),
+    'note.progress.needs': ('；至 {deadline} 年每年需增加 {needed}', '; needs {needed} a year to {deadline}'),
+    'note.progress.last_pace': ('，上年增加 {pace}', ', last year {pace}'),
+    'note.progress.and': ('；', '; '),
+    'note.progress.start': ('基期 {baseline} 年无数值；目标路径自 {start_year} 年的 {start} 开始', "no value for the baseline {baseline}; the path starts at {start_year}'s {start}"),
+    'note.each.baseline': ('{baseline} 年为基期；自 {first} 年起逐年判定', '{baseline} is the baseline year; the first year judged is {first}'),
+    'note.each.missed': ('要求每年{op} {threshold}；未达到的年份：{missed}', 'required {op} {threshold} every year; missed in {missed}'),
+    'note.each.no_value': ('{years} 年无数值', 'no value for {years}'),
+    'note.each.met': ('{first}–{deadline} 年每年均{op} {threshold}', '{op} {threshold} in every year {first}–{deadline}'),
+    'note.each.at_risk': ('{year} 年为 {value}，距目标值 {threshold} 不足 {band}', '{year}: {value}, within {band} of the threshold {threshold}'),
+    'note.each.so_far': ('迄今每年均达标（{first}–{last}）', 'met in every year so far ({first}–{last})'),
+    # notes of measures read back from their English (labels.keyed_note): an unknown value and why
+    'note.given.no_features': ('{year} 年无{layer}要素', "no '{layer}' features in {year}"),
+    'note.given.not_finite': ('测得的数值不是有限数', 'the measured value is not a finite number'),
+    'note.given.no_table': ('数据集没有指标表（清单中的 [tables.indicators]）', 'the dataset has no indicator table ([tables.indicators] in its manifest)'),
+    'note.given.no_column': ("指标表没有“{column}”列", "the indicator table has no column '{column}'"),
+    'note.given.sum_unknown': ('指标表缺少 {year} 年数值，自 {first} 年起的累计值未知', 'the indicator table has no value for {year}, so the sum from {first} is unknown'),
+    'note.given.no_value': ('指标表缺少 {year} 年数值', 'the indicator table has no value for {year}'),
+    'note.given.nothing_added': ('{baseline} 年为基期：尚无累计', '{baseline} is the baseline: nothing added yet'),
+    'note.given.added_up': ('{first}–{year} 年累计', 'added up {first}–{year}'),
+    # notes and candidate sources of site optimisation (nbgeo.optimize, nbgeo.suitability), read back the same way
+    'note.given.far_unserved': ('{total} 个候选点中有 {dropped} 个距任何未覆盖需求点均超过 {distance} 米，未予考虑', '{dropped} of {total} candidates are farther than {distance} m from any unserved demand and were not considered'),
+    'note.given.far_any': ('{total} 个候选点中有 {dropped} 个距任何需求点均超过 {distance} 米，未予考虑', '{dropped} of {total} candidates are farther than {distance} m from any demand and were not considered'),
+    'note.given.straight': ('距离按直线计算，而非道路距离', 'distances are straight-line, not by road'),
+    'note.given.road_nodes': ('区县范围内的路网节点，每 {cell} 米见方取一个（生成）', 'road network nodes inside the districts, one per {cell} m square (generated)'),
+    'note.given.grid_centres': ('区县范围内 {cell} 米网格的中心点（生成）', 'centres of a {cell} m grid inside the districts (generated)'),
+    'note.given.given': ('给定的候选点', 'given'),
+    'note.given.best_cells_block': ("适宜性“{surface}”的最佳栅格（得分 ≥ {score}，每 {block} 米见方取一个）", "best cells of suitability '{surface}' (score >= {score}, one per {block} m block)"),
+    'note.given.best_cells': ("适宜性“{surface}”的最佳栅格（得分 ≥ {score}）", "best cells of suitability '{surface}' (score >= {score})"),
     # ---- end of reader text
 }
 
@@ -590,3 +668,32 @@ def field_label(column: str, lang: str) -> str:
     if match:
         return f"产值 {match[1]} (亿元)" if lang == "zh" else f"output {match[1]} (100 M yuan)"
     return column
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", template)
+    return re.compile("".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts)))
+
+
+#: The English of every ``note.given.*`` entry as a pattern, most specific first (longest template).
+_GIVEN = sorted(((key, _template_pattern(en)) for key, (_, en) in LABELS.items() if key.startswith("note.given.")),
+                key=lambda item: -len(item[1].pattern))
+
+
+def keyed_note(text: str) -> tuple[str, dict[str, str]]:
+    """A measure's English note as a ``note.*`` key and its values, read back from the table's English.
+
+    Notes no entry words are kept whole under ``text``.
+
+    Examples
+    --------
+    >>> keyed_note("no 'land_transfers' features in 2020")
+    ('given.no_features', {'layer': 'land_transfers', 'year': '2020'})
+    >>> keyed_note("something else")
+    ('text', {'note': 'something else'})
+    """
+    for key, pattern in _GIVEN:
+        match = pattern.fullmatch(text)
+        if match:
+            return key.removeprefix("note."), match.groupdict()
+    return "text", {"note": text}

@@ -33,7 +33,7 @@ import shapely
 
 from ..layers import LAYERS
 from ..plan import SEVERITIES
-from . import labels, theme
+from . import labels, readable, theme
 from .html import safe_text
 from .mapcodec import varint
 
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from ..audit import AuditReport
     from ..layers import Dataset
 
-__all__ = ["FOCUS_STATUSES", "focus_sites", "grid_levels", "overlay_title", "severity_mark"]
+__all__ = ["FOCUS_STATUSES", "focus_sites", "grid_levels", "overlay_title", "severity_mark", "worded_findings"]
 
 #: The verdicts a map puts first, most pressing first.
 FOCUS_STATUSES = ("fail", "uncovered", "proposed")
@@ -299,3 +299,39 @@ def grid_levels(coords: np.ndarray, *, zooms: tuple[int, ...] = tuple(range(7, 1
         levels.append({"z": int(z), "cell": cell, "cells": len(keys), "x": varint(d[:, 0]), "y": varint(d[:, 1]),
                        "n": varint(counts), "max": int(counts.max()) if len(counts) else 0})
     return levels
+
+
+def worded_findings(overlays: Mapping[str, gpd.GeoDataFrame], report: AuditReport | None, lang: str
+                    ) -> dict[str, gpd.GeoDataFrame]:
+    """The overlays with each rule finding's ``label`` in the reader's words.
+
+    The label names the rule by its title, then the site, then the reason from its ``reason_key`` and
+    ``reason_values`` (:func:`nbgeo.renderers.readable.reason`).
+
+    ``nbgeo.rules`` labels an offending shape in English with the rule's id (for ``findings.gpkg``); the map's
+    sites list, popups and tooltips show this label. Overlays that are not rule findings are returned as given.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> worded_findings({"x": gpd.GeoDataFrame(geometry=[])}, None, "zh")["x"].empty
+    True
+    """
+    if report is None or not report.sections.get("rules"):
+        return dict(overlays)
+    titles = readable.plan_titles(report.plan, lang)
+    reasons = {(str(e.get("id")), str(f.get("feature_id"))): readable.reason(str(f["reason_key"]),
+                                                                            f.get("reason_values") or {}, lang)
+               for e in report.sections["rules"] for f in e.get("findings", ()) if f.get("reason_key")}
+    template = _word("map.finding", lang)
+    out: dict[str, gpd.GeoDataFrame] = {}
+    for name, gdf in overlays.items():
+        if gdf is None or gdf.empty or not {"rule", "feature_id", "label"} <= set(gdf.columns):
+            out[name] = gdf
+            continue
+        worded = [template.format(rule=titles.get(r) or readable.words(r, lang), site=fid, reason=reasons[(r, fid)])
+                  if (r, fid) in reasons else old
+                  for r, fid, old in zip(gdf["rule"].astype(str), gdf["feature_id"].astype(str),
+                                         gdf["label"].astype(str), strict=True)]
+        out[name] = gdf.assign(label=worded)
+    return out

@@ -62,6 +62,10 @@ def _md_cell(key: str, record: Mapping[str, Any], lang: str) -> str:
     """A Markdown cell's text (before escaping): a reason in the reader's language, else :func:`fmt_key`."""
     if key == "reason" and record.get("reason_key"):
         return readable.reason(str(record["reason_key"]), record.get("reason_values") or {}, lang)
+    if key == "note" and isinstance(record.get(key), str):
+        return readable.note_text(record, lang)
+    if key == "candidate_source" and isinstance(record.get(key), str):
+        return readable.note_text({"note": record[key]}, lang)
     if key in NOTE_KEYS and isinstance(record.get(key), str):
         return readable.plain(record[key], lang)
     return fmt_key(key, record.get(key), record, lang)
@@ -164,7 +168,8 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
         rows.append([
             pill or _md_status(status, lang),
             _md_binding("severity", last.severity, lang),
-            f"{md_text(last.title)}<br>{md_text(last.phrase)}<br>{md_text(word(lang, 'basis'))}: "
+            "<br>".join(md_text(x) for x in dict.fromkeys((readable.title(last, lang), last.phrase)) if x)
+            + f"<br>{md_text(word(lang, 'basis'))}: "
             f"{_md_binding('basis', last.basis, lang)}",
             md_text(fmt_unit(last.actual, last.unit)) + " " + md_text(readable.unit(last.unit, lang)),
             f"{_md_op(last.op)} {md_text(fmt_unit(last.threshold, last.unit))}",
@@ -175,9 +180,9 @@ def to_markdown(report: AuditReport, *, lang: str = "zh") -> str:
                           md_text(key_label("actual", lang)), md_text(word(lang, "threshold")),
                           md_text(word(lang, "margin")), md_text(word(lang, "chart"))],
                          rows, ["l", "l", "l", "r", "r", "r", "l"]))
-    titles = readable.plan_titles(report.plan)
+    titles = readable.plan_titles(report.plan, lang)
     for name, raw in report.sections.items():
-        entries = titled(raw, titles)
+        entries = titled(raw, titles, lang)
         out += ["", f"## {md_text(section_title(name, lang))}", ""]
         if not entries:
             out.append(md_text(word(lang, "none")))

@@ -31,8 +31,27 @@ from pyproj import CRS
 from ..layers import LAYERS
 from . import labels
 
-__all__ = ["SNAKE", "count", "crs_name", "dash", "delta", "is_key", "metres", "number", "percent", "plain",
-           "plan_titles", "quantity", "reason", "unit", "value_text", "words", "year"]
+__all__ = [
+    "SNAKE",
+    "count",
+    "crs_name",
+    "dash",
+    "delta",
+    "is_key",
+    "metres",
+    "note",
+    "note_text",
+    "number",
+    "percent",
+    "plain",
+    "plan_titles",
+    "quantity",
+    "reason",
+    "unit",
+    "value_text",
+    "words",
+    "year",
+]
 
 #: A ``snake_case`` token: what must never reach a reader (the browser tests search the visible text with it).
 SNAKE = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]*[a-z0-9]\b")
@@ -249,20 +268,46 @@ def words(key: Any, lang: str = "en", *, namespace: str | None = None) -> str:
     return text.replace("_", " ") if is_key(text) else text
 
 
-def plan_titles(plan: Any) -> dict[str, str]:
+def title(item: Any, lang: str = "en") -> str:
+    """An entry's title for a reader, in ``lang``.
+
+    In zh its ``title_zh`` if it has one, else its ``phrase`` (the plan's own Chinese, which it quotes), else
+    its ``title``; in en its ``title``, else its ``phrase``.
+
+    ``item`` is a mapping (an ``audit.json`` entry) or an object (a target, rule, requirement of a plan).
+
+    Examples
+    --------
+    >>> t = {"id": "micro_parks", "title": "Micro-enterprise parks built", "phrase": "建成小微企业园 200 个以上"}
+    >>> title(t, "zh"), title(t, "en"), title({"id": "x", "title": "X"}, "zh")
+    ('建成小微企业园 200 个以上', 'Micro-enterprise parks built', 'X')
+    """
+    def get(name: str) -> str:
+        value = item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
+        return str(value) if value else ""
+
+    if lang == "zh":
+        return get("title_zh") or get("phrase") or get("title")
+    return get("title") or get("phrase")
+
+
+def plan_titles(plan: Any, lang: str = "en") -> dict[str, str]:
     """Every id a plan declares (targets, rules, coverage, indicators, suitability, siting) → its title.
 
-    Pages show an entry by its title; the id stays in ``audit.json`` and in the entry's tooltip.
+    Pages show an entry by its title (:func:`title`: in zh the plan's Chinese phrase); the id stays in
+    ``audit.json`` and in the entry's tooltip.
 
     Examples
     --------
     >>> from nbgeo import datasets, plan
-    >>> plan_titles(plan.read_plan(datasets.get_path("ningbo_2025")))["red_line_micro_parks"]
+    >>> titles = plan_titles(plan.read_plan(datasets.get_path("ningbo_2025")))
+    >>> titles["red_line_micro_parks"]
     'Micro-enterprise parks outside the ecological red line'
+    >>> plan_titles(plan.read_plan(datasets.get_path("ningbo_2025")), "zh")["micro_parks"]
+    '全市累计建成和提升小微企业园 200 个以上'
     """
     groups = ("targets", "rules", "coverage", "indicators", "suitability", "siting")
-    return {str(item.id): str(item.title) for name in groups for item in getattr(plan, name, ())
-            if getattr(item, "title", "")}
+    return {str(item.id): text for name in groups for item in getattr(plan, name, ()) if (text := title(item, lang))}
 
 
 def value_text(value: Any, lang: str = "en") -> str:
@@ -409,3 +454,75 @@ class _Missing(dict[str, str]):
 
     def __missing__(self, key: str) -> str:
         return "—"
+
+
+#: Values of a note that are years (never with a thousands separator).
+_YEAR_VALUES = frozenset({"year", "deadline", "baseline", "first", "last", "start_year"})
+
+
+def note(key: str, values: Mapping[str, Any], lang: str = "en") -> str:
+    """A note (progress, an unknown value) in the reader's language from its key and values (``note.*`` labels).
+
+    ``key`` may join clauses with ``+``; figures are written with the note's ``unit``, years as years, ``op``
+    in words, ``ratio`` and ``band`` (shares of 1) as percentages, ``missed`` (year → value) as a list.
+
+    Examples
+    --------
+    >>> v = {"actual": 149.1, "year": 2023, "expected": 120, "needed": 25.45, "deadline": 2025, "unit": "km"}
+    >>> note("progress.ahead+progress.needs", v, "en")
+    '149.1 km in 2023, at or ahead of the path 120 km; needs 25.45 km a year to 2025'
+    >>> note("progress.ahead+progress.needs", v, "zh")
+    '2023 年为 149.1 公里，达到或超过目标路径 120 公里；至 2025 年每年需增加 25.45 公里'
+    >>> note("given.no_features", {"layer": "land_transfers", "year": "2020"}, "zh")
+    '2020 年无土地出让要素'
+    """
+    u = values.get("unit")
+    words_for: dict[str, str] = {}
+    for name, v in values.items():
+        if name == "unit":
+            words_for[name] = unit(v, lang)
+        elif name in _YEAR_VALUES:
+            words_for[name] = year(v)
+        elif name == "years":
+            words_for[name] = ("、" if lang == "zh" else ", ").join(year(y) for y in v)
+        elif name == "op":
+            words_for[name] = labels.LABELS.get(f"note.op.{v}", (str(v), str(v)))[0 if lang == "zh" else 1]
+        elif name in ("ratio", "band"):
+            words_for[name] = percent(100 * float(v), digits=0) if _finite(v) else dash()
+        elif name == "missed" and isinstance(v, Mapping):
+            words_for[name] = ("、" if lang == "zh" else ", ").join(
+                f"{year(y)}（{quantity(x, u, lang)}）" if lang == "zh" else f"{year(y)} ({quantity(x, u, lang)})"
+                for y, x in v.items())
+        elif name == "layer":
+            words_for[name] = words(v, lang)
+        elif name == "note":
+            words_for[name] = plain(str(v), lang)
+        elif _finite(v):
+            words_for[name] = quantity(v, u, lang)
+        elif v is None:
+            words_for[name] = dash()
+        else:
+            words_for[name] = value_text(v, lang)
+    return "".join(labels.word(f"note.{k}", lang).format_map(_Missing(words_for)) for k in key.split("+"))
+
+
+def note_text(entry: Mapping[str, Any], lang: str = "en") -> str:
+    """An entry's note for a reader, in ``lang``.
+
+    From ``note_key`` and ``note_values`` when it has them, else its English ``note`` read back into a key
+    (:func:`nbgeo.renderers.labels.keyed_note`), else worded as free text.
+
+    Examples
+    --------
+    >>> note_text({"note": "no 'land_transfers' features in 2020"}, "zh"), note_text({"note": ""}, "zh")
+    ('2020 年无土地出让要素', '')
+    """
+    if entry.get("note_key"):
+        return note(str(entry["note_key"]), entry.get("note_values") or {}, lang)
+    text = str(entry.get("note") or "")
+    if not text:
+        return ""
+    key, values = labels.keyed_note(text)
+    if key == "text" and "; " in text:  # several notes joined (an optimisation's): each read back on its own
+        return labels.word("chart.then", lang).join(note(*labels.keyed_note(part), lang) for part in text.split("; "))
+    return note(key, values, lang)

@@ -230,13 +230,15 @@ def _target_rows(report: AuditReport, lang: str, chart: ChartHook) -> list[dict[
         chips = [{"year": r.year, "colour": theme.colour(r.status),
                   "title": f"{r.year}: {fmt_unit(r.actual, r.unit)} {unit}"} for r in group] if len(group) > 1 else []
         rows.append({
-            "id": last.id, "status": _pill(status, lang), "phrase": last.phrase, "title": last.title,
+            "id": last.id, "status": _pill(status, lang), "phrase": last.phrase,
+            # zh: the phrase is the Chinese title, shown once; en: the English title under the phrase
+            "title": "" if readable.title(last, lang) == last.phrase else readable.title(last, lang),
             "proposed": readable.words("proposed", lang, namespace="readable") if last.proposed else "",
             "actual": fmt_unit(last.actual, last.unit), "unit": unit,
             "op": OPS.get(last.op, last.op), "threshold": fmt_unit(last.threshold, last.unit), "year": last.year,
             "bar": _bar(share_of(last.actual, last.threshold, last.op), theme.colour(last.status)),
             "margin": None if last.margin is None else fmt_unit(last.margin, last.unit, "+"),
-            "chips": chips, "note": last.note, "chart": render.trusted(chart("targets", last.id) or ""),
+            "chips": chips, "note": readable.note_text({"note": last.note}, lang), "chart": render.trusted(chart("targets", last.id) or ""),
             "final": final, "count_note": notes.get(f"target:{last.id}"),
             "severity": severity_badge(last.severity, lang), "basis": basis_text(last.basis),
             "advisory": is_advisory(last),
@@ -271,6 +273,10 @@ def _cell(key: str, value: Any, record: Mapping[str, Any], lang: str) -> dict[st
         return {"kind": "text", "text": readable.words(value, lang)}
     if key.startswith("distance") and value is None and record.get("search_m"):
         return {"kind": "num", "text": readable.dash("beyond", lang, distance=record["search_m"]), "bar": None}
+    if key == "note" and isinstance(value, str):
+        return {"kind": "txt", "text": readable.note_text(record, lang)}
+    if key == "candidate_source" and isinstance(value, str):
+        return {"kind": "txt", "text": readable.note_text({"note": value}, lang)}
     if key in NOTE_KEYS and isinstance(value, str):
         return {"kind": "txt", "text": readable.plain(value, lang)}
     cell = {"kind": "txt" if key in TEXT_KEYS else "text", "text": cell_text(value, lang)}
@@ -389,7 +395,7 @@ def _summary_cards(report: AuditReport, lang: str, *, only: Sequence[str] | None
     s = report.summary()
     total = max(len(group_targets(report.targets)), 1)
     results = len(report.targets)
-    of = (f"/ {results} 项核查（{total} 个目标）" if lang == "zh" else f"of {results} checks ({total} targets)")
+    of = labels.word("report.cards_of", lang).format(checks=f"{results:,}", targets=f"{total:,}")
     # Mid-term: the pace of every target and indicator comes first; met / not met says "final threshold".
     head = report.headline()
     paced = head.parts(lang)[0]["counts"] if head.mid_term and only is None else []
@@ -405,7 +411,7 @@ def _summary_cards(report: AuditReport, lang: str, *, only: Sequence[str] | None
         counts = count_statuses(entries)
         bad = sum(n for st, n in counts.items() if st in BAD or st in WARN)
         cards.append({"colour": theme.BAD if bad else theme.GOOD, "count": f"{bad:,}",
-                      "label": f"{section_title(name, lang)}{'未通过' if lang == 'zh' else ': not passed'}",
+                      "label": labels.word("report.section_not_passed", lang).format(section=section_title(name, lang)),
                       "of": " · ".join(f"{n:,} {status_word(st, lang)}" for st, n in sorted(counts.items()))})
     return cards
 
@@ -500,9 +506,9 @@ def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: st
     """
     plan, ds = report.plan, report.dataset
     s = report.summary()["targets"]
-    titles = readable.plan_titles(report.plan)
+    titles = readable.plan_titles(report.plan, lang)
     sections = [_section_view(name, titled(with_places(report, entries, lang=lang) if name == "coverage" else entries,
-                                            titles), lang, chart)
+                                            titles, lang), lang, chart)
                 for name, entries in report.sections.items()
                 if name != "progress" and (only is None or name in only)]  # progress: the targets' chart column
     nav = [{"anchor": "summary", "text": word(lang, "summary")}]
