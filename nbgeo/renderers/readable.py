@@ -165,6 +165,11 @@ def metres(value: Any, lang: str = "en") -> str:
 
 #: Units nbgeo measures in, with their zh and en symbols.
 _UNITS: dict[str, tuple[str, str]] = {
+    # units of the plan's indicators written as phrases (a label key cannot hold spaces)
+    "patents per 100亿元": ("件/百亿元", "patents per 100亿元"),
+    "% of GDP": ("%（占 GDP）", "% of GDP"),
+    "index, 2015 = 100": ("（2015 年 = 100）", "index, 2015 = 100"),
+    "index, 2020 = 100": ("（2020 年 = 100）", "index, 2020 = 100"),
     "m": ("米", "m"), "km": ("公里", "km"), "m2": ("平方米", "m²"), "ha": ("公顷", "ha"), "%": ("%", "%"),
     "percent": ("%", "%"), "degree": ("°", "°"), "mu": ("亩", "mu"),
 }
