@@ -21,6 +21,9 @@ PLANNER_COLUMNS: dict[str, tuple[str, ...]] = {
     "coverage": ("status", "severity", "id", "title", "basis", "layer", "actual", "threshold", "margin", "facilities",
                  "distance_m", "sites", "covered_sites"),
     "rules": ("status", "id", "title", "layer", "kind", "severity", "basis", "checked", "failed", "unknown"),
+    # the data column an indicator reads is for the analyst (folded under the row, and in the JSON)
+    "indicators": ("status", "severity", "id", "title", "basis", "years", "year", "actual", "threshold", "unit",
+                   "margin"),
 }
 #: The most columns a section table shows when its section has no planner's list.
 MAX_COLUMNS = 10
