@@ -8,6 +8,7 @@ both on every finding; a 建议 (a suggestion of nbgeo or the office) changes th
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import tomllib
@@ -203,7 +204,11 @@ def test_the_terminal_tables_show_severity_and_basis(result, sample, ningbo):
     assert text[0] == result.headline().text("en")  # the headline first (nbgeo.pace), then the table
     assert "severity" in text[1] and "basis" in text[1]  # under the headline
     # rows name their target by its title (the terminal table is in words); severities are words too
-    rows = [line for line in text[1:] if any(line.startswith(t.title[:30]) for t in ningbo.targets)]
+    # the table is the block of lines under its header, each opening with a title; the notes after it
+    # (count notes, worst-year notes) name targets by title too, so they are not counted as rows
+    rows = list(itertools.takewhile(lambda line: any(line.startswith(t.title[:30]) for t in ningbo.targets),
+                                    text[2:]))
+    assert text[2 + len(rows)].startswith(f"{sum(t.status == 'met' for t in result.targets)} met")
     assert len(rows) == len(result.targets) and all(re.search(r"\s(prohibited|restricted|advisory)\s", r)
                                                     for r in rows)
     zh = result.to_text("zh").splitlines()

@@ -57,8 +57,12 @@ def hostile(tmp_path_factory):
     layers = {name: dataclasses.replace(lyr, gdf=lyr.gdf.iloc[:0]) for name, lyr in r.dataset.layers.items()}
     b = dataclasses.replace(r, dataset=dataclasses.replace(r.dataset, layers=layers))
     labels = (" ".join(tagged(p, "title") for p in PAYLOADS), "B")
-    compare.write_comparison(compare.compare_reports(r, b, labels=labels), out)
-    return {"map": out / "map.html", "report": out / "audit.html", "compare": out / "compare.html"}
+    comparison = compare.compare_reports(r, b, labels=labels)
+    compare.write_comparison(comparison, out)  # in Chinese, as by default
+    # in English too: a zh page names a target by the plan's phrase, an en page by its title (issue 16)
+    compare.write_comparison(comparison, out / "en", lang="en")
+    return {"map": out / "map.html", "report": out / "audit.html", "compare": out / "compare.html",
+            "compare_en": out / "en" / "compare.html"}
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
@@ -199,7 +203,7 @@ _ACTIVE = """(() => ({
     hidden: getComputedStyle(document.body).display}))()"""
 
 
-@pytest.mark.parametrize("kind", ["map", "report", "compare"])
+@pytest.mark.parametrize("kind", ["map", "report", "compare", "compare_en"])
 def test_canaries_do_not_run_in_the_browser(browser, hostile, kind):
     with browser.page(1600, 1000) as page:
         rep = browser.load(page, hostile[kind])
@@ -238,7 +242,8 @@ def test_canaries_read_as_text_in_the_map(browser, hostile):
 @pytest.mark.parametrize(("kind", "slots"), [
     ("report", ("title", "phrase", "target_title", "unit", "section", "section_key", "section_value", "source",
                 "licence", "layer", "dataset")),
-    ("compare", ("title", "target_title", "layer", "id")),
+    ("compare", ("title", "phrase", "layer", "id")),
+    ("compare_en", ("title", "target_title", "layer", "id")),
 ])
 def test_canaries_read_as_text_in_the_report(browser, hostile, kind, slots):
     with browser.page(1400, 1000) as page:

@@ -210,9 +210,12 @@ def test_charts_escape_like_the_pages():
     # a chart's text (its title, the tooltips, the flag) goes through the same escaping as every page
     t = Target(id=PAYLOADS[0], layer="x", metric="count", threshold=5, unit=PAYLOADS[4])
     entry = progress.assess(t, {2020: 1, 2021: 3}, baseline=2020, deadline=2025, as_of=2021).to_dict()
-    svg = charts.progress_chart({**entry, "note": PAYLOADS[3]})
-    assert safe_text(PAYLOADS[0]) in svg and safe_text(PAYLOADS[4]) in svg and safe_text(PAYLOADS[3]) in svg
-    assert not any(p in svg for p in PAYLOADS[:7]) and "Q49Q" not in svg
+    # a note with a key is worded from its key and values (the unit above is one of them); a note without
+    # one is free text, shown as it is: both reach the tooltip, in either language
+    for lang in ("en", "zh"):
+        svg = charts.progress_chart({**entry, "note": PAYLOADS[3], "note_key": ""}, lang=lang)
+        assert safe_text(PAYLOADS[0]) in svg and safe_text(PAYLOADS[4]) in svg and safe_text(PAYLOADS[3]) in svg
+        assert not any(p in svg for p in PAYLOADS[:7]) and "Q49Q" not in svg
 
 
 # ---- (3) the sandbox ------------------------------------------------------------------------------------
