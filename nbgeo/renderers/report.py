@@ -280,7 +280,7 @@ def _cell(key: str, value: Any, record: Mapping[str, Any], lang: str) -> dict[st
         return {"kind": "txt", "text": readable.note_text({"note": value}, lang)}
     if key in NOTE_KEYS and isinstance(value, str):
         return {"kind": "txt", "text": readable.plain(value, lang)}
-    cell = {"kind": "txt" if key in TEXT_KEYS else "text", "text": cell_text(value, lang)}
+    cell: dict[str, Any] = {"kind": "txt" if key in TEXT_KEYS else "text", "text": cell_text(value, lang)}
     if key == "title" and record.get("id") is not None:
         cell["tip"] = str(record["id"])
     if key == "title":  # a compound ("health-protection") is one word: a narrow column must not split it
