@@ -97,7 +97,8 @@ def test_rules_and_audit_pdfs(has_browser, ningbo_plan, tmp_path):
     titles = {x.id: x.title for x in (*ningbo_plan.targets, *ningbo_plan.rules, *ningbo_plan.coverage)}
     assert titles["petrochemical_setback"] in " ".join(pages)  # readers see each rule by its title
     audited = tmp_path / "a"
-    result = CliRunner().invoke(main, ["-q", "audit", "--out", str(audited), "--no-map", "--format", "pdf"])
+    result = CliRunner().invoke(main, ["-q", "audit", "--out", str(audited), "--no-map", "--format", "pdf",
+                                       "--lang", "en"])  # the English titles; a zh page shows the plan's Chinese
     assert result.exit_code == 1, result.output
     text = " ".join(_pages(audited / "audit.pdf"))
     assert titles["clusters_100bn"] in text and titles["micro_parks_chargers_1km"] in text

@@ -70,8 +70,11 @@ def test_coverage_table_shows_the_planners_columns(found):
     assert columns == ["status", "severity", "title", "basis", "layer", "actual", "threshold", "margin", "facilities",
                        "distance (m)", "sites", "sites covered"]
     # readers see each requirement's title; its id is the title's tooltip
+    # (a hyphenated word is kept whole in a span of its own: "micro-enterprise" is not split across lines)
     for e in found.sections["coverage"]:
-        assert f"<td class='txt' title='{e['id']}'>{safe_text(e['title'])}</td>" in page, e["id"]
+        cell = re.search(f"<td class='txt' title='{e['id']}'>(.*?)</td>", page)
+        assert cell and re.sub(r"</?span[^>]*>", "", cell.group(1)) == safe_text(e["title"]), e["id"]
+    assert "<span class='whole'>micro-enterprise</span>" in page
     # the rest stays on the page, folded under each row, and in coverage.json
     assert page.count("<summary>more columns</summary>") == len(found.sections["coverage"])
     assert "<dt>total weight</dt>" in page and "total_weight" not in page  # keys in words

@@ -312,6 +312,7 @@ def _overlays(spec: CoverageSpec, p: dict[str, Any], cov: Coverage, dataset: Dat
         area["label"] = f"{spec.facilities}: within {km} {how}{flag}"
         out[f"Service area: {spec.id} ({km} {how})"] = area[["status", "label", "geometry"]].to_crs(4326)
     unc = cov.uncovered()
+    part, measures = "", {}
     if len(unc):
         sites = dataset[spec.demand].loc[unc.index]
         part = {"area": "area", "length": "length"}.get(p["weight"], p["weight"])
@@ -324,14 +325,22 @@ def _overlays(spec: CoverageSpec, p: dict[str, Any], cov: Coverage, dataset: Dat
             return f"{site}: no {spec.facilities} feature within {4 * p['distance']:,.0f} m {how}"
 
         labels = [label(i, d, sh) for i, d, sh in zip(unc.index, unc["distance"], unc["share"], strict=True)]
+        measures = {str(i): [float(d), float(sh)] for i, d, sh in zip(unc.index, unc["distance"], unc["share"],
+                                                                       strict=True)}
         # each uncovered site is a finding: how binding it is and what it rests on travel with it (issue 15)
         out[f"Uncovered: {spec.id}"] = gpd.GeoDataFrame({"status": Status.UNCOVERED, "label": labels,
                                                          "severity": spec.severity,
                                                          "basis": short_basis(basis_of(spec))},
                                                         geometry=sites.geometry.values, crs=sites.crs,
                                                         index=sites.index)
-    for shapes in out.values():  # which requirement drew them, for the map's words (nbgeo.renderers.mapsites)
+    # The labels above are English (findings.gpkg); the map words them in its reader's language from these
+    # measures (nbgeo.renderers.mapsites.worded_coverage): no layer key or English sentence on a zh page.
+    words = {"facilities": spec.facilities, "distance": float(p["distance"]), "mode": str(p["mode"]),
+             "illustrative_roads": bool(flag), "part": str(part) if len(unc) else "",
+             "split": p["split"] != "none"}
+    for name, shapes in out.items():  # which requirement drew them, for the map's words (nbgeo.renderers.mapsites)
         shapes.attrs["nbgeo_coverage"] = spec.id
+        shapes.attrs["nbgeo_coverage_words"] = {**words, "sites": measures if name.startswith("Uncovered") else {}}
     return out
 
 

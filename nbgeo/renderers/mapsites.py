@@ -43,7 +43,8 @@ if TYPE_CHECKING:
     from ..audit import AuditReport
     from ..layers import Dataset
 
-__all__ = ["FOCUS_STATUSES", "focus_sites", "grid_levels", "overlay_title", "severity_mark", "worded_findings"]
+__all__ = ["FOCUS_STATUSES", "focus_sites", "grid_levels", "overlay_title", "severity_mark", "worded_coverage",
+           "worded_findings"]
 
 #: The verdicts a map puts first, most pressing first.
 FOCUS_STATUSES = ("fail", "uncovered", "proposed")
@@ -333,5 +334,56 @@ def worded_findings(overlays: Mapping[str, gpd.GeoDataFrame], report: AuditRepor
                   if (r, fid) in reasons else old
                   for r, fid, old in zip(gdf["rule"].astype(str), gdf["feature_id"].astype(str),
                                          gdf["label"].astype(str), strict=True)]
+        out[name] = gdf.assign(label=worded)
+    return out
+
+
+def worded_coverage(overlays: Mapping[str, gpd.GeoDataFrame], lang: str) -> dict[str, gpd.GeoDataFrame]:
+    """The overlays with each coverage shape's ``label`` in the reader's words, layers by their titles.
+
+    ``nbgeo.coverage`` labels its service areas and uncovered sites in English with the layer's key (for
+    ``findings.gpkg``) and keeps what the label says in ``attrs["nbgeo_coverage_words"]``; the map's sites
+    list, popups and tooltips show this label. Other overlays are returned as given.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> g = gpd.GeoDataFrame({"label": ["x"]}, geometry=[Point(0, 0)], index=["SR1"])
+    >>> g.attrs["nbgeo_coverage_words"] = {"facilities": "base_stations_5g", "distance": 500.0, "mode": "straight",
+    ...     "illustrative_roads": False, "part": "length", "split": True, "sites": {"SR1": [float("nan"), 0.0]}}
+    >>> worded_coverage({"u": g}, "en")["u"]["label"].iloc[0]
+    'SR1: 0 % of its length within 500 m straight-line of a 5G base stations feature'
+    """
+    out: dict[str, gpd.GeoDataFrame] = {}
+    for name, gdf in overlays.items():
+        words = gdf.attrs.get("nbgeo_coverage_words") if gdf is not None else None
+        if not words or gdf.empty or "label" not in gdf.columns:
+            out[name] = gdf
+            continue
+        how = _word("map.how_network" if words["mode"] == "network" else "map.how_straight", lang)
+        common = {"facilities": _layer_title(str(words["facilities"]), lang), "how": how,
+                  "distance": _distance(float(words["distance"]), lang)}
+        if not words["sites"]:  # a service area
+            flag = _word("map.roads_ill", lang) if words["illustrative_roads"] else ""
+            out[name] = gdf.assign(label=_word("map.cov_within", lang).format(**common, flag=flag))
+            continue
+        part = str(words["part"])
+        part = _word(f"map.part_{part}", lang) if f"map.part_{part}" in labels.LABELS else readable.words(part, lang)
+        worded = []
+        for site, old in zip(gdf.index.astype(str), gdf["label"].astype(str), strict=True):
+            if site not in words["sites"]:
+                worded.append(old)
+                continue
+            dist, share = words["sites"][site]
+            if words["split"]:
+                worded.append(_word("map.cov_share", lang).format(**common, site=site, share=f"{share:.0f}",
+                                                                  part=part))
+            elif np.isfinite(dist):
+                worded.append(_word("map.cov_nearest", lang).format(**common, site=site,
+                                                                    dist=_distance(round(dist), lang)))
+            else:
+                worded.append(_word("map.cov_none", lang).format(
+                    **{**common, "distance": _distance(4 * float(words["distance"]), lang)}, site=site))
         out[name] = gdf.assign(label=worded)
     return out

@@ -649,7 +649,8 @@ def map_spec(
         notes.append(safe_text(_t(lang, "illustrative")))
     if shift is not None:
         notes.append(safe_text(_t(lang, "shift")))
-    overlays = mapsites.worded_findings(report.overlays, report, lang) if report is not None else {}
+    overlays = (mapsites.worded_coverage(mapsites.worded_findings(report.overlays, report, lang), lang)
+                if report is not None else {})
     specs = _data_layers(dataset, names, lang, shift, simplify_m, basemap=bm is not None,
                          results=sum(_vector_count(g) for g in overlays.values()))
     crs = dataset.crs_choice.crs if dataset.crs_choice is not None else None

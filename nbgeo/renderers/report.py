@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -279,10 +280,16 @@ def _cell(key: str, value: Any, record: Mapping[str, Any], lang: str) -> dict[st
         return {"kind": "txt", "text": readable.note_text({"note": value}, lang)}
     if key in NOTE_KEYS and isinstance(value, str):
         return {"kind": "txt", "text": readable.plain(value, lang)}
-    cell = {"kind": "txt" if key in TEXT_KEYS else "text", "text": cell_text(value, lang)}
+    cell: dict[str, Any] = {"kind": "txt" if key in TEXT_KEYS else "text", "text": cell_text(value, lang)}
     if key == "title" and record.get("id") is not None:
         cell["tip"] = str(record["id"])
+    if key == "title":  # a compound ("health-protection") is one word: a narrow column must not split it
+        cell["parts"] = [{"text": t, "whole": i % 2 == 1} for i, t in enumerate(_HYPHENATED.split(cell["text"])) if t]
     return cell
+
+
+#: A word joined by hyphens (``health-protection``); ``split`` with it alternates plain text and such words.
+_HYPHENATED = re.compile(r"(\S+-\S+)")
 
 
 def _more_note(total: int, shown: int, lang: str) -> dict[str, str] | None:

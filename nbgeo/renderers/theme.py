@@ -91,7 +91,7 @@ margin-top:3px}.basis{font-size:12px;color:var(--muted)}tr.advisory td{backgroun
 .card .of{font-size:12px;color:var(--muted)}
 .warn{background:#fff8c5;border-color:#d4a72c}
 .val{font-weight:600;font-variant-numeric:tabular-nums}.pbar{display:block;margin-top:5px}
-td.txt{min-width:14em}td.chart{width:310px;padding:4px}td.chart svg{display:block;max-width:100%;height:auto}
+td.txt{min-width:14em}.whole{white-space:nowrap}td.chart{width:310px;padding:4px}td.chart svg{display:block;max-width:100%;height:auto}
 .phrase{font-size:13px}.tid{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;
 color:var(--muted)}
 .nb-embed{width:100%;border:1px solid var(--line);border-radius:8px;overflow:hidden}
