@@ -15,6 +15,7 @@ from ..coverage import coverage
 from ..coverage.measure import districts_of
 from ..errors import CRSError, InputError
 from ..filters import filter_mask, year_mask
+from ..layers import LAYERS
 from ..plan import short_basis
 from ..status import Status
 from .candidates import candidates_from_grid, candidates_from_network, screen_candidates
@@ -467,7 +468,9 @@ def site(
     district_of = districts_of(np.asarray(chosen_metric.geometry.values), districts, "name", metric)
     newly_by_site = per_site.loc[per_site["newly_served"], "new_site"].value_counts()
     sites_served = newly_by_site.reindex(chosen_gdf.index, fill_value=0).to_numpy()
-    labels = [f"{i}: #{n + 1}, serves {s} more {demand} site(s) (+{gain:,.6g} weight)"
+    spec = LAYERS.get(demand)
+    demand_words = spec.title_en if spec is not None else demand.replace("_", " ")  # a reader sees no layer key
+    labels = [f"{i}: #{n + 1}, serves {s} more {demand_words} site(s) (+{gain:,.6g} weight)"
               + (f", {dname}" if dname else "")
               for n, (i, s, gain, dname) in enumerate(zip(chosen_gdf.index, sites_served, sol.gains, district_of,
                                                           strict=True))]
