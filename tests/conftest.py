@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -10,6 +11,7 @@ from shapely import LineString, Point, box
 
 from nbgeo import datasets, io, plan
 from nbgeo.layers import Dataset
+from nbgeo.renderers import chromium
 
 # Ningbo's old town centre, in WGS 84; small features are laid out around it.
 X0, Y0 = 121.55, 29.87
@@ -70,3 +72,15 @@ def write_dataset(tmp_path: Path):
         return tmp_path
 
     return _write
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per test module; with NBGEO_REQUIRE_BROWSER set, a missing browser fails, not skips."""
+    if chromium.find_chromium() is None:
+        reason = "Chromium is not installed (apt-get install chromium); the browser tests did NOT run"
+        if os.environ.get("NBGEO_REQUIRE_BROWSER"):
+            pytest.fail(reason + ", but NBGEO_REQUIRE_BROWSER is set")
+        pytest.skip(reason)
+    with chromium.Browser() as b:
+        yield b

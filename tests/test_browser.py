@@ -28,17 +28,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def browser():
-    if chromium.find_chromium() is None:
-        reason = "Chromium is not installed (apt-get install chromium); the browser tests did NOT run"
-        if os.environ.get("NBGEO_REQUIRE_BROWSER"):
-            pytest.fail(reason + ", but NBGEO_REQUIRE_BROWSER is set")
-        pytest.skip(reason)
-    with chromium.Browser() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
 def demo(tmp_path_factory, sample, ningbo_plan):
     out = tmp_path_factory.mktemp("demo")
     r = audit.run_audit(sample, ningbo_plan)

@@ -25,17 +25,6 @@ pytestmark = pytest.mark.slow
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if chromium.find_chromium() is None:
-        reason = "Chromium is not installed (apt-get install chromium); the browser tests did NOT run"
-        if os.environ.get("NBGEO_REQUIRE_BROWSER"):
-            pytest.fail(reason + ", but NBGEO_REQUIRE_BROWSER is set")
-        pytest.skip(reason)
-    with chromium.Browser() as b:
-        yield b
-
-
 def _siting_script():
     spec = importlib.util.spec_from_file_location("siting_audit", SCRIPTS / "siting_audit.py")
     module = importlib.util.module_from_spec(spec)

@@ -7,26 +7,13 @@ when Chromium is missing, and fail instead when ``NBGEO_REQUIRE_BROWSER`` is set
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 
 from nbgeo import audit, report
-from nbgeo.renderers import chromium
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if chromium.find_chromium() is None:
-        reason = "Chromium is not installed (apt-get install chromium); the browser tests did NOT run"
-        if os.environ.get("NBGEO_REQUIRE_BROWSER"):
-            pytest.fail(reason + ", but NBGEO_REQUIRE_BROWSER is set")
-        pytest.skip(reason)
-    with chromium.Browser() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ overlay labels are worded (strict: it fails the suite once they are, so the mark
 from __future__ import annotations
 
 import math
-import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -25,7 +24,7 @@ from click.testing import CliRunner
 
 from nbgeo import datasets
 from nbgeo.cli import main
-from nbgeo.renderers import chromium, labels, readable
+from nbgeo.renderers import labels, readable
 from nbgeo.rules.result import reason_text
 
 # --------------------------------------------------------------------------------------------------------------
@@ -303,17 +302,6 @@ def test_compare_follows_lang(pages):
 # --------------------------------------------------------------------------------------------------------------
 # the same pages in a real browser
 # --------------------------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser():
-    if chromium.find_chromium() is None:
-        reason = "Chromium is not installed (apt-get install chromium); the browser tests did NOT run"
-        if os.environ.get("NBGEO_REQUIRE_BROWSER"):
-            pytest.fail(reason + ", but NBGEO_REQUIRE_BROWSER is set")
-        pytest.skip(reason)
-    with chromium.Browser() as b:
-        yield b
-
 
 def _browser_text(browser, path: Path) -> dict[str, str]:
     with browser.page(1400, 900) as page:

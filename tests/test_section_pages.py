@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import os
 import re
 
 import openpyxl
@@ -106,17 +105,6 @@ def test_the_cli_writes_what_the_api_writes(tmp_path):
 
 
 # -- in a real browser ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if chromium.find_chromium() is None:
-        reason = "Chromium is not installed (apt-get install chromium); the browser tests did NOT run"
-        if os.environ.get("NBGEO_REQUIRE_BROWSER"):
-            pytest.fail(reason + ", but NBGEO_REQUIRE_BROWSER is set")
-        pytest.skip(reason)
-    with chromium.Browser() as b:
-        yield b
 
 
 @pytest.mark.slow
