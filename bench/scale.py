@@ -36,6 +36,7 @@ builds it (or says where it is).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -66,6 +67,20 @@ SCALED_METRICS = {"count", "tier_count", "length", "area", "sum"}
 DESCRIPTION = ("Synthetic and illustrative: copies of the nbgeo Ningbo sample on a grid, jittered, for benchmarks "
                "only; not real places or facilities.")
 FORMAT_VERSION = 2  # bump when the output changes, so old caches are rebuilt
+
+
+def sample_fingerprint() -> str:
+    """A sha256 over the sample's files and its 2025 plan: a province built from another sample is rebuilt.
+
+    The sample grows (new layers, targets, indicators); a cached province made from an older
+    one would measure an audit that no longer exists.
+    """
+    digest = hashlib.sha256()
+    folder = datasets.get_path("ningbo")
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    digest.update(datasets.get_path("ningbo_2025").read_bytes())
+    return digest.hexdigest()
 
 
 def cache_dir() -> Path:
@@ -249,7 +264,8 @@ def build(factor: int, *, seed: int = SEED, out: Path | None = None, force: bool
     folder = (out or cache_dir()) / f"province-x{factor}-seed{seed}"
     if (folder / "manifest.json").exists() and not force:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        if manifest.get("format_version") == FORMAT_VERSION:
+        if (manifest.get("format_version") == FORMAT_VERSION
+                and manifest.get("sample_sha256") == sample_fingerprint()):
             return folder
     tmp = folder.with_name(folder.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -305,7 +321,7 @@ def build(factor: int, *, seed: int = SEED, out: Path | None = None, force: bool
     manifest = {"synthetic": True, "illustrative": True, "format_version": FORMAT_VERSION,
                 "what": "The nbgeo Ningbo sample (itself illustrative, except the district boundaries) tiled "
                         f"x{factor} for benchmarks (bench/scale.py); not real data, never to be committed",
-                "factor": factor, "seed": seed, "grid_columns": math.ceil(math.sqrt(factor)),
+                "sample_sha256": sample_fingerprint(), "factor": factor, "seed": seed, "grid_columns": math.ceil(math.sqrt(factor)),
                 "copy_size_m": [round(width), round(height)], "gap_m": GAP_M, "shift_m": SHIFT_M,
                 "working_crs": work, "features": counts, "network": net_counts, "dem": dem,
                 "plan": f"the sample's 2025 plan; thresholds of {sorted(SCALED_METRICS)} targets and siting k x{factor}",
