@@ -189,11 +189,11 @@ def test_atomic_dir_replaces_a_folder_whole(tmp_path: Path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["repaired"]
 
 
-def test_save_layer_refuses_shapefiles_and_non_finite_coordinates(tmp_path: Path):
+def test_write_layer_refuses_unknown_formats_and_non_finite_coordinates(tmp_path: Path):
     g = gpd.GeoDataFrame({"id": ["a"]}, geometry=[Point(121.5, 29.9)], crs=4326)
     with pytest.raises(OutputError) as exc:
-        io.write_layer(g, tmp_path / "x.shp")
-    assert exc.value.code == "E-IO-FORMAT" and "10 characters" in str(exc.value)
+        io.write_layer(g, tmp_path / "x.kml")
+    assert exc.value.code == "E-IO-FORMAT" and "Shapefiles (.shp)" in str(exc.value)
     bad = gpd.GeoDataFrame({"id": ["a"]}, geometry=[Point(np.nan, 29.9)], crs=4326)
     with pytest.raises(Exception) as exc2:
         io.write_layer(bad, tmp_path / "x.geojson")
@@ -282,3 +282,20 @@ def test_the_windows_lock_branch_locks_one_byte_far_past_the_note(tmp_path: Path
         os.close(fd)
     offset = locks._WIN_LOCK_OFFSET
     assert calls == [(offset, 2, 1), (offset, 2, 1), (offset, 0, 1)]
+
+
+def test_a_shapefile_set_that_cannot_be_written_leaves_the_old_set_and_no_temporaries(tmp_path: Path):
+    old = gpd.GeoDataFrame({"name": ["old"]}, geometry=[Point(121.5, 29.9)], crs=4326)
+    io.write_layer(old, tmp_path / "x.shp")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert sorted(before) == ["x.cpg", "x.dbf", "x.prj", "x.shp", "x.shx"]
+    with pytest.raises(OutputError) as exc:  # any one part of the set exists: refused before writing
+        (tmp_path / "x.shp").unlink()
+        io.write_layer(old, tmp_path / "x.shp")
+    assert exc.value.code == "E-IO-EXISTS" and "x.shx" in exc.value.message
+    (tmp_path / "x.shp").write_bytes(before["x.shp"])
+    mixed = gpd.GeoDataFrame({"name": ["a", "b"]}, geometry=[Point(121.5, 29.9), Point(1, 2).buffer(1)], crs=4326)
+    with pytest.raises(OutputError) as exc2:
+        io.write_layer(mixed, tmp_path / "x.shp", overwrite=True)
+    assert exc2.value.code == "E-IO-WRITE" and "one geometry type" in exc2.value.message
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

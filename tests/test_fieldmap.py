@@ -15,10 +15,11 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 import pytest
 
 from nbgeo import audit, datasets, io, report, runs
-from nbgeo.errors import InputError, OutputError, ValidationError
+from nbgeo.errors import InputError, NbgeoWarning, ValidationError
 from nbgeo.plan import Plan
 
 SAMPLE = datasets.get_path("ningbo")
@@ -251,10 +252,28 @@ def test_the_report_sources_table_shows_the_mapping(bureau):
     assert "(fields read as: use ← 地类编码" in md
 
 
-def test_writing_a_shapefile_is_refused_saying_what_it_would_cut(sample, tmp_path):
-    with pytest.raises(OutputError) as info:
-        io.write_layer(sample["clusters"], tmp_path / "clusters.shp")
-    message = info.value.message
-    assert "Shapefiles truncate field names to 10 characters" in message
-    assert "lead_industries -> lead_indus, output_2020 -> output_202, output_2021 -> output_202" in message
-    assert not (tmp_path / "clusters.shp").exists()
+@pytest.mark.parametrize("encoding", ["UTF-8", "GBK"])
+def test_writing_a_shapefile_warns_what_it_cut_between_characters(sample, tmp_path, encoding):
+    clusters = sample["clusters"].rename(columns={"name": "名称", "output_2024": "工业总产值2024",
+                                                  "output_2025": "工业总产值2025"})
+    with pytest.warns(NbgeoWarning, match="W-IO-SHAPEFILE-NAMES") as said:
+        io.write_layer(clusters, tmp_path / "clusters.shp", encoding=encoding)
+    message = str(said[0].message)
+    assert "lead_industries -> lead_indus, output_2020 -> output_202, output_2021 -> output_2_1" in message
+    # 3 Chinese characters are 9 bytes in UTF-8, 5 are 10 bytes in GBK; GDAL alone would cut UTF-8 mid-character
+    cut = {"UTF-8": ("工业总", "工业_1"), "GBK": ("工业总产值", "工业总产_1")}[encoding]
+    assert f"工业总产值2024 -> {cut[0]}, 工业总产值2025 -> {cut[1]}" in message
+    assert (tmp_path / "clusters.cpg").read_text() == encoding
+    fields = list(pyogrio.read_info(tmp_path / "clusters.shp")["fields"])
+    assert fields[:3] == ["id", "名称", "tier"] and fields[-2:] == list(cut)
+
+
+def test_the_mapping_a_shapefile_warning_gives_reads_the_layer_back(sample, tmp_path):
+    with pytest.warns(NbgeoWarning) as said:
+        io.write_layer(sample["clusters"], tmp_path / "clusters.shp", encoding="GBK")
+    columns = str(said[0].message).split("dataset.toml entry: ", 1)[1].split(" (hint")[0]
+    (tmp_path / "dataset.toml").write_text(f'[layers.clusters]\nfile = "clusters.shp"\n{columns}\n',
+                                           encoding="utf-8")
+    back = io.read_dataset(tmp_path).layers["clusters"].gdf
+    assert list(back.columns) == list(sample["clusters"].columns)
+    assert back.drop(columns="geometry").equals(sample["clusters"].drop(columns="geometry"))

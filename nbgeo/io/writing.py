@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import warnings
 from pathlib import Path
@@ -23,8 +24,8 @@ import pyogrio.errors
 import shapely
 
 from .. import paths
-from .._atomic import atomic_dir, atomic_path
-from ..errors import DataError, GeometryError, InputError, OutputError
+from .._atomic import atomic_dir, atomic_path, check_overwrite
+from ..errors import DataError, GeometryError, InputError, NbgeoWarning, OutputError
 from ..fieldmap import SHAPEFILE_NAME_LENGTH
 from ..layers import Dataset, IndicatorTable
 from ..manifest import MANIFEST_NAME, is_shifted_datum, toml_key
@@ -41,17 +42,87 @@ __all__ = ["check_table_for_writing", "save_dataset", "save_layer", "write_datas
 _WRITERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}
 
 
-def _cut_names(gdf: gpd.GeoDataFrame) -> str:
-    """What a Shapefile would make of the layer's long field names: ``: enterprises -> enterprise, ...``."""
-    names = [str(c) for c in gdf.columns if c != gdf.geometry.name]
-    if gdf.index.name == "id" or "id" not in names:
-        names.insert(0, "id")
-    long = [n for n in names if len(n) > SHAPEFILE_NAME_LENGTH]
-    if not long:
-        return ""
-    cut = [f"{n} -> {n[:SHAPEFILE_NAME_LENGTH]}" for n in long[:6]]
-    return ": " + ", ".join(cut) + (f" and {len(long) - 6} more" if len(long) > 6 else "") + \
-        " (and names cut alike would be renumbered)"
+SHAPEFILE_PARTS = (".shx", ".dbf", ".prj", ".cpg")  # written beside the .shp, replaced before it
+
+
+def _shapefile_names(names: list[str], encoding: str) -> list[str]:
+    """Field names a ``.dbf`` holds: at most 10 bytes in ``encoding``, cut between characters, made unique.
+
+    GDAL cuts at the 10th byte, which splits a Chinese character in UTF-8
+    (3 bytes each) and leaves a name no reader can decode; nbgeo cuts first.
+    A name cut to one already taken ends in ``_1``, ``_2`` ... instead.
+    """
+    def cut(name: str, size: int) -> str:
+        while len(name.encode(encoding, errors="replace")) > size:
+            name = name[:-1]
+        return name
+
+    taken: set[str] = set()
+    out = []
+    for name in names:
+        short, n = cut(name, SHAPEFILE_NAME_LENGTH), 0
+        while short.lower() in taken:  # dBase field names are case-insensitive
+            n += 1
+            short = cut(name, SHAPEFILE_NAME_LENGTH - len(f"_{n}")) + f"_{n}"
+        taken.add(short.lower())
+        out.append(short)
+    return out
+
+
+def _write_shapefile(out: gpd.GeoDataFrame, final: Path, *, layer: str, overwrite: bool,
+                     encoding: str) -> Path:
+    """Write ``out`` as the Shapefile set ``final`` (.shp, .shx, .dbf, .prj, .cpg), warning what it renamed.
+
+    GDAL writes the set under a temporary name beside ``final``; the parts
+    replace their files first and the ``.shp`` last, so a reader never opens a
+    new ``.shp`` with an old ``.dbf``. The field names are read back from the
+    written ``.dbf``: the warning lists exactly what was cut (10 bytes in
+    ``encoding``, between characters) or numbered.
+    """
+    for member in (final, *(final.with_suffix(suffix) for suffix in SHAPEFILE_PARTS)):
+        check_overwrite(member, overwrite=overwrite)
+    ours = [str(c) for c in out.columns if c != out.geometry.name]
+    short = _shapefile_names(ours, encoding)
+    out = out.rename(columns=dict(zip(ours, short, strict=True)))
+    with atomic_path(final, overwrite=overwrite, suffix=".shp") as tmp:
+        tmp.unlink()  # GDAL creates the file itself
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                pyogrio.write_dataframe(out, tmp, driver="ESRI Shapefile", layer=layer, encoding=encoding)
+            theirs = [str(f) for f in pyogrio.read_info(tmp, encoding=encoding)["fields"]]  # as written
+            for suffix in SHAPEFILE_PARTS:
+                part, target = tmp.with_suffix(suffix), final.with_suffix(suffix)
+                if part.exists():
+                    with open(part, "rb+") as fh:
+                        os.fsync(fh.fileno())
+                    os.replace(part, target)
+                elif target.exists():  # a part the old set had and this one has not
+                    target.unlink()
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.FieldError, pyogrio.errors.GeometryError,
+                pyogrio.errors.FeatureError, pyogrio.errors.CRSError) as exc:
+            msg = (f"could not write {str(final)!r} as a Shapefile: {exc}; the previous files, if any, are "
+                   "unchanged (hint: a Shapefile holds one geometry type; write .gpkg)")
+            raise OutputError(msg, code="E-IO-WRITE") from None
+        finally:
+            for suffix in SHAPEFILE_PARTS:
+                tmp.with_suffix(suffix).unlink(missing_ok=True)
+    for w in caught:
+        if not issubclass(w.category, ResourceWarning) and "truncated" not in str(w.message).lower():
+            log.warning("writing %s: %s", final, w.message)
+    cuts = [f"{a} -> {b}" for a, b in zip(ours, theirs, strict=False) if a != b]
+    if cuts:
+        warnings.warn(f"W-IO-SHAPEFILE-NAMES: {final}: a Shapefile holds field names of at most "
+                      f"{SHAPEFILE_NAME_LENGTH} bytes, so {len(cuts)} field(s) were renamed: {', '.join(cuts)}. "
+                      "Reading it back into nbgeo needs this column mapping in its dataset.toml entry: "
+                      f"columns = {{ {_mapping_example(cuts)} }} (hint: write .gpkg to keep the names)",
+                      NbgeoWarning, stacklevel=3)
+    return final
+
+
+def _mapping_example(cuts: list[str]) -> str:
+    pairs = [c.split(" -> ") for c in cuts]
+    return ", ".join(f"{toml_key(a)} = {json.dumps(b, ensure_ascii=False)}" for a, b in pairs)
 
 
 def _prepared_for_writing(gdf: gpd.GeoDataFrame, driver: str, *, display: str) -> gpd.GeoDataFrame:
@@ -93,15 +164,21 @@ def _prepared_for_writing(gdf: gpd.GeoDataFrame, driver: str, *, display: str) -
 
 
 def write_layer(gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = None,
-                overwrite: bool = False) -> Path:
-    """Write a layer as GeoJSON (RFC 7946) or GeoPackage, atomically.
+                overwrite: bool = False, encoding: str = "UTF-8") -> Path:
+    """Write a layer as GeoJSON (RFC 7946), GeoPackage or Shapefile, atomically.
 
     GDAL writes into a temporary file beside ``path``, which is fsynced and
     renamed over ``path`` only when complete: a crash, a kill or a full disk
     leaves the previous file untouched and no partial file. Polygons are
     written counter-clockwise; GeoJSON is reprojected to WGS 84. The index
-    is written as the ``id`` column. Shapefiles are not written: they
-    truncate field names to 10 characters and strings to 254 bytes.
+    is written as the ``id`` column.
+
+    A Shapefile (``.shp``, for software that takes nothing else) is written
+    as its whole set (``.shp``, ``.shx``, ``.dbf``, ``.prj``, ``.cpg``) in
+    ``encoding``. The format holds field names of at most 10 bytes and
+    strings of 254 bytes: an :class:`~nbgeo.errors.NbgeoWarning`
+    (``W-IO-SHAPEFILE-NAMES``) lists every field it renamed, read back
+    from the file, with the ``columns`` mapping that reads it back.
 
     Parameters
     ----------
@@ -114,6 +191,9 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = 
     overwrite
         Replace an existing file; by default an existing file is refused
         (``E-IO-EXISTS``) and left as it was.
+    encoding
+        A Shapefile's ``.dbf`` encoding (``"GBK"`` for older Chinese GIS
+        software); written to its ``.cpg``. Ignored for other formats.
 
     Returns
     -------
@@ -132,14 +212,23 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = 
     Traceback (most recent call last):
     ...
     nbgeo.errors.OutputError: '...districts.gpkg' exists; pass --overwrite (overwrite=True) to replace it
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as said:
+    ...     warnings.simplefilter("always")
+    ...     shp = write_layer(g, out.with_suffix(".shp"), encoding="GBK")
+    >>> sorted(p.suffix for p in out.parent.iterdir())
+    ['.cpg', '.dbf', '.gpkg', '.prj', '.shp', '.shx']
+    >>> [str(w.message)[:20] for w in said]
+    []
     """
     final = Path(path)
+    if final.suffix.lower() == ".shp":
+        out = _prepared_for_writing(gdf, "ESRI Shapefile", display=str(final))
+        return _write_shapefile(out, final, layer=layer or final.stem, overwrite=overwrite, encoding=encoding)
     driver = _WRITERS.get(final.suffix.lower())
     if driver is None:
-        why = (" Shapefiles truncate field names to 10 characters and strings to 254 bytes"
-               + _cut_names(gdf) if final.suffix.lower() == ".shp" else "")
-        msg = (f"cannot write {str(final)!r}: nbgeo writes GeoJSON (.geojson) and GeoPackage (.gpkg).{why}"
-               " (hint: write .gpkg)")
+        msg = (f"cannot write {str(final)!r}: nbgeo writes GeoJSON (.geojson), GeoPackage (.gpkg) and "
+               "Shapefiles (.shp) (hint: write .gpkg)")
         raise OutputError(msg, code="E-IO-FORMAT")
     out = _prepared_for_writing(gdf, driver, display=str(final))
     # Full precision: RFC 7946 allows it, and rounding to 7 decimals would change geometries silently.
