@@ -794,9 +794,10 @@
   };
 
   // For a still image (nbgeo map --png, the maps of a PDF): the legend of every layer drawn, whole, in a compact
-  // band under the map (small type, in as many columns as the width holds), not over it; the sites list is
-  // left out (the sites are labelled on the map). Returns, per map, whether the legend and a map of at least
-  // half the picture both fit (a page's embedded map grows by the band instead).
+  // band under the map (small type, in as many columns as the width holds) or in columns beside it, whichever
+  // leaves the map more room, never over it; the sites list is left out (the sites are labelled on the map).
+  // Returns, per map, whether the legend and a map of at least half the picture both fit (a page's embedded
+  // map grows by the band instead).
   nbgeo.imageMode = function () {
     return nbgeo.instances.map(function (inst) {
       var c = inst.map.getContainer(), box = inst.fig.querySelector(".nb-layers");
@@ -819,13 +820,30 @@
         inst.fig.appendChild(band);
       }
       band.appendChild(box);
-      box.querySelector(".nb-panel-b").style.maxHeight = "none";
+      var body = box.querySelector(".nb-panel-b"), fig = inst.fig;
+      body.style.maxHeight = "none";
+      function room() {  // the map's share of the picture, or 0 when the legend does not fit in it
+        var pic = fig.getBoundingClientRect(), b = band.getBoundingClientRect(), m = c.getBoundingClientRect();
+        var whole = b.bottom <= Math.min(root.innerHeight, pic.bottom) + 0.5 && b.right <= pic.right + 0.5;
+        return whole ? (m.width * m.height) / (pic.width * pic.height) : 0;
+      }
+      // a standalone picture: the band under the map, or, when that leaves the map less room, a column of
+      // up to four columns of entries to its right (a square city in a wide picture)
+      var best = { side: 0, share: inst.spec.embedded ? 1 : room() };
+      for (var cols = 1; !inst.spec.embedded && best.share < 0.6 && cols <= 4; cols++) {
+        fig.classList.add("nb-legend-side");
+        body.style.columnCount = String(cols);
+        band.style.width = (265 * cols + 20) + "px";
+        var share = room();
+        if (share > best.share) { best = { side: cols, share: share }; }
+      }
+      fig.classList.toggle("nb-legend-side", best.side > 0);
+      body.style.columnCount = best.side ? String(best.side) : "";
+      band.style.width = best.side ? (265 * best.side + 20) + "px" : "";
       inst.map.invalidateSize({ pan: false });
       layoutPanels(inst.map);
       if (inst.spec.bounds) { fitData(inst.map, inst.spec.bounds); }  // the data in the whole map, now clear
-      if (inst.spec.embedded) { return true; }
-      var pic = inst.fig.getBoundingClientRect(), b = band.getBoundingClientRect();
-      return b.bottom <= root.innerHeight + 0.5 && c.getBoundingClientRect().height >= 0.5 * pic.height;
+      return inst.spec.embedded || room() >= 0.5;
     });
   };
 
