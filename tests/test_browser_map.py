@@ -50,10 +50,94 @@ def pages(tmp_path_factory, sample, ningbo_plan):
     found["coverage"] = (out / "coverage" / "coverage.html", None)
     runs.site_run(sample, ningbo_plan, questions=["chargers_for_micro_parks"]).write(out / "site")
     found["site"] = (out / "site" / "audit.html", None)
+    maps.write_map(maps.audit_map(r, lang="en"), out / "map.html")  # the standalone map of `nbgeo map`
+    found["map"] = (out / "map.html", r)
     return found
 
 
-KINDS = ["audit", "midterm", "rules", "coverage", "site"]
+KINDS = ["audit", "midterm", "rules", "coverage", "site", "map"]
+
+# Where the map and the list beside it lie, and what the list shows.
+_PLACES = """(() => {
+    const inst = nbgeo.instances[0], c = inst.map.getContainer(), list = document.querySelector('.nb-sitelist');
+    c.scrollIntoView({block: 'start'});
+    const rect = e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+    const groups = [...list.querySelectorAll('.nb-sgroup')].map(g => ({
+        head: g.querySelector('.nb-sgroup-h').innerText, rows: g.querySelectorAll('.nb-site').length,
+        shown: [...g.querySelectorAll('.nb-site')].filter(r => r.offsetParent !== null).length,
+        button: g.querySelector('.nb-sites-exp') ? g.querySelector('.nb-sites-exp').innerText : null}));
+    const first = list.querySelector('.nb-site');
+    return {map: rect(c), list: rect(list), inside: c.contains(list), groups: groups, lang: inst.spec.lang,
+            page: inst.spec.sites.page, spec: inst.spec.sites.groups.map(g => [g.count, g.shown]),
+            first: first.innerText, title: inst.spec.sites.items[0].title, name: inst.spec.sites.items[0].name,
+            id: inst.spec.sites.items[0].id};
+})()"""
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_sites_list_lies_beside_the_map_grouped_by_severity(browser, pages, kind):
+    """Wide: a column to the right of the map; narrow: below it; never over it. Groups with counts and expanders."""
+    path, _ = pages[kind]
+    with browser.page(1500, 1000) as page:
+        assert browser.load(page, path).ready
+        got = browser.evaluate(page, _PLACES)
+        assert not got["inside"] and _overlap(got["map"], got["list"]) == 0
+        assert got["list"][0] >= got["map"][2] and got["list"][2] - got["list"][0] >= 300  # to the right
+        assert got["list"][1] < got["map"][3] and got["list"][3] > got["map"][1]  # side by side
+        words = {"zh": ("禁止", "限制", "建议", "不符合", "未覆盖", "建议新增选址"),
+                 "en": ("prohibited", "restricted", "advisory", "failing", "uncovered", "proposed new sites")}
+        for g, (count, shown) in zip(got["groups"], got["spec"], strict=True):
+            head = " ".join(g["head"].split())
+            assert any(w in head for w in words[got["lang"]][:3]) and any(w in head for w in words[got["lang"]][3:])
+            assert head.endswith(f"{count:,}") and g["rows"] == shown and g["shown"] == min(shown, got["page"])
+            assert (g["button"] is not None) == (shown > got["page"])
+        # an entry: its badge, id, name and what it was checked against
+        first = " ".join(got["first"].split())
+        assert html.unescape(got["id"]) in first and html.unescape(got["title"]).split("; ")[0][:20] in first
+        assert html.unescape(got["name"]) in first
+        # the "N more" button shows the rest of its group, and folds it again
+        opened = browser.evaluate(page, """(() => {
+            const b = document.querySelector('.nb-sitelist .nb-sites-exp'); if (!b) return null;
+            const g = b.parentNode, count = () => [...g.querySelectorAll('.nb-site')].filter(r => r.offsetParent).length;
+            b.click(); const open = count(), text = b.innerText; b.click();
+            return {open: open, closed: count(), all: g.querySelectorAll('.nb-site').length, text: text};
+        })()""")
+        if opened is not None:
+            assert opened["open"] == opened["all"] > opened["closed"] == got["page"]
+    with browser.page(900, 900) as page:  # a narrow screen: the list under the map, the map as wide as before
+        assert browser.load(page, path).ready
+        got = browser.evaluate(page, _PLACES)
+        assert _overlap(got["map"], got["list"]) == 0 and got["list"][1] >= got["map"][3] - 0.5
+        assert got["map"][3] - got["map"][1] >= 400
+
+
+def test_the_sites_list_prints_under_the_map(browser, pages):
+    path, _ = pages["audit"]
+    with browser.page(1500, 1000) as page:
+        assert browser.load(page, path).ready
+        browser.send("Emulation.setEmulatedMedia", {"media": "print"}, session=page)
+        got = browser.evaluate(page, _PLACES.replace("c.scrollIntoView", "inst.side.scrollIntoView"))
+        buttons = browser.evaluate(page, """[...document.querySelectorAll('.nb-sites-exp')]
+            .filter(b => b.offsetParent !== null).length""")
+    assert got["list"][1] >= got["map"][3] - 0.5 and buttons == 0
+
+
+def test_clicking_a_folded_entry_and_a_marker_opens_its_group(browser, pages):
+    """An entry past a group's first ones is one click away, and zooming to its marker unfolds the group."""
+    path, _ = pages["audit"]
+    with browser.page(1500, 1000) as page:
+        assert browser.load(page, path).ready
+        k = browser.evaluate(page, """(() => { const row = document.querySelector('.nb-sitelist .nb-extra');
+            return row ? Number(row.getAttribute('data-k')) : null; })()""")
+        assert k is not None  # the sample's uncovered roads are more than a page
+        got = browser.evaluate(page, f"""(() => {{
+            const inst = nbgeo.instances[0]; inst.map.getContainer().scrollIntoView({{block: 'start'}});
+            inst.sites.markers[{k}].fire('click');
+            const row = document.querySelector('.nb-sitelist .nb-site[data-k="{k}"]');
+            return {{shown: row.offsetParent !== null, active: row.classList.contains('nb-active'),
+                    popup: document.querySelector('.nb-popup')?.innerText || '', id: inst.sites.items[{k}].id}};
+        }})()""")
+    assert got["shown"] and got["active"] and html.unescape(got["id"]) in got["popup"]
 
 # The map scrolled into view, its state, and what lies on top at each listed site's pixel.
 _ON_TOP = """(() => {
@@ -70,7 +154,7 @@ _ON_TOP = """(() => {
         const focus = top.closest('.nb-focus');
         return focus ? 'focus' : (top.tagName + '.' + top.className);
     });
-    return {hits: hits, n: inst.sites.items.length, listed: c.querySelectorAll('.nb-sites .nb-site').length,
+    return {hits: hits, n: inst.sites.items.length, listed: document.querySelectorAll('.nb-sitelist .nb-site').length,
             statuses: inst.sites.items.map(it => it.status),
             markers: c.querySelectorAll('.leaflet-pane .nb-focus').length,
             panes: {focus: z('nbFocus'), overlay: z('overlayPane'), points: z('nbPoints'), results: z('nbResults'),
@@ -123,7 +207,7 @@ def test_clicking_a_listed_site_zooms_the_map_to_it(browser, pages, kind):
         last = browser.evaluate(page, "nbgeo.instances[0].sites.items.length") - 1
         for k in sorted({0, min(last, 4)}):
             box = browser.evaluate(page, f"""(() => {{
-                const row = document.querySelector('.nb-sites .nb-site[data-k="{k}"]');
+                const row = document.querySelector('.nb-sitelist .nb-site[data-k="{k}"]');
                 row.scrollIntoView({{block: 'nearest'}});
                 const b = row.getBoundingClientRect();
                 return {{x: b.left + b.width / 2, y: b.top + b.height / 2}};
@@ -144,7 +228,7 @@ def test_clicking_a_listed_site_zooms_the_map_to_it(browser, pages, kind):
 _BADGES = """(() => {
     const inst = nbgeo.instances[0], c = inst.map.getContainer();
     const style = el => { const s = getComputedStyle(el); return [s.backgroundColor, s.borderTopStyle]; };
-    const rows = [...c.querySelectorAll('.nb-sites .nb-site')].map(row => {
+    const rows = [...document.querySelectorAll('.nb-sitelist .nb-site')].map(row => {
         const b = row.querySelector('.nb-basis .nb-sev');
         return {adv: row.classList.contains('nb-adv'), badge: b ? b.innerText : null, style: b ? style(b) : null,
                 advBadge: b ? b.classList.contains('nb-sev-adv') : null,
@@ -183,12 +267,38 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 _LEGEND = """(() => {
     const fits = nbgeo.imageMode(), inst = nbgeo.instances[0], c = inst.map.getContainer();
-    c.scrollIntoView({block: 'start'});
-    const box = c.querySelector('.nb-layers').getBoundingClientRect(), map = c.getBoundingClientRect();
-    return {fits: fits, box: [box.left, box.top, box.right, box.bottom], map: [map.left, map.top, map.right, map.bottom],
-            view: [window.innerWidth, window.innerHeight], text: c.querySelector('.nb-layers').innerText,
+    inst.fig.scrollIntoView({block: 'start'});
+    const rect = e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+    const list = document.querySelector('.nb-sitelist');
+    return {fits: fits, box: rect(inst.fig.querySelector('.nb-layers')), map: rect(c), fig: rect(inst.fig),
+            view: [window.innerWidth, window.innerHeight], text: inst.fig.querySelector('.nb-layers').innerText,
+            list: list ? list.getBoundingClientRect().width : 0, embedded: inst.spec.embedded,
             visible: inst.layers.filter(e => inst.map.hasLayer(e.layer)).map(e => e.spec.id)};
 })()"""
+
+#: The most of the map's area the still image's legend may cover (it lies in a band under the map: none).
+LEGEND_SHARE = 0.02
+
+
+def _overlap(a, b):
+    w, h = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
+    return max(0.0, w) * max(0.0, h)
+
+
+def _area(r):
+    return (r[2] - r[0]) * (r[3] - r[1])
+
+
+def _check_still_legend(got):
+    """The legend lies whole in the picture, covers at most LEGEND_SHARE of the map, and leaves the map room."""
+    assert got["fits"] == [True]
+    left, top, right, bottom = got["box"]
+    assert left >= got["fig"][0] - 0.5 and right <= got["fig"][2] + 0.5 and bottom <= got["fig"][3] + 0.5
+    if not got["embedded"]:  # the standalone map is the picture: the legend within the window
+        assert left >= 0 and top >= 0 and right <= got["view"][0] and bottom <= got["view"][1]
+        assert _area(got["map"]) >= 0.5 * got["view"][0] * got["view"][1]
+    assert _overlap(got["box"], got["map"]) <= LEGEND_SHARE * _area(got["map"])
+    assert got["list"] == 0  # no sites list in a picture: the sites are labelled on the map
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -200,10 +310,7 @@ def test_the_still_image_holds_the_whole_legend_in_words(browser, pages, kind, n
             legend: l.legend && l.legend.items ? l.legend.items.map(i => i.label) : [], group: l.group}))""")
         got = browser.evaluate(page, _LEGEND)
         png = browser.screenshot(page)
-    assert got["fits"] == [True]
-    left, top, right, bottom = got["box"]
-    assert left >= max(0, got["map"][0]) and top >= max(0, got["map"][1])
-    assert right <= min(got["view"][0], got["map"][2]) and bottom <= min(got["view"][1], got["map"][3])
+    _check_still_legend(got)
     assert _png_size(png) == (1500, 1000)
     text = " ".join(got["text"].split())
     shown = [lyr for lyr in spec_layers if lyr["id"] in got["visible"]]
@@ -212,6 +319,9 @@ def test_the_still_image_holds_the_whole_legend_in_words(browser, pages, kind, n
         words = [lyr["title"], *(lyr["legend"] if len(lyr["legend"]) > 1 else [])]
         for w in words:
             assert " ".join(html.unescape(w).split()) in text, (lyr["id"], w)
+    titles = {" ".join(html.unescape(lyr["title"]).split()) for lyr in spec_layers if lyr["id"] not in got["visible"]}
+    assert not any(t in text for t in titles if all(t not in " ".join(html.unescape(s["title"]).split())
+                                                    for s in shown))  # entries only for what is drawn
     ids = [r.id for r in ningbo_plan.rules] + [c.id for c in ningbo_plan.coverage] + [q.id for q in ningbo_plan.siting]
     assert [i for i in ids if i in text] == []  # names, not ids
 
@@ -231,7 +341,7 @@ def test_cli_png_lays_the_legend_out_whole(tmp_path):
     with chromium.Browser() as b, b.page(1200, 800) as page:
         assert b.load(page, tmp_path / "m.html").ready
         got = b.evaluate(page, _LEGEND)
-    assert got["fits"] == [True] and got["box"][3] <= 800 and got["box"][2] <= 1200 and got["box"][0] >= 0
+    _check_still_legend(got)
 
 
 _STACK = """(() => {

@@ -67,7 +67,18 @@ def test_sites_list_failing_then_uncovered_with_names(result):
     fails = {it["id"] for it in items if it["status"] == "fail"}
     expected = {f["feature_id"] for e in result.sections["rules"] for f in e.get("findings", [])
                 if f.get("status") == "fail"}
-    assert fails == expected and statuses == sorted(statuses, key=mapsites.FOCUS_STATUSES.index)
+    assert fails == expected
+    # grouped by severity (the law's first), then verdict; each item in its group, groups in that order
+    keys = [(plan.SEVERITIES.index(g["sev"]["severity"]), mapsites.FOCUS_STATUSES.index(g["status"]))
+            for g in sites["groups"]]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    assert [it["g"] for it in items] == sorted(it["g"] for it in items)
+    assert all(sites["groups"][it["g"]]["status"] == it["status"] for it in items)
+    assert sum(g["count"] for g in sites["groups"]) == len(items)
+    # each entry names what it was checked against: the rule's or requirement's title
+    titles = set(readable.plan_titles(result.plan, "zh").values())
+    assert all(it["title"] and set(it["title"].split("; ")) <= {html.escape(t, quote=True) for t in titles}
+               for it in items)
     uncovered = sum(len(g) for t, g in result.overlays.items() if t.startswith("Uncovered"))
     assert statuses.count("uncovered") == uncovered == 65
     cl1 = next(it for it in items if it["id"] == "CL00001" and it["status"] == "fail")
@@ -116,11 +127,50 @@ def test_every_site_and_result_layer_shows_its_severity_and_basis(result):
         assert {m["text"] for m in ly["sevMarks"].values()} <= {"prohibited", "restricted", "advisory"}
 
 
-def test_sites_are_capped_and_say_how_many_more(result):
-    total = len(mapsites.focus_sites(result.overlays, result.dataset, "en")["items"])
-    assert total > 60  # the sample's failing and uncovered sites, fewer than the cap
+def test_sites_are_capped_per_group_and_say_how_many_more(result):
+    full = mapsites.focus_sites(result.overlays, result.dataset, "en")
+    total = len(full["items"])
+    assert total > 60 and full["more"] == 0  # the sample's failing and uncovered sites, fewer than the cap
     sites = mapsites.focus_sites(result.overlays, result.dataset, "en", limit=10)
-    assert len(sites["items"]) == 10 and sites["more"] == total - 10 and f"{total - 10} more" in sites["moreText"]
+    assert [g["count"] for g in sites["groups"]] == [g["count"] for g in full["groups"]]  # counted whole
+    assert [g["shown"] for g in sites["groups"]] == [min(10, g["count"]) for g in full["groups"]]
+    assert len(sites["items"]) == sum(g["shown"] for g in sites["groups"]) and sites["more"] == total - len(sites["items"])
+    for g in sites["groups"]:
+        assert (f"{g['count'] - 10} more" in g["moreText"]) if g["count"] > 10 else g["moreText"] == ""
+        assert (f"show {g['shown'] - mapsites.LIST_PAGE} more" == g["expandText"]) == (g["shown"] > mapsites.LIST_PAGE)
+
+
+def _province_findings(n: int) -> dict[str, gpd.GeoDataFrame]:
+    """``n`` failing sites in each severity and ``n`` uncovered ones, with long names and reasons."""
+    rng = np.random.default_rng(16)
+    out = {}
+    for k, sev in enumerate([*plan.SEVERITIES, None]):
+        xy = np.column_stack([rng.uniform(120.9, 122.3, n), rng.uniform(28.9, 30.4, n)])
+        out[f"rule {k}"] = gpd.GeoDataFrame(
+            {"status": "uncovered" if sev is None else "fail", "severity": sev, "basis": "《某某条例》第十条" * 3,
+             "label": [f"site {i} fails a long reason " + "x" * 120 for i in range(n)],
+             "feature_id": [f"F{k}-{i:06d}" for i in range(n)]},
+            geometry=shapely.points(xy), crs=4326)
+    return out
+
+
+def test_a_province_of_failing_sites_keeps_the_page_bounded():
+    """Thousands of failing sites: every group counted whole, at most FOCUS_LIMIT of each shipped, the JSON bounded."""
+    import json
+
+    small, large = _province_findings(200), _province_findings(5_000)
+    empty = Dataset.from_gdfs({"x": gpd.GeoDataFrame(geometry=[shapely.Point(121.5, 29.8)], crs=4326)})
+    sizes = {}
+    for name, overlays in (("small", small), ("large", large)):
+        sites = mapsites.focus_sites(overlays, empty, "zh")
+        n = len(next(iter(overlays.values())))
+        assert [g["count"] for g in sites["groups"]] == [n] * 4
+        assert [g["shown"] for g in sites["groups"]] == [mapsites.FOCUS_LIMIT] * 4
+        assert sites["more"] == 4 * (n - mapsites.FOCUS_LIMIT) and f"{n - mapsites.FOCUS_LIMIT:,}" in sites[
+            "groups"][0]["moreText"]
+        sizes[name] = len(json.dumps(sites, ensure_ascii=False))
+    # the page does not grow with the number of sites: 25 times the sites, the same size within 2 %
+    assert sizes["large"] <= 1.02 * sizes["small"] and sizes["large"] < 4 * mapsites.FOCUS_LIMIT * 1_000
 
 
 def test_no_sites_without_an_audit(sample):

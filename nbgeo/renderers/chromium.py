@@ -376,8 +376,12 @@ def screenshot(html: str | Path, png: str | Path | None = None, *, width: int = 
 # Each map of the page as a picture for print: Leaflet's panes do not print reliably (tiles and vectors are
 # split across pages, and controls overlap), so the drawn map is captured on screen and an <img> of it is put
 # after the map element, which the print stylesheet hides while showing the picture.
-_MAP_BOXES = """JSON.stringify([...document.querySelectorAll('.nb-embed')].map(e => {
-  e.scrollIntoView(); const r = e.getBoundingClientRect();
+# Each map is captured as a still image (map.js imageMode): with its whole legend in a band under it, and
+# without the page's sticky navigation bar over its top.
+_MAP_BOXES = """JSON.stringify(((window.nbgeo && nbgeo.imageMode) ? nbgeo.imageMode() : null,
+  document.querySelectorAll('nav').forEach(n => { n.style.position = 'static'; }), [
+  ...document.querySelectorAll('.nb-embed')]).map(e => {
+  e = e.closest('.nb-mapfig') || e; e.scrollIntoView(); const r = e.getBoundingClientRect();
   return [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height]; }))"""
 _PAGE_READY = ("document.readyState === 'complete' && (!document.querySelector('.nb-embed') || "
                "window.nbgeoReady === true)")

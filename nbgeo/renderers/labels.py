@@ -145,6 +145,13 @@ LABELS: dict[str, tuple[str, str]] = {
     'map.sites': ('问题与建议选址', 'Sites to act on'),
     'map.sites_more': ('另有 {n} 处见审查结果图层与 audit.json', '{n} more in the result layers and audit.json'),
     'map.sites_hint': ('点击条目定位到该处', 'click an entry to zoom to it'),
+    # The list beside the map (issue 16, helper "mapside"): its groups, expander and the still image's legend.
+    'map.sites_fail': ('不符合', 'failing'),
+    'map.sites_uncovered': ('未覆盖', 'uncovered'),
+    'map.sites_proposed': ('建议新增选址', 'proposed new sites'),
+    'map.sites_expand': ('再显示 {n} 处', 'show {n} more'),
+    'map.sites_collapse': ('收起', 'show fewer'),
+    'map.legend': ('图例', 'Legend'),
     'map.cov_within': ('{facilities} {distance}{how}范围内{flag}', '{facilities}: within {distance} {how}{flag}'),
     'map.cov_share': ('{site}：{share} % 的{part}位于{facilities} {distance}{how}范围内',
                       '{site}: {share} % of its {part} within {distance} {how} of a {facilities} feature'),

@@ -49,8 +49,12 @@ __all__ = ["FOCUS_STATUSES", "focus_sites", "grid_levels", "overlay_title", "sev
 #: The verdicts a map puts first, most pressing first.
 FOCUS_STATUSES = ("fail", "uncovered", "proposed")
 
-#: Most sites listed and drawn large (the rest are in their overlay layers and in audit.json).
-FOCUS_LIMIT = 400
+#: Most sites of one group (severity and verdict) shipped in a page, listed and drawn large (the rest are
+#: counted, and are in their overlay layers and in audit.json): a page has at most 12 groups.
+FOCUS_LIMIT = 100
+
+#: Sites of a group the list beside the map shows before its "N more" expander.
+LIST_PAGE = 8
 
 #: A grid cell is about this many screen pixels wide at the zoom it is drawn at.
 CELL_PX = 44.0
@@ -187,24 +191,58 @@ def _names(dataset: Dataset, ids: pd.Series) -> pd.Series:
     return names
 
 
-def focus_sites(overlays: Mapping[str, gpd.GeoDataFrame], dataset: Dataset, lang: str,
-                shift: Callable[[np.ndarray], np.ndarray] | None = None, *, limit: int = FOCUS_LIMIT
-                ) -> dict[str, Any] | None:
-    """The failing, uncovered and proposed sites of an audit, for the map's top layer and side list.
+def _source_titles(key: str, gdf: gpd.GeoDataFrame, titles: Mapping[str, str], lang: str) -> pd.Series | str:
+    """What each site of an overlay was checked against: the rule's, requirement's or question's title."""
+    if "rule" in gdf.columns:
+        return gdf["rule"].astype(str).map(lambda r: titles.get(r) or readable.words(r, lang))
+    cov_id = gdf.attrs.get("nbgeo_coverage")
+    if cov_id:
+        return titles.get(str(cov_id)) or readable.words(str(cov_id), lang)
+    for sep in ("：", ": "):  # a siting question's layers are keyed "<question id>: ..."
+        head = key.split(sep, 1)[0]
+        if sep in key and head in titles:
+            return titles[head]
+    return key
 
-    One entry per site and verdict (a site failing two rules is one entry with both reasons), failing
-    first, then uncovered, then proposed, each in the order the audit found them; at most ``limit`` entries (``more`` counts the rest). Every
-    text is escaped; coordinates are WGS 84 (or GCJ-02 with ``shift``), 6 decimals.
+
+def _join(values: pd.Series) -> str:
+    return "; ".join(dict.fromkeys(v for v in values if v and v != "—"))
+
+
+def focus_sites(overlays: Mapping[str, gpd.GeoDataFrame], dataset: Dataset, lang: str,
+                shift: Callable[[np.ndarray], np.ndarray] | None = None, *, limit: int = FOCUS_LIMIT,
+                report: AuditReport | None = None) -> dict[str, Any] | None:
+    """The failing, uncovered and proposed sites of an audit, for the map's top layer and the list beside it.
+
+    One entry per site and verdict (a site failing two rules is one entry with both reasons and titles),
+    grouped by severity (禁止, 限制, 建议, then none) and in each by verdict (failing, uncovered, proposed),
+    each group in the order the audit found its sites. Every group counts all its sites but ships at most
+    ``limit`` of them (the rest are in the result layers and audit.json), so the page stays bounded however
+    many sites fail: at most ``limit`` times the number of groups (4 severities × 3 verdicts). Every text is
+    escaped; coordinates are WGS 84 (or GCJ-02 with ``shift``), 6 decimals.
 
     Returns
     -------
     dict or None
-        ``{"items": [{"id", "name", "status", "statusText", "reason", "sev", "ll", "box"}], "more", "title"}``
-        (``sev``: :func:`severity_mark`, the most binding severity of the site's findings and their bases,
-        from the overlays' ``severity`` and ``basis`` columns); None when the audit found nothing to show.
+        ``{"items": [{"id", "name", "status", "statusText", "title", "reason", "sev", "ll", "box", "g"}],
+        "groups": [{"sev", "status", "statusText", "count", "shown", "countText", "moreText"}], "more", ...}``
+        (``sev``: :func:`severity_mark`, the most binding severity of the site's findings and their bases;
+        ``g``: the item's group; a group's ``moreText`` says how many of its sites are not shipped);
+        None when the audit found nothing to show.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> from nbgeo.layers import Dataset
+    >>> found = gpd.GeoDataFrame({"status": ["fail"] * 3, "severity": ["禁止", "建议", "禁止"], "label": "x"},
+    ...     geometry=shapely.points([[121.5, 29.8]] * 3), crs=4326, index=["a", "b", "c"])
+    >>> sites = focus_sites({"t": found}, Dataset.from_gdfs({"t": found}), "en", limit=1)
+    >>> [(g["countText"], g["shown"]) for g in sites["groups"]], [it["id"] for it in sites["items"]], sites["more"]
+    ([('2', 1), ('1', 1)], ['a', 'b'], 1)
     """
+    titles = readable.plan_titles(report.plan, lang) if report is not None and report.plan is not None else {}
     frames = []
-    for given in overlays.values():
+    for key, given in overlays.items():
         if given is None or given.empty or "status" not in given.columns:
             continue
         gdf = given.to_crs(4326) if given.crs is not None and not given.crs.equals("EPSG:4326") else given
@@ -225,8 +263,10 @@ def focus_sites(overlays: Mapping[str, gpd.GeoDataFrame], dataset: Dataset, lang
             # new sites have no id in the data: their label starts with the candidate's ("N1086: #1, ...")
             named = sub["label"].astype(str).str.extract(r"^([^:：\s]{1,40})[:：]", expand=False)
             ids = named.fillna(pd.Series([f"#{k + 1}" for k in range(len(sub))], index=sub.index))
+        source = _source_titles(str(key), sub, titles, lang)
         frames.append(pd.DataFrame({
             "id": ids.to_numpy(), "status": status[keep].to_numpy(),
+            "title": source.to_numpy() if isinstance(source, pd.Series) else source,
             "reason": sub["label"].astype(str).to_numpy() if "label" in sub.columns else "",
             "severity": sub["severity"].astype(object).to_numpy() if "severity" in sub.columns else None,
             "basis": sub["basis"].fillna("").astype(str).to_numpy() if "basis" in sub.columns else "",
@@ -238,14 +278,18 @@ def focus_sites(overlays: Mapping[str, gpd.GeoDataFrame], dataset: Dataset, lang
     found["rank"] = found["status"].map(rank)
     found["pos"] = np.arange(len(found))  # in the order the audit found them (rule by rule; new sites by rank)
     grouped = found.groupby(["rank", "id", "status"], sort=False)
-    sites = grouped.agg(pos=("pos", "min"), x=("x", "first"), y=("y", "first"), x0=("x0", "min"), y0=("y0", "min"), x1=("x1", "max"),
-                        y1=("y1", "max"), reason=("reason", lambda r: "; ".join(dict.fromkeys(r))),
-                        severity=("severity", _most_binding),
-                        basis=("basis", lambda b: "; ".join(dict.fromkeys(v for v in b if v and v != "—")))
-                        ).reset_index()
-    sites = sites.sort_values(["rank", "pos"], kind="stable").reset_index(drop=True)
-    more = max(0, len(sites) - limit)
-    sites = sites.iloc[:limit]
+    sites = grouped.agg(pos=("pos", "min"), x=("x", "first"), y=("y", "first"), x0=("x0", "min"), y0=("y0", "min"),
+                        x1=("x1", "max"), y1=("y1", "max"), reason=("reason", _join), title=("title", _join),
+                        severity=("severity", _most_binding), basis=("basis", _join)).reset_index()
+    # groups: severity (the law's first, none last), then verdict; in each, the audit's order
+    sev_rank = {s: i for i, s in enumerate(SEVERITIES)}
+    sites["srank"] = sites["severity"].map(lambda v: sev_rank.get(v, len(sev_rank)))
+    sites = sites.sort_values(["srank", "rank", "pos"], kind="stable").reset_index(drop=True)
+    sites["g"] = sites.groupby(["srank", "rank"], sort=False).ngroup()
+    sites["k"] = sites.groupby("g").cumcount()
+    sizes = sites.groupby("g", sort=True).size()
+    more = int((sizes - sizes.clip(upper=limit)).sum())
+    sites = sites[sites["k"] < limit].reset_index(drop=True)
     if shift is not None and len(sites):
         for a, b in (("x", "y"), ("x0", "y0"), ("x1", "y1")):
             sites[[a, b]] = shift(sites[[a, b]].to_numpy(dtype=float))
@@ -254,11 +298,25 @@ def focus_sites(overlays: Mapping[str, gpd.GeoDataFrame], dataset: Dataset, lang
     counts = found.drop_duplicates(["id", "status"])["status"].value_counts()
     summary = " · ".join(f"{int(counts[s]):,} {labels.status_word(s, lang)}" for s in FOCUS_STATUSES if s in counts)
     items = [{"id": safe_text(i), "name": safe_text(n), "status": s, "statusText": safe_text(labels.status_word(s, lang)),
-              "reason": safe_text(r), "sev": severity_mark(v, b, lang), "ll": [c[0], c[1]],
-              "box": [[c[2], c[3]], [c[4], c[5]]]}
-             for i, n, s, r, v, b, c in zip(sites["id"], sites["name"], sites["status"], sites["reason"],
-                                            sites["severity"], sites["basis"], coords.tolist(), strict=True)]
+              "title": safe_text(t), "reason": safe_text(r), "sev": severity_mark(v, b, lang), "ll": [c[0], c[1]],
+              "box": [[c[2], c[3]], [c[4], c[5]]], "g": int(g)}
+             for i, n, s, t, r, v, b, c, g in zip(sites["id"], sites["name"], sites["status"], sites["title"],
+                                                  sites["reason"], sites["severity"], sites["basis"], coords.tolist(),
+                                                  sites["g"], strict=True)]
+    heads = sites.drop_duplicates("g").set_index("g")
+    groups = []
+    for g, size in sizes.items():
+        shown = min(int(size), limit)
+        status = str(heads.loc[g, "status"])
+        groups.append({"sev": severity_mark(heads.loc[g, "severity"], "", lang), "status": status,
+                       "statusText": safe_text(_word(f"map.sites_{status}", lang)), "count": int(size),
+                       "shown": shown, "countText": safe_text(f"{int(size):,}"),
+                       "expandText": safe_text(_word("map.sites_expand", lang).format(n=f"{shown - LIST_PAGE:,}"))
+                       if shown > LIST_PAGE else "",
+                       "moreText": safe_text(_word("map.sites_more", lang).format(n=f"{int(size) - shown:,}"))
+                       if size > shown else ""})
     return {"title": safe_text(_word("map.sites", lang)), "summary": safe_text(summary), "items": items,
+            "groups": groups, "page": LIST_PAGE,
             "more": more, "moreText": safe_text(_word("map.sites_more", lang).format(n=f"{more:,}")) if more else "",
             "hint": safe_text(_word("map.sites_hint", lang))}
 

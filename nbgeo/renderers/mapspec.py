@@ -655,7 +655,7 @@ def map_spec(
                          results=sum(_vector_count(g) for g in overlays.values()))
     crs = dataset.crs_choice.crs if dataset.crs_choice is not None else None
     specs = _result_layers(overlays, lang, shift, simplify_m, crs, report) + specs
-    sites = mapsites.focus_sites(overlays, dataset, lang, shift) if report is not None else None
+    sites = mapsites.focus_sites(overlays, dataset, lang, shift, report=report) if report is not None else None
     bounds = _bounds([dataset[n] for n in names] + [g for g in overlays.values() if g is not None], shift)
     if report is not None:
         plan = report.plan
@@ -674,7 +674,8 @@ def map_spec(
         "attributionPrefix": "Leaflet · nbgeo", "attribution": "",
         "groups": [{"id": "result", "title": safe_text(_t(lang, "result"))},
                    {"id": "data", "title": safe_text(_t(lang, "data"))}],
-        "i18n": {k: safe_text(_t(lang, k)) for k in ("layers", "fold", "sources", "badge")},
+        "i18n": {k: safe_text(_t(lang, k)) for k in ("layers", "fold", "sources", "badge", "sites_collapse",
+                                                           "legend")},
         "layers": _draw_order(specs), "targets": targets, "sources": _sources(dataset, names, lang),
         "sites": sites,
     }

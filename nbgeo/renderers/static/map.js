@@ -626,39 +626,62 @@
       siteHead(it) + "</div>" + siteBasis(it) + "<div class='nb-pop-r'>" + it.reason + "</div></div>";
   }
 
-  function sitesControl(inst) {
-    var sites = inst.spec.sites, Ctl = L.Control.extend({
-      options: { position: "topleft" },
-      onAdd: function () {
-        var box = el("div", "nb-panel nb-sites");
-        var html = "<div class='nb-panel-h'><span>" + sites.title + " <span class='nb-count'>" +
-          (sites.items.length + sites.more) + "</span></span><button type='button' class='nb-fold' aria-label='" +
-          inst.spec.i18n.fold + "'>&#8722;</button></div><div class='nb-panel-b'><div class='nb-sites-sum'>" +
-          sites.summary + "<br>" + sites.hint + "</div>";
-        sites.items.forEach(function (it, k) {
-          html += "<div class='nb-site" + (it.sev && it.sev.advisory ? " nb-adv" : "") + "' role='button' tabindex='0' data-k='" +
-            k + "'><span class='nb-dot nb-s-" + it.status + "' title='" + it.statusText + "'></span><div class='nb-site-b'>" +
-            "<div class='nb-site-h'>" + siteHead(it) + "</div>" + siteBasis(it) + "<div class='nb-site-r'>" + it.reason +
-            "</div></div></div>";
-        });
-        if (sites.more) { html += "<div class='nb-sites-more'>" + sites.moreText + "</div>"; }
-        box.innerHTML = html + "</div>";
-        box.querySelector("button").onclick = function () {
-          var folded = box.classList.toggle("nb-folded");
-          this.innerHTML = folded ? "&#43;" : "&#8722;";
-        };
-        function pick(e) {
-          var row = e.target.closest ? e.target.closest(".nb-site") : null;
-          if (row && (e.type === "click" || e.key === "Enter")) { inst.sites.zoomTo(Number(row.getAttribute("data-k"))); }
-        }
-        box.addEventListener("click", pick);
-        box.addEventListener("keydown", pick);
-        L.DomEvent.disableClickPropagation(box);
-        L.DomEvent.disableScrollPropagation(box);
-        return box;
+  // The map's frame on the page: a figure holding the map (and, in a still image, its legend under it), and
+  // the list of sites beside the figure (a column to its right on wide screens, below it on narrow ones and
+  // in print: map.css). The map's element is moved into the frame before anything is drawn.
+  function frame(inst) {
+    var c = inst.map.getContainer(), parent = c.parentNode;
+    var side = el("div", "nb-mapside" + (inst.spec.embedded ? "" : " nb-mapside-page")), fig = el("div", "nb-mapfig");
+    parent.insertBefore(side, c);
+    side.appendChild(fig);
+    fig.appendChild(c);
+    inst.side = side;
+    inst.fig = fig;
+    inst.map.invalidateSize({ pan: false });
+  }
+
+  function siteRow(it, k, extra) {
+    return "<div class='nb-site" + (it.sev && it.sev.advisory ? " nb-adv" : "") + (extra ? " nb-extra" : "") +
+      "' role='button' tabindex='0' data-k='" + k + "'><span class='nb-dot nb-s-" + it.status + "' title='" +
+      it.statusText + "'></span><div class='nb-site-b'><div class='nb-site-h'>" + siteHead(it) + "</div>" +
+      (it.title ? "<div class='nb-site-t'>" + it.title + "</div>" : "") + siteBasis(it) +
+      "<div class='nb-site-r'>" + it.reason + "</div></div></div>";
+  }
+
+  // The sites beside the map, by severity then verdict: each group's count, its first sites and a
+  // "N more" button for the rest shipped in the page (a group's sites beyond those are counted, not listed).
+  function sitesList(inst) {
+    var sites = inst.spec.sites, aside = el("aside", "nb-sitelist"), members = sites.groups.map(function () { return []; });
+    sites.items.forEach(function (it, k) { members[it.g].push(k); });
+    var total = sites.groups.reduce(function (n, g) { return n + g.count; }, 0);
+    var html = "<div class='nb-sitelist-b'><div class='nb-sitelist-h'>" + sites.title + " <span class='nb-count'>" +
+      total.toLocaleString("en-US") + "</span></div><div class='nb-sites-sum'>" + sites.summary + "<br>" + sites.hint + "</div>";
+    sites.groups.forEach(function (g, gi) {
+      html += "<div class='nb-sgroup" + (g.sev.advisory ? " nb-adv" : "") + "' data-g='" + gi + "'><div class='nb-sgroup-h'>" +
+        sevBadge(g.sev) + " <span>" + g.statusText + "</span> <span class='nb-count'>" + g.countText + "</span></div>";
+      members[gi].forEach(function (k, n) { html += siteRow(sites.items[k], k, n >= sites.page); });
+      if (g.expandText) {
+        html += "<button type='button' class='nb-sites-exp' data-g='" + gi + "'>" + g.expandText + "</button>";
       }
+      if (g.moreText) { html += "<div class='nb-sites-more'>" + g.moreText + "</div>"; }
+      html += "</div>";
     });
-    return new Ctl();
+    aside.innerHTML = html + "</div>";
+    function pick(e) {
+      var button = e.target.closest ? e.target.closest(".nb-sites-exp") : null;
+      if (button && e.type === "click") {
+        var group = button.parentNode, open = group.classList.toggle("nb-open");
+        button.innerHTML = open ? inst.spec.i18n.sites_collapse : sites.groups[Number(button.getAttribute("data-g"))].expandText;
+        return;
+      }
+      var row = e.target.closest ? e.target.closest(".nb-site") : null;
+      if (row && (e.type === "click" || e.key === "Enter")) { inst.sites.zoomTo(Number(row.getAttribute("data-k"))); }
+    }
+    aside.addEventListener("click", pick);
+    aside.addEventListener("keydown", pick);
+    inst.side.appendChild(aside);
+    inst.sites.list = aside;
+    return aside;
   }
 
   // Fit the data into the part of the map the panels leave free (when the map is wide enough).
@@ -674,6 +697,7 @@
   nbgeo.attach = function (map, spec) {
     var inst = { map: map, spec: spec, layers: [], byId: {} };
     var scale = spec.scale;
+    frame(inst);
     L.DomUtil.addClass(map.getContainer(), "nb-map");
     map.getContainer().style.background = spec.background;
     // panes, bottom-up: data and result shapes (one canvas, overlayPane 400), data points, result points,
@@ -725,9 +749,16 @@
       var it = inst.sites.items[k], b = L.latLngBounds(it.box);
       var zoom = Math.max(map.getZoom(), Math.min(15, map.getBoundsZoom(b) - 1));
       map.setView(it.ll, zoom, { animate: false });
-      [].forEach.call(map.getContainer().querySelectorAll(".nb-site"), function (row) {
-        row.classList.toggle("nb-active", Number(row.getAttribute("data-k")) === k);
-      });
+      var list = inst.sites.list;
+      if (list) {
+        [].forEach.call(list.querySelectorAll(".nb-site"), function (row) {
+          var on = Number(row.getAttribute("data-k")) === k;
+          row.classList.toggle("nb-active", on);
+          if (on && row.classList.contains("nb-extra") && !row.parentNode.classList.contains("nb-open")) {
+            row.parentNode.querySelector(".nb-sites-exp").click();  // a marker's site among the folded ones
+          }
+        });
+      }
       return hub.openHtml(L.latLng(it.ll), sitePopup(it));
     };
     if (spec.sites) {
@@ -749,7 +780,7 @@
       htmlControl("topleft", "nb-panel nb-title", spec.notes.map(function (n) { return "<div class='nb-note'>" + n + "</div>"; }).join("")).addTo(map);
     }
     if (spec.targets && !spec.embedded) { targetsControl(spec).addTo(map); }
-    if (spec.sites) { sitesControl(inst).addTo(map); }
+    if (spec.sites) { sitesList(inst); map.invalidateSize({ pan: false }); }
     layersControl(inst).addTo(map);
     if (!spec.embedded) { htmlControl("bottomleft", "nb-panel nb-sources", sourcesHtml(spec)).addTo(map); }
     L.control.scale({ position: "bottomright", imperial: false }).addTo(map);
@@ -762,13 +793,18 @@
     return inst;
   };
 
-  // For a still image (nbgeo map --png): the legend of every layer drawn, whole, inside the picture
-  // (no scrolling; in up to 6 columns when one is too tall). Returns, per map, whether it fits.
+  // For a still image (nbgeo map --png, the maps of a PDF): the legend of every layer drawn, whole, in a compact
+  // band under the map (small type, in as many columns as the width holds) or in columns beside it, whichever
+  // leaves the map more room, never over it; the sites list is left out (the sites are labelled on the map).
+  // Returns, per map, whether the legend and a map of at least half the picture both fit (a page's embedded
+  // map grows by the band instead).
   nbgeo.imageMode = function () {
     return nbgeo.instances.map(function (inst) {
-      var c = inst.map.getContainer(), box = c.querySelector(".nb-layers");
+      var c = inst.map.getContainer(), box = inst.fig.querySelector(".nb-layers");
       L.DomUtil.addClass(c, "nb-image");
-      if (!box) { return true; }
+      inst.side.classList.add("nb-image-side");
+      inst.fig.classList.add("nb-image-fig");
+      if (!box) { inst.map.invalidateSize({ pan: false }); return true; }
       box.classList.remove("nb-folded");
       [].forEach.call(box.querySelectorAll(".nb-layer"), function (row) {
         if (!row.querySelector("input").checked) { row.style.display = "none"; }
@@ -778,16 +814,36 @@
         var shown = [].some.call(gb.querySelectorAll(".nb-layer"), function (r) { return r.style.display !== "none"; });
         gb.previousSibling.style.display = shown ? "" : "none";
       });
-      var body = box.querySelector(".nb-panel-b"), bottom = c.getBoundingClientRect().bottom - 8;
-      body.style.maxHeight = "none";
-      for (var cols = 1; cols <= 6; cols++) {
-        body.style.columnCount = String(cols);
-        box.style.width = Math.min(270 * cols, c.clientWidth - 24) + "px";
-        if (box.getBoundingClientRect().bottom <= bottom) { break; }
+      var band = inst.fig.querySelector(".nb-image-legend");
+      if (!band) {
+        band = el("div", "nb-image-legend", "<div class='nb-image-legend-h'>" + inst.spec.i18n.legend + "</div>");
+        inst.fig.appendChild(band);
       }
+      band.appendChild(box);
+      var body = box.querySelector(".nb-panel-b"), fig = inst.fig;
+      body.style.maxHeight = "none";
+      function room() {  // the map's share of the picture, or 0 when the legend does not fit in it
+        var pic = fig.getBoundingClientRect(), b = band.getBoundingClientRect(), m = c.getBoundingClientRect();
+        var whole = b.bottom <= Math.min(root.innerHeight, pic.bottom) + 0.5 && b.right <= pic.right + 0.5;
+        return whole ? (m.width * m.height) / (pic.width * pic.height) : 0;
+      }
+      // a standalone picture: the band under the map, or, when that leaves the map less room, a column of
+      // up to four columns of entries to its right (a square city in a wide picture)
+      var best = { side: 0, share: inst.spec.embedded ? 1 : room() };
+      for (var cols = 1; !inst.spec.embedded && best.share < 0.6 && cols <= 4; cols++) {
+        fig.classList.add("nb-legend-side");
+        body.style.columnCount = String(cols);
+        band.style.width = (265 * cols + 20) + "px";
+        var share = room();
+        if (share > best.share) { best = { side: cols, share: share }; }
+      }
+      fig.classList.toggle("nb-legend-side", best.side > 0);
+      body.style.columnCount = best.side ? String(best.side) : "";
+      band.style.width = best.side ? (265 * best.side + 20) + "px" : "";
+      inst.map.invalidateSize({ pan: false });
       layoutPanels(inst.map);
-      if (inst.spec.bounds) { fitData(inst.map, inst.spec.bounds); }  // the data in the room the legend leaves
-      return box.getBoundingClientRect().bottom <= bottom;
+      if (inst.spec.bounds) { fitData(inst.map, inst.spec.bounds); }  // the data in the whole map, now clear
+      return inst.spec.embedded || room() >= 0.5;
     });
   };
 
