@@ -184,8 +184,10 @@ def check_units(value: Any) -> str | None:
 
 
 def _unit_column(layer: str, key: str) -> tuple[str, str] | None:
-    """The schema column a ``units`` key names (a column, a yearly family ``output_{year}`` or one of its years),
-    and its unit; None when the layer's schema has no such column."""
+    """The schema column a ``units`` key names, and its unit; None when the layer's schema has none.
+
+    The key is a column, a yearly family (``output_{year}``) or one year of it (``output_2021``).
+    """
     spec = LAYERS.get(layer)
     if spec is None:
         return None

@@ -90,6 +90,8 @@ def read_years(values: pd.Series) -> pd.Series:
     """
     if pd.api.types.is_bool_dtype(values):
         return values
+    if pd.api.types.is_numeric_dtype(values) and not bool((values.astype(float) % 1 != 0).any()):
+        return values  # plain years, as most files give them
     index = values.index
     values = values.reset_index(drop=True)  # positions, whatever the index holds
     none = pd.Series(False, index=values.index)
@@ -98,8 +100,6 @@ def read_years(values: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(values):
         number = values.astype(float)
         fractional = number.notna() & (number % 1 != 0)
-        if not fractional.any():  # plain years, as most files give them
-            return values.set_axis(index)
         years = _text_years(number[fractional].astype(str))
         read = number.where(~fractional, years)
         return _result(values, read, none, whole=True).set_axis(index)

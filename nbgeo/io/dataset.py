@@ -39,7 +39,7 @@ from ..crs import (
 from ..crs.offsets import normalise_datum
 from ..datasets import get_path
 from ..errors import InputError, NbgeoError, Problem
-from ..fieldmap import FieldMap
+from ..fieldmap import FieldMap, unit_problem
 from ..layers import LAYERS, Dataset, IndicatorTable, Layer, LayerMeta, NetworkFile, Raster
 from ..manifest import REMOTE_MARKERS, SECTIONS, Manifest, is_shifted_datum, layer_meta, read_manifest
 from ..raster import verify_raster
@@ -288,6 +288,12 @@ def read_file(path: str | Path, *, kind: str | None = None, layer: str | None = 
                                ("units", units, "--unit")):
         if given:
             checked = {**raw.get(key, {}), **given}
+            found = unit_problem(name, checked) if key == "units" and all(
+                isinstance(v, str) for v in checked.values()) else None
+            if found is not None:  # as the manifest says it: the units of the column's dimension, the closest
+                sub, code, problem, hint = found
+                msg = f"{option}: units.{sub} = {checked[sub]!r}: {problem} (hint: {hint})"
+                raise InputError(msg, code=code)
             problem = SECTIONS["layers"][key](checked)
             if problem:
                 msg = f"{option}: {problem}"
