@@ -647,10 +647,8 @@ def _pairs(given: tuple[str, ...], option: str) -> dict[str, str]:
               help="Read COLUMN's codes with a national code table, e.g. --values use=gb_land_use_2023 (repeatable; "
                    "lists of labels go in a --mapping file).")
 @click.option("--unit", "unit_pairs", multiple=True, metavar="COLUMN=UNIT",
-              help="The unit the file gives COLUMN in, converted on read to the column's, e.g. --unit area=亩 "
-                   "(repeatable; as units in dataset.toml).")
-@click.option("--geometry-column", default=None, metavar="NAME",
-              help="The WKT or hex WKB column of a single CSV file or Excel sheet.")
+              help="COLUMN's unit in the file, converted on read, e.g. --unit area=亩 (repeatable; as units).")
+@click.option("--geometry-column", default=None, metavar="NAME", help="The WKT or hex WKB column of a CSV or sheet.")
 @click.option("--out", "out_dir", type=_OutPath(file_okay=False), default=None,
               help="Write validation.json here (a local folder, not a URL); with --repair, also the repaired layers as GeoPackages (repaired/).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")

@@ -178,7 +178,7 @@ def test_each_layer_of_the_copy_says_where_its_datum_comes_from(audits):
 
 LAND = ["--kind", "land_transfers", "--encoding", "GBK"]
 LAND_COLUMNS = ["--column", "id=宗地编号", "--column", "use=地类编码", "--column", "year=出让年份",
-                "--column", "area=出让面积"]
+                "--column", "area=出让面积", "--unit", "area=平方米"]
 
 
 def _validate(*args: str) -> Any:
@@ -189,6 +189,7 @@ def test_validate_one_file_with_the_mapping_as_options(copy):
     result = _validate(str(copy / "供地.shp"), *LAND, *LAND_COLUMNS, "--values", "use=gb_land_use_2023")
     assert result.exit_code == 0, result.output
     assert "mapped: land_transfers: id ← 宗地编号; use ← 地类编码 (国土空间调查" in result.output
+    assert "area ← 出让面积 (m² → ha)" in result.output
     assert "ok: land_transfers (3,000); 0 warning(s)" in result.output
     # Without the mapping, the bureau's names are not the schema's: every missing column is listed.
     result = _validate(str(copy / "供地.shp"), *LAND)
@@ -207,7 +208,8 @@ def test_validate_one_sheet_of_a_workbook_with_options(copy):
 def test_validate_one_file_with_a_mapping_file(copy, tmp_path):
     mapping = tmp_path / "供地.toml"
     mapping.write_text('encoding = "GBK"\ncolumns = { id = "宗地编号", use = "地类编码", year = "出让年", '
-                       'area = "出让面积" }\nvalues.use = "gb_land_use_2023"\n', encoding="utf-8")
+                       'area = "出让面积" }\nvalues.use = "gb_land_use_2023"\nunits.area = "平方米"\n',
+                       encoding="utf-8")
     result = _validate(str(copy / "供地.shp"), "--kind", "land_transfers", "--mapping", str(mapping))
     assert result.exit_code == 2
     assert "供地.toml, line 2: columns.year = '出让年': the file has no field '出让年'; did you mean '出让年份'?" \
@@ -231,6 +233,9 @@ def test_validate_one_file_with_a_mapping_file(copy, tmp_path):
     ('columns = { use = 3 }\n', "line 1: columns: must map each column to the file's field name as text"),
     ('values.use = "gb_land_use_2032"\n', "did you mean 'gb_land_use_2023'?"),
     ('colums = { use = "地类编码" }\n', "line 1: colums: unknown key"),
+    ('units.area = "平方米s"\n', "line 1: units: units.area: unknown unit '平方米s'; did you mean '平方米'?"),
+    ('units.area = "万元"\n', "line 1: units.area = '万元': '万元' is a unit of money, but column 'area' holds area, "
+                             "in ha"),
 ])
 def test_a_bad_mapping_file_names_its_line(copy, tmp_path, text, says):
     mapping = tmp_path / "map.toml"
