@@ -431,10 +431,15 @@ def _schema_columns(gdf: pd.DataFrame, layer: str) -> list[tuple[str, str]]:
 def _read_forms(gdf: gpd.GeoDataFrame, layer: str) -> None:
     """Years and numbers of the schema's columns read from the forms bureaus write them in (:mod:`nbgeo.forms`)."""
     for name, dtype in _schema_columns(gdf, layer):
+        values = gdf[name]
         if dtype == "year":
-            gdf[name] = read_years(gdf[name])
+            read = read_years(values)
         elif dtype in ("int", "float"):
-            gdf[name] = read_numbers(gdf[name], whole=dtype == "int")
+            read = read_numbers(values, whole=dtype == "int")
+        else:
+            continue
+        if read is not values:  # numbers already: left alone
+            gdf[name] = read
 
 
 def _convert(gdf: gpd.GeoDataFrame, fm: FieldMap, *, file: str | None) -> list[Problem]:

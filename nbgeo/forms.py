@@ -37,13 +37,12 @@ YEAR_FORMS = ("2021, 2021.0, 2021年, 2021年6月, 2021年6月30日, 2021-06-30,
 # Full-width digits, point, comma, signs and space (U+FF10...) as their ASCII forms.
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９．，－＋　", "0123456789.,-+ ")
 
-# Each pattern names the year (y) and, when it has them, the month (m) and day (d).
-_YEAR_PATTERNS = (
-    r"(?P<y>\d{4})(?:\.0+)?",  # 2021, 2021.0
-    r"(?P<y>\d{4})\s*年度?(?:\s*(?P<m>\d{1,2})\s*月(?:\s*(?P<d>\d{1,2})\s*[日号])?)?",  # 2021年, 2021年6月30日
-    r"(?P<y>\d{4})(?P<s>[-/.])(?P<m>\d{1,2})(?:(?P=s)(?P<d>\d{1,2}))?"  # 2021-06-30, 2021/6/30, 2021.06
-    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?",  # a time after the date
-)
+# Every form starts with the four-digit year: a year alone (2021, 2021.0, 2021年, 2021年度), or a date (the year and
+# month, perhaps the day and a time) whose month and day must make a real date.
+_PLAIN = r"\d{4}(?:\.0+)?|\d{4}\s*年度?"
+_DATED = (r"\d{4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?"  # 2021年6月, 2021年6月30日
+          r"|\d{4}([-/.])\d{1,2}(?:\1\d{1,2})?"  # 2021-06-30, 2021/6/30, 2021.06: one separator throughout
+          r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?")  # and a time
 _GROUPED = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"
 
 
@@ -115,22 +114,16 @@ def read_years(values: pd.Series) -> pd.Series:
 
 def _text_years(text: pd.Series) -> pd.Series:
     """The year of each text in one of the forms, NaN for a blank or any other text."""
-    found = pd.DataFrame({"y": np.nan, "m": np.nan, "d": np.nan}, index=text.index)
-    for pattern in _YEAR_PATTERNS:
-        todo = found["y"].isna()
-        if not todo.any():
-            break
-        parts = text[todo].str.extract(f"^(?:{pattern})$")
-        for key in ("y", "m", "d"):
-            if key in parts.columns:
-                found.loc[todo, key] = pd.to_numeric(parts[key], errors="coerce")
-    dated = found["y"].notna() & found["m"].notna()
-    if dated.any():  # a month (and day) must make a real date: 2021-02-30 is not one
-        day = pd.DataFrame({"year": found.loc[dated, "y"], "month": found.loc[dated, "m"],
-                            "day": found.loc[dated, "d"].fillna(1)})
-        real = pd.to_datetime(day, errors="coerce").notna()
-        found.loc[real.index[~real], "y"] = np.nan
-    return found["y"]
+    year = pd.to_numeric(text.str.slice(0, 4), errors="coerce").where(text.str.fullmatch(_PLAIN).fillna(False))
+    dated = year.isna() & text.str.fullmatch(_DATED).fillna(False).astype(bool)
+    if dated.any():  # as year-month(-day), read by pandas with explicit formats: 2021-02-30 is no date
+        iso = (text[dated].str.replace(r"(?<=\d)[ T]\d{1,2}:.*$", "", regex=True).str.replace(r"\s+", "", regex=True)
+               .str.replace(r"[年月/.]", "-", regex=True).str.replace(r"[-日号]+$", "", regex=True))
+        day = iso.str.count("-") == 2
+        dates = pd.concat([pd.to_datetime(iso[day], format="%Y-%m-%d", errors="coerce"),
+                           pd.to_datetime(iso[~day], format="%Y-%m", errors="coerce")])
+        year[dates.index] = dates.dt.year
+    return year
 
 
 def read_numbers(values: pd.Series, *, whole: bool = False) -> pd.Series:
