@@ -174,6 +174,14 @@ def test_each_layer_of_the_copy_says_where_its_datum_comes_from(audits):
     assert copy["dataset"]["layers"]["qianwan_zone"]["datum"] == "CGCS2000"
 
 
+def test_audit_json_lists_each_unit_conversion(audits):
+    layers = audits[1]["dataset"]["layers"]
+    assert "area ← 用地面积 (亩 → m²)" in layers["micro_parks"]["mapping"]
+    assert "area ← 出让面积 (m² → ha)" in layers["land_transfers"]["mapping"]
+    assert "investment ← 总投资(万元) (万元 → 亿元)" in layers["projects"]["mapping"]
+    assert "year ← 建成日期" in layers["micro_parks"]["mapping"]
+
+
 # One bureau file, checked before any dataset.toml exists: the same mapping as options or as a small file.
 
 LAND = ["--kind", "land_transfers", "--encoding", "GBK"]

@@ -291,8 +291,8 @@ def read_file(path: str | Path, *, kind: str | None = None, layer: str | None = 
             found = unit_problem(name, checked) if key == "units" and all(
                 isinstance(v, str) for v in checked.values()) else None
             if found is not None:  # as the manifest says it: the units of the column's dimension, the closest
-                sub, code, problem, hint = found
-                msg = f"{option}: units.{sub} = {checked[sub]!r}: {problem} (hint: {hint})"
+                sub, code, wrong, hint = found
+                msg = f"{option}: units.{sub} = {checked[sub]!r}: {wrong} (hint: {hint})"
                 raise InputError(msg, code=code)
             problem = SECTIONS["layers"][key](checked)
             if problem:
