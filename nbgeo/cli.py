@@ -646,8 +646,9 @@ def _pairs(given: tuple[str, ...], option: str) -> dict[str, str]:
 @click.option("--values", "value_pairs", multiple=True, metavar="COLUMN=TABLE",
               help="Read COLUMN's codes with a national code table, e.g. --values use=gb_land_use_2023 (repeatable; "
                    "lists of labels go in a --mapping file).")
-@click.option("--geometry-column", default=None, metavar="NAME",
-              help="The WKT or hex WKB column of a single CSV file or Excel sheet.")
+@click.option("--unit", "unit_pairs", multiple=True, metavar="COLUMN=UNIT",
+              help="COLUMN's unit in the file, converted on read, e.g. --unit area=亩 (repeatable; as units).")
+@click.option("--geometry-column", default=None, metavar="NAME", help="The WKT or hex WKB column of a CSV or sheet.")
 @click.option("--out", "out_dir", type=_OutPath(file_okay=False), default=None,
               help="Write validation.json here (a local folder, not a URL); with --repair, also the repaired layers as GeoPackages (repaired/).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
@@ -656,8 +657,8 @@ def _pairs(given: tuple[str, ...], option: str) -> dict[str, str]:
 @click.pass_context
 def validate_cmd(ctx: click.Context, path: Path | str, kind: str | None, layer_name: str | None, datum: str | None,
                  crs_text: str | None, mapping: Path | None, column_pairs: tuple[str, ...],
-                 value_pairs: tuple[str, ...], geometry_column: str | None, out_dir: Path | None,
-                 overwrite: bool) -> None:
+                 value_pairs: tuple[str, ...], unit_pairs: tuple[str, ...], geometry_column: str | None,
+                 out_dir: Path | None, overwrite: bool) -> None:
     """Check PATH (a dataset folder, its dataset.toml, one layer file, or a postgresql:// URL) and list every problem.
 
     One bureau file can be checked before any dataset.toml exists, its own names mapped:
@@ -667,7 +668,7 @@ def validate_cmd(ctx: click.Context, path: Path | str, kind: str | None, layer_n
     """
     single = {"kind": kind, "layer": layer_name, "datum": datum, "crs": crs_text, "mapping": mapping,
               "columns": _pairs(column_pairs, "--column") or None, "values": _pairs(value_pairs, "--values") or None,
-              "geometry_column": geometry_column}
+              "units": _pairs(unit_pairs, "--unit") or None, "geometry_column": geometry_column}
     repair = bool(_read_kwargs().get("repair"))
     if out_dir is not None:
         _atomic.check_outputs(out_dir, command="validate", names=runs.validate_files(repair=repair),

@@ -19,6 +19,8 @@ Examples
 ('Point',)
 >>> [c.name for c in LAYERS["chargers"].columns]
 ['type', 'ports', 'year']
+>>> [(c.name, c.unit) for c in LAYERS["projects"].columns if c.unit]
+[('investment', '亿元')]
 """
 
 from __future__ import annotations
@@ -109,7 +111,11 @@ class Column:
     allowed
         For categorical columns, the values allowed.
     description
-        What it holds, with its unit.
+        What it holds, with its unit in words.
+    unit
+        The unit its numbers are in, as :mod:`nbgeo.units` names it (``"m²"``, ``"ha"``, ``"亿元"``), or ``""``
+        for a count, a year or text. A bureau's table in another unit of the same dimension says so in
+        ``dataset.toml`` (``units = { area = "亩" }``) and is converted on read (:mod:`nbgeo.fieldmap`).
     """
 
     name: str
@@ -117,6 +123,7 @@ class Column:
     required: bool = True
     allowed: tuple[str, ...] = ()
     description: str = ""
+    unit: str = ""
 
     @property
     def is_yearly(self) -> bool:
@@ -156,7 +163,8 @@ LAYERS: dict[str, LayerSpec] = {
                 _NAME,
                 Column("tier", "str", allowed=("千亿级", "五百亿级", "其他"), description="declared tier"),
                 Column("lead_industries", "str", description="lead industries, separated by ';'"),
-                Column("output_{year}", "float", description="industrial output in 亿元 (100 million yuan)"),
+                Column("output_{year}", "float", description="industrial output in 亿元 (100 million yuan)",
+                       unit="亿元"),
             ),
             "industrial agglomeration zones with their output by year",
         ),
@@ -171,7 +179,7 @@ LAYERS: dict[str, LayerSpec] = {
                 _NAME,
                 Column("status", "str", allowed=("built", "upgraded", "planned")),
                 Column("year", "year", description="year built or upgraded"),
-                Column("area", "float", description="floor area in m²"),
+                Column("area", "float", description="floor area in m²", unit="m²"),
                 Column("enterprises", "int", description="number of enterprises housed"),
             ),
             "micro-enterprise parks built or upgraded",
@@ -184,7 +192,7 @@ LAYERS: dict[str, LayerSpec] = {
         LayerSpec(
             "land_transfers", "土地出让", "Land transfers", POLYGONS,
             (Column("use", "str", allowed=LAND_USES), Column("year", "year"),
-             Column("area", "float", required=False, description="declared area in hectares")),
+             Column("area", "float", required=False, description="declared area in hectares", unit="ha")),
             "parcels of land transferred (出让), by use and year",
         ),
         LayerSpec(
@@ -217,7 +225,8 @@ LAYERS: dict[str, LayerSpec] = {
             "projects", "在建项目", "Projects under construction", ("Point",),
             (_NAME, Column("project", "str", description="the project's id, the same in every year"),
              Column("sector", "str", allowed=("manufacturing", "other")),
-             Column("investment", "float", description="total investment in 亿元 (100 million yuan)"),
+             Column("investment", "float", description="total investment in 亿元 (100 million yuan)",
+                    unit="亿元"),
              Column("year", "year", description="a year the project is under construction (one row per year)"),
              Column("start_year", "year", required=False), Column("end_year", "year", required=False)),
             "major projects, one row per year each is under construction",

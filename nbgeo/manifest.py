@@ -12,10 +12,15 @@ giving each layer, raster, road network and table its file and provenance::
 
     [layers.chargers]       # file, source, licence, datum, crs, illustrative, note,
     file = "chargers.gpkg"  # layer, encoding, x_column, y_column, xy_column, geometry_column,
-                            # columns, values
+                            # columns, values, units
     datum = "GCJ-02"
     columns = { type = "类型", ports = "充电枪数" }   # a column of ours = the file's field
     values.type = { charging = ["充电站", "充电桩"], swapping = ["换电站"] }
+
+    [layers.micro_parks]
+    file = "小微企业园.gpkg"
+    columns = { area = "用地面积" }
+    units = { area = "亩" }  # converted on read to the column's unit (m²)
 
     [rasters.dem]           # file, source, licence, datum, crs, illustrative, note
     file = "dem.tif"
@@ -61,7 +66,7 @@ from . import paths
 from ._values import Check, TomlLines, check_table, choice, flag, text, type_name
 from .crs import DATUMS, parse_crs
 from .errors import CRSError, InputError
-from .fieldmap import FieldMap, check_columns, check_values
+from .fieldmap import FieldMap, check_columns, check_units, check_values, unit_problem
 from .layers import LayerMeta, NetworkFile
 
 if TYPE_CHECKING:
@@ -122,7 +127,7 @@ SECTIONS: dict[str, dict[str, Check]] = {
     "crs": {"working": _NAME},  # the working CRS: one table, not one per name
     "layers": {**_PROVENANCE, "datum": _datum(*DATUMS), "crs": _NAME, "layer": _NAME, "encoding": _encoding,
                "x_column": _NAME, "y_column": _NAME, "xy_column": _NAME, "geometry_column": _NAME, "columns": check_columns,
-               "values": check_values},
+               "values": check_values, "units": check_units},
     "rasters": {**_PROVENANCE, "datum": _datum(*_FLAT), "crs": _NAME},
     "networks": {**_PROVENANCE, "datum": _datum(*_FLAT), "crs": _NAME,
                  "network_type": choice("drive", "drive_service")},
@@ -232,7 +237,7 @@ class Manifest:
         return _meta(name, self.layers[name])
 
     def field_map(self, name: str) -> FieldMap:
-        """The ``columns`` and ``values`` of layer ``name`` (empty when it declares none), with their lines.
+        """The ``columns``, ``values`` and ``units`` of layer ``name`` (empty when it declares none), with their lines.
 
         Examples
         --------
@@ -245,10 +250,10 @@ class Manifest:
         ({'use': 'DLBM'}, 'dataset.toml, line 4: values.use')
         """
         raw = self.layers[name]
-        columns, values = dict(raw.get("columns", {})), dict(raw.get("values", {}))
+        columns, values, units = (dict(raw.get(key, {})) for key in ("columns", "values", "units"))
         lines = {f"{key}.{sub}": self.key_line("layers", name, key, sub)
-                 for key, table in (("columns", columns), ("values", values)) for sub in table}
-        return FieldMap(layer=name, columns=columns, values=values, lines=lines)
+                 for key, table in (("columns", columns), ("values", values), ("units", units)) for sub in table}
+        return FieldMap(layer=name, columns=columns, values=values, units=units, lines=lines)
 
     def key_line(self, section: str, name: str, key: str, sub: str | None = None) -> str:
         """``FILE, line N`` of ``key`` (or ``key.sub``) in ``[section.NAME]``: dotted, inline or in a sub-table."""
@@ -360,8 +365,8 @@ def read_manifest(path: str | Path) -> Manifest:
     Raises
     ------
     nbgeo.errors.InputError
-        ``E-MANIFEST-MISSING``, ``E-MANIFEST-SYNTAX``, ``E-MANIFEST-KEY``, ``E-PATH-OUTSIDE``,
-        ``E-PATH-CONTROL``; ``nbgeo.errors.CRSError`` ``E-CRS-INVALID`` / ``E-CRS-DATUM``.
+        ``E-MANIFEST-MISSING``, ``E-MANIFEST-SYNTAX``, ``E-MANIFEST-KEY``, ``E-UNIT-UNKNOWN``,
+        ``E-UNIT-DIMENSION``, ``E-PATH-OUTSIDE``, ``E-PATH-CONTROL``; ``nbgeo.errors.CRSError`` ``E-CRS-INVALID`` / ``E-CRS-DATUM``.
 
     Examples
     --------
@@ -471,12 +476,24 @@ def _check_crs(m: Manifest, section: str, name: str | None, key: str, value: obj
         raise _fail(m, section, name, key, exc.message, code="E-CRS-INVALID") from None
 
 
+def _check_units(m: Manifest, section: str, name: str, units: Mapping[str, str]) -> None:
+    """Each unit of ``units`` against its column: one nbgeo knows, of the column's dimension (亩 for an area)."""
+    found = unit_problem(name, units)
+    if found is not None:
+        sub, code, problem, hint = found
+        message = (f"{m.key_line(section, name, 'units', sub)}: [{section}.{toml_key(name)}], key "
+                   f"'units.{sub}' = {units[sub]!r}: {problem} (hint: {hint})")
+        raise InputError(message, code=code)
+
+
 def _check_entry(m: Manifest, section: str, name: str, keys: Mapping[str, Any]) -> None:
     """One ``[section.NAME]`` table: its keys, values, datum, CRS and file."""
     for key, value in keys.items():
         check = SECTIONS[section].get(key)
         if check is None:
             raise _fail(m, section, name, key, f"unknown key; known: {', '.join(sorted(SECTIONS[section]))}")
+        if key == "units" and isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+            _check_units(m, section, name, value)
         problem = check(value)
         if problem:
             code, hint = ("E-CRS-DATUM", _HINTS["datum"]) if key == "datum" and isinstance(value, str) else (

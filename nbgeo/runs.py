@@ -539,8 +539,8 @@ def validate_run(path: str | Path, *, single: dict[str, Any] | None = None,
         What to check.
     single
         For one layer file: its ``kind``, ``layer`` (inside a GeoPackage, FileGDB, zip or workbook),
-        ``datum``, ``crs``, ``geometry_column`` and its field and value mapping (``columns``, ``values``, or a
-        ``mapping`` file: :func:`nbgeo.io.read_file`); refused for a dataset, which declares them in its manifest.
+        ``datum``, ``crs``, ``geometry_column`` and its field, value and unit mapping (``columns``, ``values``,
+        ``units``, or a ``mapping`` file: :func:`nbgeo.io.read_file`); refused for a dataset, which declares them in its manifest.
     **read_options
         As :func:`nbgeo.io.read_dataset` takes them (``encoding``, ``assume_crs``, ``repair``, ...).
 
@@ -561,7 +561,7 @@ def validate_run(path: str | Path, *, single: dict[str, Any] | None = None,
     is_file = not is_url(path) and Path(path).suffix.lower() != ".toml" and not Path(path).is_dir()
     if single and not is_file:
         where = "its manifest table" if is_url(path) else "dataset.toml"
-        msg = (f"--kind, --layer, --datum, --file-crs, --mapping, --column, --values and --geometry-column apply "
+        msg = (f"--kind, --layer, --datum, --file-crs, --mapping, --column, --values, --unit and --geometry-column apply "
                f"to a single file; a dataset declares them in {where}")
         raise UsageError(msg)
     try:

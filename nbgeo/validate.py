@@ -37,6 +37,7 @@ import shapely
 from . import limits
 from .crs import check_coordinates, choose_working_crs
 from .errors import Problem, ValidationError
+from .forms import YEAR_FORMS
 from .layers import LAYERS, POLYGONS
 
 if TYPE_CHECKING:
@@ -63,6 +64,19 @@ def _add(problems: list[Problem], code: str, ids: list[object], message: str, *,
         more = len(ids) - max_per_code
         problems.append(Problem(code, f"{message} ({more} more features not listed)", file=file, layer=layer,
                                 column=column, hint=hint))
+
+
+def _each(problems: list[Problem], code: str, values: pd.Series, message: str, *, layer: str, file: str | None,
+          column: str, hint: str, max_per_code: int = 20) -> None:
+    """One problem per feature, naming its value: ``"'soon' is not a year in 'year'"`` (at most ``max_per_code``)."""
+    for fid, value in values.iloc[:max_per_code].items():
+        shown = repr(value.item() if isinstance(value, np.generic) else value)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        problems.append(Problem(code, f"{shown} {message}", file=file, layer=layer, feature=fid, column=column,
+                                hint=hint))
+    if len(values) > max_per_code:
+        problems.append(Problem(code, f"{len(values) - max_per_code} more values {message} (not listed)", file=file,
+                                layer=layer, column=column, hint=hint))
 
 
 _TYPE_NAMES = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
@@ -226,14 +240,21 @@ def _column_problems(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, layer: str, file
             if col.dtype in ("int", "float", "year"):
                 numeric = pd.to_numeric(values, errors="coerce")
                 bad = values.notna() & numeric.isna()
-                _add(problems, "E-VALUE-TYPE", list(gdf.index[bad]), f"value is not a number in {name!r}",
-                     column=name, hint=f"write a number{': ' + col.description if col.description else ''}", **kw)
+                if col.dtype == "year":
+                    what, hint = "a year", f"write the year in one of the forms nbgeo reads: {YEAR_FORMS}"
+                else:
+                    what = "a number"
+                    hint = (f"write a number such as 1234.5 (a thousands separator and full-width digits are read)"
+                            f"{': ' + col.description if col.description else ''}")
+                _each(problems, "E-VALUE-TYPE", values[bad], f"is not {what} in {name!r}", column=name, hint=hint,
+                      **kw)
                 if col.dtype == "year":
                     out = numeric.notna() & ((numeric < _YEAR_RANGE[0]) | (numeric > _YEAR_RANGE[1])
                                              | (numeric != numeric.round()))
-                    _add(problems, "E-VALUE-YEAR", list(gdf.index[out]),
-                         f"year must be a whole number from {_YEAR_RANGE[0]} to {_YEAR_RANGE[1]}", column=name,
-                         hint="write the four-digit year, e.g. 2023", **kw)
+                    _each(problems, "E-VALUE-YEAR", values[out],
+                          f"is not a year: a year is a whole number from {_YEAR_RANGE[0]} to {_YEAR_RANGE[1]} in "
+                          f"{name!r}", column=name, hint=f"write the year in one of the forms nbgeo reads: {YEAR_FORMS}",
+                          **kw)
                     missing = values.isna()
                     _add(problems, "W-VALUE-MISSING", list(gdf.index[missing]),
                          "year is missing; the feature is left out of yearly counts", column=name,

@@ -5,6 +5,10 @@ the sample so (all of it is as illustrative as the sample, and labelled so):
 
 * Chinese field names (编号, 名称, 用地面积, 入驻企业数, 出让年份, 地类编码 ...) and Chinese labels
   (新建 / 改造提升 / 规划, 充电站 / 换电站, 生态保护红线 ...);
+* the bureau's units: micro-parks' 用地面积 in 亩, parcels' 出让面积 in 平方米, zones' 工业总产值 and projects'
+  总投资 in 万元 (``units`` in the manifest; nbgeo converts them on read, :mod:`nbgeo.units`);
+* years as bureaus write them: 出让年份 as ``"2021年"``, micro-parks' 建成日期 as a GeoPackage date field, the
+  chargers' 投运日期 as ``"2021/6/30"`` text (nbgeo reads the year of each, :mod:`nbgeo.forms`);
 * Shapefiles in GBK (with a ``.cpg``), whose long names GDAL cuts to 10 bytes: ``行政区划代码`` arrives as
   ``行政区划代``, the yearly outputs ``工业总产值2020`` ... as ``工业总产值``, ``工业总产_1`` ...;
 * a 地类编码 column of national codes (国土空间调查、规划、用途管制用地用海分类 2023: 100101-100103 industrial,
@@ -51,7 +55,9 @@ sys.path.insert(0, str(REPO))
 from nbgeo import datasets  # noqa: E402
 from nbgeo.crs import convert_gdf_datum  # noqa: E402
 from nbgeo.landuse import TABLES  # noqa: E402
+from nbgeo.layers import LAYERS  # noqa: E402
 from nbgeo.sanitize import to_csv, to_xlsx  # noqa: E402
+from nbgeo.units import factor  # noqa: E402
 
 SAMPLE = datasets.get_path("ningbo")
 
@@ -64,16 +70,16 @@ FIELDS: dict[str, tuple[str, dict[str, str]]] = {
                                               "year": "认定年份"}),
     "future_zones": ("园区.xlsx#未来产业先导区", {"id": "编号", "name": "名称", "theme": "产业方向",
                                                "year": "设立年份"}),
-    "micro_parks": ("小微企业园.gpkg", {"id": "编号", "name": "名称", "status": "建设状态", "year": "建成年份",
+    "micro_parks": ("小微企业园.gpkg", {"id": "编号", "name": "名称", "status": "建设状态", "year": "建成日期",
                                       "area": "用地面积", "enterprises": "入驻企业数"}),
     "land_transfers": ("供地.shp", {"id": "宗地编号", "use": "地类编码", "year": "出让年份", "area": "出让面积"}),
-    "chargers": ("充电设施.csv", {"id": "编号", "type": "类型", "ports": "充电桩数", "year": "投运年份"}),
+    "chargers": ("充电设施.csv", {"id": "编号", "type": "类型", "ports": "充电桩数", "year": "投运日期"}),
     "smart_roads": ("智慧道路.geojson", {"id": "编号", "name": "道路名称", "year": "建成年份", "kind": "建设方式"}),
     "base_stations_5g": ("5G基站.gpkg", {"id": "站址编号", "year": "开通年份"}),
     "constraints": ("管控边界.shp", {"id": "编号", "name": "名称", "kind": "管控类型"}),
     "receptors": ("学校医院.geojson", {"id": "编号", "name": "名称", "kind": "类别", "county": "所在区县"}),
     "projects": ("重大项目.xlsx#在建项目", {"id": "序号", "project": "项目代码", "name": "项目名称",
-                                         "sector": "项目类别", "industry": "行业", "investment": "总投资(亿元)",
+                                         "sector": "项目类别", "industry": "行业", "investment": "总投资(万元)",
                                          "start_year": "开工年份", "end_year": "竣工年份", "district": "所属区县",
                                          "year": "年份"}),
     "computing_centres": ("算力中心.csv", {"id": "编号", "name": "名称", "kind": "类型", "chain": "服务产业链",
@@ -93,6 +99,16 @@ LABELS: dict[tuple[str, str], dict[str, str]] = {
     ("projects", "sector"): {"manufacturing": "制造业", "other": "非制造业"},
     ("computing_centres", "kind"): {"supercomputing": "智能超算中心", "data_centre": "产业链数据中心"},
 }
+
+#: Per layer: our column (or yearly family) -> the unit the bureau writes it in (``units`` in the manifest).
+UNITS: dict[str, dict[str, str]] = {
+    "micro_parks": {"area": "亩"},
+    "land_transfers": {"area": "平方米"},
+    "clusters": {"output_{year}": "万元"},
+    "projects": {"investment": "万元"},
+}
+#: Per layer: how the bureau writes its year column: "年" ("2021年"), "date" (a date field), "slash" ("2021/6/30").
+YEARS: dict[str, str] = {"land_transfers": "年", "micro_parks": "date", "chargers": "slash"}
 
 #: The national classification the parcels' 地类编码 come from.
 LAND_USE_TABLE = "gb_land_use_2023"
@@ -126,7 +142,28 @@ def _bureau_table(name: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if name == "land_transfers":
         codes = _codes_by_use()
         out["use"] = [codes[use][i % len(codes[use])] for i, use in enumerate(out["use"])]
+    for key, theirs in UNITS.get(name, {}).items():  # our numbers in the bureau's unit, unrounded
+        spec = LAYERS[name].column(key)
+        assert spec is not None and spec.unit, (name, key)
+        ratio = factor(spec.unit, theirs)
+        prefix, yearly, suffix = key.partition("{year}")
+        for column in [c for c in out.columns if c == key or (yearly and re.fullmatch(
+                re.escape(prefix) + r"\d{4}" + re.escape(suffix), str(c)))]:
+            out[column] = out[column] * ratio.numerator / ratio.denominator
+    if name in YEARS:
+        out["year"] = _bureau_years(out["year"], YEARS[name])
     return out.rename(columns=fields)
+
+
+def _bureau_years(years: pd.Series, form: str) -> pd.Series:
+    """Years as the bureau writes them; the month and day of a date are made up (the sample has years only)."""
+    if form == "年":
+        return years.astype(int).astype(str) + "年"
+    row = pd.Series(range(len(years)), index=years.index)
+    dates = pd.to_datetime(pd.DataFrame({"year": years.astype(int), "month": 1 + row % 12, "day": 1 + (row * 7) % 28}))
+    if form == "date":
+        return dates.dt.date  # a GeoPackage Date field
+    return dates.dt.year.astype(str) + "/" + dates.dt.month.astype(str) + "/" + dates.dt.day.astype(str)
 
 
 def _shapefile(gdf: gpd.GeoDataFrame, path: Path, ours: list[str]) -> dict[str, str]:
@@ -208,8 +245,8 @@ def make_bureau_copy(out: str | Path, *, sample: Path = SAMPLE) -> Path:
         elif file.endswith(".csv"):
             entry.update(encoding="GBK", x_column="经度", y_column="纬度")
             _points_csv(table, out / file)
-        elif file.endswith(".gpkg"):
-            table.to_file(out / file, layer=Path(file).stem, driver="GPKG")
+        elif file.endswith(".gpkg"):  # through Arrow, so that a date column is a GeoPackage Date field
+            table.to_file(out / file, layer=Path(file).stem, driver="GPKG", engine="pyogrio", use_arrow=True)
         else:
             table.to_file(out / file, driver="GeoJSON")
         if name in GCJ02:
@@ -224,6 +261,8 @@ def make_bureau_copy(out: str | Path, *, sample: Path = SAMPLE) -> Path:
             entry["values"] = labels
         if name == "land_transfers":
             entry["values"] = {"use": LAND_USE_TABLE}
+        if name in UNITS:
+            entry["units"] = UNITS[name]
         layers[name] = entry
     for file, sheets in books.items():  # each workbook, one sheet per layer
         (out / file).write_bytes(to_xlsx(sheets))

@@ -115,7 +115,7 @@ def test_the_copy_is_handed_over_as_a_bureau_would(copy):
     shifted = gpd.GeoSeries([shapely.from_wkt(first[-1]), park], crs=4326).to_crs(4549)
     assert 400 < shifted.iloc[0].centroid.distance(shifted.iloc[1].centroid) < 600
     # Chargers as GCJ-02 longitude/latitude in a GBK CSV.
-    assert (copy / "充电设施.csv").read_bytes().decode("gbk").startswith("编号,类型,充电桩数,投运年份,经度,纬度")
+    assert (copy / "充电设施.csv").read_bytes().decode("gbk").startswith("编号,类型,充电桩数,投运日期,经度,纬度")
     manifest = tomllib.loads((copy / "dataset.toml").read_text(encoding="utf-8"))
     assert {n: m.get("datum") for n, m in manifest["layers"].items() if "datum" in m} == {
         "featured_parks": "GCJ-02", "future_zones": "GCJ-02", "chargers": "GCJ-02", "projects": "GCJ-02",
@@ -126,7 +126,7 @@ def test_the_copy_is_handed_over_as_a_bureau_would(copy):
     assert book.sheetnames == ["在建项目"]
     header = next(book["在建项目"].iter_rows(max_row=1, values_only=True))
     book.close()
-    assert {"项目名称", "总投资(亿元)", "开工年份", "竣工年份", "年份", "行业", "所属区县", "经度", "纬度"} <= set(header)
+    assert {"项目名称", "总投资(万元)", "开工年份", "竣工年份", "年份", "行业", "所属区县", "经度", "纬度"} <= set(header)
     assert (copy / "算力中心.csv").read_bytes().decode("gbk").startswith("编号,名称,类型,服务产业链,投运年份,经度,纬度")
     # The 前湾 zone in the bureau's projected CRS (CGCS2000 Gauss-Krüger, metres), not in degrees.
     assert pyogrio.read_info(copy / "前湾合作区范围.shp")["crs"] == "EPSG:4549"
@@ -135,13 +135,32 @@ def test_the_copy_is_handed_over_as_a_bureau_would(copy):
         assert manifest["layers"][name]["licence"].startswith("CC0-1.0")
 
 
+def test_the_copy_gives_numbers_in_the_bureau_s_units_and_years_in_its_forms(copy):
+    sample = gpd.read_file(SAMPLE / "micro_parks.geojson").set_index("id")
+    parks = gpd.read_file(copy / "小微企业园.gpkg").set_index("编号")
+    # 用地面积 in 亩 (1 亩 = 10000/15 m²) and 建成日期 a GeoPackage Date field in the year of the sample's year.
+    assert pyogrio.read_info(copy / "小微企业园.gpkg")["dtypes"][list(pyogrio.read_info(
+        copy / "小微企业园.gpkg")["fields"]).index("建成日期")] == "datetime64[D]"
+    assert math.isclose(parks.loc["MP00001", "用地面积"] * 10000 / 15, sample.loc["MP00001", "area"], rel_tol=1e-12)
+    assert (parks["建成日期"].dt.year == sample.loc[parks.index, "year"]).all()
+    land = gpd.read_file(copy / "供地.shp", columns=["出让年份", "出让面积"], encoding="GBK")
+    assert land["出让年份"].str.fullmatch(r"20\d\d年").all() and land["出让面积"].min() > 1000  # m², not ha
+    assert (copy / "充电设施.csv").read_bytes().decode("gbk").splitlines()[1].split(",")[3].count("/") == 2
+    manifest = tomllib.loads((copy / "dataset.toml").read_text(encoding="utf-8"))["layers"]
+    assert {n: m["units"] for n, m in manifest.items() if "units" in m} == {
+        "clusters": {"output_{year}": "万元"}, "micro_parks": {"area": "亩"}, "land_transfers": {"area": "平方米"},
+        "projects": {"investment": "万元"}}
+
+
 def test_validate_reads_the_copy_clean_and_shows_each_mapping(copy, tmp_path):
     result = CliRunner().invoke(main, ["validate", str(copy), "--out", str(tmp_path / "v")])
     assert result.exit_code == 0, result.output
     doc = json.loads((tmp_path / "v" / "validation.json").read_text(encoding="utf-8"))
     assert doc["warnings"] == 0 and doc["errors"] == 0
     assert doc["mappings"]["land_transfers"][1].startswith("use ← 地类编码 (国土空间调查")
-    assert "output_2021 ← 工业总产_1" in doc["mappings"]["clusters"]
+    assert "output_2021 ← 工业总产_1 (万元 → 亿元)" in doc["mappings"]["clusters"]
+    assert "area ← 用地面积 (亩 → m²)" in doc["mappings"]["micro_parks"]
+    assert "investment ← 总投资(万元) (万元 → 亿元)" in doc["mappings"]["projects"]
 
 
 def test_each_layer_of_the_copy_says_where_its_datum_comes_from(audits):
@@ -155,11 +174,19 @@ def test_each_layer_of_the_copy_says_where_its_datum_comes_from(audits):
     assert copy["dataset"]["layers"]["qianwan_zone"]["datum"] == "CGCS2000"
 
 
+def test_audit_json_lists_each_unit_conversion(audits):
+    layers = audits[1]["dataset"]["layers"]
+    assert "area ← 用地面积 (亩 → m²)" in layers["micro_parks"]["mapping"]
+    assert "area ← 出让面积 (m² → ha)" in layers["land_transfers"]["mapping"]
+    assert "investment ← 总投资(万元) (万元 → 亿元)" in layers["projects"]["mapping"]
+    assert "year ← 建成日期" in layers["micro_parks"]["mapping"]
+
+
 # One bureau file, checked before any dataset.toml exists: the same mapping as options or as a small file.
 
 LAND = ["--kind", "land_transfers", "--encoding", "GBK"]
 LAND_COLUMNS = ["--column", "id=宗地编号", "--column", "use=地类编码", "--column", "year=出让年份",
-                "--column", "area=出让面积"]
+                "--column", "area=出让面积", "--unit", "area=平方米"]
 
 
 def _validate(*args: str) -> Any:
@@ -170,6 +197,7 @@ def test_validate_one_file_with_the_mapping_as_options(copy):
     result = _validate(str(copy / "供地.shp"), *LAND, *LAND_COLUMNS, "--values", "use=gb_land_use_2023")
     assert result.exit_code == 0, result.output
     assert "mapped: land_transfers: id ← 宗地编号; use ← 地类编码 (国土空间调查" in result.output
+    assert "area ← 出让面积 (m² → ha)" in result.output
     assert "ok: land_transfers (3,000); 0 warning(s)" in result.output
     # Without the mapping, the bureau's names are not the schema's: every missing column is listed.
     result = _validate(str(copy / "供地.shp"), *LAND)
@@ -188,7 +216,8 @@ def test_validate_one_sheet_of_a_workbook_with_options(copy):
 def test_validate_one_file_with_a_mapping_file(copy, tmp_path):
     mapping = tmp_path / "供地.toml"
     mapping.write_text('encoding = "GBK"\ncolumns = { id = "宗地编号", use = "地类编码", year = "出让年", '
-                       'area = "出让面积" }\nvalues.use = "gb_land_use_2023"\n', encoding="utf-8")
+                       'area = "出让面积" }\nvalues.use = "gb_land_use_2023"\nunits.area = "平方米"\n',
+                       encoding="utf-8")
     result = _validate(str(copy / "供地.shp"), "--kind", "land_transfers", "--mapping", str(mapping))
     assert result.exit_code == 2
     assert "供地.toml, line 2: columns.year = '出让年': the file has no field '出让年'; did you mean '出让年份'?" \
@@ -212,6 +241,9 @@ def test_validate_one_file_with_a_mapping_file(copy, tmp_path):
     ('columns = { use = 3 }\n', "line 1: columns: must map each column to the file's field name as text"),
     ('values.use = "gb_land_use_2032"\n', "did you mean 'gb_land_use_2023'?"),
     ('colums = { use = "地类编码" }\n', "line 1: colums: unknown key"),
+    ('units.area = "平方米s"\n', "line 1: units: units.area: unknown unit '平方米s'; did you mean '平方米'?"),
+    ('units.area = "万元"\n', "line 1: units.area = '万元': '万元' is a unit of money, but column 'area' holds area, "
+                             "in ha"),
 ])
 def test_a_bad_mapping_file_names_its_line(copy, tmp_path, text, says):
     mapping = tmp_path / "map.toml"
@@ -236,6 +268,6 @@ def test_the_readme_example_is_the_copy_s_manifest(copy):
     written = tomllib.loads((copy / "dataset.toml").read_text(encoding="utf-8"))["layers"]
     assert set(shown) == {"land_transfers", "clusters", "micro_parks", "featured_parks"}
     for name, keys in shown.items():
-        for key in ("file", "layer", "encoding", "datum", "geometry_column", "columns"):
+        for key in ("file", "layer", "encoding", "datum", "geometry_column", "columns", "units"):
             assert keys.get(key) == written[name].get(key), (name, key)
     assert shown["land_transfers"]["values"] == written["land_transfers"]["values"]

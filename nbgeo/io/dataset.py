@@ -39,7 +39,7 @@ from ..crs import (
 from ..crs.offsets import normalise_datum
 from ..datasets import get_path
 from ..errors import InputError, NbgeoError, Problem
-from ..fieldmap import FieldMap
+from ..fieldmap import FieldMap, unit_problem
 from ..layers import LAYERS, Dataset, IndicatorTable, Layer, LayerMeta, NetworkFile, Raster
 from ..manifest import REMOTE_MARKERS, SECTIONS, Manifest, is_shifted_datum, layer_meta, read_manifest
 from ..raster import verify_raster
@@ -238,7 +238,8 @@ def read_file(path: str | Path, *, kind: str | None = None, layer: str | None = 
               assume_crs: object | None = None, repair: bool = False, x_column: str | None = None,
               y_column: str | None = None, xy_column: str | None = None, working_crs: object | None = None,
               geometry_column: str | None = None, columns: Mapping[str, str] | None = None,
-              values: Mapping[str, Any] | None = None, mapping: str | Path | None = None) -> Dataset:
+              values: Mapping[str, Any] | None = None, mapping: str | Path | None = None,
+              units: Mapping[str, str] | None = None) -> Dataset:
     """Read and validate one layer file as a one-layer dataset, exactly as :func:`read_dataset` would.
 
     A bureau's file keeps its own field names and codes: ``columns`` and ``values`` map them as in
@@ -252,7 +253,7 @@ def read_file(path: str | Path, *, kind: str | None = None, layer: str | None = 
     kind
         The layer kind whose schema applies (``"chargers"``, ...); default:
         the file's stem when it names a kind, else no schema.
-    layer, datum, crs, x_column, y_column, xy_column, geometry_column, columns, values
+    layer, datum, crs, x_column, y_column, xy_column, geometry_column, columns, values, units
         As the keys of a ``[layers.NAME]`` table in ``dataset.toml``; they win over the same keys of ``mapping``.
     mapping
         A TOML file of ``[layers.NAME]`` keys (``columns``, ``values``, ``datum``, ``encoding`` ...), no ``file``.
@@ -283,9 +284,16 @@ def read_file(path: str | Path, *, kind: str | None = None, layer: str | None = 
                        ("y_column", y_column), ("xy_column", xy_column), ("geometry_column", geometry_column)):
         if value is not None:
             raw[key] = value
-    for key, given, option in (("columns", columns, "--column"), ("values", values, "--values")):
+    for key, given, option in (("columns", columns, "--column"), ("values", values, "--values"),
+                               ("units", units, "--unit")):
         if given:
             checked = {**raw.get(key, {}), **given}
+            found = unit_problem(name, checked) if key == "units" and all(
+                isinstance(v, str) for v in checked.values()) else None
+            if found is not None:  # as the manifest says it: the units of the column's dimension, the closest
+                sub, code, wrong, hint = found
+                msg = f"{option}: units.{sub} = {checked[sub]!r}: {wrong} (hint: {hint})"
+                raise InputError(msg, code=code)
             problem = SECTIONS["layers"][key](checked)
             if problem:
                 msg = f"{option}: {problem}"
@@ -295,7 +303,7 @@ def read_file(path: str | Path, *, kind: str | None = None, layer: str | None = 
     if encoding is None and "encoding" in raw:
         encoding = str(raw["encoding"])
     fmap = FieldMap(layer=name, columns=dict(raw.get("columns", {})), values=dict(raw.get("values", {})),
-                    lines=lines)
+                    units=dict(raw.get("units", {})), lines=lines)
     remote = any(marker in str(path) for marker in REMOTE_MARKERS)
     if remote:
         raw["file"] = str(path)
@@ -316,7 +324,8 @@ def read_layer_keys(path: str | Path) -> tuple[dict[str, Any], dict[str, str]]:
     Returns
     -------
     keys, lines
-        The keys, and ``"columns.NAME"`` / ``"values.NAME"`` -> ``"MAP.toml, line N"`` for messages.
+        The keys, and ``"columns.NAME"`` / ``"values.NAME"`` / ``"units.NAME"`` -> ``"MAP.toml, line N"`` for
+        messages.
 
     Examples
     --------
@@ -363,7 +372,7 @@ def read_layer_keys(path: str | Path) -> tuple[dict[str, Any], dict[str, str]]:
     if problem:
         msg = f"{line_of(problem[0])}: {problem[0]}: {problem[1]}"
         raise InputError(msg, code="E-MANIFEST-KEY")
-    lines = {f"{key}.{sub}": line_of(key, sub) for key in ("columns", "values") for sub in keys.get(key, {})}
+    lines = {f"{key}.{sub}": line_of(key, sub) for key in ("columns", "values", "units") for sub in keys.get(key, {})}
     return keys, lines
 
 

@@ -730,7 +730,9 @@ def read_any(path: str | Path, *, layer: str | None = None, encoding: str | None
     """Read one layer and the problems found while reading it (without raising for them).
 
     ``root`` is the folder every file read must stay inside (the dataset folder). ``mapping`` (the
-    manifest's ``columns`` and ``values`` of the layer) renames and recodes the layer as read, in memory.
+    manifest's ``columns``, ``values`` and ``units`` of the layer) renames, recodes and converts the layer as
+    read, in memory, and reads the years and numbers of its schema's columns from the forms bureaus write them in
+    (:func:`nbgeo.fieldmap.apply`).
     ``geometry_column`` names a table's WKT or hex WKB column (:mod:`nbgeo.io.wkt`).
     """
     result = _read_any(path, layer=layer, encoding=encoding, allow_network=allow_network, repair=repair,
