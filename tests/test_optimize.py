@@ -773,7 +773,7 @@ def test_highs_cover_checks_and_prunes_what_highs_returns():
     cover = {0: range(7), 1: range(7, 14), 2: [0, 1, 2, 3, 7, 8, 9, 10], 3: [4, 5, 11, 12], 4: [6, 13]}
     m = _matrix({j: list(v) for j, v in cover.items()}, 14)
     cov = _Cover.of(m.by_demand())
-    x, bound, proved = _highs_cover(cov, time_limit=10.0)
+    x, bound, proved = _highs_cover(cov, None, time_limit=10.0)
     assert x is not None and proved and bound == 2.0
     assert sorted(np.flatnonzero(x).tolist()) == [0, 1]
-    assert _highs_cover(cov, time_limit=0.1) == (None, -math.inf, False)  # no time: not tried
+    assert _highs_cover(cov, None, time_limit=0.1) == (None, -math.inf, False)  # no time: not tried

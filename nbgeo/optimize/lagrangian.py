@@ -12,7 +12,7 @@ import numpy as np
 from scipy import optimize, sparse
 
 from .assignment import concat_ranges, merge_rows
-from .highs import solve_milp
+from .highs import cover_by_highspy
 from .solution import Instance
 
 log = logging.getLogger(__name__)
@@ -322,26 +322,24 @@ def _lp_relaxation(cov: _Cover, *, time_limit: float) -> tuple[float, NDArray[np
     return float(res.fun), np.maximum(-np.asarray(res.ineqlin.marginals, dtype=np.float64), 0.0)
 
 
-def _highs_cover(cov: _Cover, *, time_limit: float) -> tuple[NDArray[np.bool_] | None, float, bool]:
+def _highs_cover(cov: _Cover, start: NDArray[np.bool_] | None, *, time_limit: float
+                 ) -> tuple[NDArray[np.bool_] | None, float, bool]:
     """HiGHS's branch and bound on the set covering model for ``time_limit`` s: its cover, bound and proof.
 
     On large instances its value is its primal heuristics: on 50,000 x
     100,000 (issue 18) its feasibility jump finds, before the root LP is
-    solved, a cover about 10 % smaller than the Lagrangian heuristic's. Its
-    bound is ``-inf`` until the root LP is solved. The cover (None if none was
-    found or it is not one) comes back without its redundant columns.
+    solved, a cover about 7 % smaller than the Lagrangian heuristic's (2,640
+    sites against 2,828), in 12 s of CPU. Its bound is ``-inf`` until the
+    root LP is solved. It starts from the cover ``start``. The cover (None if
+    none was found or it is not one) comes back without its redundant columns.
     """
     if time_limit < 0.5:
         return None, -math.inf, False
-    ans = solve_milp(np.ones(cov.n), np.zeros(cov.n), np.ones(cov.n), np.ones(cov.n, dtype=bool), cov.a,
-                     np.ones(cov.m), np.full(cov.m, np.inf), maximise=False, time_limit=time_limit, mip_gap=0.0)
-    bound = -math.inf if ans.bound is None else float(ans.bound)
-    if ans.x is None:
-        return None, bound, False
-    x = ans.x > 0.5
-    if not (cov.count(x) >= 1).all():  # never trust a vector without checking it
-        return None, bound, False
-    return _cover_prune(cov, x, np.zeros(cov.n)), bound, ans.status == "optimal"
+    x, bound, status = cover_by_highspy(cov.a, start, time_limit=time_limit)
+    lower = -math.inf if bound is None else bound
+    if x is None or not (cov.count(x) >= 1).all():  # never trust a vector without checking it
+        return None, lower, False
+    return _cover_prune(cov, x, np.zeros(cov.n)), lower, status == "optimal"
 
 
 def _lagrangian_cover(cov: _Cover, start: NDArray[np.bool_], *, deadline: float, polish: int = 100,
@@ -393,7 +391,7 @@ def _lagrangian_cover(cov: _Cover, start: NDArray[np.bool_], *, deadline: float,
     # heuristics. Below that size it is left out: stopped by the clock, it would make the answer depend on the
     # machine's speed, and there the Lagrangian heuristic reaches the best covers HiGHS finds (issue 18).
     now = time.perf_counter()
-    found, milp_bound, milp_proved = _highs_cover(cov, time_limit=milp_share * (deadline - now)
+    found, milp_bound, milp_proved = _highs_cover(cov, start, time_limit=milp_share * (deadline - now)
                                                   if cov.a.nnz > _LP_MAX_PAIRS else 0.0)
     milp_sites = None if found is None else int(found.sum())
     if found is not None and int(found.sum()) < int(start.sum()):
