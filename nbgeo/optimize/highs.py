@@ -96,7 +96,6 @@ def solve_milp(
     maximise: bool,
     time_limit: float | None,
     mip_gap: float,
-    presolve: bool = True,
 ) -> MilpAnswer:
     """Optimise ``cost @ x`` over ``row_lower <= a @ x <= row_upper``, ``lower <= x <= upper``, ``x[integer]`` whole.
 
@@ -112,10 +111,6 @@ def solve_milp(
         Seconds HiGHS may take (None: no limit).
     mip_gap
         Relative gap at which HiGHS may stop (0: prove optimality).
-    presolve
-        Let HiGHS presolve the model (off for a model reduced already: on
-        set covering at 50,000 x 100,000, issue 18, its presolve nearly doubled
-        the time to the first cover).
 
     Returns
     -------
@@ -149,7 +144,7 @@ def solve_milp(
         x = np.asarray(lower, dtype=np.float64).copy()
         value = float(cost @ x) if n_col else 0.0
         return MilpAnswer(x, value, value, "optimal", 0.0, "empty model")
-    options: dict[str, float | bool] = {"disp": False, "mip_rel_gap": float(mip_gap), "presolve": presolve}
+    options: dict[str, float | bool] = {"disp": False, "mip_rel_gap": float(mip_gap)}
     if time_limit is not None:
         options["time_limit"] = max(float(time_limit), 1e-3)
     constraint = sp_optimize.LinearConstraint(sparse.csr_array(a), row_lower, row_upper)
