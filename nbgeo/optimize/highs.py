@@ -20,6 +20,11 @@ ERGO-Code/HiGHS#2749) and reports the time-limited incumbent, the dual bound
 (``mip_dual_bound``) and the gap (``mip_gap``). What it does not report is
 the dual bound of a search stopped before its first solution; callers then
 rely on their own bound.
+
+The exception is :func:`cover_by_highspy`, set covering at scale: scipy's
+bundled HiGHS has no feasibility jump, whose cover is what a time-limited
+search on 50,000 x 100,000 is worth (issue 18), and cannot start from a
+given cover; the banner goes to the null device.
 """
 
 from __future__ import annotations
