@@ -742,3 +742,38 @@ def test_set_cover_bound_is_the_lp_relaxation_rounded_up(seed):
     assert s.stats["lp_bound"] == pytest.approx(lp.fun, rel=1e-6)
     assert s.bound >= math.ceil(lp.fun - 1e-6)
     assert s.bound <= len(s.sites)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_set_cover_on_large_problems_starts_from_highs_and_keeps_a_valid_bound(seed, monkeypatch):
+    """Above the LP's size (lowered here to every size) HiGHS's branch and bound gives the cover to improve on.
+
+    The answer must still be a cover, the bound at most the optimum (HiGHS proves it here, given no
+    limit), and the answer no larger than HiGHS's cover from that stage.
+    """
+    from nbgeo.optimize import lagrangian
+
+    m = _clustered(seed)
+    exact = optimize.set_covering(m, method="milp")
+    assert exact.status == "optimal"
+    monkeypatch.setattr(lagrangian, "_LP_MAX_PAIRS", 0)
+    s = optimize.set_covering(m)
+    assert _covers(m, s.sites) and s.bound is not None
+    assert s.bound <= len(exact.sites) <= len(s.sites)
+    assert s.stats["lp_bound"] is None  # the LP was not tried at this (lowered) size
+    assert s.stats["milp_sites"] is not None and len(s.sites) <= s.stats["milp_sites"]
+    if s.stats["milp_bound"] is not None:
+        assert s.stats["milp_bound"] <= len(exact.sites)
+
+
+def test_highs_cover_checks_and_prunes_what_highs_returns():
+    """HiGHS's cover of a small problem is a cover without redundant columns, and proved optimal."""
+    from nbgeo.optimize.lagrangian import _Cover, _highs_cover
+
+    cover = {0: range(7), 1: range(7, 14), 2: [0, 1, 2, 3, 7, 8, 9, 10], 3: [4, 5, 11, 12], 4: [6, 13]}
+    m = _matrix({j: list(v) for j, v in cover.items()}, 14)
+    cov = _Cover.of(m.by_demand())
+    x, bound, proved = _highs_cover(cov, None, time_limit=10.0)
+    assert x is not None and proved and bound == 2.0
+    assert sorted(np.flatnonzero(x).tolist()) == [0, 1]
+    assert _highs_cover(cov, None, time_limit=0.1) == (None, -math.inf, False)  # no time: not tried

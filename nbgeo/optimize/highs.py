@@ -20,16 +20,24 @@ ERGO-Code/HiGHS#2749) and reports the time-limited incumbent, the dual bound
 (``mip_dual_bound``) and the gap (``mip_gap``). What it does not report is
 the dual bound of a search stopped before its first solution; callers then
 rely on their own bound.
+
+The exception is :func:`cover_by_highspy`, set covering at scale: scipy's
+bundled HiGHS has no feasibility jump, whose cover is what a time-limited
+search on 50,000 x 100,000 is worth (issue 18), and cannot start from a
+given cover; the banner goes to the null device.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import highspy
 import numpy as np
 from scipy import optimize as sp_optimize
 from scipy import sparse
@@ -39,7 +47,7 @@ from ..errors import InputError
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["MilpAnswer", "solve_milp"]
+__all__ = ["MilpAnswer", "cover_by_highspy", "solve_milp"]
 
 log = logging.getLogger(__name__)
 
@@ -178,3 +186,71 @@ def solve_milp(
         bound = value
     log.debug("HiGHS: %s, objective %s, bound %s, %.3f s", status, value, bound, runtime)
     return MilpAnswer(x, value, bound, status, runtime, message)
+
+
+def _silent_highs() -> Any:
+    """A ``highspy.Highs`` with its output off, its banner (printed by the C++ constructor) sent to the null device."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+def cover_by_highspy(a: sparse.csr_array, start: NDArray[np.bool_] | None, *, time_limit: float
+                     ) -> tuple[NDArray[np.bool_] | None, float | None, str]:
+    """The fewest columns of the 0/1 matrix ``a`` covering every row, by HiGHS (``highspy``) for ``time_limit`` s.
+
+    Unlike :func:`solve_milp`, this calls the ``highspy`` package, whose HiGHS
+    (1.10 and later) runs the feasibility jump heuristic before the root LP,
+    and it starts from the cover ``start`` when given. Presolve is off: the
+    caller reduces the problem first. Returns HiGHS's best vector (as found,
+    not checked: None without one), its bound on the optimum (None without
+    one) and its status, ``"optimal"`` when proved.
+
+    Examples
+    --------
+    >>> a = sparse.csr_array(np.array([[1.0, 0, 0], [1, 1, 0], [0, 0, 1]]))
+    >>> x, bound, status = cover_by_highspy(a, None, time_limit=10.0)
+    >>> x.tolist(), bound, status
+    ([True, False, True], 2.0, 'optimal')
+    """
+    a = sparse.csr_array(a)
+    n_rows, n_cols = a.shape
+    h = _silent_highs()
+    h.setOptionValue("time_limit", max(float(time_limit), 1e-3))
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("presolve", "off")
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n_cols, n_rows
+    lp.col_cost_ = np.ones(n_cols)
+    lp.col_lower_, lp.col_upper_ = np.zeros(n_cols), np.ones(n_cols)
+    lp.row_lower_, lp.row_upper_ = np.ones(n_rows), np.full(n_rows, highspy.kHighsInf)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = np.ones(a.nnz)
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n_cols
+    h.passModel(lp)
+    if start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = start.astype(np.float64).tolist()
+        h.setSolution(sol)
+    started = time.perf_counter()
+    h.run()
+    status = h.getModelStatus()
+    info = h.getInfo()
+    x = None
+    if info.primal_solution_status == 2:  # kSolutionStatusFeasible
+        x = np.asarray(h.getSolution().col_value, dtype=np.float64) > 0.5
+    bound = float(info.mip_dual_bound) if math.isfinite(float(info.mip_dual_bound)) else None
+    word = "optimal" if status == highspy.HighsModelStatus.kOptimal else "time_limit"
+    log.debug("highspy set covering: %s, %s columns, bound %s, %.3f s", word, None if x is None else int(x.sum()),
+              bound, time.perf_counter() - started)
+    return x, bound, word
