@@ -562,12 +562,16 @@ def _scenario_kind(path: Path | str) -> str:
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option("--no-map", is_flag=True, help="Skip the map in compare.html (faster).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Compare the progress per year too.")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["html", "pdf"]), default=("html",),
+              show_default=True, help="The page besides compare.json: html (compare.html), pdf (compare.pdf, printed "
+                                      "by headless Chromium, A4); repeatable.")
 @_read_opts
 @_verbosity_opts
 @click.pass_context
 def compare_cmd(ctx: click.Context, a: Path | str, b: Path | str, out_dir: Path, plan_path: Path | None,
                 plan_b_path: Path | None, dataset_path: Path | str | None, year: int | None, label_a: str | None,
-                label_b: str | None, lang: str, overwrite: bool, no_map: bool, progress: bool) -> None:
+                label_b: str | None, lang: str, overwrite: bool, no_map: bool, progress: bool,
+                formats: tuple[str, ...]) -> None:
     """Compare two scenarios A and B: two datasets (e.g. as built and proposed) or two plan files.
 
     A dataset is a folder, its dataset.toml or a postgresql:// URL; a plan is a local file.
@@ -575,8 +579,9 @@ def compare_cmd(ctx: click.Context, a: Path | str, b: Path | str, out_dir: Path,
     Audits both, then writes OUT/compare.json and OUT/compare.html (targets,
     rule findings, coverage, indicators and progress side by side, sites
     added, removed and moved per layer, and a map of B with the changes) and
-    prints the targets side by side. Exit 0 when no verdict got worse from A
-    to B, 1 when one did, 2 for bad input.
+    prints the targets side by side; --format pdf prints the page to
+    OUT/compare.pdf (A4). Exit 0 when no verdict got worse from A to B, 1
+    when one did, 2 for bad input.
     """
     kinds = (_scenario_kind(a), _scenario_kind(b))
     if kinds[0] != kinds[1]:
@@ -599,11 +604,14 @@ def compare_cmd(ctx: click.Context, a: Path | str, b: Path | str, out_dir: Path,
     labels = None
     if label_a or label_b:
         labels = (label_a or "A", label_b or "B")
+    if "pdf" in formats:
+        chromium.require_chromium()  # no browser: say so before any work
     result = compare_mod.compare(ds_a, ds_b, plan_a, plan_b, year=year, labels=labels, progress=progress)
-    paths = compare_mod.write_comparison(result, out_dir, overwrite=overwrite, lang=lang, with_map=not no_map)
+    paths = compare_mod.write_comparison(result, out_dir, overwrite=overwrite, lang=lang, with_map=not no_map,
+                                         formats=formats)
     if not ctx.obj["quiet"]:
         echo(result.to_text())
-        echo(f"wrote {paths['json']} and {paths['html']}")
+        echo("wrote " + ", ".join(str(p) for p in paths.values()))
     ctx.exit(result.exit_code)
 
 

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import html
 import importlib.util
-import os
 import struct
 from pathlib import Path
 
 import pytest
 
 from nbgeo import audit, maps, report, runs
-from nbgeo.renderers import chromium
 
 pytestmark = pytest.mark.slow
 
@@ -214,24 +212,6 @@ def test_the_still_image_holds_the_whole_legend_in_words(browser, pages, kind, n
             assert " ".join(html.unescape(w).split()) in text, (lyr["id"], w)
     ids = [r.id for r in ningbo_plan.rules] + [c.id for c in ningbo_plan.coverage] + [q.id for q in ningbo_plan.siting]
     assert [i for i in ids if i in text] == []  # names, not ids
-
-
-def test_cli_png_lays_the_legend_out_whole(tmp_path):
-    from click.testing import CliRunner
-
-    from nbgeo.cli import main
-
-    if chromium.find_chromium() is None and not os.environ.get("NBGEO_REQUIRE_BROWSER"):
-        pytest.skip("Chromium is not installed (apt-get install chromium); nbgeo map --png did NOT run")
-    res = CliRunner().invoke(main, ["map", "--out", str(tmp_path / "m.html"), "--png", str(tmp_path / "m.png"),
-                                    "--size", "1200x800", "--lang", "en"])
-    assert res.exit_code == 0, res.output
-    assert _png_size((tmp_path / "m.png").read_bytes()) == (1200, 800)
-    # the same steps as the PNG, in a browser we can ask: the legend lies inside the picture
-    with chromium.Browser() as b, b.page(1200, 800) as page:
-        assert b.load(page, tmp_path / "m.html").ready
-        got = b.evaluate(page, _LEGEND)
-    assert got["fits"] == [True] and got["box"][3] <= 800 and got["box"][2] <= 1200 and got["box"][0] >= 0
 
 
 _STACK = """(() => {

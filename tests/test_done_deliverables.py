@@ -198,7 +198,9 @@ def test_the_header_leads_with_the_right_status(browser, made, kind, lang):
         assert first["kind"] == "pace" and first["text"].startswith("进度" if lang == "zh" else "On pace")
         second = shown[1]
         assert second["visible"] and (first["top"], first["left"]) < (second["top"], second["left"])
-        assert labels.word("pace.final", lang).format(horizon=run.json()["plan"]["horizon"]) in second["text"]
+        data = run.json()
+        assert labels.word("pace.final", lang).format(horizon=data["plan"]["horizon"]) in second["text"]
+        assert [_norm(s["text"]) for s in shown] == data["headline"]["text"][lang].split(" | ")
     elif kind != "compare":
         assert len(shown) == 1 and first["kind"] == "verdict"
 
@@ -214,7 +216,8 @@ def _wanted_sites(kind: str, data: dict) -> tuple[str, set[str]]:
     if kind == "site":
         return "proposed", {str(s["id"]) for e in data["optimisation"] for s in e["chosen"]}
     if kind == "compare":  # the map is B's: the rules B fails (the JSON counts rules, not sites)
-        return "fail", {f"rule #{i}" for i in range(int(data["sections"].get("rules", {}).get("b", {}).get("fail", 0)))}
+        failed = int(data["sections"].get("rules", {}).get("b", {}).get("fail", 0))
+        return "fail", {f"rule #{i}" for i in range(failed)}
     return "fail", {str(f["feature_id"]) for e in data["rules"] for f in e["findings"] if f["status"] == "fail"}
 
 
