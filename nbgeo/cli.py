@@ -563,8 +563,7 @@ def _scenario_kind(path: Path | str) -> str:
 @click.option("--no-map", is_flag=True, help="Skip the map in compare.html (faster).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Compare the progress per year too.")
 @click.option("--format", "formats", multiple=True, type=click.Choice(["html", "pdf"]), default=("html",),
-              show_default=True, help="The page besides compare.json: html (compare.html), pdf (compare.pdf, printed "
-                                      "by headless Chromium, A4); repeatable.")
+              show_default=True, help="html (compare.html) or pdf (compare.pdf, printed by Chromium, A4); repeatable.")
 @_read_opts
 @_verbosity_opts
 @click.pass_context
@@ -579,9 +578,8 @@ def compare_cmd(ctx: click.Context, a: Path | str, b: Path | str, out_dir: Path,
     Audits both, then writes OUT/compare.json and OUT/compare.html (targets,
     rule findings, coverage, indicators and progress side by side, sites
     added, removed and moved per layer, and a map of B with the changes) and
-    prints the targets side by side; --format pdf prints the page to
-    OUT/compare.pdf (A4). Exit 0 when no verdict got worse from A to B, 1
-    when one did, 2 for bad input.
+    prints the targets side by side. Exit 0 when no verdict got worse from A
+    to B, 1 when one did, 2 for bad input.
     """
     kinds = (_scenario_kind(a), _scenario_kind(b))
     if kinds[0] != kinds[1]:
@@ -591,8 +589,7 @@ def compare_cmd(ctx: click.Context, a: Path | str, b: Path | str, out_dir: Path,
         if plan_path or plan_b_path:
             msg = "A and B are plans; --plan and --plan-b are for comparing two datasets"
             raise click.UsageError(msg)
-        ds = _read_dataset(dataset_path)
-        ds_a = ds_b = ds
+        ds_a = ds_b = _read_dataset(dataset_path)
         plan_a, plan_b = plan.read_plan(a), plan.read_plan(b)
     else:
         if dataset_path:
@@ -601,17 +598,13 @@ def compare_cmd(ctx: click.Context, a: Path | str, b: Path | str, out_dir: Path,
         ds_a, ds_b = _read_dataset(a), _read_dataset(b)
         plan_a = plan.read_plan(plan_path if plan_path is not None else datasets.get_path("ningbo_2025"))
         plan_b = plan.read_plan(plan_b_path) if plan_b_path is not None else plan_a
-    labels = None
-    if label_a or label_b:
-        labels = (label_a or "A", label_b or "B")
-    if "pdf" in formats:
-        chromium.require_chromium()  # no browser: say so before any work
+    labels = (label_a or "A", label_b or "B") if label_a or label_b else None
+    _check_formats(formats, ())  # --format pdf and no browser: say so before any work
     result = compare_mod.compare(ds_a, ds_b, plan_a, plan_b, year=year, labels=labels, progress=progress)
     paths = compare_mod.write_comparison(result, out_dir, overwrite=overwrite, lang=lang, with_map=not no_map,
                                          formats=formats)
     if not ctx.obj["quiet"]:
-        echo(result.to_text())
-        echo("wrote " + ", ".join(str(p) for p in paths.values()))
+        echo(result.to_text() + "\nwrote " + ", ".join(str(p) for p in paths.values()))
     ctx.exit(result.exit_code)
 
 

@@ -42,7 +42,7 @@ from nbgeo import datasets
 from nbgeo.cli import main
 from nbgeo.renderers import labels
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow  # each page is made by the CLI and read in Chromium
 
 _PLANS = datasets.get_path("ningbo_2025"), datasets.get_path("ningbo_2035")
 
@@ -374,3 +374,13 @@ def test_the_pdf_has_its_pages(made, kind, lang):
         text = unicodedata.normalize("NFKC", page.extract_text())
         assert head in _squash(text), (number, text[-300:])
         assert re.search(rf"(?<!\d){number}\s*/\s*{count}(?!\d)", text), (number, text[-200:])
+
+
+def test_compare_pdf_without_a_browser_is_a_clear_error_before_any_work(tmp_path, monkeypatch):
+    monkeypatch.setenv("NBGEO_CHROMIUM", str(tmp_path / "no-such-browser"))
+    monkeypatch.setenv("PATH", str(tmp_path))  # nor one on PATH
+    out = tmp_path / "out"
+    args, _ = COMMANDS["compare"]
+    result = CliRunner().invoke(main, [*args, "--out", str(out), "--format", "pdf"])
+    assert result.exit_code == 2 and "E-MAP-BROWSER" in result.output and "apt-get install chromium" in result.output
+    assert not out.exists()
