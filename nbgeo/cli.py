@@ -562,12 +562,15 @@ def _scenario_kind(path: Path | str) -> str:
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option("--no-map", is_flag=True, help="Skip the map in compare.html (faster).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Compare the progress per year too.")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["html", "pdf"]), default=("html",),
+              show_default=True, help="html (compare.html) or pdf (compare.pdf, printed by Chromium, A4); repeatable.")
 @_read_opts
 @_verbosity_opts
 @click.pass_context
 def compare_cmd(ctx: click.Context, a: Path | str, b: Path | str, out_dir: Path, plan_path: Path | None,
                 plan_b_path: Path | None, dataset_path: Path | str | None, year: int | None, label_a: str | None,
-                label_b: str | None, lang: str, overwrite: bool, no_map: bool, progress: bool) -> None:
+                label_b: str | None, lang: str, overwrite: bool, no_map: bool, progress: bool,
+                formats: tuple[str, ...]) -> None:
     """Compare two scenarios A and B: two datasets (e.g. as built and proposed) or two plan files.
 
     A dataset is a folder, its dataset.toml or a postgresql:// URL; a plan is a local file.
@@ -586,8 +589,7 @@ def compare_cmd(ctx: click.Context, a: Path | str, b: Path | str, out_dir: Path,
         if plan_path or plan_b_path:
             msg = "A and B are plans; --plan and --plan-b are for comparing two datasets"
             raise click.UsageError(msg)
-        ds = _read_dataset(dataset_path)
-        ds_a = ds_b = ds
+        ds_a = ds_b = _read_dataset(dataset_path)
         plan_a, plan_b = plan.read_plan(a), plan.read_plan(b)
     else:
         if dataset_path:
@@ -596,14 +598,13 @@ def compare_cmd(ctx: click.Context, a: Path | str, b: Path | str, out_dir: Path,
         ds_a, ds_b = _read_dataset(a), _read_dataset(b)
         plan_a = plan.read_plan(plan_path if plan_path is not None else datasets.get_path("ningbo_2025"))
         plan_b = plan.read_plan(plan_b_path) if plan_b_path is not None else plan_a
-    labels = None
-    if label_a or label_b:
-        labels = (label_a or "A", label_b or "B")
+    labels = (label_a or "A", label_b or "B") if label_a or label_b else None
+    _check_formats(formats, ())  # --format pdf and no browser: say so before any work
     result = compare_mod.compare(ds_a, ds_b, plan_a, plan_b, year=year, labels=labels, progress=progress)
-    paths = compare_mod.write_comparison(result, out_dir, overwrite=overwrite, lang=lang, with_map=not no_map)
+    paths = compare_mod.write_comparison(result, out_dir, overwrite=overwrite, lang=lang, with_map=not no_map,
+                                         formats=formats)
     if not ctx.obj["quiet"]:
-        echo(result.to_text())
-        echo(f"wrote {paths['json']} and {paths['html']}")
+        echo(result.to_text() + "\nwrote " + ", ".join(str(p) for p in paths.values()))
     ctx.exit(result.exit_code)
 
 

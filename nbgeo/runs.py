@@ -320,6 +320,7 @@ def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers:
     shapes = {f"rule {r.rule.id}": r.offending() for r in results}
     if set(formats) - {"qgis"}:
         found = AuditReport(plan=plan, dataset=dataset, year=when, targets=(), sections={"rules": entries},
+                            strict=strict,
                             overlays={f"rule {r.rule.id}: {r.failed} fail, {r.unknown} unknown": gdf.to_crs(4326)
                                       for r, gdf in zip(results, shapes.values(), strict=True) if len(gdf)})
         layers_shown = [*(["districts"] if "districts" in dataset else []),
@@ -384,7 +385,7 @@ def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int
         layers = [*(["districts"] if "districts" in dataset else []),
                   *dict.fromkeys(n for c in chosen for n in (c.demand, c.facilities) if n in dataset)]
         found = AuditReport(plan=only, dataset=dataset, year=when, targets=(), sections={"coverage": entries},
-                            overlays=shapes)
+                            overlays=shapes, strict=strict)
         files.update(_page_files(found, "coverage", formats, lang=lang, with_map=with_map, coords=coords,
                                  sections=["coverage"], layers=layers))
     if out is not None:

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import html
 import importlib.util
-import os
 import struct
 from pathlib import Path
 
 import pytest
 
 from nbgeo import audit, maps, report, runs
-from nbgeo.renderers import chromium
 
 pytestmark = pytest.mark.slow
 

@@ -54,11 +54,15 @@ def test_a_section_page_is_the_audit_pages_section(found):
 
 
 def test_the_verdict_counts_the_sections_entries(found):
-    page = report.to_html(found, with_map=False, lang="en", sections=["coverage"])
     statuses = [e["status"] for e in found.sections["coverage"]]
     met, not_met = statuses.count("met"), statuses.count("not_met")
-    headline = re.search(r"<div class='headline'>(.*?)</div></div>", page).group(1)
-    assert re.sub(r"<[^>]+>", "", headline) == f"Not passed · {met} met · {not_met} not met"  # counts in bold
+    assert not_met and {e["severity"] for e in found.sections["coverage"]} == {"建议"}
+    # the verdict is the command's exit code: suggestions (建议) not met fail the page only when strict
+    for strict, verdict in ((False, "Passed"), (True, "Not passed")):
+        page = report.to_html(dataclasses.replace(found, strict=strict), with_map=False, lang="en",
+                              sections=["coverage"])
+        headline = re.search(r"<div class='headline'>(.*?)</div></div>", page).group(1)
+        assert re.sub(r"<[^>]+>", "", headline) == f"{verdict} · {met} met · {not_met} not met"  # counts in bold
 
 
 def test_coverage_table_shows_the_planners_columns(found):

@@ -45,6 +45,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,7 +60,8 @@ from .. import _atomic, settings
 from ..audit import SCHEMA as AUDIT_SCHEMA
 from ..audit import nbgeo_version, run_audit
 from ..crs import choose_working_crs
-from . import assets, labels, maps, readable, render, theme
+from ..errors import OutputError
+from . import assets, chromium, labels, maps, readable, render, theme
 from .entries import basis_text, severity_badge
 from .maps import audit_map
 
@@ -769,8 +771,8 @@ def to_html(comparison: Comparison, *, map_html: str | None = None, head_extra: 
         head=render.trusted(head_extra), w=w,
         a=scenario(a, la), b=scenario(b, lb), created=comparison.created,
         illustrative=a.dataset.illustrative or b.dataset.illustrative,
-        regressions={"count": regressions, "colour": theme.BAD if regressions else theme.GOOD,
-                     "text": word("regressions", a=la, b=lb)},
+        regressions={"count": regressions, "shown": f"{regressions:,}", "tone": "fail" if regressions else "pass",
+                     "colour": theme.BAD if regressions else theme.GOOD, "text": word("regressions", a=la, b=lb)},
         cards=[{"colour": theme.colour(k), "count": n, "label": readable.words(k, lang)}
                for k, n in summary["targets"].items()],
         targets=targets, sections=sections, sites=sites, map=render.trusted(map_html or ""),
@@ -778,20 +780,29 @@ def to_html(comparison: Comparison, *, map_html: str | None = None, head_extra: 
 
 
 def write_comparison(comparison: Comparison, out_dir: str | Path, *, overwrite: bool = False, lang: str = "zh",
-                     with_map: bool = True) -> dict[str, Path]:
-    """Write ``compare.json`` and ``compare.html`` into ``out_dir``, as one set.
+                     with_map: bool = True, formats: Sequence[str] = ("html",)) -> dict[str, Path]:
+    """Write ``compare.json`` and each of ``formats`` into ``out_dir``, as one set.
 
-    Both are rendered in memory first; the pair then replaces the earlier
-    comparison's outputs in ``out_dir`` as a whole (:func:`nbgeo._atomic.output_set`),
-    keeping every other file there; a failure leaves the earlier ones as they were.
+    ``formats``: ``html`` (``compare.html``), ``pdf`` (``compare.pdf``, the page printed by headless Chromium:
+    A4, numbered, the title and the number of regressions at the head of every page).
+
+    All are rendered first; the set then replaces the earlier comparison's outputs in ``out_dir`` as a whole
+    (:func:`nbgeo._atomic.output_set`), keeping every other file there; a failure leaves the earlier ones as they
+    were. With ``pdf`` and no browser installed, nothing is done (``E-MAP-BROWSER``).
 
     Returns
     -------
     dict
-        ``{"json": path, "html": path}``.
+        ``{"json": path, "html": path, "pdf": path}`` for the files written.
     """
+    unknown = sorted(set(formats) - {"html", "pdf"})
+    if unknown:
+        msg = f"unknown format {', '.join(map(repr, unknown))}; compare writes html and pdf"
+        raise OutputError(msg, code="E-IO-FORMAT")
+    if "pdf" in formats:
+        chromium.require_chromium()  # no browser: say so before any work
     out = Path(out_dir)
-    names = {"json": "compare.json", "html": "compare.html"}
+    names = {"json": "compare.json", **{f: f"compare.{f}" for f in ("html", "pdf") if f in formats}}
     _atomic.check_outputs(out, command="compare", names=names.values(), overwrite=overwrite)
     json_text = to_json(comparison)
     map_html, head = None, ""
@@ -801,5 +812,11 @@ def write_comparison(comparison: Comparison, out_dir: str | Path, *, overwrite: 
     html_text = to_html(comparison, map_html=map_html, head_extra=head, lang=lang)
     with _atomic.output_set(out, command="compare", overwrite=overwrite, expect=names.values()) as staging:
         (staging / names["json"]).write_text(json_text, encoding="utf-8")
-        (staging / names["html"]).write_text(html_text, encoding="utf-8")
+        if "html" in names:
+            (staging / names["html"]).write_text(html_text, encoding="utf-8")
+        if "pdf" in names:  # printed from a private copy of the page
+            with tempfile.TemporaryDirectory(prefix="nbgeo-print-") as tmp:
+                page = Path(tmp) / "page.html"
+                page.write_text(html_text, encoding="utf-8")
+                chromium.print_pdf(page, staging / names["pdf"], overwrite=True)
     return {key: out / name for key, name in names.items()}

@@ -56,6 +56,7 @@ from .. import _atomic, qgis
 from ..audit import dataset_info, nbgeo_version
 from ..errors import OutputError
 from ..layers import LAYERS
+from ..plan import counts as binds
 from ..progress import track
 from ..status import BAD, WARN
 from . import assets, labels, readable, render, theme
@@ -430,9 +431,18 @@ def _verdict_words(only: Sequence[str] | None, lang: str) -> dict[str, str]:
     return {"met": status_word("pass", lang), "not_met": status_word("fail", lang)}
 
 
-def _section_headline(s: dict[str, int], only: Sequence[str], lang: str) -> list[dict[str, Any]]:
-    """The header of a section page (``nbgeo rules``, ``nbgeo coverage``): its verdict and its entries' counts."""
-    failed = bool(s["not_met"] or s["unknown"])
+def _section_failed(report: AuditReport, only: Sequence[str]) -> bool:
+    """Whether a section page fails: as its command's exit code, an entry of severity 建议 only when strict."""
+    bad = {"fail", "not_met", "unknown"}
+    return any(e["status"] in bad and binds(e.get("severity"), strict=report.strict)
+               for name in only for e in report.sections.get(name) or [])
+
+
+def _section_headline(s: dict[str, int], only: Sequence[str], lang: str, *, failed: bool) -> list[dict[str, Any]]:
+    """The header of a section page (``nbgeo rules``, ``nbgeo coverage``): its verdict and its entries' counts.
+
+    The verdict is the command's exit code (``failed``); the counts say how many entries are met and not met.
+    """
     words = _verdict_words(only, lang)
     counts = [{"count": s[k], "word": words.get(k, word(lang, k)), "status": k, "colour": theme.colour(k)}
               for k in ("met", "not_met", "unknown") if k != "unknown" or s[k]]
@@ -541,7 +551,8 @@ def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: st
         "subtitle": " · ".join(x for x in (plan.title_en if lang == "zh" else plan.title,
                                            f"{word(lang, 'evaluated')} {report.year}", f"{word(lang, 'dataset')} {ds.name}",
                                            report.created) if x),
-        "headline": report.headline().parts(lang) if only is None else _section_headline(s, only, lang),
+        "headline": (report.headline().parts(lang) if only is None
+                     else _section_headline(s, only, lang, failed=_section_failed(report, only))),
         "count_notes": [n["text"] for n in report.count_notes(lang)
                         if not n["about"].startswith("target:") and (only is None or n["about"] == "rules_year")],
         "pw": {"final": labels.word("pace.final_short", lang), "counts": labels.word("counts.head", lang)},
