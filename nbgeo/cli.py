@@ -721,7 +721,7 @@ def _page_format(stem: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
 @_page_format("rules")
 @_COORDS
 @click.option("--lang", "page_lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-              help="Language of rules.html, the PDF and the check table.")
+              help="Language of rules.html, rules.md, the PDF and the check table.")
 @click.option("--no-map", "page_no_map", is_flag=True, help="Leave the map out of rules.html (faster).")
 @_STRICT
 @_read_opts
