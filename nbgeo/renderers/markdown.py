@@ -130,14 +130,15 @@ def _md_table(head: Sequence[str], rows: Sequence[Sequence[str]], align: Sequenc
 def _md_section(name: str, entries: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
     """One section of audit.md (``## TITLE`` and its tables): the same in audit.md and in a command's page.
 
-    The table shows the planner's columns, as the page does (:func:`nbgeo.renderers.columns.split_columns`);
-    the yearly rows of one entry stay together (:func:`nbgeo.renderers.entries.sorted_entries`).
+    The table shows the planner's columns, as the page does (:func:`nbgeo.renderers.columns.split_columns`),
+    and the notes the page folds under each row; the yearly rows of one entry stay together (:func:`nbgeo.renderers.entries.sorted_entries`).
     """
     out = ["", f"## {md_text(section_title(name, lang))}", ""]
     if not entries:
         return [*out, md_text(word(lang, "none"))]
     all_columns, same = section_layout(entries)
-    columns, _ = split_columns(name, all_columns)
+    columns, folded = split_columns(name, all_columns)
+    columns += [k for k in folded if k in NOTE_KEYS]  # no fold in Markdown: a note stays in the table
     if same:
         out += [" · ".join(f"{md_text(key_label(k, lang))}: {md_text(fmt_key(k, v, None, lang))}"
                            for k, v in same.items()),

@@ -255,21 +255,18 @@ def words(key: Any, lang: str = "en", *, namespace: str | None = None) -> str:
     ('未覆盖', '分区统计', '小微企业园')
     >>> words("featured_parks", "en"), words("some_new_key", "zh"), words("parks", "zh", namespace="unit")
     ('Featured industrial parks', 'some new key', '个')
-    >>> words("clusters", "zh"), words("clusters", "zh", namespace="unit")
-    ('产业集聚区', '个')
     """
     text = "" if key is None else str(key)
-    spec = LAYERS.get(text)
-    layer = (spec.title_zh if lang == "zh" else spec.title_en) if spec is not None else ""
     search = ((namespace,) if namespace else ()) + _NAMESPACES
     for ns in search:
-        if layer and ns == "unit" and namespace != "unit":  # a layer is named by its title (clusters: 产业集聚区, not 个)
-            return layer
         pair = labels.LABELS.get(f"{ns}.{text}")
         if pair is not None:
             return pair[0 if lang == "zh" else 1]
-    if layer:
-        return layer
+    spec = LAYERS.get(text)
+    if spec is not None:
+        title = spec.title_zh if lang == "zh" else spec.title_en
+        if title:
+            return title
     field = labels.field_label(text, lang)
     if field != text:
         return field
