@@ -699,10 +699,10 @@ def _page_format(stem: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
     return click.option(
         "--format", "formats", multiple=True, type=click.Choice(list(runs.PAGE_FORMATS)), default=("html",),
         show_default=True,
-        help=f"Outputs besides the JSON: html ({stem}.html: the {stem} section of audit.html with its tables and map), "
-             f"pdf ({stem}.pdf, printed by headless Chromium, A4), xlsx and csv (the per-site check table 图斑核查表: "
-             "site_checks.xlsx / site_checks.csv, UTF-8 with BOM), qgis (styled findings.gpkg and project.qgz); "
-             "repeatable.")
+        help=f"Outputs besides the JSON: html ({stem}.html: the {stem} section of audit.html, tables and map), md "
+             f"({stem}.md: that section of audit.md), pdf ({stem}.pdf, printed by headless Chromium, A4), xlsx, csv "
+             "(the per-site check table 图斑核查表: site_checks.xlsx / .csv, UTF-8 with BOM), qgis (styled "
+             "findings.gpkg and project.qgz); repeatable.")
 
 
 @main.command("rules")
@@ -723,7 +723,7 @@ def _page_format(stem: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
 @_page_format("rules")
 @_COORDS
 @click.option("--lang", "page_lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-              help="Language of rules.html, the PDF and the check table.")
+              help="Language of rules.html, rules.md, the PDF and the check table.")
 @click.option("--no-map", "page_no_map", is_flag=True, help="Leave the map out of rules.html (faster).")
 @_STRICT
 @_read_opts
@@ -739,7 +739,7 @@ def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, 
     (every site of every rule: status, value, limit, margin, unit, reason),
     OUT/rule_failures.geojson (failing sites and their offending geometry, WGS 84)
     and OUT/rules.html (the rules section of audit.html, with its map), and
-    what --format asks: rules.pdf, site_checks.xlsx / site_checks.csv (one row
+    what --format asks: rules.md, rules.pdf, site_checks.xlsx / .csv (one row
     per site and finding; --coords gcj02 adds GCJ-02 coordinates).
     Exit 0 when every site passes, 1 when one fails or is unknown, 2 for bad input; rules of severity
     建议 (suggestions) count only with --strict.
@@ -846,14 +846,13 @@ def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | Non
                  strict: bool) -> None:
     """Check DATASET (a folder or a postgresql:// URL; default: the sample) against the plan's coverage alone.
 
-    Who the facilities serve, by road (on the dataset's road network) or in a
-    straight line. Writes OUT/coverage.json (the "coverage" section of
-    audit.json), OUT/coverage.geojson (service areas and uncovered sites, WGS 84)
-    and OUT/coverage.html (the coverage section of audit.html: its tables and
-    map), and what --format asks: coverage.pdf, site_checks.xlsx / .csv (one row
-    per uncovered site; --coords gcj02 adds GCJ-02 coordinates). Exit 0 when
-    every requirement is met, 1 when one is not met or unknown, 2 for bad input;
-    requirements of severity 建议 (suggestions) count only with --strict.
+    Who the facilities serve, by road (on the dataset's road network) or in a straight line. Writes
+    OUT/coverage.json (the "coverage" section of audit.json), OUT/coverage.geojson (service areas and
+    uncovered sites, WGS 84) and OUT/coverage.html (the coverage section of audit.html: its tables and
+    map), and what --format asks: coverage.md, coverage.pdf, site_checks.xlsx / .csv (one row per
+    uncovered site; --coords gcj02 adds GCJ-02 coordinates). Exit 0 when every requirement is met, 1
+    when one is not met or unknown, 2 for bad input; requirements of severity 建议 (suggestions) count
+    only with --strict.
     """
     _check_formats(formats, coords)
     names = [*runs.COVERAGE_FILES[:2], *runs.format_files("coverage", formats),

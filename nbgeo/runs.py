@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ from .errors import PlanError, UsageError, ValidationError
 from .io import write_layer
 from .paths import check_name, output_path
 from .plan import Plan, SitingSpec, counts, short_basis
-from .renderers import checktable, chromium, labels, readable
+from .renderers import labels, readable
 from .renderers import report as pages  # the page renderer itself, where tests patch it (nbgeo.report forwards)
 from .report import json_safe as clean_json
 from .sanitize import to_csv
@@ -52,12 +51,13 @@ RULES_FILES = ("rules.json", "rule_sites.csv", "rule_failures.geojson")
 COVERAGE_FILES = ("coverage.json", "coverage.geojson", "coverage.html")
 
 #: ``--format`` of ``nbgeo audit``: the page, Markdown, QGIS, a PDF of the page, the per-site check table.
-AUDIT_FORMATS = ("html", "md", "qgis", "pdf", "xlsx", "csv")
-#: ``--format`` of ``nbgeo rules`` and ``nbgeo coverage``: the section page (``html``, the default), its PDF,
-#: the per-site check table (``xlsx``, ``csv``) and the QGIS outputs.
-PAGE_FORMATS = ("html", "pdf", "xlsx", "csv", "qgis")
+AUDIT_FORMATS = pages.FORMATS
+#: ``--format`` of ``nbgeo rules`` and ``nbgeo coverage``: the section page (``html``, the default), its
+#: Markdown (``md``: the section of audit.md), its PDF, the per-site check table (``xlsx``, ``csv``) and the
+#: QGIS outputs.
+PAGE_FORMATS = ("html", "md", "pdf", "xlsx", "csv", "qgis")
 
-Writer = Callable[[Path], object]  # writes the file at the path it is given (what it returns is ignored)
+Writer = pages.Writer  # writes the file at the path it is given (what it returns is ignored)
 
 
 @dataclasses.dataclass
@@ -90,11 +90,7 @@ class Outputs:
         Files that a writer chose not to create (a site question without sites) are simply absent.
         Returns the paths written, sorted by name.
         """
-        with _atomic.output_set(folder, command=self.command, overwrite=overwrite, expect=self.files) as staging:
-            for name, writer in self.files.items():
-                writer(staging / name)
-            written = sorted(path.name for path in staging.iterdir() if not path.name.startswith("."))
-        return [Path(folder) / name for name in written]
+        return pages.write_files(self.files, folder, command=self.command, overwrite=overwrite)
 
 
 def _json_writer(doc: object) -> Writer:
@@ -114,61 +110,22 @@ def _features_writer(features: list[dict[str, Any]]) -> Writer:
 
 
 def format_files(stem: str, formats: Sequence[str]) -> list[str]:
-    """The files ``--format`` adds to a command whose page is ``STEM.html``: page, PDF, check tables.
+    """The files ``--format`` adds to a command whose page is ``STEM.html``: page, Markdown, PDF, check tables.
 
     Examples
     --------
-    >>> format_files("rules", ("html", "pdf", "csv", "qgis"))
-    ['rules.html', 'rules.pdf', 'site_checks.csv']
+    >>> format_files("rules", ("html", "md", "pdf", "csv", "qgis"))
+    ['rules.html', 'rules.md', 'rules.pdf', 'site_checks.csv']
     """
-    names = [f"{stem}.{f}" for f in ("html", "md", "pdf") if f in formats]
-    return names + [checktable.FILES[f] for f in ("xlsx", "csv") if f in formats]
-
-
-def _bytes_writer(data: bytes) -> Writer:
-    def write(path: Path) -> None:
-        _atomic.write_bytes(path, data, overwrite=True)  # the staging folder is nbgeo's own
-    return write
-
-
-def _pdf_writer(html: str) -> Writer:
-    """Print a page to PDF in headless Chromium, from a private temporary copy of the page."""
-    def write(path: Path) -> None:
-        with tempfile.TemporaryDirectory(prefix="nbgeo-print-") as tmp:
-            page = Path(tmp) / "page.html"
-            page.write_text(html, encoding="utf-8")
-            chromium.print_pdf(page, path, overwrite=True)
-    return write
-
-
-def _page_files(found: AuditReport, stem: str, formats: Sequence[str], *, lang: str, with_map: bool,
-                coords: Sequence[str] = (), **page: Any) -> dict[str, Writer]:
-    """The writers of ``--format`` html, pdf, xlsx and csv for one command's page ``STEM.html``.
-
-    The page is rendered once (for the HTML and its PDF); the check table is built once (for xlsx and csv),
-    so that all the work that can fail is done before anything is written.
-    """
-    if "pdf" in formats:
-        chromium.require_chromium()  # no browser: say so before any work
-    files: dict[str, Writer] = {}
-    if "html" in formats or "pdf" in formats:
-        html = pages.to_html(found, lang=lang, with_map=with_map, **page)
-        if "html" in formats:
-            files[f"{stem}.html"] = _text_writer(html)
-        if "pdf" in formats:
-            files[f"{stem}.pdf"] = _pdf_writer(html)
-    if "xlsx" in formats or "csv" in formats:
-        table = checktable.check_table(found, lang=lang, coords=coords)
-        if "xlsx" in formats:
-            files[checktable.FILES["xlsx"]] = _bytes_writer(checktable.to_xlsx(table, lang=lang))
-        if "csv" in formats:
-            files[checktable.FILES["csv"]] = _bytes_writer(checktable.to_csv_bytes(table))
-    return files
+    return pages.page_names(stem, formats)
 
 
 def audit_outputs(found: AuditReport, *, formats: Sequence[str] = ("html",), lang: str = "zh",
                   with_map: bool = True, coords: Sequence[str] = (), out: str | Path | None = None) -> Outputs:
     """An audit's files as one set (``nbgeo audit --out``): audit.json and each of ``formats``.
+
+    The files are :func:`nbgeo.report.report_files`, which :func:`nbgeo.report.write_report` writes too: the
+    API and the command line write the same files from the same code.
 
     Parameters
     ----------
@@ -194,11 +151,7 @@ def audit_outputs(found: AuditReport, *, formats: Sequence[str] = ("html",), lan
     if unknown:
         msg = f"unknown report format(s) {', '.join(map(repr, unknown))}; choose from {', '.join(AUDIT_FORMATS)}"
         raise UsageError(msg)
-    files = {name: _text_writer(text) for name, text in
-             report.render_files(found, formats=[f for f in formats if f == "md"], lang=lang).items()}
-    files.update(_page_files(found, "audit", formats, lang=lang, with_map=with_map, coords=coords))
-    if "qgis" in formats and out is not None:
-        files.update(qgis.qgis_files(found.dataset, out, overlays=found.overlays, lang=lang))
+    files = pages.report_files(found, formats, lang=lang, with_map=with_map, coords=coords, out=out)
     return Outputs("audit", files, found.to_text(), found.exit_code, report=found)
 
 
@@ -325,8 +278,8 @@ def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers:
                                       for r, gdf in zip(results, shapes.values(), strict=True) if len(gdf)})
         layers_shown = [*(["districts"] if "districts" in dataset else []),
                         *dict.fromkeys(r.rule.layer for r in results if r.rule.layer in dataset)]
-        files.update(_page_files(found, "rules", formats, lang=lang, with_map=with_map, coords=coords,
-                                 sections=["rules"], layers=layers_shown))
+        files.update(pages.page_files(found, [f for f in formats if f != "qgis"], stem="rules", lang=lang,
+                                      with_map=with_map, coords=coords, sections=["rules"], layers=layers_shown))
     if out is not None:
         files.update(qgis.qgis_files(dataset, out, overlays=shapes, lang=lang))
     return Outputs("rules", files, rules_text(entries), exit_code_of(entries, good="pass", strict=strict))
@@ -386,8 +339,8 @@ def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int
                   *dict.fromkeys(n for c in chosen for n in (c.demand, c.facilities) if n in dataset)]
         found = AuditReport(plan=only, dataset=dataset, year=when, targets=(), sections={"coverage": entries},
                             overlays=shapes, strict=strict)
-        files.update(_page_files(found, "coverage", formats, lang=lang, with_map=with_map, coords=coords,
-                                 sections=["coverage"], layers=layers))
+        files.update(pages.page_files(found, [f for f in formats if f != "qgis"], stem="coverage", lang=lang,
+                                      with_map=with_map, coords=coords, sections=["coverage"], layers=layers))
     if out is not None:
         files.update(qgis.qgis_files(dataset, out, overlays=shapes, lang=lang))
     return Outputs("coverage", files, coverage.to_text(entries), exit_code_of(entries, good="met", strict=strict))
@@ -505,10 +458,9 @@ def site_run(dataset: Any, plan: Plan, *, questions: Sequence[str] = (), ask: di
         files[f"{sid}.tif"] = _surface_writer(surface, sid)
         if len(zones):
             files[output_path(Path(), sid, "_zones.gpkg").name] = _zones_writer(zones, sid)
-    for name, text in report.render_files(found, lang=lang, formats=[f for f in formats if f == "md"]).items():
-        files[name] = _text_writer(text)
-    files.update(_page_files(found, "audit", [f for f in formats if f in ("html", "pdf")], lang=lang,
-                             with_map=with_map))
+    files["audit.json"] = _text_writer(report.to_json(found))
+    files.update(pages.page_files(found, [f for f in formats if f in ("html", "md", "pdf")], lang=lang,
+                                  with_map=with_map))
     if out is not None:
         files.update(qgis.qgis_files(dataset, out, lang=lang))
     return Outputs("site", files, site_text(results) if results else "", found.exit_code, report=found)

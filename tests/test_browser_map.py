@@ -324,21 +324,19 @@ def test_the_still_image_holds_the_whole_legend_in_words(browser, pages, kind, n
     assert [i for i in ids if i in text] == []  # names, not ids
 
 
-def test_cli_png_lays_the_legend_out_whole(tmp_path):
+def test_cli_png_lays_the_legend_out_whole(browser, tmp_path):
     from click.testing import CliRunner
 
     from nbgeo.cli import main
 
-    if chromium.find_chromium() is None and not os.environ.get("NBGEO_REQUIRE_BROWSER"):
-        pytest.skip("Chromium is not installed (apt-get install chromium); nbgeo map --png did NOT run")
     res = CliRunner().invoke(main, ["map", "--out", str(tmp_path / "m.html"), "--png", str(tmp_path / "m.png"),
                                     "--size", "1200x800", "--lang", "en"])
     assert res.exit_code == 0, res.output
     assert _png_size((tmp_path / "m.png").read_bytes()) == (1200, 800)
     # the same steps as the PNG, in a browser we can ask: the legend lies inside the picture
-    with chromium.Browser() as b, b.page(1200, 800) as page:
-        assert b.load(page, tmp_path / "m.html").ready
-        got = b.evaluate(page, _LEGEND)
+    with browser.page(1200, 800) as page:
+        assert browser.load(page, tmp_path / "m.html").ready
+        got = browser.evaluate(page, _LEGEND)
     _check_still_legend(got)
 
 

@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..plan import counts as binds
 from ..plan import short_basis
 from ..status import BAD, WARN
 from . import labels, readable, theme
@@ -253,10 +254,107 @@ def fmt_key(key: str, value: Any, entry: Mapping[str, Any] | None = None, lang: 
 
 
 def sorted_entries(entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """Entries in reading order: what binds before suggestions, each group worst first."""
+    """Entries in reading order: what binds before suggestions, each group worst first.
+
+    The yearly rows of one entry (an ``each_year`` indicator has a row per year, all with its id) stay
+    together, in year order, where their worst year ranks: one row group, whose chart is drawn once
+    (:func:`opens_group`).
+
+    Examples
+    --------
+    >>> rows = [{"id": "a", "year": 2021, "status": "met"}, {"id": "b", "status": "met"},
+    ...         {"id": "a", "year": 2022, "status": "not_met"}, {"id": "c", "status": "not_met"}]
+    >>> [(e["id"], e.get("year")) for e in sorted_entries(rows)]
+    [('a', 2021), ('a', 2022), ('c', None), ('b', None)]
+    """
     rank: dict[str, int] = {s: i for i, s in enumerate((*BAD, *WARN))}
-    # Suggestions (建议) after what binds, each group worst first.
-    return sorted(entries, key=lambda e: (is_advisory(e), rank.get(str(e.get("status")), len(rank))))
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for i, e in enumerate(entries):
+        groups.setdefault(("id", str(e["id"])) if e.get("id") is not None else ("row", str(i)), []).append(e)
+    # Suggestions (建议) after what binds, each group worst first (stable: the plan's order among equals).
+    ordered = sorted(groups.values(), key=lambda g: min((is_advisory(e), rank.get(str(e.get("status")), len(rank)))
+                                                         for e in g))
+    return [e for g in ordered for e in sorted(g, key=lambda e: (e.get("year") is None, e.get("year") or 0))]
+
+
+def opens_group(entries: Sequence[Mapping[str, Any]]) -> list[bool]:
+    """For each entry (in :func:`sorted_entries` order), whether it is the first row of its id.
+
+    That row carries the entry's chart, drawn once for all its yearly rows.
+
+    Examples
+    --------
+    >>> opens_group([{"id": "a", "year": 2021}, {"id": "a", "year": 2022}, {"id": "b"}, {"title": "no id"}])
+    [True, False, True, True]
+    """
+    seen: set[str] = set()
+    first = []
+    for e in entries:
+        ident = e.get("id")
+        first.append(ident is None or str(ident) not in seen)
+        if ident is not None:
+            seen.add(str(ident))
+    return first
+
+
+def section_counts(entries: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """A section page's verdict counts: its entries passed or met, failed or not met, unknown.
+
+    Examples
+    --------
+    >>> section_counts([{"status": "pass"}, {"status": "fail"}, {"status": "unknown"}, {"status": "met"}])
+    {'met': 2, 'not_met': 1, 'unknown': 1}
+    """
+    counts = count_statuses(entries)
+    bad = sum(n for st, n in counts.items() if st in BAD)
+    unknown = sum(n for st, n in counts.items() if st in WARN)
+    return {"met": sum(counts.values()) - bad - unknown, "not_met": bad, "unknown": unknown}
+
+
+def verdict_words(only: Sequence[str] | None, lang: str) -> dict[str, str]:
+    """A rules page counts its rules as passing and failing, not as met and not met."""
+    if only is None or list(only) != ["rules"]:
+        return {}
+    return {"met": status_word("pass", lang), "not_met": status_word("fail", lang)}
+
+
+def section_failed(sections: Mapping[str, Sequence[Mapping[str, Any]]], only: Sequence[str], *,
+                   strict: bool) -> bool:
+    """Whether a section page fails, as its command's exit code: an entry of severity 建议 only when ``strict``.
+
+    Examples
+    --------
+    >>> advice = {"coverage": [{"status": "not_met", "severity": "建议"}]}
+    >>> section_failed(advice, ["coverage"], strict=False), section_failed(advice, ["coverage"], strict=True)
+    (False, True)
+    """
+    bad = {"fail", "not_met", "unknown"}
+    return any(e["status"] in bad and binds(e.get("severity"), strict=strict)
+               for name in only for e in sections.get(name) or [])
+
+
+def section_headline(s: Mapping[str, int], only: Sequence[str], lang: str, *,
+                     failed: bool | None = None) -> list[dict[str, Any]]:
+    """The header of a section page (``nbgeo rules``, ``nbgeo coverage``): its verdict and its entries' counts.
+
+    The same parts as :meth:`nbgeo.pace.Headline.parts`, for the page and the Markdown alike. The
+    verdict is the command's exit code (``failed``, from :func:`section_failed`; by default any entry
+    not met); the counts say how many entries are met and not met.
+
+    Examples
+    --------
+    >>> section_headline({"met": 3, "not_met": 1, "unknown": 0}, ["rules"], "en")[0]["text"]
+    'Not passed · 3 pass · 1 fail'
+    """
+    if failed is None:
+        failed = bool(s["not_met"] or s["unknown"])
+    words = verdict_words(only, lang)
+    counts = [{"count": s[k], "word": words.get(k, word(lang, k)), "status": k, "colour": theme.colour(k)}
+              for k in ("met", "not_met", "unknown") if k != "unknown" or s[k]]
+    verdict = word(lang, "verdict_fail" if failed else "verdict_pass")
+    text = " · ".join([verdict, *(f"{i['count']:,} {i['word']}" for i in counts)])
+    return [{"kind": "verdict", "tone": "fail" if failed else "pass", "label": "", "verdict": verdict,
+             "counts": counts, "text": text}]
 
 
 def count_statuses(entries: Sequence[Mapping[str, Any]]) -> dict[str, int]:

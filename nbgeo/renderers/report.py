@@ -48,6 +48,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,10 +57,9 @@ from .. import _atomic, qgis
 from ..audit import dataset_info, nbgeo_version
 from ..errors import OutputError
 from ..layers import LAYERS
-from ..plan import counts as binds
 from ..progress import track
 from ..status import BAD, WARN
-from . import assets, labels, readable, render, theme
+from . import assets, checktable, chromium, labels, readable, render, theme
 from . import entries as shared  # read at call time: tests and callers may change shared.MAX_ROWS
 from .charts import progress_chart
 from .checktable import with_places
@@ -81,6 +81,10 @@ from .entries import (
     group_targets,
     is_advisory,
     key_label,
+    opens_group,
+    section_counts,
+    section_failed,
+    section_headline,
     section_layout,
     section_title,
     severity_badge,
@@ -88,6 +92,7 @@ from .entries import (
     sorted_entries,
     status_word,
     titled,
+    verdict_words,
     word,
     worst_status,
 )
@@ -97,11 +102,18 @@ from .markdown import to_markdown
 if TYPE_CHECKING:
     from ..audit import AuditReport
 
-__all__ = ["FORMATS", "ChartHook", "default_charts", "json_safe", "progress_bar", "render_files", "to_html", "to_json",
-           "to_markdown", "write_report"]
+__all__ = ["FORMATS", "PAGE_FORMATS", "ChartHook", "Writer", "default_charts", "json_safe", "page_files", "page_names",
+           "progress_bar", "render_files", "report_files", "to_html", "to_json", "to_markdown", "write_files",
+           "write_report"]
 
-#: Report formats besides ``audit.json`` (always written).
-FORMATS = ("html", "md", "qgis")
+#: Report formats besides ``audit.json`` (always written): what ``nbgeo audit --format`` takes. ``pdf`` is the
+#: page printed by headless Chromium; ``xlsx`` and ``csv`` the per-site check table (图斑核查表).
+FORMATS = ("html", "md", "qgis", "pdf", "xlsx", "csv")
+#: The formats of one page (``STEM.html``, ``STEM.md``, ``STEM.pdf``) and of the check table (``site_checks.*``).
+PAGE_FORMATS = ("html", "md", "pdf", "xlsx", "csv")
+
+#: Writes one file at the path it is given (what it returns is ignored).
+Writer = Callable[[Path], object]
 
 #: A chart provider: ``(section, id) -> SVG markup or None``.
 ChartHook = Callable[[str, str], "str | None"]
@@ -321,7 +333,7 @@ def _section_view(name: str, entries: Sequence[Mapping[str, Any]], lang: str, ch
     charts = {str(e.get("id")): chart(name, str(e.get("id"))) for e in shown if e.get("id") is not None}
     with_charts = any(charts.values())
     rows = []
-    for e in shown:
+    for e, first in zip(shown, opens_group(shown), strict=True):  # a row group's chart once, on its first row
         cells = [_cell(k, e.get(k), e, lang) for k in columns]
         if has_bar:
             at = columns.index("actual")
@@ -331,7 +343,7 @@ def _section_view(name: str, entries: Sequence[Mapping[str, Any]], lang: str, ch
             cells[at] = {"kind": "num", "text": fmt_key("actual", v, e, lang), "bar": bar}
         extra = [{"label": key_label(k, lang), "text": fmt_key(k, e.get(k), e, lang)} for k in folded
                  if e.get(k) not in (None, "")]
-        rows.append({"cells": cells, "chart": render.trusted(charts.get(str(e.get("id"))) or ""),
+        rows.append({"cells": cells, "chart": render.trusted((charts.get(str(e.get("id"))) if first else "") or ""),
                      "details": _details(e, lang), "extra": extra, "advisory": is_advisory(e)})
     return view | {
         "pills": [_pill(s, lang) | {"count": f"{n:,}"} for s, n in sorted(counts.items(), key=lambda kv: kv[0])],
@@ -424,34 +436,6 @@ def _summary_cards(report: AuditReport, lang: str, *, only: Sequence[str] | None
     return cards
 
 
-def _verdict_words(only: Sequence[str] | None, lang: str) -> dict[str, str]:
-    """A rules page counts its rules as passing and failing, not as met and not met."""
-    if only is None or list(only) != ["rules"]:
-        return {}
-    return {"met": status_word("pass", lang), "not_met": status_word("fail", lang)}
-
-
-def _section_failed(report: AuditReport, only: Sequence[str]) -> bool:
-    """Whether a section page fails: as its command's exit code, an entry of severity 建议 only when strict."""
-    bad = {"fail", "not_met", "unknown"}
-    return any(e["status"] in bad and binds(e.get("severity"), strict=report.strict)
-               for name in only for e in report.sections.get(name) or [])
-
-
-def _section_headline(s: dict[str, int], only: Sequence[str], lang: str, *, failed: bool) -> list[dict[str, Any]]:
-    """The header of a section page (``nbgeo rules``, ``nbgeo coverage``): its verdict and its entries' counts.
-
-    The verdict is the command's exit code (``failed``); the counts say how many entries are met and not met.
-    """
-    words = _verdict_words(only, lang)
-    counts = [{"count": s[k], "word": words.get(k, word(lang, k)), "status": k, "colour": theme.colour(k)}
-              for k in ("met", "not_met", "unknown") if k != "unknown" or s[k]]
-    verdict = word(lang, "verdict_fail" if failed else "verdict_pass")
-    text = " · ".join([verdict, *(f"{i['count']:,} {i['word']}" for i in counts)])
-    return [{"kind": "verdict", "tone": "fail" if failed else "pass", "label": "", "verdict": verdict,
-             "counts": counts, "text": text}]
-
-
 #: The words of audit.html (``report.*`` and ``status.*`` in nbgeo.labels).
 _PAGE_WORDS = ("summary", "targets", "status", "target", "value", "chart", "margin", "none", "map", "map_note", "basis",
                "provenance", "layer", "features", "kind", "source", "licence", "datum", "note", "mapped", "tables",
@@ -532,10 +516,7 @@ def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: st
     if only is None:
         nav.append({"anchor": "targets", "text": word(lang, "targets")})
     else:
-        counts = count_statuses([e for name in only for e in report.sections.get(name, ())])
-        bad = sum(n for st, n in counts.items() if st in BAD)
-        unknown = sum(n for st, n in counts.items() if st in WARN)
-        s = {"met": sum(counts.values()) - bad - unknown, "not_met": bad, "unknown": unknown}
+        s = section_counts([e for name in only for e in report.sections.get(name, ())])
     nav += [{"anchor": f"section-{v['name']}", "text": v["title"]} for v in sections]
     if map_html:
         nav.append({"anchor": "map", "text": word(lang, "map")})
@@ -551,12 +532,12 @@ def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: st
         "subtitle": " · ".join(x for x in (plan.title_en if lang == "zh" else plan.title,
                                            f"{word(lang, 'evaluated')} {report.year}", f"{word(lang, 'dataset')} {ds.name}",
                                            report.created) if x),
-        "headline": (report.headline().parts(lang) if only is None
-                     else _section_headline(s, only, lang, failed=_section_failed(report, only))),
+        "headline": (report.headline().parts(lang) if only is None else
+                     section_headline(s, only, lang, failed=section_failed(report.sections, only, strict=report.strict))),
         "count_notes": [n["text"] for n in report.count_notes(lang)
                         if not n["about"].startswith("target:") and (only is None or n["about"] == "rules_year")],
         "pw": {"final": labels.word("pace.final_short", lang), "counts": labels.word("counts.head", lang)},
-        "w": {k: word(lang, k) for k in _PAGE_WORDS} | _verdict_words(only, lang),
+        "w": {k: word(lang, k) for k in _PAGE_WORDS} | verdict_words(only, lang),
         "nav": nav,
         "illustrative": ", ".join(readable.words(n, lang) for n, lyr in ds.layers.items() if lyr.meta.illustrative)
         if ds.illustrative
@@ -575,21 +556,23 @@ def _page_view(report: AuditReport, lang: str, chart: ChartHook, *, map_html: st
 
 
 # --------------------------------------------------------------------------------------------------
-# Markdown
+# files: every format of every command, rendered here (``nbgeo.runs`` writes the CLI's sets through these)
 
 
-# --------------------------------------------------------------------------------------------------
-# files
+def _refuse_unknown(formats: Sequence[str], known: Sequence[str]) -> None:
+    unknown = [f for f in formats if f not in known]
+    if unknown:
+        msg = f"unknown report format(s) {', '.join(map(repr, unknown))}; choose from {', '.join(known)}"
+        raise OutputError(msg, code="E-IO-FORMAT")
 
 
 def render_files(report: AuditReport, *, formats: Sequence[str] = ("html",), lang: str = "zh",
                  **html_options: Any) -> dict[str, str]:
-    """The report's files rendered in memory: ``{"audit.json": text, "audit.html": text, ...}``.
+    """The report's text files rendered in memory: ``{"audit.json": text, "audit.html": text, ...}``.
 
-    ``audit.json`` always, then each of ``formats`` (:data:`FORMATS`); the
-    page takes ``html_options`` (``with_map``, ``basemap``, ``tianditu_key``,
-    ``charts``: see :func:`to_html`). All the work that can fail is done
-    here, before anything is written.
+    ``audit.json`` always, then ``audit.html`` and ``audit.md`` when ``formats`` (of :data:`FORMATS`) asks
+    for them; the page takes ``html_options`` (``with_map``, ``basemap``, ``tianditu_key``, ``charts``: see
+    :func:`to_html`). The other formats are not text: :func:`report_files` has every one.
 
     Examples
     --------
@@ -598,16 +581,138 @@ def render_files(report: AuditReport, *, formats: Sequence[str] = ("html",), lan
     >>> sorted(render_files(r, formats=("md",)))
     ['audit.json', 'audit.md']
     """
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown:
-        msg = f"unknown report format(s) {', '.join(map(repr, unknown))}; choose from {', '.join(FORMATS)}"
-        raise OutputError(msg, code="E-IO-FORMAT")
+    _refuse_unknown(formats, FORMATS)
     texts = {"audit.json": to_json(report)}
     if "html" in formats:
         texts["audit.html"] = to_html(report, lang=lang, **html_options)
     if "md" in formats:
         texts["audit.md"] = to_markdown(report, lang=lang)
     return texts
+
+
+def page_names(stem: str, formats: Sequence[str]) -> list[str]:
+    """The files ``formats`` adds to a page ``STEM``: ``STEM.html``, ``STEM.md``, ``STEM.pdf``, the check tables.
+
+    Examples
+    --------
+    >>> page_names("rules", ("html", "md", "pdf", "csv", "qgis"))
+    ['rules.html', 'rules.md', 'rules.pdf', 'site_checks.csv']
+    """
+    names = [f"{stem}.{f}" for f in ("html", "md", "pdf") if f in formats]
+    return names + [checktable.FILES[f] for f in ("xlsx", "csv") if f in formats]
+
+
+def _text_writer(text: str) -> Writer:
+    def write(path: Path) -> None:
+        _atomic.write_text(path, text, overwrite=True)  # the staging folder is nbgeo's own
+    return write
+
+
+def _bytes_writer(data: bytes) -> Writer:
+    def write(path: Path) -> None:
+        _atomic.write_bytes(path, data, overwrite=True)
+    return write
+
+
+def _pdf_writer(html: str) -> Writer:
+    """Print a page to PDF in headless Chromium, from a private temporary copy of the page."""
+    def write(path: Path) -> None:
+        with tempfile.TemporaryDirectory(prefix="nbgeo-print-") as tmp:
+            page = Path(tmp) / "page.html"
+            page.write_text(html, encoding="utf-8")
+            chromium.print_pdf(page, path, overwrite=True)
+    return write
+
+
+def page_files(report: AuditReport, formats: Sequence[str] = ("html",), *, stem: str = "audit", lang: str = "zh",
+               with_map: bool = True, coords: Sequence[str] = (), sections: Sequence[str] | None = None,
+               layers: Sequence[str] | None = None, **html_options: Any) -> dict[str, Writer]:
+    """The writers of a page's formats: ``STEM.html``, ``STEM.md``, ``STEM.pdf`` and the per-site check table.
+
+    The page is rendered once (for the HTML and its PDF), the Markdown once, the check table once (for xlsx
+    and csv), all before anything is written, so that what can fail fails first; the writers only write
+    (the PDF is printed by headless Chromium, which is looked for here). ``nbgeo audit``, ``rules``,
+    ``coverage`` and ``site`` write their pages through here, and so does :func:`write_report`.
+
+    Parameters
+    ----------
+    report
+        The audit, or one command's part of it (:mod:`nbgeo.runs`).
+    formats
+        Of :data:`PAGE_FORMATS`.
+    stem, sections, layers
+        The page's name; only these sections (``rules.html`` and ``rules.md`` are the rules section of
+        audit.html and audit.md: :func:`to_html`, :func:`to_markdown`); the map's data layers.
+    lang, with_map, coords, **html_options
+        The language of everything; whether the page carries the map; ``("gcj02",)`` for GCJ-02 columns in
+        the check table too (:func:`nbgeo.renderers.checktable.check_table`); ``basemap``, ``tianditu_key``
+        and ``charts`` of :func:`to_html`.
+
+    Examples
+    --------
+    >>> from nbgeo import audit, datasets, io, plan
+    >>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
+    >>> sorted(page_files(r, ("md", "csv"), stem="rules", sections=["rules"]))
+    ['rules.md', 'site_checks.csv']
+    """
+    _refuse_unknown(formats, PAGE_FORMATS)
+    if "pdf" in formats:
+        chromium.require_chromium()  # no browser: say so before any work
+    files: dict[str, Writer] = {}
+    if "html" in formats or "pdf" in formats:
+        html = to_html(report, lang=lang, with_map=with_map, sections=sections, layers=layers, **html_options)
+        if "html" in formats:
+            files[f"{stem}.html"] = _text_writer(html)
+        if "pdf" in formats:
+            files[f"{stem}.pdf"] = _pdf_writer(html)
+    if "md" in formats:
+        files[f"{stem}.md"] = _text_writer(to_markdown(report, lang=lang, sections=sections))
+    if "xlsx" in formats or "csv" in formats:
+        table = checktable.check_table(report, lang=lang, coords=coords)
+        if "xlsx" in formats:
+            files[checktable.FILES["xlsx"]] = _bytes_writer(checktable.to_xlsx(table, lang=lang))
+        if "csv" in formats:
+            files[checktable.FILES["csv"]] = _bytes_writer(checktable.to_csv_bytes(table))
+    return files
+
+
+def report_files(report: AuditReport, formats: Sequence[str] = ("html",), *, lang: str = "zh",
+                 with_map: bool = True, coords: Sequence[str] = (), out: str | Path | None = None,
+                 **html_options: Any) -> dict[str, Writer]:
+    """An audit's files, not yet written: ``audit.json`` and each of ``formats`` (:data:`FORMATS`).
+
+    ``nbgeo audit --out`` (:func:`nbgeo.runs.audit_outputs`) and :func:`write_report` both write these, so
+    the API and the command line write the same files. ``qgis`` needs ``out``, the folder the set goes to
+    (``project.qgz`` refers to the GeoPackages beside it); the other formats: :func:`page_files`.
+
+    Examples
+    --------
+    >>> from nbgeo import audit, datasets, io, plan
+    >>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
+    >>> sorted(report_files(r, ("md", "xlsx")))
+    ['audit.json', 'audit.md', 'site_checks.xlsx']
+    """
+    _refuse_unknown(formats, FORMATS)
+    files = {"audit.json": _text_writer(to_json(report))}
+    files.update(page_files(report, [f for f in formats if f != "qgis"], lang=lang, with_map=with_map, coords=coords,
+                            **html_options))
+    if "qgis" in formats and out is not None:
+        files.update(qgis.qgis_files(report.dataset, out, overlays=report.overlays, lang=lang))
+    return files
+
+
+def write_files(files: Mapping[str, Writer], folder: str | Path, *, command: str, overwrite: bool = False
+                ) -> list[Path]:
+    """Write ``files`` into ``folder`` as the set of ``command``, replacing that command's earlier set whole.
+
+    Each writer writes its file into a staging folder (:func:`nbgeo._atomic.output_set`); files that a writer
+    chose not to create are simply absent. Returns the paths written, sorted by name.
+    """
+    with _atomic.output_set(folder, command=command, overwrite=overwrite, expect=files) as staging:
+        for name, writer in files.items():
+            writer(staging / name)
+        written = sorted(path.name for path in staging.iterdir() if not path.name.startswith("."))
+    return [Path(folder) / name for name in written]
 
 
 def write_report(
@@ -618,23 +723,42 @@ def write_report(
     lang: str = "zh",
     with_map: bool = True,
     formats: Sequence[str] = ("html",),
+    coords: Sequence[str] = (),
     basemap: str = "none",
     tianditu_key: str | None = None,
     charts: Mapping[str, str] | ChartHook | None = None,
 ) -> dict[str, Path]:
-    """Write ``audit.json`` and the requested formats (``audit.html``, ``audit.md``) into ``out_dir``, as one set.
+    """Write ``audit.json`` and every format ``nbgeo audit --format`` writes into ``out_dir``, as one set.
 
-    Every file is rendered in memory first; the set then replaces the
-    earlier audit's outputs in ``out_dir`` as a whole (:func:`nbgeo._atomic.output_set`):
-    last run's ``audit.md`` goes when this run writes HTML only, the other
-    files in the folder stay, and a failure or an interruption leaves the
-    earlier outputs as they were. ``nbgeo audit --out`` writes through here,
-    so the API and the command line write the same ``audit.json``.
+    The files are those of ``nbgeo audit --out`` for the same audit, from the same code
+    (:func:`report_files`): ``audit.html``, ``audit.md``, ``audit.pdf`` (the page printed by headless
+    Chromium, A4), the per-site check table ``site_checks.xlsx`` / ``site_checks.csv``, and the QGIS outputs
+    (``findings.gpkg``, ``dataset.gpkg``, ``project.qgz``). Every file is rendered in memory first; the set then
+    replaces the earlier audit's outputs in ``out_dir`` as a whole (:func:`nbgeo._atomic.output_set`): last
+    run's ``audit.md`` goes when this run writes HTML only, the other files in the folder stay, and a failure
+    or an interruption leaves the earlier outputs as they were.
+
+    Parameters
+    ----------
+    report
+        The audit (:func:`nbgeo.audit.run_audit`).
+    out_dir, overwrite
+        The folder; replace the audit's earlier outputs there (else ``E-IO-EXISTS`` when there are some).
+    lang, with_map
+        The language of the pages and the check table; whether the page (and its PDF) carries the map.
+    formats
+        Of :data:`FORMATS`: ``html``, ``md``, ``pdf`` (needs Chromium: ``E-MAP-BROWSER`` before any work
+        without it), ``xlsx``, ``csv``, ``qgis``.
+    coords
+        ``("gcj02",)``: GCJ-02 longitude and latitude in the check table too, to find each site on Amap.
+    basemap, tianditu_key, charts
+        As for :func:`to_html`.
 
     Returns
     -------
     dict
-        ``{"json": path, "html": path, "md": path}`` for the files written.
+        For the files written: ``"json"``, ``"html"``, ``"md"``, ``"pdf"``, ``"xlsx"``, ``"csv"`` (by their
+        extension) and the QGIS files by name (``"project.qgz"``, ...) → path.
 
     Examples
     --------
@@ -642,23 +766,19 @@ def write_report(
     >>> from nbgeo import audit, datasets, io, plan
     >>> r = audit.run_audit(io.read_sample(), plan.read_plan(datasets.get_path("ningbo_2025")))
     >>> out = pathlib.Path(tempfile.mkdtemp())
-    >>> sorted(write_report(r, out, formats=("md",)))
-    ['json', 'md']
+    >>> sorted(write_report(r, out, formats=("md", "xlsx", "csv"), coords=("gcj02",)))
+    ['csv', 'json', 'md', 'xlsx']
     >>> sorted(write_report(r, out, overwrite=True, with_map=False))
     ['html', 'json']
     >>> sorted(p.name for p in out.iterdir())
     ['.nbgeo-outputs.json', 'audit.html', 'audit.json']
     """
     out = Path(out_dir)
-    names = ["audit.json", *(f"audit.{f}" for f in FORMATS if f in formats and f != "qgis")]
-    extra = qgis.qgis_files(report.dataset, out, overlays=report.overlays, lang=lang) if "qgis" in formats else {}
-    names += list(extra)
+    _refuse_unknown(formats, FORMATS)
+    names = ["audit.json", *page_names("audit", formats), *(qgis.FILES if "qgis" in formats else ())]
     _atomic.check_outputs(out, command="audit", names=names, overwrite=overwrite)
-    texts = render_files(report, formats=formats, lang=lang, with_map=with_map, basemap=basemap,
+    files = report_files(report, formats, lang=lang, with_map=with_map, coords=coords, out=out, basemap=basemap,
                          tianditu_key=tianditu_key, charts=charts)
-    with _atomic.output_set(out, command="audit", overwrite=overwrite, expect=texts) as staging:
-        for name, text in texts.items():
-            (staging / name).write_text(text, encoding="utf-8")
-        for name, write in extra.items():  # --format qgis: findings.gpkg, project.qgz
-            write(staging / name)
-    return {**{name.rpartition(".")[2]: out / name for name in texts}, **{name: out / name for name in extra}}
+    written = write_files(files, out, command="audit", overwrite=overwrite)
+    by_format = set(page_names("audit", FORMATS)) | {"audit.json"}
+    return {(path.suffix[1:] if path.name in by_format else path.name): path for path in written}
