@@ -44,9 +44,9 @@ def _cut(text: str, lang: str) -> str:
 
 
 def _name(entry: Mapping[str, Any], lang: str, titles: Mapping[str, str] | None = None) -> str:
-    """An entry's title (:func:`nbgeo.renderers.readable.title`), the plan's if it has none, else its id in words."""
+    """An entry's title: the plan's (``titles``, in zh its Chinese), else its own, else its id in words."""
     ident = str(entry.get("id") or "")
-    return readable.title(entry, lang) or (titles or {}).get(ident) or readable.words(ident, lang)
+    return (titles or {}).get(ident) or readable.title(entry, lang) or readable.words(ident, lang)
 
 
 def _layer(name: Any, lang: str) -> str:
