@@ -25,6 +25,7 @@ from typing import Any
 
 from ..layers import LAYERS
 from ..plan import short_basis
+from ..progress import STATUSES
 from ..sanitize import columns
 from . import labels, readable
 
@@ -123,8 +124,7 @@ def progress_text(entries: Sequence[Mapping[str, Any]], lang: str = "en") -> str
                       readable.quantity(r.get("actual"), unit, lang), readable.quantity(r.get("expected"), unit, lang),
                       done, _required(r.get("op"), r.get("threshold"), unit, lang),
                       labels.status_word(str(r.get("status")), lang), readable.note_text(r, lang)))
-    order = ("on_track", "at_risk", "off_track", "met", "missed", "no_data", "unknown")
-    return "\n".join([head, *columns(table, last_free=True), _counts([str(r["status"]) for r in rows], order, lang)])
+    return "\n".join([head, *columns(table, last_free=True), _counts([str(r["status"]) for r in rows], STATUSES, lang)])
 
 
 def _later(entries: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
