@@ -228,7 +228,7 @@ def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers:
               tolerance_band: float | None = None, all_sites: bool = False, out: str | Path | None = None,
               lang: str = "zh", year: int | None = None, formats: Sequence[str] = ("html",),
               with_map: bool = True, coords: Sequence[str] = (), strict: bool = False,
-              text_lang: str | None = None) -> Outputs:
+              text_lang: str = "en") -> Outputs:
     """Check a dataset against the plan's siting rules alone (``nbgeo rules``).
 
     Parameters
@@ -255,7 +255,7 @@ def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers:
     strict
         Let rules of severity 建议 (suggestions) change the exit code too (``--strict``).
     text_lang
-        The language of the terminal table (:func:`nbgeo.renderers.terminal.rules_text`; default ``lang``).
+        The language of the terminal table (:func:`nbgeo.renderers.terminal.rules_text`; English by default, as on the command line without ``--lang``).
 
     Returns
     -------
@@ -298,14 +298,14 @@ def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers:
                                  sections=["rules"], layers=layers_shown))
     if out is not None:
         files.update(qgis.qgis_files(dataset, out, overlays=shapes, lang=lang))
-    text = terminal.rules_text(entries, text_lang or lang, titles=readable.plan_titles(plan, text_lang or lang))
+    text = terminal.rules_text(entries, text_lang, titles=readable.plan_titles(plan, text_lang))
     return Outputs("rules", files, text, exit_code_of(entries, good="pass", strict=strict))
 
 
 def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int | None = None,
                  engine: Any = None, lang: str = "zh", with_map: bool = True, out: str | Path | None = None,
                  formats: Sequence[str] = ("html",), coords: Sequence[str] = (), strict: bool = False,
-                 text_lang: str | None = None) -> Outputs:
+                 text_lang: str = "en") -> Outputs:
     """Check a dataset against the plan's coverage requirements alone (``nbgeo coverage``).
 
     Parameters
@@ -330,7 +330,7 @@ def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int
     strict
         Let requirements of severity 建议 (suggestions) change the exit code too (``--strict``).
     text_lang
-        The language of the terminal table (:func:`nbgeo.renderers.terminal.coverage_text`; default ``lang``).
+        The language of the terminal table (:func:`nbgeo.renderers.terminal.coverage_text`; English by default, as on the command line without ``--lang``).
 
     Returns
     -------
@@ -363,7 +363,7 @@ def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int
                                  sections=["coverage"], layers=layers))
     if out is not None:
         files.update(qgis.qgis_files(dataset, out, overlays=shapes, lang=lang))
-    text = terminal.coverage_text(entries, text_lang or lang, titles=readable.plan_titles(plan, text_lang or lang))
+    text = terminal.coverage_text(entries, text_lang, titles=readable.plan_titles(plan, text_lang))
     return Outputs("coverage", files, text, exit_code_of(entries, good="met", strict=strict))
 
 
@@ -375,7 +375,7 @@ def site_files(surfaces: Iterable[str] = (), formats: Sequence[str] = ("html",))
 
 def site_run(dataset: Any, plan: Plan, *, questions: Sequence[str] = (), ask: dict[str, Any] | None = None,
              surfaces: Sequence[str] = (), year: int | None = None, lang: str = "zh", with_map: bool = True,
-             out: str | Path | None = None, formats: Sequence[str] = ("html",), text_lang: str | None = None,
+             out: str | Path | None = None, formats: Sequence[str] = ("html",), text_lang: str = "en",
              **options: Any) -> Outputs:
     """Answer the plan's ``[[siting]]`` questions, or one of your own (``nbgeo site``).
 
@@ -402,7 +402,7 @@ def site_run(dataset: Any, plan: Plan, *, questions: Sequence[str] = (), ask: di
         ``nbgeo site --format``: ``html`` (audit.html, the default), ``md`` (audit.md), ``pdf`` (audit.pdf,
         the page printed by headless Chromium), ``qgis``.
     text_lang
-        The language of the terminal text (:func:`nbgeo.renderers.terminal.site_text`; default ``lang``).
+        The language of the terminal text (:func:`nbgeo.renderers.terminal.site_text`; English by default, as on the command line without ``--lang``).
     **options
         Passed to :func:`nbgeo.optimize.site_from_spec`: ``by``, ``k``, ``share``, ``candidates``,
         ``cell``, ``method``, ``time_limit``.
@@ -469,7 +469,7 @@ def site_run(dataset: Any, plan: Plan, *, questions: Sequence[str] = (), ask: di
                              with_map=with_map))
     if out is not None:
         files.update(qgis.qgis_files(dataset, out, lang=lang))
-    text = terminal.site_text(sections["optimisation"], text_lang or lang, titles=readable.plan_titles(plan, text_lang or lang))
+    text = terminal.site_text(sections["optimisation"], text_lang, titles=readable.plan_titles(plan, text_lang))
     return Outputs("site", files, text, found.exit_code, report=found)
 
 

@@ -55,10 +55,20 @@ CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def _data_words() -> list[str]:
-    """What the sample data says of itself: layer and table sources, licences and notes (shown as given)."""
+    """What the data and the plans say of themselves, shown as given: the sample's layer and table sources,
+    licences and notes; each plan's English title and source, and the instruments its entries rest on."""
+    from nbgeo import plan
+
     ds = io.read_sample()
     metas = [ds.layer(n).meta for n in ds.layers] + list(getattr(ds, "tables", {}).values())
     words = {str(getattr(m, k, "") or "") for m in metas for k in ("source", "licence", "note")}
+    for path in _PLANS:
+        p = plan.read_plan(path)
+        words |= {str(p.title_en or ""), str(p.source or "")}
+        for group in ("targets", "rules", "coverage", "indicators", "suitability", "siting"):
+            for item in getattr(p, group, ()):
+                basis = getattr(item, "basis", None) or {}
+                words.add(str(basis.get("instrument", "") or ""))
     return sorted((w for w in words if w), key=len, reverse=True)
 
 

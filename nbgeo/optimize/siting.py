@@ -182,8 +182,15 @@ class SitingResult:
         # proposed and still unserved sites are findings: their question's severity and basis go with them
         binding = {"severity": self.severity, "basis": short_basis(self.basis or {"instrument": "nbgeo"})}
         if len(self.chosen):
+            spec = LAYERS.get(self.demand_layer)
+            demand = ((spec.title_zh if lang == "zh" else spec.title_en) if spec is not None else
+                      self.demand_layer.replace("_", " "))
+            sep = "，" if lang == "zh" else ", "
+            said = [word("chosen", site=i, order=int(r.order), n=f"{int(r.sites_served):,}", demand=demand,
+                         gain=f"{float(r.gain):,.6g}", district=f"{sep}{r.district}" if isinstance(r.district, str) and r.district else "")
+                    for i, r in self.chosen.iterrows()]
             out[word("proposed", id=self.id, n=f"{len(self.chosen):,}") + suffix] = gpd.GeoDataFrame(
-                {"status": Status.PROPOSED, "label": self.chosen["label"].to_numpy(), **binding},
+                {"status": Status.PROPOSED, "label": said, **binding},
                 geometry=self.chosen.geometry.to_numpy(), crs=4326)
         d = self.demand
         newly = d[d["newly_served"]]

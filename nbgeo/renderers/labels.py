@@ -722,6 +722,8 @@ LABELS: dict[str, tuple[str, str]] = {
     'value.invalid_not_cover': ('未能覆盖目标（服务少于目标）', 'is not a cover (it serves less than the target)'),
     'value.none_in_time': ('限时内未找到', 'none in the time allowed'),
     'map.siting_proposed': ('{id}：建议新增 {n} 处', '{id}: {n} proposed sites'),
+    'map.siting_chosen': ('{site}：第 {order} 处，新覆盖{demand} {n} 处（权重 +{gain}）{district}',
+                          '{site}: #{order}, serves {n} more {demand} site(s) (+{gain} weight){district}'),
     'map.siting_newly': ('{id}：新覆盖 {n} 处', '{id}: {n} newly served'),
     'map.siting_left': ('{id}：仍未覆盖 {n} 处', '{id}: {n} still unserved'),
     'map.siting_served_by': ('{site}：由新址 {new} 覆盖（{distance} 米）', '{site}: served by new site {new} at {distance} m'),

@@ -164,8 +164,8 @@ def is_key(text: str) -> bool:
 def words(key: Any, lang: str = "en", *, namespace: str | None = None) -> str:
     """The reader's words for a key nbgeo uses: status, column, field, value, section, kind, unit or layer.
 
-    ``namespace`` is searched first; then every namespace of the word table, then the layer titles of
-    :data:`nbgeo.layers.LAYERS`. A key nowhere is shown with spaces for its underscores.
+    ``namespace`` is searched first; then the layer titles of :data:`nbgeo.layers.LAYERS`, then every
+    namespace of the word table. A key nowhere is shown with spaces for its underscores.
 
     Examples
     --------
@@ -175,16 +175,18 @@ def words(key: Any, lang: str = "en", *, namespace: str | None = None) -> str:
     ('Featured industrial parks', 'some new key', '个')
     """
     text = "" if key is None else str(key)
-    search = ((namespace,) if namespace else ()) + _NAMESPACES
-    for ns in search:
+    if namespace:
+        pair = labels.LABELS.get(f"{namespace}.{text}")
+        if pair is not None:
+            return pair[0 if lang == "zh" else 1]
+    # a layer by its title before the other namespaces: the layer ``clusters`` is 产业集聚区, not the unit 个
+    spec = LAYERS.get(text)
+    if spec is not None and (spec.title_zh if lang == "zh" else spec.title_en):
+        return spec.title_zh if lang == "zh" else spec.title_en
+    for ns in _NAMESPACES:
         pair = labels.LABELS.get(f"{ns}.{text}")
         if pair is not None:
             return pair[0 if lang == "zh" else 1]
-    spec = LAYERS.get(text)
-    if spec is not None:
-        title = spec.title_zh if lang == "zh" else spec.title_en
-        if title:
-            return title
     field = labels.field_label(text, lang)
     if field != text:
         return field

@@ -243,8 +243,12 @@ def site_text(entries: Sequence[Mapping[str, Any]], lang: str = "en", *,
                 else _w("site_fewest", lang))
         solver = readable.words(str(e.get("solver")), lang, namespace="value")
         state = readable.words(str(e.get("solver_status")), lang, namespace="value")
+        # a question by its English title; in zh by its layers (the plan's phrase it serves is shared by several)
+        title = (labels.word("map.siting", lang).format(facilities=_layer(e.get("facilities"), lang),
+                                                        demand=_layer(e.get("demand"), lang))
+                 if lang == "zh" and not (e.get("title_zh") or e.get("phrase")) else _name(e, lang, titles))
         lines.append(_w("site", lang).format(
-            title=_name(e, lang, titles), what=what, solver=solver, state=state, n=f"{e.get('new_sites', 0):,}",
+            title=title, what=what, solver=solver, state=state, n=f"{e.get('new_sites', 0):,}",
             facilities=_layer(e.get("facilities"), lang), demand=_layer(e.get("demand"), lang),
             within=_within(e.get("distance_m"), e.get("by"), lang), before=readable.percent(e.get("share_before")),
             after=readable.percent(e.get("share_after")), status=labels.status_word(str(e.get("status")), lang)))
