@@ -82,7 +82,8 @@ def english_runs(text: str, data: list[str]) -> list[str]:
 
 
 def _plan_chinese() -> list[str]:
-    """The plan's own Chinese (phrases, titles, instruments) that English pages quote, longest first."""
+    """Chinese an English page quotes: the plans' own (title, phrases, units, the instruments their entries rest
+    on) and the data's (feature names, and every other text value of the sample's layers), longest first."""
     from nbgeo import plan
 
     found: set[str] = set()
@@ -91,10 +92,14 @@ def _plan_chinese() -> list[str]:
         found |= {p.title, p.source or ""}
         for group in ("targets", "rules", "coverage", "indicators", "suitability", "siting"):
             for item in getattr(p, group, ()):
-                basis = getattr(item, "basis", None) or {}
-                found |= {str(getattr(item, "phrase", "") or ""), str(getattr(item, "title_zh", "") or ""),
-                          str(basis.get("instrument", "") or "") if isinstance(basis, dict) else "",
-                          str(basis.get("phrase", "") or "") if isinstance(basis, dict) else ""}
+                basis = dict(getattr(item, "basis", None) or {})
+                found |= {str(getattr(item, k, "") or "") for k in ("phrase", "title_zh", "unit")}
+                found |= {str(basis.get(k, "") or "") for k in ("instrument", "phrase", "article")}
+    ds = io.read_sample()
+    for name in ds.layers:
+        gdf = ds.layer(name).gdf
+        for column in gdf.columns.drop(gdf.geometry.name):
+            found |= {v for v in gdf[column].dropna().unique() if isinstance(v, str)}
     return sorted((s for s in found if CJK.search(s)), key=len, reverse=True)
 
 
@@ -105,10 +110,10 @@ _NAME = re.compile(r"[\u3400-\u9fff（）()“”《》·、\w-]*(?:区|县|市|
 
 
 def chinese_left(text: str, quoted: list[str]) -> list[str]:
-    for q in quoted:
-        text = text.replace(q, " ")
-    text = _NAME.sub(" ", text)
-    return sorted(set(re.findall(r"[\u3400-\u9fff][\u3400-\u9fff\d%，、“”（）]*", text)))
+    """Runs of Chinese in ``text`` that are not part of a quoted text (a title cut short with … is still quoted)."""
+    joined = "\n".join(quoted)
+    runs = set(re.findall(r"[\u3400-\u9fff][\u3400-\u9fff\d%，、“”（）《》]*", _NAME.sub(" ", text)))
+    return sorted(r for r in runs if r.strip("“”（）《》，、") not in joined)
 
 
 @pytest.fixture(scope="module")

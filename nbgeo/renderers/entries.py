@@ -160,6 +160,8 @@ def titled(entries: Sequence[Mapping[str, Any]], titles: Mapping[str, str], lang
             # it is named by its layers
             e = {**e, "title": labels.word("map.siting", lang).format(facilities=readable.words(e["facilities"], lang),
                                                                         demand=readable.words(e["demand"], lang))}
+        elif lang == "zh" and titles.get(str(e.get("id"))):  # no Chinese of its own (a suitability surface)
+            e = {**e, "title": titles[str(e.get("id"))]}
         out.append(e)
     return out
 
