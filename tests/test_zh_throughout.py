@@ -173,8 +173,13 @@ def test_the_zh_pages_have_no_english_sentence(shown):
     assert not bad, bad
 
 
+#: The plan's own names for groups of its targets, which the English titles of its indicators quote
+#: ("also one of the 六倍增"): terms of the plan, like its phrases.
+PLAN_TERMS = ["三突破", "六倍增"]
+
+
 def test_the_en_terminal_and_pages_have_no_chinese_of_ours(runs, shown):
-    quoted = _plan_chinese()
+    quoted = _plan_chinese() + PLAN_TERMS
     severities = ["建议", "限制", "禁止"]
     bad = {}
     for (name, lang), (text, _) in runs.items():
