@@ -189,3 +189,37 @@ def test_the_en_terminal_and_pages_have_no_chinese_of_ours(runs, shown):
         if lang == "en" and (found := [c for c in chinese_left(text, quoted) if c not in severities]):
             bad[f"{name} {page}"] = found
     assert not bad, bad
+
+
+#: A value for each placeholder of the optimisation notes.
+_NOTE_VALUES = {"sites": 8, "rules": "with_spacing_allowed", "left": 3, "total": 12, "why": "invalid_conflict",
+                "heuristic": "greedy+swaps", "time_limit": 0.05, "time_limit_unit": "s", "found": 6, "most": 80.0,
+                "most_unit": "%", "upper": 90.0, "upper_unit": "%", "lost": 2, "weight": 2.0, "reach": 66.7,
+                "reach_unit": "%"}
+
+
+@pytest.mark.parametrize("key", sorted(k.removeprefix("note.") for k in __import__("nbgeo").renderers.labels.LABELS
+                                       if k.startswith("note.optimize.")))
+def test_every_optimisation_note_reads_in_chinese(key):
+    from nbgeo.renderers import readable
+
+    zh, en = readable.note(key, _NOTE_VALUES, "zh"), readable.note(key, _NOTE_VALUES, "en")
+    assert "{" not in zh + en and not CJK.search(en), en
+    assert CJK.search(zh) and not english_runs(zh, []), zh
+
+
+def test_the_notes_of_an_answer_are_keyed_beside_their_english():
+    from scipy import sparse
+
+    from nbgeo import optimize
+    from nbgeo.renderers import readable
+
+    # three demand points; the third is out of reach of both candidates: the note says so, in zh too
+    m = optimize.CoverageMatrix.from_distances(sparse.csr_array([[0.5, 0.0], [0.0, 0.5], [0.0, 0.0]]), radius=1.0)
+    s = optimize.set_covering(m)
+    assert "out of reach" in s.note and [p["key"] for p in s.note_parts] == [
+        "optimize.out_of_reach+optimize.most_reachable"]
+    assert readable.note_text({"note_parts": list(s.note_parts)}, "en") == (
+        "1 demand point(s) (weight 1) lie out of reach of every site: 66.7 % is the most that can be served")
+    zh = readable.note_text({"note": s.note, "note_parts": list(s.note_parts)}, "zh")
+    assert zh == "1 个需求点（权重 1）不在任何选址的服务范围内：最多可服务 66.7 %", zh
