@@ -678,7 +678,7 @@ LABELS: dict[str, tuple[str, str]] = {
                                   "HiGHS's best in the time allowed served less than the {heuristic} heuristic's "
                                   "answer, which is returned"),
     'note.optimize.stopped': ('HiGHS 达到时间上限', 'HiGHS stopped at its time limit'),
-    'note.optimize.limit': ('（{time_limit}）', ' ({time_limit})'),
+    'note.optimize.limit': ('（时限 {time_limit}）', ' ({time_limit})'),
     'note.optimize.unproven': ('，尚未证明其最佳方案最优；采用该方案', ' before proving its best answer optimal; that answer is returned'),
     'note.optimize.invalid_answer': ('，所得方案无效', ' with an invalid answer'),
     'note.optimize.no_answer': ('，未得到方案', ' without an answer'),

@@ -38,6 +38,7 @@ __all__ = [
     "dash",
     "delta",
     "is_key",
+    "layer_title",
     "metres",
     "note",
     "note_text",
@@ -164,8 +165,8 @@ def is_key(text: str) -> bool:
 def words(key: Any, lang: str = "en", *, namespace: str | None = None) -> str:
     """The reader's words for a key nbgeo uses: status, column, field, value, section, kind, unit or layer.
 
-    ``namespace`` is searched first; then the layer titles of :data:`nbgeo.layers.LAYERS`, then every
-    namespace of the word table. A key nowhere is shown with spaces for its underscores.
+    ``namespace`` is searched first; then every namespace of the word table, then the layer titles of
+    :data:`nbgeo.layers.LAYERS`. A key nowhere is shown with spaces for its underscores.
 
     Examples
     --------
@@ -175,22 +176,33 @@ def words(key: Any, lang: str = "en", *, namespace: str | None = None) -> str:
     ('Featured industrial parks', 'some new key', '个')
     """
     text = "" if key is None else str(key)
-    if namespace:
-        pair = labels.LABELS.get(f"{namespace}.{text}")
-        if pair is not None:
-            return pair[0 if lang == "zh" else 1]
-    # a layer by its title before the other namespaces: the layer ``clusters`` is 产业集聚区, not the unit 个
-    spec = LAYERS.get(text)
-    if spec is not None and (spec.title_zh if lang == "zh" else spec.title_en):
-        return spec.title_zh if lang == "zh" else spec.title_en
-    for ns in _NAMESPACES:
+    search = ((namespace,) if namespace else ()) + _NAMESPACES
+    for ns in search:
         pair = labels.LABELS.get(f"{ns}.{text}")
         if pair is not None:
             return pair[0 if lang == "zh" else 1]
+    spec = LAYERS.get(text)
+    if spec is not None:
+        title = spec.title_zh if lang == "zh" else spec.title_en
+        if title:
+            return title
     field = labels.field_label(text, lang)
     if field != text:
         return field
     return text.replace("_", " ") if is_key(text) else text
+
+
+def layer_title(name: Any, lang: str = "en") -> str:
+    """A layer by its title, whatever else its key means (``clusters`` is 产业集聚区, not the unit 个).
+
+    Examples
+    --------
+    >>> layer_title("clusters", "zh"), layer_title("my_layer", "en")
+    ('产业集聚区', 'my layer')
+    """
+    spec = LAYERS.get(str(name))
+    found = (spec.title_zh if lang == "zh" else spec.title_en) if spec is not None else ""
+    return found or words(name, lang)
 
 
 def title(item: Any, lang: str = "en") -> str:

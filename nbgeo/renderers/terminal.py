@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..layers import LAYERS
 from ..plan import short_basis
 from ..progress import STATUSES
 from ..sanitize import columns
@@ -51,10 +50,7 @@ def _name(entry: Mapping[str, Any], lang: str, titles: Mapping[str, str] | None 
 
 
 def _layer(name: Any, lang: str) -> str:
-    """A layer by its title (``clusters`` is 产业集聚区, not the unit 个)."""
-    spec = LAYERS.get(str(name))
-    title = (spec.title_zh if lang == "zh" else spec.title_en) if spec is not None else ""
-    return title or readable.words(name, lang)
+    return readable.layer_title(name, lang)
 
 
 def _required(op: Any, threshold: Any, unit: Any, lang: str) -> str:
