@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from . import pace as pace_mod
-from . import settings
+from . import sanitize, settings
 from .coverage import evaluate_plan_coverage
 from .engine import get_engine
 from .indicators import evaluate_indicators, table_for, tables_info
 from .plan import basis_of, check_against, counts, short_basis
 from .progress import progress_section
-from .renderers import labels, render, theme
+from .renderers import figures, labels, render, theme
 from .rules import evaluate_rules_in_year, rule_entries, without_failing
 from .steps import step
 from .targets import evaluate_targets
@@ -261,16 +261,15 @@ class AuditReport:
         rows = [(w("report.target", lang), w("column.year", lang), w("column.actual", lang), "",
                  w("column.threshold", lang), w("column.unit", lang), w("column.status", lang),
                  w("column.margin", lang), w("column.severity", lang), w("column.basis", lang))]
-        for r in self.targets:
-            actual = "—" if r.actual is None else f"{r.actual:,.6g}"
-            margin = "—" if r.margin is None else f"{r.margin:+,.6g}"
+        for r in self.targets:  # figures rounded as the pages round them (38.5, +3.5); audit.json keeps them exact
+            actual, margin = figures.number(r.actual), figures.delta(r.margin)
             name = (r.phrase if lang == "zh" else r.title) or r.title or r.phrase or r.id
             name = name if len(name) <= _TEXT_TITLE else name[:_TEXT_TITLE - 1] + "…"
-            rows.append((name, str(r.year), actual, r.op, f"{r.threshold:,.6g}", labels.label("unit", r.unit, lang),
+            rows.append((name, figures.year(r.year), actual, r.op, figures.number(r.threshold),
+                         labels.label("unit", r.unit, lang),
                          labels.status_word(r.status, lang), margin, labels.label("severity", r.severity, lang),
                          short_basis(r.basis)))
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+        lines = sanitize.columns(rows)
         s = self.summary()["targets"]
         lines.append(labels.word("report.text_counts", lang).format(**s))
         lines += [note["text"] for note in self.count_notes(lang)]

@@ -55,14 +55,12 @@ import click
 from . import _atomic, datasets, io, limits, manifest, maps, plan, postgis, qgis, runs, steps
 from . import audit as audit_mod
 from . import compare as compare_mod
-from . import progress as progress_mod
-from .coverage import to_text as coverage_text
 from .dsn import MaskingFilter, is_url, looks_like_conninfo, mask_dsn
 from .engine import get_engine
 from .errors import NbgeoError
 from .paths import check_out
 from .plan import check_against, plan_json_schema
-from .renderers import chromium, labels
+from .renderers import chromium, terminal
 from .sanitize import TerminalFormatter, terminal_text
 
 if TYPE_CHECKING:
@@ -438,7 +436,7 @@ def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None
             counts = postgis.write_report(result, out_dir)
         if not ctx.obj["quiet"]:
             echo(result.to_text(_terminal_lang(ctx, lang)))
-            _echo_plan_sections(result)
+            _echo_plan_sections(result, _terminal_lang(ctx, lang))
             echo(f"wrote {sum(counts.values())} rows to {len(counts)} tables in {postgis.mask_dsn(out_dir)}")
         ctx.exit(result.exit_code)
     names = ["audit.json", *runs.format_files("audit", formats), *(qgis.FILES if "qgis" in formats else ())]
@@ -449,7 +447,7 @@ def audit(ctx: click.Context, dataset: Path | str | None, plan_path: Path | None
         paths = outputs.write(out_dir, overwrite=overwrite)
     if not ctx.obj["quiet"]:
         echo(result.to_text(_terminal_lang(ctx, lang)))
-        _echo_plan_sections(result)
+        _echo_plan_sections(result, _terminal_lang(ctx, lang))
         echo("wrote " + ", ".join(str(p) for p in paths))
     ctx.exit(result.exit_code)
 
@@ -511,30 +509,17 @@ def map_cmd(ctx: click.Context, dataset: Path | str | None, plan_path: Path | No
         echo(f"wrote {out_file} ({size_mb:.1f} MB)" + (f" and {png_file}" if png_file is not None else ""))
 
 
-def _terminal_lang(ctx: click.Context, lang: str) -> str:
+def _terminal_lang(ctx: click.Context, lang: str, param: str = "lang") -> str:
     """The terminal's language: English, unless ``--lang`` was given on the command line (then that)."""
-    given = ctx.get_parameter_source("lang") == click.core.ParameterSource.COMMANDLINE
+    given = ctx.get_parameter_source(param) == click.core.ParameterSource.COMMANDLINE
     return lang if given else "en"
 
 
-def _echo_plan_sections(result: Any) -> None:
-    """Print the indicators and the progress table of an audit, when it has them."""
-    rows = result.sections.get("indicators")
-    if rows:
-        met = sum(r["status"] == "met" for r in rows)
-        values = ", ".join(f"{r['id']} {'—' if r['actual'] is None else format(r['actual'], ',.6g')} "
-                           f"({labels.status_word(r['status'], 'en')})" for r in rows)
-        echo(f"indicators {result.year}: {met} of {len(rows)} met: {values}")
-    if result.sections.get("progress"):
-        echo("")
-        echo(progress_mod.to_text(result.sections["progress"]))
-    if result.sections.get("rules"):
-        echo("")
-        echo(runs.rules_text(result.sections["rules"]))
-    if result.sections.get("coverage"):
-
-        echo("")
-        echo(coverage_text(result.sections["coverage"]))
+def _echo_plan_sections(result: Any, lang: str) -> None:
+    """Print the indicators, progress, rules and coverage of an audit, when it has them, in ``lang``."""
+    text = terminal.sections_text(result, lang)
+    if text:
+        echo(text)
 
 
 def _scenario_kind(path: Path | str) -> str:
@@ -751,7 +736,8 @@ def rules_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, 
     with steps.step("siting rules"):
         outputs = runs.rules_run(ds, p, rule_ids=rule_ids, layers=layer_names, tolerance_band=tolerance_band,
                                  all_sites=all_sites, out=out_dir if "qgis" in formats else None, formats=formats,
-                                 coords=coords, lang=page_lang, with_map=not page_no_map, year=year, strict=strict)
+                                 coords=coords, lang=page_lang, with_map=not page_no_map, year=year, strict=strict,
+                                 text_lang=_terminal_lang(ctx, page_lang, "page_lang"))
     _finish(ctx, outputs, out_dir, overwrite)
 
 
@@ -816,7 +802,7 @@ def site_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | None, o
         outputs = runs.site_run(ds, p, questions=siting_ids, ask=ask, surfaces=surface_ids, year=year, lang=lang,
                                 with_map=not no_map, by=by, k=k, share=share, candidates=candidates, cell=cell,
                                 method=method, time_limit=time_limit, out=out_dir if "qgis" in formats else None,
-                                formats=formats)
+                                formats=formats, text_lang=_terminal_lang(ctx, lang))
     _finish(ctx, outputs, out_dir, overwrite)
 
 
@@ -864,7 +850,8 @@ def coverage_cmd(ctx: click.Context, dataset: Path | None, plan_path: Path | Non
         with steps.step("coverage"):
             outputs = runs.coverage_run(ds, p, ids=spec_ids, year=year, engine=runner, lang=lang,
                                         with_map=not no_map, out=out_dir if "qgis" in formats else None,
-                                        formats=formats, coords=coords, strict=strict)
+                                        formats=formats, coords=coords, strict=strict,
+                                        text_lang=_terminal_lang(ctx, lang))
     finally:
         if runner is not None:
             runner.close()

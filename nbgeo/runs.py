@@ -37,7 +37,7 @@ from .errors import PlanError, UsageError, ValidationError
 from .io import write_layer
 from .paths import check_name, output_path
 from .plan import Plan, SitingSpec, counts, short_basis
-from .renderers import labels, readable
+from .renderers import labels, readable, terminal
 from .renderers import report as pages  # the page renderer itself, where tests patch it (nbgeo.report forwards)
 from .report import json_safe as clean_json
 from .sanitize import to_csv
@@ -164,39 +164,6 @@ def _chosen(kind: str, asked: Iterable[str], known: Sequence[str], option: str) 
         raise PlanError(msg, code="E-PLAN-UNKNOWN-ID")
 
 
-def rules_text(entries: list[dict[str, Any]], *, max_sites: int = 5) -> str:
-    """The rules section as a plain-text table, with the first failing sites of each rule, why, and on what basis.
-
-    Examples
-    --------
-    >>> print(rules_text([{"id": "farmland", "layer": "parks", "kind": "exclusion", "severity": "禁止",
-    ...     "status": "fail", "checked": 3, "failed": 1, "unknown": 0, "basis": {"instrument": "《土地管理法》",
-    ...     "kind": "law", "article": "第三十五条"}, "findings": [{"feature_id": "P1", "status": "fail",
-    ...     "reason": "20 m² on basic farmland", "severity": "禁止", "basis": {"instrument": "《土地管理法》",
-    ...     "kind": "law", "article": "第三十五条"}}]}]).splitlines()[2])
-      farmland: P1 fail [禁止]: 20 m² on basic farmland · basis: 《土地管理法》 第三十五条
-    """
-    head = ("rule", "layer", "kind", "severity", "status", "checked", "failed", "unknown", "basis")
-    rows = [head] + [(e["id"], e["layer"], e["kind"], str(e.get("severity", "")), e["status"], f"{e['checked']:,}",
-                      f"{e['failed']:,}", f"{e['unknown']:,}", short_basis(e.get("basis"))) for e in entries]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    for e in entries:
-        for f in e["findings"][:max_sites]:
-            # each finding line says how binding it is and what it rests on (issue 15), like its rule's row
-            lines.append(f"  {e['id']}: {f['feature_id']} {f['status']} [{f.get('severity') or e.get('severity', '')}]: "
-                         f"{f['reason']} · basis: {short_basis(f.get('basis') or e.get('basis'))}")
-        if len(e["findings"]) > max_sites:
-            lines.append(f"  {e['id']}: ... {len(e['findings']) - max_sites:,} more in rules.json")
-    bad = sum(e["status"] != "pass" for e in entries)
-    lines.append(f"{len(entries) - bad} of {len(entries)} rules pass")
-    lines += rules.later_lines(entries)
-    advisory = sum(e["status"] != "pass" and e.get("severity") == "建议" for e in entries)
-    if advisory:
-        lines.append(f"{advisory} of the others are suggestions (建议): they change the exit code only with --strict")
-    return "\n".join(lines)
-
-
 def exit_code_of(entries: Iterable[dict[str, Any]], *, good: str, strict: bool = False) -> int:
     """1 when an entry is not ``good`` and binds (建议 binds only when ``strict``), else 0.
 
@@ -213,7 +180,8 @@ def exit_code_of(entries: Iterable[dict[str, Any]], *, good: str, strict: bool =
 def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers: Sequence[str] = (),
               tolerance_band: float | None = None, all_sites: bool = False, out: str | Path | None = None,
               lang: str = "zh", year: int | None = None, formats: Sequence[str] = ("html",),
-              with_map: bool = True, coords: Sequence[str] = (), strict: bool = False) -> Outputs:
+              with_map: bool = True, coords: Sequence[str] = (), strict: bool = False,
+              text_lang: str = "en") -> Outputs:
     """Check a dataset against the plan's siting rules alone (``nbgeo rules``).
 
     Parameters
@@ -239,6 +207,8 @@ def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers:
         ``coords=("gcj02",)``).
     strict
         Let rules of severity 建议 (suggestions) change the exit code too (``--strict``).
+    text_lang
+        The language of the terminal table (:func:`nbgeo.renderers.terminal.rules_text`; English by default, as on the command line without ``--lang``).
 
     Returns
     -------
@@ -282,12 +252,14 @@ def rules_run(dataset: Any, plan: Plan, *, rule_ids: Sequence[str] = (), layers:
                                       with_map=with_map, coords=coords, sections=["rules"], layers=layers_shown))
     if out is not None:
         files.update(qgis.qgis_files(dataset, out, overlays=shapes, lang=lang))
-    return Outputs("rules", files, rules_text(entries), exit_code_of(entries, good="pass", strict=strict))
+    text = terminal.rules_text(entries, text_lang, titles=readable.plan_titles(plan, text_lang))
+    return Outputs("rules", files, text, exit_code_of(entries, good="pass", strict=strict))
 
 
 def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int | None = None,
                  engine: Any = None, lang: str = "zh", with_map: bool = True, out: str | Path | None = None,
-                 formats: Sequence[str] = ("html",), coords: Sequence[str] = (), strict: bool = False) -> Outputs:
+                 formats: Sequence[str] = ("html",), coords: Sequence[str] = (), strict: bool = False,
+                 text_lang: str = "en") -> Outputs:
     """Check a dataset against the plan's coverage requirements alone (``nbgeo coverage``).
 
     Parameters
@@ -311,6 +283,8 @@ def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int
         ``site_checks.csv`` (one row per uncovered site; GCJ-02 columns too with ``coords=("gcj02",)``).
     strict
         Let requirements of severity 建议 (suggestions) change the exit code too (``--strict``).
+    text_lang
+        The language of the terminal table (:func:`nbgeo.renderers.terminal.coverage_text`; English by default, as on the command line without ``--lang``).
 
     Returns
     -------
@@ -343,7 +317,8 @@ def coverage_run(dataset: Any, plan: Plan, *, ids: Sequence[str] = (), year: int
                                       with_map=with_map, coords=coords, sections=["coverage"], layers=layers))
     if out is not None:
         files.update(qgis.qgis_files(dataset, out, overlays=shapes, lang=lang))
-    return Outputs("coverage", files, coverage.to_text(entries), exit_code_of(entries, good="met", strict=strict))
+    text = terminal.coverage_text(entries, text_lang, titles=readable.plan_titles(plan, text_lang))
+    return Outputs("coverage", files, text, exit_code_of(entries, good="met", strict=strict))
 
 
 def site_files(surfaces: Iterable[str] = (), formats: Sequence[str] = ("html",)) -> list[str]:
@@ -352,28 +327,10 @@ def site_files(surfaces: Iterable[str] = (), formats: Sequence[str] = ("html",))
     return ["sites.gpkg", "audit.json", *pages, *(f"{sid}.tif" for sid in surfaces)]
 
 
-def site_text(results: list[Any]) -> str:
-    """One line per siting question, then the chosen sites per district."""
-    lines = []
-    for r in results:
-        s = r.solution
-        what = (f"best {s.k} new sites" if s.problem == "mclp" else "fewest new sites") + \
-            f" ({s.solver}, {s.status.replace('_', ' ')})"
-        lines.append(f"{r.id}: {what}: {len(r.chosen)} new {r.facility_layer} sites; {r.demand_layer} served within "
-                     f"{r.distance:,.0f} m {'by road' if r.by == 'road' else 'in a straight line'}: "
-                     f"{100 * s.share_before:.1f}% -> {100 * s.share_after:.1f}%  [{r.status}]")
-        per = r.by_district[r.by_district["new_sites"] > 0]
-        for district, row in per.iterrows():
-            lines.append(f"  {district}: {int(row.new_sites)} new, {row.share_before:.1f}% -> {row.share_after:.1f}%")
-        note = "; ".join(n for n in (s.note, *r.notes) if n)
-        if note:
-            lines.append(f"  note: {note}")
-    return "\n".join(lines)
-
-
 def site_run(dataset: Any, plan: Plan, *, questions: Sequence[str] = (), ask: dict[str, Any] | None = None,
              surfaces: Sequence[str] = (), year: int | None = None, lang: str = "zh", with_map: bool = True,
-             out: str | Path | None = None, formats: Sequence[str] = ("html",), **options: Any) -> Outputs:
+             out: str | Path | None = None, formats: Sequence[str] = ("html",), text_lang: str = "en",
+             **options: Any) -> Outputs:
     """Answer the plan's ``[[siting]]`` questions, or one of your own (``nbgeo site``).
 
     Candidate sites that fail one of the plan's siting rules are never chosen.
@@ -398,6 +355,8 @@ def site_run(dataset: Any, plan: Plan, *, questions: Sequence[str] = (), ask: di
     formats
         ``nbgeo site --format``: ``html`` (audit.html, the default), ``md`` (audit.md), ``pdf`` (audit.pdf,
         the page printed by headless Chromium), ``qgis``.
+    text_lang
+        The language of the terminal text (:func:`nbgeo.renderers.terminal.site_text`; English by default, as on the command line without ``--lang``).
     **options
         Passed to :func:`nbgeo.optimize.site_from_spec`: ``by``, ``k``, ``share``, ``candidates``,
         ``cell``, ``method``, ``time_limit``.
@@ -463,7 +422,8 @@ def site_run(dataset: Any, plan: Plan, *, questions: Sequence[str] = (), ask: di
                                   with_map=with_map))
     if out is not None:
         files.update(qgis.qgis_files(dataset, out, lang=lang))
-    return Outputs("site", files, site_text(results) if results else "", found.exit_code, report=found)
+    text = terminal.site_text(sections["optimisation"], text_lang, titles=readable.plan_titles(plan, text_lang))
+    return Outputs("site", files, text, found.exit_code, report=found)
 
 
 def _surface_writer(surface: Any, sid: str) -> Writer:

@@ -30,6 +30,8 @@ from __future__ import annotations
 import io
 import logging
 import re
+import unicodedata
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import openpyxl
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-__all__ = ["TerminalFormatter", "spreadsheet_cell", "spreadsheet_safe", "terminal_text", "to_csv", "to_xlsx"]
+__all__ = ["TerminalFormatter", "columns", "spreadsheet_cell", "spreadsheet_safe", "terminal_text", "to_csv", "to_xlsx"]
 
 # Escape sequences (ECMA-48): CSI "ESC [" (or the 8-bit CSI 0x9B) then parameters and one final byte; OSC, DCS,
 # SOS, PM and APC strings "ESC ] ... BEL or ST" (or their 8-bit forms), which carry titles, hyperlinks and
@@ -70,6 +72,31 @@ def terminal_text(text: object) -> str:
     'ok\\tline\\nnext'
     """
     return _CONTROLS.sub("", _ESCAPES.sub("", str(text)))
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: wide (CJK) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def columns(rows: Sequence[Sequence[str]], *, last_free: bool = False) -> list[str]:
+    """Rows of cells as lines of aligned columns for a terminal, wide (CJK) characters counted as two.
+
+    ``last_free``: the last column (a note) is not padded and does not widen the table.
+
+    Examples
+    --------
+    >>> columns([("目标", "状态"), ("道路", "达标"), ("5G", "met")])
+    ['目标  状态', '道路  达标', '5G    met']
+    """
+    n = len(rows[0]) if rows else 0
+    fixed = n - 1 if last_free else n
+    widths = [max(_width(r[i]) for r in rows) for i in range(fixed)]
+    out = []
+    for r in rows:
+        cells = [c + " " * (w - _width(c)) for c, w in zip(r[:fixed], widths, strict=True)]
+        out.append("  ".join([*cells, *r[fixed:]]).rstrip())
+    return out
+
 
 
 class TerminalFormatter(logging.Formatter):

@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundations", ("errors", "settings", "status", "sanitize", "dsn", "_values", "paths", "limits", "steps",
                      "deprecation", "_cache", "_atomic", "_exact", "_extent", "_clip", "datasets", "schemas", "landuse",
                      "units", "forms",
-                     "renderers.html", "renderers.render", "renderers.theme", "renderers.labels",
+                     "renderers.html", "renderers.render", "renderers.theme", "renderers.labels", "renderers.figures",
                      "html", "render", "theme", "labels")),
     ("desktop GIS styles", ("qgis",)),
     ("crs and filters", ("crs", "filters")),

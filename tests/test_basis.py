@@ -216,8 +216,11 @@ def test_the_terminal_tables_show_severity_and_basis(result, sample, ningbo):
     out = runs.rules_run(sample, ningbo, rule_ids=["farmland_micro_parks", "charger_spacing"])
     lines = out.text.splitlines()
     assert "severity" in lines[0] and "basis" in lines[0]
-    assert "禁止" in lines[1] and "第三十五条" in lines[1] and "建议" in lines[2]
-    assert "MP00002 fail [禁止]" in out.text and "CH10600 fail [建议]" in out.text
+    # severities in the terminal's language (nbgeo.renderers.terminal): English by default, Chinese with zh
+    assert "prohibited" in lines[1] and "第三十五条" in lines[1] and "advisory" in lines[2]
+    assert "MP00002 fail [prohibited]" in out.text and "CH10600 fail [advisory]" in out.text
+    zh = runs.rules_run(sample, ningbo, rule_ids=["farmland_micro_parks", "charger_spacing"], text_lang="zh").text
+    assert "MP00002 不符合 [禁止]" in zh and "CH10600 不符合 [建议]" in zh and "约束程度" in zh.splitlines()[0]
 
 
 def _md_tables(md: str) -> list[list[list[str]]]:

@@ -420,7 +420,8 @@ def test_cli_rules_writes_outputs_and_exit_codes(tmp_path) -> None:
     out = tmp_path / "r"
     res = runner.invoke(cli.main, ["rules", "--out", str(out)])
     assert res.exit_code == 1, res.output
-    assert "CH10600 fail [建议]: 12 m from CH00001" in res.output and "7 of 17 rules pass" in res.output
+    # the terminal in words (nbgeo.renderers.terminal): English by default, severities too
+    assert "CH10600 fail [advisory]: 12 m from CH00001" in res.output and "7 of 17 rules pass" in res.output
     doc = json.loads((out / "rules.json").read_text(encoding="utf-8"))
     assert doc["schema"] == "nbgeo.rules/1" and len(doc["rules"]) == 17
     sites = pd.read_csv(out / "rule_sites.csv")

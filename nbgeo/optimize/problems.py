@@ -6,7 +6,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from scipy import sparse
@@ -63,6 +63,33 @@ def _allowed_with(inst: Instance, chosen: list[int]) -> NDArray[np.bool_]:
     if inst.conflicts is not None and idx.size:
         free[inst.conflicts[idx].indices] = False
     return free
+
+
+class Note(NamedTuple):
+    """A note on an answer: its English (joined into :attr:`Solution.note`), and its ``note.*`` key and values.
+
+    The key names entries of :mod:`nbgeo.renderers.labels` (clauses joined with ``+``) that word the note in
+    zh or en from ``values`` (:attr:`Solution.note_parts`, :func:`nbgeo.renderers.readable.note_text`).
+    """
+
+    text: str
+    key: str
+    values: dict[str, Any]
+
+
+#: The reader's key of what makes an answer invalid (the English of :func:`_invalid`), for a note's ``why``.
+_WHY = (("names a site twice", "invalid_twice"), ("has ", "invalid_too_many"),
+        ("chooses two sites", "invalid_conflict"), ("is not a cover", "invalid_not_cover"))
+
+
+def _why_key(why: str) -> str:
+    """``why`` (from :func:`_invalid`) as a ``value.*`` key; no answer at all is ``none_in_time``."""
+    return next((key for start, key in _WHY if why.startswith(start)), "none_in_time") if why else "none_in_time"
+
+
+def _limit(time_limit: float | None) -> tuple[str, dict[str, Any]]:
+    """The time-limit clause of a note's key, and its values (none without a limit)."""
+    return ("+optimize.limit", {"time_limit": time_limit, "time_limit_unit": "s"}) if time_limit is not None else ("", {})
 
 
 def _invalid(inst: Instance, chosen: list[int], *, k: int | None, need: float | None) -> str:
@@ -149,7 +176,7 @@ def _finish(
     runtime: float,
     target: float | None,
     k: int | None,
-    notes: list[str],
+    notes: list[Note],
     stats: dict[str, Any],
     goal: float | None = None,
     gains: list[float] | None = None,
@@ -190,8 +217,9 @@ def _finish(
             status = "optimal"  # the bound certifies the answer
         if k is not None and sites.size < k:
             rules = " that the spacing rules allow" if inst.conflicts is not None else ""
-            notes = [f"only {sites.size} site(s) serve more demand; no further site{rules} would serve anything "
-                     "that is not already served", *notes]
+            notes = [Note(f"only {sites.size} site(s) serve more demand; no further site{rules} would serve "
+                          "anything that is not already served", "optimize.only_sites",
+                          {"sites": int(sites.size), "rules": "with_spacing_allowed" if rules else ""}), *notes]
     else:
         # The bound is on the sites that serve `goal` (the target, or what is left of it when not all of it
         # can be served); it certifies an answer that serves that much.
@@ -203,12 +231,14 @@ def _finish(
             left = int((zero & (served < 1 - 1e-9)).sum())
             stats["zero_weight_points"] = int(zero.sum())
             if left:
-                notes = [*notes, f"{left} of the {int(zero.sum())} reachable demand point(s) of weight 0 are left "
-                         "unserved: they carry no demand, so no site is added for them"]
+                notes = [*notes, Note(f"{left} of the {int(zero.sum())} reachable demand point(s) of weight 0 are "
+                                      "left unserved: they carry no demand, so no site is added for them",
+                                      "optimize.zero_left", {"left": left, "total": int(zero.sum())})]
     return Solution(problem=problem, method=method, solver=solver, sites=sites, gains=gain_arr, weights=w,
                     served_before=inst.served_before, served=served, coverable=inst.coverable, objective=objective,
                     bound=bound, status=status, runtime_s=runtime, target=target, k=k,
-                    note="; ".join(n for n in notes if n), stats=stats)
+                    note="; ".join(n.text for n in notes if n.text), stats=stats,
+                    note_parts=tuple({"key": n.key, "values": n.values} for n in notes if n.text))
 
 
 def maximal_covering(
@@ -303,7 +333,7 @@ def maximal_covering(
         chosen, added, dropped = _top_up(inst, chosen, k)
     stats: dict[str, Any] = {"candidates": matrix.n_sites, "demand": matrix.n_demand, "pairs": matrix.nnz,
                              "swaps": swaps, "sites_topped_up": added, "sites_dropped": dropped}
-    notes: list[str] = []
+    notes: list[Note] = []
     status = "heuristic"
     bound: float | None = None
     if _use_milp(method, inst):
@@ -313,19 +343,23 @@ def maximal_covering(
         bound, status, solver = ex.bound, ex.status, "highs"
         why = "" if ex.chosen is None else _invalid(inst, ex.chosen, k=k, need=None)
         if ex.chosen is None or why:
-            notes.append(f"HiGHS found no valid answer ({why or 'none in the time allowed'}); the answer is the "
-                         f"{heuristic_solver} heuristic's")
+            notes.append(Note(f"HiGHS found no valid answer ({why or 'none in the time allowed'}); the answer is "
+                              f"the {heuristic_solver} heuristic's", "optimize.highs_none+optimize.heuristic_answer",
+                              {"why": _why_key(why), "heuristic": heuristic_solver}))
             chosen, solver, status = heuristic, heuristic_solver, "time_limit" if ex.chosen is None else "heuristic"
         elif ex.status != "optimal" and _served_weight(inst, ex.chosen) < _served_weight(inst, heuristic) - _tol(inst):
-            notes.append(f"HiGHS's best in the time allowed served less than the {heuristic_solver} heuristic's "
-                         "answer, which is returned")
+            notes.append(Note(f"HiGHS's best in the time allowed served less than the {heuristic_solver} "
+                              "heuristic's answer, which is returned", "optimize.highs_worse",
+                              {"heuristic": heuristic_solver}))
             chosen, solver = heuristic, heuristic_solver
         else:
             chosen, more_added, stats["sites_dropped"] = _top_up(inst, ex.chosen, k)
             stats["sites_topped_up"] = more_added
             if ex.status == "time_limit":
-                notes.append(f"HiGHS stopped at its time limit ({time_limit:g} s) before proving its best answer "
-                             "optimal; that answer is returned")
+                clause, values = _limit(time_limit)
+                notes.append(Note(f"HiGHS stopped at its time limit ({time_limit:g} s) before proving its best "
+                                  "answer optimal; that answer is returned",
+                                  f"optimize.stopped{clause}+optimize.unproven", values))
     if status != "optimal" and not inst.capacitated:
         # The Lagrangian bound: the greedy's only bound, and often tighter than HiGHS's when it stopped early.
         objective = _served_weight(inst, chosen) - float(inst.weights @ inst.served_before)
@@ -347,6 +381,10 @@ def maximal_covering(
 _NOT_PROVEN = ("it is not proven that no answer within the spacing rules meets the target (hint: method='milp' "
                "settles it)")
 
+#: The note of a heuristic that did not reach the target under spacing conflicts.
+_SHORT = Note("with the spacing rules the heuristic did not reach the target; " + _NOT_PROVEN,
+              "optimize.spacing_short+optimize.not_proven", {})
+
 
 @dataclass(eq=False)
 class _Heuristic:
@@ -355,7 +393,7 @@ class _Heuristic:
     chosen: list[int]
     lower: float | None  # a lower bound on the sites needed, if known
     solver: str
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
 
 
@@ -383,7 +421,7 @@ def _lscp_heuristic(inst: Instance, *, target: float, full: bool, improve: bool,
         if aug.transport.weight(w) >= target - tol:
             out.chosen = prune(sites, w, aug.chosen, need=target, deadline=deadline)
         elif inst.conflicts is not None:
-            out.notes.append("with the spacing rules the heuristic did not reach the target; " + _NOT_PROVEN)
+            out.notes.append(_SHORT)
         return out
     need_mask = (residual > 0) & inst.coverable
     if full and inst.conflicts is None:
@@ -406,22 +444,23 @@ def _lscp_heuristic(inst: Instance, *, target: float, full: bool, improve: bool,
         if not found.complete:
             left = int(found.uncovered.sum())
             if found.clash or found.proved.any():
-                out.notes.append(f"the spacing rules make a full cover impossible (proved: some demand points can "
-                                 f"each be served by one site only, and those sites conflict or are blocked); "
-                                 f"{left} demand point(s) are left unserved")
+                out.notes.append(Note(f"the spacing rules make a full cover impossible (proved: some demand points "
+                                      f"can each be served by one site only, and those sites conflict or are "
+                                      f"blocked); {left} demand point(s) are left unserved",
+                                      "optimize.spacing_impossible", {"left": left}))
             else:
-                out.notes.append(f"with the spacing rules the heuristic left {left} demand point(s) unserved; "
-                                 + _NOT_PROVEN)
+                out.notes.append(Note(f"with the spacing rules the heuristic left {left} demand point(s) unserved; "
+                                      + _NOT_PROVEN, "optimize.spacing_left+optimize.not_proven", {"left": left}))
         return out
     chosen, _, _ = run_greedy(inst, residual, k=None, need=target - before)
     out = _Heuristic(chosen, None, "greedy")
     if _served_weight(inst, chosen) < target - tol:
-        out.notes.append("with the spacing rules the heuristic did not reach the target; " + _NOT_PROVEN)
+        out.notes.append(_SHORT)
     return out
 
 
 def _lscp_partial(inst: Instance, *, time_limit: float | None, mip_gap: float, stats: dict[str, Any]
-                  ) -> tuple[list[int], float | None, str, list[str]] | None:
+                  ) -> tuple[list[int], float | None, str, list[Note]] | None:
     """When no answer meets the target: the most weight that can be served, with the fewest sites (two MILPs).
 
     Returns the sites, a lower bound on the sites for that weight, the status
@@ -437,17 +476,24 @@ def _lscp_partial(inst: Instance, *, time_limit: float | None, mip_gap: float, s
     fewest = second.chosen is not None and not _invalid(inst, second.chosen, k=None, need=most)
     chosen = second.chosen if fewest and second.chosen is not None else first.chosen
     rules = " with the spacing rules" if inst.conflicts is not None else ""
+    values: dict[str, Any] = {"most": 100 * most / total, "most_unit": "%", "rules": "with_spacing" if rules else ""}
     if first.status == "optimal":
         what = f"at most {100 * most / total:.1f}% of the demand weight can be served{rules} (proved by HiGHS)"
+        key = "optimize.cannot_meet+optimize.at_most_proved"
     else:
         upper = total if first.bound is None else min(total, float(inst.weights @ inst.served_before) + first.bound)
         what = (f"HiGHS found an answer serving {100 * most / total:.1f}% of the demand weight{rules}; at most "
                 f"{100 * upper / total:.1f}% can be (its bound)")
-    fewest_note = ("these sites serve that with the fewest sites" if fewest and second.status == "optimal" else
+        key = "optimize.cannot_meet+optimize.at_most_found"
+        values.update(upper=100 * upper / total, upper_unit="%")
+    surely = fewest and second.status == "optimal"
+    fewest_note = ("these sites serve that with the fewest sites" if surely else
                    "these sites serve that, perhaps not with the fewest")
+    key += "+optimize.fewest" if surely else "+optimize.fewest_maybe"
     statuses = {first.status, second.status if fewest else "time_limit"}
     status = "time_limit" if "time_limit" in statuses else "within_gap" if "within_gap" in statuses else "optimal"
-    return chosen, second.bound if fewest else None, status, [f"the target cannot be met: {what}; {fewest_note}"]
+    return (chosen, second.bound if fewest else None, status,
+            [Note(f"the target cannot be met: {what}; {fewest_note}", key, values)])
 
 
 def set_covering(
@@ -565,15 +611,18 @@ def set_covering(
         reachable = float(w @ np.maximum(inst.served_before, inst.coverable))
     wanted = share * total
     target = min(wanted, reachable)
-    notes: list[str] = []
+    notes: list[Note] = []
     if wanted > reachable + tol:
         lost = ~inst.coverable & (w > 0)
         most = (f"{100 * reachable / total:.1f}% is the most that can be served" if inst.conflicts is None else
                 f"at most {100 * reachable / total:.1f}% can be served (an upper bound: it ignores the spacing rules)")
-        notes.append(f"{int(lost.sum())} demand point(s) (weight {float(w[lost].sum()):.6g}) lie out of reach of "
-                     f"every site: {most}")
+        most_key = "+optimize.most_reachable" if inst.conflicts is None else "+optimize.most_bound"
+        values = {"lost": int(lost.sum()), "weight": float(w[lost].sum()), "reach": 100 * reachable / total,
+                  "reach_unit": "%"}
+        notes.append(Note(f"{int(lost.sum())} demand point(s) (weight {float(w[lost].sum()):.6g}) lie out of reach "
+                          f"of every site: {most}", "optimize.out_of_reach" + most_key, values))
         if inst.capacitated and not lost.any():
-            notes[-1] = f"capacity limits what can be served: {most}"
+            notes[-1] = Note(f"capacity limits what can be served: {most}", "optimize.capacity" + most_key, values)
     full = not inst.capacitated and target >= reachable - tol
     stats: dict[str, Any] = {"candidates": matrix.n_sites, "demand": matrix.n_demand, "pairs": matrix.nnz,
                              "sites_saved": 0}
@@ -594,7 +643,7 @@ def set_covering(
                 notes.extend(more)
         why = "" if chosen is None or partial is not None else _invalid(inst, chosen, k=None, need=target)
         if why:
-            notes.append(f"HiGHS's answer {why} and was set aside")
+            notes.append(Note(f"HiGHS's answer {why} and was set aside", "optimize.set_aside", {"why": _why_key(why)}))
             chosen = None
         if chosen is None or (status == "time_limit" and partial is None):
             # The exact solver stopped early: the best heuristic answer may be better, and its bound tighter.
@@ -604,22 +653,30 @@ def set_covering(
             if heuristic.lower is not None and partial is None:
                 bound = heuristic.lower if bound is None else max(bound, heuristic.lower)
             limit = "" if time_limit is None else f" ({time_limit:g} s)"
+            clause, limit_values = _limit(time_limit)
+            said = {**limit_values, "heuristic": heuristic.solver}
             if chosen is None:
                 if ex.status == "infeasible":
                     found = (f"HiGHS proved that no answer meets the target but found none serving the most in the "
                              f"time allowed{limit}")
+                    key = f"optimize.infeasible_none{clause}"
                 else:
                     found = f"HiGHS stopped at its time limit{limit} " + ("with an invalid answer" if why else
                                                                            "without an answer")
-                notes.append(f"{found}; the answer is the {heuristic.solver} heuristic's")
+                    key = f"optimize.stopped{clause}+optimize.{'invalid_answer' if why else 'no_answer'}"
+                notes.append(Note(f"{found}; the answer is the {heuristic.solver} heuristic's",
+                                  key + "+optimize.heuristic_answer", said))
                 chosen, solver, status = heuristic.chosen, heuristic.solver, "time_limit"
                 notes.extend(heuristic.notes)
             elif h_met and partial is None and len(heuristic.chosen) < len(chosen):
-                notes.append(f"HiGHS stopped at its time limit{limit} with {len(chosen)} sites; the "
-                             f"{heuristic.solver} heuristic found {len(heuristic.chosen)}, which are returned")
+                notes.append(Note(f"HiGHS stopped at its time limit{limit} with {len(chosen)} sites; the "
+                                  f"{heuristic.solver} heuristic found {len(heuristic.chosen)}, which are returned",
+                                  f"optimize.stopped{clause}+optimize.stopped_more",
+                                  {**said, "sites": len(chosen), "found": len(heuristic.chosen)}))
                 chosen, solver = heuristic.chosen, heuristic.solver
             else:
-                notes.append(f"HiGHS stopped at its time limit{limit}; its best answer is returned")
+                notes.append(Note(f"HiGHS stopped at its time limit{limit}; its best answer is returned",
+                                  f"optimize.stopped{clause}+optimize.stopped_best", said))
         method_used = "milp"
     else:
         heuristic = _lscp_heuristic(inst, target=target, full=full, improve=improve, time_budget=time_budget)

@@ -17,6 +17,7 @@ from ..errors import CRSError, InputError
 from ..filters import filter_mask, year_mask
 from ..layers import LAYERS
 from ..plan import short_basis
+from ..renderers import labels
 from ..status import Status
 from .candidates import candidates_from_grid, candidates_from_network, screen_candidates
 from .matrix import CoverageMatrix, coverage_matrix, metric_crs_of
@@ -162,6 +163,8 @@ class SitingResult:
             "candidate_source": self.candidate_source, "runtime_s": round(sol.runtime_s, 4),
             "illustrative": self.illustrative, "network": self.network,
             "note": "; ".join(n for n in (sol.note, *self.notes) if n),
+            # the same notes for readers, each a note.* key and its values (readable.note_text words them)
+            "note_parts": [*sol.note_parts, *({"key": k, "values": v} for k, v in map(labels.keyed_note, self.notes))],
             "chosen": chosen, "by_district": districts, "rules": self.screening, "unserved": unserved,
         }
 
@@ -170,31 +173,37 @@ class SitingResult:
 
         Proposed and still unserved sites also carry the question's ``severity`` and ``basis`` (as text).
         """
-        zh = lang == "zh"
         out: dict[str, gpd.GeoDataFrame] = {}
-        tag = "(示意)" if zh else "(illustrative)"
-        suffix = f" {tag}" if self.illustrative else ""
+
+        def word(key: str, **values: Any) -> str:
+            return labels.word(f"map.siting_{key}", lang).format(**values)
+
+        suffix = labels.word("map.suitability_ill", lang) if self.illustrative else ""
         # proposed and still unserved sites are findings: their question's severity and basis go with them
         binding = {"severity": self.severity, "basis": short_basis(self.basis or {"instrument": "nbgeo"})}
         if len(self.chosen):
-            out[(f"{self.id}：建议新增 {len(self.chosen)} 处" if zh else
-                 f"{self.id}: {len(self.chosen)} proposed sites") + suffix] = gpd.GeoDataFrame(
-                {"status": Status.PROPOSED, "label": self.chosen["label"].to_numpy(), **binding},
+            spec = LAYERS.get(self.demand_layer)
+            demand = ((spec.title_zh if lang == "zh" else spec.title_en) if spec is not None else
+                      self.demand_layer.replace("_", " "))
+            sep = "，" if lang == "zh" else ", "
+            said = [word("chosen", site=i, order=int(r.order), n=f"{int(r.sites_served):,}", demand=demand,
+                         gain=f"{float(r.gain):,.6g}", district=f"{sep}{r.district}" if isinstance(r.district, str) and r.district else "")
+                    for i, r in self.chosen.iterrows()]
+            out[word("proposed", id=self.id, n=f"{len(self.chosen):,}") + suffix] = gpd.GeoDataFrame(
+                {"status": Status.PROPOSED, "label": said, **binding},
                 geometry=self.chosen.geometry.to_numpy(), crs=4326)
         d = self.demand
         newly = d[d["newly_served"]]
         if len(newly):
-            labels = [(f"{i}：由新址 {r.new_site} 覆盖（{r.new_distance:,.0f} 米）" if zh else
-                       f"{i}: served by new site {r.new_site} at {r.new_distance:,.0f} m") for i, r in newly.iterrows()]
-            out[(f"{self.id}：新覆盖 {len(newly)} 处" if zh else f"{self.id}: {len(newly)} newly served") + suffix] = (
-                gpd.GeoDataFrame({"status": Status.COVERED, "label": labels}, geometry=newly.geometry.to_numpy(), crs=4326))
+            said = [word("served_by", site=i, new=r.new_site, distance=f"{r.new_distance:,.0f}")
+                    for i, r in newly.iterrows()]
+            out[word("newly", id=self.id, n=f"{len(newly):,}") + suffix] = (
+                gpd.GeoDataFrame({"status": Status.COVERED, "label": said}, geometry=newly.geometry.to_numpy(), crs=4326))
         left = d[d["served_after"] < 1 - 1e-9]
         if len(left):
-            labels = [(f"{i}：仍未覆盖" + ("" if r.coverable else "（没有可用候选点能覆盖）") if zh else
-                       f"{i}: still unserved" + ("" if r.coverable else " (no allowed candidate reaches it)"))
-                      for i, r in left.iterrows()]
-            out[(f"{self.id}：仍未覆盖 {len(left)} 处" if zh else f"{self.id}: {len(left)} still unserved") + suffix] = (
-                gpd.GeoDataFrame({"status": Status.UNCOVERED, "label": labels, **binding},
+            said = [word("still" if r.coverable else "unreachable", site=i) for i, r in left.iterrows()]
+            out[word("left", id=self.id, n=f"{len(left):,}") + suffix] = (
+                gpd.GeoDataFrame({"status": Status.UNCOVERED, "label": said, **binding},
                                  geometry=left.geometry.to_numpy(), crs=4326))
         return out
 

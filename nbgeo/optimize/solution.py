@@ -82,7 +82,11 @@ class Solution:
     runtime_s
         Solver wall time in seconds.
     note
-        Anything a reader should know (e.g. why fewer than ``k`` sites were chosen).
+        Anything a reader should know (e.g. why fewer than ``k`` sites were chosen), in English.
+    note_parts
+        The same notes for readers in any language: one ``{"key", "values"}`` per note, the key a ``note.*``
+        entry of :mod:`nbgeo.renderers.labels` (clauses joined with ``+``), worded by
+        :func:`nbgeo.renderers.readable.note_text`.
     """
 
     problem: str
@@ -102,6 +106,7 @@ class Solution:
     k: int | None = None
     note: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
+    note_parts: tuple[dict[str, Any], ...] = ()
 
     @property
     def total_weight(self) -> float:

@@ -156,6 +156,13 @@ def titled(entries: Sequence[Mapping[str, Any]], titles: Mapping[str, str], lang
         if lang == "zh" and (e.get("phrase") or e.get("title_zh")):
             chinese = readable.title(e, lang)
             e = {k: v for k, v in e.items() if not (k == "phrase" and v == chinese)} | {"title": chinese}
+        elif lang == "zh" and e.get("facilities") and e.get("demand") and "problem" in e:
+            # a siting question has no Chinese of its own, and the plan's phrase it serves is shared by several:
+            # it is named by its layers
+            e = {**e, "title": labels.word("map.siting", lang).format(
+                facilities=readable.layer_title(e["facilities"], lang), demand=readable.layer_title(e["demand"], lang))}
+        elif lang == "zh" and titles.get(str(e.get("id"))):  # no Chinese of its own (a suitability surface)
+            e = {**e, "title": titles[str(e.get("id"))]}
         out.append(e)
     return out
 
@@ -371,10 +378,10 @@ MAX_DETAIL_ROWS = 50
 
 #: Keys for programs, not readers: a finding's reason and a note in their keyed form (the reason and note
 #: columns word them).
-MACHINE_KEYS = frozenset({"reason_key", "reason_values", "note_key", "note_values"})
+MACHINE_KEYS = frozenset({"reason_key", "reason_values", "note_key", "note_values", "note_parts"})
 
 
 def detail_lists(entry: Mapping[str, Any]) -> list[tuple[str, list[Mapping[str, Any]]]]:
     """The entry's lists of records (e.g. a rule's ``findings``), which get a table of their own."""
     return [(k, v) for k, v in entry.items()
-            if isinstance(v, list) and v and all(isinstance(item, Mapping) for item in v)]
+            if k not in MACHINE_KEYS and isinstance(v, list) and v and all(isinstance(item, Mapping) for item in v)]

@@ -21,7 +21,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -30,6 +29,7 @@ from pyproj import CRS
 
 from ..layers import LAYERS
 from . import labels
+from .figures import count, delta, finite, number, percent, year
 
 __all__ = [
     "SNAKE",
@@ -38,6 +38,7 @@ __all__ = [
     "dash",
     "delta",
     "is_key",
+    "layer_title",
     "metres",
     "note",
     "note_text",
@@ -65,89 +66,7 @@ _FILE_NAME = re.compile(r"[\w./-]+\.[A-Za-z][A-Za-z0-9]{1,4}\b")
 _NAMESPACES = ("status", "column", "field", "value", "section", "kind", "unit")
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def number(value: Any, *, digits: int | None = None) -> str:
-    """A number for reading: thousands separated, at most 1 decimal at or above 100, 2 below, 3 below 1.
-
-    ``digits`` fixes the decimals. Whole numbers show no decimals. Not a number: :func:`dash`.
-
-    Examples
-    --------
-    >>> number(10600), number(38.99493), number(0.04213), number(216004.2), number(2.8)
-    ('10,600', '38.99', '0.042', '216,004', '2.8')
-    >>> number(None), number(float("nan")), number(1.25, digits=1)
-    ('—', '—', '1.2')
-    """
-    if not _finite(value):
-        return dash()
-    v = float(value)
-    if digits is None:
-        if v.is_integer():
-            return f"{int(v):,}"
-        digits = 0 if abs(v) >= 1000 else 1 if abs(v) >= 100 else 2 if abs(v) >= 1 else _small_digits(v)
-    text = f"{v:,.{digits}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _small_digits(v: float) -> int:
-    """Decimals that keep two significant digits of a number below 1 (``0.0042`` → 4)."""
-    return 3 if v == 0 or abs(v) >= 0.1 else min(12, math.ceil(-math.log10(abs(v))) + 1)
-
-
-def count(value: Any) -> str:
-    """A count: a whole number with thousands separators.
-
-    Examples
-    --------
-    >>> count(41500), count(3.0), count(None)
-    ('41,500', '3', '—')
-    """
-    return f"{round(float(value)):,}" if _finite(value) else dash()
-
-
-def percent(value: Any, *, digits: int = 1) -> str:
-    """A percentage (already in per cent) with one decimal: ``84.6 %``.
-
-    Examples
-    --------
-    >>> percent(84.5815), percent(100), percent(None)
-    ('84.6 %', '100.0 %', '—')
-    """
-    return f"{float(value):,.{digits}f} %" if _finite(value) else dash()
-
-
-def delta(value: Any, *, digits: int | None = None) -> str:
-    """A signed difference: ``+3.5``, ``-247``, ``±0``.
-
-    Examples
-    --------
-    >>> delta(3.4949), delta(-247), delta(0), delta(-16.4692), delta(12345.6)
-    ('+3.5', '-247', '±0', '-16.5', '+12,346')
-    """
-    if not _finite(value):
-        return dash()
-    v = float(value)
-    if v == 0:
-        return "±0"
-    if digits is None:
-        digits = 0 if v.is_integer() or abs(v) >= 100 else 1 if abs(v) >= 1 else max(2, _small_digits(v))
-    return ("+" if v > 0 else "-") + number(abs(v), digits=digits)
-
-
-def year(value: Any) -> str:
-    """A year, never with a thousands separator.
-
-    Examples
-    --------
-    >>> year(2023), year(2020.0), year("2021"), year(None)
-    ('2023', '2020', '2021', '—')
-    """
-    if isinstance(value, str):
-        return value
-    return str(int(value)) if _finite(value) and float(value).is_integer() else dash()
+_finite = finite
 
 
 def metres(value: Any, lang: str = "en") -> str:
@@ -171,7 +90,7 @@ _UNITS: dict[str, tuple[str, str]] = {
     "index, 2015 = 100": ("（2015 年 = 100）", "index, 2015 = 100"),
     "index, 2020 = 100": ("（2020 年 = 100）", "index, 2020 = 100"),
     "m": ("米", "m"), "km": ("公里", "km"), "m2": ("平方米", "m²"), "ha": ("公顷", "ha"), "%": ("%", "%"),
-    "percent": ("%", "%"), "degree": ("°", "°"), "mu": ("亩", "mu"),
+    "percent": ("%", "%"), "degree": ("°", "°"), "mu": ("亩", "mu"), "s": ("秒", "s"),
 }
 
 
@@ -207,7 +126,7 @@ def quantity(value: Any, unit_name: Any, lang: str = "en") -> str:
     if u == "m2":
         return f"{number(value, digits=0)} {unit(u, lang)}"
     symbol = unit(u, lang)
-    return f"{number(value)}{'' if symbol in ('°', '') else ' '}{symbol}".strip()
+    return f"{number(value)}{'' if symbol in ('°', '') or symbol.startswith('（') else ' '}{symbol}".strip()
 
 
 def dash(meaning: str | None = None, lang: str = "en", **values: Any) -> str:
@@ -271,6 +190,19 @@ def words(key: Any, lang: str = "en", *, namespace: str | None = None) -> str:
     if field != text:
         return field
     return text.replace("_", " ") if is_key(text) else text
+
+
+def layer_title(name: Any, lang: str = "en") -> str:
+    """A layer by its title, whatever else its key means (``clusters`` is 产业集聚区, not the unit 个).
+
+    Examples
+    --------
+    >>> layer_title("clusters", "zh"), layer_title("my_layer", "en")
+    ('产业集聚区', 'my layer')
+    """
+    spec = LAYERS.get(str(name))
+    found = (spec.title_zh if lang == "zh" else spec.title_en) if spec is not None else ""
+    return found or words(name, lang)
 
 
 def title(item: Any, lang: str = "en") -> str:
@@ -469,7 +401,7 @@ def note(key: str, values: Mapping[str, Any], lang: str = "en") -> str:
     """A note (progress, an unknown value) in the reader's language from its key and values (``note.*`` labels).
 
     ``key`` may join clauses with ``+``; figures are written with the note's ``unit``, years as years, ``op``
-    in words, ``ratio`` and ``band`` (shares of 1) as percentages, ``missed`` (year → value) as a list.
+    in words, ``ratio`` and ``band`` (shares of 1) as percentages, a value with a ``NAME_unit`` in that unit, ``missed`` (year → value) as a list.
 
     Examples
     --------
@@ -484,7 +416,7 @@ def note(key: str, values: Mapping[str, Any], lang: str = "en") -> str:
     u = values.get("unit")
     words_for: dict[str, str] = {}
     for name, v in values.items():
-        if name == "unit":
+        if name.endswith("unit"):
             words_for[name] = unit(v, lang)
         elif name in _YEAR_VALUES:
             words_for[name] = year(v)
@@ -503,7 +435,7 @@ def note(key: str, values: Mapping[str, Any], lang: str = "en") -> str:
         elif name == "note":
             words_for[name] = plain(str(v), lang)
         elif _finite(v):
-            words_for[name] = quantity(v, u, lang)
+            words_for[name] = quantity(v, values.get(f"{name}_unit", u), lang)
         elif v is None:
             words_for[name] = dash()
         else:
@@ -514,7 +446,8 @@ def note(key: str, values: Mapping[str, Any], lang: str = "en") -> str:
 def note_text(entry: Mapping[str, Any], lang: str = "en") -> str:
     """An entry's note for a reader, in ``lang``.
 
-    From ``note_key`` and ``note_values`` when it has them, else its English ``note`` read back into a key
+    From ``note_parts`` (a list of ``{"key", "values"}``, one per note) or ``note_key`` and ``note_values``
+    when it has them, else its English ``note`` read back into a key
     (:func:`nbgeo.renderers.labels.keyed_note`), else worded as free text.
 
     Examples
@@ -522,6 +455,9 @@ def note_text(entry: Mapping[str, Any], lang: str = "en") -> str:
     >>> note_text({"note": "no 'land_transfers' features in 2020"}, "zh"), note_text({"note": ""}, "zh")
     ('2020 年无土地出让要素', '')
     """
+    if entry.get("note_parts"):  # several notes, each with its key (an optimisation's)
+        return labels.word("chart.then", lang).join(note(str(part["key"]), part.get("values") or {}, lang)
+                                                    for part in entry["note_parts"])
     if entry.get("note_key"):
         return note(str(entry["note_key"]), entry.get("note_values") or {}, lang)
     text = str(entry.get("note") or "")
