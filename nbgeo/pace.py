@@ -162,26 +162,30 @@ def target_pace(targets: Sequence[TargetResult], sections: Mapping[str, Sequence
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _where_text(where: Mapping[str, Any] | None) -> str:
-    """A filter of the plan as short text: ``status = built, upgraded``; the values are the plan's own.
+def _where_text(where: Mapping[str, Any] | None, lang: str = "en") -> str:
+    """A filter of the plan as a reader's short text: fields and values in words (``状态 = 新建、提升``).
 
     Examples
     --------
-    >>> _where_text({"status": ["built", "upgraded"], "year": {">=": 2021}})
-    'status = built, upgraded; year ≥ 2021'
+    >>> _where_text({"status": ["built", "upgraded"], "year": {">=": 2021}}, "zh")
+    '状态 = 新建、提升; 年份 ≥ 2021'
+    >>> _where_text({"status": ["built", "upgraded"]}, "en")
+    'status = built, upgraded'
     """
     ops = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "!=": "≠", "==": "=", "contains": "∋"}
     parts = []
     for column, cond in (where or {}).items():
+        name = labels.field_label(str(column), lang)
         if isinstance(cond, Mapping):
-            parts += [f"{column} {ops.get(op, op)} {_values(v)}" for op, v in cond.items()]
+            parts += [f"{name} {ops.get(op, op)} {_values(v, lang)}" for op, v in cond.items()]
         else:
-            parts.append(f"{column} = {_values(cond)}")
+            parts.append(f"{name} = {_values(cond, lang)}")
     return "; ".join(parts)
 
 
-def _values(value: Any) -> str:
-    return ", ".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
+def _values(value: Any, lang: str) -> str:
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return ("、" if lang == "zh" else ", ").join(labels.label("value", str(v), lang) for v in items)
 
 
 def _years(lang: str, upto: int, since: int | None = None, *, each: bool = False) -> str:
@@ -212,14 +216,14 @@ def _layer_counts(plan: Plan, year: int, targets: Sequence[TargetResult],
         if spec is None or r.year != year or spec.metric != "count" or r.actual is None:
             continue
         each = spec.years == "each_year"
-        text = _described(int(r.actual), [_where_text(spec.where),
+        text = _described(int(r.actual), [_where_text(spec.where, lang),
                                           _years(lang, year, spec.since, each=each)])
         counted.setdefault(spec.layer, []).append((labels.word("report.targets", lang), int(r.actual), text))
     for e in sections.get("coverage") or []:
         if e.get("year") == year and isinstance(e.get("sites"), int) and e.get("weight", "count") == "count":
             requirement = next((c for c in plan.coverage if c.id == e.get("id")), None)
             where = requirement.params.get("demand_where") if requirement is not None else None
-            text = _described(int(e["sites"]), [_where_text(where), _years(lang, year)])
+            text = _described(int(e["sites"]), [_where_text(where, lang), _years(lang, year)])
             counted.setdefault(str(e.get("layer")), []).append(
                 (labels.label("section", "coverage", lang), int(e["sites"]), text))
     for e in sections.get("rules") or []:

@@ -177,6 +177,8 @@ def words(key: Any, lang: str = "en", *, namespace: str | None = None) -> str:
     """
     text = "" if key is None else str(key)
     search = ((namespace,) if namespace else ()) + _NAMESPACES
+    if namespace != "unit" and text in LAYERS:  # a layer by its title: clusters is 产业集聚区, not the unit 个
+        search = tuple(ns for ns in search if ns != "unit")
     for ns in search:
         pair = labels.LABELS.get(f"{ns}.{text}")
         if pair is not None:

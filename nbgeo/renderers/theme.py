@@ -77,7 +77,7 @@ section{background:#fff;border:1px solid var(--line);border-radius:10px;padding:
 section h2{margin:0 0 10px;font-size:18px}section h3{margin:14px 0 6px;font-size:15px}
 table{border-collapse:collapse;width:100%}
 th,td{border-bottom:1px solid var(--soft);padding:7px 8px;text-align:left;vertical-align:top}
-th{background:var(--bg);font-weight:600;font-size:13px;white-space:nowrap}
+th{background:var(--bg);font-weight:600;font-size:13px;word-break:keep-all}
 tbody tr:hover{background:#fafbfc}
 .num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .muted{color:var(--muted);font-size:12px}.small{font-size:12px}
