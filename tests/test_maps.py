@@ -182,7 +182,7 @@ def test_labels_that_differ_by_an_id_are_templated_and_read_back_the_same():
     codes = mapcodec.unvarint(p["c"])
     assert [p["t"][c].replace(mapspec.HOLE, x) for c, x in zip(codes, p["x"], strict=True)] == texts
     assert len(json.dumps(p, ensure_ascii=False)) < len(json.dumps(texts, ensure_ascii=False)) / 2
-    assert mapspec.templated(np.array([f"{i}-{j}" for i, j in zip("abcdefgh", "hgfedcba")], dtype=object)) is None
+    assert mapspec.templated(np.array([f"{i}-{j}" for i, j in zip("abcdefgh", "hgfedcba", strict=True)], dtype=object)) is None
     # a finding layer's labels: templated in the spec, the same label per feature through prop()
     gdf = gpd.GeoDataFrame({"label": [f"CH{i:05d}: too close" for i in range(50)], "status": "fail"},
                            geometry=[Point(X0 + i * 1e-3, Y0) for i in range(50)], crs=4326)

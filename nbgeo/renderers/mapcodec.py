@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import shapely
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
 from ..crs import choose_working_crs, wgs84_to_gcj02
 from .html import safe_text
@@ -203,7 +205,9 @@ def douglas_peucker(geoms: np.ndarray, tolerance: float) -> np.ndarray:
     geoms = np.asarray(geoms, dtype=object)
     parts_n = shapely.get_num_geometries(geoms)
     many = (shapely.get_type_id(geoms) == 6) & (parts_n > MANY_PARTS)
-    out = np.asarray(shapely.simplify(np.where(many, None, geoms), tolerance, preserve_topology=False), dtype=object)
+    few = geoms.copy()
+    few[many] = None  # simplified below, group by group
+    out = np.array(shapely.simplify(few, tolerance, preserve_topology=False), dtype=object)
     for i in np.flatnonzero(many):
         out[i] = _grouped(geoms[i], tolerance)
     return out
@@ -211,9 +215,6 @@ def douglas_peucker(geoms: np.ndarray, tolerance: float) -> np.ndarray:
 
 def _grouped(multi: shapely.MultiPolygon, tolerance: float) -> shapely.Geometry:
     """One multipolygon of many parts simplified group by group (see :func:`douglas_peucker`)."""
-    from scipy import sparse
-    from scipy.sparse.csgraph import connected_components
-
     parts = shapely.get_parts(multi)
     n = len(parts)
     boxes = shapely.envelope(parts)
