@@ -17,6 +17,8 @@ a few minutes at ×10). Its audit takes minutes of its own (roads by network at 
 timed here: ``bench/province.py`` times it. Prints a table; writes nothing but into ``--work``.
 
 Run: ``nice -n 10 .venv/bin/python bench/map_size.py --factor 10`` (``--factor 1`` for the sample only).
+``--page PATH`` (repeatable) only sizes and opens pages already written, e.g. the real ×100 audit.html
+that ``bench/province.py --factor 100 --only cli-default --keep DIR`` kept.
 """
 
 from __future__ import annotations
@@ -141,6 +143,16 @@ def _pages(name: str, result: Any, work: Path, loads: int, *, audit_s: float) ->
             "largest": _layer_bytes(spec)}
 
 
+def open_pages(paths: list[Path], loads: int) -> int:
+    """Size and open pages already written (no audit run); prints one line per page."""
+    with chromium.Browser(timeout=180.0) as browser:
+        for path in paths:
+            ms, errors = _open_ms(browser, path, loads)
+            print(f"{path}: {path.stat().st_size / 1e6:.2f} MB, opens in {ms:.0f} ms (median of {loads} loads)"
+                  f"{'; page errors or requests: ' + str(errors[:5]) if errors else ''}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--factor", type=int, default=10, help="also the province tiled ×N (1: the sample only)")
@@ -148,10 +160,14 @@ def main(argv: list[str]) -> int:
                         "layers and findings (the map of a ×N audit without running one; 0: not)")
     parser.add_argument("--loads", type=int, default=3, help="loads per page (the median is printed)")
     parser.add_argument("--work", type=Path, default=None, help="where the pages go (default: a temporary folder)")
+    parser.add_argument("--page", type=Path, action="append", default=[],
+                        help="only open this page already written (repeatable), e.g. a real audit.html")
     args = parser.parse_args(argv)
     if chromium.find_chromium() is None:
         print("no Chromium: install it (apt-get install chromium) or set NBGEO_CHROMIUM", file=sys.stderr)
         return 2
+    if args.page:
+        return open_pages(args.page, args.loads)
     work = args.work or Path(tempfile.mkdtemp(prefix="nbgeo-map-size-"))
     runs = [("sample", None, datasets.get_path("ningbo_2025"))]
     if args.factor > 1:

@@ -153,6 +153,18 @@ def _without_roads(plan: Any, unread: list[str], steps: _Steps) -> Any:
     return dataclasses.replace(plan, rules=rules, coverage=cover)
 
 
+def _with_basis(plan: Any, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Progress entries with the severity and basis of what each tracks, as ``nbgeo.audit.run_audit`` adds them."""
+    from nbgeo.plan import basis_of
+
+    items = {("indicator", i.id): i for i in plan.indicators} | {("target", t.id): t for t in plan.targets}
+    out = []
+    for entry in entries:
+        item = items.get((str(entry.get("kind")), str(entry.get("id"))))
+        out.append(entry if item is None else {**entry, "severity": item.severity, "basis": basis_of(item)})
+    return out
+
+
 def run_steps(folder: Path, out: Path, engine: str, profile: bool = False) -> dict[str, Any]:
     """The audit of ``folder`` step by step (see the module's docstring); writes out/audit.json, out/audit.html."""
     from nbgeo import io, maps, network, report
@@ -162,7 +174,7 @@ def run_steps(folder: Path, out: Path, engine: str, profile: bool = False) -> di
     from nbgeo.filters import check_plan_filters
     from nbgeo.indicators import evaluate_indicators, table_for
     from nbgeo.progress import progress_section
-    from nbgeo.rules import evaluate_rules
+    from nbgeo.rules import evaluate_rules_in_year, rule_entries
     from nbgeo.targets import evaluate_targets
 
     started = time.perf_counter()
@@ -192,10 +204,14 @@ def run_steps(folder: Path, out: Path, engine: str, profile: bool = False) -> di
         plan = _without_roads(plan, unread, steps)
     when = plan.horizon
     rule_results = []
+    rule_year: dict[str, Any] = {}
     for rule in plan.rules:
+        # as run_audit: only the sites that exist in the audited year are judged (nbgeo.rules.years)
         one = dataclasses.replace(plan, rules=(rule,))
-        rule_results += steps.run(f"rule {rule.id} ({rule.kind})",
-                                  lambda p=one: runner.evaluate_rules(p, ds) if runner else evaluate_rules(p, ds))
+        found, years = steps.run(f"rule {rule.id} ({rule.kind})", lambda p=one: evaluate_rules_in_year(
+            p, ds, when, evaluate=runner.evaluate_rules if runner else None))
+        rule_results += found
+        rule_year.update(years)
     targets = steps.run("targets", lambda: runner.evaluate_targets(plan, ds, year=when) if runner
                         else evaluate_targets(plan, ds, year=when))
     coverage_rows: list[dict[str, Any]] = []
@@ -209,11 +225,12 @@ def run_steps(folder: Path, out: Path, engine: str, profile: bool = False) -> di
     sections: dict[str, Any] = {}
     if plan.indicators:
         sections["indicators"] = steps.run("indicators", lambda: evaluate_indicators(plan, table_for(ds), year=when))
-    sections["progress"] = steps.run("progress", lambda: progress_section(plan, ds, as_of=when, snapshots=None))
+    sections["progress"] = _with_basis(plan, steps.run("progress", lambda: progress_section(plan, ds, as_of=when,
+                                                                                          snapshots=None)))
     # The report as run_audit assembles it (the same section and overlay names; nbgeo has no public way to
     # build an AuditReport from parts evaluated one by one).
     if rule_results:
-        sections["rules"] = [r.to_dict() for r in rule_results]
+        sections["rules"] = rule_entries(rule_results, rule_year)
     offending = [(r, r.offending()) for r in rule_results]
     overlays: dict[str, Any] = {f"rule {r.rule.id}: {r.failed} fail, {r.unknown} unknown": shapes
                                 for r, shapes in offending if len(shapes)}
@@ -275,8 +292,11 @@ def _timed_cli(args: list[str], work: Path) -> dict[str, Any]:
     cache = Path(tempfile.mkdtemp(prefix="cache-", dir=work))
     nbgeo = str(Path(sys.executable).with_name("nbgeo"))
     proc = subprocess.run(["/usr/bin/time", "-v", nbgeo, "-q", "audit", *args], capture_output=True, text=True,
-                          check=False, cwd=ROOT, env=_env(cache))
+                          check=False, cwd=ROOT, env={**_env(cache), "NBGEO_STEPS": "lines"})
     err = proc.stderr
+    # nbgeo's own steps (NBGEO_STEPS=lines, nbgeo.steps): the wall time of each, in the order they end
+    steps = [{"step": m[3], "depth": int(m[1]), "wall_s": float(m[2])}
+             for m in re.finditer(r"^nbgeo-step: (?:end|failed) (\d+) ([0-9.]+) (.+)$", err, re.M)]
 
     def grab(label: str) -> str:
         match = re.search(rf"{re.escape(label)}: (.+)", err)
@@ -287,6 +307,8 @@ def _timed_cli(args: list[str], work: Path) -> dict[str, Any]:
     out = {"exit": int(grab("Exit status") or proc.returncode), "wall_s": round(wall, 2),
            "cpu_s": round(float(grab("User time (seconds)") or 0) + float(grab("System time (seconds)") or 0), 2),
            "peak_gib": round(int(grab("Maximum resident set size (kbytes)") or 0) / 2**20, 3)}
+    if steps:
+        out["nbgeo_steps"] = steps
     if out["exit"] > 1:
         out["stderr"] = err[-2000:]
     return out
@@ -356,8 +378,22 @@ def _first_difference(a: Any, b: Any, where: str = "") -> str | None:
     return None if a == b else f"{where}: {str(a)[:80]!r} vs {str(b)[:80]!r}"
 
 
-def run(factor: int, only: tuple[str, ...] = RUNS, memory_gib: float | None = None) -> list[dict[str, Any]]:
-    """Build (or reuse) the ×``factor`` province and measure the runs; return result rows."""
+def _loadavg() -> list[float]:
+    """The machine's 1, 5 and 15 minute load averages (the runs share it; each row records them)."""
+    with open("/proc/loadavg", encoding="ascii") as fh:
+        return [float(v) for v in fh.read().split()[:3]]
+
+
+def run(factor: int, only: tuple[str, ...] = RUNS, memory_gib: float | None = None, keep: Path | None = None,
+        against: Path | None = None) -> list[dict[str, Any]]:
+    """Build (or reuse) the ×``factor`` province and measure the runs; return result rows.
+
+    ``keep``: a folder to copy each run's outputs (audit.json, audit.html, steps.jsonl) into, e.g. to open
+    the real audit.html with bench/map_size.py --page; otherwise they are deleted with the work folder.
+    ``against``: a run's outputs kept that way (``DIR/xN-RUN``) whose audit.json is the reference of every run
+    here, so that runs too long to make in one sitting are still compared (e.g. ×100 on Dask against the
+    ×100 ``nbgeo audit`` made before).
+    """
     from _common import row
     from scale import build
 
@@ -375,6 +411,7 @@ def run(factor: int, only: tuple[str, ...] = RUNS, memory_gib: float | None = No
         for name in only:
             out = work / name
             print(f"# {name} ...", file=sys.stderr, flush=True)
+            load_before = _loadavg()
             if name.startswith("steps-"):
                 results[name] = _steps_subprocess(folder, out, name.removeprefix("steps-"), work, memory_gib)
             elif name == "cli-default":
@@ -390,11 +427,21 @@ def run(factor: int, only: tuple[str, ...] = RUNS, memory_gib: float | None = No
                 finally:
                     cluster.close()
             results[name]["audit_json"] = (out / "audit.json").exists()
+            results[name]["loadavg_before_after"] = [load_before, _loadavg()]
+            html = out / "audit.html"
+            if html.exists():
+                results[name]["audit_html_mb"] = round(html.stat().st_size / 1e6, 2)
+            if keep is not None and out.exists():
+                shutil.copytree(out, keep / f"x{factor}-{name}", dirs_exist_ok=True)
             print(f"# {name}: {json.dumps({k: v for k, v in results[name].items() if k != 'steps'})}",
                   file=sys.stderr, flush=True)
         rows = []
         reference = next((n for n in only if results[n].get("audit_json")), None)
         ref = _comparable(work / reference / "audit.json") if reference else None
+        if against is not None:
+            reference = f"{against.name} (kept from an earlier run)"
+            results[reference] = {}
+            ref = _comparable(against / "audit.json")
         for name in only:
             r = results[name]
             same = diff = None
@@ -421,6 +468,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
               f"{r.get('total_cpu_s', r.get('cpu_s'))} s CPU, peak {r.get('peak_gib')} GiB"
               f"{', workers ' + str(r['worker_peak_gib']) + ' GiB' if r.get('worker_peak_gib') else ''}; "
               f"identical to the reference: {r['same_result']}{'' if not r.get('difference') else ' (' + r['difference'] + ')'}")
+        for s in r.get("nbgeo_steps", []):
+            print(f"{'  ' * s['depth']}{s['step']}: {s['wall_s']:.1f} s wall")
         if r.get("steps"):
             print(f"{'step':<78} {'wall s':>8} {'CPU s':>8} {'peak GiB':>9}")
             for s in r["steps"]:
@@ -437,6 +486,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--only", default=",".join(RUNS), help=f"comma-separated runs among {', '.join(RUNS)}")
     parser.add_argument("--memory-limit", type=float, default=None, metavar="GIB",
                         help="cap each step run's address space (a MemoryError is recorded, not the OOM killer)")
+    parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                        help="copy each run's outputs (audit.json, audit.html) into DIR/xN-RUN")
+    parser.add_argument("--against", type=Path, default=None, metavar="DIR",
+                        help="compare every run's audit.json with DIR/audit.json (a run kept by --keep)")
     parser.add_argument("--steps", type=Path, help=argparse.SUPPRESS)  # internal: one step run in this process
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--engine", default="default", help=argparse.SUPPRESS)
@@ -451,7 +504,7 @@ def main(argv: list[str]) -> int:
     unknown = set(only) - set(RUNS)
     if unknown:
         parser.error(f"unknown run(s) {sorted(unknown)}; choose among {', '.join(RUNS)}")
-    rows = run(args.factor, only, args.memory_limit)
+    rows = run(args.factor, only, args.memory_limit, args.keep, args.against)
     print_table(rows)
     print(f"wrote {merge_results(rows)}")
     return 0 if all(r["same_result"] is not False for r in rows) else 1

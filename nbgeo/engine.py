@@ -67,6 +67,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import limits
 from ._exact import ExactSum
 from .errors import CRSError, InputError, MissingDataError
 from .filters import as_numbers, missing_year
@@ -241,6 +242,12 @@ def _target_parts(part: gpd.GeoDataFrame, jobs: Sequence[tuple[Target, int]]) ->
 # around it (a halo), and keep the verdicts of the tile's own sites.
 _PER_SITE_RULES = ("within", "exclusion", "setback", "access", "area", "slope")
 _NEIGHBOUR_RULES = ("spacing", "overlap")
+
+
+def _under_limits(given: dict[str, float], kernel: Callable[..., Any], *args: Any) -> Any:
+    """``kernel(*args)`` on a worker under the client's limits (``--max-input-mb`` and the others hold there too)."""
+    with limits.override(**given):
+        return kernel(*args)
 
 
 def _with_sites(dataset: Dataset, name: str, sites: gpd.GeoDataFrame) -> Dataset:
@@ -721,14 +728,14 @@ class DaskEngine(Engine):
             raise InputError(msg, code="E-ENGINE-CLOSED")
         parts, starts = self._partitions(left)
         shared = [self._share(a) for a in args]
-        call = dask.delayed(kernel, pure=True)
+        call, given = dask.delayed(_under_limits, pure=True), limits.current()
         if offsets:
             if starts is None:  # partitions of unknown length: count them first to place rows in order
                 lengths = self.client.gather(self.client.compute([dask.delayed(len)(p) for p in parts]))
                 starts = np.r_[0, np.cumsum(lengths)[:-1]].astype(int).tolist()
-            tasks = [call(p, *shared, s) for p, s in zip(parts, starts, strict=True)]
+            tasks = [call(given, kernel, p, *shared, s) for p, s in zip(parts, starts, strict=True)]
         else:
-            tasks = [call(p, *shared) for p in parts]
+            tasks = [call(given, kernel, p, *shared) for p in parts]
         return list(self.client.gather(self.client.compute(tasks)))
 
     def _map_chunks(self, kernel: Callable[..., Any], chunks: list[Any], *args: Any) -> list[Any]:
@@ -739,8 +746,8 @@ class DaskEngine(Engine):
             msg = "this DaskEngine is closed"
             raise InputError(msg, code="E-ENGINE-CLOSED")
         shared = [self._share(a) for a in args]
-        call = dask.delayed(kernel, pure=True)
-        tasks = [call(p, *shared) for p in self.client.scatter(chunks, hash=False)]
+        call, given = dask.delayed(_under_limits, pure=True), limits.current()
+        tasks = [call(given, kernel, p, *shared) for p in self.client.scatter(chunks, hash=False)]
         return list(self.client.gather(self.client.compute(tasks)))
 
     def _share(self, arg: Any) -> Any:

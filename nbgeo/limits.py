@@ -94,6 +94,7 @@ __all__ = [
     "check_vertices",
     "check_work",
     "check_zip",
+    "current",
     "max_features",
     "max_input_bytes",
     "max_pixels",
@@ -135,6 +136,23 @@ SPLIT_COSTS: dict[str, float] = {"cell": 4.0e-6, "cut cell": 1.5e-5, "vertex rea
 _NAMES = ("max_input_bytes", "max_zip_ratio", "max_features", "max_vertices", "max_pixels", "max_work_seconds",
           "max_total_work_seconds")
 
+
+
+def current() -> dict[str, float]:
+    """Every limit as it is set now, by name: what another process (a Dask worker) needs to apply the same.
+
+    Examples
+    --------
+    >>> from nbgeo import limits
+    >>> with limits.override(max_features=5):
+    ...     limits.current()["max_features"]
+    5
+    >>> with limits.override(**limits.current()):
+    ...     limits.max_features
+    5000000
+    """
+    module = sys.modules[__name__]
+    return {name: getattr(module, name) for name in _NAMES}
 
 @contextlib.contextmanager
 def override(**values: float | None) -> Iterator[None]:

@@ -788,3 +788,32 @@ def test_dask_sample_rules_run_on_the_workers(dask_engine, sample, ningbo_plan) 
     got, tasks = _rule_tasks(dask_engine, lambda: dask_engine.evaluate_rules(plan, sample))
     assert tasks >= len(plan.rules)
     _same_results(expected, got)
+
+
+def test_dask_workers_apply_the_limits_set_in_the_client(dask_engine, sample, ningbo_plan) -> None:
+    """A limit set in the client (``--max-input-mb``, ``--max-work-seconds``, ...) holds on the workers too.
+
+    The workers are other processes: before, they checked nbgeo's default limits, so the ×100 province's
+    road access rule, run with ``--max-input-mb 3686``, was refused on the workers (``E-LIMIT-SIZE``) after
+    the client had read the same network. Here a lowered work budget must stop the rule on Dask as in this
+    process, and the default budget must let it through on both.
+    """
+    from dataclasses import replace
+
+    from nbgeo import limits
+    from nbgeo.errors import LimitError
+    from nbgeo.rules import evaluate_rules
+
+    plan = replace(ningbo_plan, rules=tuple(r for r in ningbo_plan.rules if r.id == "red_line_micro_parks"))
+    with limits.override(max_work_seconds=1e-7):
+        with pytest.raises(LimitError) as here:
+            evaluate_rules(plan, sample)
+        with pytest.raises(LimitError) as there:
+            dask_engine.evaluate_rules(plan, sample)
+    assert there.value.code == here.value.code == "E-LIMIT-WORK"
+    assert str(there.value) == str(here.value)
+    pd.testing.assert_frame_equal(dask_engine.evaluate_rules(plan, sample)[0].frame,
+                                  evaluate_rules(plan, sample)[0].frame, check_exact=True)
+    with limits.override(max_features=7):
+        assert limits.current()["max_features"] == 7
+    assert limits.current()["max_features"] == limits.max_features

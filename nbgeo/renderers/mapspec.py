@@ -300,6 +300,41 @@ def _layer_specs(
     return specs
 
 
+#: Where a feature's id goes in a templated text (:func:`templated`): a private-use character, never in data.
+HOLE = "\ue000"
+
+
+def templated(values: np.ndarray) -> dict[str, Any] | None:
+    r"""Texts that differ only by one feature id each, as a few templates, a code per text and the ids.
+
+    A finding's label per feature ("MP00001：4 公里（按道路）范围内没有充换电设施") differs from the next
+    only by its id: 22,508 of them took 1.5 MB of the x100 province's audit.html. The digits after the first
+    run of letters in each text become :data:`HOLE`; the texts are kept as ``t[c[i]]`` with the hole replaced
+    by ``x[i]`` (map.js ``propValue``), the same strings. None where that does not halve the templates.
+
+    Examples
+    --------
+    >>> p = templated(np.array([f"MP{i:05d}: no charger within 4 km" for i in range(6)] + ["none"], dtype=object))
+    >>> p["t"], mapcodec.unvarint(p["c"]), p["x"][:2]
+    (['MP\ue000: no charger within 4 km', 'none'], [0, 0, 0, 0, 0, 0, 1], ['00000', '00001'])
+    >>> [t.replace(HOLE, x) for t, x in zip((p["t"][c] for c in mapcodec.unvarint(p["c"])), p["x"])][0]
+    'MP00000: no charger within 4 km'
+    >>> templated(np.array(["a1", "b2"], dtype=object)) is None
+    True
+    """
+    texts = pd.Series(values, dtype=object).astype(str)
+    if len(texts) < 4 or texts.str.contains(HOLE, regex=False).any():
+        return None
+    parts = texts.str.extract(r"^(.*?[A-Za-z]+)([0-9]+)(.*)$", flags=re.S)
+    found = parts[1].notna()
+    ids = parts[1].where(found, "")
+    shapes = (parts[0] + HOLE + parts[2]).where(found, texts)
+    codes, uniques = pd.factorize(shapes)
+    if len(uniques) * 2 > len(texts):
+        return None
+    return {"t": [str(u) for u in uniques], "c": mapcodec.varint(codes), "x": ids.tolist()}
+
+
 def _one_layer(gdf: gpd.GeoDataFrame, *, kind: str, key: str, title: str, group: str, style: Mapping[str, Any],
                lang: str, visible: bool, illustrative: bool, note: str, by: str | None, continuous: str | None,
                columns: list[str], name_field: str | None, label_field: str | None, simplify_m: float,
@@ -330,8 +365,8 @@ def _one_layer(gdf: gpd.GeoDataFrame, *, kind: str, key: str, title: str, group:
         if len(texts) * 2 <= shipped:
             props[slot] = {"d": texts, "c": mapcodec.varint(codes)}
         else:
-            arr = np.asarray([*texts, ""], dtype=object)
-            props[slot] = {"v": arr[codes].tolist()}
+            values = np.asarray([*texts, ""], dtype=object)[codes]
+            props[slot] = templated(values) or {"v": values.tolist()}
         fields.append([slot, safe_text(_field_label(str(column), lang))])
     slot_of = {c: f"f{i}" for i, c in enumerate(columns)}
     if continuous and continuous in gdf.columns:

@@ -56,6 +56,8 @@
     var p = layer.props[key];
     if (!p) { return ""; }
     if (p.d) { var c = p.c[i]; return c < 0 || c === undefined ? "" : p.d[c]; }
+    // templates with a hole for the feature's id (mapspec.templated): split and join, no replace() patterns
+    if (p.t) { var k = p.c[i]; return k === undefined ? "" : p.t[k].split("\ue000").join(p.x[i]); }
     return p.v[i];
   }
 
@@ -723,7 +725,7 @@
       ls._shapes = [];
       ls._ids = decodeIds(ls.ids, ls.count);
       ls.ci = ls.ci === null ? null : ints(ls.ci);
-      Object.keys(ls.props).forEach(function (key) { var p = ls.props[key]; if (p.d) { p.c = ints(p.c); } });
+      Object.keys(ls.props).forEach(function (key) { var p = ls.props[key]; if (p.d || p.t) { p.c = ints(p.c); } });
       var layer;
       if (ls.kind === "point" || ls.agg) {
         layer = new PointsLayer(ls, scale, hub, ls.group === "result" ? "nbResults" : "nbPoints");
