@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import logging
 import math
+import uuid
 from dataclasses import replace
 from functools import reduce
 from operator import add
@@ -248,6 +249,11 @@ def _under_limits(given: dict[str, float], kernel: Callable[..., Any], *args: An
     """``kernel(*args)`` on a worker under the client's limits (``--max-input-mb`` and the others hold there too)."""
     with limits.override(**given):
         return kernel(*args)
+
+
+def _task_key(kernel: Callable[..., Any], part: int) -> str:
+    """A task's name on the dashboard and in task streams: the kernel's, not the limits wrapper's; unique per call."""
+    return f"{getattr(kernel, '__name__', 'kernel')}-{part}-{uuid.uuid4().hex}"
 
 
 def _with_sites(dataset: Dataset, name: str, sites: gpd.GeoDataFrame) -> Dataset:
@@ -733,9 +739,10 @@ class DaskEngine(Engine):
             if starts is None:  # partitions of unknown length: count them first to place rows in order
                 lengths = self.client.gather(self.client.compute([dask.delayed(len)(p) for p in parts]))
                 starts = np.r_[0, np.cumsum(lengths)[:-1]].astype(int).tolist()
-            tasks = [call(given, kernel, p, *shared, s) for p, s in zip(parts, starts, strict=True)]
+            tasks = [call(given, kernel, p, *shared, s, dask_key_name=_task_key(kernel, i))
+                     for i, (p, s) in enumerate(zip(parts, starts, strict=True))]
         else:
-            tasks = [call(given, kernel, p, *shared) for p in parts]
+            tasks = [call(given, kernel, p, *shared, dask_key_name=_task_key(kernel, i)) for i, p in enumerate(parts)]
         return list(self.client.gather(self.client.compute(tasks)))
 
     def _map_chunks(self, kernel: Callable[..., Any], chunks: list[Any], *args: Any) -> list[Any]:
@@ -747,7 +754,8 @@ class DaskEngine(Engine):
             raise InputError(msg, code="E-ENGINE-CLOSED")
         shared = [self._share(a) for a in args]
         call, given = dask.delayed(_under_limits, pure=True), limits.current()
-        tasks = [call(given, kernel, p, *shared) for p in self.client.scatter(chunks, hash=False)]
+        tasks = [call(given, kernel, p, *shared, dask_key_name=_task_key(kernel, i))
+                 for i, p in enumerate(self.client.scatter(chunks, hash=False))]
         return list(self.client.gather(self.client.compute(tasks)))
 
     def _share(self, arg: Any) -> Any:

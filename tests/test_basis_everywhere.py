@@ -214,14 +214,15 @@ def test_terminal_text_of_rules_and_coverage(sample, ningbo_plan):
     from nbgeo import runs
 
     text = runs.rules_run(sample, ningbo_plan).text
-    lines = [line for line in text.splitlines() if re.match(r"  \w+: \S+ (fail|unknown|pass) \[", line)]
+    # each failing site's line: "  {rule title}: {site id} fail [{severity}]: {reason} · basis: {instrument}"
+    lines = [line for line in text.splitlines() if re.match(r"  \S.*: \S+ (fail|unknown|pass) \[", line)]
     assert len(lines) > 10
     for line in lines:
-        assert re.search(r"\[(禁止|限制|建议)\]: .+ · basis: \S", line), line
+        assert re.search(r"\[(prohibited|restricted|advisory)\]: .+ · basis: \S", line), line
     cov = runs.coverage_run(sample, ningbo_plan, with_map=False).text.splitlines()
     assert cov[0].split()[-2:] == ["severity", "basis"]
     body = [line for line in cov[1:] if line and not line.startswith("*")]
-    assert body and all(re.search(r"\s(禁止|限制|建议)\s+\S", line) for line in body)
+    assert body and all(re.search(r"\s(prohibited|restricted|advisory)\s+\S", line) for line in body)
 
 
 def test_coverage_outputs_every_uncovered_site(tmp_path):

@@ -266,7 +266,7 @@ PNG_SIZE = (1400, 900)
 
 _LEGEND = """(() => {
     const fits = nbgeo.imageMode(), inst = nbgeo.instances[0], c = inst.map.getContainer();
-    const panel = c.querySelector('.nb-layers'), box = panel.getBoundingClientRect();
+    const panel = inst.fig.querySelector('.nb-layers'), box = panel.getBoundingClientRect();
     return {fits: fits, box: [box.left, box.top, box.right, box.bottom], text: panel.innerText,
             layers: inst.spec.layers.filter(l => inst.map.hasLayer(inst.byId[l.id].layer)).map(l => ({id: l.id,
                 title: l.title, legend: l.legend && l.legend.items ? l.legend.items.map(i => i.label) : []}))};
