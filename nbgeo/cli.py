@@ -589,7 +589,8 @@ def compare_cmd(ctx: click.Context, a: Path | str, b: Path | str, out_dir: Path,
     paths = compare_mod.write_comparison(result, out_dir, overwrite=overwrite, lang=lang, with_map=not no_map,
                                          formats=formats)
     if not ctx.obj["quiet"]:
-        echo(result.to_text() + "\nwrote " + ", ".join(str(p) for p in paths.values()))
+        echo(terminal.compare_text(result, _terminal_lang(ctx, lang)) + "\nwrote "
+             + ", ".join(str(p) for p in paths.values()))
     ctx.exit(result.exit_code)
 
 

@@ -223,7 +223,8 @@ def test_cli_two_datasets(proposed_folder, tmp_path):
                                        "--out", str(out), "--no-map", "--label-a", "as built",
                                        "--label-b", "proposed"])
     assert result.exit_code == 1, result.output  # a target got worse
-    assert "future_zones" in result.output and "now not met" in result.output
+    # the terminal names the layer and the target by their titles, not their ids
+    assert "Future-industry pilot zones: +0 added, -1 removed" in result.output and "now not met" in result.output
     data = json.loads((out / "compare.json").read_text(encoding="utf-8"))
     assert data["sites"]["future_zones"]["removed_ids"] == ["FZ00006"]
     assert (out / "compare.html").exists()

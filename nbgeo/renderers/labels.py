@@ -662,6 +662,11 @@ LABELS: dict[str, tuple[str, str]] = {
     'terminal.and': ('、', ' and '),
     'terminal.rules_advisory': ('其余规则中 {n} 条为“建议”：仅在 --strict 时影响退出码',
                                 '{n} of the others are advisory: they change the exit code only with --strict'),
+    'terminal.compare_section': ('{section}：{a} {counts_a}；{b} {counts_b}；{n} 项结论变化',
+                                 '{section}: {a} {counts_a}; {b} {counts_b}; {n} verdicts changed'),
+    'terminal.compare_sites': ('{layer}：新增 {added}，移除 {removed}，移动 {moved}，属性变化 {modified}，更名 {renamed}',
+                               '{layer}: +{added} added, -{removed} removed, {moved} moved, {modified} modified, '
+                               '{renamed} renamed'),
     'terminal.proposed': ('* 为 nbgeo 在规划原文之外提出的要求', "* proposed by nbgeo beyond the plan's text"),
     'terminal.site': ('{title}：{what}（{solver}，{state}）：新增{facilities} {n} 处；{demand}在 {within}范围内的覆盖率 '
                       '{before} → {after}  [{status}]',

@@ -28,7 +28,7 @@ from ..progress import STATUSES
 from ..sanitize import columns
 from . import labels, readable
 
-__all__ = ["coverage_text", "indicators_text", "progress_text", "rules_text", "sections_text", "site_text"]
+__all__ = ["compare_text", "coverage_text", "indicators_text", "progress_text", "rules_text", "sections_text", "site_text"]
 
 #: Longest title in a terminal table, in characters (longer ones end with …): a Chinese one takes two columns.
 TITLE_WIDTH = {"zh": 24, "en": 40}
@@ -273,3 +273,56 @@ def sections_text(report: Any, lang: str = "en") -> str:
     if sections.get("coverage"):
         parts.append(coverage_text(sections["coverage"], lang, titles=titles))
     return "\n\n".join(parts)
+
+
+def compare_text(comparison: Any, lang: str = "en") -> str:
+    """What ``nbgeo compare`` prints: the targets side by side, what changed per section and per layer.
+
+    ``comparison`` is a :class:`nbgeo.renderers.compare.Comparison`; targets by their title (in zh the
+    plan's Chinese), statuses, changes and severities in words.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> side = {"actual": 3, "status": "not_met", "severity": "限制", "basis": {"instrument": "规划"}}
+    >>> c = SimpleNamespace(labels=("A", "B"), sections={}, sites={}, regressions=[1], targets=[
+    ...     {"id": "z", "year": 2025, "title": "Zones", "phrase": "形成4个集聚区", "a": {**side, "status": "met"},
+    ...      "b": side, "change": "worse"}])
+    >>> print(compare_text(c, "zh"))  # doctest: +NORMALIZE_WHITESPACE
+    目标           年份  A        B          变化  约束程度  依据
+    形成4个集聚区  2025  3 达标  3 未达标  变差  限制      规划
+    1 项核查从 A 到 B 变差
+    """
+    w = labels.word
+    la, lb = comparison.labels
+    table = [(w("compare.target", lang), w("compare.year", lang), la, lb, w("compare.change", lang),
+              w("column.severity", lang), w("column.basis", lang))]
+
+    def cell(side: Mapping[str, Any] | None) -> str:
+        if side is None:
+            return "—"
+        return f"{readable.number(side['actual'])} {labels.status_word(str(side['status']), lang)}"
+
+    for t in comparison.targets:
+        bound = t["b"] or t["a"]
+        table.append((_cut(_name(t, lang), lang), readable.year(t["year"]), cell(t["a"]), cell(t["b"]),
+                      readable.words(t["change"], lang, namespace="value"),
+                      labels.label("severity", str(bound.get("severity") or ""), lang), short_basis(bound.get("basis"))))
+    lines = columns(table)
+    none = w("compare.none", lang)
+    for name, section in comparison.sections.items():
+        moved = sum(c["change"] in ("better", "worse", "only_a", "only_b") for c in section["changes"])
+
+        def tally(found: Mapping[str, int]) -> str:
+            return labels.word("counts.join", lang).join(
+                _w("count", lang).format(n=f"{n:,}", status=labels.status_word(k, lang)) for k, n in found.items())
+
+        lines.append(_w("compare_section", lang).format(
+            section=labels.label("section", name, lang), a=la, counts_a=tally(section["a"]) or none, b=lb,
+            counts_b=tally(section["b"]) or none, n=f"{moved:,}"))
+    for name, sites in comparison.sites.items():
+        if sites.changed:
+            c = sites.counts()
+            lines.append(_w("compare_sites", lang).format(layer=_layer(name, lang), **{k: f"{v:,}" for k, v in c.items()}))
+    lines.append(f"{len(comparison.regressions):,} {w('compare.regressions', lang).format(a=la, b=lb)}")
+    return "\n".join(lines)
