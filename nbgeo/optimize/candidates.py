@@ -339,8 +339,8 @@ def screen_candidates(
                         unknown_reason[i] = unknown_reason[i] or f"{rule.id}: {why[fid]}"
                 failed = int((frame["status"] == Status.FAIL).sum())
                 unknown = int((frame["status"] == Status.UNKNOWN).sum())
-        summaries.append({"id": rule.id, "kind": rule.kind, "failed": failed, "unknown": unknown,
-                          "conflicts": n_conflicts})
+        summaries.append({"id": rule.id, "title": rule.title or rule.id, "phrase": rule.phrase, "kind": rule.kind,
+                          "failed": failed, "unknown": unknown, "conflicts": n_conflicts})
     reasons = np.where(fail_reason != "", fail_reason, unknown_reason)
     frame = pd.DataFrame({"status": status, "rules": [";".join(r) for r in failed_rules], "reason": reasons},
                          index=cands.index)

@@ -360,11 +360,14 @@ def _details(entry: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
     out = []
     for key, items in detail_lists(entry):
         columns = [k for k in dict.fromkeys(k for item in items for k in item) if k not in MACHINE_KEYS]
+        if "title" in columns:  # records of the plan (a site's rules): by their title in the reader's words
+            columns = [k for k in columns if k not in ("id", "phrase")]
         shown = items[:MAX_DETAIL_ROWS]
         context = {"search_m": entry.get("search_m")} if entry.get("search_m") else {}
         out.append({"label": key_label(key, lang), "count": f"{len(items):,}",
                     "head": [key_label(k, lang) for k in columns],
-                    "rows": [[_cell(k, item.get(k), {**context, **item}, lang) for k in columns] for item in shown],
+                    "rows": [[_cell(k, readable.title(item, lang) if k == "title" else item.get(k),
+                                    {**context, **item}, lang) for k in columns] for item in shown],
                     "more": _more_note(len(items), len(shown), lang)})
     return out
 
