@@ -25,6 +25,7 @@ from typing import Any
 
 from ..plan import short_basis
 from ..progress import STATUSES
+from ..rules import later_counts
 from ..sanitize import columns
 from . import labels, readable
 
@@ -125,13 +126,9 @@ def progress_text(entries: Sequence[Mapping[str, Any]], lang: str = "en") -> str
 
 def _later(entries: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
     """The sites each layer's rules did not judge in the audited year, in one line (or none)."""
-    per_layer: dict[str, tuple[int, int]] = {}
-    for e in entries:
-        if e.get("later") or e.get("undated"):
-            per_layer.setdefault(str(e["layer"]), (int(e.get("later") or 0), int(e.get("undated") or 0)))
+    year, per_layer = later_counts(entries)
     if not per_layer:
         return []
-    year = next(e.get("year") for e in entries if e.get("later") or e.get("undated"))
     parts = []
     for layer, (later, undated) in per_layer.items():
         what = [_w("later", lang).format(n=f"{later:,}")] if later else []

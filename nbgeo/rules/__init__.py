@@ -83,7 +83,15 @@ from .against import check_access, check_exclusion, check_setback, check_within
 from .evaluate import evaluate_rule, evaluate_rules, failing_ids, filter_sites, without_failing
 from .own import check_area, check_overlap, check_slope, check_spacing
 from .result import KINDS, STATUSES, RuleResult
-from .years import RuleYear, dataset_in_year, evaluate_rules_in_year, later_lines, rule_entries, rule_years
+from .years import (
+    RuleYear,
+    dataset_in_year,
+    evaluate_rules_in_year,
+    later_counts,
+    later_lines,
+    rule_entries,
+    rule_years,
+)
 
 __all__ = [
     "KINDS",
@@ -104,6 +112,7 @@ __all__ = [
     "evaluate_rules_in_year",
     "failing_ids",
     "filter_sites",
+    "later_counts",
     "later_lines",
     "rule_entries",
     "rule_years",

@@ -37,13 +37,13 @@ from ..filters import as_numbers, filter_mask, year_mask
 from .evaluate import evaluate_rules
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
     from ..layers import Dataset
     from ..plan import Plan
     from .result import RuleResult
 
-__all__ = ["YEAR_COLUMN", "RuleYear", "dataset_in_year", "evaluate_rules_in_year", "later_lines", "rule_entries",
+__all__ = ["YEAR_COLUMN", "RuleYear", "dataset_in_year", "evaluate_rules_in_year", "later_counts", "later_lines", "rule_entries",
            "rule_years"]
 
 #: The column a rule's layers hold their features' years in (a layer without it has no years).
@@ -178,6 +178,26 @@ def rule_entries(results: list[RuleResult], years: Mapping[str, RuleYear], *,
     return entries
 
 
+def later_counts(entries: Sequence[Mapping[str, Any]]) -> tuple[Any, dict[str, tuple[int, int]]]:
+    """The audited year and, per layer, how many sites its rules did not judge: ``(later, undated)``.
+
+    One count per layer (its rules share it); layers with none are left out.
+
+    Examples
+    --------
+    >>> later_counts([{"layer": "micro_parks", "year": 2023, "later": 99, "undated": 0},
+    ...               {"layer": "micro_parks", "year": 2023, "later": 99, "undated": 0},
+    ...               {"layer": "chargers", "year": 2023, "later": 0, "undated": 0}])
+    (2023, {'micro_parks': (99, 0)})
+    """
+    per_layer: dict[str, tuple[int, int]] = {}
+    for e in entries:
+        if e.get("later") or e.get("undated"):
+            per_layer.setdefault(str(e["layer"]), (int(e.get("later") or 0), int(e.get("undated") or 0)))
+    year = next((e.get("year") for e in entries if e.get("later") or e.get("undated")), None)
+    return year, per_layer
+
+
 def later_lines(entries: list[dict[str, Any]]) -> list[str]:
     """For a terminal: the sites each layer's rules did not judge in the audited year, one line (or none).
 
@@ -190,13 +210,9 @@ def later_lines(entries: list[dict[str, Any]]) -> list[str]:
     >>> later_lines([{"layer": "chargers", "year": 2025, "later": 0, "undated": 0}])
     []
     """
-    per_layer: dict[str, tuple[int, int]] = {}
-    for e in entries:
-        if e.get("later") or e.get("undated"):
-            per_layer.setdefault(str(e["layer"]), (int(e.get("later") or 0), int(e.get("undated") or 0)))
+    year, per_layer = later_counts(entries)
     if not per_layer:
         return []
-    year = next(e.get("year") for e in entries if e.get("later") or e.get("undated"))
     parts = []
     for layer, (later, undated) in per_layer.items():
         text = " and ".join(x for x in (f"{later:,} later" if later else "",
