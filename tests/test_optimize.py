@@ -486,8 +486,8 @@ def test_a_candidate_failing_a_rule_is_never_chosen(method):
     assert ruled.chosen.index.tolist() == ["shore"] and ruled.solution.objective == 1.0
     assert ruled.candidates.loc["in_lake", "status"] == "fail"
     assert ruled.candidates.loc["in_lake", "rules"] == "no_water" and not ruled.candidates.loc["in_lake", "chosen"]
-    assert ruled.to_dict()["rules"] == [{"id": "no_water", "kind": "exclusion", "failed": 1, "unknown": 0,
-                                          "conflicts": 0}]
+    assert ruled.to_dict()["rules"] == [{"id": "no_water", "title": "no_water", "phrase": "", "kind": "exclusion",
+                                          "failed": 1, "unknown": 0, "conflicts": 0}]  # a rule with no title: its id
 
 
 def test_the_demo_straight_line_answer_is_consistent(sample, ningbo_plan):
