@@ -301,3 +301,24 @@ def test_an_xlsx_with_date_cells_and_numbers_as_text(tmp_path):
     got = io.read_dataset(folder)["projects"]
     assert got["investment"].tolist() == [190.2, 25.0]
     assert got["year"].tolist() == [2021, 2022] and got["start_year"].tolist() == [2020, 2021]
+
+
+
+@pytest.mark.parametrize(("name", "whole", "values"), [
+    ("read_years", False, ["2021年", "2022/6/30", "soon", None, "", "２０２３年６月", "2021-02-30"]),
+    ("read_years", False, ["2021年", "2022/6/30", "2023-06"]),
+    ("read_numbers", False, ["1,234.5", "１２３", "1,23", None, "", " 7 "]),
+    ("read_numbers", True, ["12", "３４", "1,000"]),
+    ("read_numbers", True, ["12", None, "x"]),
+])
+def test_a_long_column_is_read_once_per_value_with_the_same_result(monkeypatch, name, whole, values):
+    """A million-row column holds few distinct texts: read once each and spread back, it equals reading every row."""
+    from nbgeo import forms
+
+    def read(series):
+        return getattr(forms, name)(series, **({"whole": True} if whole else {}))
+
+    long = pd.Series(values * 50, index=[f"F{i}" for i in range(len(values) * 50)], dtype=object)
+    grouped = read(long)
+    monkeypatch.setattr(forms, "_once_per_value", lambda *_: None)  # every row through the string operations
+    pd.testing.assert_series_equal(grouped, read(long))
