@@ -160,7 +160,7 @@ def titled(entries: Sequence[Mapping[str, Any]], titles: Mapping[str, str], lang
             # a siting question has no Chinese of its own, and the plan's phrase it serves is shared by several:
             # it is named by its layers
             e = {**e, "title": labels.word("map.siting", lang).format(
-                facilities=readable.layer_title(e["facilities"], lang), demand=readable.layer_title(e["demand"], lang))}
+                facilities=readable.words(e["facilities"], lang), demand=readable.words(e["demand"], lang))}
         elif lang == "zh" and titles.get(str(e.get("id"))):  # no Chinese of its own (a suitability surface)
             e = {**e, "title": titles[str(e.get("id"))]}
         out.append(e)

@@ -31,7 +31,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..layers import LAYERS
 from ..plan import SEVERITIES
 from . import labels, readable, theme
 from .html import safe_text
@@ -91,11 +90,6 @@ def _most_binding(values: pd.Series) -> Any:
     return known[0] if known else (values.iloc[0] if len(values) else None)
 
 
-def _layer_title(name: str, lang: str) -> str:
-    spec = LAYERS.get(name)
-    return (spec.title_zh if lang == "zh" else spec.title_en) if spec else name
-
-
 def _where_words(where: Any, lang: str) -> str:
     """The values of an ``against_where`` filter in words (``{kind = "water"}`` → ``水域``)."""
     if not isinstance(where, Mapping):
@@ -130,10 +124,10 @@ def overlay_title(title: str, gdf: gpd.GeoDataFrame, report: AuditReport | None,
             return title
         p = rule.params
         against = _where_words(p.get("against_where"), lang) or (
-            _layer_title(str(p["against"]), lang) if p.get("against") else "")
+            readable.words(str(p["against"]), lang) if p.get("against") else "")
         what = rule.title if lang == "en" and rule.title else _word(
             f"map.rule_{rule.kind}" if f"map.rule_{rule.kind}" in labels.LABELS else "map.rule_other", lang
-        ).format(layer=_layer_title(rule.layer, lang), against=against)
+        ).format(layer=readable.words(rule.layer, lang), against=against)
         sites = "role" not in gdf.columns or gdf["role"].eq("site")
         failed = int((gdf["status"].astype(str).eq("fail") & sites).sum()) if "status" in gdf.columns else 0
         return f"{what} · {_word('map.n_fail', lang).format(n=f'{failed:,}')}"
@@ -145,7 +139,7 @@ def overlay_title(title: str, gdf: gpd.GeoDataFrame, report: AuditReport | None,
     spec = next((c for c in plan.coverage if c.id == cov_id), None) if cov_id else None
     if spec is None:
         return title
-    words = {"demand": _layer_title(spec.demand, lang), "facilities": _layer_title(spec.facilities, lang),
+    words = {"demand": readable.words(spec.demand, lang), "facilities": readable.words(spec.facilities, lang),
              "distance": _distance(float(spec.params.get("distance", 0) or 0), lang)}
     if "status" in gdf.columns and gdf["status"].astype(str).eq("uncovered").all():
         return _word("map.cov_uncovered", lang).format(**words, n=f"{len(gdf):,}")
@@ -162,8 +156,8 @@ def _siting_words(question: Any, plan: Any, lang: str) -> str:
     cov = next((c for c in plan.coverage if c.id == p.get("coverage")), None)
     demand = p.get("demand") or (cov.demand if cov else "")
     facilities = p.get("facilities") or (cov.facilities if cov else "")
-    return _word("map.siting", lang).format(facilities=_layer_title(str(facilities), lang),
-                                            demand=_layer_title(str(demand), lang))
+    return _word("map.siting", lang).format(facilities=readable.words(str(facilities), lang),
+                                            demand=readable.words(str(demand), lang))
 
 
 def _distance(metres: float, lang: str) -> str:
@@ -420,7 +414,7 @@ def worded_coverage(overlays: Mapping[str, gpd.GeoDataFrame], lang: str) -> dict
             out[name] = gdf
             continue
         how = _word("map.how_network" if words["mode"] == "network" else "map.how_straight", lang)
-        common = {"facilities": _layer_title(str(words["facilities"]), lang), "how": how,
+        common = {"facilities": readable.words(str(words["facilities"]), lang), "how": how,
                   "distance": _distance(float(words["distance"]), lang)}
         if not words["sites"]:  # a service area
             flag = _word("map.roads_ill", lang) if words["illustrative_roads"] else ""

@@ -38,7 +38,6 @@ __all__ = [
     "dash",
     "delta",
     "is_key",
-    "layer_title",
     "metres",
     "note",
     "note_text",
@@ -174,6 +173,8 @@ def words(key: Any, lang: str = "en", *, namespace: str | None = None) -> str:
     ('未覆盖', '分区统计', '小微企业园')
     >>> words("featured_parks", "en"), words("some_new_key", "zh"), words("parks", "zh", namespace="unit")
     ('Featured industrial parks', 'some new key', '个')
+    >>> words("clusters", "zh"), words("clusters", "zh", namespace="unit")  # a layer by its title, a unit as one
+    ('产业集聚区', '个')
     """
     text = "" if key is None else str(key)
     search = ((namespace,) if namespace else ()) + _NAMESPACES
@@ -192,19 +193,6 @@ def words(key: Any, lang: str = "en", *, namespace: str | None = None) -> str:
     if field != text:
         return field
     return text.replace("_", " ") if is_key(text) else text
-
-
-def layer_title(name: Any, lang: str = "en") -> str:
-    """A layer by its title, whatever else its key means (``clusters`` is 产业集聚区, not the unit 个).
-
-    Examples
-    --------
-    >>> layer_title("clusters", "zh"), layer_title("my_layer", "en")
-    ('产业集聚区', 'my layer')
-    """
-    spec = LAYERS.get(str(name))
-    found = (spec.title_zh if lang == "zh" else spec.title_en) if spec is not None else ""
-    return found or words(name, lang)
 
 
 def title(item: Any, lang: str = "en") -> str:

@@ -50,10 +50,6 @@ def _name(entry: Mapping[str, Any], lang: str, titles: Mapping[str, str] | None 
     return (titles or {}).get(ident) or readable.title(entry, lang) or readable.words(ident, lang)
 
 
-def _layer(name: Any, lang: str) -> str:
-    return readable.layer_title(name, lang)
-
-
 def _required(op: Any, threshold: Any, unit: Any, lang: str) -> str:
     """``>= 35 %`` / ``不低于 35 %``."""
     op_word = labels.LABELS.get(f"note.op.{op}", (str(op), str(op)))[0 if lang == "zh" else 1]
@@ -133,7 +129,7 @@ def _later(entries: Sequence[Mapping[str, Any]], lang: str) -> list[str]:
     for layer, (later, undated) in per_layer.items():
         what = [_w("later", lang).format(n=f"{later:,}")] if later else []
         what += [_w("undated", lang).format(n=f"{undated:,}")] if undated else []
-        parts.append(f"{_layer(layer, lang)} {_w('and', lang).join(what)}")
+        parts.append(f"{readable.words(layer, lang)} {_w('and', lang).join(what)}")
     return [_w("rules_judged", lang).format(year=readable.year(year), parts=labels.word("counts.join", lang).join(parts))]
 
 
@@ -158,7 +154,7 @@ def rules_text(entries: Sequence[Mapping[str, Any]], lang: str = "en", *, titles
               w("column.status", lang), w("column.checked", lang), w("column.failed", lang), w("column.unknown", lang),
               w("column.basis", lang))]
     for e in entries:
-        table.append((_cut(_name(e, lang, titles), lang), _layer(e.get("layer"), lang),
+        table.append((_cut(_name(e, lang, titles), lang), readable.words(e.get("layer"), lang),
                       readable.words(e.get("kind"), lang, namespace="value"),
                       labels.label("severity", str(e.get("severity") or ""), lang),
                       labels.status_word(str(e.get("status")), lang), readable.count(e.get("checked")),
@@ -237,12 +233,12 @@ def site_text(entries: Sequence[Mapping[str, Any]], lang: str = "en", *,
         solver = readable.words(str(e.get("solver")), lang, namespace="value")
         state = readable.words(str(e.get("solver_status")), lang, namespace="value")
         # a question by its English title; in zh by its layers (the plan's phrase it serves is shared by several)
-        title = (labels.word("map.siting", lang).format(facilities=_layer(e.get("facilities"), lang),
-                                                        demand=_layer(e.get("demand"), lang))
+        title = (labels.word("map.siting", lang).format(facilities=readable.words(e.get("facilities"), lang),
+                                                        demand=readable.words(e.get("demand"), lang))
                  if lang == "zh" and not (e.get("title_zh") or e.get("phrase")) else _name(e, lang, titles))
         lines.append(_w("site", lang).format(
             title=title, what=what, solver=solver, state=state, n=f"{e.get('new_sites', 0):,}",
-            facilities=_layer(e.get("facilities"), lang), demand=_layer(e.get("demand"), lang),
+            facilities=readable.words(e.get("facilities"), lang), demand=readable.words(e.get("demand"), lang),
             within=_within(e.get("distance_m"), e.get("by"), lang), before=readable.percent(e.get("share_before")),
             after=readable.percent(e.get("share_after")), status=labels.status_word(str(e.get("status")), lang)))
         for d in e.get("by_district") or ():
@@ -320,6 +316,6 @@ def compare_text(comparison: Any, lang: str = "en") -> str:
     for name, sites in comparison.sites.items():
         if sites.changed:
             c = sites.counts()
-            lines.append(_w("compare_sites", lang).format(layer=_layer(name, lang), **{k: f"{v:,}" for k, v in c.items()}))
+            lines.append(_w("compare_sites", lang).format(layer=readable.words(name, lang), **{k: f"{v:,}" for k, v in c.items()}))
     lines.append(f"{len(comparison.regressions):,} {w('compare.regressions', lang).format(a=la, b=lb)}")
     return "\n".join(lines)
