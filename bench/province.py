@@ -153,23 +153,11 @@ def _without_roads(plan: Any, unread: list[str], steps: _Steps) -> Any:
     return dataclasses.replace(plan, rules=rules, coverage=cover)
 
 
-def _with_basis(plan: Any, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Progress entries with the severity and basis of what each tracks, as ``nbgeo.audit.run_audit`` adds them."""
-    from nbgeo.plan import basis_of
-
-    items = {("indicator", i.id): i for i in plan.indicators} | {("target", t.id): t for t in plan.targets}
-    out = []
-    for entry in entries:
-        item = items.get((str(entry.get("kind")), str(entry.get("id"))))
-        out.append(entry if item is None else {**entry, "severity": item.severity, "basis": basis_of(item)})
-    return out
-
-
 def run_steps(folder: Path, out: Path, engine: str, profile: bool = False) -> dict[str, Any]:
     """The audit of ``folder`` step by step (see the module's docstring); writes out/audit.json, out/audit.html."""
     from nbgeo import io, maps, network, report
     from nbgeo import plan as plan_mod
-    from nbgeo.audit import AuditReport
+    from nbgeo.audit import AuditReport, with_binding
     from nbgeo.coverage import evaluate_plan_coverage
     from nbgeo.filters import check_plan_filters
     from nbgeo.indicators import evaluate_indicators, table_for
@@ -225,7 +213,7 @@ def run_steps(folder: Path, out: Path, engine: str, profile: bool = False) -> di
     sections: dict[str, Any] = {}
     if plan.indicators:
         sections["indicators"] = steps.run("indicators", lambda: evaluate_indicators(plan, table_for(ds), year=when))
-    sections["progress"] = _with_basis(plan, steps.run("progress", lambda: progress_section(plan, ds, as_of=when,
+    sections["progress"] = with_binding(plan, steps.run("progress", lambda: progress_section(plan, ds, as_of=when,
                                                                                           snapshots=None)))
     # The report as run_audit assembles it (the same section and overlay names; nbgeo has no public way to
     # build an AuditReport from parts evaluated one by one).

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from .rules import RuleResult, RuleYear
     from .targets import TargetResult
 
-__all__ = ["SCHEMA", "AuditReport", "dataset_info", "run_audit"]
+__all__ = ["SCHEMA", "AuditReport", "dataset_info", "run_audit", "with_binding"]
 
 log = logging.getLogger(__name__)
 
@@ -291,8 +291,8 @@ class AuditReport:
 _TEXT_TITLE = 56
 
 
-def _with_binding(plan: Plan, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Progress entries with the severity and basis of the target or indicator each one tracks."""
+def with_binding(plan: Plan, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Progress entries with the severity and basis of the target or indicator each one tracks (as in audit.json)."""
     items = {("indicator", i.id): i for i in plan.indicators} | {("target", t.id): t for t in plan.targets}
     out = []
     for entry in entries:
@@ -383,7 +383,7 @@ def run_audit(dataset: Dataset, plan: Plan, *, year: int | None = None, progress
     if progress:
 
         with step("progress through the years"):
-            sections["progress"] = _with_binding(plan, progress_section(plan, dataset, as_of=when,
+            sections["progress"] = with_binding(plan, progress_section(plan, dataset, as_of=when,
                                                                          snapshots=snapshots))
     overlays: dict[str, gpd.GeoDataFrame] = {}
     if rule_results:
