@@ -75,12 +75,18 @@ def write_dataset(tmp_path: Path):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    """One headless Chromium per test module; with NBGEO_REQUIRE_BROWSER set, a missing browser fails, not skips."""
+def has_browser():
+    """Chromium is installed, for tests that run it through nbgeo (PNG, PDF); with NBGEO_REQUIRE_BROWSER set, a
+    missing browser fails, not skips."""
     if chromium.find_chromium() is None:
         reason = "Chromium is not installed (apt-get install chromium); the browser tests did NOT run"
         if os.environ.get("NBGEO_REQUIRE_BROWSER"):
             pytest.fail(reason + ", but NBGEO_REQUIRE_BROWSER is set")
         pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser(has_browser):
+    """One headless Chromium per test module, for tests that drive pages themselves."""
     with chromium.Browser() as b:
         yield b

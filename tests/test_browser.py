@@ -13,7 +13,6 @@ they fail, so nothing is silently skipped there.
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import struct
 import unicodedata
@@ -22,7 +21,6 @@ import pytest
 from canary import MAP_SLOTS, PAYLOADS, hostile_report, tagged
 
 from nbgeo import audit, compare, maps, report
-from nbgeo.renderers import chromium
 
 pytestmark = pytest.mark.slow
 
@@ -167,13 +165,11 @@ def test_request_detector_sees_tile_requests(browser, sample, tmp_path):
     assert all(re.match(r"https://webrd0[1-4]\.is\.autonavi\.com/appmaptile\?", u) for u in rep.external_requests)
 
 
-def test_cli_png(tmp_path):
+def test_cli_png(has_browser, tmp_path):
     from click.testing import CliRunner
 
     from nbgeo.cli import main
 
-    if chromium.find_chromium() is None and not os.environ.get("NBGEO_REQUIRE_BROWSER"):
-        pytest.skip("Chromium is not installed (apt-get install chromium); nbgeo map --png did NOT run")
     res = CliRunner().invoke(main, ["map", "--out", str(tmp_path / "m.html"), "--png", str(tmp_path / "m.png"),
                                     "--size", "1000x700", "--lang", "en"])
     assert res.exit_code == 0, res.output

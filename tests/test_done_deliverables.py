@@ -34,27 +34,17 @@ import pypdf
 import pytest
 import rasterio
 from click.testing import CliRunner
+from page_commands import PAGES
 from rasterio.errors import NotGeoreferencedWarning
 from test_checktable import HEADINGS_ZH
 from test_reader_text import problems, raw_keys
 
-from nbgeo import datasets
 from nbgeo.cli import main
 from nbgeo.renderers import labels
 
 pytestmark = pytest.mark.slow  # each page is made by the CLI and read in Chromium
 
-_PLANS = datasets.get_path("ningbo_2025"), datasets.get_path("ningbo_2035")
-
-#: page kind → (command line, the page's file stem)
-COMMANDS = {
-    "audit": (["audit"], "audit"),
-    "midterm": (["audit", "--year", "2023"], "audit"),
-    "rules": (["rules"], "rules"),
-    "coverage": (["coverage"], "coverage"),
-    "site": (["site"], "audit"),
-    "compare": (["compare", str(_PLANS[0]), str(_PLANS[1]), "--year", "2025"], "compare"),
-}
+COMMANDS = PAGES  # page kind → (command line, the page's file stem)
 LANGS = ("zh", "en")
 CELLS = [(kind, lang) for kind in COMMANDS for lang in LANGS]
 _IDS = [f"{kind}-{lang}" for kind, lang in CELLS]

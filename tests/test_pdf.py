@@ -6,7 +6,6 @@ set (CI sets it), when they fail. The test of the error without a browser runs e
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 
@@ -15,16 +14,6 @@ import pytest
 from click.testing import CliRunner
 
 from nbgeo.cli import main
-from nbgeo.renderers import chromium
-
-
-@pytest.fixture(scope="module")
-def has_browser():
-    if chromium.find_chromium() is None:
-        reason = "Chromium is not installed (apt-get install chromium); the PDF tests did NOT run"
-        if os.environ.get("NBGEO_REQUIRE_BROWSER"):
-            pytest.fail(reason + ", but NBGEO_REQUIRE_BROWSER is set")
-        pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")

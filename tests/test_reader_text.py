@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from page_commands import COMMANDS
 
-from nbgeo import datasets
 from nbgeo.cli import main
 from nbgeo.renderers import labels, readable
 from nbgeo.rules.result import reason_text
@@ -191,18 +191,8 @@ def test_reason_in_audit_json_is_keyed_and_worded_the_same(sample, ningbo_plan):
 # every page of every command, zh and en
 # --------------------------------------------------------------------------------------------------------------
 
-_PLANS = datasets.get_path("ningbo_2025"), datasets.get_path("ningbo_2035")
-
-#: (name, arguments) of every command that writes pages; ``--lang`` and the report formats are added when the
-#: command takes them, so a command that gains pages later is checked with them.
-COMMANDS = [
-    ("audit", ["audit"]),
-    ("midterm", ["audit", "--year", "2023"]),
-    ("rules", ["rules"]),
-    ("coverage", ["coverage"]),
-    ("site", ["site"]),
-    ("compare", ["compare", str(_PLANS[0]), str(_PLANS[1]), "--year", "2025"]),
-]
+#: Every command that writes pages (tests/page_commands.py); ``--lang`` and the report formats are added when
+#: the command takes them, so a command that gains pages later is checked with them.
 
 
 def _options(command: str) -> set[str]:

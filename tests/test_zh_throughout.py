@@ -18,23 +18,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from page_commands import COMMANDS, PLANS
 
-from nbgeo import datasets, io
+from nbgeo import io
 from nbgeo.cli import main
 
 pytestmark = pytest.mark.slow
 
-_PLANS = datasets.get_path("ningbo_2025"), datasets.get_path("ningbo_2035")
-
-#: (name, arguments) of each command; ``--out`` and ``--lang`` are added.
-COMMANDS = [
-    ("audit", ["audit"]),
-    ("midterm", ["audit", "--year", "2023"]),
-    ("rules", ["rules"]),
-    ("coverage", ["coverage"]),
-    ("site", ["site"]),
-    ("compare", ["compare", str(_PLANS[0]), str(_PLANS[1]), "--year", "2025"]),
-]
+#: Each command (tests/page_commands.py); ``--out`` and ``--lang`` are added.
 
 #: Names in a zh text that are not English words, each with why it stays as it is.
 ALLOWED = [
@@ -62,7 +53,7 @@ def _data_words() -> list[str]:
     ds = io.read_sample()
     metas = [ds.layer(n).meta for n in ds.layers] + list(getattr(ds, "tables", {}).values())
     words = {str(getattr(m, k, "") or "") for m in metas for k in ("source", "licence", "note")}
-    for path in _PLANS:
+    for path in PLANS:
         p = plan.read_plan(path)
         words |= {str(p.title_en or ""), str(p.source or "")}
         for group in ("targets", "rules", "coverage", "indicators", "suitability", "siting"):
@@ -87,7 +78,7 @@ def _plan_chinese() -> list[str]:
     from nbgeo import plan
 
     found: set[str] = set()
-    for path in _PLANS:
+    for path in PLANS:
         p = plan.read_plan(path)
         found |= {p.title, p.source or ""}
         for group in ("targets", "rules", "coverage", "indicators", "suitability", "siting"):
