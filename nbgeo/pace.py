@@ -177,15 +177,10 @@ def _where_text(where: Mapping[str, Any] | None, lang: str = "en") -> str:
     for column, cond in (where or {}).items():
         name = labels.field_label(str(column), lang)
         if isinstance(cond, Mapping):
-            parts += [f"{name} {ops.get(op, op)} {_values(v, lang)}" for op, v in cond.items()]
+            parts += [f"{name} {ops.get(op, op)} {labels.value_words(v, lang)}" for op, v in cond.items()]
         else:
-            parts.append(f"{name} = {_values(cond, lang)}")
+            parts.append(f"{name} = {labels.value_words(cond, lang)}")
     return "; ".join(parts)
-
-
-def _values(value: Any, lang: str) -> str:
-    items = value if isinstance(value, (list, tuple)) else [value]
-    return ("、" if lang == "zh" else ", ").join(labels.label("value", str(v), lang) for v in items)
 
 
 def _years(lang: str, upto: int, since: int | None = None, *, each: bool = False) -> str:

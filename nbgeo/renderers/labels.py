@@ -21,8 +21,10 @@ Examples
 from __future__ import annotations
 
 import re
+from typing import Any
 
-__all__ = ["LABELS", "LANGS", "check_lang", "field_label", "keyed_note", "label", "status_word", "word"]
+__all__ = ["LABELS", "LANGS", "check_lang", "field_label", "keyed_note", "label", "status_word", "value_words",
+           "word"]
 
 #: The languages every entry has.
 LANGS = ("zh", "en")
@@ -782,6 +784,18 @@ def label(namespace: str, name: str, lang: str) -> str:
 def status_word(status: str, lang: str) -> str:
     """The reader's word for a status (``met`` → 达标 / met); unknown statuses are shown as they are."""
     return label("status", str(status), lang)
+
+
+def value_words(value: Any, lang: str) -> str:
+    """A filter's value (one, or a list) in words: ``["built", "upgraded"]`` → ``新建、提升`` / ``built, upgraded``.
+
+    Examples
+    --------
+    >>> value_words(["built", "upgraded"], "zh"), value_words("water", "en"), value_words(2021, "zh")
+    ('新建、提升', 'water', '2021')
+    """
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return ("、" if lang == "zh" else ", ").join(label("value", str(v), lang) for v in items)
 
 
 def field_label(column: str, lang: str) -> str:

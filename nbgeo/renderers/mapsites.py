@@ -94,11 +94,9 @@ def _where_words(where: Any, lang: str) -> str:
     """The values of an ``against_where`` filter in words (``{kind = "water"}`` → ``水域``)."""
     if not isinstance(where, Mapping):
         return ""
-    values: list[str] = []
-    for value in where.values():
-        items = value if isinstance(value, (list, tuple)) else [value]
-        values += [labels.label("value", str(v), lang) for v in items if isinstance(v, (str, int, float))]
-    return ("、" if lang == "zh" else ", ").join(values)
+    scalars = [[v for v in (x if isinstance(x, (list, tuple)) else [x]) if isinstance(v, (str, int, float))]
+               for x in where.values()]
+    return ("、" if lang == "zh" else ", ").join(labels.value_words(v, lang) for v in scalars if v)
 
 
 def overlay_title(title: str, gdf: gpd.GeoDataFrame, report: AuditReport | None, lang: str) -> str:
