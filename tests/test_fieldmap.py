@@ -277,3 +277,18 @@ def test_the_mapping_a_shapefile_warning_gives_reads_the_layer_back(sample, tmp_
     back = io.read_dataset(tmp_path).layers["clusters"].gdf
     assert list(back.columns) == list(sample["clusters"].columns)
     assert back.drop(columns="geometry").equals(sample["clusters"].drop(columns="geometry"))
+
+
+@pytest.mark.parametrize("encoding", ["UTF-8", "GBK"])
+def test_writing_a_shapefile_cuts_long_texts_between_characters_and_says_so(tmp_path, encoding):
+    import shapely
+
+    long = "宁波前湾新区智能制造产业园" * 30  # 390 characters: 1,170 bytes in UTF-8, 780 in GBK
+    parks = gpd.GeoDataFrame({"名称": [long, "短名", None]}, geometry=[shapely.Point(121.5, 29.9)] * 3, crs=4326)
+    with pytest.warns(NbgeoWarning, match="W-IO-SHAPEFILE-TEXT") as said:
+        io.write_layer(parks, tmp_path / "parks.shp", encoding=encoding)
+    assert "名称 (1 value(s))" in str(said[0].message)
+    back = pyogrio.read_dataframe(tmp_path / "parks.shp")["名称"]  # decodes: no half character at the end
+    assert long.startswith(back[0]) and len(back[0].encode(encoding)) <= 254
+    assert len(back[0].encode(encoding)) > 254 - len("区".encode(encoding))  # as much as fits
+    assert back[1] == "短名" and back.isna()[2]

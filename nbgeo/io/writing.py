@@ -43,6 +43,32 @@ _WRITERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}
 
 
 SHAPEFILE_PARTS = (".shx", ".dbf", ".prj", ".cpg")  # written beside the .shp, replaced before it
+SHAPEFILE_TEXT_BYTES = 254  # the longest text a dBase field holds
+
+
+def _cut_bytes(text: str, size: int, encoding: str) -> str:
+    """``text`` cut to at most ``size`` bytes in ``encoding``, between characters (never half a character)."""
+    return text.encode(encoding, errors="replace")[:size].decode(encoding, errors="ignore")
+
+
+def _shapefile_texts(out: gpd.GeoDataFrame, encoding: str) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """``out`` with texts longer than a ``.dbf`` holds cut between characters, and ``column (N values)`` of each.
+
+    GDAL cuts such a text at its 254th byte without a word, in the middle of a character in UTF-8;
+    nbgeo cuts first and says so. Only the long values are cut one by one.
+    """
+    cut: list[str] = []
+    for column in out.columns:
+        if column == out.geometry.name or not (out[column].dtype == object or pd.api.types.is_string_dtype(out[column])):
+            continue
+        text = out[column]
+        size = text.astype(str).str.encode(encoding, errors="replace").str.len()
+        long = text.notna() & size.gt(SHAPEFILE_TEXT_BYTES)
+        if long.any():
+            out = out.copy() if not cut else out
+            out[column] = text.where(~long, text[long].map(lambda v: _cut_bytes(str(v), SHAPEFILE_TEXT_BYTES, encoding)))
+            cut.append(f"{column} ({int(long.sum()):,} value(s))")
+    return out, cut
 
 
 def _shapefile_names(names: list[str], encoding: str) -> list[str]:
@@ -53,9 +79,7 @@ def _shapefile_names(names: list[str], encoding: str) -> list[str]:
     A name cut to one already taken ends in ``_1``, ``_2`` ... instead.
     """
     def cut(name: str, size: int) -> str:
-        while len(name.encode(encoding, errors="replace")) > size:
-            name = name[:-1]
-        return name
+        return _cut_bytes(name, size, encoding)
 
     taken: set[str] = set()
     out = []
@@ -81,6 +105,7 @@ def _write_shapefile(out: gpd.GeoDataFrame, final: Path, *, layer: str, overwrit
     """
     for member in (final, *(final.with_suffix(suffix) for suffix in SHAPEFILE_PARTS)):
         check_overwrite(member, overwrite=overwrite)
+    out, long_texts = _shapefile_texts(out, encoding)
     ours = [str(c) for c in out.columns if c != out.geometry.name]
     short = _shapefile_names(ours, encoding)
     out = out.rename(columns=dict(zip(ours, short, strict=True)))
@@ -108,7 +133,7 @@ def _write_shapefile(out: gpd.GeoDataFrame, final: Path, *, layer: str, overwrit
             for suffix in SHAPEFILE_PARTS:
                 tmp.with_suffix(suffix).unlink(missing_ok=True)
     for w in caught:
-        if not issubclass(w.category, ResourceWarning) and "truncated" not in str(w.message).lower():
+        if not issubclass(w.category, ResourceWarning):
             log.warning("writing %s: %s", final, w.message)
     cuts = [f"{a} -> {b}" for a, b in zip(ours, theirs, strict=False) if a != b]
     if cuts:
@@ -117,6 +142,10 @@ def _write_shapefile(out: gpd.GeoDataFrame, final: Path, *, layer: str, overwrit
                       "Reading it back into nbgeo needs this column mapping in its dataset.toml entry: "
                       f"columns = {{ {_mapping_example(cuts)} }} (hint: write .gpkg to keep the names)",
                       NbgeoWarning, stacklevel=3)
+    if long_texts:
+        warnings.warn(f"W-IO-SHAPEFILE-TEXT: {final}: a Shapefile holds texts of at most {SHAPEFILE_TEXT_BYTES} "
+                      f"bytes, so longer ones were cut (between characters): {', '.join(long_texts)} "
+                      "(hint: write .gpkg to keep them whole)", NbgeoWarning, stacklevel=3)
     return final
 
 
