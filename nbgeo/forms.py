@@ -75,14 +75,14 @@ def _result(values: pd.Series, read: pd.Series, blank: pd.Series, *, whole: bool
 
 
 def _once_per_value(read: Callable[[pd.Series], pd.Series], values: pd.Series) -> pd.Series | None:
-    """``read(values)``, worked out once per distinct value; None when most values differ (no gain).
+    """``read(values)``, worked out once per distinct value; None when most values differ (no gain) or none is set.
 
     A year column of a million rows holds a few dozen distinct texts ("2021年", "2021/6/30"): the string
     operations run on those and the answers are spread back by position. Missing values stay missing.
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    if len(uniques) * 4 > len(values):
-        return None
+    if not len(uniques) or len(uniques) * 4 > len(values):
+        return None  # nothing to share (and an empty ``uniques`` would come straight back here)
     once = read(pd.Series(uniques, dtype=object))
     missing = codes < 0
     if not missing.any():
