@@ -9,13 +9,15 @@ with the square root of the size so the pairs per demand point stay the same).
 Each row: the heuristic (``set_covering(matrix, time_budget=--budget)``, 50 s by default so that the
 whole call, reductions included, stays within a minute) with its answer, reported bound, their spread,
 wall and CPU time; HiGHS's branch and bound on the same matrix for ``--limit`` seconds (its status says
-whether it proved the optimum); the LP relaxation by interior point (``--limit`` seconds; its ceiling
-bounds the optimum); from them the best known cover, the tightest bound, and the heuristic's gap to
+whether it proved the optimum); the LP relaxation (``--lp-solver``, PDLP by default, ``--limit``
+seconds) pinned between a certified lower bound (from its duals) and upper bound (from its primal): no
+LP or Lagrangian bound can exceed it, so ``lp_least_spread`` is the least spread such a bound can show;
+from them the best known cover, the tightest bound, and the heuristic's gap to
 the best known cover. ``same_result`` is the issue's goal: the answer within 2 % of the best known
 cover (of the optimum when proved), or the reported bound within 2 % of the answer.
 
-Run: ``nice -n 19 .venv/bin/python bench/setcover_gap.py [--sizes 5000x10000,20000x40000,50000x100000]
-[--limit 300] [--budget 50]``. Rows are merged into bench/results.json (rows with the same name are replaced).
+Run: ``.venv/bin/python bench/setcover_gap.py [--sizes 5000x10000,20000x40000,50000x100000]
+[--windows 10,20] [--limit 300] [--budget 50]`` (``--sizes ""`` for windows only). Rows are merged into bench/results.json (rows with the same name are replaced).
 HiGHS's limits and the budget are wall time: on a loaded machine read the CPU figures.
 """
 
@@ -35,7 +37,6 @@ sys.path.insert(0, str(HERE))
 import numpy as np  # noqa: E402
 from _common import merge_results, row  # noqa: E402
 from bench_optimize import _instance  # noqa: E402
-from scipy import optimize as sp_optimize  # noqa: E402
 from scipy import sparse  # noqa: E402
 
 from nbgeo import optimize  # noqa: E402
@@ -45,39 +46,73 @@ RADIUS = 750.0
 SEED = 7  # bench_optimize's seed for the 50,000 x 100,000 instance
 
 
-def lp_bound(matrix: optimize.CoverageMatrix, limit: float) -> tuple[float | None, float, float]:
-    """The LP relaxation's optimum (HiGHS interior point) or None if not solved in ``limit`` s; wall and CPU s."""
+def _highs_model(matrix: optimize.CoverageMatrix, *, integer: bool):
+    """The set-covering model of ``matrix``'s coverable demand points for highspy, and its rows x sites matrix."""
+    import highspy
+
     a = matrix.by_demand()
-    a = a[np.diff(a.indptr) > 0]  # coverable demand points only: each needs one chosen site within reach
+    a = sparse.csr_array(a[np.diff(a.indptr) > 0])  # coverable demand points only: each needs a chosen site
+    n_rows, n_cols = a.shape
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n_cols, n_rows
+    lp.col_cost_ = np.ones(n_cols)
+    lp.col_lower_, lp.col_upper_ = np.zeros(n_cols), np.ones(n_cols)
+    lp.row_lower_, lp.row_upper_ = np.ones(n_rows), np.full(n_rows, highspy.kHighsInf)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_ = a.indptr.astype(np.int32), a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data.astype(np.float64)
+    if integer:
+        lp.integrality_ = [highspy.HighsVarType.kInteger] * n_cols
+    return lp, a
+
+
+def lp_bound(matrix: optimize.CoverageMatrix, limit: float, solver: str = "pdlp") -> dict:
+    """The LP relaxation pinned between two certified values, by HiGHS's ``solver`` ("pdlp" or "ipm") in ``limit`` s.
+
+    Whatever the solver's status, its row duals ``y`` give a lower bound on the LP, and so on the fewest
+    sites: ``L(y) = sum y_i + sum_j min(0, 1 - sum_i a_ij y_i)`` (the Lagrangian bound, valid for any
+    ``y >= 0``); its primal ``x``, scaled up until every row is covered, gives an upper bound (None when
+    the solver returned no primal). Between the two lies the LP optimum, which is also the best bound any
+    Lagrangian multipliers can give (Beasley 1990): no method of that kind can report more. PDLP
+    (first-order, tolerances 1e-4) is the one that finishes at 50,000 x 100,000; interior point and dual
+    simplex did not in 14 CPU minutes.
+    """
+    import highspy
+
+    lp, a = _highs_model(matrix, integer=False)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(limit))
+    h.setOptionValue("solver", solver)
+    if solver == "pdlp":
+        for option in ("pdlp_d_gap_tol", "primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+            h.setOptionValue(option, 1e-4)
+    h.passModel(lp)
     started, cpu = time.perf_counter(), time.process_time()
-    res = sp_optimize.linprog(np.ones(matrix.n_sites), A_ub=-a, b_ub=-np.ones(a.shape[0]), bounds=(0, 1),
-                              method="highs-ipm", options={"time_limit": float(limit)})
-    value = float(res.fun) if res.status == 0 else None
-    return value, time.perf_counter() - started, time.process_time() - cpu
+    h.run()
+    wall, used = time.perf_counter() - started, time.process_time() - cpu
+    solution = h.getSolution()
+    y = np.maximum(np.asarray(solution.row_dual, dtype=np.float64), 0.0)
+    reduced = 1.0 - a.T @ y
+    lower = float(y.sum() + reduced[reduced < 0].sum()) if y.size == a.shape[0] else None
+    x = np.clip(np.asarray(solution.col_value, dtype=np.float64), 0.0, 1.0)
+    least = float((a @ x).min()) if x.size == a.shape[1] else 0.0
+    upper = float(x.sum() / least) if least > 0 and float(x.max()) / least <= 1.0 + 1e-9 else None
+    return {"solver": solver, "status": h.modelStatusToString(h.getModelStatus()), "lower": lower, "upper": upper,
+            "s": round(wall, 1), "cpu_s": round(used, 1)}
 
 
 def warm_highs(matrix: optimize.CoverageMatrix, start: np.ndarray, limit: float) -> dict:
     """HiGHS (highspy) on the set-covering MILP for ``limit`` s, given the heuristic's cover as its start."""
     import highspy
 
-    a = matrix.by_demand()
-    a = sparse.csr_array(a[np.diff(a.indptr) > 0])
-    n_rows, n_cols = a.shape
+    lp, a = _highs_model(matrix, integer=True)
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(limit))
     h.setOptionValue("mip_rel_gap", 0.0)
-    inf = highspy.kHighsInf
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n_cols, n_rows
-    lp.col_cost_ = np.ones(n_cols)
-    lp.col_lower_, lp.col_upper_ = np.zeros(n_cols), np.ones(n_cols)
-    lp.row_lower_, lp.row_upper_ = np.ones(n_rows), np.full(n_rows, inf)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_ = a.indptr.astype(np.int32), a.indices.astype(np.int32)
-    lp.a_matrix_.value_ = a.data.astype(np.float64)
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * n_cols
     h.passModel(lp)
+    n_cols = a.shape[1]
     sol = highspy.HighsSolution()
     x0 = np.zeros(n_cols)
     x0[start] = 1.0
@@ -92,11 +127,38 @@ def warm_highs(matrix: optimize.CoverageMatrix, start: np.ndarray, limit: float)
             h.modelStatusToString(h.getModelStatus()), "s": wall}
 
 
-def measure(n_sites: int, n_demand: int, limit: float, budget: float, warm: float = 0.0) -> dict:
-    """One instance: the heuristic, then HiGHS and the LP for ``limit`` seconds each; figures as a result row."""
-    side = FULL[2] * math.sqrt(n_demand / FULL[1])
+def window(size: float) -> tuple[optimize.CoverageMatrix, int, int, float]:
+    """The issue's instance seen through a square window of side ``size`` (m) at its centre: the same geometry.
+
+    The smaller instances of ``--sizes`` keep the density of points but not the clusters' shape (their
+    spread is a 40th of the side, so they are tighter, and their LP gap smaller); a window keeps both. Its
+    demand points are those inside the window, its sites every site that reaches one of them.
+    """
+    n_sites, n_demand, side = FULL
+    rng = np.random.default_rng(SEED)  # the draws of bench_optimize._instance, in its order
+    centres = rng.uniform(0, side, (max(8, int(n_demand) // 400), 2))
+    which = rng.integers(0, len(centres), int(n_demand))
+    demand = np.clip(centres[which] + rng.normal(0, side / 40, (int(n_demand), 2)), 0, side)
+    sites = rng.uniform(0, side, (int(n_sites), 2))
+    half = size / 2
+    inside = (np.abs(demand - side / 2) <= half).all(axis=1)
+    near = (np.abs(sites - side / 2) <= half + RADIUS).all(axis=1)
+    matrix = optimize.coverage_matrix(demand[inside], sites[near], RADIUS)
+    return matrix, int(near.sum()), int(inside.sum()), size
+
+
+def measure(n_sites: int, n_demand: int, limit: float, budget: float, warm: float = 0.0,
+            lp_solver: str = "pdlp", window_m: float | None = None) -> dict:
+    """One instance: the heuristic, then HiGHS and the LP for ``limit`` seconds each; figures as a result row.
+
+    ``window_m``: the issue's instance seen through a window of that side instead (:func:`window`).
+    """
     started = time.perf_counter()
-    matrix, _ = _instance(SEED, n_demand, n_sites, side, RADIUS)
+    if window_m is None:
+        side = FULL[2] * math.sqrt(n_demand / FULL[1])
+        matrix, _ = _instance(SEED, n_demand, n_sites, side, RADIUS)
+    else:
+        matrix, n_sites, n_demand, side = window(window_m)
     t_matrix = time.perf_counter() - started
     started, cpu = time.perf_counter(), time.process_time()
     heur = optimize.set_covering(matrix, time_budget=budget)
@@ -106,11 +168,11 @@ def measure(n_sites: int, n_demand: int, limit: float, budget: float, warm: floa
     exact = optimize.set_covering(matrix, method="milp", time_limit=limit, time_budget=0.0)
     t_milp, cpu_milp = time.perf_counter() - started, time.process_time() - cpu
     valid = bool((matrix.covered(exact.sites) == matrix.covered()).all())
-    lp, t_lp, cpu_lp = lp_bound(matrix, limit)
+    lp = lp_bound(matrix, limit, lp_solver)
     warmed = warm_highs(matrix, np.asarray(heur.sites, dtype=np.int64), warm) if warm > 0 else None
     answer = len(heur.sites)
     best = min(answer, len(exact.sites)) if valid else answer
-    bound = max(heur.bound, exact.bound, -math.inf if lp is None else math.ceil(lp - 1e-6))
+    bound = max(heur.bound, exact.bound, -math.inf if lp["lower"] is None else math.ceil(lp["lower"] - 1e-6))
     if warmed is not None:
         best = min(best, warmed["sites"])
         bound = max(bound, math.ceil(warmed["bound"] - 1e-6))
@@ -118,7 +180,9 @@ def measure(n_sites: int, n_demand: int, limit: float, budget: float, warm: floa
     gap = (answer - best) / best
     spread = (answer - heur.bound) / answer  # the issue's second criterion: the reported bound
     tightest = (answer - bound) / answer
-    size = f"{n_sites:,}x{n_demand:,}"
+    # No LP or Lagrangian bound exceeds the LP optimum: the least spread a bound of that kind can show.
+    lp_spread = None if lp["upper"] is None else (answer - math.ceil(lp["upper"] - 1e-6)) / answer
+    size = f"{n_sites:,}x{n_demand:,}" + ("" if window_m is None else f" ({window_m / 1000:g} km window of the 50,000x100,000)")
     name = (f"LSCP gap {size}: heuristic {answer:,} sites, bound {heur.bound:,.0f} ({100 * spread:.1f}% spread), "
             f"{budget:g} s budget; best known {best:,} ({'optimum, proved' if proved else 'not proved'}), tightest "
             f"bound {bound:,.0f}")
@@ -133,15 +197,16 @@ def measure(n_sites: int, n_demand: int, limit: float, budget: float, warm: floa
                                                                   "lp_bound", "lagrangian_bound", "root_sites")},
               "bound_spread": round(spread, 4), "milp_sites": len(exact.sites), "milp_bound": round(float(exact.bound), 2),
               "milp_status": exact.status, "milp_is_cover": valid, "milp_cpu_s": round(cpu_milp, 1),
-              "lp_bound": None if lp is None else round(lp, 2), "lp_s": round(t_lp, 1), "lp_cpu_s": round(cpu_lp, 1),
+              "lp": lp, "lp_least_spread": None if lp_spread is None else round(lp_spread, 4),
               "warm_highs": warmed, "best_cover": best, "best_proved": proved, "best_bound": bound,
               "gap_to_best_cover": round(gap, 4), "tightest_spread": round(tightest, 4),
               "peak_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)})
     print(f"{size}: answer {answer:,}, bound {heur.bound:,.0f}, spread {100 * spread:.2f} %, wall {t_heur:.1f} s, "
           f"CPU {cpu_heur:.1f} s; HiGHS {limit:g} s: {len(exact.sites):,} sites, bound {exact.bound:,.0f}, "
-          f"{exact.status} ({cpu_milp:.0f} CPU s); LP {'not solved' if lp is None else f'{lp:,.2f}'} "
-          f"({cpu_lp:.0f} CPU s); best known {best:,} ({'proved optimal' if proved else 'not proved'}), tightest "
-          f"bound {bound:,.0f}; answer {100 * gap:.2f} % above the best known", file=sys.stderr, flush=True)
+          f"{exact.status} ({cpu_milp:.0f} CPU s); LP ({lp['solver']}, {lp['status']}, {lp['cpu_s']:.0f} CPU s) "
+          f"in [{lp['lower'] or -math.inf:,.2f}, {lp['upper'] or math.inf:,.2f}]; best known {best:,} ({'proved optimal' if proved else 'not proved'}), tightest "
+          f"bound {bound:,.0f}; answer {100 * gap:.2f} % above the best known; least spread an LP bound can show "
+          f"{'unknown' if lp_spread is None else f'{100 * lp_spread:.1f} %'}", file=sys.stderr, flush=True)
     return r
 
 
@@ -150,13 +215,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sizes", default="5000x10000,20000x40000,50000x100000", help="SITESxDEMAND, comma-separated")
     parser.add_argument("--limit", type=float, default=300.0, help="HiGHS time limit per instance (s)")
     parser.add_argument("--budget", type=float, default=50.0, help="the heuristic's time budget (s)")
+    parser.add_argument("--lp-solver", default="pdlp", choices=["pdlp", "ipm", "simplex"],
+                        help="HiGHS's solver for the LP relaxation (PDLP is the one that finishes at 50,000 x 100,000)")
+    parser.add_argument("--windows", default="", help="KM,KM,...: also windows of these sides (km) at the centre "
+                        "of the 50,000 x 100,000 instance (its geometry, a size HiGHS may solve)")
     parser.add_argument("--warm", type=float, default=0.0, help="also HiGHS started from the heuristic's cover, "
                         "for this many seconds (0: not run)")
     args = parser.parse_args(argv)
     rows = []
-    for size in args.sizes.split(","):
-        n_sites, n_demand = (int(v) for v in size.lower().split("x"))
-        r = measure(n_sites, n_demand, args.limit, args.budget, args.warm)
+    runs = [((int(v) for v in size.lower().split("x")), None) for size in args.sizes.split(",") if size]
+    runs += [((0, 0), 1000 * float(km)) for km in args.windows.split(",") if km]
+    for (n_sites, n_demand), window_m in runs:
+        r = measure(n_sites, n_demand, args.limit, args.budget, args.warm, args.lp_solver, window_m)
         print(json.dumps(r, ensure_ascii=False), flush=True)
         rows.append(r)
         merge_results([r])
