@@ -262,7 +262,10 @@ class FieldMap:
         A column of ours (or a yearly family, ``output_{year}``) -> the unit the file gives it in (:mod:`nbgeo.units`),
         converted on read to the unit of the column (:attr:`nbgeo.layers.Column.unit`).
     lines
-        ``"columns.NAME"`` / ``"values.NAME"`` / ``"units.NAME"`` -> ``"FILE, line N"`` of the manifest.
+        ``"columns.NAME"`` / ``"values.NAME"`` / ``"units.NAME"`` -> ``"FILE, line N"`` of the manifest (for a
+        PostGIS dataset: the database, its manifest table and the layer's row).
+    holder
+        What holds the fields, for messages: ``"file"``, or ``"table"`` for a PostGIS layer.
     """
 
     layer: str
@@ -270,6 +273,7 @@ class FieldMap:
     values: Mapping[str, Any] = field(default_factory=dict)
     units: Mapping[str, str] = field(default_factory=dict)
     lines: Mapping[str, str] = field(default_factory=dict)
+    holder: str = "file"
 
     def where(self, key: str) -> str:
         """Where the manifest says ``key`` (``"columns.name"``), for the start of a message."""
@@ -328,11 +332,11 @@ def _rename(gdf: gpd.GeoDataFrame, fm: FieldMap, *, file: str | None) -> tuple[d
             short = theirs[:SHAPEFILE_NAME_LENGTH]
             cut = (f"; Shapefile field names hold {SHAPEFILE_NAME_LENGTH} characters, so it is {short!r} here"
                    if len(theirs) > SHAPEFILE_NAME_LENGTH and short in names else _near(theirs, names))
-            problems.append(Problem("E-MAPPING-FIELD", f"{where} = {theirs!r}: the file has no field {theirs!r}{cut}",
-                                    file=file, layer=fm.layer, column=ours,
-                                    hint=f"the file's fields: {', '.join(names) or '(none)'}"))
+            problems.append(Problem("E-MAPPING-FIELD", f"{where} = {theirs!r}: the {fm.holder} has no field "
+                                    f"{theirs!r}{cut}", file=file, layer=fm.layer, column=ours,
+                                    hint=f"the {fm.holder}'s fields: {', '.join(names) or '(none)'}"))
         elif ours in names and ours != theirs and ours not in fm.columns.values():
-            problems.append(Problem("E-MAPPING-FIELD", f"{where} = {theirs!r}: the file already has a field {ours!r},"
+            problems.append(Problem("E-MAPPING-FIELD", f"{where} = {theirs!r}: the {fm.holder} already has a field {ours!r},"
                                     " so the layer would have it twice", file=file, layer=fm.layer, column=ours,
                                     hint=f"map {ours!r} from one field only: remove the mapping, or rename the field"))
         else:

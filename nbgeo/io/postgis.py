@@ -28,7 +28,28 @@ source, licence,   as in ``dataset.toml``; ``datum`` GCJ-02 / BD-09 is
 datum, crs,        converted to WGS 84
 illustrative, note
 position           manifest order (optional)
+columns, values,   the layer's own field names, codes and units read as
+units              nbgeo's (optional): JSON objects (``text``, ``json`` or
+                   ``jsonb``) with exactly the meaning of the same keys in
+                   ``dataset.toml`` (:mod:`nbgeo.fieldmap`), checked alike
 =================  =========================================================
+
+A bureau's table keeps its own column names (名称, 用地面积, 地类编码 ...), its
+national land-use codes and its units; the manifest row maps them, and the
+table is read as nbgeo's layer, in memory (the database is never changed)::
+
+    INSERT INTO nbgeo_manifest (layer, table_name, columns, "values", units)
+    VALUES ('land_transfers', 'gongdi',
+            '{"id": "宗地编号", "use": "地类编码", "year": "出让年份", "area": "出让面积"}',
+            '{"use": "gb_land_use_2023"}', '{"area": "平方米"}');
+
+(``values`` is an SQL key word: quote it.) A mapping that does not fit (a
+field the table lacks, a code table or unit nbgeo does not know, a unit of
+another dimension, JSON that does not parse) is an error naming the database,
+the manifest table, the layer's row and the key. The mapping shows in
+``nbgeo validate``, the sources table and ``audit.json``, as for files;
+:func:`nbgeo.io.pg_write.write_dataset` writes nbgeo's own columns and no
+mapping.
 
 An optional one-row table ``nbgeo_dataset (name, title)`` names the dataset;
 without it the dataset is named after the schema. Layers are validated exactly
@@ -46,9 +67,12 @@ goes file -> PostGIS -> file whole.
 An audit's results are written into PostGIS by :func:`nbgeo.postgis.write_report`.
 
 Safety: every value is a bound parameter (or, when ``write_dataset`` loads
-layers, a row of ``COPY`` data: never SQL text); every table, column and schema
-name is checked against ``^[A-Za-z_][A-Za-z0-9_]{0,62}$`` (``E-DB-IDENT``) and
-quoted with :class:`psycopg.sql.Identifier`; no SQL is built with f-strings.
+layers, a row of ``COPY`` data: never SQL text); every schema and table name,
+and every column nbgeo writes, is checked against
+``^[A-Za-z_][A-Za-z0-9_]{0,62}$`` (``E-DB-IDENT``); the columns of a table
+being read keep their own names (Chinese, spaces, quotes: anything but NUL).
+Every name is quoted with :class:`psycopg.sql.Identifier`; no SQL is built
+with f-strings.
 
 Examples
 --------
@@ -64,6 +88,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -78,7 +103,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .. import _cache, paths
+from .. import _cache, fieldmap, paths
 from ..crs import DATUMS, convert_gdf_datum, dataset_crs_choice
 from ..dsn import is_url, mask_dsn, split_url
 from ..errors import CRSError, DatabaseError, InputError, NbgeoError, Problem
@@ -394,8 +419,92 @@ def _layer_meta(row: Mapping[str, Any], *, where: str) -> LayerMeta:
     )
 
 
+def _column_name(name: object, *, where: str) -> str:
+    """A column name of an existing table, kept as it is (Chinese, spaces, quotes...): refused only with a NUL.
+
+    Such a name only ever reaches SQL quoted by :class:`psycopg.sql.Identifier`; PostgreSQL itself holds no
+    NUL in a name, so one here did not come from the table (``E-DB-IDENT``).
+    """
+    if not isinstance(name, str) or not name or "\x00" in name:
+        msg = f"{where} {name!r} is not a column name (hint: a column name is text without NUL characters)"
+        raise InputError(msg, code="E-DB-IDENT")
+    return name
+
+
+#: Per mapping column of the manifest table: its check (the very one of dataset.toml) and an example for the hint.
+_MAPPINGS: dict[str, tuple[Any, str]] = {
+    "columns": (fieldmap.check_columns, '{"name": "名称", "area": "用地面积"}'),
+    "values": (fieldmap.check_values, '{"use": "gb_land_use_2023"} or {"kind": {"water": ["水域"]}}'),
+    "units": (fieldmap.check_units, '{"area": "亩"}'),
+}
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's keys, each once (JSON would keep the last silently; a TOML table refuses a repeated key)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            msg = f"key {key!r} is given twice"
+            raise ValueError(msg)
+        out[key] = value
+    return out
+
+
+def _field_map(row: Mapping[str, Any], *, where: str) -> fieldmap.FieldMap:
+    """A manifest row's ``columns``, ``values`` and ``units`` (JSON text, or json/jsonb), checked as dataset.toml's.
+
+    Each is the JSON twin of the ``[layers.NAME]`` table of ``dataset.toml`` and passes the same checks
+    (:func:`nbgeo.fieldmap.check_columns`, :func:`~nbgeo.fieldmap.check_values`,
+    :func:`~nbgeo.fieldmap.check_units`, :func:`~nbgeo.fieldmap.unit_problem`). A problem is an
+    :class:`~nbgeo.errors.InputError` naming the database, the manifest table, the layer's row and the key.
+    An empty cell (NULL, blank text or JSON ``null``) is no mapping.
+
+    Examples
+    --------
+    >>> fm = _field_map({"layer": "micro_parks", "columns": '{"area": "用地面积"}', "units": {"area": "亩"}},
+    ...                 where="db table s.nbgeo_manifest")
+    >>> fm.describe(), fm.where("units.area")
+    (['area ← 用地面积 (亩 → m²)'], "db table s.nbgeo_manifest, row of layer 'micro_parks', column units: units.area")
+    >>> _field_map({"layer": "micro_parks", "units": '{"area": "万元"}'}, where="db table s.nbgeo_manifest")
+    Traceback (most recent call last):
+    ...
+    nbgeo.errors.InputError: db table s.nbgeo_manifest, row of layer 'micro_parks', column units, key 'area' = '万元': '万元' is a unit of money, but column 'area' holds area, in m² (hint: units of area: ...)
+    """
+    name = str(row["layer"])
+    at = f"{where}, row of layer {name!r}"
+    tables: dict[str, dict[str, Any]] = {}
+    for key, (check, example) in _MAPPINGS.items():
+        value = row.get(key)
+        if isinstance(value, str):
+            if not value.strip():
+                continue
+            try:
+                value = json.loads(value, object_pairs_hook=_unique_keys)
+            except ValueError as exc:  # json.JSONDecodeError included
+                msg = (f"{at}, column {key}: not a JSON object: {exc} (hint: write it as JSON with double quotes, "
+                       f"such as {example})")
+                raise InputError(msg, code="E-MANIFEST-SYNTAX") from None
+        if value is None:
+            continue
+        problem = check(value)
+        if problem:
+            msg = (f"{at}, column {key}: {problem} (hint: the same object as {key} in dataset.toml, as JSON: "
+                   f"{example})")
+            raise InputError(msg, code="E-MANIFEST-KEY")
+        tables[key] = value
+    units = tables.get("units", {})
+    found = fieldmap.unit_problem(name, units) if units else None
+    if found is not None:
+        sub, code, problem, hint = found
+        msg = f"{at}, column units, key {sub!r} = {units[sub]!r}: {problem} (hint: {hint})"
+        raise InputError(msg, code=code)
+    lines = {f"{key}.{sub}": f"{at}, column {key}" for key, table in tables.items() for sub in table}
+    return fieldmap.FieldMap(layer=name, columns=tables.get("columns", {}), values=tables.get("values", {}),
+                             units=units, lines=lines, holder="table")
+
+
 def _build_layer(conn: psycopg.Connection[Any], loc: PgLocation, row: Mapping[str, Any],
-                 meta: LayerMeta) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
+                 meta: LayerMeta, fmap: fieldmap.FieldMap) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
     name = meta.name
     schema, table = _table_ref(meta.file or "", loc.schema, where=f"{loc.display} layer {name!r}")
     ref = f"{schema}.{table}"
@@ -406,7 +515,7 @@ def _build_layer(conn: psycopg.Connection[Any], loc: PgLocation, row: Mapping[st
     geoms = _geometry_info(conn, schema, table)
     wanted = row.get("geometry_column")
     if wanted:
-        geom = check_identifier(str(wanted), what=f"layer {name!r}: geometry_column")
+        geom = _column_name(str(wanted), where=f"layer {name!r}: geometry_column")
         if geom not in geoms:
             return None, [Problem("E-LAYER-GEOMTYPE", f"table {ref} has no geometry column {geom!r}", file=ref,
                                   layer=name, column=geom, hint=f"geometry columns: {', '.join(geoms) or '(none)'}")]
@@ -416,11 +525,12 @@ def _build_layer(conn: psycopg.Connection[Any], loc: PgLocation, row: Mapping[st
         what = "no geometry column" if not geoms else f"several geometry columns ({', '.join(sorted(geoms))})"
         return None, [Problem("E-LAYER-GEOMTYPE", f"table {ref} has {what}", file=ref, layer=name,
                               hint=f"set geometry_column in {MANIFEST_TABLE}")]
-    id_column = str(row.get("id_column") or "id")
-    names = [c for c, udt in columns if c != geom and udt not in ("geometry", "geography")]
-    for column in names:
-        check_identifier(column, what=f"table {ref}: column")
-    order_by = id_column if id_column in names else None
+    # The id column is named as the table names it; mapped (columns.id), it is read under our name.
+    id_table = str(row.get("id_column") or fmap.columns.get("id") or "id")
+    id_column = next((ours for ours, theirs in fmap.columns.items() if theirs == id_table), id_table)
+    names = [_column_name(c, where=f"table {ref}: column") for c, udt in columns
+             if c != geom and udt not in ("geometry", "geography")]
+    order_by = id_table if id_table in names else None
     data, wkb, numeric = _read_table(conn, schema, table, names, geom, order_by)
     frame = pd.DataFrame(data, columns=names)
     for column in numeric:
@@ -433,6 +543,11 @@ def _build_layer(conn: psycopg.Connection[Any], loc: PgLocation, row: Mapping[st
     if srid > 0 and meta.crs and not gdf.crs.equals(meta.crs):
         problems.append(Problem("E-CRS-MISMATCH", f"the table's SRID {srid} differs from the manifest's crs "
                                 f"{meta.crs}", file=ref, layer=name, hint="correct the manifest's crs, or the table"))
+    # The table's own names, codes and units read as nbgeo's, exactly as a file's (in memory: the table is not
+    # changed); the id column still a column here, so that a code problem names its features.
+    gdf, mapped = fieldmap.apply(gdf, fmap, file=ref)
+    problems += [p for p in mapped if p.is_error]
+    notes = [p for p in mapped if not p.is_error]
     if id_column in gdf.columns:
         ids = gdf[id_column]
         gdf = gdf.set_index(ids.astype(str).where(ids.notna(), None)).drop(columns=id_column)
@@ -447,7 +562,7 @@ def _build_layer(conn: psycopg.Connection[Any], loc: PgLocation, row: Mapping[st
                                     f"{gdf.crs.to_string()}", file=ref, layer=name))
         else:
             gdf = convert_gdf_datum(gdf, from_datum=meta.datum)
-    return gdf, problems
+    return gdf, problems + notes
 
 
 def read_dataset(url: str | PgLocation, *, manifest: str = MANIFEST_TABLE, working_crs: object | None = None
@@ -495,8 +610,10 @@ def read_dataset(url: str | PgLocation, *, manifest: str = MANIFEST_TABLE, worki
                     head = cur.execute(sql.SQL("SELECT * FROM {} LIMIT 1").format(
                         sql.Identifier(loc.schema, DATASET_TABLE))).fetchone() or {}
             for row in rows:
-                meta = _layer_meta(row, where=f"{loc.display} table {loc.schema}.{manifest}")
-                gdf, found = _build_layer(conn, loc, row, meta)
+                where = f"{loc.display} table {loc.schema}.{manifest}"
+                fmap = _field_map(row, where=where)
+                meta = replace(_layer_meta(row, where=where), mapping=tuple(fmap.describe()))
+                gdf, found = _build_layer(conn, loc, row, meta, fmap)
                 if gdf is not None:
                     found += verify_layer(gdf, layer=meta.name, file=meta.file)
                     if not any(p.is_error for p in found) and not gdf.crs.equals("EPSG:4326"):
