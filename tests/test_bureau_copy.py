@@ -23,6 +23,7 @@ import pyogrio
 import pytest
 import shapely
 from click.testing import CliRunner
+from dataset_checks import AUDIT_PARTS, audit_differences, cli_audit
 
 from nbgeo import datasets
 from nbgeo.cli import main
@@ -30,8 +31,6 @@ from nbgeo.landuse import TABLES
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "make_bureau_copy.py"
 SAMPLE = datasets.get_path("ningbo")
-#: The GCJ-02 round trip and the 9 decimals of the WKT and CSV move a vertex by under 0.2 mm.
-ABS_TOL = 1e-3
 
 
 def _script():
@@ -48,41 +47,19 @@ def copy(tmp_path_factory) -> Path:
     return folder
 
 
-def _audit(dataset: Path, out: Path) -> dict[str, Any]:
-    result = CliRunner().invoke(main, ["audit", str(dataset), "--out", str(out), "--no-map"])
-    assert result.exit_code == 1, result.output  # the sample misses targets on purpose: so must the copy
-    return json.loads((out / "audit.json").read_text(encoding="utf-8"))
-
-
 @pytest.fixture(scope="module")
 def audits(copy, tmp_path_factory) -> tuple[dict[str, Any], dict[str, Any]]:
     out = tmp_path_factory.mktemp("audits")
-    return _audit(SAMPLE, out / "sample"), _audit(copy, out / "copy")
+    return cli_audit(SAMPLE, out / "sample"), cli_audit(copy, out / "copy")
 
 
-def _same(ours: Any, theirs: Any, where: str) -> list[str]:
-    """Every difference between two audit.json parts: exact for text and verdicts, numbers within ABS_TOL."""
-    if isinstance(ours, dict):
-        diffs = [f"{where}: keys {sorted(set(ours) ^ set(theirs))}"] if set(ours) != set(theirs) else []
-        return diffs + [d for k in ours if k in theirs for d in _same(ours[k], theirs[k], f"{where}.{k}")]
-    if isinstance(ours, list):
-        if len(ours) != len(theirs):
-            return [f"{where}: {len(ours)} items against {len(theirs)}"]
-        return [d for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) for d in _same(a, b, f"{where}[{i}]")]
-    if isinstance(ours, float) or isinstance(theirs, float):
-        close = (ours is not None and theirs is not None
-                 and math.isclose(ours, theirs, rel_tol=1e-9, abs_tol=ABS_TOL))
-        return [] if close else [f"{where}: {ours!r} against {theirs!r}"]
-    return [] if ours == theirs else [f"{where}: {ours!r} against {theirs!r}"]
-
-
-@pytest.mark.parametrize("part", ["targets", "indicators", "progress", "rules", "coverage", "summary"])
+@pytest.mark.parametrize("part", AUDIT_PARTS)
 def test_the_copy_audits_as_the_sample(audits, part):
     sample, copy = audits
     assert copy[part], f"the audit has no {part}: nothing was compared"
     if isinstance(copy[part], list):  # the same entries in the same order, then the same contents
         assert [e.get("id") for e in copy[part]] == [e.get("id") for e in sample[part]]
-    assert _same(copy[part], sample[part], part) == []
+    assert audit_differences(copy[part], sample[part], part) == []
 
 
 def test_the_audit_counts_the_same_sites_and_findings(audits):
