@@ -29,6 +29,7 @@ from dataset_checks import AUDIT_PARTS, audit_differences, cli_audit
 from nbgeo import datasets, io, postgis
 from nbgeo.cli import main
 from nbgeo.errors import InputError, NbgeoError, ValidationError
+from nbgeo.io import postgis as pg_read
 from nbgeo.io.reading import read_any
 from nbgeo.layers import Dataset
 
@@ -245,3 +246,153 @@ def test_a_mapped_dataset_goes_file_postgis_file_with_our_names_and_no_mapping(c
         assert list(ours.index) == list(theirs.index) and list(ours.columns) == list(theirs.columns), name
         for column in theirs.columns.drop(theirs.geometry.name):
             _same_values(ours[column], theirs[column], f"{name}.{column}")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# A mapping that does not fit: an error naming the database, the manifest table, the layer's row and the key
+# --------------------------------------------------------------------------------------------------------------
+
+PARCELS = [("LT1", "100102", "2021年", 20000.0, "POLYGON((121.50 29.90, 121.51 29.90, 121.51 29.91, 121.50 29.90))"),
+           ("LT2", "0901", "2022年", 5000.0, "POLYGON((121.52 29.90, 121.53 29.90, 121.53 29.91, 121.52 29.90))"),
+           ("LT3", "070101", "2023年", 12500.0, "POLYGON((121.54 29.90, 121.55 29.90, 121.55 29.91, 121.54 29.90))")]
+MAPPING = {"columns": '{"id": "宗地编号", "use": "地类编码", "year": "出让年份", "area": "出让面积"}',
+           "values": '{"use": "gb_land_use_2023"}', "units": '{"area": "平方米"}'}
+
+
+def _parcels(url: str, postgis_url: str, **mapping: str) -> None:
+    """Three parcels under a bureau's column names, and a manifest row mapping them (JSON text cells)."""
+    schema = _schema(url)
+    with psycopg.connect(postgis_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE TABLE {} (宗地编号 text, 地类编码 text, 出让年份 text, 出让面积 double precision, "
+                             "几何 geometry(Polygon, 4326))").format(sql.Identifier(schema, "parcels")))
+        for fid, code, year, area, wkt in PARCELS:
+            conn.execute(sql.SQL("INSERT INTO {} VALUES (%s, %s, %s, %s, ST_GeomFromText(%s, 4326))").format(
+                sql.Identifier(schema, "parcels")), (fid, code, year, area, wkt))
+        conn.execute(sql.SQL('CREATE TABLE {} (layer text, table_name text, columns text, "values" text, '
+                             "units text)").format(sql.Identifier(schema, "nbgeo_manifest")))
+        _manifest_row(conn, schema, {"layer": "land_transfers", "table_name": "parcels", **{**MAPPING, **mapping}})
+
+
+def test_the_parcels_read_with_their_mapping(pg_url: str, postgis_url: str):
+    _parcels(pg_url, postgis_url)
+    land = postgis.read_dataset(pg_url)["land_transfers"]
+    assert list(land.index) == ["LT1", "LT2", "LT3"] and list(land.columns) == ["use", "year", "area", "geometry"]
+    assert land["use"].tolist() == ["industrial", "commercial", "residential"]
+    assert land["year"].tolist() == [2021, 2022, 2023]
+    assert land["area"].tolist() == pytest.approx([2.0, 0.5, 1.25], rel=1e-12)  # m² -> ha
+
+
+BAD = [
+    # an unknown column of ours, in units and in values: the closest of the layer's columns
+    ("units", '{"araa": "平方米"}', "E-MANIFEST-KEY", "column units, key 'araa' = '平方米': layer 'land_transfers' has "
+     "no column 'araa'; did you mean 'area'?", "the columns of 'land_transfers' with a unit: area (ha)"),
+    ("values", '{"uses": "gb_land_use_2023"}', "E-MAPPING-FIELD", "column values: values.uses: the layer has no "
+     "column 'uses'; did you mean 'use'?", "map the field first with columns.uses"),
+    # their field missing from the table: the table's own columns named
+    ("columns", '{"id": "宗地编号", "use": "地类代码", "year": "出让年份", "area": "出让面积"}', "E-MAPPING-FIELD",
+     "column columns: columns.use = '地类代码': the table has no field '地类代码'; did you mean '地类编码'?",
+     "the table's fields: 宗地编号, 地类编码, 出让年份, 出让面积"),
+    ("values", '{"use": "gb_land_use_2032"}', "E-MANIFEST-KEY", "column values: values.use: no code table "
+     "'gb_land_use_2032'; did you mean 'gb_land_use_2023'?", 'as JSON: {"use": "gb_land_use_2023"}'),
+    ("units", '{"area": "万元"}', "E-UNIT-DIMENSION", "column units, key 'area' = '万元': '万元' is a unit of money, "
+     "but column 'area' holds area, in ha", "units of area: 平方米"),
+    ("units", '{"area": "mou"}', "E-UNIT-UNKNOWN", "key 'area' = 'mou': unknown unit 'mou'; did you mean 'mu'?",
+     "units of area"),
+    ("columns", '{"id": "宗地编号", "use": "地类编码",}', "E-MANIFEST-SYNTAX", "column columns: not a JSON object: "
+     "Expecting property name enclosed in double quotes", "write it as JSON with double quotes"),
+    ("values", '{"use": "gb_land_use_2023", "use": "gb_t_21010_2017"}', "E-MANIFEST-SYNTAX", "column values: not "
+     "a JSON object: key 'use' is given twice", "write it as JSON"),
+    ("units", '["平方米"]', "E-MANIFEST-KEY", "column units: must be a table such as units", 'as JSON: {"area": "亩"}'),
+]
+
+
+def _problem_text(error: NbgeoError, code: str) -> tuple[str, str]:
+    """The message and hint of the problem with ``code`` (an error of its own, or one of a ValidationError's)."""
+    if isinstance(error, ValidationError):
+        problem = next(p for p in error.problems if p.code == code)
+        return problem.message, problem.hint or ""
+    assert error.code == code
+    message, _, hint = error.message.rpartition(" (hint: ")
+    return message, hint
+
+
+@pytest.mark.parametrize(("key", "cell", "code", "says", "hint"), BAD, ids=[f"{b[0]}-{b[2]}" for b in BAD])
+def test_a_bad_mapping_names_the_row_and_key_and_the_cli_writes_nothing(pg_url: str, postgis_url: str,
+                                                                         tmp_path: Path, key, cell, code, says, hint):
+    _parcels(pg_url, postgis_url, **{key: cell})
+    with pytest.raises(NbgeoError) as err:
+        postgis.read_dataset(pg_url)
+    assert isinstance(err.value, (InputError, ValidationError))
+    message, given = _problem_text(err.value, code)
+    where = f"{postgis.parse_url(pg_url).display} table {_schema(pg_url)}.nbgeo_manifest, row of layer 'land_transfers'"
+    assert message.startswith(where), message  # the database (password masked), the table, the row
+    assert says in message and hint in given, (message, given)
+    password = postgis.parse_url(postgis_url).conninfo.split(":")[2].split("@")[0]
+    for command in (["audit", pg_url, "--no-map"], ["validate", pg_url]):
+        out = tmp_path / command[0]
+        result = CliRunner().invoke(main, [*command, "--out", str(out)])
+        assert result.exit_code == 2, result.output
+        assert code in result.output and "nbgeo_manifest" in result.output and password not in result.output
+        if command[0] == "audit":
+            assert not out.exists(), f"audit wrote {list(out.rglob('*'))}"
+        elif out.exists():  # validate files its findings, as for a folder: the problem, and nothing else
+            assert sorted(p.name for p in out.iterdir()) == [".nbgeo-outputs.json", "validation.json"]
+            assert code in (out / "validation.json").read_text(encoding="utf-8")
+
+
+def test_an_empty_mapping_cell_is_no_mapping(pg_url: str, postgis_url: str):
+    _parcels(pg_url, postgis_url, columns="  ", values="null", units="")
+    with pytest.raises(ValidationError) as err:  # the bureau's names are then not ours: validation lists them
+        postgis.read_dataset(pg_url)
+    assert {"E-ID-MISSING", "E-COLUMN-MISSING"} <= {p.code for p in err.value.problems}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Hostile column names are data, quoted, never SQL
+# --------------------------------------------------------------------------------------------------------------
+
+HOSTILE = {"id": '编号"; DROP TABLE x; --', "type": '"; DROP TABLE x; --', "ports": "c;d", "year": 'a"b',
+           "note": "名称 (中文)'); DROP TABLE x; --"}
+HOSTILE_GEOM = 'geom"; DROP TABLE x; --'
+
+
+def test_hostile_column_names_are_read_as_data(pg_url: str, postgis_url: str):
+    schema = _schema(pg_url)
+    with psycopg.connect(postgis_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE TABLE {} (keep integer)").format(sql.Identifier(schema, "x")))
+        conn.execute(sql.SQL("CREATE TABLE {} ({} text, {} text, {} integer, {} text, {} text, {} geometry(Point, 4326))")
+                     .format(sql.Identifier(schema, "hostile"), *(sql.Identifier(HOSTILE[k]) for k in HOSTILE),
+                             sql.Identifier(HOSTILE_GEOM)))
+        conn.execute(sql.SQL("INSERT INTO {} VALUES ('C1', '充电站', 4, '2022年', 'x''); DROP TABLE x; --', "
+                             "ST_GeomFromText('POINT(121.5 29.9)', 4326)), ('C2', '换电站', 2, '2023', NULL, "
+                             "ST_GeomFromText('POINT(121.6 29.9)', 4326))").format(sql.Identifier(schema, "hostile")))
+        conn.execute(sql.SQL('CREATE TABLE {} (layer text, table_name text, geometry_column text, id_column text, '
+                             'columns jsonb, "values" text)').format(sql.Identifier(schema, "nbgeo_manifest")))
+        _manifest_row(conn, schema, {
+            "layer": "chargers", "table_name": "hostile", "geometry_column": HOSTILE_GEOM, "id_column": HOSTILE["id"],
+            "columns": Jsonb({k: v for k, v in HOSTILE.items() if k in ("type", "ports", "year")}),
+            "values": '{"type": {"charging": ["充电站"], "swapping": ["换电站"]}}'})
+    ds = postgis.read_dataset(pg_url)
+    chargers = ds["chargers"]
+    assert list(chargers.index) == ["C1", "C2"]
+    assert chargers["type"].tolist() == ["charging", "swapping"] and chargers["ports"].tolist() == [4, 2]
+    assert chargers["year"].tolist() == [2022, 2023]
+    # The unmapped hostile column is kept under its own name, its SQL-looking value as text.
+    assert chargers[HOSTILE["note"]].tolist()[0] == "x'); DROP TABLE x; --"
+    assert ds.layer("chargers").meta.mapping[0] == f"type ← {HOSTILE['type']} (charging ← 充电站; swapping ← 换电站)"
+    with psycopg.connect(postgis_url) as conn:  # nothing was executed: the sentinel table is still there
+        assert conn.execute("SELECT to_regclass(%s)", (f"{schema}.x",)).fetchone()[0] is not None
+
+
+def test_a_column_name_with_a_nul_never_reaches_sql(pg_url: str, postgis_url: str, monkeypatch):
+    _parcels(pg_url, postgis_url)
+    real = pg_read.table_columns
+
+    def with_nul(conn, schema, table):
+        found = real(conn, schema, table)
+        return [*found, ("bad\x00name", "text")] if table == "parcels" else found
+
+    monkeypatch.setattr(pg_read, "table_columns", with_nul)
+    with pytest.raises(InputError) as err:
+        postgis.read_dataset(pg_url)
+    assert err.value.code == "E-DB-IDENT" and "parcels" in err.value.message

@@ -450,6 +450,15 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _unit_fits(layer: str, units: Mapping[str, str], *, at: str) -> None:
+    """Each unit against its column (:func:`nbgeo.fieldmap.unit_problem`): known, of the column's dimension."""
+    found = fieldmap.unit_problem(layer, units)
+    if found is not None:
+        sub, code, problem, hint = found
+        msg = f"{at}, column units, key {sub!r} = {units[sub]!r}: {problem} (hint: {hint})"
+        raise InputError(msg, code=code)
+
+
 def _field_map(row: Mapping[str, Any], *, where: str) -> fieldmap.FieldMap:
     """A manifest row's ``columns``, ``values`` and ``units`` (JSON text, or json/jsonb), checked as dataset.toml's.
 
@@ -486,6 +495,8 @@ def _field_map(row: Mapping[str, Any], *, where: str) -> fieldmap.FieldMap:
                 raise InputError(msg, code="E-MANIFEST-SYNTAX") from None
         if value is None:
             continue
+        if key == "units" and isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+            _unit_fits(name, value, at=at)  # as dataset.toml: a unit against its column first (E-UNIT-...)
         problem = check(value)
         if problem:
             msg = (f"{at}, column {key}: {problem} (hint: the same object as {key} in dataset.toml, as JSON: "
@@ -493,11 +504,6 @@ def _field_map(row: Mapping[str, Any], *, where: str) -> fieldmap.FieldMap:
             raise InputError(msg, code="E-MANIFEST-KEY")
         tables[key] = value
     units = tables.get("units", {})
-    found = fieldmap.unit_problem(name, units) if units else None
-    if found is not None:
-        sub, code, problem, hint = found
-        msg = f"{at}, column units, key {sub!r} = {units[sub]!r}: {problem} (hint: {hint})"
-        raise InputError(msg, code=code)
     lines = {f"{key}.{sub}": f"{at}, column {key}" for key, table in tables.items() for sub in table}
     return fieldmap.FieldMap(layer=name, columns=tables.get("columns", {}), values=tables.get("values", {}),
                              units=units, lines=lines, holder="table")
