@@ -282,6 +282,19 @@ def test_the_parcels_read_with_their_mapping(pg_url: str, postgis_url: str):
     assert land["area"].tolist() == pytest.approx([2.0, 0.5, 1.25], rel=1e-12)  # m² -> ha
 
 
+def test_the_readme_manifest_row_reads_the_parcels(pg_url: str, postgis_url: str):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = next(b.split("```", 1)[0] for b in readme.split("```sql\n")[1:] if "nbgeo_manifest" in b)
+    _parcels(pg_url, postgis_url)
+    with psycopg.connect(postgis_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(_schema(pg_url), "nbgeo_manifest")))
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(_schema(pg_url))))
+        conn.execute(block.encode("utf-8"))  # the README's own statement, run as written
+    land = postgis.read_dataset(pg_url)["land_transfers"]
+    assert land["use"].tolist() == ["industrial", "commercial", "residential"]
+    assert land["area"].tolist() == pytest.approx([2.0, 0.5, 1.25], rel=1e-12)
+
+
 BAD = [
     # an unknown column of ours, in units and in values: the closest of the layer's columns
     ("units", '{"araa": "平方米"}', "E-MANIFEST-KEY", "column units, key 'araa' = '平方米': layer 'land_transfers' has "
@@ -396,3 +409,16 @@ def test_a_column_name_with_a_nul_never_reaches_sql(pg_url: str, postgis_url: st
     with pytest.raises(InputError) as err:
         postgis.read_dataset(pg_url)
     assert err.value.code == "E-DB-IDENT" and "parcels" in err.value.message
+
+
+def test_a_mapped_layer_written_back_into_the_bureau_schema_is_ours_with_no_mapping(pg_url: str, postgis_url: str):
+    _parcels(pg_url, postgis_url)  # the bureau's own manifest table: layer, table_name and the mapping only
+    ds = postgis.read_dataset(pg_url)
+    postgis.write_dataset(ds, pg_url, overwrite=True)
+    with psycopg.connect(postgis_url) as conn:
+        rows = conn.execute(sql.SQL('SELECT table_name, columns, "values", units FROM {}').format(
+            sql.Identifier(_schema(pg_url), "nbgeo_manifest"))).fetchall()
+    assert rows == [("land_transfers", None, None, None)]
+    back = postgis.read_dataset(pg_url)
+    assert back.layer("land_transfers").meta.mapping == ()
+    assert back["land_transfers"].drop(columns="geometry").equals(ds["land_transfers"].drop(columns="geometry"))

@@ -176,6 +176,13 @@ def _geometry_type(gdf: gpd.GeoDataFrame) -> str:
     return names[types.pop()] if len(types) == 1 and next(iter(types)) in names else "Geometry"
 
 
+#: The manifest columns nbgeo writes, and their kinds: never ``columns``, ``values`` or ``units`` (a layer
+#: written is in nbgeo's names, codes and units already; the mapping is applied on read, never written back).
+_MANIFEST_COLUMNS = {"table_name": "str", "geometry_column": "str", "id_column": "str", "source": "str",
+                     "licence": "str", "datum": "str", "crs": "str", "illustrative": "bool", "note": "str",
+                     "position": "int"}
+
+
 def write_dataset(dataset: Dataset, url: str | PgLocation, *, overwrite: bool = False,
                   manifest: str = MANIFEST_TABLE, replace: bool | None = None) -> list[str]:
     """Load a dataset into a PostGIS schema: its layers, rasters, road networks and tables.
@@ -183,7 +190,9 @@ def write_dataset(dataset: Dataset, url: str | PgLocation, *, overwrite: bool = 
     Everything happens in one transaction. Each layer becomes a table named
     after it, with ``id text PRIMARY KEY``, its columns (typed from pandas),
     and ``geom geometry(<type>, 4326)`` with a GiST index, listed in the
-    manifest table. Rows are sent with ``COPY``, so values never become SQL
+    manifest table (nbgeo's own column names, codes and units, with no
+    ``columns`` / ``values`` / ``units`` mapping: a mapping is applied on
+    read and never written back). Rows are sent with ``COPY``, so values never become SQL
     text. Rasters and road network files are stored whole, and tables as
     their CSV, in ``nbgeo_files`` (one row each, with provenance and SHA-256),
     so :func:`nbgeo.io.postgis.read_dataset` gives back everything the
@@ -233,6 +242,9 @@ def write_dataset(dataset: Dataset, url: str | PgLocation, *, overwrite: bool = 
                     "geometry_column text, id_column text DEFAULT 'id', source text, licence text, "
                     "datum text DEFAULT 'WGS84', crs text, illustrative boolean DEFAULT false, note text, "
                     "position integer)").format(sql.Identifier(loc.schema, manifest)))
+                # A manifest made by hand (a bureau's, mapping its own tables) gets the columns nbgeo writes; its
+                # mapping columns stay, and the rows written leave them empty: these layers are ours already.
+                ensure_columns(conn, loc.schema, manifest, _MANIFEST_COLUMNS)
                 conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (name text, title text)").format(
                     sql.Identifier(loc.schema, DATASET_TABLE)))
                 conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(loc.schema, DATASET_TABLE)))

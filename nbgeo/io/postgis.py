@@ -39,7 +39,7 @@ national land-use codes and its units; the manifest row maps them, and the
 table is read as nbgeo's layer, in memory (the database is never changed)::
 
     INSERT INTO nbgeo_manifest (layer, table_name, columns, "values", units)
-    VALUES ('land_transfers', 'gongdi',
+    VALUES ('land_transfers', 'parcels',
             '{"id": "宗地编号", "use": "地类编码", "year": "出让年份", "area": "出让面积"}',
             '{"use": "gb_land_use_2023"}', '{"area": "平方米"}');
 
