@@ -40,6 +40,7 @@ from bench_optimize import _instance  # noqa: E402
 from scipy import sparse  # noqa: E402
 
 from nbgeo import optimize  # noqa: E402
+from nbgeo.optimize.highs import cover_model  # noqa: E402
 
 FULL = (50_000, 100_000, 60_000.0)  # the issue's instance: sites, demand points, side (m)
 RADIUS = 750.0
@@ -48,22 +49,9 @@ SEED = 7  # bench_optimize's seed for the 50,000 x 100,000 instance
 
 def _highs_model(matrix: optimize.CoverageMatrix, *, integer: bool):
     """The set-covering model of ``matrix``'s coverable demand points for highspy, and its rows x sites matrix."""
-    import highspy
-
     a = matrix.by_demand()
     a = sparse.csr_array(a[np.diff(a.indptr) > 0])  # coverable demand points only: each needs a chosen site
-    n_rows, n_cols = a.shape
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n_cols, n_rows
-    lp.col_cost_ = np.ones(n_cols)
-    lp.col_lower_, lp.col_upper_ = np.zeros(n_cols), np.ones(n_cols)
-    lp.row_lower_, lp.row_upper_ = np.ones(n_rows), np.full(n_rows, highspy.kHighsInf)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_, lp.a_matrix_.index_ = a.indptr.astype(np.int32), a.indices.astype(np.int32)
-    lp.a_matrix_.value_ = a.data.astype(np.float64)
-    if integer:
-        lp.integrality_ = [highspy.HighsVarType.kInteger] * n_cols
-    return lp, a
+    return cover_model(a, integer=integer), a
 
 
 def lp_bound(matrix: optimize.CoverageMatrix, limit: float, solver: str = "pdlp") -> dict:

@@ -42,6 +42,14 @@ def cli_audit(dataset: str | Path, out: Path) -> dict[str, Any]:
     return json.loads((out / "audit.json").read_text(encoding="utf-8"))
 
 
+def assert_same_audit_part(ours: dict[str, Any], theirs: dict[str, Any], part: str) -> None:
+    """``part`` of two audit.json documents is there, holds the same entries in the same order, and the same contents."""
+    assert ours[part], f"the audit has no {part}: nothing was compared"
+    if isinstance(ours[part], list):
+        assert [e.get("id") for e in ours[part]] == [e.get("id") for e in theirs[part]]
+    assert audit_differences(ours[part], theirs[part], part) == []
+
+
 def audit_differences(ours: Any, theirs: Any, where: str) -> list[str]:
     """Every difference between two audit.json parts: exact for text and verdicts, numbers within ABS_TOL."""
     if isinstance(ours, dict):

@@ -47,7 +47,7 @@ from ..errors import InputError
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["MilpAnswer", "cover_by_highspy", "solve_milp"]
+__all__ = ["MilpAnswer", "cover_by_highspy", "cover_model", "solve_milp"]
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +203,34 @@ def _silent_highs() -> Any:
     return h
 
 
+def cover_model(a: sparse.csr_array | sparse.csc_array, *, integer: bool = True) -> highspy.HighsLp:
+    """The unit-cost set covering model of the 0/1 matrix ``a`` (rows to cover x columns) for ``highspy``.
+
+    ``min sum x_j`` subject to ``a x >= 1`` and ``0 <= x <= 1``; the columns are integers unless
+    ``integer`` is False (the LP relaxation).
+
+    Examples
+    --------
+    >>> lp = cover_model(sparse.csr_array(np.array([[1.0, 0], [1, 1]])), integer=False)
+    >>> lp.num_row_, lp.num_col_, list(lp.row_lower_), len(lp.integrality_)
+    (2, 2, [1.0, 1.0], 0)
+    """
+    a = sparse.csr_array(a)
+    n_rows, n_cols = a.shape
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n_cols, n_rows
+    lp.col_cost_ = np.ones(n_cols)
+    lp.col_lower_, lp.col_upper_ = np.zeros(n_cols), np.ones(n_cols)
+    lp.row_lower_, lp.row_upper_ = np.ones(n_rows), np.full(n_rows, highspy.kHighsInf)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = np.ones(a.nnz)
+    if integer:
+        lp.integrality_ = [highspy.HighsVarType.kInteger] * n_cols
+    return lp
+
+
 def cover_by_highspy(a: sparse.csr_array, start: NDArray[np.bool_] | None, *, time_limit: float
                      ) -> tuple[NDArray[np.bool_] | None, float | None, str]:
     """The fewest columns of the 0/1 matrix ``a`` covering every row, by HiGHS (``highspy``) for ``time_limit`` s.
@@ -221,23 +249,11 @@ def cover_by_highspy(a: sparse.csr_array, start: NDArray[np.bool_] | None, *, ti
     >>> x.tolist(), bound, status
     ([True, False, True], 2.0, 'optimal')
     """
-    a = sparse.csr_array(a)
-    n_rows, n_cols = a.shape
     h = _silent_highs()
     h.setOptionValue("time_limit", max(float(time_limit), 1e-3))
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("presolve", "off")
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n_cols, n_rows
-    lp.col_cost_ = np.ones(n_cols)
-    lp.col_lower_, lp.col_upper_ = np.zeros(n_cols), np.ones(n_cols)
-    lp.row_lower_, lp.row_upper_ = np.ones(n_rows), np.full(n_rows, highspy.kHighsInf)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = a.indices.astype(np.int32)
-    lp.a_matrix_.value_ = np.ones(a.nnz)
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * n_cols
-    h.passModel(lp)
+    h.passModel(cover_model(a))
     if start is not None:
         sol = highspy.HighsSolution()
         sol.col_value = start.astype(np.float64).tolist()
