@@ -231,8 +231,8 @@ def cover_model(a: sparse.csr_array | sparse.csc_array, *, integer: bool = True)
     return lp
 
 
-def cover_by_highspy(a: sparse.csr_array, start: NDArray[np.bool_] | None, *, time_limit: float
-                     ) -> tuple[NDArray[np.bool_] | None, float | None, str]:
+def cover_by_highspy(a: sparse.csr_array, start: NDArray[np.bool_] | None, *, time_limit: float,
+                     node_limit: int | None = None) -> tuple[NDArray[np.bool_] | None, float | None, str]:
     """The fewest columns of the 0/1 matrix ``a`` covering every row, by HiGHS (``highspy``) for ``time_limit`` s.
 
     Unlike :func:`solve_milp`, this calls the ``highspy`` package, whose HiGHS
@@ -240,7 +240,9 @@ def cover_by_highspy(a: sparse.csr_array, start: NDArray[np.bool_] | None, *, ti
     and it starts from the cover ``start`` when given. Presolve is off: the
     caller reduces the problem first. Returns HiGHS's best vector (as found,
     not checked: None without one), its bound on the optimum (None without
-    one) and its status, ``"optimal"`` when proved.
+    one) and its status, ``"optimal"`` when proved. ``node_limit``: at most
+    that many branch-and-bound nodes (a limit that, unlike time, does not
+    depend on the machine).
 
     Examples
     --------
@@ -253,6 +255,8 @@ def cover_by_highspy(a: sparse.csr_array, start: NDArray[np.bool_] | None, *, ti
     h.setOptionValue("time_limit", max(float(time_limit), 1e-3))
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("presolve", "off")
+    if node_limit is not None:
+        h.setOptionValue("mip_max_nodes", int(node_limit))
     h.passModel(cover_model(a))
     if start is not None:
         sol = highspy.HighsSolution()
