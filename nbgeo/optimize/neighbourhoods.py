@@ -2,7 +2,7 @@
 
 On 50,000 candidate sites x 100,000 demand points (issue 18) the Lagrangian
 heuristic and HiGHS's feasibility jump both stop near 2,640 sites, while
-covers of 2,472 exist (found by this search given six minutes): a whole-problem
+covers of 2,492 exist (found by this search given five minutes): a whole-problem
 method spreads its effort over 50,000 columns, and HiGHS's branch and bound
 cannot even solve the root LP there. A few hundred neighbouring columns with
 the rest of the cover fixed is a problem HiGHS solves exactly in a fraction of
