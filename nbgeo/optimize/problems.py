@@ -537,7 +537,12 @@ def set_covering(
         conflicts, by the Lagrangian heuristic (Beasley 1990; Caprara, Fischetti
         and Toth 1999): subgradient optimisation of the Lagrangian relaxation,
         covers built from its multipliers, column fixing and refinement
-        (:func:`_lagrangian_cover`). It also gives a lower bound on the number of
+        (:func:`_lagrangian_cover`); on large problems (over 600,000 pairs
+        after the reductions), HiGHS's feasibility jump, then one
+        neighbourhood of the cover at a time re-solved by HiGHS
+        (:func:`nbgeo.optimize.neighbourhoods.improve_cover`), where a larger
+        budget buys a smaller cover (2,623 sites in 50 s, 2,492 in 300 s on
+        50,000 sites x 100,000 points). It also gives a lower bound on the number of
         sites (:attr:`Solution.bound`, :attr:`Solution.gap`); when its answer
         meets the bound, the status is ``"optimal"``. The answer is the same on
         every machine unless the time budget cuts the search short (the
