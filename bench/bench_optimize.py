@@ -36,13 +36,19 @@ from _common import row, timed
 from nbgeo import optimize
 
 
-def _instance(seed: int, n_demand: int, n_sites: int, side: float, radius: float):
+def _points(seed: int, n_demand: int, n_sites: int, side: float):
+    """Demand in Gaussian clusters and uniform sites in a square of ``side`` m; the generator, to draw on."""
     rng = np.random.default_rng(seed)
     centres = rng.uniform(0, side, (max(8, n_demand // 400), 2))
     which = rng.integers(0, len(centres), n_demand)
     demand = centres[which] + rng.normal(0, side / 40, (n_demand, 2))
     demand = np.clip(demand, 0, side)
     sites = rng.uniform(0, side, (n_sites, 2))
+    return demand, sites, rng
+
+
+def _instance(seed: int, n_demand: int, n_sites: int, side: float, radius: float):
+    demand, sites, rng = _points(seed, n_demand, n_sites, side)
     weights = rng.integers(1, 10, n_demand).astype(float) + rng.uniform(0, 1e-3, n_demand)  # no ties
     return optimize.coverage_matrix(demand, sites, radius), weights
 

@@ -36,7 +36,7 @@ sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
 from _common import merge_results, row  # noqa: E402
-from bench_optimize import _instance  # noqa: E402
+from bench_optimize import _instance, _points  # noqa: E402
 from scipy import sparse  # noqa: E402
 
 from nbgeo import optimize  # noqa: E402
@@ -123,11 +123,7 @@ def window(size: float) -> tuple[optimize.CoverageMatrix, int, int, float]:
     demand points are those inside the window, its sites every site that reaches one of them.
     """
     n_sites, n_demand, side = FULL
-    rng = np.random.default_rng(SEED)  # the draws of bench_optimize._instance, in its order
-    centres = rng.uniform(0, side, (max(8, int(n_demand) // 400), 2))
-    which = rng.integers(0, len(centres), int(n_demand))
-    demand = np.clip(centres[which] + rng.normal(0, side / 40, (int(n_demand), 2)), 0, side)
-    sites = rng.uniform(0, side, (int(n_sites), 2))
+    demand, sites, _ = _points(SEED, int(n_demand), int(n_sites), side)
     half = size / 2
     inside = (np.abs(demand - side / 2) <= half).all(axis=1)
     near = (np.abs(sites - side / 2) <= half + RADIUS).all(axis=1)
